@@ -1,0 +1,263 @@
+//! The admin API: JSON over loopback under `/api/`, for the desktop UI, the CLI and tests.
+//!
+//! Every route needs the admin token (`Authorization: Bearer …`, the token lives in
+//! `$METACLAW_HOME/admin.token`), is served to loopback clients only, and rejects foreign `Host`
+//! and `Origin` headers so web pages can't reach it through DNS rebinding or CSRF.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, Path, Query, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::metrics::{Metrics, OverheadStats};
+use crate::secrets::{constant_time_eq, SecretSource};
+use crate::store::read::{self, Counts};
+use crate::store::{SessionRow, Store, StoreError, TurnDetail, TurnFilter, TurnPage};
+
+/// Errors of the admin API, as `{"error": {"code", "message"}}` the UI can branch on.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(
+        "missing or wrong admin token: send `Authorization: Bearer <token>` (the token is in {0})"
+    )]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ApiError {
+    fn code(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            Self::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "store_error"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.code();
+        (
+            status,
+            Json(json!({"error": {"code": code, "message": self.to_string()}})),
+        )
+            .into_response()
+    }
+}
+
+/// What the admin routes need.
+pub struct ApiState {
+    pub token: String,
+    pub token_path: String,
+    pub store: Store,
+    pub metrics: Arc<Metrics>,
+    pub info: EngineInfo,
+    pub idle_gap_ms: i64,
+    /// Port the engine listens on, for the Host/Origin check.
+    pub port: u16,
+}
+
+/// Static facts about the running engine.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EngineInfo {
+    pub version: String,
+    pub started_at: i64,
+    pub address: String,
+    pub home: String,
+    pub upstream: UpstreamInfo,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct UpstreamInfo {
+    pub name: String,
+    pub base_url: String,
+    pub model: Option<String>,
+    /// Where the upstream key came from (never the key itself).
+    pub key: SecretSource,
+}
+
+/// `GET /api/status`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Status {
+    #[serde(flatten)]
+    pub info: EngineInfo,
+    pub uptime_secs: i64,
+    pub turns_total: i64,
+    pub turns_today: i64,
+    pub sessions_total: i64,
+    pub sessions_active: i64,
+    /// MetaClaw's own time per turn (total minus upstream wait), recent turns.
+    pub overhead: OverheadStats,
+    pub schema_version: i64,
+    pub pending_writes: u64,
+}
+
+pub fn router(state: Arc<ApiState>) -> Router {
+    Router::new()
+        .route("/api/status", get(status))
+        .route("/api/sessions", get(sessions))
+        .route("/api/turns", get(turns))
+        .route("/api/turns/{id}", get(turn))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), guard))
+        .with_state(state)
+}
+
+fn host_allowed(host: &str, port: u16) -> bool {
+    ["127.0.0.1", "localhost", "[::1]"]
+        .iter()
+        .any(|h| host == format!("{h}:{port}") || (port == 80 && host == *h))
+}
+
+fn origin_allowed(origin: &str, port: u16) -> bool {
+    if matches!(
+        origin,
+        "tauri://localhost" | "http://tauri.localhost" | "https://tauri.localhost"
+    ) {
+        return true;
+    }
+    origin
+        .strip_prefix("http://")
+        .is_some_and(|h| host_allowed(h, port))
+}
+
+async fn guard(
+    State(st): State<Arc<ApiState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if !peer.ip().is_loopback() {
+        return ApiError::Forbidden("the admin API only answers local clients".into())
+            .into_response();
+    }
+    let h = req.headers();
+    let host = h.get("host").and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !host_allowed(host, st.port) {
+        return ApiError::Forbidden(format!("foreign Host header {host:?}: the admin API answers only 127.0.0.1, localhost or [::1]"))
+            .into_response();
+    }
+    if let Some(origin) = h.get("origin") {
+        let o = origin.to_str().unwrap_or("");
+        if !origin_allowed(o, st.port) {
+            return ApiError::Forbidden(format!("foreign Origin {o:?}")).into_response();
+        }
+    }
+    let ok = h
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|t| constant_time_eq(t.trim(), &st.token));
+    if !ok {
+        return ApiError::Unauthorized(st.token_path.clone()).into_response();
+    }
+    next.run(req).await
+}
+
+fn start_of_today_ms() -> i64 {
+    jiff::Zoned::now()
+        .start_of_day()
+        .map(|z| z.timestamp().as_millisecond())
+        .unwrap_or(0)
+}
+
+async fn status(State(st): State<Arc<ApiState>>) -> Result<Json<Status>, ApiError> {
+    let now = crate::turn::now_ms();
+    let since = start_of_today_ms();
+    let active_after = now - st.idle_gap_ms;
+    let c: Counts = st
+        .store
+        .read(move |c| read::counts(c, since, active_after))
+        .await?;
+    Ok(Json(Status {
+        info: st.info.clone(),
+        uptime_secs: (now - st.info.started_at) / 1000,
+        turns_total: c.turns_total,
+        turns_today: c.turns_since,
+        sessions_total: c.sessions_total,
+        sessions_active: c.sessions_active,
+        overhead: st.metrics.overhead(),
+        schema_version: crate::store::SCHEMA_VERSION,
+        pending_writes: st.store.pending_writes(),
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+struct Paging {
+    limit: Option<u32>,
+    offset: Option<u32>,
+}
+
+/// `GET /api/sessions`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SessionList {
+    pub sessions: Vec<SessionRow>,
+}
+
+async fn sessions(
+    State(st): State<Arc<ApiState>>,
+    Query(p): Query<Paging>,
+) -> Result<Json<SessionList>, ApiError> {
+    let (limit, offset) = (p.limit.unwrap_or(50), p.offset.unwrap_or(0));
+    let sessions = st
+        .store
+        .read(move |c| read::list_sessions(c, limit, offset))
+        .await?;
+    Ok(Json(SessionList { sessions }))
+}
+
+async fn turns(
+    State(st): State<Arc<ApiState>>,
+    Query(f): Query<TurnFilter>,
+) -> Result<Json<TurnPage>, ApiError> {
+    if let Some(t) = &f.turn_type {
+        if !matches!(t.as_str(), "main" | "side") {
+            return Err(ApiError::BadRequest(format!(
+                "type must be main or side, not {t:?}"
+            )));
+        }
+    }
+    Ok(Json(st.store.read(move |c| read::list_turns(c, &f)).await?))
+}
+
+async fn turn(
+    State(st): State<Arc<ApiState>>,
+    Path(id): Path<i64>,
+) -> Result<Json<TurnDetail>, ApiError> {
+    st.store
+        .read(move |c| read::get_turn(c, id))
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound(format!("no turn {id}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_and_origin_checks() {
+        assert!(host_allowed("127.0.0.1:30000", 30000));
+        assert!(host_allowed("localhost:30000", 30000));
+        assert!(!host_allowed("evil.com:30000", 30000));
+        assert!(!host_allowed("127.0.0.1:30001", 30000));
+        assert!(origin_allowed("http://localhost:30000", 30000));
+        assert!(!origin_allowed("http://evil.com", 30000));
+        assert!(!origin_allowed("https://localhost:30000.evil.com", 30000));
+    }
+}

@@ -1,0 +1,220 @@
+//! Command-line interface: argument definitions and dispatch.
+
+mod client;
+mod output;
+mod serve;
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+
+use metaclaw::config::Config;
+use metaclaw::home::Home;
+use metaclaw::secrets::{self, SecretName};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "metaclaw",
+    version,
+    about = "A local proxy that makes your AI agent learn from its own conversations"
+)]
+pub struct Cli {
+    /// Data directory (config.toml, database, skills). Default: the OS's per-user data dir.
+    #[arg(long, env = "METACLAW_HOME", global = true)]
+    home: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the proxy and admin API in the foreground.
+    Serve(ServeArgs),
+    /// Show whether MetaClaw is running, its upstream, turn counts and overhead.
+    Status(JsonFlag),
+    /// List recent sessions.
+    Sessions {
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// List recent turns, newest first.
+    Turns {
+        /// Only this session's turns.
+        #[arg(long)]
+        session: Option<String>,
+        /// `main` or `side`.
+        #[arg(long = "type")]
+        turn_type: Option<String>,
+        /// ok, upstream_error, failed or cancelled.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Show one turn in full: messages sent upstream and the answer.
+    Turn {
+        id: i64,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Show or check the configuration.
+    #[command(subcommand)]
+    Config(ConfigCmd),
+    /// Store or remove API keys in the OS keyring.
+    #[command(subcommand)]
+    Key(KeyCmd),
+}
+
+#[derive(Debug, Args)]
+pub struct JsonFlag {
+    /// Print JSON (the admin API's response, unchanged) instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Upstream base URL (overrides [upstream] base_url), e.g. http://127.0.0.1:11434/v1.
+    #[arg(long)]
+    upstream: Option<String>,
+    /// Model to use upstream (overrides [upstream] model).
+    #[arg(long)]
+    model: Option<String>,
+    /// Port to listen on (overrides [proxy] port; 0 picks a free one).
+    #[arg(long)]
+    port: Option<u16>,
+    /// Address to listen on (overrides [proxy] host).
+    #[arg(long)]
+    host: Option<IpAddr>,
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCmd {
+    /// Print the effective configuration (file plus defaults).
+    Show,
+    /// Check config.toml and report the first problem.
+    Check,
+    /// Print the path of config.toml.
+    Path,
+}
+
+#[derive(Debug, Subcommand)]
+enum KeyCmd {
+    /// Read a key from standard input and store it in the OS keyring.
+    Set { name: KeyName },
+    /// Remove a key from the OS keyring.
+    Delete { name: KeyName },
+    /// Say where each key comes from (environment, keyring or nowhere), never the key.
+    Status,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum KeyName {
+    /// The upstream LLM API key.
+    Upstream,
+    /// The key agents must send to the proxy.
+    Proxy,
+}
+
+impl From<KeyName> for SecretName {
+    fn from(k: KeyName) -> Self {
+        match k {
+            KeyName::Upstream => SecretName::UpstreamKey,
+            KeyName::Proxy => SecretName::ProxyKey,
+        }
+    }
+}
+
+fn home(args: &Cli) -> Result<Home> {
+    Ok(match &args.home {
+        Some(p) => Home::at(p),
+        None => Home::from_env()?,
+    })
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+pub fn run(args: Cli) -> Result<()> {
+    let home = home(&args)?;
+    match args.command {
+        Command::Serve(s) => serve::run(home, s),
+        Command::Status(j) => runtime()?.block_on(client::status(&home, j.json)),
+        Command::Sessions { limit, json } => {
+            runtime()?.block_on(client::sessions(&home, limit, json.json))
+        }
+        Command::Turns {
+            session,
+            turn_type,
+            status,
+            limit,
+            json,
+        } => runtime()?.block_on(client::turns(
+            &home, session, turn_type, status, limit, json.json,
+        )),
+        Command::Turn { id, json } => runtime()?.block_on(client::turn(&home, id, json.json)),
+        Command::Config(c) => config(&home, c),
+        Command::Key(k) => key(k),
+    }
+}
+
+fn config(home: &Home, cmd: ConfigCmd) -> Result<()> {
+    let path = home.config_path();
+    match cmd {
+        ConfigCmd::Path => println!("{}", path.display()),
+        ConfigCmd::Show => print!("{}", Config::load(&path)?.to_toml()),
+        ConfigCmd::Check => {
+            Config::load(&path)?;
+            if path.exists() {
+                println!("{}: OK", path.display());
+            } else {
+                println!("{}: not there yet; all defaults apply", path.display());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn key(cmd: KeyCmd) -> Result<()> {
+    match cmd {
+        KeyCmd::Set { name } => {
+            let mut value = String::new();
+            std::io::stdin()
+                .read_line(&mut value)
+                .context("cannot read the key from standard input")?;
+            let value = value.trim();
+            if value.is_empty() {
+                bail!("no key on standard input (try: printf %s \"$KEY\" | metaclaw key set upstream)");
+            }
+            secrets::keyring_set(name.into(), value)?;
+            println!("stored in the OS keyring; restart `metaclaw serve` to use it");
+        }
+        KeyCmd::Delete { name } => {
+            secrets::keyring_delete(name.into())?;
+            println!("removed from the OS keyring");
+        }
+        KeyCmd::Status => {
+            let rt = runtime()?;
+            for name in [SecretName::UpstreamKey, SecretName::ProxyKey] {
+                let (_, source) = rt.block_on(secrets::lookup(name));
+                println!(
+                    "{:<18} {:?} (env {})",
+                    name.keyring_user(),
+                    source,
+                    name.env_var()
+                );
+            }
+        }
+    }
+    Ok(())
+}

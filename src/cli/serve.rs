@@ -1,0 +1,70 @@
+//! `metaclaw serve`: load the config, apply command-line overrides, run the engine until SIGINT
+//! or SIGTERM, then shut down cleanly (every acknowledged turn reaches the database).
+
+use anyhow::{Context, Result};
+use tracing_subscriber::EnvFilter;
+
+use metaclaw::config::Config;
+use metaclaw::engine::Engine;
+use metaclaw::home::Home;
+
+use super::ServeArgs;
+
+pub fn run(home: Home, args: ServeArgs) -> Result<()> {
+    home.ensure()?;
+    let created = home.write_default_config()?;
+    let path = home.config_path();
+    let mut cfg = Config::load(&path)?;
+    if let Some(u) = args.upstream {
+        cfg.upstream.base_url = u;
+    }
+    if let Some(m) = args.model {
+        cfg.upstream.model = Some(m);
+    }
+    if let Some(p) = args.port {
+        cfg.proxy.port = p;
+    }
+    if let Some(h) = args.host {
+        cfg.proxy.host = h;
+    }
+    cfg.validate(std::path::Path::new("command-line options"))
+        .context("invalid command-line override")?;
+
+    let filter = EnvFilter::try_from_env("METACLAW_LOG")
+        .unwrap_or_else(|_| EnvFilter::new(format!("metaclaw={}", cfg.log.level)));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    if created {
+        tracing::info!(path = %path.display(), "wrote a default config file");
+    }
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(async move {
+        let engine = Engine::start(cfg, home).await?;
+        // The one line scripts may rely on: where to point agents.
+        println!("MetaClaw listening on http://{}/v1", engine.addr());
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        engine.shutdown().await;
+        Ok(())
+    })
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler installs");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -1,0 +1,343 @@
+//! Configuration: `config.toml` in the MetaClaw home, with documented defaults.
+//!
+//! Unknown keys and bad values are rejected when the file is loaded, with a message that names the
+//! key and the file. Secrets never live here: API keys come from the OS keyring or the environment
+//! (see [`crate::secrets`]).
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Everything a user can configure. Every field has a default, so an empty file is valid.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub proxy: ProxyConfig,
+    pub upstream: UpstreamConfig,
+    pub sessions: SessionsConfig,
+    pub store: StoreConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProxyConfig {
+    /// Address to listen on. Keep the loopback default unless you set `api_key`.
+    pub host: IpAddr,
+    /// Port for the proxy, the admin API and the web UI. `0` picks a free port.
+    pub port: u16,
+    /// Key agents must send as `Authorization: Bearer …`. Prefer `METACLAW_PROXY_API_KEY`.
+    /// When no key is set, only loopback clients are accepted.
+    pub api_key: Option<String>,
+    /// Largest request body accepted, in MiB; larger ones get 413.
+    pub max_body_mib: u32,
+}
+
+impl Default for ProxyConfig {
+    fn default() -> Self {
+        Self {
+            host: IpAddr::from([127, 0, 0, 1]),
+            port: 30000,
+            api_key: None,
+            max_body_mib: 32,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpstreamConfig {
+    /// Base URL of any OpenAI-compatible API, up to and including `/v1`.
+    pub base_url: String,
+    /// When set, replaces the model named by the client.
+    pub model: Option<String>,
+    /// Seconds to wait for the upstream's response headers before answering 504.
+    pub timeout_secs: u64,
+    /// Seconds to wait for a TCP/TLS connection before answering 502.
+    pub connect_timeout_secs: u64,
+    /// Seconds a stream may stay silent before it is cut off.
+    pub stream_idle_timeout_secs: u64,
+}
+
+impl Default for UpstreamConfig {
+    fn default() -> Self {
+        Self {
+            base_url: "https://api.openai.com/v1".into(),
+            model: None,
+            timeout_secs: 600,
+            connect_timeout_secs: 10,
+            stream_idle_timeout_secs: 300,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionsConfig {
+    /// Without session headers, a conversation silent for this long starts a new session.
+    pub idle_gap_minutes: u64,
+}
+
+impl Default for SessionsConfig {
+    fn default() -> Self {
+        Self {
+            idle_gap_minutes: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// Turns older than this many days are deleted; `0` keeps everything.
+    pub retention_days: u32,
+    /// Upper bound, in milliseconds, on how long a finished turn waits before it is committed.
+    pub flush_interval_ms: u64,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            retention_days: 90,
+            flush_interval_ms: 100,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `error`, `warn`, `info`, `debug` or `trace`; `METACLAW_LOG` overrides it.
+    pub level: String,
+    /// Log request and response bodies at debug level. Off by default: bodies are private.
+    pub bodies: bool,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            level: "info".into(),
+            bodies: false,
+        }
+    }
+}
+
+/// Why a configuration could not be used. Every variant names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}: invalid value for `{key}`: {reason}")]
+    Invalid {
+        path: PathBuf,
+        key: &'static str,
+        reason: String,
+    },
+}
+
+impl Config {
+    /// Loads `path`; a missing file means all defaults.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.into(),
+                    source,
+                })
+            }
+        };
+        Self::parse(&text, path)
+    }
+
+    /// Parses and validates TOML text; `path` is only used in messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.into(),
+            message: e.to_string().trim_end().replace('\n', "\n  "),
+        })?;
+        cfg.validate(path)?;
+        Ok(cfg)
+    }
+
+    /// Checks values that parse but make no sense.
+    pub fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        let invalid = |key, reason: String| ConfigError::Invalid {
+            path: path.into(),
+            key,
+            reason,
+        };
+        let url = &self.upstream.base_url;
+        match reqwest::Url::parse(url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+            Ok(_) => {
+                return Err(invalid(
+                    "upstream.base_url",
+                    format!("{url:?} must be an http:// or https:// URL"),
+                ))
+            }
+            Err(e) => {
+                return Err(invalid(
+                    "upstream.base_url",
+                    format!("{url:?} is not a URL ({e})"),
+                ))
+            }
+        }
+        if matches!(&self.upstream.model, Some(m) if m.trim().is_empty()) {
+            return Err(invalid(
+                "upstream.model",
+                "must not be empty; remove the key to keep the client's model".into(),
+            ));
+        }
+        if self.upstream.timeout_secs == 0 {
+            return Err(invalid(
+                "upstream.timeout_secs",
+                "must be at least 1".into(),
+            ));
+        }
+        if self.upstream.connect_timeout_secs == 0 {
+            return Err(invalid(
+                "upstream.connect_timeout_secs",
+                "must be at least 1".into(),
+            ));
+        }
+        if self.upstream.stream_idle_timeout_secs == 0 {
+            return Err(invalid(
+                "upstream.stream_idle_timeout_secs",
+                "must be at least 1".into(),
+            ));
+        }
+        if self.proxy.max_body_mib == 0 || self.proxy.max_body_mib > 1024 {
+            return Err(invalid(
+                "proxy.max_body_mib",
+                format!("{} is outside 1..=1024", self.proxy.max_body_mib),
+            ));
+        }
+        if matches!(&self.proxy.api_key, Some(k) if k.len() < 8) {
+            return Err(invalid(
+                "proxy.api_key",
+                "must be at least 8 characters".into(),
+            ));
+        }
+        if self.sessions.idle_gap_minutes == 0 {
+            return Err(invalid(
+                "sessions.idle_gap_minutes",
+                "must be at least 1".into(),
+            ));
+        }
+        if !(1..=10_000).contains(&self.store.flush_interval_ms) {
+            return Err(invalid(
+                "store.flush_interval_ms",
+                format!("{} is outside 1..=10000", self.store.flush_interval_ms),
+            ));
+        }
+        if !matches!(
+            self.log.level.as_str(),
+            "error" | "warn" | "info" | "debug" | "trace"
+        ) {
+            return Err(invalid(
+                "log.level",
+                format!(
+                    "{:?} is not one of error, warn, info, debug, trace",
+                    self.log.level
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The effective configuration as TOML, for `metaclaw config show`.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("config always serialises")
+    }
+}
+
+/// The commented file written on first start, so users can see every option in one place.
+pub const DEFAULT_FILE: &str = r#"# MetaClaw configuration. Every key is optional; the values shown are the defaults.
+# API keys never go here: use the OS keyring (`metaclaw key set upstream`) or the
+# environment (METACLAW_UPSTREAM_API_KEY, METACLAW_PROXY_API_KEY).
+
+[proxy]
+# host = "127.0.0.1"        # keep loopback unless you also set a proxy key
+# port = 30000
+# max_body_mib = 32         # larger requests get 413
+
+[upstream]
+# base_url = "https://api.openai.com/v1"   # any OpenAI-compatible API (vLLM, Ollama, OpenRouter, ...)
+# model = "gpt-4o-mini"     # replaces the client's model when set
+# timeout_secs = 600        # wait for response headers, then 504
+# connect_timeout_secs = 10 # then 502
+# stream_idle_timeout_secs = 300
+
+[sessions]
+# idle_gap_minutes = 30     # without session headers, a silent conversation ends after this
+
+[store]
+# retention_days = 90       # 0 keeps every turn forever
+# flush_interval_ms = 100   # longest a finished turn waits before it is on disk
+
+[log]
+# level = "info"            # METACLAW_LOG overrides it
+# bodies = false            # log message bodies at debug level
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("/home/u/.metaclaw/config.toml"))
+    }
+
+    #[test]
+    fn empty_and_default_file_are_the_defaults() {
+        assert_eq!(parse("").unwrap(), Config::default());
+        assert_eq!(parse(DEFAULT_FILE).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn unknown_key_names_key_and_file() {
+        let err = parse("[proxy]\nprot = 1\n").unwrap_err().to_string();
+        assert!(err.contains("prot"), "{err}");
+        assert!(err.contains("/home/u/.metaclaw/config.toml"), "{err}");
+        assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_is_rejected() {
+        let err = parse("[proxy]\nport = \"x\"\n").unwrap_err().to_string();
+        assert!(err.contains("port"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        for (text, key) in [
+            ("[upstream]\nbase_url = \"ftp://x\"", "upstream.base_url"),
+            ("[upstream]\nbase_url = \"nope\"", "upstream.base_url"),
+            ("[upstream]\nmodel = \" \"", "upstream.model"),
+            ("[upstream]\ntimeout_secs = 0", "upstream.timeout_secs"),
+            ("[proxy]\nmax_body_mib = 0", "proxy.max_body_mib"),
+            ("[proxy]\napi_key = \"short\"", "proxy.api_key"),
+            ("[log]\nlevel = \"loud\"", "log.level"),
+            ("[store]\nflush_interval_ms = 0", "store.flush_interval_ms"),
+        ] {
+            let err = parse(text).unwrap_err().to_string();
+            assert!(err.contains(key), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn round_trips_through_show() {
+        let mut cfg = Config::default();
+        cfg.upstream.model = Some("m".into());
+        cfg.proxy.port = 4000;
+        assert_eq!(parse(&cfg.to_toml()).unwrap(), cfg);
+    }
+}

@@ -1,0 +1,213 @@
+//! The engine: one entry point that opens the store, reads secrets, binds the port and serves the
+//! proxy and the admin API. `metaclaw serve` and the desktop shell both call [`Engine::start`].
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::{ApiState, EngineInfo, UpstreamInfo};
+use crate::config::Config;
+use crate::home::{Home, HomeError};
+use crate::metrics::Metrics;
+use crate::proxy::ProxyState;
+use crate::secrets::{self, SecretName, SecretSource};
+use crate::session::SessionTracker;
+use crate::store::{read, Store, StoreError};
+use crate::upstream::{http_client, Upstream};
+
+/// Why the engine could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Home(#[from] HomeError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}{hint}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+        hint: &'static str,
+    },
+}
+
+/// Longest a clean shutdown waits for in-flight requests before cutting them off.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A running engine.
+pub struct Engine {
+    addr: SocketAddr,
+    shutdown: CancellationToken,
+    server: JoinHandle<()>,
+    retention: JoinHandle<()>,
+    store: Store,
+    home: Home,
+    token: String,
+}
+
+impl Engine {
+    /// Starts serving with `cfg` in `home`; returns once the port is bound.
+    pub async fn start(cfg: Config, home: Home) -> Result<Self, EngineError> {
+        home.ensure()?;
+        let token = home.admin_token()?;
+        let store = Store::open(
+            &home.db_path(),
+            Duration::from_millis(cfg.store.flush_interval_ms),
+        )?;
+
+        let (upstream_key, key_source) = secrets::lookup(SecretName::UpstreamKey).await;
+        let proxy_key = match secrets::lookup(SecretName::ProxyKey).await {
+            (Some(k), _) => Some(k),
+            (None, _) => cfg.proxy.api_key.clone(),
+        };
+        if proxy_key.is_none() && !cfg.proxy.host.is_loopback() {
+            tracing::warn!(host = %cfg.proxy.host, "no proxy key set: only loopback clients will be accepted");
+        }
+        let upstream = Upstream::from_config(&cfg.upstream, upstream_key);
+
+        let idle_gap_ms = (cfg.sessions.idle_gap_minutes * 60_000) as i64;
+        let active_after = crate::turn::now_ms() - idle_gap_ms;
+        let seeds = store
+            .read(move |c| read::inferred_seeds(c, active_after))
+            .await?;
+        let metrics = Arc::new(Metrics::default());
+
+        let bind = SocketAddr::new(cfg.proxy.host, cfg.proxy.port);
+        let listener = tokio::net::TcpListener::bind(bind).await.map_err(|source| EngineError::Bind {
+            addr: bind,
+            hint: if source.kind() == std::io::ErrorKind::AddrInUse {
+                " (is MetaClaw already running? `metaclaw status` tells; or pick another port with --port)"
+            } else {
+                ""
+            },
+            source,
+        })?;
+        let addr = listener.local_addr().map_err(|source| EngineError::Bind {
+            addr: bind,
+            source,
+            hint: "",
+        })?;
+
+        let info = EngineInfo {
+            version: env!("CARGO_PKG_VERSION").into(),
+            started_at: crate::turn::now_ms(),
+            address: format!("http://{addr}"),
+            home: home.root().display().to_string(),
+            upstream: UpstreamInfo {
+                name: upstream.name.clone(),
+                base_url: upstream.base_url.clone(),
+                model: upstream.model.clone(),
+                key: if upstream.key.is_some() {
+                    key_source
+                } else {
+                    SecretSource::None
+                },
+            },
+        };
+        let proxy = Arc::new(ProxyState {
+            upstream: ArcSwap::from_pointee(upstream),
+            client: http_client(&cfg.upstream),
+            sessions: SessionTracker::new(idle_gap_ms, seeds),
+            store: store.clone(),
+            metrics: metrics.clone(),
+            api_key: proxy_key,
+            max_body_mib: cfg.proxy.max_body_mib,
+            log_bodies: cfg.log.bodies,
+        });
+        let api = Arc::new(ApiState {
+            token: token.clone(),
+            token_path: home.token_path().display().to_string(),
+            store: store.clone(),
+            metrics,
+            info,
+            idle_gap_ms,
+            port: addr.port(),
+        });
+        let app = crate::proxy::router(proxy).merge(crate::api::router(api));
+
+        let shutdown = CancellationToken::new();
+        let signal = shutdown.clone();
+        let server = tokio::spawn(async move {
+            let svc = app.into_make_service_with_connect_info::<SocketAddr>();
+            if let Err(e) = axum::serve(listener, svc)
+                .with_graceful_shutdown(signal.cancelled_owned())
+                .await
+            {
+                tracing::error!(error = %e, "server stopped with an error");
+            }
+        });
+        let retention = tokio::spawn(retention_task(store.clone(), cfg.store.retention_days));
+
+        let runtime =
+            serde_json::json!({"pid": std::process::id(), "address": format!("http://{addr}")});
+        if let Err(e) =
+            crate::home::write_atomic(&home.runtime_path(), runtime.to_string().as_bytes(), 0o600)
+        {
+            tracing::warn!(error = %e, "could not write the runtime file; the CLI will fall back to the configured port");
+        }
+        tracing::info!(address = %addr, home = %home.root().display(), "MetaClaw is listening");
+        Ok(Self {
+            addr,
+            shutdown,
+            server,
+            retention,
+            store,
+            home,
+            token,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn admin_token(&self) -> &str {
+        &self.token
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Stops accepting requests, lets in-flight ones finish (up to 10 s), then commits every
+    /// recorded turn and closes the database.
+    pub async fn shutdown(self) {
+        self.shutdown.cancel();
+        self.retention.abort();
+        let mut server = self.server;
+        if tokio::time::timeout(DRAIN_TIMEOUT, &mut server)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "in-flight requests did not finish within {DRAIN_TIMEOUT:?}; cutting them off"
+            );
+            server.abort();
+            let _ = server.await;
+        }
+        self.store.close().await;
+        let _ = std::fs::remove_file(self.home.runtime_path());
+        tracing::info!("MetaClaw stopped; every recorded turn is on disk");
+    }
+}
+
+/// Deletes turns past the retention period, hourly (the first pass a minute after start).
+async fn retention_task(store: Store, days: u32) {
+    if days == 0 {
+        return;
+    }
+    let mut tick = tokio::time::interval_at(
+        tokio::time::Instant::now() + Duration::from_secs(60),
+        Duration::from_secs(3600),
+    );
+    loop {
+        tick.tick().await;
+        let cutoff = crate::turn::now_ms() - i64::from(days) * 86_400_000;
+        if let Err(e) = store.prune(cutoff) {
+            tracing::warn!(error = %e, "retention pass skipped");
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! MetaClaw's engine: a local proxy between an agent and its LLM that records every turn and
+//! makes the agent learn from them. It knows nothing of any desktop shell; `metaclaw serve` and
+//! the tray app both drive it through [`engine::Engine`].
+
+pub mod api;
+pub mod config;
+pub mod engine;
+pub mod home;
+pub mod metrics;
+pub mod proxy;
+pub mod secrets;
+pub mod session;
+pub mod store;
+pub mod transcript;
+pub mod turn;
+pub mod upstream;

@@ -1,0 +1,78 @@
+//! Metrics: MetaClaw's own overhead per turn (total time minus time waiting on the upstream,
+//! TensorZero's definition), kept in a sliding window for p50/p99 in `/api/status`.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+const WINDOW: usize = 4096;
+
+/// Overhead percentiles over the most recent turns, in milliseconds.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
+pub struct OverheadStats {
+    pub samples: usize,
+    pub p50_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    pub max_ms: Option<f64>,
+}
+
+#[derive(Default)]
+pub struct Metrics {
+    overhead: Mutex<VecDeque<f64>>,
+}
+
+impl Metrics {
+    pub fn record_overhead(&self, ms: f64) {
+        let mut w = self.overhead.lock().expect("metrics lock");
+        if w.len() == WINDOW {
+            w.pop_front();
+        }
+        w.push_back(ms);
+    }
+
+    pub fn overhead(&self) -> OverheadStats {
+        let mut v: Vec<f64> = self
+            .overhead
+            .lock()
+            .expect("metrics lock")
+            .iter()
+            .copied()
+            .collect();
+        if v.is_empty() {
+            return OverheadStats::default();
+        }
+        v.sort_by(f64::total_cmp);
+        OverheadStats {
+            samples: v.len(),
+            p50_ms: Some(percentile(&v, 0.50)),
+            p99_ms: Some(percentile(&v, 0.99)),
+            max_ms: v.last().copied(),
+        }
+    }
+}
+
+/// Nearest-rank percentile of sorted data.
+pub fn percentile(sorted: &[f64], q: f64) -> f64 {
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_nearest_rank() {
+        let m = Metrics::default();
+        assert_eq!(m.overhead().samples, 0);
+        for i in 1..=100 {
+            m.record_overhead(i as f64);
+        }
+        let s = m.overhead();
+        assert_eq!(
+            (s.samples, s.p50_ms, s.p99_ms, s.max_ms),
+            (100, Some(50.0), Some(99.0), Some(100.0))
+        );
+    }
+}

@@ -1,0 +1,130 @@
+//! Secrets: API keys from the environment (headless servers) or the OS keyring (desktops).
+//!
+//! Keys are never read from or written to config files, the database or logs. The keyring is
+//! asked once at start-up, off the async runtime, so a slow or missing Secret Service never
+//! stalls a request.
+
+use std::time::Duration;
+
+/// Service name under which MetaClaw's entries live in the OS keyring.
+pub const KEYRING_SERVICE: &str = "metaclaw";
+
+/// Why a secret could not be stored or read.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    #[error("the OS keyring is not available ({0}); on a headless server set the environment variable {1} instead")]
+    Unavailable(String, String),
+    #[error("the OS keyring did not answer within {0:?}")]
+    Timeout(Duration),
+}
+
+/// A named secret MetaClaw uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretName {
+    /// The key for the upstream LLM API.
+    UpstreamKey,
+    /// The key agents must present to the proxy.
+    ProxyKey,
+}
+
+impl SecretName {
+    pub fn env_var(self) -> &'static str {
+        match self {
+            Self::UpstreamKey => "METACLAW_UPSTREAM_API_KEY",
+            Self::ProxyKey => "METACLAW_PROXY_API_KEY",
+        }
+    }
+    pub fn keyring_user(self) -> &'static str {
+        match self {
+            Self::UpstreamKey => "upstream-api-key",
+            Self::ProxyKey => "proxy-api-key",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "upstream" => Some(Self::UpstreamKey),
+            "proxy" => Some(Self::ProxyKey),
+            _ => None,
+        }
+    }
+}
+
+/// Where a secret was found, for status output (never the value itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SecretSource {
+    Env,
+    Keyring,
+    None,
+}
+
+/// Reads a secret: the environment first, then the keyring. A keyring that is missing or slow
+/// counts as "not set" (logged at debug level).
+pub async fn lookup(name: SecretName) -> (Option<String>, SecretSource) {
+    if let Ok(v) = std::env::var(name.env_var()) {
+        if !v.trim().is_empty() {
+            return (Some(v.trim().to_string()), SecretSource::Env);
+        }
+    }
+    if std::env::var_os("METACLAW_NO_KEYRING").is_some() {
+        return (None, SecretSource::None);
+    }
+    match keyring_get(name).await {
+        Ok(Some(v)) => (Some(v), SecretSource::Keyring),
+        Ok(None) => (None, SecretSource::None),
+        Err(e) => {
+            tracing::debug!(secret = name.keyring_user(), error = %e, "keyring lookup failed");
+            (None, SecretSource::None)
+        }
+    }
+}
+
+const KEYRING_TIMEOUT: Duration = Duration::from_secs(5);
+
+async fn keyring_get(name: SecretName) -> Result<Option<String>, SecretError> {
+    let task = tokio::task::spawn_blocking(move || {
+        let entry = keyring::Entry::new(KEYRING_SERVICE, name.keyring_user())
+            .map_err(|e| unavailable(name, e))?;
+        match entry.get_password() {
+            Ok(v) => Ok(Some(v)),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(unavailable(name, e)),
+        }
+    });
+    match tokio::time::timeout(KEYRING_TIMEOUT, task).await {
+        Ok(joined) => joined.unwrap_or_else(|e| {
+            Err(SecretError::Unavailable(
+                e.to_string(),
+                name.env_var().into(),
+            ))
+        }),
+        Err(_) => Err(SecretError::Timeout(KEYRING_TIMEOUT)),
+    }
+}
+
+fn unavailable(name: SecretName, e: keyring::Error) -> SecretError {
+    SecretError::Unavailable(e.to_string(), name.env_var().into())
+}
+
+/// Stores a secret in the OS keyring (blocking; call from the CLI or a blocking task).
+pub fn keyring_set(name: SecretName, value: &str) -> Result<(), SecretError> {
+    let entry = keyring::Entry::new(KEYRING_SERVICE, name.keyring_user())
+        .map_err(|e| unavailable(name, e))?;
+    entry.set_password(value).map_err(|e| unavailable(name, e))
+}
+
+/// Removes a secret from the OS keyring; a missing entry is not an error.
+pub fn keyring_delete(name: SecretName) -> Result<(), SecretError> {
+    let entry = keyring::Entry::new(KEYRING_SERVICE, name.keyring_user())
+        .map_err(|e| unavailable(name, e))?;
+    match entry.delete_credential() {
+        Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+        Err(e) => Err(unavailable(name, e)),
+    }
+}
+
+/// Compares a presented secret with the expected one in constant time.
+pub fn constant_time_eq(presented: &str, expected: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    presented.len() == expected.len() && bool::from(presented.as_bytes().ct_eq(expected.as_bytes()))
+}

@@ -1,0 +1,84 @@
+//! The database schema and its migrations. `PRAGMA user_version` is the schema version; each
+//! migration runs once, in order, inside a transaction.
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+/// Migrations, oldest first. Never edit a released one: append a new one.
+const MIGRATIONS: &[&str] = &[
+    // 1: sessions, content-addressed message blobs, turns.
+    r#"
+    CREATE TABLE sessions (
+        id         TEXT PRIMARY KEY,
+        source     TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        last_at    INTEGER NOT NULL,
+        turns      INTEGER NOT NULL DEFAULT 0,
+        done_at    INTEGER
+    );
+    CREATE INDEX sessions_last_at ON sessions(last_at);
+
+    -- Messages and request parameters are stored once by content hash, so a long conversation
+    -- costs O(n) on disk, not O(n^2).
+    CREATE TABLE blobs (
+        hash TEXT PRIMARY KEY,
+        body TEXT NOT NULL
+    );
+
+    CREATE TABLE turns (
+        id                INTEGER PRIMARY KEY,
+        session_id        TEXT NOT NULL REFERENCES sessions(id),
+        turn_index        INTEGER NOT NULL,
+        turn_type         TEXT NOT NULL,
+        protocol          TEXT NOT NULL,
+        upstream          TEXT NOT NULL,
+        model             TEXT,
+        stream            INTEGER NOT NULL,
+        started_at        INTEGER NOT NULL,
+        finished_at       INTEGER NOT NULL,
+        status            TEXT NOT NULL,
+        http_status       INTEGER,
+        error             TEXT,
+        latency_ms        REAL NOT NULL,
+        upstream_ms       REAL NOT NULL,
+        overhead_ms       REAL NOT NULL,
+        message_hashes    TEXT NOT NULL,
+        params_hash       TEXT,
+        response_text     TEXT,
+        reasoning_text    TEXT,
+        tool_calls        TEXT,
+        finish_reason     TEXT,
+        prompt_tokens     INTEGER,
+        completion_tokens INTEGER,
+        total_tokens      INTEGER,
+        error_body        TEXT,
+        skills            TEXT NOT NULL DEFAULT '[]',
+        generation        INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX turns_session ON turns(session_id, turn_index);
+    CREATE INDEX turns_started ON turns(started_at);
+    "#,
+];
+
+/// The schema version this build writes.
+pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Brings the database up to [`CURRENT_VERSION`].
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version > CURRENT_VERSION {
+        return Err(StoreError::TooNew {
+            found: version,
+            supported: CURRENT_VERSION,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+        tracing::info!(version = i + 1, "database migrated");
+    }
+    Ok(())
+}

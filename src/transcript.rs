@@ -1,0 +1,243 @@
+//! Transcripts: what the model said in one OpenAI chat completion, rebuilt from the raw response
+//! (a JSON body, or SSE chunks with content, reasoning and tool-call deltas).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// One tool call the model made.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ToolCall {
+    pub id: String,
+    pub name: String,
+    /// The arguments as the JSON text the model produced (not necessarily valid JSON).
+    pub arguments: String,
+}
+
+/// Token counts as reported by the upstream.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Usage {
+    pub prompt_tokens: Option<i64>,
+    pub completion_tokens: Option<i64>,
+    pub total_tokens: Option<i64>,
+}
+
+/// The first choice of a chat completion, reassembled.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Transcript {
+    pub text: String,
+    pub reasoning: String,
+    pub tool_calls: Vec<ToolCall>,
+    pub finish_reason: Option<String>,
+    pub usage: Usage,
+}
+
+impl Transcript {
+    /// From a non-streaming `chat.completion` body. `None` if it is not one.
+    pub fn from_json(body: &[u8]) -> Option<Self> {
+        let v: Value = serde_json::from_slice(body).ok()?;
+        let choice = v.get("choices")?.get(0)?;
+        let msg = choice.get("message")?;
+        let mut t = Transcript {
+            text: content_text(msg.get("content")),
+            reasoning: reasoning_text(msg),
+            finish_reason: str_field(choice, "finish_reason"),
+            usage: usage(v.get("usage")),
+            ..Default::default()
+        };
+        if let Some(calls) = msg.get("tool_calls").and_then(Value::as_array) {
+            t.tool_calls = calls
+                .iter()
+                .map(|c| ToolCall {
+                    id: str_field(c, "id").unwrap_or_default(),
+                    name: c
+                        .pointer("/function/name")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .into(),
+                    arguments: c
+                        .pointer("/function/arguments")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .into(),
+                })
+                .collect();
+        }
+        Some(t)
+    }
+
+    /// From the chunks of a streamed response, split anywhere.
+    pub fn from_sse<B: AsRef<[u8]>>(chunks: &[B]) -> Self {
+        let mut buf = Vec::with_capacity(chunks.iter().map(|c| c.as_ref().len()).sum());
+        for c in chunks {
+            buf.extend_from_slice(c.as_ref());
+        }
+        let mut t = Transcript::default();
+        for data in sse_data(&buf) {
+            if data.trim() == "[DONE]" {
+                break;
+            }
+            if let Ok(v) = serde_json::from_str::<Value>(&data) {
+                t.apply_chunk(&v);
+            }
+        }
+        t
+    }
+
+    fn apply_chunk(&mut self, v: &Value) {
+        if let Some(u) = v.get("usage").filter(|u| !u.is_null()) {
+            self.usage = usage(Some(u));
+        }
+        let Some(choice) = v.get("choices").and_then(|c| c.get(0)) else {
+            return;
+        };
+        if let Some(fr) = str_field(choice, "finish_reason") {
+            self.finish_reason = Some(fr);
+        }
+        let Some(delta) = choice.get("delta") else {
+            return;
+        };
+        if let Some(s) = delta.get("content").and_then(Value::as_str) {
+            self.text.push_str(s);
+        }
+        self.reasoning.push_str(&reasoning_text(delta));
+        for call in delta
+            .get("tool_calls")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let index = call.get("index").and_then(Value::as_u64).unwrap_or(0) as usize;
+            if self.tool_calls.len() <= index {
+                self.tool_calls.resize_with(index + 1, ToolCall::default);
+            }
+            let slot = &mut self.tool_calls[index];
+            if let Some(id) = call.get("id").and_then(Value::as_str) {
+                slot.id = id.into();
+            }
+            if let Some(n) = call.pointer("/function/name").and_then(Value::as_str) {
+                slot.name.push_str(n);
+            }
+            if let Some(a) = call.pointer("/function/arguments").and_then(Value::as_str) {
+                slot.arguments.push_str(a);
+            }
+        }
+    }
+}
+
+/// The `data:` payloads of an SSE byte stream (multi-line data joined with `\n`).
+pub fn sse_data(buf: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(buf);
+    let mut out = Vec::new();
+    let mut cur: Option<String> = None;
+    for line in text.split('\n') {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.is_empty() {
+            if let Some(d) = cur.take() {
+                out.push(d);
+            }
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("data:") {
+            let rest = rest.strip_prefix(' ').unwrap_or(rest);
+            match &mut cur {
+                Some(d) => {
+                    d.push('\n');
+                    d.push_str(rest);
+                }
+                None => cur = Some(rest.to_string()),
+            }
+        }
+    }
+    if let Some(d) = cur {
+        out.push(d);
+    }
+    out
+}
+
+/// Text of a message `content`: a string, or the text parts of an array.
+pub fn content_text(content: Option<&Value>) -> String {
+    match content {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(parts)) => parts
+            .iter()
+            .filter_map(|p| p.get("text").and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => String::new(),
+    }
+}
+
+fn reasoning_text(v: &Value) -> String {
+    ["reasoning_content", "reasoning"]
+        .iter()
+        .find_map(|k| v.get(*k).and_then(Value::as_str))
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn str_field(v: &Value, key: &str) -> Option<String> {
+    v.get(key).and_then(Value::as_str).map(str::to_string)
+}
+
+fn usage(u: Option<&Value>) -> Usage {
+    let get = |k| u.and_then(|u| u.get(k)).and_then(Value::as_i64);
+    Usage {
+        prompt_tokens: get("prompt_tokens"),
+        completion_tokens: get("completion_tokens"),
+        total_tokens: get("total_tokens"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn non_streaming_with_tool_calls() {
+        let body = br#"{"choices":[{"message":{"role":"assistant","content":null,"reasoning_content":"hmm",
+            "tool_calls":[{"id":"c1","type":"function","function":{"name":"read","arguments":"{\"p\":1}"}}]},
+            "finish_reason":"tool_calls"}],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}"#;
+        let t = Transcript::from_json(body).unwrap();
+        assert_eq!(t.text, "");
+        assert_eq!(t.reasoning, "hmm");
+        assert_eq!(
+            t.tool_calls,
+            vec![ToolCall {
+                id: "c1".into(),
+                name: "read".into(),
+                arguments: "{\"p\":1}".into()
+            }]
+        );
+        assert_eq!(t.finish_reason.as_deref(), Some("tool_calls"));
+        assert_eq!(t.usage.total_tokens, Some(7));
+    }
+
+    #[test]
+    fn stream_split_mid_line_reassembles() {
+        let full = concat!(
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hel\"}}]}\n\n",
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"reasoning_content\":\"r\",\"content\":\"lo\"}}]}\n\n",
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":1,\"id\":\"b\",\"function\":{\"name\":\"w\",\"arguments\":\"{\\\"a\"}}]}}]}\n\n",
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"a\",\"function\":{\"name\":\"r\",\"arguments\":\"{}\"}}]}}]}\n\n",
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":1,\"function\":{\"arguments\":\"\\\":2}\"}}]},\"finish_reason\":\"tool_calls\"}]}\n\n",
+            "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2,\"total_tokens\":3}}\n\n",
+            "data: [DONE]\n\n"
+        );
+        let bytes = full.as_bytes();
+        let chunks: Vec<&[u8]> = bytes.chunks(7).collect();
+        let t = Transcript::from_sse(&chunks);
+        assert_eq!(t.text, "Hello");
+        assert_eq!(t.reasoning, "r");
+        assert_eq!(t.tool_calls.len(), 2);
+        assert_eq!(t.tool_calls[0].name, "r");
+        assert_eq!(t.tool_calls[1].arguments, "{\"a\":2}");
+        assert_eq!(t.finish_reason.as_deref(), Some("tool_calls"));
+        assert_eq!(t.usage.completion_tokens, Some(2));
+    }
+
+    #[test]
+    fn array_content_is_flattened() {
+        let v: Value = serde_json::json!([{"type":"text","text":"a"},{"type":"image_url"},{"type":"text","text":"b"}]);
+        assert_eq!(content_text(Some(&v)), "a\nb");
+    }
+}

@@ -1,0 +1,114 @@
+//! A turn: one request through the proxy and what came back, as handed to the store.
+//!
+//! The proxy fills a [`TurnRecord`] with cheap, already-owned data (the parsed request and the
+//! raw response bytes); parsing the response and writing to disk happen later, in the store's
+//! writer thread, never on the request path.
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+/// `main` turns face the user (skills, judging and training apply); `side` turns are the agent's
+/// housekeeping (heartbeats, memory, cron) and are only forwarded and recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TurnType {
+    Main,
+    Side,
+}
+
+impl TurnType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Main => "main",
+            Self::Side => "side",
+        }
+    }
+}
+
+/// How a turn ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TurnStatus {
+    /// The upstream answered 2xx and the whole answer reached the client.
+    Ok,
+    /// The upstream answered with an error status, passed on to the client.
+    UpstreamError,
+    /// MetaClaw could not get an answer (unreachable, timeout, broken stream).
+    Failed,
+    /// The client went away before the answer was complete.
+    Cancelled,
+}
+
+impl TurnStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::UpstreamError => "upstream_error",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// Where a session id came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SessionSource {
+    /// The client sent `X-Session-Id` (or `session_id` in the body).
+    Client,
+    /// MetaClaw inferred it from the conversation.
+    Inferred,
+}
+
+impl SessionSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Client => "client",
+            Self::Inferred => "inferred",
+        }
+    }
+}
+
+/// The upstream's answer, exactly as it arrived.
+#[derive(Debug, Clone, Default)]
+pub enum RawResponse {
+    #[default]
+    None,
+    /// A whole JSON body (non-streaming, or an error body).
+    Json(Bytes),
+    /// SSE chunks in arrival order.
+    Stream(Vec<Bytes>),
+}
+
+/// Everything the store needs to persist one turn.
+#[derive(Debug, Clone)]
+pub struct TurnRecord {
+    pub id: i64,
+    pub session_id: String,
+    pub session_source: SessionSource,
+    pub session_done: bool,
+    pub turn_type: TurnType,
+    pub protocol: &'static str,
+    pub upstream: String,
+    pub model: Option<String>,
+    pub stream: bool,
+    pub started_at_ms: i64,
+    pub finished_at_ms: i64,
+    pub status: TurnStatus,
+    pub http_status: Option<u16>,
+    pub error: Option<String>,
+    pub latency_ms: f64,
+    pub upstream_ms: f64,
+    pub overhead_ms: f64,
+    /// The request body as sent upstream (after MetaClaw's edits).
+    pub request: serde_json::Value,
+    pub response: RawResponse,
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,413 @@
+//! A stand-in for an OpenAI-compatible LLM API, for MetaClaw's tests and benchmarks.
+//!
+//! It follows the documented wire format (chat completions, JSON and SSE, tool calls, usage,
+//! errors, `/v1/models`) and answers deterministically, so a response fetched directly and one
+//! fetched through the proxy can be compared byte for byte. Behaviour is scripted by directives
+//! in the last user message:
+//!
+//! | directive | effect |
+//! |---|---|
+//! | `[[status:N]]` | answer with HTTP status N and an OpenAI error body (`retry-after: 7` on 429) |
+//! | `[[delay_ms:N]]` | wait N ms before answering |
+//! | `[[tool]]` | call the first tool in `tools` (or `get_weather`) with `{"city":"Paris"}` |
+//! | `[[reasoning]]` | include `reasoning_content` |
+//! | `[[chunk_delay_ms:N]]` | when streaming, wait N ms between chunks |
+//! | `[[stream_break]]` | when streaming, drop the connection after two chunks |
+//! | `[[stall_ms:N]]` | when streaming, go silent for N ms after the first chunk |
+//! | `[[garbage]]` | answer 200 with a body that is not JSON |
+//!
+//! Every request is kept (method, path, headers, body) and listed at `GET /_standin/requests`.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use axum::{Json, Router};
+use futures_util::stream;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// Fixed `created` stamp, so answers are reproducible.
+pub const CREATED: i64 = 1_700_000_000;
+
+/// One request as the stand-in received it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Recorded {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+#[derive(Clone, Default)]
+struct Shared {
+    requests: Arc<Mutex<Vec<Recorded>>>,
+    require_key: Option<String>,
+    record: bool,
+}
+
+/// Options for [`spawn`].
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Answer 401 unless `Authorization: Bearer <key>` is sent.
+    pub require_key: Option<String>,
+    /// Keep requests for `/_standin/requests` (off for benchmarks).
+    pub record: bool,
+}
+
+/// A running stand-in.
+pub struct Standin {
+    pub addr: SocketAddr,
+    shared: Shared,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Standin {
+    pub fn base_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.shared.requests.lock().unwrap().clone()
+    }
+    pub fn clear(&self) {
+        self.shared.requests.lock().unwrap().clear();
+    }
+}
+
+impl Drop for Standin {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Starts a stand-in on `addr` (port 0 for a free one).
+pub async fn spawn(addr: SocketAddr, opts: Options) -> std::io::Result<Standin> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let shared = Shared {
+        requests: Default::default(),
+        require_key: opts.require_key,
+        record: opts.record,
+    };
+    let app = router(shared.clone());
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok(Standin { addr, shared, task })
+}
+
+fn router(shared: Shared) -> Router {
+    Router::new()
+        .route(
+            "/_standin/requests",
+            get(list_requests).delete(clear_requests),
+        )
+        .fallback(any(dispatch))
+        .with_state(shared)
+}
+
+async fn list_requests(State(s): State<Shared>) -> Json<Vec<Recorded>> {
+    Json(s.requests.lock().unwrap().clone())
+}
+
+async fn clear_requests(State(s): State<Shared>) -> StatusCode {
+    s.requests.lock().unwrap().clear();
+    StatusCode::NO_CONTENT
+}
+
+fn error(status: u16, message: &str, kind: &str) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut r = (
+        status,
+        Json(json!({"error": {"message": message, "type": kind, "param": null, "code": null}})),
+    )
+        .into_response();
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        r.headers_mut().insert("retry-after", "7".parse().unwrap());
+    }
+    r
+}
+
+async fn dispatch(State(s): State<Shared>, req: Request) -> Response {
+    let method = req.method().to_string();
+    let path = req.uri().path().to_string();
+    let headers = req.headers().clone();
+    let body = axum::body::to_bytes(req.into_body(), 64 << 20)
+        .await
+        .unwrap_or_default();
+    if s.record {
+        s.requests.lock().unwrap().push(Recorded {
+            method: method.clone(),
+            path: path.clone(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
+                .collect(),
+            body: String::from_utf8_lossy(&body).into_owned(),
+        });
+    }
+    if let Some(key) = &s.require_key {
+        let ok = headers.get("authorization").and_then(|v| v.to_str().ok())
+            == Some(format!("Bearer {key}").as_str());
+        if !ok {
+            return error(401, "Incorrect API key provided.", "invalid_request_error");
+        }
+    }
+    match (method.as_str(), path.as_str()) {
+        ("POST", "/v1/chat/completions") => chat(&headers, &body).await,
+        ("GET", "/v1/models") => Json(json!({"object": "list", "data": [
+            {"id": "standin-small", "object": "model", "created": CREATED, "owned_by": "standin"},
+            {"id": "standin-large", "object": "model", "created": CREATED, "owned_by": "standin"}]}))
+        .into_response(),
+        ("POST", "/v1/embeddings") => Json(json!({"object": "list", "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2]}],
+            "model": "standin-embed", "usage": {"prompt_tokens": 1, "total_tokens": 1}}))
+        .into_response(),
+        _ => error(404, &format!("Unknown request URL: {method} {path}"), "invalid_request_error"),
+    }
+}
+
+/// Directives found in the last user message.
+#[derive(Debug, Default)]
+struct Script {
+    status: Option<u16>,
+    delay_ms: u64,
+    tool: bool,
+    reasoning: bool,
+    chunk_delay_ms: u64,
+    stream_break: bool,
+    stall_ms: u64,
+    garbage: bool,
+}
+
+fn directive(text: &str, name: &str) -> Option<u64> {
+    let start = text.find(&format!("[[{name}:"))? + name.len() + 3;
+    let end = text[start..].find("]]")? + start;
+    text[start..end].trim().parse().ok()
+}
+
+fn script(text: &str) -> Script {
+    Script {
+        status: directive(text, "status").map(|s| s as u16),
+        delay_ms: directive(text, "delay_ms").unwrap_or(0),
+        tool: text.contains("[[tool]]"),
+        reasoning: text.contains("[[reasoning]]"),
+        chunk_delay_ms: directive(text, "chunk_delay_ms").unwrap_or(0),
+        stream_break: text.contains("[[stream_break]]"),
+        stall_ms: directive(text, "stall_ms").unwrap_or(0),
+        garbage: text.contains("[[garbage]]"),
+    }
+}
+
+fn text_of(content: &Value) -> String {
+    match content {
+        Value::String(s) => s.clone(),
+        Value::Array(parts) => parts
+            .iter()
+            .filter_map(|p| p["text"].as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
+        _ => String::new(),
+    }
+}
+
+/// FNV-1a, for reproducible ids.
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x100000001b3)
+    })
+}
+
+fn words(s: &str) -> i64 {
+    s.split_whitespace().count() as i64
+}
+
+async fn chat(_headers: &HeaderMap, body: &Bytes) -> Response {
+    let Ok(req) = serde_json::from_slice::<Value>(body) else {
+        return error(
+            400,
+            "We could not parse the JSON body of your request.",
+            "invalid_request_error",
+        );
+    };
+    let Some(messages) = req["messages"].as_array() else {
+        return error(
+            400,
+            "'messages' is a required property",
+            "invalid_request_error",
+        );
+    };
+    let last_user = messages
+        .iter()
+        .rev()
+        .find(|m| m["role"] == "user")
+        .map(|m| text_of(&m["content"]))
+        .unwrap_or_default();
+    let sc = script(&last_user);
+    if sc.delay_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(sc.delay_ms)).await;
+    }
+    if let Some(status) = sc.status {
+        return error(
+            status,
+            &format!("stand-in error {status}"),
+            if status == 429 {
+                "rate_limit_error"
+            } else {
+                "server_error"
+            },
+        );
+    }
+    if sc.garbage {
+        return (StatusCode::OK, "<html>not json</html>").into_response();
+    }
+    let model = req["model"].as_str().unwrap_or("standin-small").to_string();
+    let id = format!("chatcmpl-{:016x}", fnv(body));
+    let reply = format!("Echo: {}", last_user.replace("[[", "(").replace("]]", ")"));
+    let prompt_tokens: i64 = messages
+        .iter()
+        .map(|m| words(&text_of(&m["content"])))
+        .sum();
+    let tool = sc.tool.then(|| {
+        let name = req["tools"][0]["function"]["name"]
+            .as_str()
+            .unwrap_or("get_weather")
+            .to_string();
+        (format!("call_{:08x}", fnv(id.as_bytes()) as u32), name)
+    });
+    let reasoning = sc
+        .reasoning
+        .then(|| "The user wants an answer; I will echo.".to_string());
+    let completion_tokens = if tool.is_some() { 5 } else { words(&reply) };
+    let usage = json!({"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens});
+
+    if req["stream"] == true {
+        let include_usage = req["stream_options"]["include_usage"] == true;
+        return stream_response(StreamPlan {
+            id,
+            model,
+            reply,
+            tool,
+            reasoning,
+            usage: include_usage.then_some(usage),
+            script: sc,
+        });
+    }
+
+    let mut message = json!({"role": "assistant", "content": reply, "refusal": null});
+    if let Some(r) = &reasoning {
+        message["reasoning_content"] = json!(r);
+    }
+    let finish = if let Some((call_id, name)) = &tool {
+        message["content"] = Value::Null;
+        message["tool_calls"] = json!([{"id": call_id, "type": "function", "function": {"name": name, "arguments": "{\"city\":\"Paris\"}"}}]);
+        "tool_calls"
+    } else {
+        "stop"
+    };
+    Json(json!({
+        "id": id, "object": "chat.completion", "created": CREATED, "model": model,
+        "system_fingerprint": "fp_standin",
+        "choices": [{"index": 0, "message": message, "logprobs": null, "finish_reason": finish}],
+        "usage": usage,
+        "x_standin_extra": {"kept": true}
+    }))
+    .into_response()
+}
+
+struct StreamPlan {
+    id: String,
+    model: String,
+    reply: String,
+    tool: Option<(String, String)>,
+    reasoning: Option<String>,
+    usage: Option<Value>,
+    script: Script,
+}
+
+fn stream_response(p: StreamPlan) -> Response {
+    let chunk = |delta: Value, finish: Option<&str>, with_usage_null: bool| {
+        let mut c = json!({"id": p.id, "object": "chat.completion.chunk", "created": CREATED, "model": p.model,
+            "system_fingerprint": "fp_standin",
+            "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]});
+        if with_usage_null {
+            c["usage"] = Value::Null;
+        }
+        format!("data: {c}\n\n")
+    };
+    let u = p.usage.is_some();
+    let mut events = vec![chunk(json!({"role": "assistant", "content": ""}), None, u)];
+    if let Some(r) = &p.reasoning {
+        events.push(chunk(json!({"reasoning_content": r}), None, u));
+    }
+    let finish = if let Some((call_id, name)) = &p.tool {
+        events.push(chunk(json!({"tool_calls": [{"index": 0, "id": call_id, "type": "function", "function": {"name": name, "arguments": ""}}]}), None, u));
+        for piece in ["{\"city\"", ":\"Par", "is\"}"] {
+            events.push(chunk(
+                json!({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}),
+                None,
+                u,
+            ));
+        }
+        "tool_calls"
+    } else {
+        let words: Vec<&str> = p.reply.split_inclusive(' ').collect();
+        for w in words {
+            events.push(chunk(json!({"content": w}), None, u));
+        }
+        "stop"
+    };
+    events.push(chunk(json!({}), Some(finish), u));
+    if let Some(usage) = &p.usage {
+        let c = json!({"id": p.id, "object": "chat.completion.chunk", "created": CREATED, "model": p.model,
+            "system_fingerprint": "fp_standin", "choices": [], "usage": usage});
+        events.push(format!("data: {c}\n\n"));
+    }
+    events.push("data: [DONE]\n\n".to_string());
+
+    let sc = p.script;
+    let body = stream::unfold(
+        (events.into_iter(), 0usize),
+        move |(mut it, n)| async move {
+            if sc.stream_break && n == 2 {
+                return Some((
+                    Err(std::io::Error::other("stand-in broke the stream")),
+                    (it, usize::MAX),
+                ));
+            }
+            if n == usize::MAX {
+                return None;
+            }
+            if n == 1 && sc.stall_ms > 0 {
+                tokio::time::sleep(Duration::from_millis(sc.stall_ms)).await;
+            }
+            if n > 0 && sc.chunk_delay_ms > 0 {
+                tokio::time::sleep(Duration::from_millis(sc.chunk_delay_ms)).await;
+            }
+            let e = it.next()?;
+            Some((Ok::<_, std::io::Error>(Bytes::from(e)), (it, n + 1)))
+        },
+    );
+    Response::builder()
+        .status(200)
+        .header("content-type", "text/event-stream; charset=utf-8")
+        .header("cache-control", "no-cache")
+        .body(Body::from_stream(body))
+        .unwrap()
+}
