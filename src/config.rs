@@ -36,12 +36,7 @@ pub struct ProxyConfig {
 
 impl Default for ProxyConfig {
     fn default() -> Self {
-        Self {
-            host: IpAddr::from([127, 0, 0, 1]),
-            port: 30000,
-            api_key: None,
-            max_body_mib: 32,
-        }
+        Self { host: IpAddr::from([127, 0, 0, 1]), port: 30000, api_key: None, max_body_mib: 32 }
     }
 }
 
@@ -81,9 +76,7 @@ pub struct SessionsConfig {
 
 impl Default for SessionsConfig {
     fn default() -> Self {
-        Self {
-            idle_gap_minutes: 30,
-        }
+        Self { idle_gap_minutes: 30 }
     }
 }
 
@@ -98,10 +91,7 @@ pub struct StoreConfig {
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        Self {
-            retention_days: 90,
-            flush_interval_ms: 100,
-        }
+        Self { retention_days: 90, flush_interval_ms: 100 }
     }
 }
 
@@ -116,10 +106,7 @@ pub struct LogConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self {
-            level: "info".into(),
-            bodies: false,
-        }
+        Self { level: "info".into(), bodies: false }
     }
 }
 
@@ -127,18 +114,11 @@ impl Default for LogConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("{path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("{path}: invalid value for `{key}`: {reason}")]
-    Invalid {
-        path: PathBuf,
-        key: &'static str,
-        reason: String,
-    },
+    Invalid { path: PathBuf, key: &'static str, reason: String },
 }
 
 impl Config {
@@ -147,12 +127,7 @@ impl Config {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(source) => {
-                return Err(ConfigError::Read {
-                    path: path.into(),
-                    source,
-                })
-            }
+            Err(source) => return Err(ConfigError::Read { path: path.into(), source }),
         };
         Self::parse(&text, path)
     }
@@ -169,26 +144,12 @@ impl Config {
 
     /// Checks values that parse but make no sense.
     pub fn validate(&self, path: &Path) -> Result<(), ConfigError> {
-        let invalid = |key, reason: String| ConfigError::Invalid {
-            path: path.into(),
-            key,
-            reason,
-        };
+        let invalid = |key, reason: String| ConfigError::Invalid { path: path.into(), key, reason };
         let url = &self.upstream.base_url;
         match reqwest::Url::parse(url) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
-            Ok(_) => {
-                return Err(invalid(
-                    "upstream.base_url",
-                    format!("{url:?} must be an http:// or https:// URL"),
-                ))
-            }
-            Err(e) => {
-                return Err(invalid(
-                    "upstream.base_url",
-                    format!("{url:?} is not a URL ({e})"),
-                ))
-            }
+            Ok(_) => return Err(invalid("upstream.base_url", format!("{url:?} must be an http:// or https:// URL"))),
+            Err(e) => return Err(invalid("upstream.base_url", format!("{url:?} is not a URL ({e})"))),
         }
         if matches!(&self.upstream.model, Some(m) if m.trim().is_empty()) {
             return Err(invalid(
@@ -197,40 +158,22 @@ impl Config {
             ));
         }
         if self.upstream.timeout_secs == 0 {
-            return Err(invalid(
-                "upstream.timeout_secs",
-                "must be at least 1".into(),
-            ));
+            return Err(invalid("upstream.timeout_secs", "must be at least 1".into()));
         }
         if self.upstream.connect_timeout_secs == 0 {
-            return Err(invalid(
-                "upstream.connect_timeout_secs",
-                "must be at least 1".into(),
-            ));
+            return Err(invalid("upstream.connect_timeout_secs", "must be at least 1".into()));
         }
         if self.upstream.stream_idle_timeout_secs == 0 {
-            return Err(invalid(
-                "upstream.stream_idle_timeout_secs",
-                "must be at least 1".into(),
-            ));
+            return Err(invalid("upstream.stream_idle_timeout_secs", "must be at least 1".into()));
         }
         if self.proxy.max_body_mib == 0 || self.proxy.max_body_mib > 1024 {
-            return Err(invalid(
-                "proxy.max_body_mib",
-                format!("{} is outside 1..=1024", self.proxy.max_body_mib),
-            ));
+            return Err(invalid("proxy.max_body_mib", format!("{} is outside 1..=1024", self.proxy.max_body_mib)));
         }
         if matches!(&self.proxy.api_key, Some(k) if k.len() < 8) {
-            return Err(invalid(
-                "proxy.api_key",
-                "must be at least 8 characters".into(),
-            ));
+            return Err(invalid("proxy.api_key", "must be at least 8 characters".into()));
         }
         if self.sessions.idle_gap_minutes == 0 {
-            return Err(invalid(
-                "sessions.idle_gap_minutes",
-                "must be at least 1".into(),
-            ));
+            return Err(invalid("sessions.idle_gap_minutes", "must be at least 1".into()));
         }
         if !(1..=10_000).contains(&self.store.flush_interval_ms) {
             return Err(invalid(
@@ -238,16 +181,10 @@ impl Config {
                 format!("{} is outside 1..=10000", self.store.flush_interval_ms),
             ));
         }
-        if !matches!(
-            self.log.level.as_str(),
-            "error" | "warn" | "info" | "debug" | "trace"
-        ) {
+        if !matches!(self.log.level.as_str(), "error" | "warn" | "info" | "debug" | "trace") {
             return Err(invalid(
                 "log.level",
-                format!(
-                    "{:?} is not one of error, warn, info, debug, trace",
-                    self.log.level
-                ),
+                format!("{:?} is not one of error, warn, info, debug, trace", self.log.level),
             ));
         }
         Ok(())

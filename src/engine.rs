@@ -27,11 +27,29 @@ pub enum EngineError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("cannot listen on {addr}: {source}{hint}")]
-    Bind {
-        addr: SocketAddr,
-        source: std::io::Error,
-        hint: &'static str,
-    },
+    Bind { addr: SocketAddr, source: std::io::Error, hint: &'static str },
+}
+
+/// The secrets the engine needs, resolved by its host (environment, keyring, or a test).
+#[derive(Debug, Clone)]
+pub struct Keys {
+    pub upstream: (Option<String>, SecretSource),
+    pub proxy: Option<String>,
+}
+
+impl Keys {
+    /// No keys at all (local upstreams such as Ollama need none).
+    pub fn none() -> Self {
+        Self { upstream: (None, SecretSource::None), proxy: None }
+    }
+
+    /// Looks both keys up in the environment, then the OS keyring.
+    pub async fn lookup() -> Self {
+        Self {
+            upstream: secrets::lookup(SecretName::UpstreamKey).await,
+            proxy: secrets::lookup(SecretName::ProxyKey).await.0,
+        }
+    }
 }
 
 /// Longest a clean shutdown waits for in-flight requests before cutting them off.
@@ -50,19 +68,13 @@ pub struct Engine {
 
 impl Engine {
     /// Starts serving with `cfg` in `home`; returns once the port is bound.
-    pub async fn start(cfg: Config, home: Home) -> Result<Self, EngineError> {
+    pub async fn start(cfg: Config, home: Home, keys: Keys) -> Result<Self, EngineError> {
         home.ensure()?;
         let token = home.admin_token()?;
-        let store = Store::open(
-            &home.db_path(),
-            Duration::from_millis(cfg.store.flush_interval_ms),
-        )?;
+        let store = Store::open(&home.db_path(), Duration::from_millis(cfg.store.flush_interval_ms))?;
 
-        let (upstream_key, key_source) = secrets::lookup(SecretName::UpstreamKey).await;
-        let proxy_key = match secrets::lookup(SecretName::ProxyKey).await {
-            (Some(k), _) => Some(k),
-            (None, _) => cfg.proxy.api_key.clone(),
-        };
+        let (upstream_key, key_source) = keys.upstream;
+        let proxy_key = keys.proxy.or_else(|| cfg.proxy.api_key.clone());
         if proxy_key.is_none() && !cfg.proxy.host.is_loopback() {
             tracing::warn!(host = %cfg.proxy.host, "no proxy key set: only loopback clients will be accepted");
         }
@@ -70,9 +82,7 @@ impl Engine {
 
         let idle_gap_ms = (cfg.sessions.idle_gap_minutes * 60_000) as i64;
         let active_after = crate::turn::now_ms() - idle_gap_ms;
-        let seeds = store
-            .read(move |c| read::inferred_seeds(c, active_after))
-            .await?;
+        let seeds = store.read(move |c| read::inferred_seeds(c, active_after)).await?;
         let metrics = Arc::new(Metrics::default());
 
         let bind = SocketAddr::new(cfg.proxy.host, cfg.proxy.port);
@@ -85,11 +95,7 @@ impl Engine {
             },
             source,
         })?;
-        let addr = listener.local_addr().map_err(|source| EngineError::Bind {
-            addr: bind,
-            source,
-            hint: "",
-        })?;
+        let addr = listener.local_addr().map_err(|source| EngineError::Bind { addr: bind, source, hint: "" })?;
 
         let info = EngineInfo {
             version: env!("CARGO_PKG_VERSION").into(),
@@ -100,11 +106,7 @@ impl Engine {
                 name: upstream.name.clone(),
                 base_url: upstream.base_url.clone(),
                 model: upstream.model.clone(),
-                key: if upstream.key.is_some() {
-                    key_source
-                } else {
-                    SecretSource::None
-                },
+                key: if upstream.key.is_some() { key_source } else { SecretSource::None },
             },
         };
         let proxy = Arc::new(ProxyState {
@@ -132,32 +134,18 @@ impl Engine {
         let signal = shutdown.clone();
         let server = tokio::spawn(async move {
             let svc = app.into_make_service_with_connect_info::<SocketAddr>();
-            if let Err(e) = axum::serve(listener, svc)
-                .with_graceful_shutdown(signal.cancelled_owned())
-                .await
-            {
+            if let Err(e) = axum::serve(listener, svc).with_graceful_shutdown(signal.cancelled_owned()).await {
                 tracing::error!(error = %e, "server stopped with an error");
             }
         });
         let retention = tokio::spawn(retention_task(store.clone(), cfg.store.retention_days));
 
-        let runtime =
-            serde_json::json!({"pid": std::process::id(), "address": format!("http://{addr}")});
-        if let Err(e) =
-            crate::home::write_atomic(&home.runtime_path(), runtime.to_string().as_bytes(), 0o600)
-        {
+        let runtime = serde_json::json!({"pid": std::process::id(), "address": format!("http://{addr}")});
+        if let Err(e) = crate::home::write_atomic(&home.runtime_path(), runtime.to_string().as_bytes(), 0o600) {
             tracing::warn!(error = %e, "could not write the runtime file; the CLI will fall back to the configured port");
         }
         tracing::info!(address = %addr, home = %home.root().display(), "MetaClaw is listening");
-        Ok(Self {
-            addr,
-            shutdown,
-            server,
-            retention,
-            store,
-            home,
-            token,
-        })
+        Ok(Self { addr, shutdown, server, retention, store, home, token })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -178,13 +166,8 @@ impl Engine {
         self.shutdown.cancel();
         self.retention.abort();
         let mut server = self.server;
-        if tokio::time::timeout(DRAIN_TIMEOUT, &mut server)
-            .await
-            .is_err()
-        {
-            tracing::warn!(
-                "in-flight requests did not finish within {DRAIN_TIMEOUT:?}; cutting them off"
-            );
+        if tokio::time::timeout(DRAIN_TIMEOUT, &mut server).await.is_err() {
+            tracing::warn!("in-flight requests did not finish within {DRAIN_TIMEOUT:?}; cutting them off");
             server.abort();
             let _ = server.await;
         }
@@ -199,10 +182,8 @@ async fn retention_task(store: Store, days: u32) {
     if days == 0 {
         return;
     }
-    let mut tick = tokio::time::interval_at(
-        tokio::time::Instant::now() + Duration::from_secs(60),
-        Duration::from_secs(3600),
-    );
+    let mut tick =
+        tokio::time::interval_at(tokio::time::Instant::now() + Duration::from_secs(60), Duration::from_secs(3600));
     loop {
         tick.tick().await;
         let cutoff = crate::turn::now_ms() - i64::from(days) * 86_400_000;

@@ -10,19 +10,11 @@ pub enum HomeError {
     #[error("no home directory: set METACLAW_HOME to a writable directory")]
     NoDataDir,
     #[error("{action} {path}: {source}")]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { action: &'static str, path: PathBuf, source: std::io::Error },
 }
 
 fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> HomeError + 'a {
-    move |source| HomeError::Io {
-        action,
-        path: path.to_path_buf(),
-        source,
-    }
+    move |source| HomeError::Io { action, path: path.to_path_buf(), source }
 }
 
 /// Paths inside one MetaClaw home.
@@ -36,9 +28,7 @@ impl Home {
     pub fn from_env() -> Result<Self, HomeError> {
         match std::env::var_os("METACLAW_HOME") {
             Some(p) if !p.is_empty() => Ok(Self::at(PathBuf::from(p))),
-            _ => dirs::data_dir()
-                .map(|d| Self::at(d.join("metaclaw")))
-                .ok_or(HomeError::NoDataDir),
+            _ => dirs::data_dir().map(|d| Self::at(d.join("metaclaw"))).ok_or(HomeError::NoDataDir),
         }
     }
 
@@ -112,11 +102,8 @@ pub fn random_hex(n: usize) -> String {
 /// Writes `bytes` to `path` atomically: a temp file in the same directory, fsync, rename.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), HomeError> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
-        random_hex(4)
-    ));
+    let tmp =
+        dir.join(format!(".{}.{}.tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("file"), random_hex(4)));
     let result = (|| {
         let mut opts = std::fs::OpenOptions::new();
         opts.write(true).create_new(true);
@@ -152,10 +139,7 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(home.token_path())
-                .unwrap()
-                .permissions()
-                .mode();
+            let mode = std::fs::metadata(home.token_path()).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
     }

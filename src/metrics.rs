@@ -32,13 +32,7 @@ impl Metrics {
     }
 
     pub fn overhead(&self) -> OverheadStats {
-        let mut v: Vec<f64> = self
-            .overhead
-            .lock()
-            .expect("metrics lock")
-            .iter()
-            .copied()
-            .collect();
+        let mut v: Vec<f64> = self.overhead.lock().expect("metrics lock").iter().copied().collect();
         if v.is_empty() {
             return OverheadStats::default();
         }
@@ -70,9 +64,6 @@ mod tests {
             m.record_overhead(i as f64);
         }
         let s = m.overhead();
-        assert_eq!(
-            (s.samples, s.p50_ms, s.p99_ms, s.max_ms),
-            (100, Some(50.0), Some(99.0), Some(100.0))
-        );
+        assert_eq!((s.samples, s.p50_ms, s.p99_ms, s.max_ms), (100, Some(50.0), Some(99.0), Some(100.0)));
     }
 }

@@ -83,8 +83,7 @@ const KEYRING_TIMEOUT: Duration = Duration::from_secs(5);
 
 async fn keyring_get(name: SecretName) -> Result<Option<String>, SecretError> {
     let task = tokio::task::spawn_blocking(move || {
-        let entry = keyring::Entry::new(KEYRING_SERVICE, name.keyring_user())
-            .map_err(|e| unavailable(name, e))?;
+        let entry = keyring::Entry::new(KEYRING_SERVICE, name.keyring_user()).map_err(|e| unavailable(name, e))?;
         match entry.get_password() {
             Ok(v) => Ok(Some(v)),
             Err(keyring::Error::NoEntry) => Ok(None),
@@ -92,12 +91,7 @@ async fn keyring_get(name: SecretName) -> Result<Option<String>, SecretError> {
         }
     });
     match tokio::time::timeout(KEYRING_TIMEOUT, task).await {
-        Ok(joined) => joined.unwrap_or_else(|e| {
-            Err(SecretError::Unavailable(
-                e.to_string(),
-                name.env_var().into(),
-            ))
-        }),
+        Ok(joined) => joined.unwrap_or_else(|e| Err(SecretError::Unavailable(e.to_string(), name.env_var().into()))),
         Err(_) => Err(SecretError::Timeout(KEYRING_TIMEOUT)),
     }
 }
@@ -108,15 +102,13 @@ fn unavailable(name: SecretName, e: keyring::Error) -> SecretError {
 
 /// Stores a secret in the OS keyring (blocking; call from the CLI or a blocking task).
 pub fn keyring_set(name: SecretName, value: &str) -> Result<(), SecretError> {
-    let entry = keyring::Entry::new(KEYRING_SERVICE, name.keyring_user())
-        .map_err(|e| unavailable(name, e))?;
+    let entry = keyring::Entry::new(KEYRING_SERVICE, name.keyring_user()).map_err(|e| unavailable(name, e))?;
     entry.set_password(value).map_err(|e| unavailable(name, e))
 }
 
 /// Removes a secret from the OS keyring; a missing entry is not an error.
 pub fn keyring_delete(name: SecretName) -> Result<(), SecretError> {
-    let entry = keyring::Entry::new(KEYRING_SERVICE, name.keyring_user())
-        .map_err(|e| unavailable(name, e))?;
+    let entry = keyring::Entry::new(KEYRING_SERVICE, name.keyring_user()).map_err(|e| unavailable(name, e))?;
     match entry.delete_credential() {
         Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
         Err(e) => Err(unavailable(name, e)),

@@ -45,10 +45,7 @@ pub fn parse_turn_type(s: &str) -> TurnType {
 
 /// Parses `X-Session-Done`: `1`, `true`, `yes`, `on` (any case) are true.
 pub fn parse_truthy(s: &str) -> bool {
-    matches!(
-        s.trim().to_ascii_lowercase().as_str(),
-        "1" | "true" | "yes" | "on"
-    )
+    matches!(s.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on")
 }
 
 /// Checks a client-supplied session id: printable, no control characters, bounded length.
@@ -78,12 +75,7 @@ pub fn message_hash(m: &Value) -> u128 {
 pub fn conversation_hashes(messages: &[Value]) -> Vec<u128> {
     messages
         .iter()
-        .filter(|m| {
-            !matches!(
-                m.get("role").and_then(Value::as_str),
-                Some("system" | "developer")
-            )
-        })
+        .filter(|m| !matches!(m.get("role").and_then(Value::as_str), Some("system" | "developer")))
         .map(message_hash)
         .collect()
 }
@@ -93,16 +85,9 @@ impl SessionTracker {
         let tracked = seeds
             .into_iter()
             .take(MAX_TRACKED)
-            .map(|s| Tracked {
-                id: s.id,
-                last_at: s.last_at,
-                hashes: s.message_hashes,
-            })
+            .map(|s| Tracked { id: s.id, last_at: s.last_at, hashes: s.message_hashes })
             .collect();
-        Self {
-            idle_gap_ms,
-            tracked: Mutex::new(tracked),
-        }
+        Self { idle_gap_ms, tracked: Mutex::new(tracked) }
     }
 
     /// Assigns a turn to a session. `messages` is the request's message list.
@@ -121,11 +106,7 @@ impl SessionTracker {
             .iter()
             .enumerate()
             .filter(|(_, t)| now_ms - t.last_at <= self.idle_gap_ms)
-            .filter(|(_, t)| {
-                !t.hashes.is_empty()
-                    && t.hashes.len() <= hashes.len()
-                    && hashes.starts_with(&t.hashes)
-            })
+            .filter(|(_, t)| !t.hashes.is_empty() && t.hashes.len() <= hashes.len() && hashes.starts_with(&t.hashes))
             .max_by_key(|(_, t)| (t.hashes.len(), t.last_at))
             .map(|(i, _)| i);
         let id = match best {
@@ -138,20 +119,11 @@ impl SessionTracker {
             None => {
                 let id = format!("inf-{}", crate::home::random_hex(8));
                 if tracked.len() >= MAX_TRACKED {
-                    if let Some(oldest) = tracked
-                        .iter()
-                        .enumerate()
-                        .min_by_key(|(_, t)| t.last_at)
-                        .map(|(i, _)| i)
-                    {
+                    if let Some(oldest) = tracked.iter().enumerate().min_by_key(|(_, t)| t.last_at).map(|(i, _)| i) {
                         tracked.swap_remove(oldest);
                     }
                 }
-                tracked.push(Tracked {
-                    id: id.clone(),
-                    last_at: now_ms,
-                    hashes,
-                });
+                tracked.push(Tracked { id: id.clone(), last_at: now_ms, hashes });
                 id
             }
         };
@@ -173,9 +145,7 @@ mod tests {
     use serde_json::json;
 
     fn msgs(v: &[(&str, &str)]) -> Vec<Value> {
-        v.iter()
-            .map(|(r, c)| json!({"role": r, "content": c}))
-            .collect()
+        v.iter().map(|(r, c)| json!({"role": r, "content": c})).collect()
     }
 
     const GAP: i64 = 60_000;
@@ -183,40 +153,21 @@ mod tests {
     #[test]
     fn continuing_conversation_keeps_session_new_one_starts_another() {
         let t = SessionTracker::new(GAP, vec![]);
-        let a1 = t.resolve(
-            SessionHints::default(),
-            &msgs(&[("system", "s1"), ("user", "hi")]),
-            0,
-        );
+        let a1 = t.resolve(SessionHints::default(), &msgs(&[("system", "s1"), ("user", "hi")]), 0);
         let a2 = t.resolve(
             SessionHints::default(),
-            &msgs(&[
-                ("system", "s2 changed"),
-                ("user", "hi"),
-                ("assistant", "yo"),
-                ("user", "more"),
-            ]),
+            &msgs(&[("system", "s2 changed"), ("user", "hi"), ("assistant", "yo"), ("user", "more")]),
             1000,
         );
         assert_eq!(a1.id, a2.id);
         assert_eq!(a1.source, SessionSource::Inferred);
         assert_eq!(a1.turn_type, TurnType::Main);
-        let b = t.resolve(
-            SessionHints::default(),
-            &msgs(&[("user", "different topic")]),
-            2000,
-        );
+        let b = t.resolve(SessionHints::default(), &msgs(&[("user", "different topic")]), 2000);
         assert_ne!(b.id, a1.id);
         // The first conversation still continues after the other one started.
         let a3 = t.resolve(
             SessionHints::default(),
-            &msgs(&[
-                ("user", "hi"),
-                ("assistant", "yo"),
-                ("user", "more"),
-                ("assistant", "ok"),
-                ("user", "3"),
-            ]),
+            &msgs(&[("user", "hi"), ("assistant", "yo"), ("user", "more"), ("assistant", "ok"), ("user", "3")]),
             3000,
         );
         assert_eq!(a3.id, a1.id);
@@ -226,24 +177,12 @@ mod tests {
     fn idle_gap_and_done_end_a_session() {
         let t = SessionTracker::new(GAP, vec![]);
         let a = t.resolve(SessionHints::default(), &msgs(&[("user", "hi")]), 0);
-        let later = t.resolve(
-            SessionHints::default(),
-            &msgs(&[("user", "hi"), ("assistant", "x"), ("user", "y")]),
-            GAP + 1,
-        );
+        let later =
+            t.resolve(SessionHints::default(), &msgs(&[("user", "hi"), ("assistant", "x"), ("user", "y")]), GAP + 1);
         assert_ne!(a.id, later.id);
         let done = t.resolve(
-            SessionHints {
-                done: true,
-                ..Default::default()
-            },
-            &msgs(&[
-                ("user", "hi"),
-                ("assistant", "x"),
-                ("user", "y"),
-                ("assistant", "z"),
-                ("user", "w"),
-            ]),
+            SessionHints { done: true, ..Default::default() },
+            &msgs(&[("user", "hi"), ("assistant", "x"), ("user", "y"), ("assistant", "z"), ("user", "w")]),
             GAP + 2,
         );
         assert_eq!(done.id, later.id);
@@ -268,31 +207,17 @@ mod tests {
     fn headers_win_and_seeds_continue_after_restart() {
         let t = SessionTracker::new(GAP, vec![]);
         let r = t.resolve(
-            SessionHints {
-                id: Some("abc".into()),
-                turn_type: Some(TurnType::Side),
-                done: false,
-            },
+            SessionHints { id: Some("abc".into()), turn_type: Some(TurnType::Side), done: false },
             &msgs(&[("user", "hi")]),
             0,
         );
-        assert_eq!(
-            (r.id.as_str(), r.source, r.turn_type),
-            ("abc", SessionSource::Client, TurnType::Side)
-        );
+        assert_eq!((r.id.as_str(), r.source, r.turn_type), ("abc", SessionSource::Client, TurnType::Side));
 
         let first = msgs(&[("system", "s"), ("user", "hi")]);
-        let seed = InferredSessionSeed {
-            id: "inf-old".into(),
-            last_at: 0,
-            message_hashes: conversation_hashes(&first),
-        };
+        let seed =
+            InferredSessionSeed { id: "inf-old".into(), last_at: 0, message_hashes: conversation_hashes(&first) };
         let t = SessionTracker::new(GAP, vec![seed]);
-        let r = t.resolve(
-            SessionHints::default(),
-            &msgs(&[("user", "hi"), ("assistant", "a"), ("user", "b")]),
-            10,
-        );
+        let r = t.resolve(SessionHints::default(), &msgs(&[("user", "hi"), ("assistant", "a"), ("user", "b")]), 10);
         assert_eq!(r.id, "inf-old");
     }
 
@@ -300,9 +225,7 @@ mod tests {
     fn header_value_parsing() {
         assert_eq!(parse_turn_type("MAIN"), TurnType::Main);
         assert_eq!(parse_turn_type("heartbeat"), TurnType::Side);
-        assert!(
-            parse_truthy("Yes") && parse_truthy("1") && !parse_truthy("no") && !parse_truthy("")
-        );
+        assert!(parse_truthy("Yes") && parse_truthy("1") && !parse_truthy("no") && !parse_truthy(""));
         assert!(valid_session_id("a-b_c:1") && !valid_session_id("") && !valid_session_id("a\nb"));
         assert!(!valid_session_id(&"x".repeat(MAX_SESSION_ID_LEN + 1)));
     }

@@ -49,16 +49,8 @@ impl Transcript {
                 .iter()
                 .map(|c| ToolCall {
                     id: str_field(c, "id").unwrap_or_default(),
-                    name: c
-                        .pointer("/function/name")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .into(),
-                    arguments: c
-                        .pointer("/function/arguments")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .into(),
+                    name: c.pointer("/function/name").and_then(Value::as_str).unwrap_or_default().into(),
+                    arguments: c.pointer("/function/arguments").and_then(Value::as_str).unwrap_or_default().into(),
                 })
                 .collect();
         }
@@ -100,12 +92,7 @@ impl Transcript {
             self.text.push_str(s);
         }
         self.reasoning.push_str(&reasoning_text(delta));
-        for call in delta
-            .get("tool_calls")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for call in delta.get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
             let index = call.get("index").and_then(Value::as_u64).unwrap_or(0) as usize;
             if self.tool_calls.len() <= index {
                 self.tool_calls.resize_with(index + 1, ToolCall::default);
@@ -158,11 +145,9 @@ pub fn sse_data(buf: &[u8]) -> Vec<String> {
 pub fn content_text(content: Option<&Value>) -> String {
     match content {
         Some(Value::String(s)) => s.clone(),
-        Some(Value::Array(parts)) => parts
-            .iter()
-            .filter_map(|p| p.get("text").and_then(Value::as_str))
-            .collect::<Vec<_>>()
-            .join("\n"),
+        Some(Value::Array(parts)) => {
+            parts.iter().filter_map(|p| p.get("text").and_then(Value::as_str)).collect::<Vec<_>>().join("\n")
+        }
         _ => String::new(),
     }
 }
@@ -202,11 +187,7 @@ mod tests {
         assert_eq!(t.reasoning, "hmm");
         assert_eq!(
             t.tool_calls,
-            vec![ToolCall {
-                id: "c1".into(),
-                name: "read".into(),
-                arguments: "{\"p\":1}".into()
-            }]
+            vec![ToolCall { id: "c1".into(), name: "read".into(), arguments: "{\"p\":1}".into() }]
         );
         assert_eq!(t.finish_reason.as_deref(), Some("tool_calls"));
         assert_eq!(t.usage.total_tokens, Some(7));

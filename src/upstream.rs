@@ -78,11 +78,7 @@ fn is_local_request_header(name: &HeaderName) -> bool {
 
 /// The client's headers worth forwarding (OpenAI-Organization, OpenAI-Beta, user agents, …).
 pub fn forward_request_headers(client: &HeaderMap) -> HeaderMap {
-    client
-        .iter()
-        .filter(|(n, _)| !is_local_request_header(n))
-        .map(|(n, v)| (n.clone(), v.clone()))
-        .collect()
+    client.iter().filter(|(n, _)| !is_local_request_header(n)).map(|(n, v)| (n.clone(), v.clone())).collect()
 }
 
 /// Upstream response headers to relay to the client (everything but the connection's own).
@@ -92,13 +88,7 @@ pub fn relay_response_headers(upstream: &HeaderMap, streaming: bool) -> HeaderMa
         .filter(|(n, _)| {
             !matches!(
                 n.as_str(),
-                "connection"
-                    | "keep-alive"
-                    | "transfer-encoding"
-                    | "te"
-                    | "trailer"
-                    | "upgrade"
-                    | "proxy-connection"
+                "connection" | "keep-alive" | "transfer-encoding" | "te" | "trailer" | "upgrade" | "proxy-connection"
             ) && !(streaming && *n == header::CONTENT_LENGTH)
         })
         .map(|(n, v)| (n.clone(), v.clone()))

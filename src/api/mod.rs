@@ -24,9 +24,7 @@ use crate::store::{SessionRow, Store, StoreError, TurnDetail, TurnFilter, TurnPa
 /// Errors of the admin API, as `{"error": {"code", "message"}}` the UI can branch on.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    #[error(
-        "missing or wrong admin token: send `Authorization: Bearer <token>` (the token is in {0})"
-    )]
+    #[error("missing or wrong admin token: send `Authorization: Bearer <token>` (the token is in {0})")]
     Unauthorized(String),
     #[error("{0}")]
     Forbidden(String),
@@ -53,11 +51,7 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.code();
-        (
-            status,
-            Json(json!({"error": {"code": code, "message": self.to_string()}})),
-        )
-            .into_response()
+        (status, Json(json!({"error": {"code": code, "message": self.to_string()}}))).into_response()
     }
 }
 
@@ -119,21 +113,14 @@ pub fn router(state: Arc<ApiState>) -> Router {
 }
 
 fn host_allowed(host: &str, port: u16) -> bool {
-    ["127.0.0.1", "localhost", "[::1]"]
-        .iter()
-        .any(|h| host == format!("{h}:{port}") || (port == 80 && host == *h))
+    ["127.0.0.1", "localhost", "[::1]"].iter().any(|h| host == format!("{h}:{port}") || (port == 80 && host == *h))
 }
 
 fn origin_allowed(origin: &str, port: u16) -> bool {
-    if matches!(
-        origin,
-        "tauri://localhost" | "http://tauri.localhost" | "https://tauri.localhost"
-    ) {
+    if matches!(origin, "tauri://localhost" | "http://tauri.localhost" | "https://tauri.localhost") {
         return true;
     }
-    origin
-        .strip_prefix("http://")
-        .is_some_and(|h| host_allowed(h, port))
+    origin.strip_prefix("http://").is_some_and(|h| host_allowed(h, port))
 }
 
 async fn guard(
@@ -143,14 +130,15 @@ async fn guard(
     next: Next,
 ) -> Response {
     if !peer.ip().is_loopback() {
-        return ApiError::Forbidden("the admin API only answers local clients".into())
-            .into_response();
+        return ApiError::Forbidden("the admin API only answers local clients".into()).into_response();
     }
     let h = req.headers();
     let host = h.get("host").and_then(|v| v.to_str().ok()).unwrap_or("");
     if !host_allowed(host, st.port) {
-        return ApiError::Forbidden(format!("foreign Host header {host:?}: the admin API answers only 127.0.0.1, localhost or [::1]"))
-            .into_response();
+        return ApiError::Forbidden(format!(
+            "foreign Host header {host:?}: the admin API answers only 127.0.0.1, localhost or [::1]"
+        ))
+        .into_response();
     }
     if let Some(origin) = h.get("origin") {
         let o = origin.to_str().unwrap_or("");
@@ -170,20 +158,14 @@ async fn guard(
 }
 
 fn start_of_today_ms() -> i64 {
-    jiff::Zoned::now()
-        .start_of_day()
-        .map(|z| z.timestamp().as_millisecond())
-        .unwrap_or(0)
+    jiff::Zoned::now().start_of_day().map(|z| z.timestamp().as_millisecond()).unwrap_or(0)
 }
 
 async fn status(State(st): State<Arc<ApiState>>) -> Result<Json<Status>, ApiError> {
     let now = crate::turn::now_ms();
     let since = start_of_today_ms();
     let active_after = now - st.idle_gap_ms;
-    let c: Counts = st
-        .store
-        .read(move |c| read::counts(c, since, active_after))
-        .await?;
+    let c: Counts = st.store.read(move |c| read::counts(c, since, active_after)).await?;
     Ok(Json(Status {
         info: st.info.clone(),
         uptime_secs: (now - st.info.started_at) / 1000,
@@ -209,36 +191,22 @@ pub struct SessionList {
     pub sessions: Vec<SessionRow>,
 }
 
-async fn sessions(
-    State(st): State<Arc<ApiState>>,
-    Query(p): Query<Paging>,
-) -> Result<Json<SessionList>, ApiError> {
+async fn sessions(State(st): State<Arc<ApiState>>, Query(p): Query<Paging>) -> Result<Json<SessionList>, ApiError> {
     let (limit, offset) = (p.limit.unwrap_or(50), p.offset.unwrap_or(0));
-    let sessions = st
-        .store
-        .read(move |c| read::list_sessions(c, limit, offset))
-        .await?;
+    let sessions = st.store.read(move |c| read::list_sessions(c, limit, offset)).await?;
     Ok(Json(SessionList { sessions }))
 }
 
-async fn turns(
-    State(st): State<Arc<ApiState>>,
-    Query(f): Query<TurnFilter>,
-) -> Result<Json<TurnPage>, ApiError> {
+async fn turns(State(st): State<Arc<ApiState>>, Query(f): Query<TurnFilter>) -> Result<Json<TurnPage>, ApiError> {
     if let Some(t) = &f.turn_type {
         if !matches!(t.as_str(), "main" | "side") {
-            return Err(ApiError::BadRequest(format!(
-                "type must be main or side, not {t:?}"
-            )));
+            return Err(ApiError::BadRequest(format!("type must be main or side, not {t:?}")));
         }
     }
     Ok(Json(st.store.read(move |c| read::list_turns(c, &f)).await?))
 }
 
-async fn turn(
-    State(st): State<Arc<ApiState>>,
-    Path(id): Path<i64>,
-) -> Result<Json<TurnDetail>, ApiError> {
+async fn turn(State(st): State<Arc<ApiState>>, Path(id): Path<i64>) -> Result<Json<TurnDetail>, ApiError> {
     st.store
         .read(move |c| read::get_turn(c, id))
         .await?

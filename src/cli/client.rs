@@ -15,19 +15,14 @@ use super::output::{ms, table, time};
 /// The running engine's address: from its runtime file, else the configured port.
 fn base_url(home: &Home) -> Result<String> {
     if let Ok(text) = std::fs::read_to_string(home.runtime_path()) {
-        if let Some(a) = serde_json::from_str::<Value>(&text)
-            .ok()
-            .and_then(|v| v["address"].as_str().map(str::to_string))
+        if let Some(a) =
+            serde_json::from_str::<Value>(&text).ok().and_then(|v| v["address"].as_str().map(str::to_string))
         {
             return Ok(a);
         }
     }
     let cfg = Config::load(&home.config_path())?;
-    let host = if cfg.proxy.host.is_unspecified() {
-        "127.0.0.1".to_string()
-    } else {
-        cfg.proxy.host.to_string()
-    };
+    let host = if cfg.proxy.host.is_unspecified() { "127.0.0.1".to_string() } else { cfg.proxy.host.to_string() };
     Ok(format!("http://{host}:{}", cfg.proxy.port))
 }
 
@@ -45,14 +40,9 @@ async fn get_raw(home: &Home, path: &str) -> Result<Value> {
         .bearer_auth(token.trim())
         .send()
         .await
-        .map_err(|e| {
-            anyhow!("MetaClaw is not answering at {base} ({e}); start it with `metaclaw serve`")
-        })?;
+        .map_err(|e| anyhow!("MetaClaw is not answering at {base} ({e}); start it with `metaclaw serve`"))?;
     let status = resp.status();
-    let body: Value = resp
-        .json()
-        .await
-        .with_context(|| format!("{url} did not answer JSON"))?;
+    let body: Value = resp.json().await.with_context(|| format!("{url} did not answer JSON"))?;
     if !status.is_success() {
         let msg = body["error"]["message"].as_str().unwrap_or("no message");
         bail!("{url}: {status}: {msg}");
@@ -66,16 +56,12 @@ async fn get<T: DeserializeOwned>(home: &Home, path: &str, json: bool) -> Result
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(None);
     }
-    Ok(Some(
-        serde_json::from_value(v).context("unexpected answer from the admin API")?,
-    ))
+    Ok(Some(serde_json::from_value(v).context("unexpected answer from the admin API")?))
 }
 
 fn query(pairs: &[(&str, Option<String>)]) -> String {
-    let parts: Vec<String> = pairs
-        .iter()
-        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", urlencode(v))))
-        .collect();
+    let parts: Vec<String> =
+        pairs.iter().filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", urlencode(v)))).collect();
     if parts.is_empty() {
         String::new()
     } else {
@@ -95,21 +81,13 @@ pub async fn status(home: &Home, json: bool) -> Result<()> {
         return Ok(());
     };
     let o = s.overhead;
-    println!(
-        "MetaClaw {} running at {}/v1 (up {} s)",
-        s.info.version, s.info.address, s.uptime_secs
-    );
+    println!("MetaClaw {} running at {}/v1 (up {} s)", s.info.version, s.info.address, s.uptime_secs);
     println!("home       {}", s.info.home);
     println!(
         "upstream   {} ({}){}, key from {:?}",
         s.info.upstream.base_url,
         s.info.upstream.name,
-        s.info
-            .upstream
-            .model
-            .as_deref()
-            .map(|m| format!(", model {m}"))
-            .unwrap_or_default(),
+        s.info.upstream.model.as_deref().map(|m| format!(", model {m}")).unwrap_or_default(),
         s.info.upstream.key
     );
     println!(
@@ -126,8 +104,7 @@ pub async fn status(home: &Home, json: bool) -> Result<()> {
 }
 
 pub async fn sessions(home: &Home, limit: u32, json: bool) -> Result<()> {
-    let Some(l) = get::<SessionList>(home, &format!("/api/sessions?limit={limit}"), json).await?
-    else {
+    let Some(l) = get::<SessionList>(home, &format!("/api/sessions?limit={limit}"), json).await? else {
         return Ok(());
     };
     let rows = l
@@ -140,11 +117,7 @@ pub async fn sessions(home: &Home, limit: u32, json: bool) -> Result<()> {
                 s.turns.to_string(),
                 time(s.started_at),
                 time(s.last_at),
-                if s.done_at.is_some() {
-                    "done".into()
-                } else {
-                    String::new()
-                },
+                if s.done_at.is_some() { "done".into() } else { String::new() },
             ]
         })
         .collect();
@@ -160,12 +133,7 @@ pub async fn turns(
     limit: u32,
     json: bool,
 ) -> Result<()> {
-    let q = query(&[
-        ("session", session),
-        ("type", turn_type),
-        ("status", status),
-        ("limit", Some(limit.to_string())),
-    ]);
+    let q = query(&[("session", session), ("type", turn_type), ("status", status), ("limit", Some(limit.to_string()))]);
     let Some(page) = get::<TurnPage>(home, &format!("/api/turns{q}"), json).await? else {
         return Ok(());
     };
@@ -173,17 +141,8 @@ pub async fn turns(
         .turns
         .iter()
         .map(|t| {
-            let preview: String = t
-                .preview
-                .chars()
-                .take(48)
-                .collect::<String>()
-                .replace('\n', " ");
-            let tools = if t.tool_names.is_empty() {
-                String::new()
-            } else {
-                format!("[{}] ", t.tool_names.join(","))
-            };
+            let preview: String = t.preview.chars().take(48).collect::<String>().replace('\n', " ");
+            let tools = if t.tool_names.is_empty() { String::new() } else { format!("[{}] ", t.tool_names.join(",")) };
             vec![
                 t.id.to_string(),
                 time(t.started_at),
@@ -196,19 +155,7 @@ pub async fn turns(
             ]
         })
         .collect();
-    table(
-        &[
-            "ID",
-            "TIME",
-            "SESSION#TURN",
-            "TYPE",
-            "MODEL",
-            "STATUS",
-            "MS",
-            "ANSWER",
-        ],
-        rows,
-    );
+    table(&["ID", "TIME", "SESSION#TURN", "TYPE", "MODEL", "STATUS", "MS", "ANSWER"], rows);
     Ok(())
 }
 

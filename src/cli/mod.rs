@@ -139,10 +139,7 @@ fn home(args: &Cli) -> Result<Home> {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
 }
 
 pub fn run(args: Cli) -> Result<()> {
@@ -150,18 +147,10 @@ pub fn run(args: Cli) -> Result<()> {
     match args.command {
         Command::Serve(s) => serve::run(home, s),
         Command::Status(j) => runtime()?.block_on(client::status(&home, j.json)),
-        Command::Sessions { limit, json } => {
-            runtime()?.block_on(client::sessions(&home, limit, json.json))
+        Command::Sessions { limit, json } => runtime()?.block_on(client::sessions(&home, limit, json.json)),
+        Command::Turns { session, turn_type, status, limit, json } => {
+            runtime()?.block_on(client::turns(&home, session, turn_type, status, limit, json.json))
         }
-        Command::Turns {
-            session,
-            turn_type,
-            status,
-            limit,
-            json,
-        } => runtime()?.block_on(client::turns(
-            &home, session, turn_type, status, limit, json.json,
-        )),
         Command::Turn { id, json } => runtime()?.block_on(client::turn(&home, id, json.json)),
         Command::Config(c) => config(&home, c),
         Command::Key(k) => key(k),
@@ -189,9 +178,7 @@ fn key(cmd: KeyCmd) -> Result<()> {
     match cmd {
         KeyCmd::Set { name } => {
             let mut value = String::new();
-            std::io::stdin()
-                .read_line(&mut value)
-                .context("cannot read the key from standard input")?;
+            std::io::stdin().read_line(&mut value).context("cannot read the key from standard input")?;
             let value = value.trim();
             if value.is_empty() {
                 bail!("no key on standard input (try: printf %s \"$KEY\" | metaclaw key set upstream)");
@@ -207,12 +194,7 @@ fn key(cmd: KeyCmd) -> Result<()> {
             let rt = runtime()?;
             for name in [SecretName::UpstreamKey, SecretName::ProxyKey] {
                 let (_, source) = rt.block_on(secrets::lookup(name));
-                println!(
-                    "{:<18} {:?} (env {})",
-                    name.keyring_user(),
-                    source,
-                    name.env_var()
-                );
+                println!("{:<18} {:?} (env {})", name.keyring_user(), source, name.env_var());
             }
         }
     }

@@ -13,11 +13,7 @@ pub fn table(headers: &[&str], rows: Vec<Vec<String>>) {
         }
     }
     let line = |cells: Vec<String>| {
-        let s: Vec<String> = cells
-            .iter()
-            .enumerate()
-            .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
-            .collect();
+        let s: Vec<String> = cells.iter().enumerate().map(|(i, c)| format!("{c:<w$}", w = widths[i])).collect();
         println!("{}", s.join("  ").trim_end());
     };
     line(headers.iter().map(|h| h.to_string()).collect());
@@ -29,11 +25,7 @@ pub fn table(headers: &[&str], rows: Vec<Vec<String>>) {
 /// Local time of a millisecond timestamp, `YYYY-MM-DD HH:MM:SS`.
 pub fn time(ms_since_epoch: i64) -> String {
     jiff::Timestamp::from_millisecond(ms_since_epoch)
-        .map(|t| {
-            t.to_zoned(jiff::tz::TimeZone::system())
-                .strftime("%Y-%m-%d %H:%M:%S")
-                .to_string()
-        })
+        .map(|t| t.to_zoned(jiff::tz::TimeZone::system()).strftime("%Y-%m-%d %H:%M:%S").to_string())
         .unwrap_or_else(|_| ms_since_epoch.to_string())
 }
 

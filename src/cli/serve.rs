@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 use tracing_subscriber::EnvFilter;
 
 use metaclaw::config::Config;
-use metaclaw::engine::Engine;
+use metaclaw::engine::{Engine, Keys};
 use metaclaw::home::Home;
 
 use super::ServeArgs;
@@ -27,25 +27,19 @@ pub fn run(home: Home, args: ServeArgs) -> Result<()> {
     if let Some(h) = args.host {
         cfg.proxy.host = h;
     }
-    cfg.validate(std::path::Path::new("command-line options"))
-        .context("invalid command-line override")?;
+    cfg.validate(std::path::Path::new("command-line options")).context("invalid command-line override")?;
 
     let filter = EnvFilter::try_from_env("METACLAW_LOG")
         .unwrap_or_else(|_| EnvFilter::new(format!("metaclaw={}", cfg.log.level)));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     if created {
         tracing::info!(path = %path.display(), "wrote a default config file");
     }
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     rt.block_on(async move {
-        let engine = Engine::start(cfg, home).await?;
+        let engine = Engine::start(cfg, home, Keys::lookup().await).await?;
         // The one line scripts may rely on: where to point agents.
         println!("MetaClaw listening on http://{}/v1", engine.addr());
         wait_for_signal().await;

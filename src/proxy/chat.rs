@@ -18,11 +18,7 @@ use super::{request, send, with_key, ProxyState};
 use crate::turn::{now_ms, RawResponse, TurnRecord, TurnStatus};
 use crate::upstream::{forward_request_headers, relay_response_headers};
 
-pub async fn chat_completions(
-    State(st): State<Arc<ProxyState>>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+pub async fn chat_completions(State(st): State<Arc<ProxyState>>, headers: HeaderMap, body: Body) -> Response {
     let t0 = Instant::now();
     match handle(&st, t0, headers, body).await {
         Ok(r) => r,
@@ -30,12 +26,7 @@ pub async fn chat_completions(
     }
 }
 
-async fn handle(
-    st: &Arc<ProxyState>,
-    t0: Instant,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, ProxyError> {
+async fn handle(st: &Arc<ProxyState>, t0: Instant, headers: HeaderMap, body: Body) -> Result<Response, ProxyError> {
     let raw = request::read_body(&headers, body, st.max_body_mib).await?;
     let t_parse = Instant::now();
     let mut req = request::parse(&raw, &headers)?;
@@ -47,18 +38,11 @@ async fn handle(
         }
     }
     let started_at_ms = now_ms();
-    let session = st
-        .sessions
-        .resolve(req.hints.clone(), req.messages(), started_at_ms);
+    let session = st.sessions.resolve(req.hints.clone(), req.messages(), started_at_ms);
     let stream = req.stream();
     let model = req.model().map(str::to_string);
-    let upstream_body: Bytes = if req.edited {
-        serde_json::to_vec(&req.body)
-            .expect("JSON values serialise")
-            .into()
-    } else {
-        raw
-    };
+    let upstream_body: Bytes =
+        if req.edited { serde_json::to_vec(&req.body).expect("JSON values serialise").into() } else { raw };
     if st.log_bodies {
         tracing::debug!(body = %String::from_utf8_lossy(&upstream_body), "request to upstream");
     }
@@ -100,12 +84,7 @@ async fn handle(
     let resp = match send(&up, rb).await {
         Ok(r) => r,
         Err(e) => {
-            guard.finish(
-                TurnStatus::Failed,
-                Some(e.status().as_u16()),
-                Some(e.to_string()),
-                Some(RawResponse::None),
-            );
+            guard.finish(TurnStatus::Failed, Some(e.status().as_u16()), Some(e.to_string()), Some(RawResponse::None));
             return Err(e);
         }
     };
@@ -125,12 +104,7 @@ async fn handle(
     }
 
     if status.is_success() && is_sse {
-        let relay = Relay::new(
-            Box::pin(resp.bytes_stream()),
-            up.stream_idle_timeout,
-            guard,
-            status.as_u16(),
-        );
+        let relay = Relay::new(Box::pin(resp.bytes_stream()), up.stream_idle_timeout, guard, status.as_u16());
         let mut out = Response::new(Body::from_stream(relay));
         *out.status_mut() = status;
         *out.headers_mut() = out_headers;
@@ -156,20 +130,10 @@ async fn handle(
     *out.headers_mut() = out_headers;
     guard.add_own(t_body.elapsed());
     if status.is_success() {
-        guard.finish(
-            TurnStatus::Ok,
-            Some(status.as_u16()),
-            None,
-            Some(RawResponse::Json(body)),
-        );
+        guard.finish(TurnStatus::Ok, Some(status.as_u16()), None, Some(RawResponse::Json(body)));
     } else {
         let msg = format!("the upstream answered {status}");
-        guard.finish(
-            TurnStatus::UpstreamError,
-            Some(status.as_u16()),
-            Some(msg),
-            Some(RawResponse::Json(body)),
-        );
+        guard.finish(TurnStatus::UpstreamError, Some(status.as_u16()), Some(msg), Some(RawResponse::Json(body)));
     }
     Ok(out)
 }

@@ -8,17 +8,12 @@ use serde_json::json;
 #[derive(Debug, thiserror::Error)]
 pub enum ProxyError {
     #[error("{message}")]
-    BadRequest {
-        message: String,
-        param: Option<&'static str>,
-    },
+    BadRequest { message: String, param: Option<&'static str> },
     #[error("{0}")]
     Unauthorized(String),
     #[error("{0}")]
     Forbidden(String),
-    #[error(
-        "request body is larger than the configured limit of {limit_mib} MiB (proxy.max_body_mib)"
-    )]
+    #[error("request body is larger than the configured limit of {limit_mib} MiB (proxy.max_body_mib)")]
     TooLarge { limit_mib: u32 },
     #[error("{0}")]
     NotFound(String),
@@ -30,10 +25,7 @@ pub enum ProxyError {
 
 impl ProxyError {
     pub fn bad(message: impl Into<String>, param: Option<&'static str>) -> Self {
-        Self::BadRequest {
-            message: message.into(),
-            param,
-        }
+        Self::BadRequest { message: message.into(), param }
     }
 
     pub fn status(&self) -> StatusCode {

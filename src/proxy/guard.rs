@@ -29,12 +29,7 @@ impl TurnGuard {
     /// `record` carries the request side; `t0` is when the request arrived.
     pub fn new(record: TurnRecord, t0: Instant, store: Store, metrics: Arc<Metrics>) -> Self {
         Self {
-            pending: Some(Box::new(Pending {
-                record,
-                t0,
-                own: Duration::ZERO,
-                chunks: Vec::new(),
-            })),
+            pending: Some(Box::new(Pending { record, t0, own: Duration::ZERO, chunks: Vec::new() })),
             store,
             metrics,
         }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, OriginalUri, Request, State};
 use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -49,16 +49,10 @@ pub fn router(state: Arc<ProxyState>) -> Router {
         .route("/chat/completions", post(chat::chat_completions))
         .route("/models", get(models))
         .route("/{*rest}", any(passthrough))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            check_client,
-        ))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), check_client))
         .with_state(state);
     Router::new()
-        .route(
-            "/healthz",
-            get(|| async { Json(json!({"ok": true, "version": env!("CARGO_PKG_VERSION")})) }),
-        )
+        .route("/healthz", get(|| async { Json(json!({"ok": true, "version": env!("CARGO_PKG_VERSION")})) }))
         .nest("/v1", v1)
 }
 
@@ -78,19 +72,23 @@ async fn check_client(
                 .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
                 .or_else(|| h.get("x-api-key").and_then(|v| v.to_str().ok()));
             match presented {
-                None => return ProxyError::Unauthorized("missing API key: send the MetaClaw proxy key as `Authorization: Bearer <key>`".into()).into_response(),
+                None => {
+                    return ProxyError::Unauthorized(
+                        "missing API key: send the MetaClaw proxy key as `Authorization: Bearer <key>`".into(),
+                    )
+                    .into_response()
+                }
                 Some(p) if !crate::secrets::constant_time_eq(p.trim(), key) => {
                     return ProxyError::Unauthorized("invalid API key for this MetaClaw proxy".into()).into_response()
                 }
                 Some(_) => {}
             }
         }
-        None if !peer.ip().is_loopback() => {
-            return ProxyError::Forbidden(
-                "this MetaClaw proxy only accepts local clients; set a proxy key (METACLAW_PROXY_API_KEY) to allow others".into(),
-            )
-            .into_response()
-        }
+        None if !peer.ip().is_loopback() => return ProxyError::Forbidden(
+            "this MetaClaw proxy only accepts local clients; set a proxy key (METACLAW_PROXY_API_KEY) to allow others"
+                .into(),
+        )
+        .into_response(),
         None => {}
     }
     next.run(req).await
@@ -99,10 +97,7 @@ async fn check_client(
 /// Maps a failed upstream send to 502 or 504, naming the upstream.
 fn send_error(up: &Upstream, e: reqwest::Error) -> ProxyError {
     if e.is_timeout() {
-        ProxyError::UpstreamTimeout(format!(
-            "the upstream {} did not answer in time: {e}",
-            up.base_url
-        ))
+        ProxyError::UpstreamTimeout(format!("the upstream {} did not answer in time: {e}", up.base_url))
     } else {
         let mut msg = format!("cannot reach the upstream {}: {e}", up.base_url);
         let mut src = std::error::Error::source(&e);
@@ -148,15 +143,12 @@ fn relay_plain(resp: reqwest::Response) -> Response {
 async fn models(State(st): State<Arc<ProxyState>>, headers: HeaderMap) -> Response {
     let up = st.upstream.load_full();
     if let Some(m) = &up.model {
-        return Json(json!({"object": "list", "data": [{"id": m, "object": "model", "created": 0, "owned_by": "metaclaw"}]}))
-            .into_response();
+        return Json(
+            json!({"object": "list", "data": [{"id": m, "object": "model", "created": 0, "owned_by": "metaclaw"}]}),
+        )
+        .into_response();
     }
-    let rb = with_key(
-        st.client
-            .get(up.url("models"))
-            .headers(forward_request_headers(&headers)),
-        &up,
-    );
+    let rb = with_key(st.client.get(up.url("models")).headers(forward_request_headers(&headers)), &up);
     match send(&up, rb).await {
         Ok(resp) => relay_plain(resp),
         Err(e) => e.into_response(),
@@ -164,13 +156,9 @@ async fn models(State(st): State<Arc<ProxyState>>, headers: HeaderMap) -> Respon
 }
 
 /// Any other `/v1/…` call (embeddings, completions, …) is relayed unchanged and not recorded.
-async fn passthrough(State(st): State<Arc<ProxyState>>, req: Request) -> Response {
+async fn passthrough(State(st): State<Arc<ProxyState>>, OriginalUri(uri): OriginalUri, req: Request) -> Response {
     let up = st.upstream.load_full();
-    let path_q = req
-        .uri()
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/");
+    let path_q = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let Some(rest) = path_q.strip_prefix("/v1/") else {
         return ProxyError::NotFound(format!("unknown endpoint {path_q}")).into_response();
     };
@@ -178,10 +166,7 @@ async fn passthrough(State(st): State<Arc<ProxyState>>, req: Request) -> Respons
     let method = req.method().clone();
     let headers = forward_request_headers(req.headers());
     let body = reqwest::Body::wrap_stream(req.into_body().into_data_stream());
-    let rb = with_key(
-        st.client.request(method, url).headers(headers).body(body),
-        &up,
-    );
+    let rb = with_key(st.client.request(method, url).headers(headers).body(body), &up);
     match send(&up, rb).await {
         Ok(resp) => relay_plain(resp),
         Err(e) => e.into_response(),

@@ -27,32 +27,15 @@ pub struct Relay {
 }
 
 impl Relay {
-    pub fn new(
-        upstream: UpstreamStream,
-        idle_after: Duration,
-        guard: TurnGuard,
-        http_status: u16,
-    ) -> Self {
-        Self {
-            upstream,
-            idle: Box::pin(tokio::time::sleep(idle_after)),
-            idle_after,
-            guard,
-            http_status,
-            done: false,
-        }
+    pub fn new(upstream: UpstreamStream, idle_after: Duration, guard: TurnGuard, http_status: u16) -> Self {
+        Self { upstream, idle: Box::pin(tokio::time::sleep(idle_after)), idle_after, guard, http_status, done: false }
     }
 
     /// Ends the stream with an SSE error event the OpenAI SDKs surface as an API error.
     fn fail(&mut self, message: String) -> Bytes {
         self.done = true;
         let event = json!({"error": {"message": message, "type": "upstream_error", "param": null, "code": "upstream_stream_error"}});
-        self.guard.finish(
-            TurnStatus::Failed,
-            Some(self.http_status),
-            Some(message),
-            None,
-        );
+        self.guard.finish(TurnStatus::Failed, Some(self.http_status), Some(message), None);
         Bytes::from(format!("data: {event}\n\n"))
     }
 }
@@ -80,8 +63,7 @@ impl Stream for Relay {
             }
             Poll::Ready(None) => {
                 this.done = true;
-                this.guard
-                    .finish(TurnStatus::Ok, Some(this.http_status), None, None);
+                this.guard.finish(TurnStatus::Ok, Some(this.http_status), None, None);
                 Poll::Ready(None)
             }
             Poll::Pending => {

@@ -10,32 +10,19 @@ use super::error::ProxyError;
 use crate::session::{parse_truthy, parse_turn_type, valid_session_id, SessionHints};
 
 /// Body fields that are MetaClaw's, not the upstream's (the reference implementation's names).
-const LOCAL_BODY_KEYS: &[&str] = &[
-    "session_id",
-    "turn_type",
-    "session_done",
-    "memory_scope",
-    "user_id",
-    "workspace_id",
-];
+const LOCAL_BODY_KEYS: &[&str] =
+    &["session_id", "turn_type", "session_done", "memory_scope", "user_id", "workspace_id"];
 
 /// Reads the whole body, refusing more than `limit_mib`.
-pub async fn read_body(
-    headers: &HeaderMap,
-    body: Body,
-    limit_mib: u32,
-) -> Result<bytes::Bytes, ProxyError> {
+pub async fn read_body(headers: &HeaderMap, body: Body, limit_mib: u32) -> Result<bytes::Bytes, ProxyError> {
     let limit = limit_mib as usize * 1024 * 1024;
-    let declared = headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
+    let declared =
+        headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
         return Err(ProxyError::TooLarge { limit_mib });
     }
     axum::body::to_bytes(body, limit).await.map_err(|e| {
-        let too_large = std::error::Error::source(&e)
-            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+        let too_large = std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
             || e.to_string().contains("length limit");
         if too_large {
             ProxyError::TooLarge { limit_mib }
@@ -55,17 +42,10 @@ pub struct ChatRequest {
 
 impl ChatRequest {
     pub fn messages(&self) -> &[Value] {
-        self.body
-            .get("messages")
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or_default()
+        self.body.get("messages").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default()
     }
     pub fn stream(&self) -> bool {
-        self.body
-            .get("stream")
-            .and_then(Value::as_bool)
-            .unwrap_or(false)
+        self.body.get("stream").and_then(Value::as_bool).unwrap_or(false)
     }
     pub fn model(&self) -> Option<&str> {
         self.body.get("model").and_then(Value::as_str)
@@ -75,10 +55,9 @@ impl ChatRequest {
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, ProxyError> {
     match headers.get(name) {
         None => Ok(None),
-        Some(v) => v
-            .to_str()
-            .map(Some)
-            .map_err(|_| ProxyError::bad(format!("header {name} must be visible ASCII"), None)),
+        Some(v) => {
+            v.to_str().map(Some).map_err(|_| ProxyError::bad(format!("header {name} must be visible ASCII"), None))
+        }
     }
 }
 
@@ -87,10 +66,7 @@ pub fn parse(bytes: &[u8], headers: &HeaderMap) -> Result<ChatRequest, ProxyErro
     let value: Value = serde_json::from_slice(bytes)
         .map_err(|e| ProxyError::bad(format!("the request body is not valid JSON: {e}"), None))?;
     let Value::Object(mut body) = value else {
-        return Err(ProxyError::bad(
-            "the request body must be a JSON object",
-            None,
-        ));
+        return Err(ProxyError::bad("the request body must be a JSON object", None));
     };
     validate(&body)?;
 
@@ -133,55 +109,26 @@ pub fn parse(bytes: &[u8], headers: &HeaderMap) -> Result<ChatRequest, ProxyErro
         Some(h) => parse_truthy(h),
         None => body_str("session_done")?.is_some_and(|s| parse_truthy(&s)),
     };
-    Ok(ChatRequest {
-        body,
-        hints: SessionHints {
-            id,
-            turn_type,
-            done,
-        },
-        edited,
-    })
+    Ok(ChatRequest { body, hints: SessionHints { id, turn_type, done }, edited })
 }
 
 fn validate(body: &Map<String, Value>) -> Result<(), ProxyError> {
     let messages = match body.get("messages") {
         None => return Err(ProxyError::bad("`messages` is required", Some("messages"))),
         Some(Value::Array(a)) => a,
-        Some(_) => {
-            return Err(ProxyError::bad(
-                "`messages` must be an array of message objects",
-                Some("messages"),
-            ))
-        }
+        Some(_) => return Err(ProxyError::bad("`messages` must be an array of message objects", Some("messages"))),
     };
     if messages.is_empty() {
-        return Err(ProxyError::bad(
-            "`messages` must contain at least one message",
-            Some("messages"),
-        ));
+        return Err(ProxyError::bad("`messages` must contain at least one message", Some("messages")));
     }
     for (i, m) in messages.iter().enumerate() {
         let Some(obj) = m.as_object() else {
-            return Err(ProxyError::bad(
-                format!("messages[{i}] must be an object"),
-                Some("messages"),
-            ));
+            return Err(ProxyError::bad(format!("messages[{i}] must be an object"), Some("messages")));
         };
         match obj.get("role") {
             Some(Value::String(_)) => {}
-            Some(_) => {
-                return Err(ProxyError::bad(
-                    format!("messages[{i}].role must be a string"),
-                    Some("messages"),
-                ))
-            }
-            None => {
-                return Err(ProxyError::bad(
-                    format!("messages[{i}].role is required"),
-                    Some("messages"),
-                ))
-            }
+            Some(_) => return Err(ProxyError::bad(format!("messages[{i}].role must be a string"), Some("messages"))),
+            None => return Err(ProxyError::bad(format!("messages[{i}].role is required"), Some("messages"))),
         }
     }
     if let Some(m) = body.get("model") {
@@ -191,18 +138,12 @@ fn validate(body: &Map<String, Value>) -> Result<(), ProxyError> {
     }
     if let Some(s) = body.get("stream") {
         if !s.is_boolean() && !s.is_null() {
-            return Err(ProxyError::bad(
-                "`stream` must be true or false",
-                Some("stream"),
-            ));
+            return Err(ProxyError::bad("`stream` must be true or false", Some("stream")));
         }
     }
     if let Some(s) = body.get("stream_options") {
         if !s.is_object() && !s.is_null() {
-            return Err(ProxyError::bad(
-                "`stream_options` must be an object",
-                Some("stream_options"),
-            ));
+            return Err(ProxyError::bad("`stream_options` must be an object", Some("stream_options")));
         }
     }
     if let Some(t) = body.get("tools") {
@@ -232,14 +173,8 @@ mod tests {
             (r#"{"messages": []}"#, "at least one"),
             (r#"{"messages": [1]}"#, "messages[0] must be an object"),
             (r#"{"messages": [{"content": "x"}]}"#, "role is required"),
-            (
-                r#"{"messages": [{"role": "user"}], "model": 3}"#,
-                "`model` must be a string",
-            ),
-            (
-                r#"{"messages": [{"role": "user"}], "stream": "yes"}"#,
-                "`stream`",
-            ),
+            (r#"{"messages": [{"role": "user"}], "model": 3}"#, "`model` must be a string"),
+            (r#"{"messages": [{"role": "user"}], "stream": "yes"}"#, "`stream`"),
         ] {
             let err = p(body).err().unwrap_or_else(|| panic!("{body} accepted"));
             assert!(err.to_string().contains(needle), "{body}: {err}");
@@ -249,26 +184,18 @@ mod tests {
 
     #[test]
     fn body_hints_are_read_and_stripped_headers_win() {
-        let r = p(r#"{"messages":[{"role":"user","content":"x"}],"session_id":"s1","turn_type":"side","session_done":true}"#).unwrap();
+        let r = p(
+            r#"{"messages":[{"role":"user","content":"x"}],"session_id":"s1","turn_type":"side","session_done":true}"#,
+        )
+        .unwrap();
         assert!(r.edited);
         assert!(!r.body.contains_key("session_id") && !r.body.contains_key("turn_type"));
-        assert_eq!(
-            r.hints,
-            SessionHints {
-                id: Some("s1".into()),
-                turn_type: Some(TurnType::Side),
-                done: true
-            }
-        );
+        assert_eq!(r.hints, SessionHints { id: Some("s1".into()), turn_type: Some(TurnType::Side), done: true });
 
         let mut h = HeaderMap::new();
         h.insert("x-session-id", "hdr".parse().unwrap());
         h.insert("x-turn-type", "main".parse().unwrap());
-        let r = parse(
-            br#"{"messages":[{"role":"user"}],"session_id":"body","turn_type":"side"}"#,
-            &h,
-        )
-        .unwrap();
+        let r = parse(br#"{"messages":[{"role":"user"}],"session_id":"body","turn_type":"side"}"#, &h).unwrap();
         assert_eq!(r.hints.id.as_deref(), Some("hdr"));
         assert_eq!(r.hints.turn_type, Some(TurnType::Main));
 

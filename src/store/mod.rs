@@ -28,10 +28,7 @@ pub enum StoreError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("cannot open database {path}: {source}")]
-    Open {
-        path: PathBuf,
-        source: rusqlite::Error,
-    },
+    Open { path: PathBuf, source: rusqlite::Error },
     #[error("the database was written by a newer MetaClaw (schema {found}; this build knows up to {supported}); upgrade MetaClaw")]
     TooNew { found: i64, supported: i64 },
     #[error("the store is shut down")]
@@ -64,10 +61,8 @@ struct Inner {
 }
 
 fn open_conn(path: &Path, flags: OpenFlags) -> Result<Connection, StoreError> {
-    let conn = Connection::open_with_flags(path, flags).map_err(|source| StoreError::Open {
-        path: path.into(),
-        source,
-    })?;
+    let conn =
+        Connection::open_with_flags(path, flags).map_err(|source| StoreError::Open { path: path.into(), source })?;
     conn.busy_timeout(Duration::from_secs(5))?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(conn)
@@ -76,15 +71,11 @@ fn open_conn(path: &Path, flags: OpenFlags) -> Result<Connection, StoreError> {
 impl Store {
     /// Opens (creating and migrating if needed) the database at `path` and starts the writer.
     pub fn open(path: &Path, flush_interval: Duration) -> Result<Self, StoreError> {
-        let mut conn = open_conn(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
-        )?;
+        let mut conn = open_conn(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         schema::migrate(&mut conn)?;
-        let max_id: i64 =
-            conn.query_row("SELECT COALESCE(MAX(id), 0) FROM turns", [], |r| r.get(0))?;
+        let max_id: i64 = conn.query_row("SELECT COALESCE(MAX(id), 0) FROM turns", [], |r| r.get(0))?;
         let reader = open_conn(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
 
         let (tx, rx) = mpsc::unbounded_channel();

@@ -163,12 +163,8 @@ pub fn list_turns(conn: &Connection, f: &TurnFilter) -> Result<TurnPage, StoreEr
     let limit = f.limit.unwrap_or(50).clamp(1, MAX_PAGE);
     sql.push_str(&format!(" ORDER BY id DESC LIMIT {limit}"));
     let mut stmt = conn.prepare_cached(&sql)?;
-    let turns = stmt
-        .query_map(params_from_iter(args), summary)?
-        .collect::<Result<Vec<_>, _>>()?;
-    let next_before = (turns.len() == limit as usize)
-        .then(|| turns.last().map(|t| t.id))
-        .flatten();
+    let turns = stmt.query_map(params_from_iter(args), summary)?.collect::<Result<Vec<_>, _>>()?;
+    let next_before = (turns.len() == limit as usize).then(|| turns.last().map(|t| t.id)).flatten();
     Ok(TurnPage { turns, next_before })
 }
 
@@ -194,31 +190,16 @@ pub fn get_turn(conn: &Connection, id: i64) -> Result<Option<TurnDetail>, StoreE
             },
         )
         .optional()?;
-    let Some((
-        summary,
-        error,
-        error_body,
-        hashes,
-        params_hash,
-        response_text,
-        reasoning_text,
-        tool_calls,
-    )) = row
-    else {
+    let Some((summary, error, error_body, hashes, params_hash, response_text, reasoning_text, tool_calls)) = row else {
         return Ok(None);
     };
     let hashes: Vec<String> = serde_json::from_str(&hashes).unwrap_or_default();
     let mut blob = conn.prepare_cached("SELECT body FROM blobs WHERE hash = ?1")?;
     let mut load = |h: &str| -> Result<Value, StoreError> {
         let body: Option<String> = blob.query_row([h], |r| r.get(0)).optional()?;
-        Ok(body
-            .and_then(|b| serde_json::from_str(&b).ok())
-            .unwrap_or(Value::Null))
+        Ok(body.and_then(|b| serde_json::from_str(&b).ok()).unwrap_or(Value::Null))
     };
-    let messages = hashes
-        .iter()
-        .map(|h| load(h))
-        .collect::<Result<Vec<_>, _>>()?;
+    let messages = hashes.iter().map(|h| load(h)).collect::<Result<Vec<_>, _>>()?;
     let params = match params_hash {
         Some(h) => load(&h)?,
         None => Value::Object(Default::default()),
@@ -231,17 +212,11 @@ pub fn get_turn(conn: &Connection, id: i64) -> Result<Option<TurnDetail>, StoreE
         params,
         response_text,
         reasoning_text,
-        tool_calls: tool_calls
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or_default(),
+        tool_calls: tool_calls.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default(),
     }))
 }
 
-pub fn list_sessions(
-    conn: &Connection,
-    limit: u32,
-    offset: u32,
-) -> Result<Vec<SessionRow>, StoreError> {
+pub fn list_sessions(conn: &Connection, limit: u32, offset: u32) -> Result<Vec<SessionRow>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, source, started_at, last_at, turns, done_at FROM sessions ORDER BY last_at DESC LIMIT ?1 OFFSET ?2",
     )?;
@@ -269,11 +244,7 @@ pub struct Counts {
     pub sessions_active: i64,
 }
 
-pub fn counts(
-    conn: &Connection,
-    since_ms: i64,
-    active_after_ms: i64,
-) -> Result<Counts, StoreError> {
+pub fn counts(conn: &Connection, since_ms: i64, active_after_ms: i64) -> Result<Counts, StoreError> {
     Ok(conn.query_row(
         "SELECT (SELECT COUNT(*) FROM turns), (SELECT COUNT(*) FROM turns WHERE started_at >= ?1),
                 (SELECT COUNT(*) FROM sessions),
@@ -290,10 +261,7 @@ pub fn counts(
     )?)
 }
 
-pub fn inferred_seeds(
-    conn: &Connection,
-    active_after_ms: i64,
-) -> Result<Vec<InferredSessionSeed>, StoreError> {
+pub fn inferred_seeds(conn: &Connection, active_after_ms: i64) -> Result<Vec<InferredSessionSeed>, StoreError> {
     let mut stmt = conn.prepare(
         "SELECT s.id, s.last_at, (SELECT message_hashes FROM turns t WHERE t.session_id = s.id ORDER BY t.id DESC LIMIT 1)
          FROM sessions s WHERE s.source = 'inferred' AND s.done_at IS NULL AND s.last_at >= ?1
@@ -301,20 +269,13 @@ pub fn inferred_seeds(
     )?;
     let rows = stmt
         .query_map([active_after_ms], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, Option<String>>(2)?,
-            ))
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<String>>(2)?))
         })?
         .collect::<Result<Vec<_>, _>>()?;
-    let mut role =
-        conn.prepare_cached("SELECT json_extract(body, '$.role') FROM blobs WHERE hash = ?1")?;
+    let mut role = conn.prepare_cached("SELECT json_extract(body, '$.role') FROM blobs WHERE hash = ?1")?;
     let mut seeds = Vec::new();
     for (id, last_at, hashes) in rows {
-        let hashes: Vec<String> = hashes
-            .and_then(|h| serde_json::from_str(&h).ok())
-            .unwrap_or_default();
+        let hashes: Vec<String> = hashes.and_then(|h| serde_json::from_str(&h).ok()).unwrap_or_default();
         let mut kept = Vec::new();
         for h in hashes {
             let r: Option<String> = role.query_row([&h], |r| r.get(0)).optional()?.flatten();
@@ -324,11 +285,7 @@ pub fn inferred_seeds(
                 }
             }
         }
-        seeds.push(InferredSessionSeed {
-            id,
-            last_at,
-            message_hashes: kept,
-        });
+        seeds.push(InferredSessionSeed { id, last_at, message_hashes: kept });
     }
     Ok(seeds)
 }

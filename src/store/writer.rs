@@ -40,10 +40,7 @@ pub(super) fn run(
 }
 
 fn commit_with_retry(conn: &mut Connection, batch: &mut Vec<WriteOp>, queued: &AtomicU64) {
-    let turns = batch
-        .iter()
-        .filter(|op| matches!(op, WriteOp::Turn(_)))
-        .count() as u64;
+    let turns = batch.iter().filter(|op| matches!(op, WriteOp::Turn(_))).count() as u64;
     let mut delay = Duration::from_millis(100);
     for attempt in 1..=6 {
         match commit(conn, batch) {
@@ -96,8 +93,7 @@ pub fn hash_json(v: &Value) -> (u128, String) {
 fn put_blob(tx: &Connection, v: &Value) -> Result<String, StoreError> {
     let (h, text) = hash_json(v);
     let hash = format!("{h:032x}");
-    tx.prepare_cached("INSERT OR IGNORE INTO blobs(hash, body) VALUES (?1, ?2)")?
-        .execute(params![hash, text])?;
+    tx.prepare_cached("INSERT OR IGNORE INTO blobs(hash, body) VALUES (?1, ?2)")?.execute(params![hash, text])?;
     Ok(hash)
 }
 
@@ -110,11 +106,8 @@ fn insert_turn(tx: &Connection, t: &TurnRecord) -> Result<(), StoreError> {
     }
     let params_hash = match &t.request {
         Value::Object(map) => {
-            let rest: serde_json::Map<String, Value> = map
-                .iter()
-                .filter(|(k, _)| k.as_str() != "messages")
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
+            let rest: serde_json::Map<String, Value> =
+                map.iter().filter(|(k, _)| k.as_str() != "messages").map(|(k, v)| (k.clone(), v.clone())).collect();
             Some(put_blob(tx, &Value::Object(rest))?)
         }
         _ => None,
@@ -155,8 +148,7 @@ fn insert_turn(tx: &Connection, t: &TurnRecord) -> Result<(), StoreError> {
         Some(tr) => (
             Some(tr.text.as_str()),
             (!tr.reasoning.is_empty()).then_some(tr.reasoning.as_str()),
-            (!tr.tool_calls.is_empty())
-                .then(|| serde_json::to_string(&tr.tool_calls).expect("serialises")),
+            (!tr.tool_calls.is_empty()).then(|| serde_json::to_string(&tr.tool_calls).expect("serialises")),
             tr.finish_reason.as_deref(),
             tr.usage,
         ),
@@ -217,10 +209,7 @@ fn prune(tx: &Transaction, before_ms: i64) -> Result<(), StoreError> {
             UNION SELECT params_hash FROM turns WHERE params_hash IS NOT NULL)",
         [],
     )?;
-    let oldest: Option<i64> = tx
-        .query_row("SELECT MIN(started_at) FROM turns", [], |r| r.get(0))
-        .optional()?
-        .flatten();
+    let oldest: Option<i64> = tx.query_row("SELECT MIN(started_at) FROM turns", [], |r| r.get(0)).optional()?.flatten();
     tracing::info!(turns, blobs, ?oldest, "retention: old turns deleted");
     Ok(())
 }

@@ -19,6 +19,7 @@
 //! Every request is kept (method, path, headers, body) and listed at `GET /_standin/requests`.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -46,10 +47,7 @@ pub struct Recorded {
 
 impl Recorded {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or(Value::Null)
@@ -59,6 +57,8 @@ impl Recorded {
 #[derive(Clone, Default)]
 struct Shared {
     requests: Arc<Mutex<Vec<Recorded>>>,
+    /// Streams whose reader went away before the last event.
+    dropped: Arc<AtomicUsize>,
     require_key: Option<String>,
     record: bool,
 }
@@ -86,6 +86,10 @@ impl Standin {
     pub fn requests(&self) -> Vec<Recorded> {
         self.shared.requests.lock().unwrap().clone()
     }
+    /// How many streamed answers were abandoned by the reader (the proxy cancelled them).
+    pub fn streams_dropped(&self) -> usize {
+        self.shared.dropped.load(Ordering::SeqCst)
+    }
     pub fn clear(&self) {
         self.shared.requests.lock().unwrap().clear();
     }
@@ -103,6 +107,7 @@ pub async fn spawn(addr: SocketAddr, opts: Options) -> std::io::Result<Standin> 
     let addr = listener.local_addr()?;
     let shared = Shared {
         requests: Default::default(),
+        dropped: Default::default(),
         require_key: opts.require_key,
         record: opts.record,
     };
@@ -115,10 +120,7 @@ pub async fn spawn(addr: SocketAddr, opts: Options) -> std::io::Result<Standin> 
 
 fn router(shared: Shared) -> Router {
     Router::new()
-        .route(
-            "/_standin/requests",
-            get(list_requests).delete(clear_requests),
-        )
+        .route("/_standin/requests", get(list_requests).delete(clear_requests))
         .fallback(any(dispatch))
         .with_state(shared)
 }
@@ -134,10 +136,7 @@ async fn clear_requests(State(s): State<Shared>) -> StatusCode {
 
 fn error(status: u16, message: &str, kind: &str) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut r = (
-        status,
-        Json(json!({"error": {"message": message, "type": kind, "param": null, "code": null}})),
-    )
+    let mut r = (status, Json(json!({"error": {"message": message, "type": kind, "param": null, "code": null}})))
         .into_response();
     if status == StatusCode::TOO_MANY_REQUESTS {
         r.headers_mut().insert("retry-after", "7".parse().unwrap());
@@ -149,36 +148,32 @@ async fn dispatch(State(s): State<Shared>, req: Request) -> Response {
     let method = req.method().to_string();
     let path = req.uri().path().to_string();
     let headers = req.headers().clone();
-    let body = axum::body::to_bytes(req.into_body(), 64 << 20)
-        .await
-        .unwrap_or_default();
+    let body = axum::body::to_bytes(req.into_body(), 64 << 20).await.unwrap_or_default();
     if s.record {
         s.requests.lock().unwrap().push(Recorded {
             method: method.clone(),
             path: path.clone(),
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
-                .collect(),
+            headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string())).collect(),
             body: String::from_utf8_lossy(&body).into_owned(),
         });
     }
     if let Some(key) = &s.require_key {
-        let ok = headers.get("authorization").and_then(|v| v.to_str().ok())
-            == Some(format!("Bearer {key}").as_str());
+        let ok = headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(format!("Bearer {key}").as_str());
         if !ok {
             return error(401, "Incorrect API key provided.", "invalid_request_error");
         }
     }
     match (method.as_str(), path.as_str()) {
-        ("POST", "/v1/chat/completions") => chat(&headers, &body).await,
+        ("POST", "/v1/chat/completions") => chat(&headers, &body, s.dropped.clone()).await,
         ("GET", "/v1/models") => Json(json!({"object": "list", "data": [
             {"id": "standin-small", "object": "model", "created": CREATED, "owned_by": "standin"},
             {"id": "standin-large", "object": "model", "created": CREATED, "owned_by": "standin"}]}))
         .into_response(),
-        ("POST", "/v1/embeddings") => Json(json!({"object": "list", "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2]}],
+        ("POST", "/v1/embeddings") => {
+            Json(json!({"object": "list", "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2]}],
             "model": "standin-embed", "usage": {"prompt_tokens": 1, "total_tokens": 1}}))
-        .into_response(),
+            .into_response()
+        }
         _ => error(404, &format!("Unknown request URL: {method} {path}"), "invalid_request_error"),
     }
 }
@@ -218,47 +213,29 @@ fn script(text: &str) -> Script {
 fn text_of(content: &Value) -> String {
     match content {
         Value::String(s) => s.clone(),
-        Value::Array(parts) => parts
-            .iter()
-            .filter_map(|p| p["text"].as_str())
-            .collect::<Vec<_>>()
-            .join(" "),
+        Value::Array(parts) => parts.iter().filter_map(|p| p["text"].as_str()).collect::<Vec<_>>().join(" "),
         _ => String::new(),
     }
 }
 
 /// FNV-1a, for reproducible ids.
 fn fnv(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf29ce484222325u64, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x100000001b3)
-    })
+    bytes.iter().fold(0xcbf29ce484222325u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100000001b3))
 }
 
 fn words(s: &str) -> i64 {
     s.split_whitespace().count() as i64
 }
 
-async fn chat(_headers: &HeaderMap, body: &Bytes) -> Response {
+async fn chat(_headers: &HeaderMap, body: &Bytes, dropped: Arc<AtomicUsize>) -> Response {
     let Ok(req) = serde_json::from_slice::<Value>(body) else {
-        return error(
-            400,
-            "We could not parse the JSON body of your request.",
-            "invalid_request_error",
-        );
+        return error(400, "We could not parse the JSON body of your request.", "invalid_request_error");
     };
     let Some(messages) = req["messages"].as_array() else {
-        return error(
-            400,
-            "'messages' is a required property",
-            "invalid_request_error",
-        );
+        return error(400, "'messages' is a required property", "invalid_request_error");
     };
-    let last_user = messages
-        .iter()
-        .rev()
-        .find(|m| m["role"] == "user")
-        .map(|m| text_of(&m["content"]))
-        .unwrap_or_default();
+    let last_user =
+        messages.iter().rev().find(|m| m["role"] == "user").map(|m| text_of(&m["content"])).unwrap_or_default();
     let sc = script(&last_user);
     if sc.delay_ms > 0 {
         tokio::time::sleep(Duration::from_millis(sc.delay_ms)).await;
@@ -267,11 +244,7 @@ async fn chat(_headers: &HeaderMap, body: &Bytes) -> Response {
         return error(
             status,
             &format!("stand-in error {status}"),
-            if status == 429 {
-                "rate_limit_error"
-            } else {
-                "server_error"
-            },
+            if status == 429 { "rate_limit_error" } else { "server_error" },
         );
     }
     if sc.garbage {
@@ -280,34 +253,19 @@ async fn chat(_headers: &HeaderMap, body: &Bytes) -> Response {
     let model = req["model"].as_str().unwrap_or("standin-small").to_string();
     let id = format!("chatcmpl-{:016x}", fnv(body));
     let reply = format!("Echo: {}", last_user.replace("[[", "(").replace("]]", ")"));
-    let prompt_tokens: i64 = messages
-        .iter()
-        .map(|m| words(&text_of(&m["content"])))
-        .sum();
+    let prompt_tokens: i64 = messages.iter().map(|m| words(&text_of(&m["content"]))).sum();
     let tool = sc.tool.then(|| {
-        let name = req["tools"][0]["function"]["name"]
-            .as_str()
-            .unwrap_or("get_weather")
-            .to_string();
+        let name = req["tools"][0]["function"]["name"].as_str().unwrap_or("get_weather").to_string();
         (format!("call_{:08x}", fnv(id.as_bytes()) as u32), name)
     });
-    let reasoning = sc
-        .reasoning
-        .then(|| "The user wants an answer; I will echo.".to_string());
+    let reasoning = sc.reasoning.then(|| "The user wants an answer; I will echo.".to_string());
     let completion_tokens = if tool.is_some() { 5 } else { words(&reply) };
     let usage = json!({"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens});
 
     if req["stream"] == true {
         let include_usage = req["stream_options"]["include_usage"] == true;
-        return stream_response(StreamPlan {
-            id,
-            model,
-            reply,
-            tool,
-            reasoning,
-            usage: include_usage.then_some(usage),
-            script: sc,
-        });
+        let plan = StreamPlan { id, model, reply, tool, reasoning, usage: include_usage.then_some(usage), script: sc };
+        return stream_response(plan, dropped);
     }
 
     let mut message = json!({"role": "assistant", "content": reply, "refusal": null});
@@ -341,7 +299,27 @@ struct StreamPlan {
     script: Script,
 }
 
-fn stream_response(p: StreamPlan) -> Response {
+/// Counts a stream as dropped unless it reached its end.
+struct DropWatch {
+    finished: bool,
+    dropped: Arc<AtomicUsize>,
+}
+
+impl DropWatch {
+    fn finish(mut self) {
+        self.finished = true;
+    }
+}
+
+impl Drop for DropWatch {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.dropped.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+fn stream_response(p: StreamPlan, dropped: Arc<AtomicUsize>) -> Response {
     let chunk = |delta: Value, finish: Option<&str>, with_usage_null: bool| {
         let mut c = json!({"id": p.id, "object": "chat.completion.chunk", "created": CREATED, "model": p.model,
             "system_fingerprint": "fp_standin",
@@ -359,11 +337,7 @@ fn stream_response(p: StreamPlan) -> Response {
     let finish = if let Some((call_id, name)) = &p.tool {
         events.push(chunk(json!({"tool_calls": [{"index": 0, "id": call_id, "type": "function", "function": {"name": name, "arguments": ""}}]}), None, u));
         for piece in ["{\"city\"", ":\"Par", "is\"}"] {
-            events.push(chunk(
-                json!({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}),
-                None,
-                u,
-            ));
+            events.push(chunk(json!({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}), None, u));
         }
         "tool_calls"
     } else {
@@ -382,28 +356,29 @@ fn stream_response(p: StreamPlan) -> Response {
     events.push("data: [DONE]\n\n".to_string());
 
     let sc = p.script;
-    let body = stream::unfold(
-        (events.into_iter(), 0usize),
-        move |(mut it, n)| async move {
-            if sc.stream_break && n == 2 {
-                return Some((
-                    Err(std::io::Error::other("stand-in broke the stream")),
-                    (it, usize::MAX),
-                ));
-            }
-            if n == usize::MAX {
-                return None;
-            }
-            if n == 1 && sc.stall_ms > 0 {
-                tokio::time::sleep(Duration::from_millis(sc.stall_ms)).await;
-            }
-            if n > 0 && sc.chunk_delay_ms > 0 {
-                tokio::time::sleep(Duration::from_millis(sc.chunk_delay_ms)).await;
-            }
-            let e = it.next()?;
-            Some((Ok::<_, std::io::Error>(Bytes::from(e)), (it, n + 1)))
-        },
-    );
+    let watch = DropWatch { finished: false, dropped };
+    let body = stream::unfold((events.into_iter(), 0usize, watch), move |(mut it, n, mut watch)| async move {
+        if n == usize::MAX {
+            return None;
+        }
+        if sc.stream_break && n == 2 {
+            // Let the headers and first events go out, as a network break mid-answer would.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            watch.finished = true;
+            return Some((Err(std::io::Error::other("stand-in broke the stream")), (it, usize::MAX, watch)));
+        }
+        if n == 1 && sc.stall_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(sc.stall_ms)).await;
+        }
+        if n > 0 && sc.chunk_delay_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(sc.chunk_delay_ms)).await;
+        }
+        let Some(e) = it.next() else {
+            watch.finish();
+            return None;
+        };
+        Some((Ok::<_, std::io::Error>(Bytes::from(e)), (it, n + 1, watch)))
+    });
     Response::builder()
         .status(200)
         .header("content-type", "text/event-stream; charset=utf-8")

@@ -7,29 +7,21 @@ use std::net::SocketAddr;
 async fn main() {
     let mut args = std::env::args().skip(1);
     let mut port = 0u16;
-    let mut opts = metaclaw_standin::Options {
-        require_key: None,
-        record: true,
-    };
+    let mut opts = metaclaw_standin::Options { require_key: None, record: true };
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--port" => {
-                port = args
-                    .next()
-                    .and_then(|p| p.parse().ok())
-                    .expect("--port takes a number")
-            }
+            "--port" => port = args.next().and_then(|p| p.parse().ok()).expect("--port takes a number"),
             "--require-key" => opts.require_key = args.next(),
             "--no-record" => opts.record = false,
             other => {
-                eprintln!("unknown argument {other}; usage: metaclaw-standin [--port N] [--require-key KEY] [--no-record]");
+                eprintln!(
+                    "unknown argument {other}; usage: metaclaw-standin [--port N] [--require-key KEY] [--no-record]"
+                );
                 std::process::exit(2);
             }
         }
     }
-    let s = metaclaw_standin::spawn(SocketAddr::from(([127, 0, 0, 1], port)), opts)
-        .await
-        .expect("stand-in binds");
+    let s = metaclaw_standin::spawn(SocketAddr::from(([127, 0, 0, 1], port)), opts).await.expect("stand-in binds");
     println!("listening on http://{}", s.addr);
     tokio::signal::ctrl_c().await.ok();
 }

@@ -1,0 +1,112 @@
+//! Test harness: a real engine (real SQLite file, real loopback HTTP) in front of the stand-in
+//! upstream from `tests/standin`.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use metaclaw::config::Config;
+use metaclaw::engine::{Engine, Keys};
+use metaclaw::home::Home;
+use metaclaw_standin::{Options, Standin};
+use serde_json::{json, Value};
+
+pub struct Harness {
+    pub engine: Option<Engine>,
+    pub standin: Standin,
+    pub home: tempfile::TempDir,
+    pub http: reqwest::Client,
+    pub base: String,
+    pub token: String,
+}
+
+pub async fn standin(opts: Options) -> Standin {
+    metaclaw_standin::spawn(SocketAddr::from(([127, 0, 0, 1], 0)), opts).await.expect("stand-in starts")
+}
+
+pub fn config_for(standin: &Standin) -> Config {
+    let mut cfg = Config::default();
+    cfg.proxy.port = 0;
+    cfg.upstream.base_url = standin.base_url();
+    cfg.store.flush_interval_ms = 20;
+    cfg
+}
+
+impl Harness {
+    pub async fn start(edit: impl FnOnce(&mut Config)) -> Self {
+        Self::start_with(edit, Keys::none(), Options { record: true, ..Default::default() }).await
+    }
+
+    pub async fn start_with(edit: impl FnOnce(&mut Config), keys: Keys, opts: Options) -> Self {
+        let standin = standin(opts).await;
+        let mut cfg = config_for(&standin);
+        edit(&mut cfg);
+        let home = tempfile::tempdir().unwrap();
+        let engine = Engine::start(cfg, Home::at(home.path()), keys).await.expect("engine starts");
+        let base = format!("http://{}", engine.addr());
+        let token = engine.admin_token().to_string();
+        Self { engine: Some(engine), standin, home, http: reqwest::Client::new(), base, token }
+    }
+
+    /// Restarts the engine on the same home (and a new port) with the same upstream.
+    pub async fn restart(&mut self, edit: impl FnOnce(&mut Config)) {
+        self.engine.take().unwrap().shutdown().await;
+        let mut cfg = config_for(&self.standin);
+        edit(&mut cfg);
+        let engine = Engine::start(cfg, Home::at(self.home.path()), Keys::none()).await.expect("engine restarts");
+        self.base = format!("http://{}", engine.addr());
+        self.engine = Some(engine);
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn chat(&self, body: Value) -> reqwest::Response {
+        self.http.post(self.url("/v1/chat/completions")).json(&body).send().await.unwrap()
+    }
+
+    /// The same request straight to the stand-in.
+    pub async fn chat_direct(&self, body: &Value) -> reqwest::Response {
+        self.http.post(format!("{}/chat/completions", self.standin.base_url())).json(body).send().await.unwrap()
+    }
+
+    pub async fn flush(&self) {
+        self.engine.as_ref().unwrap().store().flush().await.unwrap();
+    }
+
+    pub async fn admin(&self, path: &str) -> Value {
+        let r = self.http.get(self.url(path)).bearer_auth(&self.token).send().await.unwrap();
+        assert!(r.status().is_success(), "{path}: {}", r.status());
+        r.json().await.unwrap()
+    }
+
+    pub async fn turn(&self, id: i64) -> Value {
+        self.flush().await;
+        self.admin(&format!("/api/turns/{id}")).await
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(e) = self.engine.take() {
+            e.shutdown().await;
+        }
+    }
+}
+
+pub fn user(text: &str) -> Value {
+    json!({"model": "standin-small", "messages": [{"role": "user", "content": text}]})
+}
+
+pub fn turn_id(r: &reqwest::Response) -> i64 {
+    r.headers()["x-metaclaw-turn-id"].to_str().unwrap().parse().unwrap()
+}
+
+pub async fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    for _ in 0..200 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("timed out waiting for {what}");
+}

@@ -1,0 +1,208 @@
+//! The real `metaclaw` binary as a user runs it: clean shutdown drains every turn, SIGKILL under
+//! load loses nothing committed, bad config is refused with a clear message, and the CLI reads
+//! the running engine.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use metaclaw_standin::Options;
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_metaclaw");
+
+struct Serve {
+    child: Child,
+    base: String,
+}
+
+fn serve(home: &Path, upstream: &str, extra_config: &str) -> Serve {
+    std::fs::create_dir_all(home).unwrap();
+    std::fs::write(home.join("config.toml"), extra_config).unwrap();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--port", "0", "--upstream", upstream])
+        .env("METACLAW_HOME", home)
+        .env("METACLAW_NO_KEYRING", "1")
+        .env_remove("METACLAW_UPSTREAM_API_KEY")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("MetaClaw listening on ")
+        .expect("serve prints its address")
+        .trim_end_matches("/v1")
+        .to_string();
+    Serve { child, base }
+}
+
+fn signal(child: &Child, sig: &str) {
+    let ok = Command::new("kill").args([sig, &child.id().to_string()]).status().unwrap().success();
+    assert!(ok);
+}
+
+fn turn_ids_in(db: &Path) -> (String, Vec<i64>) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    let mut stmt = conn.prepare("SELECT id FROM turns ORDER BY id").unwrap();
+    let ids = stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<Vec<i64>, _>>().unwrap();
+    (check, ids)
+}
+
+fn body(i: usize) -> Value {
+    json!({"model": "m", "messages": [{"role": "user", "content": format!("request {i}")}]})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigterm_drains_every_acknowledged_turn() {
+    let standin = common::standin(Options::default()).await;
+    let home = tempfile::tempdir().unwrap();
+    let mut s = serve(home.path(), &standin.base_url(), "");
+    let http = reqwest::Client::new();
+    let url = format!("{}/v1/chat/completions", s.base);
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let (http, url) = (http.clone(), url.clone());
+        tasks.push(tokio::spawn(async move {
+            let r = http.post(&url).json(&body(i)).send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            common::turn_id(&r)
+        }));
+    }
+    let mut acked = Vec::new();
+    for t in tasks {
+        acked.push(t.await.unwrap());
+    }
+    signal(&s.child, "-TERM");
+    let status = s.child.wait().unwrap();
+    assert!(status.success(), "clean exit on SIGTERM: {status:?}");
+    let (check, ids) = turn_ids_in(&home.path().join("metaclaw.db"));
+    assert_eq!(check, "ok");
+    acked.sort();
+    assert_eq!(ids, acked, "every acknowledged turn is on disk after SIGTERM");
+    assert!(!home.path().join("serve.json").exists(), "runtime file removed on exit");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigkill_under_load_keeps_the_database_intact_and_loses_no_flushed_turn() {
+    const FLUSH_MS: u64 = 100;
+    let standin = common::standin(Options::default()).await;
+    let home = tempfile::tempdir().unwrap();
+    let mut s = serve(home.path(), &standin.base_url(), &format!("[store]\nflush_interval_ms = {FLUSH_MS}\n"));
+    let http = reqwest::Client::new();
+    let url = format!("{}/v1/chat/completions", s.base);
+    let acked: Arc<Mutex<Vec<(i64, Instant)>>> = Default::default();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut workers = Vec::new();
+    for w in 0..16 {
+        let (http, url, acked, stop) = (http.clone(), url.clone(), acked.clone(), stop.clone());
+        workers.push(tokio::spawn(async move {
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                // Alternate streaming and plain requests.
+                let mut b = body(w * 100_000 + i);
+                b["stream"] = json!(i % 2 == 0);
+                let Ok(r) = http.post(&url).json(&b).send().await else { break };
+                let id = common::turn_id(&r);
+                if r.bytes().await.is_ok() {
+                    acked.lock().unwrap().push((id, Instant::now()));
+                }
+                i += 1;
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    s.child.kill().unwrap(); // SIGKILL
+    let killed_at = Instant::now();
+    s.child.wait().unwrap();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for w in workers {
+        let _ = w.await;
+    }
+    let (check, ids) = turn_ids_in(&home.path().join("metaclaw.db"));
+    assert_eq!(check, "ok", "the database survives SIGKILL");
+    let acked = acked.lock().unwrap().clone();
+    let due: Vec<i64> = acked
+        .iter()
+        .filter(|(_, at)| killed_at.duration_since(*at) > Duration::from_millis(FLUSH_MS))
+        .map(|(id, _)| *id)
+        .collect();
+    assert!(due.len() > 100, "the load produced enough turns to mean something: {}", due.len());
+    let missing: Vec<i64> = due.iter().filter(|id| ids.binary_search(id).is_err()).copied().collect();
+    assert!(missing.is_empty(), "{} acknowledged turns lost: {missing:?}", missing.len());
+}
+
+#[test]
+fn bad_config_is_refused_naming_the_key_and_the_file() {
+    let home = tempfile::tempdir().unwrap();
+    let cfg = home.path().join("config.toml");
+    for (text, key) in [("[proxy]\nprot = 1\n", "prot"), ("[upstream]\nbase_url = \"ftp://x\"\n", "upstream.base_url")]
+    {
+        std::fs::write(&cfg, text).unwrap();
+        let out = Command::new(BIN).args(["serve", "--port", "0"]).env("METACLAW_HOME", home.path()).output().unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(key) && err.contains(&cfg.display().to_string()), "{err}");
+        let out = Command::new(BIN).args(["config", "check"]).env("METACLAW_HOME", home.path()).output().unwrap();
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains(key));
+    }
+    let out = Command::new(BIN)
+        .args(["serve", "--upstream", "not a url"])
+        .env("METACLAW_HOME", home.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}
+
+fn cli(home: &Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(BIN).args(args).env("METACLAW_HOME", home).output().unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_reads_the_running_engine() {
+    let home = tempfile::tempdir().unwrap();
+    let (ok, _, err) = cli(home.path(), &["status"]);
+    assert!(!ok && (err.contains("metaclaw serve") || err.contains("admin token")), "{err}");
+
+    let standin = common::standin(Options::default()).await;
+    let mut s = serve(home.path(), &standin.base_url(), "");
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("{}/v1/chat/completions", s.base))
+        .header("x-session-id", "cli-session")
+        .json(&body(1))
+        .send()
+        .await
+        .unwrap();
+    let id = common::turn_id(&r);
+    r.bytes().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let (ok, out, err) = cli(home.path(), &["status", "--json"]);
+    assert!(ok, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["turns_total"], 1);
+    let (ok, out, _) = cli(home.path(), &["turns", "--json", "--session", "cli-session"]);
+    assert!(ok);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["turns"][0]["id"], id);
+    let (ok, out, _) = cli(home.path(), &["turns"]);
+    assert!(ok && out.contains("cli-session#1") && out.contains("Echo: request 1"), "{out}");
+    let (ok, out, _) = cli(home.path(), &["sessions"]);
+    assert!(ok && out.contains("cli-session"), "{out}");
+    let (ok, out, _) = cli(home.path(), &["turn", &id.to_string()]);
+    assert!(ok && out.contains("request 1") && out.contains("Echo: request 1"), "{out}");
+    let (ok, out, _) = cli(home.path(), &["config", "show"]);
+    assert!(ok && out.contains("[upstream]"), "{out}");
+    signal(&s.child, "-TERM");
+    assert!(s.child.wait().unwrap().success());
+}

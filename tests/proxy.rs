@@ -1,0 +1,372 @@
+//! The OpenAI-compatible proxy over real loopback HTTP: faithfulness, streaming, errors,
+//! sessions, keys, and what gets recorded.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{turn_id, user, wait_until, Harness};
+use futures_util::StreamExt;
+use metaclaw::engine::Keys;
+use metaclaw::secrets::SecretSource;
+use metaclaw_standin::Options;
+use serde_json::{json, Value};
+
+#[tokio::test]
+async fn non_streaming_answer_is_identical_to_direct_and_recorded() {
+    let h = Harness::start(|_| {}).await;
+    let body = json!({"model": "standin-small", "temperature": 0.2, "x_unknown_field": {"a": 1},
+        "messages": [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hello there"}]});
+    let direct = h.chat_direct(&body).await;
+    let direct_ct = direct.headers()["content-type"].clone();
+    let direct = direct.bytes().await.unwrap();
+    let r = h.chat(body.clone()).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], direct_ct);
+    let id = turn_id(&r);
+    assert_eq!(r.bytes().await.unwrap(), direct);
+
+    // The upstream saw exactly what the client sent (nothing to edit here).
+    let seen = h.standin.requests();
+    assert_eq!(seen.last().unwrap().json(), body);
+
+    let t = h.turn(id).await;
+    assert_eq!(t["status"], "ok");
+    assert_eq!(t["turn_type"], "main");
+    assert_eq!(t["response_text"], "Echo: hello there");
+    assert_eq!(t["messages"], body["messages"]);
+    assert_eq!(t["params"]["temperature"], 0.2);
+    assert_eq!(t["params"]["x_unknown_field"], json!({"a": 1}));
+    assert_eq!(t["total_tokens"], 7);
+    assert!(t["latency_ms"].as_f64().unwrap() >= t["overhead_ms"].as_f64().unwrap());
+    h.stop().await;
+}
+
+async fn sse_bytes(r: reqwest::Response) -> Vec<u8> {
+    r.bytes().await.unwrap().to_vec()
+}
+
+#[tokio::test]
+async fn streaming_is_relayed_byte_for_byte_with_tool_calls_usage_and_reasoning() {
+    let h = Harness::start(|_| {}).await;
+    let body = json!({"model": "standin-small", "stream": true, "stream_options": {"include_usage": true},
+        "tools": [{"type": "function", "function": {"name": "read_file", "parameters": {"type": "object"}}}],
+        "messages": [{"role": "user", "content": "open it [[tool]] [[reasoning]]"}]});
+    let direct = sse_bytes(h.chat_direct(&body).await).await;
+    let r = h.chat(body).await;
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    let id = turn_id(&r);
+    assert_eq!(sse_bytes(r).await, direct);
+
+    let t = h.turn(id).await;
+    assert_eq!(t["status"], "ok");
+    assert_eq!(t["stream"], true);
+    assert_eq!(t["tool_calls"][0]["name"], "read_file");
+    assert_eq!(t["tool_calls"][0]["arguments"], "{\"city\":\"Paris\"}");
+    assert_eq!(t["tool_names"], json!(["read_file"]));
+    assert_eq!(t["finish_reason"], "tool_calls");
+    assert_eq!(t["reasoning_text"], "The user wants an answer; I will echo.");
+    assert!(t["total_tokens"].as_i64().unwrap() > 0);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn stream_chunks_reach_the_client_before_the_upstream_finishes() {
+    let h = Harness::start(|_| {}).await;
+    // Eight chunks, 250 ms apart: a buffering proxy would deliver nothing for ~2 s.
+    let body = json!({"model": "m", "stream": true, "messages": [{"role": "user", "content": "a b c d e [[chunk_delay_ms:250]]"}]});
+    let start = Instant::now();
+    let r = h.chat(body).await;
+    let mut s = r.bytes_stream();
+    let first = s.next().await.unwrap().unwrap();
+    let first_at = start.elapsed();
+    assert!(String::from_utf8_lossy(&first).starts_with("data: "));
+    let mut rest = 0;
+    while let Some(c) = s.next().await {
+        rest += c.unwrap().len();
+    }
+    let total = start.elapsed();
+    assert!(rest > 0);
+    assert!(total >= Duration::from_millis(1500), "the stand-in paces its chunks: {total:?}");
+    assert!(first_at * 3 < total, "first chunk after {first_at:?} of {total:?}: the stream was buffered");
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn upstream_errors_keep_status_body_and_retry_after() {
+    let h = Harness::start(|_| {}).await;
+    for status in [400u16, 401, 404, 429, 500, 503] {
+        let body = user(&format!("fail [[status:{status}]]"));
+        let direct = h.chat_direct(&body).await;
+        let direct_retry = direct.headers().get("retry-after").cloned();
+        let direct = direct.bytes().await.unwrap();
+        let r = h.chat(body).await;
+        assert_eq!(r.status().as_u16(), status);
+        assert_eq!(r.headers().get("retry-after").cloned(), direct_retry);
+        if status == 429 {
+            assert_eq!(r.headers()["retry-after"], "7");
+        }
+        let id = turn_id(&r);
+        assert_eq!(r.bytes().await.unwrap(), direct);
+        let t = h.turn(id).await;
+        assert_eq!(t["status"], "upstream_error");
+        assert_eq!(t["http_status"], status);
+        assert!(t["error_body"].as_str().unwrap().contains(&format!("stand-in error {status}")));
+    }
+    h.stop().await;
+}
+
+async fn error_of(r: reqwest::Response, status: u16) -> Value {
+    assert_eq!(r.status().as_u16(), status);
+    let v: Value = r.json().await.unwrap();
+    assert!(v["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
+    assert!(v["error"]["type"].is_string(), "{v}");
+    v
+}
+
+#[tokio::test]
+async fn bad_input_gets_openai_error_json() {
+    let h = Harness::start(|c| c.proxy.max_body_mib = 1).await;
+    let url = h.url("/v1/chat/completions");
+    let post = |body: &'static str| h.http.post(&url).header("content-type", "application/json").body(body).send();
+    for (body, needle) in [
+        ("{not json", "not valid JSON"),
+        ("[1,2]", "JSON object"),
+        (r#"{"model":"m"}"#, "`messages` is required"),
+        (r#"{"messages":"hi"}"#, "must be an array"),
+        (r#"{"messages":[]}"#, "at least one message"),
+        (r#"{"messages":[{"content":"x"}]}"#, "role is required"),
+        (r#"{"messages":[{"role":"user"}],"stream":"yes"}"#, "`stream` must be"),
+        (r#"{"messages":[{"role":"user"}],"model":7}"#, "`model` must be a string"),
+    ] {
+        let v = error_of(post(body).await.unwrap(), 400).await;
+        assert_eq!(v["error"]["type"], "invalid_request_error");
+        assert!(v["error"]["message"].as_str().unwrap().contains(needle), "{body}: {v}");
+    }
+    let big = json!({"messages": [{"role": "user", "content": "x".repeat(2 << 20)}]}).to_string();
+    let v = error_of(h.http.post(&url).body(big.clone()).send().await.unwrap(), 413).await;
+    assert!(v["error"]["message"].as_str().unwrap().contains("proxy.max_body_mib"));
+    // Without a Content-Length (chunked), the limit still holds.
+    let stream = futures_util::stream::iter(
+        big.into_bytes().chunks(65536).map(|c| Ok::<_, std::io::Error>(c.to_vec())).collect::<Vec<_>>(),
+    );
+    let r = h.http.post(&url).body(reqwest::Body::wrap_stream(stream)).send().await.unwrap();
+    error_of(r, 413).await;
+    // Nothing reached the upstream.
+    assert!(h.standin.requests().is_empty());
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn unreachable_upstream_is_502_and_slow_upstream_is_504() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let h = Harness::start(|c| c.upstream.base_url = format!("http://{closed}/v1")).await;
+    let r = h.chat(user("hi")).await;
+    let id = turn_id_or_none(&r);
+    let v = error_of(r, 502).await;
+    assert_eq!(v["error"]["code"], "upstream_unreachable");
+    assert!(v["error"]["message"].as_str().unwrap().contains(&closed.to_string()));
+    assert!(id.is_none());
+    h.flush().await;
+    let page = h.admin("/api/turns").await;
+    assert_eq!(page["turns"][0]["status"], "failed");
+    assert_eq!(page["turns"][0]["http_status"], 502);
+    h.stop().await;
+
+    let h = Harness::start(|c| c.upstream.timeout_secs = 1).await;
+    let started = Instant::now();
+    let v = error_of(h.chat(user("slow [[delay_ms:5000]]")).await, 504).await;
+    assert_eq!(v["error"]["code"], "upstream_timeout");
+    assert!(v["error"]["message"].as_str().unwrap().contains("upstream.timeout_secs"));
+    assert!(started.elapsed() < Duration::from_secs(4));
+    h.stop().await;
+}
+
+fn turn_id_or_none(r: &reqwest::Response) -> Option<i64> {
+    r.headers().get("x-metaclaw-turn-id").map(|v| v.to_str().unwrap().parse().unwrap())
+}
+
+#[tokio::test]
+async fn broken_and_stalled_streams_end_with_an_error_event_and_are_recorded() {
+    let h = Harness::start(|c| c.upstream.stream_idle_timeout_secs = 1).await;
+    for (directive, needle) in [("[[stream_break]]", "broke off"), ("[[stall_ms:3000]]", "sent nothing for 1 s")] {
+        let r = h.chat(json!({"model": "m", "stream": true, "messages": [{"role": "user", "content": format!("go {directive}")}]})).await;
+        assert_eq!(r.status(), 200);
+        let id = turn_id(&r);
+        let text = String::from_utf8(r.bytes().await.unwrap().to_vec()).unwrap();
+        let last = text.trim_end().rsplit("\n\n").next().unwrap();
+        let v: Value = serde_json::from_str(last.strip_prefix("data: ").unwrap()).unwrap();
+        assert!(v["error"]["message"].as_str().unwrap().contains(needle), "{v}");
+        let t = h.turn(id).await;
+        assert_eq!(t["status"], "failed");
+        assert!(t["error"].as_str().unwrap().contains(needle));
+    }
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn client_disconnect_mid_stream_cancels_the_upstream_and_is_recorded() {
+    let h = Harness::start(|_| {}).await;
+    let r = h
+        .chat(json!({"model": "m", "stream": true,
+        "messages": [{"role": "user", "content": "one two three four five six seven eight [[chunk_delay_ms:300]]"}]}))
+        .await;
+    let id = turn_id(&r);
+    let mut s = r.bytes_stream();
+    s.next().await.unwrap().unwrap();
+    drop(s);
+    wait_until("the upstream stream to be dropped", || h.standin.streams_dropped() == 1).await;
+    let t = h.turn(id).await;
+    assert_eq!(t["status"], "cancelled");
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn session_headers_and_body_fields_are_honoured_and_stripped() {
+    let h = Harness::start(|_| {}).await;
+    let r = h
+        .http
+        .post(h.url("/v1/chat/completions"))
+        .header("x-session-id", "agent-42")
+        .header("x-turn-type", "side")
+        .header("openai-organization", "org-kept")
+        .json(&user("heartbeat"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["x-metaclaw-session-id"], "agent-42");
+    let a = turn_id(&r);
+    let mut body = user("done now");
+    body["session_id"] = json!("agent-42");
+    body["session_done"] = json!(true);
+    let b = turn_id(&h.chat(body).await);
+
+    let seen = h.standin.requests();
+    let first = &seen[0];
+    assert_eq!(first.header("x-session-id"), None);
+    assert_eq!(first.header("x-turn-type"), None);
+    assert_eq!(first.header("openai-organization"), Some("org-kept"));
+    let second = seen[1].json();
+    assert!(second.get("session_id").is_none() && second.get("session_done").is_none(), "{second}");
+
+    let ta = h.turn(a).await;
+    assert_eq!(
+        (ta["session_id"].as_str(), ta["turn_type"].as_str(), ta["turn_index"].as_i64()),
+        (Some("agent-42"), Some("side"), Some(1))
+    );
+    let tb = h.turn(b).await;
+    assert_eq!((tb["turn_type"].as_str(), tb["turn_index"].as_i64()), (Some("main"), Some(2)));
+    let sessions = h.admin("/api/sessions").await;
+    let s = &sessions["sessions"][0];
+    assert_eq!(
+        (s["id"].as_str(), s["source"].as_str(), s["turns"].as_i64()),
+        (Some("agent-42"), Some("client"), Some(2))
+    );
+    assert!(s["done_at"].is_i64());
+
+    let bad = h
+        .http
+        .post(h.url("/v1/chat/completions"))
+        .header("x-session-id", "x".repeat(300))
+        .json(&user("hi"))
+        .send()
+        .await
+        .unwrap();
+    error_of(bad, 400).await;
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn headerless_sessions_follow_the_conversation_across_a_restart() {
+    let mut h = Harness::start(|_| {}).await;
+    let conv = |texts: &[&str]| {
+        let mut msgs = vec![json!({"role": "system", "content": format!("sys at {}", texts.len())})];
+        for (i, t) in texts.iter().enumerate() {
+            msgs.push(json!({"role": if i % 2 == 0 { "user" } else { "assistant" }, "content": t}));
+        }
+        json!({"model": "m", "messages": msgs})
+    };
+    let sid = |r: &reqwest::Response| r.headers()["x-metaclaw-session-id"].to_str().unwrap().to_string();
+    let a1 = sid(&h.chat(conv(&["plan my trip"])).await);
+    let b1 = sid(&h.chat(conv(&["write a poem"])).await);
+    let a2 = sid(&h.chat(conv(&["plan my trip", "Echo: plan my trip", "to Rome"])).await);
+    assert_ne!(a1, b1);
+    assert_eq!(a1, a2);
+    h.flush().await;
+    h.restart(|_| {}).await;
+    let a3 = sid(&h.chat(conv(&["plan my trip", "Echo: plan my trip", "to Rome", "Echo: to Rome", "in May"])).await);
+    assert_eq!(a1, a3, "the conversation continues after a restart");
+    h.flush().await;
+    let page = h.admin(&format!("/api/turns?session={a1}")).await;
+    let idx: Vec<i64> = page["turns"].as_array().unwrap().iter().map(|t| t["turn_index"].as_i64().unwrap()).collect();
+    assert_eq!(idx, vec![3, 2, 1]);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn the_upstream_key_replaces_whatever_the_client_sent() {
+    let keys = Keys { upstream: (Some("sk-upstream".into()), SecretSource::Env), proxy: None };
+    let h = Harness::start_with(|_| {}, keys, Options { require_key: Some("sk-upstream".into()), record: true }).await;
+    let r = h
+        .http
+        .post(h.url("/v1/chat/completions"))
+        .bearer_auth("sk-client-junk")
+        .json(&user("hi"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let seen = h.standin.requests();
+    assert_eq!(seen[0].header("authorization"), Some("Bearer sk-upstream"));
+    let status = h.admin("/api/status").await;
+    assert_eq!(status["upstream"]["key"], "env");
+    assert!(!status.to_string().contains("sk-upstream"), "status must never show a key");
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_proxy_key_is_enforced_when_set() {
+    let h = Harness::start(|c| c.proxy.api_key = Some("proxy-secret-1".into())).await;
+    let url = h.url("/v1/chat/completions");
+    let v = error_of(h.http.post(&url).json(&user("hi")).send().await.unwrap(), 401).await;
+    assert_eq!(v["error"]["type"], "authentication_error");
+    error_of(h.http.post(&url).bearer_auth("proxy-secret-2").json(&user("hi")).send().await.unwrap(), 401).await;
+    let ok = h.http.post(&url).bearer_auth("proxy-secret-1").json(&user("hi")).send().await.unwrap();
+    assert_eq!(ok.status(), 200);
+    let ok = h.http.post(&url).header("x-api-key", "proxy-secret-1").json(&user("hi")).send().await.unwrap();
+    assert_eq!(ok.status(), 200);
+    // The client's proxy key is never passed upstream.
+    assert!(h
+        .standin
+        .requests()
+        .iter()
+        .all(|r| r.header("authorization").is_none() && r.header("x-api-key").is_none()));
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn model_override_models_list_and_other_endpoints() {
+    let h = Harness::start(|c| c.upstream.model = Some("standin-large".into())).await;
+    let r = h.chat(user("hi")).await;
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["model"], "standin-large");
+    assert_eq!(h.standin.requests()[0].json()["model"], "standin-large");
+    let models: Value = h.http.get(h.url("/v1/models")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(models["data"].as_array().unwrap().len(), 1);
+    assert_eq!(models["data"][0]["id"], "standin-large");
+    h.stop().await;
+
+    let h = Harness::start(|_| {}).await;
+    let models: Value = h.http.get(h.url("/v1/models")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(models["data"][1]["id"], "standin-large");
+    let emb = h.http.post(h.url("/v1/embeddings")).json(&json!({"model": "e", "input": "x"})).send().await.unwrap();
+    assert_eq!(emb.status(), 200);
+    assert_eq!(emb.json::<Value>().await.unwrap()["model"], "standin-embed");
+    let missing = h.http.get(h.url("/v1/nothing-here")).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+    assert!(missing.json::<Value>().await.unwrap()["error"]["message"].is_string());
+    let health: Value = h.http.get(h.url("/healthz")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(health["ok"], true);
+    h.stop().await;
+}
