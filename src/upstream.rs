@@ -86,10 +86,13 @@ pub fn relay_response_headers(upstream: &HeaderMap, streaming: bool) -> HeaderMa
     upstream
         .iter()
         .filter(|(n, _)| {
-            !matches!(
+            let hop_by_hop = matches!(
                 n.as_str(),
                 "connection" | "keep-alive" | "transfer-encoding" | "te" | "trailer" | "upgrade" | "proxy-connection"
-            ) && !(streaming && *n == header::CONTENT_LENGTH)
+            );
+            // A relayed stream is re-chunked, so its length is not ours to promise.
+            let stream_length = streaming && *n == header::CONTENT_LENGTH;
+            !hop_by_hop && !stream_length
         })
         .map(|(n, v)| (n.clone(), v.clone()))
         .collect()

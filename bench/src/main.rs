@@ -1,0 +1,331 @@
+//! `metaclaw-bench`: measures what MetaClaw adds on the request path, against the stand-in
+//! upstream directly and against nginx as a plain reverse proxy, all in one run on one machine
+//! (figures are reported as differences and ratios, since the machine is shared and noisy).
+//!
+//! Usage: metaclaw-bench --metaclaw BIN --standin BIN [--nginx BIN] [--quick]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use serde_json::{json, Value};
+
+struct Args {
+    metaclaw: PathBuf,
+    standin: PathBuf,
+    nginx: Option<PathBuf>,
+    quick: bool,
+}
+
+fn args() -> Args {
+    let mut a = Args { metaclaw: PathBuf::new(), standin: PathBuf::new(), nginx: None, quick: false };
+    let mut it = std::env::args().skip(1);
+    while let Some(x) = it.next() {
+        match x.as_str() {
+            "--metaclaw" => a.metaclaw = it.next().expect("--metaclaw BIN").into(),
+            "--standin" => a.standin = it.next().expect("--standin BIN").into(),
+            "--nginx" => a.nginx = it.next().map(Into::into),
+            "--quick" => a.quick = true,
+            o => panic!("unknown argument {o}"),
+        }
+    }
+    assert!(a.metaclaw.exists() && a.standin.exists(), "--metaclaw and --standin must name built binaries");
+    a
+}
+
+struct Proc(Child);
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        let _ = self.0.wait();
+    }
+}
+
+fn first_line(child: &mut Child) -> String {
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    line.trim().to_string()
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmRSS:")).map(|l| l.split_whitespace().nth(1).unwrap().parse().unwrap())
+        })
+        .unwrap_or(0)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn start_nginx(bin: &Path, upstream: &str, dir: &Path) -> (Proc, String) {
+    let port = free_port();
+    let host = upstream.trim_start_matches("http://").trim_end_matches("/v1");
+    let conf = format!(
+        "worker_processes 1;\nerror_log stderr error;\npid {dir}/nginx.pid;\nevents {{ worker_connections 1024; }}\n\
+         http {{\n  access_log off;\n  client_body_temp_path {dir}/body;\n  proxy_temp_path {dir}/proxy;\n\
+         fastcgi_temp_path {dir}/fcgi;\n  uwsgi_temp_path {dir}/uwsgi;\n  scgi_temp_path {dir}/scgi;\n\
+         upstream standin {{ server {host}; keepalive 64; }}\n\
+         server {{\n    listen 127.0.0.1:{port};\n    client_max_body_size 32m;\n\
+         location / {{ proxy_pass http://standin; proxy_http_version 1.1; proxy_set_header Connection \"\";\n\
+         proxy_buffering off; proxy_request_buffering off; }}\n  }}\n}}\n",
+        dir = dir.display()
+    );
+    let path = dir.join("nginx.conf");
+    std::fs::write(&path, conf).unwrap();
+    let child = Command::new(bin)
+        .args(["-c", path.to_str().unwrap(), "-p", dir.to_str().unwrap(), "-g", "daemon off;"])
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("nginx starts");
+    (Proc(child), format!("http://127.0.0.1:{port}/v1"))
+}
+
+async fn wait_healthy(client: &reqwest::Client, url: &str) {
+    let t = Instant::now();
+    loop {
+        if let Ok(r) = client.get(url).send().await {
+            if r.status().is_success() {
+                return;
+            }
+        }
+        assert!(t.elapsed() < Duration::from_secs(10), "{url} never became healthy");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+fn small_body() -> Value {
+    json!({"model": "standin-small", "messages": [{"role": "user", "content": "hello benchmark"}]})
+}
+
+/// An agent-sized request: a ~40 KB system prompt and a dozen tools, as OpenClaw sends.
+fn agent_body() -> Value {
+    let system = "You are a capable personal agent. Follow the workspace rules carefully. ".repeat(560);
+    let tools: Vec<Value> = (0..12)
+        .map(|i| json!({"type": "function", "function": {"name": format!("tool_{i}"), "description": "Does a thing with files and the shell. ".repeat(6),
+            "parameters": {"type": "object", "properties": {"path": {"type": "string"}, "content": {"type": "string"}}}}}))
+        .collect();
+    json!({"model": "standin-small", "tools": tools, "messages": [
+        {"role": "system", "content": system},
+        {"role": "user", "content": "please tidy the reports folder"},
+        {"role": "assistant", "content": "Sure, which files?"},
+        {"role": "user", "content": "all csv files from last week"}]})
+}
+
+fn pct(sorted: &[f64], q: f64) -> f64 {
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+/// Sequential latencies (ms) for `n` requests on one keep-alive connection.
+async fn latencies(client: &reqwest::Client, url: &str, body: &Value, n: usize) -> Vec<f64> {
+    let body = serde_json::to_vec(body).unwrap();
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        let r = client.post(url).header("content-type", "application/json").body(body.clone()).send().await.unwrap();
+        assert!(r.status().is_success(), "{url}: {}", r.status());
+        r.bytes().await.unwrap();
+        out.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    out
+}
+
+/// Time to the first body byte of a paced stream (ms).
+async fn ttfb(client: &reqwest::Client, url: &str, n: usize) -> Vec<f64> {
+    let body = serde_json::to_vec(&json!({"model": "m", "stream": true,
+        "messages": [{"role": "user", "content": "one two three four [[chunk_delay_ms:5]]"}]}))
+    .unwrap();
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        let r = client.post(url).header("content-type", "application/json").body(body.clone()).send().await.unwrap();
+        let mut s = r.bytes_stream();
+        s.next().await.unwrap().unwrap();
+        out.push(t.elapsed().as_secs_f64() * 1e3);
+        while s.next().await.is_some() {}
+    }
+    out
+}
+
+/// Requests per second with `conns` concurrent connections for `dur`; also samples `pid`'s peak RSS.
+async fn throughput(url: &str, conns: usize, dur: Duration, pid: Option<u32>) -> (f64, u64) {
+    let done = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let body = serde_json::to_vec(&small_body()).unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..conns {
+        let (done, stop, body, url) = (done.clone(), stop.clone(), body.clone(), url.to_string());
+        tasks.push(tokio::spawn(async move {
+            let client = reqwest::Client::builder().http1_only().build().unwrap();
+            while !stop.load(Ordering::Relaxed) {
+                let r = client
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .body(body.clone())
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(r.status().is_success());
+                r.bytes().await.unwrap();
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    let t = Instant::now();
+    let mut peak = 0;
+    while t.elapsed() < dur {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if let Some(p) = pid {
+            peak = peak.max(rss_kib(p));
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        t.await.unwrap();
+    }
+    (done.load(Ordering::Relaxed) as f64 / t.elapsed().as_secs_f64(), peak)
+}
+
+struct Target {
+    name: &'static str,
+    url: String,
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let a = args();
+    let tmp = std::env::temp_dir().join(format!("metaclaw-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let client = reqwest::Client::builder().http1_only().build().unwrap();
+
+    let mut standin = Command::new(&a.standin).arg("--no-record").stdout(Stdio::piped()).spawn().unwrap();
+    let standin_url = first_line(&mut standin).trim_start_matches("listening on ").to_string() + "/v1";
+    let _standin = Proc(standin);
+
+    let home = tmp.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(home.join("config.toml"), "[log]\nlevel = \"warn\"\n").unwrap();
+    let port = free_port();
+    let spawned = Instant::now();
+    let mc = Command::new(&a.metaclaw)
+        .args(["serve", "--port", &port.to_string(), "--upstream", &standin_url])
+        .env("METACLAW_HOME", &home)
+        .env("METACLAW_NO_KEYRING", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mc_pid = mc.id();
+    let _mc = Proc(mc);
+    let mc_base = format!("http://127.0.0.1:{port}");
+    wait_healthy(&client, &format!("{mc_base}/healthz")).await;
+    let start_to_healthy = spawned.elapsed();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let rss_idle = rss_kib(mc_pid);
+
+    let mut targets = vec![Target { name: "direct", url: standin_url.clone() }];
+    let _nginx = a.nginx.as_ref().map(|bin| {
+        let (p, url) = start_nginx(bin, &standin_url, &tmp);
+        targets.push(Target { name: "nginx", url });
+        p
+    });
+    targets.push(Target { name: "metaclaw", url: format!("{mc_base}/v1") });
+    for t in &targets {
+        wait_healthy(&client, &format!("{}/models", t.url)).await;
+    }
+
+    let (rounds, per_round, tput_secs) = if a.quick { (3, 150, 2) } else { (7, 400, 5) };
+    let mut lat: Vec<Vec<f64>> = vec![Vec::new(); targets.len()];
+    let mut lat_big: Vec<Vec<f64>> = vec![Vec::new(); targets.len()];
+    let mut first: Vec<Vec<f64>> = vec![Vec::new(); targets.len()];
+    for t in &targets {
+        latencies(&client, &format!("{}/chat/completions", t.url), &small_body(), 200).await;
+        // warm up
+    }
+    // Interleave targets round by round so drift on the shared machine hits all of them alike.
+    for _ in 0..rounds {
+        for (i, t) in targets.iter().enumerate() {
+            let url = format!("{}/chat/completions", t.url);
+            lat[i].extend(latencies(&client, &url, &small_body(), per_round).await);
+            lat_big[i].extend(latencies(&client, &url, &agent_body(), per_round / 4).await);
+            first[i].extend(ttfb(&client, &url, per_round / 8).await);
+        }
+    }
+    let mut tput = Vec::new();
+    let mut rss_load = 0;
+    for t in &targets {
+        let pid = (t.name == "metaclaw").then_some(mc_pid);
+        let (rps, peak) =
+            throughput(&format!("{}/chat/completions", t.url), 32, Duration::from_secs(tput_secs), pid).await;
+        if pid.is_some() {
+            rss_load = peak;
+        }
+        tput.push(rps);
+    }
+
+    for v in lat.iter_mut().chain(lat_big.iter_mut()).chain(first.iter_mut()) {
+        v.sort_by(f64::total_cmp);
+    }
+    let stat = |v: &Vec<f64>| (pct(v, 0.5), pct(v, 0.99));
+    let (d50, d99) = stat(&lat[0]);
+    let (b50, b99) = stat(&lat_big[0]);
+    let (f50, _) = stat(&first[0]);
+    println!(
+        "MetaClaw proxy benchmark ({} samples per target at 1 connection, {} s at 32 connections)",
+        lat[0].len(),
+        tput_secs
+    );
+    println!(
+        "{:<10} {:>9} {:>9} {:>13} {:>13} {:>13} {:>13} {:>11} {:>10}",
+        "target", "p50 ms", "p99 ms", "+p50 ms", "+p99 ms", "+p50 40KB ms", "+p99 40KB ms", "+TTFB p50", "req/s@32"
+    );
+    let mut out = serde_json::Map::new();
+    for (i, t) in targets.iter().enumerate() {
+        let (p50, p99) = stat(&lat[i]);
+        let (q50, q99) = stat(&lat_big[i]);
+        let (t50, _) = stat(&first[i]);
+        println!(
+            "{:<10} {:>9.3} {:>9.3} {:>13.3} {:>13.3} {:>13.3} {:>13.3} {:>11.3} {:>10.0}",
+            t.name,
+            p50,
+            p99,
+            p50 - d50,
+            p99 - d99,
+            q50 - b50,
+            q99 - b99,
+            t50 - f50,
+            tput[i]
+        );
+        out.insert(t.name.into(), json!({"p50_ms": p50, "p99_ms": p99, "overhead_p50_ms": p50 - d50, "overhead_p99_ms": p99 - d99,
+            "agent_body_overhead_p50_ms": q50 - b50, "agent_body_overhead_p99_ms": q99 - b99, "ttfb_overhead_p50_ms": t50 - f50, "rps_32": tput[i]}));
+    }
+    let mc = targets.len() - 1;
+    if targets.len() == 3 {
+        let over = |i: usize| stat(&lat[i]).0 - d50;
+        println!(
+            "metaclaw vs nginx: overhead p50 {:.2}x nginx's, throughput at 32 connections {:.0}% of nginx's",
+            over(mc) / over(1).max(1e-6),
+            100.0 * tput[mc] / tput[1]
+        );
+    }
+    println!(
+        "metaclaw process: start to healthy {:.0} ms, RSS idle {:.1} MB, RSS peak under 32-connection load {:.1} MB",
+        start_to_healthy.as_secs_f64() * 1e3,
+        rss_idle as f64 / 1024.0,
+        rss_load as f64 / 1024.0
+    );
+    out.insert(
+        "process".into(),
+        json!({"start_to_healthy_ms": start_to_healthy.as_secs_f64() * 1e3,
+        "rss_idle_mb": rss_idle as f64 / 1024.0, "rss_load_mb": rss_load as f64 / 1024.0}),
+    );
+    println!("json: {}", Value::Object(out));
+    let _ = std::fs::remove_dir_all(&tmp);
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Sets up everything the tests need on Debian/Ubuntu and runs the whole suite: formatting, lints,
+# Rust unit and integration tests, and the official Python SDKs against the real binary.
+. "$(dirname "$0")/lib.sh"
+need_build_deps
+need_python_venv
+cd "$ROOT"
+LOG="$(mktemp)"
+trap 'rm -f "$LOG"' EXIT
+
+say "cargo fmt --check"
+cargo fmt --all -- --check
+say "cargo clippy"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+say "cargo test"
+cargo build --workspace --quiet
+cargo test --workspace 2>&1 | tee -a "$LOG"
+say "Python SDK tests (openai, anthropic)"
+METACLAW_BIN="$CARGO_TARGET_DIR/debug/metaclaw" METACLAW_STANDIN_BIN="$CARGO_TARGET_DIR/debug/metaclaw-standin" \
+  "$VENV/bin/pytest" -q -p no:cacheprovider tests/python 2>&1 | tee -a "$LOG"
+
+# One closing line for the whole suite.
+passed=$(grep -oE '([0-9]+) passed' "$LOG" | awk '{s+=$1} END {print s+0}')
+failed=$(grep -oE '([0-9]+) failed' "$LOG" | awk '{s+=$1} END {print s+0}')
+echo
+echo "${passed} passed, ${failed} failed"
+[ "$failed" = 0 ]
