@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
+use axum::serve::ListenerExt;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -134,6 +135,10 @@ impl Engine {
         let signal = shutdown.clone();
         let server = tokio::spawn(async move {
             let svc = app.into_make_service_with_connect_info::<SocketAddr>();
+            // Small writes (SSE chunks, short answers) must leave at once, not wait for Nagle.
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             if let Err(e) = axum::serve(listener, svc).with_graceful_shutdown(signal.cancelled_owned()).await {
                 tracing::error!(error = %e, "server stopped with an error");
             }

@@ -3,6 +3,11 @@
 
 mod cli;
 
+// The proxy allocates and frees many small buffers across threads; mimalloc handles that
+// pattern markedly better than the system allocator (see the benchmark in the README).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::process::ExitCode;
 
 use clap::Parser;

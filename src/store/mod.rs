@@ -4,6 +4,7 @@
 //! waits on disk. Reads use their own connection on the blocking pool. Committed turns survive a
 //! crash of the process (WAL with `synchronous = NORMAL`); a clean shutdown drains the queue.
 
+mod queue;
 pub mod read;
 mod schema;
 mod writer;
@@ -15,7 +16,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
+
+use queue::Queue;
 
 pub use read::{InferredSessionSeed, SessionRow, TurnDetail, TurnFilter, TurnPage, TurnSummary};
 pub use schema::CURRENT_VERSION as SCHEMA_VERSION;
@@ -53,7 +56,7 @@ pub struct Store {
 
 struct Inner {
     path: PathBuf,
-    tx: Mutex<Option<mpsc::UnboundedSender<WriteOp>>>,
+    queue: Arc<Queue>,
     reader: Arc<Mutex<Connection>>,
     next_turn_id: AtomicI64,
     queued: Arc<AtomicU64>,
@@ -78,17 +81,17 @@ impl Store {
         let max_id: i64 = conn.query_row("SELECT COALESCE(MAX(id), 0) FROM turns", [], |r| r.get(0))?;
         let reader = open_conn(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
 
-        let (tx, rx) = mpsc::unbounded_channel();
+        let queue = Arc::new(Queue::default());
         let queued = Arc::new(AtomicU64::new(0));
-        let q = queued.clone();
+        let (q, counter) = (queue.clone(), queued.clone());
         let handle = std::thread::Builder::new()
             .name("metaclaw-store".into())
-            .spawn(move || writer::run(conn, rx, q, flush_interval))
+            .spawn(move || writer::run(conn, &q, &counter, flush_interval))
             .map_err(|e| StoreError::Task(e.to_string()))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 path: path.into(),
-                tx: Mutex::new(Some(tx)),
+                queue,
                 reader: Arc::new(Mutex::new(reader)),
                 next_turn_id: AtomicI64::new(max_id + 1),
                 queued,
@@ -112,12 +115,14 @@ impl Store {
     }
 
     fn send(&self, op: WriteOp) -> Result<(), StoreError> {
-        let guard = self.inner.tx.lock().expect("store sender lock");
-        let tx = guard.as_ref().ok_or(StoreError::Closed)?;
-        if matches!(op, WriteOp::Turn(_)) {
+        let turn = matches!(op, WriteOp::Turn(_));
+        if !self.inner.queue.push(op) {
+            return Err(StoreError::Closed);
+        }
+        if turn {
             self.inner.queued.fetch_add(1, Ordering::Relaxed);
         }
-        tx.send(op).map_err(|_| StoreError::Closed)
+        Ok(())
     }
 
     /// Queues a finished turn; never blocks.
@@ -142,8 +147,7 @@ impl Store {
 
     /// Drains the queue, commits it and stops the writer. Later `record` calls are logged and dropped.
     pub async fn close(&self) {
-        let tx = self.inner.tx.lock().expect("store sender lock").take();
-        drop(tx);
+        self.inner.queue.close();
         let handle = self.inner.writer.lock().expect("store writer lock").take();
         if let Some(h) = handle {
             let _ = tokio::task::spawn_blocking(move || h.join()).await;

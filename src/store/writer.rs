@@ -2,39 +2,23 @@
 //! batches (one transaction each), bounded by a maximum batch size and by the flush interval.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
-use serde_json::Value;
-use tokio::sync::mpsc;
-
+use super::queue::Queue;
 use super::{StoreError, WriteOp};
 use crate::transcript::Transcript;
 use crate::turn::{RawResponse, TurnRecord, TurnStatus};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde_json::Value;
 
-const MAX_BATCH: usize = 512;
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
-pub(super) fn run(
-    mut conn: Connection,
-    mut rx: mpsc::UnboundedReceiver<WriteOp>,
-    queued: Arc<AtomicU64>,
-    interval: Duration,
-) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while let Some(first) = rx.blocking_recv() {
-        batch.push(first);
-        let started = Instant::now();
-        // Take whatever else is already queued, but never hold a turn longer than half the
-        // flush interval before committing it.
-        while batch.len() < MAX_BATCH && started.elapsed() < interval / 2 {
-            match rx.try_recv() {
-                Ok(op) => batch.push(op),
-                Err(_) => break,
-            }
-        }
-        commit_with_retry(&mut conn, &mut batch, &queued);
+pub(super) fn run(mut conn: Connection, queue: &Queue, queued: &AtomicU64, interval: Duration) {
+    // Gather for a few milliseconds (one wake-up per batch under load), never more than half the
+    // flush interval, so the commit fits in the rest of it.
+    let tick = (interval / 2).min(Duration::from_millis(5));
+    while let Some(mut batch) = queue.next_batch(tick) {
+        commit_with_retry(&mut conn, &mut batch, queued);
     }
     tracing::debug!("store writer stopped");
 }
