@@ -16,6 +16,7 @@ pub struct Config {
     pub proxy: ProxyConfig,
     pub upstream: UpstreamConfig,
     pub sessions: SessionsConfig,
+    pub skills: SkillsConfig,
     pub store: StoreConfig,
     pub log: LogConfig,
 }
@@ -77,6 +78,30 @@ pub struct SessionsConfig {
 impl Default for SessionsConfig {
     fn default() -> Self {
         Self { idle_gap_minutes: 30 }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SkillsConfig {
+    /// Inject skills into `main` turns at all.
+    pub enabled: bool,
+    /// Load the built-in bank (the user's folder overrides built-ins of the same name).
+    pub builtin: bool,
+    /// At most this many skills per turn.
+    pub top_k: usize,
+    /// Minimum relevance (share of the request's weighted terms a skill covers, 0..1).
+    pub min_score: f32,
+    /// Token budget for the injected block; skills that don't fit are dropped, lowest score first.
+    pub max_tokens: usize,
+    /// `system` (append to the system message) or `late` (a system message before the latest
+    /// user message, so the provider's prefix cache survives).
+    pub placement: crate::skills::Placement,
+}
+
+impl Default for SkillsConfig {
+    fn default() -> Self {
+        Self { enabled: true, builtin: true, top_k: 3, min_score: 0.2, max_tokens: 1500, placement: Default::default() }
     }
 }
 
@@ -181,6 +206,15 @@ impl Config {
                 format!("{} is outside 1..=10000", self.store.flush_interval_ms),
             ));
         }
+        if !(1..=20).contains(&self.skills.top_k) {
+            return Err(invalid("skills.top_k", format!("{} is outside 1..=20", self.skills.top_k)));
+        }
+        if !(0.0..1.0).contains(&self.skills.min_score) {
+            return Err(invalid("skills.min_score", format!("{} is outside 0..1", self.skills.min_score)));
+        }
+        if self.skills.max_tokens < 50 {
+            return Err(invalid("skills.max_tokens", "must be at least 50".into()));
+        }
         if !matches!(self.log.level.as_str(), "error" | "warn" | "info" | "debug" | "trace") {
             return Err(invalid(
                 "log.level",
@@ -215,6 +249,14 @@ pub const DEFAULT_FILE: &str = r#"# MetaClaw configuration. Every key is optiona
 
 [sessions]
 # idle_gap_minutes = 30     # without session headers, a silent conversation ends after this
+
+[skills]
+# enabled = true
+# builtin = true            # load the built-in bank; your folder overrides same-named built-ins
+# top_k = 3                 # at most this many skills per turn
+# min_score = 0.2           # relevance floor, 0..1 (share of the request's terms a skill covers)
+# max_tokens = 1500         # budget for the injected block
+# placement = "system"      # or "late": a system message before the latest user message (keeps prefix caches)
 
 [store]
 # retention_days = 90       # 0 keeps every turn forever

@@ -17,6 +17,7 @@ use crate::metrics::Metrics;
 use crate::proxy::ProxyState;
 use crate::secrets::{self, SecretName, SecretSource};
 use crate::session::SessionTracker;
+use crate::skills::{Library, LibraryError, TRASH_DIR};
 use crate::store::{read, Store, StoreError};
 use crate::upstream::{http_client, Upstream};
 
@@ -27,6 +28,8 @@ pub enum EngineError {
     Home(#[from] HomeError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Skills(#[from] LibraryError),
     #[error("cannot listen on {addr}: {source}{hint}")]
     Bind { addr: SocketAddr, source: std::io::Error, hint: &'static str },
 }
@@ -62,6 +65,7 @@ pub struct Engine {
     shutdown: CancellationToken,
     server: JoinHandle<()>,
     retention: JoinHandle<()>,
+    watcher: JoinHandle<()>,
     store: Store,
     home: Home,
     token: String,
@@ -85,6 +89,9 @@ impl Engine {
         let active_after = crate::turn::now_ms() - idle_gap_ms;
         let seeds = store.read(move |c| read::inferred_seeds(c, active_after)).await?;
         let metrics = Arc::new(Metrics::default());
+        let skills =
+            Library::open(home.skills_dir(), home.root().join(TRASH_DIR), store.clone(), cfg.skills.clone()).await?;
+        let watcher = skills.watch()?;
 
         let bind = SocketAddr::new(cfg.proxy.host, cfg.proxy.port);
         let listener = tokio::net::TcpListener::bind(bind).await.map_err(|source| EngineError::Bind {
@@ -119,6 +126,7 @@ impl Engine {
             api_key: proxy_key,
             max_body_mib: cfg.proxy.max_body_mib,
             log_bodies: cfg.log.bodies,
+            skills: skills.clone(),
         });
         let api = Arc::new(ApiState {
             token: token.clone(),
@@ -128,6 +136,7 @@ impl Engine {
             info,
             idle_gap_ms,
             port: addr.port(),
+            skills,
         });
         let app = crate::proxy::router(proxy).merge(crate::api::router(api));
 
@@ -150,7 +159,7 @@ impl Engine {
             tracing::warn!(error = %e, "could not write the runtime file; the CLI will fall back to the configured port");
         }
         tracing::info!(address = %addr, home = %home.root().display(), "MetaClaw is listening");
-        Ok(Self { addr, shutdown, server, retention, store, home, token })
+        Ok(Self { addr, shutdown, server, retention, watcher, store, home, token })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -170,6 +179,7 @@ impl Engine {
     pub async fn shutdown(self) {
         self.shutdown.cancel();
         self.retention.abort();
+        self.watcher.abort();
         let mut server = self.server;
         if tokio::time::timeout(DRAIN_TIMEOUT, &mut server).await.is_err() {
             tracing::warn!("in-flight requests did not finish within {DRAIN_TIMEOUT:?}; cutting them off");

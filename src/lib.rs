@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod proxy;
 pub mod secrets;
 pub mod session;
+pub mod skills;
 pub mod store;
 pub mod transcript;
 pub mod turn;

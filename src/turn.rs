@@ -103,6 +103,10 @@ pub struct TurnRecord {
     /// The request body as sent upstream (after MetaClaw's edits).
     pub request: serde_json::Value,
     pub response: RawResponse,
+    /// Skills injected into this turn, and why.
+    pub skills: Vec<crate::skills::Injected>,
+    /// The skill-library generation the turn was served under.
+    pub generation: i64,
 }
 
 /// Milliseconds since the Unix epoch, now.

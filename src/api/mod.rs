@@ -65,6 +65,7 @@ pub struct ApiState {
     pub idle_gap_ms: i64,
     /// Port the engine listens on, for the Host/Origin check.
     pub port: u16,
+    pub skills: std::sync::Arc<crate::skills::Library>,
 }
 
 /// Static facts about the running engine.

@@ -14,8 +14,8 @@ use serde_json::Value;
 use super::error::ProxyError;
 use super::guard::TurnGuard;
 use super::relay::Relay;
-use super::{request, send, with_key, ProxyState};
-use crate::turn::{now_ms, RawResponse, TurnRecord, TurnStatus};
+use super::{inject, request, send, with_key, ProxyState};
+use crate::turn::{now_ms, RawResponse, TurnRecord, TurnStatus, TurnType};
 use crate::upstream::{forward_request_headers, relay_response_headers};
 
 pub async fn chat_completions(State(st): State<Arc<ProxyState>>, headers: HeaderMap, body: Body) -> Response {
@@ -39,6 +39,18 @@ async fn handle(st: &Arc<ProxyState>, t0: Instant, headers: HeaderMap, body: Bod
     }
     let started_at_ms = now_ms();
     let session = st.sessions.resolve(req.hints.clone(), req.messages(), started_at_ms);
+    // The library snapshot this turn is served under: its skills and its generation.
+    let library = st.skills.snapshot();
+    let cfg = st.skills.config();
+    let mut skills = Vec::new();
+    if session.turn_type == TurnType::Main && cfg.enabled {
+        let sel = library.select(req.messages(), cfg);
+        if !sel.injected.is_empty() {
+            inject(&mut req.body, &sel.block, cfg.placement);
+            req.edited = true;
+            skills = sel.injected;
+        }
+    }
     let stream = req.stream();
     let model = req.model().map(str::to_string);
     let upstream_body: Bytes =
@@ -68,6 +80,8 @@ async fn handle(st: &Arc<ProxyState>, t0: Instant, headers: HeaderMap, body: Bod
         overhead_ms: 0.0,
         request: Value::Object(req.body),
         response: RawResponse::None,
+        skills,
+        generation: library.generation,
     };
     let mut guard = TurnGuard::new(record, t0, st.store.clone(), st.metrics.clone());
 

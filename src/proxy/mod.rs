@@ -27,6 +27,7 @@ pub use error::ProxyError;
 
 use crate::metrics::Metrics;
 use crate::session::SessionTracker;
+use crate::skills::{inject, Library};
 use crate::store::Store;
 use crate::upstream::{forward_request_headers, relay_response_headers, Upstream};
 
@@ -41,6 +42,7 @@ pub struct ProxyState {
     pub api_key: Option<String>,
     pub max_body_mib: u32,
     pub log_bodies: bool,
+    pub skills: Arc<Library>,
 }
 
 /// The agent-facing routes.

@@ -46,6 +46,8 @@ enum WriteOp {
     Prune(i64),
     /// Answered once everything queued before it is committed.
     Barrier(oneshot::Sender<()>),
+    /// Any other write: run on the writer thread in its own transaction, after the batch's turns.
+    Exec(Box<dyn FnOnce(&mut Connection) + Send>),
 }
 
 /// Handle to the database; cheap to clone.
@@ -143,6 +145,26 @@ impl Store {
         let (tx, rx) = oneshot::channel();
         self.send(WriteOp::Barrier(tx))?;
         rx.await.map_err(|_| StoreError::Closed)
+    }
+
+    /// Runs `f` on the writer thread in its own transaction; returns once it is committed (or
+    /// rolled back, if `f` failed).
+    pub async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (reply, rx) = oneshot::channel();
+        self.send(WriteOp::Exec(Box::new(move |conn: &mut Connection| {
+            let result = (|| {
+                let tx = conn.transaction()?;
+                let v = f(&tx)?;
+                tx.commit()?;
+                Ok(v)
+            })();
+            let _ = reply.send(result);
+        })))?;
+        rx.await.map_err(|_| StoreError::Closed)?
     }
 
     /// Drains the queue, commits it and stops the writer. Later `record` calls are logged and dropped.

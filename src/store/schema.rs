@@ -59,6 +59,40 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX turns_session ON turns(session_id, turn_index);
     CREATE INDEX turns_started ON turns(started_at);
     "#,
+    // 2: the skill library mirrored from disk, user choices, and library generations.
+    r#"
+    CREATE TABLE skills (
+        name        TEXT PRIMARY KEY,
+        origin      TEXT NOT NULL,
+        category    TEXT NOT NULL,
+        description TEXT NOT NULL,
+        hash        TEXT NOT NULL,
+        enabled     INTEGER NOT NULL,
+        path        TEXT,
+        updated_at  INTEGER NOT NULL
+    );
+    -- What the user switched off (kept even while the file is absent).
+    CREATE TABLE skill_settings (
+        name       TEXT PRIMARY KEY,
+        enabled    INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    -- Every SKILL.md content that was ever active, by hash, so any generation can be restored.
+    CREATE TABLE skill_versions (
+        hash       TEXT PRIMARY KEY,
+        name       TEXT NOT NULL,
+        content    TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    -- A generation is one state of the set of active skills; the id never goes back.
+    CREATE TABLE generations (
+        id         INTEGER PRIMARY KEY,
+        created_at INTEGER NOT NULL,
+        reason     TEXT NOT NULL,
+        changes    TEXT NOT NULL,
+        active     TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -24,6 +24,14 @@ pub(super) fn run(mut conn: Connection, queue: &Queue, queued: &AtomicU64, inter
 }
 
 fn commit_with_retry(conn: &mut Connection, batch: &mut Vec<WriteOp>, queued: &AtomicU64) {
+    let mut execs = Vec::new();
+    batch.retain_mut(|op| match op {
+        WriteOp::Exec(_) => {
+            execs.push(std::mem::replace(op, WriteOp::Prune(i64::MIN)));
+            false
+        }
+        _ => true,
+    });
     let turns = batch.iter().filter(|op| matches!(op, WriteOp::Turn(_))).count() as u64;
     let mut delay = Duration::from_millis(100);
     for attempt in 1..=6 {
@@ -40,6 +48,11 @@ fn commit_with_retry(conn: &mut Connection, batch: &mut Vec<WriteOp>, queued: &A
         }
     }
     queued.fetch_sub(turns, Ordering::Relaxed);
+    for op in execs {
+        if let WriteOp::Exec(f) = op {
+            f(conn);
+        }
+    }
     for op in batch.drain(..) {
         if let WriteOp::Barrier(tx) = op {
             let _ = tx.send(());
@@ -60,7 +73,7 @@ fn commit(conn: &mut Connection, batch: &[WriteOp]) -> Result<(), StoreError> {
                 }
             }
             WriteOp::Prune(before) => prune(&tx, *before)?,
-            WriteOp::Barrier(_) => {}
+            WriteOp::Barrier(_) | WriteOp::Exec(_) => {}
         }
     }
     tx.set_drop_behavior(rusqlite::DropBehavior::Commit);
@@ -143,9 +156,9 @@ fn insert_turn(tx: &Connection, t: &TurnRecord) -> Result<(), StoreError> {
         "INSERT INTO turns(id, session_id, turn_index, turn_type, protocol, upstream, model, stream,
             started_at, finished_at, status, http_status, error, latency_ms, upstream_ms, overhead_ms,
             message_hashes, params_hash, response_text, reasoning_text, tool_calls, finish_reason,
-            prompt_tokens, completion_tokens, total_tokens, error_body)
+            prompt_tokens, completion_tokens, total_tokens, error_body, skills, generation)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
-            ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
+            ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)",
     )?
     .execute(params![
         t.id,
@@ -174,6 +187,8 @@ fn insert_turn(tx: &Connection, t: &TurnRecord) -> Result<(), StoreError> {
         usage.completion_tokens,
         usage.total_tokens,
         error_body,
+        serde_json::to_string(&t.skills).expect("serialises"),
+        t.generation,
     ])?;
     Ok(())
 }

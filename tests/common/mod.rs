@@ -29,6 +29,8 @@ pub fn config_for(standin: &Standin) -> Config {
     cfg.proxy.port = 0;
     cfg.upstream.base_url = standin.base_url();
     cfg.store.flush_interval_ms = 20;
+    // Faithfulness tests compare bytes with the upstream's; skill tests add their own skills.
+    cfg.skills.builtin = false;
     cfg
 }
 

@@ -30,6 +30,9 @@ def standin_url():
 @pytest.fixture(scope="session")
 def proxy_url(standin_url):
     home = tempfile.mkdtemp(prefix="metaclaw-pytest-")
+    # These tests compare answers with the upstream's byte for byte, so no skills are injected.
+    with open(os.path.join(home, "config.toml"), "w") as f:
+        f.write("[skills]\nbuiltin = false\n")
     env = dict(os.environ, METACLAW_HOME=home, METACLAW_NO_KEYRING="1")
     env.pop("METACLAW_UPSTREAM_API_KEY", None)
     proc, url = _start(

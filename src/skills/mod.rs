@@ -1,0 +1,101 @@
+//! Skills: short Markdown instructions (SKILL.md files) injected into the prompt of each `main`
+//! turn, the few most relevant to what the user just asked.
+//!
+//! The library is an immutable snapshot (skills, their search index and the library generation)
+//! swapped atomically when files change, so a request never sees a half-loaded library.
+
+mod bank;
+mod files;
+mod index;
+mod inject;
+mod library;
+mod parse;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub use files::ImportReport;
+pub use files::{export_to, import_from, validate_dir, FileError, TRASH_DIR};
+pub use index::{Hit, Index};
+pub use inject::{inject, render_block, Injected, Placement};
+pub use library::{query_parts, Candidate, Entry, Explanation, Library, LibraryError, Selection, Snapshot};
+pub use parse::{parse, render, valid_name, Parsed, Problem};
+
+/// Where a skill came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    /// Shipped with MetaClaw (the `skills/` bank, embedded in the binary).
+    Builtin,
+    /// Written or imported by the user.
+    User,
+    /// Proposed by the evolver and approved.
+    Evolved,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Builtin => "builtin",
+            Self::User => "user",
+            Self::Evolved => "evolved",
+        }
+    }
+}
+
+/// One skill.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Skill {
+    pub name: String,
+    pub description: String,
+    pub body: String,
+    pub license: Option<String>,
+    pub compatibility: Option<String>,
+    pub allowed_tools: Vec<String>,
+    pub metadata: BTreeMap<String, String>,
+    pub origin: Origin,
+    /// Content hash of the rendered SKILL.md; a change of it is a change of the skill.
+    pub hash: String,
+}
+
+impl Skill {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        name: String,
+        description: String,
+        body: String,
+        license: Option<String>,
+        compatibility: Option<String>,
+        allowed_tools: Vec<String>,
+        metadata: BTreeMap<String, String>,
+        origin: Origin,
+    ) -> Self {
+        let origin = match metadata.get("origin").map(String::as_str) {
+            Some("evolved") if origin == Origin::User => Origin::Evolved,
+            _ => origin,
+        };
+        let mut s = Self {
+            name,
+            description,
+            body,
+            license,
+            compatibility,
+            allowed_tools,
+            metadata,
+            origin,
+            hash: String::new(),
+        };
+        s.hash = format!("{:016x}", xxhash_rust::xxh3::xxh3_64(render(&s).as_bytes()));
+        s
+    }
+
+    pub fn category(&self) -> &str {
+        self.metadata.get("category").map(String::as_str).unwrap_or("general")
+    }
+
+    /// Rough token count of the injected text (about four characters a token).
+    pub fn tokens(&self) -> usize {
+        (self.name.len() + self.description.len() + self.body.len() + 16).div_ceil(4)
+    }
+}
