@@ -88,6 +88,8 @@ pub struct Selection {
 }
 
 const PART_CHARS: usize = 2000;
+/// A skill scoring under this share of the best match's score is noise next to it.
+pub const RELATIVE_CUTOFF: f32 = 0.7;
 
 /// The start and end of long texts: a pasted log shouldn't drown the request itself.
 fn clip(text: &str) -> String {
@@ -121,6 +123,15 @@ impl Snapshot {
         Self { entries, active, index, generation, problems, warnings }
     }
 
+    /// A snapshot of just these skills, all enabled (for tests, benchmarks and tools).
+    pub fn from_skills(skills: Vec<Skill>) -> Self {
+        let entries = skills
+            .into_iter()
+            .map(|s| Entry { path: format!("memory:{}", s.name), skill: s, enabled: true, overrides_builtin: false })
+            .collect();
+        Self::build(entries, 0, Vec::new(), Vec::new())
+    }
+
     pub fn get(&self, name: &str) -> Option<&Entry> {
         self.entries.iter().find(|e| e.skill.name == name)
     }
@@ -140,6 +151,7 @@ impl Snapshot {
         let mut out: Vec<Candidate> = Vec::with_capacity(hits.len());
         let mut taken = 0;
         let mut tokens = HEADER.len().div_ceil(4);
+        let best = hits.first().map(|h| h.score).unwrap_or(0.0);
         for h in &hits {
             let s = self.skill_of(h);
             let mut c = Candidate {
@@ -152,6 +164,8 @@ impl Snapshot {
             };
             if h.score < cfg.min_score {
                 c.dropped = Some("below min_score".into());
+            } else if h.score < RELATIVE_CUTOFF * best {
+                c.dropped = Some("far below the best match".into());
             } else if taken >= cfg.top_k {
                 c.dropped = Some("over top_k".into());
             } else {

@@ -22,6 +22,11 @@ pub use inject::{inject, render_block, Injected, Placement};
 pub use library::{query_parts, Candidate, Entry, Explanation, Library, LibraryError, Selection, Snapshot};
 pub use parse::{parse, render, valid_name, Parsed, Problem};
 
+/// The built-in bank's skills (all valid; the tests make sure of it).
+pub fn builtin() -> Vec<Skill> {
+    bank::load().into_iter().filter_map(|p| p.skill.ok()).collect()
+}
+
 /// Where a skill came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
