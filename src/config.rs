@@ -105,7 +105,7 @@ impl Default for SkillsConfig {
             enabled: true,
             builtin: true,
             top_k: 3,
-            min_score: 0.15,
+            min_score: 0.17,
             max_tokens: 1500,
             placement: Default::default(),
         }
@@ -261,7 +261,7 @@ pub const DEFAULT_FILE: &str = r#"# MetaClaw configuration. Every key is optiona
 # enabled = true
 # builtin = true            # load the built-in bank; your folder overrides same-named built-ins
 # top_k = 3                 # at most this many skills per turn
-# min_score = 0.15          # relevance floor, 0..1 (share of the request's terms a skill covers)
+# min_score = 0.17          # relevance floor, 0..1 (share of the request's terms a skill covers)
 # max_tokens = 1500         # budget for the injected block
 # placement = "system"      # or "late": a system message before the latest user message (keeps prefix caches)
 

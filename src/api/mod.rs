@@ -12,6 +12,8 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+
+pub mod skills;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -32,6 +34,10 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     BadRequest(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{message}")]
+    Invalid { message: String, problems: Vec<crate::skills::Problem> },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -43,6 +49,8 @@ impl ApiError {
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Self::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
             Self::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "store_error"),
         }
     }
@@ -51,7 +59,11 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.code();
-        (status, Json(json!({"error": {"code": code, "message": self.to_string()}}))).into_response()
+        let mut body = json!({"error": {"code": code, "message": self.to_string()}});
+        if let Self::Invalid { problems, .. } = &self {
+            body["error"]["problems"] = json!(problems);
+        }
+        (status, Json(body)).into_response()
     }
 }
 
@@ -109,6 +121,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/api/sessions", get(sessions))
         .route("/api/turns", get(turns))
         .route("/api/turns/{id}", get(turn))
+        .merge(skills::routes())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
 }

@@ -27,6 +27,11 @@ fn base_url(home: &Home) -> Result<String> {
 }
 
 async fn get_raw(home: &Home, path: &str) -> Result<Value> {
+    call(home, reqwest::Method::GET, path, None).await
+}
+
+/// Calls the admin API; errors carry the API's own message (and a skill's problems).
+pub async fn call(home: &Home, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value> {
     let base = base_url(home)?;
     let token = std::fs::read_to_string(home.token_path()).with_context(|| {
         format!(
@@ -35,9 +40,11 @@ async fn get_raw(home: &Home, path: &str) -> Result<Value> {
         )
     })?;
     let url = format!("{base}{path}");
-    let resp = reqwest::Client::new()
-        .get(&url)
-        .bearer_auth(token.trim())
+    let mut rb = reqwest::Client::new().request(method, &url).bearer_auth(token.trim());
+    if let Some(b) = body {
+        rb = rb.json(&b);
+    }
+    let resp = rb
         .send()
         .await
         .map_err(|e| anyhow!("MetaClaw is not answering at {base} ({e}); start it with `metaclaw serve`"))?;
@@ -45,7 +52,15 @@ async fn get_raw(home: &Home, path: &str) -> Result<Value> {
     let body: Value = resp.json().await.with_context(|| format!("{url} did not answer JSON"))?;
     if !status.is_success() {
         let msg = body["error"]["message"].as_str().unwrap_or("no message");
-        bail!("{url}: {status}: {msg}");
+        let problems: Vec<String> = body["error"]["problems"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| {
+                format!("\n  {}:{} {}", p["file"].as_str().unwrap_or(""), p["line"], p["reason"].as_str().unwrap_or(""))
+            })
+            .collect();
+        bail!("{msg} ({status}){}", problems.concat());
     }
     Ok(body)
 }

@@ -3,6 +3,7 @@
 mod client;
 mod output;
 mod serve;
+mod skills;
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -63,6 +64,9 @@ enum Command {
         #[command(flatten)]
         json: JsonFlag,
     },
+    /// The skill library: list, show, enable, disable, validate, import, export, explain.
+    #[command(subcommand)]
+    Skills(skills::SkillsCmd),
     /// Show or check the configuration.
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -152,6 +156,7 @@ pub fn run(args: Cli) -> Result<()> {
             runtime()?.block_on(client::turns(&home, session, turn_type, status, limit, json.json))
         }
         Command::Turn { id, json } => runtime()?.block_on(client::turn(&home, id, json.json)),
+        Command::Skills(c) => runtime()?.block_on(skills::run(&home, c)),
         Command::Config(c) => config(&home, c),
         Command::Key(k) => key(k),
     }

@@ -113,9 +113,10 @@ impl Index {
             }
         }
         // The best a skill could do on each term is its idf; the score is the share of the whole
-        // query's idf a skill covers. Words no skill knows count at full weight, so a request
-        // about something no skill covers scores low rather than matching on an incidental word.
-        let unknown_idf = (1.0 + (self.n + 0.5) / 0.5).ln();
+        // query's idf a skill covers. A word no skill knows counts like the rarest known word
+        // (df = 1), so a request about something no skill covers scores low rather than matching
+        // on an incidental word, whatever the size of the library.
+        let unknown_idf = (1.0 + (self.n - 0.5) / 1.5).ln();
         let mut total = 0.0;
         let mut scores: HashMap<u32, (f32, Vec<(f32, &str)>)> = HashMap::new();
         for (term, qw) in &weights {

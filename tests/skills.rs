@@ -1,0 +1,379 @@
+//! The skill library end to end: injection into real proxied turns, live reload from disk,
+//! generations, management through the admin API, and hot reload under concurrent load.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{turn_id, Harness};
+use serde_json::{json, Value};
+
+fn skill_md(name: &str, description: &str, body: &str) -> String {
+    format!("---\nname: {name}\ndescription: {description:?}\nmetadata:\n  category: agentic\n---\n\n{body}\n")
+}
+
+async fn api(h: &Harness, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    let mut rb = h.http.request(method, h.url(path)).bearer_auth(&h.token);
+    if let Some(b) = body {
+        rb = rb.json(&b);
+    }
+    let r = rb.send().await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+async fn create(h: &Harness, name: &str, description: &str, body: &str) -> i64 {
+    let (s, v) = api(
+        h,
+        reqwest::Method::POST,
+        "/api/skills",
+        Some(json!({"name": name, "content": skill_md(name, description, body)})),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    v["generation"].as_i64().unwrap()
+}
+
+fn ask(text: &str) -> Value {
+    json!({"model": "m", "messages": [{"role": "system", "content": "You are an agent."}, {"role": "user", "content": text}]})
+}
+
+fn system_sent(h: &Harness) -> String {
+    let last = h.standin.requests().last().unwrap().json();
+    last["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == "system")
+        .map(|m| m["content"].as_str().unwrap_or("").to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test]
+async fn matching_main_turns_get_the_skill_side_and_unrelated_turns_do_not() {
+    let h = Harness::start(|_| {}).await;
+    let g = create(
+        &h,
+        "iso-timestamps",
+        "Use whenever writing timestamps or dates: ISO 8601 with the +08:00 offset.",
+        "Write 2026-03-16T09:00:00+08:00.",
+    )
+    .await;
+    create(&h, "cat-facts", "Use when asked about cats and their habits.", "Cats sleep a lot.").await;
+
+    let r = h.chat(ask("add the timestamps to the report please")).await;
+    assert_eq!(r.status(), 200);
+    let id = turn_id(&r);
+    let sys = system_sent(&h);
+    assert!(sys.starts_with("You are an agent.\n\n## Skills"), "{sys}");
+    assert!(sys.contains("### iso-timestamps") && sys.contains("+08:00"), "{sys}");
+    assert!(!sys.contains("cat-facts"));
+    let t = h.turn(id).await;
+    assert_eq!(t["skills"][0]["name"], "iso-timestamps");
+    assert!(t["skills"][0]["score"].as_f64().unwrap() > 0.0);
+    assert!(t["skills"][0]["terms"].as_array().unwrap().iter().any(|x| x == "timestamp"));
+    assert_eq!(t["generation"].as_i64().unwrap(), g + 1, "stamped with the generation it was served under");
+
+    let r = h
+        .http
+        .post(h.url("/v1/chat/completions"))
+        .header("x-turn-type", "side")
+        .json(&ask("timestamps heartbeat"))
+        .send()
+        .await
+        .unwrap();
+    let t = h.turn(turn_id(&r)).await;
+    assert_eq!(t["skills"], json!([]));
+    assert_eq!(system_sent(&h), "You are an agent.");
+
+    h.chat(ask("what's the capital of France?")).await;
+    assert_eq!(system_sent(&h), "You are an agent.");
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn late_placement_keeps_the_system_prompt_untouched() {
+    let h = Harness::start(|c| c.skills.placement = metaclaw::skills::Placement::Late).await;
+    create(&h, "iso-timestamps", "Use whenever writing timestamps: ISO 8601.", "Body.").await;
+    h.chat(json!({"model": "m", "messages": [
+        {"role": "system", "content": "sys"}, {"role": "user", "content": "hello"},
+        {"role": "assistant", "content": "hi"}, {"role": "user", "content": "fix the timestamps"}]}))
+        .await;
+    let sent = h.standin.requests().last().unwrap().json();
+    let m = sent["messages"].as_array().unwrap();
+    assert_eq!(m[0]["content"], "sys");
+    assert_eq!(m[3]["role"], "system");
+    assert!(m[3]["content"].as_str().unwrap().contains("### iso-timestamps"));
+    assert_eq!(m[4]["content"], "fix the timestamps");
+    h.stop().await;
+}
+
+/// Writes `<dir>/<name>/SKILL.md`.
+fn write_skill(dir: &Path, name: &str, text: &str) {
+    let dir = dir.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("SKILL.md"), text).unwrap();
+}
+
+async fn skill_names(h: &Harness) -> Vec<String> {
+    h.admin("/api/skills").await["skills"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_dropped_in_skill_applies_on_the_next_turn_and_broken_files_are_reported() {
+    let h = Harness::start(|_| {}).await;
+    write_skill(
+        &h.home.path().join("skills"),
+        "backup-first",
+        &skill_md("backup-first", "Use before modifying a file: keep a .bak backup copy.", "cp f f.bak"),
+    );
+    write_skill(&h.home.path().join("skills"), "broken", "---\nname: broken\ndescription: [oops\n---\n");
+    let names = || async { skill_names(&h).await };
+    let mut ok = false;
+    for _ in 0..100 {
+        if names().await.contains(&"backup-first".to_string()) {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(ok, "the watcher picked the new file up");
+    h.chat(ask("modify the config file, keep a backup")).await;
+    assert!(system_sent(&h).contains("### backup-first"));
+
+    let list = h.admin("/api/skills").await;
+    let p = &list["problems"][0];
+    assert!(p["file"].as_str().unwrap().ends_with("broken/SKILL.md"), "{p}");
+    assert_eq!(p["line"], 4);
+    assert!(p["reason"].as_str().unwrap().contains("not valid YAML"));
+
+    // Removing the file removes the skill, again without a restart.
+    std::fs::remove_dir_all(h.home.path().join("skills/backup-first")).unwrap();
+    for _ in 0..100 {
+        if !names().await.contains(&"backup-first".to_string()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    h.chat(ask("modify the config file, keep a backup")).await;
+    assert!(!system_sent(&h).contains("backup-first"));
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn managing_skills_makes_generations_and_they_survive_a_restart() {
+    let mut h = Harness::start(|_| {}).await;
+    use reqwest::Method;
+    let g0 = h.admin("/api/skills").await["generation"].as_i64().unwrap();
+    let g1 = create(&h, "tidy-notes", "Use when tidying meeting notes into action items.", "List owners.").await;
+    assert_eq!(g1, g0 + 1);
+    let (s, v) = api(
+        &h,
+        Method::POST,
+        "/api/skills",
+        Some(json!({"name": "tidy-notes", "content": skill_md("tidy-notes", "d", "b")})),
+    )
+    .await;
+    assert_eq!((s, v["error"]["code"].as_str()), (409, Some("conflict")));
+    let (s, v) =
+        api(&h, Method::POST, "/api/skills", Some(json!({"name": "bad", "content": "---\nname: bad\n---\n"}))).await;
+    assert_eq!(s, 422);
+    assert!(v["error"]["problems"][0]["reason"].as_str().unwrap().contains("description"));
+
+    let (_, v) = api(&h, Method::POST, "/api/skills/tidy-notes/disable", None).await;
+    let g2 = v["generation"].as_i64().unwrap();
+    assert_eq!(g2, g1 + 1);
+    h.chat(ask("tidy these meeting notes into action items")).await;
+    assert!(!system_sent(&h).contains("tidy-notes"), "a disabled skill is not injected");
+    let (_, v) = api(&h, Method::POST, "/api/skills/tidy-notes/enable", None).await;
+    let g3 = v["generation"].as_i64().unwrap();
+    assert_eq!(g3, g2 + 1);
+
+    let (s, v) =
+        api(&h, Method::PUT, "/api/skills/tidy-notes", Some(json!({"body": "List owners and due dates."}))).await;
+    assert_eq!(s, 200, "{v}");
+    let g4 = v["generation"].as_i64().unwrap();
+    assert_eq!(g4, g3 + 1);
+    let shown = h.admin("/api/skills/tidy-notes").await;
+    assert!(shown["content"].as_str().unwrap().contains("due dates"));
+    assert_eq!(shown["category"], Value::Null, "category lives in metadata");
+    assert_eq!(shown["metadata"]["category"], "agentic");
+
+    let (_, v) = api(&h, Method::DELETE, "/api/skills/tidy-notes", None).await;
+    let g5 = v["generation"].as_i64().unwrap();
+    assert!(!skill_names(&h).await.contains(&"tidy-notes".to_string()));
+    let trash = h.admin("/api/skills-trash").await;
+    assert_eq!(trash["trash"][0]["name"], "tidy-notes");
+    let (_, v) = api(&h, Method::POST, "/api/skills/tidy-notes/restore", None).await;
+    let g6 = v["generation"].as_i64().unwrap();
+    assert!(g5 > g4 && g6 > g5);
+    let (s, _) = api(&h, Method::POST, "/api/skills/nope/disable", None).await;
+    assert_eq!(s, 404);
+
+    let history = h.admin("/api/generations").await;
+    let reasons: Vec<&str> =
+        history["generations"].as_array().unwrap().iter().map(|g| g["reason"].as_str().unwrap()).collect();
+    assert_eq!(
+        &reasons[..7],
+        &[
+            "restored tidy-notes",
+            "deleted tidy-notes",
+            "edited tidy-notes",
+            "enabled tidy-notes",
+            "disabled tidy-notes",
+            "created tidy-notes",
+            "start"
+        ]
+    );
+    assert_eq!(history["generations"][2]["changes"][0]["change"], "modified");
+
+    // A restart keeps the generation; the next change continues the count.
+    h.restart(|_| {}).await;
+    assert_eq!(h.admin("/api/skills").await["generation"].as_i64().unwrap(), g6);
+    let g7 = create(&h, "another-one", "Use when testing restarts.", "x").await;
+    assert_eq!(g7, g6 + 1);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn builtin_skills_can_be_disabled_and_overridden_by_the_users_folder() {
+    let h = Harness::start(|c| c.skills.builtin = true).await;
+    let list = h.admin("/api/skills").await;
+    let skills = list["skills"].as_array().unwrap();
+    assert!(skills.len() >= 40);
+    assert!(skills.iter().all(|s| s["origin"] == "builtin"));
+    use reqwest::Method;
+    let (s, _) =
+        api(&h, Method::PUT, "/api/skills/keep-completion-log", Some(json!({"body": "MY OWN LOG RULES"}))).await;
+    assert_eq!(s, 200);
+    let e = h.admin("/api/skills/keep-completion-log").await;
+    assert_eq!((e["origin"].as_str(), e["overrides_builtin"].as_bool()), (Some("user"), Some(true)));
+    // Deleting a built-in disables it (it lives in the binary).
+    let (s, _) = api(&h, Method::DELETE, "/api/skills/profile-performance", None).await;
+    assert_eq!(s, 200);
+    assert_eq!(h.admin("/api/skills/profile-performance").await["enabled"], false);
+    let ex: Value =
+        api(&h, Method::POST, "/api/skills/explain", Some(json!({"query": "the dashboard is slow, profile it"})))
+            .await
+            .1;
+    assert!(ex["candidates"].as_array().unwrap().iter().all(|c| c["name"] != "profile-performance"));
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn import_validate_export_and_explain() {
+    let h = Harness::start(|_| {}).await;
+    let src = tempfile::tempdir().unwrap();
+    // The reference implementation's format: top-level `category`.
+    write_skill(src.path(), "debug-systematically", "---\nname: debug-systematically\ndescription: Use when debugging a failing program step by step.\ncategory: coding\n---\n\n# Debug\n1. Reproduce.\n");
+    std::fs::create_dir_all(src.path().join("debug-systematically/scripts")).unwrap();
+    std::fs::write(src.path().join("debug-systematically/scripts/run.sh"), "echo hi").unwrap();
+    write_skill(src.path(), "Bad_Name", "---\nname: Bad_Name\ndescription: x\n---\n");
+    use reqwest::Method;
+    let (s, v) = api(&h, Method::POST, "/api/skills/validate", Some(json!({"path": src.path()}))).await;
+    assert_eq!(s, 200);
+    let results = v["skills"].as_array().unwrap();
+    assert_eq!(results.iter().filter(|r| r["ok"] == true).count(), 1);
+    let bad = results.iter().find(|r| r["ok"] == false).unwrap();
+    assert_eq!(bad["problem"]["line"], 2);
+
+    let (s, v) = api(&h, Method::POST, "/api/skills/import", Some(json!({"path": src.path()}))).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["imported"], json!(["debug-systematically"]));
+    assert_eq!(v["invalid"].as_array().unwrap().len(), 1);
+    assert!(v["warnings"][0]["reason"].as_str().unwrap().contains("metadata.category"));
+    let dest = h.home.path().join("skills/debug-systematically");
+    assert!(dest.join("scripts/run.sh").exists(), "the whole skill folder is imported");
+    let text = std::fs::read_to_string(dest.join("SKILL.md")).unwrap();
+    assert!(text.contains("metadata:\n  category: coding") && !text.contains("\ncategory:"), "{text}");
+    let (_, v) = api(&h, Method::POST, "/api/skills/import", Some(json!({"path": src.path()}))).await;
+    assert_eq!(v["skipped_existing"], json!(["debug-systematically"]));
+
+    let out = tempfile::tempdir().unwrap();
+    let (_, v) = api(&h, Method::POST, "/api/skills/export", Some(json!({"path": out.path()}))).await;
+    assert_eq!(v["exported"], 1);
+    assert!(out.path().join("debug-systematically/SKILL.md").exists());
+
+    let (_, v) =
+        api(&h, Method::POST, "/api/skills/explain", Some(json!({"query": "help me debug this failing program"})))
+            .await;
+    assert_eq!(v["candidates"][0]["name"], "debug-systematically");
+    assert_eq!(v["candidates"][0]["injected"], true);
+    assert!(v["block"].as_str().unwrap().contains("### debug-systematically"));
+    assert!(v["query_terms"].as_array().unwrap().contains(&json!("debug")));
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn hot_reload_under_load_never_fails_a_request_or_mixes_library_states() {
+    let h = Arc::new(Harness::start(|_| {}).await);
+    create(&h, "release-notes", "Use when writing release notes for a version.", "VERSION-0").await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut clients = Vec::new();
+    for _ in 0..8 {
+        let (h, stop) = (h.clone(), stop.clone());
+        clients.push(tokio::spawn(async move {
+            let mut ids = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                let r = h.chat(ask("write the release notes for version 2.1")).await;
+                assert_eq!(r.status(), 200, "no request fails during reloads");
+                ids.push(turn_id(&r));
+                r.bytes().await.unwrap();
+            }
+            ids
+        }));
+    }
+    // Edit the file on disk repeatedly: every write is a new version of the skill.
+    for v in 1..=15 {
+        write_skill(
+            &h.home.path().join("skills"),
+            "release-notes",
+            &skill_md("release-notes", "Use when writing release notes for a version.", &format!("VERSION-{v}")),
+        );
+        tokio::time::sleep(Duration::from_millis(60)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut ids = Vec::new();
+    for c in clients {
+        ids.extend(c.await.unwrap());
+    }
+    assert!(ids.len() > 50, "enough load: {}", ids.len());
+    h.flush().await;
+
+    // Which version each generation served, from the database.
+    let db = rusqlite::Connection::open(h.home.path().join("metaclaw.db")).unwrap();
+    let mut versions: HashMap<i64, String> = HashMap::new();
+    let mut st = db.prepare("SELECT g.id, v.content FROM generations g, json_each(g.active) a JOIN skill_versions v ON v.hash = a.value WHERE a.key = 'release-notes'").unwrap();
+    for row in st.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))).unwrap() {
+        let (g, content) = row.unwrap();
+        let marker = content.split_whitespace().find(|w| w.starts_with("VERSION-")).unwrap().to_string();
+        versions.insert(g, marker);
+    }
+    assert!(versions.len() >= 5, "the edits made several generations: {}", versions.len());
+    let mut seen = std::collections::HashSet::new();
+    for id in ids {
+        let t = h.admin(&format!("/api/turns/{id}")).await;
+        let sys = t["messages"][0]["content"].as_str().unwrap();
+        let served: Vec<&str> = sys.split_whitespace().filter(|w| w.starts_with("VERSION-")).collect();
+        assert_eq!(served.len(), 1, "exactly one version of the skill per turn: {sys}");
+        let g = t["generation"].as_i64().unwrap();
+        assert_eq!(
+            Some(served[0]),
+            versions.get(&g).map(String::as_str),
+            "turn {id}: the stamped generation is the one served"
+        );
+        seen.insert(served[0].to_string());
+    }
+    assert!(seen.len() >= 3, "turns saw several versions while the file changed: {seen:?}");
+    assert!(seen.contains("VERSION-15"), "the last edit applied");
+}
