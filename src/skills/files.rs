@@ -104,7 +104,7 @@ pub fn list_trash(trash: &Path) -> Vec<(String, PathBuf, i64)> {
             Some((name.to_string(), e.path(), ts.parse::<i64>().ok()?))
         })
         .collect();
-    out.sort_by(|a, b| b.2.cmp(&a.2));
+    out.sort_by_key(|e| std::cmp::Reverse(e.2));
     out
 }
 

@@ -32,10 +32,14 @@ pub struct Hit {
 
 /// The inverted index over one snapshot's skills.
 pub struct Index {
-    /// term -> (skill index, that term's BM25F contribution for the skill, without query weight)
-    postings: HashMap<String, Vec<(u32, f32)>>,
+    /// Stemmed term -> term id.
+    ids: HashMap<String, u32>,
+    /// Term id -> its stem.
+    stems: Vec<String>,
+    /// Term id -> (skill index, the term's BM25F contribution for that skill), by skill index.
+    postings: Vec<Vec<(u32, f32)>>,
     /// Number of skills indexed.
-    n: f32,
+    n: usize,
     stemmer: Stemmer,
 }
 
@@ -45,22 +49,62 @@ impl Default for Index {
     }
 }
 
+/// Tokenises with a cache of word -> stem, since the same words recur across thousands of skills.
+struct Tokenizer<'a> {
+    stemmer: &'a Stemmer,
+    cache: HashMap<String, Option<String>>,
+}
+
+impl Tokenizer<'_> {
+    fn each(&mut self, text: &str, mut f: impl FnMut(&str)) {
+        for w in words(text) {
+            let stem = match self.cache.get(w.as_str()) {
+                Some(s) => s.as_deref(),
+                None => {
+                    let s = (!is_stop_word(&w)).then(|| self.stemmer.stem(&w).into_owned());
+                    self.cache.entry(w).or_insert(s).as_deref()
+                }
+            };
+            if let Some(s) = stem {
+                f(s);
+            }
+        }
+    }
+}
+
 impl Index {
     pub fn build(skills: &[Skill]) -> Self {
         let stemmer = Stemmer::create(Algorithm::English);
-        let n = skills.len() as f32;
-        // Per field: token lists per skill, and average lengths.
-        let fields: Vec<[Vec<String>; 4]> = skills
-            .iter()
-            .map(|s| {
-                [
-                    terms(&stemmer, &s.name.replace('-', " ")),
-                    terms(&stemmer, &s.description),
-                    terms(&stemmer, &s.category().replace(['-', '_'], " ")),
-                    terms(&stemmer, &s.body),
-                ]
-            })
-            .collect();
+        let mut tok = Tokenizer { stemmer: &stemmer, cache: HashMap::new() };
+        let mut ids: HashMap<String, u32> = HashMap::new();
+        let mut stems: Vec<String> = Vec::new();
+        // Per skill, per field: term ids.
+        let mut fields: Vec<[Vec<u32>; 4]> = Vec::with_capacity(skills.len());
+        for s in skills {
+            let texts = [
+                s.name.replace('-', " "),
+                s.description.clone(),
+                s.category().replace(['-', '_'], " "),
+                s.body.clone(),
+            ];
+            let mut f: [Vec<u32>; 4] = Default::default();
+            for (i, text) in texts.iter().enumerate() {
+                tok.each(text, |stem| {
+                    let id = match ids.get(stem) {
+                        Some(id) => *id,
+                        None => {
+                            let id = stems.len() as u32;
+                            stems.push(stem.to_string());
+                            ids.insert(stem.to_string(), id);
+                            id
+                        }
+                    };
+                    f[i].push(id);
+                });
+            }
+            fields.push(f);
+        }
+        let n = skills.len();
         let mut avg = [0f32; 4];
         for f in &fields {
             for (i, toks) in f.iter().enumerate() {
@@ -68,97 +112,115 @@ impl Index {
             }
         }
         for a in &mut avg {
-            *a = (*a / n.max(1.0)).max(1.0);
+            *a = (*a / (n as f32).max(1.0)).max(1.0);
         }
-        // Weighted, length-normalised term frequency per (term, skill).
-        let mut tf: HashMap<String, Vec<(u32, f32)>> = HashMap::new();
+        // Weighted, length-normalised term frequency per (term, skill), in skill order.
+        let mut postings: Vec<Vec<(u32, f32)>> = vec![Vec::new(); stems.len()];
+        let mut acc: Vec<(u32, f32)> = Vec::new();
         for (doc, f) in fields.iter().enumerate() {
-            let mut acc: HashMap<&str, f32> = HashMap::new();
+            acc.clear();
             for (i, toks) in f.iter().enumerate() {
                 let (w, b) = FIELDS[i];
-                let norm = 1.0 - b + b * toks.len() as f32 / avg[i];
-                for t in toks {
-                    *acc.entry(t.as_str()).or_default() += w / norm;
-                }
+                let v = w / (1.0 - b + b * toks.len() as f32 / avg[i]);
+                acc.extend(toks.iter().map(|t| (*t, v)));
             }
-            for (t, v) in acc {
-                tf.entry(t.to_string()).or_default().push((doc as u32, v));
+            acc.sort_unstable_by_key(|(t, _)| *t);
+            for chunk in acc.chunk_by(|a, b| a.0 == b.0) {
+                let tf: f32 = chunk.iter().map(|(_, v)| v).sum();
+                postings[chunk[0].0 as usize].push((doc as u32, tf));
             }
         }
-        let postings = tf
-            .into_iter()
-            .map(|(t, docs)| {
-                let df = docs.len() as f32;
-                let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
-                let docs = docs.into_iter().map(|(d, v)| (d, idf * v / (K1 + v))).collect();
-                (t, docs)
-            })
-            .collect();
-        Self { postings, n, stemmer }
+        for docs in &mut postings {
+            let idf = idf(n, docs.len());
+            for (_, v) in docs.iter_mut() {
+                *v = idf * *v / (K1 + *v);
+            }
+        }
+        Self { ids, stems, postings, n, stemmer }
     }
 
     /// Stemmed, stop-worded terms of `text`.
     pub fn terms(&self, text: &str) -> Vec<String> {
-        terms(&self.stemmer, text)
+        let mut out = Vec::new();
+        Tokenizer { stemmer: &self.stemmer, cache: HashMap::new() }.each(text, |s| out.push(s.to_string()));
+        out
     }
 
     /// Ranks skills for weighted query parts (e.g. the latest user message at 1.0 and earlier
     /// context lower). Returns hits best first, at most `limit`.
     pub fn search(&self, parts: &[(&str, f32)], limit: usize) -> Vec<Hit> {
-        let mut weights: HashMap<String, f32> = HashMap::new();
+        // Query terms with their weight (the highest of the parts they occur in).
+        let mut known: Vec<(u32, f32)> = Vec::new();
+        let mut unknown: HashMap<String, f32> = HashMap::new();
+        let mut tok = Tokenizer { stemmer: &self.stemmer, cache: HashMap::new() };
         for (text, w) in parts {
-            for t in self.terms(text) {
-                let e = weights.entry(t).or_default();
-                *e = e.max(*w);
-            }
+            tok.each(text, |stem| match self.ids.get(stem) {
+                Some(id) => match known.iter_mut().find(|(t, _)| t == id) {
+                    Some(e) => e.1 = e.1.max(*w),
+                    None => known.push((*id, *w)),
+                },
+                None => {
+                    let e = unknown.entry(stem.to_string()).or_default();
+                    *e = e.max(*w);
+                }
+            });
         }
         // The best a skill could do on each term is its idf; the score is the share of the whole
         // query's idf a skill covers. A word no skill knows counts like the rarest known word
         // (df = 1), so a request about something no skill covers scores low rather than matching
         // on an incidental word, whatever the size of the library.
-        let unknown_idf = (1.0 + (self.n - 0.5) / 1.5).ln();
-        let mut total = 0.0;
-        let mut scores: HashMap<u32, (f32, Vec<(f32, &str)>)> = HashMap::new();
-        for (term, qw) in &weights {
-            let Some(docs) = self.postings.get(term) else {
-                total += qw * unknown_idf;
-                continue;
-            };
-            let df = docs.len() as f32;
-            total += qw * (1.0 + (self.n - df + 0.5) / (df + 0.5)).ln();
-            for (d, contrib) in docs {
-                let e = scores.entry(*d).or_default();
-                e.0 += qw * contrib;
-                e.1.push((qw * contrib, term.as_str()));
+        let mut total: f32 = unknown.values().map(|w| w * idf(self.n, 1)).sum();
+        let mut scores = vec![0f32; self.n];
+        let mut touched: Vec<u32> = Vec::new();
+        for (t, qw) in &known {
+            let docs = &self.postings[*t as usize];
+            total += qw * idf(self.n, docs.len());
+            for (d, c) in docs {
+                let s = &mut scores[*d as usize];
+                if *s == 0.0 {
+                    touched.push(*d);
+                }
+                *s += qw * c;
             }
         }
-        if total <= 0.0 {
+        if total <= 0.0 || touched.is_empty() {
             return Vec::new();
         }
-        let mut hits: Vec<Hit> = scores
+        let by_score = |a: &u32, b: &u32| scores[*b as usize].total_cmp(&scores[*a as usize]).then(a.cmp(b));
+        if touched.len() > limit {
+            touched.select_nth_unstable_by(limit, by_score);
+            touched.truncate(limit);
+        }
+        touched.sort_unstable_by(by_score);
+        touched
             .into_iter()
-            .map(|(d, (s, mut terms))| {
+            .map(|d| {
+                // Which query terms matched this skill, strongest first (only for the few hits).
+                let mut terms: Vec<(f32, u32)> = known
+                    .iter()
+                    .filter_map(|(t, qw)| {
+                        let docs = &self.postings[*t as usize];
+                        docs.binary_search_by_key(&d, |(doc, _)| *doc).ok().map(|i| (qw * docs[i].1, *t))
+                    })
+                    .collect();
                 terms.sort_by(|a, b| b.0.total_cmp(&a.0));
                 Hit {
                     idx: d as usize,
-                    score: s / total,
-                    terms: terms.into_iter().map(|(_, t)| t.to_string()).collect(),
+                    score: scores[d as usize] / total,
+                    terms: terms.into_iter().map(|(_, t)| self.stems[t as usize].clone()).collect(),
                 }
             })
-            .collect();
-        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.idx.cmp(&b.idx)));
-        hits.truncate(limit);
-        hits
+            .collect()
     }
 }
 
-fn terms(stemmer: &Stemmer, text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| w.len() >= 2 || w.chars().any(|c| !c.is_ascii()))
-        .map(str::to_lowercase)
-        .filter(|w| !is_stop_word(w))
-        .map(|w| stemmer.stem(&w).into_owned())
-        .collect()
+fn idf(n: usize, df: usize) -> f32 {
+    (1.0 + (n as f32 - df as f32 + 0.5) / (df as f32 + 0.5)).ln()
+}
+
+/// Lowercased words of `text` (letters and digits), at least two characters long.
+fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() >= 2 || !w.is_ascii()).map(str::to_lowercase)
 }
 
 /// Common English words that say nothing about which skill fits.

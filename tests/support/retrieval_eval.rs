@@ -23,6 +23,7 @@ pub struct Quality {
     pub recall: f64,
     pub hit_rate: f64,
     pub queries: usize,
+    #[allow(dead_code)] // read by the quality test, not the benchmark
     pub misses: Vec<String>,
 }
 
