@@ -108,7 +108,7 @@ fn main() {
     for round in 0..20 {
         for (i, msgs) in queries.iter().enumerate() {
             let t = Instant::now();
-            let sel = snap.select(msgs.as_array().unwrap(), &cfg);
+            let sel = snap.select(msgs.as_array().unwrap(), &cfg, None);
             ours.push(t.elapsed().as_secs_f64() * 1e6);
             injected += sel.injected.len();
             // Baseline: the cheapest possible "retrieval", one substring test per skill.

@@ -9,3 +9,5 @@ say "building release binaries"
 cargo build --release --quiet -p metaclaw -p metaclaw-standin -p metaclaw-bench
 R="$CARGO_TARGET_DIR/release"
 "$R/metaclaw-bench" --metaclaw "$R/metaclaw" --standin "$R/metaclaw-standin" --nginx "$(command -v nginx || echo /usr/sbin/nginx)" "$@"
+say "skill library benchmark"
+cargo bench --quiet --bench skills

@@ -97,6 +97,12 @@ pub struct SkillsConfig {
     /// `system` (append to the system message) or `late` (a system message before the latest
     /// user message, so the provider's prefix cache survives).
     pub placement: crate::skills::Placement,
+    /// Also rank by meaning with this model of the upstream's `/v1/embeddings` (off when unset).
+    pub embedding_model: Option<String>,
+    /// Share of the semantic similarity in the combined score, 0..1.
+    pub embedding_weight: f32,
+    /// Longest a turn waits for its request's embedding before using the lexical score alone.
+    pub embedding_timeout_ms: u64,
 }
 
 impl Default for SkillsConfig {
@@ -108,6 +114,9 @@ impl Default for SkillsConfig {
             min_score: 0.17,
             max_tokens: 1500,
             placement: Default::default(),
+            embedding_model: None,
+            embedding_weight: 0.5,
+            embedding_timeout_ms: 800,
         }
     }
 }
@@ -219,6 +228,18 @@ impl Config {
         if !(0.0..1.0).contains(&self.skills.min_score) {
             return Err(invalid("skills.min_score", format!("{} is outside 0..1", self.skills.min_score)));
         }
+        if !(0.0..=1.0).contains(&self.skills.embedding_weight) {
+            return Err(invalid(
+                "skills.embedding_weight",
+                format!("{} is outside 0..=1", self.skills.embedding_weight),
+            ));
+        }
+        if matches!(&self.skills.embedding_model, Some(m) if m.trim().is_empty()) {
+            return Err(invalid(
+                "skills.embedding_model",
+                "must not be empty; remove the key to turn semantic retrieval off".into(),
+            ));
+        }
         if self.skills.max_tokens < 50 {
             return Err(invalid("skills.max_tokens", "must be at least 50".into()));
         }
@@ -264,6 +285,9 @@ pub const DEFAULT_FILE: &str = r#"# MetaClaw configuration. Every key is optiona
 # min_score = 0.17          # relevance floor, 0..1 (share of the request's terms a skill covers)
 # max_tokens = 1500         # budget for the injected block
 # placement = "system"      # or "late": a system message before the latest user message (keeps prefix caches)
+# embedding_model = "text-embedding-3-small"  # also rank by meaning via the upstream's /v1/embeddings
+# embedding_weight = 0.5    # share of semantic similarity in the combined score
+# embedding_timeout_ms = 800  # then the turn uses the lexical score alone
 
 [store]
 # retention_days = 90       # 0 keeps every turn forever

@@ -17,6 +17,7 @@ use crate::metrics::Metrics;
 use crate::proxy::ProxyState;
 use crate::secrets::{self, SecretName, SecretSource};
 use crate::session::SessionTracker;
+use crate::skills::embed::Embedder;
 use crate::skills::{Library, LibraryError, TRASH_DIR};
 use crate::store::{read, Store, StoreError};
 use crate::upstream::{http_client, Upstream};
@@ -89,8 +90,13 @@ impl Engine {
         let active_after = crate::turn::now_ms() - idle_gap_ms;
         let seeds = store.read(move |c| read::inferred_seeds(c, active_after)).await?;
         let metrics = Arc::new(Metrics::default());
+        let client = http_client(&cfg.upstream);
+        let embedder = cfg.skills.embedding_model.clone().map(|m| {
+            Embedder::new(m, client.clone(), upstream.clone(), Duration::from_secs(cfg.upstream.timeout_secs.min(60)))
+        });
         let skills =
-            Library::open(home.skills_dir(), home.root().join(TRASH_DIR), store.clone(), cfg.skills.clone()).await?;
+            Library::open(home.skills_dir(), home.root().join(TRASH_DIR), store.clone(), cfg.skills.clone(), embedder)
+                .await?;
         let watcher = skills.watch()?;
 
         let bind = SocketAddr::new(cfg.proxy.host, cfg.proxy.port);
@@ -119,7 +125,7 @@ impl Engine {
         };
         let proxy = Arc::new(ProxyState {
             upstream: ArcSwap::from_pointee(upstream),
-            client: http_client(&cfg.upstream),
+            client,
             sessions: SessionTracker::new(idle_gap_ms, seeds),
             store: store.clone(),
             metrics: metrics.clone(),

@@ -203,6 +203,30 @@ async fn cli_reads_the_running_engine() {
     assert!(ok && out.contains("request 1") && out.contains("Echo: request 1"), "{out}");
     let (ok, out, _) = cli(home.path(), &["config", "show"]);
     assert!(ok && out.contains("[upstream]"), "{out}");
+
+    // Skills: the built-in bank is there, explain says why, switches apply.
+    let (ok, out, err) = cli(home.path(), &["skills", "list"]);
+    assert!(ok && out.contains("keep-completion-log") && out.contains("builtin"), "{out}{err}");
+    let (ok, out, _) = cli(home.path(), &["skills", "explain", "the checkout page got really slow, profile it"]);
+    assert!(ok && out.contains("profile-performance") && out.contains("injected"), "{out}");
+    let (ok, out, _) = cli(home.path(), &["skills", "disable", "profile-performance"]);
+    assert!(ok && out.contains("disabled"), "{out}");
+    let (ok, out, _) =
+        cli(home.path(), &["skills", "explain", "the checkout page got really slow, profile it", "--json"]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert!(ok && v["candidates"].as_array().unwrap().iter().all(|c| c["name"] != "profile-performance"));
+    let (ok, out, _) = cli(home.path(), &["skills", "show", "keep-completion-log"]);
+    assert!(ok && out.contains("name: keep-completion-log"), "{out}");
+    let bad = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(bad.path().join("x")).unwrap();
+    std::fs::write(bad.path().join("x/SKILL.md"), "---\nname: y\ndescription: d\n---\n").unwrap();
+    let (ok, out, _) = cli(home.path(), &["skills", "validate", bad.path().to_str().unwrap()]);
+    assert!(!ok && out.contains("SKILL.md:2") && out.contains("folder name"), "{out}");
+    let export = tempfile::tempdir().unwrap();
+    let (ok, out, _) = cli(home.path(), &["skills", "export", export.path().to_str().unwrap()]);
+    assert!(ok && out.contains("exported"), "{out}");
+    assert!(export.path().join("keep-completion-log/SKILL.md").exists());
+    assert!(!export.path().join("profile-performance").exists(), "disabled skills are not exported");
     signal(&s.child, "-TERM");
     assert!(s.child.wait().unwrap().success());
 }

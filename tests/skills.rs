@@ -377,3 +377,67 @@ async fn hot_reload_under_load_never_fails_a_request_or_mixes_library_states() {
     assert!(seen.len() >= 3, "turns saw several versions while the file changed: {seen:?}");
     assert!(seen.contains("VERSION-15"), "the last edit applied");
 }
+
+fn embedding_batches(h: &Harness) -> usize {
+    // Skill vectors are requested in batches (an array input); request vectors one string each.
+    h.standin
+        .requests()
+        .iter()
+        .filter(|r| {
+            r.path == "/v1/embeddings"
+                && r.json()["input"].is_array()
+                && r.json()["input"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|i| i.as_str().unwrap_or("").contains("car maintenance"))
+        })
+        .count()
+}
+
+#[tokio::test]
+async fn semantic_retrieval_matches_by_meaning_caches_vectors_and_falls_back() {
+    let mut h = Harness::start(|c| c.skills.embedding_model = Some("standin-embed".into())).await;
+    create(&h, "car-maintenance", "Use when the car needs care.", "Car care: oil, tyres.").await;
+    create(&h, "tidy-notes", "Use when tidying meeting notes into action items.", "List owners.").await;
+    // Wait for the skill vectors (embedded in the background after the reload).
+    let mut ready = false;
+    for _ in 0..100 {
+        let (_, v) =
+            api(&h, reqwest::Method::POST, "/api/skills/explain", Some(json!({"query": "automobile trouble again"})))
+                .await;
+        if v["candidates"].as_array().unwrap().iter().any(|c| c["name"] == "car-maintenance" && c["injected"] == true) {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(ready, "skill vectors were computed");
+    // No word in common with the skill: only meaning connects them.
+    let r = h.chat(ask("automobile trouble again")).await;
+    let t = h.turn(turn_id(&r)).await;
+    assert_eq!(t["skills"][0]["name"], "car-maintenance", "{t}");
+    assert!(t["skills"][0]["similarity"].as_f64().unwrap() > 0.3);
+    assert_eq!(t["skills"][0]["terms"], json!([]));
+    assert_eq!(embedding_batches(&h), 1);
+
+    // The embeddings call fails: the turn still succeeds, ranked lexically.
+    let r = h.chat(ask("tidy the meeting notes into action items [[embed_status:500]]")).await;
+    assert_eq!(r.status(), 200);
+    let t = h.turn(turn_id(&r)).await;
+    assert_eq!(t["skills"][0]["name"], "tidy-notes");
+    assert!(t["skills"][0].get("similarity").is_none());
+
+    // Vectors are cached by content hash: a restart embeds nothing again.
+    h.restart(|c| c.skills.embedding_model = Some("standin-embed".into())).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(embedding_batches(&h), 1, "cached vectors are reused");
+    h.stop().await;
+
+    // Without a model, the same request finds nothing.
+    let h = Harness::start(|_| {}).await;
+    create(&h, "car-maintenance", "Use when the car needs care.", "Car care: oil, tyres.").await;
+    let r = h.chat(ask("automobile trouble again")).await;
+    assert_eq!(h.turn(turn_id(&r)).await["skills"], json!([]));
+    h.stop().await;
+}

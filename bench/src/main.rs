@@ -118,6 +118,13 @@ fn agent_body() -> Value {
         {"role": "user", "content": "all csv files from last week"}]})
 }
 
+/// A request that gets built-in skills injected (through MetaClaw).
+fn skills_body() -> Value {
+    json!({"model": "standin-small", "messages": [
+        {"role": "system", "content": "You are a helpful agent."},
+        {"role": "user", "content": "the checkout page got really slow after the deploy, can you profile it?"}]})
+}
+
 fn pct(sorted: &[f64], q: f64) -> f64 {
     let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
     sorted[rank - 1]
@@ -245,6 +252,7 @@ async fn main() {
     let mut lat: Vec<Vec<f64>> = vec![Vec::new(); targets.len()];
     let mut lat_big: Vec<Vec<f64>> = vec![Vec::new(); targets.len()];
     let mut first: Vec<Vec<f64>> = vec![Vec::new(); targets.len()];
+    let mut lat_skills: Vec<Vec<f64>> = vec![Vec::new(); targets.len()];
     for t in &targets {
         latencies(&client, &format!("{}/chat/completions", t.url), &small_body(), 200).await;
         // warm up
@@ -256,6 +264,7 @@ async fn main() {
             lat[i].extend(latencies(&client, &url, &small_body(), per_round).await);
             lat_big[i].extend(latencies(&client, &url, &agent_body(), per_round / 4).await);
             first[i].extend(ttfb(&client, &url, per_round / 8).await);
+            lat_skills[i].extend(latencies(&client, &url, &skills_body(), per_round / 4).await);
         }
     }
     let mut tput = Vec::new();
@@ -270,7 +279,7 @@ async fn main() {
         tput.push(rps);
     }
 
-    for v in lat.iter_mut().chain(lat_big.iter_mut()).chain(first.iter_mut()) {
+    for v in lat.iter_mut().chain(lat_big.iter_mut()).chain(first.iter_mut()).chain(lat_skills.iter_mut()) {
         v.sort_by(f64::total_cmp);
     }
     let stat = |v: &Vec<f64>| (pct(v, 0.5), pct(v, 0.99));
@@ -283,16 +292,27 @@ async fn main() {
         tput_secs
     );
     println!(
-        "{:<10} {:>9} {:>9} {:>13} {:>13} {:>13} {:>13} {:>11} {:>10}",
-        "target", "p50 ms", "p99 ms", "+p50 ms", "+p99 ms", "+p50 40KB ms", "+p99 40KB ms", "+TTFB p50", "req/s@32"
+        "{:<10} {:>9} {:>9} {:>13} {:>13} {:>13} {:>13} {:>11} {:>14} {:>10}",
+        "target",
+        "p50 ms",
+        "p99 ms",
+        "+p50 ms",
+        "+p99 ms",
+        "+p50 40KB ms",
+        "+p99 40KB ms",
+        "+TTFB p50",
+        "+p50 skills",
+        "req/s@32"
     );
+    let (s50, _) = stat(&lat_skills[0]);
     let mut out = serde_json::Map::new();
     for (i, t) in targets.iter().enumerate() {
         let (p50, p99) = stat(&lat[i]);
         let (q50, q99) = stat(&lat_big[i]);
         let (t50, _) = stat(&first[i]);
+        let (k50, _) = stat(&lat_skills[i]);
         println!(
-            "{:<10} {:>9.3} {:>9.3} {:>13.3} {:>13.3} {:>13.3} {:>13.3} {:>11.3} {:>10.0}",
+            "{:<10} {:>9.3} {:>9.3} {:>13.3} {:>13.3} {:>13.3} {:>13.3} {:>11.3} {:>14.3} {:>10.0}",
             t.name,
             p50,
             p99,
@@ -301,10 +321,12 @@ async fn main() {
             q50 - b50,
             q99 - b99,
             t50 - f50,
+            k50 - s50,
             tput[i]
         );
         out.insert(t.name.into(), json!({"p50_ms": p50, "p99_ms": p99, "overhead_p50_ms": p50 - d50, "overhead_p99_ms": p99 - d99,
-            "agent_body_overhead_p50_ms": q50 - b50, "agent_body_overhead_p99_ms": q99 - b99, "ttfb_overhead_p50_ms": t50 - f50, "rps_32": tput[i]}));
+            "agent_body_overhead_p50_ms": q50 - b50, "agent_body_overhead_p99_ms": q99 - b99, "ttfb_overhead_p50_ms": t50 - f50,
+            "skills_overhead_p50_ms": k50 - s50, "rps_32": tput[i]}));
     }
     let mc = targets.len() - 1;
     if targets.len() == 3 {

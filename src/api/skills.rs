@@ -263,7 +263,12 @@ struct ExplainArg {
 }
 
 async fn explain(State(st): State<Arc<ApiState>>, Json(a): Json<ExplainArg>) -> Json<Explanation> {
-    Json(st.skills.snapshot().explain(&a.query, st.skills.config()))
+    let cfg = st.skills.config();
+    let qvec = st.skills.embed_query(&a.query).await;
+    let vectors = st.skills.vectors();
+    let semantic =
+        qvec.as_deref().map(|q| skills::Semantic { query: q, vectors: &vectors, weight: cfg.embedding_weight });
+    Json(st.skills.snapshot().explain(&a.query, cfg, semantic))
 }
 
 /// One generation of the library.

@@ -15,6 +15,7 @@ use super::error::ProxyError;
 use super::guard::TurnGuard;
 use super::relay::Relay;
 use super::{inject, request, send, with_key, ProxyState};
+use crate::skills::{query_parts, Semantic};
 use crate::turn::{now_ms, RawResponse, TurnRecord, TurnStatus, TurnType};
 use crate::upstream::{forward_request_headers, relay_response_headers};
 
@@ -44,7 +45,15 @@ async fn handle(st: &Arc<ProxyState>, t0: Instant, headers: HeaderMap, body: Bod
     let cfg = st.skills.config();
     let mut skills = Vec::new();
     if session.turn_type == TurnType::Main && cfg.enabled {
-        let sel = library.select(req.messages(), cfg);
+        // Semantic retrieval (opt-in) waits for the request's embedding, with a short timeout.
+        let query = if st.skills.semantic_on() { query_parts(req.messages()).into_iter().next() } else { None };
+        let qvec = match query {
+            Some((text, _)) => st.skills.embed_query(&text).await,
+            None => None,
+        };
+        let vectors = st.skills.vectors();
+        let semantic = qvec.as_deref().map(|q| Semantic { query: q, vectors: &vectors, weight: cfg.embedding_weight });
+        let sel = library.select(req.messages(), cfg, semantic);
         if !sel.injected.is_empty() {
             inject(&mut req.body, &sel.block, cfg.placement);
             req.edited = true;

@@ -26,6 +26,9 @@ pub struct Injected {
     pub score: f32,
     /// Query terms that matched it (stemmed), strongest first.
     pub terms: Vec<String>,
+    /// Cosine similarity to the request, when semantic retrieval is on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub similarity: Option<f32>,
 }
 
 pub const HEADER: &str = "## Skills\nInstructions that may help with this request; apply them where they fit.";

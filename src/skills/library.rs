@@ -12,6 +12,7 @@ use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::embed::Embedder;
 use super::files::{self, FileError, ImportReport};
 use super::index::{Hit, Index};
 use super::inject::{render_block, Injected, HEADER};
@@ -68,6 +69,19 @@ pub struct Candidate {
     /// Set when not injected: `below min_score`, `over top_k` or `over the token budget`.
     pub dropped: Option<String>,
     pub tokens: usize,
+    /// Cosine similarity to the request, when semantic retrieval is on.
+    pub similarity: Option<f32>,
+}
+
+/// Skill vectors by content hash.
+pub type Vectors = HashMap<String, Arc<Vec<f32>>>;
+
+/// The semantic side of a query: its vector, the skills' vectors and the weight of similarity.
+#[derive(Clone, Copy)]
+pub struct Semantic<'a> {
+    pub query: &'a [f32],
+    pub vectors: &'a Vectors,
+    pub weight: f32,
 }
 
 /// `skills explain`: what a request would get, and why.
@@ -145,9 +159,34 @@ impl Snapshot {
     }
 
     /// Ranks, filters and budgets candidates for weighted query parts.
-    fn candidates(&self, parts: &[(String, f32)], cfg: &SkillsConfig) -> Vec<Candidate> {
+    fn candidates(&self, parts: &[(String, f32)], cfg: &SkillsConfig, semantic: Option<Semantic>) -> Vec<Candidate> {
         let refs: Vec<(&str, f32)> = parts.iter().map(|(t, w)| (t.as_str(), *w)).collect();
-        let hits = self.index.search(&refs, (cfg.top_k * 4).max(12));
+        let limit = (cfg.top_k * 4).max(12);
+        let mut hits = self.index.search(&refs, if semantic.is_some() { self.active.len() } else { limit });
+        let mut similarity: HashMap<usize, f32> = HashMap::new();
+        if let Some(sem) = semantic {
+            // Combined score: (1 - w) * lexical + w * cosine, over every skill with a vector.
+            let mut lexical: HashMap<usize, (f32, Vec<String>)> =
+                hits.drain(..).map(|h| (h.idx, (h.score, h.terms))).collect();
+            for (ai, &ei) in self.active.iter().enumerate() {
+                let lex = lexical.remove(&ai);
+                let cos =
+                    sem.vectors.get(&self.entries[ei].skill.hash).map(|v| super::embed::dot(sem.query, v).max(0.0));
+                let (l, terms) = lex.unwrap_or_default();
+                let score = match cos {
+                    Some(c) => {
+                        similarity.insert(ai, c);
+                        (1.0 - sem.weight) * l + sem.weight * c
+                    }
+                    None => l,
+                };
+                if score > 0.0 {
+                    hits.push(Hit { idx: ai, score, terms });
+                }
+            }
+            hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.idx.cmp(&b.idx)));
+            hits.truncate(limit);
+        }
         let mut out: Vec<Candidate> = Vec::with_capacity(hits.len());
         let mut taken = 0;
         let mut tokens = HEADER.len().div_ceil(4);
@@ -161,6 +200,7 @@ impl Snapshot {
                 injected: false,
                 dropped: None,
                 tokens: s.tokens(),
+                similarity: similarity.get(&h.idx).copied(),
             };
             if h.score < cfg.min_score {
                 c.dropped = Some("below min_score".into());
@@ -186,26 +226,30 @@ impl Snapshot {
     }
 
     /// The skills for a request's messages (hot path: no I/O, no locks).
-    pub fn select(&self, messages: &[Value], cfg: &SkillsConfig) -> Selection {
+    pub fn select(&self, messages: &[Value], cfg: &SkillsConfig, semantic: Option<Semantic>) -> Selection {
         let parts = query_parts(messages);
         if parts.is_empty() || self.active.is_empty() {
             return Selection::default();
         }
-        let chosen: Vec<Candidate> = self.candidates(&parts, cfg).into_iter().filter(|c| c.injected).collect();
+        let chosen: Vec<Candidate> =
+            self.candidates(&parts, cfg, semantic).into_iter().filter(|c| c.injected).collect();
         if chosen.is_empty() {
             return Selection::default();
         }
         let skills: Vec<&Skill> = chosen.iter().filter_map(|c| self.get(&c.name).map(|e| &e.skill)).collect();
         Selection {
             block: render_block(&skills),
-            injected: chosen.into_iter().map(|c| Injected { name: c.name, score: c.score, terms: c.terms }).collect(),
+            injected: chosen
+                .into_iter()
+                .map(|c| Injected { name: c.name, score: c.score, terms: c.terms, similarity: c.similarity })
+                .collect(),
         }
     }
 
     /// What `query` (as the latest user message) would get, and why.
-    pub fn explain(&self, query: &str, cfg: &SkillsConfig) -> Explanation {
+    pub fn explain(&self, query: &str, cfg: &SkillsConfig, semantic: Option<Semantic>) -> Explanation {
         let parts = vec![(clip(query), 1.0)];
-        let candidates = self.candidates(&parts, cfg);
+        let candidates = self.candidates(&parts, cfg, semantic);
         let skills: Vec<&Skill> =
             candidates.iter().filter(|c| c.injected).filter_map(|c| self.get(&c.name).map(|e| &e.skill)).collect();
         let block = if skills.is_empty() { String::new() } else { render_block(&skills) };
@@ -222,11 +266,26 @@ impl Snapshot {
 /// The skill library: the current snapshot and what changes it.
 pub struct Library {
     current: ArcSwap<Snapshot>,
+    embedder: Option<Embedder>,
+    vectors: ArcSwap<Vectors>,
+    /// Wakes the task that embeds skills after a reload.
+    refresh: tokio::sync::mpsc::UnboundedSender<()>,
     dir: PathBuf,
     trash: PathBuf,
     store: Store,
     cfg: SkillsConfig,
     reload_lock: tokio::sync::Mutex<()>,
+}
+
+/// Keeps skill vectors up to date after each reload (one pass per burst of reloads).
+async fn embed_task(lib: std::sync::Weak<Library>, mut rx: tokio::sync::mpsc::UnboundedReceiver<()>) {
+    while rx.recv().await.is_some() {
+        while rx.try_recv().is_ok() {}
+        let Some(lib) = lib.upgrade() else { break };
+        if let Err(e) = lib.refresh_vectors().await {
+            tracing::warn!(error = %e, "skill embeddings not refreshed");
+        }
+    }
 }
 
 /// The state of each skill to mirror into the database.
@@ -308,22 +367,108 @@ impl Library {
         trash: PathBuf,
         store: Store,
         cfg: SkillsConfig,
+        embedder: Option<Embedder>,
     ) -> Result<Arc<Self>, LibraryError> {
         std::fs::create_dir_all(&dir).map_err(|source| FileError::Io {
             action: "cannot create",
             path: dir.clone(),
             source,
         })?;
+        let (refresh, rx) = tokio::sync::mpsc::unbounded_channel();
         let lib = Arc::new(Self {
             current: ArcSwap::from_pointee(Snapshot::build(Vec::new(), 0, Vec::new(), Vec::new())),
+            embedder,
+            vectors: Default::default(),
+            refresh,
             dir,
             trash,
             store,
             cfg,
             reload_lock: Default::default(),
         });
+        if lib.embedder.is_some() {
+            tokio::spawn(embed_task(Arc::downgrade(&lib), rx));
+        }
         lib.reload("start").await?;
         Ok(lib)
+    }
+
+    /// True when skills are also ranked by meaning.
+    pub fn semantic_on(&self) -> bool {
+        self.embedder.is_some()
+    }
+
+    /// The skills' vectors known so far (skills without one are ranked lexically).
+    pub fn vectors(&self) -> Arc<Vectors> {
+        self.vectors.load_full()
+    }
+
+    /// The request's vector, or `None` (semantic retrieval off, slow or failing upstream).
+    pub async fn embed_query(&self, text: &str) -> Option<Vec<f32>> {
+        let e = self.embedder.as_ref()?;
+        let timeout = Duration::from_millis(self.cfg.embedding_timeout_ms);
+        match e.embed(&[text.to_string()], Some(timeout)).await {
+            Ok(mut v) => v.pop(),
+            Err(err) => {
+                tracing::warn!(error = %err, "request embedding failed; ranking skills lexically");
+                None
+            }
+        }
+    }
+
+    /// Embeds the active skills that have no cached vector, saving them, then publishes the map.
+    async fn refresh_vectors(&self) -> Result<(), LibraryError> {
+        let Some(e) = &self.embedder else { return Ok(()) };
+        let snap = self.snapshot();
+        let want: Vec<(String, String)> =
+            snap.active().map(|s| (s.hash.clone(), super::embed::skill_text(s))).collect();
+        let model = e.model.clone();
+        let hashes: Vec<String> = want.iter().map(|(h, _)| h.clone()).collect();
+        let cached: Vectors = self
+            .store
+            .read(move |c| {
+                let mut st = c.prepare_cached("SELECT vector FROM embeddings WHERE hash = ?1 AND model = ?2")?;
+                let mut out = Vectors::new();
+                for h in hashes {
+                    if let Some(b) = st.query_row(params![h, model], |r| r.get::<_, Vec<u8>>(0)).optional()? {
+                        out.insert(h, Arc::new(super::embed::from_blob(&b)));
+                    }
+                }
+                Ok(out)
+            })
+            .await?;
+        let mut vectors = cached;
+        let missing: Vec<&(String, String)> = want.iter().filter(|(h, _)| !vectors.contains_key(h)).collect();
+        for chunk in missing.chunks(super::embed::BATCH) {
+            let texts: Vec<String> = chunk.iter().map(|(_, t)| t.clone()).collect();
+            match e.embed(&texts, None).await {
+                Ok(vs) => {
+                    let rows: Vec<(String, Vec<u8>)> =
+                        chunk.iter().zip(&vs).map(|((h, _), v)| (h.clone(), super::embed::to_blob(v))).collect();
+                    let model = e.model.clone();
+                    self.store
+                        .write(move |c| {
+                            let mut st = c.prepare_cached(
+                                "INSERT OR REPLACE INTO embeddings(hash, model, vector) VALUES (?1, ?2, ?3)",
+                            )?;
+                            for (h, b) in &rows {
+                                st.execute(params![h, model, b])?;
+                            }
+                            Ok(())
+                        })
+                        .await?;
+                    for ((h, _), v) in chunk.iter().zip(vs) {
+                        vectors.insert(h.clone(), Arc::new(v));
+                    }
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, skills = chunk.len(), "skill embeddings unavailable; those skills rank lexically");
+                    break;
+                }
+            }
+        }
+        self.vectors.store(Arc::new(vectors));
+        Ok(())
     }
 
     pub fn snapshot(&self) -> Arc<Snapshot> {
@@ -407,6 +552,7 @@ impl Library {
         let reason = reason.to_string();
         let generation = self.store.write(move |c| sync(c, &mirror, &reason)).await?;
         self.current.store(Arc::new(Snapshot::build(entries, generation, problems, warnings)));
+        let _ = self.refresh.send(());
         Ok(generation)
     }
 

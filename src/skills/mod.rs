@@ -5,6 +5,7 @@
 //! swapped atomically when files change, so a request never sees a half-loaded library.
 
 mod bank;
+pub mod embed;
 mod files;
 mod index;
 mod inject;
@@ -19,7 +20,9 @@ pub use files::ImportReport;
 pub use files::{export_to, import_from, validate_dir, FileError, TRASH_DIR};
 pub use index::{Hit, Index};
 pub use inject::{inject, render_block, Injected, Placement};
-pub use library::{query_parts, Candidate, Entry, Explanation, Library, LibraryError, Selection, Snapshot};
+pub use library::{
+    query_parts, Candidate, Entry, Explanation, Library, LibraryError, Selection, Semantic, Snapshot, Vectors,
+};
 pub use parse::{parse, render, valid_name, Parsed, Problem};
 
 /// The built-in bank's skills (all valid; the tests make sure of it).

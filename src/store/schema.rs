@@ -93,6 +93,15 @@ const MIGRATIONS: &[&str] = &[
         active     TEXT NOT NULL
     );
     "#,
+    // 3: cached skill embeddings, by skill content hash and model.
+    r#"
+    CREATE TABLE embeddings (
+        hash   TEXT NOT NULL,
+        model  TEXT NOT NULL,
+        vector BLOB NOT NULL,
+        PRIMARY KEY (hash, model)
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -33,7 +33,7 @@ pub fn measure(snap: &Snapshot, cfg: &SkillsConfig) -> Quality {
     let mut misses = Vec::new();
     for q in &qs {
         let got: Vec<String> =
-            snap.explain(&q.query, cfg).candidates.into_iter().filter(|c| c.injected).map(|c| c.name).collect();
+            snap.explain(&q.query, cfg, None).candidates.into_iter().filter(|c| c.injected).map(|c| c.name).collect();
         let good = got.iter().filter(|g| q.relevant.contains(g)).count() as f64;
         let (qp, qr) = match (got.is_empty(), q.relevant.is_empty()) {
             (true, true) => (1.0, 1.0),

@@ -15,6 +15,7 @@
 //! | `[[stream_break]]` | when streaming, drop the connection after two chunks |
 //! | `[[stall_ms:N]]` | when streaming, go silent for N ms after the first chunk |
 //! | `[[garbage]]` | answer 200 with a body that is not JSON |
+//! | `[[embed_status:N]]`, `[[embed_delay_ms:N]]` | in an embeddings input: fail with N, or delay |
 //!
 //! Every request is kept (method, path, headers, body) and listed at `GET /_standin/requests`.
 
@@ -169,13 +170,57 @@ async fn dispatch(State(s): State<Shared>, req: Request) -> Response {
             {"id": "standin-small", "object": "model", "created": CREATED, "owned_by": "standin"},
             {"id": "standin-large", "object": "model", "created": CREATED, "owned_by": "standin"}]}))
         .into_response(),
-        ("POST", "/v1/embeddings") => {
-            Json(json!({"object": "list", "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2]}],
-            "model": "standin-embed", "usage": {"prompt_tokens": 1, "total_tokens": 1}}))
-            .into_response()
-        }
+        ("POST", "/v1/embeddings") => embeddings(&body),
         _ => error(404, &format!("Unknown request URL: {method} {path}"), "invalid_request_error"),
     }
+}
+
+/// Words the stand-in's "embedding model" treats as meaning the same thing, so tests can show
+/// semantic matches that share no word.
+const CONCEPTS: &[(&str, &str)] = &[
+    ("automobile", "car"),
+    ("vehicle", "car"),
+    ("sluggish", "slow"),
+    ("laggy", "slow"),
+    ("snappier", "slow"),
+    ("invoice", "bill"),
+    ("receipt", "bill"),
+];
+
+/// `POST /v1/embeddings`: a deterministic bag-of-concepts vector (64 dimensions, unit length)
+/// per input. `[[embed_status:N]]` in an input fails the call; `[[embed_delay_ms:N]]` delays it.
+fn embeddings(body: &Bytes) -> Response {
+    let Ok(req) = serde_json::from_slice::<Value>(body) else {
+        return error(400, "We could not parse the JSON body of your request.", "invalid_request_error");
+    };
+    let inputs: Vec<String> = match &req["input"] {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(a) => a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+        _ => return error(400, "'input' is a required property", "invalid_request_error"),
+    };
+    if let Some(status) = inputs.iter().find_map(|i| directive(i, "embed_status")) {
+        return error(status as u16, &format!("stand-in error {status}"), "server_error");
+    }
+    if let Some(ms) = inputs.iter().find_map(|i| directive(i, "embed_delay_ms")) {
+        std::thread::sleep(Duration::from_millis(ms));
+    }
+    let data: Vec<Value> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let mut v = [0f32; 64];
+            for w in text.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() > 2) {
+                let w = w.to_lowercase();
+                let w = w.trim_end_matches('s');
+                let canon = CONCEPTS.iter().find(|(k, _)| *k == w).map(|(_, c)| *c).unwrap_or(w);
+                v[(fnv(canon.as_bytes()) % 64) as usize] += 1.0;
+            }
+            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
+            json!({"object": "embedding", "index": i, "embedding": v.iter().map(|x| x / norm).collect::<Vec<_>>()})
+        })
+        .collect();
+    Json(json!({"object": "list", "data": data, "model": req["model"], "usage": {"prompt_tokens": 1, "total_tokens": 1}}))
+        .into_response()
 }
 
 /// Directives found in the last user message.
