@@ -14,7 +14,11 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub proxy: ProxyConfig,
+    /// The one-upstream shorthand; with `[[upstreams]]` it only provides default timeouts.
     pub upstream: UpstreamConfig,
+    /// Several upstreams; the request's `model` picks one, in order, with fallbacks.
+    pub upstreams: Vec<NamedUpstream>,
+    pub routing: RoutingConfig,
     pub sessions: SessionsConfig,
     pub skills: SkillsConfig,
     pub store: StoreConfig,
@@ -41,11 +45,77 @@ impl Default for ProxyConfig {
     }
 }
 
+/// The wire protocol an upstream speaks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// OpenAI Chat Completions (OpenAI, vLLM, Ollama, OpenRouter, Moonshot, DashScope, …).
+    #[default]
+    Openai,
+    /// Anthropic Messages.
+    Anthropic,
+}
+
+/// Whose credentials reach the upstream.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Auth {
+    /// The key stored for this upstream (keyring or environment).
+    #[default]
+    Key,
+    /// The caller's own `Authorization` / `x-api-key`, forwarded and never stored.
+    Passthrough,
+}
+
+/// One entry of `[[upstreams]]`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NamedUpstream {
+    /// Lowercase letters, digits, `-` and `_`; the key is `METACLAW_UPSTREAM_<NAME>_API_KEY`.
+    pub name: String,
+    #[serde(default)]
+    pub kind: Kind,
+    /// Up to and including `/v1`, for both kinds.
+    pub base_url: String,
+    /// Models served: exact names, or prefixes ending in `*`. Empty: any model.
+    #[serde(default)]
+    pub models: Vec<String>,
+    /// Serves models no upstream lists.
+    #[serde(default)]
+    pub default: bool,
+    #[serde(default)]
+    pub auth: Auth,
+    /// Replaces the client's model on this upstream.
+    #[serde(default)]
+    pub model: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RoutingConfig {
+    /// Attempts per request across the model's upstreams, in order (connect errors, timeouts,
+    /// 429 and 5xx before any byte reached the client are retried).
+    pub max_attempts: u32,
+    /// First backoff between attempts; doubles each time.
+    pub backoff_ms: u64,
+    /// Longest wait between attempts; a `retry-after` longer than this is not waited for.
+    pub max_backoff_ms: u64,
+}
+
+impl Default for RoutingConfig {
+    fn default() -> Self {
+        Self { max_attempts: 3, backoff_ms: 200, max_backoff_ms: 5000 }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct UpstreamConfig {
-    /// Base URL of any OpenAI-compatible API, up to and including `/v1`.
+    /// Base URL of any OpenAI-compatible API (or, with `kind = "anthropic"`, of the Messages
+    /// API), up to and including `/v1`.
     pub base_url: String,
+    pub kind: Kind,
+    pub auth: Auth,
     /// When set, replaces the model named by the client.
     pub model: Option<String>,
     /// Seconds to wait for the upstream's response headers before answering 504.
@@ -60,6 +130,8 @@ impl Default for UpstreamConfig {
     fn default() -> Self {
         Self {
             base_url: "https://api.openai.com/v1".into(),
+            kind: Kind::Openai,
+            auth: Auth::Key,
             model: None,
             timeout_secs: 600,
             connect_timeout_secs: 10,
@@ -186,11 +258,38 @@ impl Config {
     /// Checks values that parse but make no sense.
     pub fn validate(&self, path: &Path) -> Result<(), ConfigError> {
         let invalid = |key, reason: String| ConfigError::Invalid { path: path.into(), key, reason };
-        let url = &self.upstream.base_url;
-        match reqwest::Url::parse(url) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
-            Ok(_) => return Err(invalid("upstream.base_url", format!("{url:?} must be an http:// or https:// URL"))),
-            Err(e) => return Err(invalid("upstream.base_url", format!("{url:?} is not a URL ({e})"))),
+        let check_url = |key: &'static str, url: &str| match reqwest::Url::parse(url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(()),
+            Ok(_) => Err(invalid(key, format!("{url:?} must be an http:// or https:// URL"))),
+            Err(e) => Err(invalid(key, format!("{url:?} is not a URL ({e})"))),
+        };
+        check_url("upstream.base_url", &self.upstream.base_url)?;
+        let mut names = std::collections::HashSet::new();
+        for u in &self.upstreams {
+            let ok = !u.name.is_empty()
+                && u.name.len() <= 32
+                && u.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+            if !ok {
+                return Err(invalid(
+                    "upstreams.name",
+                    format!("{:?} must be 1-32 lowercase letters, digits, - or _", u.name),
+                ));
+            }
+            if !names.insert(u.name.clone()) {
+                return Err(invalid("upstreams.name", format!("{:?} is used twice", u.name)));
+            }
+            check_url("upstreams.base_url", &u.base_url).map_err(|e| match e {
+                ConfigError::Invalid { path, key, reason } => {
+                    ConfigError::Invalid { path, key, reason: format!("{} ({reason})", u.name) }
+                }
+                other => other,
+            })?;
+        }
+        if self.upstreams.iter().filter(|u| u.default).count() > 1 {
+            return Err(invalid("upstreams.default", "at most one upstream can be the default".into()));
+        }
+        if self.routing.max_attempts == 0 || self.routing.max_attempts > 10 {
+            return Err(invalid("routing.max_attempts", format!("{} is outside 1..=10", self.routing.max_attempts)));
         }
         if matches!(&self.upstream.model, Some(m) if m.trim().is_empty()) {
             return Err(invalid(
@@ -274,6 +373,28 @@ pub const DEFAULT_FILE: &str = r#"# MetaClaw configuration. Every key is optiona
 # timeout_secs = 600        # wait for response headers, then 504
 # connect_timeout_secs = 10 # then 502
 # stream_idle_timeout_secs = 300
+# kind = "openai"          # or "anthropic" (the Messages API; base_url up to /v1 too)
+# auth = "key"              # or "passthrough": forward the caller's own Authorization / x-api-key
+
+# Several upstreams instead: the request's model picks the first that serves it; the others
+# that serve it are fallbacks (connect errors, timeouts, 429, 5xx before the first byte).
+# Keys: METACLAW_UPSTREAM_<NAME>_API_KEY or `metaclaw key set upstream --name NAME`.
+# [[upstreams]]
+# name = "anthropic"
+# kind = "anthropic"
+# base_url = "https://api.anthropic.com/v1"
+# models = ["claude-*"]
+#
+# [[upstreams]]
+# name = "openai"
+# base_url = "https://api.openai.com/v1"
+# models = ["gpt-*", "o3*"]
+# default = true
+
+[routing]
+# max_attempts = 3          # across a model's upstreams, in order
+# backoff_ms = 200          # doubles per attempt
+# max_backoff_ms = 5000     # a longer retry-after is not waited for
 
 [sessions]
 # idle_gap_minutes = 30     # without session headers, a silent conversation ends after this

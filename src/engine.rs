@@ -11,7 +11,9 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{ApiState, EngineInfo, UpstreamInfo};
-use crate::config::Config;
+use std::collections::HashMap;
+
+use crate::config::{Config, Kind};
 use crate::home::{Home, HomeError};
 use crate::metrics::Metrics;
 use crate::proxy::ProxyState;
@@ -20,7 +22,7 @@ use crate::session::SessionTracker;
 use crate::skills::embed::Embedder;
 use crate::skills::{Library, LibraryError, TRASH_DIR};
 use crate::store::{read, Store, StoreError};
-use crate::upstream::{http_client, Upstream};
+use crate::upstream::{http_client, Routes};
 
 /// Why the engine could not start.
 #[derive(Debug, thiserror::Error)]
@@ -36,24 +38,33 @@ pub enum EngineError {
 }
 
 /// The secrets the engine needs, resolved by its host (environment, keyring, or a test).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Keys {
-    pub upstream: (Option<String>, SecretSource),
+    /// Per upstream name: the key and where it came from.
+    pub upstreams: HashMap<String, (Option<String>, SecretSource)>,
     pub proxy: Option<String>,
 }
 
 impl Keys {
     /// No keys at all (local upstreams such as Ollama need none).
     pub fn none() -> Self {
-        Self { upstream: (None, SecretSource::None), proxy: None }
+        Self::default()
     }
 
-    /// Looks both keys up in the environment, then the OS keyring.
-    pub async fn lookup() -> Self {
-        Self {
-            upstream: secrets::lookup(SecretName::UpstreamKey).await,
-            proxy: secrets::lookup(SecretName::ProxyKey).await.0,
+    /// One upstream's key (for tests and embedding hosts).
+    pub fn with_upstream(mut self, name: &str, key: &str) -> Self {
+        self.upstreams.insert(name.to_string(), (Some(key.to_string()), SecretSource::Env));
+        self
+    }
+
+    /// Looks every configured upstream's key, and the proxy key, up in the environment, then
+    /// the OS keyring.
+    pub async fn lookup(cfg: &Config) -> Self {
+        let mut upstreams = HashMap::new();
+        for up in crate::upstream::from_config(cfg) {
+            upstreams.insert(up.name.clone(), secrets::lookup(&SecretName::upstream(&up.name)).await);
         }
+        Self { upstreams, proxy: secrets::lookup(&SecretName::proxy()).await.0 }
     }
 }
 
@@ -79,20 +90,41 @@ impl Engine {
         let token = home.admin_token()?;
         let store = Store::open(&home.db_path(), Duration::from_millis(cfg.store.flush_interval_ms))?;
 
-        let (upstream_key, key_source) = keys.upstream;
-        let proxy_key = keys.proxy.or_else(|| cfg.proxy.api_key.clone());
+        let proxy_key = keys.proxy.clone().or_else(|| cfg.proxy.api_key.clone());
         if proxy_key.is_none() && !cfg.proxy.host.is_loopback() {
             tracing::warn!(host = %cfg.proxy.host, "no proxy key set: only loopback clients will be accepted");
         }
-        let upstream = Upstream::from_config(&cfg.upstream, upstream_key);
+        let mut upstreams = crate::upstream::from_config(&cfg);
+        let mut infos = Vec::new();
+        for up in &mut upstreams {
+            let (key, source) = keys.upstreams.get(&up.name).cloned().unwrap_or((None, SecretSource::None));
+            up.key = key;
+            infos.push(UpstreamInfo {
+                name: up.name.clone(),
+                kind: up.kind,
+                auth: up.auth,
+                base_url: up.base_url.clone(),
+                models: up.models.clone(),
+                model: up.model.clone(),
+                key: if up.key.is_some() { source } else { SecretSource::None },
+            });
+        }
+        let routes = Routes::new(upstreams);
 
         let idle_gap_ms = (cfg.sessions.idle_gap_minutes * 60_000) as i64;
         let active_after = crate::turn::now_ms() - idle_gap_ms;
         let seeds = store.read(move |c| read::inferred_seeds(c, active_after)).await?;
         let metrics = Arc::new(Metrics::default());
         let client = http_client(&cfg.upstream);
-        let embedder = cfg.skills.embedding_model.clone().map(|m| {
-            Embedder::new(m, client.clone(), upstream.clone(), Duration::from_secs(cfg.upstream.timeout_secs.min(60)))
+        // Embeddings come from the first OpenAI-compatible upstream (Anthropic has no such API).
+        let embed_upstream = routes.upstreams.iter().find(|u| u.kind == Kind::Openai).cloned();
+        if cfg.skills.embedding_model.is_some() && embed_upstream.is_none() {
+            tracing::warn!(
+                "skills.embedding_model is set but no upstream is OpenAI-compatible; ranking skills lexically"
+            );
+        }
+        let embedder = cfg.skills.embedding_model.clone().zip(embed_upstream).map(|(m, up)| {
+            Embedder::new(m, client.clone(), (*up).clone(), Duration::from_secs(cfg.upstream.timeout_secs.min(60)))
         });
         let skills =
             Library::open(home.skills_dir(), home.root().join(TRASH_DIR), store.clone(), cfg.skills.clone(), embedder)
@@ -116,15 +148,11 @@ impl Engine {
             started_at: crate::turn::now_ms(),
             address: format!("http://{addr}"),
             home: home.root().display().to_string(),
-            upstream: UpstreamInfo {
-                name: upstream.name.clone(),
-                base_url: upstream.base_url.clone(),
-                model: upstream.model.clone(),
-                key: if upstream.key.is_some() { key_source } else { SecretSource::None },
-            },
+            upstreams: infos,
         };
         let proxy = Arc::new(ProxyState {
-            upstream: ArcSwap::from_pointee(upstream),
+            routes: ArcSwap::from_pointee(routes),
+            routing: cfg.routing.clone(),
             client,
             sessions: SessionTracker::new(idle_gap_ms, seeds),
             store: store.clone(),

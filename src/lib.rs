@@ -13,5 +13,6 @@ pub mod session;
 pub mod skills;
 pub mod store;
 pub mod transcript;
+pub mod translate;
 pub mod turn;
 pub mod upstream;

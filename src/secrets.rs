@@ -18,34 +18,35 @@ pub enum SecretError {
     Timeout(Duration),
 }
 
-/// A named secret MetaClaw uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SecretName {
-    /// The key for the upstream LLM API.
-    UpstreamKey,
-    /// The key agents must present to the proxy.
-    ProxyKey,
+/// A named secret MetaClaw uses: where it lives in the environment and in the keyring.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretName {
+    env: String,
+    user: String,
 }
 
 impl SecretName {
-    pub fn env_var(self) -> &'static str {
-        match self {
-            Self::UpstreamKey => "METACLAW_UPSTREAM_API_KEY",
-            Self::ProxyKey => "METACLAW_PROXY_API_KEY",
+    /// The key of an upstream. `default` (the `[upstream]` shorthand) is
+    /// `METACLAW_UPSTREAM_API_KEY`; others are `METACLAW_UPSTREAM_<NAME>_API_KEY`.
+    pub fn upstream(name: &str) -> Self {
+        if name == "default" {
+            return Self { env: "METACLAW_UPSTREAM_API_KEY".into(), user: "upstream-api-key".into() };
         }
+        let env_name: String =
+            name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
+        Self { env: format!("METACLAW_UPSTREAM_{env_name}_API_KEY"), user: format!("upstream-api-key:{name}") }
     }
-    pub fn keyring_user(self) -> &'static str {
-        match self {
-            Self::UpstreamKey => "upstream-api-key",
-            Self::ProxyKey => "proxy-api-key",
-        }
+
+    /// The key agents must present to the proxy.
+    pub fn proxy() -> Self {
+        Self { env: "METACLAW_PROXY_API_KEY".into(), user: "proxy-api-key".into() }
     }
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "upstream" => Some(Self::UpstreamKey),
-            "proxy" => Some(Self::ProxyKey),
-            _ => None,
-        }
+
+    pub fn env_var(&self) -> &str {
+        &self.env
+    }
+    pub fn keyring_user(&self) -> &str {
+        &self.user
     }
 }
 
@@ -60,7 +61,7 @@ pub enum SecretSource {
 
 /// Reads a secret: the environment first, then the keyring. A keyring that is missing or slow
 /// counts as "not set" (logged at debug level).
-pub async fn lookup(name: SecretName) -> (Option<String>, SecretSource) {
+pub async fn lookup(name: &SecretName) -> (Option<String>, SecretSource) {
     if let Ok(v) = std::env::var(name.env_var()) {
         if !v.trim().is_empty() {
             return (Some(v.trim().to_string()), SecretSource::Env);
@@ -69,7 +70,7 @@ pub async fn lookup(name: SecretName) -> (Option<String>, SecretSource) {
     if std::env::var_os("METACLAW_NO_KEYRING").is_some() {
         return (None, SecretSource::None);
     }
-    match keyring_get(name).await {
+    match keyring_get(name.clone()).await {
         Ok(Some(v)) => (Some(v), SecretSource::Keyring),
         Ok(None) => (None, SecretSource::None),
         Err(e) => {
@@ -82,32 +83,33 @@ pub async fn lookup(name: SecretName) -> (Option<String>, SecretSource) {
 const KEYRING_TIMEOUT: Duration = Duration::from_secs(5);
 
 async fn keyring_get(name: SecretName) -> Result<Option<String>, SecretError> {
+    let env = name.env_var().to_string();
     let task = tokio::task::spawn_blocking(move || {
-        let entry = keyring::Entry::new(KEYRING_SERVICE, name.keyring_user()).map_err(|e| unavailable(name, e))?;
+        let entry = keyring::Entry::new(KEYRING_SERVICE, name.keyring_user()).map_err(|e| unavailable(&name, e))?;
         match entry.get_password() {
             Ok(v) => Ok(Some(v)),
             Err(keyring::Error::NoEntry) => Ok(None),
-            Err(e) => Err(unavailable(name, e)),
+            Err(e) => Err(unavailable(&name, e)),
         }
     });
     match tokio::time::timeout(KEYRING_TIMEOUT, task).await {
-        Ok(joined) => joined.unwrap_or_else(|e| Err(SecretError::Unavailable(e.to_string(), name.env_var().into()))),
+        Ok(joined) => joined.unwrap_or_else(|e| Err(SecretError::Unavailable(e.to_string(), env))),
         Err(_) => Err(SecretError::Timeout(KEYRING_TIMEOUT)),
     }
 }
 
-fn unavailable(name: SecretName, e: keyring::Error) -> SecretError {
+fn unavailable(name: &SecretName, e: keyring::Error) -> SecretError {
     SecretError::Unavailable(e.to_string(), name.env_var().into())
 }
 
 /// Stores a secret in the OS keyring (blocking; call from the CLI or a blocking task).
-pub fn keyring_set(name: SecretName, value: &str) -> Result<(), SecretError> {
+pub fn keyring_set(name: &SecretName, value: &str) -> Result<(), SecretError> {
     let entry = keyring::Entry::new(KEYRING_SERVICE, name.keyring_user()).map_err(|e| unavailable(name, e))?;
     entry.set_password(value).map_err(|e| unavailable(name, e))
 }
 
 /// Removes a secret from the OS keyring; a missing entry is not an error.
-pub fn keyring_delete(name: SecretName) -> Result<(), SecretError> {
+pub fn keyring_delete(name: &SecretName) -> Result<(), SecretError> {
     let entry = keyring::Entry::new(KEYRING_SERVICE, name.keyring_user()).map_err(|e| unavailable(name, e))?;
     match entry.delete_credential() {
         Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),

@@ -57,6 +57,26 @@ impl Transcript {
         Some(t)
     }
 
+    /// From a non-streaming Anthropic `message` body.
+    pub fn from_anthropic_json(body: &[u8]) -> Option<Self> {
+        let v: Value = serde_json::from_slice(body).ok()?;
+        v.get("content")?;
+        let oa = crate::translate::anthropic_to_openai_response(&v, 0);
+        Self::from_json(oa.to_string().as_bytes())
+    }
+
+    /// From the chunks of a streamed Anthropic response.
+    pub fn from_anthropic_sse<B: AsRef<[u8]>>(chunks: &[B]) -> Self {
+        use crate::translate::StreamConverter;
+        let mut conv = crate::translate::AnthropicToOpenAiStream::new("", 0, true);
+        let mut out = Vec::new();
+        for c in chunks {
+            out.extend(conv.push(c.as_ref()));
+        }
+        out.extend(conv.finish());
+        Self::from_sse(&[out])
+    }
+
     /// From the chunks of a streamed response, split anywhere.
     pub fn from_sse<B: AsRef<[u8]>>(chunks: &[B]) -> Self {
         let mut buf = Vec::with_capacity(chunks.iter().map(|c| c.as_ref().len()).sum());

@@ -78,6 +78,10 @@ pub enum RawResponse {
     Json(Bytes),
     /// SSE chunks in arrival order.
     Stream(Vec<Bytes>),
+    /// An Anthropic Messages body.
+    AnthropicJson(Bytes),
+    /// Anthropic Messages SSE chunks in arrival order.
+    AnthropicStream(Vec<Bytes>),
 }
 
 /// Everything the store needs to persist one turn.
@@ -88,8 +92,12 @@ pub struct TurnRecord {
     pub session_source: SessionSource,
     pub session_done: bool,
     pub turn_type: TurnType,
+    /// The client's protocol: `openai` or `anthropic`.
     pub protocol: &'static str,
+    /// The upstream that answered (the last one tried).
     pub upstream: String,
+    /// Upstream calls made (more than one after a failover or retry).
+    pub attempts: u32,
     pub model: Option<String>,
     pub stream: bool,
     pub started_at_ms: i64,

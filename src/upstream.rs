@@ -1,39 +1,114 @@
-//! The upstream: the OpenAI-compatible API requests are forwarded to, its key, and the shared
-//! HTTP client (connection pool) used to reach it.
+//! Upstreams: the APIs requests are forwarded to (OpenAI-compatible or Anthropic), their keys,
+//! the routing table that picks them by model (with ordered fallbacks), and the shared HTTP
+//! client (connection pool) used to reach them.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::header::{self, HeaderMap, HeaderName};
 
-use crate::config::UpstreamConfig;
+use crate::config::{Auth, Config, Kind, UpstreamConfig};
 
 /// One upstream as the proxy sees it.
 #[derive(Debug, Clone)]
 pub struct Upstream {
     pub name: String,
+    pub kind: Kind,
+    pub auth: Auth,
     /// Base URL without a trailing slash, e.g. `https://api.openai.com/v1`.
     pub base_url: String,
     pub key: Option<String>,
     /// Model that replaces the client's, if configured.
     pub model: Option<String>,
+    /// Models served (exact, or prefixes ending in `*`); empty serves any.
+    pub models: Vec<String>,
+    pub default: bool,
     pub timeout: Duration,
     pub stream_idle_timeout: Duration,
 }
 
 impl Upstream {
-    pub fn from_config(cfg: &UpstreamConfig, key: Option<String>) -> Self {
-        Self {
-            name: "default".into(),
-            base_url: cfg.base_url.trim_end_matches('/').to_string(),
-            key,
-            model: cfg.model.clone(),
-            timeout: Duration::from_secs(cfg.timeout_secs),
-            stream_idle_timeout: Duration::from_secs(cfg.stream_idle_timeout_secs),
-        }
-    }
-
     pub fn url(&self, path: &str) -> String {
         format!("{}/{}", self.base_url, path.trim_start_matches('/'))
+    }
+
+    /// True if this upstream lists `model` (exactly or by prefix); an empty list serves any.
+    pub fn serves(&self, model: &str) -> bool {
+        self.models.is_empty()
+            || self.models.iter().any(|m| match m.strip_suffix('*') {
+                Some(prefix) => model.starts_with(prefix),
+                None => m == model,
+            })
+    }
+}
+
+/// The configured upstreams, in order, without keys (the host looks those up).
+pub fn from_config(cfg: &Config) -> Vec<Upstream> {
+    let timeout = Duration::from_secs(cfg.upstream.timeout_secs);
+    let idle = Duration::from_secs(cfg.upstream.stream_idle_timeout_secs);
+    if cfg.upstreams.is_empty() {
+        let u = &cfg.upstream;
+        return vec![Upstream {
+            name: "default".into(),
+            kind: u.kind,
+            auth: u.auth,
+            base_url: u.base_url.trim_end_matches('/').to_string(),
+            key: None,
+            model: u.model.clone(),
+            models: Vec::new(),
+            default: true,
+            timeout,
+            stream_idle_timeout: idle,
+        }];
+    }
+    cfg.upstreams
+        .iter()
+        .map(|u| Upstream {
+            name: u.name.clone(),
+            kind: u.kind,
+            auth: u.auth,
+            base_url: u.base_url.trim_end_matches('/').to_string(),
+            key: None,
+            model: u.model.clone(),
+            models: u.models.clone(),
+            default: u.default,
+            timeout,
+            stream_idle_timeout: idle,
+        })
+        .collect()
+}
+
+/// The routing table: an immutable list swapped as a whole when it changes.
+#[derive(Debug, Clone)]
+pub struct Routes {
+    pub upstreams: Vec<Arc<Upstream>>,
+}
+
+impl Routes {
+    pub fn new(upstreams: Vec<Upstream>) -> Self {
+        Self { upstreams: upstreams.into_iter().map(Arc::new).collect() }
+    }
+
+    /// The upstreams to try for `model`, in order: those that list it, else the default (or
+    /// the first upstream).
+    pub fn candidates(&self, model: Option<&str>) -> Vec<Arc<Upstream>> {
+        let listed: Vec<Arc<Upstream>> = match model {
+            Some(m) => self.upstreams.iter().filter(|u| !u.models.is_empty() && u.serves(m)).cloned().collect(),
+            None => Vec::new(),
+        };
+        if !listed.is_empty() {
+            return listed;
+        }
+        let open: Vec<Arc<Upstream>> = self.upstreams.iter().filter(|u| u.models.is_empty()).cloned().collect();
+        if let Some(d) = self.upstreams.iter().find(|u| u.default) {
+            let mut out = vec![d.clone()];
+            out.extend(open.into_iter().filter(|u| u.name != d.name));
+            return out;
+        }
+        if !open.is_empty() {
+            return open;
+        }
+        self.upstreams.first().cloned().into_iter().collect()
     }
 }
 
@@ -101,6 +176,36 @@ pub fn relay_response_headers(upstream: &HeaderMap, streaming: bool) -> HeaderMa
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn up(name: &str, models: &[&str], default: bool) -> Upstream {
+        Upstream {
+            name: name.into(),
+            kind: Kind::Openai,
+            auth: Auth::Key,
+            base_url: "http://x/v1".into(),
+            key: None,
+            model: None,
+            models: models.iter().map(|m| m.to_string()).collect(),
+            default,
+            timeout: Duration::from_secs(1),
+            stream_idle_timeout: Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn models_pick_upstreams_in_order_with_fallbacks_and_a_default() {
+        let r = Routes::new(vec![
+            up("anthropic", &["claude-*"], false),
+            up("openai", &["gpt-4o", "o3*"], true),
+            up("openrouter", &["gpt-4o", "claude-*"], false),
+        ]);
+        let names = |m: Option<&str>| r.candidates(m).iter().map(|u| u.name.clone()).collect::<Vec<_>>();
+        assert_eq!(names(Some("claude-sonnet-4")), ["anthropic", "openrouter"]);
+        assert_eq!(names(Some("gpt-4o")), ["openai", "openrouter"]);
+        assert_eq!(names(Some("o3-mini")), ["openai"]);
+        assert_eq!(names(Some("llama")), ["openai"]);
+        assert_eq!(names(None), ["openai"]);
+    }
 
     #[test]
     fn private_headers_stay_local() {

@@ -55,8 +55,9 @@ async fn status_reports_counts_and_overhead_percentiles() {
     let (p50, p99) = (s["overhead"]["p50_ms"].as_f64().unwrap(), s["overhead"]["p99_ms"].as_f64().unwrap());
     assert!(p50 > 0.0 && p50 <= p99, "{p50} {p99}");
     assert_eq!(s["schema_version"], metaclaw::store::SCHEMA_VERSION);
-    assert_eq!(s["upstream"]["base_url"], h.standin.base_url());
-    assert_eq!(s["upstream"]["key"], "none");
+    assert_eq!(s["upstreams"][0]["base_url"], h.standin.base_url());
+    assert_eq!(s["upstreams"][0]["key"], "none");
+    assert_eq!(s["upstreams"][0]["kind"], "openai");
     h.stop().await;
 }
 

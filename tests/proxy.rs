@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use common::{turn_id, user, wait_until, Harness};
 use futures_util::StreamExt;
 use metaclaw::engine::Keys;
-use metaclaw::secrets::SecretSource;
 use metaclaw_standin::Options;
 use serde_json::{json, Value};
 
@@ -306,7 +305,7 @@ async fn headerless_sessions_follow_the_conversation_across_a_restart() {
 
 #[tokio::test]
 async fn the_upstream_key_replaces_whatever_the_client_sent() {
-    let keys = Keys { upstream: (Some("sk-upstream".into()), SecretSource::Env), proxy: None };
+    let keys = Keys::none().with_upstream("default", "sk-upstream");
     let h = Harness::start_with(|_| {}, keys, Options { require_key: Some("sk-upstream".into()), record: true }).await;
     let r = h
         .http
@@ -320,7 +319,7 @@ async fn the_upstream_key_replaces_whatever_the_client_sent() {
     let seen = h.standin.requests();
     assert_eq!(seen[0].header("authorization"), Some("Bearer sk-upstream"));
     let status = h.admin("/api/status").await;
-    assert_eq!(status["upstream"]["key"], "env");
+    assert_eq!(status["upstreams"][0]["key"], "env");
     assert!(!status.to_string().contains("sk-upstream"), "status must never show a key");
     h.stop().await;
 }

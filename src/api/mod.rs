@@ -87,13 +87,16 @@ pub struct EngineInfo {
     pub started_at: i64,
     pub address: String,
     pub home: String,
-    pub upstream: UpstreamInfo,
+    pub upstreams: Vec<UpstreamInfo>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct UpstreamInfo {
     pub name: String,
+    pub kind: crate::config::Kind,
+    pub auth: crate::config::Auth,
     pub base_url: String,
+    pub models: Vec<String>,
     pub model: Option<String>,
     /// Where the upstream key came from (never the key itself).
     pub key: SecretSource,

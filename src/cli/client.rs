@@ -98,13 +98,18 @@ pub async fn status(home: &Home, json: bool) -> Result<()> {
     let o = s.overhead;
     println!("MetaClaw {} running at {}/v1 (up {} s)", s.info.version, s.info.address, s.uptime_secs);
     println!("home       {}", s.info.home);
-    println!(
-        "upstream   {} ({}){}, key from {:?}",
-        s.info.upstream.base_url,
-        s.info.upstream.name,
-        s.info.upstream.model.as_deref().map(|m| format!(", model {m}")).unwrap_or_default(),
-        s.info.upstream.key
-    );
+    for u in &s.info.upstreams {
+        let models = if u.models.is_empty() { "any model".to_string() } else { u.models.join(", ") };
+        println!(
+            "upstream   {} {:?} {} ({models}){}, key from {:?}{}",
+            u.name,
+            u.kind,
+            u.base_url,
+            u.model.as_deref().map(|m| format!(", model {m}")).unwrap_or_default(),
+            u.key,
+            if u.auth == metaclaw::config::Auth::Passthrough { ", caller's own credentials" } else { "" }
+        );
+    }
     println!(
         "turns      {} today, {} in all; sessions {} active, {} in all",
         s.turns_today, s.turns_total, s.sessions_active, s.sessions_total

@@ -111,9 +111,18 @@ enum ConfigCmd {
 #[derive(Debug, Subcommand)]
 enum KeyCmd {
     /// Read a key from standard input and store it in the OS keyring.
-    Set { name: KeyName },
+    Set {
+        name: KeyName,
+        /// Which upstream (a `[[upstreams]]` name); the `[upstream]` shorthand is `default`.
+        #[arg(long, default_value = "default")]
+        upstream: String,
+    },
     /// Remove a key from the OS keyring.
-    Delete { name: KeyName },
+    Delete {
+        name: KeyName,
+        #[arg(long, default_value = "default")]
+        upstream: String,
+    },
     /// Say where each key comes from (environment, keyring or nowhere), never the key.
     Status,
 }
@@ -126,12 +135,10 @@ enum KeyName {
     Proxy,
 }
 
-impl From<KeyName> for SecretName {
-    fn from(k: KeyName) -> Self {
-        match k {
-            KeyName::Upstream => SecretName::UpstreamKey,
-            KeyName::Proxy => SecretName::ProxyKey,
-        }
+fn secret(k: KeyName, upstream: &str) -> SecretName {
+    match k {
+        KeyName::Upstream => SecretName::upstream(upstream),
+        KeyName::Proxy => SecretName::proxy(),
     }
 }
 
@@ -158,7 +165,7 @@ pub fn run(args: Cli) -> Result<()> {
         Command::Turn { id, json } => runtime()?.block_on(client::turn(&home, id, json.json)),
         Command::Skills(c) => runtime()?.block_on(skills::run(&home, c)),
         Command::Config(c) => config(&home, c),
-        Command::Key(k) => key(k),
+        Command::Key(k) => key(&home, k),
     }
 }
 
@@ -179,27 +186,31 @@ fn config(home: &Home, cmd: ConfigCmd) -> Result<()> {
     Ok(())
 }
 
-fn key(cmd: KeyCmd) -> Result<()> {
+fn key(home: &Home, cmd: KeyCmd) -> Result<()> {
     match cmd {
-        KeyCmd::Set { name } => {
+        KeyCmd::Set { name, upstream } => {
             let mut value = String::new();
             std::io::stdin().read_line(&mut value).context("cannot read the key from standard input")?;
             let value = value.trim();
             if value.is_empty() {
                 bail!("no key on standard input (try: printf %s \"$KEY\" | metaclaw key set upstream)");
             }
-            secrets::keyring_set(name.into(), value)?;
+            secrets::keyring_set(&secret(name, &upstream), value)?;
             println!("stored in the OS keyring; restart `metaclaw serve` to use it");
         }
-        KeyCmd::Delete { name } => {
-            secrets::keyring_delete(name.into())?;
+        KeyCmd::Delete { name, upstream } => {
+            secrets::keyring_delete(&secret(name, &upstream))?;
             println!("removed from the OS keyring");
         }
         KeyCmd::Status => {
             let rt = runtime()?;
-            for name in [SecretName::UpstreamKey, SecretName::ProxyKey] {
-                let (_, source) = rt.block_on(secrets::lookup(name));
-                println!("{:<18} {:?} (env {})", name.keyring_user(), source, name.env_var());
+            let cfg = Config::load(&home.config_path())?;
+            let mut names: Vec<SecretName> =
+                metaclaw::upstream::from_config(&cfg).iter().map(|u| SecretName::upstream(&u.name)).collect();
+            names.push(SecretName::proxy());
+            for name in names {
+                let (_, source) = rt.block_on(secrets::lookup(&name));
+                println!("{:<28} {:?} (env {})", name.keyring_user(), source, name.env_var());
             }
         }
     }

@@ -39,7 +39,10 @@ pub fn run(home: Home, args: ServeArgs) -> Result<()> {
     let rt =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     rt.block_on(async move {
-        let engine = Engine::start(cfg, home, Keys::lookup().await).await?;
+        let engine = {
+            let keys = Keys::lookup(&cfg).await;
+            Engine::start(cfg, home, keys).await?
+        };
         // The one line scripts may rely on: where to point agents.
         println!("MetaClaw listening on http://{}/v1", engine.addr());
         wait_for_signal().await;

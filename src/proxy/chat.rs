@@ -1,23 +1,24 @@
-//! `POST /v1/chat/completions`: validate, assign the session, forward, relay (streaming or not)
-//! and record the turn.
+//! `POST /v1/chat/completions` (OpenAI clients): validate, assign the session, inject skills,
+//! forward to the model's upstreams (translating for Anthropic ones), relay and record.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use super::error::ProxyError;
+use super::error::{Protocol, ProxyError};
 use super::guard::TurnGuard;
-use super::relay::Relay;
-use super::{inject, request, send, with_key, ProxyState};
-use crate::skills::{query_parts, Semantic};
+use super::{forward, inject, request, ProxyState};
+use crate::config::Kind;
+use crate::skills::{query_parts, Injected, Semantic};
+use crate::translate::openai_to_anthropic;
 use crate::turn::{now_ms, RawResponse, TurnRecord, TurnStatus, TurnType};
-use crate::upstream::{forward_request_headers, relay_response_headers};
+use crate::upstream::forward_request_headers;
 
 pub async fn chat_completions(State(st): State<Arc<ProxyState>>, headers: HeaderMap, body: Body) -> Response {
     let t0 = Instant::now();
@@ -27,56 +28,54 @@ pub async fn chat_completions(State(st): State<Arc<ProxyState>>, headers: Header
     }
 }
 
-async fn handle(st: &Arc<ProxyState>, t0: Instant, headers: HeaderMap, body: Body) -> Result<Response, ProxyError> {
-    let raw = request::read_body(&headers, body, st.max_body_mib).await?;
-    let t_parse = Instant::now();
-    let mut req = request::parse(&raw, &headers)?;
-    let up = st.upstream.load_full();
-    if let Some(m) = &up.model {
-        if req.model() != Some(m.as_str()) {
-            req.body.insert("model".into(), Value::String(m.clone()));
-            req.edited = true;
-        }
-    }
-    let started_at_ms = now_ms();
-    let session = st.sessions.resolve(req.hints.clone(), req.messages(), started_at_ms);
-    // The library snapshot this turn is served under: its skills and its generation.
+/// Picks and injects the skills for a `main` turn; returns what was injected and the
+/// generation served.
+pub(super) async fn select_skills(
+    st: &ProxyState,
+    turn_type: TurnType,
+    messages: &[Value],
+    apply: impl FnOnce(&str),
+) -> (Vec<Injected>, i64) {
     let library = st.skills.snapshot();
     let cfg = st.skills.config();
-    let mut skills = Vec::new();
-    if session.turn_type == TurnType::Main && cfg.enabled {
-        // Semantic retrieval (opt-in) waits for the request's embedding, with a short timeout.
-        let query = if st.skills.semantic_on() { query_parts(req.messages()).into_iter().next() } else { None };
-        let qvec = match query {
-            Some((text, _)) => st.skills.embed_query(&text).await,
-            None => None,
-        };
-        let vectors = st.skills.vectors();
-        let semantic = qvec.as_deref().map(|q| Semantic { query: q, vectors: &vectors, weight: cfg.embedding_weight });
-        let sel = library.select(req.messages(), cfg, semantic);
-        if !sel.injected.is_empty() {
-            inject(&mut req.body, &sel.block, cfg.placement);
-            req.edited = true;
-            skills = sel.injected;
-        }
+    if turn_type != TurnType::Main || !cfg.enabled {
+        return (Vec::new(), library.generation);
     }
-    let stream = req.stream();
-    let model = req.model().map(str::to_string);
-    let upstream_body: Bytes =
-        if req.edited { serde_json::to_vec(&req.body).expect("JSON values serialise").into() } else { raw };
-    if st.log_bodies {
-        tracing::debug!(body = %String::from_utf8_lossy(&upstream_body), "request to upstream");
+    // Semantic retrieval (opt-in) waits for the request's embedding, with a short timeout.
+    let query = if st.skills.semantic_on() { query_parts(messages).into_iter().next() } else { None };
+    let qvec = match query {
+        Some((text, _)) => st.skills.embed_query(&text).await,
+        None => None,
+    };
+    let vectors = st.skills.vectors();
+    let semantic = qvec.as_deref().map(|q| Semantic { query: q, vectors: &vectors, weight: cfg.embedding_weight });
+    let sel = library.select(messages, cfg, semantic);
+    if !sel.injected.is_empty() {
+        apply(&sel.block);
     }
+    (sel.injected, library.generation)
+}
 
-    let id = st.store.next_turn_id();
-    let record = TurnRecord {
-        id,
-        session_id: session.id.clone(),
+/// A fresh record for a turn; the upstream, request and answer are filled in as it goes.
+pub(super) fn new_record(
+    st: &ProxyState,
+    session: crate::session::Resolved,
+    protocol: Protocol,
+    model: Option<String>,
+    stream: bool,
+    skills: Vec<Injected>,
+    generation: i64,
+) -> TurnRecord {
+    let started_at_ms = now_ms();
+    TurnRecord {
+        id: st.store.next_turn_id(),
+        session_id: session.id,
         session_source: session.source,
         session_done: session.done,
         turn_type: session.turn_type,
-        protocol: "openai",
-        upstream: up.name.clone(),
+        protocol: protocol.as_str(),
+        upstream: String::new(),
+        attempts: 0,
         model,
         stream,
         started_at_ms,
@@ -87,76 +86,80 @@ async fn handle(st: &Arc<ProxyState>, t0: Instant, headers: HeaderMap, body: Bod
         latency_ms: 0.0,
         upstream_ms: 0.0,
         overhead_ms: 0.0,
-        request: Value::Object(req.body),
+        request: Value::Null,
         response: RawResponse::None,
         skills,
-        generation: library.generation,
-    };
+        generation,
+    }
+}
+
+fn with_model(body: &Map<String, Value>, model: &Option<String>) -> Map<String, Value> {
+    let mut b = body.clone();
+    if let Some(m) = model {
+        b.insert("model".into(), Value::String(m.clone()));
+    }
+    b
+}
+
+async fn handle(st: &Arc<ProxyState>, t0: Instant, headers: HeaderMap, body: Body) -> Result<Response, ProxyError> {
+    let raw = request::read_body(&headers, body, st.max_body_mib).await?;
+    let t_parse = Instant::now();
+    let mut req = request::parse(&raw, &headers)?;
+    let session = st.sessions.resolve(req.hints.clone(), req.messages(), now_ms());
+    let messages = req.messages().to_vec();
+    let placement = st.skills.config().placement;
+    let mut block = None;
+    let (skills, generation) = select_skills(st, session.turn_type, &messages, |b| block = Some(b.to_string())).await;
+    if let Some(b) = block {
+        inject(&mut req.body, &b, placement);
+        req.edited = true;
+    }
+    let stream = req.stream();
+    let model = req.model().map(str::to_string);
+    let record = new_record(st, session, Protocol::OpenAi, model.clone(), stream, skills, generation);
     let mut guard = TurnGuard::new(record, t0, st.store.clone(), st.metrics.clone());
+    if st.log_bodies {
+        tracing::debug!(body = %serde_json::Value::Object(req.body.clone()), "request");
+    }
 
-    let rb = st
-        .client
-        .post(up.url("chat/completions"))
-        .headers(forward_request_headers(&headers))
-        .header(http::header::CONTENT_TYPE, "application/json")
-        .body(upstream_body);
-    let rb = with_key(rb, &up);
-    // Reading the body is the client's time; MetaClaw's own starts once it is read.
+    let routes = st.routes.load_full();
+    let candidates = routes.candidates(model.as_deref());
+    // Unedited requests to an OpenAI upstream go out byte for byte.
+    let original: Option<Bytes> = (!req.edited).then_some(raw);
+    let fwd = forward_request_headers(&headers);
     guard.add_own(t_parse.elapsed());
-    let t_send = Instant::now();
-    let resp = match send(&up, rb).await {
-        Ok(r) => r,
-        Err(e) => {
+    let sent = forward::send_with_failover(st, &candidates, |up| {
+        let (path, bytes) = match up.kind {
+            Kind::Openai => match (&up.model, &original) {
+                (None, Some(b)) => ("chat/completions", b.clone()),
+                (m, _) => {
+                    ("chat/completions", Bytes::from(serde_json::to_vec(&with_model(&req.body, m)).expect("JSON")))
+                }
+            },
+            Kind::Anthropic => {
+                let a = openai_to_anthropic(&req.body)
+                    .map_err(|e| ProxyError::bad(format!("{e} (upstream {})", up.name), None))?;
+                ("messages", Bytes::from(serde_json::to_vec(&with_model(&a, &up.model)).expect("JSON")))
+            }
+        };
+        let rb = st
+            .client
+            .post(up.url(path))
+            .headers(fwd.clone())
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(bytes);
+        forward::authorise(rb, up, &headers, Protocol::OpenAi)
+    })
+    .await;
+    guard.set_request(Value::Object(req.body));
+    match sent {
+        Ok(sent) => Ok(forward::respond(guard, sent, Protocol::OpenAi, stream, model.as_deref().unwrap_or("")).await),
+        Err((e, attempts)) => {
+            if let Some(up) = candidates.get(attempts.saturating_sub(1) as usize % candidates.len().max(1)) {
+                guard.set_upstream(&up.name, up.kind == Kind::Anthropic, attempts);
+            }
             guard.finish(TurnStatus::Failed, Some(e.status().as_u16()), Some(e.to_string()), Some(RawResponse::None));
-            return Err(e);
+            Err(e)
         }
-    };
-    let t_headers = Instant::now();
-    tracing::debug!(turn = id, upstream_ms = ?(t_headers - t_send), "upstream answered");
-
-    let status = resp.status();
-    let is_sse = resp
-        .headers()
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/event-stream"));
-    let mut out_headers = relay_response_headers(resp.headers(), status.is_success() && is_sse);
-    out_headers.insert("x-metaclaw-turn-id", HeaderValue::from(id));
-    if let Ok(v) = HeaderValue::from_str(&session.id) {
-        out_headers.insert("x-metaclaw-session-id", v);
     }
-
-    if status.is_success() && is_sse {
-        let relay = Relay::new(Box::pin(resp.bytes_stream()), up.stream_idle_timeout, guard, status.as_u16());
-        let mut out = Response::new(Body::from_stream(relay));
-        *out.status_mut() = status;
-        *out.headers_mut() = out_headers;
-        return Ok(out);
-    }
-
-    let body = match resp.bytes().await {
-        Ok(b) => b,
-        Err(e) => {
-            let err = super::send_error(&up, e);
-            guard.finish(
-                TurnStatus::Failed,
-                Some(err.status().as_u16()),
-                Some(err.to_string()),
-                Some(RawResponse::None),
-            );
-            return Err(err);
-        }
-    };
-    let t_body = Instant::now();
-    let mut out = Response::new(Body::from(body.clone()));
-    *out.status_mut() = status;
-    *out.headers_mut() = out_headers;
-    guard.add_own(t_body.elapsed());
-    if status.is_success() {
-        guard.finish(TurnStatus::Ok, Some(status.as_u16()), None, Some(RawResponse::Json(body)));
-    } else {
-        let msg = format!("the upstream answered {status}");
-        guard.finish(TurnStatus::UpstreamError, Some(status.as_u16()), Some(msg), Some(RawResponse::Json(body)));
-    }
-    Ok(out)
 }

@@ -1,5 +1,6 @@
-//! Errors the proxy answers with, always as OpenAI-style error JSON
-//! (`{"error": {"message", "type", "param", "code"}}`).
+//! Errors the proxy answers with, in the caller's own protocol: OpenAI-style
+//! (`{"error": {"message", "type", "param", "code"}}`) or Anthropic-style
+//! (`{"type": "error", "error": {"type", "message"}}`).
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -65,5 +66,68 @@ impl ProxyError {
 impl IntoResponse for ProxyError {
     fn into_response(self) -> Response {
         (self.status(), axum::Json(self.body())).into_response()
+    }
+}
+
+/// The wire protocol a client speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    OpenAi,
+    Anthropic,
+}
+
+impl Protocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OpenAi => "openai",
+            Self::Anthropic => "anthropic",
+        }
+    }
+}
+
+/// Anthropic's error `type` for an HTTP status.
+pub fn anthropic_error_type(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 | 422 => "invalid_request_error",
+        401 => "authentication_error",
+        402 => "billing_error",
+        403 => "permission_error",
+        404 => "not_found_error",
+        413 => "request_too_large",
+        429 => "rate_limit_error",
+        504 => "timeout_error",
+        529 => "overloaded_error",
+        _ => "api_error",
+    }
+}
+
+/// An error body in `proto`'s shape.
+pub fn error_json(proto: Protocol, status: StatusCode, message: &str) -> serde_json::Value {
+    match proto {
+        Protocol::Anthropic => {
+            json!({"type": "error", "error": {"type": anthropic_error_type(status), "message": message}})
+        }
+        Protocol::OpenAi => {
+            let kind = match status.as_u16() {
+                401 => "authentication_error",
+                403 => "permission_error",
+                429 => "rate_limit_error",
+                400..=499 => "invalid_request_error",
+                _ => "upstream_error",
+            };
+            json!({"error": {"message": message, "type": kind, "param": null, "code": null}})
+        }
+    }
+}
+
+impl ProxyError {
+    /// This error as a response in `proto`'s shape.
+    pub fn into_response_for(self, proto: Protocol) -> Response {
+        match proto {
+            Protocol::OpenAi => self.into_response(),
+            Protocol::Anthropic => {
+                (self.status(), axum::Json(error_json(proto, self.status(), &self.to_string()))).into_response()
+            }
+        }
     }
 }

@@ -14,6 +14,8 @@ use crate::turn::{now_ms, RawResponse, TurnRecord, TurnStatus};
 struct Pending {
     record: TurnRecord,
     t0: Instant,
+    /// The upstream speaks Anthropic (its streamed chunks are recorded as such).
+    anthropic: bool,
     /// Time spent in MetaClaw's own code (everything but waiting on the upstream).
     own: Duration,
     chunks: Vec<Bytes>,
@@ -29,7 +31,7 @@ impl TurnGuard {
     /// `record` carries the request side; `t0` is when the request arrived.
     pub fn new(record: TurnRecord, t0: Instant, store: Store, metrics: Arc<Metrics>) -> Self {
         Self {
-            pending: Some(Box::new(Pending { record, t0, own: Duration::ZERO, chunks: Vec::new() })),
+            pending: Some(Box::new(Pending { record, t0, own: Duration::ZERO, anthropic: false, chunks: Vec::new() })),
             store,
             metrics,
         }
@@ -39,6 +41,32 @@ impl TurnGuard {
     pub fn add_own(&mut self, d: Duration) {
         if let Some(p) = &mut self.pending {
             p.own += d;
+        }
+    }
+
+    /// Sets the request as recorded (the normalised, OpenAI-form body).
+    pub fn set_request(&mut self, request: serde_json::Value) {
+        if let Some(p) = &mut self.pending {
+            p.record.request = request;
+        }
+    }
+
+    /// Adds the turn and session ids to a response's headers.
+    pub fn stamp(&self, headers: &mut http::HeaderMap) {
+        if let Some(p) = &self.pending {
+            headers.insert("x-metaclaw-turn-id", http::HeaderValue::from(p.record.id));
+            if let Ok(v) = http::HeaderValue::from_str(&p.record.session_id) {
+                headers.insert("x-metaclaw-session-id", v);
+            }
+        }
+    }
+
+    /// Notes which upstream answered, after how many attempts.
+    pub fn set_upstream(&mut self, name: &str, anthropic: bool, attempts: u32) {
+        if let Some(p) = &mut self.pending {
+            p.record.upstream = name.to_string();
+            p.record.attempts = attempts;
+            p.anthropic = anthropic;
         }
     }
 
@@ -66,7 +94,12 @@ impl TurnGuard {
         r.status = status;
         r.http_status = http_status;
         r.error = error;
-        r.response = response.unwrap_or_else(|| RawResponse::Stream(std::mem::take(&mut p.chunks)));
+        let chunks = std::mem::take(&mut p.chunks);
+        r.response = response.unwrap_or(if p.anthropic {
+            RawResponse::AnthropicStream(chunks)
+        } else {
+            RawResponse::Stream(chunks)
+        });
         r.latency_ms = total.as_secs_f64() * 1e3;
         r.overhead_ms = own.as_secs_f64() * 1e3;
         r.upstream_ms = (total - own).as_secs_f64() * 1e3;

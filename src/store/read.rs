@@ -46,6 +46,8 @@ pub struct TurnSummary {
     pub tool_names: Vec<String>,
     pub skills: Value,
     pub generation: i64,
+    /// Upstream calls made for this turn (failover and retries).
+    pub attempts: i64,
 }
 
 /// One page of turns; pass `next_before` as `before` for the next page.
@@ -97,7 +99,7 @@ pub struct InferredSessionSeed {
 
 const SUMMARY_COLS: &str = "id, session_id, turn_index, turn_type, protocol, upstream, model, stream, started_at,
     finished_at, status, http_status, latency_ms, upstream_ms, overhead_ms, prompt_tokens, completion_tokens,
-    total_tokens, finish_reason, substr(COALESCE(response_text, ''), 1, 200), tool_calls, skills, generation";
+    total_tokens, finish_reason, substr(COALESCE(response_text, ''), 1, 200), tool_calls, skills, generation, attempts";
 
 fn summary(r: &Row) -> rusqlite::Result<TurnSummary> {
     let tool_calls: Option<String> = r.get(20)?;
@@ -130,6 +132,7 @@ fn summary(r: &Row) -> rusqlite::Result<TurnSummary> {
         tool_names,
         skills: serde_json::from_str(&skills).unwrap_or(Value::Array(vec![])),
         generation: r.get(22)?,
+        attempts: r.get(23)?,
     })
 }
 
@@ -179,12 +182,12 @@ pub fn get_turn(conn: &Connection, id: i64) -> Result<Option<TurnDetail>, StoreE
             |r| {
                 Ok((
                     summary(r)?,
-                    r.get::<_, Option<String>>(23)?,
                     r.get::<_, Option<String>>(24)?,
-                    r.get::<_, String>(25)?,
-                    r.get::<_, Option<String>>(26)?,
+                    r.get::<_, Option<String>>(25)?,
+                    r.get::<_, String>(26)?,
                     r.get::<_, Option<String>>(27)?,
                     r.get::<_, Option<String>>(28)?,
+                    r.get::<_, Option<String>>(29)?,
                     r.get::<_, Option<String>>(20)?,
                 ))
             },

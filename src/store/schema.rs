@@ -102,6 +102,10 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (hash, model)
     );
     "#,
+    // 4: upstream calls per turn (failover and retries).
+    r#"
+    ALTER TABLE turns ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -112,11 +112,13 @@ fn insert_turn(tx: &Connection, t: &TurnRecord) -> Result<(), StoreError> {
 
     let transcript = match (&t.response, t.status) {
         (RawResponse::Json(b), TurnStatus::Ok) => Transcript::from_json(b),
+        (RawResponse::AnthropicJson(b), TurnStatus::Ok) => Transcript::from_anthropic_json(b),
         (RawResponse::Stream(chunks), _) => Some(Transcript::from_sse(chunks)),
+        (RawResponse::AnthropicStream(chunks), _) => Some(Transcript::from_anthropic_sse(chunks)),
         _ => None,
     };
     let error_body = match (&t.response, t.status) {
-        (RawResponse::Json(b), s) if s != TurnStatus::Ok => {
+        (RawResponse::Json(b) | RawResponse::AnthropicJson(b), s) if s != TurnStatus::Ok => {
             let b = &b[..b.len().min(MAX_ERROR_BODY)];
             Some(String::from_utf8_lossy(b).into_owned())
         }
@@ -156,9 +158,9 @@ fn insert_turn(tx: &Connection, t: &TurnRecord) -> Result<(), StoreError> {
         "INSERT INTO turns(id, session_id, turn_index, turn_type, protocol, upstream, model, stream,
             started_at, finished_at, status, http_status, error, latency_ms, upstream_ms, overhead_ms,
             message_hashes, params_hash, response_text, reasoning_text, tool_calls, finish_reason,
-            prompt_tokens, completion_tokens, total_tokens, error_body, skills, generation)
+            prompt_tokens, completion_tokens, total_tokens, error_body, skills, generation, attempts)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
-            ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)",
+            ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)",
     )?
     .execute(params![
         t.id,
@@ -189,6 +191,7 @@ fn insert_turn(tx: &Connection, t: &TurnRecord) -> Result<(), StoreError> {
         error_body,
         serde_json::to_string(&t.skills).expect("serialises"),
         t.generation,
+        t.attempts,
     ])?;
     Ok(())
 }

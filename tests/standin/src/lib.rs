@@ -1,16 +1,25 @@
-//! A stand-in for an OpenAI-compatible LLM API, for MetaClaw's tests and benchmarks.
+//! A stand-in for an OpenAI-compatible LLM API and for Anthropic's Messages API, for MetaClaw's
+//! tests and benchmarks.
 //!
-//! It follows the documented wire format (chat completions, JSON and SSE, tool calls, usage,
-//! errors, `/v1/models`) and answers deterministically, so a response fetched directly and one
-//! fetched through the proxy can be compared byte for byte. Behaviour is scripted by directives
-//! in the last user message:
+//! It follows the documented wire formats and answers deterministically, so a response fetched
+//! directly and one fetched through the proxy can be compared byte for byte:
+//!
+//! | endpoint | wire format |
+//! |---|---|
+//! | `POST /v1/chat/completions` | OpenAI chat completions, JSON and SSE, tool calls, usage, errors |
+//! | `GET /v1/models`, `POST /v1/embeddings` | OpenAI |
+//! | `POST /v1/messages` | Anthropic Messages (`anthropic-version` required), JSON and SSE, tool use, thinking |
+//! | `POST /v1/messages/count_tokens` | Anthropic token counting (`{"input_tokens": N}`, directives ignored) |
+//!
+//! Behaviour is scripted by directives in the last user message (for both APIs unless noted):
 //!
 //! | directive | effect |
 //! |---|---|
-//! | `[[status:N]]` | answer with HTTP status N and an OpenAI error body (`retry-after: 7` on 429) |
+//! | `[[status:N]]` | answer with HTTP status N and an OpenAI/Anthropic error body (`retry-after: 7` on 429) |
 //! | `[[delay_ms:N]]` | wait N ms before answering |
 //! | `[[tool]]` | call the first tool in `tools` (or `get_weather`) with `{"city":"Paris"}` |
-//! | `[[reasoning]]` | include `reasoning_content` |
+//! | `[[reasoning]]` | OpenAI: include `reasoning_content` |
+//! | `[[thinking]]` | Anthropic: put a `thinking` block (with a signature) before the answer |
 //! | `[[chunk_delay_ms:N]]` | when streaming, wait N ms between chunks |
 //! | `[[stream_break]]` | when streaming, drop the connection after two chunks |
 //! | `[[stall_ms:N]]` | when streaming, go silent for N ms after the first chunk |
@@ -18,6 +27,8 @@
 //! | `[[embed_status:N]]`, `[[embed_delay_ms:N]]` | in an embeddings input: fail with N, or delay |
 //!
 //! Every request is kept (method, path, headers, body) and listed at `GET /_standin/requests`.
+
+mod anthropic;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -67,7 +78,8 @@ struct Shared {
 /// Options for [`spawn`].
 #[derive(Debug, Clone, Default)]
 pub struct Options {
-    /// Answer 401 unless `Authorization: Bearer <key>` is sent.
+    /// Answer 401 unless `Authorization: Bearer <key>` is sent (or, for the Anthropic endpoints,
+    /// `x-api-key: <key>`).
     pub require_key: Option<String>,
     /// Keep requests for `/_standin/requests` (off for benchmarks).
     pub record: bool,
@@ -158,6 +170,16 @@ async fn dispatch(State(s): State<Shared>, req: Request) -> Response {
             body: String::from_utf8_lossy(&body).into_owned(),
         });
     }
+    // Anthropic's endpoints check their own key headers and answer with their own error bodies.
+    match (method.as_str(), path.as_str()) {
+        ("POST", "/v1/messages") => {
+            return anthropic::messages(&headers, &body, s.require_key.as_deref(), s.dropped.clone()).await
+        }
+        ("POST", "/v1/messages/count_tokens") => {
+            return anthropic::count_tokens(&headers, &body, s.require_key.as_deref())
+        }
+        _ => {}
+    }
     if let Some(key) = &s.require_key {
         let ok = headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(format!("Bearer {key}").as_str());
         if !ok {
@@ -225,15 +247,15 @@ fn embeddings(body: &Bytes) -> Response {
 
 /// Directives found in the last user message.
 #[derive(Debug, Default)]
-struct Script {
-    status: Option<u16>,
-    delay_ms: u64,
-    tool: bool,
-    reasoning: bool,
-    chunk_delay_ms: u64,
-    stream_break: bool,
-    stall_ms: u64,
-    garbage: bool,
+pub(crate) struct Script {
+    pub(crate) status: Option<u16>,
+    pub(crate) delay_ms: u64,
+    pub(crate) tool: bool,
+    pub(crate) reasoning: bool,
+    pub(crate) chunk_delay_ms: u64,
+    pub(crate) stream_break: bool,
+    pub(crate) stall_ms: u64,
+    pub(crate) garbage: bool,
 }
 
 fn directive(text: &str, name: &str) -> Option<u64> {
@@ -242,7 +264,7 @@ fn directive(text: &str, name: &str) -> Option<u64> {
     text[start..end].trim().parse().ok()
 }
 
-fn script(text: &str) -> Script {
+pub(crate) fn script(text: &str) -> Script {
     Script {
         status: directive(text, "status").map(|s| s as u16),
         delay_ms: directive(text, "delay_ms").unwrap_or(0),
@@ -264,11 +286,11 @@ fn text_of(content: &Value) -> String {
 }
 
 /// FNV-1a, for reproducible ids.
-fn fnv(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf29ce484222325u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100000001b3))
 }
 
-fn words(s: &str) -> i64 {
+pub(crate) fn words(s: &str) -> i64 {
     s.split_whitespace().count() as i64
 }
 
@@ -345,13 +367,13 @@ struct StreamPlan {
 }
 
 /// Counts a stream as dropped unless it reached its end.
-struct DropWatch {
-    finished: bool,
-    dropped: Arc<AtomicUsize>,
+pub(crate) struct DropWatch {
+    pub(crate) finished: bool,
+    pub(crate) dropped: Arc<AtomicUsize>,
 }
 
 impl DropWatch {
-    fn finish(mut self) {
+    pub(crate) fn finish(mut self) {
         self.finished = true;
     }
 }
