@@ -306,7 +306,12 @@ async fn headerless_sessions_follow_the_conversation_across_a_restart() {
 #[tokio::test]
 async fn the_upstream_key_replaces_whatever_the_client_sent() {
     let keys = Keys::none().with_upstream("default", "sk-upstream");
-    let h = Harness::start_with(|_| {}, keys, Options { require_key: Some("sk-upstream".into()), record: true }).await;
+    let h = Harness::start_with(
+        |_| {},
+        keys,
+        Options { require_key: Some("sk-upstream".into()), record: true, ..Default::default() },
+    )
+    .await;
     let r = h
         .http
         .post(h.url("/v1/chat/completions"))

@@ -144,6 +144,29 @@ async fn latencies(client: &reqwest::Client, url: &str, body: &Value, n: usize) 
     out
 }
 
+/// Sequential latencies (ms) of Anthropic Messages calls to `url` (a `/v1/messages` endpoint).
+async fn latencies_messages(client: &reqwest::Client, url: &str, model: &str, n: usize) -> Vec<f64> {
+    let body = serde_json::to_vec(&json!({"model": model, "max_tokens": 64, "system": "You are terse.",
+        "messages": [{"role": "user", "content": "hello benchmark"}]}))
+    .unwrap();
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        let r = client
+            .post(url)
+            .header("content-type", "application/json")
+            .header("anthropic-version", "2023-06-01")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{url}: {}", r.status());
+        r.bytes().await.unwrap();
+        out.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    out
+}
+
 /// Time to the first body byte of a paced stream (ms).
 async fn ttfb(client: &reqwest::Client, url: &str, n: usize) -> Vec<f64> {
     let body = serde_json::to_vec(&json!({"model": "m", "stream": true,
@@ -218,11 +241,19 @@ async fn main() {
 
     let home = tmp.join("home");
     std::fs::create_dir_all(&home).unwrap();
-    std::fs::write(home.join("config.toml"), "[log]\nlevel = \"warn\"\n").unwrap();
+    // Two upstreams on the same stand-in: claude-* models over the Messages API, the rest over
+    // Chat Completions (the default), so both protocols and the translation can be measured.
+    std::fs::write(
+        home.join("config.toml"),
+        format!(
+            "[log]\nlevel = \"warn\"\n[[upstreams]]\nname = \"claude\"\nkind = \"anthropic\"\nbase_url = \"{standin_url}\"\nmodels = [\"claude-*\"]\n\n[[upstreams]]\nname = \"local\"\nbase_url = \"{standin_url}\"\ndefault = true\n"
+        ),
+    )
+    .unwrap();
     let port = free_port();
     let spawned = Instant::now();
     let mc = Command::new(&a.metaclaw)
-        .args(["serve", "--port", &port.to_string(), "--upstream", &standin_url])
+        .args(["serve", "--port", &port.to_string()])
         .env("METACLAW_HOME", &home)
         .env("METACLAW_NO_KEYRING", "1")
         .stdout(Stdio::null())
@@ -267,6 +298,24 @@ async fn main() {
             lat_skills[i].extend(latencies(&client, &url, &skills_body(), per_round / 4).await);
         }
     }
+    // The Messages API: relayed to an Anthropic upstream, and translated for an OpenAI one.
+    let (mut an_direct, mut an_relay, mut oa_chat, mut an_translated) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mc_messages = format!("{mc_base}/v1/messages");
+    let mc_chat = format!("{mc_base}/v1/chat/completions");
+    let plain = json!({"model": "standin-small", "messages": [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "hello benchmark"}]});
+    for _ in 0..rounds {
+        an_direct.extend(
+            latencies_messages(&client, &format!("{standin_url}/messages"), "claude-bench", per_round / 2).await,
+        );
+        an_relay.extend(latencies_messages(&client, &mc_messages, "claude-bench", per_round / 2).await);
+        oa_chat.extend(latencies(&client, &mc_chat, &plain, per_round / 2).await);
+        an_translated.extend(latencies_messages(&client, &mc_messages, "standin-small", per_round / 2).await);
+    }
+    for v in [&mut an_direct, &mut an_relay, &mut oa_chat, &mut an_translated] {
+        v.sort_by(f64::total_cmp);
+    }
+
     let mut tput = Vec::new();
     let mut rss_load = 0;
     for t in &targets {
@@ -342,6 +391,20 @@ async fn main() {
         start_to_healthy.as_secs_f64() * 1e3,
         rss_idle as f64 / 1024.0,
         rss_load as f64 / 1024.0
+    );
+    let (a50, a99) = (pct(&an_direct, 0.5), pct(&an_direct, 0.99));
+    let (r50, r99) = (pct(&an_relay, 0.5), pct(&an_relay, 0.99));
+    let (c50, _) = (pct(&oa_chat, 0.5), pct(&oa_chat, 0.99));
+    let (x50, _) = (pct(&an_translated, 0.5), pct(&an_translated, 0.99));
+    println!(
+        "/v1/messages relayed to an Anthropic upstream: added p50 {:.3} ms, p99 {:.3} ms; translated for an OpenAI upstream: {:.3} ms p50 more than the same turn as a chat completion",
+        r50 - a50,
+        r99 - a99,
+        x50 - c50
+    );
+    out.insert(
+        "anthropic".into(),
+        json!({"relay_overhead_p50_ms": r50 - a50, "relay_overhead_p99_ms": r99 - a99, "translation_p50_ms": x50 - c50}),
     );
     out.insert(
         "process".into(),

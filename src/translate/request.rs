@@ -245,10 +245,11 @@ pub fn openai_to_anthropic(req: &Obj) -> Result<Obj, TranslateError> {
         ("response_format", "response_format has no equivalent in the Anthropic Messages API"),
         ("audio", "audio output is not available from the Anthropic Messages API"),
     ] {
-        if req.get(key).is_some_and(|v| !v.is_null() && v != &Value::Bool(false)) {
-            if key != "response_format" || req[key]["type"] != "text" {
-                return Err(unsupported(format!("`{key}` cannot be used with an Anthropic upstream: {why}")));
-            }
+        let set = req.get(key).is_some_and(|v| !v.is_null() && v != &Value::Bool(false));
+        // A plain-text response_format asks for nothing beyond the default.
+        let plain_text = key == "response_format" && req.get(key).is_some_and(|v| v["type"] == "text");
+        if set && !plain_text {
+            return Err(unsupported(format!("`{key}` cannot be used with an Anthropic upstream: {why}")));
         }
     }
     if req.get("n").and_then(Value::as_u64).is_some_and(|n| n > 1) {

@@ -27,19 +27,51 @@ def standin_url():
     proc.wait()
 
 
-@pytest.fixture(scope="session")
-def proxy_url(standin_url):
+def _serve(config, args=()):
     home = tempfile.mkdtemp(prefix="metaclaw-pytest-")
-    # These tests compare answers with the upstream's byte for byte, so no skills are injected.
     with open(os.path.join(home, "config.toml"), "w") as f:
-        f.write("[skills]\nbuiltin = false\n")
+        f.write(config)
     env = dict(os.environ, METACLAW_HOME=home, METACLAW_NO_KEYRING="1")
     env.pop("METACLAW_UPSTREAM_API_KEY", None)
-    proc, url = _start(
-        [os.environ["METACLAW_BIN"], "serve", "--port", "0", "--upstream", standin_url],
+    return _start(
+        [os.environ["METACLAW_BIN"], "serve", "--port", "0", *args],
         env=env,
         prefix="MetaClaw listening on ",
     )
+
+
+@pytest.fixture(scope="session")
+def proxy_url(standin_url):
+    # These tests compare answers with the upstream's byte for byte, so no skills are injected.
+    proc, url = _serve("[skills]\nbuiltin = false\n", ["--upstream", standin_url])
     yield url
     proc.terminate()
     assert proc.wait(timeout=20) == 0, "metaclaw serve exits cleanly on SIGTERM"
+
+
+@pytest.fixture(scope="session")
+def multi_proxy_url(standin_url):
+    """A proxy with an Anthropic upstream for claude-* models and an OpenAI one for the rest."""
+    config = f"""
+[skills]
+builtin = false
+
+[routing]
+max_attempts = 1
+
+[[upstreams]]
+name = "claude"
+kind = "anthropic"
+base_url = "{standin_url}"
+models = ["claude-*"]
+
+[[upstreams]]
+name = "local"
+kind = "openai"
+base_url = "{standin_url}"
+default = true
+"""
+    proc, url = _serve(config)
+    yield url
+    proc.terminate()
+    assert proc.wait(timeout=20) == 0

@@ -73,6 +73,8 @@ struct Shared {
     dropped: Arc<AtomicUsize>,
     require_key: Option<String>,
     record: bool,
+    fail_with: Option<u16>,
+    retry_after: Option<u32>,
 }
 
 /// Options for [`spawn`].
@@ -83,6 +85,10 @@ pub struct Options {
     pub require_key: Option<String>,
     /// Keep requests for `/_standin/requests` (off for benchmarks).
     pub record: bool,
+    /// Answer every chat or messages call with this status (an outage), in the endpoint's error
+    /// format, with `retry-after` when `retry_after` is set.
+    pub fail_with: Option<u16>,
+    pub retry_after: Option<u32>,
 }
 
 /// A running stand-in.
@@ -123,6 +129,8 @@ pub async fn spawn(addr: SocketAddr, opts: Options) -> std::io::Result<Standin> 
         dropped: Default::default(),
         require_key: opts.require_key,
         record: opts.record,
+        fail_with: opts.fail_with,
+        retry_after: opts.retry_after,
     };
     let app = router(shared.clone());
     let task = tokio::spawn(async move {
@@ -169,6 +177,32 @@ async fn dispatch(State(s): State<Shared>, req: Request) -> Response {
             headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string())).collect(),
             body: String::from_utf8_lossy(&body).into_owned(),
         });
+    }
+    if let (Some(status), "POST", "/v1/chat/completions" | "/v1/messages") =
+        (s.fail_with, method.as_str(), path.as_str())
+    {
+        let message = format!("stand-in outage {status}");
+        let mut r = if path == "/v1/messages" {
+            let kind = if status == 529 {
+                "overloaded_error"
+            } else if status == 429 {
+                "rate_limit_error"
+            } else {
+                "api_error"
+            };
+            (
+                StatusCode::from_u16(status).unwrap(),
+                Json(json!({"type": "error", "error": {"type": kind, "message": message}})),
+            )
+                .into_response()
+        } else {
+            error(status, &message, "server_error")
+        };
+        r.headers_mut().remove("retry-after");
+        if let Some(ra) = s.retry_after {
+            r.headers_mut().insert("retry-after", ra.to_string().parse().unwrap());
+        }
+        return r;
     }
     // Anthropic's endpoints check their own key headers and answer with their own error bodies.
     match (method.as_str(), path.as_str()) {

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 async fn main() {
     let mut args = std::env::args().skip(1);
     let mut port = 0u16;
-    let mut opts = metaclaw_standin::Options { require_key: None, record: true };
+    let mut opts = metaclaw_standin::Options { record: true, ..Default::default() };
     while let Some(a) = args.next() {
         match a.as_str() {
             "--port" => port = args.next().and_then(|p| p.parse().ok()).expect("--port takes a number"),

@@ -1,0 +1,472 @@
+//! Several upstreams of both kinds: Anthropic and OpenAI clients on either, routing by model,
+//! failover, caller-auth passthrough, errors in the caller's protocol, and what is recorded.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use metaclaw::config::{Auth, Config, Kind, NamedUpstream};
+use metaclaw::engine::{Engine, Keys};
+use metaclaw::home::Home;
+use metaclaw_standin::{Options, Standin};
+use serde_json::{json, Value};
+
+struct Setup {
+    engine: Option<Engine>,
+    standins: Vec<Standin>,
+    home: tempfile::TempDir,
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+fn up(name: &str, kind: Kind, s: &Standin, models: &[&str], default: bool) -> NamedUpstream {
+    NamedUpstream {
+        name: name.into(),
+        kind,
+        base_url: s.base_url(),
+        models: models.iter().map(|m| m.to_string()).collect(),
+        default,
+        auth: Auth::Key,
+        model: None,
+    }
+}
+
+/// An engine over `standins` (one per upstream, in order), configured by `build`.
+async fn setup(opts: Vec<Options>, build: impl FnOnce(&[Standin], &mut Config), keys: Keys) -> Setup {
+    let mut standins = Vec::new();
+    for o in opts {
+        standins.push(common::standin(Options { record: true, ..o }).await);
+    }
+    let mut cfg = common::config_for(&standins[0]);
+    cfg.routing.backoff_ms = 20;
+    build(&standins, &mut cfg);
+    let home = tempfile::tempdir().unwrap();
+    let engine = Engine::start(cfg, Home::at(home.path()), keys).await.expect("engine starts");
+    let base = format!("http://{}", engine.addr());
+    let token = engine.admin_token().to_string();
+    Setup { engine: Some(engine), standins, home, http: reqwest::Client::new(), base, token }
+}
+
+impl Setup {
+    async fn post(&self, path: &str, body: Value) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .header("anthropic-version", "2023-06-01")
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+    async fn turn(&self, id: i64) -> Value {
+        self.engine.as_ref().unwrap().store().flush().await.unwrap();
+        let r = self.http.get(format!("{}/api/turns/{id}", self.base)).bearer_auth(&self.token).send().await.unwrap();
+        r.json().await.unwrap()
+    }
+    /// Stops the engine cleanly; hands back its home for inspection.
+    async fn stop(mut self) -> tempfile::TempDir {
+        self.engine.take().unwrap().shutdown().await;
+        self.home
+    }
+}
+
+fn ask_anthropic(model: &str, text: &str, stream: bool) -> Value {
+    json!({"model": model, "max_tokens": 64, "stream": stream, "system": "You are terse.",
+        "tools": [{"name": "get_weather", "description": "w", "input_schema": {"type": "object"}}],
+        "messages": [{"role": "user", "content": text}]})
+}
+
+fn sse_events(text: &str) -> Vec<(String, Value)> {
+    text.split("\n\n")
+        .filter(|e| !e.trim().is_empty())
+        .map(|e| {
+            let kind = e.lines().find_map(|l| l.strip_prefix("event: ")).unwrap_or("").to_string();
+            let data = e.lines().find_map(|l| l.strip_prefix("data: ")).unwrap_or("null");
+            (kind, serde_json::from_str(data).unwrap_or(Value::Null))
+        })
+        .collect()
+}
+
+fn two_kinds(s: &[Standin], c: &mut Config) {
+    c.upstreams =
+        vec![up("claude", Kind::Anthropic, &s[0], &["claude-*"], false), up("local", Kind::Openai, &s[0], &[], true)];
+}
+
+#[tokio::test]
+async fn anthropic_client_on_an_anthropic_upstream_is_relayed_faithfully_and_recorded() {
+    let s = setup(vec![Options::default()], two_kinds, Keys::none()).await;
+    let body = ask_anthropic("claude-test", "hello there", false);
+    let direct = s
+        .http
+        .post(format!("{}/messages", s.standins[0].base_url()))
+        .header("anthropic-version", "2023-06-01")
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let r = s.post("/v1/messages", body.clone()).await;
+    assert_eq!(r.status(), 200);
+    let id = common::turn_id(&r);
+    assert_eq!(r.bytes().await.unwrap(), direct);
+    assert_eq!(s.standins[0].requests().last().unwrap().json(), body, "sent upstream unchanged");
+
+    let stream = ask_anthropic("claude-test", "stream it [[thinking]]", true);
+    let direct = s
+        .http
+        .post(format!("{}/messages", s.standins[0].base_url()))
+        .header("anthropic-version", "2023-06-01")
+        .json(&stream)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let r = s.post("/v1/messages", stream).await;
+    let sid = common::turn_id(&r);
+    assert_eq!(r.bytes().await.unwrap(), direct);
+
+    let t = s.turn(id).await;
+    assert_eq!(
+        (t["protocol"].as_str(), t["upstream"].as_str(), t["attempts"].as_i64()),
+        (Some("anthropic"), Some("claude"), Some(1))
+    );
+    assert_eq!(
+        t["messages"][0],
+        json!({"role": "system", "content": "You are terse."}),
+        "recorded in the normalised form"
+    );
+    assert_eq!(t["response_text"], "Echo: hello there");
+    let t = s.turn(sid).await;
+    assert_eq!(t["response_text"], "Echo: stream it (thinking)");
+    assert_eq!(t["reasoning_text"], "The user wants an answer; I will echo.");
+    assert!(t["total_tokens"].as_i64().unwrap() > 0);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn anthropic_client_on_an_openai_upstream_gets_translated_answers_and_streams() {
+    let s = setup(vec![Options::default()], two_kinds, Keys::none()).await;
+    // Text.
+    let r = s.post("/v1/messages", ask_anthropic("standin-small", "hi there", false)).await;
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["type"], "message");
+    assert_eq!(v["content"], json!([{"type": "text", "text": "Echo: hi there"}]));
+    assert_eq!(v["stop_reason"], "end_turn");
+    assert!(v["usage"]["input_tokens"].as_i64().unwrap() > 0);
+    let sent = s.standins[0].requests().last().unwrap().clone();
+    assert_eq!(sent.path, "/v1/chat/completions");
+    assert_eq!(sent.json()["messages"][0], json!({"role": "system", "content": "You are terse."}));
+    assert_eq!(sent.json()["tools"][0]["function"]["name"], "get_weather");
+
+    // Tool use.
+    let v: Value =
+        s.post("/v1/messages", ask_anthropic("standin-small", "weather? [[tool]]", false)).await.json().await.unwrap();
+    assert_eq!(v["stop_reason"], "tool_use");
+    assert_eq!(v["content"][0]["type"], "tool_use");
+    assert_eq!(v["content"][0]["input"], json!({"city": "Paris"}));
+
+    // Streaming: the documented event sequence, with the tool input arriving as JSON deltas.
+    let r = s.post("/v1/messages", ask_anthropic("standin-small", "weather? [[tool]]", true)).await;
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    let id = common::turn_id(&r);
+    let ev = sse_events(&r.text().await.unwrap());
+    let kinds: Vec<&str> = ev.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(kinds.first(), Some(&"message_start"));
+    assert_eq!(kinds.last(), Some(&"message_stop"));
+    assert!(
+        kinds.contains(&"content_block_start")
+            && kinds.contains(&"content_block_stop")
+            && kinds.contains(&"message_delta")
+    );
+    let json: String = ev.iter().filter_map(|(_, d)| d["delta"]["partial_json"].as_str()).collect();
+    assert_eq!(serde_json::from_str::<Value>(&json).unwrap(), json!({"city": "Paris"}));
+    let delta = ev.iter().find(|(k, _)| k == "message_delta").unwrap();
+    assert_eq!(delta.1["delta"]["stop_reason"], "tool_use");
+    let t = s.turn(id).await;
+    assert_eq!((t["protocol"].as_str(), t["upstream"].as_str()), (Some("anthropic"), Some("local")));
+    assert_eq!(t["tool_names"], json!(["get_weather"]));
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn openai_client_on_an_anthropic_upstream_gets_translated_answers_and_streams() {
+    let s = setup(vec![Options::default()], two_kinds, Keys::none()).await;
+    let body = json!({"model": "claude-test", "messages": [{"role": "system", "content": "sys"}, {"role": "user", "content": "hello [[thinking]]"}]});
+    let v: Value = s.post("/v1/chat/completions", body).await.json().await.unwrap();
+    assert_eq!(v["object"], "chat.completion");
+    assert_eq!(v["choices"][0]["message"]["content"], "Echo: hello (thinking)");
+    assert_eq!(v["choices"][0]["message"]["reasoning_content"], "The user wants an answer; I will echo.");
+    assert_eq!(v["choices"][0]["finish_reason"], "stop");
+    let sent = s.standins[0].requests().last().unwrap().json();
+    assert_eq!(sent["system"], "sys");
+    assert_eq!(sent["max_tokens"], 4096);
+
+    let body = json!({"model": "claude-test", "stream": true, "stream_options": {"include_usage": true},
+        "tools": [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}],
+        "messages": [{"role": "user", "content": "go [[tool]]"}]});
+    let text = s.post("/v1/chat/completions", body).await.text().await.unwrap();
+    let t = metaclaw::transcript::Transcript::from_sse(&[text.as_bytes()]);
+    assert_eq!(t.tool_calls[0].name, "get_weather");
+    assert_eq!(serde_json::from_str::<Value>(&t.tool_calls[0].arguments).unwrap(), json!({"city": "Paris"}));
+    assert_eq!(t.finish_reason.as_deref(), Some("tool_calls"));
+    assert!(t.usage.total_tokens.unwrap() > 0);
+    assert!(text.ends_with("data: [DONE]\n\n"));
+
+    // What can't be mapped is refused, not dropped.
+    let r = s
+        .post(
+            "/v1/chat/completions",
+            json!({"model": "claude-test", "n": 2, "messages": [{"role": "user", "content": "x"}]}),
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    assert!(r.json::<Value>().await.unwrap()["error"]["message"].as_str().unwrap().contains("`n`"));
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_down_upstream_fails_over_to_the_next_and_the_attempts_are_recorded() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let s = setup(
+        vec![Options { fail_with: Some(503), ..Default::default() }, Options::default()],
+        |s, c| {
+            let mut down = up("down", Kind::Openai, &s[0], &["m"], false);
+            down.base_url = format!("http://{closed}/v1");
+            c.upstreams = vec![
+                down,
+                up("busy", Kind::Openai, &s[0], &["m"], false),
+                up("good", Kind::Anthropic, &s[1], &["m"], false),
+            ];
+        },
+        Keys::none(),
+    )
+    .await;
+    let r =
+        s.post("/v1/chat/completions", json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]})).await;
+    assert_eq!(r.status(), 200);
+    let id = common::turn_id(&r);
+    assert_eq!(r.json::<Value>().await.unwrap()["choices"][0]["message"]["content"], "Echo: hi");
+    let t = s.turn(id).await;
+    assert_eq!((t["upstream"].as_str(), t["attempts"].as_i64()), (Some("good"), Some(3)));
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn retries_honour_retry_after_and_never_happen_after_the_first_byte() {
+    // One upstream answering 429 with retry-after 1: waited for, then given to the client.
+    let s = setup(
+        vec![Options { fail_with: Some(429), retry_after: Some(1), ..Default::default() }],
+        |s, c| {
+            c.upstreams = vec![up("only", Kind::Openai, &s[0], &[], true)];
+            c.routing.max_attempts = 2;
+        },
+        Keys::none(),
+    )
+    .await;
+    let started = Instant::now();
+    let r =
+        s.post("/v1/chat/completions", json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]})).await;
+    assert_eq!(r.status(), 429);
+    assert_eq!(r.headers()["retry-after"], "1");
+    assert!(started.elapsed() >= Duration::from_millis(950), "retry-after was honoured: {:?}", started.elapsed());
+    assert_eq!(s.turn(common::turn_id(&r)).await["attempts"], 2);
+    s.stop().await;
+
+    // A stream that breaks after its first bytes is not retried on the fallback.
+    let s = setup(
+        vec![Options::default(), Options::default()],
+        |s, c| {
+            c.upstreams = vec![up("a", Kind::Openai, &s[0], &["m"], false), up("b", Kind::Openai, &s[1], &["m"], false)]
+        },
+        Keys::none(),
+    )
+    .await;
+    let r = s
+        .post(
+            "/v1/chat/completions",
+            json!({"model": "m", "stream": true, "messages": [{"role": "user", "content": "go [[stream_break]]"}]}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let id = common::turn_id(&r);
+    let mut body = r.bytes_stream();
+    let mut text = String::new();
+    while let Some(Ok(c)) = body.next().await {
+        text.push_str(&String::from_utf8_lossy(&c));
+    }
+    assert!(text.contains("broke off"), "{text}");
+    assert!(s.standins[1].requests().is_empty(), "the fallback was never called");
+    let t = s.turn(id).await;
+    assert_eq!((t["status"].as_str(), t["attempts"].as_i64()), (Some("failed"), Some(1)));
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn errors_come_in_the_callers_protocol() {
+    let s = setup(
+        vec![Options { fail_with: Some(529), ..Default::default() }, Options::default()],
+        |s, c| {
+            c.upstreams = vec![
+                up("overloaded", Kind::Anthropic, &s[0], &["claude-*"], false),
+                up("oa", Kind::Openai, &s[1], &[], true),
+            ];
+            c.routing.max_attempts = 1;
+            c.proxy.max_body_mib = 1;
+        },
+        Keys::none(),
+    )
+    .await;
+    let err = |v: &Value| (v["type"].as_str().map(str::to_string), v["error"]["type"].as_str().map(str::to_string));
+    let r = s.post("/v1/messages", ask_anthropic("claude-x", "hi", false)).await;
+    assert_eq!(r.status(), 529);
+    assert_eq!(err(&r.json().await.unwrap()), (Some("error".into()), Some("overloaded_error".into())));
+    let r = s.http.post(format!("{}/v1/messages", s.base)).body("{oops").send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(err(&r.json().await.unwrap()).1.as_deref(), Some("invalid_request_error"));
+    let r = s.post("/v1/messages", json!({"model": "m", "messages": [{"role": "user", "content": "x"}]})).await;
+    let v: Value = r.json().await.unwrap();
+    assert!(v["error"]["message"].as_str().unwrap().contains("max_tokens"), "{v}");
+    let big = json!({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x".repeat(2 << 20)}]});
+    let r = s.post("/v1/messages", big).await;
+    assert_eq!(r.status(), 413);
+    assert_eq!(err(&r.json().await.unwrap()).1.as_deref(), Some("request_too_large"));
+    // An OpenAI upstream's error reaches an Anthropic client as Anthropic JSON, same status.
+    let r = s.post("/v1/messages", ask_anthropic("standin-small", "x [[status:404]]", false)).await;
+    assert_eq!(r.status(), 404);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(err(&v).1.as_deref(), Some("not_found_error"));
+    assert!(v["error"]["message"].as_str().unwrap().contains("stand-in error 404"));
+    // And an Anthropic upstream's error reaches an OpenAI client as OpenAI JSON.
+    let r = s
+        .post("/v1/chat/completions", json!({"model": "claude-x", "messages": [{"role": "user", "content": "x"}]}))
+        .await;
+    assert_eq!(r.status(), 529);
+    assert!(r.json::<Value>().await.unwrap()["error"]["message"].as_str().unwrap().contains("outage 529"));
+    // Documents can't go to an OpenAI upstream: a clear 400.
+    let doc = json!({"model": "standin-small", "max_tokens": 5, "messages": [{"role": "user", "content": [{"type": "document", "source": {"type": "text", "data": "x"}}]}]});
+    let r = s.post("/v1/messages", doc).await;
+    assert_eq!(r.status(), 400);
+    assert!(r.json::<Value>().await.unwrap()["error"]["message"].as_str().unwrap().contains("document"));
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn count_tokens_and_models_cover_every_upstream() {
+    let s = setup(vec![Options::default()], two_kinds, Keys::none()).await;
+    let body =
+        json!({"model": "claude-x", "system": "one two", "messages": [{"role": "user", "content": "three four five"}]});
+    let v: Value = s.post("/v1/messages/count_tokens", body.clone()).await.json().await.unwrap();
+    assert_eq!(v["input_tokens"], 5, "asked of the Anthropic upstream");
+    let mut oa = body;
+    oa["model"] = json!("standin-small");
+    let v: Value = s.post("/v1/messages/count_tokens", oa).await.json().await.unwrap();
+    assert!(v["input_tokens"].as_i64().unwrap() > 0, "estimated for an OpenAI upstream");
+    let models: Value = s.http.get(format!("{}/v1/models", s.base)).send().await.unwrap().json().await.unwrap();
+    let ids: Vec<&str> = models["data"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&"standin-small"), "{ids:?}");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn passthrough_forwards_the_callers_key_which_is_never_stored() {
+    let s = setup(
+        vec![Options { require_key: Some("sk-caller-secret-123".into()), ..Default::default() }],
+        |s, c| {
+            let mut a = up("mine", Kind::Anthropic, &s[0], &["claude-*"], false);
+            a.auth = Auth::Passthrough;
+            let mut o = up("oa", Kind::Openai, &s[0], &[], true);
+            o.auth = Auth::Passthrough;
+            c.upstreams = vec![a, o];
+        },
+        Keys::none().with_upstream("mine", "sk-stored-should-not-be-used"),
+    )
+    .await;
+    let r = s
+        .http
+        .post(format!("{}/v1/messages", s.base))
+        .header("x-api-key", "sk-caller-secret-123")
+        .header("anthropic-version", "2023-06-01")
+        .json(&ask_anthropic("claude-x", "hi", false))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = s
+        .http
+        .post(format!("{}/v1/chat/completions", s.base))
+        .bearer_auth("sk-caller-secret-123")
+        .json(&json!({"model": "standin-small", "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let seen = s.standins[0].requests();
+    assert_eq!(seen[0].header("x-api-key"), Some("sk-caller-secret-123"));
+    assert_eq!(seen[1].header("authorization"), Some("Bearer sk-caller-secret-123"));
+    // Without credentials: a clear 401 in the caller's protocol, nothing sent upstream.
+    let r = s.post("/v1/messages", ask_anthropic("claude-x", "hi", false)).await;
+    assert_eq!(r.status(), 401);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"]["type"], "authentication_error");
+    assert_eq!(s.standins[0].requests().len(), 2);
+    let home = s.stop().await;
+    for entry in std::fs::read_dir(home.path()).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_file() {
+            let bytes = std::fs::read(&p).unwrap();
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains("sk-caller-secret-123"),
+                "the caller's key is in {}",
+                p.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn passthrough_keys_never_reach_the_logs() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let standin = rt
+        .block_on(common::standin(Options { require_key: Some("sk-caller-secret-456".into()), ..Default::default() }));
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(
+        home.path().join("config.toml"),
+        format!(
+            "[upstream]\nbase_url = \"{}\"\nauth = \"passthrough\"\n[log]\nlevel = \"trace\"\nbodies = true\n",
+            standin.base_url()
+        ),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_metaclaw"))
+        .args(["serve", "--port", "0"])
+        .env("METACLAW_HOME", home.path())
+        .env("METACLAW_NO_KEYRING", "1")
+        .env("METACLAW_LOG", "trace")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
+    let base = line.trim().trim_start_matches("MetaClaw listening on ").to_string();
+    let status = rt.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{base}/chat/completions"))
+            .bearer_auth("sk-caller-secret-456")
+            .json(&json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(status, 200);
+    std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let logs = String::from_utf8_lossy(&out.stderr);
+    assert!(logs.contains("turn finished"), "trace logging was on: {logs}");
+    assert!(!logs.contains("sk-caller-secret-456"), "the caller's key leaked into the logs");
+}
