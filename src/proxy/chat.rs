@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use tracing::Instrument;
+
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -22,7 +24,9 @@ use crate::upstream::forward_request_headers;
 
 pub async fn chat_completions(State(st): State<Arc<ProxyState>>, headers: HeaderMap, body: Body) -> Response {
     let t0 = Instant::now();
-    match handle(&st, t0, headers, body).await {
+    // One span per request; the turn's own fields are logged when it finishes.
+    let span = tracing::info_span!("request", protocol = "openai");
+    match handle(&st, t0, headers, body).instrument(span).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     }
