@@ -21,6 +21,7 @@ pub struct Config {
     pub routing: RoutingConfig,
     pub sessions: SessionsConfig,
     pub skills: SkillsConfig,
+    pub judge: JudgeConfig,
     pub store: StoreConfig,
     pub log: LogConfig,
 }
@@ -193,6 +194,39 @@ impl Default for SkillsConfig {
     }
 }
 
+/// The judge (process reward model) that scores `main` turns in the background.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct JudgeConfig {
+    /// The judge's model; no model, no judging.
+    pub model: Option<String>,
+    /// The upstream that runs the judge (a `[[upstreams]]` name); default: the turn's own.
+    pub upstream: Option<String>,
+    /// Calls per turn; the majority wins, a tie is 0.
+    pub votes: u32,
+    pub temperature: f32,
+    /// Wait this long for the user's next message (strong evidence) before judging without it.
+    pub wait_for_next_secs: u64,
+    /// Judge calls in flight at once.
+    pub concurrency: usize,
+    /// Seconds before a judge call is given up (then retried later).
+    pub timeout_secs: u64,
+}
+
+impl Default for JudgeConfig {
+    fn default() -> Self {
+        Self {
+            model: None,
+            upstream: None,
+            votes: 3,
+            temperature: 0.6,
+            wait_for_next_secs: 300,
+            concurrency: 2,
+            timeout_secs: 60,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
@@ -339,6 +373,17 @@ impl Config {
                 "must not be empty; remove the key to turn semantic retrieval off".into(),
             ));
         }
+        if !(1..=9).contains(&self.judge.votes) {
+            return Err(invalid("judge.votes", format!("{} is outside 1..=9", self.judge.votes)));
+        }
+        if !(1..=16).contains(&self.judge.concurrency) {
+            return Err(invalid("judge.concurrency", format!("{} is outside 1..=16", self.judge.concurrency)));
+        }
+        if let Some(u) = &self.judge.upstream {
+            if !crate::upstream::from_config(self).iter().any(|x| &x.name == u) {
+                return Err(invalid("judge.upstream", format!("no upstream is named {u:?}")));
+            }
+        }
         if self.skills.max_tokens < 50 {
             return Err(invalid("skills.max_tokens", "must be at least 50".into()));
         }
@@ -409,6 +454,15 @@ pub const DEFAULT_FILE: &str = r#"# MetaClaw configuration. Every key is optiona
 # embedding_model = "text-embedding-3-small"  # also rank by meaning via the upstream's /v1/embeddings
 # embedding_weight = 0.5    # share of semantic similarity in the combined score
 # embedding_timeout_ms = 800  # then the turn uses the lexical score alone
+
+[judge]
+# model = "gpt-4o-mini"     # scores each main turn in the background; unset = no judging
+# upstream = "openai"       # a [[upstreams]] name; default: the upstream that served the turn
+# votes = 3                 # majority of this many calls; a tie is 0
+# temperature = 0.6
+# wait_for_next_secs = 300  # wait for the user's next message (strong evidence) up to this long
+# concurrency = 2
+# timeout_secs = 60
 
 [store]
 # retention_days = 90       # 0 keeps every turn forever

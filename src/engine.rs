@@ -14,8 +14,10 @@ use crate::api::{ApiState, EngineInfo, UpstreamInfo};
 use std::collections::HashMap;
 
 use crate::config::{Config, Kind};
+use crate::events::EventBus;
 use crate::home::{Home, HomeError};
 use crate::metrics::Metrics;
+use crate::prm::Judge;
 use crate::proxy::ProxyState;
 use crate::secrets::{self, SecretName, SecretSource};
 use crate::session::SessionTracker;
@@ -78,6 +80,7 @@ pub struct Engine {
     server: JoinHandle<()>,
     retention: JoinHandle<()>,
     watcher: JoinHandle<()>,
+    judge: Option<JoinHandle<()>>,
     store: Store,
     home: Home,
     token: String,
@@ -110,6 +113,17 @@ impl Engine {
             });
         }
         let routes = Routes::new(upstreams);
+        let events = EventBus::default();
+        let judge = cfg.judge.model.is_some().then(|| {
+            Judge {
+                store: store.clone(),
+                routes: Arc::new(routes.clone()),
+                client: http_client(&cfg.upstream),
+                cfg: cfg.judge.clone(),
+                events: events.clone(),
+            }
+            .spawn()
+        });
 
         let idle_gap_ms = (cfg.sessions.idle_gap_minutes * 60_000) as i64;
         let active_after = crate::turn::now_ms() - idle_gap_ms;
@@ -171,6 +185,8 @@ impl Engine {
             idle_gap_ms,
             port: addr.port(),
             skills,
+            events,
+            judge_on: judge.is_some(),
         });
         let app = crate::proxy::router(proxy).merge(crate::api::router(api));
 
@@ -193,7 +209,7 @@ impl Engine {
             tracing::warn!(error = %e, "could not write the runtime file; the CLI will fall back to the configured port");
         }
         tracing::info!(address = %addr, home = %home.root().display(), "MetaClaw is listening");
-        Ok(Self { addr, shutdown, server, retention, watcher, store, home, token })
+        Ok(Self { addr, shutdown, server, retention, watcher, judge, store, home, token })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -214,6 +230,9 @@ impl Engine {
         self.shutdown.cancel();
         self.retention.abort();
         self.watcher.abort();
+        if let Some(j) = &self.judge {
+            j.abort(); // its jobs are in the database; the next start picks them up
+        }
         let mut server = self.server;
         if tokio::time::timeout(DRAIN_TIMEOUT, &mut server).await.is_err() {
             tracing::warn!("in-flight requests did not finish within {DRAIN_TIMEOUT:?}; cutting them off");

@@ -5,8 +5,11 @@
 pub mod api;
 pub mod config;
 pub mod engine;
+pub mod events;
 pub mod home;
+pub mod llm;
 pub mod metrics;
+pub mod prm;
 pub mod proxy;
 pub mod secrets;
 pub mod session;

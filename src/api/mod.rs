@@ -78,6 +78,8 @@ pub struct ApiState {
     /// Port the engine listens on, for the Host/Origin check.
     pub port: u16,
     pub skills: std::sync::Arc<crate::skills::Library>,
+    pub events: crate::events::EventBus,
+    pub judge_on: bool,
 }
 
 /// Static facts about the running engine.
@@ -116,6 +118,8 @@ pub struct Status {
     pub overhead: OverheadStats,
     pub schema_version: i64,
     pub pending_writes: u64,
+    /// The judge's queue: `None` when no judge model is configured.
+    pub judge: Option<read::JudgeCounts>,
 }
 
 pub fn router(state: Arc<ApiState>) -> Router {
@@ -124,6 +128,8 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/api/sessions", get(sessions))
         .route("/api/turns", get(turns))
         .route("/api/turns/{id}", get(turn))
+        .route("/api/turns/{id}/feedback", axum::routing::post(feedback))
+        .route("/api/events", get(events))
         .merge(skills::routes())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
@@ -183,6 +189,7 @@ async fn status(State(st): State<Arc<ApiState>>) -> Result<Json<Status>, ApiErro
     let since = start_of_today_ms();
     let active_after = now - st.idle_gap_ms;
     let c: Counts = st.store.read(move |c| read::counts(c, since, active_after)).await?;
+    let judge = if st.judge_on { Some(st.store.read(read::judge_counts).await?) } else { None };
     Ok(Json(Status {
         info: st.info.clone(),
         uptime_secs: (now - st.info.started_at) / 1000,
@@ -193,6 +200,7 @@ async fn status(State(st): State<Arc<ApiState>>) -> Result<Json<Status>, ApiErro
         overhead: st.metrics.overhead(),
         schema_version: crate::store::SCHEMA_VERSION,
         pending_writes: st.store.pending_writes(),
+        judge,
     }))
 }
 
@@ -229,6 +237,54 @@ async fn turn(State(st): State<Arc<ApiState>>, Path(id): Path<i64>) -> Result<Js
         .await?
         .map(Json)
         .ok_or_else(|| ApiError::NotFound(format!("no turn {id}")))
+}
+
+/// `POST /api/turns/{id}/feedback`: the user's own verdict, which overrides the judge.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Feedback {
+    /// +1 or -1.
+    pub score: i64,
+    pub note: Option<String>,
+}
+
+async fn feedback(
+    State(st): State<Arc<ApiState>>,
+    Path(id): Path<i64>,
+    Json(f): Json<Feedback>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if f.score != 1 && f.score != -1 {
+        return Err(ApiError::BadRequest(format!("score must be 1 or -1, not {}", f.score)));
+    }
+    if f.note.as_ref().is_some_and(|n| n.len() > 4000) {
+        return Err(ApiError::BadRequest("the note is longer than 4000 characters".into()));
+    }
+    if !crate::prm::feedback(&st.store, &st.events, id, f.score, f.note).await? {
+        return Err(ApiError::NotFound(format!("no turn {id}")));
+    }
+    Ok(Json(json!({"turn_id": id, "score": f.score, "source": "user"})))
+}
+
+/// `GET /api/events`: server-sent events, one per engine event (`event: <type>`, JSON data).
+async fn events(
+    State(st): State<Arc<ApiState>>,
+) -> axum::response::sse::Sse<
+    impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
+> {
+    use axum::response::sse::{Event as Sse, KeepAlive};
+    let rx = st.events.subscribe();
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        loop {
+            match rx.recv().await {
+                Ok(e) => {
+                    let ev = Sse::default().event(e.kind()).json_data(&e).unwrap_or_default();
+                    return Some((Ok(ev), rx));
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    axum::response::sse::Sse::new(stream).keep_alive(KeepAlive::default())
 }
 
 #[cfg(test)]

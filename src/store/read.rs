@@ -48,6 +48,10 @@ pub struct TurnSummary {
     pub generation: i64,
     /// Upstream calls made for this turn (failover and retries).
     pub attempts: i64,
+    /// The turn's score (-1, 0, +1) once judged or given feedback.
+    pub score: Option<i64>,
+    /// `judge` or `user`.
+    pub score_source: Option<String>,
 }
 
 /// One page of turns; pass `next_before` as `before` for the next page.
@@ -71,6 +75,37 @@ pub struct TurnDetail {
     pub response_text: Option<String>,
     pub reasoning_text: Option<String>,
     pub tool_calls: Vec<ToolCall>,
+    /// The judge's votes and reason, or the user's note.
+    pub judgement: Option<Judgement>,
+}
+
+/// How a turn was scored.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Judgement {
+    pub score: i64,
+    pub source: String,
+    pub votes: Option<Value>,
+    pub reason: Option<String>,
+    pub note: Option<String>,
+    pub created_at: i64,
+}
+
+/// The judge's queue.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct JudgeCounts {
+    pub pending: i64,
+    pub done: i64,
+    pub failed: i64,
+    pub scored: i64,
+}
+
+pub fn judge_counts(conn: &Connection) -> Result<JudgeCounts, StoreError> {
+    Ok(conn.query_row(
+        "SELECT (SELECT COUNT(*) FROM judge_jobs WHERE status = 'pending'), (SELECT COUNT(*) FROM judge_jobs WHERE status = 'done'),
+                (SELECT COUNT(*) FROM judge_jobs WHERE status = 'failed'), (SELECT COUNT(*) FROM turn_scores)",
+        [],
+        |r| Ok(JudgeCounts { pending: r.get(0)?, done: r.get(1)?, failed: r.get(2)?, scored: r.get(3)? }),
+    )?)
 }
 
 /// Filters for listing turns; all optional.
@@ -99,7 +134,8 @@ pub struct InferredSessionSeed {
 
 const SUMMARY_COLS: &str = "id, session_id, turn_index, turn_type, protocol, upstream, model, stream, started_at,
     finished_at, status, http_status, latency_ms, upstream_ms, overhead_ms, prompt_tokens, completion_tokens,
-    total_tokens, finish_reason, substr(COALESCE(response_text, ''), 1, 200), tool_calls, skills, generation, attempts";
+    total_tokens, finish_reason, substr(COALESCE(response_text, ''), 1, 200), tool_calls, skills, generation, attempts,
+    (SELECT score FROM turn_scores WHERE turn_id = turns.id), (SELECT source FROM turn_scores WHERE turn_id = turns.id)";
 
 fn summary(r: &Row) -> rusqlite::Result<TurnSummary> {
     let tool_calls: Option<String> = r.get(20)?;
@@ -133,6 +169,8 @@ fn summary(r: &Row) -> rusqlite::Result<TurnSummary> {
         skills: serde_json::from_str(&skills).unwrap_or(Value::Array(vec![])),
         generation: r.get(22)?,
         attempts: r.get(23)?,
+        score: r.get(24)?,
+        score_source: r.get(25)?,
     })
 }
 
@@ -182,12 +220,12 @@ pub fn get_turn(conn: &Connection, id: i64) -> Result<Option<TurnDetail>, StoreE
             |r| {
                 Ok((
                     summary(r)?,
-                    r.get::<_, Option<String>>(24)?,
-                    r.get::<_, Option<String>>(25)?,
-                    r.get::<_, String>(26)?,
+                    r.get::<_, Option<String>>(26)?,
                     r.get::<_, Option<String>>(27)?,
-                    r.get::<_, Option<String>>(28)?,
+                    r.get::<_, String>(28)?,
                     r.get::<_, Option<String>>(29)?,
+                    r.get::<_, Option<String>>(30)?,
+                    r.get::<_, Option<String>>(31)?,
                     r.get::<_, Option<String>>(20)?,
                 ))
             },
@@ -216,6 +254,22 @@ pub fn get_turn(conn: &Connection, id: i64) -> Result<Option<TurnDetail>, StoreE
         response_text,
         reasoning_text,
         tool_calls: tool_calls.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default(),
+        judgement: conn
+            .query_row(
+                "SELECT score, source, votes, reason, note, created_at FROM turn_scores WHERE turn_id = ?1",
+                [id],
+                |r| {
+                    Ok(Judgement {
+                        score: r.get(0)?,
+                        source: r.get(1)?,
+                        votes: r.get::<_, Option<String>>(2)?.and_then(|v| serde_json::from_str(&v).ok()),
+                        reason: r.get(3)?,
+                        note: r.get(4)?,
+                        created_at: r.get(5)?,
+                    })
+                },
+            )
+            .optional()?,
     }))
 }
 

@@ -106,6 +106,28 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE turns ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1;
     "#,
+    // 5: judging. Jobs are durable (a restart or an outage delays scoring, loses nothing); a
+    // turn has at most one score, from the judge or (overriding it) from the user.
+    r#"
+    CREATE TABLE judge_jobs (
+        turn_id    INTEGER PRIMARY KEY REFERENCES turns(id) ON DELETE CASCADE,
+        status     TEXT NOT NULL,
+        attempts   INTEGER NOT NULL DEFAULT 0,
+        not_before INTEGER NOT NULL,
+        last_error TEXT,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE INDEX judge_jobs_due ON judge_jobs(status, not_before);
+    CREATE TABLE turn_scores (
+        turn_id    INTEGER PRIMARY KEY REFERENCES turns(id) ON DELETE CASCADE,
+        score      INTEGER NOT NULL,
+        source     TEXT NOT NULL,
+        votes      TEXT,
+        reason     TEXT,
+        note       TEXT,
+        created_at INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -26,10 +26,31 @@
 //! | `[[garbage]]` | answer 200 with a body that is not JSON |
 //! | `[[embed_status:N]]`, `[[embed_delay_ms:N]]` | in an embeddings input: fail with N, or delay |
 //!
+//! A chat completion whose `model` starts with `standin-judge` or `standin-evolver` plays a role
+//! of MetaClaw's learning loop instead of echoing (non-streaming only). Its directives may sit in
+//! any message, since MetaClaw quotes the conversation inside its prompts:
+//!
+//! | role | directive | effect |
+//! |---|---|---|
+//! | judge | `[[judge_status:N]]` | answer with HTTP status N and an OpenAI error body |
+//! | judge | `[[judge_votes:a,b,c]]` | the k-th call with this exact body scores the k-th vote (cycling) |
+//! | judge | `[[judge_score:N]]` | score N |
+//! | judge | `[[judge_garbage]]` | answer without a `Score:` line |
+//! | judge | (none) | score 1; an answer is a reasoning sentence, then `Score: N` on the last line |
+//! | evolver | `[[evolve_status:N]]` | answer with HTTP status N and an OpenAI error body |
+//! | evolver | `[[evolve:timestamps]]` | a sentence and a fenced `json` block creating `timestamp-offsets` |
+//! | evolver | `[[evolve:malformed]]` | truncated, invalid JSON |
+//! | evolver | `[[evolve:hostile]]` | creates `helpful-override` (a prompt injection and a fake `sk-live-` key) |
+//! | evolver | `[[evolve:edit:NAME]]` | edits skill NAME (lowercase letters, digits, hyphens) |
+//! | evolver | `[[evolve:duplicate]]` | creates `timestamps-again`, the same as `timestamp-offsets` |
+//! | evolver | (none) | `{"skills": []}`; with several directives, the first in this table wins |
+//!
 //! Every request is kept (method, path, headers, body) and listed at `GET /_standin/requests`.
 
 mod anthropic;
+mod roles;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -71,6 +92,8 @@ struct Shared {
     requests: Arc<Mutex<Vec<Recorded>>>,
     /// Streams whose reader went away before the last event.
     dropped: Arc<AtomicUsize>,
+    /// Judge calls seen so far per request body (FNV hash), for `[[judge_votes:..]]`.
+    judge_calls: Arc<Mutex<HashMap<u64, usize>>>,
     require_key: Option<String>,
     record: bool,
     fail_with: Option<u16>,
@@ -127,6 +150,7 @@ pub async fn spawn(addr: SocketAddr, opts: Options) -> std::io::Result<Standin> 
     let shared = Shared {
         requests: Default::default(),
         dropped: Default::default(),
+        judge_calls: Default::default(),
         require_key: opts.require_key,
         record: opts.record,
         fail_with: opts.fail_with,
@@ -221,7 +245,10 @@ async fn dispatch(State(s): State<Shared>, req: Request) -> Response {
         }
     }
     match (method.as_str(), path.as_str()) {
-        ("POST", "/v1/chat/completions") => chat(&headers, &body, s.dropped.clone()).await,
+        ("POST", "/v1/chat/completions") => match roles::answer(&body, &s.judge_calls) {
+            Some(r) => r,
+            None => chat(&headers, &body, s.dropped.clone()).await,
+        },
         ("GET", "/v1/models") => Json(json!({"object": "list", "data": [
             {"id": "standin-small", "object": "model", "created": CREATED, "owned_by": "standin"},
             {"id": "standin-large", "object": "model", "created": CREATED, "owned_by": "standin"}]}))

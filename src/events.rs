@@ -1,0 +1,46 @@
+//! Events: what the engine tells its hosts as it happens (turn scored, library generation
+//! changed, …), on an in-process broadcast bus and as server-sent events on `/api/events`, for
+//! the desktop app's live views, notifications and tray.
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// A turn got a score, from the judge or from the user.
+    TurnScored { turn_id: i64, score: i64, source: String },
+    /// The skill library changed.
+    GenerationChanged { generation: i64, reason: String },
+}
+
+impl Event {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::TurnScored { .. } => "turn_scored",
+            Self::GenerationChanged { .. } => "generation_changed",
+        }
+    }
+}
+
+/// The bus; cheap to clone. Slow subscribers miss events rather than slowing the engine.
+#[derive(Clone)]
+pub struct EventBus {
+    tx: broadcast::Sender<Event>,
+}
+
+impl Default for EventBus {
+    fn default() -> Self {
+        Self { tx: broadcast::channel(256).0 }
+    }
+}
+
+impl EventBus {
+    pub fn publish(&self, e: Event) {
+        let _ = self.tx.send(e);
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.tx.subscribe()
+    }
+}

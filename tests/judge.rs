@@ -1,0 +1,214 @@
+//! The judge over real loopback HTTP: scores with the user's next message as evidence, majority
+//! votes, outages and restarts that lose nothing and score nothing twice, user feedback, events.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{turn_id, Harness};
+use futures_util::StreamExt;
+use metaclaw::config::{Config, Kind, NamedUpstream};
+use metaclaw_standin::Options;
+use serde_json::{json, Value};
+
+fn judged(c: &mut Config) {
+    c.judge.model = Some("standin-judge".into());
+    c.judge.wait_for_next_secs = 1;
+}
+
+async fn say(h: &Harness, session: &str, history: &[&str]) -> i64 {
+    let messages: Vec<Value> = history
+        .iter()
+        .enumerate()
+        .map(|(i, t)| json!({"role": if i % 2 == 0 { "user" } else { "assistant" }, "content": t}))
+        .collect();
+    let r = h
+        .http
+        .post(h.url("/v1/chat/completions"))
+        .header("x-session-id", session)
+        .json(&json!({"model": "m", "messages": messages}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    turn_id(&r)
+}
+
+async fn score_of(h: &Harness, id: i64) -> Option<Value> {
+    for _ in 0..200 {
+        let t = h.turn(id).await;
+        if !t["judgement"].is_null() {
+            return Some(t["judgement"].clone());
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    None
+}
+
+#[tokio::test]
+async fn a_corrected_turn_scores_minus_one_from_the_users_next_message() {
+    let h = Harness::start(judged).await;
+    // Listen for events before anything happens.
+    let sse = h.http.get(h.url("/api/events")).bearer_auth(&h.token).send().await.unwrap();
+    assert_eq!(sse.status(), 200);
+    let mut events = sse.bytes_stream();
+
+    let a = say(&h, "s1", &["put the meeting time in the notes"]).await;
+    say(
+        &h,
+        "s1",
+        &[
+            "put the meeting time in the notes",
+            "Echo: put the meeting time in the notes",
+            "no, timestamps must carry +08:00 [[judge_score:-1]]",
+        ],
+    )
+    .await;
+    let c = say(&h, "s2", &["thanks, that works"]).await;
+
+    let ja = score_of(&h, a).await.expect("turn a judged");
+    assert_eq!((ja["score"].as_i64(), ja["source"].as_str()), (Some(-1), Some("judge")));
+    assert_eq!(ja["votes"], json!([-1, -1, -1]));
+    assert!(ja["reason"].as_str().unwrap().contains("correct"), "{ja}");
+    let jc = score_of(&h, c).await.expect("turn c judged after the wait");
+    assert_eq!(jc["score"], 1);
+
+    // The judge saw the request, the answer and the user's next message.
+    let judge_calls: Vec<Value> =
+        h.standin.requests().iter().filter(|r| r.json()["model"] == "standin-judge").map(|r| r.json()).collect();
+    let prompt_a = judge_calls
+        .iter()
+        .map(|r| r["messages"][1]["content"].as_str().unwrap().to_string())
+        .find(|p| p.contains("put the meeting time") && p.contains("+08:00"))
+        .expect("judge prompt for a");
+    assert!(prompt_a.contains("## The assistant's answer\nEcho: put the meeting time in the notes"), "{prompt_a}");
+    assert!(prompt_a.contains("## The user's next message\nno, timestamps must carry +08:00"), "{prompt_a}");
+
+    let page = h.admin("/api/turns?session=s1").await;
+    assert_eq!(page["turns"][1]["score"], -1);
+    let status = h.admin("/api/status").await;
+    assert!(status["judge"]["scored"].as_i64().unwrap() >= 2);
+
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !seen.contains(&format!("\"turn_id\":{a}")) {
+        let chunk = tokio::time::timeout_at(deadline, events.next()).await.expect("an event arrives").unwrap().unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(seen.contains("event: turn_scored"), "{seen}");
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn votes_take_the_majority_and_a_tie_is_zero() {
+    let h = Harness::start(judged).await;
+    let a = say(&h, "v1", &["decide [[judge_votes:1,-1,-1]]"]).await;
+    let b = say(&h, "v2", &["decide [[judge_votes:1,-1,0]]"]).await;
+    let c = say(&h, "v3", &["decide [[judge_garbage]]"]).await;
+    assert_eq!(score_of(&h, a).await.unwrap()["score"], -1);
+    let jb = score_of(&h, b).await.unwrap();
+    assert_eq!(jb["score"], 0);
+    assert_eq!(jb["votes"], json!([1, -1, 0]));
+    let jc = score_of(&h, c).await.unwrap();
+    assert_eq!((jc["score"].as_i64(), &jc["votes"]), (Some(0), &json!([null, null, null])));
+    h.stop().await;
+}
+
+fn with_judge_upstream(c: &mut Config, agent: &str, judge: &str) {
+    judged(c);
+    let up = |name: &str, url: &str, default: bool| NamedUpstream {
+        name: name.into(),
+        kind: Kind::Openai,
+        base_url: url.into(),
+        models: if default { vec![] } else { vec!["standin-judge".into()] },
+        default,
+        auth: Default::default(),
+        model: None,
+    };
+    c.upstreams = vec![up("agent", agent, true), up("judge", judge, false)];
+    c.judge.upstream = Some("judge".into());
+}
+
+#[tokio::test]
+async fn an_outage_delays_scoring_and_a_restart_scores_each_turn_once() {
+    let down = common::standin(Options { fail_with: Some(503), record: true, ..Default::default() }).await;
+    let good = common::standin(Options { record: true, ..Default::default() }).await;
+    let mut h = Harness::start(|_| {}).await;
+    let agent = h.standin.base_url();
+    let (d, g) = (down.base_url(), good.base_url());
+    h.restart(|c| with_judge_upstream(c, &agent, &d)).await;
+    let a = say(&h, "o1", &["first request"]).await;
+    let b = say(&h, "o2", &["second request"]).await;
+    // The judge is down: calls are made, nothing is scored, the jobs wait.
+    for _ in 0..100 {
+        if down.requests().len() >= 6 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    assert!(down.requests().len() >= 6, "the judge was asked ({} calls)", down.requests().len());
+    assert!(h.turn(a).await["judgement"].is_null());
+    h.flush().await;
+    let db = rusqlite::Connection::open(h.home.path().join("metaclaw.db")).unwrap();
+    let (status, attempts, err): (String, i64, String) = db
+        .query_row("SELECT status, attempts, last_error FROM judge_jobs WHERE turn_id = ?1", [a], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap();
+    assert_eq!(status, "pending");
+    assert!(attempts >= 1);
+    assert!(err.contains("503"), "{err}");
+
+    // The user points the judge at a working upstream and restarts: both turns get scored once.
+    h.restart(|c| with_judge_upstream(c, &agent, &g)).await;
+    assert_eq!(score_of(&h, a).await.expect("scored after restart")["score"], 1);
+    assert_eq!(score_of(&h, b).await.expect("scored after restart")["score"], 1);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    h.restart(|c| with_judge_upstream(c, &agent, &g)).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let calls = good.requests().iter().filter(|r| r.json()["model"] == "standin-judge").count();
+    assert_eq!(calls, 6, "three votes for each of the two turns, and no more after another restart");
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn user_feedback_overrides_the_judge_and_side_turns_are_not_judged() {
+    let h = Harness::start(judged).await;
+    let a = say(&h, "f1", &["good answer please"]).await;
+    assert_eq!(score_of(&h, a).await.unwrap()["score"], 1);
+    let r = h
+        .http
+        .post(h.url(&format!("/api/turns/{a}/feedback")))
+        .bearer_auth(&h.token)
+        .json(&json!({"score": -1, "note": "dates were wrong"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let j = h.turn(a).await["judgement"].clone();
+    assert_eq!(
+        (j["score"].as_i64(), j["source"].as_str(), j["note"].as_str()),
+        (Some(-1), Some("user"), Some("dates were wrong"))
+    );
+    for (body, status) in [(json!({"score": 2}), 400), (json!({"score": 1}), 404)] {
+        let path =
+            if status == 404 { "/api/turns/99999/feedback".to_string() } else { format!("/api/turns/{a}/feedback") };
+        let r = h.http.post(h.url(&path)).bearer_auth(&h.token).json(&body).send().await.unwrap();
+        assert_eq!(r.status(), status);
+    }
+    let r = h
+        .http
+        .post(h.url("/v1/chat/completions"))
+        .header("x-turn-type", "side")
+        .json(&common::user("heartbeat"))
+        .send()
+        .await
+        .unwrap();
+    let side = turn_id(&r);
+    let r = h.chat(common::user("boom [[status:500]]")).await;
+    let failed = turn_id(&r);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(h.turn(side).await["judgement"].is_null(), "side turns are not judged");
+    assert!(h.turn(failed).await["judgement"].is_null(), "failed turns are not judged");
+    h.stop().await;
+}
