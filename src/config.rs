@@ -22,6 +22,7 @@ pub struct Config {
     pub sessions: SessionsConfig,
     pub skills: SkillsConfig,
     pub judge: JudgeConfig,
+    pub evolve: EvolveConfig,
     pub store: StoreConfig,
     pub log: LogConfig,
 }
@@ -227,6 +228,52 @@ impl Default for JudgeConfig {
     }
 }
 
+/// Who approves the evolver's candidates.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Approval {
+    /// The user approves or rejects every candidate.
+    #[default]
+    Manual,
+    /// Candidates whose verification replay improves on the failed answer apply at once.
+    Verified,
+    /// Every valid candidate applies at once.
+    Auto,
+}
+
+/// The evolver: turns failures into proposed skills.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvolveConfig {
+    /// The evolver's model; no model, no evolution.
+    pub model: Option<String>,
+    /// The upstream that runs it (a `[[upstreams]]` name); default: the default upstream.
+    pub upstream: Option<String>,
+    pub approval: Approval,
+    /// Evolve as soon as a session has this many failed turns (sessions that end evolve too).
+    pub failures_to_trigger: u32,
+    /// Evolver, replay and comparison calls per hour, at most.
+    pub max_calls_per_hour: u32,
+    /// Candidates per evolution, at most.
+    pub max_candidates: usize,
+    /// A new skill this similar (0..1) to an existing one becomes an edit of it.
+    pub similarity_threshold: f32,
+}
+
+impl Default for EvolveConfig {
+    fn default() -> Self {
+        Self {
+            model: None,
+            upstream: None,
+            approval: Approval::Manual,
+            failures_to_trigger: 2,
+            max_calls_per_hour: 30,
+            max_candidates: 3,
+            similarity_threshold: 0.6,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
@@ -384,6 +431,17 @@ impl Config {
                 return Err(invalid("judge.upstream", format!("no upstream is named {u:?}")));
             }
         }
+        if let Some(u) = &self.evolve.upstream {
+            if !crate::upstream::from_config(self).iter().any(|x| &x.name == u) {
+                return Err(invalid("evolve.upstream", format!("no upstream is named {u:?}")));
+            }
+        }
+        if self.evolve.failures_to_trigger == 0 {
+            return Err(invalid("evolve.failures_to_trigger", "must be at least 1".into()));
+        }
+        if !(1..=10).contains(&self.evolve.max_candidates) {
+            return Err(invalid("evolve.max_candidates", format!("{} is outside 1..=10", self.evolve.max_candidates)));
+        }
         if self.skills.max_tokens < 50 {
             return Err(invalid("skills.max_tokens", "must be at least 50".into()));
         }
@@ -463,6 +521,15 @@ pub const DEFAULT_FILE: &str = r#"# MetaClaw configuration. Every key is optiona
 # wait_for_next_secs = 300  # wait for the user's next message (strong evidence) up to this long
 # concurrency = 2
 # timeout_secs = 60
+
+[evolve]
+# model = "gpt-4o"          # proposes skills from failed turns; unset = no evolution
+# upstream = "openai"       # a [[upstreams]] name; default: the default upstream
+# approval = "manual"       # or "verified" (auto-approve if the replay improves) or "auto"
+# failures_to_trigger = 2   # failed turns in a session before evolving (session ends evolve too)
+# max_calls_per_hour = 30   # evolver, replay and judge-comparison calls
+# max_candidates = 3
+# similarity_threshold = 0.6  # a new skill this close to an existing one becomes an edit
 
 [store]
 # retention_days = 90       # 0 keeps every turn forever

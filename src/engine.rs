@@ -15,6 +15,7 @@ use std::collections::HashMap;
 
 use crate::config::{Config, Kind};
 use crate::events::EventBus;
+use crate::evolve::Evolver;
 use crate::home::{Home, HomeError};
 use crate::metrics::Metrics;
 use crate::prm::Judge;
@@ -81,6 +82,7 @@ pub struct Engine {
     retention: JoinHandle<()>,
     watcher: JoinHandle<()>,
     judge: Option<JoinHandle<()>>,
+    evolving: Option<JoinHandle<()>>,
     store: Store,
     home: Home,
     token: String,
@@ -140,10 +142,27 @@ impl Engine {
         let embedder = cfg.skills.embedding_model.clone().zip(embed_upstream).map(|(m, up)| {
             Embedder::new(m, client.clone(), (*up).clone(), Duration::from_secs(cfg.upstream.timeout_secs.min(60)))
         });
-        let skills =
-            Library::open(home.skills_dir(), home.root().join(TRASH_DIR), store.clone(), cfg.skills.clone(), embedder)
-                .await?;
+        let skills = Library::open(
+            home.skills_dir(),
+            home.root().join(TRASH_DIR),
+            store.clone(),
+            cfg.skills.clone(),
+            embedder,
+            events.clone(),
+        )
+        .await?;
         let watcher = skills.watch()?;
+        let evolver = Evolver::new(
+            store.clone(),
+            skills.clone(),
+            Arc::new(routes.clone()),
+            http_client(&cfg.upstream),
+            cfg.evolve.clone(),
+            cfg.judge.clone(),
+            events.clone(),
+            idle_gap_ms,
+        );
+        let evolving = evolver.enabled().then(|| evolver.spawn());
 
         let bind = SocketAddr::new(cfg.proxy.host, cfg.proxy.port);
         let listener = tokio::net::TcpListener::bind(bind).await.map_err(|source| EngineError::Bind {
@@ -187,6 +206,7 @@ impl Engine {
             skills,
             events,
             judge_on: judge.is_some(),
+            evolver,
         });
         let app = crate::proxy::router(proxy).merge(crate::api::router(api));
 
@@ -209,7 +229,7 @@ impl Engine {
             tracing::warn!(error = %e, "could not write the runtime file; the CLI will fall back to the configured port");
         }
         tracing::info!(address = %addr, home = %home.root().display(), "MetaClaw is listening");
-        Ok(Self { addr, shutdown, server, retention, watcher, judge, store, home, token })
+        Ok(Self { addr, shutdown, server, retention, watcher, judge, evolving, store, home, token })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -230,8 +250,9 @@ impl Engine {
         self.shutdown.cancel();
         self.retention.abort();
         self.watcher.abort();
-        if let Some(j) = &self.judge {
-            j.abort(); // its jobs are in the database; the next start picks them up
+        // Background learning work keeps its state in the database; the next start picks it up.
+        for task in [&self.judge, &self.evolving].into_iter().flatten() {
+            task.abort();
         }
         let mut server = self.server;
         if tokio::time::timeout(DRAIN_TIMEOUT, &mut server).await.is_err() {

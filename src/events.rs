@@ -12,6 +12,12 @@ pub enum Event {
     TurnScored { turn_id: i64, score: i64, source: String },
     /// The skill library changed.
     GenerationChanged { generation: i64, reason: String },
+    /// The evolver proposed a skill for review.
+    CandidateProposed { id: i64, name: String, action: String },
+    /// A candidate's replay was judged.
+    CandidateVerified { id: i64, improved: bool },
+    /// A candidate was approved, rejected or deferred.
+    CandidateDecided { id: i64, status: String },
 }
 
 impl Event {
@@ -19,6 +25,9 @@ impl Event {
         match self {
             Self::TurnScored { .. } => "turn_scored",
             Self::GenerationChanged { .. } => "generation_changed",
+            Self::CandidateProposed { .. } => "candidate_proposed",
+            Self::CandidateVerified { .. } => "candidate_verified",
+            Self::CandidateDecided { .. } => "candidate_decided",
         }
     }
 }

@@ -4,8 +4,10 @@
 
 pub mod api;
 pub mod config;
+pub mod dataset;
 pub mod engine;
 pub mod events;
+pub mod evolve;
 pub mod home;
 pub mod llm;
 pub mod metrics;

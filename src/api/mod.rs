@@ -13,6 +13,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+pub mod learning;
 pub mod skills;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -80,6 +81,7 @@ pub struct ApiState {
     pub skills: std::sync::Arc<crate::skills::Library>,
     pub events: crate::events::EventBus,
     pub judge_on: bool,
+    pub evolver: std::sync::Arc<crate::evolve::Evolver>,
 }
 
 /// Static facts about the running engine.
@@ -131,6 +133,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/api/turns/{id}/feedback", axum::routing::post(feedback))
         .route("/api/events", get(events))
         .merge(skills::routes())
+        .merge(learning::routes())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
 }

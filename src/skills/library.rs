@@ -146,6 +146,11 @@ impl Snapshot {
         Self::build(entries, 0, Vec::new(), Vec::new())
     }
 
+    /// The stemmed, stop-worded terms of `text`, as retrieval sees them.
+    pub fn terms(&self, text: &str) -> Vec<String> {
+        self.index.terms(text)
+    }
+
     pub fn get(&self, name: &str) -> Option<&Entry> {
         self.entries.iter().find(|e| e.skill.name == name)
     }
@@ -268,6 +273,7 @@ pub struct Library {
     current: ArcSwap<Snapshot>,
     embedder: Option<Embedder>,
     vectors: ArcSwap<Vectors>,
+    events: crate::events::EventBus,
     /// Wakes the task that embeds skills after a reload.
     refresh: tokio::sync::mpsc::UnboundedSender<()>,
     dir: PathBuf,
@@ -368,6 +374,7 @@ impl Library {
         store: Store,
         cfg: SkillsConfig,
         embedder: Option<Embedder>,
+        events: crate::events::EventBus,
     ) -> Result<Arc<Self>, LibraryError> {
         std::fs::create_dir_all(&dir).map_err(|source| FileError::Io {
             action: "cannot create",
@@ -380,6 +387,7 @@ impl Library {
             embedder,
             vectors: Default::default(),
             refresh,
+            events,
             dir,
             trash,
             store,
@@ -549,9 +557,13 @@ impl Library {
                 content: render(&e.skill),
             })
             .collect();
-        let reason = reason.to_string();
-        let generation = self.store.write(move |c| sync(c, &mirror, &reason)).await?;
+        let reason_owned = reason.to_string();
+        let generation = self.store.write(move |c| sync(c, &mirror, &reason_owned)).await?;
+        let changed = generation != self.current.load().generation;
         self.current.store(Arc::new(Snapshot::build(entries, generation, problems, warnings)));
+        if changed {
+            self.events.publish(crate::events::Event::GenerationChanged { generation, reason: reason.to_string() });
+        }
         let _ = self.refresh.send(());
         Ok(generation)
     }
@@ -623,7 +635,9 @@ impl Library {
         self.write_text(name, text, "edited").await
     }
 
-    async fn write_text(&self, name: &str, text: &str, verb: &str) -> Result<i64, LibraryError> {
+    /// Writes a user skill's SKILL.md (validated) and reloads, recording `reason` for the
+    /// generation it makes.
+    pub async fn write(&self, name: &str, text: &str, reason: &str) -> Result<i64, LibraryError> {
         if !super::valid_name(name) {
             return Err(LibraryError::Invalid(vec![Problem {
                 file: name.into(),
@@ -634,7 +648,11 @@ impl Library {
         let parsed = parse(text, name, &format!("{name}/SKILL.md"), Origin::User);
         let skill = parsed.skill.map_err(|p| LibraryError::Invalid(vec![p]))?;
         files::write_skill(&self.dir, &skill)?;
-        self.reload(&format!("{verb} {name}")).await
+        self.reload(reason).await
+    }
+
+    async fn write_text(&self, name: &str, text: &str, verb: &str) -> Result<i64, LibraryError> {
+        self.write(name, text, &format!("{verb} {name}")).await
     }
 
     /// Deletes a user skill (to the trash, restorable). A built-in can't be deleted; it is
@@ -652,6 +670,63 @@ impl Library {
     pub async fn restore(&self, name: &str) -> Result<i64, LibraryError> {
         files::restore(&self.dir, &self.trash, name)?;
         self.reload(&format!("restored {name}")).await
+    }
+
+    /// Makes the set of active skills what it was at `generation` (a new generation itself):
+    /// skills added since are switched off, changed or removed ones written back from history.
+    pub async fn rollback(&self, generation: i64) -> Result<i64, LibraryError> {
+        let target: Option<(String, Vec<(String, String)>)> = self
+            .store
+            .read(move |c| {
+                let active: Option<String> = c
+                    .query_row("SELECT active FROM generations WHERE id = ?1", [generation], |r| r.get(0))
+                    .optional()?;
+                let Some(active) = active else { return Ok(None) };
+                let map: BTreeMap<String, String> = serde_json::from_str(&active).unwrap_or_default();
+                let mut st = c.prepare_cached("SELECT content FROM skill_versions WHERE hash = ?1")?;
+                let mut contents = Vec::new();
+                for (name, hash) in &map {
+                    let content: String = st.query_row([hash], |r| r.get(0))?;
+                    contents.push((name.clone(), content));
+                }
+                Ok(Some((active, contents)))
+            })
+            .await?;
+        let (_, contents) = target.ok_or_else(|| LibraryError::NotFound(format!("generation {generation}")))?;
+        let snap = self.snapshot();
+        let wanted: HashMap<&str, &str> = contents.iter().map(|(n, c)| (n.as_str(), c.as_str())).collect();
+        let mut switches: Vec<(String, bool)> = Vec::new();
+        for e in &snap.entries {
+            if e.enabled && !wanted.contains_key(e.skill.name.as_str()) {
+                switches.push((e.skill.name.clone(), false));
+            }
+        }
+        for (name, content) in &contents {
+            let current = snap.get(name);
+            if current.is_some_and(|e| render(&e.skill) == *content) {
+                if current.is_some_and(|e| !e.enabled) {
+                    switches.push((name.clone(), true));
+                }
+                continue;
+            }
+            let parsed = parse(content, name, &format!("generation {generation}: {name}"), Origin::User);
+            let skill = parsed.skill.map_err(|p| LibraryError::Invalid(vec![p]))?;
+            files::write_skill(&self.dir, &skill)?;
+            switches.push((name.clone(), true));
+        }
+        self.store
+            .write(move |c| {
+                for (name, on) in &switches {
+                    c.execute(
+                        "INSERT INTO skill_settings(name, enabled, updated_at) VALUES (?1, ?2, ?3)
+                         ON CONFLICT(name) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at",
+                        params![name, on, crate::turn::now_ms()],
+                    )?;
+                }
+                Ok(())
+            })
+            .await?;
+        self.reload(&format!("rolled back to generation {generation}")).await
     }
 
     pub fn trash(&self) -> Vec<(String, PathBuf, i64)> {

@@ -128,6 +128,50 @@ const MIGRATIONS: &[&str] = &[
         created_at INTEGER NOT NULL
     );
     "#,
+    // 6: evolution. Runs record which failed turns they consumed; candidates wait for review
+    // with their evidence; support links a candidate to the turns that taught it.
+    r#"
+    CREATE TABLE evolve_runs (
+        id         INTEGER PRIMARY KEY,
+        created_at INTEGER NOT NULL,
+        trigger    TEXT NOT NULL,
+        session_id TEXT,
+        turns      TEXT NOT NULL,
+        status     TEXT NOT NULL,
+        error      TEXT,
+        candidates INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE evolve_consumed (
+        turn_id INTEGER PRIMARY KEY REFERENCES turns(id) ON DELETE CASCADE,
+        run_id  INTEGER NOT NULL REFERENCES evolve_runs(id)
+    );
+    CREATE TABLE candidates (
+        id          INTEGER PRIMARY KEY,
+        run_id      INTEGER NOT NULL REFERENCES evolve_runs(id),
+        created_at  INTEGER NOT NULL,
+        status      TEXT NOT NULL,
+        action      TEXT NOT NULL,
+        name        TEXT NOT NULL,
+        description TEXT NOT NULL,
+        category    TEXT NOT NULL,
+        rationale   TEXT NOT NULL,
+        content     TEXT NOT NULL,
+        previous    TEXT,
+        evidence    TEXT NOT NULL,
+        replay      TEXT,
+        decided_at  INTEGER,
+        decided_by  TEXT,
+        reason      TEXT,
+        generation  INTEGER
+    );
+    CREATE INDEX candidates_status ON candidates(status);
+    CREATE TABLE candidate_support (
+        candidate_id INTEGER NOT NULL REFERENCES candidates(id),
+        turn_id      INTEGER NOT NULL REFERENCES turns(id) ON DELETE CASCADE,
+        PRIMARY KEY (candidate_id, turn_id)
+    );
+    CREATE INDEX candidate_support_turn ON candidate_support(turn_id);
+    "#,
 ];
 
 /// The schema version this build writes.

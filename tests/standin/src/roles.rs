@@ -85,10 +85,17 @@ pub(crate) fn answer(body: &Bytes, judge_calls: &Mutex<HashMap<u64, usize>>) -> 
 ///
 /// `[[judge_status:N]]` fails; `[[judge_votes:a,b,c]]` gives the k-th call with this exact body
 /// the k-th vote (cycling); `[[judge_score:N]]` always gives N; `[[judge_garbage]]` gives no
-/// score line; otherwise the score is 1.
+/// score line; otherwise the score is 1. Verification replays (prompts with "## The answer with
+/// the proposed skill") are scored by `[[replay_score:N]]` alone.
 fn judge_reply(prompt: &str, body: &Bytes, judge_calls: &Mutex<HashMap<u64, usize>>) -> Result<String, u16> {
     if let Some(status) = directive(prompt, "judge_status") {
         return Err(status as u16);
+    }
+    // A verification replay (MetaClaw compares a new answer with the failed one): scored by
+    // `[[replay_score:N]]` only, default 1, whatever the quoted conversation says.
+    if prompt.contains("## The answer with the proposed skill") {
+        let score = argument(prompt, "replay_score").and_then(|a| a.trim().parse().ok()).unwrap_or(1);
+        return Ok(verdict(score));
     }
     let votes: Option<Vec<i64>> =
         argument(prompt, "judge_votes").and_then(|a| a.split(',').map(|v| v.trim().parse().ok()).collect());

@@ -1,0 +1,143 @@
+//! Admin API for the learning loop: run the evolver, review candidates, compare and roll back
+//! generations, export the training dataset, and the learning signal per generation.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{ApiError, ApiState};
+use crate::dataset::{self, Split};
+use crate::evolve::{review, EvolveError, RunReport};
+
+pub fn routes() -> Router<Arc<ApiState>> {
+    Router::new()
+        .route("/api/evolve", post(evolve))
+        .route("/api/candidates", get(candidates))
+        .route("/api/candidates/{id}", get(candidate))
+        .route("/api/candidates/{id}/approve", post(approve))
+        .route("/api/candidates/{id}/reject", post(reject))
+        .route("/api/candidates/{id}/defer", post(defer))
+        .route("/api/generations/{a}/diff/{b}", get(diff))
+        .route("/api/generations/{id}/rollback", post(rollback))
+        .route("/api/dataset", get(export))
+        .route("/api/learning", get(learning))
+}
+
+impl From<EvolveError> for ApiError {
+    fn from(e: EvolveError) -> Self {
+        match e {
+            EvolveError::NotFound(m) => ApiError::NotFound(m),
+            EvolveError::Conflict(m) => ApiError::Conflict(m),
+            EvolveError::Store(s) => ApiError::Store(s),
+            EvolveError::Library(l) => l.into(),
+            other => ApiError::BadRequest(other.to_string()),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct EvolveArg {
+    session: Option<String>,
+}
+
+async fn evolve(State(st): State<Arc<ApiState>>, body: Option<Json<EvolveArg>>) -> Result<Json<RunReport>, ApiError> {
+    let arg = body.map(|Json(a)| a).unwrap_or_default();
+    Ok(Json(st.evolver.evolve(arg.session.as_deref(), "on demand").await?))
+}
+
+#[derive(Debug, Deserialize)]
+struct StatusFilter {
+    status: Option<String>,
+}
+
+async fn candidates(State(st): State<Arc<ApiState>>, Query(f): Query<StatusFilter>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!({"candidates": review::list(&st.store, f.status).await?})))
+}
+
+async fn candidate(State(st): State<Arc<ApiState>>, Path(id): Path<i64>) -> Result<Json<review::Candidate>, ApiError> {
+    review::get(&st.store, id).await?.map(Json).ok_or_else(|| ApiError::NotFound(format!("no candidate {id}")))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ApproveArg {
+    /// The SKILL.md as edited by the user; the proposal as it is when absent.
+    content: Option<String>,
+}
+
+async fn approve(
+    State(st): State<Arc<ApiState>>,
+    Path(id): Path<i64>,
+    body: Option<Json<ApproveArg>>,
+) -> Result<Json<Value>, ApiError> {
+    let content = body.and_then(|Json(a)| a.content);
+    let generation = review::approve_candidate(&st.evolver, id, content, "user").await?;
+    Ok(Json(json!({"id": id, "status": "approved", "generation": generation})))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RejectArg {
+    reason: Option<String>,
+}
+
+async fn reject(
+    State(st): State<Arc<ApiState>>,
+    Path(id): Path<i64>,
+    body: Option<Json<RejectArg>>,
+) -> Result<Json<Value>, ApiError> {
+    let reason = body.and_then(|Json(a)| a.reason);
+    review::decide(&st.evolver, id, "rejected", reason).await?;
+    Ok(Json(json!({"id": id, "status": "rejected"})))
+}
+
+async fn defer(State(st): State<Arc<ApiState>>, Path(id): Path<i64>) -> Result<Json<Value>, ApiError> {
+    review::decide(&st.evolver, id, "deferred", None).await?;
+    Ok(Json(json!({"id": id, "status": "deferred"})))
+}
+
+async fn diff(State(st): State<Arc<ApiState>>, Path((a, b)): Path<(i64, i64)>) -> Result<Json<Value>, ApiError> {
+    let changes = st
+        .store
+        .read(move |c| dataset::diff(c, a, b))
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no generation {a} or {b}")))?;
+    Ok(Json(json!({"from": a, "to": b, "changes": changes})))
+}
+
+async fn rollback(State(st): State<Arc<ApiState>>, Path(id): Path<i64>) -> Result<Json<Value>, ApiError> {
+    let generation = st.skills.rollback(id).await?;
+    Ok(Json(json!({"rolled_back_to": id, "generation": generation})))
+}
+
+#[derive(Debug, Deserialize)]
+struct ExportArg {
+    split: Option<Split>,
+    limit: Option<u32>,
+}
+
+/// `GET /api/dataset?split=query|support`: JSON lines, one turn each.
+async fn export(State(st): State<Arc<ApiState>>, Query(a): Query<ExportArg>) -> Result<Response, ApiError> {
+    let split = a.split.unwrap_or(Split::Query);
+    let limit = a.limit.unwrap_or(10_000).clamp(1, 100_000);
+    let rows = st.store.read(move |c| dataset::export(c, split, limit)).await?;
+    let mut body = String::new();
+    for r in rows {
+        body.push_str(&serde_json::to_string(&r).expect("json"));
+        body.push('\n');
+    }
+    Ok(([(http::header::CONTENT_TYPE, "application/x-ndjson")], body).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct Limit {
+    limit: Option<u32>,
+}
+
+async fn learning(State(st): State<Arc<ApiState>>, Query(l): Query<Limit>) -> Result<Json<Value>, ApiError> {
+    let limit = l.limit.unwrap_or(50).clamp(1, 500);
+    Ok(Json(json!({"generations": st.store.read(move |c| dataset::learning(c, limit)).await?})))
+}

@@ -1,0 +1,189 @@
+//! The dataset for policy training, and the learning signal for the user.
+//!
+//! Support/query separation: turns an evolution learned from are its candidate's *support*; the
+//! *query* split — the only one policy training may use — is scored turns served under the
+//! current library generation and never used as support.
+
+use std::collections::BTreeMap;
+
+use rusqlite::{params, Connection};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::store::{read, StoreError};
+
+/// Which turns to export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Split {
+    Support,
+    Query,
+}
+
+/// One exported turn.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Example {
+    pub turn_id: i64,
+    pub session_id: String,
+    pub generation: i64,
+    pub model: Option<String>,
+    pub messages: Vec<Value>,
+    pub params: Value,
+    pub response_text: Option<String>,
+    pub tool_calls: Value,
+    pub score: Option<i64>,
+    pub score_source: Option<String>,
+    /// For support turns: the candidates they taught.
+    pub candidates: Vec<i64>,
+}
+
+/// Exports a split (newest first, at most `limit`).
+pub fn export(conn: &Connection, split: Split, limit: u32) -> Result<Vec<Example>, StoreError> {
+    let current: i64 = conn.query_row("SELECT COALESCE(MAX(id), 0) FROM generations", [], |r| r.get(0))?;
+    let sql = match split {
+        Split::Query => {
+            "SELECT t.id FROM turns t JOIN turn_scores sc ON sc.turn_id = t.id
+             WHERE t.generation = ?1 AND t.turn_type = 'main' AND t.status = 'ok'
+               AND NOT EXISTS (SELECT 1 FROM candidate_support cs WHERE cs.turn_id = t.id)
+             ORDER BY t.id DESC LIMIT ?2"
+        }
+        Split::Support => "SELECT DISTINCT turn_id FROM candidate_support WHERE ?1 = ?1 ORDER BY turn_id DESC LIMIT ?2",
+    };
+    let ids: Vec<i64> =
+        conn.prepare(sql)?.query_map(params![current, limit], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    let mut cands =
+        conn.prepare_cached("SELECT candidate_id FROM candidate_support WHERE turn_id = ?1 ORDER BY candidate_id")?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let Some(t) = read::get_turn(conn, id)? else { continue };
+        let candidates: Vec<i64> = cands.query_map([id], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        out.push(Example {
+            turn_id: id,
+            session_id: t.summary.session_id,
+            generation: t.summary.generation,
+            model: t.summary.model,
+            messages: t.messages,
+            params: t.params,
+            response_text: t.response_text,
+            tool_calls: serde_json::to_value(&t.tool_calls).unwrap_or(Value::Null),
+            score: t.summary.score,
+            score_source: t.summary.score_source,
+            candidates,
+        });
+    }
+    Ok(out)
+}
+
+/// How the agent did under one library generation.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct GenerationSignal {
+    pub generation: i64,
+    pub reason: String,
+    pub created_at: i64,
+    pub turns: i64,
+    pub scored: i64,
+    pub mean_score: Option<f64>,
+    /// Share of scored turns that failed (-1).
+    pub failure_rate: Option<f64>,
+    /// Skills injected into turns that succeeded / failed, with counts.
+    pub skills_in_success: BTreeMap<String, i64>,
+    pub skills_in_failure: BTreeMap<String, i64>,
+}
+
+/// The learning signal for the most recent `limit` generations, newest first.
+pub fn learning(conn: &Connection, limit: u32) -> Result<Vec<GenerationSignal>, StoreError> {
+    let mut gens = conn.prepare("SELECT id, reason, created_at FROM generations ORDER BY id DESC LIMIT ?1")?;
+    let gens: Vec<(i64, String, i64)> =
+        gens.query_map([limit], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?;
+    let mut turns = conn.prepare_cached(
+        "SELECT t.skills, sc.score FROM turns t LEFT JOIN turn_scores sc ON sc.turn_id = t.id
+         WHERE t.generation = ?1 AND t.turn_type = 'main'",
+    )?;
+    let mut out = Vec::new();
+    for (generation, reason, created_at) in gens {
+        let rows: Vec<(String, Option<i64>)> =
+            turns.query_map([generation], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+        let mut s = GenerationSignal {
+            generation,
+            reason,
+            created_at,
+            turns: rows.len() as i64,
+            scored: 0,
+            mean_score: None,
+            failure_rate: None,
+            skills_in_success: BTreeMap::new(),
+            skills_in_failure: BTreeMap::new(),
+        };
+        let (mut sum, mut failed) = (0i64, 0i64);
+        for (skills, score) in rows {
+            let Some(score) = score else { continue };
+            s.scored += 1;
+            sum += score;
+            let names: Vec<String> = serde_json::from_str::<Vec<Value>>(&skills)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|v| v["name"].as_str().map(str::to_string))
+                .collect();
+            let bucket = if score > 0 {
+                &mut s.skills_in_success
+            } else if score < 0 {
+                failed += 1;
+                &mut s.skills_in_failure
+            } else {
+                continue;
+            };
+            for n in names {
+                *bucket.entry(n).or_default() += 1;
+            }
+        }
+        if s.scored > 0 {
+            s.mean_score = Some(sum as f64 / s.scored as f64);
+            s.failure_rate = Some(failed as f64 / s.scored as f64);
+        }
+        out.push(s);
+    }
+    Ok(out)
+}
+
+/// One skill's change between two generations.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SkillChange {
+    pub name: String,
+    /// added, removed or modified.
+    pub change: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// What differs between generations `a` and `b` (`None` if either is unknown).
+pub fn diff(conn: &Connection, a: i64, b: i64) -> Result<Option<Vec<SkillChange>>, StoreError> {
+    let active = |g: i64| -> Result<Option<BTreeMap<String, String>>, StoreError> {
+        let s: Option<String> = rusqlite::OptionalExtension::optional(conn.query_row(
+            "SELECT active FROM generations WHERE id = ?1",
+            [g],
+            |r| r.get(0),
+        ))?;
+        Ok(s.map(|s| serde_json::from_str(&s).unwrap_or_default()))
+    };
+    let (Some(x), Some(y)) = (active(a)?, active(b)?) else { return Ok(None) };
+    let mut content = conn.prepare_cached("SELECT content FROM skill_versions WHERE hash = ?1")?;
+    let mut text = |h: &str| -> Option<String> { content.query_row([h], |r| r.get(0)).ok() };
+    let mut out = Vec::new();
+    let names: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+    for n in names {
+        let (before, after) = (x.get(n), y.get(n));
+        let change = match (before, after) {
+            (None, Some(_)) => "added",
+            (Some(_), None) => "removed",
+            (Some(p), Some(q)) if p != q => "modified",
+            _ => continue,
+        };
+        out.push(SkillChange {
+            name: n.clone(),
+            change: change.into(),
+            before: before.and_then(|h| text(h)),
+            after: after.and_then(|h| text(h)),
+        });
+    }
+    Ok(Some(out))
+}

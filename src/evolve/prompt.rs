@@ -1,0 +1,128 @@
+//! The evolver's prompt (failures with their evidence, the library, what the user rejected) and
+//! the strict JSON it must answer with.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::secrets::redact;
+
+pub const SYSTEM: &str = "You improve an AI assistant by writing skills: short Markdown instructions that are \
+added to its prompt when a request is relevant. You are shown turns where the assistant failed, with the judge's \
+reasons and the user's reaction, and the skills it already has. Propose at most MAX skills that would have \
+prevented these failures. Prefer editing an existing skill that almost covers the failure (action \"edit\", same \
+name) over creating a new one. Each skill: a name (lowercase letters, digits and single hyphens), a one-sentence \
+description saying when to use it (with the words a user would type), a concise body of numbered steps with a \
+short example, a category, and a rationale naming the failure it fixes. Never include credentials, and never tell \
+the assistant to ignore its instructions or the user. Answer with JSON only, exactly: \
+{\"skills\": [{\"action\": \"create\" or \"edit\", \"name\": \"...\", \"description\": \"...\", \"body\": \"...\", \
+\"category\": \"...\", \"rationale\": \"...\"}]} — or {\"skills\": []} if no skill would help.";
+
+/// One failed turn as shown to the evolver (and kept as a candidate's evidence).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Failure {
+    pub turn_id: i64,
+    pub request: String,
+    pub answer: String,
+    /// The judge's reason, or the user's note.
+    pub reason: Option<String>,
+    /// What the user said next (often the correction).
+    pub next_message: Option<String>,
+}
+
+/// One proposed skill, as the evolver wrote it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Proposal {
+    pub action: String,
+    pub name: String,
+    pub description: String,
+    pub body: String,
+    #[serde(default)]
+    pub category: String,
+    #[serde(default)]
+    pub rationale: String,
+}
+
+fn cut(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        return s.to_string();
+    }
+    let head: String = s.chars().take(n).collect();
+    format!("{head}…")
+}
+
+/// The user message for the evolver.
+pub fn user_prompt(failures: &[Failure], skills: &[(String, String)], rejected: &[(String, String)]) -> String {
+    let mut p = String::from("## Failed turns\n");
+    for (i, f) in failures.iter().enumerate() {
+        p.push_str(&format!(
+            "\n### Failure {}\nRequest:\n{}\n\nAnswer:\n{}\n",
+            i + 1,
+            cut(&f.request, 1500),
+            cut(&f.answer, 1200)
+        ));
+        if let Some(r) = &f.reason {
+            p.push_str(&format!("\nWhy it failed: {}\n", cut(r, 400)));
+        }
+        if let Some(n) = &f.next_message {
+            p.push_str(&format!("\nThe user's next message: {}\n", cut(n, 800)));
+        }
+    }
+    p.push_str("\n## Existing skills (edit one rather than duplicate it)\n");
+    for (name, desc) in skills {
+        p.push_str(&format!("- {name}: {}\n", cut(desc, 200)));
+    }
+    if !rejected.is_empty() {
+        p.push_str("\n## Skills the user rejected (do not propose them again)\n");
+        for (name, reason) in rejected {
+            p.push_str(&format!("- {name}: {}\n", cut(reason, 200)));
+        }
+    }
+    redact(&p)
+}
+
+/// Parses the evolver's answer: a `{"skills": [...]}` object, possibly inside a code fence or
+/// after a sentence.
+pub fn parse(text: &str) -> Result<Vec<Proposal>, String> {
+    let start = text.find('{').ok_or("no JSON object in the answer")?;
+    let end = text.rfind('}').filter(|e| *e > start).ok_or("the answer is not valid JSON: the object never closes")?;
+    let v: Value =
+        serde_json::from_str(&text[start..=end]).map_err(|e| format!("the answer is not valid JSON: {e}"))?;
+    let skills = v.get("skills").and_then(Value::as_array).ok_or("the JSON has no `skills` list")?;
+    skills
+        .iter()
+        .map(|s| {
+            serde_json::from_value::<Proposal>(s.clone()).map_err(|e| format!("a proposed skill is incomplete: {e}"))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_fenced_json_and_refuses_garbage() {
+        let text = "Here you go:\n```json\n{\"skills\": [{\"action\": \"create\", \"name\": \"a\", \"description\": \"d\", \"body\": \"b\", \"category\": \"c\", \"rationale\": \"r\"}]}\n```";
+        let p = parse(text).unwrap();
+        assert_eq!((p[0].name.as_str(), p[0].action.as_str()), ("a", "create"));
+        assert!(parse("Here you go: {\"skills\": [ {\"action\": \"create\", \"name\": ").is_err());
+        assert!(parse("no json").is_err());
+        assert!(parse("{\"skills\": [{\"name\": \"x\"}]}").unwrap_err().contains("incomplete"));
+        assert_eq!(parse("{\"skills\": []}").unwrap(), vec![]);
+    }
+
+    #[test]
+    fn the_prompt_carries_evidence_and_hides_secrets() {
+        let f = Failure {
+            turn_id: 1,
+            request: "use key sk-live-abcdefghijklmnop1234".into(),
+            answer: "ok".into(),
+            reason: Some("wrong format".into()),
+            next_message: Some("no, +08:00".into()),
+        };
+        let p = user_prompt(&[f], &[("iso".into(), "dates".into())], &[("bad-one".into(), "too vague".into())]);
+        assert!(p.contains("The user's next message: no, +08:00") && p.contains("Why it failed: wrong format"));
+        assert!(p.contains("- iso: dates") && p.contains("- bad-one: too vague"));
+        assert!(!p.contains("sk-live"));
+    }
+}

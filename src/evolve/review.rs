@@ -1,0 +1,243 @@
+//! The review queue: candidates with their evidence and replay verdict; approve (optionally after
+//! editing), reject (remembered, so the evolver won't propose it again) or defer. Approving writes
+//! the skill and makes a new library generation; the failed turns become the candidate's support.
+
+use std::time::Duration;
+
+use rusqlite::{params, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::{recorded, EvolveError, Evolver};
+use crate::config::Approval;
+use crate::events::Event;
+use crate::llm;
+use crate::prm::{majority, parse_vote};
+use crate::skills::{inject, parse, render, Origin, Placement};
+use crate::store::{Store, StoreError};
+use crate::turn::now_ms;
+
+/// One proposed skill awaiting (or past) review.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Candidate {
+    pub id: i64,
+    pub run_id: i64,
+    pub created_at: i64,
+    /// pending, approved, rejected or deferred.
+    pub status: String,
+    /// create or edit.
+    pub action: String,
+    pub name: String,
+    pub description: String,
+    pub category: String,
+    pub rationale: String,
+    /// The proposed SKILL.md.
+    pub content: String,
+    /// For edits: the SKILL.md it replaces.
+    pub previous: Option<String>,
+    /// The failed turns it comes from.
+    pub evidence: Value,
+    /// The verification replay: `{improved, score, answer, reason}`.
+    pub replay: Option<Value>,
+    pub decided_at: Option<i64>,
+    pub decided_by: Option<String>,
+    pub reason: Option<String>,
+    /// The library generation its approval made.
+    pub generation: Option<i64>,
+    /// The turns it was learned from (its support set).
+    pub support: Vec<i64>,
+}
+
+const COLS: &str = "id, run_id, created_at, status, action, name, description, category, rationale, content, previous, evidence, replay, decided_at, decided_by, reason, generation";
+
+fn row(r: &rusqlite::Row) -> rusqlite::Result<Candidate> {
+    let evidence: String = r.get(11)?;
+    let replay: Option<String> = r.get(12)?;
+    Ok(Candidate {
+        id: r.get(0)?,
+        run_id: r.get(1)?,
+        created_at: r.get(2)?,
+        status: r.get(3)?,
+        action: r.get(4)?,
+        name: r.get(5)?,
+        description: r.get(6)?,
+        category: r.get(7)?,
+        rationale: r.get(8)?,
+        content: r.get(9)?,
+        previous: r.get(10)?,
+        evidence: serde_json::from_str(&evidence).unwrap_or(Value::Null),
+        replay: replay.and_then(|r| serde_json::from_str(&r).ok()),
+        decided_at: r.get(13)?,
+        decided_by: r.get(14)?,
+        reason: r.get(15)?,
+        generation: r.get(16)?,
+        support: Vec::new(),
+    })
+}
+
+fn with_support(c: &rusqlite::Connection, mut cand: Candidate) -> Result<Candidate, StoreError> {
+    let mut st = c.prepare_cached("SELECT turn_id FROM candidate_support WHERE candidate_id = ?1 ORDER BY turn_id")?;
+    cand.support = st.query_map([cand.id], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    Ok(cand)
+}
+
+pub async fn get(store: &Store, id: i64) -> Result<Option<Candidate>, StoreError> {
+    store
+        .read(move |c| {
+            let cand = c.query_row(&format!("SELECT {COLS} FROM candidates WHERE id = ?1"), [id], row).optional()?;
+            cand.map(|cand| with_support(c, cand)).transpose()
+        })
+        .await
+}
+
+pub async fn list(store: &Store, status: Option<String>) -> Result<Vec<Candidate>, StoreError> {
+    store
+        .read(move |c| {
+            let mut st = c.prepare(&format!(
+                "SELECT {COLS} FROM candidates WHERE (?1 IS NULL OR status = ?1) ORDER BY id DESC LIMIT 200"
+            ))?;
+            let rows = st.query_map([status], row)?.collect::<Result<Vec<_>, _>>()?;
+            rows.into_iter().map(|cand| with_support(c, cand)).collect()
+        })
+        .await
+}
+
+const COMPARE: &str = "You compare two answers an AI assistant gave to the same request: the one that failed, and one \
+written with a proposed new instruction. Judge whether the new answer fixes what went wrong (the user's next message, \
+when shown, says what that was). Reply with one or two sentences, then a last line `Score: 1` if the new answer is \
+better, `Score: 0` if it is no better, or `Score: -1` if it is worse.";
+
+/// Replays the first failed turn with the candidate injected, has the judge compare the answers,
+/// stores the verdict, then applies the approval policy.
+pub async fn verify_and_apply_policy(ev: &Evolver, id: i64) -> Result<(), EvolveError> {
+    let cand = get(&ev.store, id).await?.ok_or_else(|| EvolveError::NotFound(format!("no candidate {id}")))?;
+    let mut improved = None;
+    if let (Some(judge_model), Some(turn)) = (ev.judge.model.clone(), cand.support.first().copied()) {
+        if ev.take_budget(2) {
+            match replay(ev, &cand, turn, &judge_model).await {
+                Ok(verdict) => {
+                    improved = verdict["improved"].as_bool();
+                    let v = verdict.to_string();
+                    ev.store
+                        .write(move |c| {
+                            Ok(c.execute("UPDATE candidates SET replay = ?2 WHERE id = ?1", params![id, v])?)
+                        })
+                        .await?;
+                    ev.events.publish(Event::CandidateVerified { id, improved: improved.unwrap_or(false) });
+                }
+                Err(e) => tracing::warn!(candidate = id, error = %e, "replay failed"),
+            }
+        }
+    }
+    let approve = match ev.cfg.approval {
+        Approval::Auto => true,
+        Approval::Verified => improved == Some(true),
+        Approval::Manual => false,
+    };
+    if approve {
+        let by = if ev.cfg.approval == Approval::Auto { "policy: auto" } else { "policy: verified" };
+        approve_candidate(ev, id, None, by).await?;
+    }
+    Ok(())
+}
+
+async fn replay(ev: &Evolver, cand: &Candidate, turn: i64, judge_model: &str) -> Result<Value, EvolveError> {
+    let (mut body, old_answer, upstream, _) =
+        recorded(&ev.store, turn).await?.ok_or_else(|| EvolveError::NotFound(format!("turn {turn} is gone")))?;
+    let skill = parse(&cand.content, &cand.name, "candidate", Origin::Evolved)
+        .skill
+        .map_err(|p| EvolveError::Conflict(p.reason))?;
+    if let Value::Object(m) = &mut body {
+        inject(m, &crate::skills::render_block(&[&skill]), Placement::System);
+    }
+    let up = ev.upstream(Some(&upstream)).or_else(|| ev.upstream(None)).ok_or(EvolveError::Off)?;
+    let request = body.as_object().cloned().unwrap_or_default();
+    let new_answer = llm::complete(&ev.client, &up, request.clone(), Duration::from_secs(120)).await?;
+    let user = request
+        .get("messages")
+        .and_then(Value::as_array)
+        .and_then(|m| m.iter().rev().find(|m| m["role"] == "user"))
+        .map(|m| crate::transcript::content_text(m.get("content")))
+        .unwrap_or_default();
+    let next = cand
+        .evidence
+        .as_array()
+        .and_then(|e| e.iter().find(|f| f["turn_id"] == turn))
+        .and_then(|f| f["next_message"].as_str())
+        .unwrap_or("(none)")
+        .to_string();
+    let prompt = crate::secrets::redact(&format!(
+        "## The user's request\n{user}\n\n## The answer that failed\n{old_answer}\n\n## The answer with the proposed skill\n{new_answer}\n\n## The user's next message after the failed answer\n{next}"
+    ));
+    let judge_up = ev.upstream(ev.judge.upstream.as_deref()).unwrap_or(up);
+    let text = llm::complete(
+        &ev.client,
+        &judge_up,
+        llm::request(judge_model, COMPARE, &prompt, 0.0, 512),
+        Duration::from_secs(ev.judge.timeout_secs),
+    )
+    .await?;
+    let score = majority(&[parse_vote(&text)]);
+    let reason = text.rsplit_once("Score:").map(|(r, _)| r).unwrap_or(&text).trim().to_string();
+    Ok(json!({"turn_id": turn, "improved": score > 0, "score": score, "answer": new_answer, "reason": reason}))
+}
+
+/// Approves a pending or deferred candidate, optionally with the user's edited SKILL.md.
+pub async fn approve_candidate(ev: &Evolver, id: i64, edited: Option<String>, by: &str) -> Result<i64, EvolveError> {
+    let cand = get(&ev.store, id).await?.ok_or_else(|| EvolveError::NotFound(format!("no candidate {id}")))?;
+    if !matches!(cand.status.as_str(), "pending" | "deferred") {
+        return Err(EvolveError::Conflict(format!("candidate {id} is already {}", cand.status)));
+    }
+    let text = edited.unwrap_or(cand.content.clone());
+    let mut skill = parse(&text, &cand.name, &format!("candidate {id}"), Origin::Evolved)
+        .skill
+        .map_err(|p| crate::skills::LibraryError::Invalid(vec![p]))?;
+    // Provenance lives with the skill.
+    let next = ev.library.snapshot().generation + 1;
+    skill.metadata.insert("origin".into(), "evolved".into());
+    skill.metadata.insert("candidate".into(), id.to_string());
+    skill.metadata.insert("generation".into(), next.to_string());
+    let skill = crate::skills::Skill::new(
+        skill.name,
+        skill.description,
+        skill.body,
+        skill.license,
+        skill.compatibility,
+        skill.allowed_tools,
+        skill.metadata,
+        Origin::Evolved,
+    );
+    let generation = ev
+        .library
+        .write(&cand.name, &render(&skill), &format!("approved candidate #{id} ({}) by {by}", cand.name))
+        .await?;
+    let by = by.to_string();
+    ev.store
+        .write(move |c| {
+            Ok(c.execute(
+                "UPDATE candidates SET status = 'approved', decided_at = ?2, decided_by = ?3, generation = ?4 WHERE id = ?1",
+                params![id, now_ms(), by, generation],
+            )?)
+        })
+        .await?;
+    ev.events.publish(Event::CandidateDecided { id, status: "approved".into() });
+    Ok(generation)
+}
+
+/// Rejects (remembered, with the reason) or defers a candidate.
+pub async fn decide(ev: &Evolver, id: i64, status: &'static str, reason: Option<String>) -> Result<(), EvolveError> {
+    let cand = get(&ev.store, id).await?.ok_or_else(|| EvolveError::NotFound(format!("no candidate {id}")))?;
+    if !matches!(cand.status.as_str(), "pending" | "deferred") {
+        return Err(EvolveError::Conflict(format!("candidate {id} is already {}", cand.status)));
+    }
+    ev.store
+        .write(move |c| {
+            Ok(c.execute(
+                "UPDATE candidates SET status = ?2, decided_at = ?3, decided_by = 'user', reason = ?4 WHERE id = ?1",
+                params![id, status, now_ms(), reason],
+            )?)
+        })
+        .await?;
+    ev.events.publish(Event::CandidateDecided { id, status: status.into() });
+    Ok(())
+}
