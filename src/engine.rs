@@ -15,7 +15,7 @@ use std::collections::HashMap;
 
 use crate::config::{Config, Kind};
 use crate::events::EventBus;
-use crate::evolve::Evolver;
+use crate::evolve::{Deps as EvolveDeps, Evolver};
 use crate::home::{Home, HomeError};
 use crate::metrics::Metrics;
 use crate::prm::Judge;
@@ -152,16 +152,14 @@ impl Engine {
         )
         .await?;
         let watcher = skills.watch()?;
-        let evolver = Evolver::new(
-            store.clone(),
-            skills.clone(),
-            Arc::new(routes.clone()),
-            http_client(&cfg.upstream),
-            cfg.evolve.clone(),
-            cfg.judge.clone(),
-            events.clone(),
-            idle_gap_ms,
-        );
+        let deps = EvolveDeps {
+            store: store.clone(),
+            library: skills.clone(),
+            routes: Arc::new(routes.clone()),
+            client: http_client(&cfg.upstream),
+            events: events.clone(),
+        };
+        let evolver = Evolver::new(deps, cfg.evolve.clone(), cfg.judge.clone(), idle_gap_ms);
         let evolving = evolver.enabled().then(|| evolver.spawn());
 
         let bind = SocketAddr::new(cfg.proxy.host, cfg.proxy.port);

@@ -230,3 +230,59 @@ async fn cli_reads_the_running_engine() {
     signal(&s.child, "-TERM");
     assert!(s.child.wait().unwrap().success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_drives_the_learning_loop() {
+    let standin = common::standin(Options { record: true, ..Default::default() }).await;
+    let home = tempfile::tempdir().unwrap();
+    let cfg = "[skills]\nbuiltin = false\n[judge]\nmodel = \"standin-judge\"\nwait_for_next_secs = 1\n[evolve]\nmodel = \"standin-evolver\"\n";
+    let mut s = serve(home.path(), &standin.base_url(), cfg);
+    let http = reqwest::Client::new();
+    let url = format!("{}/v1/chat/completions", s.base);
+    let first = "put the standup time in the notes [[evolve:timestamps]]";
+    for (history, done) in
+        [(vec![first], false), (vec![first, "Echo: x", "no, timestamps must carry +08:00 [[judge_score:-1]]"], true)]
+    {
+        let messages: Vec<Value> = history
+            .iter()
+            .enumerate()
+            .map(|(i, t)| json!({"role": if i % 2 == 0 { "user" } else { "assistant" }, "content": t}))
+            .collect();
+        let mut rb = http.post(&url).header("x-session-id", "cli-loop");
+        if done {
+            rb = rb.header("x-session-done", "true");
+        }
+        assert_eq!(rb.json(&json!({"model": "m", "messages": messages})).send().await.unwrap().status(), 200);
+    }
+    let mut listed = String::new();
+    for _ in 0..200 {
+        let (_, out, _) = cli(home.path(), &["review", "list"]);
+        if out.contains("timestamp-offsets") && out.contains("improves") {
+            listed = out;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(listed.contains("timestamp-offsets"), "the candidate shows up: {listed}");
+    let id = listed.lines().nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+    let (ok, out, _) = cli(home.path(), &["review", "show", &id]);
+    assert!(
+        ok && out.contains("the user then said: no, timestamps must carry +08:00")
+            && out.contains("--- proposed SKILL.md ---"),
+        "{out}"
+    );
+    let (ok, out, err) = cli(home.path(), &["review", "approve", &id]);
+    assert!(ok && out.contains("generation"), "{out}{err}");
+    let (ok, out, _) = cli(home.path(), &["generations", "list"]);
+    assert!(ok && out.contains(&format!("approved candidate #{id}")), "{out}");
+    let (ok, out, _) = cli(home.path(), &["generations", "diff", "1", "2"]);
+    assert!(ok && out.contains("== added timestamp-offsets"), "{out}");
+    let (ok, out, _) = cli(home.path(), &["dataset", "export", "--split", "support"]);
+    assert!(ok && out.lines().count() == 2, "{out}");
+    let (ok, out, _) = cli(home.path(), &["feedback", "1", "1", "--note", "fine after all"]);
+    assert!(ok && out.contains("marked good"), "{out}");
+    let (ok, _, err) = cli(home.path(), &["review", "approve", &id]);
+    assert!(!ok && err.contains("already approved"), "{err}");
+    signal(&s.child, "-TERM");
+    assert!(s.child.wait().unwrap().success());
+}

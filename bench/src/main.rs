@@ -275,6 +275,29 @@ async fn main() {
         p
     });
     targets.push(Target { name: "metaclaw", url: format!("{mc_base}/v1") });
+
+    // The same engine with the learning loop busy: every turn is judged at once (3 calls each),
+    // so the judge works throughout the measurement.
+    let loop_home = tmp.join("loop-home");
+    std::fs::create_dir_all(&loop_home).unwrap();
+    std::fs::write(
+        loop_home.join("config.toml"),
+        "[log]\nlevel = \"warn\"\n[judge]\nmodel = \"standin-judge\"\nwait_for_next_secs = 0\n[evolve]\nmodel = \"standin-evolver\"\n",
+    )
+    .unwrap();
+    let loop_port = free_port();
+    let looping = Command::new(&a.metaclaw)
+        .args(["serve", "--port", &loop_port.to_string(), "--upstream", &standin_url])
+        .env("METACLAW_HOME", &loop_home)
+        .env("METACLAW_NO_KEYRING", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let _looping = Proc(looping);
+    let loop_base = format!("http://127.0.0.1:{loop_port}");
+    wait_healthy(&client, &format!("{loop_base}/healthz")).await;
+    targets.push(Target { name: "mc+judge", url: format!("{loop_base}/v1") });
     for t in &targets {
         wait_healthy(&client, &format!("{}/models", t.url)).await;
     }
@@ -377,8 +400,18 @@ async fn main() {
             "agent_body_overhead_p50_ms": q50 - b50, "agent_body_overhead_p99_ms": q99 - b99, "ttfb_overhead_p50_ms": t50 - f50,
             "skills_overhead_p50_ms": k50 - s50, "rps_32": tput[i]}));
     }
-    let mc = targets.len() - 1;
-    if targets.len() == 3 {
+    let mc = targets.iter().position(|t| t.name == "metaclaw").unwrap();
+    if let Some(l) = targets.iter().position(|t| t.name == "mc+judge") {
+        let (a, b) = (stat(&lat[mc]), stat(&lat[l]));
+        println!(
+            "with the judge scoring every turn in the background: added p50 {:.3} ms, p99 {:.3} ms (vs {:.3} / {:.3} without)",
+            b.0 - d50,
+            b.1 - d99,
+            a.0 - d50,
+            a.1 - d99
+        );
+    }
+    if targets.iter().any(|t| t.name == "nginx") {
         let over = |i: usize| stat(&lat[i]).0 - d50;
         println!(
             "metaclaw vs nginx: overhead p50 {:.2}x nginx's, throughput at 32 connections {:.0}% of nginx's",

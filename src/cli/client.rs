@@ -30,6 +30,25 @@ async fn get_raw(home: &Home, path: &str) -> Result<Value> {
     call(home, reqwest::Method::GET, path, None).await
 }
 
+/// Calls the admin API for a non-JSON answer (e.g. the JSON-lines dataset).
+pub async fn call_text(home: &Home, path: &str) -> Result<String> {
+    let base = base_url(home)?;
+    let token = std::fs::read_to_string(home.token_path())
+        .with_context(|| format!("cannot read the admin token at {}", home.token_path().display()))?;
+    let resp = reqwest::Client::new()
+        .get(format!("{base}{path}"))
+        .bearer_auth(token.trim())
+        .send()
+        .await
+        .map_err(|e| anyhow!("MetaClaw is not answering at {base} ({e}); start it with `metaclaw serve`"))?;
+    let status = resp.status();
+    let text = resp.text().await?;
+    if !status.is_success() {
+        bail!("{path}: {status}: {text}");
+    }
+    Ok(text)
+}
+
 /// Calls the admin API; errors carry the API's own message (and a skill's problems).
 pub async fn call(home: &Home, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value> {
     let base = base_url(home)?;

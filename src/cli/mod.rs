@@ -1,6 +1,7 @@
 //! Command-line interface: argument definitions and dispatch.
 
 mod client;
+mod learning;
 mod output;
 mod serve;
 mod skills;
@@ -67,6 +68,29 @@ enum Command {
     /// The skill library: list, show, enable, disable, validate, import, export, explain.
     #[command(subcommand)]
     Skills(skills::SkillsCmd),
+    /// Ask the evolver to learn from failed turns now.
+    Evolve {
+        /// Only this session's failures.
+        #[arg(long)]
+        session: Option<String>,
+    },
+    /// Review the skills the evolver proposed: list, show, approve, reject, defer.
+    #[command(subcommand)]
+    Review(learning::ReviewCmd),
+    /// The library's generations: list (with the learning signal), diff, rollback.
+    #[command(subcommand)]
+    Generations(learning::GenerationsCmd),
+    /// Export the training dataset (support or query split).
+    #[command(subcommand)]
+    Dataset(learning::DatasetCmd),
+    /// Mark a turn good (1) or failed (-1); overrides the judge.
+    Feedback {
+        turn: i64,
+        #[arg(allow_hyphen_values = true)]
+        score: i64,
+        #[arg(long)]
+        note: Option<String>,
+    },
     /// Show or check the configuration.
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -164,6 +188,11 @@ pub fn run(args: Cli) -> Result<()> {
         }
         Command::Turn { id, json } => runtime()?.block_on(client::turn(&home, id, json.json)),
         Command::Skills(c) => runtime()?.block_on(skills::run(&home, c)),
+        Command::Evolve { session } => runtime()?.block_on(learning::evolve(&home, session)),
+        Command::Review(c) => runtime()?.block_on(learning::review(&home, c)),
+        Command::Generations(c) => runtime()?.block_on(learning::generations(&home, c)),
+        Command::Dataset(c) => runtime()?.block_on(learning::dataset(&home, c)),
+        Command::Feedback { turn, score, note } => runtime()?.block_on(learning::feedback(&home, turn, score, note)),
         Command::Config(c) => config(&home, c),
         Command::Key(k) => key(&home, k),
     }

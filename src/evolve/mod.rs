@@ -93,17 +93,18 @@ fn last_user_text(messages: &[Value]) -> String {
     messages.iter().rev().find(|m| m["role"] == "user").map(|m| content_text(m.get("content"))).unwrap_or_default()
 }
 
+/// What the evolver works with, shared with the rest of the engine.
+pub struct Deps {
+    pub store: Store,
+    pub library: Arc<Library>,
+    pub routes: Arc<Routes>,
+    pub client: reqwest::Client,
+    pub events: EventBus,
+}
+
 impl Evolver {
-    pub fn new(
-        store: Store,
-        library: Arc<Library>,
-        routes: Arc<Routes>,
-        client: reqwest::Client,
-        cfg: EvolveConfig,
-        judge: JudgeConfig,
-        events: EventBus,
-        idle_gap_ms: i64,
-    ) -> Arc<Self> {
+    pub fn new(deps: Deps, cfg: EvolveConfig, judge: JudgeConfig, idle_gap_ms: i64) -> Arc<Self> {
+        let Deps { store, library, routes, client, events } = deps;
         let budget = Budget { per_hour: cfg.max_calls_per_hour, calls: Mutex::new(VecDeque::new()) };
         Arc::new(Self {
             store,

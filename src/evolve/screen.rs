@@ -2,7 +2,7 @@
 //! no instructions to ignore the system prompt or the user, not a near-duplicate of a skill the
 //! library has (that becomes an edit), not something the user already rejected.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use super::prompt::Proposal;
 use crate::skills::{parse, render, Origin, Skill, Snapshot};
@@ -28,7 +28,7 @@ const HOSTILE: &[&str] = &[
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {
     /// Keep it, as a create or an edit of `Skill.name` (with the text it replaces, for edits).
-    Keep { action: &'static str, skill: Skill, previous: Option<String> },
+    Keep { action: &'static str, skill: Box<Skill>, previous: Option<String> },
     /// Drop it, and why.
     Drop(String),
 }
@@ -89,7 +89,7 @@ pub fn screen(p: &Proposal, library: &Snapshot, rejected: &[(String, String)], t
         ("edit", None) => action = "create",
         _ => {}
     }
-    let mut metadata = existing.map(|e| e.skill.metadata.clone()).unwrap_or_else(BTreeMap::new);
+    let mut metadata = existing.map(|e| e.skill.metadata.clone()).unwrap_or_default();
     if !p.category.trim().is_empty() {
         metadata.insert("category".into(), p.category.trim().to_lowercase());
     }
@@ -106,13 +106,15 @@ pub fn screen(p: &Proposal, library: &Snapshot, rejected: &[(String, String)], t
     );
     let text = render(&draft);
     match parse(&text, &name, &format!("candidate {name}"), Origin::Evolved).skill {
-        Ok(skill) => Verdict::Keep { action, previous: existing.map(|e| render(&e.skill)), skill },
+        Ok(skill) => Verdict::Keep { action, previous: existing.map(|e| render(&e.skill)), skill: Box::new(skill) },
         Err(problem) => Verdict::Drop(format!("it is not a valid skill: {}", problem.reason)),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
     fn proposal(name: &str, description: &str, body: &str) -> Proposal {
