@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rusqlite::{params, OptionalExtension};
+use rusqlite::params;
 use serde_json::Value;
 use tokio::task::JoinHandle;
 
@@ -15,8 +15,9 @@ use crate::config::JudgeConfig;
 use crate::events::{Event, EventBus};
 use crate::llm;
 use crate::secrets::redact;
+use crate::store::read;
 use crate::store::{Store, StoreError};
-use crate::transcript::content_text;
+use crate::transcript::last_user_text;
 use crate::turn::now_ms;
 use crate::upstream::Routes;
 
@@ -81,10 +82,6 @@ impl Evidence {
             next
         ))
     }
-}
-
-fn last_user_text(messages: &[Value]) -> Option<String> {
-    messages.iter().rev().find(|m| m["role"] == "user").map(|m| content_text(m.get("content")))
 }
 
 /// The judge worker.
@@ -214,17 +211,7 @@ impl Judge {
                         ))
                     })?
                     .collect::<Result<Vec<_>, _>>()?;
-                let mut blob = c.prepare_cached("SELECT body FROM blobs WHERE hash = ?1")?;
-                let mut load = |hashes: &str| -> Result<Vec<Value>, StoreError> {
-                    let hs: Vec<String> = serde_json::from_str(hashes).unwrap_or_default();
-                    let mut out = Vec::new();
-                    for h in hs {
-                        if let Some(b) = blob.query_row([h], |r| r.get::<_, String>(0)).optional()? {
-                            out.push(serde_json::from_str(&b).unwrap_or(Value::Null));
-                        }
-                    }
-                    Ok(out)
-                };
+                let load = |hashes: &str| read::load_messages(c, hashes);
                 let mut out = Vec::new();
                 for (turn_id, upstream, hashes, text, tools, next) in rows {
                     let messages = load(&hashes)?;

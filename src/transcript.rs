@@ -161,6 +161,11 @@ pub fn sse_data(buf: &[u8]) -> Vec<String> {
     out
 }
 
+/// Text of the last `user` message of a conversation.
+pub fn last_user_text(messages: &[Value]) -> Option<String> {
+    messages.iter().rev().find(|m| m["role"] == "user").map(|m| content_text(m.get("content")))
+}
+
 /// Text of a message `content`: a string, or the text parts of an array.
 pub fn content_text(content: Option<&Value>) -> String {
     match content {

@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rusqlite::{params, OptionalExtension};
+use rusqlite::params;
 use serde_json::{json, Value};
 use tokio::task::JoinHandle;
 
@@ -22,7 +22,7 @@ use crate::events::{Event, EventBus};
 use crate::llm;
 use crate::skills::Library;
 use crate::store::{Store, StoreError};
-use crate::transcript::content_text;
+use crate::transcript::last_user_text;
 use crate::turn::now_ms;
 use crate::upstream::{Routes, Upstream};
 
@@ -87,10 +87,6 @@ pub struct Evolver {
     budget: Budget,
     /// One evolution at a time.
     running: tokio::sync::Mutex<()>,
-}
-
-fn last_user_text(messages: &[Value]) -> String {
-    messages.iter().rev().find(|m| m["role"] == "user").map(|m| content_text(m.get("content"))).unwrap_or_default()
 }
 
 /// What the evolver works with, shared with the rest of the engine.
@@ -212,22 +208,12 @@ impl Evolver {
                 let rows = st
                     .query_map([&session], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?, r.get::<_, Option<String>>(4)?)))?
                     .collect::<Result<Vec<_>, _>>()?;
-                let mut blob = c.prepare_cached("SELECT body FROM blobs WHERE hash = ?1")?;
-                let mut load = |hashes: &str| -> Result<Vec<Value>, StoreError> {
-                    let hs: Vec<String> = serde_json::from_str(hashes).unwrap_or_default();
-                    let mut out = Vec::new();
-                    for h in hs {
-                        if let Some(b) = blob.query_row([h], |r| r.get::<_, String>(0)).optional()? {
-                            out.push(serde_json::from_str(&b).unwrap_or(Value::Null));
-                        }
-                    }
-                    Ok(out)
-                };
+                let load = |hashes: &str| crate::store::read::load_messages(c, hashes);
                 let mut out = Vec::new();
                 for (turn_id, hashes, answer, reason, next) in rows {
-                    let request = last_user_text(&load(&hashes)?);
+                    let request = last_user_text(&load(&hashes)?).unwrap_or_default();
                     let next_message = match next {
-                        Some(h) => Some(last_user_text(&load(&h)?)),
+                        Some(h) => last_user_text(&load(&h)?),
                         None => None,
                     };
                     out.push(Failure { turn_id, request, answer, reason, next_message });

@@ -159,10 +159,7 @@ async fn handle(st: &Arc<ProxyState>, t0: Instant, headers: HeaderMap, body: Bod
     match sent {
         Ok(sent) => Ok(forward::respond(guard, sent, Protocol::OpenAi, stream, model.as_deref().unwrap_or("")).await),
         Err((e, attempts)) => {
-            if let Some(up) = candidates.get(attempts.saturating_sub(1) as usize % candidates.len().max(1)) {
-                guard.set_upstream(&up.name, up.kind == Kind::Anthropic, attempts);
-            }
-            guard.finish(TurnStatus::Failed, Some(e.status().as_u16()), Some(e.to_string()), Some(RawResponse::None));
+            forward::record_failure(guard, &candidates, &e, attempts);
             Err(e)
         }
     }

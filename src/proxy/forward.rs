@@ -144,6 +144,14 @@ pub async fn send_with_failover(
     }
 }
 
+/// Records a turn whose upstreams all failed before answering (the last one tried is named).
+pub fn record_failure(mut guard: TurnGuard, candidates: &[Arc<Upstream>], e: &ProxyError, attempts: u32) {
+    if let Some(up) = candidates.get(attempts.saturating_sub(1) as usize % candidates.len().max(1)) {
+        guard.set_upstream(&up.name, up.kind == Kind::Anthropic, attempts);
+    }
+    guard.finish(TurnStatus::Failed, Some(e.status().as_u16()), Some(e.to_string()), Some(RawResponse::None));
+}
+
 /// An upstream's error body in the client's protocol (unchanged when both speak the same one).
 fn error_body_for(client: Protocol, upstream: Kind, status: StatusCode, body: &Bytes) -> Bytes {
     let same = matches!((client, upstream), (Protocol::OpenAi, Kind::Openai) | (Protocol::Anthropic, Kind::Anthropic));

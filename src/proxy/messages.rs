@@ -22,7 +22,7 @@ use super::{forward, request, send, ProxyState};
 use crate::config::Kind;
 use crate::skills::Placement;
 use crate::translate::anthropic_to_openai;
-use crate::turn::{now_ms, RawResponse, TurnStatus};
+use crate::turn::now_ms;
 use crate::upstream::forward_request_headers;
 
 pub async fn messages(State(st): State<Arc<ProxyState>>, headers: HeaderMap, body: Body) -> Response {
@@ -154,10 +154,7 @@ async fn handle(st: &Arc<ProxyState>, t0: Instant, headers: HeaderMap, body: Bod
             Ok(forward::respond(guard, sent, Protocol::Anthropic, stream, model.as_deref().unwrap_or("")).await)
         }
         Err((e, attempts)) => {
-            if let Some(up) = candidates.get(attempts.saturating_sub(1) as usize % candidates.len().max(1)) {
-                guard.set_upstream(&up.name, up.kind == Kind::Anthropic, attempts);
-            }
-            guard.finish(TurnStatus::Failed, Some(e.status().as_u16()), Some(e.to_string()), Some(RawResponse::None));
+            forward::record_failure(guard, &candidates, &e, attempts);
             Err(e)
         }
     }

@@ -11,6 +11,7 @@ mod index;
 mod inject;
 mod library;
 mod parse;
+mod snapshot;
 
 use std::collections::BTreeMap;
 
@@ -20,10 +21,9 @@ pub use files::ImportReport;
 pub use files::{export_to, import_from, validate_dir, FileError, TRASH_DIR};
 pub use index::{Hit, Index};
 pub use inject::{inject, render_block, Injected, Placement};
-pub use library::{
-    query_parts, Candidate, Entry, Explanation, Library, LibraryError, Selection, Semantic, Snapshot, Vectors,
-};
+pub use library::{Library, LibraryError};
 pub use parse::{parse, render, valid_name, Parsed, Problem};
+pub use snapshot::{query_parts, Candidate, Entry, Explanation, Selection, Semantic, Snapshot, Vectors};
 
 /// The built-in bank's skills (all valid; the tests make sure of it).
 pub fn builtin() -> Vec<Skill> {

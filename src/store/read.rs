@@ -273,6 +273,19 @@ pub fn get_turn(conn: &Connection, id: i64) -> Result<Option<TurnDetail>, StoreE
     }))
 }
 
+/// The messages stored under a turn's `message_hashes` (a JSON list of blob hashes).
+pub fn load_messages(conn: &Connection, hashes: &str) -> Result<Vec<Value>, StoreError> {
+    let hs: Vec<String> = serde_json::from_str(hashes).unwrap_or_default();
+    let mut blob = conn.prepare_cached("SELECT body FROM blobs WHERE hash = ?1")?;
+    let mut out = Vec::with_capacity(hs.len());
+    for h in hs {
+        if let Some(b) = blob.query_row([h], |r| r.get::<_, String>(0)).optional()? {
+            out.push(serde_json::from_str(&b).unwrap_or(Value::Null));
+        }
+    }
+    Ok(out)
+}
+
 pub fn list_sessions(conn: &Connection, limit: u32, offset: u32) -> Result<Vec<SessionRow>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, source, started_at, last_at, turns, done_at FROM sessions ORDER BY last_at DESC LIMIT ?1 OFFSET ?2",

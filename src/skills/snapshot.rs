@@ -1,0 +1,247 @@
+//! Snapshots: one immutable state of the skill library (skills, their index, the generation)
+//! and what a request gets from it — ranked, filtered and budgeted skills — with the reasons.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::index::{Hit, Index};
+use super::inject::{render_block, Injected, HEADER};
+use super::parse::Problem;
+use super::Skill;
+use crate::config::SkillsConfig;
+use crate::transcript::content_text;
+
+/// One skill in a snapshot, with its state.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Entry {
+    #[serde(flatten)]
+    pub skill: Skill,
+    pub enabled: bool,
+    /// The SKILL.md on disk (user skills), or `builtin:<name>`.
+    pub path: String,
+    /// A user skill that replaces a built-in of the same name.
+    pub overrides_builtin: bool,
+}
+
+/// An immutable state of the library. Requests hold one for their whole duration.
+pub struct Snapshot {
+    pub entries: Vec<Entry>,
+    /// Positions in `entries` of the active skills, in index order.
+    active: Vec<usize>,
+    index: Index,
+    pub generation: i64,
+    pub problems: Vec<Problem>,
+    pub warnings: Vec<Problem>,
+}
+
+/// Why a candidate skill was or wasn't injected.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Candidate {
+    pub name: String,
+    pub score: f32,
+    pub terms: Vec<String>,
+    pub injected: bool,
+    /// Set when not injected: `below min_score`, `over top_k` or `over the token budget`.
+    pub dropped: Option<String>,
+    pub tokens: usize,
+    /// Cosine similarity to the request, when semantic retrieval is on.
+    pub similarity: Option<f32>,
+}
+
+/// Skill vectors by content hash.
+pub type Vectors = HashMap<String, Arc<Vec<f32>>>;
+
+/// The semantic side of a query: its vector, the skills' vectors and the weight of similarity.
+#[derive(Clone, Copy)]
+pub struct Semantic<'a> {
+    pub query: &'a [f32],
+    pub vectors: &'a Vectors,
+    pub weight: f32,
+}
+
+/// `skills explain`: what a request would get, and why.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Explanation {
+    pub generation: i64,
+    pub query_terms: Vec<String>,
+    pub candidates: Vec<Candidate>,
+    pub block: String,
+    pub tokens: usize,
+}
+
+/// What one turn gets.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub injected: Vec<Injected>,
+    pub block: String,
+}
+
+const PART_CHARS: usize = 2000;
+/// A skill scoring under this share of the best match's score is noise next to it.
+pub const RELATIVE_CUTOFF: f32 = 0.7;
+
+/// The start and end of long texts: a pasted log shouldn't drown the request itself.
+fn clip(text: &str) -> String {
+    if text.len() <= 2 * PART_CHARS {
+        return text.to_string();
+    }
+    let start = text.char_indices().nth(PART_CHARS).map(|(i, _)| i).unwrap_or(text.len());
+    let end = text.char_indices().rev().nth(PART_CHARS).map(|(i, _)| i).unwrap_or(0).max(start);
+    format!("{} {}", &text[..start], &text[end..])
+}
+
+/// The query for a request: the latest user message, plus the one before it at lower weight.
+/// System prompts, tool schemas and tool output are not part of it.
+pub fn query_parts(messages: &[Value]) -> Vec<(String, f32)> {
+    messages
+        .iter()
+        .rev()
+        .filter(|m| m.get("role").and_then(Value::as_str) == Some("user"))
+        .map(|m| clip(&content_text(m.get("content"))))
+        .filter(|t| !t.trim().is_empty())
+        .take(2)
+        .zip([1.0, 0.35])
+        .collect()
+}
+
+impl Snapshot {
+    pub(super) fn build(entries: Vec<Entry>, generation: i64, problems: Vec<Problem>, warnings: Vec<Problem>) -> Self {
+        let active: Vec<usize> = entries.iter().enumerate().filter(|(_, e)| e.enabled).map(|(i, _)| i).collect();
+        let skills: Vec<Skill> = active.iter().map(|&i| entries[i].skill.clone()).collect();
+        let index = Index::build(&skills);
+        Self { entries, active, index, generation, problems, warnings }
+    }
+
+    /// A snapshot of just these skills, all enabled (for tests, benchmarks and tools).
+    pub fn from_skills(skills: Vec<Skill>) -> Self {
+        let entries = skills
+            .into_iter()
+            .map(|s| Entry { path: format!("memory:{}", s.name), skill: s, enabled: true, overrides_builtin: false })
+            .collect();
+        Self::build(entries, 0, Vec::new(), Vec::new())
+    }
+
+    /// The stemmed, stop-worded terms of `text`, as retrieval sees them.
+    pub fn terms(&self, text: &str) -> Vec<String> {
+        self.index.terms(text)
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Entry> {
+        self.entries.iter().find(|e| e.skill.name == name)
+    }
+
+    pub fn active(&self) -> impl Iterator<Item = &Skill> {
+        self.active.iter().map(|&i| &self.entries[i].skill)
+    }
+
+    fn skill_of(&self, hit: &Hit) -> &Skill {
+        &self.entries[self.active[hit.idx]].skill
+    }
+
+    /// Ranks, filters and budgets candidates for weighted query parts.
+    fn candidates(&self, parts: &[(String, f32)], cfg: &SkillsConfig, semantic: Option<Semantic>) -> Vec<Candidate> {
+        let refs: Vec<(&str, f32)> = parts.iter().map(|(t, w)| (t.as_str(), *w)).collect();
+        let limit = (cfg.top_k * 4).max(12);
+        let mut hits = self.index.search(&refs, if semantic.is_some() { self.active.len() } else { limit });
+        let mut similarity: HashMap<usize, f32> = HashMap::new();
+        if let Some(sem) = semantic {
+            // Combined score: (1 - w) * lexical + w * cosine, over every skill with a vector.
+            let mut lexical: HashMap<usize, (f32, Vec<String>)> =
+                hits.drain(..).map(|h| (h.idx, (h.score, h.terms))).collect();
+            for (ai, &ei) in self.active.iter().enumerate() {
+                let lex = lexical.remove(&ai);
+                let cos =
+                    sem.vectors.get(&self.entries[ei].skill.hash).map(|v| super::embed::dot(sem.query, v).max(0.0));
+                let (l, terms) = lex.unwrap_or_default();
+                let score = match cos {
+                    Some(c) => {
+                        similarity.insert(ai, c);
+                        (1.0 - sem.weight) * l + sem.weight * c
+                    }
+                    None => l,
+                };
+                if score > 0.0 {
+                    hits.push(Hit { idx: ai, score, terms });
+                }
+            }
+            hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.idx.cmp(&b.idx)));
+            hits.truncate(limit);
+        }
+        let mut out: Vec<Candidate> = Vec::with_capacity(hits.len());
+        let mut taken = 0;
+        let mut tokens = HEADER.len().div_ceil(4);
+        let best = hits.first().map(|h| h.score).unwrap_or(0.0);
+        for h in &hits {
+            let s = self.skill_of(h);
+            let mut c = Candidate {
+                name: s.name.clone(),
+                score: h.score,
+                terms: h.terms.clone(),
+                injected: false,
+                dropped: None,
+                tokens: s.tokens(),
+                similarity: similarity.get(&h.idx).copied(),
+            };
+            if h.score < cfg.min_score {
+                c.dropped = Some("below min_score".into());
+            } else if h.score < RELATIVE_CUTOFF * best {
+                c.dropped = Some("far below the best match".into());
+            } else if taken >= cfg.top_k {
+                c.dropped = Some("over top_k".into());
+            } else {
+                c.injected = true;
+                taken += 1;
+                tokens += c.tokens;
+            }
+            out.push(c);
+        }
+        // Over budget: drop whole skills, lowest score first.
+        while tokens > cfg.max_tokens {
+            let Some(last) = out.iter_mut().rev().find(|c| c.injected) else { break };
+            last.injected = false;
+            last.dropped = Some("over the token budget".into());
+            tokens -= last.tokens;
+        }
+        out
+    }
+
+    /// The skills for a request's messages (hot path: no I/O, no locks).
+    pub fn select(&self, messages: &[Value], cfg: &SkillsConfig, semantic: Option<Semantic>) -> Selection {
+        let parts = query_parts(messages);
+        if parts.is_empty() || self.active.is_empty() {
+            return Selection::default();
+        }
+        let chosen: Vec<Candidate> =
+            self.candidates(&parts, cfg, semantic).into_iter().filter(|c| c.injected).collect();
+        if chosen.is_empty() {
+            return Selection::default();
+        }
+        let skills: Vec<&Skill> = chosen.iter().filter_map(|c| self.get(&c.name).map(|e| &e.skill)).collect();
+        Selection {
+            block: render_block(&skills),
+            injected: chosen
+                .into_iter()
+                .map(|c| Injected { name: c.name, score: c.score, terms: c.terms, similarity: c.similarity })
+                .collect(),
+        }
+    }
+
+    /// What `query` (as the latest user message) would get, and why.
+    pub fn explain(&self, query: &str, cfg: &SkillsConfig, semantic: Option<Semantic>) -> Explanation {
+        let parts = vec![(clip(query), 1.0)];
+        let candidates = self.candidates(&parts, cfg, semantic);
+        let skills: Vec<&Skill> =
+            candidates.iter().filter(|c| c.injected).filter_map(|c| self.get(&c.name).map(|e| &e.skill)).collect();
+        let block = if skills.is_empty() { String::new() } else { render_block(&skills) };
+        Explanation {
+            generation: self.generation,
+            query_terms: self.index.terms(query),
+            tokens: block.len().div_ceil(4),
+            candidates,
+            block,
+        }
+    }
+}
