@@ -273,3 +273,33 @@ async fn the_verified_policy_applies_only_candidates_whose_replay_improves() {
     assert!(h.admin("/api/skills/stamp-rules").await["content"].as_str().unwrap().contains("seconds"));
     h.stop().await;
 }
+
+#[tokio::test]
+async fn a_down_evolver_is_backed_off_not_hammered() {
+    let down =
+        common::standin(metaclaw_standin::Options { fail_with: Some(503), record: true, ..Default::default() }).await;
+    let mut h = Harness::start(|_| {}).await;
+    let (agent, evolver) = (h.standin.base_url(), down.base_url());
+    h.restart(move |c| {
+        learning(c);
+        let up = |name: &str, url: &str, default: bool| metaclaw::config::NamedUpstream {
+            name: name.into(),
+            kind: metaclaw::config::Kind::Openai,
+            base_url: url.into(),
+            models: if default { vec![] } else { vec!["standin-evolver".into()] },
+            default,
+            auth: Default::default(),
+            model: None,
+        };
+        c.upstreams = vec![up("agent", &agent, true), up("evolver", &evolver, false)];
+        c.evolve.upstream = Some("evolver".into());
+    })
+    .await;
+    corrected_session(&h, "down", "[[evolve:timestamps]]").await;
+    // The judge scores, the session has ended: the evolver is asked once, fails, and waits.
+    wait_for("the first evolver call", async || (!down.requests().is_empty()).then_some(())).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(down.requests().len(), 1, "one call, then a backoff");
+    assert!(candidates(&h, "pending").await.is_empty());
+    h.stop().await;
+}

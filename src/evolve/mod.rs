@@ -87,6 +87,8 @@ pub struct Evolver {
     budget: Budget,
     /// One evolution at a time.
     running: tokio::sync::Mutex<()>,
+    /// After a failed evolver call, automatic runs wait (doubling up to ten minutes).
+    backoff: Mutex<(u32, Option<Instant>)>,
 }
 
 /// What the evolver works with, shared with the rest of the engine.
@@ -113,6 +115,7 @@ impl Evolver {
             idle_gap_ms,
             budget,
             running: Default::default(),
+            backoff: Mutex::new((0, None)),
         })
     }
 
@@ -136,6 +139,9 @@ impl Evolver {
             loop {
                 tick.tick().await;
                 let Some(me) = me.upgrade() else { break };
+                if me.backoff.lock().expect("backoff lock").1.is_some_and(|until| Instant::now() < until) {
+                    continue;
+                }
                 let due = match me.due_sessions().await {
                     Ok(d) => d,
                     Err(e) => {
@@ -145,15 +151,24 @@ impl Evolver {
                 };
                 for (session, trigger) in due {
                     match me.evolve(Some(&session), trigger).await {
-                        Ok(r) => tracing::info!(
-                            session,
-                            trigger,
-                            proposed = r.proposed.len(),
-                            dropped = r.dropped.len(),
-                            "evolution ran"
-                        ),
+                        Ok(r) => {
+                            *me.backoff.lock().expect("backoff lock") = (0, None);
+                            tracing::info!(
+                                session,
+                                trigger,
+                                proposed = r.proposed.len(),
+                                dropped = r.dropped.len(),
+                                "evolution ran"
+                            )
+                        }
                         Err(EvolveError::Budget(_)) => break,
-                        Err(e) => tracing::warn!(session, error = %e, "evolution failed"),
+                        Err(e) => {
+                            let mut b = me.backoff.lock().expect("backoff lock");
+                            let wait = Duration::from_secs(10u64 << b.0.min(6)).min(Duration::from_secs(600));
+                            *b = (b.0 + 1, Some(Instant::now() + wait));
+                            tracing::warn!(session, error = %e, retry_in = ?wait, "evolution failed; will retry");
+                            break;
+                        }
                     }
                 }
             }

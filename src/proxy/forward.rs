@@ -106,7 +106,10 @@ pub async fn send_with_failover(
     candidates: &[Arc<Upstream>],
     mut build: impl FnMut(&Upstream) -> Result<reqwest::RequestBuilder, ProxyError>,
 ) -> Result<Sent, (ProxyError, u32)> {
-    let n = candidates.len().max(1);
+    if candidates.is_empty() {
+        return Err((ProxyError::NotFound("no upstream is configured for this model".into()), 0));
+    }
+    let n = candidates.len();
     let max = st.routing.max_attempts.max(1);
     let cap = Duration::from_millis(st.routing.max_backoff_ms);
     let mut attempt = 0u32;

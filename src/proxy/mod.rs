@@ -151,6 +151,9 @@ fn relay_plain(resp: reqwest::Response) -> Response {
     out
 }
 
+/// How long `/v1/models` waits for each upstream's own list before using the configured names.
+const MODELS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 fn model_entry(id: &str, owner: &str) -> Value {
     json!({"id": id, "object": "model", "created": 0, "owned_by": owner})
 }
@@ -180,7 +183,8 @@ async fn models(State(st): State<Arc<ProxyState>>, headers: HeaderMap) -> Respon
             data.push(model_entry(m, &up.name));
             continue;
         }
-        let rb = st.client.get(up.url("models")).headers(forward_request_headers(&headers));
+        // A slow or dead upstream must not hold the whole list up: ask briefly.
+        let rb = st.client.get(up.url("models")).headers(forward_request_headers(&headers)).timeout(MODELS_TIMEOUT);
         let listed: Option<Vec<String>> = match forward::authorise(rb, up, &headers, Protocol::OpenAi) {
             Ok(rb) => match send(up, rb).await {
                 Ok(r) if r.status().is_success() => r.json::<Value>().await.ok().map(|v| {
