@@ -14,12 +14,10 @@ use bytes::Bytes;
 use serde_json::{Map, Value};
 
 use super::error::{Protocol, ProxyError};
-use super::guard::TurnGuard;
-use super::{forward, inject, request, ProxyState};
+use super::intake::{intake, Intake};
+use super::{forward, inject, ProxyState};
 use crate::config::Kind;
-use crate::skills::{query_parts, Injected, Semantic};
 use crate::translate::openai_to_anthropic;
-use crate::turn::{now_ms, RawResponse, TurnRecord, TurnStatus, TurnType};
 use crate::upstream::forward_request_headers;
 
 pub async fn chat_completions(State(st): State<Arc<ProxyState>>, headers: HeaderMap, body: Body) -> Response {
@@ -32,71 +30,6 @@ pub async fn chat_completions(State(st): State<Arc<ProxyState>>, headers: Header
     }
 }
 
-/// Picks and injects the skills for a `main` turn; returns what was injected and the
-/// generation served.
-pub(super) async fn select_skills(
-    st: &ProxyState,
-    turn_type: TurnType,
-    messages: &[Value],
-    apply: impl FnOnce(&str),
-) -> (Vec<Injected>, i64) {
-    let library = st.skills.snapshot();
-    let cfg = st.skills.config();
-    if turn_type != TurnType::Main || !cfg.enabled {
-        return (Vec::new(), library.generation);
-    }
-    // Semantic retrieval (opt-in) waits for the request's embedding, with a short timeout.
-    let query = if st.skills.semantic_on() { query_parts(messages).into_iter().next() } else { None };
-    let qvec = match query {
-        Some((text, _)) => st.skills.embed_query(&text).await,
-        None => None,
-    };
-    let vectors = st.skills.vectors();
-    let semantic = qvec.as_deref().map(|q| Semantic { query: q, vectors: &vectors, weight: cfg.embedding_weight });
-    let sel = library.select(messages, cfg, semantic);
-    if !sel.injected.is_empty() {
-        apply(&sel.block);
-    }
-    (sel.injected, library.generation)
-}
-
-/// A fresh record for a turn; the upstream, request and answer are filled in as it goes.
-pub(super) fn new_record(
-    st: &ProxyState,
-    session: crate::session::Resolved,
-    protocol: Protocol,
-    model: Option<String>,
-    stream: bool,
-    skills: Vec<Injected>,
-    generation: i64,
-) -> TurnRecord {
-    let started_at_ms = now_ms();
-    TurnRecord {
-        id: st.store.next_turn_id(),
-        session_id: session.id,
-        session_source: session.source,
-        session_done: session.done,
-        turn_type: session.turn_type,
-        protocol: protocol.as_str(),
-        upstream: String::new(),
-        attempts: 0,
-        model,
-        stream,
-        started_at_ms,
-        finished_at_ms: started_at_ms,
-        status: TurnStatus::Failed,
-        http_status: None,
-        error: None,
-        latency_ms: 0.0,
-        upstream_ms: 0.0,
-        overhead_ms: 0.0,
-        request: Value::Null,
-        response: RawResponse::None,
-        skills,
-        generation,
-    }
-}
-
 fn with_model(body: &Map<String, Value>, model: &Option<String>) -> Map<String, Value> {
     let mut b = body.clone();
     if let Some(m) = model {
@@ -106,22 +39,8 @@ fn with_model(body: &Map<String, Value>, model: &Option<String>) -> Map<String, 
 }
 
 async fn handle(st: &Arc<ProxyState>, t0: Instant, headers: HeaderMap, body: Body) -> Result<Response, ProxyError> {
-    let raw = request::read_body(&headers, body, st.max_body_mib).await?;
-    let t_parse = Instant::now();
-    let mut req = request::parse(&raw, &headers)?;
-    let session = st.sessions.resolve(req.hints.clone(), req.messages(), now_ms());
-    let messages = req.messages().to_vec();
-    let placement = st.skills.config().placement;
-    let mut block = None;
-    let (skills, generation) = select_skills(st, session.turn_type, &messages, |b| block = Some(b.to_string())).await;
-    if let Some(b) = block {
-        inject(&mut req.body, &b, placement);
-        req.edited = true;
-    }
-    let stream = req.stream();
-    let model = req.model().map(str::to_string);
-    let record = new_record(st, session, Protocol::OpenAi, model.clone(), stream, skills, generation);
-    let mut guard = TurnGuard::new(record, t0, st.store.clone(), st.metrics.clone());
+    let Intake { raw, req, mut guard, t_parse, stream, model } =
+        intake(st, t0, &headers, body, Protocol::OpenAi, |_| Ok(()), inject).await?;
     if st.log_bodies {
         tracing::debug!(body = %serde_json::Value::Object(req.body.clone()), "request");
     }

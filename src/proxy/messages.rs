@@ -15,14 +15,12 @@ use axum::Json;
 use bytes::Bytes;
 use serde_json::{json, Map, Value};
 
-use super::chat::{new_record, select_skills};
 use super::error::{Protocol, ProxyError};
-use super::guard::TurnGuard;
+use super::intake::{intake, Intake};
 use super::{forward, request, send, ProxyState};
 use crate::config::Kind;
 use crate::skills::Placement;
 use crate::translate::anthropic_to_openai;
-use crate::turn::now_ms;
 use crate::upstream::forward_request_headers;
 
 pub async fn messages(State(st): State<Arc<ProxyState>>, headers: HeaderMap, body: Body) -> Response {
@@ -95,23 +93,8 @@ fn inject_anthropic(body: &mut Map<String, Value>, block: &str, placement: Place
 }
 
 async fn handle(st: &Arc<ProxyState>, t0: Instant, headers: HeaderMap, body: Body) -> Result<Response, ProxyError> {
-    let raw = request::read_body(&headers, body, st.max_body_mib).await?;
-    let t_parse = Instant::now();
-    let mut req = request::parse(&raw, &headers)?;
-    validate(&req.body, true)?;
-    let session = st.sessions.resolve(req.hints.clone(), req.messages(), now_ms());
-    let messages = req.messages().to_vec();
-    let placement = st.skills.config().placement;
-    let mut block = None;
-    let (skills, generation) = select_skills(st, session.turn_type, &messages, |b| block = Some(b.to_string())).await;
-    if let Some(b) = block {
-        inject_anthropic(&mut req.body, &b, placement);
-        req.edited = true;
-    }
-    let stream = req.stream();
-    let model = req.model().map(str::to_string);
-    let record = new_record(st, session, Protocol::Anthropic, model.clone(), stream, skills, generation);
-    let mut guard = TurnGuard::new(record, t0, st.store.clone(), st.metrics.clone());
+    let Intake { raw, req, mut guard, t_parse, stream, model } =
+        intake(st, t0, &headers, body, Protocol::Anthropic, |b| validate(b, true), inject_anthropic).await?;
 
     let routes = st.routes.load_full();
     let candidates = routes.candidates(model.as_deref());

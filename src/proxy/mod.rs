@@ -9,6 +9,7 @@ mod chat;
 mod error;
 mod forward;
 mod guard;
+mod intake;
 mod messages;
 mod relay;
 mod request;

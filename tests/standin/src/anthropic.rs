@@ -8,14 +8,13 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use futures_util::stream;
 use serde_json::{json, Value};
 
-use crate::{fnv, script, words, DropWatch, Script};
+use crate::{fnv, script, words};
 
 const THINKING: &str = "The user wants an answer; I will echo.";
 const SIGNATURE: &str = "sig-standin";
@@ -200,7 +199,7 @@ pub(crate) async fn messages(
 
     if req["stream"] == true {
         let events = stream_events(&id, &model, &blocks, stop_reason, input_tokens, output_tokens);
-        return stream_response(events, sc, dropped);
+        return crate::sse_response(events, sc, dropped);
     }
     Json(json!({
         "id": id, "type": "message", "role": "assistant", "model": model,
@@ -240,38 +239,4 @@ fn stream_events(
         "usage": {"output_tokens": output_tokens}})));
     events.push(event(json!({"type": "message_stop"})));
     events
-}
-
-/// Sends `events` as `text/event-stream`, paced and broken as the script says, counting an
-/// abandoned stream in `dropped`.
-fn stream_response(events: Vec<String>, sc: Script, dropped: Arc<AtomicUsize>) -> Response {
-    let watch = DropWatch { finished: false, dropped };
-    let body = stream::unfold((events.into_iter(), 0usize, watch), move |(mut it, n, mut watch)| async move {
-        if n == usize::MAX {
-            return None;
-        }
-        if sc.stream_break && n == 2 {
-            // Let the headers and first events go out, as a network break mid-answer would.
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            watch.finished = true;
-            return Some((Err(std::io::Error::other("stand-in broke the stream")), (it, usize::MAX, watch)));
-        }
-        if n == 1 && sc.stall_ms > 0 {
-            tokio::time::sleep(Duration::from_millis(sc.stall_ms)).await;
-        }
-        if n > 0 && sc.chunk_delay_ms > 0 {
-            tokio::time::sleep(Duration::from_millis(sc.chunk_delay_ms)).await;
-        }
-        let Some(e) = it.next() else {
-            watch.finish();
-            return None;
-        };
-        Some((Ok::<_, std::io::Error>(Bytes::from(e)), (it, n + 1, watch)))
-    });
-    Response::builder()
-        .status(200)
-        .header("content-type", "text/event-stream; charset=utf-8")
-        .header("cache-control", "no-cache")
-        .body(Body::from_stream(body))
-        .unwrap()
 }

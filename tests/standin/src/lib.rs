@@ -483,7 +483,12 @@ fn stream_response(p: StreamPlan, dropped: Arc<AtomicUsize>) -> Response {
     }
     events.push("data: [DONE]\n\n".to_string());
 
-    let sc = p.script;
+    sse_response(events, p.script, dropped)
+}
+
+/// Sends `events` as `text/event-stream`, paced, stalled or broken as the script says, counting
+/// an abandoned stream in `dropped`. Shared by the OpenAI and Anthropic sides.
+pub(crate) fn sse_response(events: Vec<String>, sc: Script, dropped: Arc<AtomicUsize>) -> Response {
     let watch = DropWatch { finished: false, dropped };
     let body = stream::unfold((events.into_iter(), 0usize, watch), move |(mut it, n, mut watch)| async move {
         if n == usize::MAX {

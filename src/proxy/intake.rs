@@ -1,0 +1,123 @@
+//! Taking a turn in, the same for both client protocols: read and check the body, assign the
+//! session, pick and inject the skills, and open the turn's record.
+
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::http::HeaderMap;
+use bytes::Bytes;
+use serde_json::{Map, Value};
+
+use super::error::{Protocol, ProxyError};
+use super::guard::TurnGuard;
+use super::request::{self, ChatRequest};
+use super::ProxyState;
+use crate::skills::{query_parts, Injected, Placement, Semantic};
+use crate::turn::{now_ms, RawResponse, TurnRecord, TurnStatus, TurnType};
+
+/// A turn taken in and ready to forward.
+pub(super) struct Intake {
+    /// The body as received (forwarded as is when nothing was edited).
+    pub raw: Bytes,
+    pub req: ChatRequest,
+    pub guard: TurnGuard,
+    /// When the body had been read: MetaClaw's own time starts here.
+    pub t_parse: Instant,
+    pub stream: bool,
+    pub model: Option<String>,
+}
+
+/// Reads, validates (with `validate` for the protocol's own rules), assigns the session, injects
+/// the skills (with the protocol's `inject`) and opens the record.
+pub(super) async fn intake(
+    st: &ProxyState,
+    t0: Instant,
+    headers: &HeaderMap,
+    body: Body,
+    protocol: Protocol,
+    validate: impl Fn(&Map<String, Value>) -> Result<(), ProxyError>,
+    inject: impl Fn(&mut Map<String, Value>, &str, Placement),
+) -> Result<Intake, ProxyError> {
+    let raw = request::read_body(headers, body, st.max_body_mib).await?;
+    let t_parse = Instant::now();
+    let mut req = request::parse(&raw, headers)?;
+    validate(&req.body)?;
+    let session = st.sessions.resolve(req.hints.clone(), req.messages(), now_ms());
+    let messages = req.messages().to_vec();
+    let mut block = None;
+    let (skills, generation) = select_skills(st, session.turn_type, &messages, |b| block = Some(b.to_string())).await;
+    if let Some(b) = block {
+        inject(&mut req.body, &b, st.skills.config().placement);
+        req.edited = true;
+    }
+    let stream = req.stream();
+    let model = req.model().map(str::to_string);
+    let record = new_record(st, session, protocol, model.clone(), stream, skills, generation);
+    let guard = TurnGuard::new(record, t0, st.store.clone(), st.metrics.clone());
+    Ok(Intake { raw, req, guard, t_parse, stream, model })
+}
+
+/// Picks and injects the skills for a `main` turn; returns what was injected and the
+/// generation served.
+async fn select_skills(
+    st: &ProxyState,
+    turn_type: TurnType,
+    messages: &[Value],
+    apply: impl FnOnce(&str),
+) -> (Vec<Injected>, i64) {
+    let library = st.skills.snapshot();
+    let cfg = st.skills.config();
+    if turn_type != TurnType::Main || !cfg.enabled {
+        return (Vec::new(), library.generation);
+    }
+    // Semantic retrieval (opt-in) waits for the request's embedding, with a short timeout.
+    let query = if st.skills.semantic_on() { query_parts(messages).into_iter().next() } else { None };
+    let qvec = match query {
+        Some((text, _)) => st.skills.embed_query(&text).await,
+        None => None,
+    };
+    let vectors = st.skills.vectors();
+    let semantic = qvec.as_deref().map(|q| Semantic { query: q, vectors: &vectors, weight: cfg.embedding_weight });
+    let sel = library.select(messages, cfg, semantic);
+    if !sel.injected.is_empty() {
+        apply(&sel.block);
+    }
+    (sel.injected, library.generation)
+}
+
+/// A fresh record for a turn; the upstream, request and answer are filled in as it goes.
+fn new_record(
+    st: &ProxyState,
+    session: crate::session::Resolved,
+    protocol: Protocol,
+    model: Option<String>,
+    stream: bool,
+    skills: Vec<Injected>,
+    generation: i64,
+) -> TurnRecord {
+    let started_at_ms = now_ms();
+    TurnRecord {
+        id: st.store.next_turn_id(),
+        session_id: session.id,
+        session_source: session.source,
+        session_done: session.done,
+        turn_type: session.turn_type,
+        protocol: protocol.as_str(),
+        upstream: String::new(),
+        attempts: 0,
+        model,
+        stream,
+        started_at_ms,
+        finished_at_ms: started_at_ms,
+        status: TurnStatus::Failed,
+        http_status: None,
+        error: None,
+        latency_ms: 0.0,
+        upstream_ms: 0.0,
+        overhead_ms: 0.0,
+        request: Value::Null,
+        response: RawResponse::None,
+        skills,
+        generation,
+    }
+}
