@@ -75,11 +75,5 @@ async fn handle(st: &Arc<ProxyState>, t0: Instant, headers: HeaderMap, body: Bod
     })
     .await;
     guard.set_request(Value::Object(req.body));
-    match sent {
-        Ok(sent) => Ok(forward::respond(guard, sent, Protocol::OpenAi, stream, model.as_deref().unwrap_or("")).await),
-        Err((e, attempts)) => {
-            forward::record_failure(guard, &candidates, &e, attempts);
-            Err(e)
-        }
-    }
+    forward::conclude(guard, sent, &candidates, Protocol::OpenAi, stream, model.as_deref()).await
 }

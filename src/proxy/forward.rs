@@ -147,8 +147,26 @@ pub async fn send_with_failover(
     }
 }
 
+/// Ends a turn: relays the answer that came back, or records that every upstream failed.
+pub async fn conclude(
+    guard: TurnGuard,
+    sent: Result<Sent, (ProxyError, u32)>,
+    candidates: &[Arc<Upstream>],
+    client: Protocol,
+    stream: bool,
+    model: Option<&str>,
+) -> Result<Response, ProxyError> {
+    match sent {
+        Ok(sent) => Ok(respond(guard, sent, client, stream, model.unwrap_or("")).await),
+        Err((e, attempts)) => {
+            record_failure(guard, candidates, &e, attempts);
+            Err(e)
+        }
+    }
+}
+
 /// Records a turn whose upstreams all failed before answering (the last one tried is named).
-pub fn record_failure(mut guard: TurnGuard, candidates: &[Arc<Upstream>], e: &ProxyError, attempts: u32) {
+fn record_failure(mut guard: TurnGuard, candidates: &[Arc<Upstream>], e: &ProxyError, attempts: u32) {
     if let Some(up) = candidates.get(attempts.saturating_sub(1) as usize % candidates.len().max(1)) {
         guard.set_upstream(&up.name, up.kind == Kind::Anthropic, attempts);
     }

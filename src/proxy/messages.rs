@@ -132,15 +132,7 @@ async fn handle(st: &Arc<ProxyState>, t0: Instant, headers: HeaderMap, body: Bod
     let normalised =
         anthropic_to_openai(&req.body).map(Value::Object).unwrap_or_else(|_| Value::Object(req.body.clone()));
     guard.set_request(normalised);
-    match sent {
-        Ok(sent) => {
-            Ok(forward::respond(guard, sent, Protocol::Anthropic, stream, model.as_deref().unwrap_or("")).await)
-        }
-        Err((e, attempts)) => {
-            forward::record_failure(guard, &candidates, &e, attempts);
-            Err(e)
-        }
-    }
+    forward::conclude(guard, sent, &candidates, Protocol::Anthropic, stream, model.as_deref()).await
 }
 
 /// `POST /v1/messages/count_tokens`: asked of an Anthropic upstream; for an OpenAI-compatible
