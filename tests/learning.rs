@@ -94,7 +94,10 @@ async fn a_correction_becomes_an_approved_skill_that_serves_the_next_turn() {
     assert_eq!(replay["improved"], true, "{replay}");
     assert_eq!(replay["turn_id"], a);
 
+    let status = h.admin("/api/status").await;
+    assert_eq!(status["candidates_pending"], 1);
     let g0 = h.admin("/api/skills").await["generation"].as_i64().unwrap();
+    assert_eq!(status["generation"], g0);
     let (s, v) = api(&h, Method::POST, &format!("/api/candidates/{}/approve", cand["id"]), None).await;
     assert_eq!(s, 200, "{v}");
     let g1 = v["generation"].as_i64().unwrap();

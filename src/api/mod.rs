@@ -122,6 +122,10 @@ pub struct Status {
     pub pending_writes: u64,
     /// The judge's queue: `None` when no judge model is configured.
     pub judge: Option<read::JudgeCounts>,
+    /// Evolved skills waiting for the user's review.
+    pub candidates_pending: i64,
+    /// The skill library's current generation.
+    pub generation: i64,
 }
 
 pub fn router(state: Arc<ApiState>) -> Router {
@@ -193,6 +197,10 @@ async fn status(State(st): State<Arc<ApiState>>) -> Result<Json<Status>, ApiErro
     let active_after = now - st.idle_gap_ms;
     let c: Counts = st.store.read(move |c| read::counts(c, since, active_after)).await?;
     let judge = if st.judge_on { Some(st.store.read(read::judge_counts).await?) } else { None };
+    let candidates_pending: i64 = st
+        .store
+        .read(|c| Ok(c.query_row("SELECT COUNT(*) FROM candidates WHERE status = 'pending'", [], |r| r.get(0))?))
+        .await?;
     Ok(Json(Status {
         info: st.info.clone(),
         uptime_secs: (now - st.info.started_at) / 1000,
@@ -204,6 +212,8 @@ async fn status(State(st): State<Arc<ApiState>>) -> Result<Json<Status>, ApiErro
         schema_version: crate::store::SCHEMA_VERSION,
         pending_writes: st.store.pending_writes(),
         judge,
+        candidates_pending,
+        generation: st.skills.snapshot().generation,
     }))
 }
 

@@ -134,6 +134,13 @@ pub async fn status(home: &Home, json: bool) -> Result<()> {
         s.turns_today, s.turns_total, s.sessions_active, s.sessions_total
     );
     println!(
+        "skills     library generation {}; {} proposed skill(s) waiting for review (`metaclaw review list`)",
+        s.generation, s.candidates_pending
+    );
+    if let Some(j) = &s.judge {
+        println!("judge      {} turns scored, {} waiting, {} given up", j.scored, j.pending, j.failed);
+    }
+    println!(
         "overhead   p50 {} ms, p99 {} ms over the last {} turns",
         o.p50_ms.map(ms).unwrap_or_else(|| "-".into()),
         o.p99_ms.map(ms).unwrap_or_else(|| "-".into()),
