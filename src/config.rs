@@ -23,6 +23,7 @@ pub struct Config {
     pub skills: SkillsConfig,
     pub judge: JudgeConfig,
     pub evolve: EvolveConfig,
+    pub omls: OmlsConfig,
     pub store: StoreConfig,
     pub log: LogConfig,
 }
@@ -274,6 +275,63 @@ impl Default for EvolveConfig {
     }
 }
 
+/// When learning work may run: while the user is asleep or away.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct OmlsConfig {
+    /// IANA time zone (e.g. "Asia/Shanghai"); default: the system's.
+    pub timezone: Option<String>,
+    /// Sleep hours: `default`, and `mon` … `sun` overrides, each "HH:MM-HH:MM" or "off"; a
+    /// weekday's window is the one that starts that day.
+    pub sleep: std::collections::BTreeMap<String, String>,
+    /// Idle this long (no proxied turn) counts as away.
+    pub idle_minutes: u64,
+    /// A window shorter than this is not worth starting work in.
+    pub min_window_minutes: u64,
+    /// Weeks of history the activity model learns from.
+    pub activity_weeks: u32,
+}
+
+impl Default for OmlsConfig {
+    fn default() -> Self {
+        Self {
+            timezone: None,
+            sleep: [("default".to_string(), "23:00-07:00".to_string())].into(),
+            idle_minutes: 30,
+            min_window_minutes: 15,
+            activity_weeks: 4,
+        }
+    }
+}
+
+impl OmlsConfig {
+    pub fn time_zone(&self) -> Result<jiff::tz::TimeZone, String> {
+        match &self.timezone {
+            Some(name) => jiff::tz::TimeZone::get(name).map_err(|e| format!("{name:?} is not a known time zone ({e})")),
+            None => Ok(jiff::tz::TimeZone::system()),
+        }
+    }
+
+    pub fn sleep_hours(&self) -> Result<crate::omls::SleepHours, String> {
+        use crate::omls::{SleepHours, Window};
+        let tz = self.time_zone()?;
+        let default = match self.sleep.get("default") {
+            Some(d) => Window::parse(d).map_err(|e| e.to_string())?,
+            None => None,
+        };
+        let mut hours = SleepHours::every_day(default, tz);
+        for (key, value) in &self.sleep {
+            let day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"].iter().position(|d| d == key);
+            match (key.as_str(), day) {
+                ("default", _) => {}
+                (_, Some(i)) => hours.days[i] = Window::parse(value).map_err(|e| e.to_string())?,
+                _ => return Err(format!("{key:?} is not default, mon, tue, wed, thu, fri, sat or sun")),
+            }
+        }
+        Ok(hours)
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
@@ -442,6 +500,10 @@ impl Config {
         if !(1..=10).contains(&self.evolve.max_candidates) {
             return Err(invalid("evolve.max_candidates", format!("{} is outside 1..=10", self.evolve.max_candidates)));
         }
+        self.omls.sleep_hours().map_err(|e| invalid("omls", e))?;
+        if self.omls.idle_minutes == 0 {
+            return Err(invalid("omls.idle_minutes", "must be at least 1".into()));
+        }
         if self.skills.max_tokens < 50 {
             return Err(invalid("skills.max_tokens", "must be at least 50".into()));
         }
@@ -530,6 +592,14 @@ pub const DEFAULT_FILE: &str = r#"# MetaClaw configuration. Every key is optiona
 # max_calls_per_hour = 30   # evolver, replay and judge-comparison calls
 # max_candidates = 3
 # similarity_threshold = 0.6  # a new skill this close to an existing one becomes an edit
+
+[omls]
+# timezone = "Asia/Shanghai"  # default: the system's
+# idle_minutes = 30         # no proxied turn for this long = away
+# min_window_minutes = 15   # shorter windows aren't worth starting work in
+# activity_weeks = 4        # history the activity model learns the user's habits from
+# [omls.sleep]
+# default = "23:00-07:00"   # and per weekday: mon … sun = "01:00-09:00" or "off"
 
 [store]
 # retention_days = 90       # 0 keeps every turn forever

@@ -205,6 +205,7 @@ impl Engine {
             events,
             judge_on: judge.is_some(),
             evolver,
+            omls: cfg.omls.clone(),
         });
         let app = crate::proxy::router(proxy).merge(crate::api::router(api));
 

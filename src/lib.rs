@@ -11,6 +11,7 @@ pub mod evolve;
 pub mod home;
 pub mod llm;
 pub mod metrics;
+pub mod omls;
 pub mod prm;
 pub mod proxy;
 pub mod secrets;

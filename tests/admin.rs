@@ -112,3 +112,46 @@ async fn turns_page_and_filter() {
     assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "not_found");
     h.stop().await;
 }
+
+#[tokio::test]
+async fn the_scheduler_says_whether_learning_may_run_and_why() {
+    // Sleep hours around now (UTC), so the window is open whatever the time of day.
+    let now = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC);
+    let (from, to) =
+        (now.checked_sub(jiff::ToSpan::hours(1)).unwrap(), now.checked_add(jiff::ToSpan::hours(2)).unwrap());
+    let window = format!("{}-{}", from.strftime("%H:%M"), to.strftime("%H:%M"));
+    let h = Harness::start(|c| {
+        c.omls.timezone = Some("UTC".into());
+        c.omls.sleep = [("default".to_string(), window.clone())].into();
+    })
+    .await;
+    let v = h.admin("/api/omls").await;
+    assert_eq!(
+        (v["decision"]["open"].as_bool(), v["decision"]["reason"].as_str()),
+        (Some(true), Some("asleep")),
+        "{v}"
+    );
+    assert!(v["decision"]["until"].as_i64().unwrap() > crate_now_ms());
+    assert_eq!(v["timezone"], "UTC");
+    assert_eq!(v["activity"]["rate"].as_array().unwrap().len(), 168);
+    h.stop().await;
+
+    // No sleep hours and a fresh turn: the user is active, and says when a window could open.
+    let h = Harness::start(|c| c.omls.sleep = [("default".to_string(), "off".to_string())].into()).await;
+    h.chat(user("hello")).await;
+    h.flush().await;
+    let v = h.admin("/api/omls").await;
+    assert_eq!(
+        (v["decision"]["open"].as_bool(), v["decision"]["reason"].as_str()),
+        (Some(false), Some("active")),
+        "{v}"
+    );
+    assert!(v["decision"]["explanation"].as_str().unwrap().contains("active"));
+    assert!(v["decision"]["next"].as_i64().unwrap() > crate_now_ms());
+    assert!(v["signals"]["idle_secs"].as_u64().unwrap() < 60);
+    h.stop().await;
+}
+
+fn crate_now_ms() -> i64 {
+    metaclaw::turn::now_ms()
+}

@@ -203,6 +203,8 @@ async fn cli_reads_the_running_engine() {
     assert!(ok && out.contains("request 1") && out.contains("Echo: request 1"), "{out}");
     let (ok, out, _) = cli(home.path(), &["config", "show"]);
     assert!(ok && out.contains("[upstream]"), "{out}");
+    let (ok, out, err) = cli(home.path(), &["omls", "status"]);
+    assert!(ok && out.contains("learning window") && out.contains("idle"), "{out}{err}");
 
     // Skills: the built-in bank is there, explain says why, switches apply.
     let (ok, out, err) = cli(home.path(), &["skills", "list"]);

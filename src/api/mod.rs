@@ -82,6 +82,7 @@ pub struct ApiState {
     pub events: crate::events::EventBus,
     pub judge_on: bool,
     pub evolver: std::sync::Arc<crate::evolve::Evolver>,
+    pub omls: crate::config::OmlsConfig,
 }
 
 /// Static facts about the running engine.
@@ -136,6 +137,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/api/turns/{id}", get(turn))
         .route("/api/turns/{id}/feedback", axum::routing::post(feedback))
         .route("/api/events", get(events))
+        .route("/api/omls", get(omls))
         .merge(skills::routes())
         .merge(learning::routes())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), guard))
@@ -250,6 +252,51 @@ async fn turn(State(st): State<Arc<ApiState>>, Path(id): Path<i64>) -> Result<Js
         .await?
         .map(Json)
         .ok_or_else(|| ApiError::NotFound(format!("no turn {id}")))
+}
+
+/// `GET /api/omls`: whether learning work may run now, why, and until or from when; with the
+/// signals behind the decision and the learned weekly activity profile.
+async fn omls(State(st): State<Arc<ApiState>>) -> Result<Json<serde_json::Value>, ApiError> {
+    let cfg = st.omls.clone();
+    let tz = cfg.time_zone().map_err(ApiError::BadRequest)?;
+    let sleep = cfg.sleep_hours().map_err(ApiError::BadRequest)?;
+    let now = jiff::Zoned::now().with_time_zone(tz.clone());
+    let since = crate::turn::now_ms() - i64::from(cfg.activity_weeks.max(1)) * 7 * 86_400_000;
+    let started = st.info.started_at;
+    let (last, events) = st
+        .store
+        .read(move |c| {
+            let last: Option<i64> = c.query_row("SELECT MAX(started_at) FROM turns", [], |r| r.get(0))?;
+            let mut q = c.prepare("SELECT started_at FROM turns WHERE turn_type = 'main' AND started_at >= ?1")?;
+            let events: Vec<i64> = q.query_map([since], |r| r.get(0))?.collect::<Result<_, _>>()?;
+            Ok((last, events))
+        })
+        .await?;
+    let events: Vec<jiff::Timestamp> =
+        events.into_iter().filter_map(|ms| jiff::Timestamp::from_millisecond(ms).ok()).collect();
+    let activity = crate::omls::ActivityModel::learn(&events, &now, cfg.activity_weeks, tz);
+    let idle_secs = ((crate::turn::now_ms() - last.unwrap_or(started).max(started)) / 1000).max(0) as u64;
+    let decision = crate::omls::decide(
+        &now,
+        &crate::omls::Inputs {
+            idle_secs,
+            sleep: &sleep,
+            activity: &activity,
+            idle_minutes: cfg.idle_minutes,
+            min_window_minutes: cfg.min_window_minutes,
+        },
+    );
+    Ok(Json(json!({
+        "decision": decision,
+        "signals": {
+            "idle_secs": idle_secs,
+            "idle_source": "time since the last proxied request",
+            "asleep_until": sleep.asleep_until(&now).map(|t| t.as_millisecond()),
+            "next_sleep": sleep.next_start(&now).map(|t| t.as_millisecond()),
+        },
+        "timezone": now.time_zone().iana_name(),
+        "activity": activity,
+    })))
 }
 
 /// `POST /api/turns/{id}/feedback`: the user's own verdict, which overrides the judge.

@@ -2,6 +2,7 @@
 
 mod client;
 mod learning;
+mod omls;
 mod output;
 mod serve;
 mod skills;
@@ -91,6 +92,9 @@ enum Command {
         #[arg(long)]
         note: Option<String>,
     },
+    /// The opportunistic scheduler: whether learning work may run now, and why.
+    #[command(subcommand)]
+    Omls(OmlsCmd),
     /// Show or check the configuration.
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -120,6 +124,12 @@ pub struct ServeArgs {
     /// Address to listen on (overrides [proxy] host).
     #[arg(long)]
     host: Option<IpAddr>,
+}
+
+#[derive(Debug, Subcommand)]
+enum OmlsCmd {
+    /// The current decision, the signals behind it, and the next predicted window.
+    Status(JsonFlag),
 }
 
 #[derive(Debug, Subcommand)]
@@ -193,6 +203,7 @@ pub fn run(args: Cli) -> Result<()> {
         Command::Generations(c) => runtime()?.block_on(learning::generations(&home, c)),
         Command::Dataset(c) => runtime()?.block_on(learning::dataset(&home, c)),
         Command::Feedback { turn, score, note } => runtime()?.block_on(learning::feedback(&home, turn, score, note)),
+        Command::Omls(OmlsCmd::Status(j)) => runtime()?.block_on(omls::status(&home, j.json)),
         Command::Config(c) => config(&home, c),
         Command::Key(k) => key(&home, k),
     }

@@ -1,0 +1,190 @@
+//! The scheduling decision, a pure function of the clock, the signals, the configuration and the
+//! activity model: is the user away long enough for learning work, why, and until when.
+
+use jiff::{Timestamp, ToSpan, Zoned};
+use serde::Serialize;
+
+use super::activity::ActivityModel;
+use super::sleep::SleepHours;
+
+/// Why the window is open or closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// Within the user's sleep hours.
+    Asleep,
+    /// Idle long enough, and not expected back soon.
+    Away,
+    /// The user is active.
+    Active,
+    /// Away, but expected back before the shortest useful window.
+    TooShort,
+}
+
+/// The decision at one instant.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Decision {
+    pub open: bool,
+    pub reason: Reason,
+    /// In words, for the UI and the CLI.
+    pub explanation: String,
+    /// While open: when the window is expected to end (ms since the epoch in JSON).
+    #[serde(serialize_with = "as_ms")]
+    pub until: Option<Timestamp>,
+    /// While closed: when the next window is expected to open (ms since the epoch in JSON).
+    #[serde(serialize_with = "as_ms")]
+    pub next: Option<Timestamp>,
+}
+
+/// Instants as milliseconds since the epoch, like every time in the admin API.
+pub fn as_ms<S: serde::Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_some(&t.as_millisecond()),
+        None => s.serialize_none(),
+    }
+}
+
+/// The inputs besides the clock.
+pub struct Inputs<'a> {
+    pub idle_secs: u64,
+    pub sleep: &'a SleepHours,
+    pub activity: &'a ActivityModel,
+    pub idle_minutes: u64,
+    pub min_window_minutes: u64,
+}
+
+fn hhmm(t: Timestamp, now: &Zoned) -> String {
+    t.to_zoned(now.time_zone().clone()).strftime("%a %H:%M").to_string()
+}
+
+pub fn decide(now: &Zoned, i: &Inputs) -> Decision {
+    let min = (i.min_window_minutes as i64).minutes();
+    let long_enough = |end: Timestamp| now.timestamp().checked_add(min).is_ok_and(|m| end >= m);
+    if let Some(end) = i.sleep.asleep_until(now) {
+        return if long_enough(end) {
+            Decision {
+                open: true,
+                reason: Reason::Asleep,
+                explanation: format!("sleep hours until {}", hhmm(end, now)),
+                until: Some(end),
+                next: None,
+            }
+        } else {
+            let next = i.sleep.next_start(now);
+            Decision {
+                open: false,
+                reason: Reason::TooShort,
+                explanation: format!(
+                    "sleep hours end at {}, sooner than the {}-minute minimum window",
+                    hhmm(end, now),
+                    i.min_window_minutes
+                ),
+                until: None,
+                next,
+            }
+        };
+    }
+    if i.idle_secs >= i.idle_minutes * 60 {
+        // Expected back: when the user is usually active again, else no later than an hour on.
+        let back = i.activity.likely_back(now, 0.5).or_else(|| now.timestamp().checked_add(1.hour()).ok());
+        let back = match (back, i.sleep.next_start(now)) {
+            // Sleep hours that begin before the return extend the window; keep the later end.
+            (Some(b), _) => b,
+            (None, s) => s.unwrap_or(now.timestamp()),
+        };
+        let idle = i.idle_secs / 60;
+        return if long_enough(back) {
+            Decision {
+                open: true,
+                reason: Reason::Away,
+                explanation: format!("away for {idle} min; usually back around {}", hhmm(back, now)),
+                until: Some(back),
+                next: None,
+            }
+        } else {
+            Decision {
+                open: false,
+                reason: Reason::TooShort,
+                explanation: format!(
+                    "away for {idle} min, but usually back at {}, sooner than the {}-minute minimum window",
+                    hhmm(back, now),
+                    i.min_window_minutes
+                ),
+                until: None,
+                next: i.sleep.next_start(now),
+            }
+        };
+    }
+    let idle_at =
+        now.timestamp().checked_add(((i.idle_minutes * 60).saturating_sub(i.idle_secs) as i64).seconds()).ok();
+    let next = match (idle_at, i.sleep.next_start(now)) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    Decision {
+        open: false,
+        reason: Reason::Active,
+        explanation: format!(
+            "the user is active (last activity {} s ago; away after {} min)",
+            i.idle_secs, i.idle_minutes
+        ),
+        until: None,
+        next,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::omls::sleep::Window;
+    use jiff::tz::TimeZone;
+
+    fn at(s: &str) -> Zoned {
+        s.parse::<jiff::civil::DateTime>().unwrap().to_zoned(TimeZone::get("Europe/Berlin").unwrap()).unwrap()
+    }
+
+    fn inputs<'a>(idle: u64, sleep: &'a SleepHours, activity: &'a ActivityModel) -> Inputs<'a> {
+        Inputs { idle_secs: idle, sleep, activity, idle_minutes: 30, min_window_minutes: 15 }
+    }
+
+    #[test]
+    fn sleep_away_active_and_too_short() {
+        let tz = TimeZone::get("Europe/Berlin").unwrap();
+        let sleep = SleepHours::every_day(Window::parse("23:00-07:00").unwrap(), tz.clone());
+        let lunch: Vec<Timestamp> = (0..4)
+            .flat_map(|w| {
+                [9, 10, 11, 14, 15].map(|h| {
+                    at("2026-10-27T00:00")
+                        .checked_add((w * 7).days())
+                        .unwrap()
+                        .checked_add((h as i64).hours())
+                        .unwrap()
+                        .timestamp()
+                })
+            })
+            .collect();
+        let activity = ActivityModel::learn(&lunch, &at("2026-11-17T12:00"), 4, tz.clone());
+
+        let d = decide(&at("2026-11-17T23:30"), &inputs(0, &sleep, &activity));
+        assert_eq!((d.open, d.reason), (true, Reason::Asleep));
+        assert_eq!(d.until, Some(at("2026-11-18T07:00").timestamp()));
+
+        let d = decide(&at("2026-11-18T06:50"), &inputs(0, &sleep, &activity));
+        assert_eq!((d.open, d.reason), (false, Reason::TooShort), "ten minutes of sleep left is not a window");
+
+        // Tuesday 12:10, idle 40 min: away, and the habit says back at 14:00.
+        let d = decide(&at("2026-11-17T12:10"), &inputs(40 * 60, &sleep, &activity));
+        assert_eq!((d.open, d.reason), (true, Reason::Away));
+        assert_eq!(d.until, Some(at("2026-11-17T14:00").timestamp()));
+        assert!(d.explanation.contains("usually back around Tue 14:00"), "{}", d.explanation);
+
+        // Tuesday 13:50, idle 40 min: back at 14:00 is under the minimum window.
+        let d = decide(&at("2026-11-17T13:50"), &inputs(40 * 60, &sleep, &activity));
+        assert_eq!((d.open, d.reason), (false, Reason::TooShort));
+
+        // Active: the next window is when the idle threshold would be reached.
+        let d = decide(&at("2026-11-17T10:00"), &inputs(60, &sleep, &activity));
+        assert_eq!((d.open, d.reason), (false, Reason::Active));
+        assert_eq!(d.next, Some(at("2026-11-17T10:29").timestamp()));
+    }
+}
