@@ -64,6 +64,13 @@ impl Setup {
         let r = self.http.get(format!("{}/api/turns/{id}", self.base)).bearer_auth(&self.token).send().await.unwrap();
         r.json().await.unwrap()
     }
+    /// The same Messages request straight to the first stand-in, for comparison.
+    async fn direct_messages(&self, body: &Value) -> bytes::Bytes {
+        let url = format!("{}/messages", self.standins[0].base_url());
+        let r = self.http.post(url).header("anthropic-version", "2023-06-01").json(body).send().await.unwrap();
+        r.bytes().await.unwrap()
+    }
+
     /// Stops the engine cleanly; hands back its home for inspection.
     async fn stop(mut self) -> tempfile::TempDir {
         self.engine.take().unwrap().shutdown().await;
@@ -97,17 +104,7 @@ fn two_kinds(s: &[Standin], c: &mut Config) {
 async fn anthropic_client_on_an_anthropic_upstream_is_relayed_faithfully_and_recorded() {
     let s = setup(vec![Options::default()], two_kinds, Keys::none()).await;
     let body = ask_anthropic("claude-test", "hello there", false);
-    let direct = s
-        .http
-        .post(format!("{}/messages", s.standins[0].base_url()))
-        .header("anthropic-version", "2023-06-01")
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let direct = s.direct_messages(&body).await;
     let r = s.post("/v1/messages", body.clone()).await;
     assert_eq!(r.status(), 200);
     let id = common::turn_id(&r);
@@ -115,17 +112,7 @@ async fn anthropic_client_on_an_anthropic_upstream_is_relayed_faithfully_and_rec
     assert_eq!(s.standins[0].requests().last().unwrap().json(), body, "sent upstream unchanged");
 
     let stream = ask_anthropic("claude-test", "stream it [[thinking]]", true);
-    let direct = s
-        .http
-        .post(format!("{}/messages", s.standins[0].base_url()))
-        .header("anthropic-version", "2023-06-01")
-        .json(&stream)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let direct = s.direct_messages(&stream).await;
     let r = s.post("/v1/messages", stream).await;
     let sid = common::turn_id(&r);
     assert_eq!(r.bytes().await.unwrap(), direct);

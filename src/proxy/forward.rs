@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use bytes::Bytes;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use super::error::{Protocol, ProxyError};
 use super::guard::TurnGuard;
@@ -17,11 +17,11 @@ use super::relay::Relay;
 use super::{send, ProxyState};
 use crate::config::{Auth, Kind};
 use crate::translate::{
-    anthropic_to_openai_response, openai_to_anthropic_response, AnthropicToOpenAiStream, OpenAiToAnthropicStream,
-    StreamConverter,
+    anthropic_to_openai, anthropic_to_openai_response, openai_to_anthropic, openai_to_anthropic_response,
+    AnthropicToOpenAiStream, OpenAiToAnthropicStream, StreamConverter,
 };
 use crate::turn::{now_ms, RawResponse, TurnStatus};
-use crate::upstream::{relay_response_headers, Upstream};
+use crate::upstream::{forward_request_headers, relay_response_headers, Upstream};
 
 /// The Anthropic API version sent when the client didn't say.
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";
@@ -145,6 +145,50 @@ pub async fn send_with_failover(
             }
         }
     }
+}
+
+/// Sends a turn's body (in the client's protocol) to the model's upstreams with failover: as
+/// received when MetaClaw changed nothing, otherwise re-serialised with the upstream's model
+/// override, and translated for an upstream that speaks the other protocol.
+pub async fn send_turn(
+    st: &ProxyState,
+    candidates: &[Arc<Upstream>],
+    headers: &HeaderMap,
+    client: Protocol,
+    body: &Map<String, Value>,
+    original: Option<Bytes>,
+) -> Result<Sent, (ProxyError, u32)> {
+    let fwd = forward_request_headers(headers);
+    send_with_failover(st, candidates, |up| {
+        let same =
+            matches!((client, up.kind), (Protocol::OpenAi, Kind::Openai) | (Protocol::Anthropic, Kind::Anthropic));
+        let path = if up.kind == Kind::Anthropic { "messages" } else { "chat/completions" };
+        let bytes = match (&original, &up.model) {
+            (Some(raw), None) if same => raw.clone(),
+            _ => {
+                let mut b = if same {
+                    Ok(body.clone())
+                } else if client == Protocol::OpenAi {
+                    openai_to_anthropic(body)
+                } else {
+                    anthropic_to_openai(body)
+                }
+                .map_err(|e| ProxyError::bad(format!("{e} (upstream {})", up.name), None))?;
+                if let Some(m) = &up.model {
+                    b.insert("model".into(), Value::String(m.clone()));
+                }
+                Bytes::from(serde_json::to_vec(&b).expect("JSON values serialise"))
+            }
+        };
+        let rb = st
+            .client
+            .post(up.url(path))
+            .headers(fwd.clone())
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(bytes);
+        authorise(rb, up, headers, client)
+    })
+    .await
 }
 
 /// Ends a turn: relays the answer that came back, or records that every upstream failed.

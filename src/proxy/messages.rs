@@ -99,35 +99,8 @@ async fn handle(st: &Arc<ProxyState>, t0: Instant, headers: HeaderMap, body: Bod
     let routes = st.routes.load_full();
     let candidates = routes.candidates(model.as_deref());
     let original: Option<Bytes> = (!req.edited).then_some(raw);
-    let fwd = forward_request_headers(&headers);
     guard.add_own(t_parse.elapsed());
-    let sent = forward::send_with_failover(st, &candidates, |up| {
-        let with_model = |mut b: Map<String, Value>| {
-            if let Some(m) = &up.model {
-                b.insert("model".into(), Value::String(m.clone()));
-            }
-            Bytes::from(serde_json::to_vec(&b).expect("JSON"))
-        };
-        let (path, bytes) = match up.kind {
-            Kind::Anthropic => match (&up.model, &original) {
-                (None, Some(b)) => ("messages", b.clone()),
-                _ => ("messages", with_model(req.body.clone())),
-            },
-            Kind::Openai => {
-                let o = anthropic_to_openai(&req.body)
-                    .map_err(|e| ProxyError::bad(format!("{e} (upstream {})", up.name), None))?;
-                ("chat/completions", with_model(o))
-            }
-        };
-        let rb = st
-            .client
-            .post(up.url(path))
-            .headers(fwd.clone())
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .body(bytes);
-        forward::authorise(rb, up, &headers, Protocol::Anthropic)
-    })
-    .await;
+    let sent = forward::send_turn(st, &candidates, &headers, Protocol::Anthropic, &req.body, original).await;
     // Recorded in the normalised (OpenAI) form, like every other turn.
     let normalised =
         anthropic_to_openai(&req.body).map(Value::Object).unwrap_or_else(|_| Value::Object(req.body.clone()));
