@@ -1,0 +1,434 @@
+// Settings: upstreams, judge and evolver, approval policy, proxy port, retention, scheduler; API
+// keys (set/clear, never shown); export data; delete all data; autostart (desktop only).
+
+import type { App, View } from "../app";
+import type { Config, KeyInfo, NamedUpstream } from "../api/types";
+import { ApiError } from "../api/client";
+import { field, h, replace, uid } from "../lib/dom";
+import { dialog, empty, errorMessage, failure, loading, toast, toggleSwitch } from "../lib/ui";
+
+export function settingsView(app: App): View {
+  const cfgEl = h("div", null, loading("Loading the configuration"));
+  const keysEl = h("div", null, loading("Loading keys"));
+  const el = h(
+    "div",
+    { class: "view view-settings" },
+    h("div", { class: "view-head" }, h("h1", null, "Settings")),
+    cfgEl,
+    h("section", { class: "card", "aria-labelledby": "keys-h", id: "keys" }, h("h2", { id: "keys-h" }, "API keys"), h("p", { class: "hint" }, "Keys go straight into your OS keyring. MetaClaw never shows a stored key again, only whether one is set and where it comes from."), keysEl),
+    h("section", { class: "card", "aria-labelledby": "exp-h" }, h("h2", { id: "exp-h" }, "Export data"), exportBlock(app)),
+    desktopBlock(),
+    h("section", { class: "card danger-zone", "aria-labelledby": "del-h" }, h("h2", { id: "del-h" }, "Delete all data"), deleteBlock(app)),
+  );
+  void loadConfig(app, cfgEl);
+  void loadKeys(app, keysEl);
+  return { el };
+}
+
+// --- configuration ---------------------------------------------------------------------------
+
+async function loadConfig(app: App, el: HTMLElement): Promise<void> {
+  replace(el, loading("Loading the configuration"));
+  try {
+    const r = await app.api.config();
+    replace(el, configForm(app, r.path, r.config, () => void loadConfig(app, el)));
+  } catch (e) {
+    replace(el, h("section", { class: "card" }, h("h2", null, "Configuration"), failure(e, () => void loadConfig(app, el))));
+  }
+}
+
+type Path = string;
+
+function get(obj: unknown, path: Path): unknown {
+  return path.split(".").reduce<unknown>((o, k) => (o && typeof o === "object" ? (o as Record<string, unknown>)[k] : undefined), obj);
+}
+
+function set(obj: unknown, path: Path, v: unknown): void {
+  const ks = path.split(".");
+  let o = obj as Record<string, unknown>;
+  for (const k of ks.slice(0, -1)) {
+    if (!o[k] || typeof o[k] !== "object") o[k] = {};
+    o = o[k] as Record<string, unknown>;
+  }
+  o[ks[ks.length - 1]] = v;
+}
+
+function configForm(app: App, path: string, original: Config, reloadAll: () => void): HTMLElement {
+  const cfg = structuredClone(original) as Config;
+  const inputs = new Map<Path, HTMLElement>();
+  const errorBox = h("div", { id: "settings-error", tabindex: -1 });
+
+  /** An input bound to `cfg` at `path`. kind: text (empty → null when nullable), number, select, checkbox. */
+  const bind = (p: Path, label: string, kind: "text" | "number" | "bool" | string[], opts: { nullable?: boolean; hint?: string; min?: number; max?: number; step?: string; placeholder?: string } = {}): HTMLElement => {
+    const cur = get(cfg, p);
+    let input: HTMLInputElement | HTMLSelectElement;
+    const id = `cfg-${p.replace(/\./g, "-")}`;
+    if (Array.isArray(kind)) {
+      input = h("select", { id, name: p }, kind.map((o) => h("option", { value: o }, o))) as HTMLSelectElement;
+      input.value = String(cur ?? kind[0]);
+      input.addEventListener("change", () => set(cfg, p, input.value));
+    } else if (kind === "bool") {
+      const cb = h("input", { type: "checkbox", id, name: p, checked: Boolean(cur) }) as HTMLInputElement;
+      cb.addEventListener("change", () => set(cfg, p, cb.checked));
+      inputs.set(p, cb);
+      return h("div", { class: "field field-check" }, cb, h("label", { for: id }, label), opts.hint ? h("p", { class: "hint" }, opts.hint) : null);
+    } else {
+      input = h("input", { id, name: p, type: kind === "number" ? "number" : "text", min: opts.min ?? null, max: opts.max ?? null, step: opts.step ?? (kind === "number" ? "any" : null), placeholder: opts.placeholder ?? null, autocomplete: "off", spellcheck: "false" }) as HTMLInputElement;
+      input.value = cur === null || cur === undefined ? "" : String(cur);
+      input.addEventListener("input", () => {
+        const v = (input as HTMLInputElement).value;
+        input.removeAttribute("aria-invalid");
+        if (kind === "number") set(cfg, p, v.trim() === "" ? (opts.nullable ? null : v) : Number(v));
+        else set(cfg, p, v.trim() === "" && opts.nullable ? null : v);
+      });
+    }
+    inputs.set(p, input);
+    return field(label, input, opts.hint);
+  };
+
+  const upstreamsEl = h("div");
+  const drawUpstreams = () => replace(upstreamsEl, upstreamTable(cfg, drawUpstreams));
+  drawUpstreams();
+
+  const saveBtn = h("button", { type: "submit", class: "btn btn-primary", id: "save-settings" }, "Save settings") as HTMLButtonElement;
+  const form = h(
+    "form",
+    { class: "settings-form", "aria-labelledby": "cfg-h", novalidate: true },
+    h("section", { class: "card" }, h("h2", { id: "cfg-h" }, "Configuration"), h("p", { class: "hint" }, "Saved to ", h("code", null, path), ". Some changes apply only after a restart; MetaClaw tells you which."), errorBox),
+    h(
+      "section",
+      { class: "card", "aria-labelledby": "up-h" },
+      h("h2", { id: "up-h" }, "Upstream"),
+      h("p", { class: "hint" }, "Where MetaClaw sends your agent's requests. With several upstreams listed below, this one only provides default timeouts."),
+      h("div", { class: "form-grid" }, bind("upstream.base_url", "Base URL", "text", { hint: "Up to and including /v1, e.g. https://api.openai.com/v1" }), bind("upstream.kind", "Kind", ["openai", "anthropic"]), bind("upstream.auth", "Credentials", ["key", "passthrough"], { hint: "passthrough forwards the agent's own key" }), bind("upstream.model", "Replace the model with", "text", { nullable: true, placeholder: "the client's model" })),
+      h("h3", null, "Several upstreams"),
+      upstreamsEl,
+    ),
+    h(
+      "section",
+      { class: "card", "aria-labelledby": "learn-h" },
+      h("h2", { id: "learn-h" }, "Learning"),
+      h(
+        "div",
+        { class: "form-grid" },
+        bind("judge.model", "Judge model", "text", { nullable: true, placeholder: "off", hint: "Scores every main turn; empty turns judging off." }),
+        bind("judge.upstream", "Judge upstream", "text", { nullable: true, placeholder: "the turn's own" }),
+        bind("judge.votes", "Judge votes per turn", "number", { min: 1, max: 9, step: "1" }),
+        bind("evolve.model", "Evolver model", "text", { nullable: true, placeholder: "off", hint: "Turns failures into proposed skills; empty turns it off." }),
+        bind("evolve.upstream", "Evolver upstream", "text", { nullable: true, placeholder: "the default" }),
+        approvalRadios(cfg, inputs),
+      ),
+    ),
+    h(
+      "section",
+      { class: "card", "aria-labelledby": "px-h" },
+      h("h2", { id: "px-h" }, "Proxy"),
+      h("div", { class: "form-grid" }, bind("proxy.port", "Port", "number", { min: 0, max: 65535, step: "1", hint: "For the proxy, the admin API and this UI. 0 picks a free port." }), bind("proxy.host", "Listen address", "text", { hint: "Keep 127.0.0.1 unless you set a proxy key." })),
+      cfg.proxy?.api_key ? h("p", { class: "hint" }, "A proxy key is set in config.toml. Prefer the keyring (API keys below).") : null,
+    ),
+    h(
+      "section",
+      { class: "card", "aria-labelledby": "ret-h" },
+      h("h2", { id: "ret-h" }, "Data"),
+      h("div", { class: "form-grid" }, bind("store.retention_days", "Keep turns for (days)", "number", { min: 0, step: "1", hint: "Older turns are deleted hourly; 0 keeps everything." })),
+    ),
+    h(
+      "section",
+      { class: "card", "aria-labelledby": "omls-h" },
+      h("h2", { id: "omls-h" }, "When learning may run"),
+      h(
+        "div",
+        { class: "form-grid" },
+        bind("omls.sleep.default", "Sleep hours", "text", { hint: "HH:MM-HH:MM or off, in your time zone", placeholder: "23:00-07:00" }),
+        bind("omls.timezone", "Time zone", "text", { nullable: true, placeholder: "the system's", hint: "IANA name, e.g. Europe/Berlin" }),
+        bind("omls.idle_minutes", "Away after (minutes idle)", "number", { min: 1, step: "1" }),
+        bind("omls.min_window_minutes", "Shortest useful window (minutes)", "number", { min: 1, step: "1" }),
+      ),
+    ),
+    h("div", { class: "actions sticky-actions" }, saveBtn, h("button", { type: "button", class: "btn", onclick: reloadAll }, "Discard changes")),
+  );
+
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    for (const i of inputs.values()) i.removeAttribute("aria-invalid");
+    // Numbers the browser already knows are wrong.
+    for (const [p, i] of inputs) {
+      if (i instanceof HTMLInputElement && i.type === "number" && i.value.trim() !== "" && !i.checkValidity()) {
+        showError(`${p}: ${i.validationMessage}`, p);
+        return;
+      }
+    }
+    saveBtn.disabled = true;
+    try {
+      const r = await app.api.saveConfig(cfg);
+      replace(errorBox, r?.restart_required ? h("div", { class: "notice", role: "status" }, "Saved. Restart MetaClaw to apply some of these changes.") : null);
+      toast(r?.restart_required ? "Settings saved — restart MetaClaw to apply them" : "Settings saved");
+    } catch (e) {
+      const key = e instanceof ApiError ? [...inputs.keys()].find((k) => e.message.includes(k)) ?? [...inputs.keys()].find((k) => e.message.includes(k.split(".").slice(0, 2).join("."))) : undefined;
+      showError(errorMessage(e), key, e);
+    } finally {
+      saveBtn.disabled = false;
+    }
+  });
+
+  function showError(message: string, key?: string, e?: unknown): void {
+    replace(errorBox, h("div", { class: "state state-error", role: "alert" }, h("p", { class: "state-title" }, e instanceof ApiError && e.code === "unsupported" ? "Can't save settings in this MetaClaw" : "Not saved"), h("p", { class: "error-text" }, message)));
+    const input = key ? inputs.get(key) : undefined;
+    if (input) {
+      input.setAttribute("aria-invalid", "true");
+      input.setAttribute("aria-errormessage", "settings-error");
+      input.focus();
+    } else errorBox.focus();
+  }
+
+  return form;
+}
+
+function approvalRadios(cfg: Config, inputs: Map<string, HTMLElement>): HTMLElement {
+  const name = uid("approval");
+  const opts: [string, string][] = [
+    ["manual", "Manual — I approve every skill"],
+    ["verified", "Verified — apply skills whose replay improves the failed answer"],
+    ["auto", "Auto — apply every valid skill"],
+  ];
+  const fs = h(
+    "fieldset",
+    { class: "field radios", id: "cfg-evolve-approval" },
+    h("legend", null, "Approval policy"),
+    opts.map(([v, label]) => {
+      const id = `${name}-${v}`;
+      const r = h("input", { type: "radio", name, id, value: v, checked: cfg.evolve?.approval === v }) as HTMLInputElement;
+      r.addEventListener("change", () => r.checked && set(cfg, "evolve.approval", v));
+      return h("div", { class: "radio" }, r, h("label", { for: id }, label));
+    }),
+  );
+  inputs.set("evolve.approval", fs);
+  return fs;
+}
+
+function upstreamTable(cfg: Config, redraw: () => void): HTMLElement {
+  const list: NamedUpstream[] = (cfg.upstreams ??= []);
+  const add = h("button", { type: "button", class: "btn btn-small", id: "add-upstream", onclick: () => { list.push({ name: `upstream${list.length + 1}`, kind: "openai", base_url: "https://", models: [], default: list.length === 0, auth: "key", model: null }); redraw(); } }, "Add upstream");
+  if (!list.length) return h("div", null, h("p", { class: "muted" }, "None: every model goes to the upstream above."), add);
+  return h(
+    "div",
+    null,
+    h(
+      "div",
+      { class: "table-wrap" },
+      h(
+        "table",
+        { class: "data edit-table" },
+        h("caption", { class: "sr-only" }, "Upstreams, in routing order"),
+        h("thead", null, h("tr", null, ["Name", "Kind", "Base URL", "Models", "Default", "Credentials", ""].map((c) => h("th", { scope: "col" }, c)))),
+        h(
+          "tbody",
+          null,
+          list.map((u, i) => {
+            const cell = (label: string, input: HTMLElement) => {
+              input.setAttribute("aria-label", `${label} of upstream ${i + 1}`);
+              return h("td", null, input);
+            };
+            const text = (k: "name" | "base_url", v: string) => {
+              const x = h("input", { value: v, class: k === "base_url" ? "wide" : "", spellcheck: "false", name: `upstreams.${i}.${k}` }) as HTMLInputElement;
+              x.addEventListener("input", () => (u[k] = x.value));
+              return x;
+            };
+            const models = h("input", { value: u.models.join(", "), placeholder: "any", spellcheck: "false" }) as HTMLInputElement;
+            models.addEventListener("input", () => (u.models = models.value.split(",").map((m) => m.trim()).filter(Boolean)));
+            const kind = h("select", null, ["openai", "anthropic"].map((k) => h("option", { value: k }, k))) as HTMLSelectElement;
+            kind.value = u.kind;
+            kind.addEventListener("change", () => (u.kind = kind.value as NamedUpstream["kind"]));
+            const auth = h("select", null, ["key", "passthrough"].map((k) => h("option", { value: k }, k))) as HTMLSelectElement;
+            auth.value = u.auth;
+            auth.addEventListener("change", () => (u.auth = auth.value as NamedUpstream["auth"]));
+            const def = h("input", { type: "checkbox", checked: u.default }) as HTMLInputElement;
+            def.addEventListener("change", () => (u.default = def.checked));
+            return h(
+              "tr",
+              null,
+              cell("Name", text("name", u.name)),
+              cell("Kind", kind),
+              cell("Base URL", text("base_url", u.base_url)),
+              cell("Models", models),
+              cell("Default", def),
+              cell("Credentials", auth),
+              h("td", null, h("button", { type: "button", class: "btn btn-small btn-ghost", "aria-label": `Remove upstream ${u.name || i + 1}`, onclick: () => { list.splice(i, 1); redraw(); } }, "Remove")),
+            );
+          }),
+        ),
+      ),
+    ),
+    h("p", { class: "hint" }, "Models: exact names or prefixes ending in *, comma-separated; the first upstream listing a model is primary, the rest are fallbacks."),
+    add,
+  );
+}
+
+// --- keys ----------------------------------------------------------------------------------
+
+async function loadKeys(app: App, el: HTMLElement): Promise<void> {
+  replace(el, loading("Loading keys"));
+  try {
+    const keys = await app.api.keys();
+    replace(el, keys.length ? keyList(app, keys, () => void loadKeys(app, el)) : empty("No keys to manage"));
+  } catch (e) {
+    replace(el, failure(e, () => void loadKeys(app, el)));
+  }
+}
+
+const SOURCE: Record<string, string> = { env: "from an environment variable", keyring: "in the OS keyring", none: "not set" };
+
+function keyList(app: App, keys: KeyInfo[], reload: () => void): HTMLElement {
+  return h(
+    "ul",
+    { class: "keys plain-list" },
+    keys.map((k) =>
+      h(
+        "li",
+        { class: "key-row", "data-key": k.name },
+        h("div", null, h("strong", null, k.label || k.name), h("span", { class: `badge ${k.set ? "badge-ok" : "badge-muted"}` }, k.set ? "set" : "not set"), h("span", { class: "muted small" }, ` ${SOURCE[k.source] ?? k.source}`)),
+        h(
+          "div",
+          { class: "row" },
+          h("button", { type: "button", class: "btn btn-small", "aria-label": `${k.set ? "Replace" : "Set"} ${k.label || k.name}`, onclick: () => void setKey(app, k, reload) }, k.set ? "Replace…" : "Set…"),
+          k.source === "keyring"
+            ? h(
+                "button",
+                {
+                  type: "button",
+                  class: "btn btn-small btn-ghost",
+                  "aria-label": `Clear ${k.label || k.name}`,
+                  onclick: async () => {
+                    try {
+                      await app.api.clearKey(k.name);
+                      toast(`Cleared ${k.label || k.name}`);
+                      reload();
+                    } catch (e) {
+                      toast(keyError(e), "error");
+                    }
+                  },
+                },
+                "Clear",
+              )
+            : null,
+        ),
+        k.source === "env" ? h("p", { class: "hint" }, "An environment variable overrides the keyring while it is set.") : null,
+      ),
+    ),
+  );
+}
+
+function keyError(e: unknown): string {
+  if (e instanceof ApiError && e.code === "keyring_unavailable") return `No OS keyring is available here: ${e.message}. On a headless server, set the key in an environment variable instead (e.g. METACLAW_UPSTREAM_API_KEY).`;
+  return errorMessage(e);
+}
+
+async function setKey(app: App, k: KeyInfo, reload: () => void): Promise<void> {
+  const input = h("input", { type: "password", id: "key-value", autocomplete: "off", spellcheck: "false", required: true }) as HTMLInputElement;
+  const ok = await dialog(`Set ${k.label || k.name}`, [h("p", null, "The key is stored in your OS keyring and never shown again."), field("Key", input)], {
+    submitLabel: "Save key",
+    submit: async () => {
+      if (!input.value.trim()) throw new Error("Enter the key.");
+      try {
+        await app.api.setKey(k.name, input.value.trim());
+      } catch (e) {
+        throw new Error(keyError(e));
+      }
+      return true;
+    },
+  });
+  input.value = "";
+  if (ok) {
+    toast(`Saved ${k.label || k.name}`);
+    reload();
+  }
+}
+
+// --- export, delete, desktop -----------------------------------------------------------------
+
+function exportBlock(app: App): HTMLElement {
+  const btn = (split: "query" | "support", label: string) => {
+    const b = h("button", { type: "button", class: "btn", id: `export-${split}` }, label) as HTMLButtonElement;
+    b.addEventListener("click", async () => {
+      b.disabled = true;
+      try {
+        const blob = await app.api.download(app.api.datasetUrl(split));
+        const a = h("a", { href: URL.createObjectURL(blob), download: `metaclaw-${split}-${new Date().toISOString().slice(0, 10)}.jsonl` });
+        document.body.appendChild(a);
+        a.click();
+        a.remove();
+        setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+        toast(`Exported the ${split} split`);
+      } catch (e) {
+        toast(errorMessage(e), "error");
+      } finally {
+        b.disabled = false;
+      }
+    });
+    return b;
+  };
+  return h(
+    "div",
+    null,
+    h("p", null, "Scored turns as JSON lines (messages, answer, score, generation). ", h("em", null, "Query"), " turns are those no approved skill learned from — the data policy training may use; ", h("em", null, "support"), " turns are the failures skills were learned from."),
+    h("div", { class: "actions" }, btn("query", "Export query turns"), btn("support", "Export support turns")),
+  );
+}
+
+function deleteBlock(app: App): HTMLElement {
+  const PHRASE = "delete all data";
+  const input = h("input", { id: "delete-confirm", autocomplete: "off", spellcheck: "false" }) as HTMLInputElement;
+  const btn = h("button", { type: "submit", class: "btn btn-danger", id: "delete-all", disabled: true }, "Delete all data") as HTMLButtonElement;
+  input.addEventListener("input", () => (btn.disabled = input.value.trim() !== PHRASE));
+  const form = h(
+    "form",
+    null,
+    h("p", null, "Deletes every recorded turn, session, score, candidate and generation, and your own skills. It can't be undone. Export first if you want to keep anything."),
+    field(`Type “${PHRASE}” to confirm`, input),
+    h("div", { class: "actions" }, btn),
+  );
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    if (input.value.trim() !== PHRASE) return;
+    btn.disabled = true;
+    try {
+      await app.api.deleteAllData();
+      toast("All data deleted");
+      input.value = "";
+      await app.refreshStatus();
+    } catch (e) {
+      toast(errorMessage(e), "error");
+      btn.disabled = false;
+    }
+  });
+  return form;
+}
+
+function desktopBlock(): HTMLElement | null {
+  const host = window.__METACLAW__;
+  if (!host?.desktop) return null;
+  const slot = h("div", null, loading());
+  const auto = host.autostart;
+  if (!auto) replace(slot, h("p", { class: "muted" }, "Autostart is not available in this build."));
+  else
+    void auto.get().then(
+      (on) =>
+        replace(
+          slot,
+          toggleSwitch("Start MetaClaw when I log in", on, async (v, input) => {
+            input.disabled = true;
+            try {
+              await auto.set(v);
+              toast(v ? "MetaClaw starts at login" : "Autostart off");
+            } catch (e) {
+              input.checked = !v;
+              toast(errorMessage(e), "error");
+            } finally {
+              input.disabled = false;
+            }
+          }),
+        ),
+      (e) => replace(slot, failure(e)),
+    );
+  return h("section", { class: "card", "aria-labelledby": "desk-h", id: "desktop" }, h("h2", { id: "desk-h" }, "Desktop"), slot);
+}
