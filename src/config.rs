@@ -259,6 +259,18 @@ pub struct EvolveConfig {
     pub max_candidates: usize,
     /// A new skill this similar (0..1) to an existing one becomes an edit of it.
     pub similarity_threshold: f32,
+    /// When evolution runs: as soon as it is triggered, or in the scheduler's windows.
+    pub run_in: RunIn,
+}
+
+/// When deferrable learning work runs.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum RunIn {
+    #[default]
+    Now,
+    /// Only while the user is away (an OMLS window).
+    Idle,
 }
 
 impl Default for EvolveConfig {
@@ -271,6 +283,7 @@ impl Default for EvolveConfig {
             max_calls_per_hour: 30,
             max_candidates: 3,
             similarity_threshold: 0.6,
+            run_in: RunIn::Now,
         }
     }
 }
@@ -290,6 +303,12 @@ pub struct OmlsConfig {
     pub min_window_minutes: u64,
     /// Weeks of history the activity model learns from.
     pub activity_weeks: u32,
+    /// How often calendar feeds are fetched again.
+    pub calendar_refresh_minutes: u64,
+    /// Database maintenance (retention, vacuum) runs in a window at most this often.
+    pub maintenance_hours: u64,
+    /// Read the OS idle timer (X11, GNOME, logind) besides the time since the last request.
+    pub os_idle: bool,
 }
 
 impl Default for OmlsConfig {
@@ -300,6 +319,9 @@ impl Default for OmlsConfig {
             idle_minutes: 30,
             min_window_minutes: 15,
             activity_weeks: 4,
+            calendar_refresh_minutes: 15,
+            maintenance_hours: 24,
+            os_idle: true,
         }
     }
 }
@@ -501,6 +523,9 @@ impl Config {
             return Err(invalid("evolve.max_candidates", format!("{} is outside 1..=10", self.evolve.max_candidates)));
         }
         self.omls.sleep_hours().map_err(|e| invalid("omls", e))?;
+        if self.omls.calendar_refresh_minutes == 0 {
+            return Err(invalid("omls.calendar_refresh_minutes", "must be at least 1".into()));
+        }
         if self.omls.idle_minutes == 0 {
             return Err(invalid("omls.idle_minutes", "must be at least 1".into()));
         }
@@ -517,6 +542,11 @@ impl Config {
     }
 
     /// The effective configuration as TOML, for `metaclaw config show`.
+    /// The names of the configured upstreams (`default` for the `[upstream]` shorthand).
+    pub fn upstream_names(&self) -> Vec<String> {
+        crate::upstream::from_config(self).into_iter().map(|u| u.name).collect()
+    }
+
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).expect("config always serialises")
     }
@@ -592,12 +622,16 @@ pub const DEFAULT_FILE: &str = r#"# MetaClaw configuration. Every key is optiona
 # max_calls_per_hour = 30   # evolver, replay and judge-comparison calls
 # max_candidates = 3
 # similarity_threshold = 0.6  # a new skill this close to an existing one becomes an edit
+# run_in = "now"            # or "idle": evolve (and replay) only in OMLS windows, while you are away
 
 [omls]
 # timezone = "Asia/Shanghai"  # default: the system's
 # idle_minutes = 30         # no proxied turn for this long = away
 # min_window_minutes = 15   # shorter windows aren't worth starting work in
 # activity_weeks = 4        # history the activity model learns the user's habits from
+# calendar_refresh_minutes = 15  # calendars: `metaclaw calendar add <url-or-file>`
+# maintenance_hours = 24    # retention and vacuum run in a window this often
+# os_idle = true            # read the OS idle timer (X11/GNOME/logind) besides request times
 # [omls.sleep]
 # default = "23:00-07:00"   # and per weekday: mon … sun = "01:00-09:00" or "off"
 

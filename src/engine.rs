@@ -36,22 +36,43 @@ pub enum EngineError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Skills(#[from] LibraryError),
+    #[error(transparent)]
+    Calendar(#[from] crate::calendar::CalendarError),
+    #[error("invalid [omls] settings: {0}")]
+    Omls(String),
     #[error("cannot listen on {addr}: {source}{hint}")]
     Bind { addr: SocketAddr, source: std::io::Error, hint: &'static str },
 }
 
 /// The secrets the engine needs, resolved by its host (environment, keyring, or a test).
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Keys {
     /// Per upstream name: the key and where it came from.
     pub upstreams: HashMap<String, (Option<String>, SecretSource)>,
     pub proxy: Option<String>,
+    /// Where secrets the engine stores itself (calendar addresses, keys from the UI) go.
+    pub vault: secrets::Vault,
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keys").field("upstreams", &self.upstreams.keys().collect::<Vec<_>>()).finish_non_exhaustive()
+    }
+}
+
+/// Test and embedding hooks: stand-ins for the OS signals and faster scheduler timing.
+#[derive(Clone, Default)]
+pub struct Hooks {
+    pub signals: Option<crate::omls::signals::Signals>,
+    pub timing: Option<crate::omls::scheduler::Timing>,
+    /// Extra scheduled jobs (tests register scripted ones).
+    pub jobs: Vec<Arc<dyn crate::omls::Job>>,
 }
 
 impl Keys {
-    /// No keys at all (local upstreams such as Ollama need none).
+    /// No keys at all (local upstreams such as Ollama need none); secrets kept in memory.
     pub fn none() -> Self {
-        Self::default()
+        Self { vault: secrets::Vault::memory(), ..Self::default() }
     }
 
     /// One upstream's key (for tests and embedding hosts).
@@ -67,7 +88,12 @@ impl Keys {
         for up in crate::upstream::from_config(cfg) {
             upstreams.insert(up.name.clone(), secrets::lookup(&SecretName::upstream(&up.name)).await);
         }
-        Self { upstreams, proxy: secrets::lookup(&SecretName::proxy()).await.0 }
+        let vault = if std::env::var_os("METACLAW_NO_KEYRING").is_some() {
+            secrets::Vault::memory()
+        } else {
+            secrets::Vault::Os
+        };
+        Self { upstreams, proxy: secrets::lookup(&SecretName::proxy()).await.0, vault }
     }
 }
 
@@ -79,7 +105,9 @@ pub struct Engine {
     addr: SocketAddr,
     shutdown: CancellationToken,
     server: JoinHandle<()>,
-    retention: JoinHandle<()>,
+    calendar_refresh: JoinHandle<()>,
+    scheduling: JoinHandle<()>,
+    stop_scheduler: CancellationToken,
     watcher: JoinHandle<()>,
     judge: Option<JoinHandle<()>>,
     evolving: Option<JoinHandle<()>>,
@@ -91,6 +119,11 @@ pub struct Engine {
 impl Engine {
     /// Starts serving with `cfg` in `home`; returns once the port is bound.
     pub async fn start(cfg: Config, home: Home, keys: Keys) -> Result<Self, EngineError> {
+        Self::start_with(cfg, home, keys, Hooks::default()).await
+    }
+
+    /// [`Engine::start`] with hooks.
+    pub async fn start_with(cfg: Config, home: Home, keys: Keys, hooks: Hooks) -> Result<Self, EngineError> {
         home.ensure()?;
         let token = home.admin_token()?;
         let store = Store::open(&home.db_path(), Duration::from_millis(cfg.store.flush_interval_ms))?;
@@ -130,7 +163,6 @@ impl Engine {
         let idle_gap_ms = (cfg.sessions.idle_gap_minutes * 60_000) as i64;
         let active_after = crate::turn::now_ms() - idle_gap_ms;
         let seeds = store.read(move |c| read::inferred_seeds(c, active_after)).await?;
-        let metrics = Arc::new(Metrics::default());
         let client = http_client(&cfg.upstream);
         // Embeddings come from the first OpenAI-compatible upstream (Anthropic has no such API).
         let embed_upstream = routes.upstreams.iter().find(|u| u.kind == Kind::Openai).cloned();
@@ -160,7 +192,55 @@ impl Engine {
             events: events.clone(),
         };
         let evolver = Evolver::new(deps, cfg.evolve.clone(), cfg.judge.clone(), idle_gap_ms);
-        let evolving = evolver.enabled().then(|| evolver.spawn());
+        let deferred = cfg.evolve.run_in == crate::config::RunIn::Idle;
+        let evolving = (evolver.enabled() && !deferred).then(|| evolver.spawn());
+
+        // The scheduler: calendars, OS signals, and the jobs that wait for windows.
+        let zone = cfg.omls.time_zone().map_err(EngineError::Omls)?;
+        let chrono_zone = zone.iana_name().and_then(|n| n.parse::<chrono_tz::Tz>().ok()).unwrap_or(chrono_tz::Tz::UTC);
+        let calendars =
+            crate::calendar::Calendars::open(store.clone(), keys.vault.clone(), chrono_zone, events.clone()).await?;
+        let calendar_refresh = calendars.spawn(Duration::from_secs(cfg.omls.calendar_refresh_minutes * 60));
+        let metrics = Arc::new(Metrics::default());
+        // A restart is not the user's activity: idle time counts from the last recorded turn.
+        let last_turn: Option<i64> =
+            store.read(|c| Ok(c.query_row("SELECT MAX(started_at) FROM turns", [], |r| r.get(0))?)).await?;
+        metrics.last_request.store(last_turn.unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
+        let signals = hooks.signals.clone().unwrap_or_else(|| {
+            if cfg.omls.os_idle {
+                crate::omls::signals::Signals::detect(metrics.last_request.clone())
+            } else {
+                crate::omls::signals::Signals {
+                    os: None,
+                    power: Arc::new(crate::omls::signals::SysPower::default()),
+                    last_request: metrics.last_request.clone(),
+                }
+            }
+        });
+        let mut jobs: Vec<Arc<dyn crate::omls::Job>> = hooks.jobs.clone();
+        if evolver.enabled() && deferred {
+            jobs.push(Arc::new(crate::omls::jobs::EvolveJob { evolver: evolver.clone() }));
+        }
+        jobs.push(Arc::new(crate::omls::jobs::MaintenanceJob {
+            store: store.clone(),
+            retention_days: cfg.store.retention_days,
+            every: Duration::from_secs(cfg.omls.maintenance_hours.max(1) * 3600),
+        }));
+        let paused = read_paused(&store).await;
+        let scheduler = crate::omls::Scheduler::new(
+            cfg.omls.clone(),
+            signals,
+            Some(calendars.clone()),
+            store.clone(),
+            events.clone(),
+            jobs,
+            hooks.timing.unwrap_or_default(),
+            paused,
+        )
+        .map_err(EngineError::Omls)?;
+        evolver.set_paused(paused);
+        let stop_scheduler = CancellationToken::new();
+        let scheduling = scheduler.spawn(stop_scheduler.clone());
 
         let bind = SocketAddr::new(cfg.proxy.host, cfg.proxy.port);
         let listener = tokio::net::TcpListener::bind(bind).await.map_err(|source| EngineError::Bind {
@@ -192,6 +272,7 @@ impl Engine {
             max_body_mib: cfg.proxy.max_body_mib,
             log_bodies: cfg.log.bodies,
             skills: skills.clone(),
+            events: events.clone(),
         });
         let api = Arc::new(ApiState {
             token: token.clone(),
@@ -206,6 +287,12 @@ impl Engine {
             judge_on: judge.is_some(),
             evolver,
             omls: cfg.omls.clone(),
+            scheduler: scheduler.clone(),
+            calendars: calendars.clone(),
+            vault: keys.vault.clone(),
+            config_path: home.config_path(),
+            ui_dir: crate::api::ui::locate(),
+            started_config: cfg.clone(),
         });
         let app = crate::proxy::router(proxy).merge(crate::api::router(api));
 
@@ -221,14 +308,26 @@ impl Engine {
                 tracing::error!(error = %e, "server stopped with an error");
             }
         });
-        let retention = tokio::spawn(retention_task(store.clone(), cfg.store.retention_days));
 
         let runtime = serde_json::json!({"pid": std::process::id(), "address": format!("http://{addr}")});
         if let Err(e) = crate::home::write_atomic(&home.runtime_path(), runtime.to_string().as_bytes(), 0o600) {
             tracing::warn!(error = %e, "could not write the runtime file; the CLI will fall back to the configured port");
         }
         tracing::info!(address = %addr, home = %home.root().display(), "MetaClaw is listening");
-        Ok(Self { addr, shutdown, server, retention, watcher, judge, evolving, store, home, token })
+        Ok(Self {
+            addr,
+            shutdown,
+            server,
+            calendar_refresh,
+            scheduling,
+            stop_scheduler,
+            watcher,
+            judge,
+            evolving,
+            store,
+            home,
+            token,
+        })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -247,7 +346,13 @@ impl Engine {
     /// recorded turn and closes the database.
     pub async fn shutdown(self) {
         self.shutdown.cancel();
-        self.retention.abort();
+        // A running job is paused at its checkpoint first (it resumes after the next start).
+        self.stop_scheduler.cancel();
+        let mut scheduling = self.scheduling;
+        if tokio::time::timeout(Duration::from_secs(5), &mut scheduling).await.is_err() {
+            scheduling.abort();
+        }
+        self.calendar_refresh.abort();
         self.watcher.abort();
         // Background learning work keeps its state in the database; the next start picks it up.
         for task in [&self.judge, &self.evolving].into_iter().flatten() {
@@ -265,18 +370,13 @@ impl Engine {
     }
 }
 
-/// Deletes turns past the retention period, hourly (the first pass a minute after start).
-async fn retention_task(store: Store, days: u32) {
-    if days == 0 {
-        return;
-    }
-    let mut tick =
-        tokio::time::interval_at(tokio::time::Instant::now() + Duration::from_secs(60), Duration::from_secs(3600));
-    loop {
-        tick.tick().await;
-        let cutoff = crate::turn::now_ms() - i64::from(days) * 86_400_000;
-        if let Err(e) = store.prune(cutoff) {
-            tracing::warn!(error = %e, "retention pass skipped");
-        }
-    }
+/// Whether the user paused learning (kept across restarts).
+pub async fn read_paused(store: &Store) -> bool {
+    crate::omls::scheduler::Checkpoint::new(store.clone(), "learning")
+        .load()
+        .await
+        .ok()
+        .flatten()
+        .and_then(|v| v["paused"].as_bool())
+        .unwrap_or(false)
 }

@@ -18,6 +18,14 @@ pub enum Event {
     CandidateVerified { id: i64, improved: bool },
     /// A candidate was approved, rejected or deferred.
     CandidateDecided { id: i64, status: String },
+    /// A turn was served and recorded (sent once the answer is complete).
+    TurnRecorded { turn_id: i64, session_id: String, model: String, status: u16, skills: usize },
+    /// Calendar accounts or their feeds changed.
+    CalendarsChanged,
+    /// The scheduler changed state (waiting, open, running, pausing, paused).
+    SchedulerChanged { state: String, reason: String, explanation: String, job: Option<String> },
+    /// A scheduled job stopped: finished, paused (to resume later) or failed.
+    JobStopped { job: String, outcome: String, detail: String },
 }
 
 impl Event {
@@ -28,6 +36,10 @@ impl Event {
             Self::CandidateProposed { .. } => "candidate_proposed",
             Self::CandidateVerified { .. } => "candidate_verified",
             Self::CandidateDecided { .. } => "candidate_decided",
+            Self::TurnRecorded { .. } => "turn_recorded",
+            Self::CalendarsChanged => "calendars_changed",
+            Self::SchedulerChanged { .. } => "scheduler_changed",
+            Self::JobStopped { .. } => "job_stopped",
         }
     }
 }

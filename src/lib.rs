@@ -3,6 +3,7 @@
 //! the tray app both drive it through [`engine::Engine`].
 
 pub mod api;
+pub mod calendar;
 pub mod config;
 pub mod dataset;
 pub mod engine;

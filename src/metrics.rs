@@ -20,6 +20,9 @@ pub struct OverheadStats {
 #[derive(Default)]
 pub struct Metrics {
     overhead: Mutex<VecDeque<f64>>,
+    /// When the proxy last received a request (ms since the epoch): the scheduler's fallback
+    /// idle signal.
+    pub last_request: std::sync::Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl Metrics {

@@ -42,6 +42,14 @@ impl SecretName {
         Self { env: "METACLAW_PROXY_API_KEY".into(), user: "proxy-api-key".into() }
     }
 
+    /// A calendar feed's secret address (Google's "secret address in iCal format" and the like):
+    /// `METACLAW_CALENDAR_<SLUG>_URL`.
+    pub fn calendar(slug: &str) -> Self {
+        let env_name: String =
+            slug.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
+        Self { env: format!("METACLAW_CALENDAR_{env_name}_URL"), user: format!("calendar-url:{slug}") }
+    }
+
     pub fn env_var(&self) -> &str {
         &self.env
     }
@@ -62,22 +70,29 @@ pub enum SecretSource {
 /// Reads a secret: the environment first, then the keyring. A keyring that is missing or slow
 /// counts as "not set" (logged at debug level).
 pub async fn lookup(name: &SecretName) -> (Option<String>, SecretSource) {
-    if let Ok(v) = std::env::var(name.env_var()) {
-        if !v.trim().is_empty() {
-            return (Some(v.trim().to_string()), SecretSource::Env);
-        }
-    }
-    if std::env::var_os("METACLAW_NO_KEYRING").is_some() {
-        return (None, SecretSource::None);
-    }
-    match keyring_get(name.clone()).await {
-        Ok(Some(v)) => (Some(v), SecretSource::Keyring),
-        Ok(None) => (None, SecretSource::None),
+    match lookup_strict(name).await {
+        Ok(found) => found,
         Err(e) => {
             tracing::debug!(secret = name.keyring_user(), error = %e, "keyring lookup failed");
             (None, SecretSource::None)
         }
     }
+}
+
+/// Like [`lookup`], but a keyring that can't be asked is an error the caller can show.
+pub async fn lookup_strict(name: &SecretName) -> Result<(Option<String>, SecretSource), SecretError> {
+    if let Ok(v) = std::env::var(name.env_var()) {
+        if !v.trim().is_empty() {
+            return Ok((Some(v.trim().to_string()), SecretSource::Env));
+        }
+    }
+    if std::env::var_os("METACLAW_NO_KEYRING").is_some() {
+        return Ok((None, SecretSource::None));
+    }
+    Ok(match keyring_get(name.clone()).await? {
+        Some(v) => (Some(v), SecretSource::Keyring),
+        None => (None, SecretSource::None),
+    })
 }
 
 const KEYRING_TIMEOUT: Duration = Duration::from_secs(5);
@@ -100,6 +115,71 @@ async fn keyring_get(name: SecretName) -> Result<Option<String>, SecretError> {
 
 fn unavailable(name: &SecretName, e: keyring::Error) -> SecretError {
     SecretError::Unavailable(e.to_string(), name.env_var().into())
+}
+
+/// Where secrets the engine itself writes (calendar addresses, keys entered in the UI) are kept:
+/// the OS keyring, or memory for tests and `METACLAW_NO_KEYRING` runs. Reads consult the
+/// environment first either way.
+#[derive(Clone, Default)]
+pub enum Vault {
+    #[default]
+    Os,
+    Memory(std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>),
+}
+
+impl Vault {
+    pub fn memory() -> Self {
+        Self::Memory(Default::default())
+    }
+
+    /// The environment, then the store. Errors only when the keyring can't be asked.
+    pub async fn get(&self, name: &SecretName) -> Result<(Option<String>, SecretSource), SecretError> {
+        match self {
+            Self::Os => lookup_strict(name).await,
+            Self::Memory(m) => {
+                if let Ok(v) = std::env::var(name.env_var()) {
+                    if !v.trim().is_empty() {
+                        return Ok((Some(v.trim().to_string()), SecretSource::Env));
+                    }
+                }
+                let v = m.lock().expect("vault").get(name.keyring_user()).cloned();
+                Ok((v.clone(), if v.is_some() { SecretSource::Keyring } else { SecretSource::None }))
+            }
+        }
+    }
+
+    pub async fn set(&self, name: &SecretName, value: &str) -> Result<(), SecretError> {
+        match self {
+            Self::Os => {
+                let (name, value) = (name.clone(), value.to_string());
+                blocking(move || keyring_set(&name, &value)).await
+            }
+            Self::Memory(m) => {
+                m.lock().expect("vault").insert(name.keyring_user().into(), value.into());
+                Ok(())
+            }
+        }
+    }
+
+    pub async fn delete(&self, name: &SecretName) -> Result<(), SecretError> {
+        match self {
+            Self::Os => {
+                let name = name.clone();
+                blocking(move || keyring_delete(&name)).await
+            }
+            Self::Memory(m) => {
+                m.lock().expect("vault").remove(name.keyring_user());
+                Ok(())
+            }
+        }
+    }
+}
+
+async fn blocking(f: impl FnOnce() -> Result<(), SecretError> + Send + 'static) -> Result<(), SecretError> {
+    match tokio::time::timeout(KEYRING_TIMEOUT, tokio::task::spawn_blocking(f)).await {
+        Ok(joined) => joined.unwrap_or_else(|e| Err(SecretError::Unavailable(e.to_string(), String::new()))),
+        Err(_) => Err(SecretError::Timeout(KEYRING_TIMEOUT)),
+    }
 }
 
 /// Stores a secret in the OS keyring (blocking; call from the CLI or a blocking task).

@@ -136,17 +136,17 @@ async fn the_scheduler_says_whether_learning_may_run_and_why() {
     assert_eq!(v["activity"]["rate"].as_array().unwrap().len(), 168);
     h.stop().await;
 
-    // No sleep hours and a fresh turn: the user is active, and says when a window could open.
+    // No sleep hours and a fresh turn: the user is at the machine; it says when a window could open.
     let h = Harness::start(|c| c.omls.sleep = [("default".to_string(), "off".to_string())].into()).await;
     h.chat(user("hello")).await;
     h.flush().await;
     let v = h.admin("/api/omls").await;
     assert_eq!(
         (v["decision"]["open"].as_bool(), v["decision"]["reason"].as_str()),
-        (Some(false), Some("active")),
+        (Some(false), Some("present")),
         "{v}"
     );
-    assert!(v["decision"]["explanation"].as_str().unwrap().contains("active"));
+    assert!(v["decision"]["explanation"].as_str().unwrap().contains("at the machine"));
     assert!(v["decision"]["next"].as_i64().unwrap() > crate_now_ms());
     assert!(v["signals"]["idle_secs"].as_u64().unwrap() < 60);
     h.stop().await;

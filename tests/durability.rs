@@ -204,7 +204,30 @@ async fn cli_reads_the_running_engine() {
     let (ok, out, _) = cli(home.path(), &["config", "show"]);
     assert!(ok && out.contains("[upstream]"), "{out}");
     let (ok, out, err) = cli(home.path(), &["omls", "status"]);
-    assert!(ok && out.contains("learning window") && out.contains("idle"), "{out}{err}");
+    assert!(ok && out.contains("state") && out.contains("window") && out.contains("idle"), "{out}{err}");
+    assert!(out.contains("job maintenance"), "{out}");
+
+    // Calendars, simulation and the learning switch.
+    let ics = home.path().join("home.ics");
+    std::fs::write(&ics, "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:a@1\r\nDTSTART:20300101T090000Z\r\nDTEND:20300101T100000Z\r\nSUMMARY:Later\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n").unwrap();
+    let (ok, out, err) = cli(home.path(), &["calendar", "add", ics.to_str().unwrap(), "--name", "Home"]);
+    assert!(ok && out.contains("added calendar 1") && out.contains("1 events"), "{out}{err}");
+    let (ok, out, _) = cli(home.path(), &["calendar", "list"]);
+    assert!(ok && out.contains("Home") && out.contains("home.ics"), "{out}");
+    let (ok, out, _) = cli(home.path(), &["calendar", "test", "1"]);
+    assert!(ok && out.contains("ok: 1 events"), "{out}");
+    let (ok, _, err) = cli(home.path(), &["calendar", "add", "https://nonexistent.invalid/x.ics"]);
+    assert!(!ok && err.contains("could not reach"), "{err}");
+    let (ok, out, err) = cli(home.path(), &["omls", "simulate", "--from", "-1d", "--to", "now"]);
+    assert!(ok && (out.contains("window(s)") || out.contains("no window")), "{out}{err}");
+    let (ok, out, _) = cli(home.path(), &["pause"]);
+    assert!(ok && out.contains("paused"), "{out}");
+    let (ok, out, _) = cli(home.path(), &["status", "--json"]);
+    assert!(ok && out.contains("\"learning_paused\": true"), "{out}");
+    let (ok, _, _) = cli(home.path(), &["resume"]);
+    assert!(ok);
+    let (ok, out, _) = cli(home.path(), &["calendar", "remove", "1"]);
+    assert!(ok && out.contains("removed"), "{out}");
 
     // Skills: the built-in bank is there, explain says why, switches apply.
     let (ok, out, err) = cli(home.path(), &["skills", "list"]);

@@ -14,7 +14,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 pub mod learning;
+pub mod omls;
+pub mod settings;
 pub mod skills;
+pub mod ui;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -39,6 +42,10 @@ pub enum ApiError {
     Conflict(String),
     #[error("{message}")]
     Invalid { message: String, problems: Vec<crate::skills::Problem> },
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("{0}")]
+    KeyringUnavailable(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -52,6 +59,8 @@ impl ApiError {
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::KeyringUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "keyring_unavailable"),
             Self::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "store_error"),
         }
     }
@@ -83,6 +92,14 @@ pub struct ApiState {
     pub judge_on: bool,
     pub evolver: std::sync::Arc<crate::evolve::Evolver>,
     pub omls: crate::config::OmlsConfig,
+    pub scheduler: Arc<crate::omls::Scheduler>,
+    pub calendars: Arc<crate::calendar::Calendars>,
+    pub vault: crate::secrets::Vault,
+    pub config_path: std::path::PathBuf,
+    /// The built web UI, when there is one to serve.
+    pub ui_dir: Option<std::path::PathBuf>,
+    /// The configuration the engine started with.
+    pub started_config: crate::config::Config,
 }
 
 /// Static facts about the running engine.
@@ -127,9 +144,12 @@ pub struct Status {
     pub candidates_pending: i64,
     /// The skill library's current generation.
     pub generation: i64,
+    /// The user paused learning (the scheduler opens no windows; automatic evolution waits).
+    pub learning_paused: bool,
 }
 
 pub fn router(state: Arc<ApiState>) -> Router {
+    let ui = ui::router(state.ui_dir.clone());
     Router::new()
         .route("/api/status", get(status))
         .route("/api/sessions", get(sessions))
@@ -137,11 +157,13 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/api/turns/{id}", get(turn))
         .route("/api/turns/{id}/feedback", axum::routing::post(feedback))
         .route("/api/events", get(events))
-        .route("/api/omls", get(omls))
         .merge(skills::routes())
+        .merge(omls::routes())
+        .merge(settings::routes())
         .merge(learning::routes())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
+        .merge(ui)
 }
 
 fn host_allowed(host: &str, port: u16) -> bool {
@@ -178,11 +200,12 @@ async fn guard(
             return ApiError::Forbidden(format!("foreign Origin {o:?}")).into_response();
         }
     }
-    let ok = h
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|t| constant_time_eq(t.trim(), &st.token));
+    let bearer = h.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    // EventSource can't send headers: the event stream alone also takes `?token=`.
+    let query = (req.uri().path() == "/api/events")
+        .then(|| req.uri().query().unwrap_or(""))
+        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("token=")));
+    let ok = bearer.or(query).is_some_and(|t| constant_time_eq(t.trim(), &st.token));
     if !ok {
         return ApiError::Unauthorized(st.token_path.clone()).into_response();
     }
@@ -216,6 +239,7 @@ async fn status(State(st): State<Arc<ApiState>>) -> Result<Json<Status>, ApiErro
         judge,
         candidates_pending,
         generation: st.skills.snapshot().generation,
+        learning_paused: st.scheduler.is_paused(),
     }))
 }
 
@@ -252,51 +276,6 @@ async fn turn(State(st): State<Arc<ApiState>>, Path(id): Path<i64>) -> Result<Js
         .await?
         .map(Json)
         .ok_or_else(|| ApiError::NotFound(format!("no turn {id}")))
-}
-
-/// `GET /api/omls`: whether learning work may run now, why, and until or from when; with the
-/// signals behind the decision and the learned weekly activity profile.
-async fn omls(State(st): State<Arc<ApiState>>) -> Result<Json<serde_json::Value>, ApiError> {
-    let cfg = st.omls.clone();
-    let tz = cfg.time_zone().map_err(ApiError::BadRequest)?;
-    let sleep = cfg.sleep_hours().map_err(ApiError::BadRequest)?;
-    let now = jiff::Zoned::now().with_time_zone(tz.clone());
-    let since = crate::turn::now_ms() - i64::from(cfg.activity_weeks.max(1)) * 7 * 86_400_000;
-    let started = st.info.started_at;
-    let (last, events) = st
-        .store
-        .read(move |c| {
-            let last: Option<i64> = c.query_row("SELECT MAX(started_at) FROM turns", [], |r| r.get(0))?;
-            let mut q = c.prepare("SELECT started_at FROM turns WHERE turn_type = 'main' AND started_at >= ?1")?;
-            let events: Vec<i64> = q.query_map([since], |r| r.get(0))?.collect::<Result<_, _>>()?;
-            Ok((last, events))
-        })
-        .await?;
-    let events: Vec<jiff::Timestamp> =
-        events.into_iter().filter_map(|ms| jiff::Timestamp::from_millisecond(ms).ok()).collect();
-    let activity = crate::omls::ActivityModel::learn(&events, &now, cfg.activity_weeks, tz);
-    let idle_secs = ((crate::turn::now_ms() - last.unwrap_or(started).max(started)) / 1000).max(0) as u64;
-    let decision = crate::omls::decide(
-        &now,
-        &crate::omls::Inputs {
-            idle_secs,
-            sleep: &sleep,
-            activity: &activity,
-            idle_minutes: cfg.idle_minutes,
-            min_window_minutes: cfg.min_window_minutes,
-        },
-    );
-    Ok(Json(json!({
-        "decision": decision,
-        "signals": {
-            "idle_secs": idle_secs,
-            "idle_source": "time since the last proxied request",
-            "asleep_until": sleep.asleep_until(&now).map(|t| t.as_millisecond()),
-            "next_sleep": sleep.next_start(&now).map(|t| t.as_millisecond()),
-        },
-        "timezone": now.time_zone().iana_name(),
-        "activity": activity,
-    })))
 }
 
 /// `POST /api/turns/{id}/feedback`: the user's own verdict, which overrides the judge.

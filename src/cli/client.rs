@@ -68,6 +68,9 @@ pub async fn call(home: &Home, method: reqwest::Method, path: &str, body: Option
         .await
         .map_err(|e| anyhow!("MetaClaw is not answering at {base} ({e}); start it with `metaclaw serve`"))?;
     let status = resp.status();
+    if status == reqwest::StatusCode::NO_CONTENT {
+        return Ok(Value::Null);
+    }
     let body: Value = resp.json().await.with_context(|| format!("{url} did not answer JSON"))?;
     if !status.is_success() {
         let msg = body["error"]["message"].as_str().unwrap_or("no message");
@@ -241,6 +244,35 @@ pub async fn turn(home: &Home, id: i64, json: bool) -> Result<()> {
     println!("{}", t.response_text.as_deref().unwrap_or(""));
     for c in &t.tool_calls {
         println!("tool call {} {}({})", c.id, c.name, c.arguments);
+    }
+    Ok(())
+}
+
+/// `metaclaw ui`: the web UI's address with the admin token in the fragment (never sent to the
+/// server in a request line or logged), opened in the default browser unless `no_open`.
+pub fn ui(home: &Home, no_open: bool) -> Result<()> {
+    let base = base_url(home)?;
+    let token = std::fs::read_to_string(home.token_path())
+        .with_context(|| format!("cannot read the admin token at {}", home.token_path().display()))?;
+    let url = format!("{base}/#token={}", token.trim());
+    println!("{url}");
+    if !no_open {
+        let opener = if cfg!(target_os = "macos") {
+            "open"
+        } else if cfg!(target_os = "windows") {
+            "explorer"
+        } else {
+            "xdg-open"
+        };
+        if std::process::Command::new(opener)
+            .arg(&url)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .is_err()
+        {
+            eprintln!("(could not start {opener}; open the address above in a browser)");
+        }
     }
     Ok(())
 }

@@ -94,7 +94,20 @@ enum Command {
     },
     /// The opportunistic scheduler: whether learning work may run now, and why.
     #[command(subcommand)]
-    Omls(OmlsCmd),
+    Omls(omls::OmlsCmd),
+    /// Calendars whose meetings open learning windows.
+    #[command(subcommand)]
+    Calendar(omls::CalendarCmd),
+    /// Pause learning: no evolution, training or maintenance runs until `metaclaw resume`.
+    Pause,
+    /// Resume learning.
+    Resume,
+    /// Print the web UI's address (with the admin token) and open it in a browser.
+    Ui {
+        /// Only print the address.
+        #[arg(long)]
+        no_open: bool,
+    },
     /// Show or check the configuration.
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -124,12 +137,6 @@ pub struct ServeArgs {
     /// Address to listen on (overrides [proxy] host).
     #[arg(long)]
     host: Option<IpAddr>,
-}
-
-#[derive(Debug, Subcommand)]
-enum OmlsCmd {
-    /// The current decision, the signals behind it, and the next predicted window.
-    Status(JsonFlag),
 }
 
 #[derive(Debug, Subcommand)]
@@ -203,7 +210,11 @@ pub fn run(args: Cli) -> Result<()> {
         Command::Generations(c) => runtime()?.block_on(learning::generations(&home, c)),
         Command::Dataset(c) => runtime()?.block_on(learning::dataset(&home, c)),
         Command::Feedback { turn, score, note } => runtime()?.block_on(learning::feedback(&home, turn, score, note)),
-        Command::Omls(OmlsCmd::Status(j)) => runtime()?.block_on(omls::status(&home, j.json)),
+        Command::Omls(c) => runtime()?.block_on(omls::run(&home, c)),
+        Command::Calendar(c) => runtime()?.block_on(omls::calendar(&home, c)),
+        Command::Pause => runtime()?.block_on(omls::learning(&home, true)),
+        Command::Resume => runtime()?.block_on(omls::learning(&home, false)),
+        Command::Ui { no_open } => client::ui(&home, no_open),
         Command::Config(c) => config(&home, c),
         Command::Key(k) => key(&home, k),
     }

@@ -1,22 +1,104 @@
-//! `metaclaw omls status`: whether learning work may run now, why, and until or from when.
+//! `metaclaw omls status|simulate`, `metaclaw calendar …`, `metaclaw pause|resume`: the
+//! scheduler, its calendars and the learning switch, through the admin API.
 
-use anyhow::Result;
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
 use reqwest::Method;
+use serde_json::{json, Value};
 
 use metaclaw::home::Home;
 
 use super::client::call;
 use super::output::time;
+use super::JsonFlag;
 
-pub async fn status(home: &Home, json: bool) -> Result<()> {
+#[derive(Debug, Subcommand)]
+pub enum OmlsCmd {
+    /// The scheduler's state, the decision and its reason, every signal, the jobs and the next
+    /// predicted window.
+    Status(JsonFlag),
+    /// Which windows would have opened (past) or are expected (future) over a period.
+    Simulate {
+        /// Start: `2026-11-20`, `2026-11-20T09:00`, RFC 3339, `now`, or relative `-7d` / `+12h`.
+        #[arg(long, default_value = "-7d", allow_hyphen_values = true)]
+        from: String,
+        /// End, in the same forms.
+        #[arg(long, default_value = "now", allow_hyphen_values = true)]
+        to: String,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CalendarCmd {
+    /// Connect a calendar: an https:// or webcal:// address (a Google "secret address in iCal
+    /// format", an Outlook published ICS link, an iCloud public link), a path to an .ics file,
+    /// `-` to read the address from stdin, or `env` (address in METACLAW_CALENDAR_<NAME>_URL).
+    Add {
+        source: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Your address(es) in the calendar, so invitations you declined don't count as busy.
+        #[arg(long = "owner")]
+        owner: Vec<String>,
+    },
+    /// The connected calendars, when each last synced, and any error.
+    List(JsonFlag),
+    /// Fetch a calendar now and report what came back.
+    Test {
+        id: i64,
+    },
+    /// The busy blocks of the coming days.
+    Busy {
+        #[arg(long, default_value_t = 7)]
+        days: i64,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    Rename {
+        id: i64,
+        name: String,
+    },
+    Enable {
+        id: i64,
+    },
+    Disable {
+        id: i64,
+    },
+    /// Disconnect a calendar and forget its address.
+    Remove {
+        id: i64,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct Nothing {}
+
+pub async fn run(home: &Home, cmd: OmlsCmd) -> Result<()> {
+    match cmd {
+        OmlsCmd::Status(j) => status(home, j.json).await,
+        OmlsCmd::Simulate { from, to, json } => simulate(home, &from, &to, json.json).await,
+    }
+}
+
+async fn status(home: &Home, json: bool) -> Result<()> {
     let v = call(home, Method::GET, "/api/omls", None).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
     }
     let d = &v["decision"];
-    let state = if d["open"] == true { "OPEN" } else { "closed" };
-    println!("learning window {state}: {}", d["explanation"].as_str().unwrap_or(""));
+    println!(
+        "state          {}{}",
+        v["state"].as_str().unwrap_or("?"),
+        v["job"].as_str().map(|j| format!(" ({j})")).unwrap_or_default()
+    );
+    println!(
+        "window         {}: {}",
+        if d["open"] == true { "OPEN" } else { "closed" },
+        d["explanation"].as_str().unwrap_or("")
+    );
     if let Some(until) = d["until"].as_i64() {
         println!("until          {}", time(until));
     }
@@ -24,10 +106,236 @@ pub async fn status(home: &Home, json: bool) -> Result<()> {
         println!("next window    {} (predicted)", time(next));
     }
     let s = &v["signals"];
-    println!("idle           {} s ({})", s["idle_secs"], s["idle_source"].as_str().unwrap_or(""));
-    if let Some(n) = s["next_sleep"].as_i64() {
-        println!("sleep hours    next from {} ({})", time(n), v["timezone"].as_str().unwrap_or("local time"));
+    println!("idle           {} s (from {})", s["idle_secs"], s["idle_source"].as_str().unwrap_or(""));
+    if let Some(os) = s["os_idle_secs"].as_u64() {
+        println!("  os idle      {os} s");
     }
+    println!("  requests     last {} s ago", s["request_idle_secs"]);
+    let flag = |v: &Value| match v.as_bool() {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "unknown",
+    };
+    println!("on battery     {}", flag(&s["on_battery"]));
+    println!("screen locked  {}", flag(&s["locked"]));
+    println!("time zone      {}", v["timezone"].as_str().unwrap_or("local"));
     println!("activity model {} week(s) of history", v["activity"]["weeks"]);
+    for j in v["jobs"].as_array().into_iter().flatten() {
+        let last = &j["last_run"];
+        let last = if last.is_null() {
+            "never ran".to_string()
+        } else {
+            format!(
+                "last {} at {}: {}",
+                last["outcome"].as_str().unwrap_or("running"),
+                time(last["started_at"].as_i64().unwrap_or(0)),
+                last["detail"].as_str().unwrap_or("")
+            )
+        };
+        println!(
+            "job {:<11} {} ~{} s; {last}",
+            j["name"].as_str().unwrap_or(""),
+            if j["pending"] == true { "has work," } else { "idle," },
+            j["estimate_secs"]
+        );
+    }
     Ok(())
+}
+
+/// `now`, `-7d`, `+12h`, `-30m`, a date, a civil date-time (local zone), or RFC 3339.
+pub fn parse_when(s: &str, now: jiff::Timestamp) -> Result<i64> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("now") {
+        return Ok(now.as_millisecond());
+    }
+    if let Some(rest) = s.strip_prefix('-').or_else(|| s.strip_prefix('+')) {
+        let sign = if s.starts_with('-') { -1 } else { 1 };
+        let (num, unit) = rest.split_at(rest.len().saturating_sub(1));
+        let n: i64 = num.parse().with_context(|| format!("{s:?}: expected a number before d, h or m"))?;
+        let ms = match unit {
+            "d" => n * 86_400_000,
+            "h" => n * 3_600_000,
+            "m" => n * 60_000,
+            _ => bail!("{s:?}: the unit must be d, h or m"),
+        };
+        return Ok(now.as_millisecond() + sign * ms);
+    }
+    if let Ok(t) = s.parse::<jiff::Timestamp>() {
+        return Ok(t.as_millisecond());
+    }
+    let tz = jiff::tz::TimeZone::system();
+    if let Ok(dt) = s.parse::<jiff::civil::DateTime>() {
+        return Ok(dt.to_zoned(tz)?.timestamp().as_millisecond());
+    }
+    if let Ok(d) = s.parse::<jiff::civil::Date>() {
+        return Ok(d.to_zoned(tz)?.timestamp().as_millisecond());
+    }
+    bail!("{s:?} is not a time: use now, -7d, +12h, 2026-11-20, 2026-11-20T09:00 or RFC 3339")
+}
+
+async fn simulate(home: &Home, from: &str, to: &str, json: bool) -> Result<()> {
+    let now = jiff::Timestamp::now();
+    let (from, to) = (parse_when(from, now)?, parse_when(to, now)?);
+    let v = call(home, Method::GET, &format!("/api/omls/simulate?from={from}&to={to}"), None).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    let windows = v["windows"].as_array().cloned().unwrap_or_default();
+    if windows.is_empty() {
+        println!("no window would open between {} and {}", time(from), time(to));
+        return Ok(());
+    }
+    for w in &windows {
+        let (s, e) = (w["start"].as_i64().unwrap_or(0), w["end"].as_i64().unwrap_or(0));
+        println!(
+            "{}  →  {}  {:>5} min  {:<9} {}",
+            time(s),
+            time(e),
+            (e - s) / 60_000,
+            w["reason"].as_str().unwrap_or(""),
+            w["explanation"].as_str().unwrap_or("")
+        );
+    }
+    println!("{} window(s), {} minutes in all", windows.len(), v["open_minutes"]);
+    Ok(())
+}
+
+pub async fn calendar(home: &Home, cmd: CalendarCmd) -> Result<()> {
+    match cmd {
+        CalendarCmd::Add { source, name, owner } => {
+            let source = if source == "-" {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line).context("reading the address from stdin")?;
+                line.trim().to_string()
+            } else {
+                source
+            };
+            let a = call(
+                home,
+                Method::POST,
+                "/api/calendars",
+                Some(json!({"source": source, "name": name, "owner": owner})),
+            )
+            .await?;
+            println!(
+                "added calendar {} {:?} ({}), {} events",
+                a["id"],
+                a["name"].as_str().unwrap_or(""),
+                a["display"].as_str().unwrap_or(""),
+                a["events"]
+            );
+            Ok(())
+        }
+        CalendarCmd::List(j) => {
+            let v = call(home, Method::GET, "/api/calendars", None).await?;
+            if j.json {
+                println!("{}", serde_json::to_string_pretty(&v)?);
+                return Ok(());
+            }
+            let list = v.as_array().cloned().unwrap_or_default();
+            if list.is_empty() {
+                println!("no calendars; add one with `metaclaw calendar add <https-or-webcal-address-or-file>`");
+            }
+            for a in list {
+                let synced = a["last_sync"].as_i64().map(time).unwrap_or_else(|| "never".into());
+                println!(
+                    "{:>3}  {:<20} {:<4} {:<32} {:>5} events  synced {synced}{}{}",
+                    a["id"],
+                    a["name"].as_str().unwrap_or(""),
+                    a["kind"].as_str().unwrap_or(""),
+                    a["display"].as_str().unwrap_or(""),
+                    a["events"],
+                    if a["enabled"] == false { "  (disabled)" } else { "" },
+                    a["last_error"].as_str().map(|e| format!("\n     error: {e}")).unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+        CalendarCmd::Test { id } => {
+            let r = call(home, Method::POST, &format!("/api/calendars/{id}/test"), None).await?;
+            if r["ok"] == true {
+                println!("ok: {} events", r["events"]);
+            } else {
+                println!("failed: {}", r["error"].as_str().unwrap_or("unknown error"));
+            }
+            for z in r["unknown_zones"].as_array().into_iter().flatten() {
+                println!("warning: unknown time zone {z} (read in your own zone)");
+            }
+            for s in r["skipped"].as_array().into_iter().flatten() {
+                println!("warning: skipped {}", s.as_str().unwrap_or(""));
+            }
+            if r["ok"] != true {
+                bail!("calendar {id} could not be fetched");
+            }
+            Ok(())
+        }
+        CalendarCmd::Busy { days, json } => {
+            let now = jiff::Timestamp::now().as_millisecond();
+            let v = call(
+                home,
+                Method::GET,
+                &format!("/api/calendars/busy?from={now}&to={}", now + days * 86_400_000),
+                None,
+            )
+            .await?;
+            if json.json {
+                println!("{}", serde_json::to_string_pretty(&v)?);
+                return Ok(());
+            }
+            for b in v.as_array().into_iter().flatten() {
+                println!(
+                    "{} → {}  {}",
+                    time(b["start"].as_i64().unwrap_or(0)),
+                    time(b["end"].as_i64().unwrap_or(0)),
+                    b["summary"].as_str().unwrap_or("")
+                );
+            }
+            Ok(())
+        }
+        CalendarCmd::Rename { id, name } => patch(home, id, json!({"name": name})).await,
+        CalendarCmd::Enable { id } => patch(home, id, json!({"enabled": true})).await,
+        CalendarCmd::Disable { id } => patch(home, id, json!({"enabled": false})).await,
+        CalendarCmd::Remove { id } => {
+            call(home, Method::DELETE, &format!("/api/calendars/{id}"), None).await?;
+            println!("removed calendar {id}");
+            Ok(())
+        }
+    }
+}
+
+async fn patch(home: &Home, id: i64, body: Value) -> Result<()> {
+    let a = call(home, Method::PATCH, &format!("/api/calendars/{id}"), Some(body)).await?;
+    println!(
+        "calendar {} {:?}{}",
+        a["id"],
+        a["name"].as_str().unwrap_or(""),
+        if a["enabled"] == false { " (disabled)" } else { "" }
+    );
+    Ok(())
+}
+
+/// `metaclaw pause|resume`.
+pub async fn learning(home: &Home, pause: bool) -> Result<()> {
+    let path = if pause { "/api/learning/pause" } else { "/api/learning/resume" };
+    call(home, Method::POST, path, None).await?;
+    println!("learning {}", if pause { "paused: no learning work runs until `metaclaw resume`" } else { "resumed" });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_in_every_form() {
+        let now: jiff::Timestamp = "2026-11-24T12:00:00Z".parse().unwrap();
+        assert_eq!(parse_when("now", now).unwrap(), now.as_millisecond());
+        assert_eq!(parse_when("-7d", now).unwrap(), now.as_millisecond() - 7 * 86_400_000);
+        assert_eq!(parse_when("+12h", now).unwrap(), now.as_millisecond() + 12 * 3_600_000);
+        assert_eq!(parse_when("2026-11-24T12:00:00Z", now).unwrap(), now.as_millisecond());
+        assert!(parse_when("2026-11-20", now).is_ok());
+        assert!(parse_when("-7x", now).is_err());
+        assert!(parse_when("soon", now).is_err());
+    }
 }

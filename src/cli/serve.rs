@@ -45,6 +45,8 @@ pub fn run(home: Home, args: ServeArgs) -> Result<()> {
         };
         // The one line scripts may rely on: where to point agents.
         println!("MetaClaw listening on http://{}/v1", engine.addr());
+        // The token stays out of output that may end up in logs; `metaclaw ui` prints the link.
+        println!("Web UI at http://{}/ (run `metaclaw ui` for a signed-in link)", engine.addr());
         wait_for_signal().await;
         tracing::info!("shutting down");
         engine.shutdown().await;

@@ -89,6 +89,8 @@ pub struct Evolver {
     running: tokio::sync::Mutex<()>,
     /// After a failed evolver call, automatic runs wait (doubling up to ten minutes).
     backoff: Mutex<(u32, Option<Instant>)>,
+    /// The user paused learning: automatic runs wait (on-demand runs still go).
+    paused: std::sync::atomic::AtomicBool,
 }
 
 /// What the evolver works with, shared with the rest of the engine.
@@ -116,11 +118,16 @@ impl Evolver {
             budget,
             running: Default::default(),
             backoff: Mutex::new((0, None)),
+            paused: Default::default(),
         })
     }
 
     pub fn enabled(&self) -> bool {
         self.cfg.model.is_some()
+    }
+
+    pub fn set_paused(&self, paused: bool) {
+        self.paused.store(paused, std::sync::atomic::Ordering::SeqCst);
     }
 
     fn upstream(&self, name: Option<&str>) -> Option<Arc<Upstream>> {
@@ -139,6 +146,9 @@ impl Evolver {
             loop {
                 tick.tick().await;
                 let Some(me) = me.upgrade() else { break };
+                if me.paused.load(std::sync::atomic::Ordering::SeqCst) {
+                    continue;
+                }
                 if me.backoff.lock().expect("backoff lock").1.is_some_and(|until| Instant::now() < until) {
                     continue;
                 }
@@ -176,7 +186,7 @@ impl Evolver {
     }
 
     /// Sessions to evolve now: ended with failures, or holding enough of them.
-    async fn due_sessions(&self) -> Result<Vec<(String, &'static str)>, StoreError> {
+    pub async fn due_sessions(&self) -> Result<Vec<(String, &'static str)>, StoreError> {
         let (n, gap) = (self.cfg.failures_to_trigger as i64, self.idle_gap_ms);
         self.store
             .read(move |c| {

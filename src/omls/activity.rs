@@ -42,6 +42,11 @@ impl ActivityModel {
         Self { rate, weeks: observed, tz }
     }
 
+    /// The share of observed weeks the user was active in `at`'s hour of the week.
+    pub fn rate_at(&self, at: &Zoned) -> f32 {
+        self.rate[hour_of_week(&at.with_time_zone(self.tz.clone()))]
+    }
+
     /// When the user is likely back: the start of the first coming hour they are usually active
     /// in (rate ≥ `threshold`), within a week; `None` when the history says nothing.
     pub fn likely_back(&self, now: &Zoned, threshold: f32) -> Option<Timestamp> {

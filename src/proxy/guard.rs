@@ -24,15 +24,23 @@ struct Pending {
 pub struct TurnGuard {
     pending: Option<Box<Pending>>,
     store: Store,
+    events: crate::events::EventBus,
     metrics: Arc<Metrics>,
 }
 
 impl TurnGuard {
     /// `record` carries the request side; `t0` is when the request arrived.
-    pub fn new(record: TurnRecord, t0: Instant, store: Store, metrics: Arc<Metrics>) -> Self {
+    pub fn new(
+        record: TurnRecord,
+        t0: Instant,
+        store: Store,
+        metrics: Arc<Metrics>,
+        events: crate::events::EventBus,
+    ) -> Self {
         Self {
             pending: Some(Box::new(Pending { record, t0, own: Duration::ZERO, anthropic: false, chunks: Vec::new() })),
             store,
+            events,
             metrics,
         }
     }
@@ -115,6 +123,13 @@ impl TurnGuard {
             overhead_ms = format_args!("{:.3}", r.overhead_ms),
             "turn finished"
         );
+        self.events.publish(crate::events::Event::TurnRecorded {
+            turn_id: r.id,
+            session_id: r.session_id.clone(),
+            model: r.model.clone().unwrap_or_default(),
+            status: http_status.unwrap_or(0),
+            skills: r.skills.len(),
+        });
         self.store.record(p.record);
     }
 }

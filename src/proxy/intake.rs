@@ -38,6 +38,7 @@ pub(super) async fn intake(
     validate: impl Fn(&Map<String, Value>) -> Result<(), ProxyError>,
     inject: impl Fn(&mut Map<String, Value>, &str, Placement),
 ) -> Result<Intake, ProxyError> {
+    st.metrics.last_request.store(now_ms(), std::sync::atomic::Ordering::Relaxed);
     let raw = request::read_body(headers, body, st.max_body_mib).await?;
     let t_parse = Instant::now();
     let mut req = request::parse(&raw, headers)?;
@@ -53,7 +54,7 @@ pub(super) async fn intake(
     let stream = req.stream();
     let model = req.model().map(str::to_string);
     let record = new_record(st, session, protocol, model.clone(), stream, skills, generation);
-    let guard = TurnGuard::new(record, t0, st.store.clone(), st.metrics.clone());
+    let guard = TurnGuard::new(record, t0, st.store.clone(), st.metrics.clone(), st.events.clone());
     Ok(Intake { raw, req, guard, t_parse, stream, model })
 }
 

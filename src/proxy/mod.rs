@@ -50,6 +50,7 @@ pub struct ProxyState {
     pub max_body_mib: u32,
     pub log_bodies: bool,
     pub skills: Arc<Library>,
+    pub events: crate::events::EventBus,
 }
 
 /// The agent-facing routes.

@@ -167,6 +167,19 @@ impl Store {
         rx.await.map_err(|_| StoreError::Closed)?
     }
 
+    /// Runs `f` on the writer thread outside any transaction (VACUUM, checkpoints).
+    pub async fn maintain<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (reply, rx) = oneshot::channel();
+        self.send(WriteOp::Exec(Box::new(move |conn: &mut Connection| {
+            let _ = reply.send(f(conn));
+        })))?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
     /// Drains the queue, commits it and stops the writer. Later `record` calls are logged and dropped.
     pub async fn close(&self) {
         self.inner.queue.close();

@@ -172,6 +172,42 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX candidate_support_turn ON candidate_support(turn_id);
     "#,
+    // 7: calendar accounts and their cached feeds (feed URLs are secrets: they live in the
+    // keyring, keyed by `slug`), and the scheduler's job checkpoints and runs.
+    r#"
+    CREATE TABLE calendars (
+        id            INTEGER PRIMARY KEY,
+        slug          TEXT NOT NULL UNIQUE,
+        name          TEXT NOT NULL,
+        kind          TEXT NOT NULL CHECK (kind IN ('url', 'file', 'env')),
+        display       TEXT NOT NULL,
+        path          TEXT,
+        owner         TEXT NOT NULL DEFAULT '',
+        enabled       INTEGER NOT NULL DEFAULT 1,
+        etag          TEXT,
+        last_modified TEXT,
+        body          TEXT,
+        last_sync     INTEGER,
+        last_error    TEXT,
+        events        INTEGER NOT NULL DEFAULT 0,
+        created_at    INTEGER NOT NULL
+    );
+    CREATE TABLE job_state (
+        name        TEXT PRIMARY KEY,
+        checkpoint  TEXT,
+        updated_at  INTEGER NOT NULL
+    );
+    CREATE TABLE job_runs (
+        id          INTEGER PRIMARY KEY,
+        job         TEXT NOT NULL,
+        started_at  INTEGER NOT NULL,
+        ended_at    INTEGER,
+        outcome     TEXT,
+        window      TEXT NOT NULL,
+        detail      TEXT
+    );
+    CREATE INDEX job_runs_job ON job_runs(job, started_at);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use metaclaw::config::Config;
-use metaclaw::engine::{Engine, Keys};
+use metaclaw::engine::{Engine, Hooks, Keys};
 use metaclaw::home::Home;
 use metaclaw_standin::{Options, Standin};
 use serde_json::{json, Value};
@@ -31,6 +31,8 @@ pub fn config_for(standin: &Standin) -> Config {
     cfg.store.flush_interval_ms = 20;
     // Faithfulness tests compare bytes with the upstream's; skill tests add their own skills.
     cfg.skills.builtin = false;
+    // The scheduler reads requests only: no X11, GNOME or logind on a test machine.
+    cfg.omls.os_idle = false;
     cfg
 }
 
@@ -40,11 +42,15 @@ impl Harness {
     }
 
     pub async fn start_with(edit: impl FnOnce(&mut Config), keys: Keys, opts: Options) -> Self {
+        Self::start_hooked(edit, keys, opts, Hooks::default()).await
+    }
+
+    pub async fn start_hooked(edit: impl FnOnce(&mut Config), keys: Keys, opts: Options, hooks: Hooks) -> Self {
         let standin = standin(opts).await;
         let mut cfg = config_for(&standin);
         edit(&mut cfg);
         let home = tempfile::tempdir().unwrap();
-        let engine = Engine::start(cfg, Home::at(home.path()), keys).await.expect("engine starts");
+        let engine = Engine::start_with(cfg, Home::at(home.path()), keys, hooks).await.expect("engine starts");
         let base = format!("http://{}", engine.addr());
         let token = engine.admin_token().to_string();
         Self { engine: Some(engine), standin, home, http: reqwest::Client::new(), base, token }
@@ -52,10 +58,14 @@ impl Harness {
 
     /// Restarts the engine on the same home (and a new port) with the same upstream.
     pub async fn restart(&mut self, edit: impl FnOnce(&mut Config)) {
+        self.restart_hooked(edit, Keys::none(), Hooks::default()).await
+    }
+
+    pub async fn restart_hooked(&mut self, edit: impl FnOnce(&mut Config), keys: Keys, hooks: Hooks) {
         self.engine.take().unwrap().shutdown().await;
         let mut cfg = config_for(&self.standin);
         edit(&mut cfg);
-        let engine = Engine::start(cfg, Home::at(self.home.path()), Keys::none()).await.expect("engine restarts");
+        let engine = Engine::start_with(cfg, Home::at(self.home.path()), keys, hooks).await.expect("engine restarts");
         self.base = format!("http://{}", engine.addr());
         self.engine = Some(engine);
     }
@@ -106,6 +116,20 @@ pub fn turn_id(r: &reqwest::Response) -> i64 {
 pub async fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
     for _ in 0..200 {
         if f() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+pub async fn wait_until_async<F, Fut>(what: &str, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..200 {
+        if f().await {
             return;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;

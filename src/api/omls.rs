@@ -1,0 +1,196 @@
+//! Admin API for the scheduler and calendars: the scheduler's state and why, simulated windows
+//! over a period, pausing learning, and calendar accounts with their busy blocks.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use super::{ApiError, ApiState};
+use crate::calendar::{Account, Busy, CalendarError, NewAccount, TestReport};
+use crate::omls::scheduler::{Checkpoint, Status};
+use crate::omls::simulate::{self, Window, MAX_DAYS};
+
+pub fn routes() -> Router<Arc<ApiState>> {
+    Router::new()
+        .route("/api/omls", get(status))
+        .route("/api/omls/simulate", get(simulate))
+        .route("/api/learning/pause", post(pause))
+        .route("/api/learning/resume", post(resume))
+        .route("/api/calendars", get(list).post(add))
+        .route("/api/calendars/busy", get(busy))
+        .route("/api/calendars/{id}", get(show).patch(update).delete(remove))
+        .route("/api/calendars/{id}/test", post(test))
+}
+
+impl From<CalendarError> for ApiError {
+    fn from(e: CalendarError) -> Self {
+        match e {
+            CalendarError::NotFound(_) => ApiError::NotFound(e.to_string()),
+            CalendarError::Store(s) => ApiError::Store(s),
+            CalendarError::Secret(_) => ApiError::KeyringUnavailable(e.to_string()),
+            _ => ApiError::BadRequest(e.to_string()),
+        }
+    }
+}
+
+/// `GET /api/omls`: the scheduler's state, the decision and its reason, every signal, the jobs
+/// and their last runs, and the learned weekly activity profile.
+async fn status(State(st): State<Arc<ApiState>>) -> Result<Json<Status>, ApiError> {
+    if let Some(s) = st.scheduler.status() {
+        return Ok(Json(s));
+    }
+    // The first sample is still being taken: take one now.
+    st.scheduler.poke();
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        if let Some(s) = st.scheduler.status() {
+            return Ok(Json(s));
+        }
+    }
+    Err(ApiError::Unavailable("the scheduler has not taken its first sample yet; try again".into()))
+}
+
+#[derive(Debug, Deserialize)]
+struct Range {
+    from: Option<i64>,
+    to: Option<i64>,
+}
+
+/// `GET /api/omls/simulate`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Simulation {
+    pub from: i64,
+    pub to: i64,
+    pub step_minutes: i64,
+    pub windows: Vec<Window>,
+    /// Minutes of window in the period.
+    pub open_minutes: i64,
+}
+
+fn range(r: &Range, default_from: i64, default_to: i64) -> Result<(i64, i64), ApiError> {
+    let (from, to) = (r.from.unwrap_or(default_from), r.to.unwrap_or(default_to));
+    if to <= from {
+        return Err(ApiError::BadRequest("`to` must be after `from` (both ms since the epoch)".into()));
+    }
+    if to - from > MAX_DAYS * 86_400_000 {
+        return Err(ApiError::BadRequest(format!("the period is longer than {MAX_DAYS} days")));
+    }
+    Ok((from, to))
+}
+
+/// `GET /api/omls/simulate?from=&to=`: the windows that would have opened (past: from the
+/// recorded turns; future: from the learned activity), with calendars and sleep hours.
+async fn simulate(State(st): State<Arc<ApiState>>, Query(r): Query<Range>) -> Result<Json<Simulation>, ApiError> {
+    let now = crate::turn::now_ms();
+    let (from, to) = range(&r, now - 7 * 86_400_000, now)?;
+    let cfg = st.scheduler.config().clone();
+    let tz = cfg.time_zone().map_err(ApiError::BadRequest)?;
+    let sleep = cfg.sleep_hours().map_err(ApiError::BadRequest)?;
+    let history_from = from.min(now) - i64::from(cfg.activity_weeks.max(1)) * 7 * 86_400_000;
+    let turns: Vec<i64> = st
+        .store
+        .read(move |c| {
+            let mut q = c.prepare("SELECT started_at FROM turns WHERE started_at >= ?1 ORDER BY started_at")?;
+            let v = q.query_map([history_from], |r| r.get(0))?.collect::<Result<Vec<i64>, _>>()?;
+            Ok(v)
+        })
+        .await?;
+    let ts = |ms: i64| jiff::Timestamp::from_millisecond(ms).map_err(|e| ApiError::BadRequest(e.to_string()));
+    let now_z = ts(now)?.to_zoned(tz.clone());
+    let events: Vec<jiff::Timestamp> =
+        turns.iter().filter_map(|t| jiff::Timestamp::from_millisecond(*t).ok()).collect();
+    let activity = crate::omls::ActivityModel::learn(&events, &now_z, cfg.activity_weeks, tz.clone());
+    let meetings = st.calendars.busy_intervals(from - 86_400_000, to + 86_400_000);
+    let windows = simulate::simulate(&simulate::Period {
+        from: ts(from)?,
+        to: ts(to)?,
+        now: ts(now)?,
+        tz,
+        turns: &turns,
+        meetings: &meetings,
+        sleep: &sleep,
+        activity: &activity,
+        idle_minutes: cfg.idle_minutes,
+        min_window_minutes: cfg.min_window_minutes,
+    });
+    let open_minutes = windows.iter().map(|w| (w.end - w.start) / 60_000).sum();
+    Ok(Json(Simulation { from, to, step_minutes: simulate::STEP_MINUTES, windows, open_minutes }))
+}
+
+async fn set_paused(st: &ApiState, paused: bool) -> Result<Json<serde_json::Value>, ApiError> {
+    Checkpoint::new(st.store.clone(), "learning").save(&serde_json::json!({"paused": paused})).await?;
+    st.scheduler.pause(paused);
+    st.evolver.set_paused(paused);
+    Ok(Json(serde_json::json!({"learning_paused": paused})))
+}
+
+async fn pause(State(st): State<Arc<ApiState>>) -> Result<Json<serde_json::Value>, ApiError> {
+    set_paused(&st, true).await
+}
+
+async fn resume(State(st): State<Arc<ApiState>>) -> Result<Json<serde_json::Value>, ApiError> {
+    set_paused(&st, false).await
+}
+
+async fn list(State(st): State<Arc<ApiState>>) -> Result<Json<Vec<Account>>, ApiError> {
+    Ok(Json(st.calendars.list().await?))
+}
+
+async fn show(State(st): State<Arc<ApiState>>, Path(id): Path<i64>) -> Result<Json<Account>, ApiError> {
+    Ok(Json(st.calendars.get(id).await?))
+}
+
+async fn add(
+    State(st): State<Arc<ApiState>>,
+    Json(new): Json<NewAccount>,
+) -> Result<(StatusCode, Json<Account>), ApiError> {
+    if new.source.trim().is_empty() {
+        return Err(ApiError::BadRequest(
+            "`source` is required: an https:// or webcal:// address, or a path to an .ics file".into(),
+        ));
+    }
+    let a = st.calendars.add(new).await?;
+    st.scheduler.poke();
+    Ok((StatusCode::CREATED, Json(a)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Update {
+    name: Option<String>,
+    enabled: Option<bool>,
+}
+
+async fn update(
+    State(st): State<Arc<ApiState>>,
+    Path(id): Path<i64>,
+    Json(u): Json<Update>,
+) -> Result<Json<Account>, ApiError> {
+    let a = st.calendars.update(id, u.name, u.enabled).await?;
+    st.scheduler.poke();
+    Ok(Json(a))
+}
+
+async fn remove(State(st): State<Arc<ApiState>>, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
+    st.calendars.remove(id).await?;
+    st.scheduler.poke();
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn test(State(st): State<Arc<ApiState>>, Path(id): Path<i64>) -> Result<Json<TestReport>, ApiError> {
+    let r = st.calendars.test(id).await?;
+    st.scheduler.poke();
+    Ok(Json(r))
+}
+
+/// `GET /api/calendars/busy?from=&to=`: busy blocks of the enabled accounts (default: the
+/// coming week).
+async fn busy(State(st): State<Arc<ApiState>>, Query(r): Query<Range>) -> Result<Json<Vec<Busy>>, ApiError> {
+    let now = crate::turn::now_ms();
+    let (from, to) = range(&r, now, now + 7 * 86_400_000)?;
+    Ok(Json(st.calendars.busy(from, to)))
+}

@@ -1,0 +1,164 @@
+//! Admin API for settings: the config file (read, validated write), API keys (stored in the OS
+//! keyring; the UI learns only whether a key is set), and deleting the recorded data.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, put};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use super::{ApiError, ApiState};
+use crate::config::Config;
+use crate::secrets::{SecretName, SecretSource};
+
+pub fn routes() -> Router<Arc<ApiState>> {
+    Router::new()
+        .route("/api/config", get(show).put(save))
+        .route("/api/keys", get(keys))
+        .route("/api/keys/{name}", put(set_key).delete(delete_key))
+        .route("/api/data", axum::routing::delete(delete_data))
+}
+
+/// `GET /api/config`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConfigView {
+    pub path: String,
+    pub config: Config,
+    /// The file differs from what the running engine started with.
+    pub restart_required: bool,
+}
+
+async fn show(State(st): State<Arc<ApiState>>) -> Result<Json<ConfigView>, ApiError> {
+    let path = st.config_path.clone();
+    let config = tokio::task::spawn_blocking(move || Config::load(&path))
+        .await
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    Ok(Json(ConfigView {
+        path: st.config_path.display().to_string(),
+        restart_required: config != st.started_config,
+        config,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SaveConfig {
+    config: serde_json::Value,
+}
+
+/// `PUT /api/config`: validates like `metaclaw config check` and writes the file atomically.
+async fn save(
+    State(st): State<Arc<ApiState>>,
+    Json(body): Json<SaveConfig>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let invalid = |message: String| ApiError::Invalid { message, problems: Vec::new() };
+    let cfg: Config = serde_json::from_value(body.config).map_err(|e| invalid(format!("config: {e}")))?;
+    cfg.validate(&st.config_path).map_err(|e| invalid(e.to_string()))?;
+    let (path, text) = (st.config_path.clone(), cfg.to_toml());
+    tokio::task::spawn_blocking(move || crate::home::write_atomic(&path, text.as_bytes(), 0o600))
+        .await
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    Ok(Json(serde_json::json!({"restart_required": cfg != st.started_config})))
+}
+
+/// One secret the engine uses, as the UI may see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyInfo {
+    /// `proxy`, or `upstream.<name>`.
+    pub name: String,
+    pub label: String,
+    pub set: bool,
+    pub source: SecretSource,
+    /// Where a headless server sets it instead.
+    pub env_var: String,
+}
+
+fn secret_for(st: &ApiState, name: &str) -> Result<(SecretName, String), ApiError> {
+    if name == "proxy" {
+        return Ok((SecretName::proxy(), "Key agents must present to the proxy".into()));
+    }
+    if let Some(up) = name.strip_prefix("upstream.") {
+        if st.started_config.upstream_names().iter().any(|n| n == up) {
+            return Ok((SecretName::upstream(up), format!("API key of upstream {up:?}")));
+        }
+    }
+    Err(ApiError::NotFound(format!("no key named {name:?}: use `proxy` or `upstream.<name>` of a configured upstream")))
+}
+
+async fn keys(State(st): State<Arc<ApiState>>) -> Result<Json<Vec<KeyInfo>>, ApiError> {
+    let mut names: Vec<String> = st.started_config.upstream_names().iter().map(|n| format!("upstream.{n}")).collect();
+    names.push("proxy".into());
+    let mut out = Vec::new();
+    for name in names {
+        let (secret, label) = secret_for(&st, &name)?;
+        let (value, source) = st.vault.get(&secret).await.unwrap_or((None, SecretSource::None));
+        out.push(KeyInfo { name, label, set: value.is_some(), source, env_var: secret.env_var().into() });
+    }
+    Ok(Json(out))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyValue {
+    value: String,
+}
+
+async fn set_key(
+    State(st): State<Arc<ApiState>>,
+    Path(name): Path<String>,
+    Json(v): Json<KeyValue>,
+) -> Result<StatusCode, ApiError> {
+    let (secret, _) = secret_for(&st, &name)?;
+    let value = v.value.trim();
+    if value.is_empty() || value.len() > 4096 || value.chars().any(char::is_control) {
+        return Err(ApiError::BadRequest("a key is one line of 1 to 4096 printable characters".into()));
+    }
+    st.vault.set(&secret, value).await.map_err(|e| ApiError::KeyringUnavailable(e.to_string()))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn delete_key(State(st): State<Arc<ApiState>>, Path(name): Path<String>) -> Result<StatusCode, ApiError> {
+    let (secret, _) = secret_for(&st, &name)?;
+    st.vault.delete(&secret).await.map_err(|e| ApiError::KeyringUnavailable(e.to_string()))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Confirm {
+    confirm: String,
+}
+
+/// The confirmation `DELETE /api/data` needs, typed by the user.
+pub const DELETE_CONFIRMATION: &str = "delete all data";
+
+/// `DELETE /api/data`: removes every recorded conversation and everything learned from it
+/// (scores, evolution runs, candidates, job runs). Skills stay: they are the user's files.
+async fn delete_data(State(st): State<Arc<ApiState>>, Json(c): Json<Confirm>) -> Result<StatusCode, ApiError> {
+    if c.confirm != DELETE_CONFIRMATION {
+        return Err(ApiError::BadRequest(format!("send {{\"confirm\": {DELETE_CONFIRMATION:?}}} to delete all data")));
+    }
+    st.store.flush().await?;
+    st.store
+        .write(|c| {
+            c.execute_batch(
+                "DELETE FROM candidate_support; DELETE FROM candidates; DELETE FROM evolve_consumed; DELETE FROM evolve_runs;
+                 DELETE FROM turn_scores; DELETE FROM judge_jobs; DELETE FROM turns; DELETE FROM sessions; DELETE FROM blobs;
+                 DELETE FROM job_runs;",
+            )?;
+            Ok(())
+        })
+        .await?;
+    st.store
+        .maintain(|c| {
+            c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); VACUUM;")?;
+            Ok(())
+        })
+        .await?;
+    tracing::info!("all recorded data deleted at the user's request");
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,578 @@
+//! Calendar accounts: the user's ICS feeds (secret HTTPS/webcal addresses kept in the keyring, or
+//! local files watched for changes), fetched on a timer with ETag/If-Modified-Since, cached in
+//! SQLite so a restart or an offline hour keeps the schedule, and expanded into the busy blocks
+//! the scheduler reads. Errors stay on the account for the user to see.
+
+pub mod fetch;
+pub mod ics;
+pub mod tz;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use rusqlite::{params, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::events::{Event, EventBus};
+use crate::secrets::{SecretError, SecretName, Vault};
+use crate::store::{Store, StoreError};
+use crate::turn::now_ms;
+pub use fetch::FetchError;
+pub use ics::{Block, Feed, IcsError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CalendarError {
+    #[error("no calendar with id {0}")]
+    NotFound(i64),
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error(transparent)]
+    Ics(#[from] IcsError),
+    #[error("{0}")]
+    Secret(String),
+    #[error("the address of calendar {0:?} is missing: set {1} or add the calendar again")]
+    MissingUrl(String, String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<SecretError> for CalendarError {
+    fn from(e: SecretError) -> Self {
+        Self::Secret(e.to_string())
+    }
+}
+
+/// What kind of source an account reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Url,
+    File,
+}
+
+/// A calendar account as the UI and CLI see it: never its secret address.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Account {
+    pub id: i64,
+    pub name: String,
+    pub kind: Kind,
+    /// The host of a URL, or the path of a file.
+    pub display: String,
+    /// The user's addresses, whose declined invitations don't count as busy.
+    pub owner: Vec<String>,
+    pub enabled: bool,
+    pub last_sync: Option<i64>,
+    pub last_error: Option<String>,
+    /// Events (masters and overrides) in the cached feed.
+    pub events: i64,
+    /// Environment variable that may hold a URL account's address (headless servers).
+    pub env_var: Option<String>,
+}
+
+/// A busy block of one account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Busy {
+    pub calendar: i64,
+    pub summary: String,
+    pub start: i64,
+    pub end: i64,
+}
+
+/// The outcome of testing an account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestReport {
+    pub ok: bool,
+    pub events: i64,
+    pub error: Option<String>,
+    /// Time zones the feed names that we could not resolve (read in the user's zone).
+    pub unknown_zones: Vec<String>,
+    /// Events that could not be read, with why.
+    pub skipped: Vec<String>,
+}
+
+/// A new account.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct NewAccount {
+    /// `https://…`, `webcal://…`, a path to an `.ics` file, or `env` (the address is in
+    /// `METACLAW_CALENDAR_<NAME>_URL`).
+    pub source: String,
+    pub name: Option<String>,
+    #[serde(default)]
+    pub owner: Vec<String>,
+}
+
+struct Loaded {
+    enabled: bool,
+    feed: Option<Arc<Feed>>,
+}
+
+/// The accounts, their parsed feeds and the refresher.
+pub struct Calendars {
+    store: Store,
+    vault: Vault,
+    zone: chrono_tz::Tz,
+    client: reqwest::Client,
+    loaded: RwLock<HashMap<i64, Loaded>>,
+    events: EventBus,
+    watch_tx: mpsc::UnboundedSender<()>,
+    watch_rx: std::sync::Mutex<Option<mpsc::UnboundedReceiver<()>>>,
+}
+
+fn slugify(name: &str) -> String {
+    let s: String = name
+        .trim()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .collect::<String>()
+        .split('-')
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    if s.is_empty() {
+        "calendar".into()
+    } else {
+        s
+    }
+}
+
+struct Row {
+    id: i64,
+    slug: String,
+    name: String,
+    kind: Kind,
+    path: Option<String>,
+    etag: Option<String>,
+    last_modified: Option<String>,
+    owner: Vec<String>,
+}
+
+fn split_owner(s: &str) -> Vec<String> {
+    s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
+}
+
+impl Calendars {
+    /// Loads every account's cached feed (no network); [`Calendars::spawn`] refreshes them.
+    pub async fn open(
+        store: Store,
+        vault: Vault,
+        zone: chrono_tz::Tz,
+        events: EventBus,
+    ) -> Result<Arc<Self>, CalendarError> {
+        let rows = store
+            .read(|c| {
+                let mut q = c.prepare("SELECT id, enabled, body, owner FROM calendars")?;
+                let rows = q
+                    .query_map([], |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, bool>(1)?,
+                            r.get::<_, Option<String>>(2)?,
+                            r.get::<_, String>(3)?,
+                        ))
+                    })?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(rows)
+            })
+            .await?;
+        let mut loaded = HashMap::new();
+        for (id, enabled, body, owner) in rows {
+            let feed = body.and_then(|b| Feed::parse(&b, zone, &split_owner(&owner)).ok()).map(Arc::new);
+            loaded.insert(id, Loaded { enabled, feed });
+        }
+        let (watch_tx, watch_rx) = mpsc::unbounded_channel();
+        Ok(Arc::new(Self {
+            store,
+            vault,
+            zone,
+            client: fetch::client(),
+            loaded: RwLock::new(loaded),
+            events,
+            watch_tx,
+            watch_rx: std::sync::Mutex::new(Some(watch_rx)),
+        }))
+    }
+
+    pub async fn list(&self) -> Result<Vec<Account>, CalendarError> {
+        Ok(self
+            .store
+            .read(|c| {
+                let mut q = c.prepare(
+                    "SELECT id, name, kind, display, owner, enabled, last_sync, last_error, events, slug FROM calendars ORDER BY id",
+                )?;
+                let rows = q
+                    .query_map([], |r| {
+                        let kind: String = r.get(2)?;
+                        let kind = if kind == "file" { Kind::File } else { Kind::Url };
+                        let slug: String = r.get(9)?;
+                        Ok(Account {
+                            id: r.get(0)?,
+                            name: r.get(1)?,
+                            kind,
+                            display: r.get(3)?,
+                            owner: split_owner(&r.get::<_, String>(4)?),
+                            enabled: r.get(5)?,
+                            last_sync: r.get(6)?,
+                            last_error: r.get(7)?,
+                            events: r.get(8)?,
+                            env_var: (kind == Kind::Url).then(|| SecretName::calendar(&slug).env_var().to_string()),
+                        })
+                    })?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(rows)
+            })
+            .await?)
+    }
+
+    pub async fn get(&self, id: i64) -> Result<Account, CalendarError> {
+        self.list().await?.into_iter().find(|a| a.id == id).ok_or(CalendarError::NotFound(id))
+    }
+
+    /// Adds an account after fetching and parsing its feed once, so a wrong address is refused
+    /// up front rather than discovered later.
+    pub async fn add(&self, new: NewAccount) -> Result<Account, CalendarError> {
+        let source = new.source.trim();
+        let from_env = source.eq_ignore_ascii_case("env");
+        let is_url = from_env || source.contains("://");
+        let name = match new.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+            Some(n) => n.to_string(),
+            None if from_env => return Err(FetchError::BadSource("env (give the calendar a --name)".into()).into()),
+            None if is_url => fetch::normalise_url(source)?.host_str().unwrap_or("calendar").to_string(),
+            None => {
+                Path::new(source).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or("calendar".into())
+            }
+        };
+        let base = slugify(&name);
+        let taken: Vec<String> = self
+            .store
+            .read(|c| {
+                let mut q = c.prepare("SELECT slug FROM calendars")?;
+                let v = q.query_map([], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
+                Ok(v)
+            })
+            .await?;
+        let slug = (1..)
+            .map(|n| if n == 1 { base.clone() } else { format!("{base}-{n}") })
+            .find(|s| !taken.contains(s))
+            .expect("a free slug");
+        let secret = SecretName::calendar(&slug);
+        let (kind, display, path, url) = if from_env {
+            let (url, _) = self.vault.get(&secret).await?;
+            let url = url.ok_or_else(|| CalendarError::MissingUrl(name.clone(), secret.env_var().into()))?;
+            let parsed = fetch::normalise_url(&url)?;
+            (Kind::Url, fetch::redact_source(parsed.as_str()), None, Some(parsed))
+        } else if is_url {
+            let parsed = fetch::normalise_url(source)?;
+            (Kind::Url, fetch::redact_source(parsed.as_str()), None, Some(parsed))
+        } else {
+            let p = std::path::absolute(source).unwrap_or_else(|_| PathBuf::from(source));
+            (Kind::File, p.display().to_string(), Some(p), None)
+        };
+        // Fetch and parse first: a wrong address is refused before anything is kept.
+        let (body, etag, modified) = match (&url, &path) {
+            (Some(u), _) => match fetch::get(&self.client, u, None, None).await? {
+                fetch::Fetched::New { body, etag, last_modified } => (body, etag, last_modified),
+                fetch::Fetched::Unchanged => (String::new(), None, None),
+            },
+            (None, Some(p)) => (fetch::read_file(p).await?, None, None),
+            (None, None) => unreachable!("a source is a URL or a path"),
+        };
+        let feed = Feed::parse(&body, self.zone, &new.owner)?;
+        if let (Some(u), false) = (&url, from_env) {
+            self.vault.set(&secret, u.as_str()).await.map_err(|e| {
+                CalendarError::Secret(format!(
+                    "{e}. On a headless server, set {} to the address and add the calendar with the source `env` and --name {name:?}",
+                    secret.env_var()
+                ))
+            })?;
+        }
+        let (n, owner) = (feed.len() as i64, new.owner.join(","));
+        let kind_s = if kind == Kind::File { "file" } else { "url" };
+        let path_s = path.as_ref().map(|p| p.display().to_string());
+        let (slug2, name2, display2) = (slug.clone(), name.clone(), display.clone());
+        let id = self
+            .store
+            .write(move |c| {
+                c.execute(
+                    "INSERT INTO calendars(slug, name, kind, display, path, owner, etag, last_modified, body, last_sync, events, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?10)",
+                    params![slug2, name2, kind_s, display2, path_s, owner, etag, modified, body, now_ms(), n],
+                )?;
+                Ok(c.last_insert_rowid())
+            })
+            .await?;
+        self.loaded.write().expect("calendars").insert(id, Loaded { enabled: true, feed: Some(Arc::new(feed)) });
+        if kind == Kind::File {
+            let _ = self.watch_tx.send(());
+        }
+        self.changed();
+        self.get(id).await
+    }
+
+    /// Renames or enables/disables an account.
+    pub async fn update(&self, id: i64, name: Option<String>, enabled: Option<bool>) -> Result<Account, CalendarError> {
+        self.get(id).await?;
+        self.store
+            .write(move |c| {
+                if let Some(n) = name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()) {
+                    c.execute("UPDATE calendars SET name = ?1 WHERE id = ?2", params![n, id])?;
+                }
+                if let Some(e) = enabled {
+                    c.execute("UPDATE calendars SET enabled = ?1 WHERE id = ?2", params![e, id])?;
+                }
+                Ok(())
+            })
+            .await?;
+        if let Some(e) = enabled {
+            if let Some(l) = self.loaded.write().expect("calendars").get_mut(&id) {
+                l.enabled = e;
+            }
+            self.changed();
+        }
+        self.get(id).await
+    }
+
+    /// Removes an account, its cached feed and its address in the keyring.
+    pub async fn remove(&self, id: i64) -> Result<(), CalendarError> {
+        let row = self.row(id).await?;
+        if row.kind == Kind::Url {
+            if let Err(e) = self.vault.delete(&SecretName::calendar(&row.slug)).await {
+                tracing::warn!(calendar = %row.name, error = %e, "could not remove the calendar's address from the keyring");
+            }
+        }
+        self.store.write(move |c| Ok(c.execute("DELETE FROM calendars WHERE id = ?1", [id])?)).await?;
+        self.loaded.write().expect("calendars").remove(&id);
+        self.changed();
+        Ok(())
+    }
+
+    async fn row(&self, id: i64) -> Result<Row, CalendarError> {
+        self.store
+            .read(move |c| {
+                Ok(c.query_row(
+                    "SELECT id, slug, name, kind, path, etag, last_modified, owner FROM calendars WHERE id = ?1",
+                    [id],
+                    |r| {
+                        Ok(Row {
+                            id: r.get(0)?,
+                            slug: r.get(1)?,
+                            name: r.get(2)?,
+                            kind: if r.get::<_, String>(3)? == "file" { Kind::File } else { Kind::Url },
+                            path: r.get(4)?,
+                            etag: r.get(5)?,
+                            last_modified: r.get(6)?,
+                            owner: split_owner(&r.get::<_, String>(7)?),
+                        })
+                    },
+                )
+                .optional()?)
+            })
+            .await?
+            .ok_or(CalendarError::NotFound(id))
+    }
+
+    /// Fetches an account now and reports what happened; the outcome is also kept on the account.
+    pub async fn test(&self, id: i64) -> Result<TestReport, CalendarError> {
+        let row = self.row(id).await?;
+        let outcome = self.sync(&row).await;
+        let (error, feed) = match outcome {
+            Ok(feed) => (None, feed),
+            Err(e) => (Some(e.to_string()), None),
+        };
+        let (last_error, now) = (error.clone(), now_ms());
+        let events = feed.as_ref().map(|f| f.len() as i64);
+        self.store
+            .write(move |c| {
+                c.execute("UPDATE calendars SET last_error = ?1, last_sync = CASE WHEN ?1 IS NULL THEN ?2 ELSE last_sync END, events = COALESCE(?3, events) WHERE id = ?4", params![last_error, now, events, id])?;
+                Ok(())
+            })
+            .await?;
+        if let Some(f) = &feed {
+            if let Some(l) = self.loaded.write().expect("calendars").get_mut(&id) {
+                l.feed = Some(f.clone());
+            }
+            self.changed();
+        }
+        let current = self.loaded.read().expect("calendars").get(&id).and_then(|l| l.feed.clone());
+        Ok(TestReport {
+            ok: error.is_none(),
+            events: current.as_ref().map_or(0, |f| f.len() as i64),
+            error,
+            unknown_zones: current.as_ref().map(|f| f.unknown_zones.clone()).unwrap_or_default(),
+            skipped: current.as_ref().map(|f| f.skipped.clone()).unwrap_or_default(),
+        })
+    }
+
+    /// One refresh of one account. `Ok(None)`: unchanged (304).
+    async fn sync(&self, row: &Row) -> Result<Option<Arc<Feed>>, CalendarError> {
+        let (body, etag, modified) = match row.kind {
+            Kind::File => {
+                let p = PathBuf::from(row.path.clone().unwrap_or_default());
+                (fetch::read_file(&p).await?, None, None)
+            }
+            Kind::Url => {
+                let secret = SecretName::calendar(&row.slug);
+                let (url, _) = self.vault.get(&secret).await?;
+                let url = url.ok_or_else(|| CalendarError::MissingUrl(row.name.clone(), secret.env_var().into()))?;
+                let url = fetch::normalise_url(&url)?;
+                match fetch::get(&self.client, &url, row.etag.as_deref(), row.last_modified.as_deref()).await? {
+                    fetch::Fetched::Unchanged => return Ok(None),
+                    fetch::Fetched::New { body, etag, last_modified } => (body, etag, last_modified),
+                }
+            }
+        };
+        let feed = Arc::new(Feed::parse(&body, self.zone, &row.owner)?);
+        let (id, n) = (row.id, feed.len() as i64);
+        self.store
+            .write(move |c| {
+                c.execute(
+                    "UPDATE calendars SET body = ?1, etag = ?2, last_modified = ?3, events = ?4 WHERE id = ?5",
+                    params![body, etag, modified, n, id],
+                )?;
+                Ok(())
+            })
+            .await?;
+        Ok(Some(feed))
+    }
+
+    /// Refreshes every enabled account (errors are kept on the account).
+    pub async fn refresh_all(&self) {
+        let ids: Vec<i64> =
+            self.loaded.read().expect("calendars").iter().filter(|(_, l)| l.enabled).map(|(id, _)| *id).collect();
+        for id in ids {
+            match self.test(id).await {
+                Ok(r) if !r.ok => {
+                    tracing::warn!(calendar = id, error = r.error.as_deref().unwrap_or(""), "calendar refresh failed")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(calendar = id, error = %e, "calendar refresh failed"),
+            }
+        }
+    }
+
+    /// Busy blocks of the enabled accounts overlapping `[from, to)`, sorted by start.
+    pub fn busy(&self, from: i64, to: i64) -> Vec<Busy> {
+        let feeds: Vec<(i64, Arc<Feed>)> = self
+            .loaded
+            .read()
+            .expect("calendars")
+            .iter()
+            .filter(|(_, l)| l.enabled)
+            .filter_map(|(id, l)| l.feed.clone().map(|f| (*id, f)))
+            .collect();
+        let mut out: Vec<Busy> = feeds
+            .iter()
+            .flat_map(|(id, f)| {
+                f.busy(from, to).into_iter().map(move |b| Busy {
+                    calendar: *id,
+                    summary: b.summary,
+                    start: b.start,
+                    end: b.end,
+                })
+            })
+            .collect();
+        out.sort_by_key(|b| (b.start, b.end, b.calendar));
+        out
+    }
+
+    /// Busy time as merged `(start, end)` intervals: back-to-back and overlapping meetings join.
+    pub fn busy_intervals(&self, from: i64, to: i64) -> Vec<(i64, i64)> {
+        merge(self.busy(from, to).iter().map(|b| (b.start, b.end)))
+    }
+
+    fn changed(&self) {
+        self.events.publish(Event::CalendarsChanged);
+    }
+
+    /// Refreshes URL accounts every `every`, and file accounts whenever their file changes.
+    pub fn spawn(self: &Arc<Self>, every: Duration) -> JoinHandle<()> {
+        let me = self.clone();
+        let mut rx = self.watch_rx.lock().expect("calendars").take().expect("spawned once");
+        tokio::spawn(async move {
+            let mut watcher: Option<notify::RecommendedWatcher> = None;
+            let mut tick = tokio::time::interval(every);
+            let (file_tx, mut file_rx) = mpsc::unbounded_channel::<()>();
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => me.refresh_all().await,
+                    Some(()) = rx.recv() => watcher = me.watch_files(file_tx.clone()).await,
+                    Some(()) = file_rx.recv() => {
+                        // Editors write in bursts; let the burst settle.
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        while file_rx.try_recv().is_ok() {}
+                        me.refresh_files().await;
+                    }
+                }
+                if watcher.is_none() {
+                    watcher = me.watch_files(file_tx.clone()).await;
+                }
+            }
+        })
+    }
+
+    async fn refresh_files(&self) {
+        let Ok(accounts) = self.list().await else { return };
+        for a in accounts.into_iter().filter(|a| a.kind == Kind::File && a.enabled) {
+            let _ = self.test(a.id).await;
+        }
+    }
+
+    async fn watch_files(&self, tx: mpsc::UnboundedSender<()>) -> Option<notify::RecommendedWatcher> {
+        use notify::Watcher;
+        let accounts = self.list().await.ok()?;
+        let files: Vec<PathBuf> =
+            accounts.iter().filter(|a| a.kind == Kind::File).map(|a| PathBuf::from(&a.display)).collect();
+        if files.is_empty() {
+            return None;
+        }
+        let wanted = files.clone();
+        let mut watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
+            if let Ok(e) = ev {
+                if !matches!(e.kind, notify::EventKind::Access(_)) && e.paths.iter().any(|p| wanted.contains(p)) {
+                    let _ = tx.send(());
+                }
+            }
+        })
+        .ok()?;
+        let dirs: std::collections::BTreeSet<PathBuf> =
+            files.iter().filter_map(|f| f.parent().map(Path::to_path_buf)).collect();
+        for d in dirs {
+            if let Err(e) = watcher.watch(&d, notify::RecursiveMode::NonRecursive) {
+                tracing::warn!(dir = %d.display(), error = %e, "cannot watch calendar files");
+            }
+        }
+        Some(watcher)
+    }
+}
+
+/// Sorts and merges intervals that overlap or touch.
+pub fn merge(it: impl Iterator<Item = (i64, i64)>) -> Vec<(i64, i64)> {
+    let mut v: Vec<(i64, i64)> = it.filter(|(s, e)| e > s).collect();
+    v.sort_unstable();
+    let mut out: Vec<(i64, i64)> = Vec::with_capacity(v.len());
+    for (s, e) in v {
+        match out.last_mut() {
+            Some(last) if s <= last.1 => last.1 = last.1.max(e),
+            _ => out.push((s, e)),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merging_and_slugs() {
+        assert_eq!(
+            merge([(5, 6), (1, 3), (3, 4), (2, 2), (10, 12), (11, 11)].into_iter()),
+            vec![(1, 4), (5, 6), (10, 12)]
+        );
+        assert_eq!(slugify("Work (Google)"), "work-google");
+        assert_eq!(slugify("  "), "calendar");
+    }
+}

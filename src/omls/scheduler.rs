@@ -1,0 +1,526 @@
+//! The scheduler's state machine: waiting → window open → running → pausing. It samples the
+//! signals (every few seconds while a job runs), asks [`decide`], starts registered jobs in
+//! windows long enough for them, hands each a cancellation token, and takes it back within
+//! seconds of the user returning. Jobs keep checkpoints and resume in the next window.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use futures_util::future::BoxFuture;
+use jiff::{Timestamp, Zoned};
+use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::signals::{Reading, Signals};
+use super::{decide, ActivityModel, Decision, Inputs, Reason, SleepHours};
+use crate::calendar::Calendars;
+use crate::config::OmlsConfig;
+use crate::events::{Event, EventBus};
+use crate::store::{Store, StoreError};
+
+/// How a job's run ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", content = "detail", rename_all = "snake_case")]
+pub enum Outcome {
+    /// All pending work is done.
+    Done(String),
+    /// Stopped at a checkpoint because the window closed; resumes in the next one.
+    Paused(String),
+    Failed(String),
+}
+
+impl Outcome {
+    fn parts(&self) -> (&'static str, &str) {
+        match self {
+            Self::Done(d) => ("done", d),
+            Self::Paused(d) => ("paused", d),
+            Self::Failed(d) => ("failed", d),
+        }
+    }
+}
+
+/// What a running job gets: its cancellation token and its checkpoint.
+pub struct JobCtx {
+    pub cancel: CancellationToken,
+    pub checkpoint: Checkpoint,
+    /// When the window is expected to close.
+    pub until: Option<Timestamp>,
+}
+
+/// Learning work that runs only in windows.
+pub trait Job: Send + Sync {
+    fn name(&self) -> &'static str;
+    /// How long a run takes when there is no history to learn it from.
+    fn default_estimate(&self) -> Duration;
+    /// Whether there is work to do now.
+    fn pending(&self) -> BoxFuture<'_, bool>;
+    /// Does the work, checking `ctx.cancel` between steps and saving its checkpoint.
+    fn run(&self, ctx: JobCtx) -> BoxFuture<'_, Outcome>;
+}
+
+/// A job's saved progress, as JSON in the `job_state` table.
+#[derive(Clone)]
+pub struct Checkpoint {
+    store: Store,
+    job: &'static str,
+}
+
+impl Checkpoint {
+    pub fn new(store: Store, job: &'static str) -> Self {
+        Self { store, job }
+    }
+
+    pub async fn load(&self) -> Result<Option<serde_json::Value>, StoreError> {
+        let job = self.job;
+        let raw: Option<Option<String>> = self
+            .store
+            .read(move |c| {
+                Ok(c.query_row("SELECT checkpoint FROM job_state WHERE name = ?1", [job], |r| r.get(0)).optional()?)
+            })
+            .await?;
+        Ok(raw.flatten().and_then(|s| serde_json::from_str(&s).ok()))
+    }
+
+    pub async fn save(&self, value: &serde_json::Value) -> Result<(), StoreError> {
+        let (job, text) = (self.job, value.to_string());
+        self.store
+            .write(move |c| {
+                c.execute(
+                    "INSERT INTO job_state(name, checkpoint, updated_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT(name) DO UPDATE SET checkpoint = ?2, updated_at = ?3",
+                    params![job, text, crate::turn::now_ms()],
+                )?;
+                Ok(())
+            })
+            .await
+    }
+}
+
+/// The scheduler's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    Waiting,
+    Open,
+    Running,
+    Pausing,
+    Paused,
+}
+
+impl State {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Waiting => "waiting",
+            Self::Open => "open",
+            Self::Running => "running",
+            Self::Pausing => "pausing",
+            Self::Paused => "paused",
+        }
+    }
+}
+
+/// A registered job as the status shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobInfo {
+    pub name: String,
+    pub estimate_secs: u64,
+    pub pending: bool,
+    pub last_run: Option<RunInfo>,
+}
+
+/// One run of a job, from `job_runs`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunInfo {
+    pub id: i64,
+    pub started_at: i64,
+    pub ended_at: Option<i64>,
+    pub outcome: Option<String>,
+    pub window: String,
+    pub detail: Option<String>,
+}
+
+/// What `GET /api/omls` shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    pub state: State,
+    pub decision: Decision,
+    pub signals: Reading,
+    pub job: Option<String>,
+    pub jobs: Vec<JobInfo>,
+    pub timezone: String,
+    pub activity: ActivityModel,
+    pub updated_at: i64,
+}
+
+/// Timing knobs (tests shorten them).
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// Between samples while nothing runs.
+    pub idle_poll: Duration,
+    /// Between samples while a job runs: bounds how fast work yields.
+    pub running_poll: Duration,
+    /// How long a cancelled job may take to reach its checkpoint before it is aborted.
+    pub pause_grace: Duration,
+    /// How often the activity model is rebuilt from the turns.
+    pub relearn: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Self {
+            idle_poll: Duration::from_secs(15),
+            running_poll: Duration::from_secs(2),
+            pause_grace: Duration::from_secs(3),
+            relearn: Duration::from_secs(600),
+        }
+    }
+}
+
+type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+/// The scheduler: its jobs, its inputs, its state.
+pub struct Scheduler {
+    cfg: OmlsConfig,
+    tz: jiff::tz::TimeZone,
+    sleep: SleepHours,
+    signals: Signals,
+    calendars: Option<Arc<Calendars>>,
+    store: Store,
+    events: EventBus,
+    jobs: Vec<Arc<dyn Job>>,
+    timing: Timing,
+    clock: Clock,
+    paused: AtomicBool,
+    wake: Notify,
+    status: RwLock<Option<Status>>,
+    activity: RwLock<Option<(Instant, ActivityModel)>>,
+}
+
+impl Scheduler {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        cfg: OmlsConfig,
+        signals: Signals,
+        calendars: Option<Arc<Calendars>>,
+        store: Store,
+        events: EventBus,
+        jobs: Vec<Arc<dyn Job>>,
+        timing: Timing,
+        paused: bool,
+    ) -> Result<Arc<Self>, String> {
+        let tz = cfg.time_zone()?;
+        let sleep = cfg.sleep_hours()?;
+        Ok(Arc::new(Self {
+            cfg,
+            tz,
+            sleep,
+            signals,
+            calendars,
+            store,
+            events,
+            jobs,
+            timing,
+            clock: Arc::new(Timestamp::now),
+            paused: AtomicBool::new(paused),
+            wake: Notify::new(),
+            status: RwLock::new(None),
+            activity: RwLock::new(None),
+        }))
+    }
+
+    /// Replaces the clock (tests).
+    pub fn with_clock(self: Arc<Self>, clock: impl Fn() -> Timestamp + Send + Sync + 'static) -> Arc<Self> {
+        let mut me = Arc::try_unwrap(self).unwrap_or_else(|_| panic!("with_clock before spawn"));
+        me.clock = Arc::new(clock);
+        Arc::new(me)
+    }
+
+    pub fn pause(&self, paused: bool) {
+        self.paused.store(paused, Ordering::SeqCst);
+        self.wake.notify_one();
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.paused.load(Ordering::SeqCst)
+    }
+
+    /// Asks for a sample now (calendar changed, pause toggled).
+    pub fn poke(&self) {
+        self.wake.notify_one();
+    }
+
+    pub fn status(&self) -> Option<Status> {
+        self.status.read().expect("status").clone()
+    }
+
+    pub fn config(&self) -> &OmlsConfig {
+        &self.cfg
+    }
+
+    async fn activity(&self, now: &Zoned) -> ActivityModel {
+        if let Some((at, m)) = self.activity.read().expect("activity").as_ref() {
+            if at.elapsed() < self.timing.relearn {
+                return m.clone();
+            }
+        }
+        let since = now.timestamp().as_millisecond() - i64::from(self.cfg.activity_weeks.max(1)) * 7 * 86_400_000;
+        let events: Vec<i64> = self
+            .store
+            .read(move |c| {
+                let mut q = c.prepare("SELECT started_at FROM turns WHERE turn_type = 'main' AND started_at >= ?1")?;
+                let v = q.query_map([since], |r| r.get(0))?.collect::<Result<Vec<i64>, _>>()?;
+                Ok(v)
+            })
+            .await
+            .unwrap_or_default();
+        let events: Vec<Timestamp> = events.into_iter().filter_map(|ms| Timestamp::from_millisecond(ms).ok()).collect();
+        let m = ActivityModel::learn(&events, now, self.cfg.activity_weeks, self.tz.clone());
+        *self.activity.write().expect("activity") = Some((Instant::now(), m.clone()));
+        m
+    }
+
+    /// One sample of every input and the decision it leads to.
+    pub async fn sample(&self) -> (Decision, Reading, ActivityModel, Zoned) {
+        let now = (self.clock)().to_zoned(self.tz.clone());
+        let now_ms = now.timestamp().as_millisecond();
+        let signals = self.signals.clone();
+        let reading = tokio::task::spawn_blocking(move || signals.read(now_ms)).await.expect("signal reading");
+        let meetings = match &self.calendars {
+            Some(c) => c.busy_intervals(now_ms - 86_400_000, now_ms + 8 * 86_400_000),
+            None => Vec::new(),
+        };
+        let activity = self.activity(&now).await;
+        let d = decide(
+            &now,
+            &Inputs {
+                idle_secs: reading.idle_secs,
+                meetings: &meetings,
+                on_battery: reading.on_battery,
+                locked: reading.locked,
+                paused: self.is_paused(),
+                sleep: &self.sleep,
+                activity: &activity,
+                idle_minutes: self.cfg.idle_minutes,
+                min_window_minutes: self.cfg.min_window_minutes,
+            },
+        );
+        (d, reading, activity, now)
+    }
+
+    /// A job's expected run time: the median of its recent finished runs, else its default.
+    async fn estimate(&self, job: &dyn Job) -> Duration {
+        let name = job.name();
+        let mut runs: Vec<i64> = self
+            .store
+            .read(move |c| {
+                let mut q = c.prepare(
+                    "SELECT ended_at - started_at FROM job_runs WHERE job = ?1 AND outcome = 'done' ORDER BY id DESC LIMIT 9",
+                )?;
+                let v = q.query_map([name], |r| r.get(0))?.collect::<Result<Vec<i64>, _>>()?;
+                Ok(v)
+            })
+            .await
+            .unwrap_or_default();
+        if runs.is_empty() {
+            return job.default_estimate();
+        }
+        runs.sort_unstable();
+        Duration::from_millis(runs[runs.len() / 2].max(0) as u64)
+    }
+
+    async fn job_infos(&self) -> Vec<JobInfo> {
+        let mut out = Vec::new();
+        for j in &self.jobs {
+            let name = j.name();
+            let last = self
+                .store
+                .read(move |c| {
+                    Ok(c.query_row(
+                        "SELECT id, started_at, ended_at, outcome, window, detail FROM job_runs WHERE job = ?1 ORDER BY id DESC LIMIT 1",
+                        [name],
+                        |r| {
+                            Ok(RunInfo {
+                                id: r.get(0)?,
+                                started_at: r.get(1)?,
+                                ended_at: r.get(2)?,
+                                outcome: r.get(3)?,
+                                window: r.get(4)?,
+                                detail: r.get(5)?,
+                            })
+                        },
+                    )
+                    .optional()?)
+                })
+                .await
+                .ok()
+                .flatten();
+            out.push(JobInfo {
+                name: name.into(),
+                estimate_secs: self.estimate(j.as_ref()).await.as_secs(),
+                pending: j.pending().await,
+                last_run: last,
+            });
+        }
+        out
+    }
+
+    async fn record_start(&self, job: &str, window: &str) -> Option<i64> {
+        let (job, window, now) = (job.to_string(), window.to_string(), crate::turn::now_ms());
+        self.store
+            .write(move |c| {
+                c.execute(
+                    "INSERT INTO job_runs(job, started_at, window) VALUES (?1, ?2, ?3)",
+                    params![job, now, window],
+                )?;
+                Ok(c.last_insert_rowid())
+            })
+            .await
+            .ok()
+    }
+
+    async fn record_end(&self, run: Option<i64>, job: &str, outcome: &Outcome) {
+        let (kind, detail) = outcome.parts();
+        tracing::info!(job, outcome = kind, detail, "scheduled job stopped");
+        self.events.publish(Event::JobStopped { job: job.into(), outcome: kind.into(), detail: detail.into() });
+        let Some(id) = run else { return };
+        let (kind, detail, now) = (kind.to_string(), detail.to_string(), crate::turn::now_ms());
+        let _ = self
+            .store
+            .write(move |c| {
+                c.execute(
+                    "UPDATE job_runs SET ended_at = ?1, outcome = ?2, detail = ?3 WHERE id = ?4",
+                    params![now, kind, detail, id],
+                )?;
+                Ok(())
+            })
+            .await;
+    }
+
+    /// Runs the state machine until `stop` is cancelled; a running job is paused first.
+    pub fn spawn(self: &Arc<Self>, stop: CancellationToken) -> JoinHandle<()> {
+        let me = self.clone();
+        tokio::spawn(async move { me.run(stop).await })
+    }
+
+    async fn run(self: Arc<Self>, stop: CancellationToken) {
+        struct Running {
+            job: Arc<dyn Job>,
+            cancel: CancellationToken,
+            handle: JoinHandle<Outcome>,
+            run: Option<i64>,
+        }
+        let mut running: Option<Running> = None;
+        let mut last_published: Option<(State, Reason, Option<String>)> = None;
+        loop {
+            let (decision, reading, activity, now) = self.sample().await;
+            let mut state = if self.is_paused() {
+                State::Paused
+            } else if decision.open {
+                State::Open
+            } else {
+                State::Waiting
+            };
+            // A finished job hands its slot back.
+            if running.as_ref().is_some_and(|r| r.handle.is_finished()) {
+                let r = running.take().expect("checked");
+                let outcome = r.handle.await.unwrap_or_else(|e| Outcome::Failed(format!("the job panicked: {e}")));
+                self.record_end(r.run, r.job.name(), &outcome).await;
+            }
+            if let Some(r) = &running {
+                if decision.open && !stop.is_cancelled() {
+                    state = State::Running;
+                } else {
+                    // The user is back (or we are stopping): take the work back now.
+                    self.publish(State::Pausing, &decision, Some(r.job.name()), &mut last_published);
+                    r.cancel.cancel();
+                    let r = running.take().expect("checked");
+                    let name = r.job.name();
+                    let mut handle = r.handle;
+                    let outcome = match tokio::time::timeout(self.timing.pause_grace, &mut handle).await {
+                        Ok(Ok(o)) => o,
+                        Ok(Err(e)) => Outcome::Failed(format!("the job panicked: {e}")),
+                        Err(_) => {
+                            handle.abort();
+                            Outcome::Paused("stopped without reaching a checkpoint; its last checkpoint stands".into())
+                        }
+                    };
+                    self.record_end(r.run, name, &outcome).await;
+                }
+            }
+            if running.is_none() && decision.open && !stop.is_cancelled() {
+                let left = decision.until.map(|u| u.duration_since(now.timestamp()).as_secs().max(0) as u64);
+                for job in &self.jobs {
+                    if !job.pending().await {
+                        continue;
+                    }
+                    let estimate = self.estimate(job.as_ref()).await;
+                    if left.is_some_and(|l| l < estimate.as_secs()) {
+                        tracing::debug!(job = job.name(), ?estimate, left, "window too short for this job");
+                        continue;
+                    }
+                    let cancel = CancellationToken::new();
+                    let ctx = JobCtx {
+                        cancel: cancel.clone(),
+                        checkpoint: Checkpoint::new(self.store.clone(), job.name()),
+                        until: decision.until,
+                    };
+                    let run = self.record_start(job.name(), &decision.explanation).await;
+                    let j = job.clone();
+                    let handle = tokio::spawn(async move { j.run(ctx).await });
+                    tracing::info!(job = job.name(), window = %decision.explanation, "scheduled job started");
+                    running = Some(Running { job: job.clone(), cancel, handle, run });
+                    state = State::Running;
+                    break;
+                }
+            }
+            let job_name = running.as_ref().map(|r| r.job.name());
+            self.publish(state, &decision, job_name, &mut last_published);
+            *self.status.write().expect("status") = Some(Status {
+                state,
+                decision,
+                signals: reading,
+                job: job_name.map(str::to_string),
+                jobs: self.job_infos().await,
+                timezone: self.tz.iana_name().unwrap_or("local").to_string(),
+                activity,
+                updated_at: crate::turn::now_ms(),
+            });
+            if stop.is_cancelled() && running.is_none() {
+                return;
+            }
+            let wait = if running.is_some() { self.timing.running_poll } else { self.timing.idle_poll };
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.wake.notified() => {}
+                _ = stop.cancelled(), if !stop.is_cancelled() => {}
+            }
+        }
+    }
+
+    fn publish(
+        &self,
+        state: State,
+        d: &Decision,
+        job: Option<&str>,
+        last: &mut Option<(State, Reason, Option<String>)>,
+    ) {
+        let key = (state, d.reason, job.map(str::to_string));
+        if last.as_ref() != Some(&key) {
+            tracing::debug!(state = state.as_str(), reason = ?d.reason, "scheduler state");
+            self.events.publish(Event::SchedulerChanged {
+                state: state.as_str().into(),
+                reason: serde_json::to_value(d.reason)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                explanation: d.explanation.clone(),
+                job: job.map(str::to_string),
+            });
+            *last = Some(key);
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! Calendars end to end: provider-style ICS fixtures expand to the expected busy blocks; feeds
+//! served over real loopback HTTP (ETag/304, 401, 404, garbage) are added, refreshed and their
+//! errors kept on the account; local files are watched; secret addresses never reach the
+//! database.
+
+mod common;
+
+use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use common::Harness;
+use metaclaw::calendar::Feed;
+use serde_json::{json, Value};
+
+fn ms(rfc3339: &str) -> i64 {
+    rfc3339.parse::<jiff::Timestamp>().unwrap().as_millisecond()
+}
+
+fn iso(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms).unwrap().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+fn fixture(name: &str) -> (String, Value) {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/calendars");
+    let ics = std::fs::read_to_string(format!("{dir}/{name}.ics")).unwrap();
+    let expected: Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{dir}/{name}.expected.json")).unwrap()).unwrap();
+    (ics, expected)
+}
+
+fn check_fixture(name: &str) {
+    let (ics, exp) = fixture(name);
+    let zone: chrono_tz::Tz = exp["zone"].as_str().unwrap().parse().unwrap();
+    let owner: Vec<String> = serde_json::from_value(exp["owner"].clone()).unwrap();
+    let feed = Feed::parse(&ics, zone, &owner).unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert!(feed.skipped.is_empty(), "{name}: skipped {:?}", feed.skipped);
+    assert!(feed.unknown_zones.is_empty(), "{name}: unknown zones {:?}", feed.unknown_zones);
+    let got: Vec<(String, String, String)> = feed
+        .busy(ms(exp["from"].as_str().unwrap()), ms(exp["to"].as_str().unwrap()))
+        .into_iter()
+        .map(|b| (b.summary, iso(b.start), iso(b.end)))
+        .collect();
+    let want: Vec<(String, String, String)> = exp["busy"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["summary"].as_str().unwrap().into(),
+                b["start"].as_str().unwrap().into(),
+                b["end"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(got, want, "{name}: busy blocks differ");
+}
+
+#[test]
+fn google_style_feed() {
+    check_fixture("google");
+}
+
+#[test]
+fn outlook_style_feed_with_windows_zone_names() {
+    check_fixture("outlook");
+}
+
+#[test]
+fn icloud_style_feed() {
+    check_fixture("icloud");
+}
+
+#[test]
+fn fastmail_style_feed() {
+    check_fixture("fastmail");
+}
+
+/// A feed server: `/feed/<secret>.ics` answers with ETag and 304; its mode switches to 401,
+/// 404 or garbage.
+#[derive(Clone, Default)]
+struct FeedServer {
+    mode: Arc<AtomicU8>,
+    full: Arc<AtomicU32>,
+    not_modified: Arc<AtomicU32>,
+    body: Arc<std::sync::Mutex<String>>,
+}
+
+const OK: u8 = 0;
+const UNAUTHORIZED: u8 = 1;
+const GONE: u8 = 2;
+const GARBAGE: u8 = 3;
+
+async fn serve_feed(State(s): State<FeedServer>, headers: HeaderMap) -> axum::response::Response {
+    match s.mode.load(Ordering::SeqCst) {
+        UNAUTHORIZED => return (StatusCode::UNAUTHORIZED, "login required").into_response(),
+        GONE => return (StatusCode::NOT_FOUND, "no such calendar").into_response(),
+        GARBAGE => return ([("content-type", "text/html")], "<html><body>Sign in</body></html>").into_response(),
+        _ => {}
+    }
+    let body = s.body.lock().unwrap().clone();
+    let etag = format!("\"{:x}\"", body.len() * 31 + body.bytes().map(|b| b as usize).sum::<usize>());
+    if headers.get("if-none-match").and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
+        s.not_modified.fetch_add(1, Ordering::SeqCst);
+        return StatusCode::NOT_MODIFIED.into_response();
+    }
+    s.full.fetch_add(1, Ordering::SeqCst);
+    ([("content-type", "text/calendar; charset=utf-8"), ("etag", etag.as_str())], body).into_response()
+}
+
+async fn feed_server() -> (FeedServer, String) {
+    let s = FeedServer::default();
+    *s.body.lock().unwrap() = fixture("google").0;
+    let app = axum::Router::new()
+        .route("/feed/private-s3cr3t-t0ken/basic.ics", axum::routing::get(serve_feed))
+        .with_state(s.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (s, format!("http://{addr}/feed/private-s3cr3t-t0ken/basic.ics"))
+}
+
+async fn post(h: &Harness, path: &str, body: Value) -> reqwest::Response {
+    h.http.post(h.url(path)).bearer_auth(&h.token).json(&body).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn url_feeds_are_added_refreshed_with_etags_and_errors_are_kept_on_the_account() {
+    let (server, url) = feed_server().await;
+    let h = Harness::start(|c| c.omls.timezone = Some("Europe/Berlin".into())).await;
+
+    // Wrong addresses are refused up front, in words.
+    server.mode.store(UNAUTHORIZED, Ordering::SeqCst);
+    let r = post(&h, "/api/calendars", json!({"source": url, "name": "Work"})).await;
+    assert_eq!(r.status(), 400);
+    let msg = r.json::<Value>().await.unwrap()["error"]["message"].as_str().unwrap().to_string();
+    assert!(msg.contains("HTTP 401") && msg.contains("secret address"), "{msg}");
+    assert!(!msg.contains("s3cr3t"), "the secret address leaked into an error: {msg}");
+    server.mode.store(GONE, Ordering::SeqCst);
+    let r = post(&h, "/api/calendars", json!({"source": url})).await;
+    assert!(r.json::<Value>().await.unwrap()["error"]["message"].as_str().unwrap().contains("404"));
+    server.mode.store(GARBAGE, Ordering::SeqCst);
+    let r = post(&h, "/api/calendars", json!({"source": url})).await;
+    assert!(r.json::<Value>().await.unwrap()["error"]["message"].as_str().unwrap().contains("not an iCalendar file"));
+    let r = post(&h, "/api/calendars", json!({"source": "ftp://example.com/cal.ics"})).await;
+    assert_eq!(r.status(), 400);
+    assert!(h.admin("/api/calendars").await.as_array().unwrap().is_empty(), "nothing was kept");
+
+    // A good feed: added, tested (304 the second time), busy blocks served.
+    server.mode.store(OK, Ordering::SeqCst);
+    let r = post(&h, "/api/calendars", json!({"source": url, "name": "Work"})).await;
+    assert_eq!(r.status(), 201);
+    let acct: Value = r.json().await.unwrap();
+    let id = acct["id"].as_i64().unwrap();
+    assert_eq!(acct["display"], json!("http://127.0.0.1"));
+    assert_eq!(acct["kind"], "url");
+    assert_eq!(acct["env_var"], "METACLAW_CALENDAR_WORK_URL");
+    assert!(acct["events"].as_i64().unwrap() > 5);
+    assert_eq!(server.full.load(Ordering::SeqCst), 1);
+    let t: Value = post(&h, &format!("/api/calendars/{id}/test"), json!({})).await.json().await.unwrap();
+    assert_eq!(t["ok"], true, "{t}");
+    assert_eq!(server.not_modified.load(Ordering::SeqCst), 1, "the second fetch is conditional");
+    assert_eq!(server.full.load(Ordering::SeqCst), 1);
+    let (from, to) = (ms("2026-10-19T00:00:00Z"), ms("2026-11-16T00:00:00Z"));
+    let busy = h.admin(&format!("/api/calendars/busy?from={from}&to={to}")).await;
+    let expected = fixture("google").1["busy"].as_array().unwrap().len();
+    assert_eq!(busy.as_array().unwrap().len(), expected, "{busy}");
+    assert_eq!(busy[1]["summary"], "Team sync");
+    assert_eq!(busy[1]["calendar"], id);
+
+    // The feed starts failing: the error shows on the account, the cached schedule stays.
+    server.mode.store(UNAUTHORIZED, Ordering::SeqCst);
+    let t: Value = post(&h, &format!("/api/calendars/{id}/test"), json!({})).await.json().await.unwrap();
+    assert_eq!(t["ok"], false);
+    assert!(t["error"].as_str().unwrap().contains("401"));
+    let acct = h.admin(&format!("/api/calendars/{id}")).await;
+    assert!(acct["last_error"].as_str().unwrap().contains("401"), "{acct}");
+    let busy = h.admin(&format!("/api/calendars/busy?from={from}&to={to}")).await;
+    assert_eq!(busy.as_array().unwrap().len(), expected, "the cached feed still counts");
+
+    // Disabled: no busy time; renamed; bad ranges are refused.
+    let r = h
+        .http
+        .patch(h.url(&format!("/api/calendars/{id}")))
+        .bearer_auth(&h.token)
+        .json(&json!({"enabled": false, "name": "Old work"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["name"], "Old work");
+    assert!(h.admin(&format!("/api/calendars/busy?from={from}&to={to}")).await.as_array().unwrap().is_empty());
+    let r = h
+        .http
+        .get(h.url(&format!("/api/calendars/busy?from={to}&to={from}")))
+        .bearer_auth(&h.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+
+    // The secret address is in no file of the home (database, WAL, config, logs).
+    h.flush().await;
+    for entry in walk(h.home.path()) {
+        let bytes = std::fs::read(&entry).unwrap();
+        assert!(!bytes.windows(12).any(|w| w == b"s3cr3t-t0ken"), "secret address found in {}", entry.display());
+    }
+
+    // Removal forgets the account (and its keyring entry).
+    let r = h.http.delete(h.url(&format!("/api/calendars/{id}"))).bearer_auth(&h.token).send().await.unwrap();
+    assert_eq!(r.status(), 204);
+    assert!(h.admin("/api/calendars").await.as_array().unwrap().is_empty());
+    h.stop().await;
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn local_files_are_watched_and_the_cache_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("family.ics");
+    std::fs::write(&path, fixture("fastmail").0).unwrap();
+    let mut h = Harness::start(|c| c.omls.timezone = Some("Europe/Berlin".into())).await;
+    let r = post(&h, "/api/calendars", json!({"source": path.display().to_string()})).await;
+    assert_eq!(r.status(), 201);
+    let acct: Value = r.json().await.unwrap();
+    assert_eq!((acct["kind"].as_str(), acct["name"].as_str()), (Some("file"), Some("family")));
+    let (from, to) = (ms("2026-10-19T00:00:00Z"), ms("2026-11-16T00:00:00Z"));
+    let n = fixture("fastmail").1["busy"].as_array().unwrap().len();
+    assert_eq!(h.admin(&format!("/api/calendars/busy?from={from}&to={to}")).await.as_array().unwrap().len(), n);
+
+    // Replace the file (as editors do: write a temp file, rename): the new schedule shows.
+    let one = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:x@1\r\nDTSTART:20261102T090000Z\r\nDTEND:20261102T100000Z\r\nSUMMARY:Only this\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+    let tmp = dir.path().join(".family.ics.tmp");
+    std::fs::write(&tmp, one).unwrap();
+    std::fs::rename(&tmp, &path).unwrap();
+    let client = h.http.clone();
+    let url = h.url(&format!("/api/calendars/busy?from={from}&to={to}"));
+    let token = h.token.clone();
+    let mut seen = 0;
+    for _ in 0..100 {
+        let v: Value = client.get(&url).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        seen = v.as_array().unwrap().len();
+        if seen == 1 {
+            assert_eq!(v[0]["summary"], "Only this");
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(seen, 1, "the watcher did not pick up the changed file");
+
+    // Offline (file gone) after a restart: the cached copy still gives the schedule.
+    std::fs::remove_file(&path).unwrap();
+    h.restart(|c| c.omls.timezone = Some("Europe/Berlin".into())).await;
+    let v = h.admin(&format!("/api/calendars/busy?from={from}&to={to}")).await;
+    assert_eq!(v.as_array().unwrap().len(), 1);
+    let id = acct["id"].as_i64().unwrap();
+    let t: Value = post(&h, &format!("/api/calendars/{id}/test"), json!({})).await.json().await.unwrap();
+    assert_eq!(t["ok"], false);
+    assert!(t["error"].as_str().unwrap().contains("family.ics"), "{t}");
+    h.stop().await;
+}
