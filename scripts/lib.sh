@@ -34,8 +34,16 @@ need_rust() {
 }
 
 need_build_deps() {
-  apt_need build-essential pkg-config libdbus-1-dev ca-certificates
+  # libdbus: keyring (Secret Service) and the GNOME/logind idle signals; libxss/libx11: the X11
+  # idle timer (user-idle).
+  apt_need build-essential pkg-config libdbus-1-dev libxss-dev libx11-dev ca-certificates
   need_rust
+}
+
+# What the desktop-signal tests run under: a virtual X display, xdotool to fake input, a D-Bus
+# session and gnome-keyring as the Secret Service.
+need_desktop_test_tools() {
+  apt_need xvfb xauth xdotool dbus dbus-daemon gnome-keyring
 }
 
 need_python_venv() {
