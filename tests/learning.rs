@@ -306,3 +306,59 @@ async fn a_down_evolver_is_backed_off_not_hammered() {
     assert!(candidates(&h, "pending").await.is_empty());
     h.stop().await;
 }
+
+#[tokio::test]
+async fn deferred_evolution_waits_for_the_user_to_be_away() {
+    use metaclaw::omls::signals::{FakeIdle, FakePower, Signals};
+    use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+    use std::sync::Arc;
+    // The user is at the keyboard: evolution (run_in = "idle") must wait.
+    let idle = FakeIdle(Arc::new(AtomicU64::new(0)));
+    let signals = Signals {
+        os: Some(Arc::new(idle.clone())),
+        power: Arc::new(FakePower::default()),
+        last_request: Arc::new(AtomicI64::new(0)),
+    };
+    let timing = metaclaw::omls::scheduler::Timing {
+        idle_poll: Duration::from_millis(100),
+        running_poll: Duration::from_millis(200),
+        pause_grace: Duration::from_secs(2),
+        relearn: Duration::from_secs(600),
+    };
+    let hooks = metaclaw::engine::Hooks { signals: Some(signals), timing: Some(timing), jobs: vec![] };
+    let h = Harness::start_hooked(
+        |c| {
+            learning(c);
+            c.evolve.run_in = metaclaw::config::RunIn::Idle;
+            c.omls.sleep = [("default".to_string(), "off".to_string())].into();
+        },
+        metaclaw::engine::Keys::none(),
+        metaclaw_standin::Options { record: true, ..Default::default() },
+        hooks,
+    )
+    .await;
+    corrected_session(&h, "deferred", "[[evolve:timestamps]]").await;
+    // The judge scores the failure; the evolve job has work but no window.
+    wait_for("the evolve job to have work", async || {
+        let s = h.admin("/api/omls").await;
+        let job = s["jobs"].as_array().unwrap().iter().find(|j| j["name"] == "evolve").cloned()?;
+        (job["pending"] == true).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(candidates(&h, "pending").await.is_empty(), "evolution ran while the user was present");
+    assert_eq!(h.admin("/api/omls").await["decision"]["reason"], "present");
+
+    // The user leaves for 40 minutes: the window opens and the evolve job proposes the skill.
+    idle.0.store(40 * 60_000, Ordering::SeqCst);
+    let cand = wait_for("a candidate", async || candidates(&h, "pending").await.into_iter().next()).await;
+    assert_eq!(cand["name"], "timestamp-offsets");
+    let run = wait_for("the evolve run to be recorded", async || {
+        let s = h.admin("/api/omls").await;
+        let job = s["jobs"].as_array().unwrap().iter().find(|j| j["name"] == "evolve").cloned()?;
+        (job["last_run"]["outcome"] == "done").then_some(job["last_run"].clone())
+    })
+    .await;
+    assert!(run["window"].as_str().unwrap().contains("away"), "{run}");
+    h.stop().await;
+}
