@@ -108,6 +108,10 @@ function tokenScreen(reason: "missing" | "refused", onToken: (t: string) => void
 
 function start(): void {
   applyTheme(themePref());
+  // A new `#token=…` link opened in this tab: start over with it.
+  addEventListener("hashchange", () => {
+    if (/(^#|&)token=/.test(location.hash)) location.reload();
+  });
   matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => applyTheme(themePref()));
 
   const root = document.getElementById("app")!;

@@ -24,6 +24,7 @@ import type {
   KeyInfo,
   LearningList,
   OmlsStatus,
+  PauseReply,
   Problem,
   RollbackReply,
   RunReport,
@@ -181,9 +182,13 @@ export class Client {
       this.onReachability?.(false);
       throw new ApiError(0, "network", `Can't reach MetaClaw at ${this.base || location.origin}. Is \`metaclaw serve\` running?`, path);
     }
+    const err = res.ok ? null : await toError(res, path);
+    if (err?.code === "network") {
+      this.onReachability?.(false);
+      throw err;
+    }
     this.onReachability?.(true);
-    if (res.ok) return res;
-    const err = await toError(res, path);
+    if (!err) return res;
     if (err.status === 401) this.onUnauthorized?.(err);
     throw err;
   }
@@ -229,8 +234,8 @@ export class Client {
   diff = (a: number, b: number) => this.request<GenerationDiff>("GET", `/api/generations/${a}/diff/${b}`);
   rollback = (id: number) => this.request<RollbackReply>("POST", `/api/generations/${id}/rollback`);
   learning = (limit = 50) => this.request<LearningList>("GET", `/api/learning${qs({ limit })}`);
-  pauseLearning = () => this.request<unknown>("POST", "/api/learning/pause");
-  resumeLearning = () => this.request<unknown>("POST", "/api/learning/resume");
+  pauseLearning = () => this.request<PauseReply>("POST", "/api/learning/pause");
+  resumeLearning = () => this.request<PauseReply>("POST", "/api/learning/resume");
   datasetUrl = (split: "query" | "support") => `/api/dataset${qs({ split, limit: 100000 })}`;
 
   // --- scheduler and calendars --------------------------------------------------------------
@@ -306,6 +311,10 @@ async function toError(res: Response, path: string): Promise<ApiError> {
   const e = body?.error;
   if (e && typeof e.message === "string") {
     return new ApiError(res.status, e.code ?? "http", e.message, path, e.problems ?? []);
+  }
+  if (res.status === 502 || res.status === 503 || res.status === 504) {
+    // A gateway (dev server, reverse proxy) in front of an engine that is not running.
+    return new ApiError(0, "network", `Can't reach MetaClaw behind ${location.origin} (HTTP ${res.status}). Is \`metaclaw serve\` running?`, path);
   }
   if (res.status === 404 || res.status === 405) {
     const route = path.split("?")[0];

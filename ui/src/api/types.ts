@@ -86,7 +86,7 @@ export interface Status extends EngineInfo {
   judge: JudgeCounts | null;
   candidates_pending: number;
   generation: number;
-  /** Being added on the Rust side (pause/resume learning); absent on older engines. */
+  /** The user paused learning (`POST /api/learning/pause`); absent on older engines. */
   learning_paused?: boolean;
 }
 
@@ -469,27 +469,35 @@ export interface RunReport {
   error: string | null;
 }
 
-/** crate::events::Event (`#[serde(tag = "type", rename_all = "snake_case")]`), on `/api/events` */
+/** crate::events::Event (`#[serde(tag = "type", rename_all = "snake_case")]`), on `/api/events`;
+ * the SSE event name is the same as `type`. Unknown types from newer engines pass through. */
 export type EngineEvent =
   | { type: "turn_scored"; turn_id: number; score: number; source: string }
   | { type: "generation_changed"; generation: number; reason: string }
   | { type: "candidate_proposed"; id: number; name: string; action: string }
   | { type: "candidate_verified"; id: number; improved: boolean }
   | { type: "candidate_decided"; id: number; status: string }
+  | { type: "turn_recorded"; turn_id: number; session_id: string; model: string; status: number; skills: number }
+  | { type: "calendars_changed" }
+  | { type: "scheduler_changed"; state: string; reason: string; explanation: string; job: string | null }
+  | { type: "job_stopped"; job: string; outcome: string; detail: string }
   | { type: string; [key: string]: Json };
 
 // ---------------------------------------------------------------------------------------------
 // OMLS (the scheduler)
 
 /** crate::omls::decide::Reason (rename_all = "snake_case") */
-export type Reason = "asleep" | "away" | "active" | "too_short";
+export type Reason = "asleep" | "away" | "active" | "too_short" | "meeting" | "present" | "on_battery" | "paused";
 
 /** crate::omls::decide::Decision (`until`, `next` as ms) */
 export interface Decision {
   open: boolean;
   reason: Reason | string;
+  /** In words, for the UI and the CLI. */
   explanation: string;
+  /** While open: when the window is expected to end. */
   until: number | null;
+  /** While closed: when the next window is expected to open. */
   next: number | null;
 }
 
@@ -500,28 +508,73 @@ export interface ActivityModel {
   weeks: number;
 }
 
-/** `GET /api/omls` (json! in crate::api::omls) */
-export interface OmlsStatus {
-  decision: Decision;
-  signals: {
-    idle_secs: number;
-    idle_source: string;
-    asleep_until: number | null;
-    next_sleep: number | null;
-    [key: string]: Json;
-  };
-  timezone: string | null;
-  activity: ActivityModel;
+/** crate::omls::scheduler::State (rename_all = "snake_case") */
+export type SchedulerState = "waiting" | "open" | "running" | "pausing" | "paused";
+
+/** crate::omls::signals::Reading */
+export interface Reading {
+  /** Seconds since the last input or proxied request, whichever is more recent. */
+  idle_secs: number;
+  /** An OS source's name, or "requests". */
+  idle_source: string;
+  os_idle_secs: number | null;
+  request_idle_secs: number;
+  on_battery: boolean | null;
+  locked: boolean | null;
 }
 
-/** `GET /api/omls/simulate?from&to` (contract) */
+/** crate::omls::scheduler::RunInfo */
+export interface RunInfo {
+  id: number;
+  started_at: number;
+  ended_at: number | null;
+  outcome: string | null;
+  window: string;
+  detail: string | null;
+}
+
+/** crate::omls::scheduler::JobInfo */
+export interface JobInfo {
+  name: string;
+  estimate_secs: number;
+  pending: boolean;
+  last_run: RunInfo | null;
+}
+
+/** crate::omls::scheduler::Status (`GET /api/omls`) */
+export interface OmlsStatus {
+  state: SchedulerState | string;
+  decision: Decision;
+  signals: Reading;
+  /** The job running now. */
+  job: string | null;
+  jobs: JobInfo[];
+  timezone: string;
+  activity: ActivityModel;
+  updated_at: number;
+}
+
+/** crate::omls::simulate::Window */
 export interface SimulatedWindow {
   start: number;
   end: number;
-  reason: string;
+  reason: Reason | string;
+  explanation: string;
 }
+
+/** crate::api::omls::Simulation (`GET /api/omls/simulate?from&to`) */
 export interface Simulation {
+  from: number;
+  to: number;
+  step_minutes: number;
   windows: SimulatedWindow[];
+  /** Minutes of window in the period. */
+  open_minutes: number;
+}
+
+/** reply of `POST /api/learning/pause` and `/resume` (json! in crate::api::omls::set_paused) */
+export interface PauseReply {
+  learning_paused: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -650,75 +703,91 @@ export interface Config {
   [section: string]: Json | object;
 }
 
-/** `GET /api/config` (contract) */
+/** crate::api::settings::ConfigView (`GET /api/config`) */
 export interface ConfigReply {
   path: string;
   config: Config;
+  /** The file differs from what the running engine started with. */
+  restart_required?: boolean;
 }
 
-/** `PUT /api/config` body (contract) */
+/** crate::api::settings::SaveConfig (`PUT /api/config` body) */
 export interface ConfigWrite {
   config: Config;
 }
 
-/** `PUT /api/config` reply (contract) */
+/** `PUT /api/config` reply (json! in crate::api::settings::save) */
 export interface ConfigSaved {
   restart_required: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
-// Keys (contract)
+// Keys
 
-/** one entry of `GET /api/keys` */
+/** crate::api::settings::KeyInfo (one entry of `GET /api/keys`) */
 export interface KeyInfo {
   /** "upstream" | "upstream.<name>" | "proxy" … */
   name: string;
   label: string;
   set: boolean;
   source: SecretSource;
+  /** The environment variable that overrides the keyring. */
+  env_var?: string;
 }
 
-/** `PUT /api/keys/{name}` body */
+/** crate::api::settings::KeyValue (`PUT /api/keys/{name}` body) */
 export interface KeyWrite {
   value: string;
 }
 
 // ---------------------------------------------------------------------------------------------
-// Calendars (contract, issue 7)
+// Calendars (issue 7)
 
-/** one account of `GET /api/calendars` */
+/** crate::calendar::Kind (rename_all = "lowercase") */
+export type CalendarKind = "url" | "file";
+
+/** crate::calendar::Account (one account of `GET /api/calendars`) */
 export interface CalendarAccount {
   id: number;
   name: string;
-  kind: "url" | "file";
+  kind: CalendarKind;
   /** host or file path; never the secret URL */
   display: string;
+  /** The user's addresses, whose declined invitations don't count as busy. */
+  owner?: string[];
   enabled: boolean;
   last_sync: number | null;
   last_error: string | null;
   events: number;
+  /** Environment variable that may hold a URL account's address (headless servers). */
+  env_var?: string | null;
 }
 
-/** `POST /api/calendars` body */
+/** crate::calendar::NewAccount (`POST /api/calendars` body) */
 export interface CalendarAdd {
   source: string;
   name?: string;
+  owner?: string[];
 }
 
-/** `PATCH /api/calendars/{id}` body */
+/** crate::api::omls::Update (`PATCH /api/calendars/{id}` body) */
 export interface CalendarPatch {
   name?: string;
   enabled?: boolean;
 }
 
-/** `POST /api/calendars/{id}/test` */
+/** crate::calendar::TestReport (`POST /api/calendars/{id}/test`) */
 export interface CalendarTest {
   ok: boolean;
   events: number;
   error: string | null;
+  /** Time zones the feed names that could not be resolved. */
+  unknown_zones?: string[];
+  /** Events that could not be read, with why. */
+  skipped?: string[];
 }
 
-/** one block of `GET /api/calendars/busy?from&to` */
+/** crate::calendar::Busy (one block of `GET /api/calendars/busy?from&to`) */
 export interface BusyBlock {
   calendar: number;
   summary: string;
@@ -726,7 +795,7 @@ export interface BusyBlock {
   end: number;
 }
 
-/** `DELETE /api/data` body (contract) */
+/** crate::api::settings::Confirm (`DELETE /api/data` body) */
 export interface DeleteAll {
   confirm: "delete all data";
 }

@@ -91,7 +91,12 @@ export function calendarsView(app: App): View {
       replace(result, loading("Testing"));
       try {
         const r = await app.api.testCalendar(a.id);
-        replace(result, r.ok ? h("p", { class: "ok-text" }, `Works: ${r.events} event${r.events === 1 ? "" : "s"} read.`) : h("p", { class: "error-text" }, `Failed: ${r.error ?? "unknown error"}`));
+        replace(
+          result,
+          r.ok ? h("p", { class: "ok-text" }, `Works: ${r.events} event${r.events === 1 ? "" : "s"} read.`) : h("p", { class: "error-text" }, `Failed: ${r.error ?? "unknown error"}`),
+          r.unknown_zones?.length ? h("p", { class: "hint" }, `Unknown time zones (read in yours): ${r.unknown_zones.join(", ")}`) : null,
+          r.skipped?.length ? h("details", null, h("summary", null, `${r.skipped.length} event(s) could not be read`), h("ul", null, r.skipped.map((x) => h("li", null, x)))) : null,
+        );
       } catch (e) {
         replace(result, h("p", { class: "error-text" }, errorMessage(e)));
       } finally {
@@ -160,8 +165,11 @@ export function calendarsView(app: App): View {
     }
   }
 
+  const off = app.on((e) => {
+    if (e.type === "calendars_changed") void reloadAll();
+  });
   void reloadAll();
-  return { el };
+  return { el, destroy: off };
 }
 
 function startOfToday(): number {
@@ -192,7 +200,7 @@ function weekGrid(from: number, busy: BusyBlock[], windows: SimulatedWindow[] | 
     for (const w of windows ?? []) {
       if (w.end <= dayStart || w.start >= dayEnd) continue;
       const p = pos(w.start, w.end, dayStart, dayEnd);
-      col.appendChild(h("div", { class: "week-window", style: { top: `${p.top}%`, height: `${p.height}%` }, title: `Learning window ${timeOnly(w.start)}–${timeOnly(w.end)}: ${w.reason}`, "aria-hidden": "true" }));
+      col.appendChild(h("div", { class: "week-window", style: { top: `${p.top}%`, height: `${p.height}%` }, title: `Learning window ${timeOnly(w.start)}–${timeOnly(w.end)}: ${w.explanation || w.reason}`, "aria-hidden": "true" }));
     }
     for (const b of busy) {
       if (b.end <= dayStart || b.start >= dayEnd) continue;
@@ -213,7 +221,7 @@ function weekGrid(from: number, busy: BusyBlock[], windows: SimulatedWindow[] | 
       null,
       h("summary", null, `${busy.length} busy block${busy.length === 1 ? "" : "s"}${windows ? `, ${windows.length} predicted window${windows.length === 1 ? "" : "s"}` : ""} as a list`),
       sorted.length ? h("ul", null, sorted.map((b) => h("li", null, `${dateTime(b.start)}–${timeOnly(b.end)}: ${b.summary || "Busy"}`, names.get(b.calendar) ? ` (${names.get(b.calendar)})` : ""))) : h("p", { class: "muted" }, "No busy time this week."),
-      windows?.length ? h("ul", null, windows.map((w) => h("li", null, `Window ${dateTime(w.start)}–${timeOnly(w.end)}: ${w.reason}`))) : null,
+      windows?.length ? h("ul", null, windows.map((w) => h("li", null, `Window ${dateTime(w.start)}–${timeOnly(w.end)}: ${w.explanation || w.reason}`))) : null,
     ),
   );
 }

@@ -110,12 +110,13 @@ export function dashboardView(app: App): View {
   void loadSched();
 
   const off = app.on((e) => {
-    void loadTurns(true);
-    void loadStatus();
+    if (e.type === "turn_recorded" || e.type === "turn_scored") void loadTurns(true);
+    if (e.type !== "scheduler_changed") void loadStatus();
     if (e.type === "generation_changed" || e.type === "turn_scored") void loadChart();
+    if (e.type === "scheduler_changed" || e.type === "job_stopped" || e.type === "calendars_changed") void load(schedEl, () => app.api.omls(), scheduler);
   });
-  // Turns arrive without an event of their own: poll quietly while the view is open.
-  const t1 = setInterval(() => void loadTurns(true), 3000);
+  // Older engines send no event per turn: poll quietly too, while the view is open.
+  const t1 = setInterval(() => void loadTurns(true), 5000);
   const t2 = setInterval(() => void loadStatus(), 5000);
   const t3 = setInterval(() => void load(schedEl, () => app.api.omls(), scheduler), 60_000);
 
@@ -270,18 +271,22 @@ function signalTable(data: GenerationSignal[]): HTMLElement {
   );
 }
 
-const REASONS: Record<string, string> = { asleep: "Asleep", away: "Away", active: "Active", too_short: "Too short" };
+const REASONS: Record<string, string> = { asleep: "Asleep", away: "Away", active: "Active", too_short: "Too short", meeting: "In a meeting", present: "At the keyboard", on_battery: "On battery", paused: "Paused" };
+const STATES: Record<string, string> = { waiting: "Waiting", open: "Window open", running: "Running", pausing: "Pausing", paused: "Paused" };
 
 export function scheduler(o: OmlsStatus): HTMLElement {
   const d = o.decision;
+  const sig = o.signals;
+  const stateKind = o.state === "running" || o.state === "open" ? "ok" : o.state === "paused" || o.state === "pausing" ? "warn" : "muted";
   return h(
     "div",
     { class: "scheduler" },
     h(
       "div",
       { class: "sched-state" },
-      h("span", { class: `badge ${d.open ? "badge-ok" : "badge-muted"}`, id: "sched-open" }, d.open ? "Window open" : "Waiting"),
+      h("span", { class: `badge badge-${stateKind}`, id: "sched-state" }, STATES[o.state] ?? o.state),
       h("span", { class: "badge" }, REASONS[d.reason] ?? d.reason),
+      o.job ? h("span", { class: "badge badge-info" }, `running ${o.job}`) : null,
       h("p", { class: "sched-expl" }, d.explanation),
     ),
     h(
@@ -289,11 +294,38 @@ export function scheduler(o: OmlsStatus): HTMLElement {
       { class: "kv" },
       d.open ? [h("dt", null, "Until"), h("dd", null, d.until ? `${dateTime(d.until)} (${relative(d.until)})` : "open-ended")] : [h("dt", null, "Next window"), h("dd", null, d.next ? `${dateTime(d.next)} (${relative(d.next)})` : "not predicted yet")],
       h("dt", null, "Idle"),
-      h("dd", null, `${duration(o.signals.idle_secs)} (${o.signals.idle_source})`),
-      o.signals.next_sleep ? [h("dt", null, "Sleep hours start"), h("dd", null, dateTime(o.signals.next_sleep))] : null,
+      h("dd", null, `${duration(sig.idle_secs)} (from ${sig.idle_source === "requests" ? "the last proxied request" : sig.idle_source})`),
+      sig.on_battery ? [h("dt", null, "Power"), h("dd", null, "on battery")] : null,
+      sig.locked ? [h("dt", null, "Screen"), h("dd", null, "locked")] : null,
       h("dt", null, "Time zone"),
-      h("dd", null, o.timezone ?? "system"),
+      h("dd", null, o.timezone || "system"),
     ),
+    o.jobs?.length
+      ? h(
+          "div",
+          { class: "table-wrap" },
+          h(
+            "table",
+            { class: "data jobs" },
+            h("caption", { class: "sr-only" }, "Learning jobs"),
+            h("thead", null, h("tr", null, ["Job", "Needs", "Waiting", "Last run"].map((c) => h("th", { scope: "col" }, c)))),
+            h(
+              "tbody",
+              null,
+              o.jobs.map((j) =>
+                h(
+                  "tr",
+                  null,
+                  h("td", null, j.name),
+                  h("td", null, duration(j.estimate_secs)),
+                  h("td", null, j.pending ? "yes" : "no"),
+                  h("td", null, j.last_run ? `${dateTime(j.last_run.started_at)}${j.last_run.outcome ? ` — ${j.last_run.outcome}` : " — running"}${j.last_run.detail ? ` (${j.last_run.detail})` : ""}` : "never"),
+                ),
+              ),
+            ),
+          ),
+        )
+      : null,
     heatmap(o.activity.rate, o.activity.weeks),
     h("p", null, h("a", { href: "#/calendars" }, "Calendars and the coming week")),
   );

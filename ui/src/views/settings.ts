@@ -31,7 +31,7 @@ async function loadConfig(app: App, el: HTMLElement): Promise<void> {
   replace(el, loading("Loading the configuration"));
   try {
     const r = await app.api.config();
-    replace(el, configForm(app, r.path, r.config, () => void loadConfig(app, el)));
+    replace(el, configForm(app, r.path, r.config, () => void loadConfig(app, el), r.restart_required === true));
   } catch (e) {
     replace(el, h("section", { class: "card" }, h("h2", null, "Configuration"), failure(e, () => void loadConfig(app, el))));
   }
@@ -53,10 +53,10 @@ function set(obj: unknown, path: Path, v: unknown): void {
   o[ks[ks.length - 1]] = v;
 }
 
-function configForm(app: App, path: string, original: Config, reloadAll: () => void): HTMLElement {
+function configForm(app: App, path: string, original: Config, reloadAll: () => void, restartPending: boolean): HTMLElement {
   const cfg = structuredClone(original) as Config;
   const inputs = new Map<Path, HTMLElement>();
-  const errorBox = h("div", { id: "settings-error", tabindex: -1 });
+  const errorBox = h("div", { id: "settings-error", tabindex: -1 }, restartPending ? h("div", { class: "notice", role: "status" }, "The saved settings differ from the running ones: restart MetaClaw to apply them.") : null);
 
   /** An input bound to `cfg` at `path`. kind: text (empty → null when nullable), number, select, checkbox. */
   const bind = (p: Path, label: string, kind: "text" | "number" | "bool" | string[], opts: { nullable?: boolean; hint?: string; min?: number; max?: number; step?: string; placeholder?: string } = {}): HTMLElement => {
@@ -276,7 +276,7 @@ async function loadKeys(app: App, el: HTMLElement): Promise<void> {
   }
 }
 
-const SOURCE: Record<string, string> = { env: "from an environment variable", keyring: "in the OS keyring", none: "not set" };
+const SOURCE: Record<string, string> = { env: "from an environment variable", keyring: "in the OS keyring", none: "" };
 
 function keyList(app: App, keys: KeyInfo[], reload: () => void): HTMLElement {
   return h(
@@ -312,7 +312,7 @@ function keyList(app: App, keys: KeyInfo[], reload: () => void): HTMLElement {
               )
             : null,
         ),
-        k.source === "env" ? h("p", { class: "hint" }, "An environment variable overrides the keyring while it is set.") : null,
+        k.source === "env" ? h("p", { class: "hint" }, `${k.env_var ?? "An environment variable"} overrides the keyring while it is set.`) : k.env_var ? h("p", { class: "hint" }, `On a server without a keyring, set ${k.env_var} instead.`) : null,
       ),
     ),
   );
