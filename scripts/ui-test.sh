@@ -33,7 +33,7 @@ trap 'rm -f "$TAP"' EXIT
 files=("$@")
 [ ${#files[@]} -eq 0 ] && files=(tests/ui/*.test.mjs)
 set +e
-node --test --test-concurrency=1 --test-timeout=120000 \
+node --test --test-concurrency=1 --test-timeout=300000 \
   --test-reporter=spec --test-reporter-destination=stdout \
   --test-reporter=tap --test-reporter-destination="$TAP" \
   "${files[@]}"

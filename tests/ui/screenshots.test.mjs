@@ -31,7 +31,6 @@ for (const scheme of ["light", "dark"]) {
       for (const v of VIEWS) {
         await page.evaluate((r) => (location.hash = r), `#/${v}`);
         await page.getByRole("heading", { level: 1 }).waitFor();
-        await page.waitForLoadState("networkidle").catch(() => {});
         await page.waitForFunction(() => !document.querySelector("[aria-busy=true], .state-loading"), null, { timeout: 8000 }).catch(() => {});
         await screenshot(page, `${v}-${scheme}`);
       }

@@ -18,7 +18,7 @@ export function calendarsView(app: App): View {
   const addBtn = h("button", { type: "submit", class: "btn btn-primary", id: "cal-add" }, "Add calendar") as HTMLButtonElement;
   const form = h(
     "form",
-    { class: "filters", "aria-labelledby": "add-h" },
+    { class: "filters", "aria-labelledby": "add-h", novalidate: true },
     field("Calendar address or file", source, "A Google “secret address in iCal format”, an Outlook published ICS link, an iCloud webcal:// link, or a local .ics file. Secret links are kept in the OS keyring."),
     field("Name (optional)", name),
     h("div", { class: "field field-btn" }, addBtn),
@@ -83,8 +83,11 @@ export function calendarsView(app: App): View {
     return h("ul", { class: "plain-list accounts" }, list.map(account));
   }
 
+  // Test results survive re-renders (a test or a sync makes the engine announce calendars_changed).
+  const results = new Map<number, HTMLElement>();
   function account(a: CalendarAccount): HTMLElement {
-    const result = h("div", { "aria-live": "polite", class: "test-result" });
+    const result = results.get(a.id) ?? h("div", { "aria-live": "polite", class: "test-result" });
+    results.set(a.id, result);
     const testBtn = h("button", { type: "button", class: "btn btn-small", "aria-label": `Test ${a.name}` }, "Test") as HTMLButtonElement;
     testBtn.addEventListener("click", async () => {
       testBtn.disabled = true;

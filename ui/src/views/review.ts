@@ -288,7 +288,7 @@ export function skillPreview(content: string): HTMLElement {
 }
 
 export function frontTable(fields: Record<string, string>): HTMLElement {
-  const keys = Object.keys(fields).filter((k) => k !== "name");
+  const keys = Object.keys(fields).filter((k) => k !== "name" && k !== "description");
   return h("dl", { class: "kv front" }, keys.map((k) => [h("dt", null, k.replace(/^metadata\./, "")), h("dd", null, fields[k])]));
 }
 

@@ -111,7 +111,11 @@ export function skillsView(app: App, params: string[]): View {
   }
 
   function markSelected(): void {
-    for (const b of listEl.querySelectorAll<HTMLElement>("button.item")) b.setAttribute("aria-current", String(b.dataset.name === selected));
+    for (const b of listEl.querySelectorAll<HTMLElement>("button.item")) {
+      const on = b.dataset.name === selected;
+      b.setAttribute("aria-current", String(on));
+      if (on && !listEl.contains(document.activeElement)) b.scrollIntoView({ block: "nearest" });
+    }
   }
 
   function select(name: string): void {

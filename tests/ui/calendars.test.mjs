@@ -1,0 +1,74 @@
+// Calendars: add a local .ics file, test it, see its busy blocks in the week grid, rename,
+// disable and remove it; a bad source shows the engine's error.
+
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { after, before, test } from "node:test";
+import { api, openBrowser, openUi, startStack } from "./harness.mjs";
+
+let stack;
+let browser;
+let page;
+let ics;
+
+const stamp = (ms) => new Date(ms).toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
+
+before(async () => {
+  stack = await startStack({ learning: false });
+  const t = new Date();
+  t.setDate(t.getDate() + 1);
+  t.setHours(10, 0, 0, 0);
+  ics = path.join(stack.dir, "work.ics");
+  writeFileSync(
+    ics,
+    ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//MetaClaw UI test//EN", "BEGIN:VEVENT", "UID:planning-1@test", `DTSTAMP:${stamp(Date.now())}`, `DTSTART:${stamp(t.getTime())}`, `DTEND:${stamp(t.getTime() + 3_600_000)}`, "SUMMARY:Sprint planning", "END:VEVENT", "END:VCALENDAR", ""].join("\r\n"),
+  );
+  browser = await openBrowser();
+  page = browser.page;
+  await openUi(page, stack, "#/calendars");
+  await page.getByRole("heading", { level: 1, name: "Calendars" }).waitFor();
+});
+
+after(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+test("an empty source is refused in the form; a bad one shows the engine's error", async () => {
+  await page.locator("#cal-add").click();
+  await page.getByText("Enter a calendar address or file path.").waitFor();
+  await page.locator("#cal-source").fill(path.join(stack.dir, "missing.ics"));
+  await page.locator("#cal-add").click();
+  await page.locator("[role=alert].error-text").waitFor();
+  assert.ok(((await page.locator("[role=alert].error-text").textContent()) ?? "").length > 5);
+});
+
+test("add a local .ics file; its meeting shows in the week", async () => {
+  await page.locator("#cal-source").fill(ics);
+  await page.locator("#cal-name").fill("Work");
+  await page.locator("#cal-add").click();
+  await page.locator(".toast", { hasText: "Added Work" }).waitFor();
+  const acct = page.locator(".account", { hasText: "Work" });
+  await acct.waitFor();
+  assert.match(await acct.textContent(), /work\.ics/);
+  await page.locator(".week-busy", { hasText: "Sprint planning" }).waitFor();
+  await acct.getByRole("button", { name: "Test Work" }).click();
+  await acct.locator(".test-result", { hasText: /Works: 1 event/ }).waitFor();
+});
+
+test("rename, disable and remove", async () => {
+  await page.getByRole("button", { name: "Rename Work" }).click();
+  await page.locator("#cal-rename").fill("Office");
+  await page.getByRole("dialog").getByRole("button", { name: "Rename" }).click();
+  await page.locator(".account", { hasText: "Office" }).waitFor();
+  await page.locator(".account").getByRole("switch", { name: "Enabled" }).uncheck();
+  await page.locator(".toast", { hasText: "Office disabled" }).waitFor();
+  const list = (await api(stack, "GET", "/api/calendars")).json;
+  assert.equal(list[0].enabled, false);
+  assert.equal(list[0].name, "Office");
+  await page.getByRole("button", { name: "Remove Office" }).click();
+  await page.getByRole("dialog").getByRole("button", { name: "Remove" }).click();
+  await page.getByText("No calendars yet").waitFor();
+  assert.deepEqual((await api(stack, "GET", "/api/calendars")).json, []);
+});
