@@ -55,3 +55,17 @@ need_python_venv() {
     "$VENV/bin/pip" install -q -r "$ROOT/tests/python/requirements.txt"
   fi
 }
+
+# What the Tauri desktop shell builds against (WebKitGTK, the tray's appindicator, librsvg).
+need_desktop_deps() {
+  apt_need libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libssl-dev file
+}
+
+# Node.js and npm for the web UI (Vite + TypeScript); dependencies from package-lock.json.
+need_ui_build() {
+  command -v npm >/dev/null || apt_need nodejs npm
+  if [ ! -d "$ROOT/node_modules" ] || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
+    say "installing the web UI's dependencies (npm ci)"
+    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}

@@ -107,6 +107,7 @@ pub struct Engine {
     server: JoinHandle<()>,
     calendar_refresh: JoinHandle<()>,
     scheduling: JoinHandle<()>,
+    events: EventBus,
     stop_scheduler: CancellationToken,
     watcher: JoinHandle<()>,
     judge: Option<JoinHandle<()>>,
@@ -149,6 +150,7 @@ impl Engine {
         }
         let routes = Routes::new(upstreams);
         let events = EventBus::default();
+        let bus = events.clone();
         let judge = cfg.judge.model.is_some().then(|| {
             Judge {
                 store: store.clone(),
@@ -320,6 +322,7 @@ impl Engine {
             server,
             calendar_refresh,
             scheduling,
+            events: bus,
             stop_scheduler,
             watcher,
             judge,
@@ -332,6 +335,11 @@ impl Engine {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The engine's event bus (the desktop shell's tray and notifications listen to it).
+    pub fn events(&self) -> EventBus {
+        self.events.clone()
     }
 
     pub fn admin_token(&self) -> &str {

@@ -61,17 +61,36 @@ async fn feed_addresses_and_keys_live_in_the_os_keyring() {
 
     let keys = Keys { vault: Vault::Os, ..Keys::none() };
     let mut h = Harness::start_hooked(|_| {}, keys.clone(), Options::default(), Hooks::default()).await;
-    let r = h.http.post(h.url("/api/calendars")).bearer_auth(&h.token).json(&json!({"source": url, "name": "Keyring test"})).send().await.unwrap();
+    let r = h
+        .http
+        .post(h.url("/api/calendars"))
+        .bearer_auth(&h.token)
+        .json(&json!({"source": url, "name": "Keyring test"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
-    assert_eq!(keyring_get("calendar-url:keyring-test").as_deref(), Some(url.as_str()), "the address is in the keyring");
+    assert_eq!(
+        keyring_get("calendar-url:keyring-test").as_deref(),
+        Some(url.as_str()),
+        "the address is in the keyring"
+    );
 
     // A restart reads it back from the keyring to refresh.
     h.restart_hooked(|_| {}, keys.clone(), Hooks::default()).await;
-    let t: Value = h.http.post(h.url("/api/calendars/1/test")).bearer_auth(&h.token).send().await.unwrap().json().await.unwrap();
+    let t: Value =
+        h.http.post(h.url("/api/calendars/1/test")).bearer_auth(&h.token).send().await.unwrap().json().await.unwrap();
     assert_eq!(t["ok"], true, "{t}");
 
     // API keys from the settings view go to the keyring; the API only says whether one is set.
-    let r = h.http.put(h.url("/api/keys/upstream.default")).bearer_auth(&h.token).json(&json!({"value": "sk-kr-test-123"})).send().await.unwrap();
+    let r = h
+        .http
+        .put(h.url("/api/keys/upstream.default"))
+        .bearer_auth(&h.token)
+        .json(&json!({"value": "sk-kr-test-123"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 204);
     assert_eq!(keyring_get("upstream-api-key").as_deref(), Some("sk-kr-test-123"));
     let keys_v = h.admin("/api/keys").await;

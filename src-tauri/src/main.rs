@@ -1,0 +1,20 @@
+//! MetaClaw's desktop shell: starts the engine in-process, keeps a tray icon with the status and
+//! the actions that matter, opens the engine's own web UI in a window, and raises notifications.
+//! It knows nothing of proxying: it talks to the engine through the admin API and its event bus.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+mod notify;
+mod prefs;
+mod shell;
+mod tray;
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("METACLAW_LOG").unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    if let Err(e) = shell::run() {
+        eprintln!("metaclaw-desktop: {e:#}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,34 @@
+//! The shell's own preferences (notifications on or off), in `desktop.json` in the MetaClaw home,
+//! written atomically. Start-at-login lives with the OS (the autostart plugin).
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Prefs {
+    pub notifications: bool,
+}
+
+impl Default for Prefs {
+    fn default() -> Self {
+        Self { notifications: true }
+    }
+}
+
+impl Prefs {
+    pub fn path(home: &metaclaw::home::Home) -> PathBuf {
+        home.root().join("desktop.json")
+    }
+
+    pub fn load(home: &metaclaw::home::Home) -> Self {
+        std::fs::read_to_string(Self::path(home)).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default()
+    }
+
+    pub fn save(&self, home: &metaclaw::home::Home) -> anyhow::Result<()> {
+        let text = serde_json::to_string_pretty(self)?;
+        metaclaw::home::write_atomic(&Self::path(home), text.as_bytes(), 0o600)?;
+        Ok(())
+    }
+}

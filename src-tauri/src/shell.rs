@@ -1,0 +1,370 @@
+//! The shell's life cycle: start the engine, create the tray, keep it current from the admin API
+//! and the engine's events, open the UI window on demand, hide instead of closing, and stop the
+//! engine cleanly (every recorded turn on disk) on quit.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context;
+use metaclaw::config::Config;
+use metaclaw::engine::{Engine, Keys};
+use metaclaw::events::Event;
+use metaclaw::home::Home;
+use serde_json::Value;
+use tauri::{AppHandle, Manager, RunEvent, WebviewUrl, WebviewWindowBuilder, WindowEvent};
+use tauri_plugin_autostart::{MacosLauncher, ManagerExt};
+
+use crate::notify::{Action, Kind, Notifier};
+use crate::prefs::Prefs;
+use crate::tray::{self, Item, View};
+
+/// Shared by the tray, the window and the background tasks.
+pub struct Shell {
+    engine: Mutex<Option<Engine>>,
+    home: Home,
+    base: String,
+    token: String,
+    http: reqwest::Client,
+    view: Mutex<View>,
+    prefs: Mutex<Prefs>,
+    notifier: Notifier,
+    /// Consecutive failed turns (upstream errors), for the "failing" notification.
+    failures: Mutex<u32>,
+}
+
+impl Shell {
+    async fn api(&self, method: reqwest::Method, path: &str) -> anyhow::Result<Value> {
+        let r = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token).send().await?;
+        let status = r.status();
+        let v: Value = r.json().await.unwrap_or(Value::Null);
+        anyhow::ensure!(status.is_success(), "{path}: {status} {}", v["error"]["message"].as_str().unwrap_or(""));
+        Ok(v)
+    }
+}
+
+pub fn run() -> anyhow::Result<()> {
+    let hidden = std::env::args().any(|a| a == "--hidden");
+    let home = Home::from_env().context("finding the MetaClaw home")?;
+    let cfg = Config::load(&home.config_path())?;
+    let app = tauri::Builder::default()
+        // First, so a second launch only focuses the first.
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| open_window(app)))
+        .plugin(tauri_plugin_autostart::init(MacosLauncher::LaunchAgent, Some(vec!["--hidden"])))
+        .setup(move |app| {
+            #[cfg(target_os = "macos")]
+            app.set_activation_policy(tauri::ActivationPolicy::Accessory);
+            let engine = tauri::async_runtime::block_on(async {
+                let keys = Keys::lookup(&cfg).await;
+                Engine::start(cfg, home.clone(), keys).await
+            })?;
+            let base = format!("http://{}", engine.addr());
+            let token = engine.admin_token().to_string();
+            let events = engine.events();
+            let prefs = Prefs::load(&home);
+            let view = View {
+                address: base.clone(),
+                healthy: true,
+                notifications: prefs.notifications,
+                autostart: app.autolaunch().is_enabled().unwrap_or(false),
+                ..Default::default()
+            };
+            let shell = Arc::new(Shell {
+                engine: Mutex::new(Some(engine)),
+                home,
+                base,
+                token,
+                http: reqwest::Client::new(),
+                view: Mutex::new(view.clone()),
+                prefs: Mutex::new(prefs),
+                notifier: Notifier::new(Duration::from_secs(30)),
+                failures: Mutex::new(0),
+            });
+            app.manage(shell.clone());
+            tray::create(app.handle(), &view, on_menu)?;
+            tracing::info!(address = %shell.base, "MetaClaw desktop is running");
+            println!("MetaClaw listening on {}/v1", shell.base);
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(refresh_loop(handle.clone(), shell.clone()));
+            tauri::async_runtime::spawn(event_loop(handle.clone(), shell, events.subscribe()));
+            tauri::async_runtime::spawn(quit_on_signal(handle));
+            if !hidden {
+                open_window(app.handle());
+            }
+            Ok(())
+        })
+        .on_window_event(|window, event| {
+            // Close to tray: the engine keeps serving.
+            if let WindowEvent::CloseRequested { api, .. } = event {
+                api.prevent_close();
+                let _ = window.hide();
+            }
+        })
+        .build(tauri::generate_context!())
+        .context("starting the desktop shell")?;
+    app.run(|app, event| match event {
+        // No window left is not a reason to quit: the tray stays.
+        RunEvent::ExitRequested { api, code: None, .. } => api.prevent_exit(),
+        RunEvent::Exit => stop_engine(app),
+        _ => {}
+    });
+    Ok(())
+}
+
+fn shell(app: &AppHandle) -> Arc<Shell> {
+    app.state::<Arc<Shell>>().inner().clone()
+}
+
+/// Shows (creating on first use) the window with the engine's UI.
+fn open_window(app: &AppHandle) {
+    if let Some(w) = app.get_webview_window("main") {
+        let _ = w.show();
+        let _ = w.unminimize();
+        let _ = w.set_focus();
+        return;
+    }
+    let Some(s) = app.try_state::<Arc<Shell>>().map(|s| s.inner().clone()) else { return };
+    let url = match format!("{}/", s.base).parse() {
+        Ok(u) => WebviewUrl::External(u),
+        Err(_) => return,
+    };
+    let init = format!(
+        "window.__METACLAW__ = {{ base: {}, token: {}, desktop: true }};",
+        serde_json::to_string(&s.base).expect("json"),
+        serde_json::to_string(&s.token).expect("json")
+    );
+    let built = WebviewWindowBuilder::new(app, "main", url)
+        .title("MetaClaw")
+        .inner_size(1180.0, 780.0)
+        .min_inner_size(720.0, 480.0)
+        .initialization_script(&init)
+        .build();
+    if let Err(e) = built {
+        tracing::error!(error = %e, "could not open the MetaClaw window");
+    }
+}
+
+fn open_review(app: &AppHandle) {
+    open_window(app);
+    if let Some(w) = app.get_webview_window("main") {
+        let _ = w.eval("location.hash = '#/review'");
+    }
+}
+
+fn on_menu(app: &AppHandle, item: Item) {
+    let s = shell(app);
+    match item {
+        Item::Status => {}
+        Item::Open => open_window(app),
+        Item::Review => open_review(app),
+        Item::CopyUrl => copy_to_clipboard(&format!("{}/v1", s.base)),
+        Item::Pause => {
+            let paused = s.view.lock().expect("view").paused;
+            let (app, s) = (app.clone(), s.clone());
+            tauri::async_runtime::spawn(async move {
+                let path = if paused { "/api/learning/resume" } else { "/api/learning/pause" };
+                if let Err(e) = s.api(reqwest::Method::POST, path).await {
+                    tracing::warn!(error = %e, "could not switch learning");
+                }
+                refresh(&app, &s).await;
+            });
+        }
+        Item::Autostart => {
+            let al = app.autolaunch();
+            let on = al.is_enabled().unwrap_or(false);
+            let r = if on { al.disable() } else { al.enable() };
+            if let Err(e) = r {
+                tracing::warn!(error = %e, "could not change start at login");
+            }
+            let mut v = s.view.lock().expect("view");
+            v.autostart = al.is_enabled().unwrap_or(on);
+            let _ = tray::update(app, &v);
+        }
+        Item::Notifications => {
+            let mut p = s.prefs.lock().expect("prefs");
+            p.notifications = !p.notifications;
+            if let Err(e) = p.save(&s.home) {
+                tracing::warn!(error = %e, "could not save the notification preference");
+            }
+            let mut v = s.view.lock().expect("view");
+            v.notifications = p.notifications;
+            let _ = tray::update(app, &v);
+        }
+        Item::Quit => {
+            stop_engine(app);
+            app.exit(0);
+        }
+    }
+}
+
+/// Copies text with the platform's clipboard tool (the tray has no webview to copy from).
+fn copy_to_clipboard(text: &str) {
+    use std::io::Write;
+    let tools: &[(&str, &[&str])] = if cfg!(target_os = "macos") {
+        &[("pbcopy", &[])]
+    } else if cfg!(target_os = "windows") {
+        &[("clip", &[])]
+    } else {
+        &[("wl-copy", &[]), ("xclip", &["-selection", "clipboard"]), ("xsel", &["--clipboard", "--input"])]
+    };
+    for (tool, args) in tools {
+        if let Ok(mut child) = std::process::Command::new(tool).args(*args).stdin(std::process::Stdio::piped()).spawn()
+        {
+            if let Some(mut stdin) = child.stdin.take() {
+                let _ = stdin.write_all(text.as_bytes());
+            }
+            let _ = child.wait();
+            return;
+        }
+    }
+    tracing::warn!("no clipboard tool found (install wl-clipboard or xclip); the proxy URL is {text}");
+}
+
+/// Stops the engine once: in-flight requests finish and every recorded turn is committed.
+fn stop_engine(app: &AppHandle) {
+    let Some(s) = app.try_state::<Arc<Shell>>().map(|s| s.inner().clone()) else { return };
+    let engine = s.engine.lock().expect("engine").take();
+    if let Some(engine) = engine {
+        tauri::async_runtime::block_on(engine.shutdown());
+    }
+}
+
+/// SIGTERM (logout, shutdown, `kill`) and Ctrl-C quit as cleanly as the tray's Quit.
+async fn quit_on_signal(app: AppHandle) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    if tokio::signal::ctrl_c().await.is_err() {
+        return;
+    }
+    tracing::info!("quitting on a signal");
+    let handle = app.clone();
+    // Off the async runtime: stopping the engine blocks until every turn is on disk.
+    let _ = std::thread::spawn(move || {
+        stop_engine(&handle);
+        handle.exit(0);
+    })
+    .join();
+}
+
+async fn refresh(app: &AppHandle, s: &Shell) {
+    let status = s.api(reqwest::Method::GET, "/api/status").await;
+    let mut v = s.view.lock().expect("view").clone();
+    match status {
+        Ok(st) => {
+            v.healthy = true;
+            v.turns_today = st["turns_today"].as_i64().unwrap_or(0);
+            v.pending = st["candidates_pending"].as_i64().unwrap_or(0);
+            v.paused = st["learning_paused"].as_bool().unwrap_or(false);
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "the engine did not answer");
+            v.healthy = false;
+        }
+    }
+    v.problem = (*s.failures.lock().expect("failures") >= 3).then(|| "upstream failing".to_string());
+    let mut current = s.view.lock().expect("view");
+    if *current != v {
+        *current = v.clone();
+        let _ = tray::update(app, &v);
+    }
+}
+
+async fn refresh_loop(app: AppHandle, s: Arc<Shell>) {
+    loop {
+        refresh(&app, &s).await;
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
+}
+
+async fn event_loop(app: AppHandle, s: Arc<Shell>, mut rx: tokio::sync::broadcast::Receiver<Event>) {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        let e = match rx.recv().await {
+            Ok(e) => e,
+            Err(RecvError::Lagged(_)) => continue,
+            Err(RecvError::Closed) => return,
+        };
+        let notify = s.prefs.lock().expect("prefs").notifications;
+        match e {
+            Event::CandidateProposed { id, name, action } => {
+                refresh(&app, &s).await;
+                if notify {
+                    let (app2, s2) = (app.clone(), s.clone());
+                    let verb = if action == "edit" { "an edit of" } else { "a new skill," };
+                    s.notifier.show(
+                        Kind::Candidate,
+                        "A skill to review",
+                        &format!("MetaClaw proposes {verb} “{name}”."),
+                        true,
+                        move |a| {
+                            let path = match a {
+                                Action::Approve => format!("/api/candidates/{id}/approve"),
+                                Action::Reject => format!("/api/candidates/{id}/reject"),
+                                Action::Open => return open_review(&app2),
+                            };
+                            tauri::async_runtime::spawn(async move {
+                                if let Err(e) = s2.api(reqwest::Method::POST, &path).await {
+                                    tracing::warn!(error = %e, "notification action failed");
+                                }
+                                refresh(&app2, &s2).await;
+                            });
+                        },
+                    );
+                }
+            }
+            Event::CandidateDecided { status, .. } => {
+                refresh(&app, &s).await;
+                if notify && status == "approved" {
+                    // Only automatic approvals are news: the user made the others.
+                    if let Ok(c) = s.api(reqwest::Method::GET, "/api/candidates?status=approved").await {
+                        let auto = c["candidates"]
+                            .as_array()
+                            .and_then(|l| l.first())
+                            .filter(|c| c["decided_by"] != "user")
+                            .cloned();
+                        if let Some(c) = auto {
+                            let name = c["name"].as_str().unwrap_or("a skill").to_string();
+                            s.notifier.show(
+                                Kind::AutoApproved,
+                                "Skill approved automatically",
+                                &format!("“{name}” now applies to your agent."),
+                                false,
+                                |_| {},
+                            );
+                        }
+                    }
+                }
+            }
+            Event::TurnRecorded { status, .. } => {
+                let failing = {
+                    let mut f = s.failures.lock().expect("failures");
+                    *f = if status == 0 || status >= 500 { *f + 1 } else { 0 };
+                    *f == 3
+                };
+                if failing {
+                    refresh(&app, &s).await;
+                    if notify {
+                        s.notifier.show(
+                            Kind::UpstreamFailing,
+                            "The upstream is failing",
+                            "The last three turns failed upstream. Check Settings or your provider's status.",
+                            false,
+                            |_| {},
+                        );
+                    }
+                }
+            }
+            Event::GenerationChanged { .. } | Event::SchedulerChanged { .. } => refresh(&app, &s).await,
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! The tray: a status line, "Review N new skills…", pause/resume, open, copy the proxy URL,
+//! start at login, notifications, quit. Menu ids are a typed enum. On Linux the tray is
+//! menu-only, so every action is a menu item; the icon shows pending reviews and pauses.
+
+use tauri::image::Image;
+use tauri::menu::{CheckMenuItem, Menu, MenuEvent, MenuId, MenuItem, PredefinedMenuItem};
+use tauri::tray::TrayIconBuilder;
+use tauri::{AppHandle, Manager, Wry};
+
+/// Every tray menu entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Item {
+    Status,
+    Review,
+    Pause,
+    Open,
+    CopyUrl,
+    Autostart,
+    Notifications,
+    Quit,
+}
+
+impl Item {
+    const ALL: [Item; 8] = [
+        Item::Status,
+        Item::Review,
+        Item::Pause,
+        Item::Open,
+        Item::CopyUrl,
+        Item::Autostart,
+        Item::Notifications,
+        Item::Quit,
+    ];
+
+    fn id(self) -> &'static str {
+        match self {
+            Item::Status => "status",
+            Item::Review => "review",
+            Item::Pause => "pause",
+            Item::Open => "open",
+            Item::CopyUrl => "copy-url",
+            Item::Autostart => "autostart",
+            Item::Notifications => "notifications",
+            Item::Quit => "quit",
+        }
+    }
+}
+
+impl From<Item> for MenuId {
+    fn from(i: Item) -> Self {
+        MenuId::new(i.id())
+    }
+}
+
+impl TryFrom<&MenuId> for Item {
+    type Error = ();
+    fn try_from(id: &MenuId) -> Result<Self, ()> {
+        Item::ALL.into_iter().find(|i| i.id() == id.as_ref()).ok_or(())
+    }
+}
+
+/// What the tray shows.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct View {
+    pub address: String,
+    pub turns_today: i64,
+    pub healthy: bool,
+    pub problem: Option<String>,
+    pub pending: i64,
+    pub paused: bool,
+    pub autostart: bool,
+    pub notifications: bool,
+}
+
+pub const TRAY_ID: &str = "metaclaw";
+
+fn icon(v: &View) -> Image<'static> {
+    let bytes: &'static [u8] = if !v.healthy {
+        include_bytes!("../../icons/tray-error.png")
+    } else if v.pending > 0 {
+        include_bytes!("../../icons/tray-review.png")
+    } else if v.paused {
+        include_bytes!("../../icons/tray-paused.png")
+    } else {
+        include_bytes!("../../icons/tray.png")
+    };
+    Image::from_bytes(bytes).expect("tray icons are valid PNGs")
+}
+
+fn status_line(v: &View) -> String {
+    let health = match (&v.problem, v.healthy) {
+        (Some(p), _) => p.clone(),
+        (None, true) => "healthy".into(),
+        (None, false) => "not answering".into(),
+    };
+    format!("{} · {} turns today · {health}", v.address.trim_start_matches("http://"), v.turns_today)
+}
+
+fn menu(app: &AppHandle, v: &View) -> tauri::Result<Menu<Wry>> {
+    let menu = Menu::new(app)?;
+    menu.append(&MenuItem::with_id(app, Item::Status, status_line(v), false, None::<&str>)?)?;
+    if v.pending > 0 {
+        let label = format!("Review {} new skill{}…", v.pending, if v.pending == 1 { "" } else { "s" });
+        menu.append(&MenuItem::with_id(app, Item::Review, label, true, None::<&str>)?)?;
+    }
+    menu.append(&PredefinedMenuItem::separator(app)?)?;
+    let pause = if v.paused { "Resume learning" } else { "Pause learning" };
+    menu.append(&MenuItem::with_id(app, Item::Pause, pause, true, None::<&str>)?)?;
+    menu.append(&MenuItem::with_id(app, Item::Open, "Open MetaClaw", true, None::<&str>)?)?;
+    menu.append(&MenuItem::with_id(app, Item::CopyUrl, "Copy proxy URL", true, None::<&str>)?)?;
+    menu.append(&PredefinedMenuItem::separator(app)?)?;
+    menu.append(&CheckMenuItem::with_id(app, Item::Autostart, "Start at login", true, v.autostart, None::<&str>)?)?;
+    menu.append(&CheckMenuItem::with_id(
+        app,
+        Item::Notifications,
+        "Notifications",
+        true,
+        v.notifications,
+        None::<&str>,
+    )?)?;
+    menu.append(&PredefinedMenuItem::separator(app)?)?;
+    menu.append(&MenuItem::with_id(app, Item::Quit, "Quit MetaClaw", true, None::<&str>)?)?;
+    Ok(menu)
+}
+
+/// Creates the tray icon.
+pub fn create(
+    app: &AppHandle,
+    v: &View,
+    on_menu: impl Fn(&AppHandle, Item) + Send + Sync + 'static,
+) -> tauri::Result<()> {
+    TrayIconBuilder::with_id(TRAY_ID)
+        .icon(icon(v))
+        .tooltip("MetaClaw")
+        .menu(&menu(app, v)?)
+        .show_menu_on_left_click(true)
+        .on_menu_event(move |app: &AppHandle, e: MenuEvent| {
+            if let Ok(item) = Item::try_from(e.id()) {
+                on_menu(app, item);
+            }
+        })
+        .build(app)?;
+    Ok(())
+}
+
+/// Redraws the tray for a new view (only when something changed).
+pub fn update(app: &AppHandle, v: &View) -> tauri::Result<()> {
+    if let Some(tray) = app.tray_by_id(TRAY_ID) {
+        tray.set_menu(Some(menu(app, v)?))?;
+        tray.set_icon(Some(icon(v)))?;
+        tray.set_tooltip(Some(format!("MetaClaw: {}", status_line(v))))?;
+    }
+    let _ = app.get_webview_window("main");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn menu_ids_round_trip() {
+        for i in Item::ALL {
+            assert_eq!(Item::try_from(&MenuId::from(i)), Ok(i));
+        }
+        assert!(Item::try_from(&MenuId::new("nope")).is_err());
+    }
+
+    #[test]
+    fn the_status_line_says_what_matters() {
+        let v = View { address: "http://127.0.0.1:30000".into(), turns_today: 12, healthy: true, ..Default::default() };
+        assert_eq!(status_line(&v), "127.0.0.1:30000 · 12 turns today · healthy");
+        let v = View { problem: Some("upstream failing".into()), ..v };
+        assert!(status_line(&v).ends_with("upstream failing"));
+    }
+}

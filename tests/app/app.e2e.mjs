@@ -1,0 +1,125 @@
+// The real desktop app under Xvfb, driven through tauri-driver + WebKitWebDriver: it launches,
+// the engine answers on its port, the Dashboard shows a proxied turn, and approving a candidate
+// in Review works. Prints the launch-to-healthy time and the app's resident memory at idle.
+// Run by scripts/test.sh (tests/app/) inside xvfb-run + dbus-run-session.
+
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import assert from "node:assert/strict";
+
+const TARGET = process.env.CARGO_TARGET_DIR ?? path.join(os.homedir(), ".cache/metaclaw/target");
+const BIN = path.join(TARGET, "debug");
+const APP = path.join(BIN, "metaclaw-desktop");
+const DRIVER = process.env.TAURI_DRIVER ?? path.join(os.homedir(), ".cargo/bin/tauri-driver");
+const WD = "http://127.0.0.1:4444";
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function spawnUntil(cmd, args, opts, re, what) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { ...opts, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    const t = setTimeout(() => reject(new Error(`${what} did not start: ${out}`)), 20_000);
+    p.stdout.on("data", (d) => {
+      out += d;
+      const m = re.exec(out);
+      if (m) { clearTimeout(t); resolve({ proc: p, match: m }); }
+    });
+    p.stderr.on("data", (d) => { out += d; });
+    p.on("exit", (c) => { clearTimeout(t); reject(new Error(`${what} exited ${c}: ${out}`)); });
+  });
+}
+
+async function wd(method, p, body) {
+  const r = await fetch(`${WD}${p}`, { method, headers: { "content-type": "application/json" }, body: body ? JSON.stringify(body) : undefined });
+  const j = await r.json();
+  if (!r.ok) throw new Error(`${method} ${p}: ${JSON.stringify(j)}`);
+  return j.value;
+}
+
+async function waitFor(what, f, ms = 20_000) {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    try { last = await f(); if (last) return last; } catch (e) { last = e; }
+    await sleep(200);
+  }
+  throw new Error(`timed out waiting for ${what} (last: ${last})`);
+}
+
+test("the desktop app hosts the engine and its UI", { timeout: 120_000 }, async () => {
+  assert.ok(existsSync(APP), `build the app first: ${APP}`);
+  assert.ok(process.env.DISPLAY, "run under xvfb-run");
+  const dir = mkdtempSync(path.join(os.tmpdir(), "metaclaw-desktop-"));
+  const home = path.join(dir, "home");
+  mkdirSync(home);
+  const standin = await spawnUntil(path.join(BIN, "metaclaw-standin"), ["--port", "0"], {}, /listening on (http:\/\/\S+)/, "stand-in");
+  writeFileSync(path.join(home, "config.toml"), [
+    "[proxy]", "port = 0", "[upstream]", `base_url = "${standin.match[1]}/v1"`, "[store]", "flush_interval_ms = 20",
+    "[judge]", 'model = "standin-judge"', "wait_for_next_secs = 1", "[evolve]", 'model = "standin-evolver"', "",
+  ].join("\n"));
+  const env = { ...process.env, METACLAW_HOME: home, METACLAW_NO_KEYRING: "1", METACLAW_LOG: "warn" };
+  const driver = spawn(DRIVER, [], { env, stdio: ["ignore", "inherit", "inherit"] });
+  let session;
+  try {
+    await waitFor("tauri-driver", async () => (await fetch(`${WD}/status`)).ok);
+    const t0 = performance.now();
+    session = (await wd("POST", "/session", { capabilities: { alwaysMatch: { "tauri:options": { application: APP } } } })).sessionId;
+    const runtime = path.join(home, "serve.json");
+    const base = await waitFor("the engine's runtime file", () => existsSync(runtime) && JSON.parse(readFileSync(runtime, "utf8")).address);
+    await waitFor("a healthy proxy", async () => (await fetch(`${base}/healthz`)).ok);
+    const launchMs = performance.now() - t0;
+    const token = readFileSync(path.join(home, "admin.token"), "utf8").trim();
+    const run = (script) => wd("POST", `/session/${session}/execute/sync`, { script, args: [] });
+    const text = () => run("return document.body ? document.body.innerText : ''");
+
+    // The window shows the engine's own UI, signed in by the shell.
+    await waitFor("the dashboard", async () => (await text()).includes("Dashboard"));
+    const say = async (sessionId, history, done) => {
+      const headers = { "content-type": "application/json", "x-session-id": sessionId };
+      if (done) headers["x-session-done"] = "true";
+      const messages = history.map((t, i) => ({ role: i % 2 ? "assistant" : "user", content: t }));
+      const r = await fetch(`${base}/v1/chat/completions`, { method: "POST", headers, body: JSON.stringify({ model: "desktop-model", messages }) });
+      assert.equal(r.status, 200);
+      await r.arrayBuffer();
+    };
+    await say("desktop-e2e", ["hello from the desktop test"]);
+    await waitFor("the live turn on the dashboard", async () => (await text()).includes("hello from the desktop test"));
+
+    // A candidate appears; approve it in Review.
+    const first = "put the standup time in the notes [[evolve:timestamps]]";
+    await say("desktop-review", [first]);
+    await say("desktop-review", [first, `Echo: ${first}`, "no, timestamps must carry +08:00 [[judge_score:-1]]"], true);
+    const api = async (p) => (await fetch(`${base}${p}`, { headers: { authorization: `Bearer ${token}` } })).json();
+    await waitFor("a pending candidate", async () => (await api("/api/candidates?status=pending")).candidates.length === 1);
+    await run("location.hash = '#/review'; return true");
+    await waitFor("the approve button", () => run("return !!document.querySelector('#approve')"));
+    await run("document.querySelector('#approve').click(); return true");
+    await waitFor("the approval", async () => (await api("/api/candidates?status=approved")).candidates.length === 1);
+    const skills = await api("/api/skills?q=timestamp");
+    assert.ok(skills.skills.some((s) => s.name === "timestamp-offsets"), JSON.stringify(skills));
+
+    // Memory of the whole app at idle: the app and its WebKit processes.
+    await sleep(2000);
+    // Proportional set size: shared libraries count once across the app's processes.
+    const rssKb = (pid) => {
+      try { return Number(/Pss:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))[1]); } catch { return 0; }
+    };
+    const children = (pid) => {
+      try { return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number); } catch { return []; }
+    };
+    const appPid = Number(JSON.parse(readFileSync(runtime, "utf8")).pid);
+    const all = [appPid];
+    for (let i = 0; i < all.length; i++) all.push(...children(all[i]));
+    const totalMb = all.reduce((s, p) => s + rssKb(p), 0) / 1024;
+    console.log(`desktop: launch to healthy proxy ${launchMs.toFixed(0)} ms; memory at idle (PSS) ${totalMb.toFixed(0)} MB over ${all.length} processes`);
+  } finally {
+    if (session) await wd("DELETE", `/session/${session}`).catch(() => {});
+    driver.kill("SIGTERM");
+    standin.proc.kill("SIGTERM");
+    await sleep(300);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
