@@ -218,7 +218,7 @@ function shell(root: HTMLElement, api: Client): () => void {
   void api.events(
     (e: EngineEvent) => {
       for (const l of listeners) l(e);
-      if (e.type.startsWith("candidate_") || e.type === "generation_changed" || e.type.startsWith("learning_")) void refreshStatus();
+      if (e.type.startsWith("candidate_") || e.type === "generation_changed" || e.type === "scheduler_changed" || e.type.startsWith("learning_")) void refreshStatus();
       if (e.type === "candidate_proposed") toast(`New skill to review: ${String((e as { name?: string }).name ?? "")}`, "info");
     },
     (on) => {
