@@ -81,7 +81,7 @@ test("a candidate appears, is approved in the UI, and shows in Skills and Histor
   assert.match(await newest.textContent(), /timestamp-offsets/);
   assert.match(await newest.textContent(), /current/);
   // Compare the two generations: the skill was added.
-  await newest.getByRole("button", { name: "What changed" }).click();
+  await newest.getByRole("button", { name: /What changed/ }).click();
   await page.locator("#gen-diff", { hasText: "timestamp-offsets" }).waitFor();
   assert.match(await page.locator("#gen-diff").textContent(), /added/);
   assert.deepEqual(page.errors, []);

@@ -88,7 +88,9 @@ export function historyView(app: App): View {
         h(
           "div",
           { class: "actions" },
-          h("button", { type: "button", class: "btn btn-small", onclick: () => { a.value = String(g.id); b.value = String(current ? g.id : app.status?.generation ?? g.id); void showDiff(g.id - 1, g.id); } }, "What changed"),
+          g.id > 1
+            ? h("button", { type: "button", class: "btn btn-small", "aria-label": `What changed in generation #${g.id}`, onclick: () => { a.value = String(g.id - 1); b.value = String(g.id); void showDiff(g.id - 1, g.id); diffEl.scrollIntoView({ block: "nearest" }); } }, "What changed")
+            : null,
           current ? null : h("button", { type: "button", class: "btn btn-small btn-danger", "data-rollback": g.id, onclick: () => void rollback(g) }, `Roll back to #${g.id}`),
         ),
       ),
