@@ -85,7 +85,7 @@ export async function startStack({ learning = true, skills = 0, builtin = true }
       `---\nname: ${name}\ndescription: Use when testing paging number ${i} of the skill list.\nmetadata:\n  category: ${["coding", "writing", "research", "agentic"][i % 4]}\n---\n\n# Bulk skill ${i}\n\n1. Do the thing number ${i}.\n`,
     );
   }
-  const env = { ...process.env, METACLAW_HOME: home, METACLAW_NO_KEYRING: process.env.METACLAW_NO_KEYRING ?? "1", METACLAW_LOG: "warn" };
+  const env = { ...process.env, METACLAW_UI_DIR: process.env.METACLAW_UI_DIR ?? DIST, METACLAW_HOME: home, METACLAW_NO_KEYRING: process.env.METACLAW_NO_KEYRING ?? "1", METACLAW_LOG: "warn" };
   delete env.METACLAW_UPSTREAM_API_KEY;
   let serve;
   try {
