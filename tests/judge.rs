@@ -91,7 +91,8 @@ async fn a_corrected_turn_scores_minus_one_from_the_users_next_message() {
 
     let mut seen = String::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while !seen.contains(&format!("\"turn_id\":{a}")) {
+    let scored = format!("\"type\":\"turn_scored\",\"turn_id\":{a}");
+    while !seen.contains(&scored) {
         let chunk = tokio::time::timeout_at(deadline, events.next()).await.expect("an event arrives").unwrap().unwrap();
         seen.push_str(&String::from_utf8_lossy(&chunk));
     }

@@ -82,7 +82,10 @@ pub fn run() -> anyhow::Result<()> {
             app.manage(shell.clone());
             tray::create(app.handle(), &view, on_menu)?;
             tracing::info!(address = %shell.base, "MetaClaw desktop is running");
-            println!("MetaClaw listening on {}/v1", shell.base);
+            {
+                use std::io::Write;
+                let _ = writeln!(std::io::stdout().lock(), "MetaClaw listening on {}/v1", shell.base);
+            }
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(refresh_loop(handle.clone(), shell.clone()));
             tauri::async_runtime::spawn(event_loop(handle.clone(), shell, events.subscribe()));

@@ -30,17 +30,25 @@ pub struct ConfigView {
     pub restart_required: bool,
 }
 
-async fn show(State(st): State<Arc<ApiState>>) -> Result<Json<ConfigView>, ApiError> {
+/// What `GET /api/config` shows in place of a key kept in the file; `PUT` keeps the stored key
+/// when it comes back unchanged.
+pub const REDACTED: &str = "(set; hidden)";
+
+async fn load(st: &ApiState) -> Result<Config, ApiError> {
     let path = st.config_path.clone();
-    let config = tokio::task::spawn_blocking(move || Config::load(&path))
+    tokio::task::spawn_blocking(move || Config::load(&path))
         .await
         .map_err(|e| ApiError::BadRequest(e.to_string()))?
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    Ok(Json(ConfigView {
-        path: st.config_path.display().to_string(),
-        restart_required: config != st.started_config,
-        config,
-    }))
+        .map_err(|e| ApiError::BadRequest(e.to_string()))
+}
+
+async fn show(State(st): State<Arc<ApiState>>) -> Result<Json<ConfigView>, ApiError> {
+    let mut config = load(&st).await?;
+    let restart_required = config != st.started_config;
+    if config.proxy.api_key.is_some() {
+        config.proxy.api_key = Some(REDACTED.into());
+    }
+    Ok(Json(ConfigView { path: st.config_path.display().to_string(), restart_required, config }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -55,7 +63,10 @@ async fn save(
     Json(body): Json<SaveConfig>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let invalid = |message: String| ApiError::Invalid { message, problems: Vec::new() };
-    let cfg: Config = serde_json::from_value(body.config).map_err(|e| invalid(format!("config: {e}")))?;
+    let mut cfg: Config = serde_json::from_value(body.config).map_err(|e| invalid(format!("config: {e}")))?;
+    if cfg.proxy.api_key.as_deref() == Some(REDACTED) {
+        cfg.proxy.api_key = load(&st).await?.proxy.api_key;
+    }
     cfg.validate(&st.config_path).map_err(|e| invalid(e.to_string()))?;
     let (path, text) = (st.config_path.clone(), cfg.to_toml());
     tokio::task::spawn_blocking(move || crate::home::write_atomic(&path, text.as_bytes(), 0o600))

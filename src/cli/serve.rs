@@ -44,9 +44,17 @@ pub fn run(home: Home, args: ServeArgs) -> Result<()> {
             Engine::start(cfg, home, keys).await?
         };
         // The one line scripts may rely on: where to point agents.
-        println!("MetaClaw listening on http://{}/v1", engine.addr());
         // The token stays out of output that may end up in logs; `metaclaw ui` prints the link.
-        println!("Web UI at http://{}/ (run `metaclaw ui` for a signed-in link)", engine.addr());
+        // One write, errors ignored: whoever reads the address may close the pipe right after.
+        let addr = engine.addr();
+        let banner = format!(
+            "MetaClaw listening on http://{addr}/v1\nWeb UI at http://{addr}/ (run `metaclaw ui` for a signed-in link)\n"
+        );
+        {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
+        }
         wait_for_signal().await;
         tracing::info!("shutting down");
         engine.shutdown().await;

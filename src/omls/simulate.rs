@@ -52,8 +52,10 @@ pub fn simulate(p: &Period) -> Vec<Window> {
             } else {
                 ((ms - p.turns[i - 1]) / 1000) as u64
             }
-        } else if p.activity.rate_at(&now) >= 0.5 {
-            0
+        } else if p.activity.weeks == 0 || p.activity.rate_at(&now) >= 0.5 {
+            // Expected at work (or nothing learned yet): active, though not typing right now, so
+            // sleep hours and meetings still open windows.
+            super::decide::PRESENT_SECS
         } else {
             unknown_idle(t)
         };
