@@ -5,7 +5,7 @@
 use tauri::image::Image;
 use tauri::menu::{CheckMenuItem, Menu, MenuEvent, MenuId, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
-use tauri::{AppHandle, Manager, Wry};
+use tauri::{AppHandle, Wry};
 
 /// Every tray menu entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,7 +150,6 @@ pub fn update(app: &AppHandle, v: &View) -> tauri::Result<()> {
         tray.set_icon(Some(icon(v)))?;
         tray.set_tooltip(Some(format!("MetaClaw: {}", status_line(v))))?;
     }
-    let _ = app.get_webview_window("main");
     Ok(())
 }
 

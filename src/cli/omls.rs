@@ -2,7 +2,7 @@
 //! scheduler, its calendars and the learning switch, through the admin API.
 
 use anyhow::{bail, Context, Result};
-use clap::{Args, Subcommand};
+use clap::Subcommand;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -71,9 +71,6 @@ pub enum CalendarCmd {
         id: i64,
     },
 }
-
-#[derive(Debug, Args)]
-pub struct Nothing {}
 
 pub async fn run(home: &Home, cmd: OmlsCmd) -> Result<()> {
     match cmd {

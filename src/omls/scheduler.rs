@@ -180,8 +180,6 @@ impl Default for Timing {
     }
 }
 
-type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
-
 /// The scheduler: its jobs, its inputs, its state.
 pub struct Scheduler {
     cfg: OmlsConfig,
@@ -193,7 +191,6 @@ pub struct Scheduler {
     events: EventBus,
     jobs: Vec<Arc<dyn Job>>,
     timing: Timing,
-    clock: Clock,
     paused: AtomicBool,
     wake: Notify,
     status: RwLock<Option<Status>>,
@@ -224,19 +221,11 @@ impl Scheduler {
             events,
             jobs,
             timing,
-            clock: Arc::new(Timestamp::now),
             paused: AtomicBool::new(paused),
             wake: Notify::new(),
             status: RwLock::new(None),
             activity: RwLock::new(None),
         }))
-    }
-
-    /// Replaces the clock (tests).
-    pub fn with_clock(self: Arc<Self>, clock: impl Fn() -> Timestamp + Send + Sync + 'static) -> Arc<Self> {
-        let mut me = Arc::try_unwrap(self).unwrap_or_else(|_| panic!("with_clock before spawn"));
-        me.clock = Arc::new(clock);
-        Arc::new(me)
     }
 
     pub fn pause(&self, paused: bool) {
@@ -285,7 +274,7 @@ impl Scheduler {
 
     /// One sample of every input and the decision it leads to.
     pub async fn sample(&self) -> (Decision, Reading, ActivityModel, Zoned) {
-        let now = (self.clock)().to_zoned(self.tz.clone());
+        let now = Timestamp::now().to_zoned(self.tz.clone());
         let now_ms = now.timestamp().as_millisecond();
         let signals = self.signals.clone();
         let reading = tokio::task::spawn_blocking(move || signals.read(now_ms)).await.expect("signal reading");

@@ -3,23 +3,15 @@
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { DIST, openBrowser, startStack } from "./harness.mjs";
+import { DIST, closeSession, openBrowser, openSession } from "./harness.mjs";
 import { startStatic } from "./serve.mjs";
 
 let stack;
 let browser;
 let page;
 
-before(async () => {
-  stack = await startStack({ learning: false });
-  browser = await openBrowser();
-  page = browser.page;
-});
-
-after(async () => {
-  await browser?.close();
-  await stack?.stop();
-});
+before(async () => ({ stack, browser, page } = await openSession()));
+after(() => closeSession({ stack, browser }));
 
 test("without a token: a screen that says how to get the link", async () => {
   await page.goto(`${stack.ui}/`);

@@ -205,6 +205,26 @@ export async function openUi(page, stack, route = "#/dashboard") {
   if (route) await page.evaluate((r) => (location.hash = r), route);
 }
 
+/**
+ * The usual test file's setup: a stack (engine + stand-in), a browser, and the UI open at `route`
+ * once its `heading` shows. Pair with `closeSession`.
+ */
+export async function openSession({ stackOptions = { learning: false }, route = null, heading = null } = {}) {
+  const stack = await startStack(stackOptions);
+  const browser = await openBrowser();
+  const page = browser.page;
+  if (route) {
+    await openUi(page, stack, route);
+    if (heading) await page.getByRole("heading", { level: 1, name: heading }).waitFor();
+  }
+  return { stack, browser, page };
+}
+
+export async function closeSession({ stack, browser } = {}) {
+  await browser?.close();
+  await stack?.stop();
+}
+
 export async function screenshot(page, name) {
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });

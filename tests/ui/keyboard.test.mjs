@@ -3,24 +3,14 @@
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { openBrowser, openUi, startStack, unlabelled } from "./harness.mjs";
+import { closeSession, openSession, unlabelled } from "./harness.mjs";
 
 let stack;
 let browser;
 let page;
 
-before(async () => {
-  stack = await startStack({ learning: false });
-  browser = await openBrowser();
-  page = browser.page;
-  await openUi(page, stack, "#/dashboard");
-  await page.getByRole("heading", { level: 1, name: "Dashboard" }).waitFor();
-});
-
-after(async () => {
-  await browser?.close();
-  await stack?.stop();
-});
+before(async () => ({ stack, browser, page } = await openSession({ route: "#/dashboard", heading: "Dashboard" })));
+after(() => closeSession({ stack, browser }));
 
 const active = () => page.evaluate(() => ({ id: document.activeElement?.id, text: document.activeElement?.textContent?.trim(), route: document.activeElement?.getAttribute("data-route"), role: document.activeElement?.getAttribute("role") }));
 

@@ -3,24 +3,14 @@
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { api, openBrowser, openUi, startStack } from "./harness.mjs";
+import { api, closeSession, openSession } from "./harness.mjs";
 
 let stack;
 let browser;
 let page;
 
-before(async () => {
-  stack = await startStack({ learning: false });
-  browser = await openBrowser();
-  page = browser.page;
-  await openUi(page, stack, "#/skills");
-  await page.getByRole("heading", { level: 1, name: "Skills" }).waitFor();
-});
-
-after(async () => {
-  await browser?.close();
-  await stack?.stop();
-});
+before(async () => ({ stack, browser, page } = await openSession({ route: "#/skills", heading: "Skills" })));
+after(() => closeSession({ stack, browser }));
 
 const SKILL = `---
 name: commit-messages

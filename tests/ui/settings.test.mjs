@@ -6,24 +6,14 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { api, openBrowser, openUi, startStack } from "./harness.mjs";
+import { api, closeSession, openSession } from "./harness.mjs";
 
 let stack;
 let browser;
 let page;
 
-before(async () => {
-  stack = await startStack({ learning: false });
-  browser = await openBrowser();
-  page = browser.page;
-  await openUi(page, stack, "#/settings");
-  await page.getByRole("heading", { level: 1, name: "Settings" }).waitFor();
-});
-
-after(async () => {
-  await browser?.close();
-  await stack?.stop();
-});
+before(async () => ({ stack, browser, page } = await openSession({ route: "#/settings", heading: "Settings" })));
+after(() => closeSession({ stack, browser }));
 
 test("the configuration loads into the form", async () => {
   await page.locator("#cfg-upstream-base_url").waitFor();

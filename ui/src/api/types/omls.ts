@@ -1,0 +1,157 @@
+// The admin API's JSON shapes for the scheduler and calendars.
+// Each mirrors the Rust item it names, field for field (serde names), kept in step by hand: no
+// generated check yet. Times are ms since the Unix epoch; `Option<T>` is `T | null`.
+
+// ---------------------------------------------------------------------------------------------
+// OMLS (the scheduler)
+
+/** crate::omls::decide::Reason (rename_all = "snake_case") */
+export type Reason = "asleep" | "away" | "active" | "too_short" | "meeting" | "present" | "on_battery" | "paused";
+
+/** crate::omls::decide::Decision (`until`, `next` as ms) */
+export interface Decision {
+  open: boolean;
+  reason: Reason | string;
+  /** In words, for the UI and the CLI. */
+  explanation: string;
+  /** While open: when the window is expected to end. */
+  until: number | null;
+  /** While closed: when the next window is expected to open. */
+  next: number | null;
+}
+
+/** crate::omls::activity::ActivityModel */
+export interface ActivityModel {
+  /** 168 values in 0..=1, Monday 00:00 first. */
+  rate: number[];
+  weeks: number;
+}
+
+/** crate::omls::scheduler::State (rename_all = "snake_case") */
+export type SchedulerState = "waiting" | "open" | "running" | "pausing" | "paused";
+
+/** crate::omls::signals::Reading */
+export interface Reading {
+  /** Seconds since the last input or proxied request, whichever is more recent. */
+  idle_secs: number;
+  /** An OS source's name, or "requests". */
+  idle_source: string;
+  os_idle_secs: number | null;
+  request_idle_secs: number;
+  on_battery: boolean | null;
+  locked: boolean | null;
+}
+
+/** crate::omls::scheduler::RunInfo */
+export interface RunInfo {
+  id: number;
+  started_at: number;
+  ended_at: number | null;
+  outcome: string | null;
+  window: string;
+  detail: string | null;
+}
+
+/** crate::omls::scheduler::JobInfo */
+export interface JobInfo {
+  name: string;
+  estimate_secs: number;
+  pending: boolean;
+  last_run: RunInfo | null;
+}
+
+/** crate::omls::scheduler::Status (`GET /api/omls`) */
+export interface OmlsStatus {
+  state: SchedulerState | string;
+  decision: Decision;
+  signals: Reading;
+  /** The job running now. */
+  job: string | null;
+  jobs: JobInfo[];
+  timezone: string;
+  activity: ActivityModel;
+  updated_at: number;
+}
+
+/** crate::omls::simulate::Window */
+export interface SimulatedWindow {
+  start: number;
+  end: number;
+  reason: Reason | string;
+  explanation: string;
+}
+
+/** crate::api::omls::Simulation (`GET /api/omls/simulate?from&to`) */
+export interface Simulation {
+  from: number;
+  to: number;
+  step_minutes: number;
+  windows: SimulatedWindow[];
+  /** Minutes of window in the period. */
+  open_minutes: number;
+}
+
+/** reply of `POST /api/learning/pause` and `/resume` (json! in crate::api::omls::set_paused) */
+export interface PauseReply {
+  learning_paused: boolean;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Calendars (issue 7)
+
+/** crate::calendar::Kind (rename_all = "lowercase") */
+export type CalendarKind = "url" | "file";
+
+/** crate::calendar::Account (one account of `GET /api/calendars`) */
+export interface CalendarAccount {
+  id: number;
+  name: string;
+  kind: CalendarKind;
+  /** host or file path; never the secret URL */
+  display: string;
+  /** The user's addresses, whose declined invitations don't count as busy. */
+  owner?: string[];
+  enabled: boolean;
+  last_sync: number | null;
+  last_error: string | null;
+  events: number;
+  /** Environment variable that may hold a URL account's address (headless servers). */
+  env_var?: string | null;
+}
+
+/** crate::calendar::NewAccount (`POST /api/calendars` body) */
+export interface CalendarAdd {
+  source: string;
+  name?: string;
+  owner?: string[];
+}
+
+/** crate::api::omls::Update (`PATCH /api/calendars/{id}` body) */
+export interface CalendarPatch {
+  name?: string;
+  enabled?: boolean;
+}
+
+/** crate::calendar::TestReport (`POST /api/calendars/{id}/test`) */
+export interface CalendarTest {
+  ok: boolean;
+  events: number;
+  error: string | null;
+  /** Time zones the feed names that could not be resolved. */
+  unknown_zones?: string[];
+  /** Events that could not be read, with why. */
+  skipped?: string[];
+}
+
+/** crate::calendar::Busy (one block of `GET /api/calendars/busy?from&to`) */
+export interface BusyBlock {
+  calendar: number;
+  summary: string;
+  start: number;
+  end: number;
+}
+
+/** crate::api::settings::Confirm (`DELETE /api/data` body) */
+export interface DeleteAll {
+  confirm: "delete all data";
+}

@@ -1,0 +1,184 @@
+// The admin API's JSON shapes for configuration, keys and the host.
+// Each mirrors the Rust item it names, field for field (serde names), kept in step by hand: no
+// generated check yet. Times are ms since the Unix epoch; `Option<T>` is `T | null`.
+
+import type { Auth, Json, Kind, SecretSource } from "./core";
+
+// ---------------------------------------------------------------------------------------------
+// Configuration (crate::config), as `GET /api/config` returns it: the shape of config.toml
+
+/** crate::config::ProxyConfig */
+export interface ProxyConfig {
+  /** IpAddr as a string */
+  host: string;
+  port: number;
+  api_key: string | null;
+  max_body_mib: number;
+}
+
+/** crate::config::UpstreamConfig */
+export interface UpstreamConfig {
+  base_url: string;
+  kind: Kind;
+  auth: Auth;
+  model: string | null;
+  timeout_secs: number;
+  connect_timeout_secs: number;
+  stream_idle_timeout_secs: number;
+}
+
+/** crate::config::NamedUpstream */
+export interface NamedUpstream {
+  name: string;
+  kind: Kind;
+  base_url: string;
+  models: string[];
+  default: boolean;
+  auth: Auth;
+  model: string | null;
+}
+
+/** crate::config::RoutingConfig */
+export interface RoutingConfig {
+  max_attempts: number;
+  backoff_ms: number;
+  max_backoff_ms: number;
+}
+
+/** crate::config::SessionsConfig */
+export interface SessionsConfig {
+  idle_gap_minutes: number;
+}
+
+/** crate::skills::inject::Placement (rename_all = "lowercase") */
+export type Placement = "system" | "late";
+
+/** crate::config::SkillsConfig */
+export interface SkillsConfig {
+  enabled: boolean;
+  builtin: boolean;
+  top_k: number;
+  min_score: number;
+  max_tokens: number;
+  placement: Placement;
+  embedding_model: string | null;
+  embedding_weight: number;
+  embedding_timeout_ms: number;
+}
+
+/** crate::config::JudgeConfig */
+export interface JudgeConfig {
+  model: string | null;
+  upstream: string | null;
+  votes: number;
+  temperature: number;
+  wait_for_next_secs: number;
+  concurrency: number;
+  timeout_secs: number;
+}
+
+/** crate::config::Approval (rename_all = "lowercase") */
+export type Approval = "manual" | "verified" | "auto";
+
+/** crate::config::EvolveConfig */
+export interface EvolveConfig {
+  model: string | null;
+  upstream: string | null;
+  approval: Approval;
+  failures_to_trigger: number;
+  max_calls_per_hour: number;
+  max_candidates: number;
+  similarity_threshold: number;
+}
+
+/** crate::config::OmlsConfig */
+export interface OmlsConfig {
+  timezone: string | null;
+  /** `default` and `mon` … `sun`: "HH:MM-HH:MM" or "off" */
+  sleep: Record<string, string>;
+  idle_minutes: number;
+  min_window_minutes: number;
+  activity_weeks: number;
+}
+
+/** crate::config::StoreConfig */
+export interface StoreConfig {
+  retention_days: number;
+  flush_interval_ms: number;
+}
+
+/** crate::config::LogConfig */
+export interface LogConfig {
+  level: string;
+  bodies: boolean;
+}
+
+/** crate::config::Config */
+export interface Config {
+  proxy: ProxyConfig;
+  upstream: UpstreamConfig;
+  upstreams: NamedUpstream[];
+  routing: RoutingConfig;
+  sessions: SessionsConfig;
+  skills: SkillsConfig;
+  judge: JudgeConfig;
+  evolve: EvolveConfig;
+  omls: OmlsConfig;
+  store: StoreConfig;
+  log: LogConfig;
+  /** Sections added by newer engines (e.g. calendars) are kept as they are. */
+  [section: string]: Json | object;
+}
+
+/** crate::api::settings::ConfigView (`GET /api/config`) */
+export interface ConfigReply {
+  path: string;
+  config: Config;
+  /** The file differs from what the running engine started with. */
+  restart_required?: boolean;
+}
+
+/** crate::api::settings::SaveConfig (`PUT /api/config` body) */
+export interface ConfigWrite {
+  config: Config;
+}
+
+/** `PUT /api/config` reply (json! in crate::api::settings::save) */
+export interface ConfigSaved {
+  restart_required: boolean;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keys
+
+/** crate::api::settings::KeyInfo (one entry of `GET /api/keys`) */
+export interface KeyInfo {
+  /** "upstream" | "upstream.<name>" | "proxy" … */
+  name: string;
+  label: string;
+  set: boolean;
+  source: SecretSource;
+  /** The environment variable that overrides the keyring. */
+  env_var?: string;
+}
+
+/** crate::api::settings::KeyValue (`PUT /api/keys/{name}` body) */
+export interface KeyWrite {
+  value: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The host (the desktop shell injects this before load; the browser has none)
+
+export interface HostBridge {
+  /** e.g. "http://127.0.0.1:30000"; default: the page's own origin */
+  base?: string;
+  token?: string;
+  /** true inside the desktop app */
+  desktop?: boolean;
+  /** Autostart at login, provided by the desktop shell. */
+  autostart?: {
+    get(): Promise<boolean>;
+    set(on: boolean): Promise<void>;
+  };
+}

@@ -1,0 +1,273 @@
+// The admin API's JSON shapes for skills, generations and the learning loop.
+// Each mirrors the Rust item it names, field for field (serde names), kept in step by hand: no
+// generated check yet. Times are ms since the Unix epoch; `Option<T>` is `T | null`.
+
+import type { Json, Problem } from "./core";
+
+// ---------------------------------------------------------------------------------------------
+// Skills
+
+/** crate::skills::Origin (rename_all = "lowercase") */
+export type Origin = "builtin" | "user" | "evolved";
+
+/** crate::api::skills::SkillSummary */
+export interface SkillSummary {
+  name: string;
+  description: string;
+  category: string;
+  origin: Origin;
+  enabled: boolean;
+  path: string;
+  overrides_builtin: boolean;
+  tokens: number;
+  hash: string;
+}
+
+/** crate::api::skills::SkillList (`GET /api/skills`) */
+export interface SkillList {
+  generation: number;
+  skills: SkillSummary[];
+  problems: Problem[];
+  warnings: Problem[];
+}
+
+/** crate::skills::Skill */
+export interface Skill {
+  name: string;
+  description: string;
+  body: string;
+  license: string | null;
+  compatibility: string | null;
+  allowed_tools: string[];
+  metadata: Record<string, string>;
+  origin: Origin;
+  hash: string;
+}
+
+/** crate::skills::snapshot::Entry (`#[serde(flatten)] skill: Skill`) */
+export interface Entry extends Skill {
+  enabled: boolean;
+  path: string;
+  overrides_builtin: boolean;
+}
+
+/** crate::api::skills::SkillDetail (`GET /api/skills/{name}`; `#[serde(flatten)] entry`) */
+export interface SkillDetail extends Entry {
+  content: string;
+}
+
+/** crate::api::skills::SkillWrite (`POST /api/skills`, `PUT /api/skills/{name}`) */
+export interface SkillWrite {
+  name?: string | null;
+  content?: string | null;
+  description?: string | null;
+  body?: string | null;
+  category?: string | null;
+}
+
+/** crate::api::skills::GenerationReply */
+export interface GenerationReply {
+  generation: number;
+}
+
+/** one item of `GET /api/skills-trash` (json! in crate::api::skills::trash) */
+export interface TrashItem {
+  name: string;
+  path: string;
+  deleted_at: number;
+}
+
+/** `GET /api/skills-trash` */
+export interface TrashList {
+  trash: TrashItem[];
+}
+
+/** crate::api::skills::Validation */
+export interface Validation {
+  name: string | null;
+  ok: boolean;
+  problem: Problem | null;
+  warnings: Problem[];
+}
+
+/** `POST /api/skills/validate` reply */
+export interface ValidationList {
+  skills: Validation[];
+}
+
+/** crate::skills::snapshot::Candidate (explain) */
+export interface ExplainCandidate {
+  name: string;
+  score: number;
+  terms: string[];
+  injected: boolean;
+  dropped: string | null;
+  tokens: number;
+  similarity: number | null;
+}
+
+/** crate::skills::snapshot::Explanation (`POST /api/skills/explain`) */
+export interface Explanation {
+  generation: number;
+  query_terms: string[];
+  candidates: ExplainCandidate[];
+  block: string;
+  tokens: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Generations and the learning loop
+
+/** one entry of a generation's `changes` (json! in crate::skills::library) */
+export interface GenerationChangeEntry {
+  skill: string;
+  /** added | modified | removed */
+  change: string;
+  hash?: string;
+  from?: string;
+}
+
+/** crate::api::skills::Generation (`changes` is a Value holding GenerationChangeEntry[]) */
+export interface Generation {
+  id: number;
+  created_at: number;
+  reason: string;
+  changes: GenerationChangeEntry[] | Json;
+  /** Number of active skills. */
+  active: number;
+}
+
+/** `GET /api/generations` */
+export interface GenerationList {
+  generations: Generation[];
+}
+
+/** crate::dataset::SkillChange */
+export interface SkillChange {
+  name: string;
+  /** added | removed | modified */
+  change: string;
+  before: string | null;
+  after: string | null;
+}
+
+/** `GET /api/generations/{a}/diff/{b}` (json! in crate::api::learning::diff) */
+export interface GenerationDiff {
+  from: number;
+  to: number;
+  changes: SkillChange[];
+}
+
+/** `POST /api/generations/{id}/rollback` */
+export interface RollbackReply {
+  rolled_back_to: number;
+  generation: number;
+}
+
+/** crate::dataset::GenerationSignal */
+export interface GenerationSignal {
+  generation: number;
+  reason: string;
+  created_at: number;
+  turns: number;
+  scored: number;
+  mean_score: number | null;
+  failure_rate: number | null;
+  skills_in_success: Record<string, number>;
+  skills_in_failure: Record<string, number>;
+}
+
+/** `GET /api/learning` */
+export interface LearningList {
+  generations: GenerationSignal[];
+}
+
+/** crate::evolve::prompt::Failure (a candidate's evidence) */
+export interface Failure {
+  turn_id: number;
+  request: string;
+  answer: string;
+  /** The judge's reason, or the user's note. */
+  reason: string | null;
+  /** What the user said next (often the correction). */
+  next_message: string | null;
+}
+
+/** the verification replay (json! in crate::evolve::review) */
+export interface Replay {
+  turn_id: number;
+  improved: boolean;
+  score: number;
+  answer: string;
+  reason: string | null;
+}
+
+/** crate::evolve::review::Candidate */
+export interface Candidate {
+  id: number;
+  run_id: number;
+  created_at: number;
+  /** pending | approved | rejected | deferred */
+  status: string;
+  /** create | edit */
+  action: string;
+  name: string;
+  description: string;
+  category: string;
+  rationale: string;
+  content: string;
+  previous: string | null;
+  evidence: Failure[] | Json;
+  replay: Replay | null;
+  decided_at: number | null;
+  decided_by: string | null;
+  reason: string | null;
+  generation: number | null;
+  support: number[];
+}
+
+/** `GET /api/candidates` */
+export interface CandidateList {
+  candidates: Candidate[];
+}
+
+/** crate::api::learning::ApproveArg */
+export interface ApproveArg {
+  /** The SKILL.md as edited by the user; the proposal as it is when absent. */
+  content?: string | null;
+}
+
+/** crate::api::learning::RejectArg */
+export interface RejectArg {
+  reason?: string | null;
+}
+
+/** approve / reject / defer replies (json! in crate::api::learning) */
+export interface DecisionReply {
+  id: number;
+  status: string;
+  generation?: number;
+}
+
+/** crate::evolve::RunReport (`POST /api/evolve`) */
+export interface RunReport {
+  run_id: number | null;
+  failures: number;
+  proposed: number[];
+  dropped: string[];
+  error: string | null;
+}
+
+/** crate::events::Event (`#[serde(tag = "type", rename_all = "snake_case")]`), on `/api/events`;
+ * the SSE event name is the same as `type`. Unknown types from newer engines pass through. */
+export type EngineEvent =
+  | { type: "turn_scored"; turn_id: number; score: number; source: string }
+  | { type: "generation_changed"; generation: number; reason: string }
+  | { type: "candidate_proposed"; id: number; name: string; action: string }
+  | { type: "candidate_verified"; id: number; improved: boolean }
+  | { type: "candidate_decided"; id: number; status: string }
+  | { type: "turn_recorded"; turn_id: number; session_id: string; model: string; status: number; skills: number }
+  | { type: "calendars_changed" }
+  | { type: "scheduler_changed"; state: string; reason: string; explanation: string; job: string | null }
+  | { type: "job_stopped"; job: string; outcome: string; detail: string }
+  | { type: string; [key: string]: Json };
