@@ -18,12 +18,13 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 say "cargo test"
 cargo build --workspace --quiet
 cargo test --workspace 2>&1 | tee -a "$LOG"
-say "desktop signals: X11 idle timer under Xvfb, keyring under a D-Bus session"
+say "desktop signals: X11 idle timer under Xvfb; keyring and notifications on a D-Bus session"
 KEYRING_DATA="$(mktemp -d)"
 XDG_DATA_HOME="$KEYRING_DATA" xvfb-run -a -s "-screen 0 1024x768x24" dbus-run-session -- bash -c '
   eval "$(printf metaclaw-ci | gnome-keyring-daemon --unlock --components=secrets)"
   export GNOME_KEYRING_CONTROL SSH_AUTH_SOCK
-  cargo test --test desktop -- --ignored --test-threads 1' 2>&1 | grep -v "Failed to set fd limit" | tee -a "$LOG"
+  cargo test --test desktop -- --ignored --test-threads 1 &&
+  cargo test -p metaclaw-desktop -- --ignored' 2>&1 | grep -v "Failed to set fd limit" | tee -a "$LOG"
 rm -rf "$KEYRING_DATA"
 say "Python SDK tests (openai, anthropic)"
 METACLAW_BIN="$CARGO_TARGET_DIR/debug/metaclaw" METACLAW_STANDIN_BIN="$CARGO_TARGET_DIR/debug/metaclaw-standin" \

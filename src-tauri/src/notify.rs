@@ -94,3 +94,95 @@ mod tests {
         assert!(n.allow(Kind::Candidate) && n.allow(Kind::Candidate));
     }
 }
+
+/// Against a stand-in `org.freedesktop.Notifications` on a real session bus: what MetaClaw sends,
+/// and that the user's click comes back as an action. `scripts/test.sh` runs it under
+/// `dbus-run-session`.
+#[cfg(all(test, target_os = "linux"))]
+mod on_dbus {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use super::*;
+
+    type Calls = Arc<Mutex<Vec<(String, String, String, Vec<String>)>>>;
+
+    struct Standin {
+        calls: Calls,
+    }
+
+    #[zbus::interface(name = "org.freedesktop.Notifications")]
+    impl Standin {
+        #[allow(clippy::too_many_arguments)]
+        fn notify(
+            &self,
+            app_name: String,
+            _replaces_id: u32,
+            _app_icon: String,
+            summary: String,
+            body: String,
+            actions: Vec<String>,
+            _hints: HashMap<String, zbus::OwnedVariant>,
+            _expire_timeout: i32,
+        ) -> u32 {
+            let mut calls = self.calls.lock().unwrap();
+            calls.push((app_name, summary, body, actions));
+            calls.len() as u32
+        }
+        fn get_capabilities(&self) -> Vec<String> {
+            vec!["actions".into(), "body".into()]
+        }
+        fn get_server_information(&self) -> (String, String, String, String) {
+            ("standin".into(), "metaclaw".into(), "1".into(), "1.2".into())
+        }
+        fn close_notification(&self, _id: u32) {}
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "needs a D-Bus session bus: scripts/test.sh runs it under dbus-run-session"]
+    async fn a_candidate_notification_reaches_the_desktop_and_its_approve_action_comes_back() {
+        let calls = Calls::default();
+        let conn = zbus::connection::Builder::session()
+            .name("org.freedesktop.Notifications")
+            .serve_at("/org/freedesktop/Notifications", Standin { calls: calls.clone() })
+            .build()
+            .await
+            .expect("a session bus (run under dbus-run-session)");
+
+        let n = Notifier::new(Duration::from_secs(60));
+        let (tx, rx) = std::sync::mpsc::channel();
+        n.show(Kind::Candidate, "A skill to review", "MetaClaw proposes “timestamp-offsets”.", true, move |a| {
+            tx.send(a).unwrap();
+        });
+        for _ in 0..100 {
+            if !calls.lock().unwrap().is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let (app, summary, body, actions) = calls.lock().unwrap().first().cloned().expect("the notification arrived");
+        assert_eq!((app.as_str(), summary.as_str()), ("MetaClaw", "A skill to review"));
+        assert!(body.contains("timestamp-offsets"));
+        assert_eq!(actions, ["approve", "Approve", "reject", "Reject", "default", "Open review"]);
+
+        // The user clicks Approve.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        conn.emit_signal(
+            None::<&str>,
+            "/org/freedesktop/Notifications",
+            "org.freedesktop.Notifications",
+            "ActionInvoked",
+            &(1u32, "approve"),
+        )
+        .await
+        .unwrap();
+        let action = tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(5))).await.unwrap();
+        assert_eq!(action, Ok(Action::Approve));
+
+        // A second candidate within the rate limit is not shown.
+        n.show(Kind::Candidate, "Another", "…", true, |_| {});
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(calls.lock().unwrap().len(), 1, "rate-limited");
+    }
+}
