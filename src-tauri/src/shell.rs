@@ -130,8 +130,13 @@ fn open_window(app: &AppHandle) {
         Ok(u) => WebviewUrl::External(u),
         Err(_) => return,
     };
+    // The UI finds the engine and its token here, and the start-at-login switch (the only
+    // native call it may make; see capabilities/default.json).
     let init = format!(
-        "window.__METACLAW__ = {{ base: {}, token: {}, desktop: true }};",
+        "window.__METACLAW__ = {{ base: {}, token: {}, desktop: true, autostart: {{
+            get: () => window.__TAURI_INTERNALS__.invoke('plugin:autostart|is_enabled'),
+            set: (on) => window.__TAURI_INTERNALS__.invoke(on ? 'plugin:autostart|enable' : 'plugin:autostart|disable'),
+        }} }};",
         serde_json::to_string(&s.base).expect("json"),
         serde_json::to_string(&s.token).expect("json")
     );
@@ -274,6 +279,8 @@ async fn refresh(app: &AppHandle, s: &Shell) {
         }
     }
     v.problem = (*s.failures.lock().expect("failures") >= 3).then(|| "upstream failing".to_string());
+    // The Settings view can switch start-at-login too.
+    v.autostart = app.autolaunch().is_enabled().unwrap_or(v.autostart);
     let mut current = s.view.lock().expect("view");
     if *current != v {
         *current = v.clone();

@@ -4,7 +4,7 @@
 // Run by scripts/test.sh (tests/app/) inside xvfb-run + dbus-run-session.
 
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
@@ -60,7 +60,9 @@ test("the desktop app hosts the engine and its UI", { timeout: 120_000 }, async 
     "[proxy]", "port = 0", "[upstream]", `base_url = "${standin.match[1]}/v1"`, "[store]", "flush_interval_ms = 20",
     "[judge]", 'model = "standin-judge"', "wait_for_next_secs = 1", "[evolve]", 'model = "standin-evolver"', "",
   ].join("\n"));
-  const env = { ...process.env, METACLAW_HOME: home, METACLAW_NO_KEYRING: "1", METACLAW_LOG: "warn" };
+  // A home of its own: start-at-login writes ~/.config/autostart.
+  const config = path.join(dir, ".config");
+  const env = { ...process.env, HOME: dir, XDG_CONFIG_HOME: config, METACLAW_HOME: home, METACLAW_NO_KEYRING: "1", METACLAW_LOG: "warn" };
   const driver = spawn(DRIVER, [], { env, stdio: ["ignore", "inherit", "inherit"] });
   let session;
   try {
@@ -100,6 +102,19 @@ test("the desktop app hosts the engine and its UI", { timeout: 120_000 }, async 
     await waitFor("the approval", async () => (await api("/api/candidates?status=approved")).candidates.length === 1);
     const skills = await api("/api/skills?q=timestamp");
     assert.ok(skills.skills.some((s) => s.name === "timestamp-offsets"), JSON.stringify(skills));
+
+    // Settings' start-at-login switch reaches the OS (an XDG autostart entry here).
+    const entry = path.join(config, "autostart", "MetaClaw.desktop");
+    const call = (js) => wd("POST", `/session/${session}/execute/async`, {
+      script: `const done = arguments[arguments.length - 1]; Promise.resolve().then(() => ${js}).then((v) => done({ ok: v ?? null }), (e) => done({ err: String(e) }));`,
+      args: [],
+    });
+    assert.deepEqual(await call("window.__METACLAW__.autostart.get()"), { ok: false });
+    assert.deepEqual(await call("window.__METACLAW__.autostart.set(true)"), { ok: null });
+    assert.ok(existsSync(entry), `no autostart entry at ${entry}: ${JSON.stringify(readdirSync(config, { recursive: true }))}`);
+    assert.deepEqual(await call("window.__METACLAW__.autostart.get()"), { ok: true });
+    await call("window.__METACLAW__.autostart.set(false)");
+    assert.ok(!existsSync(entry), "the autostart entry is removed again");
 
     // Memory of the whole app at idle: the app and its WebKit processes.
     await sleep(2000);
