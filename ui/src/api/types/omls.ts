@@ -1,6 +1,6 @@
 // The admin API's JSON shapes for the scheduler and calendars.
-// Each mirrors the Rust item it names, field for field (serde names), kept in step by hand: no
-// generated check yet. Times are ms since the Unix epoch; `Option<T>` is `T | null`.
+// Each mirrors the Rust item it names, field for field (serde names); tests/ui/api-types.test.mjs
+// checks them against the engine's real responses. Times are ms since the epoch; Option<T> is T | null.
 
 // ---------------------------------------------------------------------------------------------
 // OMLS (the scheduler)

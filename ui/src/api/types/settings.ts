@@ -1,6 +1,6 @@
 // The admin API's JSON shapes for configuration, keys and the host.
-// Each mirrors the Rust item it names, field for field (serde names), kept in step by hand: no
-// generated check yet. Times are ms since the Unix epoch; `Option<T>` is `T | null`.
+// Each mirrors the Rust item it names, field for field (serde names); tests/ui/api-types.test.mjs
+// checks them against the engine's real responses. Times are ms since the epoch; Option<T> is T | null.
 
 import type { Auth, Json, Kind, SecretSource } from "./core";
 
@@ -89,6 +89,8 @@ export interface EvolveConfig {
   max_calls_per_hour: number;
   max_candidates: number;
   similarity_threshold: number;
+  /** crate::config::RunIn: evolve at once, or only in the scheduler's windows */
+  run_in: "now" | "idle";
 }
 
 /** crate::config::OmlsConfig */
@@ -99,6 +101,10 @@ export interface OmlsConfig {
   idle_minutes: number;
   min_window_minutes: number;
   activity_weeks: number;
+  calendar_refresh_minutes: number;
+  maintenance_hours: number;
+  /** read the OS idle timer (X11, GNOME, logind) besides request times */
+  os_idle: boolean;
 }
 
 /** crate::config::StoreConfig */
