@@ -103,6 +103,17 @@ test("the desktop app hosts the engine and its UI", { timeout: 120_000 }, async 
     const skills = await api("/api/skills?q=timestamp");
     assert.ok(skills.skills.some((s) => s.name === "timestamp-offsets"), JSON.stringify(skills));
 
+    // A second launch only hands over to the first (single instance) and exits.
+    const firstPid = JSON.parse(readFileSync(runtime, "utf8")).pid;
+    const second = spawn(APP, [], { env, stdio: "ignore" });
+    const code = await new Promise((resolve) => {
+      const t = setTimeout(() => { second.kill("SIGKILL"); resolve("still running after 10 s"); }, 10_000);
+      second.on("exit", (c) => { clearTimeout(t); resolve(c); });
+    });
+    assert.equal(code, 0, "the second instance exits");
+    assert.equal(JSON.parse(readFileSync(runtime, "utf8")).pid, firstPid, "the first instance still serves");
+    assert.ok((await fetch(`${base}/healthz`)).ok);
+
     // Settings' start-at-login switch reaches the OS (an XDG autostart entry here).
     const entry = path.join(config, "autostart", "MetaClaw.desktop");
     const call = (js) => wd("POST", `/session/${session}/execute/async`, {
