@@ -43,7 +43,7 @@ need_build_deps() {
 # What the desktop-signal tests run under: a virtual X display, xdotool to fake input, a D-Bus
 # session and gnome-keyring as the Secret Service.
 need_desktop_test_tools() {
-  apt_need xvfb xauth xdotool dbus dbus-daemon gnome-keyring
+  apt_need xvfb xauth xdotool dbus dbus-daemon gnome-keyring python3-xlib
 }
 
 need_python_venv() {

@@ -11,7 +11,7 @@ use metaclaw::engine::{Engine, Keys};
 use metaclaw::events::Event;
 use metaclaw::home::Home;
 use serde_json::Value;
-use tauri::{AppHandle, Manager, RunEvent, WebviewUrl, WebviewWindowBuilder, WindowEvent};
+use tauri::{AppHandle, Manager, RunEvent, WebviewUrl, WebviewWindowBuilder};
 use tauri_plugin_autostart::{MacosLauncher, ManagerExt};
 
 use crate::notify::{Action, Kind, Notifier};
@@ -95,17 +95,12 @@ pub fn run() -> anyhow::Result<()> {
             }
             Ok(())
         })
-        .on_window_event(|window, event| {
-            // Close to tray: the engine keeps serving.
-            if let WindowEvent::CloseRequested { api, .. } = event {
-                api.prevent_close();
-                let _ = window.hide();
-            }
-        })
         .build(tauri::generate_context!())
         .context("starting the desktop shell")?;
     app.run(|app, event| match event {
-        // No window left is not a reason to quit: the tray stays.
+        // Close to tray: closing the window destroys its webview (and WebKit's processes, most of
+        // the app's memory) while the engine keeps serving; "Open MetaClaw" builds a new one in
+        // a few hundred milliseconds. No window left is not a reason to quit.
         RunEvent::ExitRequested { api, code: None, .. } => api.prevent_exit(),
         RunEvent::Exit => stop_engine(app),
         _ => {}

@@ -3,13 +3,14 @@
 // in Review works. Prints the launch-to-healthy time and the app's resident memory at idle.
 // Run by scripts/test.sh (tests/app/) inside xvfb-run + dbus-run-session.
 
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
+const HERE = path.dirname(new URL(import.meta.url).pathname);
 const TARGET = process.env.CARGO_TARGET_DIR ?? path.join(os.homedir(), ".cache/metaclaw/target");
 const BIN = path.join(TARGET, "debug");
 const APP = path.join(BIN, "metaclaw-desktop");
@@ -127,20 +128,34 @@ test("the desktop app hosts the engine and its UI", { timeout: 120_000 }, async 
     await call("window.__METACLAW__.autostart.set(false)");
     assert.ok(!existsSync(entry), "the autostart entry is removed again");
 
-    // Memory of the whole app at idle: the app and its WebKit processes.
-    await sleep(2000);
+    // Memory of the whole app: with the window open, then at idle in the tray (window closed,
+    // which destroys the webview; the engine keeps serving).
     // Proportional set size: shared libraries count once across the app's processes.
-    const rssKb = (pid) => {
+    const pssKb = (pid) => {
       try { return Number(/Pss:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))[1]); } catch { return 0; }
     };
     const children = (pid) => {
       try { return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number); } catch { return []; }
     };
     const appPid = Number(JSON.parse(readFileSync(runtime, "utf8")).pid);
-    const all = [appPid];
-    for (let i = 0; i < all.length; i++) all.push(...children(all[i]));
-    const totalMb = all.reduce((s, p) => s + rssKb(p), 0) / 1024;
-    console.log(`desktop: launch to healthy proxy ${launchMs.toFixed(0)} ms; memory at idle (PSS) ${totalMb.toFixed(0)} MB over ${all.length} processes`);
+    const appMb = () => {
+      const all = [appPid];
+      for (let i = 0; i < all.length; i++) all.push(...children(all[i]));
+      return { mb: all.reduce((s, p) => s + pssKb(p), 0) / 1024, n: all.length };
+    };
+    await sleep(2000);
+    const open = appMb();
+    // Close it as a window manager's close button does (Xvfb has no window manager).
+    const closed = spawnSync("/usr/bin/python3", [path.join(HERE, "wm-close.py"), "MetaClaw"], { encoding: "utf8" });
+    assert.equal(closed.status, 0, closed.stderr);
+    await waitFor("the web process to exit", () => children(appPid).length < open.n - 1, 10_000);
+    await sleep(2000);
+    const tray = appMb();
+    assert.ok((await fetch(`${base}/healthz`)).ok, "the engine keeps serving with the window closed");
+    console.log(
+      `desktop: launch to healthy proxy ${launchMs.toFixed(0)} ms; memory (PSS) with the window open ${open.mb.toFixed(0)} MB ` +
+        `over ${open.n} processes, at idle in the tray ${tray.mb.toFixed(0)} MB over ${tray.n}`,
+    );
   } finally {
     if (session) await wd("DELETE", `/session/${session}`).catch(() => {});
     driver.kill("SIGTERM");
