@@ -158,6 +158,15 @@ test("the desktop app hosts the engine and its UI", { timeout: 120_000 }, async 
     );
   } finally {
     if (session) await wd("DELETE", `/session/${session}`).catch(() => {});
+    // With its window closed the app outlives the WebDriver session (it lives in the tray), and
+    // it holds this runner's output pipes: quit it the way logout does.
+    try {
+      const pid = JSON.parse(readFileSync(path.join(home, "serve.json"), "utf8")).pid;
+      process.kill(pid, "SIGTERM");
+      await waitFor("the app to quit", () => { try { process.kill(pid, 0); return false; } catch { return true; } }, 10_000);
+    } catch {
+      // Already gone (serve.json is removed on a clean stop).
+    }
     driver.kill("SIGTERM");
     standin.proc.kill("SIGTERM");
     await sleep(300);
