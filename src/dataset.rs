@@ -37,20 +37,30 @@ pub struct Example {
     pub candidates: Vec<i64>,
 }
 
+/// The query split as a condition on `turns t` joined with `turn_scores sc`; `?1` is the
+/// current generation. Export and policy training share this one definition.
+pub const QUERY_SPLIT: &str = "t.generation = ?1 AND t.turn_type = 'main' AND t.status = 'ok'
+    AND NOT EXISTS (SELECT 1 FROM candidate_support cs WHERE cs.turn_id = t.id)";
+
+/// The current skill-library generation (0 before the first).
+pub fn current_generation(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn.query_row("SELECT COALESCE(MAX(id), 0) FROM generations", [], |r| r.get(0))?)
+}
+
 /// Exports a split (newest first, at most `limit`).
 pub fn export(conn: &Connection, split: Split, limit: u32) -> Result<Vec<Example>, StoreError> {
-    let current: i64 = conn.query_row("SELECT COALESCE(MAX(id), 0) FROM generations", [], |r| r.get(0))?;
+    let current = current_generation(conn)?;
     let sql = match split {
-        Split::Query => {
-            "SELECT t.id FROM turns t JOIN turn_scores sc ON sc.turn_id = t.id
-             WHERE t.generation = ?1 AND t.turn_type = 'main' AND t.status = 'ok'
-               AND NOT EXISTS (SELECT 1 FROM candidate_support cs WHERE cs.turn_id = t.id)
+        Split::Query => format!(
+            "SELECT t.id FROM turns t JOIN turn_scores sc ON sc.turn_id = t.id WHERE {QUERY_SPLIT}
              ORDER BY t.id DESC LIMIT ?2"
+        ),
+        Split::Support => {
+            "SELECT DISTINCT turn_id FROM candidate_support WHERE ?1 = ?1 ORDER BY turn_id DESC LIMIT ?2".to_string()
         }
-        Split::Support => "SELECT DISTINCT turn_id FROM candidate_support WHERE ?1 = ?1 ORDER BY turn_id DESC LIMIT ?2",
     };
     let ids: Vec<i64> =
-        conn.prepare(sql)?.query_map(params![current, limit], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        conn.prepare(&sql)?.query_map(params![current, limit], |r| r.get(0))?.collect::<Result<_, _>>()?;
     let mut cands =
         conn.prepare_cached("SELECT candidate_id FROM candidate_support WHERE turn_id = ?1 ORDER BY candidate_id")?;
     let mut out = Vec::with_capacity(ids.len());

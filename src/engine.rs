@@ -52,6 +52,8 @@ pub struct Keys {
     pub proxy: Option<String>,
     /// Where secrets the engine stores itself (calendar addresses, keys from the UI) go.
     pub vault: secrets::Vault,
+    /// The training service's key, when the host has it at hand (else the vault is asked).
+    pub tinker: Option<String>,
 }
 
 impl std::fmt::Debug for Keys {
@@ -93,7 +95,7 @@ impl Keys {
         } else {
             secrets::Vault::Os
         };
-        Self { upstreams, proxy: secrets::lookup(&SecretName::proxy()).await.0, vault }
+        Self { upstreams, proxy: secrets::lookup(&SecretName::proxy()).await.0, vault, tinker: None }
     }
 }
 
@@ -219,7 +221,23 @@ impl Engine {
                 }
             }
         });
+        // Policy training: the policy upstream is swapped in this shared table.
+        let shared_routes: crate::upstream::SharedRoutes = Arc::new(ArcSwap::from_pointee(routes.clone()));
+        let training = match cfg.train.active_model() {
+            Some(_) => {
+                let key = match &keys.tinker {
+                    Some(k) => Some(k.clone()),
+                    None => keys.vault.get(&SecretName::tinker()).await.ok().and_then(|(k, _)| k),
+                };
+                crate::train::Training::open(&cfg, &home, store.clone(), shared_routes.clone(), key, events.clone())
+                    .await?
+            }
+            None => None,
+        };
         let mut jobs: Vec<Arc<dyn crate::omls::Job>> = hooks.jobs.clone();
+        if let Some(t) = &training {
+            jobs.push(Arc::new(crate::train::TrainJob(t.clone())));
+        }
         if evolver.enabled() && deferred {
             jobs.push(Arc::new(crate::omls::jobs::EvolveJob { evolver: evolver.clone() }));
         }
@@ -264,7 +282,7 @@ impl Engine {
             upstreams: infos,
         };
         let proxy = Arc::new(ProxyState {
-            routes: ArcSwap::from_pointee(routes),
+            routes: shared_routes.clone(),
             routing: cfg.routing.clone(),
             client,
             sessions: SessionTracker::new(idle_gap_ms, seeds),
@@ -295,6 +313,7 @@ impl Engine {
             config_path: home.config_path(),
             ui_dir: crate::api::ui::locate(),
             started_config: cfg.clone(),
+            training,
         });
         let app = crate::proxy::router(proxy).merge(crate::api::router(api));
 

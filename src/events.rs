@@ -26,6 +26,11 @@ pub enum Event {
     SchedulerChanged { state: String, reason: String, explanation: String, job: Option<String> },
     /// A scheduled job stopped: finished, paused (to resume later) or failed.
     JobStopped { job: String, outcome: String, detail: String },
+    /// Policy training changed state (off, idle, waiting, training, paused) or served a new
+    /// adapter.
+    TrainChanged { state: String, serving: Option<String> },
+    /// A training run ended: done, paused (resumes in the next window) or failed.
+    TrainRunEnded { run_id: i64, status: String, detail: String },
 }
 
 impl Event {
@@ -40,6 +45,8 @@ impl Event {
             Self::CalendarsChanged => "calendars_changed",
             Self::SchedulerChanged { .. } => "scheduler_changed",
             Self::JobStopped { .. } => "job_stopped",
+            Self::TrainChanged { .. } => "train_changed",
+            Self::TrainRunEnded { .. } => "train_run_ended",
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod secrets;
 pub mod session;
 pub mod skills;
 pub mod store;
+pub mod train;
 pub mod transcript;
 pub mod translate;
 pub mod turn;

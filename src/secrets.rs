@@ -42,6 +42,11 @@ impl SecretName {
         Self { env: "METACLAW_PROXY_API_KEY".into(), user: "proxy-api-key".into() }
     }
 
+    /// The training service's key: `TINKER_API_KEY`, the name Tinker's own tools use.
+    pub fn tinker() -> Self {
+        Self { env: "TINKER_API_KEY".into(), user: "tinker-api-key".into() }
+    }
+
     /// A calendar feed's secret address (Google's "secret address in iCal format" and the like):
     /// `METACLAW_CALENDAR_<SLUG>_URL`.
     pub fn calendar(slug: &str) -> Self {

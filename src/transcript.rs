@@ -21,6 +21,16 @@ pub struct Usage {
     pub total_tokens: Option<i64>,
 }
 
+/// One sampled token as the serving endpoint reported it (`choices[].logprobs.content[]`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Sampled {
+    pub token: String,
+    pub logprob: f64,
+    /// The token's raw bytes, when the endpoint gives them (partial UTF-8 sequences).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<Vec<u8>>,
+}
+
 /// The first choice of a chat completion, reassembled.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Transcript {
@@ -29,6 +39,9 @@ pub struct Transcript {
     pub tool_calls: Vec<ToolCall>,
     pub finish_reason: Option<String>,
     pub usage: Usage,
+    /// The sampled tokens with their logprobs, when the upstream returned them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sampled: Vec<Sampled>,
 }
 
 impl Transcript {
@@ -44,6 +57,7 @@ impl Transcript {
             usage: usage(v.get("usage")),
             ..Default::default()
         };
+        push_sampled(&mut t.sampled, choice);
         if let Some(calls) = msg.get("tool_calls").and_then(Value::as_array) {
             t.tool_calls = calls
                 .iter()
@@ -105,6 +119,7 @@ impl Transcript {
         if let Some(fr) = str_field(choice, "finish_reason") {
             self.finish_reason = Some(fr);
         }
+        push_sampled(&mut self.sampled, choice);
         let Some(delta) = choice.get("delta") else {
             return;
         };
@@ -128,6 +143,25 @@ impl Transcript {
                 slot.arguments.push_str(a);
             }
         }
+    }
+}
+
+/// Appends a choice's `logprobs.content` entries (OpenAI's shape: `{token, logprob, bytes}`).
+fn push_sampled(out: &mut Vec<Sampled>, choice: &Value) {
+    let Some(items) = choice.pointer("/logprobs/content").and_then(Value::as_array) else { return };
+    for it in items {
+        let (Some(token), Some(logprob)) =
+            (it.get("token").and_then(Value::as_str), it.get("logprob").and_then(Value::as_f64))
+        else {
+            continue;
+        };
+        let bytes = it
+            .get("bytes")
+            .and_then(Value::as_array)
+            .and_then(|b| b.iter().map(|x| x.as_u64().and_then(|n| u8::try_from(n).ok())).collect::<Option<Vec<u8>>>());
+        // Bytes only matter when they say more than the text does.
+        let bytes = bytes.filter(|b| b.as_slice() != token.as_bytes());
+        out.push(Sampled { token: token.into(), logprob, bytes });
     }
 }
 

@@ -25,6 +25,8 @@ pub struct Upstream {
     pub default: bool,
     pub timeout: Duration,
     pub stream_idle_timeout: Duration,
+    /// Ask for the sampled tokens' logprobs (the trained policy: training needs them).
+    pub logprobs: bool,
 }
 
 impl Upstream {
@@ -59,6 +61,7 @@ pub fn from_config(cfg: &Config) -> Vec<Upstream> {
             default: true,
             timeout,
             stream_idle_timeout: idle,
+            logprobs: false,
         }];
     }
     cfg.upstreams
@@ -74,9 +77,13 @@ pub fn from_config(cfg: &Config) -> Vec<Upstream> {
             default: u.default,
             timeout,
             stream_idle_timeout: idle,
+            logprobs: false,
         })
         .collect()
 }
+
+/// The routing table the proxy reads, shared with whoever swaps it (policy training).
+pub type SharedRoutes = Arc<arc_swap::ArcSwap<Routes>>;
 
 /// The routing table: an immutable list swapped as a whole when it changes.
 #[derive(Debug, Clone)]
@@ -91,16 +98,33 @@ impl Routes {
 
     /// The upstreams to try for `model`, in order: those that list it, else the default (or
     /// the first upstream).
+    ///
+    /// The trained policy (an upstream that asks for logprobs) comes first for the models it
+    /// serves, and the usual route stays behind it as the fallback.
     pub fn candidates(&self, model: Option<&str>) -> Vec<Arc<Upstream>> {
+        let policy =
+            self.upstreams.iter().find(|u| u.logprobs && model.is_some_and(|m| !u.models.is_empty() && u.serves(m)));
+        let mut out = self.route(model);
+        if let Some(p) = policy {
+            out.insert(0, p.clone());
+        }
+        out
+    }
+
+    fn route(&self, model: Option<&str>) -> Vec<Arc<Upstream>> {
+        let usual = |u: &&Arc<Upstream>| !u.logprobs;
         let listed: Vec<Arc<Upstream>> = match model {
-            Some(m) => self.upstreams.iter().filter(|u| !u.models.is_empty() && u.serves(m)).cloned().collect(),
+            Some(m) => {
+                self.upstreams.iter().filter(usual).filter(|u| !u.models.is_empty() && u.serves(m)).cloned().collect()
+            }
             None => Vec::new(),
         };
         if !listed.is_empty() {
             return listed;
         }
-        let open: Vec<Arc<Upstream>> = self.upstreams.iter().filter(|u| u.models.is_empty()).cloned().collect();
-        if let Some(d) = self.upstreams.iter().find(|u| u.default) {
+        let open: Vec<Arc<Upstream>> =
+            self.upstreams.iter().filter(usual).filter(|u| u.models.is_empty()).cloned().collect();
+        if let Some(d) = self.upstreams.iter().filter(usual).find(|u| u.default) {
             let mut out = vec![d.clone()];
             out.extend(open.into_iter().filter(|u| u.name != d.name));
             return out;
@@ -108,7 +132,7 @@ impl Routes {
         if !open.is_empty() {
             return open;
         }
-        self.upstreams.first().cloned().into_iter().collect()
+        self.upstreams.iter().find(usual).cloned().into_iter().collect()
     }
 }
 
@@ -189,6 +213,7 @@ mod tests {
             default,
             timeout: Duration::from_secs(1),
             stream_idle_timeout: Duration::from_secs(1),
+            logprobs: false,
         }
     }
 

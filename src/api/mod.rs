@@ -17,6 +17,7 @@ pub mod learning;
 pub mod omls;
 pub mod settings;
 pub mod skills;
+pub mod train;
 pub mod ui;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -100,6 +101,8 @@ pub struct ApiState {
     pub ui_dir: Option<std::path::PathBuf>,
     /// The configuration the engine started with.
     pub started_config: crate::config::Config,
+    /// Policy training, when `[train]` is on.
+    pub training: Option<Arc<crate::train::Training>>,
 }
 
 /// Static facts about the running engine.
@@ -161,6 +164,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .merge(omls::routes())
         .merge(settings::routes())
         .merge(learning::routes())
+        .merge(train::routes())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
         .merge(ui)

@@ -79,7 +79,7 @@ async fn save(
 /// One secret the engine uses, as the UI may see it.
 #[derive(Debug, Clone, Serialize)]
 pub struct KeyInfo {
-    /// `proxy`, or `upstream.<name>`.
+    /// `proxy`, `tinker`, or `upstream.<name>`.
     pub name: String,
     pub label: String,
     pub set: bool,
@@ -92,17 +92,23 @@ fn secret_for(st: &ApiState, name: &str) -> Result<(SecretName, String), ApiErro
     if name == "proxy" {
         return Ok((SecretName::proxy(), "Key agents must present to the proxy".into()));
     }
+    if name == "tinker" {
+        return Ok((SecretName::tinker(), "Tinker API key (policy training and serving)".into()));
+    }
     if let Some(up) = name.strip_prefix("upstream.") {
         if st.started_config.upstream_names().iter().any(|n| n == up) {
             return Ok((SecretName::upstream(up), format!("API key of upstream {up:?}")));
         }
     }
-    Err(ApiError::NotFound(format!("no key named {name:?}: use `proxy` or `upstream.<name>` of a configured upstream")))
+    Err(ApiError::NotFound(format!(
+        "no key named {name:?}: use `proxy`, `tinker` or `upstream.<name>` of a configured upstream"
+    )))
 }
 
 async fn keys(State(st): State<Arc<ApiState>>) -> Result<Json<Vec<KeyInfo>>, ApiError> {
     let mut names: Vec<String> = st.started_config.upstream_names().iter().map(|n| format!("upstream.{n}")).collect();
     names.push("proxy".into());
+    names.push("tinker".into());
     let mut out = Vec::new();
     for name in names {
         let (secret, label) = secret_for(&st, &name)?;

@@ -6,6 +6,7 @@ mod omls;
 mod output;
 mod serve;
 mod skills;
+mod train;
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -98,6 +99,9 @@ enum Command {
     /// Calendars whose meetings open learning windows.
     #[command(subcommand)]
     Calendar(omls::CalendarCmd),
+    /// Policy training: status, history, run-now, pause, resume, rollback <step>.
+    #[command(subcommand)]
+    Train(train::TrainCmd),
     /// Pause learning: no evolution, training or maintenance runs until `metaclaw resume`.
     Pause,
     /// Resume learning.
@@ -174,12 +178,15 @@ enum KeyName {
     Upstream,
     /// The key agents must send to the proxy.
     Proxy,
+    /// The Tinker API key (policy training and serving).
+    Tinker,
 }
 
 fn secret(k: KeyName, upstream: &str) -> SecretName {
     match k {
         KeyName::Upstream => SecretName::upstream(upstream),
         KeyName::Proxy => SecretName::proxy(),
+        KeyName::Tinker => SecretName::tinker(),
     }
 }
 
@@ -212,6 +219,7 @@ pub fn run(args: Cli) -> Result<()> {
         Command::Feedback { turn, score, note } => runtime()?.block_on(learning::feedback(&home, turn, score, note)),
         Command::Omls(c) => runtime()?.block_on(omls::run(&home, c)),
         Command::Calendar(c) => runtime()?.block_on(omls::calendar(&home, c)),
+        Command::Train(c) => runtime()?.block_on(train::run(&home, c)),
         Command::Pause => runtime()?.block_on(omls::learning(&home, true)),
         Command::Resume => runtime()?.block_on(omls::learning(&home, false)),
         Command::Ui { no_open } => client::ui(&home, no_open),
@@ -259,6 +267,7 @@ fn key(home: &Home, cmd: KeyCmd) -> Result<()> {
             let mut names: Vec<SecretName> =
                 metaclaw::upstream::from_config(&cfg).iter().map(|u| SecretName::upstream(&u.name)).collect();
             names.push(SecretName::proxy());
+            names.push(SecretName::tinker());
             for name in names {
                 let (_, source) = rt.block_on(secrets::lookup(&name));
                 println!("{:<28} {:?} (env {})", name.keyring_user(), source, name.env_var());

@@ -49,6 +49,8 @@ pub struct JobCtx {
     pub checkpoint: Checkpoint,
     /// When the window is expected to close.
     pub until: Option<Timestamp>,
+    /// Why the window is open, in words (asleep, away, in a meeting, …).
+    pub window: String,
 }
 
 /// Learning work that runs only in windows.
@@ -60,6 +62,11 @@ pub trait Job: Send + Sync {
     fn pending(&self) -> BoxFuture<'_, bool>;
     /// Does the work, checking `ctx.cancel` between steps and saving its checkpoint.
     fn run(&self, ctx: JobCtx) -> BoxFuture<'_, Outcome>;
+    /// The time the job needs to make progress (e.g. one training step), when it measures that
+    /// itself; otherwise the scheduler learns it from the job's past runs.
+    fn estimate(&self) -> BoxFuture<'_, Option<Duration>> {
+        Box::pin(async { None })
+    }
 }
 
 /// A job's saved progress, as JSON in the `job_state` table.
@@ -302,6 +309,9 @@ impl Scheduler {
 
     /// A job's expected run time: the median of its recent finished runs, else its default.
     async fn estimate(&self, job: &dyn Job) -> Duration {
+        if let Some(d) = job.estimate().await {
+            return d;
+        }
         let name = job.name();
         let mut runs: Vec<i64> = self
             .store
@@ -456,6 +466,7 @@ impl Scheduler {
                         cancel: cancel.clone(),
                         checkpoint: Checkpoint::new(self.store.clone(), job.name()),
                         until: decision.until,
+                        window: decision.explanation.clone(),
                     };
                     let run = self.record_start(job.name(), &decision.explanation).await;
                     let j = job.clone();

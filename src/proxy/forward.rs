@@ -164,7 +164,7 @@ pub async fn send_turn(
             matches!((client, up.kind), (Protocol::OpenAi, Kind::Openai) | (Protocol::Anthropic, Kind::Anthropic));
         let path = if up.kind == Kind::Anthropic { "messages" } else { "chat/completions" };
         let bytes = match (&original, &up.model) {
-            (Some(raw), None) if same => raw.clone(),
+            (Some(raw), None) if same && !up.logprobs => raw.clone(),
             _ => {
                 let mut b = if same {
                     Ok(body.clone())
@@ -176,6 +176,9 @@ pub async fn send_turn(
                 .map_err(|e| ProxyError::bad(format!("{e} (upstream {})", up.name), None))?;
                 if let Some(m) = &up.model {
                     b.insert("model".into(), Value::String(m.clone()));
+                }
+                if up.logprobs && up.kind == Kind::Openai {
+                    b.insert("logprobs".into(), Value::Bool(true));
                 }
                 Bytes::from(serde_json::to_vec(&b).expect("JSON values serialise"))
             }

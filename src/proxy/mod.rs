@@ -17,7 +17,6 @@ mod request;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use arc_swap::ArcSwap;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, OriginalUri, Request, State};
 use axum::http::HeaderMap;
@@ -34,12 +33,12 @@ use crate::metrics::Metrics;
 use crate::session::SessionTracker;
 use crate::skills::{inject, Library};
 use crate::store::Store;
-use crate::upstream::{forward_request_headers, relay_response_headers, Routes, Upstream};
+use crate::upstream::{forward_request_headers, relay_response_headers, Upstream};
 
 /// Shared state of the proxy routes.
 pub struct ProxyState {
     /// The routing table; swapped whole when upstreams change.
-    pub routes: ArcSwap<Routes>,
+    pub routes: crate::upstream::SharedRoutes,
     pub routing: RoutingConfig,
     pub client: reqwest::Client,
     pub sessions: SessionTracker,
@@ -164,7 +163,9 @@ fn model_entry(id: &str, owner: &str) -> Value {
 /// table), or the configured model names when an upstream can't be asked.
 async fn models(State(st): State<Arc<ProxyState>>, headers: HeaderMap) -> Response {
     let routes = st.routes.load_full();
-    if let [up] = routes.upstreams.as_slice() {
+    // The trained policy answers for the models listed here; it adds none of its own.
+    let usual: Vec<&Arc<Upstream>> = routes.upstreams.iter().filter(|u| !u.logprobs).collect();
+    if let [up] = usual.as_slice() {
         if let Some(m) = &up.model {
             return Json(json!({"object": "list", "data": [model_entry(m, "metaclaw")]})).into_response();
         }
@@ -180,7 +181,7 @@ async fn models(State(st): State<Arc<ProxyState>>, headers: HeaderMap) -> Respon
         }
     }
     let mut data = Vec::new();
-    for up in &routes.upstreams {
+    for up in usual {
         if let Some(m) = &up.model {
             data.push(model_entry(m, &up.name));
             continue;

@@ -208,6 +208,63 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX job_runs_job ON job_runs(job, started_at);
     "#,
+    // 8: policy training. The tokens the policy sampled for a turn (from the serving endpoint's
+    // logprobs); training runs (one per scheduler window or manual start), their optimiser
+    // steps with the checkpoints they saved, which turn went into which step (a turn is trained
+    // at most once: `turn_id` is the key), and every change of the adapter being served.
+    r#"
+    CREATE TABLE turn_sampled (
+        turn_id  INTEGER PRIMARY KEY REFERENCES turns(id) ON DELETE CASCADE,
+        tokens   TEXT NOT NULL
+    );
+    CREATE TABLE train_runs (
+        id          INTEGER PRIMARY KEY,
+        started_at  INTEGER NOT NULL,
+        ended_at    INTEGER,
+        trigger     TEXT NOT NULL,
+        window      TEXT NOT NULL,
+        base_model  TEXT NOT NULL,
+        model_id    TEXT,
+        resumed_from TEXT,
+        status      TEXT NOT NULL,
+        detail      TEXT
+    );
+    CREATE TABLE train_steps (
+        id           INTEGER PRIMARY KEY,
+        run_id       INTEGER NOT NULL REFERENCES train_runs(id),
+        started_at   INTEGER NOT NULL,
+        ended_at     INTEGER,
+        status       TEXT NOT NULL,
+        batch_size   INTEGER NOT NULL,
+        mean_reward  REAL,
+        loss         REAL,
+        tokens       INTEGER NOT NULL DEFAULT 0,
+        cost_usd     REAL NOT NULL DEFAULT 0,
+        duration_ms  INTEGER,
+        state_path   TEXT,
+        sampler_path TEXT,
+        error        TEXT
+    );
+    CREATE INDEX train_steps_run ON train_steps(run_id);
+    CREATE TABLE train_samples (
+        turn_id    INTEGER PRIMARY KEY,
+        step_id    INTEGER REFERENCES train_steps(id),
+        status     TEXT NOT NULL CHECK (status IN ('batched', 'trained', 'skipped')),
+        reason     TEXT,
+        reward     REAL,
+        advantage  REAL,
+        tokens     INTEGER,
+        at         INTEGER NOT NULL
+    );
+    CREATE INDEX train_samples_step ON train_samples(step_id);
+    CREATE TABLE train_serving (
+        id       INTEGER PRIMARY KEY,
+        at       INTEGER NOT NULL,
+        model    TEXT NOT NULL,
+        step_id  INTEGER,
+        reason   TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -193,6 +193,10 @@ fn insert_turn(tx: &Connection, t: &TurnRecord) -> Result<(), StoreError> {
         t.generation,
         t.attempts,
     ])?;
+    if let Some(tr) = transcript.as_ref().filter(|tr| !tr.sampled.is_empty() && t.status == TurnStatus::Ok) {
+        tx.prepare_cached("INSERT OR REPLACE INTO turn_sampled(turn_id, tokens) VALUES (?1, ?2)")?
+            .execute(params![t.id, serde_json::to_string(&tr.sampled).expect("serialises")])?;
+    }
     Ok(())
 }
 

@@ -186,7 +186,14 @@ test("every response the UI reads matches its TypeScript type", async () => {
     ["GET", `/api/calendars/busy?from=${now}&to=${now + 2 * 86_400_000}`, "BusyBlock[]"],
     ["GET", "/api/config", "ConfigReply"],
     ["GET", "/api/keys", "KeyInfo[]"],
+    ["GET", "/api/train", "TrainStatus"],
+    ["GET", "/api/train/runs?limit=5", "Run[]"],
+    ["GET", "/api/train/checkpoints?limit=5", "Step[]"],
+    ["GET", "/api/train/serving?limit=5", "ServingChange[]"],
   ];
+  // A run's detail, when the engine has a run to show (not with training off, as here).
+  const runs = (await api(stack, "GET", "/api/train/runs?limit=1")).json;
+  if (Array.isArray(runs) && runs.length) routes.push(["GET", `/api/train/runs/${runs[0].id}`, "RunDetail"]);
   const problems = [];
   for (const [method, route, type, body] of routes) {
     const r = await api(stack, method, route, body);
@@ -195,6 +202,25 @@ test("every response the UI reads matches its TypeScript type", async () => {
     if (node.kind === ts.SyntaxKind.TypeReference) assert.ok(decls.has(node.typeName.getText()), `no type ${type} in ui/src/api/types`);
     check(r.json, node, `${method} ${route.split("?")[0]} (${type})`, problems);
   }
+  assert.deepEqual(problems, [], `the UI's types and the engine disagree:\n${problems.join("\n")}`);
+});
+
+test("training's actions and errors match their types (training is off in the harness)", async () => {
+  const problems = [];
+  const expect = async (method, route, status, type, body) => {
+    const r = await api(stack, method, route, body);
+    assert.ok([status].flat().includes(r.status), `${method} ${route}: HTTP ${r.status} ${JSON.stringify(r.json)}`);
+    check(r.json, typeNode(type), `${method} ${route} (${type})`, problems);
+    return r.json;
+  };
+  const st = await expect("GET", "/api/train", 200, "TrainStatus");
+  assert.equal(st.enabled, false, "the harness's engine has no [train] section");
+  await expect("POST", "/api/train/run-now", 409, "ApiErrorBody");
+  assert.equal((await expect("POST", "/api/train/pause", 200, "TrainStatus")).paused, true);
+  assert.equal((await expect("POST", "/api/train/resume", 200, "TrainStatus")).paused, false);
+  await expect("GET", "/api/train/runs/999999", 404, "ApiErrorBody");
+  // An unknown step: 404 (or 409 while training is off, if the engine checks that first).
+  await expect("POST", "/api/train/rollback", [404, 409], "ApiErrorBody", { step_id: 999999 });
   assert.deepEqual(problems, [], `the UI's types and the engine disagree:\n${problems.join("\n")}`);
 });
 

@@ -90,7 +90,7 @@ test("dialogs take focus and close with Escape", async () => {
 });
 
 test("every control on every view has an accessible name", async () => {
-  for (const v of ["dashboard", "review", "skills", "history", "turns", "calendars", "settings"]) {
+  for (const v of ["dashboard", "review", "skills", "history", "training", "turns", "calendars", "settings"]) {
     await page.evaluate((r) => (location.hash = r), `#/${v}`);
     await page.waitForTimeout(300);
     assert.deepEqual(await unlabelled(page), [], `unlabelled controls on ${v}`);

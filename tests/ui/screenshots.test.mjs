@@ -8,7 +8,7 @@ import { api, correctedSession, openBrowser, openUi, say, screenshot, startStack
 
 let stack;
 
-const VIEWS = ["dashboard", "review", "skills", "history", "turns", "calendars", "settings"];
+const VIEWS = ["dashboard", "review", "skills", "history", "training", "turns", "calendars", "settings"];
 
 before(async () => {
   stack = await startStack();

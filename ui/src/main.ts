@@ -12,6 +12,7 @@ import { historyView } from "./views/history";
 import { reviewView } from "./views/review";
 import { settingsView } from "./views/settings";
 import { skillsView } from "./views/skills";
+import { trainingView } from "./views/training";
 import { turnsView } from "./views/turns";
 
 type Route = { id: string; label: string; make: (app: App, params: string[]) => View };
@@ -21,6 +22,7 @@ const ROUTES: Route[] = [
   { id: "review", label: "Review", make: reviewView },
   { id: "skills", label: "Skills", make: skillsView },
   { id: "history", label: "History", make: historyView },
+  { id: "training", label: "Training", make: trainingView },
   { id: "turns", label: "Turns", make: turnsView },
   { id: "calendars", label: "Calendars", make: calendarsView },
   { id: "settings", label: "Settings", make: settingsView },

@@ -27,13 +27,19 @@ import type {
   PauseReply,
   Problem,
   RollbackReply,
+  Run,
+  RunDetail,
   RunReport,
+  ServingChange,
   SessionList,
   Simulation,
   SkillDetail,
   SkillList,
   SkillWrite,
   Status,
+  Step,
+  TrainRollbackArg,
+  TrainStatus,
   TrashList,
   TurnDetail,
   TurnFilter,
@@ -247,6 +253,20 @@ export class Client {
   removeCalendar = (id: number) => this.request<void>("DELETE", `/api/calendars/${id}`);
   testCalendar = (id: number) => this.request<CalendarTest>("POST", `/api/calendars/${id}/test`);
   busy = (from: number, to: number) => this.request<BusyBlock[]>("GET", `/api/calendars/busy${qs({ from, to })}`);
+
+  // --- policy training ----------------------------------------------------------------------
+  train = (signal?: AbortSignal) => this.request<TrainStatus>("GET", "/api/train", undefined, { signal });
+  /** Newest first; page with `before` = the last id. */
+  trainRuns = (limit = 20, before?: number) => this.request<Run[]>("GET", `/api/train/runs${qs({ limit, before })}`);
+  trainRun = (id: number) => this.request<RunDetail>("GET", `/api/train/runs/${id}`);
+  /** Steps with a saved state, newest first. */
+  trainCheckpoints = (limit = 20) => this.request<Step[]>("GET", `/api/train/checkpoints${qs({ limit })}`);
+  trainServing = (limit = 10) => this.request<ServingChange[]>("GET", `/api/train/serving${qs({ limit })}`);
+  trainNow = () => this.request<TrainStatus>("POST", "/api/train/run-now");
+  pauseTraining = () => this.request<TrainStatus>("POST", "/api/train/pause");
+  resumeTraining = () => this.request<TrainStatus>("POST", "/api/train/resume");
+  /** Serve this step's sampler weights; returns the adapter now served. */
+  trainRollback = (stepId: number) => this.request<ServingChange>("POST", "/api/train/rollback", { step_id: stepId } as TrainRollbackArg);
 
   // --- settings -----------------------------------------------------------------------------
   config = () => this.request<ConfigReply>("GET", "/api/config");

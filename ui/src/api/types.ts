@@ -3,3 +3,4 @@ export * from "./types/core";
 export * from "./types/skills";
 export * from "./types/omls";
 export * from "./types/settings";
+export * from "./types/train";

@@ -55,3 +55,9 @@ export function scoreLabel(s: number | null | undefined): string {
 }
 
 export const WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+
+/** "$0.42"; a non-zero amount under a cent keeps three decimals ("$0.004"). */
+export function usd(v: number | null | undefined): string {
+  if (v === null || v === undefined) return "—";
+  return v !== 0 && Math.abs(v) < 0.01 ? `$${v.toFixed(3)}` : `$${v.toFixed(2)}`;
+}

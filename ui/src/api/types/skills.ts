@@ -270,4 +270,6 @@ export type EngineEvent =
   | { type: "calendars_changed" }
   | { type: "scheduler_changed"; state: string; reason: string; explanation: string; job: string | null }
   | { type: "job_stopped"; job: string; outcome: string; detail: string }
+  | { type: "train_changed"; state: string; serving?: string | null }
+  | { type: "train_run_ended"; run_id: number; status: string; detail: string }
   | { type: string; [key: string]: Json };

@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+mod train;
+pub use train::{DistillConfig, Loss, TrainConfig, TINKER_BASE_URL};
+
 /// Everything a user can configure. Every field has a default, so an empty file is valid.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -24,6 +27,7 @@ pub struct Config {
     pub judge: JudgeConfig,
     pub evolve: EvolveConfig,
     pub omls: OmlsConfig,
+    pub train: TrainConfig,
     pub store: StoreConfig,
     pub log: LogConfig,
 }
@@ -529,6 +533,14 @@ impl Config {
         if self.omls.idle_minutes == 0 {
             return Err(invalid("omls.idle_minutes", "must be at least 1".into()));
         }
+        self.train.check().map_err(|(k, r)| invalid(k, r))?;
+        if let Some(d) = &self.train.distill {
+            check_url("train.distill.teacher_url", &d.teacher_url)?;
+        }
+        check_url("train.base_url", &self.train.base_url)?;
+        if let Some(u) = &self.train.serve_url {
+            check_url("train.serve_url", u)?;
+        }
         if self.skills.max_tokens < 50 {
             return Err(invalid("skills.max_tokens", "must be at least 50".into()));
         }
@@ -634,6 +646,29 @@ pub const DEFAULT_FILE: &str = r#"# MetaClaw configuration. Every key is optiona
 # os_idle = true            # read the OS idle timer (X11/GNOME/logind) besides request times
 # [omls.sleep]
 # default = "23:00-07:00"   # and per weekday: mon … sun = "01:00-09:00" or "off"
+
+[train]
+# enabled = false           # train a LoRA adapter of base_model while you are away, and serve it
+# base_model = "Qwen/Qwen3-8B"  # key: `metaclaw key set tinker` or TINKER_API_KEY
+# base_url = "https://tinker.thinkingmachines.dev/services/tinker-prod"  # or a self-hosted Tinker-compatible server
+# serve_url = ""            # default: <base_url>/oai/api/v1
+# serve_models = ["*"]      # client models the policy answers; [] trains without serving
+# lora_rank = 32
+# learning_rate = 0.0001
+# loss = "importance_sampling"  # or "ppo", "cispo"
+# min_batch = 4             # usable scored turns a step waits for
+# max_batch = 32
+# max_steps_per_day = 24
+# max_spend_per_day_usd = 2.0
+# usd_per_million_tokens = 0.4  # for the spend estimate
+# tokenizer_dir = ""        # tokenizer.json + tokenizer_config.json; default: downloaded once from hub_url
+# hub_url = "https://huggingface.co"
+# save_timeout_secs = 200
+# save_attempts = 3
+# [train.distill]           # optional: pull the policy towards a teacher with the same tokenizer
+# teacher_url = "http://127.0.0.1:8000/v1"
+# teacher_model = "Qwen/Qwen3-32B"
+# coef = 1.0
 
 [store]
 # retention_days = 90       # 0 keeps every turn forever

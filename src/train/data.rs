@@ -1,0 +1,251 @@
+//! Training data: which turns a step may use, their advantages, and the datums sent to the
+//! service.
+//!
+//! Only the dataset's query split is eligible (turns served under the current skill generation,
+//! never used as support, with a judge reward), and only turns the policy itself sampled (the
+//! serving endpoint reported their tokens). A turn is trained on at most once: `train_samples`
+//! is keyed by turn, and a turn that cannot be used is recorded there as skipped, with why.
+
+use std::collections::HashMap;
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::Value;
+
+use super::backend::Datum;
+use super::tokens::{Sampled, Tokens};
+use crate::store::{read, StoreError};
+
+/// A turn ready to be tokenized.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub turn_id: i64,
+    pub reward: f64,
+    /// The conversation as it was sent upstream (skills included).
+    pub messages: Vec<Value>,
+    pub tools: Option<Value>,
+    pub sampled: Vec<Sampled>,
+}
+
+/// A tokenized turn with its advantage.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    pub turn_id: i64,
+    pub reward: f64,
+    pub prompt: Vec<u32>,
+    pub response: Vec<u32>,
+    pub logprobs: Vec<f32>,
+    pub advantage: f32,
+    /// Per response token: `-coef·(student − teacher)` from distillation, if any.
+    pub distill: Option<Vec<f32>>,
+}
+
+impl Sample {
+    pub fn tokens(&self) -> usize {
+        self.prompt.len() + self.response.len()
+    }
+}
+
+/// Eligible turns, oldest first, at most `limit`.
+pub fn eligible(conn: &Connection, limit: u32) -> Result<Vec<Candidate>, StoreError> {
+    let sql = format!(
+        "SELECT t.id, sc.score, ts.tokens FROM turns t
+           JOIN turn_scores sc ON sc.turn_id = t.id
+           JOIN turn_sampled ts ON ts.turn_id = t.id
+         WHERE {} AND NOT EXISTS (SELECT 1 FROM train_samples x WHERE x.turn_id = t.id)
+         ORDER BY t.id LIMIT ?2",
+        crate::dataset::QUERY_SPLIT
+    );
+    let current = crate::dataset::current_generation(conn)?;
+    let rows: Vec<(i64, i64, String)> = conn
+        .prepare(&sql)?
+        .query_map(params![current, limit], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (id, score, sampled) in rows {
+        let Some(t) = read::get_turn(conn, id)? else { continue };
+        let tools = t.params.get("tools").filter(|v| !v.is_null()).cloned();
+        out.push(Candidate {
+            turn_id: id,
+            reward: score as f64,
+            messages: t.messages,
+            tools,
+            sampled: serde_json::from_str(&sampled).unwrap_or_default(),
+        });
+    }
+    Ok(out)
+}
+
+/// Specific turns (an unfinished step's), whatever their eligibility now.
+pub fn candidates(conn: &Connection, ids: &[i64]) -> Result<Vec<Candidate>, StoreError> {
+    let mut q = conn.prepare_cached(
+        "SELECT COALESCE(sc.score, 0), ts.tokens FROM turns t LEFT JOIN turn_scores sc ON sc.turn_id = t.id
+         JOIN turn_sampled ts ON ts.turn_id = t.id WHERE t.id = ?1",
+    )?;
+    let mut out = Vec::new();
+    for &id in ids {
+        let Some((score, sampled)) =
+            q.query_row([id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))).optional()?
+        else {
+            continue;
+        };
+        let Some(t) = read::get_turn(conn, id)? else { continue };
+        out.push(Candidate {
+            turn_id: id,
+            reward: score as f64,
+            tools: t.params.get("tools").filter(|v| !v.is_null()).cloned(),
+            messages: t.messages,
+            sampled: serde_json::from_str(&sampled).unwrap_or_default(),
+        });
+    }
+    Ok(out)
+}
+
+/// How many turns are eligible now.
+pub fn eligible_count(conn: &Connection) -> Result<i64, StoreError> {
+    let sql = format!(
+        "SELECT COUNT(*) FROM turns t JOIN turn_scores sc ON sc.turn_id = t.id JOIN turn_sampled ts ON ts.turn_id = t.id
+         WHERE {} AND NOT EXISTS (SELECT 1 FROM train_samples x WHERE x.turn_id = t.id) AND ?2 = ?2",
+        crate::dataset::QUERY_SPLIT
+    );
+    let current = crate::dataset::current_generation(conn)?;
+    Ok(conn.query_row(&sql, params![current, 0], |r| r.get(0))?)
+}
+
+/// Tokenizes candidates. Returns the usable samples and, for the rest, why not.
+pub fn tokenize(tokens: &Tokens, candidates: Vec<Candidate>) -> (Vec<Sample>, Vec<(i64, String)>) {
+    let (mut ok, mut skipped) = (Vec::new(), Vec::new());
+    for c in candidates {
+        if c.reward == 0.0 {
+            skipped.push((c.turn_id, "reward 0: no evidence either way".into()));
+            continue;
+        }
+        let prompt = match tokens.render(&c.messages, c.tools.as_ref(), true).and_then(|t| tokens.encode(&t)) {
+            Ok(p) if !p.is_empty() => p,
+            Ok(_) => {
+                skipped.push((c.turn_id, "the prompt renders to no tokens".into()));
+                continue;
+            }
+            Err(e) => {
+                skipped.push((c.turn_id, e.to_string()));
+                continue;
+            }
+        };
+        match tokens.align(&c.sampled) {
+            Ok(r) => ok.push(Sample {
+                turn_id: c.turn_id,
+                reward: c.reward,
+                prompt,
+                response: r.tokens,
+                logprobs: r.logprobs,
+                advantage: 0.0,
+                distill: None,
+            }),
+            Err(reason) => skipped.push((c.turn_id, reason)),
+        }
+    }
+    (ok, skipped)
+}
+
+/// Advantages. Samples sharing a prompt form a group and are centred and scaled within it
+/// (GRPO); the others are normalised across the batch. A group (or batch) whose rewards are all
+/// equal has no contrast; it keeps the raw reward rather than teaching nothing.
+pub fn assign_advantages(samples: &mut [Sample]) {
+    let mut groups: HashMap<&[u32], Vec<usize>> = HashMap::new();
+    for (i, s) in samples.iter().enumerate() {
+        groups.entry(s.prompt.as_slice()).or_default().push(i);
+    }
+    let mut singles = Vec::new();
+    let mut grouped = Vec::new();
+    for (_, idx) in groups {
+        if idx.len() > 1 {
+            grouped.push(idx);
+        } else {
+            singles.extend(idx);
+        }
+    }
+    let normalise = |samples: &mut [Sample], idx: &[usize]| {
+        let n = idx.len() as f64;
+        let mean = idx.iter().map(|&i| samples[i].reward).sum::<f64>() / n;
+        let var = idx.iter().map(|&i| (samples[i].reward - mean).powi(2)).sum::<f64>() / n;
+        let std = var.sqrt();
+        for &i in idx {
+            let r = samples[i].reward;
+            samples[i].advantage = if std > 1e-6 { ((r - mean) / std) as f32 } else { r as f32 };
+        }
+    };
+    for g in &grouped {
+        normalise(samples, g);
+    }
+    if !singles.is_empty() {
+        normalise(samples, &singles);
+    }
+}
+
+/// The datum for one sample, in the Tinker convention: the model reads `all[..-1]` and is scored
+/// on `all[1..]`; prompt positions carry zero advantage and zero logprob.
+pub fn datum(s: &Sample) -> Datum {
+    let p = s.prompt.len();
+    let mut all = Vec::with_capacity(s.tokens());
+    all.extend_from_slice(&s.prompt);
+    all.extend_from_slice(&s.response);
+    let n = all.len() - 1;
+    let mut logprobs = vec![0.0f32; p - 1];
+    logprobs.extend(s.logprobs.iter().map(|x| if x.is_finite() { *x } else { 0.0 }));
+    let mut advantages = vec![0.0f32; p - 1];
+    match &s.distill {
+        Some(kl) => advantages.extend(kl.iter().map(|k| s.advantage + k)),
+        None => advantages.extend(std::iter::repeat_n(s.advantage, s.response.len())),
+    }
+    debug_assert_eq!(logprobs.len(), n);
+    debug_assert_eq!(advantages.len(), n);
+    Datum { input: all[..n].to_vec(), target: all[1..].to_vec(), logprobs, advantages }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(id: i64, prompt: &[u32], reward: f64) -> Sample {
+        Sample {
+            turn_id: id,
+            reward,
+            prompt: prompt.to_vec(),
+            response: vec![9, 8],
+            logprobs: vec![-0.5, -0.25],
+            advantage: 0.0,
+            distill: None,
+        }
+    }
+
+    #[test]
+    fn groups_are_relative_and_singletons_batch_normalised() {
+        let mut s = vec![
+            sample(1, &[1, 2], 1.0),
+            sample(2, &[1, 2], -1.0),
+            sample(3, &[3], 1.0),
+            sample(4, &[4], -1.0),
+            sample(5, &[5], 1.0),
+        ];
+        assign_advantages(&mut s);
+        assert_eq!((s[0].advantage, s[1].advantage), (1.0, -1.0));
+        // Singletons: mean 1/3, population std 0.943.
+        assert!((s[2].advantage - 0.7071).abs() < 1e-3, "{}", s[2].advantage);
+        assert!((s[3].advantage + 1.4142).abs() < 1e-3, "{}", s[3].advantage);
+        let mut same = vec![sample(1, &[1], 1.0), sample(2, &[2], 1.0)];
+        assign_advantages(&mut same);
+        assert_eq!((same[0].advantage, same[1].advantage), (1.0, 1.0));
+    }
+
+    #[test]
+    fn datum_shifts_by_one_and_masks_the_prompt() {
+        let mut s = sample(1, &[1, 2, 3], 1.0);
+        s.advantage = 0.5;
+        let d = datum(&s);
+        assert_eq!(d.input, vec![1, 2, 3, 9]);
+        assert_eq!(d.target, vec![2, 3, 9, 8]);
+        assert_eq!(d.logprobs, vec![0.0, 0.0, -0.5, -0.25]);
+        assert_eq!(d.advantages, vec![0.0, 0.0, 0.5, 0.5]);
+        s.distill = Some(vec![0.2, -0.1]);
+        assert_eq!(datum(&s).advantages, vec![0.0, 0.0, 0.7, 0.4]);
+    }
+}
