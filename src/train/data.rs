@@ -229,8 +229,8 @@ mod tests {
         assign_advantages(&mut s);
         assert_eq!((s[0].advantage, s[1].advantage), (1.0, -1.0));
         // Singletons: mean 1/3, population std 0.943.
-        assert!((s[2].advantage - 0.7071).abs() < 1e-3, "{}", s[2].advantage);
-        assert!((s[3].advantage + 1.4142).abs() < 1e-3, "{}", s[3].advantage);
+        assert!((s[2].advantage - std::f32::consts::FRAC_1_SQRT_2).abs() < 1e-3, "{}", s[2].advantage);
+        assert!((s[3].advantage + std::f32::consts::SQRT_2).abs() < 1e-3, "{}", s[3].advantage);
         let mut same = vec![sample(1, &[1], 1.0), sample(2, &[2], 1.0)];
         assign_advantages(&mut same);
         assert_eq!((same[0].advantage, same[1].advantage), (1.0, 1.0));

@@ -110,6 +110,8 @@ pub struct Training {
     active: Mutex<Option<(i64, CancellationToken)>>,
     /// The last thing worth telling the user (waiting for data, an error).
     note: Mutex<String>,
+    /// Failed runs in a row, and when the scheduler may try again.
+    failures: Mutex<(u32, Option<std::time::Instant>)>,
 }
 
 const PAUSE_KEY: &str = "train_paused";
@@ -170,6 +172,7 @@ impl Training {
             paused: AtomicBool::new(false),
             active: Mutex::new(None),
             note: Mutex::new(String::new()),
+            failures: Mutex::new((0, None)),
         })
     }
 
@@ -261,7 +264,7 @@ impl Training {
     pub async fn status(&self) -> Result<Status, StoreError> {
         let since = crate::turn::now_ms() - 86_400_000;
         let active = self.active.lock().expect("active").as_ref().map(|(id, _)| *id);
-        let (eligible, (steps, spend), served, (trained, skipped, reasons), current, last) = self
+        let (eligible, (steps, spend), served, samples, current, last) = self
             .store
             .read(move |c| {
                 Ok((
@@ -273,7 +276,7 @@ impl Training {
                         Some(id) => record::get_run(c, id)?,
                         None => None,
                     },
-                    record::runs(c, 1, None)?.into_iter().find(|r| Some(r.id) != active),
+                    record::runs(c, 2, None)?.into_iter().find(|r| Some(r.id) != active),
                 ))
             })
             .await?;
@@ -317,7 +320,7 @@ impl Training {
                 spend_usd: spend,
                 max_spend_usd: self.cfg.max_spend_per_day_usd,
             },
-            samples: Samples { trained, skipped, skip_reasons: reasons },
+            samples,
             current_run: current,
             last_run: last,
         })
@@ -367,6 +370,18 @@ impl Training {
         Ok(())
     }
 
+    /// A failed run is retried after a minute, then 2, 4, … up to an hour.
+    fn note_outcome(&self, failed: bool) {
+        let mut f = self.failures.lock().expect("failures");
+        if failed {
+            f.0 += 1;
+            let wait = Duration::from_secs(60 << (f.0 - 1).min(6)).min(Duration::from_secs(3600));
+            f.1 = Some(std::time::Instant::now() + wait);
+        } else {
+            *f = (0, None);
+        }
+    }
+
     fn release(&self) {
         *self.active.lock().expect("active") = None;
         self.changed();
@@ -393,6 +408,9 @@ impl Training {
     /// Whether a run would have anything to do now.
     async fn has_work(&self) -> bool {
         if self.is_paused() {
+            return false;
+        }
+        if self.failures.lock().expect("failures").1.is_some_and(|t| std::time::Instant::now() < t) {
             return false;
         }
         let min = i64::from(self.cfg.min_batch);

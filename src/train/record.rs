@@ -376,15 +376,17 @@ pub fn samples_of(c: &Connection, step: i64) -> Result<Vec<(i64, f64, f64)>, Sto
 }
 
 /// Counts by sample status, and skip reasons with counts.
-pub fn sample_counts(c: &Connection) -> Result<(i64, i64, Vec<(String, i64)>), StoreError> {
+pub fn sample_counts(c: &Connection) -> Result<super::Samples, StoreError> {
     let (trained, skipped): (i64, i64) = c.query_row(
         "SELECT COALESCE(SUM(status = 'trained'), 0), COALESCE(SUM(status = 'skipped'), 0) FROM train_samples",
         [],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    let reasons = c
-        .prepare("SELECT reason, COUNT(*) FROM train_samples WHERE status = 'skipped' GROUP BY reason ORDER BY 2 DESC LIMIT 10")?
+    let skip_reasons = c
+        .prepare(
+            "SELECT reason, COUNT(*) FROM train_samples WHERE status = 'skipped' GROUP BY reason ORDER BY 2 DESC LIMIT 10",
+        )?
         .query_map([], |r| Ok((r.get::<_, Option<String>>(0)?.unwrap_or_default(), r.get(1)?)))?
         .collect::<Result<_, _>>()?;
-    Ok((trained, skipped, reasons))
+    Ok(super::Samples { trained, skipped, skip_reasons })
 }

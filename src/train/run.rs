@@ -53,6 +53,7 @@ impl Training {
         cancel: CancellationToken,
     ) -> Outcome {
         let outcome = self.run_inner(trigger, window, &cancel).await;
+        self.note_outcome(matches!(outcome, Outcome::Failed(_)));
         self.release();
         outcome
     }
@@ -282,7 +283,11 @@ impl Training {
                     tracing::warn!(step, attempt, kind, error = %e, "a save failed; trying again");
                     last = e.to_string();
                 }
-                Err(e) => return Err(self.note_error::<()>(step, Err(e)).await.err().expect("an error")),
+                Err(e) => {
+                    let m = e.to_string();
+                    self.store.write(move |c| record::note_step_error(c, step, &m)).await?;
+                    return Err(Stop::Failed(e.to_string()));
+                }
             }
         }
         let msg = format!("{} attempts: {last}", self.cfg.save_attempts);

@@ -273,10 +273,10 @@ test("training on: status card, runs, a run's charts and steps, checkpoints, pau
     assert.equal(await page.locator("#train-pause").textContent(), "Pause training");
 
     assert.deepEqual(await unlabelled(page), []);
-    await screenshot(page, "training-light");
+    await screenshot(page, "training-on-light");
     await page.locator("#theme-toggle").click(); // system -> light
     await page.locator("#theme-toggle").click(); // light -> dark
-    await screenshot(page, "training-dark");
+    await screenshot(page, "training-on-dark");
     await page.locator("#theme-toggle").click(); // dark -> system
     assert.deepEqual(page.errors, []);
   } finally {

@@ -49,6 +49,7 @@
 
 mod anthropic;
 mod roles;
+pub mod tinker;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

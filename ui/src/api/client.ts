@@ -169,6 +169,8 @@ export class Client {
     try {
       return JSON.parse(text) as T;
     } catch {
+      // The engine serves the UI's index.html for paths it doesn't know, /api ones included.
+      if ((res.headers.get("content-type") ?? "").startsWith("text/html")) throw unsupported(res.status, path);
       throw new ApiError(res.status, "http", `the engine answered ${path} with something that is not JSON`, path);
     }
   }
@@ -336,16 +338,14 @@ async function toError(res: Response, path: string): Promise<ApiError> {
     // A gateway (dev server, reverse proxy) in front of an engine that is not running.
     return new ApiError(0, "network", `Can't reach MetaClaw behind ${location.origin} (HTTP ${res.status}). Is \`metaclaw serve\` running?`, path);
   }
-  if (res.status === 404 || res.status === 405) {
-    const route = path.split("?")[0];
-    return new ApiError(
-      res.status,
-      "unsupported",
-      `This MetaClaw engine has no ${route} yet (HTTP ${res.status}). Update MetaClaw to use this feature.`,
-      path,
-    );
-  }
+  if (res.status === 404 || res.status === 405) return unsupported(res.status, path);
   return new ApiError(res.status, "http", `${path}: HTTP ${res.status}${text ? ` — ${text.slice(0, 200)}` : ""}`, path);
+}
+
+/** A route this engine lacks (an older MetaClaw). */
+function unsupported(status: number, path: string): ApiError {
+  const route = path.split("?")[0];
+  return new ApiError(status, "unsupported", `This MetaClaw engine has no ${route} yet${status >= 400 ? ` (HTTP ${status})` : ""}. Update MetaClaw to use this feature.`, path);
 }
 
 /** Parses an SSE byte stream, calling `on(event, data)` per dispatched event. */

@@ -132,11 +132,11 @@ export function trainingView(app: App, params: string[]): View {
   function actionButtons(st: TrainStatus): HTMLElement[] {
     const running = st.state === "training" || st.current_run !== null;
     const off = st.state === "off";
-    const now = h("button", { type: "button", class: "btn btn-primary", id: "train-now", disabled: running || off, "aria-describedby": running || off ? "train-now-why" : null }, "Train now") as HTMLButtonElement;
+    const why = running ? "A run is in progress." : off ? "Training can't start now (see above)." : st.paused ? "Resume training first." : null;
+    const now = h("button", { type: "button", class: "btn btn-primary", id: "train-now", disabled: why !== null }, "Train now") as HTMLButtonElement;
     now.addEventListener("click", () => void act(now, () => app.api.trainNow(), "Training started"));
     const pause = h("button", { type: "button", class: st.paused ? "btn btn-primary" : "btn", id: "train-pause" }, st.paused ? "Resume training" : "Pause training") as HTMLButtonElement;
     pause.addEventListener("click", () => void act(pause, () => (st.paused ? app.api.resumeTraining() : app.api.pauseTraining()), st.paused ? "Training resumed" : "Training paused"));
-    const why = running ? "A run is in progress." : off ? "Training can't start now (see above)." : null;
     return [why ? h("span", { class: "hint", id: "train-now-why" }, why) : null, now, pause].filter(Boolean) as HTMLElement[];
   }
 

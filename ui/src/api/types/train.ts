@@ -61,7 +61,7 @@ export interface ServingChange {
   reason: string;
 }
 
-/** TrainStatus.today: today's use against the daily limits */
+/** crate::train::Today: today's use against the daily limits */
 export interface TrainToday {
   steps: number;
   max_steps: number;
@@ -69,7 +69,7 @@ export interface TrainToday {
   max_spend_usd: number;
 }
 
-/** TrainStatus.samples: turns trained on and skipped, with the most common skip reasons */
+/** crate::train::Samples: turns trained on and skipped, with the most common skip reasons */
 export interface TrainSamples {
   trained: number;
   skipped: number;
@@ -77,7 +77,7 @@ export interface TrainSamples {
   skip_reasons: [string, number][];
 }
 
-/** the training status (`GET /api/train`; also the reply of run-now, pause and resume) */
+/** crate::train::Status (`GET /api/train`; also the reply of run-now, pause and resume) */
 export interface TrainStatus {
   enabled: boolean;
   base_model: string | null;
@@ -99,13 +99,13 @@ export interface TrainStatus {
   last_run: Run | null;
 }
 
-/** a run with its steps, oldest step first (`GET /api/train/runs/{id}`) */
+/** crate::api::train::RunDetail (`GET /api/train/runs/{id}`): a run with its steps, oldest first */
 export interface RunDetail {
   run: Run;
   steps: Step[];
 }
 
-/** `POST /api/train/rollback` body: serve the sampler weights of this step */
+/** crate::api::train::Rollback (`POST /api/train/rollback` body): serve this step's sampler weights */
 export interface TrainRollbackArg {
   step_id: number;
 }

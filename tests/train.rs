@@ -1,0 +1,399 @@
+//! Policy training end to end, in a real engine against the Tinker stand-in: the policy serves
+//! the agent (with logprobs), judged query turns become one batch (support turns never do), a
+//! window opens and a step runs through a JWT login, polled futures, a transient 503 and a save
+//! that times out once, and the next proxied request is served by the new adapter. Then pausing
+//! mid-step, a restart mid-run, resuming from the checkpoint, and rolling back; the stand-in's
+//! record of what each served adapter was trained on proves no turn was lost or trained twice.
+
+mod common;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{turn_id, Harness};
+use metaclaw::engine::{Hooks, Keys};
+use metaclaw::omls::scheduler::Timing;
+use metaclaw::omls::signals::{FakeIdle, FakePower, Signals};
+use metaclaw_standin::tinker::{self, TinkerOptions, TinkerStandin};
+use serde_json::{json, Value};
+
+const BASE: &str = "standin/tiny-chat";
+const KEY: &str = "tml-test-key";
+
+/// A word-level tokenizer with ChatML specials, built here (no download): the words the tests
+/// use, with and without a leading space; anything else is `[UNK]`.
+fn write_tokenizer(dir: &Path) -> serde_json::Map<String, Value> {
+    let mut words = vec!["[UNK]", "<|im_start|>", "<|im_end|>", "\n", "system", "user", "assistant"];
+    let plain = [
+        "sure",
+        "thing",
+        "forbidden",
+        "alpha",
+        "bravo",
+        "charlie",
+        "delta",
+        "echo",
+        "foxtrot",
+        "golf",
+        "hotel",
+        "please",
+    ];
+    let spaced: Vec<String> = plain.iter().map(|w| format!(" {w}")).collect();
+    words.extend(plain);
+    words.extend(spaced.iter().map(String::as_str));
+    let vocab: serde_json::Map<String, Value> =
+        words.iter().enumerate().map(|(i, w)| (w.to_string(), json!(i))).collect();
+    let special = |id: usize, content: &str| json!({"id": id, "content": content, "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true});
+    let tokenizer = json!({
+        "version": "1.0",
+        "truncation": null,
+        "padding": null,
+        "added_tokens": [special(1, "<|im_start|>"), special(2, "<|im_end|>")],
+        "normalizer": null,
+        "pre_tokenizer": {"type": "Split", "pattern": {"Regex": "\\n| ?[A-Za-z]+|[^A-Za-z\\n ]+| "}, "behavior": "Isolated", "invert": false},
+        "post_processor": null,
+        "decoder": null,
+        "model": {"type": "WordLevel", "vocab": vocab, "unk_token": "[UNK]"}
+    });
+    let template = "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("tokenizer.json"), tokenizer.to_string()).unwrap();
+    std::fs::write(
+        dir.join("tokenizer_config.json"),
+        json!({"chat_template": template, "eos_token": "<|im_end|>", "bos_token": null}).to_string(),
+    )
+    .unwrap();
+    vocab
+}
+
+fn quick() -> Timing {
+    Timing {
+        idle_poll: Duration::from_millis(100),
+        running_poll: Duration::from_millis(200),
+        pause_grace: Duration::from_secs(3),
+        relearn: Duration::from_secs(600),
+    }
+}
+
+struct World {
+    h: Harness,
+    tinker: TinkerStandin,
+    idle: FakeIdle,
+    _tok: tempfile::TempDir,
+    vocab: serde_json::Map<String, Value>,
+}
+
+fn hooks(idle: &FakeIdle) -> Hooks {
+    let signals = Signals {
+        os: Some(Arc::new(idle.clone())),
+        power: Arc::new(FakePower::default()),
+        last_request: Arc::new(AtomicI64::new(0)),
+    };
+    Hooks { signals: Some(signals), timing: Some(quick()), jobs: Vec::new() }
+}
+
+fn train_config(c: &mut metaclaw::config::Config, tinker: &TinkerStandin, tokenizer: Option<&Path>) {
+    c.omls.sleep = [("default".to_string(), "off".to_string())].into();
+    c.omls.idle_minutes = 5;
+    c.omls.maintenance_hours = 10_000;
+    c.train.enabled = true;
+    c.train.base_model = Some(BASE.into());
+    c.train.base_url = tinker.base_url();
+    c.train.min_batch = 2;
+    c.train.max_batch = 8;
+    c.train.save_timeout_secs = 2;
+    c.train.save_attempts = 3;
+    c.train.hub_url = tinker.base_url();
+    c.train.tokenizer_dir = tokenizer.map(Path::to_path_buf);
+    c.evolve.model = Some("standin-evolver".into());
+    c.evolve.upstream = Some("default".into());
+}
+
+fn keys() -> Keys {
+    Keys { tinker: Some(KEY.into()), ..Keys::none() }
+}
+
+async fn world(opts: TinkerOptions, download: bool) -> World {
+    let tok = tempfile::tempdir().unwrap();
+    let vocab = write_tokenizer(tok.path());
+    let opts = TinkerOptions { api_key: Some(KEY.into()), hub_dir: Some(tok.path().to_path_buf()), ..opts };
+    let tinker = tinker::spawn(opts).await.unwrap();
+    let idle = FakeIdle(Arc::new(AtomicU64::new(0)));
+    let dir = (!download).then(|| tok.path().to_path_buf());
+    let h = Harness::start_hooked(
+        |c| train_config(c, &tinker, dir.as_deref()),
+        keys(),
+        metaclaw_standin::Options { record: true, ..Default::default() },
+        hooks(&idle),
+    )
+    .await;
+    World { h, tinker, idle, _tok: tok, vocab }
+}
+
+async fn say(w: &World, session: &str, text: &str) -> (i64, Value) {
+    let r =
+        w.h.http
+            .post(w.h.url("/v1/chat/completions"))
+            .header("x-session-id", session)
+            .json(&json!({"model": "agent-model", "messages": [{"role": "user", "content": text}]}))
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(r.status(), 200);
+    let id = turn_id(&r);
+    (id, r.json().await.unwrap())
+}
+
+async fn api(w: &World, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    let mut rb = w.h.http.request(method, w.h.url(path)).bearer_auth(&w.h.token);
+    if let Some(b) = body {
+        rb = rb.json(&b);
+    }
+    let r = rb.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn feedback(w: &World, turn: i64, score: i64) {
+    w.h.flush().await;
+    let (s, v) =
+        api(w, reqwest::Method::POST, &format!("/api/turns/{turn}/feedback"), Some(json!({"score": score}))).await;
+    assert_eq!(s, 200, "{v}");
+}
+
+async fn status(w: &World) -> Value {
+    w.h.admin("/api/train").await
+}
+
+async fn wait_for(what: &str, secs: u64, mut f: impl AsyncFnMut() -> bool) {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(secs) {
+        if f().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out after {secs} s waiting for {what}");
+}
+
+fn away(w: &World) {
+    w.idle.0.store(10 * 60_000, Ordering::SeqCst);
+}
+
+fn back(w: &World) {
+    w.idle.0.store(0, Ordering::SeqCst);
+}
+
+/// Query turns with rewards; a support turn (taught a pending candidate); a turn whose sampled
+/// tokens the tokenizer would split differently. Returns the query turns' ids.
+async fn collect(w: &World, prefix: &str, rewards: &[i64]) -> Vec<i64> {
+    let words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"];
+    let mut ids = Vec::new();
+    for (i, r) in rewards.iter().enumerate() {
+        let (id, body) = say(w, &format!("{prefix}-q"), &format!("{} please", words[i % words.len()])).await;
+        assert_eq!(body["choices"][0]["message"]["content"], "sure thing", "{body}");
+        feedback(w, id, *r).await;
+        ids.push(id);
+    }
+    ids
+}
+
+fn served_model(s: &Value) -> String {
+    s["serving"]["model"].as_str().unwrap_or_default().to_string()
+}
+
+#[tokio::test]
+async fn a_window_trains_the_query_turns_and_the_next_request_uses_the_new_adapter() {
+    let w = world(
+        TinkerOptions {
+            jwt: true,
+            pending_polls: 3,
+            fail_once: vec!["forward_backward"],
+            stall_first_sampler_save: true,
+            ..Default::default()
+        },
+        false,
+    )
+    .await;
+    let s = status(&w).await;
+    assert_eq!(s["state"], "idle", "{s}");
+    assert_eq!(served_model(&s), BASE, "before any training the policy serves the base model");
+
+    // A support turn: a failure the evolver learns a (pending) skill from.
+    let (support, _) = say(&w, "support", "forbidden [[evolve:timestamps]]").await;
+    feedback(&w, support, -1).await;
+    let (st, report) = api(&w, reqwest::Method::POST, "/api/evolve", Some(json!({"session": "support"}))).await;
+    assert_eq!(st, 200, "{report}");
+    let (_, ds) = api(&w, reqwest::Method::GET, "/api/dataset?split=support", None).await;
+    assert!(ds.to_string().contains(&format!("\"turn_id\":{support}")), "the support turn is support: {ds}");
+
+    // Query turns, and one the policy sampled with tokens our tokenizer would not produce.
+    let query = collect(&w, "a", &[1, 1, -1, 1]).await;
+    let (odd, _) = say(&w, "a-q", "golf [[split_tokens]]").await;
+    feedback(&w, odd, 1).await;
+
+    // Every main turn so far went to the policy with logprobs requested, as the base model.
+    let served = w.tinker.served();
+    assert_eq!(served.len(), 6, "{served:?}");
+    assert!(served.iter().all(|m| m == BASE), "{served:?}");
+    let s = status(&w).await;
+    assert_eq!(s["eligible"], 5, "four query turns and the odd one (support excluded): {s}");
+
+    // Nothing trains while the user is here.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(w.tinker.received().is_empty());
+
+    away(&w);
+    wait_for("a training run to finish", 30, async || status(&w).await["last_run"]["status"] == "done").await;
+    let s = status(&w).await;
+    let served_path = served_model(&s);
+    assert!(served_path.starts_with("tinker://") && served_path.contains("/sampler_weights/step-"), "{s}");
+    assert!(served_path.ends_with("-2"), "the first sampler save timed out and was retried: {served_path}");
+    assert_eq!(s["today"]["steps"], 1, "{s}");
+    assert_eq!(s["samples"]["trained"], 4, "{s}");
+    assert_eq!(s["samples"]["skipped"], 1, "{s}");
+    let reason = s["samples"]["skip_reasons"][0][0].as_str().unwrap();
+    assert!(reason.contains("the tokenizer does not match the served model"), "{reason}");
+
+    // The service got exactly the four query turns, never the support turn.
+    let got = w.tinker.received();
+    assert_eq!(got.len(), 4, "one batch of four datums");
+    let forbidden: Vec<i64> = ["forbidden", " forbidden"].iter().map(|k| w.vocab[*k].as_i64().unwrap()).collect();
+    for d in &got {
+        assert!(!d.tokens.iter().any(|t| forbidden.contains(&i64::from(*t))), "a support turn was sent: {d:?}");
+        // Prompt positions carry nothing; the response's do (batch-normalised rewards 1, 1, -1, 1).
+        let n = d.advantages.len();
+        let resp = &d.advantages[n - 3..];
+        assert!(d.advantages[..n - 3].iter().all(|a| *a == 0.0), "{d:?}");
+        assert!(resp.iter().all(|a| (a - resp[0]).abs() < 1e-6 && a.abs() > 0.5), "{d:?}");
+        assert_eq!(&d.logprobs[n - 3..], &[-0.25, -0.375, -0.5], "the sampled logprobs, aligned");
+    }
+    let mut adv: Vec<f32> = got.iter().map(|d| *d.advantages.last().unwrap()).collect();
+    adv.sort_by(f32::total_cmp);
+    assert!((adv[0] + 1.732).abs() < 1e-3 && (adv[3] - 0.577).abs() < 1e-3, "{adv:?}");
+    let lineage = w.tinker.lineage(&served_path).expect("the served adapter exists");
+    assert_eq!(lineage.len(), 1, "one optimiser step is in the served weights");
+    assert_eq!(lineage[0].len(), 4);
+
+    // The next request is answered by the new adapter, without a restart.
+    say(&w, "a-q", "hotel please").await;
+    assert_eq!(w.tinker.served().last().unwrap(), &served_path);
+
+    // The run is visible with its step, window and checkpoint.
+    let runs = w.h.admin("/api/train/runs").await;
+    let run = &runs[0];
+    assert_eq!(run["trigger"], "window");
+    assert!(run["window"].as_str().unwrap().contains("away"), "{run}");
+    let detail = w.h.admin(&format!("/api/train/runs/{}", run["id"])).await;
+    let step = &detail["steps"][0];
+    assert_eq!(step["status"], "done", "{detail}");
+    assert_eq!(step["batch_size"], 4);
+    assert!(
+        step["loss"].as_f64().unwrap() > 0.0 && step["state_path"].as_str().unwrap().contains("/weights/"),
+        "{step}"
+    );
+    let step1 = step["id"].as_i64().unwrap();
+    assert!(query.iter().all(|q| *q > support));
+
+    // More data, another window: training continues from the saved state.
+    back(&w);
+    collect(&w, "b", &[1, -1]).await;
+    away(&w);
+    wait_for("the second run", 30, async || status(&w).await["today"]["steps"] == 2).await;
+    wait_for("the second adapter to be served", 10, async || served_model(&status(&w).await) != served_path).await;
+    let second = served_model(&status(&w).await);
+    let l2 = w.tinker.lineage(&second).unwrap();
+    assert_eq!(l2.len(), 2, "the second adapter holds both steps: {l2:?}");
+    assert_eq!(l2[0], lineage[0], "…the first exactly as it was");
+    assert!(w.tinker.ops().iter().any(|o| o == "load_weights"), "the second run resumed from the checkpoint");
+
+    // Roll back to the first step: served at once, and recorded.
+    let (st, v) = api(&w, reqwest::Method::POST, "/api/train/rollback", Some(json!({"step_id": step1}))).await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["model"], served_path.as_str());
+    back(&w);
+    say(&w, "c", "alpha please").await;
+    assert_eq!(w.tinker.served().last().unwrap(), &served_path);
+    let history = w.h.admin("/api/train/serving").await;
+    assert_eq!(history[0]["reason"], "rollback", "{history}");
+    let (st, v) = api(&w, reqwest::Method::POST, "/api/train/rollback", Some(json!({"step_id": 999}))).await;
+    assert_eq!((st, v["error"]["code"].as_str()), (404, Some("not_found")), "{v}");
+    assert!(w.tinker.heartbeats() <= 10, "heartbeats are every 10 s, not a busy loop");
+    w.h.stop().await;
+}
+
+#[tokio::test]
+async fn pausing_mid_step_or_restarting_mid_run_loses_nothing_and_trains_nothing_twice() {
+    // The tokenizer is downloaded from the (stand-in) hub this time.
+    let mut w = world(TinkerOptions { pending_polls: 1, ..Default::default() }, true).await;
+    let query = collect(&w, "p", &[1, -1, 1]).await;
+
+    // A slow step: the user comes back while forward_backward is pending.
+    w.tinker.hold_forward_backward(true);
+    away(&w);
+    wait_for("forward_backward to be sent", 30, async || w.tinker.received().len() == 3).await;
+    let s = status(&w).await;
+    assert_eq!(s["state"], "training", "{s}");
+    back(&w);
+    let returned = Instant::now();
+    wait_for("the run to yield", 10, async || status(&w).await["last_run"]["status"] == "paused").await;
+    let yielded = returned.elapsed();
+    assert!(yielded < Duration::from_secs(5), "training yielded {yielded:?} after the user returned");
+    let s = status(&w).await;
+    assert_eq!(s["today"]["steps"], 0, "{s}");
+    assert_eq!(s["serving"]["model"], BASE, "nothing new is served: {s}");
+    let runs = w.h.admin("/api/train/runs").await;
+    let detail = w.h.admin(&format!("/api/train/runs/{}", runs[0]["id"])).await;
+    assert_eq!(detail["steps"][0]["status"], "pending", "the step waits to be redone: {detail}");
+
+    // Next window: the step is redone; this time MetaClaw is stopped in the middle of it.
+    away(&w);
+    wait_for("forward_backward again", 30, async || w.tinker.received().len() == 6).await;
+    let idle = FakeIdle(Arc::new(AtomicU64::new(0)));
+    let tinker = &w.tinker;
+    w.h.restart_hooked(|c| train_config(c, tinker, None), keys(), hooks(&idle)).await;
+    w.idle = idle;
+    let runs = w.h.admin("/api/train/runs").await;
+    let ended = runs[0]["status"].as_str().unwrap();
+    assert!(ended == "paused" || ended == "interrupted", "{runs}");
+
+    // After the restart, a window finishes the step.
+    w.tinker.hold_forward_backward(false);
+    away(&w);
+    wait_for("the step to be done", 30, async || status(&w).await["today"]["steps"] == 1).await;
+    wait_for("the adapter to be served", 10, async || served_model(&status(&w).await).contains("sampler_weights"))
+        .await;
+    let s = status(&w).await;
+    assert_eq!(s["samples"]["trained"], 3, "{s}");
+    let lineage = w.tinker.lineage(&served_model(&s)).unwrap();
+    assert_eq!(lineage.len(), 1, "{lineage:?}");
+    let mut batch = lineage[0].clone();
+    batch.sort_unstable();
+    batch.dedup();
+    assert_eq!(batch.len(), 3, "each of the three turns exactly once, though sent three times: {lineage:?}");
+    assert_eq!(w.tinker.received().len(), 9);
+    assert_eq!(query.len(), 3);
+    // The tokenizer came from the hub into the MetaClaw home.
+    assert!(w.h.home.path().join("tokenizers/standin--tiny-chat/tokenizer.json").exists());
+    w.h.stop().await;
+}
+
+#[tokio::test]
+async fn training_off_says_how_to_turn_it_on_and_refuses_controls() {
+    let h = Harness::start(|_| {}).await;
+    let s = h.admin("/api/train").await;
+    assert_eq!((s["enabled"].as_bool(), s["state"].as_str()), (Some(false), Some("off")), "{s}");
+    assert!(s["detail"].as_str().unwrap().contains("[train] enabled = true"), "{s}");
+    let r = h.http.post(h.url("/api/train/run-now")).bearer_auth(&h.token).send().await.unwrap();
+    assert_eq!(r.status(), 409);
+    let v: Value = r.json().await.unwrap();
+    assert!(v["error"]["message"].as_str().unwrap().contains("training is off"), "{v}");
+    // Without training, requests route as before and carry no logprobs request.
+    let r = h.chat(common::user("hi")).await;
+    assert_eq!(r.status(), 200);
+    let last = h.standin.requests().last().unwrap().json();
+    assert!(last.get("logprobs").is_none(), "{last}");
+    h.stop().await;
+}
