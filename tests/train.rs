@@ -397,3 +397,43 @@ async fn training_off_says_how_to_turn_it_on_and_refuses_controls() {
     assert!(last.get("logprobs").is_none(), "{last}");
     h.stop().await;
 }
+
+#[tokio::test]
+async fn distillation_pulls_towards_a_teacher_with_the_same_tokenizer_only() {
+    let tok = tempfile::tempdir().unwrap();
+    write_tokenizer(tok.path());
+    let tinker = tinker::spawn(TinkerOptions { api_key: Some(KEY.into()), ..Default::default() }).await.unwrap();
+    let idle = FakeIdle(Arc::new(AtomicU64::new(0)));
+    let teacher = format!("{}/teacher/v1", tinker.base_url());
+    let h = Harness::start_hooked(
+        |c| {
+            train_config(c, &tinker, Some(tok.path()));
+            c.train.distill =
+                Some(metaclaw::config::DistillConfig { teacher_url: teacher, teacher_model: "big".into(), coef: 1.0 });
+        },
+        keys(),
+        metaclaw_standin::Options { record: true, ..Default::default() },
+        hooks(&idle),
+    )
+    .await;
+    let vocab = serde_json::Map::new();
+    let w = World { h, tinker, idle, _tok: tok, vocab };
+    // The teacher spells "charlie" differently: that turn trains on its reward alone.
+    let (a, _) = say(&w, "d", "alpha please").await;
+    let (c, _) = say(&w, "d", "charlie please").await;
+    feedback(&w, a, 1).await;
+    feedback(&w, c, -1).await;
+    away(&w);
+    wait_for("the distilled step", 30, async || status(&w).await["today"]["steps"] == 1).await;
+    let got = w.tinker.received();
+    assert_eq!(got.len(), 2);
+    let tail = |d: &tinker::Received| d.advantages[d.advantages.len() - 3..].to_vec();
+    let mut tails: Vec<Vec<f32>> = got.iter().map(tail).collect();
+    tails.sort_by(|x, y| x[0].total_cmp(&y[0]));
+    assert_eq!(tails[0], vec![-1.0, -1.0, -1.0], "no teacher term where tokenizers differ");
+    // Reward advantage 1, plus -(student − teacher): student -0.25, -0.375, -0.5; teacher -0.1.
+    for (got, want) in tails[1].iter().zip([1.15f32, 1.275, 1.4]) {
+        assert!((got - want).abs() < 1e-5, "{:?}", tails[1]);
+    }
+    w.h.stop().await;
+}

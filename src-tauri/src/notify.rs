@@ -12,6 +12,8 @@ pub enum Kind {
     Candidate,
     AutoApproved,
     UpstreamFailing,
+    /// A training run finished or failed.
+    Training,
 }
 
 /// What the user clicked.

@@ -369,6 +369,25 @@ async fn event_loop(app: AppHandle, s: Arc<Shell>, mut rx: tokio::sync::broadcas
                 }
             }
             Event::GenerationChanged { .. } | Event::SchedulerChanged { .. } => refresh(&app, &s).await,
+            Event::TrainChanged { state, .. } => {
+                let v = {
+                    let mut v = s.view.lock().expect("view");
+                    v.training = state == "training";
+                    v.clone()
+                };
+                let _ = tray::update(&app, &v);
+            }
+            Event::TrainRunEnded { status, detail, .. } => {
+                refresh(&app, &s).await;
+                let title = match status.as_str() {
+                    "failed" => Some("Training failed"),
+                    "done" if !detail.starts_with("no batch") => Some("Training finished"),
+                    _ => None,
+                };
+                if let (true, Some(title)) = (notify, title) {
+                    s.notifier.show(Kind::Training, title, &detail, false, |_| {});
+                }
+            }
             _ => {}
         }
     }

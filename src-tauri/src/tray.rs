@@ -70,6 +70,8 @@ pub struct View {
     pub paused: bool,
     pub autostart: bool,
     pub notifications: bool,
+    /// A policy training run is going.
+    pub training: bool,
 }
 
 pub const TRAY_ID: &str = "metaclaw";
@@ -93,7 +95,8 @@ fn status_line(v: &View) -> String {
         (None, true) => "healthy".into(),
         (None, false) => "not answering".into(),
     };
-    format!("{} · {} turns today · {health}", v.address.trim_start_matches("http://"), v.turns_today)
+    let training = if v.training { " · training the policy" } else { "" };
+    format!("{} · {} turns today · {health}{training}", v.address.trim_start_matches("http://"), v.turns_today)
 }
 
 fn menu(app: &AppHandle, v: &View) -> tauri::Result<Menu<Wry>> {
@@ -171,5 +174,7 @@ mod tests {
         assert_eq!(status_line(&v), "127.0.0.1:30000 · 12 turns today · healthy");
         let v = View { problem: Some("upstream failing".into()), ..v };
         assert!(status_line(&v).ends_with("upstream failing"));
+        let v = View { training: true, problem: None, ..v };
+        assert_eq!(status_line(&v), "127.0.0.1:30000 · 12 turns today · healthy · training the policy");
     }
 }

@@ -58,6 +58,7 @@ async fn status(State(st): State<Arc<ApiState>>) -> Result<Json<Status>, ApiErro
         serving: served,
         serve_models: cfg.serve_models.clone(),
         eligible: 0,
+        unsampled: 0,
         min_batch: cfg.min_batch,
         today: Today {
             steps: 0,

@@ -37,6 +37,8 @@ pub struct Sample {
     pub advantage: f32,
     /// Per response token: `-coef·(student − teacher)` from distillation, if any.
     pub distill: Option<Vec<f32>>,
+    /// The rendered prompt and the sampled response, as text (for a distillation teacher).
+    pub text: String,
 }
 
 impl Sample {
@@ -111,6 +113,18 @@ pub fn eligible_count(conn: &Connection) -> Result<i64, StoreError> {
     Ok(conn.query_row(&sql, params![current, 0], |r| r.get(0))?)
 }
 
+/// Judged query turns that cannot be trained on because no sampled tokens were recorded: another
+/// upstream answered, or the serving endpoint returned no logprobs.
+pub fn unsampled_count(conn: &Connection) -> Result<i64, StoreError> {
+    let sql = format!(
+        "SELECT COUNT(*) FROM turns t JOIN turn_scores sc ON sc.turn_id = t.id
+         WHERE {} AND NOT EXISTS (SELECT 1 FROM turn_sampled ts WHERE ts.turn_id = t.id) AND ?2 = ?2",
+        crate::dataset::QUERY_SPLIT
+    );
+    let current = crate::dataset::current_generation(conn)?;
+    Ok(conn.query_row(&sql, params![current, 0], |r| r.get(0))?)
+}
+
 /// Tokenizes candidates. Returns the usable samples and, for the rest, why not.
 pub fn tokenize(tokens: &Tokens, candidates: Vec<Candidate>) -> (Vec<Sample>, Vec<(i64, String)>) {
     let (mut ok, mut skipped) = (Vec::new(), Vec::new());
@@ -119,7 +133,14 @@ pub fn tokenize(tokens: &Tokens, candidates: Vec<Candidate>) -> (Vec<Sample>, Ve
             skipped.push((c.turn_id, "reward 0: no evidence either way".into()));
             continue;
         }
-        let prompt = match tokens.render(&c.messages, c.tools.as_ref(), true).and_then(|t| tokens.encode(&t)) {
+        let rendered = match tokens.render(&c.messages, c.tools.as_ref(), true) {
+            Ok(r) => r,
+            Err(e) => {
+                skipped.push((c.turn_id, e.to_string()));
+                continue;
+            }
+        };
+        let prompt = match tokens.encode(&rendered) {
             Ok(p) if !p.is_empty() => p,
             Ok(_) => {
                 skipped.push((c.turn_id, "the prompt renders to no tokens".into()));
@@ -131,15 +152,22 @@ pub fn tokenize(tokens: &Tokens, candidates: Vec<Candidate>) -> (Vec<Sample>, Ve
             }
         };
         match tokens.align(&c.sampled) {
-            Ok(r) => ok.push(Sample {
-                turn_id: c.turn_id,
-                reward: c.reward,
-                prompt,
-                response: r.tokens,
-                logprobs: r.logprobs,
-                advantage: 0.0,
-                distill: None,
-            }),
+            Ok(r) => {
+                let mut text = rendered;
+                for s in &c.sampled {
+                    text.push_str(&String::from_utf8_lossy(s.bytes.as_deref().unwrap_or(s.token.as_bytes())));
+                }
+                ok.push(Sample {
+                    turn_id: c.turn_id,
+                    reward: c.reward,
+                    prompt,
+                    response: r.tokens,
+                    logprobs: r.logprobs,
+                    advantage: 0.0,
+                    distill: None,
+                    text,
+                })
+            }
             Err(reason) => skipped.push((c.turn_id, reason)),
         }
     }
@@ -214,6 +242,7 @@ mod tests {
             logprobs: vec![-0.5, -0.25],
             advantage: 0.0,
             distill: None,
+            text: String::new(),
         }
     }
 

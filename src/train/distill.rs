@@ -33,8 +33,7 @@ async fn teacher_logprobs(
     s: &Sample,
 ) -> Result<Vec<f32>, String> {
     let ids: Vec<u32> = s.prompt.iter().chain(&s.response).copied().collect();
-    let text = tokens.decode(&ids);
-    let body = json!({"model": cfg.teacher_model, "prompt": text, "max_tokens": 1, "echo": true, "logprobs": 1, "temperature": 0});
+    let body = json!({"model": cfg.teacher_model, "prompt": s.text, "max_tokens": 1, "echo": true, "logprobs": 1, "temperature": 0});
     let mut rb = http.post(format!("{}/completions", cfg.teacher_url.trim_end_matches('/'))).json(&body);
     if let Some(k) = key {
         rb = rb.bearer_auth(k);

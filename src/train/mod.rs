@@ -70,6 +70,8 @@ pub struct Status {
     pub serving: Option<ServingChange>,
     pub serve_models: Vec<String>,
     pub eligible: i64,
+    /// Judged turns of this generation without sampled tokens (not trainable).
+    pub unsampled: i64,
     pub min_batch: u32,
     pub today: Today,
     pub samples: Samples,
@@ -264,11 +266,12 @@ impl Training {
     pub async fn status(&self) -> Result<Status, StoreError> {
         let since = crate::turn::now_ms() - 86_400_000;
         let active = self.active.lock().expect("active").as_ref().map(|(id, _)| *id);
-        let (eligible, (steps, spend), served, samples, current, last) = self
+        let (eligible, unsampled, (steps, spend), served, samples, current, last) = self
             .store
             .read(move |c| {
                 Ok((
                     data::eligible_count(c)?,
+                    data::unsampled_count(c)?,
                     record::usage_since(c, since)?,
                     record::served(c)?,
                     record::sample_counts(c)?,
@@ -290,6 +293,10 @@ impl Training {
             },
             "paused" => "paused: no training until you resume".into(),
             _ if !note.is_empty() => note,
+            _ if eligible < i64::from(self.cfg.min_batch) && unsampled > 0 => format!(
+                "{eligible} of {} usable turns collected; {unsampled} judged turns have no sampled tokens (another upstream answered, or the serving endpoint returned no logprobs)",
+                self.cfg.min_batch
+            ),
             _ if eligible < i64::from(self.cfg.min_batch) => {
                 format!("{eligible} of {} usable turns collected for the next step", self.cfg.min_batch)
             }
@@ -313,6 +320,7 @@ impl Training {
             }),
             serve_models: self.cfg.serve_models.clone(),
             eligible,
+            unsampled,
             min_batch: self.cfg.min_batch,
             today: Today {
                 steps,

@@ -35,6 +35,14 @@ impl From<BackendError> for Stop {
     }
 }
 
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
 /// Awaits `f` unless the run is cancelled first.
 async fn unless<T>(cancel: &CancellationToken, f: impl std::future::Future<Output = T>) -> Result<T, Stop> {
     tokio::select! {
@@ -133,7 +141,7 @@ impl Training {
                 return Err(Stop::Paused);
             }
             if let Some(why) = self.over_limit().await? {
-                return Ok(format!("{done} steps; {why}"));
+                return Ok(format!("{}; {why}", plural(done, "step")));
             }
             let Some((step, batch)) = self.next_batch(run, tokens).await? else {
                 let msg =

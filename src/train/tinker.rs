@@ -3,7 +3,7 @@
 //! it, idempotency keys, submitted requests polled as futures (`try_again` and queue states),
 //! retries with backoff for transient failures, and `forward_backward` as protobuf.
 
-use std::sync::atomic::{AtomicI32, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -394,7 +394,6 @@ impl Backend for Arc<Tinker> {
                 model_id: model_id.to_string(),
                 seq: AtomicI32::new(0),
                 _heartbeat: guard,
-                steps: AtomicI64::new(0),
             };
             if let Some(path) = from {
                 let body = json!({"model_id": trainer.model_id, "seq_id": trainer.next_seq(), "path": path, "optimizer": true, "type": "load_weights"});
@@ -445,7 +444,6 @@ struct TinkerTrainer {
     /// Requests on a model are numbered from 1.
     seq: AtomicI32,
     _heartbeat: Heartbeat,
-    steps: AtomicI64,
 }
 
 impl TinkerTrainer {
@@ -541,7 +539,6 @@ impl Trainer for TinkerTrainer {
         async move {
             let body = json!({"model_id": self.model_id, "seq_id": self.next_seq(), "adam_params": adam, "type": "optim_step"});
             self.tinker.submit("optim_step", "optim_step", Body::Json(body), None).await?;
-            self.steps.fetch_add(1, Ordering::Relaxed);
             Ok(())
         }
         .boxed()

@@ -132,11 +132,6 @@ impl Tokens {
             .map_err(|e| TokenError::Tokenize(e.to_string()))
     }
 
-    /// The text of a token sequence (special tokens kept).
-    pub fn decode(&self, ids: &[u32]) -> String {
-        self.tokenizer.decode(ids, false).unwrap_or_default()
-    }
-
     /// One token's text.
     pub fn piece(&self, id: u32) -> String {
         self.tokenizer.decode(&[id], false).unwrap_or_default()

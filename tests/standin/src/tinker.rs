@@ -230,6 +230,7 @@ pub async fn spawn(opts: TinkerOptions) -> std::io::Result<TinkerStandin> {
         .route("/api/v1/training_runs/{id}/checkpoints", get(checkpoints))
         .route("/api/v1/{op}", post(api))
         .route("/oai/api/v1/chat/completions", post(chat))
+        .route("/teacher/v1/completions", post(teacher))
         .route("/{owner}/{name}/resolve/main/{file}", get(hub))
         .with_state(shared.clone());
     let task = tokio::spawn(async move {
@@ -603,6 +604,65 @@ async fn chat(State(s): State<Shared>, h: HeaderMap, body: Bytes) -> Response {
         "id": "chatcmpl-tinker", "object": "chat.completion", "created": 1_700_000_000, "model": model,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "logprobs": logprobs, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": 10, "completion_tokens": tokens.len(), "total_tokens": 10 + tokens.len()}
+    }))
+    .into_response()
+}
+
+/// Splits text the way the tests' word-level tokenizer does: ChatML specials, newlines, words
+/// with an optional leading space, runs of other characters, and lone spaces. A teacher that
+/// spells "charlie" as two tokens plays one with a different tokenizer.
+fn teacher_tokens(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        if let Some(sp) = ["<|im_start|>", "<|im_end|>"].iter().find(|s| rest.starts_with(**s)) {
+            out.push(sp.to_string());
+            rest = &rest[sp.len()..];
+            continue;
+        }
+        let c = rest.chars().next().unwrap();
+        let word_at = |r: &str| r.chars().take_while(|c| c.is_ascii_alphabetic()).map(char::len_utf8).sum::<usize>();
+        let len = if c == '\n' {
+            1
+        } else if c == ' ' && word_at(&rest[1..]) > 0 {
+            1 + word_at(&rest[1..])
+        } else if c.is_ascii_alphabetic() {
+            word_at(rest)
+        } else if c == ' ' {
+            1
+        } else {
+            rest.chars()
+                .take_while(|c| !c.is_ascii_alphabetic() && *c != '\n' && *c != ' ' && *c != '<')
+                .map(char::len_utf8)
+                .sum::<usize>()
+                .max(c.len_utf8())
+        };
+        let tok = &rest[..len];
+        if tok.trim() == "charlie" {
+            out.push(tok[..tok.len() - 3].to_string());
+            out.push("lie".into());
+        } else {
+            out.push(tok.to_string());
+        }
+        rest = &rest[len..];
+    }
+    out
+}
+
+/// `POST /teacher/v1/completions` with `echo` and `logprobs`: a distillation teacher that gives
+/// every token logprob -0.1 (the first `null`), then samples one more token.
+async fn teacher(Json(v): Json<Value>) -> Response {
+    if v["echo"] != true || v["logprobs"].as_u64().is_none() {
+        return (StatusCode::BAD_REQUEST, Json(json!({"error": {"message": "echo and logprobs are required here"}})))
+            .into_response();
+    }
+    let mut tokens = teacher_tokens(v["prompt"].as_str().unwrap_or_default());
+    tokens.push(" sure".into());
+    let lps: Vec<Value> = (0..tokens.len()).map(|i| if i == 0 { Value::Null } else { json!(-0.1) }).collect();
+    Json(json!({
+        "id": "cmpl-teacher", "object": "text_completion", "created": 1_700_000_000, "model": v["model"],
+        "choices": [{"index": 0, "text": tokens.concat(), "finish_reason": "length",
+            "logprobs": {"tokens": tokens, "token_logprobs": lps, "top_logprobs": null, "text_offset": []}}]
     }))
     .into_response()
 }

@@ -92,6 +92,8 @@ export interface TrainStatus {
   serve_models: string[];
   /** Turns ready to train on. */
   eligible: number;
+  /** Judged turns of this generation without sampled tokens (not trainable). */
+  unsampled: number;
   min_batch: number;
   today: TrainToday;
   samples: TrainSamples;
