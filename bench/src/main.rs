@@ -228,6 +228,52 @@ struct Target {
     url: String,
 }
 
+/// Keeps policy training busy until `on` goes false; returns the optimiser steps done meanwhile.
+async fn feed_training(base: String, token_path: PathBuf, on: Arc<AtomicBool>) -> u64 {
+    let client = reqwest::Client::new();
+    let token = std::fs::read_to_string(&token_path).unwrap_or_default().trim().to_string();
+    let words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"];
+    let mut i = 0usize;
+    let steps = |v: &Value| v["today"]["steps"].as_u64().unwrap_or(0);
+    let before = match client.get(format!("{base}/api/train")).bearer_auth(&token).send().await {
+        Ok(r) => steps(&r.json().await.unwrap_or(Value::Null)),
+        Err(_) => 0,
+    };
+    while on.load(Ordering::SeqCst) {
+        i += 1;
+        let body = json!({"model": "train-bench", "messages": [{"role": "user", "content": format!("{} please", words[i % words.len()])}]});
+        let Ok(r) = client.post(format!("{base}/v1/chat/completions")).json(&body).send().await else { continue };
+        let id =
+            r.headers().get("x-metaclaw-turn-id").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<i64>().ok());
+        let _ = r.bytes().await;
+        if let Some(id) = id {
+            let score = if i.is_multiple_of(3) { -1 } else { 1 };
+            // The turn reaches the database within the flush interval.
+            for _ in 0..5 {
+                let sent = client
+                    .post(format!("{base}/api/turns/{id}/feedback"))
+                    .bearer_auth(&token)
+                    .json(&json!({"score": score}))
+                    .send()
+                    .await;
+                if sent.is_ok_and(|r| r.status().is_success()) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        if i.is_multiple_of(2) {
+            let _ = client.post(format!("{base}/api/train/run-now")).bearer_auth(&token).send().await;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    match client.get(format!("{base}/api/train")).bearer_auth(&token).send().await {
+        Ok(r) => steps(&r.json().await.unwrap_or(Value::Null)).saturating_sub(before),
+        Err(_) => 0,
+    }
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let a = args();
@@ -298,6 +344,46 @@ async fn main() {
     let loop_base = format!("http://127.0.0.1:{loop_port}");
     wait_healthy(&client, &format!("{loop_base}/healthz")).await;
     targets.push(Target { name: "mc+judge", url: format!("{loop_base}/v1") });
+
+    // And with policy training stepping throughout: a feeder sends turns to the policy (model
+    // `train-*`, served by the Tinker stand-in), scores them and starts a run whenever none is
+    // going, so batches are tokenized, trained, saved and hot-swapped during the measurement.
+    let tok_dir = tmp.join("tokenizer");
+    let mut tinker = Command::new(&a.standin).args(["--tinker"]).arg(&tok_dir).stdout(Stdio::piped()).spawn().unwrap();
+    let tinker_url = first_line(&mut tinker).trim_start_matches("listening on ").to_string();
+    let _tinker = Proc(tinker);
+    let train_home = tmp.join("train-home");
+    std::fs::create_dir_all(&train_home).unwrap();
+    std::fs::write(
+        train_home.join("config.toml"),
+        format!(
+            "[log]\nlevel = \"warn\"\n[store]\nflush_interval_ms = 10\n[train]\nenabled = true\nbase_model = \"standin/tiny-chat\"\nbase_url = \"{tinker_url}\"\nserve_models = [\"train-*\"]\nmin_batch = 2\nmax_steps_per_day = 1000000\nmax_spend_per_day_usd = 1000000.0\ntokenizer_dir = \"{}\"\n",
+            tok_dir.display()
+        ),
+    )
+    .unwrap();
+    let train_port = free_port();
+    let training = Command::new(&a.metaclaw)
+        .args(["serve", "--port", &train_port.to_string(), "--upstream", &standin_url])
+        .env("METACLAW_HOME", &train_home)
+        .env("METACLAW_NO_KEYRING", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let _training = Proc(training);
+    let train_base = format!("http://127.0.0.1:{train_port}");
+    wait_healthy(&client, &format!("{train_base}/healthz")).await;
+    targets.push(Target { name: "mc+train", url: format!("{train_base}/v1") });
+    let feeding = Arc::new(AtomicBool::new(true));
+    // Its own thread and runtime, so it never competes with the measuring client.
+    let feeder = {
+        let (base, token, on) = (train_base.clone(), train_home.join("admin.token"), feeding.clone());
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(feed_training(base, token, on))
+        })
+    };
     for t in &targets {
         wait_healthy(&client, &format!("{}/models", t.url)).await;
     }
@@ -338,6 +424,9 @@ async fn main() {
     for v in [&mut an_direct, &mut an_relay, &mut oa_chat, &mut an_translated] {
         v.sort_by(f64::total_cmp);
     }
+
+    feeding.store(false, Ordering::SeqCst);
+    let steps = feeder.join().unwrap_or(0);
 
     let mut tput = Vec::new();
     let mut rss_load = 0;
@@ -409,6 +498,21 @@ async fn main() {
             b.1 - d99,
             a.0 - d50,
             a.1 - d99
+        );
+    }
+    if let Some(l) = targets.iter().position(|t| t.name == "mc+train") {
+        let (a, b) = (stat(&lat[mc]), stat(&lat[l]));
+        println!(
+            "with policy training stepping in the background ({steps} optimiser steps during the measurement): added p50 {:.3} ms, p99 {:.3} ms (vs {:.3} / {:.3} without); p50 ratio {:.2}",
+            b.0 - d50,
+            b.1 - d99,
+            a.0 - d50,
+            a.1 - d99,
+            (b.0 - d50) / (a.0 - d50).max(1e-6)
+        );
+        out.insert(
+            "training".into(),
+            json!({"steps": steps, "overhead_p50_ms": b.0 - d50, "overhead_p99_ms": b.1 - d99}),
         );
     }
     if targets.iter().any(|t| t.name == "nginx") {

@@ -1,5 +1,7 @@
 //! `metaclaw-standin [--port N] [--require-key KEY] [--no-record]`: runs the stand-in LLM API and
 //! prints `listening on http://ADDR` once it accepts connections.
+//! `metaclaw-standin --tinker DIR`: runs the Tinker stand-in instead (no key), writing the test
+//! tokenizer into DIR, and prints its address the same way.
 
 use std::net::SocketAddr;
 
@@ -13,6 +15,14 @@ async fn main() {
             "--port" => port = args.next().and_then(|p| p.parse().ok()).expect("--port takes a number"),
             "--require-key" => opts.require_key = args.next(),
             "--no-record" => opts.record = false,
+            "--tinker" => {
+                let dir = std::path::PathBuf::from(args.next().expect("--tinker takes a folder for the tokenizer"));
+                metaclaw_standin::tinker::write_tokenizer(&dir);
+                let t = metaclaw_standin::tinker::spawn(Default::default()).await.expect("stand-in binds");
+                println!("listening on {}", t.base_url());
+                tokio::signal::ctrl_c().await.ok();
+                return;
+            }
             other => {
                 eprintln!(
                     "unknown argument {other}; usage: metaclaw-standin [--port N] [--require-key KEY] [--no-record]"
