@@ -33,11 +33,13 @@ def _serve(config, args=()):
         f.write(config)
     env = dict(os.environ, METACLAW_HOME=home, METACLAW_NO_KEYRING="1")
     env.pop("METACLAW_UPSTREAM_API_KEY", None)
-    return _start(
+    proc, url = _start(
         [os.environ["METACLAW_BIN"], "serve", "--port", "0", *args],
         env=env,
         prefix="MetaClaw listening on ",
     )
+    proc.home = home  # for tests that run the CLI against this engine
+    return proc, url
 
 
 @pytest.fixture(scope="session")
