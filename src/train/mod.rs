@@ -137,16 +137,15 @@ impl Training {
                 tokens::cache_dir(&home.root().join("tokenizers"), t.tokenizer_repo.as_deref().unwrap_or(base_model))
             }
         };
-        let me = Self::with_backend(
-            t.clone(),
-            store,
-            Arc::new(tinker.clone()),
-            Serving::new(routes, cfg, key),
-            events,
-            tokens_dir,
-        );
-        let mut me = Arc::into_inner(me).expect("just built");
+        // Tinker itself needs a key: without one, serving through it would only answer 401.
+        let keyless = key.is_none() && t.base_url.trim_end_matches('/') == crate::config::TINKER_BASE_URL;
+        let serving = if keyless { None } else { Serving::new(routes, cfg, key) };
+        let mut me = Self::build(t.clone(), store, Arc::new(tinker.clone()), serving, events, tokens_dir);
         me.tinker = Some(tinker);
+        if keyless {
+            tracing::warn!("[train] is on but there is no Tinker key: `metaclaw key set tinker` (or TINKER_API_KEY)");
+            me.set_note("no Tinker key: add it with `metaclaw key set tinker` (or TINKER_API_KEY) and restart");
+        }
         let me = Arc::new(me);
         me.restore().await?;
         Ok(Some(me))
@@ -161,7 +160,18 @@ impl Training {
         events: EventBus,
         tokens_dir: PathBuf,
     ) -> Arc<Self> {
-        Arc::new(Self {
+        Arc::new(Self::build(cfg, store, backend, serving, events, tokens_dir))
+    }
+
+    fn build(
+        cfg: TrainConfig,
+        store: Store,
+        backend: Arc<dyn Backend>,
+        serving: Option<Serving>,
+        events: EventBus,
+        tokens_dir: PathBuf,
+    ) -> Self {
+        Self {
             cfg,
             store,
             backend,
@@ -175,7 +185,7 @@ impl Training {
             active: Mutex::new(None),
             note: Mutex::new(String::new()),
             failures: Mutex::new((0, None)),
-        })
+        }
     }
 
     /// After a restart: runs left open are closed, the pause switch is read back, and the
@@ -187,9 +197,14 @@ impl Training {
         self.paused.store(paused, Ordering::Relaxed);
         if let Some(s) = &self.serving {
             let served = self.store.read(record::served).await?;
+            let base = match served.as_ref().and_then(|c| c.step_id) {
+                Some(step) => self.store.read(move |c| record::base_of(c, step)).await?,
+                None => None,
+            };
             match served {
-                Some(change) => s.serve(&change.model),
-                None => s.serve(self.base_model()),
+                // An adapter of another base model (the config changed) is not served.
+                Some(change) if base.as_deref() == Some(self.base_model()) => s.serve(&change.model),
+                _ => s.serve(self.base_model()),
             }
         }
         Ok(())
@@ -422,10 +437,11 @@ impl Training {
             return false;
         }
         let min = i64::from(self.cfg.min_batch);
+        let base = self.base_model().to_string();
         self.store
             .read(move |c| {
                 let unfinished = record::pending_step(c)?.is_some();
-                let unpublished = record::head(c)?.is_some_and(|h| h.sampler_path.is_none());
+                let unpublished = record::head(c, &base)?.is_some_and(|h| h.sampler_path.is_none());
                 Ok(unfinished || unpublished || data::eligible_count(c)? >= min)
             })
             .await

@@ -279,20 +279,27 @@ pub fn note_step_error(c: &Connection, step: i64, error: &str) -> Result<(), Sto
     Ok(())
 }
 
-/// The checkpoint training continues from: the newest done step, unless the user rolled back
-/// to an older one since.
-pub fn head(c: &Connection) -> Result<Option<Step>, StoreError> {
+/// The checkpoint training of `base_model` continues from: the newest done step, unless the
+/// user rolled back to an older one since. Checkpoints of other base models never qualify.
+pub fn head(c: &Connection, base_model: &str) -> Result<Option<Step>, StoreError> {
+    let cols: Vec<String> = STEP_COLS.split(',').map(|c| format!("s.{}", c.trim())).collect();
+    let cols = cols.join(", ");
     let newest: Option<Step> = c
         .query_row(
-            &format!("SELECT {STEP_COLS} FROM train_steps WHERE status = 'done' AND state_path IS NOT NULL ORDER BY id DESC LIMIT 1"),
-            [],
+            &format!(
+                "SELECT {cols} FROM train_steps s JOIN train_runs r ON r.id = s.run_id
+                 WHERE s.status = 'done' AND s.state_path IS NOT NULL AND r.base_model = ?1 ORDER BY s.id DESC LIMIT 1"
+            ),
+            [base_model],
             step_row,
         )
         .optional()?;
     let rollback: Option<(i64, i64)> = c
         .query_row(
-            "SELECT at, step_id FROM train_serving WHERE reason = 'rollback' AND step_id IS NOT NULL ORDER BY id DESC LIMIT 1",
-            [],
+            "SELECT v.at, v.step_id FROM train_serving v JOIN train_steps s ON s.id = v.step_id
+               JOIN train_runs r ON r.id = s.run_id
+             WHERE v.reason = 'rollback' AND r.base_model = ?1 ORDER BY v.id DESC LIMIT 1",
+            [base_model],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
@@ -300,6 +307,16 @@ pub fn head(c: &Connection) -> Result<Option<Step>, StoreError> {
         (Some(n), Some((at, step))) if n.ended_at.unwrap_or(0) <= at => get_step(c, step),
         (newest, _) => Ok(newest),
     }
+}
+
+/// The base model a step was trained from.
+pub fn base_of(c: &Connection, step: i64) -> Result<Option<String>, StoreError> {
+    Ok(c.query_row(
+        "SELECT r.base_model FROM train_steps s JOIN train_runs r ON r.id = s.run_id WHERE s.id = ?1",
+        [step],
+        |r| r.get(0),
+    )
+    .optional()?)
 }
 
 pub fn get_step(c: &Connection, id: i64) -> Result<Option<Step>, StoreError> {

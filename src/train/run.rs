@@ -75,16 +75,23 @@ impl Training {
                 return Outcome::Failed(msg);
             }
         };
-        let head = match self.store.read(record::head).await {
+        let base = self.base_model().to_string();
+        let head = match self.store.read(move |c| record::head(c, &base)).await {
             Ok(h) => h,
-            Err(e) => return Outcome::Failed(e.to_string()),
+            Err(e) => {
+                self.set_note(format!("the last run failed: {e}"));
+                return Outcome::Failed(e.to_string());
+            }
         };
         let base = self.base_model().to_string();
         let (trig, win, from) =
             (trigger.to_string(), window.to_string(), head.as_ref().and_then(|h| h.state_path.clone()));
         let run = match self.store.write(move |c| record::start_run(c, &trig, &win, &base, from.as_deref())).await {
             Ok(r) => r,
-            Err(e) => return Outcome::Failed(e.to_string()),
+            Err(e) => {
+                self.set_note(format!("the last run failed: {e}"));
+                return Outcome::Failed(e.to_string());
+            }
         };
         if let Some(a) = self.active.lock().expect("active").as_mut() {
             a.0 = run;

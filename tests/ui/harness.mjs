@@ -57,14 +57,31 @@ function stop(proc) {
 
 /**
  * Starts the stand-in and `metaclaw serve`. `learning` configures the stand-in's judge and
- * evolver; `skills` writes that many extra user skills first (for paging tests).
+ * evolver; `skills` writes that many extra user skills first (for paging tests). `tinker` also
+ * starts the stand-in of the Tinker training service (`metaclaw-standin --tinker`, with its test
+ * tokenizer) and turns policy training on against it: every model's chat turns are then answered
+ * by the policy ("sure thing"), and two scored turns make a batch. `config` is extra TOML lines
+ * appended to config.toml.
  */
-export async function startStack({ learning = true, skills = 0, builtin = true } = {}) {
+export async function startStack({ learning = true, skills = 0, builtin = true, tinker = false, config = [] } = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), "metaclaw-ui-"));
   const home = path.join(dir, "home");
   mkdirSync(home);
   const standin = await spawnUntil(path.join(BIN, "metaclaw-standin"), ["--port", "0"], {}, /listening on (http:\/\/\S+)/, "metaclaw-standin");
   const upstream = standin.match[1];
+  let trainer = null;
+  let tinkerUrl = null;
+  if (tinker) {
+    const tokenizer = path.join(dir, "tokenizer");
+    mkdirSync(tokenizer);
+    try {
+      trainer = await spawnUntil(path.join(BIN, "metaclaw-standin"), ["--tinker", tokenizer], {}, /listening on (http:\/\/\S+)/, "metaclaw-standin --tinker");
+    } catch (e) {
+      await stop(standin.proc);
+      throw e;
+    }
+    tinkerUrl = trainer.match[1];
+  }
   const cfg = [
     "[proxy]",
     "port = 0",
@@ -76,6 +93,17 @@ export async function startStack({ learning = true, skills = 0, builtin = true }
     `builtin = ${builtin}`,
   ];
   if (learning) cfg.push("[judge]", 'model = "standin-judge"', "wait_for_next_secs = 1", "[evolve]", 'model = "standin-evolver"');
+  if (tinker)
+    cfg.push(
+      "[train]",
+      "enabled = true",
+      'base_model = "standin/tiny-chat"',
+      `base_url = "${tinkerUrl}"`,
+      'serve_models = ["*"]',
+      "min_batch = 2",
+      `tokenizer_dir = ${JSON.stringify(path.join(dir, "tokenizer"))}`,
+    );
+  cfg.push(...config);
   writeFileSync(path.join(home, "config.toml"), cfg.join("\n") + "\n");
   for (let i = 0; i < skills; i++) {
     const name = `bulk-skill-${String(i).padStart(4, "0")}`;
@@ -91,6 +119,7 @@ export async function startStack({ learning = true, skills = 0, builtin = true }
   try {
     serve = await spawnUntil(path.join(BIN, "metaclaw"), ["serve"], { env }, /MetaClaw listening on (http:\/\/[^/\s]+)/, "metaclaw serve");
   } catch (e) {
+    await stop(trainer?.proc);
     await stop(standin.proc);
     throw e;
   }
@@ -108,6 +137,7 @@ export async function startStack({ learning = true, skills = 0, builtin = true }
     dir,
     home,
     upstream,
+    tinker: tinkerUrl,
     base,
     token,
     ui,
@@ -116,6 +146,7 @@ export async function startStack({ learning = true, skills = 0, builtin = true }
     async stop() {
       await stat?.close();
       await stop(serve.proc);
+      await stop(trainer?.proc);
       await stop(standin.proc);
       rmSync(dir, { recursive: true, force: true });
     },

@@ -2,11 +2,13 @@
 // engine has no [train] section) it explains how to turn it on and links to Settings. Then, with
 // the engine's /api/train answers replaced by fixtures (page.route), as a trained engine would
 // send them: the status card, runs (paged), a run's charts and steps, serving an earlier
-// checkpoint, pause and resume, the serving history and skip reasons.
+// checkpoint, pause and resume, the serving history and skip reasons. Last, a real engine that
+// trains against the Tinker stand-in: two runs on scored turns, seen live and after a reload,
+// then serving the first run's checkpoint again from the view.
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { closeSession, openSession, screenshot, unlabelled } from "./harness.mjs";
+import { api, closeSession, openSession, say, screenshot, unlabelled, waitFor } from "./harness.mjs";
 
 let stack;
 let browser;
@@ -15,7 +17,7 @@ let page;
 before(async () => ({ stack, browser, page } = await openSession({ route: "#/dashboard", heading: "Dashboard" })));
 after(() => closeSession({ stack, browser }));
 
-const active = () => page.evaluate(() => ({ route: document.activeElement?.getAttribute("data-route"), id: document.activeElement?.id, text: document.activeElement?.textContent?.trim() }));
+const active = (pg = page) => pg.evaluate(() => ({ route: document.activeElement?.getAttribute("data-route"), id: document.activeElement?.id, text: document.activeElement?.textContent?.trim() }));
 
 test("Training opens from the navigation with the keyboard, after History", async () => {
   await page.locator('nav a[data-route="dashboard"]').focus();
@@ -284,22 +286,181 @@ test("training on: status card, runs, a run's charts and steps, checkpoints, pau
   }
 });
 
-// A real engine with `[train] enabled = true`. Skipped: the harness's startStack() writes its own
-// config.toml and takes no extra sections (nor reads any from the environment), so it can't start
-// an engine with training on. Once it can (e.g. `startStack({ config: [...extra TOML lines] })`),
-// pass TRAIN_CONFIG there and drop the skip. No Tinker key is set, so the engine reports training
-// as enabled but unable to start; the card must show that state and its reason, not the set-up help.
-const TRAIN_CONFIG = ["[train]", "enabled = true", 'base_model = "Qwen/Qwen3-8B"'];
-test("a real engine with [train] enabled: the status card renders", { skip: "tests/ui/harness.mjs: startStack() has no option for extra config (see the comment above)" }, async () => {
-  const s = await openSession({ stackOptions: { learning: false, config: TRAIN_CONFIG }, route: "#/training", heading: "Training" });
+// --- a real engine that trains, against the Tinker stand-in ----------------------------------
+
+/** Chat turns through the proxy (the policy answers them), each then scored by the user. Each
+ * message is different, and made of the stand-in tokenizer's words. */
+async function scoredTurns(st, turns) {
+  for (const [text, score] of turns) {
+    const id = await say(st, "ui-train", [text]);
+    assert.ok(id > 0, "the proxy names the turn");
+    // The turn reaches the database within the flush interval; until then feedback is a 404.
+    const r = await waitFor(`feedback on turn ${id}`, async () => {
+      const r = await api(st, "POST", `/api/turns/${id}/feedback`, { score });
+      return r.status === 404 ? null : r;
+    });
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+  }
+}
+
+const trainStatus = async (st) => (await api(st, "GET", "/api/train")).json;
+const SAMPLER = /^tinker:\/\/[^/]+\/sampler_weights\/step-0*(\d+)$/;
+
+test("a real engine trains against the Tinker stand-in: status, runs, steps, checkpoints, serving an earlier step", async () => {
+  const s = await openSession({ stackOptions: { learning: false, tinker: true }, route: "#/training", heading: "Training" });
+  const { stack: st, page: p } = s;
   try {
-    await s.page.locator("#train-state").waitFor();
-    assert.equal(await s.page.locator("#train-setup").count(), 0);
-    assert.match(await s.page.locator("#train-status").textContent(), /Qwen\/Qwen3-8B/);
-    assert.ok((await s.page.locator("#train-detail").textContent()).length > 0, "a sentence on what training does or waits for");
-    await s.page.locator("#train-steps-today").waitFor();
-    await s.page.locator("#train-pause").waitFor();
-    assert.deepEqual(s.page.errors, []);
+    // Before any training: idle, serving the base model (no time, no step), no runs yet.
+    await p.locator("#train-state", { hasText: "Idle" }).waitFor();
+    assert.match(await p.locator("#train-detail").textContent(), /0 of 2 usable turns/);
+    assert.equal(await p.locator("#train-setup").count(), 0);
+    assert.equal(await p.locator("#train-serving code").textContent(), "standin/tiny-chat");
+    const before = await p.locator("#train-serving").textContent();
+    assert.match(before, /no adapter trained yet/);
+    assert.doesNotMatch(before, /since/, "the engine gives no time for the base model");
+    await p.locator("#runs-h").waitFor();
+    assert.match(await p.locator("#train-status").textContent(), /all client models/);
+    await p.getByText("No training runs yet").waitFor();
+
+    // Run 1, started through the API: the view follows without a reload.
+    await scoredTurns(st, [
+      ["alpha please", 1],
+      ["bravo please", -1],
+    ]);
+    assert.equal((await trainStatus(st)).eligible, 2);
+    const now1 = await api(st, "POST", "/api/train/run-now");
+    assert.equal(now1.status, 202, JSON.stringify(now1.json));
+    const s1 = await waitFor("the first step", async () => {
+      const x = await trainStatus(st);
+      return x.today.steps === 1 && x.last_run?.status === "done" && !x.current_run && x.serving.step_id === 1 ? x : null;
+    }, 30_000);
+    const step1 = s1.serving.model;
+    assert.match(step1, SAMPLER);
+    await p.locator("#runs-table tbody tr").first().waitFor({ timeout: 20_000 });
+    await p.locator("#train-serving code", { hasText: /step-0+1$/ }).waitFor();
+
+    // Run 2, started from the view's own button.
+    await scoredTurns(st, [
+      ["charlie please", 1],
+      ["delta echo please", -1],
+    ]);
+    await p.locator("#train-now:enabled").click();
+    await p.locator(".toast", { hasText: "Training started" }).waitFor();
+    const s2 = await waitFor("the second step", async () => {
+      const x = await trainStatus(st);
+      return x.today.steps === 2 && x.last_run?.id === 2 && x.last_run.status === "done" && !x.current_run && x.serving.step_id === 2 ? x : null;
+    }, 30_000);
+    const step2 = s2.serving.model;
+    assert.match(step2, SAMPLER);
+    assert.notEqual(step2, step1);
+    await p.waitForFunction(() => document.querySelectorAll("#runs-table tbody tr").length === 2, null, { timeout: 20_000 });
+
+    // A fresh view (a reload) shows the same.
+    await p.reload();
+    await p.getByRole("heading", { level: 1, name: "Training" }).waitFor();
+
+    // The status card: the base model and the adapter served now (step 2), full path in its title.
+    await p.locator("#train-state", { hasText: "Idle" }).waitFor();
+    assert.match(await p.locator("#train-status").textContent(), /standin\/tiny-chat/);
+    const served = p.locator("#train-serving code");
+    await served.waitFor();
+    assert.equal(await served.getAttribute("title"), step2);
+    assert.match(await served.textContent(), /^tinker:\/\/.+\/step-0+2$/);
+    assert.match(await p.locator("#train-serving").textContent(), /since .*step #2/);
+    assert.match(await p.locator("#train-steps-today").textContent(), /2 \/ 24/);
+    assert.match(await p.locator("#train-status").textContent(), /Last run.*Run #2/);
+    assert.match(await p.locator("#train-samples").textContent(), /4 turns trained on, 0 skipped/);
+
+    // Runs: two, newest first, both done and started by hand.
+    const rows = p.locator("#runs-table tbody tr");
+    await rows.first().waitFor();
+    assert.equal(await rows.count(), 2);
+    assert.deepEqual(await rows.evaluateAll((trs) => trs.map((tr) => tr.dataset.row)), ["2", "1"]);
+    for (const i of [0, 1]) {
+      const cells = await rows.nth(i).locator("td").allTextContents();
+      assert.equal(cells[2], "Manual", cells.join(" | "));
+      assert.match(cells[3], /^done/, cells.join(" | "));
+      assert.equal(cells[4], "1", "one step");
+      assert.equal(cells[5], "2", "two samples");
+    }
+    assert.equal(await p.locator("#runs-more").isHidden(), true);
+
+    // The newest run is shown; choose the older one with the keyboard.
+    await p.locator("#run-h", { hasText: "Run #2" }).waitFor();
+    await p.getByRole("button", { name: "Run #2", exact: true }).focus();
+    await p.keyboard.press("ArrowDown");
+    assert.equal((await active(p)).text, "Run #1");
+    await p.keyboard.press("Enter");
+    await p.locator("#run-h", { hasText: "Run #1" }).waitFor();
+    const detail = p.locator("#run-detail");
+    // Run 2's steps were shown until run 1's arrive; focus moves once they do.
+    await detail.locator("#steps-table tbody td", { hasText: /^#1$/ }).waitFor();
+    await p.waitForFunction(() => document.activeElement?.id === "run-h").catch(() => {});
+    assert.equal((await active(p)).id, "run-h", "focus moves to the run's heading");
+    assert.equal(await p.evaluate(() => location.hash), "#/training/runs/1");
+    assert.equal(await p.getByRole("button", { name: "Run #1", exact: true }).getAttribute("aria-current"), "true");
+    assert.match(await detail.textContent(), /Manual/);
+    assert.match(await detail.textContent(), /Resumed from\s*the base model/);
+    const steps = detail.locator("#steps-table tbody tr");
+    assert.equal(await steps.count(), 1);
+    const stepCells = await steps.first().locator("td").allTextContents();
+    assert.equal(stepCells[0], "#1");
+    assert.match(stepCells[1], /^done/);
+    assert.equal(stepCells[2], "2", "a batch of two turns");
+    assert.equal(await steps.first().locator("td code").getAttribute("title"), step1);
+    const charts = detail.locator("svg[role=img]");
+    assert.equal(await charts.count(), 2);
+    assert.match(await charts.nth(0).getAttribute("aria-label"), /^Mean reward per step: 1 step, from \S+ \(step #1\)/);
+    assert.match(await charts.nth(1).getAttribute("aria-label"), /^Loss per step: 1 step, from \S+ \(step #1\)/);
+    assert.equal(await charts.nth(0).locator("title").first().textContent(), await charts.nth(0).getAttribute("aria-label"));
+    const alt = detail.locator("table.sr-only");
+    assert.equal(await alt.count(), 2, "each chart has its numbers as a table");
+    assert.equal(await alt.nth(0).locator("tbody tr").count(), 1);
+    assert.equal(await alt.nth(1).locator("tbody tr").count(), 1);
+
+    // Checkpoints: step 2 is served; serve step 1 again, after confirming.
+    const ckpt = p.locator("#checkpoints");
+    await ckpt.locator('tr[data-step="2"]', { hasText: "Serving" }).waitFor();
+    assert.equal(await ckpt.locator("tbody tr").count(), 2);
+    assert.equal(await ckpt.locator('tr[data-step="2"] button').count(), 0);
+    assert.equal(await ckpt.locator('tr[data-step="1"] code').getAttribute("title"), step1);
+    await ckpt.getByRole("button", { name: "Serve this: step #1" }).click();
+    const dlg = p.getByRole("dialog");
+    await dlg.waitFor();
+    assert.match(await dlg.textContent(), /step #1 \(run #1/);
+    await dlg.getByRole("button", { name: "Serve this" }).click();
+    await p.locator(".toast", { hasText: "Now serving step #1" }).waitFor();
+    const after = await trainStatus(st);
+    assert.equal(after.serving.model, step1, "the engine serves step 1's weights");
+    assert.equal(after.serving.step_id, 1);
+    assert.equal(after.serving.reason, "rollback");
+    await ckpt.locator('tr[data-step="1"]', { hasText: "Serving" }).waitFor();
+    await ckpt.getByRole("button", { name: "Serve this: step #2" }).waitFor();
+    await p.locator("#train-serving code", { hasText: /step-0+1$/ }).waitFor();
+    assert.equal(await p.locator("#train-serving code").getAttribute("title"), step1);
+    await detail.locator("#steps-table tbody tr", { hasText: "Serving" }).waitFor();
+    const history = p.locator("#serving-history li");
+    await history.filter({ hasText: "rollback" }).waitFor();
+    const entries = await history.allTextContents();
+    assert.equal(entries.length, 3, entries.join(" | "));
+    assert.match(entries[0], /^rollback.*step-0+1.*step #1/);
+    assert.match(entries[1], /^step.*step-0+2.*step #2/);
+    assert.match(entries[2], /^step.*step-0+1.*step #1/);
+    const serving = (await api(st, "GET", "/api/train/serving")).json;
+    assert.deepEqual(serving.map((c) => [c.reason, c.step_id]), [["rollback", 1], ["step", 2], ["step", 1]]);
+
+    assert.deepEqual(await unlabelled(p), []);
+    assert.equal(await p.locator("h1").count(), 1);
+    await p.evaluate(() => window.scrollTo(0, 0)); // the fixed header at the top of the full-page shot
+    await screenshot(p, "training-real-light");
+    await p.locator("#theme-toggle").click(); // system -> light
+    await p.locator("#theme-toggle").click(); // light -> dark
+    await screenshot(p, "training-real-dark");
+    await p.locator("#theme-toggle").click(); // dark -> system
+    assert.deepEqual(p.errors, []);
+  } catch (e) {
+    e.message += `\n--- engine log (tail) ---\n${st.engineLog().slice(-4000)}`;
+    throw e;
   } finally {
     await closeSession(s);
   }

@@ -179,9 +179,7 @@ export function trainingView(app: App, params: string[]): View {
         h(
           "dd",
           { id: "train-serving" },
-          st.serving
-            ? [modelCode(st.serving.model), h("span", { class: "muted" }, `since ${dateTime(st.serving.at)} (${relative(st.serving.at)})`), st.serving.step_id !== null ? badge(`step #${st.serving.step_id}`) : null]
-            : h("span", { class: "muted" }, "no adapter yet: agents get the base model"),
+          servingLine(st),
         ),
         h("dt", null, "Answers"),
         h("dd", null, serveModels(st.serve_models)),
@@ -201,6 +199,20 @@ export function trainingView(app: App, params: string[]): View {
           : null,
       ),
     );
+  }
+
+  /** What the policy serves now. Before the first step the engine reports the base model with
+   * no time (`at` 0, no step): say so rather than "since —". */
+  function servingLine(st: TrainStatus): Child {
+    const sv = st.serving;
+    if (!sv) return h("span", { class: "muted" }, "no adapter yet: agents get the base model");
+    const base = sv.step_id === null && sv.model === st.base_model;
+    return [
+      modelCode(sv.model),
+      sv.at > 0 ? h("span", { class: "muted" }, `since ${dateTime(sv.at)} (${relative(sv.at)})`) : null,
+      base ? h("span", { class: "muted" }, "the base model: no adapter trained yet") : null,
+      sv.step_id !== null ? badge(`step #${sv.step_id}`) : null,
+    ];
   }
 
   /** Training is off: how to turn it on. */
