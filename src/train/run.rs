@@ -151,8 +151,11 @@ impl Training {
                 return Ok(format!("{}; {why}", plural(done, "step")));
             }
             let Some((step, batch)) = self.next_batch(run, tokens).await? else {
-                let msg =
-                    if done == 0 { "no batch ready".to_string() } else { format!("{done} steps; the data is used up") };
+                let msg = if done == 0 {
+                    "no batch ready".to_string()
+                } else {
+                    format!("{}; the data is used up", plural(done, "step"))
+                };
                 self.set_note("");
                 return Ok(msg);
             };

@@ -61,3 +61,8 @@ export function usd(v: number | null | undefined): string {
   if (v === null || v === undefined) return "—";
   return v !== 0 && Math.abs(v) < 0.01 ? `$${v.toFixed(3)}` : `$${v.toFixed(2)}`;
 }
+
+/** "1 step", "2 steps": a count with its noun. */
+export function count(n: number, noun: string, plural = `${noun}s`): string {
+  return `${num(n)} ${n === 1 ? noun : plural}`;
+}

@@ -6,7 +6,7 @@
 import type { App, View } from "../app";
 import type { Run, RunDetail, ServingChange, Step, TrainStatus } from "../api/types";
 import { type Child, h, replace, s } from "../lib/dom";
-import { dateTime, duration, ms, num, relative, usd } from "../lib/format";
+import { count, dateTime, duration, ms, num, relative, usd } from "../lib/format";
 import { badge, confirmDialog, empty, errorMessage, failure, load, loading, roving, toast } from "../lib/ui";
 
 const PAGE = 20;
@@ -53,7 +53,7 @@ export function trainingView(app: App, params: string[]): View {
       "section",
       { class: "card", "aria-labelledby": "ckpt-h" },
       h("h2", { id: "ckpt-h" }, "Checkpoints"),
-      h("p", { class: "hint" }, "Each step saves weights the policy can serve. Serve an earlier one if the newest answers worse; training goes on from the newest."),
+      h("p", { class: "hint" }, "Each step saves weights the policy can serve. Serve an earlier one if the newest answers worse; training then continues from the one you serve."),
       ckptEl,
     ),
     h(
@@ -192,7 +192,7 @@ export function trainingView(app: App, params: string[]): View {
                 h("a", { href: `#/training/runs/${run.id}` }, `Run #${run.id}`),
                 runBadge(run.status),
                 h("span", { class: "muted" }, st.current_run ? `since ${dateTime(run.started_at)}` : `${dateTime(run.ended_at ?? run.started_at)}`),
-                `${num(run.steps)} step${run.steps === 1 ? "" : "s"}, ${num(run.samples)} samples`,
+                `${count(run.steps, "step")}, ${count(run.samples, "sample")}`,
                 run.detail ? h("span", { class: "muted" }, `— ${run.detail}`) : null,
               ),
             ]
@@ -357,7 +357,7 @@ export function trainingView(app: App, params: string[]): View {
         h("dt", null, "Resumed from"),
         h("dd", null, r.resumed_from ? modelCode(r.resumed_from) : "the base model"),
         h("dt", null, "Totals"),
-        h("dd", null, `${num(r.steps)} steps, ${num(r.samples)} samples, mean reward ${reward(r.mean_reward)}, ${usd(r.cost_usd)}`),
+        h("dd", null, `${count(r.steps, "step")}, ${count(r.samples, "sample")}, mean reward ${reward(r.mean_reward)}, ${usd(r.cost_usd)}`),
       ),
       d.steps.length
         ? [
