@@ -249,6 +249,10 @@ async fn a_window_trains_the_query_turns_and_the_next_request_uses_the_new_adapt
         "{step}"
     );
     let step1 = step["id"].as_i64().unwrap();
+    // The service holds the step's state and the weights being served.
+    let remote = w.h.admin(&format!("/api/train/runs/{}/remote-checkpoints", run["id"])).await;
+    let paths: Vec<&str> = remote.as_array().unwrap().iter().map(|c| c["tinker_path"].as_str().unwrap()).collect();
+    assert!(paths.contains(&served_path.as_str()) && paths.contains(&step["state_path"].as_str().unwrap()), "{remote}");
     assert!(query.iter().all(|q| *q > support));
 
     // More data, another window: training continues from the saved state.

@@ -18,6 +18,7 @@ pub fn routes() -> Router<Arc<ApiState>> {
         .route("/api/train", get(status))
         .route("/api/train/runs", get(runs))
         .route("/api/train/runs/{id}", get(run))
+        .route("/api/train/runs/{id}/remote-checkpoints", get(remote_checkpoints))
         .route("/api/train/checkpoints", get(checkpoints))
         .route("/api/train/serving", get(serving))
         .route("/api/train/run-now", post(run_now))
@@ -30,7 +31,8 @@ impl From<TrainError> for ApiError {
     fn from(e: TrainError) -> Self {
         match e {
             TrainError::Store(s) => ApiError::Store(s),
-            TrainError::NoCheckpoint(_) => ApiError::NotFound(e.to_string()),
+            TrainError::NoCheckpoint(_) | TrainError::NoRun(_) => ApiError::NotFound(e.to_string()),
+            TrainError::Service(_) => ApiError::Unavailable(e.to_string()),
             _ => ApiError::Conflict(e.to_string()),
         }
     }
@@ -97,6 +99,14 @@ async fn run(State(st): State<Arc<ApiState>>, Path(id): Path<i64>) -> Result<Jso
         Some((run, steps)) => Ok(Json(RunDetail { run, steps: steps? })),
         None => Err(ApiError::NotFound(format!("no training run {id}"))),
     }
+}
+
+/// `GET /api/train/runs/{id}/remote-checkpoints`: what the service holds for the run's model.
+async fn remote_checkpoints(
+    State(st): State<Arc<ApiState>>,
+    Path(id): Path<i64>,
+) -> Result<Json<Vec<crate::train::backend::RemoteCheckpoint>>, ApiError> {
+    Ok(Json(training(&st)?.remote_checkpoints(id).await?))
 }
 
 /// `GET /api/train/checkpoints?limit`: steps with a saved state, newest first.

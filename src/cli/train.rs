@@ -33,8 +33,13 @@ pub enum TrainCmd {
     Rollback {
         step: i64,
     },
-    /// Checkpoints one can roll back to.
-    Checkpoints(JsonFlag),
+    /// Checkpoints one can roll back to; with `--remote RUN`, what the service holds for a run.
+    Checkpoints {
+        #[arg(long, value_name = "RUN")]
+        remote: Option<i64>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
 }
 
 fn num(v: &Value) -> String {
@@ -117,7 +122,21 @@ pub async fn run(home: &Home, cmd: TrainCmd) -> Result<()> {
                 .collect();
             table(&["RUN", "STARTED", "WINDOW", "STATUS", "STEPS", "TURNS", "REWARD", "COST"], rows);
         }
-        TrainCmd::Checkpoints(j) => {
+        TrainCmd::Checkpoints { remote: Some(run), json } => {
+            let v = call(home, Method::GET, &format!("/api/train/runs/{run}/remote-checkpoints"), None).await?;
+            if json.json {
+                println!("{}", serde_json::to_string_pretty(&v)?);
+                return Ok(());
+            }
+            let rows = v
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|c| vec![s(&c["checkpoint_type"]), s(&c["checkpoint_id"]), s(&c["time"]), s(&c["tinker_path"])])
+                .collect();
+            table(&["TYPE", "ID", "TIME", "PATH"], rows);
+        }
+        TrainCmd::Checkpoints { remote: None, json: j } => {
             let v = call(home, Method::GET, "/api/train/checkpoints", None).await?;
             if j.json {
                 println!("{}", serde_json::to_string_pretty(&v)?);

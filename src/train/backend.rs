@@ -88,6 +88,8 @@ pub trait Backend: Send + Sync {
         rank: u32,
         from: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Box<dyn Trainer>>>;
+    /// The checkpoints the service holds for a training run (a trainer's `model_id`).
+    fn checkpoints<'a>(&'a self, training_run: &'a str) -> BoxFuture<'a, Result<Vec<RemoteCheckpoint>>>;
 }
 
 /// One LoRA training run on the service, alive while its session is.
@@ -101,6 +103,4 @@ pub trait Trainer: Send + Sync {
     fn save_state<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<String>>;
     /// Saves weights for sampling; returns the path the serving endpoint takes as `model`.
     fn save_for_sampler<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<String>>;
-    /// The run's checkpoints on the service.
-    fn checkpoints(&self) -> BoxFuture<'_, Result<Vec<RemoteCheckpoint>>>;
 }

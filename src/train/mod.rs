@@ -52,6 +52,12 @@ pub enum TrainError {
     NotServable(i64),
     #[error("the policy serves no models: set [train] serve_models")]
     NotServing,
+    #[error("no training run {0}")]
+    NoRun(i64),
+    #[error("run {0} never created a model on the service")]
+    NoModel(i64),
+    #[error(transparent)]
+    Service(#[from] backend::BackendError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -370,6 +376,13 @@ impl Training {
         serving.serve(&path);
         self.changed();
         Ok(change)
+    }
+
+    /// What the service holds for a run: its saved states and sampler weights.
+    pub async fn remote_checkpoints(&self, run: i64) -> Result<Vec<backend::RemoteCheckpoint>, TrainError> {
+        let r = self.store.read(move |c| record::get_run(c, run)).await?.ok_or(TrainError::NoRun(run))?;
+        let model = r.model_id.ok_or(TrainError::NoModel(run))?;
+        Ok(self.backend.checkpoints(&model).await?)
     }
 
     /// Starts a run now, outside any window (the user asked). Returns at once.

@@ -357,6 +357,27 @@ fn jwt_expiry(jwt: &str) -> Option<i64> {
 }
 
 impl Backend for Arc<Tinker> {
+    fn checkpoints<'a>(&'a self, training_run: &'a str) -> BoxFuture<'a, Result<Vec<RemoteCheckpoint>>> {
+        async move {
+            let op = "list checkpoints";
+            self.handshake().await?;
+            let mut rb = self.http.get(self.url(&format!("training_runs/{training_run}/checkpoints")));
+            if let Some(k) = self.credential().await? {
+                rb = rb.header("X-API-Key", k);
+            }
+            let resp = rb.send().await.map_err(|e| network(op, e))?;
+            let status = resp.status();
+            let body: Value = resp.json().await.unwrap_or(Value::Null);
+            match status.as_u16() {
+                200..=299 => serde_json::from_value(body.get("checkpoints").cloned().unwrap_or(json!([])))
+                    .map_err(|e| BackendError::Protocol { op, message: e.to_string() }),
+                401 | 403 => Err(BackendError::Auth(message_of(&body, status))),
+                _ => Err(BackendError::Rejected { op, message: message_of(&body, status) }),
+            }
+        }
+        .boxed()
+    }
+
     fn open<'a>(
         &'a self,
         base_model: &'a str,
@@ -550,25 +571,6 @@ impl Trainer for TinkerTrainer {
 
     fn save_for_sampler<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<String>> {
         self.save("save for sampling", "save_weights_for_sampler", name).boxed()
-    }
-
-    fn checkpoints(&self) -> BoxFuture<'_, Result<Vec<RemoteCheckpoint>>> {
-        async move {
-            let run = self.model_id.clone();
-            let mut rb = self.tinker.http.get(self.tinker.url(&format!("training_runs/{run}/checkpoints")));
-            if let Some(k) = self.tinker.credential().await? {
-                rb = rb.header("X-API-Key", k);
-            }
-            let resp = rb.send().await.map_err(|e| network("list checkpoints", e))?;
-            let status = resp.status();
-            let body: Value = resp.json().await.unwrap_or(Value::Null);
-            if !status.is_success() {
-                return Err(BackendError::Rejected { op: "list checkpoints", message: message_of(&body, status) });
-            }
-            serde_json::from_value(body.get("checkpoints").cloned().unwrap_or(json!([])))
-                .map_err(|e| BackendError::Protocol { op: "list checkpoints", message: e.to_string() })
-        }
-        .boxed()
     }
 }
 
