@@ -285,7 +285,9 @@ async fn a_window_trains_the_query_turns_and_the_next_request_uses_the_new_adapt
 #[tokio::test]
 async fn pausing_mid_step_or_restarting_mid_run_loses_nothing_and_trains_nothing_twice() {
     // The tokenizer is downloaded from the (stand-in) hub this time.
-    let mut w = world(TinkerOptions { pending_polls: 1, ..Default::default() }, true).await;
+    // …and the service is an older one that takes forward_backward only as JSON.
+    let mut w =
+        world(TinkerOptions { pending_polls: 1, json_forward_backward: true, ..Default::default() }, true).await;
     let query = collect(&w, "p", &[1, -1, 1]).await;
 
     // A slow step: the user comes back while forward_backward is pending.

@@ -267,6 +267,7 @@ async fn refresh(app: &AppHandle, s: &Shell) {
             v.turns_today = st["turns_today"].as_i64().unwrap_or(0);
             v.pending = st["candidates_pending"].as_i64().unwrap_or(0);
             v.paused = st["learning_paused"].as_bool().unwrap_or(false);
+            v.training = st["training"] == "training";
         }
         Err(e) => {
             tracing::warn!(error = %e, "the engine did not answer");

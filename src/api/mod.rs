@@ -149,6 +149,8 @@ pub struct Status {
     pub generation: i64,
     /// The user paused learning (the scheduler opens no windows; automatic evolution waits).
     pub learning_paused: bool,
+    /// Policy training: off, idle, waiting, training or paused.
+    pub training: String,
 }
 
 pub fn router(state: Arc<ApiState>) -> Router {
@@ -244,6 +246,7 @@ async fn status(State(st): State<Arc<ApiState>>) -> Result<Json<Status>, ApiErro
         candidates_pending,
         generation: st.skills.snapshot().generation,
         learning_paused: st.scheduler.is_paused(),
+        training: st.training.as_ref().map_or("off", |t| t.state()).to_string(),
     }))
 }
 

@@ -58,6 +58,8 @@ pub enum BackendError {
     Auth(String),
     #[error("the training service rejected {op}: {message}")]
     Rejected { op: &'static str, message: String },
+    #[error("the training service does not take {op} in this encoding: {message}")]
+    Unsupported { op: &'static str, message: String },
     #[error("{op} failed on the training service ({category}): {message}")]
     Failed { op: &'static str, category: String, message: String },
     #[error("cannot reach the training service for {op}: {message}")]

@@ -272,6 +272,11 @@ impl Training {
         });
     }
 
+    /// off, idle, waiting, training or paused, in a word.
+    pub fn state(&self) -> &'static str {
+        self.state_word()
+    }
+
     fn state_word(&self) -> &'static str {
         if self.active.lock().expect("active").is_some() {
             "training"

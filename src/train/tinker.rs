@@ -35,6 +35,9 @@ pub struct Tinker {
     /// The credential sent as `X-API-Key`: the key, or a JWT traded for it, with its expiry.
     jwt: tokio::sync::Mutex<Option<(String, i64)>>,
     jwt_enabled: std::sync::atomic::AtomicBool,
+    /// The server refused protobuf for `forward_backward` (older Tinker-compatible servers): send
+    /// JSON from then on.
+    json_fwdbwd: std::sync::atomic::AtomicBool,
     /// The queue state of the last pending future (`active`, `paused_capacity`, …).
     queue: Mutex<Option<String>>,
 }
@@ -54,6 +57,7 @@ impl Tinker {
             save_timeout,
             jwt: tokio::sync::Mutex::new(None),
             jwt_enabled: false.into(),
+            json_fwdbwd: false.into(),
             queue: Mutex::new(None),
         })
     }
@@ -156,6 +160,7 @@ impl Tinker {
                             })
                         }
                         408 | 409 | 429 | 500..=599 => format!("HTTP {status}: {}", message_of(&body, status)),
+                        415 => return Err(BackendError::Unsupported { op, message: message_of(&body, status) }),
                         _ => return Err(BackendError::Rejected { op, message: message_of(&body, status) }),
                     }
                 }
@@ -472,6 +477,34 @@ impl TinkerTrainer {
         self.seq.fetch_add(1, Ordering::SeqCst) + 1
     }
 
+    /// One `forward_backward` request: protobuf, as Tinker takes it, or JSON for servers that
+    /// answer 415 to protobuf.
+    async fn submit_fwdbwd(&self, chunk: &[Datum], loss: Loss) -> Result<Outcome> {
+        let op = "forward_backward";
+        if !self.tinker.json_fwdbwd.load(Ordering::Relaxed) {
+            let req = wire::ForwardBackwardRequest {
+                model_id: self.model_id.clone(),
+                seq_id: self.next_seq(),
+                data: chunk.iter().map(wire::datum).collect(),
+                loss_fn: loss.as_str().into(),
+                ..Default::default()
+            };
+            match self.tinker.submit(op, "forward_backward", Body::Proto(req.encode_to_vec().into()), None).await {
+                Err(BackendError::Unsupported { message, .. }) => {
+                    tracing::info!(message, "the training service takes forward_backward as JSON");
+                    self.tinker.json_fwdbwd.store(true, Ordering::Relaxed);
+                }
+                other => return other,
+            }
+        }
+        let body = json!({
+            "model_id": self.model_id,
+            "seq_id": self.next_seq(),
+            "forward_backward_input": {"loss_fn": loss.as_str(), "data": chunk.iter().map(wire::datum_json).collect::<Vec<_>>()},
+        });
+        self.tinker.submit(op, "forward_backward", Body::Json(body), None).await
+    }
+
     async fn save(&self, op: &'static str, path: &str, name: &str) -> Result<String> {
         let mut body = json!({"model_id": self.model_id, "path": name, "seq_id": self.next_seq(), "type": path});
         if path == "save_weights" {
@@ -506,15 +539,7 @@ impl Trainer for TinkerTrainer {
             chunks.push(&data[start..]);
             let mut counts: std::collections::BTreeMap<String, f64> = Default::default();
             for chunk in chunks {
-                let req = wire::ForwardBackwardRequest {
-                    model_id: self.model_id.clone(),
-                    seq_id: self.next_seq(),
-                    data: chunk.iter().map(wire::datum).collect(),
-                    loss_fn: loss.as_str().into(),
-                    ..Default::default()
-                };
-                let body = Body::Proto(req.encode_to_vec().into());
-                let metrics = match self.tinker.submit("forward_backward", "forward_backward", body, None).await? {
+                let metrics = match self.submit_fwdbwd(chunk, loss).await? {
                     Outcome::Proto(b) => wire::ForwardBackwardOutput::decode(b)
                         .map_err(|e| BackendError::Protocol { op: "forward_backward", message: e.to_string() })?
                         .metrics

@@ -105,6 +105,8 @@ pub struct TinkerOptions {
     pub fail_once: Vec<&'static str>,
     /// The first `save_weights_for_sampler` never finishes (its future stays pending).
     pub stall_first_sampler_save: bool,
+    /// Take `forward_backward` only as JSON (an older server): protobuf gets 415.
+    pub json_forward_backward: bool,
     /// Folder with tokenizer files, served at `/{owner}/{name}/resolve/main/{file}`.
     pub hub_dir: Option<PathBuf>,
     /// What the sampling endpoint answers: the sampled tokens, in order (the text is their
@@ -336,16 +338,23 @@ async fn api(State(s): State<Shared>, Path(op): Path<String>, h: HeaderMap, body
             Ok(Outcome::Json(json!({"model_id": id, "type": "create_model"})))
         }
         "forward_backward" => {
-            if !proto {
+            if proto == s.opts.json_forward_backward {
+                let want = if proto { "JSON" } else { "application/x-protobuf" };
                 return (
                     StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    Json(json!({"detail": "forward_backward takes application/x-protobuf"})),
+                    Json(json!({"detail": format!("forward_backward takes {want}")})),
                 )
                     .into_response();
             }
             held = s.hold.load(Ordering::SeqCst);
-            match proto::ForwardBackwardRequest::decode(body.as_ref()) {
-                Err(e) => user_error(format!("not a ForwardBackwardRequest: {e}")),
+            let req = if proto {
+                proto::ForwardBackwardRequest::decode(body.as_ref())
+                    .map_err(|e| format!("not a ForwardBackwardRequest: {e}"))
+            } else {
+                request_from_json(&v)
+            };
+            match req {
+                Err(e) => user_error(e),
                 Ok(req) => forward_backward(&mut inner, req),
             }
         }
@@ -407,6 +416,47 @@ async fn api(State(s): State<Shared>, Path(op): Path<String>, h: HeaderMap, body
     let request_id = format!("req-{}", inner.next_id);
     inner.futures.insert(request_id.clone(), Future { polls_left: s.opts.pending_polls, stalled, held, result });
     Json(json!({"request_id": request_id, "model_id": v["model_id"]})).into_response()
+}
+
+/// The JSON form older SDKs send (`forward_backward_input` with `TensorData` lists), as the
+/// protobuf request.
+fn request_from_json(v: &Value) -> Result<proto::ForwardBackwardRequest, String> {
+    let input = &v["forward_backward_input"];
+    let data = input["data"].as_array().ok_or("forward_backward_input.data is required")?;
+    let mut out = Vec::new();
+    for d in data {
+        let tokens: Vec<u8> = d["model_input"]["chunks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|c| c["tokens"].as_array().cloned().unwrap_or_default())
+            .flat_map(|t| (t.as_i64().unwrap_or(-1) as i32).to_le_bytes())
+            .collect();
+        let mut inputs = HashMap::new();
+        for (k, t) in d["loss_fn_inputs"].as_object().ok_or("loss_fn_inputs is required")? {
+            let values = t["data"].as_array().ok_or(format!("{k}.data is required"))?;
+            let (dtype, dense): (i32, Vec<u8>) = match t["dtype"].as_str() {
+                Some("int64") => (2, values.iter().flat_map(|x| x.as_i64().unwrap_or(0).to_le_bytes()).collect()),
+                Some("float32") => {
+                    (1, values.iter().flat_map(|x| (x.as_f64().unwrap_or(0.0) as f32).to_le_bytes()).collect())
+                }
+                other => return Err(format!("{k}: dtype {other:?}")),
+            };
+            let shape = t["shape"].as_array().map(|s| s.iter().filter_map(Value::as_i64).collect()).unwrap_or_default();
+            inputs.insert(k.clone(), proto::Tensor { dense: Some(dense), dtype, shape });
+        }
+        out.push(proto::Datum {
+            model_input: vec![proto::Chunk { encoded_text: Some(proto::EncodedTextChunk { tokens }) }],
+            loss_fn_inputs: inputs,
+        });
+    }
+    Ok(proto::ForwardBackwardRequest {
+        model_id: v["model_id"].as_str().unwrap_or_default().into(),
+        seq_id: v["seq_id"].as_i64().unwrap_or(0) as i32,
+        data: out,
+        loss_fn: input["loss_fn"].as_str().unwrap_or_default().into(),
+        ..Default::default()
+    })
 }
 
 /// Checks the model and the request's sequence number, then runs `f` on the model.

@@ -88,6 +88,8 @@ export interface Status extends EngineInfo {
   generation: number;
   /** The user paused learning (`POST /api/learning/pause`); absent on older engines. */
   learning_paused?: boolean;
+  /** Policy training: off, idle, waiting, training or paused. */
+  training?: string;
 }
 
 // ---------------------------------------------------------------------------------------------
