@@ -73,8 +73,13 @@ impl Tinker {
 
     /// Asks the server how to talk to it; trades the key for a JWT if it wants one.
     async fn handshake(&self) -> Result<()> {
-        let cfg =
-            self.call("client config", "client/config", Body::Json(json!({"sdk_version": SDK_VERSION})), None).await?;
+        let body = Body::Json(json!({"sdk_version": SDK_VERSION}));
+        let cfg = match self.call("client config", "client/config", body, None).await {
+            Ok(v) => v,
+            // A server without client configuration (some compatible ones) means the defaults.
+            Err(BackendError::Rejected { message, .. }) if message.starts_with("HTTP 404") => Value::Null,
+            Err(e) => return Err(e),
+        };
         if cfg.get("pjwt_auth_enabled").and_then(Value::as_bool) == Some(true) {
             self.jwt_enabled.store(true, Ordering::Relaxed);
             self.refresh_jwt().await?;
