@@ -397,3 +397,31 @@ async fn distillation_pulls_towards_a_teacher_with_the_same_tokenizer_only() {
     }
     w.h.stop().await;
 }
+
+#[tokio::test]
+async fn a_wrong_key_never_breaks_the_agent_and_says_what_is_wrong() {
+    let tok = tempfile::tempdir().unwrap();
+    write_tokenizer(tok.path());
+    let tinker = tinker::spawn(TinkerOptions { api_key: Some(KEY.into()), ..Default::default() }).await.unwrap();
+    let idle = FakeIdle(Arc::new(AtomicU64::new(0)));
+    let h = Harness::start_hooked(
+        |c| train_config(c, &tinker, Some(tok.path())),
+        Keys { tinker: Some("tml-wrong".into()), ..Keys::none() },
+        metaclaw_standin::Options { record: true, ..Default::default() },
+        hooks(&idle),
+    )
+    .await;
+    let w = World { h, tinker, idle, _tok: tok, vocab: serde_json::Map::new() };
+    // The policy answers 401; the turn goes to the usual upstream instead.
+    let (id, body) = say(&w, "k", "alpha please").await;
+    assert_ne!(body["choices"][0]["message"]["content"], "sure thing", "{body}");
+    assert_eq!(w.h.turn(id).await["upstream"], "default");
+    // A run fails with a message that names the key, and is not retried at once.
+    let r = w.h.http.post(w.h.url("/api/train/run-now")).bearer_auth(&w.h.token).send().await.unwrap();
+    assert_eq!(r.status(), 202);
+    wait_for("the run to fail", 10, async || status(&w).await["last_run"]["status"] == "failed").await;
+    let s = status(&w).await;
+    assert!(s["last_run"]["detail"].as_str().unwrap().contains("refused the key"), "{s}");
+    assert!(s["detail"].as_str().unwrap().contains("metaclaw key set tinker"), "{s}");
+    w.h.stop().await;
+}

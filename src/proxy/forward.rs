@@ -122,7 +122,14 @@ pub async fn send_with_failover(
         let next = &candidates[attempt as usize % n];
         let same = Arc::ptr_eq(up, next);
         let backoff = Duration::from_millis(st.routing.backoff_ms.saturating_mul(1 << (attempt - 1).min(16))).min(cap);
+        // The trained policy must never break the agent: a key, permission or model problem on the
+        // training service sends the turn down the usual route at once.
+        let policy_refused =
+            |r: &reqwest::Response| up.logprobs && !same && matches!(r.status().as_u16(), 401 | 403 | 404 | 422);
         match outcome {
+            Ok(resp) if policy_refused(&resp) && !last => {
+                tracing::warn!(upstream = %up.name, status = %resp.status(), next = %next.name, "the policy refused the turn; using the usual route");
+            }
             Ok(resp) if !retryable(resp.status()) || last => {
                 return Ok(Sent { resp, upstream: up.clone(), attempts: attempt });
             }
