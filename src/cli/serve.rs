@@ -38,6 +38,14 @@ pub fn run(home: Home, args: ServeArgs) -> Result<()> {
 
     let rt =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    let training = cfg.train.active_model().map(|m| {
+        let serves = match cfg.train.serve_models.as_slice() {
+            [] => "serves no models yet (train.serve_models is empty)".to_string(),
+            [all] if all == "*" => "answers every model".to_string(),
+            list => format!("answers {}", list.join(", ")),
+        };
+        format!("Training a LoRA adapter of {m} while you are away; the policy {serves} (`metaclaw train status`)\n")
+    });
     rt.block_on(async move {
         let engine = {
             let keys = Keys::lookup(&cfg).await;
@@ -48,7 +56,8 @@ pub fn run(home: Home, args: ServeArgs) -> Result<()> {
         // One write, errors ignored: whoever reads the address may close the pipe right after.
         let addr = engine.addr();
         let banner = format!(
-            "MetaClaw listening on http://{addr}/v1\nWeb UI at http://{addr}/ (run `metaclaw ui` for a signed-in link)\n"
+            "MetaClaw listening on http://{addr}/v1\nWeb UI at http://{addr}/ (run `metaclaw ui` for a signed-in link)\n{}",
+            training.unwrap_or_default()
         );
         {
             use std::io::Write;
