@@ -138,8 +138,11 @@ function typeNode(text) {
 let stack;
 let ids;
 
+// [train] with training off but its optional keys set, so their values (not only null) are checked.
+const TRAIN = ["[train]", 'serve_url = "http://127.0.0.1:9/oai/api/v1"', 'tokenizer_dir = "/nonexistent/tokenizer"', 'tokenizer_repo = "standin/tokenizer"', 'loss = "cispo"', "[train.distill]", 'teacher_url = "http://127.0.0.1:9/v1"', 'teacher_model = "standin/teacher"'];
+
 before(async () => {
-  stack = await startStack();
+  stack = await startStack({ config: TRAIN });
   // Data everywhere: turns with scores, a candidate with a replay, a rollback, a calendar.
   const [a] = await correctedSession(stack, "types");
   await say(stack, "types-2", ["hello"]);
@@ -205,6 +208,22 @@ test("every response the UI reads matches its TypeScript type", async () => {
   assert.deepEqual(problems, [], `the UI's types and the engine disagree:\n${problems.join("\n")}`);
 });
 
+test("the [train] section of GET /api/config matches TrainConfig, unset options as null", async () => {
+  const problems = [];
+  const set = (await api(stack, "GET", "/api/config")).json.config.train;
+  assert.equal(set.tokenizer_repo, "standin/tokenizer");
+  assert.equal(set.distill?.coef, 1, "coef defaults to 1");
+  check(set, typeNode("TrainConfig"), "config.train (set)", problems);
+  // A config without [train]: the defaults, with every Option as null (not absent).
+  const defaults = { ...set, serve_url: null, tokenizer_dir: null, tokenizer_repo: null, distill: null, base_model: null };
+  const put = await api(stack, "PUT", "/api/config", { config: { ...(await api(stack, "GET", "/api/config")).json.config, train: defaults } });
+  assert.equal(put.status, 200, JSON.stringify(put.json));
+  const unset = (await api(stack, "GET", "/api/config")).json.config.train;
+  for (const k of ["base_model", "serve_url", "tokenizer_dir", "tokenizer_repo", "distill"]) assert.ok(k in unset && unset[k] === null, `${k} is null`);
+  check(unset, typeNode("TrainConfig"), "config.train (unset)", problems);
+  assert.deepEqual(problems, [], `the UI's types and the engine disagree:\n${problems.join("\n")}`);
+});
+
 test("training's actions and errors match their types (training is off in the harness)", async () => {
   const problems = [];
   const expect = async (method, route, status, type, body) => {
@@ -214,7 +233,7 @@ test("training's actions and errors match their types (training is off in the ha
     return r.json;
   };
   const st = await expect("GET", "/api/train", 200, "TrainStatus");
-  assert.equal(st.enabled, false, "the harness's engine has no [train] section");
+  assert.equal(st.enabled, false, "the harness's engine has training off");
   // The controls refuse while training is off, with the usual error body.
   for (const action of ["run-now", "pause", "resume"]) await expect("POST", `/api/train/${action}`, 409, "ApiErrorBody");
   await expect("POST", "/api/train/rollback", 409, "ApiErrorBody", { step_id: 1 });

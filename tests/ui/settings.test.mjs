@@ -1,18 +1,22 @@
 // Settings: a bad value is refused by the engine and the error is shown next to the field; a good
-// one is saved; keys show whether they are set (never the value) and keyring errors are explained;
+// one is saved; policy training is turned on from the form, keeping the [train] keys it doesn't
+// show; keys show whether they are set (never the value) and keyring errors are explained;
 // delete-all needs the typed confirmation.
 
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { api, closeSession, openSession } from "./harness.mjs";
+import { api, closeSession, openSession, unlabelled } from "./harness.mjs";
 
 let stack;
 let browser;
 let page;
 
-before(async () => ({ stack, browser, page } = await openSession({ route: "#/settings", heading: "Settings" })));
+// A [train] section with training off and keys the form has no fields for, which a save must keep.
+const TRAIN = ["[train]", 'tokenizer_repo = "standin/tokenizer"', 'hub_url = "https://hub.example.org"', "save_attempts = 5", "usd_per_million_tokens = 0.25", "[train.distill]", 'teacher_url = "http://127.0.0.1:9/v1"', 'teacher_model = "standin/teacher"', "coef = 0.5"];
+
+before(async () => ({ stack, browser, page } = await openSession({ stackOptions: { learning: false, config: TRAIN }, route: "#/settings", heading: "Settings" })));
 after(() => closeSession({ stack, browser }));
 
 test("the configuration loads into the form", async () => {
@@ -52,6 +56,66 @@ test("a good value is saved to config.toml", async () => {
   const r = await api(stack, "GET", "/api/config");
   assert.equal(r.json.config.store.retention_days, 30);
   assert.equal(r.json.config.evolve.approval, "verified");
+});
+
+test("policy training: turned on without a base model is refused at the field; with one it is saved, keeping the other [train] keys", async () => {
+  const before = (await api(stack, "GET", "/api/config")).json.config.train;
+  assert.equal(before.enabled, false);
+  const enabled = page.getByLabel("Train and serve a LoRA adapter while I'm away");
+  const baseModel = page.getByLabel("Base model", { exact: true });
+  const serveModels = page.getByLabel("Models the policy answers");
+  assert.equal(await enabled.isChecked(), false);
+  assert.equal(await baseModel.inputValue(), "");
+  assert.equal(await baseModel.getAttribute("placeholder"), "Qwen/Qwen3-8B");
+  assert.equal(await serveModels.inputValue(), "*");
+  assert.equal(await page.getByLabel("Training service URL").inputValue(), before.base_url);
+  assert.equal(await page.getByLabel("Loss").inputValue(), "importance_sampling");
+  assert.equal(await page.getByLabel("LoRA rank").inputValue(), "32");
+  assert.deepEqual(await unlabelled(page), [], "every control has a name");
+
+  // Turn it on with the keyboard, and save with Enter from a field: the engine names train.base_model.
+  await enabled.focus();
+  await page.keyboard.press("Space");
+  assert.equal(await enabled.isChecked(), true);
+  assert.equal(await baseModel.getAttribute("aria-required"), "true");
+  await page.getByLabel("Turns per step, at least").focus();
+  await page.keyboard.press("Enter");
+  const err = page.locator("#settings-error [role=alert]");
+  await err.waitFor();
+  assert.match(await err.textContent(), /train\.base_model/);
+  assert.equal(await baseModel.getAttribute("aria-invalid"), "true");
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "cfg-train-base_model", "focus moves to the base model");
+  assert.equal((await api(stack, "GET", "/api/config")).json.config.train.enabled, false, "nothing was written");
+
+  // Focus is in the base model field: type it, then the served models, and save.
+  await page.keyboard.type("standin/tiny-chat");
+  assert.equal(await baseModel.getAttribute("aria-invalid"), null, "typing clears the error mark");
+  await serveModels.focus();
+  await page.keyboard.press("ControlOrMeta+a");
+  await page.keyboard.type("agent-*");
+  await page.locator("#save-settings").focus();
+  await page.keyboard.press("Enter");
+  const notice = page.locator("#settings-error .notice[role=status]");
+  await notice.waitFor();
+  assert.match(await notice.textContent(), /Restart MetaClaw to apply/);
+  assert.equal(await err.count(), 0, "the error is gone");
+  const r = await api(stack, "GET", "/api/config");
+  assert.equal(r.json.restart_required, true);
+  const after = r.json.config.train;
+  assert.equal(after.enabled, true);
+  assert.equal(after.base_model, "standin/tiny-chat");
+  assert.deepEqual(after.serve_models, ["agent-*"]);
+  assert.deepEqual({ ...after, enabled: before.enabled, base_model: before.base_model, serve_models: before.serve_models }, before, "the other [train] keys are unchanged");
+  assert.deepEqual(after.distill, { teacher_url: "http://127.0.0.1:9/v1", teacher_model: "standin/teacher", coef: 0.5 });
+  assert.equal(after.hub_url, "https://hub.example.org");
+  assert.match(readFileSync(path.join(stack.home, "config.toml"), "utf8"), /serve_models = \["agent-\*"\]/);
+
+  // The pointer to the Tinker key brings its row into view and focuses its button.
+  await page.locator("#train-key-link").focus();
+  await page.keyboard.press("Enter");
+  assert.equal(await page.evaluate(() => document.activeElement?.closest(".key-row")?.getAttribute("data-key")), "tinker");
+  assert.match(await page.evaluate(() => location.hash), /^#\/settings/, "the route stays");
+  assert.deepEqual(page.errors, [], "no console errors");
 });
 
 test("keys show set or not set, never a value; keyring errors are explained", async () => {

@@ -1,5 +1,6 @@
-// Settings: upstreams, judge and evolver, approval policy, proxy port, retention, scheduler; API
-// keys (set/clear, never shown); export data; delete all data; autostart (desktop only).
+// Settings: upstreams, judge and evolver, approval policy, proxy port, retention, scheduler, policy
+// training; API keys (set/clear, never shown); export data; delete all data; autostart (desktop
+// only).
 
 import type { App, View } from "../app";
 import type { Config, KeyInfo, NamedUpstream } from "../api/types";
@@ -90,6 +91,65 @@ function configForm(app: App, path: string, original: Config, reloadAll: () => v
   const drawUpstreams = () => replace(upstreamsEl, upstreamTable(cfg, drawUpstreams));
   drawUpstreams();
 
+  /** `[train]`: policy training (a LoRA adapter on a Tinker-compatible service) and serving it. */
+  const trainSection = (): HTMLElement | null => {
+    // An engine without training sends no [train]; writing one would be refused.
+    if (!cfg.train || typeof cfg.train !== "object") return null;
+    const enabled = bind("train.enabled", "Train and serve a LoRA adapter while I'm away", "bool", { hint: "Trains on your scored turns in the scheduler's windows, and answers the models below with the trained adapter." });
+    const baseModel = bind("train.base_model", "Base model", "text", { nullable: true, placeholder: "Qwen/Qwen3-8B", hint: "The trainable model on the service; required when training is on." });
+    const cb = inputs.get("train.enabled") as HTMLInputElement;
+    const bm = inputs.get("train.base_model") as HTMLInputElement;
+    const required = () => bm.setAttribute("aria-required", String(cb.checked));
+    cb.addEventListener("change", required);
+    required();
+    return h(
+      "section",
+      { class: "card", "aria-labelledby": "train-h", id: "train-settings" },
+      h("h2", { id: "train-h" }, "Policy training"),
+      h(
+        "p",
+        { class: "hint" },
+        "Needs a Tinker API key unless your server needs none: ",
+        h("button", { type: "button", class: "linkish", id: "train-key-link", onclick: showTinkerKey }, "set the tinker key under API keys"),
+        " (or TINKER_API_KEY on a headless server). Changes here apply after a restart: save, then restart MetaClaw to apply them.",
+      ),
+      enabled,
+      h(
+        "div",
+        { class: "form-grid" },
+        baseModel,
+        bind("train.base_url", "Training service URL", "text", { placeholder: "https://tinker.thinkingmachines.dev/services/tinker-prod", hint: "Tinker's by default, or a self-hosted Tinker-compatible server" }),
+        serveModels(),
+        bind("train.min_batch", "Turns per step, at least", "number", { min: 1, max: 1024, step: "1", hint: "A step waits until this many usable scored turns are ready." }),
+        bind("train.max_steps_per_day", "Steps per day, at most", "number", { min: 0, step: "1" }),
+        bind("train.max_spend_per_day_usd", "Spend per day, at most (USD)", "number", { min: 0, step: "any", hint: "Estimated from the tokens trained and the service's price." }),
+      ),
+      h("h3", null, "Advanced"),
+      h(
+        "div",
+        { class: "form-grid" },
+        bind("train.lora_rank", "LoRA rank", "number", { min: 1, max: 512, step: "1" }),
+        bind("train.learning_rate", "Learning rate", "number", { min: 0, max: 1, step: "any", hint: "Between 0 and 1, e.g. 0.0001" }),
+        bind("train.loss", "Loss", ["importance_sampling", "ppo", "cispo"]),
+        bind("train.max_batch", "Turns per step, at most", "number", { min: 1, max: 1024, step: "1" }),
+      ),
+    );
+  };
+
+  /** `train.serve_models`, a list, edited as one comma-separated field. */
+  const serveModels = (): HTMLElement => {
+    const p = "train.serve_models";
+    const cur = get(cfg, p);
+    const input = h("input", { id: `cfg-${p.replace(/\./g, "-")}`, name: p, type: "text", placeholder: "none: train without serving", autocomplete: "off", spellcheck: "false" }) as HTMLInputElement;
+    input.value = Array.isArray(cur) ? cur.join(", ") : "";
+    input.addEventListener("input", () => {
+      input.removeAttribute("aria-invalid");
+      set(cfg, p, input.value.split(",").map((m) => m.trim()).filter(Boolean));
+    });
+    inputs.set(p, input);
+    return field("Models the policy answers", input, "Comma-separated names, or prefixes ending in *; * answers every model. Empty: train, but serve nothing.");
+  };
+
   const saveBtn = h("button", { type: "submit", class: "btn btn-primary", id: "save-settings" }, "Save settings") as HTMLButtonElement;
   const form = h(
     "form",
@@ -147,6 +207,7 @@ function configForm(app: App, path: string, original: Config, reloadAll: () => v
         bind("omls.os_idle", "Read the system's idle timer", "bool", { hint: "Besides your agent's requests: keyboard and mouse (X11, GNOME, logind)." }),
       ),
     ),
+    trainSection(),
     h("div", { class: "actions sticky-actions" }, saveBtn, h("button", { type: "button", class: "btn", onclick: reloadAll }, "Discard changes")),
   );
 
@@ -267,6 +328,16 @@ function upstreamTable(cfg: Config, redraw: () => void): HTMLElement {
 }
 
 // --- keys ----------------------------------------------------------------------------------
+
+/** Brings the Tinker key's row (API keys, below the form) into view and focuses its button. */
+function showTinkerKey(): void {
+  const row = document.querySelector<HTMLElement>('#keys .key-row[data-key="tinker"]');
+  const target = row?.querySelector<HTMLElement>("button") ?? document.getElementById("keys-h");
+  if (!target) return;
+  if (!row) target.setAttribute("tabindex", "-1");
+  (row ?? target).scrollIntoView({ block: "center" });
+  target.focus({ preventScroll: true });
+}
 
 async function loadKeys(app: App, el: HTMLElement): Promise<void> {
   replace(el, loading("Loading keys"));

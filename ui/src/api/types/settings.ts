@@ -107,6 +107,50 @@ export interface OmlsConfig {
   os_idle: boolean;
 }
 
+/** crate::config::Loss (rename_all = "snake_case"): the loss the training service computes */
+export type TrainLoss = "importance_sampling" | "ppo" | "cispo";
+
+/** crate::config::DistillConfig: on-policy distillation from a teacher with the same tokenizer */
+export interface DistillConfig {
+  /** An OpenAI-compatible `/v1` base URL with a `completions` endpoint (echo + logprobs). */
+  teacher_url: string;
+  teacher_model: string;
+  /** Weight of the reverse-KL term per token. */
+  coef: number;
+}
+
+/** crate::config::TrainConfig (`[train]`): a LoRA adapter trained on a Tinker-compatible service, and served */
+export interface TrainConfig {
+  enabled: boolean;
+  /** The trainable base model, e.g. "Qwen/Qwen3-8B"; required when enabled. */
+  base_model: string | null;
+  /** The Tinker(-compatible) service. */
+  base_url: string;
+  /** Its OpenAI-compatible endpoint serving adapters; null: `<base_url>/oai/api/v1`. */
+  serve_url: string | null;
+  /** Client models the policy answers: `["*"]` for all, names or prefixes ending in `*`; empty: train, serve nothing. */
+  serve_models: string[];
+  lora_rank: number;
+  learning_rate: number;
+  loss: TrainLoss;
+  /** A step waits until this many usable turns are ready… */
+  min_batch: number;
+  /** …and takes at most this many. */
+  max_batch: number;
+  max_steps_per_day: number;
+  /** Estimated spend per day (tokens × usd_per_million_tokens), at most. */
+  max_spend_per_day_usd: number;
+  usd_per_million_tokens: number;
+  /** A folder with tokenizer.json and tokenizer_config.json (a PathBuf); null: downloaded from hub_url. */
+  tokenizer_dir: string | null;
+  /** null: base_model */
+  tokenizer_repo: string | null;
+  hub_url: string;
+  save_timeout_secs: number;
+  save_attempts: number;
+  distill: DistillConfig | null;
+}
+
 /** crate::config::StoreConfig */
 export interface StoreConfig {
   retention_days: number;
@@ -132,6 +176,7 @@ export interface Config {
   omls: OmlsConfig;
   store: StoreConfig;
   log: LogConfig;
+  train: TrainConfig;
   /** Sections added by newer engines (e.g. calendars) are kept as they are. */
   [section: string]: Json | object;
 }

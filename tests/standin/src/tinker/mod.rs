@@ -28,59 +28,11 @@ use axum::{Json, Router};
 use prost::Message;
 use serde_json::{json, Value};
 
-/// The protobuf messages of `forward_backward` (package `tinker_public`), server side.
-pub mod proto {
-    use std::collections::HashMap;
+pub mod proto;
+mod sampling;
+mod tokenizer;
 
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct ForwardBackwardRequest {
-        #[prost(string, tag = "1")]
-        pub model_id: String,
-        #[prost(int32, tag = "2")]
-        pub seq_id: i32,
-        #[prost(message, repeated, tag = "3")]
-        pub data: Vec<Datum>,
-        #[prost(string, tag = "4")]
-        pub loss_fn: String,
-        #[prost(map = "string, double", tag = "5")]
-        pub loss_fn_config: HashMap<String, f64>,
-        #[prost(bool, tag = "6")]
-        pub forward_only: bool,
-    }
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct Datum {
-        #[prost(message, repeated, tag = "1")]
-        pub model_input: Vec<Chunk>,
-        #[prost(map = "string, message", tag = "2")]
-        pub loss_fn_inputs: HashMap<String, Tensor>,
-    }
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct Chunk {
-        #[prost(message, optional, tag = "1")]
-        pub encoded_text: Option<EncodedTextChunk>,
-    }
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct EncodedTextChunk {
-        #[prost(bytes = "vec", tag = "1")]
-        pub tokens: Vec<u8>,
-    }
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct Tensor {
-        #[prost(bytes = "vec", optional, tag = "1")]
-        pub dense: Option<Vec<u8>>,
-        #[prost(int32, tag = "3")]
-        pub dtype: i32,
-        #[prost(int64, repeated, tag = "4")]
-        pub shape: Vec<i64>,
-    }
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct ForwardBackwardOutput {
-        #[prost(string, tag = "1")]
-        pub loss_fn_output_type: String,
-        #[prost(map = "string, double", tag = "3")]
-        pub metrics: HashMap<String, f64>,
-    }
-}
+pub use tokenizer::write_tokenizer;
 
 /// One datum as received, decoded.
 #[derive(Debug, Clone, PartialEq)]
@@ -231,9 +183,9 @@ pub async fn spawn(opts: TinkerOptions) -> std::io::Result<TinkerStandin> {
         .route("/api/v1/retrieve_future", post(retrieve))
         .route("/api/v1/training_runs/{id}/checkpoints", get(checkpoints))
         .route("/api/v1/{op}", post(api))
-        .route("/oai/api/v1/chat/completions", post(chat))
-        .route("/teacher/v1/completions", post(teacher))
-        .route("/{owner}/{name}/resolve/main/{file}", get(hub))
+        .route("/oai/api/v1/chat/completions", post(sampling::chat))
+        .route("/teacher/v1/completions", post(sampling::teacher))
+        .route("/{owner}/{name}/resolve/main/{file}", get(sampling::hub))
         .with_state(shared.clone());
     let task = tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
@@ -589,189 +541,4 @@ async fn checkpoints(State(s): State<Shared>, Path(id): Path<String>, h: HeaderM
         })
         .collect();
     Json(json!({"checkpoints": list})).into_response()
-}
-
-/// `POST /oai/api/v1/chat/completions`: serves a base model or saved sampler weights.
-async fn chat(State(s): State<Shared>, h: HeaderMap, body: Bytes) -> Response {
-    let bearer = h.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-    if let Some(k) = &s.opts.api_key {
-        if bearer != Some(k.as_str()) {
-            return (
-                StatusCode::UNAUTHORIZED,
-                Json(json!({"error": {"message": "invalid key", "type": "invalid_request_error"}})),
-            )
-                .into_response();
-        }
-    }
-    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let model = v["model"].as_str().unwrap_or_default().to_string();
-    let known = {
-        let mut inner = s.inner.lock().unwrap();
-        inner.served.push(model.clone());
-        model.starts_with("standin/") || inner.saved.contains_key(&model)
-    };
-    if !known || !model.starts_with("standin/") && !model.contains("/sampler_weights/") {
-        return (
-            StatusCode::NOT_FOUND,
-            Json(json!({"error": {"message": format!("unknown model {model}"), "type": "not_found_error"}})),
-        )
-            .into_response();
-    }
-    let mut tokens = if s.opts.answer.is_empty() {
-        vec!["sure".to_string(), " thing".into(), "<|im_end|>".into()]
-    } else {
-        s.opts.answer.clone()
-    };
-    let last_user = v["messages"]
-        .as_array()
-        .and_then(|m| m.iter().rev().find(|m| m["role"] == "user"))
-        .map(|m| m["content"].to_string())
-        .unwrap_or_default();
-    if last_user.contains("[[split_tokens]]") {
-        // Tokens the served model's tokenizer would not produce: training must refuse them.
-        tokens = vec!["su".into(), "re".into(), "<|im_end|>".into()];
-    }
-    let want = v["logprobs"] == true;
-    let text: String = tokens.iter().filter(|t| !t.starts_with("<|")).cloned().collect();
-    let content: Vec<Value> = tokens.iter().enumerate().map(|(i, t)| json!({"token": t, "logprob": -0.25 - 0.125 * i as f64, "bytes": t.as_bytes(), "top_logprobs": []})).collect();
-    let logprobs = if want { json!({"content": content}) } else { Value::Null };
-    let stream = v["stream"] == true;
-    if stream {
-        let mut out = String::new();
-        let pieces: Vec<&String> = tokens.iter().collect();
-        for (i, t) in pieces.iter().enumerate() {
-            let delta = if t.starts_with("<|") { json!({}) } else { json!({"content": t}) };
-            let lp = if want { json!({"content": [content[i]]}) } else { Value::Null };
-            let fin = if i + 1 == pieces.len() { json!("stop") } else { Value::Null };
-            let chunk = json!({"id": "chatcmpl-tinker", "object": "chat.completion.chunk", "created": 1_700_000_000, "model": model,
-                "choices": [{"index": 0, "delta": delta, "logprobs": lp, "finish_reason": fin}]});
-            out.push_str(&format!("data: {chunk}\n\n"));
-        }
-        out.push_str("data: [DONE]\n\n");
-        return ([("content-type", "text/event-stream")], out).into_response();
-    }
-    Json(json!({
-        "id": "chatcmpl-tinker", "object": "chat.completion", "created": 1_700_000_000, "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "logprobs": logprobs, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 10, "completion_tokens": tokens.len(), "total_tokens": 10 + tokens.len()}
-    }))
-    .into_response()
-}
-
-/// Splits text the way the tests' word-level tokenizer does: ChatML specials, newlines, words
-/// with an optional leading space, runs of other characters, and lone spaces. A teacher that
-/// spells "charlie" as two tokens plays one with a different tokenizer.
-fn teacher_tokens(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut rest = text;
-    while !rest.is_empty() {
-        if let Some(sp) = ["<|im_start|>", "<|im_end|>"].iter().find(|s| rest.starts_with(**s)) {
-            out.push(sp.to_string());
-            rest = &rest[sp.len()..];
-            continue;
-        }
-        let c = rest.chars().next().unwrap();
-        let word_at = |r: &str| r.chars().take_while(|c| c.is_ascii_alphabetic()).map(char::len_utf8).sum::<usize>();
-        let len = if c == '\n' {
-            1
-        } else if c == ' ' && word_at(&rest[1..]) > 0 {
-            1 + word_at(&rest[1..])
-        } else if c.is_ascii_alphabetic() {
-            word_at(rest)
-        } else if c == ' ' {
-            1
-        } else {
-            rest.chars()
-                .take_while(|c| !c.is_ascii_alphabetic() && *c != '\n' && *c != ' ' && *c != '<')
-                .map(char::len_utf8)
-                .sum::<usize>()
-                .max(c.len_utf8())
-        };
-        let tok = &rest[..len];
-        if tok.trim() == "charlie" {
-            out.push(tok[..tok.len() - 3].to_string());
-            out.push("lie".into());
-        } else {
-            out.push(tok.to_string());
-        }
-        rest = &rest[len..];
-    }
-    out
-}
-
-/// `POST /teacher/v1/completions` with `echo` and `logprobs`: a distillation teacher that gives
-/// every token logprob -0.1 (the first `null`), then samples one more token.
-async fn teacher(Json(v): Json<Value>) -> Response {
-    if v["echo"] != true || v["logprobs"].as_u64().is_none() {
-        return (StatusCode::BAD_REQUEST, Json(json!({"error": {"message": "echo and logprobs are required here"}})))
-            .into_response();
-    }
-    let mut tokens = teacher_tokens(v["prompt"].as_str().unwrap_or_default());
-    tokens.push(" sure".into());
-    let lps: Vec<Value> = (0..tokens.len()).map(|i| if i == 0 { Value::Null } else { json!(-0.1) }).collect();
-    Json(json!({
-        "id": "cmpl-teacher", "object": "text_completion", "created": 1_700_000_000, "model": v["model"],
-        "choices": [{"index": 0, "text": tokens.concat(), "finish_reason": "length",
-            "logprobs": {"tokens": tokens, "token_logprobs": lps, "top_logprobs": null, "text_offset": []}}]
-    }))
-    .into_response()
-}
-
-/// `GET /{owner}/{name}/resolve/main/{file}`: tokenizer files, as the Hugging Face hub serves them.
-async fn hub(State(s): State<Shared>, Path((_owner, _name, file)): Path<(String, String, String)>) -> Response {
-    let Some(dir) = &s.opts.hub_dir else { return StatusCode::NOT_FOUND.into_response() };
-    if file.contains('/') || file.contains("..") {
-        return StatusCode::BAD_REQUEST.into_response();
-    }
-    match std::fs::read(dir.join(&file)) {
-        Ok(b) => b.into_response(),
-        Err(_) => (StatusCode::NOT_FOUND, "Entry not found").into_response(),
-    }
-}
-
-/// Writes a word-level tokenizer with ChatML specials (`tokenizer.json`, `tokenizer_config.json`
-/// with a chat template) into `dir`: the words the tests use, with and without a leading space;
-/// anything else is `[UNK]`. Returns the vocabulary.
-pub fn write_tokenizer(dir: &std::path::Path) -> serde_json::Map<String, Value> {
-    let mut words = vec!["[UNK]", "<|im_start|>", "<|im_end|>", "\n", "system", "user", "assistant"];
-    let plain = [
-        "sure",
-        "thing",
-        "forbidden",
-        "alpha",
-        "bravo",
-        "charlie",
-        "delta",
-        "echo",
-        "foxtrot",
-        "golf",
-        "hotel",
-        "please",
-    ];
-    let spaced: Vec<String> = plain.iter().map(|w| format!(" {w}")).collect();
-    words.extend(plain);
-    words.extend(spaced.iter().map(String::as_str));
-    let vocab: serde_json::Map<String, Value> =
-        words.iter().enumerate().map(|(i, w)| (w.to_string(), json!(i))).collect();
-    let special = |id: usize, content: &str| json!({"id": id, "content": content, "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true});
-    let tokenizer = json!({
-        "version": "1.0",
-        "truncation": null,
-        "padding": null,
-        "added_tokens": [special(1, "<|im_start|>"), special(2, "<|im_end|>")],
-        "normalizer": null,
-        "pre_tokenizer": {"type": "Split", "pattern": {"Regex": "\\n| ?[A-Za-z]+|[^A-Za-z\\n ]+| "}, "behavior": "Isolated", "invert": false},
-        "post_processor": null,
-        "decoder": null,
-        "model": {"type": "WordLevel", "vocab": vocab, "unk_token": "[UNK]"}
-    });
-    let template = "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
-    std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(dir.join("tokenizer.json"), tokenizer.to_string()).unwrap();
-    std::fs::write(
-        dir.join("tokenizer_config.json"),
-        json!({"chat_template": template, "eos_token": "<|im_end|>", "bos_token": null}).to_string(),
-    )
-    .unwrap();
-    vocab
 }
