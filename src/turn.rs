@@ -96,6 +96,8 @@ pub struct TurnRecord {
     pub protocol: &'static str,
     /// The upstream that answered (the last one tried).
     pub upstream: String,
+    /// When the trained policy answered: the adapter (or base model) it served.
+    pub policy_model: Option<String>,
     /// Upstream calls made (more than one after a failover or retry).
     pub attempts: u32,
     pub model: Option<String>,

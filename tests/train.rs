@@ -425,3 +425,33 @@ async fn a_wrong_key_never_breaks_the_agent_and_says_what_is_wrong() {
     assert!(s["detail"].as_str().unwrap().contains("metaclaw key set tinker"), "{s}");
     w.h.stop().await;
 }
+
+#[tokio::test]
+async fn without_logprobs_from_the_endpoint_the_service_computes_them() {
+    let w = world(TinkerOptions { no_logprobs: true, pending_polls: 1, ..Default::default() }, false).await;
+    collect(&w, "n", &[1, -1]).await;
+    let s = status(&w).await;
+    assert_eq!(s["eligible"], 2, "turns the policy served are eligible without sampled tokens: {s}");
+    away(&w);
+    wait_for("the step", 30, async || status(&w).await["today"]["steps"] == 1).await;
+    let got = w.tinker.received();
+    assert_eq!(got.len(), 2);
+    for d in &got {
+        let n = d.logprobs.len();
+        // The answer re-rendered with the chat template, up to its end-of-turn token, scored by
+        // the service under the adapter that served it.
+        assert_eq!(&d.logprobs[n - 3..], &[-0.5, -0.5, -0.5], "{d:?}");
+        assert!(d.logprobs[..n - 3].iter().all(|x| *x == 0.0));
+        assert_eq!(
+            *d.target.last().unwrap(),
+            w.vocab["<|im_end|>"].as_i64().unwrap(),
+            "the answer ends at the end-of-turn token"
+        );
+    }
+    let ops = w.tinker.ops();
+    assert!(
+        ops.iter().any(|o| o == "create_sampling_session") && ops.iter().filter(|o| *o == "asample").count() == 2,
+        "{ops:?}"
+    );
+    w.h.stop().await;
+}

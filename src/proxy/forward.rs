@@ -222,7 +222,7 @@ pub async fn conclude(
 /// Records a turn whose upstreams all failed before answering (the last one tried is named).
 fn record_failure(mut guard: TurnGuard, candidates: &[Arc<Upstream>], e: &ProxyError, attempts: u32) {
     if let Some(up) = candidates.get(attempts.saturating_sub(1) as usize % candidates.len().max(1)) {
-        guard.set_upstream(&up.name, up.kind == Kind::Anthropic, attempts);
+        guard.set_upstream(up, attempts);
     }
     guard.finish(TurnStatus::Failed, Some(e.status().as_u16()), Some(e.to_string()), Some(RawResponse::None));
 }
@@ -244,7 +244,7 @@ fn error_body_for(client: Protocol, upstream: Kind, status: StatusCode, body: &B
 pub async fn respond(mut guard: TurnGuard, sent: Sent, client: Protocol, stream: bool, model: &str) -> Response {
     let Sent { resp, upstream, attempts } = sent;
     let up_anthropic = upstream.kind == Kind::Anthropic;
-    guard.set_upstream(&upstream.name, up_anthropic, attempts);
+    guard.set_upstream(&upstream, attempts);
     let status = resp.status();
     let is_sse = resp
         .headers()

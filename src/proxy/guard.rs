@@ -70,9 +70,11 @@ impl TurnGuard {
     }
 
     /// Notes which upstream answered, after how many attempts.
-    pub fn set_upstream(&mut self, name: &str, anthropic: bool, attempts: u32) {
+    pub fn set_upstream(&mut self, up: &crate::upstream::Upstream, attempts: u32) {
         if let Some(p) = &mut self.pending {
-            p.record.upstream = name.to_string();
+            let anthropic = up.kind == crate::config::Kind::Anthropic;
+            p.record.upstream = up.name.clone();
+            p.record.policy_model = if up.logprobs { up.model.clone() } else { None };
             p.record.attempts = attempts;
             p.anthropic = anthropic;
         }

@@ -105,6 +105,7 @@ fn new_record(
         turn_type: session.turn_type,
         protocol: protocol.as_str(),
         upstream: String::new(),
+        policy_model: None,
         attempts: 0,
         model,
         stream,

@@ -265,6 +265,11 @@ const MIGRATIONS: &[&str] = &[
         reason   TEXT NOT NULL
     );
     "#,
+    // 9: which adapter (or base model) the trained policy served a turn with, so its logprobs
+    // can be computed later when the serving endpoint returned none.
+    r#"
+    ALTER TABLE turns ADD COLUMN policy_model TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -158,9 +158,9 @@ fn insert_turn(tx: &Connection, t: &TurnRecord) -> Result<(), StoreError> {
         "INSERT INTO turns(id, session_id, turn_index, turn_type, protocol, upstream, model, stream,
             started_at, finished_at, status, http_status, error, latency_ms, upstream_ms, overhead_ms,
             message_hashes, params_hash, response_text, reasoning_text, tool_calls, finish_reason,
-            prompt_tokens, completion_tokens, total_tokens, error_body, skills, generation, attempts)
+            prompt_tokens, completion_tokens, total_tokens, error_body, skills, generation, attempts, policy_model)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
-            ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)",
+            ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)",
     )?
     .execute(params![
         t.id,
@@ -192,6 +192,7 @@ fn insert_turn(tx: &Connection, t: &TurnRecord) -> Result<(), StoreError> {
         serde_json::to_string(&t.skills).expect("serialises"),
         t.generation,
         t.attempts,
+        t.policy_model,
     ])?;
     if let Some(tr) = transcript.as_ref().filter(|tr| !tr.sampled.is_empty() && t.status == TurnStatus::Ok) {
         tx.prepare_cached("INSERT OR REPLACE INTO turn_sampled(turn_id, tokens) VALUES (?1, ?2)")?

@@ -105,4 +105,7 @@ pub trait Trainer: Send + Sync {
     fn save_state<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<String>>;
     /// Saves weights for sampling; returns the path the serving endpoint takes as `model`.
     fn save_for_sampler<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<String>>;
+    /// Each token's logprob given the ones before it (the first has none), under `model`: sampler
+    /// weights (`tinker://…`) or a base model.
+    fn logprobs<'a>(&'a self, model: &'a str, tokens: &'a [u32]) -> BoxFuture<'a, Result<Vec<Option<f32>>>>;
 }

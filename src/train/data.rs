@@ -23,7 +23,12 @@ pub struct Candidate {
     /// The conversation as it was sent upstream (skills included).
     pub messages: Vec<Value>,
     pub tools: Option<Value>,
+    /// The tokens the policy reported sampling (empty when the endpoint returned no logprobs).
     pub sampled: Vec<Sampled>,
+    /// The adapter (or base model) the policy served the turn with.
+    pub policy_model: Option<String>,
+    /// The answer as an assistant message (for turns without sampled tokens).
+    pub answer: Value,
 }
 
 /// A tokenized turn with its advantage.
@@ -39,6 +44,9 @@ pub struct Sample {
     pub distill: Option<Vec<f32>>,
     /// The rendered prompt and the sampled response, as text (for a distillation teacher).
     pub text: String,
+    /// The endpoint reported no logprobs: the service computes them under this adapter (or base
+    /// model) before the sample is used; `logprobs` is empty until then.
+    pub needs_logprobs: Option<String>,
 }
 
 impl Sample {
@@ -47,56 +55,58 @@ impl Sample {
     }
 }
 
-/// Eligible turns, oldest first, at most `limit`.
+/// Eligible turns, oldest first, at most `limit`: served by the policy (with or without sampled
+/// tokens), in the query split, not yet looked at.
 pub fn eligible(conn: &Connection, limit: u32) -> Result<Vec<Candidate>, StoreError> {
     let sql = format!(
-        "SELECT t.id, sc.score, ts.tokens FROM turns t
-           JOIN turn_scores sc ON sc.turn_id = t.id
-           JOIN turn_sampled ts ON ts.turn_id = t.id
-         WHERE {} AND NOT EXISTS (SELECT 1 FROM train_samples x WHERE x.turn_id = t.id)
+        "SELECT t.id FROM turns t JOIN turn_scores sc ON sc.turn_id = t.id
+         WHERE {} AND {POLICY_SERVED} AND NOT EXISTS (SELECT 1 FROM train_samples x WHERE x.turn_id = t.id)
          ORDER BY t.id LIMIT ?2",
         crate::dataset::QUERY_SPLIT
     );
     let current = crate::dataset::current_generation(conn)?;
-    let rows: Vec<(i64, i64, String)> = conn
-        .prepare(&sql)?
-        .query_map(params![current, limit], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-        .collect::<Result<_, _>>()?;
-    let mut out = Vec::with_capacity(rows.len());
-    for (id, score, sampled) in rows {
-        let Some(t) = read::get_turn(conn, id)? else { continue };
-        let tools = t.params.get("tools").filter(|v| !v.is_null()).cloned();
-        out.push(Candidate {
-            turn_id: id,
-            reward: score as f64,
-            messages: t.messages,
-            tools,
-            sampled: serde_json::from_str(&sampled).unwrap_or_default(),
-        });
-    }
-    Ok(out)
+    let ids: Vec<i64> =
+        conn.prepare(&sql)?.query_map(params![current, limit], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    candidates(conn, &ids)
 }
 
-/// Specific turns (an unfinished step's), whatever their eligibility now.
+/// The policy answered the turn: it reported sampled tokens, or its adapter is on record.
+const POLICY_SERVED: &str =
+    "(t.policy_model IS NOT NULL OR EXISTS (SELECT 1 FROM turn_sampled ts WHERE ts.turn_id = t.id))";
+
+/// Specific turns (also an unfinished step's, whatever their eligibility now).
 pub fn candidates(conn: &Connection, ids: &[i64]) -> Result<Vec<Candidate>, StoreError> {
     let mut q = conn.prepare_cached(
-        "SELECT COALESCE(sc.score, 0), ts.tokens FROM turns t LEFT JOIN turn_scores sc ON sc.turn_id = t.id
-         JOIN turn_sampled ts ON ts.turn_id = t.id WHERE t.id = ?1",
+        "SELECT COALESCE(sc.score, 0), ts.tokens, t.policy_model FROM turns t
+           LEFT JOIN turn_scores sc ON sc.turn_id = t.id LEFT JOIN turn_sampled ts ON ts.turn_id = t.id
+         WHERE t.id = ?1",
     )?;
     let mut out = Vec::new();
     for &id in ids {
-        let Some((score, sampled)) =
-            q.query_row([id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))).optional()?
-        else {
-            continue;
-        };
+        let row = q
+            .query_row([id], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, Option<String>>(2)?))
+            })
+            .optional()?;
+        let Some((score, sampled, policy_model)) = row else { continue };
         let Some(t) = read::get_turn(conn, id)? else { continue };
+        let mut answer =
+            serde_json::json!({"role": "assistant", "content": t.response_text.clone().unwrap_or_default()});
+        if !t.tool_calls.is_empty() {
+            answer["tool_calls"] = t
+                .tool_calls
+                .iter()
+                .map(|c| serde_json::json!({"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}))
+                .collect();
+        }
         out.push(Candidate {
             turn_id: id,
             reward: score as f64,
             tools: t.params.get("tools").filter(|v| !v.is_null()).cloned(),
             messages: t.messages,
-            sampled: serde_json::from_str(&sampled).unwrap_or_default(),
+            sampled: sampled.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default(),
+            policy_model,
+            answer,
         });
     }
     Ok(out)
@@ -105,20 +115,20 @@ pub fn candidates(conn: &Connection, ids: &[i64]) -> Result<Vec<Candidate>, Stor
 /// How many turns are eligible now.
 pub fn eligible_count(conn: &Connection) -> Result<i64, StoreError> {
     let sql = format!(
-        "SELECT COUNT(*) FROM turns t JOIN turn_scores sc ON sc.turn_id = t.id JOIN turn_sampled ts ON ts.turn_id = t.id
-         WHERE {} AND NOT EXISTS (SELECT 1 FROM train_samples x WHERE x.turn_id = t.id) AND ?2 = ?2",
+        "SELECT COUNT(*) FROM turns t JOIN turn_scores sc ON sc.turn_id = t.id
+         WHERE {} AND {POLICY_SERVED} AND NOT EXISTS (SELECT 1 FROM train_samples x WHERE x.turn_id = t.id) AND ?2 = ?2",
         crate::dataset::QUERY_SPLIT
     );
     let current = crate::dataset::current_generation(conn)?;
     Ok(conn.query_row(&sql, params![current, 0], |r| r.get(0))?)
 }
 
-/// Judged query turns that cannot be trained on because no sampled tokens were recorded: another
-/// upstream answered, or the serving endpoint returned no logprobs.
+/// Judged query turns that cannot be trained on because another upstream answered them (the
+/// policy was down or refused, or their model is not routed to the policy).
 pub fn unsampled_count(conn: &Connection) -> Result<i64, StoreError> {
     let sql = format!(
         "SELECT COUNT(*) FROM turns t JOIN turn_scores sc ON sc.turn_id = t.id
-         WHERE {} AND NOT EXISTS (SELECT 1 FROM turn_sampled ts WHERE ts.turn_id = t.id) AND ?2 = ?2",
+         WHERE {} AND NOT {POLICY_SERVED} AND ?2 = ?2",
         crate::dataset::QUERY_SPLIT
     );
     let current = crate::dataset::current_generation(conn)?;
@@ -151,6 +161,26 @@ pub fn tokenize(tokens: &Tokens, candidates: Vec<Candidate>) -> (Vec<Sample>, Ve
                 continue;
             }
         };
+        if c.sampled.is_empty() {
+            match (&c.policy_model, rerendered(tokens, &c, &prompt)) {
+                (Some(model), Ok((response, text))) => ok.push(Sample {
+                    turn_id: c.turn_id,
+                    reward: c.reward,
+                    prompt,
+                    response,
+                    logprobs: Vec::new(),
+                    advantage: 0.0,
+                    distill: None,
+                    text,
+                    needs_logprobs: Some(model.clone()),
+                }),
+                (None, _) => {
+                    skipped.push((c.turn_id, "no sampled tokens and no record of the adapter that served it".into()))
+                }
+                (_, Err(reason)) => skipped.push((c.turn_id, reason)),
+            }
+            continue;
+        }
         match tokens.align(&c.sampled) {
             Ok(r) => {
                 let mut text = rendered;
@@ -166,12 +196,31 @@ pub fn tokenize(tokens: &Tokens, candidates: Vec<Candidate>) -> (Vec<Sample>, Ve
                     advantage: 0.0,
                     distill: None,
                     text,
+                    needs_logprobs: None,
                 })
             }
             Err(reason) => skipped.push((c.turn_id, reason)),
         }
     }
     (ok, skipped)
+}
+
+/// The answer's tokens when the endpoint reported none: the conversation rendered with the answer,
+/// past the prompt, up to and including the end-of-turn token. The template must render the
+/// prompt as a prefix of that, or the turn is refused.
+fn rerendered(tokens: &Tokens, c: &Candidate, prompt: &[u32]) -> Result<(Vec<u32>, String), String> {
+    let mut conversation = c.messages.clone();
+    conversation.push(c.answer.clone());
+    let text = tokens.render(&conversation, c.tools.as_ref(), false).map_err(|e| e.to_string())?;
+    let all = tokens.encode(&text).map_err(|e| e.to_string())?;
+    if all.len() <= prompt.len() || all[..prompt.len()] != *prompt {
+        return Err("the chat template renders the answered conversation with a different prompt".into());
+    }
+    let mut response = all[prompt.len()..].to_vec();
+    if let Some(end) = tokens.eos_id().and_then(|eos| response.iter().position(|t| *t == eos)) {
+        response.truncate(end + 1);
+    }
+    Ok((response, text))
 }
 
 /// Advantages. Samples sharing a prompt form a group and are centred and scaled within it
@@ -243,6 +292,7 @@ mod tests {
             advantage: 0.0,
             distill: None,
             text: String::new(),
+            needs_logprobs: None,
         }
     }
 

@@ -150,7 +150,7 @@ impl Training {
             if let Some(why) = self.over_limit().await? {
                 return Ok(format!("{}; {why}", plural(done, "step")));
             }
-            let Some((step, batch)) = self.next_batch(run, tokens).await? else {
+            let Some((step, batch)) = self.next_batch(run, tokens, trainer.as_ref(), cancel).await? else {
                 let msg = if done == 0 {
                     "no batch ready".to_string()
                 } else {
@@ -180,12 +180,21 @@ impl Training {
     }
 
     /// The step to do next: an unfinished one (same turns), or a new batch of eligible turns.
-    async fn next_batch(&self, run: i64, tokens: &super::tokens::Tokens) -> Result<Option<(i64, Vec<Sample>)>, Stop> {
+    async fn next_batch(
+        &self,
+        run: i64,
+        tokens: &super::tokens::Tokens,
+        trainer: &dyn Trainer,
+        cancel: &CancellationToken,
+    ) -> Result<Option<(i64, Vec<Sample>)>, Stop> {
         if let Some((old, turns)) = self.store.read(record::pending_step).await? {
             let cands = self.store.read(move |c| data::candidates(c, &turns)).await?;
-            let (mut samples, skipped) = data::tokenize(tokens, cands);
-            if samples.is_empty() {
-                let why = format!("none of its turns can be tokenized now ({} skipped)", skipped.len());
+            let (samples, mut skipped) = data::tokenize(tokens, cands);
+            let (mut samples, failed) = self.fill_logprobs(trainer, samples, cancel).await?;
+            skipped.extend(failed);
+            if samples.is_empty() || !skipped.is_empty() {
+                // The batch can't be rebuilt as it was: its turns go back to the pool.
+                let why = format!("{} of its turns can't be rebuilt now; they are batched again", skipped.len());
                 self.store.write(move |c| record::drop_step(c, old, &why)).await?;
             } else {
                 data::assign_advantages(&mut samples);
@@ -196,19 +205,52 @@ impl Training {
         }
         let max = self.cfg.max_batch;
         let cands = self.store.read(move |c| data::eligible(c, max * 2)).await?;
-        let (mut samples, skipped) = data::tokenize(tokens, cands);
+        let (mut samples, mut skipped) = data::tokenize(tokens, cands);
+        samples.truncate(max as usize);
+        let (mut samples, failed) = self.fill_logprobs(trainer, samples, cancel).await?;
+        skipped.extend(failed);
         if samples.len() < self.cfg.min_batch as usize {
             if !skipped.is_empty() {
                 self.store.write(move |c| record::skip(c, &skipped)).await?;
             }
             return Ok(None);
         }
-        samples.truncate(max as usize);
         data::assign_advantages(&mut samples);
         self.distill(tokens, &mut samples).await;
         let batch = samples.clone();
         let step = self.store.write(move |c| record::begin_step(c, run, &batch, &skipped)).await?;
         Ok(Some((step, samples)))
+    }
+
+    /// Logprobs for samples the endpoint reported none for, computed by the service under the
+    /// adapter that served them. A service that is down stops the run (the turns wait); a sample
+    /// the service can't score is skipped with the reason.
+    async fn fill_logprobs(
+        &self,
+        trainer: &dyn Trainer,
+        samples: Vec<Sample>,
+        cancel: &CancellationToken,
+    ) -> Result<(Vec<Sample>, Vec<(i64, String)>), Stop> {
+        let (mut ok, mut skipped) = (Vec::new(), Vec::new());
+        for mut s in samples {
+            let Some(model) = s.needs_logprobs.take() else {
+                ok.push(s);
+                continue;
+            };
+            let all: Vec<u32> = s.prompt.iter().chain(&s.response).copied().collect();
+            match unless(cancel, trainer.logprobs(&model, &all)).await? {
+                Ok(lps) => match lps[s.prompt.len()..].iter().copied().collect::<Option<Vec<f32>>>() {
+                    Some(resp) => {
+                        s.logprobs = resp;
+                        ok.push(s);
+                    }
+                    None => skipped.push((s.turn_id, "the service gave no logprob for some answer tokens".into())),
+                },
+                Err(e) if e.transient() => return Err(Stop::Failed(e.to_string())),
+                Err(e) => skipped.push((s.turn_id, format!("computing the answer's logprobs: {e}"))),
+            }
+        }
+        Ok((ok, skipped))
     }
 
     async fn distill(&self, tokens: &super::tokens::Tokens, samples: &mut [Sample]) {

@@ -137,6 +137,11 @@ impl Tokens {
         self.tokenizer.decode(&[id], false).unwrap_or_default()
     }
 
+    /// The end-of-turn token, when the config names one the vocabulary has.
+    pub fn eos_id(&self) -> Option<u32> {
+        self.tokenizer.token_to_id(&self.eos)
+    }
+
     pub fn token_id(&self, token: &str) -> Option<u32> {
         self.tokenizer.token_to_id(token)
     }

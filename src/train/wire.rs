@@ -96,6 +96,14 @@ pub struct BatchedTensor {
     pub trailing_shape: Vec<i64>,
 }
 
+/// The result of a sampling request (`asample`); only the prompt's logprobs are read.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct SampleResponse {
+    /// float32, little-endian; NaN where undefined (the first token).
+    #[prost(bytes = "vec", optional, tag = "2")]
+    pub prompt_logprobs: Option<Vec<u8>>,
+}
+
 fn f32_tensor(v: &[f32]) -> Tensor {
     Tensor {
         dense: Some(v.iter().flat_map(|x| x.to_le_bytes()).collect()),

@@ -78,8 +78,10 @@ impl Backend for Arc<Tinker> {
             })?;
             let trainer = TinkerTrainer {
                 tinker: self.clone(),
+                session: session.to_string(),
                 model_id: model_id.to_string(),
                 seq: AtomicI32::new(0),
+                samplers: Default::default(),
                 _heartbeat: guard,
             };
             if let Some(path) = from {
@@ -127,9 +129,12 @@ impl Drop for Heartbeat {
 
 struct TinkerTrainer {
     tinker: Arc<Tinker>,
+    session: String,
     model_id: String,
     /// Requests on a model are numbered from 1.
     seq: AtomicI32,
+    /// Sampling clients of this session, by model: (sampling session id, next request number).
+    samplers: tokio::sync::Mutex<std::collections::HashMap<String, (String, i32)>>,
     _heartbeat: Heartbeat,
 }
 
@@ -179,7 +184,68 @@ impl TinkerTrainer {
     }
 }
 
+impl TinkerTrainer {
+    /// A sampling client for `model` in this session (made once), and its next request number.
+    async fn sampler(&self, model: &str) -> Result<(String, i32)> {
+        let mut samplers = self.samplers.lock().await;
+        if let Some((id, seq)) = samplers.get_mut(model) {
+            *seq += 1;
+            return Ok((id.clone(), *seq - 1));
+        }
+        let op = "create sampling session";
+        let mut body = json!({"session_id": self.session, "sampling_session_seq_id": samplers.len(), "type": "create_sampling_session"});
+        if model.starts_with("tinker://") {
+            body["model_path"] = json!(model);
+        } else {
+            body["base_model"] = json!(model);
+        }
+        let v = self.tinker.call(op, "create_sampling_session", Body::Json(body), None).await?;
+        let id = v
+            .get("sampling_session_id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| BackendError::Protocol { op, message: format!("no sampling_session_id in {v}") })?
+            .to_string();
+        samplers.insert(model.to_string(), (id.clone(), 1));
+        Ok((id, 0))
+    }
+}
+
 impl Trainer for TinkerTrainer {
+    fn logprobs<'a>(&'a self, model: &'a str, tokens: &'a [u32]) -> BoxFuture<'a, Result<Vec<Option<f32>>>> {
+        async move {
+            let op = "compute logprobs";
+            let (sampler, seq) = self.sampler(model).await?;
+            let body = json!({
+                "sampling_session_id": sampler, "seq_id": seq, "num_samples": 1,
+                "prompt": {"chunks": [{"type": "encoded_text", "tokens": tokens}]},
+                "prompt_logprobs": true, "topk_prompt_logprobs": 0,
+                "sampling_params": {"max_tokens": 1, "temperature": 1.0, "top_k": -1, "top_p": 1.0},
+                "type": "sample",
+            });
+            let lps: Vec<Option<f32>> = match self.tinker.submit(op, "asample", Body::Json(body), None).await? {
+                Outcome::Proto(b) => wire::SampleResponse::decode(b)
+                    .map_err(|e| BackendError::Protocol { op, message: e.to_string() })?
+                    .prompt_logprobs
+                    .unwrap_or_default()
+                    .chunks_exact(4)
+                    .map(|c| Some(f32::from_le_bytes(c.try_into().expect("four bytes"))).filter(|x| x.is_finite()))
+                    .collect(),
+                Outcome::Json(v) => v["prompt_logprobs"]
+                    .as_array()
+                    .map(|a| a.iter().map(|x| x.as_f64().map(|f| f as f32)).collect())
+                    .unwrap_or_default(),
+            };
+            if lps.len() != tokens.len() {
+                return Err(BackendError::Protocol {
+                    op,
+                    message: format!("{} prompt logprobs for {} tokens", lps.len(), tokens.len()),
+                });
+            }
+            Ok(lps)
+        }
+        .boxed()
+    }
+
     fn model_id(&self) -> &str {
         &self.model_id
     }

@@ -59,6 +59,8 @@ pub struct TinkerOptions {
     pub stall_first_sampler_save: bool,
     /// Take `forward_backward` only as JSON (an older server): protobuf gets 415.
     pub json_forward_backward: bool,
+    /// The sampling endpoint returns no `logprobs`, even when asked.
+    pub no_logprobs: bool,
     /// Folder with tokenizer files, served at `/{owner}/{name}/resolve/main/{file}`.
     pub hub_dir: Option<PathBuf>,
     /// What the sampling endpoint answers: the sampled tokens, in order (the text is their
@@ -86,6 +88,8 @@ struct Future {
 enum Outcome {
     Json(Value),
     Proto(Vec<u8>),
+    /// A sampling result: the prompt's logprobs (protobuf `SampleResponse` or JSON).
+    Sample(Vec<Option<f32>>),
 }
 
 #[derive(Default)]
@@ -105,6 +109,8 @@ struct Inner {
     ops: Vec<String>,
     /// JWTs handed out (a key alone is refused once JWTs are on).
     jwts: Vec<String>,
+    /// Sampling sessions: id → the model they sample from.
+    samplers: HashMap<String, String>,
 }
 
 #[derive(Clone)]
@@ -264,6 +270,38 @@ async fn api(State(s): State<Shared>, Path(op): Path<String>, h: HeaderMap, body
     let v: Value = if proto { Value::Null } else { serde_json::from_slice(&body).unwrap_or(Value::Null) };
     let (mut held, mut stalled) = (false, false);
     let result = match op.as_str() {
+        "create_sampling_session" => {
+            let model = v["model_path"].as_str().or(v["base_model"].as_str()).unwrap_or_default().to_string();
+            let known = inner.saved.contains_key(&model) && model.contains("/sampler_weights/")
+                || model.starts_with("standin/") && v["model_path"].is_null();
+            if !known {
+                return (
+                    StatusCode::NOT_FOUND,
+                    Json(json!({"detail": format!("no sampler weights or base model {model:?}")})),
+                )
+                    .into_response();
+            }
+            let id = format!("{}:sample:{}", v["session_id"].as_str().unwrap_or_default(), inner.samplers.len());
+            inner.samplers.insert(id.clone(), model);
+            return Json(json!({"sampling_session_id": id, "type": "create_sampling_session"})).into_response();
+        }
+        "asample" => {
+            let sampler = v["sampling_session_id"].as_str().unwrap_or_default();
+            let tokens = v["prompt"]["chunks"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|c| c["tokens"].as_array().cloned().unwrap_or_default())
+                .count();
+            if !inner.samplers.contains_key(sampler) {
+                user_error(format!("unknown sampling session {sampler:?}"))
+            } else if v["prompt_logprobs"] != true || tokens == 0 {
+                user_error("this stand-in only computes prompt logprobs")
+            } else {
+                // The first token has no logprob; every other one scores -0.5.
+                Ok(Outcome::Sample((0..tokens).map(|i| (i > 0).then_some(-0.5)).collect()))
+            }
+        }
         "create_session" => {
             inner.sessions += 1;
             return Json(json!({"session_id": format!("session-{}", inner.sessions), "type": "create_session"}))
@@ -516,6 +554,17 @@ async fn retrieve(State(s): State<Shared>, h: HeaderMap, Json(v): Json<Value>) -
     match f.result {
         Ok(Outcome::Json(v)) => Json(v).into_response(),
         Ok(Outcome::Proto(b)) if proto => ([("content-type", "application/x-protobuf")], b).into_response(),
+        Ok(Outcome::Sample(lps)) if proto => {
+            let bytes = lps.iter().flat_map(|x| x.unwrap_or(f32::NAN).to_le_bytes()).collect();
+            (
+                [("content-type", "application/x-protobuf")],
+                proto::SampleResponse { prompt_logprobs: Some(bytes) }.encode_to_vec(),
+            )
+                .into_response()
+        }
+        Ok(Outcome::Sample(lps)) => {
+            Json(json!({"prompt_logprobs": lps, "sequences": [], "type": "sample"})).into_response()
+        }
         Ok(Outcome::Proto(b)) => {
             let out = proto::ForwardBackwardOutput::decode(b.as_slice()).unwrap();
             Json(json!({"loss_fn_output_type": out.loss_fn_output_type, "loss_fn_outputs": [], "metrics": out.metrics}))

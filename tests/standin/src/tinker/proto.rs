@@ -50,3 +50,9 @@ pub struct ForwardBackwardOutput {
     #[prost(map = "string, double", tag = "3")]
     pub metrics: HashMap<String, f64>,
 }
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct SampleResponse {
+    #[prost(bytes = "vec", optional, tag = "2")]
+    pub prompt_logprobs: Option<Vec<u8>>,
+}

@@ -51,7 +51,7 @@ pub(super) async fn chat(State(s): State<Shared>, h: HeaderMap, body: Bytes) -> 
         // Tokens the served model's tokenizer would not produce: training must refuse them.
         tokens = vec!["su".into(), "re".into(), "<|im_end|>".into()];
     }
-    let want = v["logprobs"] == true;
+    let want = v["logprobs"] == true && !s.opts.no_logprobs;
     let text: String = tokens.iter().filter(|t| !t.starts_with("<|")).cloned().collect();
     let content: Vec<Value> = tokens.iter().enumerate().map(|(i, t)| json!({"token": t, "logprob": -0.25 - 0.125 * i as f64, "bytes": t.as_bytes(), "top_logprobs": []})).collect();
     let logprobs = if want { json!({"content": content}) } else { Value::Null };
