@@ -76,7 +76,7 @@ pub struct Status {
     pub serving: Option<ServingChange>,
     pub serve_models: Vec<String>,
     pub eligible: i64,
-    /// Judged turns of this generation without sampled tokens (not trainable).
+    /// Judged turns of this generation another upstream answered (not trainable).
     pub unsampled: i64,
     pub min_batch: u32,
     pub today: Today,
@@ -320,7 +320,7 @@ impl Training {
             "paused" => "paused: no training until you resume".into(),
             _ if !note.is_empty() => note,
             _ if eligible < i64::from(self.cfg.min_batch) && unsampled > 0 => format!(
-                "{eligible} of {} usable turns collected; {unsampled} judged turns have no sampled tokens (another upstream answered, or the serving endpoint returned no logprobs)",
+                "{eligible} of {} usable turns collected; {unsampled} judged turns were answered by another upstream (the policy was down or refused them, or their model is not in serve_models)",
                 self.cfg.min_batch
             ),
             _ if eligible < i64::from(self.cfg.min_batch) => {

@@ -92,7 +92,7 @@ export interface TrainStatus {
   serve_models: string[];
   /** Turns ready to train on. */
   eligible: number;
-  /** Judged turns of this generation without sampled tokens (not trainable). */
+  /** Judged turns of this generation another upstream answered (not trainable). */
   unsampled: number;
   min_batch: number;
   today: TrainToday;
