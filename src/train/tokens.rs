@@ -98,6 +98,7 @@ impl Tokens {
         env.add_function("raise_exception", |msg: String| -> Result<String, minijinja::Error> {
             Err(minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, msg))
         });
+        env.add_filter("tojson", tojson);
         env.add_function("strftime_now", |fmt: String| jiff::Zoned::now().strftime(&fmt).to_string());
         env.add_template_owned("chat", template).map_err(|e| TokenError::Template(e.to_string()))?;
         Ok(Self { tokenizer, env, bos, eos, source: PathBuf::new() })
@@ -200,6 +201,71 @@ impl Tokens {
         let added = self.tokenizer.get_added_vocabulary();
         let id = added.token_to_id(token, self.tokenizer.get_model())?;
         added.is_special_token(token).then_some(id)
+    }
+}
+
+/// `tojson` as Hugging Face defines it for chat templates: Python's `json.dumps` (", " and ": "
+/// between items, or one item per line with `indent`), keys in their original order, nothing
+/// escaped for HTML (minijinja's own filter escapes `<`, `>`, `&` and `'`, which changes the
+/// tokens a model sees).
+fn tojson(value: minijinja::Value, kwargs: minijinja::value::Kwargs) -> Result<String, minijinja::Error> {
+    let indent: Option<usize> = kwargs.get("indent")?;
+    let sort_keys: Option<bool> = kwargs.get("sort_keys")?;
+    // `ensure_ascii=False` is what templates pass; it is the only behaviour here.
+    let _: Option<bool> = kwargs.get("ensure_ascii")?;
+    kwargs.assert_all_used()?;
+    let mut json = serde_json::to_value(&value)
+        .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string()))?;
+    if sort_keys == Some(true) {
+        sort(&mut json);
+    }
+    let mut out = Vec::new();
+    let written = match indent {
+        Some(n) => {
+            let pad = " ".repeat(n);
+            let mut ser = serde_json::Serializer::with_formatter(
+                &mut out,
+                serde_json::ser::PrettyFormatter::with_indent(pad.as_bytes()),
+            );
+            serde::Serialize::serialize(&json, &mut ser)
+        }
+        None => serde::Serialize::serialize(&json, &mut serde_json::Serializer::with_formatter(&mut out, PythonJson)),
+    };
+    written.map_err(|e| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string()))?;
+    Ok(String::from_utf8(out).expect("serde_json writes UTF-8"))
+}
+
+fn sort(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(m) => {
+            m.sort_keys();
+            m.values_mut().for_each(sort);
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(sort),
+        _ => {}
+    }
+}
+
+/// `json.dumps`'s default separators.
+struct PythonJson;
+
+impl serde_json::ser::Formatter for PythonJson {
+    fn begin_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            w.write_all(b", ")
+        }
+    }
+    fn begin_object_key<W: ?Sized + std::io::Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            w.write_all(b", ")
+        }
+    }
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        w.write_all(b": ")
     }
 }
 
@@ -335,6 +401,70 @@ mod tests {
         assert_eq!(ids.tokens, vec![7]);
         let merged = t.align(&[s("hel", -0.1), s("lo", -0.2)]).unwrap_err();
         assert!(merged.contains("1 tokens, the endpoint sampled 2"), "{merged}");
+    }
+
+    /// The Jinja features Hugging Face chat templates lean on (namespace, reverse slicing, loop
+    /// variables, Python string methods, `tojson`, tools, tool calls, whitespace control) in a
+    /// template of our own, checked against the exact text it must produce.
+    #[test]
+    fn hugging_face_template_features_render() {
+        let tok = chatml().tokenizer;
+        let template = r##"{%- if tools %}<|im_start|>system
+{{ "Tools:" }}{% for t in tools %} {{ t.function.name }}={{ t.function.parameters | tojson }}{% endfor %}<|im_end|>
+{% endif %}
+{%- set ns = namespace(last_user=-1) %}
+{%- for m in messages[::-1] %}{% if ns.last_user == -1 and m.role == "user" %}{% set ns.last_user = messages|length - 1 - loop.index0 %}{% endif %}{% endfor %}
+{%- for m in messages %}
+{%- if m.role == "assistant" and m.tool_calls %}<|im_start|>assistant
+{{ m.content.strip() }}{% for c in m.tool_calls %}<call>{{ c.function.name }} {{ c.function.arguments }}</call>{% endfor %}<|im_end|>
+{% elif m.content.startswith("#") %}<|im_start|>{{ m.role }}
+{{ m.content.lstrip("# ").upper() }}<|im_end|>
+{% else %}<|im_start|>{{ m.role }}{% if loop.index0 == ns.last_user %} (last){% endif %}
+{{ m.content | trim }}<|im_end|>
+{% endif %}
+{%- endfor %}
+{%- if add_generation_prompt %}<|im_start|>assistant
+{% endif %}"##;
+        let t = Tokens::new(tok, template.into(), String::new(), "<|im_end|>".into()).unwrap();
+        let msgs = vec![
+            serde_json::json!({"role": "system", "content": "# be brief"}),
+            serde_json::json!({"role": "user", "content": " hi "}),
+            serde_json::json!({"role": "assistant", "content": " ok ", "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "read", "arguments": "{\"p\":1}"}}]}),
+            serde_json::json!({"role": "tool", "content": null, "tool_call_id": "c1"}),
+            serde_json::json!({"role": "user", "content": "hello"}),
+        ];
+        let tools =
+            serde_json::json!([{"type": "function", "function": {"name": "read", "parameters": {"type": "object"}}}]);
+        let out = t.render(&msgs, Some(&tools), true).unwrap();
+        assert_eq!(
+            out,
+            // As Jinja2 renders it for Hugging Face: `tojson` spaces like Python's json.dumps, and
+            // trim_blocks drops the newline right after `{% endif %}`.
+            "<|im_start|>system\nTools: read={\"type\": \"object\"}<|im_end|>\n\
+             <|im_start|>system\nBE BRIEF<|im_end|>\n\
+             <|im_start|>userhi<|im_end|>\n\
+             <|im_start|>assistant\nok<call>read {\"p\":1}</call><|im_end|>\n\
+             <|im_start|>tool<|im_end|>\n\
+             <|im_start|>user (last)hello<|im_end|>\n\
+             <|im_start|>assistant\n"
+        );
+    }
+
+    #[test]
+    fn tojson_matches_python_json_dumps() {
+        let tok = chatml().tokenizer;
+        let t = Tokens::new(
+            tok,
+            "{{ messages[0] | tojson }}|{{ messages[0].c | tojson(indent=2) }}|{{ messages[0] | tojson(sort_keys=true, ensure_ascii=false) }}".into(),
+            String::new(),
+            String::new(),
+        )
+        .unwrap();
+        let msgs = vec![serde_json::json!({"z": 1, "a": "x < y & 'q' — é", "c": [1, 2]})];
+        assert_eq!(
+            t.render(&msgs, None, false).unwrap(),
+            "{\"z\": 1, \"a\": \"x < y & 'q' — é\", \"c\": [1, 2]}|[\n  1,\n  2\n]|{\"a\": \"x < y & 'q' — é\", \"c\": [1, 2], \"z\": 1}"
+        );
     }
 
     #[test]
