@@ -98,64 +98,38 @@ pub async fn run(home: &Home, cmd: TrainCmd) -> Result<()> {
             table(&["STEP", "STATUS", "BATCH", "REWARD", "LOSS", "TOKENS", "COST", "SAMPLER"], rows);
         }
         TrainCmd::History { run: None, limit, json } => {
-            let v = call(home, Method::GET, &format!("/api/train/runs?limit={limit}"), None).await?;
-            if json.json {
-                println!("{}", serde_json::to_string_pretty(&v)?);
-                return Ok(());
-            }
-            let rows = v
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|r| {
-                    vec![
-                        s(&r["id"]),
-                        time(r["started_at"].as_i64().unwrap_or(0)),
-                        s(&r["window"]),
-                        s(&r["status"]),
-                        s(&r["steps"]),
-                        s(&r["samples"]),
-                        num(&r["mean_reward"]),
-                        format!("${:.4}", r["cost_usd"].as_f64().unwrap_or(0.0)),
-                    ]
-                })
-                .collect();
-            table(&["RUN", "STARTED", "WINDOW", "STATUS", "STEPS", "TURNS", "REWARD", "COST"], rows);
+            let headers = ["RUN", "STARTED", "WINDOW", "STATUS", "STEPS", "TURNS", "REWARD", "COST"];
+            list(home, &format!("/api/train/runs?limit={limit}"), json.json, &headers, |r| {
+                vec![
+                    s(&r["id"]),
+                    time(r["started_at"].as_i64().unwrap_or(0)),
+                    s(&r["window"]),
+                    s(&r["status"]),
+                    s(&r["steps"]),
+                    s(&r["samples"]),
+                    num(&r["mean_reward"]),
+                    format!("${:.4}", r["cost_usd"].as_f64().unwrap_or(0.0)),
+                ]
+            })
+            .await?;
         }
         TrainCmd::Checkpoints { remote: Some(run), json } => {
-            let v = call(home, Method::GET, &format!("/api/train/runs/{run}/remote-checkpoints"), None).await?;
-            if json.json {
-                println!("{}", serde_json::to_string_pretty(&v)?);
-                return Ok(());
-            }
-            let rows = v
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|c| vec![s(&c["checkpoint_type"]), s(&c["checkpoint_id"]), s(&c["time"]), s(&c["tinker_path"])])
-                .collect();
-            table(&["TYPE", "ID", "TIME", "PATH"], rows);
+            let path = format!("/api/train/runs/{run}/remote-checkpoints");
+            list(home, &path, json.json, &["TYPE", "ID", "TIME", "PATH"], |c| {
+                vec![s(&c["checkpoint_type"]), s(&c["checkpoint_id"]), s(&c["time"]), s(&c["tinker_path"])]
+            })
+            .await?;
         }
-        TrainCmd::Checkpoints { remote: None, json: j } => {
-            let v = call(home, Method::GET, "/api/train/checkpoints", None).await?;
-            if j.json {
-                println!("{}", serde_json::to_string_pretty(&v)?);
-                return Ok(());
-            }
-            let rows = v
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|st| {
-                    vec![
-                        s(&st["id"]),
-                        time(st["ended_at"].as_i64().unwrap_or(0)),
-                        num(&st["mean_reward"]),
-                        s(&st["sampler_path"]),
-                    ]
-                })
-                .collect();
-            table(&["STEP", "SAVED", "REWARD", "SAMPLER"], rows);
+        TrainCmd::Checkpoints { remote: None, json } => {
+            list(home, "/api/train/checkpoints", json.json, &["STEP", "SAVED", "REWARD", "SAMPLER"], |st| {
+                vec![
+                    s(&st["id"]),
+                    time(st["ended_at"].as_i64().unwrap_or(0)),
+                    num(&st["mean_reward"]),
+                    s(&st["sampler_path"]),
+                ]
+            })
+            .await?;
         }
         TrainCmd::RunNow => {
             let v = call(home, Method::POST, "/api/train/run-now", Some(json!({}))).await?;
@@ -174,6 +148,23 @@ pub async fn run(home: &Home, cmd: TrainCmd) -> Result<()> {
             let v = call(home, Method::POST, "/api/train/rollback", Some(json!({"step_id": step}))).await?;
             println!("now serving {} (step {step}); training continues from it", s(&v["model"]));
         }
+    }
+    Ok(())
+}
+
+/// Fetches a list; prints it as the API's JSON with `--json`, else as a table, one row per item.
+async fn list(
+    home: &Home,
+    path: &str,
+    json: bool,
+    headers: &[&str],
+    row: impl Fn(&Value) -> Vec<String>,
+) -> Result<()> {
+    let v = call(home, Method::GET, path, None).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        table(headers, v.as_array().into_iter().flatten().map(row).collect());
     }
     Ok(())
 }

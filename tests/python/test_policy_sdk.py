@@ -80,5 +80,9 @@ def test_cli_reports_training(policy):
     js = subprocess.run([os.environ["METACLAW_BIN"], "train", "status", "--json"], env=env, capture_output=True, text=True)
     status = json.loads(js.stdout)
     assert status["enabled"] is True and status["state"] in ("idle", "waiting"), status
+    hist = subprocess.run([os.environ["METACLAW_BIN"], "train", "history"], env=env, capture_output=True, text=True)
+    assert hist.returncode == 0 and hist.stdout.strip() == "(none)", hist.stdout  # no run yet
+    cps = subprocess.run([os.environ["METACLAW_BIN"], "train", "checkpoints", "--json"], env=env, capture_output=True, text=True)
+    assert cps.returncode == 0 and json.loads(cps.stdout) == [], cps.stdout
     bad = subprocess.run([os.environ["METACLAW_BIN"], "train", "rollback", "42"], env=env, capture_output=True, text=True)
     assert bad.returncode != 0 and "no step 42" in bad.stderr, bad.stderr
