@@ -157,18 +157,6 @@ impl Training {
         Ok(Some(me))
     }
 
-    /// With any backend (tests use scripted ones).
-    pub fn with_backend(
-        cfg: TrainConfig,
-        store: Store,
-        backend: Arc<dyn Backend>,
-        serving: Option<Serving>,
-        events: EventBus,
-        tokens_dir: PathBuf,
-    ) -> Arc<Self> {
-        Arc::new(Self::build(cfg, store, backend, serving, events, tokens_dir))
-    }
-
     fn build(
         cfg: TrainConfig,
         store: Store,

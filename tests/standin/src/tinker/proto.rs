@@ -1,4 +1,6 @@
-//! The protobuf messages of `forward_backward` (package `tinker_public`), server side.
+//! The protobuf messages of `forward_backward` (package `tinker_public`), server side. Written
+//! separately from the engine's `train::wire` on purpose: the stand-in decodes what the client
+//! encodes, so a mistake in one is not silently mirrored in the other.
 
 use std::collections::HashMap;
 
