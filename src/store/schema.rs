@@ -270,6 +270,14 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE turns ADD COLUMN policy_model TEXT;
     "#,
+    // 10: a judge that answers without a score, or too slowly, fails loudly: what its last
+    // attempt ended in, its raw answers, and how many answers had no score or timed out.
+    r#"
+    ALTER TABLE judge_jobs ADD COLUMN outcome TEXT;
+    ALTER TABLE judge_jobs ADD COLUMN last_answer TEXT;
+    ALTER TABLE judge_jobs ADD COLUMN unparseable INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE judge_jobs ADD COLUMN timed_out INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// The schema version this build writes.
