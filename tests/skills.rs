@@ -441,3 +441,85 @@ async fn semantic_retrieval_matches_by_meaning_caches_vectors_and_falls_back() {
     assert_eq!(h.turn(turn_id(&r)).await["skills"], json!([]));
     h.stop().await;
 }
+
+/// The findings' alias bomb: one anchor of 5000 scalars referenced 20000 times.
+fn alias_bomb(name: &str) -> String {
+    format!(
+        "---\nname: {name}\ndescription: d\nz: &a [{}]\nzz: [{}]\n---\nx\n",
+        vec!["x"; 5000].join(", "),
+        vec!["*a"; 20000].join(", ")
+    )
+}
+
+fn problem_for<'a>(list: &'a Value, folder: &str) -> &'a Value {
+    list["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["file"].as_str().unwrap().ends_with(&format!("{folder}/SKILL.md")))
+        .unwrap_or_else(|| panic!("no problem for {folder}: {list}"))
+}
+
+#[tokio::test]
+async fn a_yaml_alias_bomb_is_a_problem_at_start_on_reload_through_the_api_and_in_validate() {
+    let mut h = Harness::start(|_| {}).await;
+    let skills = h.home.path().join("skills");
+    write_skill(&skills, "bomb", &alias_bomb("bomb"));
+    write_skill(&skills, "fine", &skill_md("fine", "Use when checking that good skills still load.", "Check."));
+    // At start: the engine comes up, loads the good skill and lists the bad one as a problem.
+    h.restart(|_| {}).await;
+    let list = h.admin("/api/skills").await;
+    assert!(problem_for(&list, "bomb")["reason"].as_str().unwrap().contains("anchors"), "{list}");
+    assert!(skill_names(&h).await.contains(&"fine".to_string()));
+
+    use reqwest::Method;
+    let (s, v) =
+        api(&h, Method::POST, "/api/skills", Some(json!({"name": "bomb2", "content": alias_bomb("bomb2")}))).await;
+    assert_eq!(s, 422, "{v}");
+    assert!(v["error"]["problems"][0]["reason"].as_str().unwrap().contains("anchors"), "{v}");
+
+    let (s, v) = api(&h, Method::POST, "/api/skills/validate", Some(json!({"path": skills}))).await;
+    assert_eq!(s, 200, "{v}");
+    let bad: Vec<_> = v["skills"].as_array().unwrap().iter().filter(|r| r["ok"] == false).collect();
+    assert_eq!(bad.len(), 1, "{v}");
+    assert!(bad[0]["problem"]["reason"].as_str().unwrap().contains("anchors"));
+
+    let src = tempfile::tempdir().unwrap();
+    write_skill(src.path(), "bomb3", &alias_bomb("bomb3"));
+    let (s, v) = api(&h, Method::POST, "/api/skills/import", Some(json!({"path": src.path()}))).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["imported"], json!([]));
+    assert!(v["invalid"][0]["reason"].as_str().unwrap().contains("anchors"), "{v}");
+
+    // On reload (the file watcher): a new bomb dropped in while running is reported too.
+    write_skill(&skills, "bomb4", &alias_bomb("bomb4"));
+    common::wait_until_async("the watcher reports the new bomb", || async {
+        h.admin("/api/skills").await["problems"].as_array().unwrap().len() == 2
+    })
+    .await;
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_skill_file_linked_to_a_device_or_ten_megabytes_long_is_a_problem_and_never_read() {
+    let mut h = Harness::start(|_| {}).await;
+    let skills = h.home.path().join("skills");
+    std::fs::create_dir_all(skills.join("zero")).unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("/dev/zero", skills.join("zero/SKILL.md")).unwrap();
+    std::fs::create_dir_all(skills.join("big")).unwrap();
+    let mut big = skill_md("big", "Use when testing a very large skill file.", "x");
+    big.push_str(&"padding line\n".repeat(10 * 1024 * 1024 / 13));
+    std::fs::write(skills.join("big/SKILL.md"), big).unwrap();
+    h.restart(|_| {}).await;
+    let list = h.admin("/api/skills").await;
+    #[cfg(unix)]
+    assert_eq!(problem_for(&list, "zero")["reason"], "not a regular file", "{list}");
+    assert!(problem_for(&list, "big")["reason"].as_str().unwrap().contains("the limit is 128 KiB"), "{list}");
+
+    use reqwest::Method;
+    let (s, v) = api(&h, Method::POST, "/api/skills/validate", Some(json!({"path": skills}))).await;
+    assert_eq!(s, 200, "{v}");
+    assert!(v["skills"].as_array().unwrap().iter().all(|r| r["ok"] == false), "{v}");
+    h.stop().await;
+}

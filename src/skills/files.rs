@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::parse::{parse, render, Parsed};
+use super::parse::{parse, render, Parsed, MAX_FILE_BYTES};
 use super::{Origin, Skill};
 use crate::home::{write_atomic, HomeError};
 
@@ -30,6 +30,38 @@ fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -
     move |source| FileError::Io { action, path: path.to_path_buf(), source }
 }
 
+/// Reads one SKILL.md within [`MAX_FILE_BYTES`]: `Ok(None)` when there is none; an error (the
+/// reason, for a Problem) when it is not a regular file (a device, a pipe, a folder, a link to
+/// one), is too large, or is not UTF-8. The size is checked before reading and again while
+/// reading, and the opened file itself must be regular, so a swapped-in device reads nothing.
+pub(crate) fn read_skill_file(file: &Path) -> Result<Option<String>, String> {
+    use std::io::Read;
+    let too_large = |len: u64| format!("file is {} KiB; the limit is {} KiB", len / 1024, MAX_FILE_BYTES / 1024);
+    let meta = match std::fs::metadata(file) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot read: {e}")),
+    };
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    if meta.len() > MAX_FILE_BYTES as u64 {
+        return Err(too_large(meta.len()));
+    }
+    let f = std::fs::File::open(file).map_err(|e| format!("cannot read: {e}"))?;
+    match f.metadata() {
+        Ok(m) if m.is_file() => {}
+        Ok(_) => return Err("not a regular file".into()),
+        Err(e) => return Err(format!("cannot read: {e}")),
+    }
+    let mut bytes = Vec::new();
+    f.take(MAX_FILE_BYTES as u64 + 1).read_to_end(&mut bytes).map_err(|e| format!("cannot read: {e}"))?;
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(too_large(bytes.len() as u64));
+    }
+    String::from_utf8(bytes).map(Some).map_err(|_| "not UTF-8 text".into())
+}
+
 /// Parses every `<dir>/<name>/SKILL.md` (one level deep, dot-folders skipped), sorted by name.
 pub fn read_dir(dir: &Path, origin: Origin) -> Vec<(PathBuf, Parsed)> {
     let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
@@ -45,19 +77,12 @@ pub fn read_dir(dir: &Path, origin: Origin) -> Vec<(PathBuf, Parsed)> {
             let file = folder.join("SKILL.md");
             let name = folder.file_name()?.to_str()?.to_string();
             let shown = file.display().to_string();
-            let parsed = match std::fs::read(&file) {
-                Ok(bytes) => match String::from_utf8(bytes) {
-                    Ok(text) => parse(&text, &name, &shown, origin),
-                    Err(_) => Parsed {
-                        skill: Err(super::Problem { file: shown, line: None, reason: "not UTF-8 text".into() }),
-                        warnings: vec![],
-                    },
-                },
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
-                Err(e) => Parsed {
-                    skill: Err(super::Problem { file: shown, line: None, reason: format!("cannot read: {e}") }),
-                    warnings: vec![],
-                },
+            let parsed = match read_skill_file(&file) {
+                Ok(None) => return None,
+                Ok(Some(text)) => parse(&text, &name, &shown, origin),
+                Err(reason) => {
+                    Parsed { skill: Err(super::Problem { file: shown, line: None, reason }), warnings: vec![] }
+                }
             };
             Some((file, parsed))
         })

@@ -7,6 +7,7 @@
 mod bank;
 pub mod embed;
 mod files;
+mod front;
 mod index;
 mod inject;
 mod library;

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde_yaml_ng::Value as Yaml;
+use super::front::{self, FrontError, Node};
 
 use super::{Origin, Skill};
 
@@ -87,13 +87,8 @@ fn shift_lines(msg: &str, by: usize) -> String {
     out
 }
 
-fn scalar(v: &Yaml) -> Option<String> {
-    match v {
-        Yaml::String(s) => Some(s.clone()),
-        Yaml::Number(n) => Some(n.to_string()),
-        Yaml::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
+fn scalar(v: &Node) -> Option<String> {
+    v.as_str().map(str::to_string)
 }
 
 /// Parses SKILL.md `text`. `folder` is the name of the directory holding it (must equal `name`);
@@ -114,11 +109,20 @@ pub fn parse(text: &str, folder: &str, file: &str, origin: Origin) -> Parsed {
                 "no frontmatter: the file must start with a line `---`, then YAML, then a closing `---`".into(),
             )
         })?;
-        let yaml: Yaml = serde_yaml_ng::from_str(front).map_err(|e| {
-            let line = e.location().map(|l| l.line() + 1);
-            problem(line, format!("frontmatter is not valid YAML: {}", shift_lines(&e.to_string(), 1)))
+        let yaml = front::read(front).map_err(|e| match e {
+            FrontError::TooLarge => problem(
+                Some(2),
+                format!(
+                    "frontmatter expands to more than {} KiB (YAML anchors and aliases repeat text); write the values out",
+                    front::BUDGET / 1024
+                ),
+            ),
+            FrontError::Yaml(e) => {
+                let line = e.location().map(|l| l.line() + 1);
+                problem(line, format!("frontmatter is not valid YAML: {}", shift_lines(&e.to_string(), 1)))
+            }
         })?;
-        let Yaml::Mapping(map) = yaml else {
+        let Node::Map(map) = yaml else {
             return Err(problem(Some(2), "frontmatter must be a YAML mapping of keys to values".into()));
         };
         let mut name = None;
@@ -141,8 +145,8 @@ pub fn parse(text: &str, folder: &str, file: &str, origin: Origin) -> Parsed {
                 "compatibility" => compatibility = Some(need_str("compatibility")?),
                 "allowed-tools" => {
                     allowed_tools = match v {
-                        Yaml::String(s) => s.split_whitespace().map(str::to_string).collect(),
-                        Yaml::Sequence(items) => items
+                        Node::Scalar(s) => s.split_whitespace().map(str::to_string).collect(),
+                        Node::Seq(items) => items
                             .iter()
                             .map(|i| {
                                 scalar(i).ok_or_else(|| problem(line, "`allowed-tools` entries must be strings".into()))
@@ -152,7 +156,7 @@ pub fn parse(text: &str, folder: &str, file: &str, origin: Origin) -> Parsed {
                     }
                 }
                 "metadata" => {
-                    let Yaml::Mapping(m) = v else {
+                    let Node::Map(m) = v else {
                         return Err(problem(line, "`metadata` must be a mapping of strings to strings".into()));
                     };
                     for (mk, mv) in m {
