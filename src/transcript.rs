@@ -4,6 +4,11 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+/// Most tool calls one answer is rebuilt with. The index of a streamed tool call comes from the
+/// upstream; beyond this bound its deltas are counted in [`Transcript::ignored_tool_deltas`]
+/// instead of growing the list (an index of 1e15 once asked for petabytes).
+pub const MAX_TOOL_CALLS: usize = 128;
+
 /// One tool call the model made.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ToolCall {
@@ -42,6 +47,13 @@ pub struct Transcript {
     /// The sampled tokens with their logprobs, when the upstream returned them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sampled: Vec<Sampled>,
+    /// Streamed tool-call deltas dropped because their index was at or past [`MAX_TOOL_CALLS`].
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub ignored_tool_deltas: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Transcript {
@@ -128,7 +140,11 @@ impl Transcript {
         }
         self.reasoning.push_str(&reasoning_text(delta));
         for call in delta.get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
-            let index = call.get("index").and_then(Value::as_u64).unwrap_or(0) as usize;
+            let index = call.get("index").and_then(Value::as_u64).unwrap_or(0);
+            let Some(index) = usize::try_from(index).ok().filter(|i| *i < MAX_TOOL_CALLS) else {
+                self.ignored_tool_deltas += 1;
+                continue;
+            };
             if self.tool_calls.len() <= index {
                 self.tool_calls.resize_with(index + 1, ToolCall::default);
             }
@@ -273,6 +289,23 @@ mod tests {
         assert_eq!(t.tool_calls[1].arguments, "{\"a\":2}");
         assert_eq!(t.finish_reason.as_deref(), Some("tool_calls"));
         assert_eq!(t.usage.completion_tokens, Some(2));
+    }
+
+    #[test]
+    fn a_tool_call_index_of_any_size_allocates_nothing() {
+        let mut sse = String::new();
+        for index in ["1000000000000000", "18446744073709551615", "128", "-1", "1e300", "\"x\""] {
+            sse.push_str(&format!(
+                "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"tool_calls\":[{{\"index\":{index},\"function\":{{\"name\":\"f\"}}}}]}}}}]}}\n\n"
+            ));
+        }
+        sse.push_str("data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":127,\"function\":{\"name\":\"g\"}}]}}]}\n\n");
+        let t = Transcript::from_sse(&[sse.as_bytes()]);
+        // The three out-of-range indexes are counted; a non-integer index means the first call.
+        assert_eq!(t.ignored_tool_deltas, 3);
+        assert_eq!(t.tool_calls.len(), MAX_TOOL_CALLS);
+        assert_eq!(t.tool_calls[0].name, "fff");
+        assert_eq!(t.tool_calls[127].name, "g");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! waits on disk. Reads use their own connection on the blocking pool. Committed turns survive a
 //! crash of the process (WAL with `synchronous = NORMAL`); a clean shutdown drains the queue.
 
+pub mod inflight;
 mod queue;
 pub mod read;
 mod schema;
@@ -11,15 +12,16 @@ mod writer;
 pub use writer::hash_json;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use tokio::sync::oneshot;
 
 use queue::Queue;
 
+pub use inflight::InFlight;
 pub use read::{InferredSessionSeed, SessionRow, TurnDetail, TurnFilter, TurnPage, TurnSummary};
 pub use schema::CURRENT_VERSION as SCHEMA_VERSION;
 
@@ -36,6 +38,8 @@ pub enum StoreError {
     TooNew { found: i64, supported: i64 },
     #[error("the store is shut down")]
     Closed,
+    #[error("the database writer dropped this write (see the log)")]
+    Dropped,
     #[error("database task failed: {0}")]
     Task(String),
 }
@@ -60,9 +64,51 @@ struct Inner {
     path: PathBuf,
     queue: Arc<Queue>,
     reader: Arc<Mutex<Connection>>,
-    next_turn_id: AtomicI64,
-    queued: Arc<AtomicU64>,
+    ids: Mutex<Ids>,
+    counters: Arc<Counters>,
+    /// Most turns queued and not yet committed; past this (the disk is full or stuck) new turns
+    /// are dropped and counted instead of piling up in memory.
+    max_queued: u64,
+    in_flight: Arc<InFlight>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+/// Counts shared with the writer thread.
+#[derive(Default)]
+pub(crate) struct Counters {
+    /// Turns handed to the writer and not yet committed (or given up on).
+    pub queued: AtomicU64,
+    /// Turns that could not be recorded since the store opened.
+    pub lost: AtomicU64,
+}
+
+/// Turn ids are handed out from a block whose end is committed first (`meta.turn_ids_reserved`),
+/// so a crash can never make an id be handed out twice. A new block is reserved through the
+/// writer while half of the current one is still left.
+struct Ids {
+    next: i64,
+    /// End (exclusive) of the block known to be committed.
+    reserved: i64,
+    /// A reservation is queued and not yet committed.
+    reserving: bool,
+    /// Ids were handed out past the committed block (the writer fell far behind); warned once.
+    warned: bool,
+}
+
+/// Ids per reserved block.
+const ID_BLOCK: i64 = 1000;
+
+/// Most turns waiting for the writer before new ones are dropped (see [`Inner::max_queued`]).
+pub const MAX_QUEUED_TURNS: u64 = 4096;
+
+/// Reserves ids up to `end` (never lowering a reservation already made).
+fn reserve_ids(conn: &Connection, end: i64) -> Result<(), rusqlite::Error> {
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES ('turn_ids_reserved', ?1)
+         ON CONFLICT(key) DO UPDATE SET value = MAX(value, excluded.value)",
+        [end],
+    )?;
+    Ok(())
 }
 
 fn open_conn(path: &Path, flags: OpenFlags) -> Result<Connection, StoreError> {
@@ -81,22 +127,29 @@ impl Store {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         schema::migrate(&mut conn)?;
         let max_id: i64 = conn.query_row("SELECT COALESCE(MAX(id), 0) FROM turns", [], |r| r.get(0))?;
+        // Every id below the last reservation may have been handed out before a crash.
+        let reserved: Option<i64> =
+            conn.query_row("SELECT value FROM meta WHERE key = 'turn_ids_reserved'", [], |r| r.get(0)).optional()?;
+        let next = (max_id + 1).max(reserved.unwrap_or(0));
+        reserve_ids(&conn, next + ID_BLOCK)?;
         let reader = open_conn(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
 
         let queue = Arc::new(Queue::default());
-        let queued = Arc::new(AtomicU64::new(0));
-        let (q, counter) = (queue.clone(), queued.clone());
+        let counters = Arc::new(Counters::default());
+        let (q, c) = (queue.clone(), counters.clone());
         let handle = std::thread::Builder::new()
             .name("metaclaw-store".into())
-            .spawn(move || writer::run(conn, &q, &counter, flush_interval))
+            .spawn(move || writer::run(conn, &q, &c, flush_interval))
             .map_err(|e| StoreError::Task(e.to_string()))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 path: path.into(),
                 queue,
                 reader: Arc::new(Mutex::new(reader)),
-                next_turn_id: AtomicI64::new(max_id + 1),
-                queued,
+                ids: Mutex::new(Ids { next, reserved: next + ID_BLOCK, reserving: false, warned: false }),
+                counters,
+                max_queued: MAX_QUEUED_TURNS,
+                in_flight: Arc::default(),
                 writer: Mutex::new(Some(handle)),
             }),
         })
@@ -106,31 +159,95 @@ impl Store {
         &self.inner.path
     }
 
-    /// A fresh turn id; ids are allocated on the request path so clients can be told theirs.
+    /// A fresh turn id, never handed out before (also across crashes); ids are allocated on the
+    /// request path so clients can be told theirs.
     pub fn next_turn_id(&self) -> i64 {
-        self.inner.next_turn_id.fetch_add(1, Ordering::Relaxed)
+        let mut ids = self.inner.ids.lock().unwrap_or_else(|p| p.into_inner());
+        let id = ids.next;
+        ids.next += 1;
+        if ids.reserved - ids.next < ID_BLOCK / 2 && !ids.reserving {
+            ids.reserving = true;
+            let inner = Arc::downgrade(&self.inner);
+            let op = WriteOp::Exec(Box::new(move |conn: &mut Connection| {
+                let Some(inner) = inner.upgrade() else { return };
+                // Measured when the writer gets to it, so ids handed out meanwhile are covered.
+                let end = {
+                    let ids = inner.ids.lock().unwrap_or_else(|p| p.into_inner());
+                    ids.reserved.max(ids.next) + ID_BLOCK
+                };
+                let ok = match reserve_ids(conn, end) {
+                    Ok(()) => true,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not reserve turn ids; will try again");
+                        false
+                    }
+                };
+                let mut ids = inner.ids.lock().unwrap_or_else(|p| p.into_inner());
+                ids.reserving = false;
+                if ok {
+                    ids.reserved = ids.reserved.max(end);
+                }
+            }));
+            if !self.inner.queue.push(op) {
+                ids.reserving = false;
+            }
+        }
+        if id >= ids.reserved && !ids.warned {
+            ids.warned = true;
+            tracing::warn!(turn = id, "the database is far behind: turn ids are handed out before they are reserved");
+        }
+        id
     }
 
     /// Turns handed to the writer and not yet committed.
     pub fn pending_writes(&self) -> u64 {
-        self.inner.queued.load(Ordering::Relaxed)
+        self.inner.counters.queued.load(Ordering::Relaxed)
+    }
+
+    /// Turns that could not be recorded since the store opened (queue full, commit failed, bad
+    /// record, or finished after the store closed).
+    pub fn lost_turns(&self) -> u64 {
+        self.inner.counters.lost.load(Ordering::Relaxed)
+    }
+
+    /// The turns in flight, which a clean shutdown waits for.
+    pub fn in_flight(&self) -> &Arc<InFlight> {
+        &self.inner.in_flight
     }
 
     fn send(&self, op: WriteOp) -> Result<(), StoreError> {
         let turn = matches!(op, WriteOp::Turn(_));
-        if !self.inner.queue.push(op) {
-            return Err(StoreError::Closed);
-        }
         if turn {
-            self.inner.queued.fetch_add(1, Ordering::Relaxed);
+            self.inner.counters.queued.fetch_add(1, Ordering::Relaxed);
+        }
+        if !self.inner.queue.push(op) {
+            if turn {
+                self.inner.counters.queued.fetch_sub(1, Ordering::Relaxed);
+            }
+            return Err(StoreError::Closed);
         }
         Ok(())
     }
 
-    /// Queues a finished turn; never blocks.
+    /// Queues a finished turn; never blocks. When the writer is far behind (a full or stuck
+    /// disk), the turn is dropped, counted and logged rather than held in memory.
     pub fn record(&self, turn: TurnRecord) {
         let id = turn.id;
+        let c = &self.inner.counters;
+        if c.queued.load(Ordering::Relaxed) >= self.inner.max_queued {
+            let lost = c.lost.fetch_add(1, Ordering::Relaxed) + 1;
+            if lost.is_power_of_two() || lost % 1000 == 0 {
+                tracing::error!(
+                    turn = id,
+                    queued = self.inner.max_queued,
+                    lost,
+                    "the database is not keeping up (disk full?); turn dropped"
+                );
+            }
+            return;
+        }
         if let Err(e) = self.send(WriteOp::Turn(Box::new(turn))) {
+            c.lost.fetch_add(1, Ordering::Relaxed);
             tracing::error!(turn = id, error = %e, "turn could not be queued for the database");
         }
     }
@@ -144,7 +261,7 @@ impl Store {
     pub async fn flush(&self) -> Result<(), StoreError> {
         let (tx, rx) = oneshot::channel();
         self.send(WriteOp::Barrier(tx))?;
-        rx.await.map_err(|_| StoreError::Closed)
+        rx.await.map_err(|_| StoreError::Dropped)
     }
 
     /// Runs `f` on the writer thread in its own transaction; returns once it is committed (or
@@ -164,7 +281,7 @@ impl Store {
             })();
             let _ = reply.send(result);
         })))?;
-        rx.await.map_err(|_| StoreError::Closed)?
+        rx.await.map_err(|_| StoreError::Dropped)?
     }
 
     /// Runs `f` on the writer thread outside any transaction (VACUUM, checkpoints).
@@ -177,13 +294,13 @@ impl Store {
         self.send(WriteOp::Exec(Box::new(move |conn: &mut Connection| {
             let _ = reply.send(f(conn));
         })))?;
-        rx.await.map_err(|_| StoreError::Closed)?
+        rx.await.map_err(|_| StoreError::Dropped)?
     }
 
     /// Drains the queue, commits it and stops the writer. Later `record` calls are logged and dropped.
     pub async fn close(&self) {
         self.inner.queue.close();
-        let handle = self.inner.writer.lock().expect("store writer lock").take();
+        let handle = self.inner.writer.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(h) = handle {
             let _ = tokio::task::spawn_blocking(move || h.join()).await;
         }
@@ -202,5 +319,170 @@ impl Store {
         })
         .await
         .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::turn::{RawResponse, SessionSource, TurnStatus, TurnType};
+
+    fn turn(id: i64, response: RawResponse) -> TurnRecord {
+        TurnRecord {
+            id,
+            session_id: "s".into(),
+            session_source: SessionSource::Client,
+            session_done: false,
+            turn_type: TurnType::Main,
+            protocol: "openai",
+            upstream: "u".into(),
+            policy_model: None,
+            attempts: 1,
+            model: Some("m".into()),
+            stream: true,
+            started_at_ms: crate::turn::now_ms(),
+            finished_at_ms: crate::turn::now_ms(),
+            status: TurnStatus::Ok,
+            http_status: Some(200),
+            error: None,
+            latency_ms: 1.0,
+            upstream_ms: 1.0,
+            overhead_ms: 0.0,
+            request: serde_json::json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}),
+            response,
+            skills: Vec::new(),
+            generation: 0,
+        }
+    }
+
+    async fn within<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
+        tokio::time::timeout(Duration::from_secs(20), f).await.unwrap_or_else(|_| panic!("{what} hung"))
+    }
+
+    #[tokio::test]
+    async fn the_writer_survives_a_write_that_panics_and_no_waiter_hangs() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db"), Duration::from_millis(10)).unwrap();
+        let r: Result<(), _> = within("a panicking write", store.maintain(|_| panic!("boom"))).await;
+        assert!(matches!(r, Err(StoreError::Dropped)), "{r:?}");
+        let r: Result<(), _> = within("a panicking transaction", store.write(|_| panic!("boom"))).await;
+        assert!(r.is_err());
+        // The queue keeps draining.
+        store.record(turn(store.next_turn_id(), RawResponse::None));
+        within("flush", store.flush()).await.unwrap();
+        let v = within(
+            "a write",
+            store.write(|c| Ok(c.query_row("SELECT COUNT(*) FROM turns", [], |r| r.get::<_, i64>(0))?)),
+        )
+        .await;
+        assert_eq!(v.unwrap(), 1);
+        within("close", store.close()).await;
+    }
+
+    #[tokio::test]
+    async fn waiters_get_an_error_if_the_writer_thread_died() {
+        let q = Queue::default();
+        let c = Counters::default();
+        let (tx, rx) = oneshot::channel();
+        assert!(q.push(WriteOp::Barrier(tx)));
+        assert!(q.push(WriteOp::Turn(Box::new(turn(1, RawResponse::None)))));
+        std::thread::scope(|s| {
+            let dying = s.spawn(|| {
+                let _guard = writer::AbandonOnPanic(&q, &c);
+                panic!("the writer dies");
+            });
+            assert!(dying.join().is_err());
+        });
+        assert!(within("a barrier", rx).await.is_err(), "the waiter is told, not left hanging");
+        assert_eq!(c.lost.load(Ordering::Relaxed), 1);
+        assert!(!q.push(WriteOp::Prune(0)), "later writes are refused");
+    }
+
+    #[tokio::test]
+    async fn a_hostile_tool_call_index_is_recorded_without_killing_the_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db"), Duration::from_millis(10)).unwrap();
+        for index in ["18446744073709551615", "1000000000000000"] {
+            let chunk = format!(
+                "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"tool_calls\":[{{\"index\":{index},\"function\":{{\"name\":\"f\"}}}}]}}}}]}}\n\ndata: [DONE]\n\n"
+            );
+            store.record(turn(store.next_turn_id(), RawResponse::Stream(vec![bytes::Bytes::from(chunk)])));
+        }
+        within("flush", store.flush()).await.unwrap();
+        let errors = store
+            .read(|c| {
+                let mut st = c.prepare("SELECT error FROM turns ORDER BY id")?;
+                let rows = st.query_map([], |r| r.get::<_, Option<String>>(0))?.collect::<Result<Vec<_>, _>>()?;
+                Ok(rows)
+            })
+            .await
+            .unwrap();
+        assert_eq!(errors.len(), 2);
+        assert!(errors.iter().all(|e| e.as_deref().is_some_and(|e| e.contains("not recorded"))), "{errors:?}");
+        assert_eq!(store.lost_turns(), 0);
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn the_write_queue_is_bounded_when_the_disk_is_stuck() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db"), Duration::from_millis(10)).unwrap();
+        // Hold the writer, as a commit retrying on a full disk does.
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let (started_tx, started) = oneshot::channel();
+        let s2 = store.clone();
+        let stuck = tokio::spawn(async move {
+            s2.maintain(move |_| {
+                let _ = started_tx.send(());
+                let _ = held.recv();
+                Ok(())
+            })
+            .await
+        });
+        within("the writer to hold", started).await.unwrap();
+        let extra = 25;
+        for _ in 0..MAX_QUEUED_TURNS + extra {
+            store.record(turn(store.next_turn_id(), RawResponse::None));
+        }
+        assert_eq!(store.pending_writes(), MAX_QUEUED_TURNS, "the queue stops growing");
+        assert_eq!(store.lost_turns(), extra, "what could not be queued is counted");
+        release.send(()).unwrap();
+        within("the held write", stuck).await.unwrap().unwrap();
+        within("flush", store.flush()).await.unwrap();
+        let n: i64 = store.read(|c| Ok(c.query_row("SELECT COUNT(*) FROM turns", [], |r| r.get(0))?)).await.unwrap();
+        assert_eq!(n as u64, MAX_QUEUED_TURNS, "every queued turn is recorded once the disk recovers");
+        assert_eq!(store.pending_writes(), 0);
+        // And recording goes on.
+        store.record(turn(store.next_turn_id(), RawResponse::None));
+        within("flush", store.flush()).await.unwrap();
+        assert_eq!(store.lost_turns(), extra);
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn turn_ids_are_never_handed_out_twice_even_after_a_crash() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let mut handed = Vec::new();
+        for round in 0..3 {
+            let store = Store::open(&path, Duration::from_millis(10)).unwrap();
+            // Enough ids to need more than one reserved block in the last round.
+            let n = if round == 2 { 2 * ID_BLOCK as usize + 10 } else { 5 };
+            for _ in 0..n {
+                handed.push(store.next_turn_id());
+            }
+            // Let reservations queued along the way commit, as they would while serving.
+            store.flush().await.unwrap();
+            // A crash: nothing recorded, nothing closed (the writer thread is left behind).
+            std::mem::forget(store);
+        }
+        let store = Store::open(&path, Duration::from_millis(10)).unwrap();
+        let next = store.next_turn_id();
+        let mut sorted = handed.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), handed.len(), "no id was handed out twice");
+        assert!(next > *sorted.last().unwrap(), "{next} comes after every id handed out before");
+        store.close().await;
     }
 }

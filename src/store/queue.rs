@@ -26,7 +26,7 @@ impl Queue {
     /// Adds an operation; `false` once the queue is closed.
     pub fn push(&self, op: WriteOp) -> bool {
         let urgent = matches!(op, WriteOp::Barrier(_));
-        let mut s = self.state.lock().expect("write queue lock");
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
         if s.closed {
             return false;
         }
@@ -42,20 +42,32 @@ impl Queue {
 
     /// Stops accepting operations; the writer drains what is queued and exits.
     pub fn close(&self) {
-        self.state.lock().expect("write queue lock").closed = true;
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).closed = true;
         self.wake.notify_one();
+    }
+
+    /// The writer is gone for good (it panicked): refuse further operations and drop the queued
+    /// ones, so everyone waiting on one gets an error instead of waiting for ever. Returns how
+    /// many turns were dropped.
+    pub fn abandon(&self) -> u64 {
+        let ops = {
+            let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            s.closed = true;
+            std::mem::take(&mut s.ops)
+        };
+        ops.iter().filter(|op| matches!(op, WriteOp::Turn(_))).count() as u64
     }
 
     /// Waits for work, then up to `tick` more to gather a batch (cut short by a barrier or
     /// shutdown). Returns `None` when closed and drained.
     pub fn next_batch(&self, tick: Duration) -> Option<Vec<WriteOp>> {
-        let mut s = self.state.lock().expect("write queue lock");
-        s = self.wake.wait_while(s, |s| s.ops.is_empty() && !s.closed).expect("write queue lock");
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s = self.wake.wait_while(s, |s| s.ops.is_empty() && !s.closed).unwrap_or_else(|p| p.into_inner());
         if s.ops.is_empty() {
             return None; // closed and drained
         }
         if !s.urgent && !s.closed {
-            s = self.wake.wait_timeout_while(s, tick, |s| !s.urgent && !s.closed).expect("write queue lock").0;
+            s = self.wake.wait_timeout_while(s, tick, |s| !s.urgent && !s.closed).unwrap_or_else(|p| p.into_inner()).0;
         }
         s.urgent = false;
         Some(std::mem::take(&mut s.ops))

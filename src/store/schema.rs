@@ -278,6 +278,15 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE judge_jobs ADD COLUMN unparseable INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE judge_jobs ADD COLUMN timed_out INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 11: small engine facts kept across restarts: `turn_ids_reserved` is the end of the block of
+    // turn ids handed out (committed before any id in it leaves the process, so ids are never
+    // reused, even after a crash).
+    r#"
+    CREATE TABLE meta (
+        key    TEXT PRIMARY KEY,
+        value  INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -1,11 +1,14 @@
 //! The writer thread: the only code that writes to the database. It commits queued operations in
 //! batches (one transaction each), bounded by a maximum batch size and by the flush interval.
+//! It survives any record: work that panics is logged and dropped, and should the thread die
+//! anyway, the queue is abandoned so no one waits on it for ever.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use super::queue::Queue;
-use super::{StoreError, WriteOp};
+use super::{Counters, StoreError, WriteOp};
 use crate::transcript::Transcript;
 use crate::turn::{RawResponse, TurnRecord, TurnStatus};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
@@ -13,17 +16,36 @@ use serde_json::Value;
 
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
-pub(super) fn run(mut conn: Connection, queue: &Queue, queued: &AtomicU64, interval: Duration) {
+/// What a caught panic said.
+fn panic_text(p: &(dyn std::any::Any + Send)) -> &str {
+    p.downcast_ref::<&str>().copied().or_else(|| p.downcast_ref::<String>().map(String::as_str)).unwrap_or("a panic")
+}
+
+/// Abandons the queue if the writer thread unwinds, so waiters get an error, not a hang.
+pub(super) struct AbandonOnPanic<'a>(pub(super) &'a Queue, pub(super) &'a Counters);
+
+impl Drop for AbandonOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let turns = self.0.abandon();
+            self.1.lost.fetch_add(turns, Ordering::Relaxed);
+            tracing::error!(turns, "the database writer stopped unexpectedly; later writes are refused");
+        }
+    }
+}
+
+pub(super) fn run(mut conn: Connection, queue: &Queue, counters: &Counters, interval: Duration) {
+    let _abandon = AbandonOnPanic(queue, counters);
     // Gather for a few milliseconds (one wake-up per batch under load), never more than half the
     // flush interval, so the commit fits in the rest of it.
     let tick = (interval / 2).min(Duration::from_millis(5));
     while let Some(mut batch) = queue.next_batch(tick) {
-        commit_with_retry(&mut conn, &mut batch, queued);
+        commit_with_retry(&mut conn, &mut batch, counters);
     }
     tracing::debug!("store writer stopped");
 }
 
-fn commit_with_retry(conn: &mut Connection, batch: &mut Vec<WriteOp>, queued: &AtomicU64) {
+fn commit_with_retry(conn: &mut Connection, batch: &mut Vec<WriteOp>, counters: &Counters) {
     let mut execs = Vec::new();
     batch.retain_mut(|op| match op {
         WriteOp::Exec(_) => {
@@ -35,22 +57,36 @@ fn commit_with_retry(conn: &mut Connection, batch: &mut Vec<WriteOp>, queued: &A
     let turns = batch.iter().filter(|op| matches!(op, WriteOp::Turn(_))).count() as u64;
     let mut delay = Duration::from_millis(100);
     for attempt in 1..=6 {
-        match commit(conn, batch) {
-            Ok(()) => break,
-            Err(e) if attempt < 6 => {
+        let outcome = catch_unwind(AssertUnwindSafe(|| commit(conn, batch, counters)));
+        match outcome {
+            Ok(Ok(())) => break,
+            Err(p) => {
+                // Not worth retrying: the same batch would fail the same way.
+                counters.lost.fetch_add(turns, Ordering::Relaxed);
+                tracing::error!(panic = panic_text(&*p), turns, "database commit failed; these turns are lost");
+                break;
+            }
+            Ok(Err(e)) if attempt < 6 => {
                 tracing::warn!(error = %e, attempt, "database commit failed; retrying");
                 std::thread::sleep(delay);
                 delay = (delay * 2).min(Duration::from_secs(5));
             }
-            Err(e) => {
+            Ok(Err(e)) => {
+                counters.lost.fetch_add(turns, Ordering::Relaxed);
                 tracing::error!(error = %e, turns, "database commit failed; these turns are lost")
             }
         }
     }
-    queued.fetch_sub(turns, Ordering::Relaxed);
+    counters.queued.fetch_sub(turns, Ordering::Relaxed);
     for op in execs {
         if let WriteOp::Exec(f) = op {
-            f(conn);
+            // A panicking write drops its reply: its caller gets an error, the writer goes on.
+            if let Err(p) = catch_unwind(AssertUnwindSafe(|| f(conn))) {
+                tracing::error!(panic = panic_text(&*p), "a database write failed unexpectedly; dropped");
+                if !conn.is_autocommit() {
+                    let _ = conn.execute_batch("ROLLBACK");
+                }
+            }
         }
     }
     for op in batch.drain(..) {
@@ -60,16 +96,27 @@ fn commit_with_retry(conn: &mut Connection, batch: &mut Vec<WriteOp>, queued: &A
     }
 }
 
-fn commit(conn: &mut Connection, batch: &[WriteOp]) -> Result<(), StoreError> {
+fn commit(conn: &mut Connection, batch: &[WriteOp], counters: &Counters) -> Result<(), StoreError> {
     let mut tx = conn.transaction()?;
     for op in batch {
         match op {
             WriteOp::Turn(turn) => {
-                // A savepoint per turn: one bad record must not sink the batch.
+                // A savepoint per turn: one bad record must not sink the batch, nor kill the writer.
                 let sp = tx.savepoint()?;
-                match insert_turn(&sp, turn) {
-                    Ok(()) => sp.commit()?,
-                    Err(e) => tracing::error!(turn = turn.id, error = %e, "turn not recorded"),
+                match catch_unwind(AssertUnwindSafe(|| insert_turn(&sp, turn))) {
+                    Ok(Ok(())) => sp.commit()?,
+                    Ok(Err(e)) => {
+                        counters.lost.fetch_add(1, Ordering::Relaxed);
+                        tracing::error!(turn = turn.id, error = %e, "turn not recorded")
+                    }
+                    Err(p) => {
+                        counters.lost.fetch_add(1, Ordering::Relaxed);
+                        tracing::error!(
+                            turn = turn.id,
+                            panic = panic_text(&*p),
+                            "turn not recorded: its record could not be built"
+                        )
+                    }
                 }
             }
             WriteOp::Prune(before) => prune(&tx, *before)?,
@@ -143,6 +190,18 @@ fn insert_turn(tx: &Connection, t: &TurnRecord) -> Result<(), StoreError> {
             |r| r.get(0),
         )?;
 
+    // Tool calls past the bound are not kept; the record says so where the user looks for trouble.
+    let error = match transcript.as_ref().map(|tr| tr.ignored_tool_deltas).filter(|n| *n > 0) {
+        Some(n) => {
+            let note = format!(
+                "{n} tool-call deltas had an index of {} or more and were not recorded",
+                crate::transcript::MAX_TOOL_CALLS
+            );
+            Some(t.error.as_ref().map_or(note.clone(), |e| format!("{e}; {note}")))
+        }
+        None => t.error.clone(),
+    };
+
     let (text, reasoning, tool_calls, finish, usage) = match &transcript {
         Some(tr) => (
             Some(tr.text.as_str()),
@@ -175,7 +234,7 @@ fn insert_turn(tx: &Connection, t: &TurnRecord) -> Result<(), StoreError> {
         t.finished_at_ms,
         t.status.as_str(),
         t.http_status,
-        t.error,
+        error,
         t.latency_ms,
         t.upstream_ms,
         t.overhead_ms,
