@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Sets up everything the tests need on Debian/Ubuntu and runs the whole suite: formatting, lints,
-# Rust unit and integration tests, and the official Python SDKs against the real binary.
+# Rust unit and integration tests, the official Python SDKs against the real binary, and a
+# protocol-level suite through MetaClaw in front of a real LLM server (llama.cpp + SmolLM2-135M).
+# A failing stage does not stop the later ones; the closing line counts every stage's failures.
 . "$(dirname "$0")/lib.sh"
 need_build_deps
 need_desktop_deps
@@ -9,7 +11,20 @@ need_ui_build
 need_python_venv
 cd "$ROOT"
 LOG="$(mktemp)"
-trap 'rm -f "$LOG"' EXIT
+STAGE_LOG="$(mktemp)"
+trap 'rm -f "$LOG" "$STAGE_LOG"' EXIT
+
+# stage NAME CMD...: runs CMD with its output shown and appended to $LOG. A stage that exits
+# non-zero without reporting "N failed" itself (a build error, a crash) counts as one failure.
+stage() {
+  local name="$1" rc=0
+  shift
+  "$@" 2>&1 | tee "$STAGE_LOG" || rc=$?
+  cat "$STAGE_LOG" >>"$LOG"
+  if [ "$rc" != 0 ] && ! grep -qE '[1-9][0-9]* failed' "$STAGE_LOG"; then
+    echo "${name}: 1 failed (exit code ${rc})" | tee -a "$LOG"
+  fi
+}
 
 say "cargo fmt --check"
 cargo fmt --all -- --check
@@ -17,21 +32,37 @@ say "cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 say "cargo test"
 cargo build --workspace --quiet
-cargo test --workspace 2>&1 | tee -a "$LOG"
+stage "cargo test" cargo test --workspace --no-fail-fast
 say "desktop signals: X11 idle timer under Xvfb; keyring and notifications on a D-Bus session"
 KEYRING_DATA="$(mktemp -d)"
-XDG_DATA_HOME="$KEYRING_DATA" xvfb-run -a -s "-screen 0 1024x768x24" dbus-run-session -- bash -c '
-  eval "$(printf metaclaw-ci | gnome-keyring-daemon --unlock --components=secrets)"
-  export GNOME_KEYRING_CONTROL SSH_AUTH_SOCK
-  cargo test --test desktop -- --ignored --test-threads 1 &&
-  cargo test -p metaclaw-desktop -- --ignored' 2>&1 | grep -v "Failed to set fd limit" | tee -a "$LOG"
+desktop_signals() {
+  XDG_DATA_HOME="$KEYRING_DATA" xvfb-run -a -s "-screen 0 1024x768x24" dbus-run-session -- bash -c '
+    eval "$(printf metaclaw-ci | gnome-keyring-daemon --unlock --components=secrets)"
+    export GNOME_KEYRING_CONTROL SSH_AUTH_SOCK
+    cargo test --test desktop --no-fail-fast -- --ignored --test-threads 1
+    a=$?
+    cargo test -p metaclaw-desktop --no-fail-fast -- --ignored
+    b=$?
+    [ $a = 0 ] && [ $b = 0 ]' 2>&1 | grep -v "Failed to set fd limit"
+}
+stage "desktop signals" desktop_signals
 rm -rf "$KEYRING_DATA"
 say "Python SDK tests (openai, anthropic)"
-METACLAW_BIN="$CARGO_TARGET_DIR/debug/metaclaw" METACLAW_STANDIN_BIN="$CARGO_TARGET_DIR/debug/metaclaw-standin" \
-  "$VENV/bin/pytest" -q -p no:cacheprovider tests/python 2>&1 | tee -a "$LOG"
+export METACLAW_BIN="$CARGO_TARGET_DIR/debug/metaclaw" METACLAW_STANDIN_BIN="$CARGO_TARGET_DIR/debug/metaclaw-standin"
+stage "Python SDK tests" "$VENV/bin/pytest" -q -p no:cacheprovider --ignore=tests/python/real_server tests/python
+
+say "real LLM server: llama.cpp's llama-server with SmolLM2-135M behind MetaClaw (protocol facts only)"
+# Cached under ~/.cache/metaclaw/llama/: only a cold machine builds it (about 14 minutes). Built in
+# a child shell so that a failed build is counted as a failure instead of ending the run.
+if bash -c '. "$1" && need_llama_server' _ "$ROOT/scripts/lib.sh"; then
+  need_llama_server
+  stage "real LLM server" "$VENV/bin/pytest" -q -p no:cacheprovider tests/python/real_server
+else
+  echo "real LLM server: 1 failed (llama-server could not be built)" | tee -a "$LOG"
+fi
 
 say "web UI: type-check, build, browser tests (Debian's Chromium via playwright-core)"
-bash scripts/ui-test.sh 2>&1 | tee -a "$LOG"
+stage "web UI" bash scripts/ui-test.sh
 
 say "desktop app: the real app under Xvfb, driven by tauri-driver + WebKitWebDriver"
 apt_need webkit2gtk-driver
