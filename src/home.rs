@@ -36,15 +36,40 @@ impl Home {
         Self { root: root.into() }
     }
 
-    /// Creates the directory (mode 0700 on Unix) if needed.
+    /// Creates the directory (mode 0700 on Unix) if needed. A directory that already exists is
+    /// never chmodded (it may be shared, e.g. a sticky 1777 one): a warning says when others
+    /// can read it.
     pub fn ensure(&self) -> Result<(), HomeError> {
-        std::fs::create_dir_all(&self.root).map_err(io("cannot create", &self.root))?;
+        if let Some(parent) = self.root.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(io("cannot create", parent))?;
+        }
+        let mut builder = std::fs::DirBuilder::new();
         #[cfg(unix)]
         {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(&self.root, std::fs::Permissions::from_mode(0o700));
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
         }
-        Ok(())
+        match builder.create(&self.root) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && self.root.is_dir() => {
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    if let Ok(meta) = std::fs::metadata(&self.root) {
+                        let mode = meta.permissions().mode() & 0o7777;
+                        if mode & 0o077 != 0 {
+                            tracing::warn!(
+                                path = %self.root.display(),
+                                mode = format_args!("{mode:o}"),
+                                "the MetaClaw home can be read by other users; MetaClaw leaves a directory it did not create as it is"
+                            );
+                        }
+                    }
+                }
+                Ok(())
+            }
+            Err(e) => Err(io("cannot create", &self.root)(e)),
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -142,6 +167,27 @@ mod tests {
             let mode = std::fs::metadata(home.token_path()).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn ensure_never_chmods_a_directory_it_did_not_create() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let shared = dir.path().join("shared");
+        std::fs::create_dir(&shared).unwrap();
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        Home::at(&shared).ensure().unwrap();
+        let mode = std::fs::metadata(&shared).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o1777, "the sticky, shared directory is left as it was");
+
+        // One it creates (parents included) is private.
+        let fresh = shared.join("a/b/home");
+        Home::at(&fresh).ensure().unwrap();
+        assert_eq!(std::fs::metadata(&fresh).unwrap().permissions().mode() & 0o777, 0o700);
+        Home::at(&fresh).ensure().unwrap();
+        std::fs::write(shared.join("a/file"), "x").unwrap();
+        assert!(Home::at(shared.join("a/file")).ensure().is_err(), "a file is not a home");
     }
 
     #[test]

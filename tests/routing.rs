@@ -294,6 +294,102 @@ async fn retries_honour_retry_after_and_never_happen_after_the_first_byte() {
 }
 
 #[tokio::test]
+async fn any_retry_after_from_the_upstream_reaches_the_agent_as_the_upstreams_status() {
+    // Each of these made the proxy panic (a dropped connection) or wait for ever before.
+    for (value, status) in [
+        ("-1", 429),
+        ("NaN", 503),
+        ("inf", 429),
+        ("1e300", 503),
+        ("18446744073709551616", 429),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 503),
+        ("Fri, 31 Dec 9999 23:59:59 GMT", 429),
+        ("soon, please", 503),
+    ] {
+        let s = setup(
+            vec![Options { fail_with: Some(status), retry_after_header: Some(value.into()), ..Default::default() }],
+            |s, c| {
+                c.upstreams = vec![up("only", Kind::Openai, &s[0], &[], true)];
+                c.routing.max_attempts = 2;
+            },
+            Keys::none(),
+        )
+        .await;
+        let started = Instant::now();
+        let r = s
+            .http
+            .post(format!("{}/v1/chat/completions", s.base))
+            .json(&json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("retry-after {value:?}: the connection dropped: {e}"));
+        assert_eq!(r.status().as_u16(), status, "retry-after {value:?}");
+        assert!(started.elapsed() < Duration::from_secs(10), "retry-after {value:?}: {:?}", started.elapsed());
+        let id = common::turn_id(&r);
+        assert_eq!(s.turn(id).await["http_status"], status, "retry-after {value:?}");
+        s.stop().await;
+    }
+}
+
+/// Reads a stream until `end` appears, then closes the connection at once (as openai-python
+/// 3.x does on `[DONE]`); returns the turn id.
+async fn read_until_then_close(r: reqwest::Response, end: &str) -> i64 {
+    assert_eq!(r.status(), 200);
+    let id = common::turn_id(&r);
+    let mut body = r.bytes_stream();
+    let mut text = String::new();
+    while !text.contains(end) {
+        match body.next().await {
+            Some(Ok(c)) => text.push_str(&String::from_utf8_lossy(&c)),
+            other => panic!("the stream ended before {end:?}: {other:?} {text}"),
+        }
+    }
+    drop(body);
+    id
+}
+
+#[tokio::test]
+async fn a_stream_read_to_its_protocol_end_is_ok_even_if_the_client_closes_before_the_upstream_eof() {
+    // Like llama-server: `[DONE]` in its own write, the chunked terminator later.
+    let s = setup(
+        vec![Options { split_done: Some(Duration::from_millis(300)), ..Default::default() }],
+        |s, c| c.upstreams = vec![up("local", Kind::Openai, &s[0], &[], true)],
+        Keys::none(),
+    )
+    .await;
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        let mut body =
+            json!({"model": "m", "stream": true, "messages": [{"role": "user", "content": format!("hi {i}")}]});
+        if i % 2 == 1 {
+            body["stream_options"] = json!({"include_usage": true});
+        }
+        ids.push(read_until_then_close(s.post("/v1/chat/completions", body).await, "data: [DONE]").await);
+    }
+    // An Anthropic client on the same upstream gets `message_stop` as soon as `[DONE]` arrives.
+    for i in 0..4 {
+        let r = s.post("/v1/messages", ask_anthropic("m", &format!("hello {i}"), true)).await;
+        ids.push(read_until_then_close(r, "event: message_stop").await);
+    }
+    for id in ids {
+        let mut tries = 0;
+        let t = loop {
+            let t = s.turn(id).await;
+            if t["status"].is_string() {
+                break t;
+            }
+            tries += 1;
+            assert!(tries < 250, "turn {id} was never recorded");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        assert_eq!(t["status"], "ok", "turn {id}: {t}");
+        assert_eq!(t["http_status"], 200, "turn {id}");
+        assert!(t["response_text"].as_str().is_some_and(|x| x.starts_with("Echo: ")), "turn {id}: {t}");
+    }
+    s.stop().await;
+}
+
+#[tokio::test]
 async fn errors_come_in_the_callers_protocol() {
     let s = setup(
         vec![Options { fail_with: Some(529), ..Default::default() }, Options::default()],
@@ -312,7 +408,14 @@ async fn errors_come_in_the_callers_protocol() {
     let r = s.post("/v1/messages", ask_anthropic("claude-x", "hi", false)).await;
     assert_eq!(r.status(), 529);
     assert_eq!(err(&r.json().await.unwrap()), (Some("error".into()), Some("overloaded_error".into())));
-    let r = s.http.post(format!("{}/v1/messages", s.base)).body("{oops").send().await.unwrap();
+    let r = s
+        .http
+        .post(format!("{}/v1/messages", s.base))
+        .header("content-type", "application/json")
+        .body("{oops")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
     assert_eq!(err(&r.json().await.unwrap()).1.as_deref(), Some("invalid_request_error"));
     let r = s.post("/v1/messages", json!({"model": "m", "messages": [{"role": "user", "content": "x"}]})).await;

@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 
 use super::error::{Protocol, ProxyError};
 use super::guard::TurnGuard;
-use super::relay::Relay;
+use super::relay::{EndWatch, Relay};
 use super::{send, ProxyState};
 use crate::config::{Auth, Kind};
 use crate::translate::{
@@ -37,11 +37,24 @@ fn retryable(status: StatusCode) -> bool {
     matches!(status.as_u16(), 429 | 500 | 502 | 503 | 504 | 529)
 }
 
+/// Longest `retry-after` taken literally; anything longer only says "not soon" (and is longer
+/// than any backoff cap), so it is clamped rather than turned into a `Duration` that overflows.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+/// The upstream's `retry-after`, in seconds or as an HTTP-date. The header is untrusted: a
+/// negative, NaN, infinite or unparseable value is ignored (the usual backoff applies) and a huge
+/// one is clamped, never a panic.
 fn retry_after(h: &reqwest::header::HeaderMap) -> Option<Duration> {
-    h.get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .map(Duration::from_secs_f64)
+    let v = h.get("retry-after")?.to_str().ok()?.trim();
+    if let Ok(secs) = v.parse::<f64>() {
+        if !secs.is_finite() || secs < 0.0 {
+            return None;
+        }
+        return Some(Duration::try_from_secs_f64(secs).map_or(MAX_RETRY_AFTER, |d| d.min(MAX_RETRY_AFTER)));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(v).ok()?;
+    let ms = at.timestamp_millis().saturating_sub(now_ms()).max(0);
+    Some(Duration::from_millis(ms.unsigned_abs()).min(MAX_RETRY_AFTER))
 }
 
 /// The caller's credential, for `auth = "passthrough"` upstreams: (header name, value).
@@ -268,6 +281,8 @@ pub async fn respond(mut guard: TurnGuard, sent: Sent, client: Protocol, stream:
         if translating {
             headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream; charset=utf-8"));
         }
+        // A translated Anthropic client's request always asks for the usage chunk.
+        let end = EndWatch::new(up_anthropic, guard.usage_asked() || (translating && !up_anthropic));
         let relay = Relay::new(
             Box::pin(resp.bytes_stream()),
             upstream.stream_idle_timeout,
@@ -275,6 +290,7 @@ pub async fn respond(mut guard: TurnGuard, sent: Sent, client: Protocol, stream:
             status.as_u16(),
             client,
             converter,
+            end,
         );
         let mut out = Response::new(Body::from_stream(relay));
         *out.status_mut() = status;
@@ -350,4 +366,33 @@ impl RetainIds for HeaderMap {
 pub fn estimate_tokens(body: &Value) -> i64 {
     let text = json!([body.get("system"), body.get("messages"), body.get("tools")]).to_string();
     (text.len() as u64).div_ceil(4) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ra(v: &str) -> Option<Duration> {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert("retry-after", reqwest::header::HeaderValue::from_str(v).unwrap());
+        retry_after(&h)
+    }
+
+    #[test]
+    fn retry_after_of_any_value_never_panics() {
+        assert_eq!(ra("7"), Some(Duration::from_secs(7)));
+        assert_eq!(ra(" 0.5 "), Some(Duration::from_millis(500)));
+        for bad in ["-1", "-0.5", "NaN", "nan", "inf", "-inf", "infinity", "garbage", "", "1s", "0x10"] {
+            assert_eq!(ra(bad), None, "{bad:?}");
+        }
+        for huge in ["1e300", "18446744073709551616", "99999999999999999999999"] {
+            assert_eq!(ra(huge), Some(MAX_RETRY_AFTER), "{huge:?}");
+        }
+        // An HTTP-date: in the past means now, in the future means until then (clamped).
+        assert_eq!(ra("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
+        assert_eq!(ra("Fri, 31 Dec 9999 23:59:59 GMT"), Some(MAX_RETRY_AFTER));
+        let soon = chrono::Utc::now() + chrono::Duration::seconds(30);
+        let d = ra(&soon.to_rfc2822()).unwrap();
+        assert!(d > Duration::from_secs(25) && d <= Duration::from_secs(30), "{d:?}");
+    }
 }

@@ -1,13 +1,15 @@
 //! The turn guard: follows one turn from request to last byte and hands the finished record to
 //! the store. If the turn is dropped unfinished (the client went away), it is recorded as
-//! cancelled, so no turn is ever silently lost.
+//! cancelled (or `ok`, if its protocol had already said the answer was complete), so no turn is
+//! ever silently lost; a shutdown that cannot wait for it records it as it stands.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
 use crate::metrics::Metrics;
+use crate::store::inflight::Ticket;
 use crate::store::Store;
 use crate::turn::{now_ms, RawResponse, TurnRecord, TurnStatus};
 
@@ -19,13 +21,41 @@ struct Pending {
     /// Time spent in MetaClaw's own code (everything but waiting on the upstream).
     own: Duration,
     chunks: Vec<Bytes>,
+    /// The answer is complete by its protocol's own end (`[DONE]`, `message_stop`…): the turn
+    /// is `ok` even if the client closes before the upstream's body ends.
+    complete: bool,
+    /// The upstream's HTTP status, once it answered.
+    http_status: Option<u16>,
 }
 
-pub struct TurnGuard {
-    pending: Option<Box<Pending>>,
+type Slot = Arc<Mutex<Option<Box<Pending>>>>;
+
+/// Where finished turns go.
+struct Sink {
     store: Store,
     events: crate::events::EventBus,
     metrics: Arc<Metrics>,
+}
+
+pub struct TurnGuard {
+    /// Shared with the store's in-flight registry, which records the turn as it stands if a
+    /// shutdown can't wait for it.
+    slot: Slot,
+    sink: Arc<Sink>,
+    ticket: Ticket,
+}
+
+fn lock(slot: &Slot) -> std::sync::MutexGuard<'_, Option<Box<Pending>>> {
+    slot.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// How an unfinished turn ends when its guard goes away: `ok` if the protocol had ended.
+fn unfinished(p: &Pending, why: &str) -> (TurnStatus, Option<u16>, Option<String>) {
+    if p.complete {
+        (TurnStatus::Ok, p.http_status, None)
+    } else {
+        (TurnStatus::Cancelled, None, Some(why.to_string()))
+    }
 }
 
 impl TurnGuard {
@@ -37,53 +67,84 @@ impl TurnGuard {
         metrics: Arc<Metrics>,
         events: crate::events::EventBus,
     ) -> Self {
-        Self {
-            pending: Some(Box::new(Pending { record, t0, own: Duration::ZERO, anthropic: false, chunks: Vec::new() })),
-            store,
-            events,
-            metrics,
+        let pending = Pending {
+            record,
+            t0,
+            own: Duration::ZERO,
+            anthropic: false,
+            chunks: Vec::new(),
+            complete: false,
+            http_status: None,
+        };
+        let slot: Slot = Arc::new(Mutex::new(Some(Box::new(pending))));
+        let sink = Arc::new(Sink { store, events, metrics });
+        let (s, k) = (slot.clone(), sink.clone());
+        let ticket = sink.store.in_flight().enter(Box::new(move || {
+            let taken = lock(&s).take();
+            if let Some(p) = taken {
+                let (status, http, error) = unfinished(&p, "MetaClaw shut down before the answer was complete");
+                k.record(p, status, http, error, None);
+            }
+        }));
+        Self { slot, sink, ticket }
+    }
+
+    fn with(&self, f: impl FnOnce(&mut Pending)) {
+        if let Some(p) = lock(&self.slot).as_deref_mut() {
+            f(p);
         }
     }
 
     /// Adds time spent in MetaClaw's own code.
     pub fn add_own(&mut self, d: Duration) {
-        if let Some(p) = &mut self.pending {
-            p.own += d;
-        }
+        self.with(|p| p.own += d);
     }
 
     /// Sets the request as recorded (the normalised, OpenAI-form body).
     pub fn set_request(&mut self, request: serde_json::Value) {
-        if let Some(p) = &mut self.pending {
-            p.record.request = request;
-        }
+        self.with(|p| p.record.request = request);
+    }
+
+    /// Whether the recorded request asked for a final usage chunk (`stream_options.include_usage`).
+    pub fn usage_asked(&self) -> bool {
+        let mut asked = false;
+        self.with(|p| asked = p.record.request.pointer("/stream_options/include_usage") == Some(&true.into()));
+        asked
     }
 
     /// Adds the turn and session ids to a response's headers.
     pub fn stamp(&self, headers: &mut http::HeaderMap) {
-        if let Some(p) = &self.pending {
+        self.with(|p| {
             headers.insert("x-metaclaw-turn-id", http::HeaderValue::from(p.record.id));
             if let Ok(v) = http::HeaderValue::from_str(&p.record.session_id) {
                 headers.insert("x-metaclaw-session-id", v);
             }
-        }
+        });
     }
 
     /// Notes which upstream answered, after how many attempts.
     pub fn set_upstream(&mut self, up: &crate::upstream::Upstream, attempts: u32) {
-        if let Some(p) = &mut self.pending {
-            let anthropic = up.kind == crate::config::Kind::Anthropic;
+        self.with(|p| {
             p.record.upstream = up.name.clone();
             p.record.policy_model = if up.logprobs { up.model.clone() } else { None };
             p.record.attempts = attempts;
-            p.anthropic = anthropic;
-        }
+            p.anthropic = up.kind == crate::config::Kind::Anthropic;
+        });
+    }
+
+    /// Notes the upstream's HTTP status (used if the turn ends without [`TurnGuard::finish`]).
+    pub fn set_http_status(&mut self, status: u16) {
+        self.with(|p| p.http_status = Some(status));
+    }
+
+    /// The answer reached its protocol's end: from now on the turn is `ok` whatever happens
+    /// to the connections.
+    pub fn mark_complete(&mut self) {
+        self.with(|p| p.complete = true);
     }
 
     pub fn push_chunk(&mut self, chunk: Bytes) {
-        if let Some(p) = &mut self.pending {
-            p.chunks.push(chunk);
-        }
+        self.with(|p| p.chunks.push(chunk));
     }
 
     /// Records the turn as finished. `response` of `None` means "the streamed chunks".
@@ -94,9 +155,23 @@ impl TurnGuard {
         error: Option<String>,
         response: Option<RawResponse>,
     ) {
-        let Some(mut p) = self.pending.take() else {
-            return;
-        };
+        let taken = lock(&self.slot).take();
+        if let Some(p) = taken {
+            self.sink.record(p, status, http_status, error, response);
+        }
+        self.sink.store.in_flight().leave(self.ticket);
+    }
+}
+
+impl Sink {
+    fn record(
+        &self,
+        mut p: Box<Pending>,
+        status: TurnStatus,
+        http_status: Option<u16>,
+        error: Option<String>,
+        response: Option<RawResponse>,
+    ) {
         let total = p.t0.elapsed();
         let own = p.own.min(total);
         let r = &mut p.record;
@@ -138,13 +213,11 @@ impl TurnGuard {
 
 impl Drop for TurnGuard {
     fn drop(&mut self) {
-        if self.pending.is_some() {
-            self.finish(
-                TurnStatus::Cancelled,
-                None,
-                Some("the client disconnected before the answer was complete".into()),
-                None,
-            );
+        let taken = lock(&self.slot).take();
+        if let Some(p) = taken {
+            let (status, http, error) = unfinished(&p, "the client disconnected before the answer was complete");
+            self.sink.record(p, status, http, error, None);
         }
+        self.sink.store.in_flight().leave(self.ticket);
     }
 }

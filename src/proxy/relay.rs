@@ -1,6 +1,9 @@
 //! Streaming relay: passes the upstream's SSE bytes to the client as they arrive — unchanged, or
 //! translated into the client's protocol — while keeping a copy for the record. Dropping the
-//! relay (client gone) drops the upstream request too, which cancels it.
+//! relay (client gone) drops the upstream request too, which cancels it. The answer is complete
+//! when its protocol says so (OpenAI `data: [DONE]`, or the `finish_reason` and, when asked for,
+//! the usage chunk; Anthropic `message_stop`), not when the upstream's body ends: a client that
+//! closes right after the end has read the whole answer.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -14,6 +17,7 @@ use tokio::time::Sleep;
 
 use super::error::Protocol;
 use super::guard::TurnGuard;
+use crate::translate::sse::SseSplitter;
 use crate::translate::StreamConverter;
 use crate::turn::TurnStatus;
 
@@ -29,6 +33,68 @@ pub struct Relay {
     guard: TurnGuard,
     http_status: u16,
     done: bool,
+    end: EndWatch,
+}
+
+/// Watches the upstream's events for the protocol's own end of the answer.
+pub struct EndWatch {
+    sse: SseSplitter,
+    anthropic: bool,
+    usage_asked: bool,
+    finish_seen: bool,
+    usage_seen: bool,
+    complete: bool,
+}
+
+impl EndWatch {
+    /// For an upstream speaking Anthropic (or OpenAI, where `usage_asked` says whether a final
+    /// usage chunk was requested).
+    pub fn new(anthropic: bool, usage_asked: bool) -> Self {
+        Self {
+            sse: SseSplitter::default(),
+            anthropic,
+            usage_asked,
+            finish_seen: false,
+            usage_seen: false,
+            complete: false,
+        }
+    }
+
+    /// Takes upstream bytes; true once the answer is complete.
+    pub fn push(&mut self, chunk: &[u8]) -> bool {
+        if self.complete {
+            return true;
+        }
+        for ev in self.sse.push(chunk) {
+            let data = ev.data.trim();
+            if self.anthropic {
+                // Only a full parse tells the event's type; the cheap test keeps it rare.
+                if ev.event.as_deref() == Some("message_stop")
+                    || (data.contains("message_stop")
+                        && serde_json::from_str::<serde_json::Value>(data).is_ok_and(|v| v["type"] == "message_stop"))
+                {
+                    self.complete = true;
+                }
+                continue;
+            }
+            if data == "[DONE]" {
+                self.complete = true;
+                continue;
+            }
+            let finish = data.contains("\"finish_reason\"") && !data.contains("\"finish_reason\":null");
+            let usage = data.contains("\"usage\"") && !data.contains("\"usage\":null");
+            if finish || usage {
+                if let Ok(v) = serde_json::from_str::<serde_json::Value>(data) {
+                    self.finish_seen |= v.pointer("/choices/0/finish_reason").is_some_and(|f| !f.is_null());
+                    self.usage_seen |= v.get("usage").is_some_and(|u| u.is_object());
+                }
+            }
+            if self.finish_seen && (self.usage_seen || !self.usage_asked) {
+                self.complete = true;
+            }
+        }
+        self.complete
+    }
 }
 
 impl Relay {
@@ -39,7 +105,10 @@ impl Relay {
         http_status: u16,
         client: Protocol,
         converter: Option<Box<dyn StreamConverter>>,
+        end: EndWatch,
     ) -> Self {
+        let mut guard = guard;
+        guard.set_http_status(http_status);
         Self {
             upstream,
             client,
@@ -49,7 +118,16 @@ impl Relay {
             guard,
             http_status,
             done: false,
+            end,
         }
+    }
+
+    /// Ends the stream normally: the converter's tail, if any, and the turn recorded `ok`.
+    fn end_ok(&mut self) -> Option<Result<Bytes, std::io::Error>> {
+        self.done = true;
+        let tail = self.converter.as_mut().map(|c| Bytes::from(c.finish())).unwrap_or_default();
+        self.guard.finish(TurnStatus::Ok, Some(self.http_status), None, None);
+        (!tail.is_empty()).then_some(Ok(tail))
     }
 
     /// Ends the stream with an error event the client's SDK surfaces as an API error.
@@ -84,6 +162,9 @@ impl Stream for Relay {
                 Poll::Ready(Some(Ok(chunk))) => {
                     let t = Instant::now();
                     this.guard.push_chunk(chunk.clone());
+                    if this.end.push(&chunk) {
+                        this.guard.mark_complete();
+                    }
                     let deadline = tokio::time::Instant::now() + this.idle_after;
                     this.idle.as_mut().reset(deadline);
                     let out = match &mut this.converter {
@@ -96,18 +177,20 @@ impl Stream for Relay {
                     }
                     return Poll::Ready(Some(Ok(out)));
                 }
+                Poll::Ready(Some(Err(_))) if this.end.complete => {
+                    // The answer was whole; only the upstream's connection ended badly.
+                    return Poll::Ready(this.end_ok());
+                }
                 Poll::Ready(Some(Err(e))) => {
                     let msg = format!("the upstream stream broke off: {e}");
                     return Poll::Ready(Some(Ok(this.fail(msg))));
                 }
-                Poll::Ready(None) => {
-                    this.done = true;
-                    let tail = this.converter.as_mut().map(|c| Bytes::from(c.finish())).unwrap_or_default();
-                    this.guard.finish(TurnStatus::Ok, Some(this.http_status), None, None);
-                    return Poll::Ready((!tail.is_empty()).then_some(Ok(tail)));
-                }
+                Poll::Ready(None) => return Poll::Ready(this.end_ok()),
                 Poll::Pending => {
                     if this.idle.as_mut().poll(cx).is_ready() {
+                        if this.end.complete {
+                            return Poll::Ready(this.end_ok());
+                        }
                         let msg = format!(
                             "the upstream sent nothing for {} s (upstream.stream_idle_timeout_secs)",
                             this.idle_after.as_secs()

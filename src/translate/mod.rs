@@ -6,6 +6,7 @@
 
 mod request;
 mod response;
+pub mod sse;
 mod stream;
 
 pub use request::{anthropic_to_openai, openai_to_anthropic};

@@ -6,34 +6,8 @@ use std::collections::HashMap;
 
 use serde_json::{json, Value};
 
+use super::sse::SseSplitter;
 use super::{finish_reason_from_anthropic, stop_reason_from_openai};
-
-/// Splits complete SSE events out of a buffer; returns (event name, data) pairs.
-fn take_events(buf: &mut Vec<u8>) -> Vec<(Option<String>, String)> {
-    let mut out = Vec::new();
-    loop {
-        let text = String::from_utf8_lossy(buf);
-        let Some((end, sep)) = text.find("\n\n").map(|i| (i, 2)).or_else(|| text.find("\r\n\r\n").map(|i| (i, 4)))
-        else {
-            break;
-        };
-        let raw = text[..end].to_string();
-        buf.drain(..end + sep);
-        let mut event = None;
-        let mut data = Vec::new();
-        for line in raw.lines() {
-            if let Some(e) = line.strip_prefix("event:") {
-                event = Some(e.trim().to_string());
-            } else if let Some(d) = line.strip_prefix("data:") {
-                data.push(d.strip_prefix(' ').unwrap_or(d).to_string());
-            }
-        }
-        if !data.is_empty() || event.is_some() {
-            out.push((event, data.join("\n")));
-        }
-    }
-    out
-}
 
 fn anthropic_event(kind: &str, data: Value) -> String {
     format!("event: {kind}\ndata: {data}\n\n")
@@ -58,7 +32,7 @@ enum Block {
 
 /// OpenAI chunks in, Anthropic events out (an Anthropic client on an OpenAI upstream).
 pub struct OpenAiToAnthropicStream {
-    buf: Vec<u8>,
+    sse: SseSplitter,
     model: String,
     started: bool,
     block: Option<Block>,
@@ -72,7 +46,7 @@ pub struct OpenAiToAnthropicStream {
 impl OpenAiToAnthropicStream {
     pub fn new(model: &str) -> Self {
         Self {
-            buf: Vec::new(),
+            sse: SseSplitter::default(),
             model: model.to_string(),
             started: false,
             block: None,
@@ -159,13 +133,16 @@ impl OpenAiToAnthropicStream {
 
 impl StreamConverter for OpenAiToAnthropicStream {
     fn push(&mut self, chunk: &[u8]) -> Vec<u8> {
-        self.buf.extend_from_slice(chunk);
         let mut out = String::new();
-        for (_, data) in take_events(&mut self.buf) {
+        for ev in self.sse.push(chunk) {
+            let data = ev.data;
             if data.trim() == "[DONE]" {
+                // The end, now: the client may close as soon as it has `message_stop`.
+                out.push_str(&String::from_utf8_lossy(&self.finish()));
                 continue;
             }
             match serde_json::from_str::<Value>(&data) {
+                _ if self.done => {}
                 Ok(v) if v.get("error").is_some() => out.push_str(&String::from_utf8_lossy(
                     &self.fail(v["error"]["message"].as_str().unwrap_or("upstream error")),
                 )),
@@ -188,7 +165,8 @@ impl StreamConverter for OpenAiToAnthropicStream {
             "message_delta",
             json!({"type": "message_delta",
             "delta": {"stop_reason": self.stop_reason.unwrap_or("end_turn"), "stop_sequence": null},
-            "usage": {"output_tokens": self.output_tokens}}),
+            // SDKs take `input_tokens` from here when present: `message_start` could not know it.
+            "usage": {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens}}),
         ));
         out.push_str(&anthropic_event("message_stop", json!({"type": "message_stop"})));
         out.into_bytes()
@@ -203,7 +181,7 @@ impl StreamConverter for OpenAiToAnthropicStream {
 
 /// Anthropic events in, OpenAI chunks out (an OpenAI client on an Anthropic upstream).
 pub struct AnthropicToOpenAiStream {
-    buf: Vec<u8>,
+    sse: SseSplitter,
     id: String,
     model: String,
     created: i64,
@@ -219,7 +197,7 @@ pub struct AnthropicToOpenAiStream {
 impl AnthropicToOpenAiStream {
     pub fn new(model: &str, created: i64, include_usage: bool) -> Self {
         Self {
-            buf: Vec::new(),
+            sse: SseSplitter::default(),
             id: "chatcmpl-metaclaw".into(),
             model: model.to_string(),
             created,
@@ -302,10 +280,9 @@ impl AnthropicToOpenAiStream {
 
 impl StreamConverter for AnthropicToOpenAiStream {
     fn push(&mut self, chunk: &[u8]) -> Vec<u8> {
-        self.buf.extend_from_slice(chunk);
         let mut out = String::new();
-        for (_, data) in take_events(&mut self.buf) {
-            if let Ok(v) = serde_json::from_str::<Value>(&data) {
+        for ev in self.sse.push(chunk) {
+            if let Ok(v) = serde_json::from_str::<Value>(&ev.data) {
                 if !self.done {
                     self.event(&v, &mut out);
                 }
@@ -403,6 +380,7 @@ mod tests {
             assert_eq!(ev[11]["delta"], json!({"type": "input_json_delta", "partial_json": "1}"}));
             assert_eq!(ev[13]["delta"]["stop_reason"], "tool_use");
             assert_eq!(ev[13]["usage"]["output_tokens"], 4);
+            assert_eq!(ev[13]["usage"]["input_tokens"], 3, "message_delta carries the prompt's tokens");
 
             // Back to OpenAI: the transcript is the same as the original's.
             let mut back = AnthropicToOpenAiStream::new("m", 0, true);
@@ -427,5 +405,34 @@ mod tests {
         let out = String::from_utf8(c.push(b"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"busy\"}}\n\n")).unwrap();
         assert!(out.contains("\"message\":\"busy\""));
         assert!(c.finish().is_empty());
+    }
+
+    #[test]
+    fn invalid_utf8_in_either_direction_is_translated_without_a_panic() {
+        // Invalid bytes inside a JSON string and between events: each event stays whole.
+        let oa = b"data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\xff\xfe\"}}]}\n\n\xff\xff\n\ndata: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"b\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
+        for split in [1, 2, 5, oa.len()] {
+            let mut c = OpenAiToAnthropicStream::new("m");
+            let mut out = Vec::new();
+            for p in oa.chunks(split) {
+                out.extend(c.push(p));
+            }
+            out.extend(c.finish());
+            let text = String::from_utf8(out).unwrap();
+            assert!(text.contains("\"text\":\"a\u{fffd}\u{fffd}\"") && text.contains("\"text\":\"b\""), "{text}");
+            assert!(text.ends_with("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"));
+        }
+        let an = b"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"usage\":{\"input_tokens\":2}}}\n\n\xc3\x28\n\nevent: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"x\xe2\x82\"}}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+        for split in [1, 3, an.len()] {
+            let mut c = AnthropicToOpenAiStream::new("m", 0, true);
+            let mut out = Vec::new();
+            for p in an.chunks(split) {
+                out.extend(c.push(p));
+            }
+            out.extend(c.finish());
+            let t = Transcript::from_sse(&[out]);
+            assert_eq!(t.text, "x\u{fffd}");
+            assert_eq!(t.usage.prompt_tokens, Some(2));
+        }
     }
 }
