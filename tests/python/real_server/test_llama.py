@@ -7,8 +7,8 @@ the evolver either produce results or say in `status` why they did not.
 """
 
 import contextlib
-import http.client
 import json
+import socket
 import threading
 import time
 import urllib.parse
@@ -153,32 +153,81 @@ def test_every_stream_the_openai_sdk_read_to_done_is_recorded_ok(proxied, proxy)
         assert proxy.turn(turn_id)["response_text"] == text
 
 
-def read_sse(resp, on_chunk=None):
-    """Reads an SSE response line by line: the text relayed, whether `[DONE]` came, the error
-    events, and how it ended (None, or the exception that cut it off)."""
-    text, done, errors, cut = "", False, [], None
-    try:
+class RawStream:
+    """One HTTP/1.1 request on a plain socket, its chunked response decoded here, so that how the
+    body ended is visible: the terminating zero-length chunk, or the connection closed before it
+    (which http.client would report as a clean end)."""
+
+    def __init__(self, url, path, body, headers):
+        u = urllib.parse.urlsplit(url)
+        self.sock = socket.create_connection((u.hostname, u.port), timeout=180)
+        data = json.dumps(body).encode()
+        head = [f"POST {u.path}{path} HTTP/1.1", f"Host: {u.hostname}:{u.port}", "Content-Type: application/json",
+                f"Content-Length: {len(data)}", *(f"{k}: {v}" for k, v in headers.items())]
+        self.sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + data)
+        self.buf = b""
+        status_line, *lines = self._until(b"\r\n\r\n").decode().split("\r\n")
+        self.status = int(status_line.split()[1])
+        self.headers = {k.strip().lower(): v.strip() for k, v in (h.split(":", 1) for h in lines if ":" in h)}
+        assert self.headers.get("transfer-encoding") == "chunked", self.headers
+
+    def _until(self, sep):
+        while sep not in self.buf:
+            d = self.sock.recv(65536)
+            if not d:
+                raise ConnectionError("closed")
+            self.buf += d
+        out, self.buf = self.buf.split(sep, 1)
+        return out
+
+    def _exactly(self, n):
+        while len(self.buf) < n:
+            d = self.sock.recv(65536)
+            if not d:
+                raise ConnectionError("closed")
+            self.buf += d
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def chunks(self):
+        """The body's chunks; raises ConnectionError if it closes before the zero-length chunk."""
         while True:
-            line = resp.readline()
-            if not line:
-                break
-            line = line.decode().strip()
-            if not line.startswith("data:"):
-                continue
-            data = line[5:].strip()
-            if data == "[DONE]":
-                done = True
-                continue
-            obj = json.loads(data)
-            if "error" in obj:
-                errors.append(obj["error"])
-                continue
-            for c in obj.get("choices") or []:
-                text += (c.get("delta") or {}).get("content") or ""
-            if on_chunk:
-                on_chunk(text)
-    except (OSError, http.client.HTTPException, ValueError) as e:
-        cut = e
+            size = int(self._until(b"\r\n").split(b";")[0], 16)
+            data = self._exactly(size + 2)[:-2]
+            if size == 0:
+                return
+            yield data
+
+    def close(self):
+        self.sock.close()
+
+
+def read_sse(resp, on_chunk=None):
+    """Reads an SSE response: the text relayed, whether `[DONE]` came, the error events, and
+    whether the body was cut off (closed before its terminating chunk)."""
+    text, done, errors, cut, pending = "", False, [], False, b""
+    try:
+        for chunk in resp.chunks():
+            pending += chunk
+            while b"\n\n" in pending:
+                event, pending = pending.split(b"\n\n", 1)
+                for line in event.decode().splitlines():
+                    if not line.startswith("data:"):
+                        continue
+                    data = line[5:].strip()
+                    if data == "[DONE]":
+                        done = True
+                        continue
+                    obj = json.loads(data)
+                    if "error" in obj:
+                        errors.append(obj["error"])
+                        continue
+                    for c in obj.get("choices") or []:
+                        text += (c.get("delta") or {}).get("content") or ""
+                    if on_chunk:
+                        on_chunk(text)
+    except (OSError, ValueError):
+        cut = True
     return text, done, errors, cut
 
 
@@ -187,14 +236,11 @@ def long_stream(url, sid, max_tokens):
     """A raw SSE stream that runs for exactly `max_tokens` tokens (llama-server's `ignore_eos`)."""
     body = {"model": MODEL, "stream": True, "temperature": 0, "max_tokens": max_tokens, "ignore_eos": True,
             "messages": [{"role": "user", "content": "Count from one to one thousand in words."}]}
-    u = urllib.parse.urlsplit(url)
-    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=120)
+    resp = RawStream(url, "/chat/completions", body, {"x-session-id": sid})
     try:
-        conn.request("POST", u.path + "/chat/completions", json.dumps(body),
-                     {"content-type": "application/json", "x-session-id": sid})
-        yield conn.getresponse()
+        yield resp
     finally:
-        conn.close()
+        resp.close()
 
 
 def test_server_killed_mid_stream_records_a_failed_turn_with_the_partial_text(own_llama, fresh_metaclaw):
@@ -207,11 +253,11 @@ def test_server_killed_mid_stream_records_a_failed_turn_with_the_partial_text(ow
 
     with long_stream(m.url, sid, 4000) as resp:
         assert resp.status == 200
-        turn_id = int(resp.getheader("x-metaclaw-turn-id"))
+        turn_id = int(resp.headers["x-metaclaw-turn-id"])
         text, done, errors, cut = read_sse(resp, kill_after_some_text)
     assert own_llama.proc.poll() is not None, "the server was killed mid-stream"
     assert not done, "no [DONE] after the upstream died"
-    assert cut is None, f"the proxy ended its response cleanly, not by dropping the connection: {cut!r}"
+    assert not cut, "the proxy ended its response with the terminating chunk, not by dropping the connection"
     assert len(errors) == 1, f"the client got one SSE error event: {errors}"
     assert errors[0].get("message"), errors
     turns = m.wait_for_turns(1, session=sid)
@@ -245,7 +291,7 @@ def sigterm_mid_stream(own_llama, fresh_metaclaw, max_tokens, extra=""):
 
     with long_stream(m.url, sid, max_tokens) as resp:
         assert resp.status == 200
-        stream_id = int(resp.getheader("x-metaclaw-turn-id"))
+        stream_id = int(resp.headers["x-metaclaw-turn-id"])
         read = read_sse(resp, terminate_once)
     assert exit_code, "SIGTERM was sent mid-stream"
     m.proc.wait(timeout=180)
@@ -277,7 +323,7 @@ def test_sigterm_mid_stream_lets_a_short_stream_finish_and_records_it_ok(own_lla
     m, first_id, stream_id, read, code, log = sigterm_mid_stream(own_llama, fresh_metaclaw, 24, drain(300))
     text, done, errors, cut = read
     assert code == 0, log
-    assert done and not errors and cut is None, f"the in-flight stream finished during the drain: {read}\n{log}"
+    assert done and not errors and not cut, f"the in-flight stream finished during the drain: {read}\n{log}"
     check_the_interrupted_turn(m, first_id, stream_id, read)
 
 
@@ -288,6 +334,7 @@ def test_sigterm_mid_stream_outliving_the_drain_keeps_the_turn_and_its_id(own_ll
     m, first_id, stream_id, read, code, log = sigterm_mid_stream(own_llama, fresh_metaclaw, 6000, drain(1))
     text, done, errors, cut = read
     assert not done, "the stream was cut off by the drain timeout"
+    assert errors or cut, "the client can tell the answer is incomplete (an error event or no terminating chunk)"
     assert code == 0, log
     check_the_interrupted_turn(m, first_id, stream_id, read)
 
