@@ -1,19 +1,22 @@
-//! iCalendar (RFC 5545) feeds to busy intervals: parses VEVENTs, expands RRULE/RDATE/EXDATE
-//! with the `rrule` crate, lets RECURRENCE-ID overrides replace (or cancel) the occurrence they
-//! stand for, resolves Windows and vendor time-zone names, and keeps only the events that really
-//! take the user away: not free/transparent, not cancelled, not declined, all-day only when
-//! marked busy.
+//! iCalendar (RFC 5545) feeds to busy intervals: reads VEVENTs (through the forgiving line reader
+//! in [`super::lines`]), expands RRULE/RDATE/EXDATE within a budget ([`super::expand`]), lets
+//! RECURRENCE-ID overrides replace (or cancel) the occurrence they stand for (RANGE=THISANDFUTURE:
+//! and the later ones), resolves Windows, vendor and the feed's own VTIMEZONE names, and keeps only
+//! the events that really take the user away: not free/transparent, not cancelled, not declined,
+//! all-day only when marked busy. A bad event is skipped with a note naming its line; the rest of
+//! the feed is kept. All date arithmetic is checked.
 
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone as _, Utc};
-use icalendar::parser::{Component, Property};
-use rrule::{RRule, RRuleSet, Tz as RTz, Unvalidated};
+use rrule::Tz as RTz;
 
+use super::expand::{Budget, Rule};
+use super::lines::{Comp, Prop};
 use super::tz;
 
-/// Occurrences expanded per recurring event and query, at most.
-const MAX_OCCURRENCES: u16 = 5_000;
+/// The longest event read: ten years. Longer DURATIONs (or DTENDs) are refused for that event.
+const MAX_LENGTH_DAYS: i64 = 3_653;
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum IcsError {
@@ -33,21 +36,49 @@ enum When {
     Date(NaiveDate),
 }
 
+/// How long an occurrence lasts: `days` are nominal (calendar days in the event's zone, so a
+/// day across a DST change is 23 or 25 hours), `exact` is added as elapsed time, unless `wall`
+/// (DTEND in the same zone as DTSTART: the whole length is wall-clock time, so a 09:00-10:00
+/// meeting stays 09:00-10:00 and a two-day trip over the DST change is 49 hours).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Span {
+    days: i64,
+    exact: Duration,
+    wall: bool,
+}
+
+impl Span {
+    fn exact(d: Duration) -> Self {
+        Self { days: 0, exact: d, wall: false }
+    }
+
+    /// An upper bound in milliseconds, for widening query windows.
+    fn max_ms(&self) -> i64 {
+        self.days.saturating_mul(25 * 3_600_000).saturating_add(self.exact.num_milliseconds()).max(0)
+    }
+
+    fn too_long(&self) -> bool {
+        self.days > MAX_LENGTH_DAYS
+            || self.exact > Duration::days(MAX_LENGTH_DAYS)
+            || self.max_ms() > MAX_LENGTH_DAYS * 90_000_000
+    }
+}
+
 /// One VEVENT, master or override.
 #[derive(Debug, Clone)]
 struct Event {
     uid: String,
     summary: String,
     start: When,
-    /// Length of one occurrence; in wall-clock time when `wall` (a two-day trip over the DST
-    /// change is 49 hours, a 09:00-10:00 meeting stays 09:00-10:00), else exact.
-    length: Duration,
-    wall: bool,
+    span: Span,
     busy: bool,
-    rrules: Vec<String>,
-    rdates: Vec<When>,
+    rrules: Vec<Rule>,
+    /// RDATEs; a PERIOD value carries its own length.
+    rdates: Vec<(When, Option<Span>)>,
     exdates: Vec<When>,
     recurrence_id: Option<When>,
+    /// RECURRENCE-ID;RANGE=THISANDFUTURE: this override also changes every later occurrence.
+    this_and_future: bool,
 }
 
 /// A parsed feed, ready to answer "what is busy between these instants".
@@ -58,7 +89,7 @@ pub struct Feed {
     local: RTz,
     /// TZIDs we could not resolve (their times were read in the local zone).
     pub unknown_zones: Vec<String>,
-    /// Events skipped because they could not be read, with the reason.
+    /// Events and lines skipped because they could not be read, with the reason and the line.
     pub skipped: Vec<String>,
 }
 
@@ -70,16 +101,52 @@ pub struct Block {
     pub end: i64,
 }
 
-fn prop<'a>(c: &'a Component<'a>, name: &str) -> Option<&'a Property<'a>> {
-    c.properties.iter().find(|p| p.name.as_str().eq_ignore_ascii_case(name))
+/// TZIDs as the feed resolves them: names we know, then the feed's own VTIMEZONEs.
+struct Zones {
+    own: HashMap<String, Option<chrono_tz::Tz>>,
+    unknown: HashSet<String>,
 }
 
-fn param<'a>(p: &'a Property<'a>, key: &str) -> Option<&'a str> {
-    p.params.iter().find(|q| q.key.as_str().eq_ignore_ascii_case(key)).and_then(|q| q.val.as_ref()).map(|v| v.as_str())
+impl Zones {
+    fn new(calendars: &[Comp]) -> Self {
+        let mut own = HashMap::new();
+        for c in calendars.iter().flat_map(|c| c.children.iter()).filter(|c| c.name == "VTIMEZONE") {
+            if let Some(id) = c.value("TZID") {
+                let id = id.trim_matches('"').to_string();
+                if tz::resolve(&id).is_none() && !own.contains_key(&id) {
+                    own.insert(id, super::vtimezone::to_iana(c));
+                }
+            }
+        }
+        Self { own, unknown: HashSet::new() }
+    }
+
+    fn resolve(&mut self, id: &str) -> Option<chrono_tz::Tz> {
+        let id = id.trim().trim_matches('"');
+        if let Some(z) = tz::resolve(id).or_else(|| self.own.get(id).copied().flatten()) {
+            return Some(z);
+        }
+        self.unknown.insert(id.to_string());
+        None
+    }
 }
 
-fn value(c: &Component, name: &str) -> Option<String> {
-    prop(c, name).map(|p| p.val.as_str().trim().to_string())
+/// TEXT values: `\,` `\;` `\n` `\\` unescaped.
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut it = s.chars();
+    while let Some(c) = it.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match it.next() {
+            Some('n' | 'N') => out.push('\n'),
+            Some(o) => out.push(o),
+            None => out.push('\\'),
+        }
+    }
+    out
 }
 
 impl Feed {
@@ -91,13 +158,8 @@ impl Feed {
         if !trimmed.get(..15).is_some_and(|s| s.eq_ignore_ascii_case("BEGIN:VCALENDAR")) {
             return Err(IcsError::NotIcs);
         }
-        let unfolded = icalendar::parser::unfold(trimmed);
-        let cal = icalendar::parser::read_calendar(&unfolded).map_err(|e| {
-            IcsError::Malformed(e.lines().take(3).collect::<Vec<_>>().join(" ").chars().take(300).collect())
-        })?;
-        let root_prop = |name: &str| {
-            cal.properties.iter().find(|p| p.name.as_str().eq_ignore_ascii_case(name)).map(|p| p.val.as_str().trim())
-        };
+        let parsed = super::lines::parse(trimmed).map_err(IcsError::Malformed)?;
+        let root_prop = |name: &str| parsed.calendars.iter().find_map(|c| c.value(name));
         let local = root_prop("X-WR-TIMEZONE").and_then(tz::resolve).unwrap_or(user_zone);
         let mut owner: Vec<String> = owner.iter().map(|s| s.to_ascii_lowercase()).collect();
         if owner.is_empty() {
@@ -105,19 +167,26 @@ impl Feed {
                 owner.push(name.to_ascii_lowercase());
             }
         }
-        let mut feed = Feed { events: Vec::new(), local: local.into(), unknown_zones: Vec::new(), skipped: Vec::new() };
-        let mut unknown = HashSet::new();
-        for c in cal.components.iter().filter(|c| c.name.as_str().eq_ignore_ascii_case("VEVENT")) {
-            match read_event(c, &owner, &mut unknown) {
+        let local: RTz = local.into();
+        let mut feed = Feed { events: Vec::new(), local, unknown_zones: Vec::new(), skipped: parsed.notes.clone() };
+        let mut zones = Zones::new(&parsed.calendars);
+        for c in parsed.calendars.iter().flat_map(|c| c.children.iter()).filter(|c| c.name == "VEVENT") {
+            let mut notes = Vec::new();
+            match read_event(c, &owner, &mut zones, local, &mut notes) {
                 Ok(Some(e)) => feed.events.push(e),
                 Ok(None) => {}
                 Err(why) => {
-                    let uid = value(c, "UID").unwrap_or_else(|| "(no UID)".into());
-                    feed.skipped.push(format!("{uid}: {why}"));
+                    let uid = c.value("UID").unwrap_or("no UID");
+                    feed.skipped.push(if why.starts_with("line ") {
+                        format!("event {uid}, {why}; the event is skipped")
+                    } else {
+                        format!("event {uid} at line {}: {why}; the event is skipped", c.line)
+                    });
                 }
             }
+            feed.skipped.extend(notes);
         }
-        feed.unknown_zones = unknown.into_iter().collect();
+        feed.unknown_zones = zones.unknown.into_iter().collect();
         feed.unknown_zones.sort();
         Ok(feed)
     }
@@ -132,92 +201,126 @@ impl Feed {
     }
 
     fn instant(&self, w: When) -> DateTime<RTz> {
-        let local = self.local;
-        match w {
-            When::Utc(n) => RTz::UTC.from_utc_datetime(&n),
-            When::Zoned(n, z) => pick(n, z.into()),
-            When::Floating(n) => pick(n, local),
-            When::Date(d) => pick(d.and_hms_opt(0, 0, 0).expect("midnight"), local),
-        }
+        instant(w, self.local)
     }
 
-    /// Where an occurrence starting at `s` ends.
-    fn end_of(&self, e: &Event, s: &DateTime<RTz>) -> i64 {
-        if e.wall {
-            pick(s.naive_local() + e.length, s.timezone()).timestamp_millis()
-        } else {
-            s.timestamp_millis() + e.length.num_milliseconds()
-        }
-    }
-
-    /// Busy blocks overlapping `[from, to)` (ms since the epoch), sorted by start.
+    /// Busy blocks overlapping `[from, to)` (ms since the epoch), sorted by start. The work is
+    /// bounded whatever the feed (see [`super::expand`]).
     pub fn busy(&self, from: i64, to: i64) -> Vec<Block> {
         let (Some(from_t), Some(to_t)) =
-            (DateTime::<Utc>::from_timestamp_millis(from), DateTime::from_timestamp_millis(to))
+            (DateTime::<Utc>::from_timestamp_millis(from), DateTime::<Utc>::from_timestamp_millis(to))
         else {
             return Vec::new();
         };
-        // Overrides by series: the instants of the occurrences they replace.
+        let mut budget = Budget::default();
+        // Overrides by series: the instants of the occurrences they replace, and the
+        // THISANDFUTURE ones in order.
         let mut replaced: HashMap<&str, HashSet<i64>> = HashMap::new();
-        for e in self.events.iter().filter(|e| e.recurrence_id.is_some()) {
-            let rid = self.instant(e.recurrence_id.expect("filtered")).timestamp_millis();
-            replaced.entry(e.uid.as_str()).or_default().insert(rid);
+        let mut future: HashMap<&str, Vec<(DateTime<RTz>, &Event)>> = HashMap::new();
+        for e in &self.events {
+            if let Some(rid) = e.recurrence_id {
+                let rid = self.instant(rid);
+                replaced.entry(e.uid.as_str()).or_default().insert(rid.timestamp_millis());
+                if e.this_and_future {
+                    future.entry(e.uid.as_str()).or_default().push((rid, e));
+                }
+            }
+        }
+        for v in future.values_mut() {
+            v.sort_by_key(|(rid, _)| *rid);
         }
         let mut out = Vec::new();
         for e in &self.events {
-            let starts: Vec<DateTime<RTz>> =
-                if e.recurrence_id.is_none() && (!e.rrules.is_empty() || !e.rdates.is_empty()) {
-                    match self.expand(e, from_t - e.length, to_t) {
-                        Ok(v) => v,
-                        Err(why) => {
-                            tracing::debug!(uid = %e.uid, %why, "recurrence not expanded; using the first occurrence");
-                            vec![self.instant(e.start)]
-                        }
+            let is_master = e.recurrence_id.is_none();
+            let later = if is_master { future.get(e.uid.as_str()) } else { None };
+            // Widen the window by the longest length and the largest THISANDFUTURE shift.
+            let mut margin = e.span.max_ms();
+            for (rid, o) in later.into_iter().flatten() {
+                let shift = (self.instant(o.start).timestamp_millis() - rid.timestamp_millis()).abs();
+                margin = margin.max(o.span.max_ms().saturating_add(shift));
+            }
+            let margin = Duration::milliseconds(margin.min(MAX_LENGTH_DAYS * 90_000_000));
+            let (Some(lo), Some(hi)) = (from_t.checked_sub_signed(margin), to_t.checked_add_signed(margin)) else {
+                continue;
+            };
+            let mut starts: Vec<(DateTime<RTz>, Span)> = Vec::new();
+            if is_master && (!e.rrules.is_empty() || !e.rdates.is_empty()) {
+                let first = self.instant(e.start);
+                let (lo, hi) = (lo.with_timezone(&first.timezone()), hi.with_timezone(&first.timezone()));
+                for r in &e.rrules {
+                    starts.extend(r.between(first, lo, hi, &mut budget).into_iter().map(|d| (d, e.span)));
+                }
+                if e.rrules.is_empty() && first >= lo && first < hi {
+                    starts.push((first, e.span));
+                }
+                for (d, span) in &e.rdates {
+                    let d = self.instant(*d);
+                    if d >= lo && d < hi {
+                        starts.push((d, span.unwrap_or(e.span)));
                     }
-                } else {
-                    vec![self.instant(e.start)]
-                };
-            let skip = if e.recurrence_id.is_none() { replaced.get(e.uid.as_str()) } else { None };
-            for s in starts {
+                }
+                let ex: HashSet<i64> = e.exdates.iter().map(|d| self.instant(*d).timestamp_millis()).collect();
+                starts.retain(|(d, _)| !ex.contains(&d.timestamp_millis()));
+                starts.sort_by_key(|(d, _)| *d);
+                starts.dedup_by_key(|(d, _)| *d);
+            } else {
+                starts.push((self.instant(e.start), e.span));
+            }
+            let skip = if is_master { replaced.get(e.uid.as_str()) } else { None };
+            for (s, span) in starts {
                 let start = s.timestamp_millis();
-                if skip.is_some_and(|r| r.contains(&start)) || !e.busy {
+                if skip.is_some_and(|r| r.contains(&start)) {
                     continue;
                 }
-                let end = self.end_of(e, &s);
+                // A THISANDFUTURE override before this occurrence: moved, and its properties.
+                let (s, span, busy, summary) = match later.and_then(|v| v.iter().rev().find(|(rid, _)| *rid < s)) {
+                    Some((rid, o)) => {
+                        let shift = self.instant(o.start).signed_duration_since(*rid);
+                        match s.checked_add_signed(shift) {
+                            Some(moved) => (moved, o.span, o.busy, &o.summary),
+                            None => continue,
+                        }
+                    }
+                    None => (s, span, e.busy, &e.summary),
+                };
+                if !busy {
+                    continue;
+                }
+                let start = s.timestamp_millis();
+                let Some(end) = end_of(&s, span) else { continue };
                 if end > from && start < to && end > start {
-                    out.push(Block { summary: e.summary.clone(), start, end });
+                    out.push(Block { summary: summary.clone(), start, end });
                 }
             }
+        }
+        if budget.exhausted {
+            tracing::warn!("a calendar repeats too often to expand in full; some occurrences were left out");
         }
         out.sort_by_key(|b| (b.start, b.end));
         out
     }
+}
 
-    fn expand(&self, e: &Event, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<DateTime<RTz>>, String> {
-        let start = self.instant(e.start);
-        let mut set = RRuleSet::new(start);
-        for r in &e.rrules {
-            let rule: RRule<Unvalidated> = r.parse().map_err(|e: rrule::RRuleError| e.to_string())?;
-            let rule = match rule.clone().validate(start) {
-                Ok(v) => v,
-                // UNTIL written as a local or date value where RFC 5545 wants UTC: read it as UTC.
-                Err(_) => fix_until(r)
-                    .parse::<RRule<Unvalidated>>()
-                    .map_err(|e| e.to_string())?
-                    .validate(start)
-                    .map_err(|e| e.to_string())?,
-            };
-            set = set.rrule(rule);
-        }
-        for d in &e.rdates {
-            set = set.rdate(self.instant(*d));
-        }
-        for d in &e.exdates {
-            set = set.exdate(self.instant(*d));
-        }
-        let tz = start.timezone();
-        let result = set.after(from.with_timezone(&tz)).before(to.with_timezone(&tz)).all(MAX_OCCURRENCES);
-        Ok(result.dates)
+fn instant(w: When, local: RTz) -> DateTime<RTz> {
+    match w {
+        When::Utc(n) => RTz::UTC.from_utc_datetime(&n),
+        When::Zoned(n, z) => pick(n, z.into()),
+        When::Floating(n) => pick(n, local),
+        When::Date(d) => pick(d.and_time(chrono::NaiveTime::MIN), local),
+    }
+}
+
+/// Where an occurrence starting at `s` ends, if that is a representable instant.
+fn end_of(s: &DateTime<RTz>, span: Span) -> Option<i64> {
+    let tz = s.timezone();
+    let days = chrono::Days::new(span.days.unsigned_abs());
+    let shifted = |n: NaiveDateTime| if span.days >= 0 { n.checked_add_days(days) } else { n.checked_sub_days(days) };
+    if span.wall {
+        let n = shifted(s.naive_local())?.checked_add_signed(span.exact)?;
+        Some(pick(n, tz).timestamp_millis())
+    } else {
+        let base = if span.days == 0 { *s } else { pick(shifted(s.naive_local())?, tz) };
+        base.timestamp_millis().checked_add(span.exact.num_milliseconds())
     }
 }
 
@@ -226,145 +329,184 @@ impl Feed {
 fn pick(naive: NaiveDateTime, zone: RTz) -> DateTime<RTz> {
     zone.from_local_datetime(&naive)
         .earliest()
-        .or_else(|| zone.from_local_datetime(&(naive + Duration::hours(1))).earliest())
+        .or_else(|| naive.checked_add_signed(Duration::hours(1)).and_then(|n| zone.from_local_datetime(&n).earliest()))
         .unwrap_or_else(|| zone.from_utc_datetime(&naive))
 }
 
-/// `UNTIL=20250301` or `UNTIL=20250301T100000` → a UTC form the `rrule` crate accepts.
-fn fix_until(rule: &str) -> String {
-    rule.split(';')
-        .map(|part| match part.split_once('=') {
-            Some((k, v)) if k.eq_ignore_ascii_case("UNTIL") && !v.ends_with('Z') => {
-                if v.len() == 8 {
-                    format!("UNTIL={v}T235959Z")
-                } else {
-                    format!("UNTIL={v}Z")
-                }
-            }
-            _ => part.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join(";")
+fn read_when(p: &Prop, zones: &mut Zones) -> Result<When, String> {
+    read_value(p.value.trim(), p, zones)
 }
 
-fn read_when(p: &Property, unknown: &mut HashSet<String>) -> Result<When, String> {
-    read_value(p.val.as_str().trim(), p, unknown)
-}
-
-fn read_value(v: &str, p: &Property, unknown: &mut HashSet<String>) -> Result<When, String> {
-    let bad = || format!("{}: {v:?} is not a date or date-time", p.name.as_str());
-    if param(p, "VALUE").is_some_and(|t| t.eq_ignore_ascii_case("DATE")) || v.len() == 8 {
+fn read_value(v: &str, p: &Prop, zones: &mut Zones) -> Result<When, String> {
+    let bad = || format!("line {}: {} {v:?} is not a date or date-time", p.line, p.name);
+    if p.param("VALUE").is_some_and(|t| t.eq_ignore_ascii_case("DATE")) || v.len() == 8 {
         return NaiveDate::parse_from_str(v, "%Y%m%d").map(When::Date).map_err(|_| bad());
     }
     if let Some(utc) = v.strip_suffix('Z').or_else(|| v.strip_suffix('z')) {
         return NaiveDateTime::parse_from_str(utc, "%Y%m%dT%H%M%S").map(When::Utc).map_err(|_| bad());
     }
     let naive = NaiveDateTime::parse_from_str(v, "%Y%m%dT%H%M%S").map_err(|_| bad())?;
-    match param(p, "TZID") {
-        Some(id) => match tz::resolve(id) {
-            Some(z) => Ok(When::Zoned(naive, z)),
-            None => {
-                unknown.insert(id.to_string());
-                Ok(When::Floating(naive))
-            }
-        },
+    match p.param("TZID") {
+        Some(id) => Ok(zones.resolve(id).map_or(When::Floating(naive), |z| When::Zoned(naive, z))),
         None => Ok(When::Floating(naive)),
     }
 }
 
-/// Multi-valued properties (EXDATE, RDATE): every line, every comma-separated value.
-fn read_list(c: &Component, name: &str, unknown: &mut HashSet<String>) -> Result<Vec<When>, String> {
-    let mut out = Vec::new();
-    for p in c.properties.iter().filter(|p| p.name.as_str().eq_ignore_ascii_case(name)) {
-        if param(p, "VALUE").is_some_and(|t| t.eq_ignore_ascii_case("PERIOD")) {
-            continue;
-        }
-        for v in p.val.as_str().split(',').map(str::trim).filter(|v| !v.is_empty()) {
-            out.push(read_value(v, p, unknown)?);
-        }
-    }
-    Ok(out)
+/// One RDATE value: a date, a date-time, or (VALUE=PERIOD) `start/end` or `start/duration`.
+fn read_rdate(v: &str, p: &Prop, zones: &mut Zones, local: RTz) -> Result<(When, Option<Span>), String> {
+    let Some((a, b)) = v.split_once('/') else { return Ok((read_value(v, p, zones)?, None)) };
+    let start = read_value(a.trim(), p, zones)?;
+    let b = b.trim();
+    let span = if b.starts_with(['P', 'p', '+', '-']) {
+        duration(b).map_err(|why| format!("line {}: RDATE period {v:?}: {why}", p.line))?
+    } else {
+        let end = read_value(b, p, zones)?;
+        Span::exact(instant(end, local).signed_duration_since(instant(start, local)))
+    };
+    Ok((start, Some(span)))
 }
 
-/// RFC 5545 durations: `P1W`, `P1D`, `PT1H30M`, `-PT15M`, `P1DT2H`.
-pub fn parse_duration(s: &str) -> Option<Duration> {
-    let (neg, rest) = match s.trim().strip_prefix('-') {
+/// RFC 5545 durations (`P1W`, `P1D`, `PT1H30M`, `-PT15M`, `P1DT2H`): weeks and days nominal,
+/// hours, minutes and seconds exact. Every step is checked; `Err` says what is wrong.
+fn duration(s: &str) -> Result<Span, String> {
+    let t = s.trim();
+    let (neg, rest) = match t.strip_prefix('-') {
         Some(r) => (true, r),
-        None => (false, s.trim().strip_prefix('+').unwrap_or(s.trim())),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
     };
-    let rest = rest.strip_prefix('P')?;
-    let (mut total, mut num, mut in_time, mut any) = (Duration::zero(), String::new(), false, false);
+    let bad = || format!("{s:?} is not a duration");
+    let big = || format!("DURATION {s:?} is longer than ten years");
+    let rest = rest.strip_prefix(['P', 'p']).ok_or_else(bad)?;
+    let (mut days, mut secs, mut num, mut in_time, mut any) = (0i64, 0i64, String::new(), false, false);
     for ch in rest.chars() {
-        match ch {
+        match ch.to_ascii_uppercase() {
             '0'..='9' => num.push(ch),
-            'T' if num.is_empty() => in_time = true,
-            'W' | 'D' | 'H' | 'M' | 'S' => {
-                let n: i64 = num.parse().ok()?;
+            'T' if num.is_empty() && !in_time => in_time = true,
+            u @ ('W' | 'D' | 'H' | 'M' | 'S') => {
+                let n: i64 = num.parse().map_err(|_| if num.is_empty() { bad() } else { big() })?;
                 num.clear();
                 any = true;
-                total += match (ch, in_time) {
-                    ('W', false) => Duration::weeks(n),
-                    ('D', false) => Duration::days(n),
-                    ('H', true) => Duration::hours(n),
-                    ('M', true) => Duration::minutes(n),
-                    ('S', true) => Duration::seconds(n),
-                    _ => return None,
-                };
+                match (u, in_time) {
+                    ('W', false) => days = n.checked_mul(7).and_then(|w| days.checked_add(w)).ok_or_else(big)?,
+                    ('D', false) => days = days.checked_add(n).ok_or_else(big)?,
+                    ('H', true) => secs = n.checked_mul(3600).and_then(|h| secs.checked_add(h)).ok_or_else(big)?,
+                    ('M', true) => secs = n.checked_mul(60).and_then(|m| secs.checked_add(m)).ok_or_else(big)?,
+                    ('S', true) => secs = secs.checked_add(n).ok_or_else(big)?,
+                    _ => return Err(bad()),
+                }
             }
-            _ => return None,
+            _ => return Err(bad()),
         }
     }
-    (any && num.is_empty()).then_some(if neg { -total } else { total })
+    if !any || !num.is_empty() {
+        return Err(bad());
+    }
+    if days > MAX_LENGTH_DAYS || secs > MAX_LENGTH_DAYS * 86_400 {
+        return Err(big());
+    }
+    let exact = Duration::try_seconds(secs).ok_or_else(big)?;
+    Ok(if neg { Span { days: -days, exact: -exact, wall: false } } else { Span { days, exact, wall: false } })
 }
 
-fn read_event(c: &Component, owner: &[String], unknown: &mut HashSet<String>) -> Result<Option<Event>, String> {
-    let status = value(c, "STATUS").unwrap_or_default().to_ascii_uppercase();
-    let uid = value(c, "UID").unwrap_or_default();
-    let recurrence_id = prop(c, "RECURRENCE-ID").map(|p| read_when(p, unknown)).transpose()?;
+/// RFC 5545 durations as exact time (`P1D` = 24 h); `None` when unreadable or absurd.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let span = duration(s).ok()?;
+    Duration::try_days(span.days)?.checked_add(&span.exact)
+}
+
+fn read_event(
+    c: &Comp,
+    owner: &[String],
+    zones: &mut Zones,
+    local: RTz,
+    notes: &mut Vec<String>,
+) -> Result<Option<Event>, String> {
+    let status = c.value("STATUS").unwrap_or_default().to_ascii_uppercase();
+    let uid = c.value("UID").unwrap_or_default().to_string();
+    let rid_prop = c.prop("RECURRENCE-ID");
+    let recurrence_id = rid_prop.map(|p| read_when(p, zones)).transpose()?;
+    let this_and_future =
+        rid_prop.and_then(|p| p.param("RANGE")).is_some_and(|r| r.eq_ignore_ascii_case("THISANDFUTURE"));
     // A cancelled master has nothing to show; a cancelled override still replaces its occurrence.
     if status == "CANCELLED" && recurrence_id.is_none() {
         return Ok(None);
     }
-    let start = read_when(prop(c, "DTSTART").ok_or("no DTSTART")?, unknown)?;
+    let start = read_when(c.prop("DTSTART").ok_or("no DTSTART")?, zones)?;
     let all_day = matches!(start, When::Date(_));
-    let (length, wall) = if let Some(end) = prop(c, "DTEND") {
-        let end = read_when(end, unknown)?;
-        (span(start, end), same_frame(start, end))
-    } else if let Some(d) = value(c, "DURATION") {
-        (parse_duration(&d).ok_or_else(|| format!("DURATION {d:?} is not a duration"))?, all_day)
+    let span = if let Some(end) = c.prop("DTEND") {
+        let end = read_when(end, zones)?;
+        let length = span(start, end);
+        if length > Duration::days(MAX_LENGTH_DAYS) {
+            return Err("DTEND is more than ten years after DTSTART".into());
+        }
+        Span { days: 0, exact: length, wall: same_frame(start, end) }
+    } else if let Some(d) = c.prop("DURATION") {
+        let mut s = duration(d.value.trim()).map_err(|why| format!("line {}: {why}", d.line))?;
+        // All-day events keep to calendar days.
+        s.wall = all_day;
+        s
     } else if all_day {
-        (Duration::days(1), true)
+        Span { days: 1, exact: Duration::zero(), wall: true }
     } else {
-        (Duration::zero(), false)
+        Span::exact(Duration::zero())
     };
-    let transp = value(c, "TRANSP").map(|t| t.to_ascii_uppercase());
-    let cdo = value(c, "X-MICROSOFT-CDO-BUSYSTATUS").map(|t| t.to_ascii_uppercase());
+    if span.too_long() {
+        return Err("it lasts more than ten years".into());
+    }
+    let transp = c.value("TRANSP").map(|t| t.to_ascii_uppercase());
+    let cdo = c.value("X-MICROSOFT-CDO-BUSYSTATUS").map(|t| t.to_ascii_uppercase());
     let marked_busy = matches!(cdo.as_deref(), Some("BUSY" | "OOF"));
     let marked_free = matches!(cdo.as_deref(), Some("FREE")) || transp.as_deref() == Some("TRANSPARENT");
-    let declined = c.properties.iter().filter(|p| p.name.as_str().eq_ignore_ascii_case("ATTENDEE")).any(|p| {
-        let addr =
-            p.val.as_str().trim().trim_start_matches("mailto:").trim_start_matches("MAILTO:").to_ascii_lowercase();
-        param(p, "PARTSTAT").is_some_and(|s| s.eq_ignore_ascii_case("DECLINED")) && owner.contains(&addr)
+    let declined = c.all("ATTENDEE").any(|p| {
+        let addr = p.value.trim().trim_start_matches("mailto:").trim_start_matches("MAILTO:").to_ascii_lowercase();
+        p.param("PARTSTAT").is_some_and(|s| s.eq_ignore_ascii_case("DECLINED")) && owner.contains(&addr)
     });
     let busy = status != "CANCELLED"
         && !declined
         && if all_day { marked_busy || (cdo.is_none() && transp.as_deref() == Some("OPAQUE")) } else { !marked_free };
+    let first = instant(start, local);
+    let mut rrules = Vec::new();
+    for p in c.all("RRULE") {
+        match Rule::parse(p.value.trim(), first) {
+            Ok(r) => rrules.push(r),
+            // A rule we refuse: the series counts only its first occurrence.
+            Err(why) => notes.push(format!("line {}: {why}; only its first occurrence counts", p.line)),
+        }
+    }
+    // RDATE and EXDATE: every line, every comma-separated value; a bad value is skipped alone.
+    let mut rdates = Vec::new();
+    for p in c.all("RDATE") {
+        for v in p.value.split(',').map(str::trim).filter(|v| !v.is_empty()) {
+            match read_rdate(v, p, zones, local) {
+                Ok((w, Some(s))) if s.too_long() => {
+                    notes.push(format!("line {}: RDATE {v:?} lasts more than ten years; skipped", p.line));
+                    let _ = w;
+                }
+                Ok(r) => rdates.push(r),
+                Err(why) => notes.push(format!("{why}; that date is skipped")),
+            }
+        }
+    }
+    let mut exdates = Vec::new();
+    for p in c.all("EXDATE") {
+        for v in p.value.split(',').map(str::trim).filter(|v| !v.is_empty()) {
+            match read_value(v, p, zones) {
+                Ok(w) => exdates.push(w),
+                Err(why) => notes.push(format!("{why}; that exception is skipped")),
+            }
+        }
+    }
     Ok(Some(Event {
         uid,
-        summary: value(c, "SUMMARY").unwrap_or_else(|| "(busy)".into()),
+        summary: c.value("SUMMARY").map(unescape).unwrap_or_else(|| "(busy)".into()),
         start,
-        length,
-        wall,
+        span,
         busy,
-        rrules: c
-            .properties
-            .iter()
-            .filter(|p| p.name.as_str().eq_ignore_ascii_case("RRULE"))
-            .map(|p| p.val.as_str().trim().to_string())
-            .collect(),
-        rdates: read_list(c, "RDATE", unknown)?,
-        exdates: read_list(c, "EXDATE", unknown)?,
+        rrules,
+        rdates,
+        exdates,
         recurrence_id,
+        this_and_future,
     }))
 }
 
@@ -383,20 +525,14 @@ fn same_frame(start: When, end: When) -> bool {
 fn span(start: When, end: When) -> Duration {
     let naive = |w: When| match w {
         When::Utc(n) | When::Zoned(n, _) | When::Floating(n) => n,
-        When::Date(d) => d.and_hms_opt(0, 0, 0).expect("midnight"),
+        When::Date(d) => d.and_time(chrono::NaiveTime::MIN),
     };
+    let utc =
+        |n: NaiveDateTime, z: chrono_tz::Tz| z.from_local_datetime(&n).earliest().map(|t| t.naive_utc()).unwrap_or(n);
     match (start, end) {
-        (When::Zoned(a, za), When::Zoned(b, zb)) if za != zb => {
-            let a = za.from_local_datetime(&a).earliest().map(|t| t.naive_utc()).unwrap_or(a);
-            let b = zb.from_local_datetime(&b).earliest().map(|t| t.naive_utc()).unwrap_or(b);
-            b - a
-        }
-        (When::Utc(a), When::Zoned(b, z)) => {
-            z.from_local_datetime(&b).earliest().map(|t| t.naive_utc()).unwrap_or(b) - a
-        }
-        (When::Zoned(a, z), When::Utc(b)) => {
-            b - z.from_local_datetime(&a).earliest().map(|t| t.naive_utc()).unwrap_or(a)
-        }
+        (When::Zoned(a, za), When::Zoned(b, zb)) if za != zb => utc(b, zb) - utc(a, za),
+        (When::Utc(a), When::Zoned(b, z)) => utc(b, z) - a,
+        (When::Zoned(a, z), When::Utc(b)) => b - utc(a, z),
         (s, e) => naive(e) - naive(s),
     }
 }
@@ -404,6 +540,20 @@ fn span(start: When, end: When) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const BERLIN: chrono_tz::Tz = chrono_tz::Europe::Berlin;
+
+    fn ms(s: &str) -> i64 {
+        s.parse::<DateTime<Utc>>().unwrap().timestamp_millis()
+    }
+
+    fn cal(events: &str) -> String {
+        format!("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n{events}END:VCALENDAR\r\n")
+    }
+
+    fn blocks(feed: &Feed, from: &str, to: &str) -> Vec<(String, i64, i64)> {
+        feed.busy(ms(from), ms(to)).into_iter().map(|b| (b.summary, b.start, b.end)).collect()
+    }
 
     #[test]
     fn durations() {
@@ -417,18 +567,122 @@ mod tests {
     }
 
     #[test]
-    fn rejects_what_is_not_a_calendar() {
-        let z = chrono_tz::Tz::UTC;
-        assert_eq!(Feed::parse("<html>login</html>", z, &[]).unwrap_err(), IcsError::NotIcs);
-        assert!(matches!(Feed::parse("BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\n", z, &[]), Err(IcsError::Malformed(_))));
+    fn absurd_durations_skip_their_event_and_never_panic() {
+        for d in [
+            "P999999999999999999W",
+            "PT9999999999999999H",
+            "P99999999W",
+            "P99999999999999999999D",
+            "PT9223372036854775807S",
+        ] {
+            assert!(parse_duration(d).is_none(), "{d}");
+            let text = cal(&format!(
+                "BEGIN:VEVENT\r\nUID:bad\r\nDTSTART:20261020T090000Z\r\nDURATION:{d}\r\nSUMMARY:Bad\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:allday\r\nDTSTART;VALUE=DATE:20261021\r\nDURATION:{d}\r\nTRANSP:OPAQUE\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:good\r\nDTSTART:20261022T090000Z\r\nDURATION:PT1H\r\nSUMMARY:Good\r\nEND:VEVENT\r\n"
+            ));
+            let feed = Feed::parse(&text, BERLIN, &[]).unwrap();
+            assert_eq!(feed.len(), 1, "{d}: {:?}", feed.skipped);
+            assert_eq!(feed.skipped.len(), 2, "{:?}", feed.skipped);
+            assert!(feed.skipped[0].contains("line 6") && feed.skipped[0].contains("event bad"), "{:?}", feed.skipped);
+            let got = blocks(&feed, "2026-10-19T00:00:00Z", "2026-11-16T00:00:00Z");
+            assert_eq!(got, vec![("Good".into(), ms("2026-10-22T09:00:00Z"), ms("2026-10-22T10:00:00Z"))]);
+        }
+        // Extreme queries never panic either.
+        let feed = Feed::parse(&cal("BEGIN:VEVENT\r\nUID:x\r\nDTSTART:20261022T090000Z\r\nDURATION:P3000D\r\nRRULE:FREQ=DAILY\r\nEND:VEVENT\r\n"), BERLIN, &[]).unwrap();
+        let _ = feed.busy(i64::MIN, i64::MAX);
+        let _ = feed.busy(-8_000_000_000_000_000, 8_000_000_000_000_000);
+        let _ = feed.busy(253_402_300_000_000, 253_402_300_000_000 + 86_400_000);
     }
 
     #[test]
-    fn until_in_local_form_is_read_as_utc() {
-        assert_eq!(fix_until("FREQ=DAILY;UNTIL=20250301"), "FREQ=DAILY;UNTIL=20250301T235959Z");
+    fn day_durations_are_calendar_days_and_hours_are_exact() {
+        // The EU DST change is on 2026-10-25 (25 hours long in Berlin).
+        let text = cal("BEGIN:VEVENT\r\nUID:d\r\nDTSTART;TZID=Europe/Berlin:20261024T100000\r\nDURATION:P1D\r\nSUMMARY:Day\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:h\r\nDTSTART;TZID=Europe/Berlin:20261024T100000\r\nDURATION:PT24H\r\nSUMMARY:Hours\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:dh\r\nDTSTART;TZID=Europe/Berlin:20261024T100000\r\nDURATION:P1DT1H\r\nSUMMARY:Both\r\nEND:VEVENT\r\n");
+        let feed = Feed::parse(&text, BERLIN, &[]).unwrap();
+        let got = blocks(&feed, "2026-10-19T00:00:00Z", "2026-11-16T00:00:00Z");
+        let start = ms("2026-10-24T08:00:00Z");
+        let end = |s: &str| got.iter().find(|b| b.0 == s).unwrap().2;
+        assert_eq!(end("Day"), ms("2026-10-25T09:00:00Z"), "10:00 the next day, Berlin winter time");
+        assert_eq!(end("Hours"), start + 24 * 3_600_000);
+        assert_eq!(end("Both"), ms("2026-10-25T10:00:00Z"));
+    }
+
+    #[test]
+    fn rdate_periods_expand() {
+        let text = cal("BEGIN:VEVENT\r\nUID:p\r\nDTSTART:20261020T090000Z\r\nDTEND:20261020T100000Z\r\nRDATE;VALUE=PERIOD:20261021T130000Z/20261021T160000Z,20261022T080000Z/PT30M\r\nRDATE:20261023T090000Z\r\nSUMMARY:Series\r\nEND:VEVENT\r\n");
+        let feed = Feed::parse(&text, BERLIN, &[]).unwrap();
+        assert!(feed.skipped.is_empty(), "{:?}", feed.skipped);
+        let got: Vec<(i64, i64)> =
+            blocks(&feed, "2026-10-19T00:00:00Z", "2026-11-16T00:00:00Z").into_iter().map(|b| (b.1, b.2)).collect();
         assert_eq!(
-            fix_until("FREQ=DAILY;UNTIL=20250301T100000;BYDAY=MO"),
-            "FREQ=DAILY;UNTIL=20250301T100000Z;BYDAY=MO"
+            got,
+            vec![
+                (ms("2026-10-20T09:00:00Z"), ms("2026-10-20T10:00:00Z")),
+                (ms("2026-10-21T13:00:00Z"), ms("2026-10-21T16:00:00Z")),
+                (ms("2026-10-22T08:00:00Z"), ms("2026-10-22T08:30:00Z")),
+                (ms("2026-10-23T09:00:00Z"), ms("2026-10-23T10:00:00Z")),
+            ]
         );
+    }
+
+    #[test]
+    fn this_and_future_overrides_move_the_later_occurrences() {
+        // Daily 09:00-10:00 UTC; from the 22nd on, 14:00-15:30 and renamed.
+        let text = cal("BEGIN:VEVENT\r\nUID:s\r\nDTSTART:20261020T090000Z\r\nDTEND:20261020T100000Z\r\nRRULE:FREQ=DAILY;COUNT=5\r\nSUMMARY:Old\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:s\r\nRECURRENCE-ID;RANGE=THISANDFUTURE:20261022T090000Z\r\nDTSTART:20261022T140000Z\r\nDTEND:20261022T153000Z\r\nSUMMARY:New\r\nEND:VEVENT\r\n");
+        let feed = Feed::parse(&text, BERLIN, &[]).unwrap();
+        let got = blocks(&feed, "2026-10-19T00:00:00Z", "2026-11-16T00:00:00Z");
+        let want: Vec<(String, i64, i64)> = [
+            ("Old", "2026-10-20T09:00:00Z", "2026-10-20T10:00:00Z"),
+            ("Old", "2026-10-21T09:00:00Z", "2026-10-21T10:00:00Z"),
+            ("New", "2026-10-22T14:00:00Z", "2026-10-22T15:30:00Z"),
+            ("New", "2026-10-23T14:00:00Z", "2026-10-23T15:30:00Z"),
+            ("New", "2026-10-24T14:00:00Z", "2026-10-24T15:30:00Z"),
+        ]
+        .into_iter()
+        .map(|(s, a, b)| (s.to_string(), ms(a), ms(b)))
+        .collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn a_secondly_rule_from_1970_answers_quickly() {
+        let text = cal("BEGIN:VEVENT\r\nUID:spin\r\nDTSTART:19700101T000000Z\r\nDTEND:19700101T000001Z\r\nRRULE:FREQ=SECONDLY\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:spin2\r\nDTSTART:19700101T000000Z\r\nDTEND:19700101T000001Z\r\nRRULE:FREQ=SECONDLY;UNTIL=20991231T000000Z\r\nEND:VEVENT\r\n");
+        let feed = Feed::parse(&text, BERLIN, &[]).unwrap();
+        assert!(feed.skipped.iter().any(|s| s.contains("every second without end")), "{:?}", feed.skipped);
+        let t = std::time::Instant::now();
+        let _ = feed.busy(ms("2026-10-19T00:00:00Z"), ms("2026-11-16T00:00:00Z"));
+        assert!(t.elapsed() < std::time::Duration::from_secs(3), "{:?}", t.elapsed());
+    }
+
+    #[test]
+    fn rejects_what_is_not_a_calendar() {
+        let z = chrono_tz::Tz::UTC;
+        assert_eq!(Feed::parse("<html>login</html>", z, &[]).unwrap_err(), IcsError::NotIcs);
+        let e = Feed::parse("BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\n", z, &[]).unwrap_err();
+        assert!(matches!(&e, IcsError::Malformed(m) if m.contains("line 2")), "{e}");
+    }
+
+    #[test]
+    fn one_bad_line_or_event_never_rejects_the_feed() {
+        let text = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:1\r\nDTSTART:20261020T090000Z\r\nDTEND:20261020T100000Z\r\nSUMMARY:Kept\\, with comma\r\nthis line has no colon\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:2\r\nDTSTART:2026-10-21\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:3\r\nDTSTART:20261022T090000Z\r\nDTEND:20261022T100000Z\r\nEXDATE:garbage\r\nSUMMARY:Also kept\r\nEND:VEVENTS\r\nEND:VCALENDAR\r\ntrailing Podio text\r\n";
+        let feed = Feed::parse(text, BERLIN, &[]).unwrap();
+        let got: Vec<String> =
+            blocks(&feed, "2026-10-19T00:00:00Z", "2026-11-16T00:00:00Z").into_iter().map(|b| b.0).collect();
+        assert_eq!(got, ["Kept, with comma", "Also kept"]);
+        let joined = feed.skipped.join("\n");
+        for want in ["line 8:", "event 2, line 12:", "line 18:", "line 20:", "after END:VCALENDAR"] {
+            assert!(joined.contains(want), "{want} missing from {joined}");
+        }
+        for jargon in ["Many0", "Satisfy", "Eof", "nom"] {
+            assert!(!joined.contains(jargon), "{joined}");
+        }
+    }
+
+    #[test]
+    fn a_custom_tzid_uses_the_files_vtimezone() {
+        let text = "BEGIN:VCALENDAR\r\nBEGIN:VTIMEZONE\r\nTZID:Customized Time Zone\r\nBEGIN:STANDARD\r\nDTSTART:16010101T020000\r\nTZOFFSETFROM:-0400\r\nTZOFFSETTO:-0500\r\nRRULE:FREQ=YEARLY;BYDAY=1SU;BYMONTH=11\r\nEND:STANDARD\r\nBEGIN:DAYLIGHT\r\nDTSTART:16010101T020000\r\nTZOFFSETFROM:-0500\r\nTZOFFSETTO:-0400\r\nRRULE:FREQ=YEARLY;BYDAY=2SU;BYMONTH=3\r\nEND:DAYLIGHT\r\nEND:VTIMEZONE\r\nBEGIN:VEVENT\r\nUID:m\r\nDTSTART;TZID=\"Customized Time Zone\":20261030T090000\r\nDTEND;TZID=\"Customized Time Zone\":20261030T100000\r\nSUMMARY:NY meeting\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+        let feed = Feed::parse(text, BERLIN, &[]).unwrap();
+        assert!(feed.unknown_zones.is_empty(), "{:?}", feed.unknown_zones);
+        let got = blocks(&feed, "2026-10-19T00:00:00Z", "2026-11-16T00:00:00Z");
+        assert_eq!(got, vec![("NY meeting".into(), ms("2026-10-30T13:00:00Z"), ms("2026-10-30T14:00:00Z"))]);
     }
 }

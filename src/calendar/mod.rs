@@ -3,18 +3,22 @@
 //! SQLite so a restart or an offline hour keeps the schedule, and expanded into the busy blocks
 //! the scheduler reads. Errors stay on the account for the user to see.
 
+pub mod expand;
 pub mod fetch;
 pub mod ics;
+pub mod lines;
 pub mod tz;
+pub mod vtimezone;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use futures_util::FutureExt as _;
 use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use crate::events::{Event, EventBus};
@@ -71,6 +75,10 @@ pub struct Account {
     pub events: i64,
     /// Environment variable that may hold a URL account's address (headless servers).
     pub env_var: Option<String>,
+    /// What the user should know about the feed just added: time zones read in their own zone,
+    /// events or lines that were skipped. Only in the answer to `add`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// A busy block of one account.
@@ -118,8 +126,22 @@ pub struct Calendars {
     client: reqwest::Client,
     loaded: RwLock<HashMap<i64, Loaded>>,
     events: EventBus,
-    watch_tx: mpsc::UnboundedSender<()>,
-    watch_rx: std::sync::Mutex<Option<mpsc::UnboundedReceiver<()>>>,
+    /// The file watcher, installed as soon as a file account exists (before `add` returns, so
+    /// a change right after `add` is never missed).
+    watcher: std::sync::Mutex<Option<notify::RecommendedWatcher>>,
+    /// The files the watcher reports changes of.
+    watched: Arc<RwLock<Vec<PathBuf>>>,
+    /// Set by the watcher when a watched file changes; one permit however many events.
+    file_changed: Arc<Notify>,
+    spawned: std::sync::atomic::AtomicBool,
+}
+
+/// Parses a feed off the async workers; a panic while parsing is an error, not a crash.
+async fn parse_feed(body: String, zone: chrono_tz::Tz, owner: Vec<String>) -> Result<Feed, CalendarError> {
+    tokio::task::spawn_blocking(move || Feed::parse(&body, zone, &owner))
+        .await
+        .unwrap_or_else(|e| Err(IcsError::Malformed(format!("reading the feed failed ({e})"))))
+        .map_err(CalendarError::from)
 }
 
 fn slugify(name: &str) -> String {
@@ -180,20 +202,28 @@ impl Calendars {
             .await?;
         let mut loaded = HashMap::new();
         for (id, enabled, body, owner) in rows {
-            let feed = body.and_then(|b| Feed::parse(&b, zone, &split_owner(&owner)).ok()).map(Arc::new);
+            let feed = match body {
+                Some(b) => parse_feed(b, zone, split_owner(&owner)).await.ok().map(Arc::new),
+                None => None,
+            };
             loaded.insert(id, Loaded { enabled, feed });
         }
-        let (watch_tx, watch_rx) = mpsc::unbounded_channel();
-        Ok(Arc::new(Self {
+        let me = Arc::new(Self {
             store,
             vault,
             zone,
             client: fetch::client(),
             loaded: RwLock::new(loaded),
             events,
-            watch_tx,
-            watch_rx: std::sync::Mutex::new(Some(watch_rx)),
-        }))
+            watcher: std::sync::Mutex::new(None),
+            watched: Arc::new(RwLock::new(Vec::new())),
+            file_changed: Arc::new(Notify::new()),
+            spawned: std::sync::atomic::AtomicBool::new(false),
+        });
+        for a in me.list().await?.into_iter().filter(|a| a.kind == Kind::File) {
+            me.watch(Path::new(&a.display));
+        }
+        Ok(me)
     }
 
     pub async fn list(&self) -> Result<Vec<Account>, CalendarError> {
@@ -219,6 +249,7 @@ impl Calendars {
                             last_error: r.get(7)?,
                             events: r.get(8)?,
                             env_var: (kind == Kind::Url).then(|| SecretName::calendar(&slug).env_var().to_string()),
+                            warnings: Vec::new(),
                         })
                     })?
                     .collect::<Result<Vec<_>, _>>()?;
@@ -268,7 +299,11 @@ impl Calendars {
             let parsed = fetch::normalise_url(source)?;
             (Kind::Url, fetch::redact_source(parsed.as_str()), None, Some(parsed))
         } else {
-            let p = std::path::absolute(source).unwrap_or_else(|_| PathBuf::from(source));
+            // Only absolute paths: a relative one would resolve against the server's directory.
+            let p = PathBuf::from(source);
+            if !p.is_absolute() {
+                return Err(FetchError::RelativePath(source.to_string()).into());
+            }
             (Kind::File, p.display().to_string(), Some(p), None)
         };
         // Fetch and parse first: a wrong address is refused before anything is kept.
@@ -280,7 +315,8 @@ impl Calendars {
             (None, Some(p)) => (fetch::read_file(p).await?, None, None),
             (None, None) => unreachable!("a source is a URL or a path"),
         };
-        let feed = Feed::parse(&body, self.zone, &new.owner)?;
+        let feed = parse_feed(body.clone(), self.zone, new.owner.clone()).await?;
+        let warnings = feed_warnings(&feed);
         if let (Some(u), false) = (&url, from_env) {
             self.vault.set(&secret, u.as_str()).await.map_err(|e| {
                 CalendarError::Secret(format!(
@@ -305,11 +341,14 @@ impl Calendars {
             })
             .await?;
         self.loaded.write().expect("calendars").insert(id, Loaded { enabled: true, feed: Some(Arc::new(feed)) });
-        if kind == Kind::File {
-            let _ = self.watch_tx.send(());
+        if let Some(p) = &path {
+            // Installed before we answer: a change right after `add` is seen.
+            self.watch(p);
         }
         self.changed();
-        self.get(id).await
+        let mut account = self.get(id).await?;
+        account.warnings = warnings;
+        Ok(account)
     }
 
     /// Renames or enables/disables an account.
@@ -424,7 +463,7 @@ impl Calendars {
                 }
             }
         };
-        let feed = Arc::new(Feed::parse(&body, self.zone, &row.owner)?);
+        let feed = Arc::new(parse_feed(body.clone(), self.zone, row.owner.clone()).await?);
         let (id, n) = (row.id, feed.len() as i64);
         self.store
             .write(move |c| {
@@ -438,22 +477,44 @@ impl Calendars {
         Ok(Some(feed))
     }
 
-    /// Refreshes every enabled account (errors are kept on the account).
+    /// Refreshes every enabled account (errors are kept on the account). One account failing,
+    /// even by a panic, never stops the others or the refresher.
     pub async fn refresh_all(&self) {
         let ids: Vec<i64> =
             self.loaded.read().expect("calendars").iter().filter(|(_, l)| l.enabled).map(|(id, _)| *id).collect();
         for id in ids {
-            match self.test(id).await {
-                Ok(r) if !r.ok => {
-                    tracing::warn!(calendar = id, error = r.error.as_deref().unwrap_or(""), "calendar refresh failed")
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(calendar = id, error = %e, "calendar refresh failed"),
-            }
+            self.refresh_one(id).await;
         }
     }
 
-    /// Busy blocks of the enabled accounts overlapping `[from, to)`, sorted by start.
+    async fn refresh_one(&self, id: i64) {
+        match std::panic::AssertUnwindSafe(self.test(id)).catch_unwind().await {
+            Ok(Ok(r)) if !r.ok => {
+                tracing::warn!(calendar = id, error = r.error.as_deref().unwrap_or(""), "calendar refresh failed")
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(calendar = id, error = %e, "calendar refresh failed"),
+            Err(_) => tracing::error!(calendar = id, "calendar refresh panicked; the other calendars go on"),
+        }
+    }
+
+    /// [`Calendars::busy`] on a blocking thread, so a slow expansion never holds an async worker;
+    /// a failure costs the busy time, never the caller.
+    pub async fn busy_blocking(self: &Arc<Self>, from: i64, to: i64) -> Vec<Busy> {
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || me.busy(from, to)).await.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "computing busy time failed");
+            Vec::new()
+        })
+    }
+
+    /// [`Calendars::busy_intervals`] on a blocking thread.
+    pub async fn busy_intervals_blocking(self: &Arc<Self>, from: i64, to: i64) -> Vec<(i64, i64)> {
+        merge(self.busy_blocking(from, to).await.iter().map(|b| (b.start, b.end)))
+    }
+
+    /// Busy blocks of the enabled accounts overlapping `[from, to)`, sorted by start. Each feed
+    /// expands within its own time budget; a feed that panics is left out (and logged).
     pub fn busy(&self, from: i64, to: i64) -> Vec<Busy> {
         let feeds: Vec<(i64, Arc<Feed>)> = self
             .loaded
@@ -463,17 +524,18 @@ impl Calendars {
             .filter(|(_, l)| l.enabled)
             .filter_map(|(id, l)| l.feed.clone().map(|f| (*id, f)))
             .collect();
-        let mut out: Vec<Busy> = feeds
-            .iter()
-            .flat_map(|(id, f)| {
-                f.busy(from, to).into_iter().map(move |b| Busy {
+        let mut out: Vec<Busy> = Vec::new();
+        for (id, f) in &feeds {
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f.busy(from, to))) {
+                Ok(blocks) => out.extend(blocks.into_iter().map(|b| Busy {
                     calendar: *id,
                     summary: b.summary,
                     start: b.start,
                     end: b.end,
-                })
-            })
-            .collect();
+                })),
+                Err(_) => tracing::error!(calendar = id, "expanding this calendar failed; it is left out"),
+            }
+        }
         out.sort_by_key(|b| (b.start, b.end, b.calendar));
         out
     }
@@ -490,24 +552,14 @@ impl Calendars {
     /// Refreshes URL accounts every `every`, and file accounts whenever their file changes.
     pub fn spawn(self: &Arc<Self>, every: Duration) -> JoinHandle<()> {
         let me = self.clone();
-        let mut rx = self.watch_rx.lock().expect("calendars").take().expect("spawned once");
+        let first = !self.spawned.swap(true, std::sync::atomic::Ordering::SeqCst);
+        debug_assert!(first, "the refresher is spawned once");
         tokio::spawn(async move {
-            let mut watcher: Option<notify::RecommendedWatcher> = None;
             let mut tick = tokio::time::interval(every);
-            let (file_tx, mut file_rx) = mpsc::unbounded_channel::<()>();
             loop {
                 tokio::select! {
                     _ = tick.tick() => me.refresh_all().await,
-                    Some(()) = rx.recv() => watcher = me.watch_files(file_tx.clone()).await,
-                    Some(()) = file_rx.recv() => {
-                        // Editors write in bursts; let the burst settle.
-                        tokio::time::sleep(Duration::from_millis(200)).await;
-                        while file_rx.try_recv().is_ok() {}
-                        me.refresh_files().await;
-                    }
-                }
-                if watcher.is_none() {
-                    watcher = me.watch_files(file_tx.clone()).await;
+                    _ = me.file_changed.notified() => me.refresh_files().await,
                 }
             }
         })
@@ -516,36 +568,57 @@ impl Calendars {
     async fn refresh_files(&self) {
         let Ok(accounts) = self.list().await else { return };
         for a in accounts.into_iter().filter(|a| a.kind == Kind::File && a.enabled) {
-            let _ = self.test(a.id).await;
+            self.refresh_one(a.id).await;
         }
     }
 
-    async fn watch_files(&self, tx: mpsc::UnboundedSender<()>) -> Option<notify::RecommendedWatcher> {
+    /// Starts watching a file account's file (its directory, so editors' rename-into-place is
+    /// seen). Synchronous: when this returns, changes are reported.
+    fn watch(&self, file: &Path) {
         use notify::Watcher;
-        let accounts = self.list().await.ok()?;
-        let files: Vec<PathBuf> =
-            accounts.iter().filter(|a| a.kind == Kind::File).map(|a| PathBuf::from(&a.display)).collect();
-        if files.is_empty() {
-            return None;
+        let Some(dir) = file.parent().map(Path::to_path_buf) else { return };
+        {
+            let mut w = self.watched.write().expect("watched files");
+            if w.iter().any(|f| f == file) {
+                return;
+            }
+            w.push(file.to_path_buf());
         }
-        let wanted = files.clone();
-        let mut watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
-            if let Ok(e) = ev {
-                if !matches!(e.kind, notify::EventKind::Access(_)) && e.paths.iter().any(|p| wanted.contains(p)) {
-                    let _ = tx.send(());
+        let mut guard = self.watcher.lock().expect("calendar watcher");
+        if guard.is_none() {
+            let (wanted, changed) = (self.watched.clone(), self.file_changed.clone());
+            match notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
+                if let Ok(e) = ev {
+                    let files = wanted.read().expect("watched files");
+                    if !matches!(e.kind, notify::EventKind::Access(_)) && e.paths.iter().any(|p| files.contains(p)) {
+                        changed.notify_one();
+                    }
+                }
+            }) {
+                Ok(w) => *guard = Some(w),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot watch calendar files; they refresh on the timer");
+                    return;
                 }
             }
-        })
-        .ok()?;
-        let dirs: std::collections::BTreeSet<PathBuf> =
-            files.iter().filter_map(|f| f.parent().map(Path::to_path_buf)).collect();
-        for d in dirs {
-            if let Err(e) = watcher.watch(&d, notify::RecursiveMode::NonRecursive) {
-                tracing::warn!(dir = %d.display(), error = %e, "cannot watch calendar files");
+        }
+        if let Some(w) = guard.as_mut() {
+            if let Err(e) = w.watch(&dir, notify::RecursiveMode::NonRecursive) {
+                tracing::warn!(dir = %dir.display(), error = %e, "cannot watch calendar files");
             }
         }
-        Some(watcher)
     }
+}
+
+/// What to tell the user about a feed they add: zones read in their own zone, skipped parts.
+fn feed_warnings(feed: &Feed) -> Vec<String> {
+    let mut out: Vec<String> = feed
+        .unknown_zones
+        .iter()
+        .map(|z| format!("unknown time zone {z:?}: its times are read in your own zone"))
+        .collect();
+    out.extend(feed.skipped.iter().map(|s| format!("skipped: {s}")));
+    out
 }
 
 /// Sorts and merges intervals that overlap or touch.

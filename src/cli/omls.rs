@@ -205,6 +205,9 @@ pub async fn calendar(home: &Home, cmd: CalendarCmd) -> Result<()> {
                 let mut line = String::new();
                 std::io::stdin().read_line(&mut line).context("reading the address from stdin")?;
                 line.trim().to_string()
+            } else if !source.contains("://") && !source.eq_ignore_ascii_case("env") {
+                // The engine takes absolute paths only; a path typed here is relative to this shell.
+                std::path::absolute(&source).map(|p| p.display().to_string()).unwrap_or(source)
             } else {
                 source
             };
@@ -222,6 +225,9 @@ pub async fn calendar(home: &Home, cmd: CalendarCmd) -> Result<()> {
                 a["display"].as_str().unwrap_or(""),
                 a["events"]
             );
+            for w in a["warnings"].as_array().into_iter().flatten() {
+                println!("warning: {}", w.as_str().unwrap_or(""));
+            }
             Ok(())
         }
         CalendarCmd::List(j) => {

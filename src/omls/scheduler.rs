@@ -202,6 +202,8 @@ pub struct Scheduler {
     wake: Notify,
     status: RwLock<Option<Status>>,
     activity: RwLock<Option<(Instant, ActivityModel)>>,
+    /// When the scheduler was made (the engine's start, ms): the idle baseline before any request.
+    started_ms: i64,
 }
 
 impl Scheduler {
@@ -232,6 +234,7 @@ impl Scheduler {
             wake: Notify::new(),
             status: RwLock::new(None),
             activity: RwLock::new(None),
+            started_ms: crate::turn::now_ms(),
         }))
     }
 
@@ -251,6 +254,13 @@ impl Scheduler {
 
     pub fn status(&self) -> Option<Status> {
         self.status.read().expect("status").clone()
+    }
+
+    /// The status, if its sample was taken after the last proxied request: a status sampled
+    /// before the user's latest request would tell an old story (`away` while they type).
+    pub fn fresh_status(&self) -> Option<Status> {
+        let last = self.signals.last_request.load(Ordering::Relaxed);
+        self.status().filter(|s| s.updated_at > last)
     }
 
     pub fn config(&self) -> &OmlsConfig {
@@ -284,16 +294,39 @@ impl Scheduler {
         let now = Timestamp::now().to_zoned(self.tz.clone());
         let now_ms = now.timestamp().as_millisecond();
         let signals = self.signals.clone();
-        let reading = tokio::task::spawn_blocking(move || signals.read(now_ms)).await.expect("signal reading");
+        let started = self.started_ms;
+        let reading = match tokio::task::spawn_blocking(move || signals.read(now_ms, started)).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the idle and power signals failed");
+                Reading {
+                    idle_secs: 0,
+                    idle_source: "unknown".into(),
+                    os_idle_secs: None,
+                    request_idle_secs: 0,
+                    idle_from_start: true,
+                    on_battery: None,
+                    locked: None,
+                }
+            }
+        };
+        // Off the async workers, within its own budget; a feed that fails costs its meetings, not
+        // the sample.
         let meetings = match &self.calendars {
-            Some(c) => c.busy_intervals(now_ms - 86_400_000, now_ms + 8 * 86_400_000),
+            Some(c) => c.busy_intervals_blocking(now_ms - 86_400_000, now_ms + 8 * 86_400_000).await,
             None => Vec::new(),
+        };
+        // Idle time counted from the engine's start is not input: it never means "at the machine".
+        let idle_secs = if reading.idle_from_start {
+            reading.idle_secs.max(super::decide::PRESENT_SECS)
+        } else {
+            reading.idle_secs
         };
         let activity = self.activity(&now).await;
         let d = decide(
             &now,
             &Inputs {
-                idle_secs: reading.idle_secs,
+                idle_secs,
                 meetings: &meetings,
                 on_battery: reading.on_battery,
                 locked: reading.locked,
@@ -487,7 +520,7 @@ impl Scheduler {
                 jobs: self.job_infos().await,
                 timezone: self.tz.iana_name().unwrap_or("local").to_string(),
                 activity,
-                updated_at: crate::turn::now_ms(),
+                updated_at: now.timestamp().as_millisecond(),
             });
             if stop.is_cancelled() && running.is_none() {
                 return;

@@ -30,8 +30,11 @@ pub struct Reading {
     pub idle_source: String,
     /// The OS's own idle reading, if it has one.
     pub os_idle_secs: Option<u64>,
-    /// Seconds since the last proxied request.
+    /// Seconds since the last proxied request; before the first one, since the engine started.
     pub request_idle_secs: u64,
+    /// No request (and no OS input reading) has been seen since the engine started: the idle time
+    /// counts from the start, which is not the user's input (a fresh install is not idle since 1970).
+    pub idle_from_start: bool,
     pub on_battery: Option<bool>,
     pub locked: Option<bool>,
 }
@@ -51,19 +54,26 @@ impl Signals {
         Self { os: detect_idle(), power: Arc::new(SysPower::default()), last_request }
     }
 
-    /// Reads everything (blocking: D-Bus and X11 calls; run off the async workers).
-    pub fn read(&self, now_ms: i64) -> Reading {
-        let request_idle_secs = ((now_ms - self.last_request.load(Ordering::Relaxed)).max(0) / 1000) as u64;
+    /// Reads everything (blocking: D-Bus and X11 calls; run off the async workers). `started_ms`
+    /// is when the engine started: with no request recorded yet (the proxy's clock reads 0), idle
+    /// time counts from then, never from the epoch.
+    pub fn read(&self, now_ms: i64, started_ms: i64) -> Reading {
+        let last = self.last_request.load(Ordering::Relaxed);
+        let no_request = last <= 0;
+        let since = if no_request { started_ms } else { last };
+        let request_idle_secs = (now_ms.saturating_sub(since).max(0) / 1000) as u64;
         let os_idle_secs = self.os.as_ref().and_then(|s| s.idle()).map(|d| d.as_secs());
-        let (idle_secs, idle_source) = match os_idle_secs {
-            Some(os) if os <= request_idle_secs => (os, self.os.as_ref().map_or("os", |s| s.name()).to_string()),
-            _ => (request_idle_secs, "requests".to_string()),
+        let (idle_secs, idle_source, idle_from_start) = match os_idle_secs {
+            Some(os) if os <= request_idle_secs => (os, self.os.as_ref().map_or("os", |s| s.name()).to_string(), false),
+            _ if no_request => (request_idle_secs, "engine start".to_string(), true),
+            _ => (request_idle_secs, "requests".to_string(), false),
         };
         Reading {
             idle_secs,
             idle_source,
             os_idle_secs,
             request_idle_secs,
+            idle_from_start,
             on_battery: self.power.on_battery(),
             locked: self.power.locked(),
         }
@@ -290,10 +300,22 @@ mod tests {
         let last = Arc::new(AtomicI64::new(1_000_000));
         let s = Signals { os: Some(Arc::new(fake.clone())), power: Arc::new(FakePower::default()), last_request: last };
         fake.0.store(5_000, Ordering::Relaxed);
-        let r = s.read(1_000_000 + 60_000);
+        let r = s.read(1_000_000 + 60_000, 0);
         assert_eq!((r.idle_secs, r.idle_source.as_str(), r.request_idle_secs), (5, "fake", 60));
         fake.0.store(600_000, Ordering::Relaxed);
-        let r = s.read(1_000_000 + 60_000);
+        let r = s.read(1_000_000 + 60_000, 0);
         assert_eq!((r.idle_secs, r.idle_source.as_str()), (60, "requests"));
+    }
+
+    #[test]
+    fn before_the_first_request_idle_time_counts_from_the_engine_start_not_from_1970() {
+        let s = Signals { os: None, power: Arc::new(FakePower::default()), last_request: Arc::new(AtomicI64::new(0)) };
+        let started = 1_796_542_169_000;
+        let r = s.read(started + 90_000, started);
+        assert_eq!((r.idle_secs, r.request_idle_secs, r.idle_from_start), (90, 90, true), "{r:?}");
+        assert_eq!(r.idle_source, "engine start");
+        s.last_request.store(started + 80_000, Ordering::Relaxed);
+        let r = s.read(started + 90_000, started);
+        assert_eq!((r.idle_secs, r.idle_from_start, r.idle_source.as_str()), (10, false, "requests"));
     }
 }
