@@ -99,9 +99,6 @@ impl Keys {
     }
 }
 
-/// Longest a clean shutdown waits for in-flight requests before cutting them off.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// A running engine.
 pub struct Engine {
     addr: SocketAddr,
@@ -117,6 +114,8 @@ pub struct Engine {
     store: Store,
     home: Home,
     token: String,
+    /// Longest a clean shutdown waits for answers in flight (`proxy.drain_timeout_secs`).
+    drain: Duration,
 }
 
 impl Engine {
@@ -129,6 +128,7 @@ impl Engine {
     pub async fn start_with(cfg: Config, home: Home, keys: Keys, hooks: Hooks) -> Result<Self, EngineError> {
         home.ensure()?;
         let token = home.admin_token()?;
+        let cfg_drain_secs = cfg.proxy.drain_timeout_secs;
         let store = Store::open(&home.db_path(), Duration::from_millis(cfg.store.flush_interval_ms))?;
 
         let proxy_key = keys.proxy.clone().or_else(|| cfg.proxy.api_key.clone());
@@ -349,6 +349,7 @@ impl Engine {
             store,
             home,
             token,
+            drain: Duration::from_secs(cfg_drain_secs),
         })
     }
 
@@ -369,9 +370,11 @@ impl Engine {
         &self.store
     }
 
-    /// Stops accepting requests, lets in-flight ones finish (up to 10 s), then commits every
-    /// recorded turn and closes the database.
+    /// Stops accepting requests, lets answers in flight finish (up to `proxy.drain_timeout_secs`),
+    /// records those that did not as cut off, then commits every recorded turn and closes the
+    /// database. Bounded: it returns within the drain timeout and a few seconds.
     pub async fn shutdown(self) {
+        let deadline = tokio::time::Instant::now() + self.drain;
         self.shutdown.cancel();
         // A running job is paused at its checkpoint first (it resumes after the next start).
         self.stop_scheduler.cancel();
@@ -385,15 +388,32 @@ impl Engine {
         for task in [&self.judge, &self.evolving].into_iter().flatten() {
             task.abort();
         }
+        // Turns in flight are counted by the store: wait for them, not for the connections
+        // (the server task can end while connection tasks still stream).
+        let in_flight = self.store.in_flight().clone();
+        let open = in_flight.wait_idle(deadline).await;
         let mut server = self.server;
-        if tokio::time::timeout(DRAIN_TIMEOUT, &mut server).await.is_err() {
-            tracing::warn!("in-flight requests did not finish within {DRAIN_TIMEOUT:?}; cutting them off");
+        if tokio::time::timeout_at(deadline.max(tokio::time::Instant::now() + Duration::from_millis(100)), &mut server)
+            .await
+            .is_err()
+        {
             server.abort();
             let _ = server.await;
         }
+        if open > 0 {
+            let cut = in_flight.cut_all();
+            tracing::warn!(
+                turns = cut,
+                "answers still streaming after {:?} (proxy.drain_timeout_secs); recorded as cut off",
+                self.drain
+            );
+        }
         self.store.close().await;
         let _ = std::fs::remove_file(self.home.runtime_path());
-        tracing::info!("MetaClaw stopped; every recorded turn is on disk");
+        match self.store.lost_turns() {
+            0 => tracing::info!("MetaClaw stopped; every recorded turn is on disk"),
+            lost => tracing::warn!(lost, "MetaClaw stopped; {lost} turns could not be recorded (see the log above)"),
+        }
     }
 }
 

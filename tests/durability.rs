@@ -311,3 +311,147 @@ async fn cli_drives_the_learning_loop() {
     signal(&s.child, "-TERM");
     assert!(s.child.wait().unwrap().success());
 }
+
+/// A slow stream: a dozen words, one every `ms`.
+fn slow_stream(ms: u64) -> Value {
+    json!({"model": "standin-small", "stream": true, "messages": [{"role": "user",
+        "content": format!("one two three four five six seven eight nine ten eleven [[chunk_delay_ms:{ms}]]")}]})
+}
+
+/// Reads a response's stream until its text contains `what`; hands back the rest of the stream.
+async fn read_until(
+    r: reqwest::Response,
+    what: &str,
+) -> impl futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> {
+    let mut body = Box::pin(r.bytes_stream());
+    let mut text = String::new();
+    while !text.contains(what) {
+        use futures_util::StreamExt;
+        let c = body.next().await.expect("the stream goes on").unwrap();
+        text.push_str(&String::from_utf8_lossy(&c));
+    }
+    body
+}
+
+fn turn_row(db: &Path, id: i64) -> (String, Option<String>, Option<String>) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row("SELECT status, response_text, error FROM turns WHERE id = ?1", [id], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    })
+    .unwrap_or_else(|e| panic!("turn {id} is not in the database: {e}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_records_a_stream_that_outlives_the_drain_as_cancelled_with_its_partial_text() {
+    let mut h = common::Harness::start(|c| c.proxy.drain_timeout_secs = 1).await;
+    let r = h.chat(slow_stream(400)).await;
+    let id = common::turn_id(&r);
+    let rest = read_until(r, "Echo").await;
+    // The client keeps reading while the engine shuts down.
+    let reader = tokio::spawn(async move {
+        use futures_util::StreamExt;
+        let mut rest = Box::pin(rest);
+        while let Some(Ok(_)) = rest.next().await {}
+    });
+    let started = Instant::now();
+    h.engine.take().unwrap().shutdown().await;
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(900), "the drain was waited for: {took:?}");
+    assert!(took < Duration::from_secs(4), "shutdown is bounded by the drain timeout: {took:?}");
+    let (status, text, error) = turn_row(&h.home.path().join("metaclaw.db"), id);
+    assert_eq!(status, "cancelled");
+    let text = text.unwrap_or_default();
+    assert!(text.starts_with("Echo: one") && !text.contains("eleven"), "the partial answer is kept: {text:?}");
+    assert!(error.is_some_and(|e| e.contains("shut down")));
+    reader.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_waits_for_a_stream_that_finishes_within_the_drain_and_records_it_ok() {
+    let mut h = common::Harness::start(|c| c.proxy.drain_timeout_secs = 10).await;
+    let r = h.chat(slow_stream(100)).await;
+    let id = common::turn_id(&r);
+    let rest = read_until(r, "Echo").await;
+    let reader = tokio::spawn(async move {
+        use futures_util::StreamExt;
+        let mut rest = Box::pin(rest);
+        let mut text = String::new();
+        while let Some(Ok(c)) = rest.next().await {
+            text.push_str(&String::from_utf8_lossy(&c));
+        }
+        text
+    });
+    let started = Instant::now();
+    h.engine.take().unwrap().shutdown().await;
+    assert!(started.elapsed() < Duration::from_secs(8), "{:?}", started.elapsed());
+    assert!(reader.await.unwrap().contains("data: [DONE]"), "the client got the whole answer");
+    let (status, text, _) = turn_row(&h.home.path().join("metaclaw.db"), id);
+    assert_eq!(status, "ok");
+    assert!(text.unwrap_or_default().contains("eleven"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigterm_during_a_stream_longer_than_the_drain_exits_promptly_and_records_the_turn() {
+    let standin = common::standin(Options::default()).await;
+    let home = tempfile::tempdir().unwrap();
+    let mut s = serve(home.path(), &standin.base_url(), "[proxy]\ndrain_timeout_secs = 1\n");
+    let http = reqwest::Client::new();
+    let r = http.post(format!("{}/v1/chat/completions", s.base)).json(&slow_stream(500)).send().await.unwrap();
+    let id = common::turn_id(&r);
+    let rest = read_until(r, "Echo").await;
+    let reader = tokio::spawn(async move {
+        use futures_util::StreamExt;
+        let mut rest = Box::pin(rest);
+        while let Some(Ok(_)) = rest.next().await {}
+    });
+    let started = Instant::now();
+    signal(&s.child, "-TERM");
+    let status = tokio::task::spawn_blocking(move || s.child.wait().unwrap()).await.unwrap();
+    let took = started.elapsed();
+    assert!(status.success(), "clean exit: {status:?}");
+    assert!(took < Duration::from_secs(5), "SIGTERM finished within the drain and a little: {took:?}");
+    let (status, text, _) = turn_row(&home.path().join("metaclaw.db"), id);
+    assert_eq!(status, "cancelled", "the turn cut off by the shutdown is on disk");
+    assert!(text.is_some_and(|t| t.starts_with("Echo: one")));
+    reader.abort();
+
+    // The next start never hands out that id again.
+    let mut s = serve(home.path(), &standin.base_url(), "");
+    let r = http.post(format!("{}/v1/chat/completions", s.base)).json(&body(1)).send().await.unwrap();
+    assert!(common::turn_id(&r) > id);
+    signal(&s.child, "-TERM");
+    assert!(s.child.wait().unwrap().success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn turn_ids_are_never_handed_out_twice_after_kill_9() {
+    let standin = common::standin(Options::default()).await;
+    let home = tempfile::tempdir().unwrap();
+    let mut s = serve(home.path(), &standin.base_url(), "");
+    let http = reqwest::Client::new();
+    let url = format!("{}/v1/chat/completions", s.base);
+    let mut before = Vec::new();
+    for i in 0..3 {
+        let r = http.post(&url).json(&body(i)).send().await.unwrap();
+        before.push(common::turn_id(&r));
+    }
+    // Streams still running when the process dies: their ids reached the clients, their turns
+    // never reached the database.
+    let mut open = Vec::new();
+    for _ in 0..2 {
+        let r = http.post(&url).json(&slow_stream(500)).send().await.unwrap();
+        before.push(common::turn_id(&r));
+        open.push(read_until(r, "Echo").await);
+    }
+    s.child.kill().unwrap(); // SIGKILL
+    s.child.wait().unwrap();
+    let mut s = serve(home.path(), &standin.base_url(), "");
+    let url = format!("{}/v1/chat/completions", s.base);
+    for i in 0..5 {
+        let r = http.post(&url).json(&body(i)).send().await.unwrap();
+        let id = common::turn_id(&r);
+        assert!(before.iter().all(|b| id > *b), "id {id} after a crash comes after {before:?}");
+    }
+    signal(&s.child, "-TERM");
+    assert!(s.child.wait().unwrap().success());
+}

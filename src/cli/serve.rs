@@ -1,6 +1,8 @@
 //! `metaclaw serve`: load the config, apply command-line overrides, run the engine until SIGINT
 //! or SIGTERM, then shut down cleanly (every acknowledged turn reaches the database).
 
+use std::time::Duration;
+
 use anyhow::{Context, Result};
 use tracing_subscriber::EnvFilter;
 
@@ -36,6 +38,7 @@ pub fn run(home: Home, args: ServeArgs) -> Result<()> {
         tracing::info!(path = %path.display(), "wrote a default config file");
     }
 
+    let drain = Duration::from_secs(cfg.proxy.drain_timeout_secs);
     let rt =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     let training = cfg.train.active_model().map(|m| {
@@ -46,7 +49,7 @@ pub fn run(home: Home, args: ServeArgs) -> Result<()> {
         };
         format!("Training a LoRA adapter of {m} while you are away; the policy {serves} (`metaclaw train status`)\n")
     });
-    rt.block_on(async move {
+    let result = rt.block_on(async move {
         let engine = {
             let keys = Keys::lookup(&cfg).await;
             Engine::start(cfg, home, keys).await?
@@ -65,11 +68,32 @@ pub fn run(home: Home, args: ServeArgs) -> Result<()> {
             let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
         }
         wait_for_signal().await;
-        tracing::info!("shutting down");
-        engine.shutdown().await;
-        Ok(())
-    })
+        tracing::info!(drain_timeout_secs = drain.as_secs(), "shutting down; waiting for answers in flight");
+        // Exit is bounded whatever a task is stuck in: a watchdog outside the runtime ends the
+        // process if the clean shutdown can't finish, and a second signal ends it at once.
+        let limit = drain + SHUTDOWN_GRACE;
+        std::thread::spawn(move || {
+            std::thread::sleep(limit + Duration::from_secs(5));
+            eprintln!("metaclaw: shutdown did not finish within {limit:?}; exiting");
+            std::process::exit(3);
+        });
+        tokio::select! {
+            done = tokio::time::timeout(limit, engine.shutdown()) => {
+                if done.is_err() {
+                    tracing::error!("shutdown did not finish within {limit:?}; exiting anyway");
+                }
+            }
+            _ = wait_for_signal() => tracing::warn!("second signal: exiting without waiting"),
+        }
+        anyhow::Ok(())
+    });
+    // A task stuck in synchronous code must not keep the process alive.
+    rt.shutdown_timeout(Duration::from_secs(2));
+    result
 }
+
+/// Beyond the drain timeout: stopping background work and committing the last turns.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 
 async fn wait_for_signal() {
     #[cfg(unix)]

@@ -44,11 +44,19 @@ pub struct ProxyConfig {
     pub api_key: Option<String>,
     /// Largest request body accepted, in MiB; larger ones get 413.
     pub max_body_mib: u32,
+    /// At shutdown, longest wait for answers still streaming; then they are recorded as cut off.
+    pub drain_timeout_secs: u64,
 }
 
 impl Default for ProxyConfig {
     fn default() -> Self {
-        Self { host: IpAddr::from([127, 0, 0, 1]), port: 30000, api_key: None, max_body_mib: 32 }
+        Self {
+            host: IpAddr::from([127, 0, 0, 1]),
+            port: 30000,
+            api_key: None,
+            max_body_mib: 32,
+            drain_timeout_secs: 30,
+        }
     }
 }
 
@@ -473,6 +481,9 @@ impl Config {
         }
         if self.proxy.max_body_mib == 0 || self.proxy.max_body_mib > 1024 {
             return Err(invalid("proxy.max_body_mib", format!("{} is outside 1..=1024", self.proxy.max_body_mib)));
+        }
+        if let d @ 3601.. = self.proxy.drain_timeout_secs {
+            return Err(invalid("proxy.drain_timeout_secs", format!("{d} is more than 3600")));
         }
         if matches!(&self.proxy.api_key, Some(k) if k.len() < 8) {
             return Err(invalid("proxy.api_key", "must be at least 8 characters".into()));
