@@ -390,6 +390,59 @@ async fn a_stream_read_to_its_protocol_end_is_ok_even_if_the_client_closes_befor
 }
 
 #[tokio::test]
+async fn hostile_upstream_streams_never_crash_the_proxy_and_are_recorded() {
+    // Invalid UTF-8 inside and between events, absurd tool-call indexes, garbage, truncation.
+    let openai: Vec<&[u8]> = vec![
+        b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\xff\xfe\"}}]}\n\n",
+        b"\xff\xff\xc3\n\n",
+        b"data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":18446744073709551615,\"function\":{\"name\":\"f\"}}]}}]}\n\n",
+        b"data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":1000000000000000,\"function\":{\"name\":\"g\"}}]}}]}\n\n",
+        b"event: message_start\ndata: {not json\n\n",
+        b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"b\"}}]}\n\ndata: {\"choices\":[{\"in",
+    ];
+    let anthropic: Vec<&[u8]> = vec![
+        b"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"usage\":{\"input_tokens\":1}}}\n\n",
+        b"event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":18446744073709551615,\"content_block\":{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"f\"}}\n\n",
+        b"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"x\xe2\x82\"}}\n\n\xc3\x28\n\n",
+        b"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_del",
+    ];
+    let raw = |c: Vec<&[u8]>| Some(c.into_iter().map(bytes::Bytes::copy_from_slice).collect());
+    let s = setup(
+        vec![
+            Options { raw_stream: raw(openai), ..Default::default() },
+            Options { raw_stream: raw(anthropic), ..Default::default() },
+        ],
+        |s, c| {
+            c.upstreams =
+                vec![up("oa", Kind::Openai, &s[0], &["oa-*"], true), up("an", Kind::Anthropic, &s[1], &["an-*"], false)]
+        },
+        Keys::none(),
+    )
+    .await;
+    let chat = |model: &str| json!({"model": model, "stream": true, "messages": [{"role": "user", "content": "hi"}]});
+    for (path, body, overflow) in [
+        ("/v1/chat/completions", chat("oa-1"), true),
+        ("/v1/messages", ask_anthropic("oa-1", "hi", true), true),
+        ("/v1/chat/completions", chat("an-1"), false),
+        ("/v1/messages", ask_anthropic("an-1", "hi", true), false),
+    ] {
+        let r = s.post(path, body).await;
+        assert_eq!(r.status(), 200, "{path}");
+        let id = common::turn_id(&r);
+        let got = r.bytes().await.unwrap_or_else(|e| panic!("{path}: the connection broke: {e}"));
+        assert!(!got.is_empty(), "{path}");
+        let t = tokio::time::timeout(Duration::from_secs(20), s.turn(id)).await.expect("the store keeps writing");
+        assert!(t["status"].is_string(), "{path}: turn {id} recorded: {t}");
+        if overflow {
+            assert!(t["error"].as_str().is_some_and(|e| e.contains("tool-call deltas")), "{path}: {t}");
+        }
+    }
+    let r = s.http.get(format!("{}/healthz", s.base)).send().await.unwrap();
+    assert_eq!(r.status(), 200, "the engine is still up");
+    s.stop().await;
+}
+
+#[tokio::test]
 async fn errors_come_in_the_callers_protocol() {
     let s = setup(
         vec![Options { fail_with: Some(529), ..Default::default() }, Options::default()],

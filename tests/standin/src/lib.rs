@@ -101,6 +101,7 @@ struct Shared {
     retry_after: Option<u32>,
     retry_after_header: Option<String>,
     split_done: Option<Duration>,
+    raw_stream: Option<Vec<Bytes>>,
 }
 
 /// Options for [`spawn`].
@@ -120,6 +121,9 @@ pub struct Options {
     /// Like llama.cpp's server: end an OpenAI stream with `data: [DONE]` in a write of its own,
     /// then this long before the chunked terminator (the body's end).
     pub split_done: Option<Duration>,
+    /// A hostile upstream: every chat completion or message is answered 200 `text/event-stream`
+    /// with exactly these chunks, each in its own write (invalid UTF-8, garbage, truncation…).
+    pub raw_stream: Option<Vec<Bytes>>,
 }
 
 /// A running stand-in.
@@ -165,6 +169,7 @@ pub async fn spawn(addr: SocketAddr, opts: Options) -> std::io::Result<Standin> 
         retry_after: opts.retry_after,
         retry_after_header: opts.retry_after_header,
         split_done: opts.split_done,
+        raw_stream: opts.raw_stream,
     };
     let app = router(shared.clone());
     let task = tokio::spawn(async move {
@@ -240,6 +245,17 @@ async fn dispatch(State(s): State<Shared>, req: Request) -> Response {
             r.headers_mut().insert("retry-after", v);
         }
         return r;
+    }
+    if let (Some(chunks), "POST", "/v1/chat/completions" | "/v1/messages") =
+        (&s.raw_stream, method.as_str(), path.as_str())
+    {
+        let chunks = chunks.clone();
+        let body = stream::iter(chunks.into_iter().map(Ok::<_, std::io::Error>));
+        return Response::builder()
+            .status(200)
+            .header("content-type", "text/event-stream")
+            .body(Body::from_stream(body))
+            .unwrap();
     }
     // Anthropic's endpoints check their own key headers and answer with their own error bodies.
     match (method.as_str(), path.as_str()) {
