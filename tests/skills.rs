@@ -523,3 +523,72 @@ async fn a_skill_file_linked_to_a_device_or_ten_megabytes_long_is_a_problem_and_
     assert!(v["skills"].as_array().unwrap().iter().all(|r| r["ok"] == false), "{v}");
     h.stop().await;
 }
+
+/// One corrected session (the judge scores the first answer -1; the session ends), with
+/// `directive` telling the stand-in evolver what to propose.
+async fn corrected_session(h: &Harness, session: &str, directive: &str) {
+    let first = format!("set up my new laptop for the project {directive}");
+    let history = [first.as_str(), &format!("Echo: {first}"), "no, that missed the toolchain [[judge_score:-1]]"];
+    for (n, done) in [(1, false), (3, true)] {
+        let messages: Vec<Value> = history[..n]
+            .iter()
+            .enumerate()
+            .map(|(i, t)| json!({"role": if i % 2 == 0 { "user" } else { "assistant" }, "content": t}))
+            .collect();
+        let mut rb = h.http.post(h.url("/v1/chat/completions")).header("x-session-id", session);
+        if done {
+            rb = rb.header("x-session-done", "true");
+        }
+        let r = rb.json(&json!({"model": "m", "messages": messages})).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+    }
+}
+
+async fn candidate_named(h: &Harness, name: &str) -> Option<Value> {
+    let (_, v) = api(h, reqwest::Method::GET, "/api/candidates", None).await;
+    v["candidates"].as_array().unwrap().iter().find(|c| c["name"] == name).cloned()
+}
+
+#[tokio::test]
+async fn a_flagged_candidate_is_never_auto_approved_and_review_shows_its_flags() {
+    let h = Harness::start(|c| {
+        c.judge.model = Some("standin-judge".into());
+        c.judge.wait_for_next_secs = 1;
+        c.evolve.model = Some("standin-evolver".into());
+        c.evolve.approval = metaclaw::config::Approval::Auto;
+    })
+    .await;
+    // A clean candidate is approved by the policy...
+    corrected_session(&h, "clean", "[[evolve:timestamps]]").await;
+    common::wait_until_async("the clean candidate is decided", || async {
+        candidate_named(&h, "timestamp-offsets").await.is_some_and(|c| c["status"] != "pending")
+    })
+    .await;
+    let clean = candidate_named(&h, "timestamp-offsets").await.unwrap();
+    assert_eq!((clean["status"].as_str(), clean["decided_by"].as_str()), (Some("approved"), Some("policy: auto")));
+    // ...a risky one waits for a person, with its flags.
+    corrected_session(&h, "risky", "[[evolve:risky]]").await;
+    common::wait_until_async("the risky candidate", || async { candidate_named(&h, "quick-setup").await.is_some() })
+        .await;
+    // Runs are one at a time, and a run applies the policy to its candidates before it ends: once
+    // a third run is recorded, the risky candidate's fate is settled.
+    corrected_session(&h, "after", "").await;
+    let db = rusqlite::Connection::open(h.home.path().join("metaclaw.db")).unwrap();
+    let runs = || db.query_row("SELECT COUNT(*) FROM evolve_runs", [], |r| r.get::<_, i64>(0)).unwrap();
+    common::wait_until_async("a third evolution run", || async {
+        h.flush().await;
+        runs() >= 3
+    })
+    .await;
+    let risky = candidate_named(&h, "quick-setup").await.unwrap();
+    assert_eq!(risky["status"], "pending", "{risky}");
+    let kinds: Vec<&str> = risky["flags"].as_array().unwrap().iter().map(|f| f["kind"].as_str().unwrap()).collect();
+    for kind in ["fetch_execute", "hide_from_user", "url"] {
+        assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
+    }
+    let fetch = risky["flags"].as_array().unwrap().iter().find(|f| f["kind"] == "fetch_execute").unwrap();
+    assert!(fetch["excerpt"].as_str().unwrap().contains("| sh"), "{fetch}");
+    assert!(!skill_names(&h).await.contains(&"quick-setup".to_string()));
+    assert_eq!(clean["flags"], json!([]));
+    h.stop().await;
+}

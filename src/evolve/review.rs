@@ -8,6 +8,8 @@ use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::screen;
+pub use super::screen::Flag;
 use super::{recorded, EvolveError, Evolver};
 use crate::config::Approval;
 use crate::events::Event;
@@ -46,6 +48,30 @@ pub struct Candidate {
     pub generation: Option<i64>,
     /// The turns it was learned from (its support set).
     pub support: Vec<i64>,
+    /// Risks the screen found (kind and matched text), from its content and the user's own words
+    /// in its evidence; a flagged candidate is never approved by the policy, only by a person.
+    #[serde(default)]
+    pub flags: Vec<Flag>,
+}
+
+/// What the user wrote in the turns a candidate was learned from: their requests and next
+/// messages (URLs and blobs there are theirs, not the evolver's).
+fn user_words(evidence: &Value) -> String {
+    let mut out = String::new();
+    for f in evidence.as_array().into_iter().flatten() {
+        for key in ["request", "next_message"] {
+            if let Some(t) = f[key].as_str() {
+                out.push_str(t);
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+/// A candidate's risk flags: its SKILL.md screened against what the user wrote.
+pub fn candidate_flags(content: &str, evidence: &Value) -> Vec<Flag> {
+    screen::flags(content, &user_words(evidence))
 }
 
 const COLS: &str = "id, run_id, created_at, status, action, name, description, category, rationale, content, previous, evidence, replay, decided_at, decided_by, reason, generation";
@@ -53,7 +79,10 @@ const COLS: &str = "id, run_id, created_at, status, action, name, description, c
 fn row(r: &rusqlite::Row) -> rusqlite::Result<Candidate> {
     let evidence: String = r.get(11)?;
     let replay: Option<String> = r.get(12)?;
+    let evidence = serde_json::from_str(&evidence).unwrap_or(Value::Null);
+    let content: String = r.get(9)?;
     Ok(Candidate {
+        flags: candidate_flags(&content, &evidence),
         id: r.get(0)?,
         run_id: r.get(1)?,
         created_at: r.get(2)?,
@@ -63,9 +92,9 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Candidate> {
         description: r.get(6)?,
         category: r.get(7)?,
         rationale: r.get(8)?,
-        content: r.get(9)?,
+        content,
         previous: r.get(10)?,
-        evidence: serde_json::from_str(&evidence).unwrap_or(Value::Null),
+        evidence,
         replay: replay.and_then(|r| serde_json::from_str(&r).ok()),
         decided_at: r.get(13)?,
         decided_by: r.get(14)?,
@@ -130,6 +159,10 @@ pub async fn verify_and_apply_policy(ev: &Evolver, id: i64) -> Result<(), Evolve
         }
     }
     let approve = match ev.cfg.approval {
+        _ if !cand.flags.is_empty() => {
+            tracing::warn!(candidate = id, flags = ?cand.flags, "flagged candidate left for review");
+            false
+        }
         Approval::Auto => true,
         Approval::Verified => improved == Some(true),
         Approval::Manual => false,
