@@ -100,6 +100,9 @@ struct Shared {
     record: bool,
     fail_with: Option<u16>,
     retry_after: Option<u32>,
+    retry_after_header: Option<String>,
+    split_done: Option<Duration>,
+    raw_stream: Option<Vec<Bytes>>,
 }
 
 /// Options for [`spawn`].
@@ -114,6 +117,14 @@ pub struct Options {
     /// format, with `retry-after` when `retry_after` is set.
     pub fail_with: Option<u16>,
     pub retry_after: Option<u32>,
+    /// With `fail_with`: send this `retry-after` value verbatim (garbage, negative, a date…).
+    pub retry_after_header: Option<String>,
+    /// Like llama.cpp's server: end an OpenAI stream with `data: [DONE]` in a write of its own,
+    /// then this long before the chunked terminator (the body's end).
+    pub split_done: Option<Duration>,
+    /// A hostile upstream: every chat completion or message is answered 200 `text/event-stream`
+    /// with exactly these chunks, each in its own write (invalid UTF-8, garbage, truncation…).
+    pub raw_stream: Option<Vec<Bytes>>,
 }
 
 /// A running stand-in.
@@ -157,6 +168,9 @@ pub async fn spawn(addr: SocketAddr, opts: Options) -> std::io::Result<Standin> 
         record: opts.record,
         fail_with: opts.fail_with,
         retry_after: opts.retry_after,
+        retry_after_header: opts.retry_after_header,
+        split_done: opts.split_done,
+        raw_stream: opts.raw_stream,
     };
     let app = router(shared.clone());
     let task = tokio::spawn(async move {
@@ -228,7 +242,21 @@ async fn dispatch(State(s): State<Shared>, req: Request) -> Response {
         if let Some(ra) = s.retry_after {
             r.headers_mut().insert("retry-after", ra.to_string().parse().unwrap());
         }
+        if let Some(v) = s.retry_after_header.as_deref().and_then(|v| v.parse().ok()) {
+            r.headers_mut().insert("retry-after", v);
+        }
         return r;
+    }
+    if let (Some(chunks), "POST", "/v1/chat/completions" | "/v1/messages") =
+        (&s.raw_stream, method.as_str(), path.as_str())
+    {
+        let chunks = chunks.clone();
+        let body = stream::iter(chunks.into_iter().map(Ok::<_, std::io::Error>));
+        return Response::builder()
+            .status(200)
+            .header("content-type", "text/event-stream")
+            .body(Body::from_stream(body))
+            .unwrap();
     }
     // Anthropic's endpoints check their own key headers and answer with their own error bodies.
     match (method.as_str(), path.as_str()) {
@@ -249,7 +277,7 @@ async fn dispatch(State(s): State<Shared>, req: Request) -> Response {
     match (method.as_str(), path.as_str()) {
         ("POST", "/v1/chat/completions") => match roles::answer(&body, &s.judge_calls) {
             Some(r) => r,
-            None => chat(&headers, &body, s.dropped.clone()).await,
+            None => chat(&headers, &body, s.dropped.clone(), s.split_done).await,
         },
         ("GET", "/v1/models") => Json(json!({"object": "list", "data": [
             {"id": "standin-small", "object": "model", "created": CREATED, "owned_by": "standin"},
@@ -357,7 +385,7 @@ pub(crate) fn words(s: &str) -> i64 {
     s.split_whitespace().count() as i64
 }
 
-async fn chat(_headers: &HeaderMap, body: &Bytes, dropped: Arc<AtomicUsize>) -> Response {
+async fn chat(_headers: &HeaderMap, body: &Bytes, dropped: Arc<AtomicUsize>, split_done: Option<Duration>) -> Response {
     let Ok(req) = serde_json::from_slice::<Value>(body) else {
         return error(400, "We could not parse the JSON body of your request.", "invalid_request_error");
     };
@@ -395,7 +423,7 @@ async fn chat(_headers: &HeaderMap, body: &Bytes, dropped: Arc<AtomicUsize>) -> 
     if req["stream"] == true {
         let include_usage = req["stream_options"]["include_usage"] == true;
         let plan = StreamPlan { id, model, reply, tool, reasoning, usage: include_usage.then_some(usage), script: sc };
-        return stream_response(plan, dropped);
+        return stream_response(plan, dropped, split_done);
     }
 
     let mut message = json!({"role": "assistant", "content": reply, "refusal": null});
@@ -449,7 +477,7 @@ impl Drop for DropWatch {
     }
 }
 
-fn stream_response(p: StreamPlan, dropped: Arc<AtomicUsize>) -> Response {
+fn stream_response(p: StreamPlan, dropped: Arc<AtomicUsize>, split_done: Option<Duration>) -> Response {
     let chunk = |delta: Value, finish: Option<&str>, with_usage_null: bool| {
         let mut c = json!({"id": p.id, "object": "chat.completion.chunk", "created": CREATED, "model": p.model,
             "system_fingerprint": "fp_standin",
@@ -485,12 +513,22 @@ fn stream_response(p: StreamPlan, dropped: Arc<AtomicUsize>) -> Response {
     }
     events.push("data: [DONE]\n\n".to_string());
 
-    sse_response(events, p.script, dropped)
+    sse_response_ending(events, p.script, dropped, split_done)
 }
 
 /// Sends `events` as `text/event-stream`, paced, stalled or broken as the script says, counting
 /// an abandoned stream in `dropped`. Shared by the OpenAI and Anthropic sides.
 pub(crate) fn sse_response(events: Vec<String>, sc: Script, dropped: Arc<AtomicUsize>) -> Response {
+    sse_response_ending(events, sc, dropped, None)
+}
+
+/// [`sse_response`], with `end_gap` between the last event and the end of the body.
+fn sse_response_ending(
+    events: Vec<String>,
+    sc: Script,
+    dropped: Arc<AtomicUsize>,
+    end_gap: Option<Duration>,
+) -> Response {
     let watch = DropWatch { finished: false, dropped };
     let body = stream::unfold((events.into_iter(), 0usize, watch), move |(mut it, n, mut watch)| async move {
         if n == usize::MAX {
@@ -509,6 +547,9 @@ pub(crate) fn sse_response(events: Vec<String>, sc: Script, dropped: Arc<AtomicU
             tokio::time::sleep(Duration::from_millis(sc.chunk_delay_ms)).await;
         }
         let Some(e) = it.next() else {
+            if let Some(gap) = end_gap {
+                tokio::time::sleep(gap).await;
+            }
             watch.finish();
             return None;
         };
