@@ -153,16 +153,6 @@ impl Engine {
         let routes = Routes::new(upstreams);
         let events = EventBus::default();
         let bus = events.clone();
-        let judge = cfg.judge.model.is_some().then(|| {
-            Judge {
-                store: store.clone(),
-                routes: Arc::new(routes.clone()),
-                client: http_client(&cfg.upstream),
-                cfg: cfg.judge.clone(),
-                events: events.clone(),
-            }
-            .spawn()
-        });
 
         let idle_gap_ms = (cfg.sessions.idle_gap_minutes * 60_000) as i64;
         let active_after = crate::turn::now_ms() - idle_gap_ms;
@@ -201,6 +191,23 @@ impl Engine {
 
         // The scheduler: calendars, OS signals, and the jobs that wait for windows.
         let zone = cfg.omls.time_zone().map_err(EngineError::Omls)?;
+        // Paused before anything that learns is spawned: a paused engine starts no evolution
+        // and no judging.
+        let paused = read_paused(&store).await;
+        evolver.set_paused(paused);
+        let judge_idle = cfg.judge.run_in == crate::config::RunIn::Idle;
+        let judge_gate = crate::prm::Gate::new(evolver.paused_flag(), judge_idle);
+        let judge = cfg.judge.model.is_some().then(|| {
+            Judge {
+                store: store.clone(),
+                routes: Arc::new(routes.clone()),
+                client: http_client(&cfg.upstream),
+                cfg: cfg.judge.clone(),
+                events: events.clone(),
+                gate: judge_gate.clone(),
+            }
+            .spawn()
+        });
         let chrono_zone = zone.iana_name().and_then(|n| n.parse::<chrono_tz::Tz>().ok()).unwrap_or(chrono_tz::Tz::UTC);
         let calendars =
             crate::calendar::Calendars::open(store.clone(), keys.vault.clone(), chrono_zone, events.clone()).await?;
@@ -246,7 +253,9 @@ impl Engine {
             retention_days: cfg.store.retention_days,
             every: Duration::from_secs(cfg.omls.maintenance_hours.max(1) * 3600),
         }));
-        let paused = read_paused(&store).await;
+        if judge.is_some() && judge_idle {
+            jobs.push(Arc::new(crate::prm::JudgeJob { store: store.clone(), gate: judge_gate }));
+        }
         let scheduler = crate::omls::Scheduler::new(
             cfg.omls.clone(),
             signals,
@@ -258,7 +267,6 @@ impl Engine {
             paused,
         )
         .map_err(EngineError::Omls)?;
-        evolver.set_paused(paused);
         let stop_scheduler = CancellationToken::new();
         let scheduling = scheduler.spawn(stop_scheduler.clone());
 

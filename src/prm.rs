@@ -4,9 +4,11 @@
 //! Jobs live in SQLite: a restart or a judge outage delays scoring and loses nothing, and a turn
 //! is never scored twice. The user's own feedback overrides the judge. Never on the request path.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
 use rusqlite::params;
 use serde_json::Value;
 use tokio::task::JoinHandle;
@@ -21,9 +23,18 @@ use crate::transcript::last_user_text;
 use crate::turn::now_ms;
 use crate::upstream::Routes;
 
-/// Attempts before a job is given up (with backoff: ~10 s, 20 s, … capped at an hour).
+/// Attempts before a job is given up when the judge is unreachable (with backoff: ~10 s, 20 s, …
+/// capped at an hour).
 const MAX_ATTEMPTS: i64 = 12;
+/// Attempts before a job is given up when the judge answers without a score or too slowly: a
+/// model that can't judge won't learn to by being asked all day.
+const MAX_ANSWER_ATTEMPTS: i64 = 3;
 const MAX_TEXT: usize = 6000;
+/// Raw answers kept per job (each), for `status`.
+const MAX_RAW: usize = 2000;
+
+/// The reason a job failed when the judge's answers had no valid vote.
+pub const NO_SCORE_LINE: &str = "the judge's answers had no Score line";
 
 const SYSTEM: &str = "You review one turn of a conversation between a user and an AI assistant and decide whether \
 the assistant's answer did what the user asked. When the user's next message is shown it is strong evidence: a \
@@ -32,12 +43,48 @@ probably fine. Judge only this answer. Reply with one or two sentences of reason
 of: `Score: 1` (the answer fulfilled the request), `Score: 0` (unclear, not enough evidence), `Score: -1` (wrong, \
 incomplete or off-task).";
 
-/// Reads a vote: the last `Score: N` line, N in {-1, 0, 1}.
+/// The structured answer asked of OpenAI-kind upstreams: a score in {-1, 0, 1} and a short reason.
+fn answer_format() -> Value {
+    serde_json::json!({"type": "json_schema", "json_schema": {"name": "judgement", "strict": true, "schema": {
+        "type": "object", "additionalProperties": false, "required": ["reason", "score"],
+        "properties": {"reason": {"type": "string", "maxLength": 300}, "score": {"type": "integer", "enum": [-1, 0, 1]}}}}})
+}
+
+/// Reads a vote and its reason: a JSON answer `{"score": N, "reason": "…"}`, or text whose last
+/// non-empty line is `Score: N`, N in {-1, 0, 1}. A score anywhere else (a model echoing the
+/// rubric) is no vote.
+pub fn parse_answer(text: &str) -> Option<(i64, String)> {
+    let t = text.trim();
+    let unfenced = t
+        .strip_prefix("```json")
+        .or_else(|| t.strip_prefix("```"))
+        .and_then(|r| r.trim_end().strip_suffix("```"))
+        .unwrap_or(t)
+        .trim();
+    if unfenced.starts_with('{') {
+        if let Ok(v) = serde_json::from_str::<Value>(unfenced) {
+            let score = v["score"].as_i64().filter(|s| (-1..=1).contains(s))?;
+            return Some((score, v["reason"].as_str().unwrap_or("").trim().to_string()));
+        }
+    }
+    let mut lines = t.lines().rev().skip_while(|l| l.trim().is_empty());
+    let last = lines.next()?;
+    let bare = last.trim().trim_matches(|c: char| c == '*' || c == '`' || c == '_').trim();
+    let rest = bare.strip_prefix("Score:").or_else(|| bare.strip_prefix("score:"))?.trim();
+    let rest = rest.trim_end_matches(['.', '`', '*']).trim();
+    let score = match rest {
+        "1" | "+1" => 1,
+        "0" => 0,
+        "-1" => -1,
+        _ => return None,
+    };
+    let reason: Vec<&str> = lines.collect::<Vec<_>>().into_iter().rev().collect();
+    Some((score, reason.join("\n").trim().to_string()))
+}
+
+/// Reads a vote: see [`parse_answer`].
 pub fn parse_vote(text: &str) -> Option<i64> {
-    let i = text.rfind("Score:")?;
-    let rest = text[i + 6..].trim_start();
-    let n: String = rest.chars().take_while(|c| *c == '-' || *c == '+' || c.is_ascii_digit()).collect();
-    n.parse::<i64>().ok().filter(|v| (-1..=1).contains(v))
+    parse_answer(text).map(|(s, _)| s)
 }
 
 /// The majority of valid votes; a tie, or no valid vote, is 0.
@@ -84,6 +131,25 @@ impl Evidence {
     }
 }
 
+/// When the judge may call its upstream: never while learning is paused, and with
+/// `run_in = "idle"` only while the scheduler runs [`JudgeJob`] in a window.
+pub struct Gate {
+    paused: Arc<AtomicBool>,
+    idle_only: bool,
+    window: AtomicBool,
+}
+
+impl Gate {
+    /// `paused` is the engine's learning-paused flag (shared with the evolver).
+    pub fn new(paused: Arc<AtomicBool>, idle_only: bool) -> Arc<Self> {
+        Arc::new(Self { paused, idle_only, window: AtomicBool::new(false) })
+    }
+
+    pub fn open(&self) -> bool {
+        !self.paused.load(Ordering::SeqCst) && (!self.idle_only || self.window.load(Ordering::SeqCst))
+    }
+}
+
 /// The judge worker.
 pub struct Judge {
     pub store: Store,
@@ -91,6 +157,7 @@ pub struct Judge {
     pub client: reqwest::Client,
     pub cfg: JudgeConfig,
     pub events: EventBus,
+    pub gate: Arc<Gate>,
 }
 
 impl Judge {
@@ -137,6 +204,9 @@ impl Judge {
             match self.enqueue(cursor).await {
                 Ok(c) => cursor = c,
                 Err(e) => tracing::warn!(error = %e, "judge could not queue new turns"),
+            }
+            if !self.gate.open() {
+                continue;
             }
             let due = match self.due().await {
                 Ok(d) => d,
@@ -233,6 +303,26 @@ impl Judge {
     }
 }
 
+/// One call's result.
+enum Vote {
+    Valid(i64, String),
+    Unparseable,
+    TimedOut,
+    Unavailable(String),
+}
+
+/// What a judgement attempt without a valid vote ended in.
+fn attempt_failure(votes: &[Vote], timeout: Duration) -> (&'static str, String) {
+    if votes.iter().any(|v| matches!(v, Vote::Unparseable)) {
+        ("unparseable", NO_SCORE_LINE.to_string())
+    } else if votes.iter().any(|v| matches!(v, Vote::TimedOut)) {
+        ("timed out", format!("the judge timed out (no answer within {} s)", timeout.as_secs()))
+    } else {
+        let err = votes.iter().find_map(|v| if let Vote::Unavailable(e) = v { Some(e.clone()) } else { None });
+        ("unavailable", err.unwrap_or_default())
+    }
+}
+
 async fn judge_one(
     store: &Store,
     routes: &Routes,
@@ -247,41 +337,68 @@ async fn judge_one(
     let Some(up) = routes.upstreams.iter().find(|u| u.name == name).or_else(|| fallback.first()).cloned() else {
         return;
     };
-    let req = llm::request(model, SYSTEM, &ev.prompt(), cfg.temperature, 512);
+    let req =
+        llm::with_format(llm::request(model, SYSTEM, &ev.prompt(), cfg.temperature, cfg.max_tokens), answer_format());
     let timeout = Duration::from_secs(cfg.timeout_secs);
     let calls = (0..cfg.votes).map(|_| llm::complete(client, &up, req.clone(), timeout));
     let results = futures_util::future::join_all(calls).await;
     let turn_id = ev.turn_id;
-    if results.iter().all(Result::is_err) {
-        // An outage: try again later, nothing is lost.
-        let err = results.into_iter().find_map(Result::err).map(|e| e.to_string()).unwrap_or_default();
-        tracing::warn!(turn = turn_id, error = %err, "judge unavailable; will retry");
-        let _ = store
+    let raw: Vec<Option<String>> = results.iter().map(|r| r.as_ref().ok().map(|t| clip_to(t, MAX_RAW))).collect();
+    let votes: Vec<Vote> = results
+        .into_iter()
+        .map(|r| match r {
+            Ok(text) => parse_answer(&text).map_or(Vote::Unparseable, |(s, why)| Vote::Valid(s, why)),
+            Err(e) if e.is_timeout() => Vote::TimedOut,
+            Err(e) => Vote::Unavailable(e.to_string()),
+        })
+        .collect();
+    let raw_json = serde_json::to_string(&raw).unwrap_or_default();
+    let unparseable = votes.iter().filter(|v| matches!(v, Vote::Unparseable)).count() as i64;
+    let timed_out = votes.iter().filter(|v| matches!(v, Vote::TimedOut)).count() as i64;
+    if !votes.iter().any(|v| matches!(v, Vote::Valid(..))) {
+        // No vote: an outage (try again later, nothing is lost), or a judge that can't answer
+        // (retried a few times, then given up, saying why).
+        let (outcome, err) = attempt_failure(&votes, timeout);
+        let base_ms = (cfg.retry_secs * 1000) as i64;
+        let max = if outcome == "unavailable" { MAX_ATTEMPTS } else { MAX_ANSWER_ATTEMPTS };
+        let e = err.clone();
+        let written = store
             .write(move |c| {
                 let attempts: i64 = c.query_row("SELECT attempts FROM judge_jobs WHERE turn_id = ?1", [turn_id], |r| r.get(0))?;
-                let backoff = (10_000i64 << attempts.min(9)).min(3_600_000);
-                let status = if attempts + 1 >= MAX_ATTEMPTS { "failed" } else { "pending" };
+                let backoff = (base_ms << attempts.min(9)).min(3_600_000);
+                let status = if attempts + 1 >= max { "failed" } else { "pending" };
                 c.execute(
-                    "UPDATE judge_jobs SET attempts = attempts + 1, not_before = ?2, last_error = ?3, status = ?4, updated_at = ?5 WHERE turn_id = ?1",
-                    params![turn_id, now_ms() + backoff, err, status, now_ms()],
+                    "UPDATE judge_jobs SET attempts = attempts + 1, not_before = ?2, last_error = ?3, status = ?4, updated_at = ?5,
+                        outcome = ?6, last_answer = COALESCE(?7, last_answer), unparseable = unparseable + ?8, timed_out = timed_out + ?9
+                     WHERE turn_id = ?1",
+                    params![turn_id, now_ms() + backoff, e, status, now_ms(), outcome,
+                        raw.iter().any(Option::is_some).then_some(&raw_json), unparseable, timed_out],
                 )?;
-                Ok(())
+                Ok(status)
             })
             .await;
+        match written {
+            Ok("failed") => tracing::warn!(turn = turn_id, reason = %err, "judge gave up on this turn"),
+            Ok(_) if outcome == "unavailable" => {
+                tracing::warn!(turn = turn_id, error = %err, "judge unavailable; will retry")
+            }
+            Ok(_) => tracing::warn!(turn = turn_id, reason = %err, "judge attempt failed; will retry"),
+            Err(e) => tracing::warn!(turn = turn_id, error = %e, "judge attempt not saved"),
+        }
         return;
     }
-    let texts: Vec<Option<String>> = results.into_iter().map(Result::ok).collect();
-    let votes: Vec<Option<i64>> = texts.iter().map(|t| t.as_deref().and_then(parse_vote)).collect();
-    let score = majority(&votes);
-    let reason = texts
+    let valid: Vec<Option<i64>> =
+        votes.iter().map(|v| if let Vote::Valid(s, _) = v { Some(*s) } else { None }).collect();
+    let score = majority(&valid);
+    let reason = votes
         .iter()
-        .zip(&votes)
-        .find(|(_, v)| **v == Some(score))
-        .or_else(|| texts.iter().zip(&votes).find(|(t, _)| t.is_some()))
-        .and_then(|(t, _)| t.as_deref())
-        .map(|t| t.rsplit_once("Score:").map(|(r, _)| r).unwrap_or(t).trim().to_string())
+        .find_map(|v| match v {
+            Vote::Valid(s, why) if *s == score => Some(why.clone()),
+            _ => None,
+        })
+        .or_else(|| votes.iter().find_map(|v| if let Vote::Valid(_, why) = v { Some(why.clone()) } else { None }))
         .unwrap_or_default();
-    let votes_json = serde_json::to_string(&votes).unwrap_or_default();
+    let votes_json = serde_json::to_string(&valid).unwrap_or_default();
     let written = store
         .write(move |c| {
             // The user's own feedback, if any, stays; either way the job is done.
@@ -289,7 +406,12 @@ async fn judge_one(
                 "INSERT OR IGNORE INTO turn_scores(turn_id, score, source, votes, reason, created_at) VALUES (?1, ?2, 'judge', ?3, ?4, ?5)",
                 params![turn_id, score, votes_json, reason, now_ms()],
             )?;
-            c.execute("UPDATE judge_jobs SET status = 'done', attempts = attempts + 1, updated_at = ?2 WHERE turn_id = ?1", params![turn_id, now_ms()])?;
+            c.execute(
+                "UPDATE judge_jobs SET status = 'done', attempts = attempts + 1, updated_at = ?2, last_error = NULL, outcome = 'scored',
+                    last_answer = ?3, unparseable = unparseable + ?4, timed_out = timed_out + ?5
+                 WHERE turn_id = ?1",
+                params![turn_id, now_ms(), raw_json, unparseable, timed_out],
+            )?;
             Ok(n > 0)
         })
         .await;
@@ -303,7 +425,16 @@ async fn judge_one(
     }
 }
 
-/// Records the user's own verdict on a turn, replacing the judge's.
+fn clip_to(s: &str, n: usize) -> String {
+    if s.len() <= n {
+        return s.to_string();
+    }
+    let cut = s.char_indices().take_while(|(i, _)| *i < n).last().map(|(i, c)| i + c.len_utf8()).unwrap_or(0);
+    format!("{}…", &s[..cut])
+}
+
+/// Records the user's own verdict on a turn, replacing the judge's: its votes and reason go, so
+/// the user's note is the only reason the evolver, Review and the turn page show.
 pub async fn feedback(
     store: &Store,
     events: &EventBus,
@@ -319,7 +450,8 @@ pub async fn feedback(
             }
             c.execute(
                 "INSERT INTO turn_scores(turn_id, score, source, votes, reason, note, created_at) VALUES (?1, ?2, 'user', NULL, NULL, ?3, ?4)
-                 ON CONFLICT(turn_id) DO UPDATE SET score = excluded.score, source = 'user', note = excluded.note, created_at = excluded.created_at",
+                 ON CONFLICT(turn_id) DO UPDATE SET score = excluded.score, source = 'user', note = excluded.note,
+                    votes = NULL, reason = NULL, created_at = excluded.created_at",
                 params![turn_id, score, note, now_ms()],
             )?;
             c.execute("UPDATE judge_jobs SET status = 'done', updated_at = ?2 WHERE turn_id = ?1", params![turn_id, now_ms()])?;
@@ -330,6 +462,148 @@ pub async fn feedback(
         events.publish(Event::TurnScored { turn_id, score, source: "user".into() });
     }
     Ok(found)
+}
+
+/// The judge's queue and how its answers went, for `status`, `/api/status` and the UI.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct JudgeStatus {
+    /// Jobs waiting (for the user's next message, a retry, or a window).
+    pub pending: i64,
+    pub done: i64,
+    /// Jobs given up.
+    pub failed: i64,
+    /// Turns with a score (the judge's or the user's).
+    pub scored: i64,
+    /// Turns the judge scored itself.
+    #[serde(default)]
+    pub scored_by_judge: i64,
+    /// Waiting or given-up jobs whose last attempt had no valid `Score:` line.
+    #[serde(default)]
+    pub unparseable: i64,
+    /// Waiting or given-up jobs whose last attempt timed out.
+    #[serde(default)]
+    pub timed_out: i64,
+    /// Judge answers without a valid score, and calls that timed out, over all jobs.
+    #[serde(default)]
+    pub unparseable_answers: i64,
+    #[serde(default)]
+    pub timed_out_answers: i64,
+    /// Why the latest failed attempt failed.
+    #[serde(default)]
+    pub last_error: Option<String>,
+    /// The judge's latest raw answer (clipped).
+    #[serde(default)]
+    pub last_answer: Option<String>,
+    /// A plain-words warning when the judge is not working, e.g. "this model can't judge: 26
+    /// unparseable answers".
+    #[serde(default)]
+    pub problem: Option<String>,
+}
+
+/// Reads the judge's status.
+pub fn judge_status(c: &rusqlite::Connection) -> Result<JudgeStatus, StoreError> {
+    let mut st = c.query_row(
+        "SELECT (SELECT COUNT(*) FROM judge_jobs WHERE status = 'pending'), (SELECT COUNT(*) FROM judge_jobs WHERE status = 'done'),
+            (SELECT COUNT(*) FROM judge_jobs WHERE status = 'failed'), (SELECT COUNT(*) FROM turn_scores),
+            (SELECT COUNT(*) FROM turn_scores WHERE source = 'judge'),
+            (SELECT COUNT(*) FROM judge_jobs WHERE status != 'done' AND outcome = 'unparseable'),
+            (SELECT COUNT(*) FROM judge_jobs WHERE status != 'done' AND outcome = 'timed out'),
+            (SELECT COALESCE(SUM(unparseable), 0) FROM judge_jobs), (SELECT COALESCE(SUM(timed_out), 0) FROM judge_jobs),
+            (SELECT last_error FROM judge_jobs WHERE last_error IS NOT NULL ORDER BY updated_at DESC, turn_id DESC LIMIT 1),
+            (SELECT last_answer FROM judge_jobs WHERE last_answer IS NOT NULL ORDER BY updated_at DESC, turn_id DESC LIMIT 1)",
+        [],
+        |r| {
+            Ok(JudgeStatus {
+                pending: r.get(0)?,
+                done: r.get(1)?,
+                failed: r.get(2)?,
+                scored: r.get(3)?,
+                scored_by_judge: r.get(4)?,
+                unparseable: r.get(5)?,
+                timed_out: r.get(6)?,
+                unparseable_answers: r.get(7)?,
+                timed_out_answers: r.get(8)?,
+                last_error: r.get(9)?,
+                last_answer: r.get::<_, Option<String>>(10)?,
+                problem: None,
+            })
+        },
+    )?;
+    // The last answer is kept as the attempt's list of raw answers: show the last one given.
+    st.last_answer = st.last_answer.and_then(|j| {
+        serde_json::from_str::<Vec<Option<String>>>(&j).ok().and_then(|v| v.into_iter().flatten().next_back())
+    });
+    st.problem = problem(&st);
+    Ok(st)
+}
+
+/// The warning for a judge that isn't judging: most of its answers unusable.
+fn problem(st: &JudgeStatus) -> Option<String> {
+    let plural = |n: i64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    if st.unparseable_answers > 0 && st.unparseable_answers >= st.scored_by_judge {
+        Some(format!(
+            "this model can't judge: {} (no `Score:` line); {} scored by it",
+            plural(st.unparseable_answers, "unparseable answer", "unparseable answers"),
+            plural(st.scored_by_judge, "turn", "turns")
+        ))
+    } else if st.timed_out_answers > 0 && st.timed_out_answers >= st.scored_by_judge {
+        Some(format!(
+            "the judge is too slow: {} timed out; raise [judge] timeout_secs or lower max_tokens",
+            plural(st.timed_out_answers, "call", "calls")
+        ))
+    } else {
+        None
+    }
+}
+
+/// The judge deferred to the scheduler's windows (`[judge] run_in = "idle"`): a run opens the
+/// gate until no job is due or the window closes.
+pub struct JudgeJob {
+    pub store: Store,
+    pub gate: Arc<Gate>,
+}
+
+impl JudgeJob {
+    async fn due(&self) -> bool {
+        self.store
+            .read(|c| {
+                Ok(c.query_row(
+                    "SELECT EXISTS(SELECT 1 FROM judge_jobs WHERE status = 'pending' AND not_before <= ?1)",
+                    [now_ms()],
+                    |r| r.get(0),
+                )?)
+            })
+            .await
+            .unwrap_or(false)
+    }
+}
+
+impl crate::omls::Job for JudgeJob {
+    fn name(&self) -> &'static str {
+        "judge"
+    }
+    fn default_estimate(&self) -> Duration {
+        Duration::from_secs(60)
+    }
+    fn pending(&self) -> BoxFuture<'_, bool> {
+        Box::pin(self.due())
+    }
+    fn run(&self, ctx: crate::omls::JobCtx) -> BoxFuture<'_, crate::omls::Outcome> {
+        Box::pin(async move {
+            self.gate.window.store(true, Ordering::SeqCst);
+            let mut tick = tokio::time::interval(Duration::from_millis(500));
+            let outcome = loop {
+                tokio::select! {
+                    _ = ctx.cancel.cancelled() => break crate::omls::Outcome::Paused("the window closed; the rest wait".into()),
+                    _ = tick.tick() => if !self.due().await {
+                        break crate::omls::Outcome::Done("no turn waits for the judge".into());
+                    },
+                }
+            };
+            self.gate.window.store(false, Ordering::SeqCst);
+            outcome
+        })
+    }
 }
 
 #[cfg(test)]

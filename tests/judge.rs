@@ -105,13 +105,146 @@ async fn votes_take_the_majority_and_a_tie_is_zero() {
     let h = Harness::start(judged).await;
     let a = say(&h, "v1", &["decide [[judge_votes:1,-1,-1]]"]).await;
     let b = say(&h, "v2", &["decide [[judge_votes:1,-1,0]]"]).await;
-    let c = say(&h, "v3", &["decide [[judge_garbage]]"]).await;
     assert_eq!(score_of(&h, a).await.unwrap()["score"], -1);
     let jb = score_of(&h, b).await.unwrap();
     assert_eq!(jb["score"], 0);
     assert_eq!(jb["votes"], json!([1, -1, 0]));
-    let jc = score_of(&h, c).await.unwrap();
-    assert_eq!((jc["score"].as_i64(), &jc["votes"]), (Some(0), &json!([null, null, null])));
+    h.stop().await;
+}
+
+/// The judge's status once `done` holds, polled for up to `secs` seconds.
+async fn judge_status_when(h: &Harness, secs: u64, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        let s = h.admin("/api/status").await["judge"].clone();
+        if done(&s) {
+            return s;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "judge status never got there: {s}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn job(h: &Harness, turn: i64) -> (String, i64, Option<String>, Option<String>) {
+    let db = rusqlite::Connection::open(h.home.path().join("metaclaw.db")).unwrap();
+    db.query_row("SELECT status, attempts, last_error, last_answer FROM judge_jobs WHERE turn_id = ?1", [turn], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+    })
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_judge_without_a_score_line_fails_loudly_instead_of_scoring_zero() {
+    let h = Harness::start(|c| {
+        judged(c);
+        c.judge.retry_secs = 0;
+    })
+    .await;
+    let a = say(&h, "g1", &["decide [[judge_garbage]]"]).await;
+    let j = judge_status_when(&h, 15, |j| j["failed"] == 1).await;
+    h.flush().await;
+    assert!(h.turn(a).await["judgement"].is_null(), "no score from answers without a Score line");
+    let (status, attempts, err, raw) = job(&h, a);
+    assert_eq!((status.as_str(), attempts), ("failed", 3), "retried, then given up");
+    assert_eq!(err.as_deref(), Some("the judge's answers had no Score line"));
+    assert!(raw.unwrap().contains("I cannot decide."), "the raw answers are kept");
+    assert_eq!((j["unparseable"].as_i64(), j["unparseable_answers"].as_i64()), (Some(1), Some(9)), "{j}");
+    assert_eq!((j["scored"].as_i64(), j["pending"].as_i64()), (Some(0), Some(0)), "{j}");
+    assert_eq!(j["last_answer"], "I cannot decide.");
+    assert!(j["problem"].as_str().unwrap().contains("this model can't judge: 9 unparseable answers"), "{j}");
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_judge_echoing_the_rubric_does_not_vote() {
+    let h = Harness::start(|c| {
+        judged(c);
+        c.judge.retry_secs = 0;
+        c.judge.votes = 1;
+    })
+    .await;
+    let a = say(&h, "e1", &["decide [[judge_echo]]"]).await;
+    let j = judge_status_when(&h, 15, |j| j["failed"] == 1).await;
+    assert!(h.turn(a).await["judgement"].is_null(), "an echoed `Score: -1` is no vote");
+    assert_eq!(j["unparseable_answers"], 3, "{j}");
+    assert!(j["last_answer"].as_str().unwrap().contains("`Score: -1` if wrong"), "{j}");
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_judge_that_times_out_is_retried_then_given_up_saying_so() {
+    let h = Harness::start(|c| {
+        judged(c);
+        c.judge.retry_secs = 0;
+        c.judge.votes = 1;
+        c.judge.timeout_secs = 1;
+    })
+    .await;
+    let a = say(&h, "t1", &["decide [[judge_delay_ms:1500]]"]).await;
+    let j = judge_status_when(&h, 20, |j| j["failed"] == 1).await;
+    assert!(h.turn(a).await["judgement"].is_null(), "a timed-out vote is not a 0");
+    let (status, attempts, err, _) = job(&h, a);
+    assert_eq!((status.as_str(), attempts), ("failed", 3));
+    assert!(err.unwrap().contains("timed out"));
+    assert_eq!((j["timed_out"].as_i64(), j["timed_out_answers"].as_i64()), (Some(1), Some(3)), "{j}");
+    assert_eq!(j["unparseable"], 0);
+    assert!(j["problem"].as_str().unwrap().contains("too slow"), "{j}");
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn the_judge_asks_for_a_json_score_and_falls_back_to_text_when_refused() {
+    let h = Harness::start(|c| {
+        judged(c);
+        c.judge.votes = 1;
+    })
+    .await;
+    let a = say(&h, "j1", &["decide [[judge_score:-1]]"]).await;
+    let ja = score_of(&h, a).await.expect("scored from a JSON answer");
+    assert_eq!((ja["score"].as_i64(), ja["reason"].as_str()), (Some(-1), Some("The user had to correct the answer.")));
+    let first = h.standin.requests().into_iter().find(|r| r.json()["model"] == "standin-judge").unwrap().json();
+    assert_eq!(first["response_format"]["type"], "json_schema");
+    assert_eq!(first["response_format"]["json_schema"]["schema"]["properties"]["score"]["enum"], json!([-1, 0, 1]));
+    assert!(first["max_tokens"].as_u64().unwrap() <= 256, "{first}");
+
+    // A server without structured output answers 400: asked again in text, and from then on.
+    let b = say(&h, "j2", &["decide [[refuse_response_format]]"]).await;
+    assert_eq!(score_of(&h, b).await.expect("scored from text")["score"], 1);
+    let c = say(&h, "j3", &["decide again"]).await;
+    assert_eq!(score_of(&h, c).await.expect("scored")["score"], 1);
+    let for_c: Vec<Value> = h
+        .standin
+        .requests()
+        .iter()
+        .map(|r| r.json())
+        .filter(|r| r["model"] == "standin-judge" && r.to_string().contains("decide again"))
+        .collect();
+    assert_eq!(for_c.len(), 1);
+    assert!(for_c[0].get("response_format").is_none(), "the refusal is remembered");
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn pausing_learning_stops_the_judge() {
+    let h = Harness::start(judged).await;
+    let r = h.http.post(h.url("/api/learning/pause")).bearer_auth(&h.token).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = h
+        .http
+        .post(h.url("/v1/chat/completions"))
+        .header("x-session-id", "p1")
+        .header("x-session-done", "true")
+        .json(&json!({"model": "m", "messages": [{"role": "user", "content": "while paused"}]}))
+        .send()
+        .await
+        .unwrap();
+    let a = turn_id(&r);
+    // Due at once (the session ended); the judge looks twice a second.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(!h.standin.requests().iter().any(|r| r.json()["model"] == "standin-judge"), "the judge ran while paused");
+    let r = h.http.post(h.url("/api/learning/resume")).bearer_auth(&h.token).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(score_of(&h, a).await.expect("judged after resuming")["score"], 1);
     h.stop().await;
 }
 
@@ -164,6 +297,12 @@ async fn an_outage_delays_scoring_and_a_restart_scores_each_turn_once() {
     h.restart(|c| with_judge_upstream(c, &agent, &g)).await;
     assert_eq!(score_of(&h, a).await.expect("scored after restart")["score"], 1);
     assert_eq!(score_of(&h, b).await.expect("scored after restart")["score"], 1);
+    let (status, _, err): (String, i64, Option<String>) = db
+        .query_row("SELECT status, attempts, last_error FROM judge_jobs WHERE turn_id = ?1", [a], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap();
+    assert_eq!((status.as_str(), err), ("done", None), "the outage's error is cleared once the turn is judged");
     tokio::time::sleep(Duration::from_millis(800)).await;
     h.restart(|c| with_judge_upstream(c, &agent, &g)).await;
     tokio::time::sleep(Duration::from_millis(800)).await;
@@ -191,6 +330,7 @@ async fn user_feedback_overrides_the_judge_and_side_turns_are_not_judged() {
         (j["score"].as_i64(), j["source"].as_str(), j["note"].as_str()),
         (Some(-1), Some("user"), Some("dates were wrong"))
     );
+    assert!(j["reason"].is_null() && j["votes"].is_null(), "the user's verdict replaces the judge's reasons: {j}");
     for (body, status) in [(json!({"score": 2}), 400), (json!({"score": 1}), 404)] {
         let path =
             if status == 404 { "/api/turns/99999/feedback".to_string() } else { format!("/api/turns/{a}/feedback") };

@@ -171,7 +171,7 @@ async fn hostile_and_malformed_proposals_never_reach_review() {
         "{hostile:?}"
     );
     let broken = runs.iter().find(|r| r.0 == "broken").unwrap();
-    assert_eq!(broken.1, "failed");
+    assert_eq!(broken.1, "malformed");
     assert!(broken.2.as_deref().unwrap().contains("not valid JSON"), "{broken:?}");
     let evolver_calls = h
         .standin
@@ -360,5 +360,177 @@ async fn deferred_evolution_waits_for_the_user_to_be_away() {
     })
     .await;
     assert!(run["window"].as_str().unwrap().contains("away"), "{run}");
+    h.stop().await;
+}
+
+async fn runs(h: &Harness) -> Vec<Value> {
+    h.admin("/api/evolve/runs").await["runs"].as_array().unwrap().clone()
+}
+
+fn evolver_prompts(h: &Harness) -> Vec<Value> {
+    h.standin.requests().iter().map(|r| r.json()).filter(|r| r["model"] == "standin-evolver").collect()
+}
+
+#[tokio::test]
+async fn an_evolver_that_times_out_is_recorded_and_its_failures_wait() {
+    let h = Harness::start(|c| {
+        learning(c);
+        c.evolve.timeout_secs = 1;
+    })
+    .await;
+    let (a, b) = corrected_session(&h, "slow", "[[evolve_delay_ms:1500]]").await;
+    let run = wait_for("a recorded run", async || runs(&h).await.into_iter().next()).await;
+    assert_eq!(run["status"], "timed out", "{run}");
+    assert!(run["reason"].as_str().unwrap().contains("took longer than 1s"), "{run}");
+    assert_eq!(run["turns"], json!([a, b]));
+    let status = h.admin("/api/status").await;
+    let ev = &status["evolver"];
+    assert_eq!((ev["last_run"]["status"].as_str(), ev["failed_runs"].as_i64()), (Some("timed out"), Some(1)), "{ev}");
+    assert_eq!(ev["failures_waiting"], 2, "a run that timed out consumes nothing: {ev}");
+    // The automatic run backs off: one call, not a loop.
+    assert_eq!(evolver_prompts(&h).len(), 1);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn rambling_or_prose_answers_are_recorded_as_malformed_and_consume_nothing() {
+    let h = Harness::start(|c| {
+        learning(c);
+        c.evolve.max_tokens = 64;
+    })
+    .await;
+    corrected_session(&h, "ramble", "[[evolve:ramble]]").await;
+    corrected_session(&h, "prose", "[[evolve:prose]]").await;
+    let all = wait_for("two recorded runs", async || {
+        let r = runs(&h).await;
+        (r.len() >= 2).then_some(r)
+    })
+    .await;
+    for r in &all {
+        assert_eq!(r["status"], "malformed", "{r}");
+        assert!(r["reason"].as_str().unwrap().contains("JSON"), "{r}");
+    }
+    let prompts = evolver_prompts(&h);
+    assert!(prompts.iter().all(|p| p["max_tokens"] == 64 && p["response_format"]["type"] == "json_object"));
+    assert_eq!(h.admin("/api/status").await["evolver"]["failures_waiting"], 4);
+    assert!(candidates(&h, "pending").await.is_empty());
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn retry_failed_brings_back_failures_a_failed_run_used_up() {
+    let h = Harness::start(|c| {
+        learning(c);
+        c.evolve.failures_to_trigger = 99;
+    })
+    .await;
+    let (a, _) = corrected_session(&h, "old", "[[evolve:timestamps]]").await;
+    wait_for("a candidate", async || candidates(&h, "pending").await.into_iter().next()).await;
+    // Paused, so no automatic run takes the failures back before the test looks.
+    let r = h.http.post(h.url("/api/learning/pause")).bearer_auth(&h.token).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    h.flush().await;
+    // An older build recorded a malformed answer as `failed` and consumed its failures.
+    let db = rusqlite::Connection::open(h.home.path().join("metaclaw.db")).unwrap();
+    db.execute("UPDATE evolve_runs SET status = 'failed', error = 'no JSON object in the answer'", []).unwrap();
+    assert_eq!(h.admin("/api/status").await["evolver"]["failures_waiting"], 0);
+    let (s, v) = api(&h, reqwest::Method::POST, "/api/evolve/retry-failed", None).await;
+    assert_eq!((s, v["turns"].as_i64()), (200, Some(2)), "{v}");
+    assert_eq!(h.admin("/api/status").await["evolver"]["failures_waiting"], 2);
+    let waiting: i64 =
+        db.query_row("SELECT COUNT(*) FROM evolve_consumed WHERE turn_id = ?1", [a], |r| r.get(0)).unwrap();
+    assert_eq!(waiting, 0);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn the_evolver_prompt_carries_only_the_closest_skills() {
+    let h = Harness::start(|c| {
+        learning(c);
+        c.skills.builtin = true;
+        c.evolve.prompt_skills = 3;
+    })
+    .await;
+    let library = h.admin("/api/skills").await["skills"].as_array().unwrap().len();
+    assert!(library > 10, "the built-in library is large ({library})");
+    corrected_session(&h, "topk", "[[evolve:timestamps]]").await;
+    wait_for("a recorded run", async || runs(&h).await.into_iter().next()).await;
+    let prompt = evolver_prompts(&h)[0]["messages"][1]["content"].as_str().unwrap().to_string();
+    let section = prompt.split("## Existing skills").nth(1).unwrap().split("\n## ").next().unwrap();
+    let listed = section.lines().filter(|l| l.starts_with("- ")).count();
+    assert!((1..=3).contains(&listed), "{listed} skills listed:\n{section}");
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_paused_engine_runs_no_evolution_at_start() {
+    let mut h = Harness::start(|c| {
+        c.judge.model = Some("standin-judge".into());
+        c.judge.wait_for_next_secs = 1;
+    })
+    .await;
+    let (a, _) = corrected_session(&h, "paused", "[[evolve:timestamps]]").await;
+    wait_for("the failure judged", async || h.turn(a).await["judgement"].as_object().cloned()).await;
+    let r = h.http.post(h.url("/api/learning/pause")).bearer_auth(&h.token).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    h.restart(learning).await;
+    // The evolver's first look is immediate at start; give it a few of its one-second ticks.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(evolver_prompts(&h).is_empty(), "evolution ran while learning was paused");
+    let r = h.http.post(h.url("/api/learning/resume")).bearer_auth(&h.token).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    wait_for("a candidate after resuming", async || candidates(&h, "pending").await.into_iter().next()).await;
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn the_users_verdict_replaces_the_judges_reason_for_the_evolver_and_review() {
+    let h = Harness::start(|c| {
+        learning(c);
+        c.evolve.failures_to_trigger = 99;
+    })
+    .await;
+    // Judged fine by the judge, then marked failed by the user with a note.
+    let a = say(&h, "fb", &["tell me a fun fact about cats [[evolve:timestamps]]"], false).await;
+    wait_for("the judge's score", async || h.turn(a).await["judgement"].as_object().cloned()).await;
+    let (s, _) = api(
+        &h,
+        reqwest::Method::POST,
+        &format!("/api/turns/{a}/feedback"),
+        Some(json!({"score": -1, "note": "the user wanted French"})),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, v) = api(&h, reqwest::Method::POST, "/api/evolve", Some(json!({"session": "fb"}))).await;
+    assert_eq!(s, 200, "{v}");
+    let prompt = evolver_prompts(&h)[0]["messages"][1]["content"].as_str().unwrap().to_string();
+    assert!(prompt.contains("The user marked it failed: \"the user wanted French\""), "{prompt}");
+    assert!(!prompt.contains("follows the request"), "the judge's old reason is gone: {prompt}");
+    let cand = candidates(&h, "pending").await.into_iter().next().expect("a candidate");
+    assert_eq!(cand["evidence"][0]["reason"], "the user wanted French");
+    assert_eq!(cand["evidence"][0]["source"], "user");
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn an_edited_candidate_can_be_renamed_on_approval_keeping_its_support() {
+    let h = Harness::start(learning).await;
+    let (a, b) = corrected_session(&h, "rename", "[[evolve:timestamps]]").await;
+    let cand = wait_for("a candidate", async || candidates(&h, "pending").await.into_iter().next()).await;
+    let edited = cand["content"].as_str().unwrap().replace("name: timestamp-offsets", "name: offset-timestamps");
+    let bad = cand["content"].as_str().unwrap().replace("name: timestamp-offsets", "name: Bad Name");
+    let path = format!("/api/candidates/{}/approve", cand["id"]);
+    let (s, v) = api(&h, reqwest::Method::POST, &path, Some(json!({"content": bad}))).await;
+    assert_eq!(s, 422, "an invalid new name is refused: {v}");
+    let (s, v) = api(&h, reqwest::Method::POST, &path, Some(json!({"content": edited}))).await;
+    assert_eq!(s, 200, "{v}");
+    let skill = h.admin("/api/skills/offset-timestamps").await;
+    assert_eq!(skill["metadata"]["candidate"], cand["id"].to_string());
+    let r = h.http.get(h.url("/api/skills/timestamp-offsets")).bearer_auth(&h.token).send().await.unwrap();
+    assert_eq!(r.status(), 404, "no skill under the proposed name");
+    let approved = api(&h, reqwest::Method::GET, &format!("/api/candidates/{}", cand["id"]), None).await.1;
+    assert_eq!((approved["name"].as_str(), approved["status"].as_str()), (Some("offset-timestamps"), Some("approved")));
+    assert_eq!(approved["support"], json!([a, b]), "the support stays");
+    assert_eq!(approved["evidence"], cand["evidence"]);
     h.stop().await;
 }

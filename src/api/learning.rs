@@ -17,6 +17,8 @@ use crate::evolve::{review, EvolveError, RunReport};
 pub fn routes() -> Router<Arc<ApiState>> {
     Router::new()
         .route("/api/evolve", post(evolve))
+        .route("/api/evolve/runs", get(runs))
+        .route("/api/evolve/retry-failed", post(retry_failed))
         .route("/api/candidates", get(candidates))
         .route("/api/candidates/{id}", get(candidate))
         .route("/api/candidates/{id}/approve", post(approve))
@@ -48,6 +50,18 @@ struct EvolveArg {
 async fn evolve(State(st): State<Arc<ApiState>>, body: Option<Json<EvolveArg>>) -> Result<Json<RunReport>, ApiError> {
     let arg = body.map(|Json(a)| a).unwrap_or_default();
     Ok(Json(st.evolver.evolve(arg.session.as_deref(), "on demand").await?))
+}
+
+/// `GET /api/evolve/runs?limit=N`: every recorded evolution run, newest first, with its outcome
+/// (proposed, nothing, screened out, malformed, timed out, failed) and reason.
+async fn runs(State(st): State<Arc<ApiState>>, Query(l): Query<Limit>) -> Result<Json<Value>, ApiError> {
+    let runs = crate::evolve::runs(&st.store, l.limit.unwrap_or(50)).await?;
+    Ok(Json(json!({"runs": runs})))
+}
+
+/// `POST /api/evolve/retry-failed`: failed turns consumed by runs that failed come back.
+async fn retry_failed(State(st): State<Arc<ApiState>>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!({"turns": st.evolver.retry_failed().await?})))
 }
 
 #[derive(Debug, Deserialize)]

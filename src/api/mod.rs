@@ -142,7 +142,10 @@ pub struct Status {
     pub schema_version: i64,
     pub pending_writes: u64,
     /// The judge's queue: `None` when no judge model is configured.
-    pub judge: Option<read::JudgeCounts>,
+    pub judge: Option<crate::prm::JudgeStatus>,
+    /// The evolver's runs and its last one: `None` when no evolver model is configured.
+    #[serde(default)]
+    pub evolver: Option<crate::evolve::EvolverStatus>,
     /// Evolved skills waiting for the user's review.
     pub candidates_pending: i64,
     /// The skill library's current generation.
@@ -227,7 +230,8 @@ async fn status(State(st): State<Arc<ApiState>>) -> Result<Json<Status>, ApiErro
     let since = start_of_today_ms();
     let active_after = now - st.idle_gap_ms;
     let c: Counts = st.store.read(move |c| read::counts(c, since, active_after)).await?;
-    let judge = if st.judge_on { Some(st.store.read(read::judge_counts).await?) } else { None };
+    let judge = if st.judge_on { Some(st.store.read(crate::prm::judge_status).await?) } else { None };
+    let evolver = if st.evolver.enabled() { Some(st.store.read(crate::evolve::evolver_status).await?) } else { None };
     let candidates_pending: i64 = st
         .store
         .read(|c| Ok(c.query_row("SELECT COUNT(*) FROM candidates WHERE status = 'pending'", [], |r| r.get(0))?))
@@ -309,6 +313,7 @@ async fn feedback(
     }
     Ok(Json(json!({"turn_id": id, "score": f.score, "source": "user"})))
 }
+        evolver,
 
 /// `GET /api/events`: server-sent events, one per engine event (`event: <type>`, JSON data).
 async fn events(

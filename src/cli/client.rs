@@ -140,8 +140,8 @@ pub async fn status(home: &Home, json: bool) -> Result<()> {
         "skills     library generation {}; {} proposed skill(s) waiting for review (`metaclaw review list`)",
         s.generation, s.candidates_pending
     );
-    if let Some(j) = &s.judge {
-        println!("judge      {} turns scored, {} waiting, {} given up", j.scored, j.pending, j.failed);
+    for line in super::output::learning_lines(&s) {
+        println!("{line}");
     }
     println!(
         "overhead   p50 {} ms, p99 {} ms over the last {} turns",

@@ -42,6 +42,18 @@ pub enum ReviewCmd {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum EvolveCmd {
+    /// The evolver's runs, newest first: what each ended in (proposed, nothing, screened out,
+    /// malformed, timed out, failed) and why.
+    Runs {
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum GenerationsCmd {
     /// The library's generations, newest first, with the learning signal of each.
     List {
@@ -75,19 +87,57 @@ fn pretty(v: &Value) -> Result<()> {
     Ok(())
 }
 
-pub async fn evolve(home: &Home, session: Option<String>) -> Result<()> {
+pub async fn evolve(home: &Home, session: Option<String>, retry_failed: bool) -> Result<()> {
+    if retry_failed {
+        let v = call(home, Method::POST, "/api/evolve/retry-failed", None).await?;
+        let n = v["turns"].as_i64().unwrap_or(0);
+        println!("{n} failed turn{} used up by failed runs brought back", if n == 1 { "" } else { "s" });
+    }
     let v = call(home, Method::POST, "/api/evolve", Some(json!({"session": session}))).await?;
     if v["failures"] == 0 {
         println!("no failed turns waiting to be learned from");
         return Ok(());
     }
-    println!("looked at {} failed turns; proposed candidates: {}", v["failures"], v["proposed"]);
+    let failures = v["failures"].as_i64().unwrap_or(0);
+    let proposed = v["proposed"].as_array().map(Vec::len).unwrap_or(0);
+    if let Some(e) = v["error"].as_str() {
+        println!("the evolver's answer was unusable ({}): {e}", v["outcome"].as_str().unwrap_or("failed"));
+        println!("the {failures} failed turns wait for the next run (`metaclaw evolve runs` lists the runs)");
+    } else if proposed == 0 {
+        println!("looked at {failures} failed turns and proposed nothing");
+    } else {
+        println!("looked at {failures} failed turns; proposed candidates: {}", v["proposed"]);
+    }
     for d in v["dropped"].as_array().into_iter().flatten() {
         println!("dropped: {}", d.as_str().unwrap_or(""));
     }
-    if let Some(e) = v["error"].as_str() {
-        println!("the evolver's answer was unusable: {e}");
+    Ok(())
+}
+
+pub async fn runs(home: &Home, limit: u32, json: bool) -> Result<()> {
+    let v = call(home, Method::GET, &format!("/api/evolve/runs?limit={limit}"), None).await?;
+    if json {
+        return pretty(&v);
     }
+    let rows = v["runs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            let turns = r["turns"].as_array().map(Vec::len).unwrap_or(0);
+            vec![
+                r["id"].to_string(),
+                r["created_at"].as_i64().map(time).unwrap_or_default(),
+                r["trigger"].as_str().unwrap_or("").to_string(),
+                r["session_id"].as_str().unwrap_or("-").to_string(),
+                turns.to_string(),
+                r["status"].as_str().unwrap_or("").to_string(),
+                r["candidates"].to_string(),
+                r["reason"].as_str().map(|s| super::output::one_line(s, 100)).unwrap_or_default(),
+            ]
+        })
+        .collect();
+    table(&["RUN", "WHEN", "TRIGGER", "SESSION", "TURNS", "OUTCOME", "CANDIDATES", "REASON"], rows);
     Ok(())
 }
 
@@ -148,8 +198,11 @@ pub async fn review(home: &Home, cmd: ReviewCmd) -> Result<()> {
                 if let Some(n) = f["next_message"].as_str() {
                     println!("  the user then said: {n}");
                 }
-                if let Some(r) = f["reason"].as_str() {
-                    println!("  judge: {r}");
+                match (f["source"].as_str(), f["reason"].as_str()) {
+                    (Some("user"), Some(r)) => println!("  you: {r}"),
+                    (Some("user"), None) => println!("  you: marked it failed"),
+                    (_, Some(r)) => println!("  judge: {}", super::output::one_line(r, 400)),
+                    _ => {}
                 }
             }
             if let Some(p) = c["previous"].as_str() {

@@ -70,11 +70,17 @@ enum Command {
     /// The skill library: list, show, enable, disable, validate, import, export, explain.
     #[command(subcommand)]
     Skills(skills::SkillsCmd),
-    /// Ask the evolver to learn from failed turns now.
+    /// Ask the evolver to learn from failed turns now; `evolve runs` lists its past runs.
     Evolve {
         /// Only this session's failures.
         #[arg(long)]
         session: Option<String>,
+        /// First bring back failed turns used up by runs that failed (timed out, malformed,
+        /// unreachable), e.g. after switching to a better evolver model.
+        #[arg(long)]
+        retry_failed: bool,
+        #[command(subcommand)]
+        cmd: Option<learning::EvolveCmd>,
     },
     /// Review the skills the evolver proposed: list, show, approve, reject, defer.
     #[command(subcommand)]
@@ -102,7 +108,7 @@ enum Command {
     /// Policy training: status, history, run-now, pause, resume, rollback <step>.
     #[command(subcommand)]
     Train(train::TrainCmd),
-    /// Pause learning: no evolution, training or maintenance runs until `metaclaw resume`.
+    /// Pause learning: no judging, evolution, training or maintenance runs until `metaclaw resume`.
     Pause,
     /// Resume learning.
     Resume,
@@ -212,7 +218,12 @@ pub fn run(args: Cli) -> Result<()> {
         }
         Command::Turn { id, json } => runtime()?.block_on(client::turn(&home, id, json.json)),
         Command::Skills(c) => runtime()?.block_on(skills::run(&home, c)),
-        Command::Evolve { session } => runtime()?.block_on(learning::evolve(&home, session)),
+        Command::Evolve { cmd: Some(learning::EvolveCmd::Runs { limit, json }), .. } => {
+            runtime()?.block_on(learning::runs(&home, limit, json))
+        }
+        Command::Evolve { session, retry_failed, cmd: None } => {
+            runtime()?.block_on(learning::evolve(&home, session, retry_failed))
+        }
         Command::Review(c) => runtime()?.block_on(learning::review(&home, c)),
         Command::Generations(c) => runtime()?.block_on(learning::generations(&home, c)),
         Command::Dataset(c) => runtime()?.block_on(learning::dataset(&home, c)),

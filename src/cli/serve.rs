@@ -33,7 +33,9 @@ pub fn run(home: Home, args: ServeArgs) -> Result<()> {
 
     let filter = EnvFilter::try_from_env("METACLAW_LOG")
         .unwrap_or_else(|_| EnvFilter::new(format!("metaclaw={}", cfg.log.level)));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    // Colour codes only for a terminal: a log redirected to a file stays plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).init();
     if created {
         tracing::info!(path = %path.display(), "wrote a default config file");
     }

@@ -235,6 +235,13 @@ impl Default for JudgeConfig {
             votes: 3,
             temperature: 0.6,
             wait_for_next_secs: 300,
+    /// Tokens per judge answer: a sentence or two and a score (local upstreams are slow).
+    pub max_tokens: u32,
+    /// A judgement without a valid vote is retried after this many seconds, doubling each time.
+    pub retry_secs: u64,
+    /// When judging runs: as soon as a turn is due, or only in the scheduler's windows (a judge
+    /// on a shared local server competes with the user).
+    pub run_in: RunIn,
             concurrency: 2,
             timeout_secs: 60,
         }
@@ -247,6 +254,9 @@ impl Default for JudgeConfig {
 pub enum Approval {
     /// The user approves or rejects every candidate.
     #[default]
+            max_tokens: 160,
+            retry_secs: 10,
+            run_in: RunIn::Now,
     Manual,
     /// Candidates whose verification replay improves on the failed answer apply at once.
     Verified,
@@ -283,6 +293,12 @@ pub enum RunIn {
     Now,
     /// Only while the user is away (an OMLS window).
     Idle,
+    /// Seconds before an evolver call is given up (local models write slowly).
+    pub timeout_secs: u64,
+    /// Tokens per evolver answer.
+    pub max_tokens: u32,
+    /// Existing skills shown to the evolver: the ones closest to the failures, at most this many.
+    pub prompt_skills: usize,
 }
 
 impl Default for EvolveConfig {
@@ -306,6 +322,9 @@ impl Default for EvolveConfig {
 pub struct OmlsConfig {
     /// IANA time zone (e.g. "Asia/Shanghai"); default: the system's.
     pub timezone: Option<String>,
+            timeout_secs: 300,
+            max_tokens: 1500,
+            prompt_skills: 8,
     /// Sleep hours: `default`, and `mon` … `sun` overrides, each "HH:MM-HH:MM" or "off"; a
     /// weekday's window is the one that starts that day.
     pub sleep: std::collections::BTreeMap<String, String>,
@@ -551,6 +570,15 @@ impl Config {
         check_url("train.base_url", &self.train.base_url)?;
         if let Some(u) = &self.train.serve_url {
             check_url("train.serve_url", u)?;
+        }
+        if self.judge.timeout_secs == 0 || self.evolve.timeout_secs == 0 {
+            return Err(invalid("timeout_secs", "[judge] and [evolve] timeout_secs must be at least 1".into()));
+        }
+        if !(16..=8192).contains(&self.judge.max_tokens) {
+            return Err(invalid("judge.max_tokens", format!("{} is outside 16..=8192", self.judge.max_tokens)));
+        }
+        if !(64..=32768).contains(&self.evolve.max_tokens) {
+            return Err(invalid("evolve.max_tokens", format!("{} is outside 64..=32768", self.evolve.max_tokens)));
         }
         if self.skills.max_tokens < 50 {
             return Err(invalid("skills.max_tokens", "must be at least 50".into()));

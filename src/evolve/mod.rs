@@ -52,6 +52,122 @@ pub struct RunReport {
     pub proposed: Vec<i64>,
     pub dropped: Vec<String>,
     pub error: Option<String>,
+    /// How the run ended: see [`Outcome`]; empty when there was nothing to learn from.
+    #[serde(default)]
+    pub outcome: String,
+}
+
+/// How an evolution run ended, as recorded in `evolve_runs.status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Candidates were queued for review.
+    Proposed,
+    /// The evolver answered, and proposed no skill.
+    Nothing,
+    /// Every proposal was dropped by screening.
+    ScreenedOut,
+    /// The answer was not the JSON asked for (or was cut at `max_tokens`).
+    Malformed,
+    /// The evolver did not answer within `[evolve] timeout_secs`.
+    TimedOut,
+    /// The call failed (unreachable, refused, an error status).
+    Failed,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Proposed => "proposed",
+            Outcome::Nothing => "nothing",
+            Outcome::ScreenedOut => "screened out",
+            Outcome::Malformed => "malformed",
+            Outcome::TimedOut => "timed out",
+            Outcome::Failed => "failed",
+        }
+    }
+
+    /// The evolver answered: its failures are consumed. A run that failed for output or
+    /// transport reasons leaves them for the next run (or a better model).
+    pub fn consumes(self) -> bool {
+        matches!(self, Outcome::Proposed | Outcome::Nothing | Outcome::ScreenedOut)
+    }
+}
+
+/// `evolve_runs` statuses of runs that failed for output or transport reasons (older builds
+/// wrote `failed` for malformed answers too, and consumed their failures).
+pub const FAILED_STATUSES: &str = "('failed', 'malformed', 'timed out')";
+
+/// Automatic runs of a session that keep failing stop after this many, until a restart or
+/// `metaclaw evolve --retry-failed`.
+const MAX_FAILED_RUNS: u32 = 3;
+
+/// One recorded evolution run.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct Run {
+    pub id: i64,
+    pub created_at: i64,
+    pub trigger: String,
+    pub session_id: Option<String>,
+    pub turns: Vec<i64>,
+    /// proposed, nothing, screened out, malformed, timed out or failed (`done` from older builds).
+    pub status: String,
+    /// Why it failed, or what screening dropped.
+    pub reason: Option<String>,
+    pub candidates: i64,
+}
+
+/// The evolver's line in `status`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct EvolverStatus {
+    pub runs: i64,
+    /// Runs that failed for output or transport reasons.
+    pub failed_runs: i64,
+    /// Failed turns not yet learned from.
+    pub failures_waiting: i64,
+    pub last_run: Option<Run>,
+}
+
+fn run_row(r: &rusqlite::Row) -> rusqlite::Result<Run> {
+    let turns: String = r.get(4)?;
+    Ok(Run {
+        id: r.get(0)?,
+        created_at: r.get(1)?,
+        trigger: r.get(2)?,
+        session_id: r.get(3)?,
+        turns: serde_json::from_str(&turns).unwrap_or_default(),
+        status: r.get(5)?,
+        reason: r.get(6)?,
+        candidates: r.get(7)?,
+    })
+}
+
+const RUN_COLS: &str = "id, created_at, trigger, session_id, turns, status, error, candidates";
+
+/// Recorded runs, newest first.
+pub async fn runs(store: &Store, limit: u32) -> Result<Vec<Run>, StoreError> {
+    store
+        .read(move |c| {
+            let mut st = c.prepare(&format!("SELECT {RUN_COLS} FROM evolve_runs ORDER BY id DESC LIMIT ?1"))?;
+            let rows = st.query_map([limit.clamp(1, 1000)], run_row)?.collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+        .await
+}
+
+/// The evolver's status.
+pub fn evolver_status(c: &rusqlite::Connection) -> Result<EvolverStatus, StoreError> {
+    use rusqlite::OptionalExtension;
+    let (runs, failed_runs, failures_waiting) = c.query_row(
+        &format!(
+            "SELECT (SELECT COUNT(*) FROM evolve_runs), (SELECT COUNT(*) FROM evolve_runs WHERE status IN {FAILED_STATUSES}),
+                (SELECT COUNT(*) FROM turn_scores sc WHERE sc.score < 0 AND NOT EXISTS (SELECT 1 FROM evolve_consumed e WHERE e.turn_id = sc.turn_id))"
+        ),
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    let last_run =
+        c.query_row(&format!("SELECT {RUN_COLS} FROM evolve_runs ORDER BY id DESC LIMIT 1"), [], run_row).optional()?;
+    Ok(EvolverStatus { runs, failed_runs, failures_waiting, last_run })
 }
 
 /// Calls per hour, counted over a sliding window.
@@ -87,10 +203,11 @@ pub struct Evolver {
     budget: Budget,
     /// One evolution at a time.
     running: tokio::sync::Mutex<()>,
-    /// After a failed evolver call, automatic runs wait (doubling up to ten minutes).
-    backoff: Mutex<(u32, Option<Instant>)>,
+    /// Sessions whose automatic runs failed: how often in a row, and when to try again.
+    failing: Mutex<std::collections::HashMap<String, (u32, Instant)>>,
     /// The user paused learning: automatic runs wait (on-demand runs still go).
-    paused: std::sync::atomic::AtomicBool,
+    /// Shared with the judge, which stops while learning is paused.
+    paused: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// What the evolver works with, shared with the rest of the engine.
@@ -117,7 +234,7 @@ impl Evolver {
             idle_gap_ms,
             budget,
             running: Default::default(),
-            backoff: Mutex::new((0, None)),
+            failing: Default::default(),
             paused: Default::default(),
         })
     }
@@ -128,6 +245,11 @@ impl Evolver {
 
     pub fn set_paused(&self, paused: bool) {
         self.paused.store(paused, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The learning-paused flag, for the judge's gate.
+    pub fn paused_flag(&self) -> Arc<std::sync::atomic::AtomicBool> {
+        self.paused.clone()
     }
 
     fn upstream(&self, name: Option<&str>) -> Option<Arc<Upstream>> {
@@ -149,9 +271,6 @@ impl Evolver {
                 if me.paused.load(std::sync::atomic::Ordering::SeqCst) {
                     continue;
                 }
-                if me.backoff.lock().expect("backoff lock").1.is_some_and(|until| Instant::now() < until) {
-                    continue;
-                }
                 let due = match me.due_sessions().await {
                     Ok(d) => d,
                     Err(e) => {
@@ -160,25 +279,51 @@ impl Evolver {
                     }
                 };
                 for (session, trigger) in due {
-                    match me.evolve(Some(&session), trigger).await {
-                        Ok(r) => {
-                            *me.backoff.lock().expect("backoff lock") = (0, None);
-                            tracing::info!(
-                                session,
-                                trigger,
-                                proposed = r.proposed.len(),
-                                dropped = r.dropped.len(),
-                                "evolution ran"
-                            )
+                    let waiting = me
+                        .failing
+                        .lock()
+                        .expect("failing lock")
+                        .get(&session)
+                        .is_some_and(|(n, until)| *n >= MAX_FAILED_RUNS || Instant::now() < *until);
+                    if waiting {
+                        continue;
+                    }
+                    let result = me.evolve(Some(&session), trigger).await;
+                    let error = match &result {
+                        Ok(r) if r.error.is_none() => {
+                            me.failing.lock().expect("failing lock").remove(&session);
+                            if r.proposed.is_empty() {
+                                let why = if r.dropped.is_empty() {
+                                    "the evolver proposed no skill".to_string()
+                                } else {
+                                    format!("screening dropped every proposal: {}", r.dropped.join("; "))
+                                };
+                                tracing::info!(session, trigger, failures = r.failures, reason = %why, "evolution proposed nothing");
+                            } else {
+                                tracing::info!(
+                                    session,
+                                    trigger,
+                                    proposed = r.proposed.len(),
+                                    dropped = r.dropped.len(),
+                                    "evolution proposed skills"
+                                );
+                            }
+                            continue;
                         }
+                        Ok(r) => r.error.clone().unwrap_or_default(),
                         Err(EvolveError::Budget(_)) => break,
-                        Err(e) => {
-                            let mut b = me.backoff.lock().expect("backoff lock");
-                            let wait = Duration::from_secs(10u64 << b.0.min(6)).min(Duration::from_secs(600));
-                            *b = (b.0 + 1, Some(Instant::now() + wait));
-                            tracing::warn!(session, error = %e, retry_in = ?wait, "evolution failed; will retry");
-                            break;
-                        }
+                        Err(e) => e.to_string(),
+                    };
+                    // The session's failures wait (doubling up to ten minutes); after a few failed
+                    // runs, until a restart or `metaclaw evolve --retry-failed`.
+                    let mut failing = me.failing.lock().expect("failing lock");
+                    let entry = failing.entry(session.clone()).or_insert((0, Instant::now()));
+                    let wait = Duration::from_secs(10u64 << entry.0.min(6)).min(Duration::from_secs(600));
+                    *entry = (entry.0 + 1, Instant::now() + wait);
+                    if entry.0 >= MAX_FAILED_RUNS {
+                        tracing::warn!(session, %error, runs = entry.0, "evolution failed; not retrying this session until `metaclaw evolve --retry-failed` or a restart");
+                    } else {
+                        tracing::warn!(session, %error, retry_in = ?wait, "evolution failed; its failures wait for the next run");
                     }
                 }
             }
@@ -223,7 +368,8 @@ impl Evolver {
         self.store
             .read(move |c| {
                 let mut st = c.prepare(
-                    "SELECT t.id, t.message_hashes, COALESCE(t.response_text, ''), COALESCE(sc.reason, sc.note),
+                    "SELECT t.id, t.message_hashes, COALESCE(t.response_text, ''),
+                        CASE WHEN sc.source = 'user' THEN sc.note ELSE COALESCE(sc.reason, sc.note) END, sc.source = 'user',
                         (SELECT n.message_hashes FROM turns n WHERE n.session_id = t.session_id AND n.id > t.id AND n.turn_type = 'main' ORDER BY n.id LIMIT 1)
                      FROM turns t JOIN turn_scores sc ON sc.turn_id = t.id
                      WHERE sc.score < 0 AND (?1 IS NULL OR t.session_id = ?1)
@@ -231,17 +377,18 @@ impl Evolver {
                      ORDER BY t.id DESC LIMIT 6",
                 )?;
                 let rows = st
-                    .query_map([&session], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?, r.get::<_, Option<String>>(4)?)))?
+                    .query_map([&session], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?, r.get::<_, bool>(4)?, r.get::<_, Option<String>>(5)?)))?
                     .collect::<Result<Vec<_>, _>>()?;
                 let load = |hashes: &str| crate::store::read::load_messages(c, hashes);
                 let mut out = Vec::new();
-                for (turn_id, hashes, answer, reason, next) in rows {
+                for (turn_id, hashes, answer, reason, by_user, next) in rows {
                     let request = last_user_text(&load(&hashes)?).unwrap_or_default();
                     let next_message = match next {
                         Some(h) => last_user_text(&load(&h)?),
                         None => None,
                     };
-                    out.push(Failure { turn_id, request, answer, reason, next_message });
+                    let source = if by_user { "user" } else { "judge" }.to_string();
+                    out.push(Failure { turn_id, request, answer, reason, next_message, source });
                 }
                 out.reverse();
                 Ok(out)
@@ -259,53 +406,126 @@ impl Evolver {
             .await
     }
 
+    /// The existing skills closest to the failures (their requests, the user's reactions and
+    /// the reasons), at most `[evolve] prompt_skills`, best first: the evolver sees what it might
+    /// edit without the whole library.
+    fn closest_skills(&self, snap: &crate::skills::Snapshot, failures: &[Failure]) -> Vec<(String, String)> {
+        let k = self.cfg.prompt_skills;
+        if k == 0 {
+            return Vec::new();
+        }
+        let query: String = failures
+            .iter()
+            .flat_map(|f| [Some(f.request.as_str()), f.next_message.as_deref(), f.reason.as_deref()])
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("\n");
+        let mut cfg = self.library.config().clone();
+        cfg.top_k = k;
+        cfg.min_score = 0.0;
+        cfg.max_tokens = usize::MAX / 2;
+        let mut ranked = snap.explain(&query, &cfg, None).candidates;
+        ranked.sort_by(|a, b| b.score.total_cmp(&a.score));
+        ranked
+            .into_iter()
+            .filter(|c| c.score > 0.0)
+            .filter_map(|c| snap.get(&c.name).map(|e| (e.skill.name.clone(), e.skill.description.clone())))
+            .take(k)
+            .collect()
+    }
+
     /// Asks the evolver about a session's (or all) unconsumed failures and queues its screened
-    /// proposals for review.
+    /// proposals for review. Every run that calls the evolver is recorded in `evolve_runs` with
+    /// its outcome and reason; only a run the evolver answered consumes its failures.
     pub async fn evolve(&self, session: Option<&str>, trigger: &str) -> Result<RunReport, EvolveError> {
         let model = self.cfg.model.clone().ok_or(EvolveError::Off)?;
         let _one = self.running.lock().await;
         let failures = self.failures(session).await?;
         if failures.is_empty() {
-            return Ok(RunReport { run_id: None, failures: 0, proposed: vec![], dropped: vec![], error: None });
+            return Ok(RunReport {
+                run_id: None,
+                failures: 0,
+                proposed: vec![],
+                dropped: vec![],
+                error: None,
+                outcome: String::new(),
+            });
         }
         if !self.budget.take(1) {
             return Err(EvolveError::Budget(self.cfg.max_calls_per_hour));
         }
         let up = self.upstream(self.cfg.upstream.as_deref()).ok_or(EvolveError::Off)?;
         let snap = self.library.snapshot();
-        let skills: Vec<(String, String)> = snap.active().map(|s| (s.name.clone(), s.description.clone())).collect();
+        let skills = self.closest_skills(&snap, &failures);
         let rejected = self.rejected().await?;
         let system = prompt::SYSTEM.replace("MAX", &self.cfg.max_candidates.to_string());
-        let req = llm::request(&model, &system, &prompt::user_prompt(&failures, &skills, &rejected), 0.3, 3000);
-        let timeout = Duration::from_secs(120);
-        // Malformed output gets one more try, then is reported.
-        let mut parsed = Err(String::new());
+        let req = llm::with_format(
+            llm::request(
+                &model,
+                &system,
+                &prompt::user_prompt(&failures, &skills, &rejected),
+                0.3,
+                self.cfg.max_tokens,
+            ),
+            json!({"type": "json_object"}),
+        );
+        let timeout = Duration::from_secs(self.cfg.timeout_secs);
+        // Malformed output gets one more try; a call that fails or times out ends the run.
+        let mut parsed: Result<Vec<Proposal>, (Outcome, String)> = Err((Outcome::Malformed, String::new()));
+        let mut call_error = None;
         for attempt in 0..2 {
             if attempt == 1 && !self.budget.take(1) {
                 break;
             }
-            let text = llm::complete(&self.client, &up, req.clone(), timeout).await?;
-            parsed = prompt::parse(&text);
-            match &parsed {
-                Ok(_) => break,
-                Err(e) => tracing::warn!(error = %e, attempt, "evolver answer not usable"),
+            match llm::complete(&self.client, &up, req.clone(), timeout).await {
+                Ok(text) => {
+                    parsed = prompt::parse(&text).map_err(|e| (Outcome::Malformed, e));
+                    match &parsed {
+                        Ok(_) => break,
+                        Err((_, e)) => tracing::warn!(error = %e, attempt, "evolver answer not usable"),
+                    }
+                }
+                Err(e) => {
+                    let outcome = if e.is_timeout() { Outcome::TimedOut } else { Outcome::Failed };
+                    parsed = Err((outcome, format!("the evolver failed: {e}")));
+                    call_error = Some(e);
+                    break;
+                }
             }
         }
         let turn_ids: Vec<i64> = failures.iter().map(|f| f.turn_id).collect();
-        let mut report =
-            RunReport { run_id: None, failures: failures.len(), proposed: vec![], dropped: vec![], error: None };
+        let mut report = RunReport {
+            run_id: None,
+            failures: failures.len(),
+            proposed: vec![],
+            dropped: vec![],
+            error: None,
+            outcome: String::new(),
+        };
         let mut keep = Vec::new();
-        match parsed {
+        let outcome = match parsed {
             Ok(proposals) => {
+                let none = proposals.is_empty();
                 for p in proposals.into_iter().take(self.cfg.max_candidates) {
                     match screen::screen(&p, &snap, &rejected, self.cfg.similarity_threshold) {
                         screen::Verdict::Keep { action, skill, previous } => keep.push((p, action, skill, previous)),
                         screen::Verdict::Drop(why) => report.dropped.push(format!("{}: {why}", p.name)),
                     }
                 }
+                if none {
+                    Outcome::Nothing
+                } else if keep.is_empty() {
+                    Outcome::ScreenedOut
+                } else {
+                    Outcome::Proposed
+                }
             }
-            Err(e) => report.error = Some(e),
-        }
+            Err((outcome, e)) => {
+                report.error = Some(e);
+                outcome
+            }
+        };
+        report.outcome = outcome.as_str().to_string();
         let (trigger, session, error) = (trigger.to_string(), session.map(str::to_string), report.error.clone());
         let evidence = serde_json::to_string(&failures).expect("json");
         let dropped = report.dropped.clone();
@@ -313,15 +533,16 @@ impl Evolver {
             .store
             .write(move |c| {
                 let now = now_ms();
-                let status = if error.is_some() { "failed" } else { "done" };
                 c.execute(
                     "INSERT INTO evolve_runs(created_at, trigger, session_id, turns, status, error, candidates) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![now, trigger, session, serde_json::to_string(&turn_ids).expect("json"), status,
+                    params![now, trigger, session, serde_json::to_string(&turn_ids).expect("json"), outcome.as_str(),
                         error.or_else(|| (!dropped.is_empty()).then(|| format!("dropped: {}", dropped.join("; ")))), keep.len() as i64],
                 )?;
                 let run = c.last_insert_rowid();
-                for t in &turn_ids {
-                    c.execute("INSERT OR IGNORE INTO evolve_consumed(turn_id, run_id) VALUES (?1, ?2)", params![t, run])?;
+                if outcome.consumes() {
+                    for t in &turn_ids {
+                        c.execute("INSERT OR IGNORE INTO evolve_consumed(turn_id, run_id) VALUES (?1, ?2)", params![t, run])?;
+                    }
                 }
                 // A candidate already waiting under the same name is not proposed twice.
                 let mut ids = Vec::new();
@@ -345,6 +566,9 @@ impl Evolver {
             })
             .await?;
         report.run_id = Some(run_id);
+        if let Some(e) = call_error {
+            return Err(EvolveError::Llm(e));
+        }
         report.proposed = ids.clone();
         for id in ids {
             if let Some(c) = review::get(&self.store, id).await? {
@@ -355,6 +579,23 @@ impl Evolver {
             }
         }
         Ok(report)
+    }
+
+    /// Brings back the failed turns that runs which failed (for output or transport reasons)
+    /// consumed, as older builds did, and lets automatic runs retry every session: for after
+    /// the user switched to a better evolver model. Returns how many turns came back.
+    pub async fn retry_failed(&self) -> Result<usize, StoreError> {
+        let n = self
+            .store
+            .write(|c| {
+                Ok(c.execute(
+                    &format!("DELETE FROM evolve_consumed WHERE run_id IN (SELECT id FROM evolve_runs WHERE status IN {FAILED_STATUSES})"),
+                    [],
+                )?)
+            })
+            .await?;
+        self.failing.lock().expect("failing lock").clear();
+        Ok(n)
     }
 
     pub(crate) fn take_budget(&self, n: u32) -> bool {
@@ -375,6 +616,7 @@ pub(crate) async fn recorded(
             m.remove("stream");
             m.remove("stream_options");
         }
-        (body, t.response_text.unwrap_or_default(), t.summary.upstream, t.judgement.and_then(|j| j.reason.or(j.note)))
+        let why = t.judgement.and_then(|j| if j.source == "user" { j.note } else { j.reason.or(j.note) });
+        (body, t.response_text.unwrap_or_default(), t.summary.upstream, why)
     }))
 }

@@ -23,10 +23,30 @@ pub struct Failure {
     pub turn_id: i64,
     pub request: String,
     pub answer: String,
-    /// The judge's reason, or the user's note.
+    /// The judge's reason, or the user's note when the user scored the turn.
     pub reason: Option<String>,
     /// What the user said next (often the correction).
     pub next_message: Option<String>,
+    /// Who scored the turn: `judge` or `user` (whose verdict and note replace the judge's).
+    #[serde(default = "judge_source")]
+    pub source: String,
+}
+
+fn judge_source() -> String {
+    "judge".into()
+}
+
+/// A judge's or user's reason as one quoted line: markdown headings, fences and blank lines
+/// (a rambling judge's copy of its prompt) would blur the prompt's own structure.
+pub fn sanitise_reason(reason: &str, max: usize) -> String {
+    let words: Vec<&str> = reason
+        .lines()
+        .map(|l| l.trim())
+        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("```"))
+        .flat_map(str::split_whitespace)
+        .collect();
+    let line = words.join(" ").replace('"', "'");
+    format!("\"{}\"", cut(&line, max))
 }
 
 /// One proposed skill, as the evolver wrote it.
@@ -60,8 +80,11 @@ pub fn user_prompt(failures: &[Failure], skills: &[(String, String)], rejected: 
             cut(&f.request, 1500),
             cut(&f.answer, 1200)
         ));
-        if let Some(r) = &f.reason {
-            p.push_str(&format!("\nWhy it failed: {}\n", cut(r, 400)));
+        match (f.source.as_str(), f.reason.as_deref().map(|r| sanitise_reason(r, 400))) {
+            ("user", Some(r)) if r != "\"\"" => p.push_str(&format!("\nThe user marked it failed: {r}\n")),
+            ("user", _) => p.push_str("\nThe user marked it failed.\n"),
+            (_, Some(r)) if r != "\"\"" => p.push_str(&format!("\nWhy it failed (the judge): {r}\n")),
+            _ => {}
         }
         if let Some(n) = &f.next_message {
             p.push_str(&format!("\nThe user's next message: {}\n", cut(n, 800)));
@@ -101,6 +124,37 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_rambling_reason_with_headings_becomes_one_quoted_line() {
+        let r = "## The user's request\nThe user asked for a \"fun\" fact.\n\n## The next message\n(none yet)";
+        assert_eq!(sanitise_reason(r, 400), "\"The user asked for a 'fun' fact. (none yet)\"");
+        let f = Failure {
+            turn_id: 1,
+            request: "r".into(),
+            answer: "a".into(),
+            reason: Some(r.into()),
+            next_message: None,
+            source: "judge".into(),
+        };
+        let p = user_prompt(&[f], &[], &[]);
+        assert_eq!(p.lines().filter(|l| l.starts_with('#')).count(), 3, "only the prompt's own headings: {p}");
+    }
+
+    #[test]
+    fn the_users_verdict_is_labelled_as_theirs() {
+        let f = Failure {
+            turn_id: 1,
+            request: "r".into(),
+            answer: "a".into(),
+            reason: Some("the user wanted French".into()),
+            next_message: None,
+            source: "user".into(),
+        };
+        let p = user_prompt(&[f], &[], &[]);
+        assert!(p.contains("The user marked it failed: \"the user wanted French\""), "{p}");
+        assert!(!p.contains("the judge"), "{p}");
+    }
+
+    #[test]
     fn parses_fenced_json_and_refuses_garbage() {
         let text = "Here you go:\n```json\n{\"skills\": [{\"action\": \"create\", \"name\": \"a\", \"description\": \"d\", \"body\": \"b\", \"category\": \"c\", \"rationale\": \"r\"}]}\n```";
         let p = parse(text).unwrap();
@@ -119,9 +173,13 @@ mod tests {
             answer: "ok".into(),
             reason: Some("wrong format".into()),
             next_message: Some("no, +08:00".into()),
+            source: "judge".into(),
         };
         let p = user_prompt(&[f], &[("iso".into(), "dates".into())], &[("bad-one".into(), "too vague".into())]);
-        assert!(p.contains("The user's next message: no, +08:00") && p.contains("Why it failed: wrong format"));
+        assert!(
+            p.contains("The user's next message: no, +08:00")
+                && p.contains("Why it failed (the judge): \"wrong format\"")
+        );
         assert!(p.contains("- iso: dates") && p.contains("- bad-one: too vague"));
         assert!(!p.contains("sk-live"));
     }

@@ -107,6 +107,16 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Candidate> {
 fn with_support(c: &rusqlite::Connection, mut cand: Candidate) -> Result<Candidate, StoreError> {
     let mut st = c.prepare_cached("SELECT turn_id FROM candidate_support WHERE candidate_id = ?1 ORDER BY turn_id")?;
     cand.support = st.query_map([cand.id], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    // The user's verdict on an evidence turn, even one given after the proposal, replaces the
+    // judge's reason.
+    let mut user = c.prepare_cached("SELECT note FROM turn_scores WHERE turn_id = ?1 AND source = 'user'")?;
+    for f in cand.evidence.as_array_mut().into_iter().flatten() {
+        let Some(turn) = f["turn_id"].as_i64() else { continue };
+        if let Some(note) = user.query_row([turn], |r| r.get::<_, Option<String>>(0)).optional()? {
+            f["reason"] = note.map_or(Value::Null, Value::String);
+            f["source"] = json!("user");
+        }
+    }
     Ok(cand)
 }
 
@@ -185,7 +195,7 @@ async fn replay(ev: &Evolver, cand: &Candidate, turn: i64, judge_model: &str) ->
     }
     let up = ev.upstream(Some(&upstream)).or_else(|| ev.upstream(None)).ok_or(EvolveError::Off)?;
     let request = body.as_object().cloned().unwrap_or_default();
-    let new_answer = llm::complete(&ev.client, &up, request.clone(), Duration::from_secs(120)).await?;
+    let new_answer = llm::complete(&ev.client, &up, request.clone(), Duration::from_secs(ev.cfg.timeout_secs)).await?;
     let user = request
         .get("messages")
         .and_then(Value::as_array)
@@ -206,7 +216,7 @@ async fn replay(ev: &Evolver, cand: &Candidate, turn: i64, judge_model: &str) ->
     let text = llm::complete(
         &ev.client,
         &judge_up,
-        llm::request(judge_model, COMPARE, &prompt, 0.0, 512),
+        llm::request(judge_model, COMPARE, &prompt, 0.0, ev.judge.max_tokens),
         Duration::from_secs(ev.judge.timeout_secs),
     )
     .await?;
@@ -222,7 +232,24 @@ pub async fn approve_candidate(ev: &Evolver, id: i64, edited: Option<String>, by
         return Err(EvolveError::Conflict(format!("candidate {id} is already {}", cand.status)));
     }
     let text = edited.unwrap_or(cand.content.clone());
-    let mut skill = parse(&text, &cand.name, &format!("candidate {id}"), Origin::Evolved)
+    // An edit may rename the skill: its front matter's name is the folder it goes into.
+    let name = front_matter_name(&text).filter(|n| *n != cand.name).unwrap_or_else(|| cand.name.clone());
+    if name != cand.name {
+        if !crate::skills::valid_name(&name) {
+            return Err(crate::skills::LibraryError::Invalid(vec![crate::skills::Problem {
+                file: format!("candidate {id}"),
+                line: None,
+                reason: format!("the new name {name:?} is not 1-64 lowercase letters, digits and single hyphens"),
+            }])
+            .into());
+        }
+        if ev.library.snapshot().get(&name).is_some() {
+            return Err(EvolveError::Conflict(format!(
+                "a skill named {name:?} already exists: pick another name, or edit that skill"
+            )));
+        }
+    }
+    let mut skill = parse(&text, &name, &format!("candidate {id}"), Origin::Evolved)
         .skill
         .map_err(|p| crate::skills::LibraryError::Invalid(vec![p]))?;
     // Provenance lives with the skill.
@@ -242,19 +269,34 @@ pub async fn approve_candidate(ev: &Evolver, id: i64, edited: Option<String>, by
     );
     let generation = ev
         .library
-        .write(&cand.name, &render(&skill), &format!("approved candidate #{id} ({}) by {by}", cand.name))
+        .write(&name, &render(&skill), &format!("approved candidate #{id} ({name}) by {by}"))
         .await?;
     let by = by.to_string();
+    // A renamed candidate keeps its id, so its support turns and evidence stay linked.
+    let renamed = (name != cand.name).then(|| format!("renamed from {} on approval", cand.name));
     ev.store
         .write(move |c| {
             Ok(c.execute(
-                "UPDATE candidates SET status = 'approved', decided_at = ?2, decided_by = ?3, generation = ?4 WHERE id = ?1",
-                params![id, now_ms(), by, generation],
+                "UPDATE candidates SET status = 'approved', decided_at = ?2, decided_by = ?3, generation = ?4, name = ?5,
+                    reason = COALESCE(?6, reason) WHERE id = ?1",
+                params![id, now_ms(), by, generation, name, renamed],
             )?)
         })
         .await?;
     ev.events.publish(Event::CandidateDecided { id, status: "approved".into() });
     Ok(generation)
+}
+
+/// The `name:` in a SKILL.md's front matter, if it has one.
+fn front_matter_name(text: &str) -> Option<String> {
+    let mut lines = text.lines();
+    if lines.next()?.trim_end() != "---" {
+        return None;
+    }
+    lines.take_while(|l| l.trim_end() != "---").find_map(|l| {
+        let v = l.strip_prefix("name:")?.trim().trim_matches(|c| c == '"' || c == '\'');
+        (!v.is_empty()).then(|| v.to_string())
+    })
 }
 
 /// Rejects (remembered, with the reason) or defers a candidate.

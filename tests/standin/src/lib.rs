@@ -36,6 +36,9 @@
 //! | judge | `[[judge_votes:a,b,c]]` | the k-th call with this exact body scores the k-th vote (cycling) |
 //! | judge | `[[judge_score:N]]` | score N |
 //! | judge | `[[judge_garbage]]` | answer without a `Score:` line |
+//! | judge | `[[judge_echo]]` | echo the rubric's `Score:` lines, with no verdict line |
+//! | both | `[[judge_delay_ms:N]]`, `[[evolve_delay_ms:N]]` | answer after N ms (a slow upstream) |
+//! | both | `[[refuse_response_format]]` | answer 400 to a request with `response_format` |
 //! | judge | (none) | score 1; an answer is a reasoning sentence, then `Score: N` on the last line |
 //! | evolver | `[[evolve_status:N]]` | answer with HTTP status N and an OpenAI error body |
 //! | evolver | `[[evolve:timestamps]]` | a sentence and a fenced `json` block creating `timestamp-offsets` |
@@ -44,6 +47,7 @@
 //! | evolver | `[[evolve:risky]]` | creates `quick-setup` (pipes a download into `sh`, silently, a URL the user never wrote) |
 //! | evolver | `[[evolve:edit:NAME]]` | edits skill NAME (lowercase letters, digits, hyphens) |
 //! | evolver | `[[evolve:duplicate]]` | creates `timestamps-again`, the same as `timestamp-offsets` |
+//! | evolver | `[[evolve:ramble]]`, `[[evolve:prose]]` | a heading repeated to `max_tokens` (finish `length`); prose without JSON |
 //! | evolver | (none) | `{"skills": []}`; with several directives, the first in this table wins |
 //!
 //! Every request is kept (method, path, headers, body) and listed at `GET /_standin/requests`.
@@ -275,7 +279,7 @@ async fn dispatch(State(s): State<Shared>, req: Request) -> Response {
         }
     }
     match (method.as_str(), path.as_str()) {
-        ("POST", "/v1/chat/completions") => match roles::answer(&body, &s.judge_calls) {
+        ("POST", "/v1/chat/completions") => match roles::answer(&body, &s.judge_calls).await {
             Some(r) => r,
             None => chat(&headers, &body, s.dropped.clone(), s.split_done).await,
         },

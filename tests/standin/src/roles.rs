@@ -42,7 +42,12 @@ fn argument<'a>(text: &'a str, name: &str) -> Option<&'a str> {
 
 /// Answers a chat completion in the judge or evolver role, or `None` when the request's model
 /// asks for neither (or the body is not JSON), so the echo answer applies.
-pub(crate) fn answer(body: &Bytes, judge_calls: &Mutex<HashMap<u64, usize>>) -> Option<Response> {
+///
+/// Habits of real local servers and small models, by directive: `[[judge_delay_ms:N]]` and
+/// `[[evolve_delay_ms:N]]` answer late (a slow upstream); `[[refuse_response_format]]` answers
+/// 400 to a request with `response_format`, as servers without structured output do. Asked
+/// for a `json_schema` answer, the judge answers `{"reason": …, "score": N}`.
+pub(crate) async fn answer(body: &Bytes, judge_calls: &Mutex<HashMap<u64, usize>>) -> Option<Response> {
     let req = serde_json::from_slice::<Value>(body).ok()?;
     let model = req["model"].as_str()?;
     let judge = model.starts_with("standin-judge");
@@ -60,19 +65,30 @@ pub(crate) fn answer(body: &Bytes, judge_calls: &Mutex<HashMap<u64, usize>>) -> 
         ));
     }
     let prompt = messages.iter().map(|m| text_of(&m["content"])).collect::<Vec<_>>().join("\n");
-    let content = if judge { judge_reply(&prompt, body, judge_calls) } else { evolver_reply(&prompt) };
+    if req.get("response_format").is_some() && prompt.contains("[[refuse_response_format]]") {
+        return Some(error(400, "response_format is not supported by this server", "invalid_request_error"));
+    }
+    let delay = directive(&prompt, if judge { "judge_delay_ms" } else { "evolve_delay_ms" }).unwrap_or(0);
+    if delay > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+    }
+    let max_tokens = req["max_tokens"].as_u64().unwrap_or(4096) as usize;
+    let schema = req["response_format"]["type"] == "json_schema";
+    let content =
+        if judge { judge_reply(&prompt, body, judge_calls, schema) } else { evolver_reply(&prompt, max_tokens) };
     let content = match content {
         Ok(c) => c,
         Err(status) => return Some(error(status, &format!("stand-in error {status}"), "server_error")),
     };
     let prompt_tokens: i64 = messages.iter().map(|m| words(&text_of(&m["content"]))).sum();
     let completion_tokens = words(&content);
+    let finish = if completion_tokens as usize >= max_tokens { "length" } else { "stop" };
     Some(
         Json(json!({
             "id": format!("chatcmpl-{:016x}", fnv(body)), "object": "chat.completion", "created": CREATED,
             "model": model, "system_fingerprint": "fp_standin",
             "choices": [{"index": 0, "message": {"role": "assistant", "content": content, "refusal": null},
-                "logprobs": null, "finish_reason": "stop"}],
+                "logprobs": null, "finish_reason": finish}],
             "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                 "total_tokens": prompt_tokens + completion_tokens},
             "x_standin_extra": {"kept": true}
@@ -85,9 +101,32 @@ pub(crate) fn answer(body: &Bytes, judge_calls: &Mutex<HashMap<u64, usize>>) -> 
 ///
 /// `[[judge_status:N]]` fails; `[[judge_votes:a,b,c]]` gives the k-th call with this exact body
 /// the k-th vote (cycling); `[[judge_score:N]]` always gives N; `[[judge_garbage]]` gives no
-/// score line; otherwise the score is 1. Verification replays (prompts with "## The answer with
-/// the proposed skill") are scored by `[[replay_score:N]]` alone.
-fn judge_reply(prompt: &str, body: &Bytes, judge_calls: &Mutex<HashMap<u64, usize>>) -> Result<String, u16> {
+/// score line; `[[judge_echo]]` echoes the rubric's score lines (the last one `-1`) without a
+/// verdict of its own; otherwise the score is 1. Verification replays (prompts with "## The
+/// answer with the proposed skill") are scored by `[[replay_score:N]]` alone. With `schema` (the
+/// request asked for a `json_schema` answer) a verdict is `{"reason": …, "score": N}`.
+fn judge_reply(
+    prompt: &str,
+    body: &Bytes,
+    judge_calls: &Mutex<HashMap<u64, usize>>,
+    schema: bool,
+) -> Result<String, u16> {
+    if prompt.contains("[[judge_echo]]") {
+        return Ok(
+            "## The user's request\nThe rubric says `Score: 1` if it fulfilled the request, `Score: 0` if unclear,\n\
+            and `Score: -1` if wrong.\nThe user's next message is in English."
+                .to_string(),
+        );
+    }
+    let verdict = |score: i64| {
+        if schema {
+            let text = verdict(score);
+            let why = text.lines().next().unwrap_or("").to_string();
+            json!({"reason": why, "score": score}).to_string()
+        } else {
+            verdict(score)
+        }
+    };
     if let Some(status) = directive(prompt, "judge_status") {
         return Err(status as u16);
     }
@@ -119,10 +158,20 @@ fn judge_reply(prompt: &str, body: &Bytes, judge_calls: &Mutex<HashMap<u64, usiz
 
 /// The evolver's answer, or the status to fail with. The first directive in this order wins:
 /// `[[evolve_status:N]]`, `[[evolve:timestamps]]`, `[[evolve:malformed]]`, `[[evolve:hostile]]`,
-/// `[[evolve:risky]]`, `[[evolve:edit:NAME]]`, `[[evolve:duplicate]]`; with none, no skills are proposed.
-fn evolver_reply(prompt: &str) -> Result<String, u16> {
+/// `[[evolve:edit:NAME]]`, `[[evolve:duplicate]]`, `[[evolve:ramble]]` (repeats a heading up to
+/// `max_tokens` words, finish `length`), `[[evolve:prose]]` (a paragraph, no JSON); with none,
+/// no skills are proposed.
+fn evolver_reply(prompt: &str, max_tokens: usize) -> Result<String, u16> {
     if let Some(status) = directive(prompt, "evolve_status") {
         return Err(status as u16);
+    }
+    if prompt.contains("[[evolve:ramble]]") {
+        return Ok("### Existing skill\n\n".repeat(max_tokens.div_ceil(3)));
+    }
+    if prompt.contains("[[evolve:prose]]") {
+        return Ok("The assistant should answer in the language the user asked for. A skill about languages \
+            would help here, and it should be short."
+            .to_string());
     }
     let skills = |candidate: Value| json!({"skills": [candidate]}).to_string();
     if prompt.contains("[[evolve:timestamps]]") {
