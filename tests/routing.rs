@@ -443,6 +443,41 @@ async fn hostile_upstream_streams_never_crash_the_proxy_and_are_recorded() {
 }
 
 #[tokio::test]
+async fn an_upstream_answer_of_any_size_is_read_within_a_bound() {
+    // 80 MiB: one content delta per MiB, the whole thing without an end.
+    let piece = format!(
+        "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{}\"}}}}]}}\n\n",
+        "x".repeat((1 << 20) - 64)
+    );
+    let chunks: Vec<bytes::Bytes> = (0..80).map(|_| bytes::Bytes::from(piece.clone())).collect();
+    let s = setup(
+        vec![Options { raw_stream: Some(chunks), ..Default::default() }],
+        |s, c| c.upstreams = vec![up("big", Kind::Openai, &s[0], &[], true)],
+        Keys::none(),
+    )
+    .await;
+    // Whole answers are refused past the bound, as they arrive.
+    let r =
+        s.post("/v1/chat/completions", json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]})).await;
+    assert_eq!(r.status(), 502);
+    assert!(r.text().await.unwrap().contains("more than 64 MiB"));
+    // A stream reaches the client whole; the record keeps its start and says so.
+    let r = s
+        .post(
+            "/v1/chat/completions",
+            json!({"model": "m", "stream": true, "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .await;
+    let id = common::turn_id(&r);
+    assert_eq!(r.bytes().await.unwrap().len(), 80 * piece.len());
+    let t = s.turn(id).await;
+    assert_eq!(t["status"], "ok");
+    assert!(t["error"].as_str().is_some_and(|e| e.contains("only its start is recorded")), "{}", t["error"]);
+    assert!(t["response_text"].as_str().unwrap().len() <= 64 << 20);
+    s.stop().await;
+}
+
+#[tokio::test]
 async fn errors_come_in_the_callers_protocol() {
     let s = setup(
         vec![Options { fail_with: Some(529), ..Default::default() }, Options::default()],

@@ -253,6 +253,29 @@ fn error_body_for(client: Protocol, upstream: Kind, status: StatusCode, body: &B
     Bytes::from(super::error::error_json(client, status, &message).to_string())
 }
 
+/// Largest whole (non-streamed) answer read from an upstream.
+pub const MAX_ANSWER_BYTES: usize = 64 << 20;
+
+enum Bounded {
+    TooLarge,
+    Read(reqwest::Error),
+}
+
+/// Reads a whole body, refusing one larger than `max` as it arrives (not after buffering it).
+async fn read_bounded(mut resp: reqwest::Response, max: usize) -> Result<Bytes, Bounded> {
+    if resp.content_length().is_some_and(|n| n > max as u64) {
+        return Err(Bounded::TooLarge);
+    }
+    let mut buf = bytes::BytesMut::new();
+    while let Some(chunk) = resp.chunk().await.map_err(Bounded::Read)? {
+        if buf.len() + chunk.len() > max {
+            return Err(Bounded::TooLarge);
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
+}
+
 /// Sends the upstream's answer to the client, translating as needed, and records the turn.
 pub async fn respond(mut guard: TurnGuard, sent: Sent, client: Protocol, stream: bool, model: &str) -> Response {
     let Sent { resp, upstream, attempts } = sent;
@@ -298,9 +321,18 @@ pub async fn respond(mut guard: TurnGuard, sent: Sent, client: Protocol, stream:
         return out;
     }
 
-    let body = match resp.bytes().await {
+    let body = match read_bounded(resp, MAX_ANSWER_BYTES).await {
         Ok(b) => b,
-        Err(e) => {
+        Err(Bounded::TooLarge) => {
+            let err = ProxyError::UpstreamUnreachable(format!(
+                "the upstream {} answered with more than {} MiB",
+                upstream.name,
+                MAX_ANSWER_BYTES >> 20
+            ));
+            guard.finish(TurnStatus::Failed, Some(502), Some(err.to_string()), Some(RawResponse::None));
+            return err.into_response_for(client);
+        }
+        Err(Bounded::Read(e)) => {
             let err = super::send_error(&upstream, e);
             guard.finish(
                 TurnStatus::Failed,

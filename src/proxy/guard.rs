@@ -21,12 +21,19 @@ struct Pending {
     /// Time spent in MetaClaw's own code (everything but waiting on the upstream).
     own: Duration,
     chunks: Vec<Bytes>,
+    /// Bytes in `chunks`, and bytes past [`MAX_RECORDED_BYTES`] that were not kept.
+    kept: usize,
+    dropped: usize,
     /// The answer is complete by its protocol's own end (`[DONE]`, `message_stop`…): the turn
     /// is `ok` even if the client closes before the upstream's body ends.
     complete: bool,
     /// The upstream's HTTP status, once it answered.
     http_status: Option<u16>,
 }
+
+/// Most bytes of a streamed answer kept for the record; an upstream that never stops must not
+/// grow memory without bound. The client still gets everything.
+pub const MAX_RECORDED_BYTES: usize = 64 << 20;
 
 type Slot = Arc<Mutex<Option<Box<Pending>>>>;
 
@@ -73,6 +80,8 @@ impl TurnGuard {
             own: Duration::ZERO,
             anthropic: false,
             chunks: Vec::new(),
+            kept: 0,
+            dropped: 0,
             complete: false,
             http_status: None,
         };
@@ -144,7 +153,14 @@ impl TurnGuard {
     }
 
     pub fn push_chunk(&mut self, chunk: Bytes) {
-        self.with(|p| p.chunks.push(chunk));
+        self.with(|p| {
+            if p.kept + chunk.len() > MAX_RECORDED_BYTES {
+                p.dropped += chunk.len();
+            } else {
+                p.kept += chunk.len();
+                p.chunks.push(chunk);
+            }
+        });
     }
 
     /// Records the turn as finished. `response` of `None` means "the streamed chunks".
@@ -179,6 +195,11 @@ impl Sink {
         r.status = status;
         r.http_status = http_status;
         r.error = error;
+        if p.dropped > 0 {
+            let note =
+                format!("the answer was longer than {} MiB; only its start is recorded", MAX_RECORDED_BYTES >> 20);
+            r.error = Some(r.error.take().map_or(note.clone(), |e| format!("{e}; {note}")));
+        }
         let chunks = std::mem::take(&mut p.chunks);
         r.response = response.unwrap_or(if p.anthropic {
             RawResponse::AnthropicStream(chunks)
