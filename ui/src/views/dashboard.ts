@@ -2,7 +2,7 @@
 // generation, and the scheduler.
 
 import type { App, View } from "../app";
-import type { GenerationSignal, OmlsStatus, Status, TurnSummary } from "../api/types";
+import type { EvolverStatus, GenerationSignal, JudgeCounts, OmlsStatus, Status, TurnSummary } from "../api/types";
 import { copyText, h, replace, s } from "../lib/dom";
 import { dateTime, duration, ms, num, pct, relative, timeOnly, WEEKDAYS } from "../lib/format";
 import { empty, errorMessage, failure, load, loading, scoreBadge, tabs, toast } from "../lib/ui";
@@ -14,12 +14,14 @@ export function dashboardView(app: App): View {
   const chartEl = h("div", null, loading("Loading the learning signal"));
   const schedEl = h("div", null, loading("Loading the scheduler"));
   const pauseSlot = h("div", { class: "row" });
+  const healthEl = h("div", { id: "learning-health" });
 
   const el = h(
     "div",
     { class: "view view-dashboard" },
     h("div", { class: "view-head" }, h("h1", null, "Dashboard"), pauseSlot),
     statsEl,
+    healthEl,
     endpointEl,
     h(
       "div",
@@ -40,13 +42,38 @@ export function dashboardView(app: App): View {
       stat("Overhead p99", ms(st.overhead.p99_ms), `max ${ms(st.overhead.max_ms)}`, "overhead-p99"),
       stat("Generation", `#${st.generation}`, h("a", { href: "#/history" }, "History")),
       stat("To review", num(st.candidates_pending), h("a", { href: "#/review" }, st.candidates_pending ? "Review now" : "Review")),
-      st.judge ? stat("Judge queue", num(st.judge.pending), `${num(st.judge.scored)} scored, ${num(st.judge.failed)} failed`) : stat("Judge", "off", h("a", { href: "#/settings" }, "Set a judge model")),
+      st.judge ? judgeStat(st.judge) : stat("Judge", "off", h("a", { href: "#/settings" }, "Set a judge model")),
+      st.evolver ? evolverStat(st.evolver) : null,
     );
+    drawLearningHealth(st);
     if (!endpointDrawn) {
       endpointDrawn = true;
       replace(endpointEl, h("h2", { id: "ep-h" }, "Point your agent at MetaClaw"), endpoint(st));
     }
     drawPause(st);
+  };
+
+  // The judge and the evolver say so when they can't work with their model (never a silent 0).
+  const drawLearningHealth = (st: Status) => {
+    const j = st.judge;
+    const run = st.evolver?.last_run;
+    const items: HTMLElement[] = [];
+    if (st.learning_paused) items.push(h("p", null, "Learning is paused: no judging, evolution or training until you resume it."));
+    if (j?.problem) {
+      items.push(
+        h(
+          "div",
+          { id: "judge-problem" },
+          h("p", null, h("strong", null, "Judge: "), j.problem, "."),
+          j.last_error ? h("p", null, "Last failure: ", j.last_error) : null,
+          j.last_answer ? h("details", null, h("summary", null, "The judge's last answer"), h("pre", { class: "wrap" }, j.last_answer)) : null,
+        ),
+      );
+    }
+    if (run && ["malformed", "timed out", "failed"].includes(run.status)) {
+      items.push(h("p", { id: "evolver-problem" }, h("strong", null, "Evolver: "), `the last run ${run.status === "failed" ? "failed" : run.status === "timed out" ? "timed out" : "answered with something that is not the JSON asked for"}`, run.reason ? ` (${run.reason})` : "", `. ${num(st.evolver?.failures_waiting ?? 0)} failed turns wait for the next run.`));
+    }
+    replace(healthEl, items.length ? h("div", { class: "notice", role: "status" }, ...items) : null);
   };
 
   const drawPause = (st: Status) => {
@@ -129,6 +156,19 @@ export function dashboardView(app: App): View {
       clearInterval(t3);
     },
   };
+}
+
+/** Scored / unparseable / timed out / waiting / given up. */
+function judgeStat(j: JudgeCounts): HTMLElement {
+  const parts = [`${num(j.scored)} scored`];
+  if (j.unparseable !== undefined) parts.push(`${num(j.unparseable)} unparseable`, `${num(j.timed_out ?? 0)} timed out`);
+  parts.push(`${num(j.failed)} given up`);
+  return stat("Judge queue", num(j.pending), parts.join(", "), "judge-stat");
+}
+
+function evolverStat(e: EvolverStatus): HTMLElement {
+  const run = e.last_run;
+  return stat("Evolver", run ? run.status : "no run yet", run ? `${num(e.runs)} runs, ${num(e.failed_runs)} failed; ${num(e.failures_waiting)} failures waiting` : `${num(e.failures_waiting)} failures waiting`, "evolver-stat");
 }
 
 function stat(label: string, value: string, sub?: string | Node, id?: string): HTMLElement {

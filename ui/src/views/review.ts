@@ -266,7 +266,7 @@ function failureItem(f: Failure): HTMLElement {
     "li",
     { class: "failure" },
     h("p", null, h("a", { href: `#/turns/${f.turn_id}` }, `Turn #${f.turn_id}`)),
-    h("dl", { class: "kv" }, h("dt", null, "Request"), h("dd", null, h("pre", { class: "wrap" }, f.request)), h("dt", null, "Answer"), h("dd", null, h("pre", { class: "wrap" }, f.answer)), h("dt", null, "Judge's reason"), h("dd", { class: "judge-reason" }, f.reason ?? "—"), f.next_message ? [h("dt", null, "What the user said next"), h("dd", null, h("pre", { class: "wrap" }, f.next_message))] : null),
+    h("dl", { class: "kv" }, h("dt", null, "Request"), h("dd", null, h("pre", { class: "wrap" }, f.request)), h("dt", null, "Answer"), h("dd", null, h("pre", { class: "wrap" }, f.answer)), h("dt", null, f.source === "user" ? "Your verdict" : "Judge's reason"), h("dd", { class: "judge-reason" }, f.reason ?? "—"), f.next_message ? [h("dt", null, "What the user said next"), h("dd", null, h("pre", { class: "wrap" }, f.next_message))] : null),
   );
 }
 

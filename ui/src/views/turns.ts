@@ -278,11 +278,12 @@ function judgementBlock(app: App, t: TurnDetail, reload: () => void): HTMLElemen
           "div",
           { id: "judgement" },
           h("p", null, scoreBadge(j.score), " ", scoreLabel(j.score), " ", badge(j.source === "user" ? "your feedback" : "judge", j.source === "user" ? "info" : "muted"), h("span", { class: "muted" }, ` ${dateTime(j.created_at)}`)),
-          j.reason ? h("p", null, h("span", { class: "muted" }, "Reason: "), j.reason) : null,
-          j.note ? h("p", null, h("span", { class: "muted" }, "Note: "), j.note) : null,
-          votes(j.votes),
+          // Your verdict replaces the judge's: its reason and votes are not shown beside yours.
+          j.reason && j.source !== "user" ? h("p", null, h("span", { class: "muted" }, "Reason: "), j.reason) : null,
+          j.note ? h("p", null, h("span", { class: "muted" }, j.source === "user" ? "Your note: " : "Note: "), j.note) : null,
+          j.source === "user" ? null : votes(j.votes),
         )
-      : h("p", { class: "muted", id: "judgement" }, t.turn_type === "main" ? "Not scored yet (the judge waits for the user's next message, or no judge is configured)." : "Side turns are not judged."),
+      : h("p", { class: "muted", id: "judgement" }, t.turn_type === "main" ? "Not scored yet (the judge waits for the user's next message, no judge is configured, or the judge could not score it: the Dashboard says why)." : "Side turns are not judged."),
     h("div", { class: "feedback" }, h("h3", null, "Your verdict (overrides the judge)"), field("Note", note), h("div", { class: "actions" }, up, down)),
   );
 }

@@ -65,12 +65,49 @@ export interface OverheadStats {
   max_ms: number | null;
 }
 
-/** crate::store::read::JudgeCounts */
+/** crate::prm::JudgeStatus: the judge's queue and how its answers went. */
 export interface JudgeCounts {
+  /** Waiting: for the user's next message, a retry or a window. */
   pending: number;
   done: number;
+  /** Given up. */
   failed: number;
+  /** Turns with a score (the judge's or the user's). */
   scored: number;
+  /** The fields below are absent on older engines. */
+  scored_by_judge?: number;
+  /** Waiting or given-up turns whose last attempt had no valid `Score:` line. */
+  unparseable?: number;
+  /** Waiting or given-up turns whose last attempt timed out. */
+  timed_out?: number;
+  unparseable_answers?: number;
+  timed_out_answers?: number;
+  last_error?: string | null;
+  /** The judge's latest raw answer (clipped). */
+  last_answer?: string | null;
+  /** Plain words when the judge is not working, e.g. "this model can't judge: 26 unparseable answers". */
+  problem?: string | null;
+}
+
+/** crate::evolve::Run: one recorded evolution run (`GET /api/evolve/runs`). */
+export interface EvolveRun {
+  id: number;
+  created_at: number;
+  trigger: string;
+  session_id: string | null;
+  turns: number[];
+  /** proposed, nothing, screened out, malformed, timed out or failed ("done" from older engines). */
+  status: string;
+  reason: string | null;
+  candidates: number;
+}
+
+/** crate::evolve::EvolverStatus */
+export interface EvolverStatus {
+  runs: number;
+  failed_runs: number;
+  failures_waiting: number;
+  last_run: EvolveRun | null;
 }
 
 /** crate::api::Status (`GET /api/status`; `#[serde(flatten)] info: EngineInfo`) */
@@ -84,6 +121,8 @@ export interface Status extends EngineInfo {
   schema_version: number;
   pending_writes: number;
   judge: JudgeCounts | null;
+  /** The evolver's runs: null when no evolver model is set; absent on older engines. */
+  evolver?: EvolverStatus | null;
   candidates_pending: number;
   generation: number;
   /** The user paused learning (`POST /api/learning/pause`); absent on older engines. */

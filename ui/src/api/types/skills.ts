@@ -191,6 +191,8 @@ export interface Failure {
   reason: string | null;
   /** What the user said next (often the correction). */
   next_message: string | null;
+  /** Who scored the turn: "judge" or "user" (whose note then is the reason); absent on older engines. */
+  source?: string;
 }
 
 /** the verification replay (json! in crate::evolve::review) */
