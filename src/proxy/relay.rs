@@ -203,3 +203,43 @@ impl Stream for Relay {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::EndWatch;
+
+    const FINISH: &[u8] = b"data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n";
+    const USAGE: &[u8] = b"data: {\"choices\":[],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2}}\n\n";
+    const TEXT: &[u8] =
+        b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"},\"finish_reason\":null}],\"usage\":null}\n\n";
+
+    #[test]
+    fn an_openai_stream_ends_at_done_or_at_finish_and_the_asked_for_usage() {
+        let mut w = EndWatch::new(false, false);
+        assert!(!w.push(TEXT));
+        assert!(w.push(FINISH), "no usage asked: the finish_reason ends it");
+
+        let mut w = EndWatch::new(false, true);
+        assert!(!w.push(TEXT) && !w.push(FINISH), "the usage chunk is still to come");
+        assert!(w.push(USAGE));
+
+        let mut w = EndWatch::new(false, true);
+        assert!(!w.push(TEXT));
+        // `[DONE]` split across writes still counts.
+        assert!(!w.push(b"data: [DO"));
+        assert!(w.push(b"NE]\n\n"));
+    }
+
+    #[test]
+    fn an_anthropic_stream_ends_at_message_stop_only() {
+        let mut w = EndWatch::new(true, false);
+        assert!(!w.push(
+            b"event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"}}\n\n"
+        ));
+        assert!(!w.push(b"data: {\"text\":\"the words message_stop in a text\"}\n\n"));
+        assert!(w.push(b"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"));
+        // And never on an OpenAI terminator.
+        let mut w = EndWatch::new(true, false);
+        assert!(!w.push(b"data: [DONE]\n\n"));
+    }
+}
