@@ -273,8 +273,10 @@ async fn local_files_are_watched_and_the_cache_survives_a_restart() {
     let client = h.http.clone();
     let url = h.url(&format!("/api/calendars/busy?from={from}&to={to}"));
     let token = h.token.clone();
+    // The watcher is installed before `add` answers, so this change is never missed; the
+    // deadline only bounds a slow machine.
     let mut seen = 0;
-    for _ in 0..100 {
+    for _ in 0..600 {
         let v: Value = client.get(&url).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
         seen = v.as_array().unwrap().len();
         if seen == 1 {
@@ -294,5 +296,123 @@ async fn local_files_are_watched_and_the_cache_survives_a_restart() {
     let t: Value = post(&h, &format!("/api/calendars/{id}/test"), json!({})).await.json().await.unwrap();
     assert_eq!(t["ok"], false);
     assert!(t["error"].as_str().unwrap().contains("family.ics"), "{t}");
+    h.stop().await;
+}
+
+fn ics(name: &str) -> String {
+    std::fs::read_to_string(format!("{}/tests/data/calendars/{name}.ics", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+/// Two workers, like the 2-core machines the engine froze on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_feed_never_freezes_the_engine_and_busy_time_answers_quickly() {
+    let (server, url) = feed_server().await;
+    *server.body.lock().unwrap() = ics("hostile");
+    let h = Harness::start(|c| c.omls.timezone = Some("Europe/Berlin".into())).await;
+    let r = post(&h, "/api/calendars", json!({"source": url, "name": "Hostile"})).await;
+    assert_eq!(r.status(), 201);
+    let acct: Value = r.json().await.unwrap();
+    // What was skipped is said at `add`, in words.
+    let warnings = acct["warnings"].to_string();
+    for want in ["spin-forever", "every second without end", "huge-weeks", "huge-hours", "huge-all-day", "ten years"] {
+        assert!(warnings.contains(want), "{want} missing from {warnings}");
+    }
+
+    // Several busy queries at once (both workers), and the engine keeps answering meanwhile.
+    let (from, to) = (ms("2026-10-19T00:00:00Z"), ms("2026-11-16T00:00:00Z"));
+    let started = std::time::Instant::now();
+    let busy_url = h.url(&format!("/api/calendars/busy?from={from}&to={to}"));
+    let queries: Vec<_> = (0..4)
+        .map(|_| {
+            let (client, url, token) = (h.http.clone(), busy_url.clone(), h.token.clone());
+            tokio::spawn(async move {
+                let r = client.get(url).bearer_auth(token).timeout(std::time::Duration::from_secs(60)).send().await;
+                r.unwrap().json::<Value>().await.unwrap()
+            })
+        })
+        .collect();
+    let health = h.http.get(h.url("/healthz")).timeout(std::time::Duration::from_secs(20)).send().await;
+    assert!(health.is_ok_and(|r| r.status() == 200), "/healthz did not answer while busy time was computed");
+    for q in queries {
+        let v = q.await.unwrap();
+        let blocks = v.as_array().unwrap();
+        assert_eq!(blocks.len(), 29, "28 days of the daily rule and the one good event: {v}");
+        assert!(blocks.iter().any(|b| b["summary"] == "Still here"));
+        assert!(blocks.iter().all(|b| b["summary"] != "Forever" && b["summary"] != "All-day forever"));
+    }
+    let took = started.elapsed();
+    assert!(took < std::time::Duration::from_secs(30), "busy time took {took:?}");
+    // The scheduler's sampling and the simulation still answer.
+    let v = h.admin("/api/omls").await;
+    assert!(v["decision"]["reason"].is_string(), "{v}");
+    let now = metaclaw::turn::now_ms();
+    let sim = h.admin(&format!("/api/omls/simulate?from={}&to={now}", now - 7 * 86_400_000)).await;
+    assert!(sim["windows"].is_array());
+    // Ranges that overflow or lie in year 9000 are refused, not computed.
+    for q in ["from=-9223372036854775808&to=9223372036854775807", "from=221845392000000&to=221845392086400"] {
+        let r = h.http.get(h.url(&format!("/api/calendars/busy?{q}"))).bearer_auth(&h.token).send().await.unwrap();
+        assert_eq!(r.status(), 400, "{q}");
+    }
+    eprintln!("four concurrent busy queries over the hostile feed took {took:?}");
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_paths_must_be_absolute_regular_files_and_errors_do_not_tell_what_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = Harness::start(|c| c.omls.timezone = Some("Europe/Berlin".into())).await;
+    let message = |r: Value| r["error"]["message"].as_str().unwrap().to_string();
+    let r = post(&h, "/api/calendars", json!({"source": "calendars/family.ics"})).await;
+    assert_eq!(r.status(), 400);
+    let m = message(r.json().await.unwrap());
+    assert!(m.contains("absolute path"), "{m}");
+    let link = dir.path().join("zero.ics");
+    std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
+    let missing = dir.path().join("missing.ics");
+    let mut seen = Vec::new();
+    for p in [std::path::Path::new("/dev/zero"), dir.path(), &link, &missing] {
+        let r = post(&h, "/api/calendars", json!({"source": p.display().to_string()})).await;
+        assert_eq!(r.status(), 400, "{}", p.display());
+        seen.push(message(r.json().await.unwrap()).replace(&p.display().to_string(), "PATH"));
+    }
+    seen.dedup();
+    assert_eq!(seen.len(), 1, "the messages tell which paths exist: {seen:?}");
+    assert!(h.admin("/api/calendars").await.as_array().unwrap().is_empty());
+
+    // A zone the feed names but we can't resolve is said at `add`, not only in `calendar test`.
+    let path = dir.path().join("mars.ics");
+    std::fs::write(&path, "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:m\r\nDTSTART;TZID=Mars/Olympus_Mons:20261020T090000\r\nDTEND;TZID=Mars/Olympus_Mons:20261020T100000\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n").unwrap();
+    let r = post(&h, "/api/calendars", json!({"source": path.display().to_string()})).await;
+    assert_eq!(r.status(), 201);
+    let acct: Value = r.json().await.unwrap();
+    assert!(acct["warnings"].to_string().contains("unknown time zone \\\"Mars/Olympus_Mons\\\""), "{acct}");
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endless_chunked_feed_is_refused_at_the_size_limit() {
+    async fn endless() -> axum::response::Response {
+        let chunk = axum::body::Bytes::from(vec![b'x'; 64 * 1024]);
+        let stream = futures_util::stream::repeat(chunk).map(Ok::<_, std::convert::Infallible>);
+        axum::response::Response::new(axum::body::Body::from_stream(stream))
+    }
+    use futures_util::StreamExt as _;
+    let app = axum::Router::new().route("/endless.ics", axum::routing::get(endless));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let h = Harness::start(|_| {}).await;
+    let r = h
+        .http
+        .post(h.url("/api/calendars"))
+        .bearer_auth(&h.token)
+        .json(&json!({"source": format!("http://{addr}/endless.ics")}))
+        .timeout(std::time::Duration::from_secs(50))
+        .send()
+        .await
+        .expect("the engine answers before the feed ends (it never does)");
+    assert_eq!(r.status(), 400);
+    let m = r.json::<Value>().await.unwrap()["error"]["message"].as_str().unwrap().to_string();
+    assert!(m.contains("larger than 20 MB"), "{m}");
     h.stop().await;
 }

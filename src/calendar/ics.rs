@@ -470,7 +470,7 @@ fn read_event(
         match Rule::parse(p.value.trim(), first) {
             Ok(r) => rrules.push(r),
             // A rule we refuse: the series counts only its first occurrence.
-            Err(why) => notes.push(format!("line {}: {why}; only its first occurrence counts", p.line)),
+            Err(why) => notes.push(format!("event {uid}, line {}: {why}; only its first occurrence counts", p.line)),
         }
     }
     // RDATE and EXDATE: every line, every comma-separated value; a bad value is skipped alone.
@@ -479,11 +479,11 @@ fn read_event(
         for v in p.value.split(',').map(str::trim).filter(|v| !v.is_empty()) {
             match read_rdate(v, p, zones, local) {
                 Ok((w, Some(s))) if s.too_long() => {
-                    notes.push(format!("line {}: RDATE {v:?} lasts more than ten years; skipped", p.line));
+                    notes.push(format!("event {uid}, line {}: RDATE {v:?} lasts more than ten years; skipped", p.line));
                     let _ = w;
                 }
                 Ok(r) => rdates.push(r),
-                Err(why) => notes.push(format!("{why}; that date is skipped")),
+                Err(why) => notes.push(format!("event {uid}, {why}; that date is skipped")),
             }
         }
     }
@@ -492,7 +492,7 @@ fn read_event(
         for v in p.value.split(',').map(str::trim).filter(|v| !v.is_empty()) {
             match read_value(v, p, zones) {
                 Ok(w) => exdates.push(w),
-                Err(why) => notes.push(format!("{why}; that exception is skipped")),
+                Err(why) => notes.push(format!("event {uid}, {why}; that exception is skipped")),
             }
         }
     }
