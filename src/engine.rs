@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use axum::serve::ListenerExt;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -131,6 +130,12 @@ impl Engine {
         let cfg_drain_secs = cfg.proxy.drain_timeout_secs;
         let store = Store::open(&home.db_path(), Duration::from_millis(cfg.store.flush_interval_ms))?;
 
+        if cfg.proxy.api_key.is_some() {
+            tracing::warn!(
+                "proxy.api_key in the config file is deprecated (a secret in a plain file): \
+                 use METACLAW_PROXY_API_KEY or `metaclaw key set proxy` and remove it from the file"
+            );
+        }
         let proxy_key = keys.proxy.clone().or_else(|| cfg.proxy.api_key.clone());
         if proxy_key.is_none() && !cfg.proxy.host.is_loopback() {
             tracing::warn!(host = %cfg.proxy.host, "no proxy key set: only loopback clients will be accepted");
@@ -144,7 +149,7 @@ impl Engine {
                 name: up.name.clone(),
                 kind: up.kind,
                 auth: up.auth,
-                base_url: up.base_url.clone(),
+                base_url: crate::upstream::redact_userinfo(&up.base_url),
                 models: up.models.clone(),
                 model: up.model.clone(),
                 key: if up.key.is_some() { source } else { SecretSource::None },
@@ -298,18 +303,19 @@ impl Engine {
             metrics: metrics.clone(),
             api_key: proxy_key,
             max_body_mib: cfg.proxy.max_body_mib,
+            body_timeout: Duration::from_secs(cfg.proxy.body_timeout_secs),
+            local: crate::api::LocalAddr { port: addr.port(), ip: addr.ip() },
             log_bodies: cfg.log.bodies,
             skills: skills.clone(),
             events: events.clone(),
         });
         let api = Arc::new(ApiState {
             token: token.clone(),
-            token_path: home.token_path().display().to_string(),
             store: store.clone(),
             metrics,
             info,
             idle_gap_ms,
-            port: addr.port(),
+            local: crate::api::LocalAddr { port: addr.port(), ip: addr.ip() },
             skills,
             events,
             judge_on: judge.is_some(),
@@ -325,17 +331,14 @@ impl Engine {
         });
         let app = crate::proxy::router(proxy).merge(crate::api::router(api));
 
+        let limits = crate::proxy::listen::Limits {
+            header_timeout: Duration::from_secs(cfg.proxy.header_timeout_secs),
+            max_connections: cfg.proxy.max_connections as usize,
+        };
         let shutdown = CancellationToken::new();
         let signal = shutdown.clone();
         let server = tokio::spawn(async move {
-            let svc = app.into_make_service_with_connect_info::<SocketAddr>();
-            // Small writes (SSE chunks, short answers) must leave at once, not wait for Nagle.
-            let listener = listener.tap_io(|tcp| {
-                let _ = tcp.set_nodelay(true);
-            });
-            if let Err(e) = axum::serve(listener, svc).with_graceful_shutdown(signal.cancelled_owned()).await {
-                tracing::error!(error = %e, "server stopped with an error");
-            }
+            crate::proxy::listen::serve(listener, app, limits, signal).await;
         });
 
         let runtime = serde_json::json!({"pid": std::process::id(), "address": format!("http://{addr}")});

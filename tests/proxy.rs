@@ -144,13 +144,14 @@ async fn bad_input_gets_openai_error_json() {
         assert!(v["error"]["message"].as_str().unwrap().contains(needle), "{body}: {v}");
     }
     let big = json!({"messages": [{"role": "user", "content": "x".repeat(2 << 20)}]}).to_string();
-    let v = error_of(h.http.post(&url).body(big.clone()).send().await.unwrap(), 413).await;
+    let json_post = || h.http.post(&url).header("content-type", "application/json");
+    let v = error_of(json_post().body(big.clone()).send().await.unwrap(), 413).await;
     assert!(v["error"]["message"].as_str().unwrap().contains("proxy.max_body_mib"));
     // Without a Content-Length (chunked), the limit still holds.
     let stream = futures_util::stream::iter(
         big.into_bytes().chunks(65536).map(|c| Ok::<_, std::io::Error>(c.to_vec())).collect::<Vec<_>>(),
     );
-    let r = h.http.post(&url).body(reqwest::Body::wrap_stream(stream)).send().await.unwrap();
+    let r = json_post().body(reqwest::Body::wrap_stream(stream)).send().await.unwrap();
     error_of(r, 413).await;
     // Nothing reached the upstream.
     assert!(h.standin.requests().is_empty());

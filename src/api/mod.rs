@@ -4,7 +4,7 @@
 //! `$METACLAW_HOME/admin.token`), is served to loopback clients only, and rejects foreign `Host`
 //! and `Origin` headers so web pages can't reach it through DNS rebinding or CSRF.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Path, Query, Request, State};
@@ -31,8 +31,13 @@ use crate::store::{SessionRow, Store, StoreError, TurnDetail, TurnFilter, TurnPa
 /// Errors of the admin API, as `{"error": {"code", "message"}}` the UI can branch on.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    #[error("missing or wrong admin token: send `Authorization: Bearer <token>` (the token is in {0})")]
-    Unauthorized(String),
+    /// Says where the token lives in general terms only: the caller is not authenticated, so no
+    /// machine path (user name, home layout) is shown.
+    #[error(
+        "missing or wrong admin token: send `Authorization: Bearer <token>` (the token is the file \
+         admin.token in MetaClaw's data directory; `metaclaw ui` prints a signed-in link)"
+    )]
+    Unauthorized,
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -54,7 +59,7 @@ pub enum ApiError {
 impl ApiError {
     fn code(&self) -> (StatusCode, &'static str) {
         match self {
-            Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
@@ -81,13 +86,12 @@ impl IntoResponse for ApiError {
 /// What the admin routes need.
 pub struct ApiState {
     pub token: String,
-    pub token_path: String,
     pub store: Store,
     pub metrics: Arc<Metrics>,
     pub info: EngineInfo,
     pub idle_gap_ms: i64,
-    /// Port the engine listens on, for the Host/Origin check.
-    pub port: u16,
+    /// Where the engine listens, for the Host/Origin check.
+    pub local: LocalAddr,
     pub skills: std::sync::Arc<crate::skills::Library>,
     pub events: crate::events::EventBus,
     pub judge_on: bool,
@@ -175,15 +179,77 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .merge(ui)
 }
 
-fn host_allowed(host: &str, port: u16) -> bool {
-    ["127.0.0.1", "localhost", "[::1]"].iter().any(|h| host == format!("{h}:{port}") || (port == 80 && host == *h))
+/// The engine's own address: what a `Host` or `Origin` must name for the admin API, and for the
+/// proxy when no proxy key is set (so DNS rebinding and cross-site pages are refused).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LocalAddr {
+    pub port: u16,
+    /// The bound IP (unspecified when listening on every interface).
+    pub ip: IpAddr,
 }
 
-fn origin_allowed(origin: &str, port: u16) -> bool {
-    if matches!(origin, "tauri://localhost" | "http://tauri.localhost" | "https://tauri.localhost") {
-        return true;
+impl LocalAddr {
+    /// True if `host` (a `Host` header, or an origin's authority) names this engine: `localhost`,
+    /// a loopback IP (IPv4-mapped ones too) or the bound IP, with the engine's port or none.
+    pub fn host_allowed(&self, host: &str) -> bool {
+        let Some((name, port)) = split_host_port(host) else { return false };
+        if port.is_some_and(|p| p != self.port) {
+            return false;
+        }
+        if name.eq_ignore_ascii_case("localhost") {
+            return true;
+        }
+        name.parse::<IpAddr>().is_ok_and(|ip| {
+            let ip = ip.to_canonical();
+            ip.is_loopback() || (!self.ip.is_unspecified() && ip == self.ip.to_canonical())
+        })
     }
-    origin.strip_prefix("http://").is_some_and(|h| host_allowed(h, port))
+
+    /// True for the engine's own pages and the desktop shell; never for `null` or other sites.
+    pub fn origin_allowed(&self, origin: &str) -> bool {
+        if matches!(origin, "tauri://localhost" | "http://tauri.localhost" | "https://tauri.localhost") {
+            return true;
+        }
+        origin.strip_prefix("http://").is_some_and(|h| self.host_allowed(h))
+    }
+}
+
+/// `name[:port]` or `[v6][:port]`; `None` when malformed.
+fn split_host_port(host: &str) -> Option<(&str, Option<u16>)> {
+    let (name, port) = match host.strip_prefix('[') {
+        Some(rest) => {
+            let (inside, after) = rest.split_once(']')?;
+            inside.parse::<std::net::Ipv6Addr>().ok()?;
+            let port = match after {
+                "" => None,
+                a => Some(a.strip_prefix(':')?),
+            };
+            (inside, port)
+        }
+        None => match host.split_once(':') {
+            Some((name, p)) => (name, Some(p)),
+            None => (host, None),
+        },
+    };
+    let port = match port {
+        None => None,
+        Some(p) => Some(p.parse::<u16>().ok()?),
+    };
+    (!name.is_empty()).then_some((name, port))
+}
+
+/// The host a request names: its `Host` header, or the URI's authority (HTTP/2 sends `:authority`).
+pub fn request_host<B>(req: &axum::http::Request<B>) -> Option<String> {
+    match req.headers().get(axum::http::header::HOST) {
+        Some(h) => h.to_str().ok().map(str::to_string),
+        None => req.uri().authority().map(|a| a.as_str().to_string()),
+    }
+}
+
+/// True for a peer on this machine: loopback, IPv4-mapped loopback (`::ffff:127.0.0.1`, what a
+/// dual-stack listener sees for IPv4 clients) included.
+pub fn is_local_peer(ip: IpAddr) -> bool {
+    ip.to_canonical().is_loopback()
 }
 
 async fn guard(
@@ -192,12 +258,12 @@ async fn guard(
     req: Request,
     next: Next,
 ) -> Response {
-    if !peer.ip().is_loopback() {
+    if !is_local_peer(peer.ip()) {
         return ApiError::Forbidden("the admin API only answers local clients".into()).into_response();
     }
     let h = req.headers();
-    let host = h.get("host").and_then(|v| v.to_str().ok()).unwrap_or("");
-    if !host_allowed(host, st.port) {
+    let host = request_host(&req).unwrap_or_default();
+    if !st.local.host_allowed(&host) {
         return ApiError::Forbidden(format!(
             "foreign Host header {host:?}: the admin API answers only 127.0.0.1, localhost or [::1]"
         ))
@@ -205,7 +271,7 @@ async fn guard(
     }
     if let Some(origin) = h.get("origin") {
         let o = origin.to_str().unwrap_or("");
-        if !origin_allowed(o, st.port) {
+        if !st.local.origin_allowed(o) {
             return ApiError::Forbidden(format!("foreign Origin {o:?}")).into_response();
         }
     }
@@ -216,7 +282,7 @@ async fn guard(
         .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("token=")));
     let ok = bearer.or(query).is_some_and(|t| constant_time_eq(t.trim(), &st.token));
     if !ok {
-        return ApiError::Unauthorized(st.token_path.clone()).into_response();
+        return ApiError::Unauthorized.into_response();
     }
     next.run(req).await
 }
@@ -247,6 +313,7 @@ async fn status(State(st): State<Arc<ApiState>>) -> Result<Json<Status>, ApiErro
         schema_version: crate::store::SCHEMA_VERSION,
         pending_writes: st.store.pending_writes(),
         judge,
+        evolver,
         candidates_pending,
         generation: st.skills.snapshot().generation,
         learning_paused: st.scheduler.is_paused(),
@@ -313,7 +380,6 @@ async fn feedback(
     }
     Ok(Json(json!({"turn_id": id, "score": f.score, "source": "user"})))
 }
-        evolver,
 
 /// `GET /api/events`: server-sent events, one per engine event (`event: <type>`, JSON data).
 async fn events(
@@ -344,12 +410,55 @@ mod tests {
 
     #[test]
     fn host_and_origin_checks() {
-        assert!(host_allowed("127.0.0.1:30000", 30000));
-        assert!(host_allowed("localhost:30000", 30000));
-        assert!(!host_allowed("evil.com:30000", 30000));
-        assert!(!host_allowed("127.0.0.1:30001", 30000));
-        assert!(origin_allowed("http://localhost:30000", 30000));
-        assert!(!origin_allowed("http://evil.com", 30000));
-        assert!(!origin_allowed("https://localhost:30000.evil.com", 30000));
+        let me = LocalAddr { port: 30000, ip: IpAddr::from([127, 0, 0, 1]) };
+        for ok in [
+            "127.0.0.1:30000",
+            "localhost:30000",
+            "LocalHost:30000",
+            "[::1]:30000",
+            "[::ffff:127.0.0.1]:30000",
+            "127.0.0.2:30000",
+            "127.0.0.1",
+            "localhost",
+            "[::1]",
+        ] {
+            assert!(me.host_allowed(ok), "{ok}");
+        }
+        for bad in [
+            "evil.com:30000",
+            "127.0.0.1:30001",
+            "x.evil:30000",
+            "localhost.evil.com:30000",
+            "127.0.0.1.nip.io:30000",
+            "[::ffff:10.0.0.1]:30000",
+            "10.0.0.1:30000",
+            "",
+            ":30000",
+            "localhost:",
+            "localhost:30000:1",
+            "[::1",
+            "[evil]:30000",
+            "::1",
+        ] {
+            assert!(!me.host_allowed(bad), "{bad}");
+        }
+        assert!(me.origin_allowed("http://localhost:30000"));
+        assert!(me.origin_allowed("tauri://localhost"));
+        assert!(!me.origin_allowed("http://evil.com"));
+        assert!(!me.origin_allowed("null"));
+        assert!(!me.origin_allowed("https://localhost:30000.evil.com"));
+        assert!(!me.origin_allowed("http://localhost:30000.evil.com"));
+        // Listening on a LAN address names that address too; listening everywhere names loopback only.
+        let lan = LocalAddr { port: 30000, ip: IpAddr::from([192, 168, 1, 5]) };
+        assert!(lan.host_allowed("192.168.1.5:30000") && lan.host_allowed("localhost:30000"));
+        let any = LocalAddr { port: 30000, ip: IpAddr::from([0, 0, 0, 0]) };
+        assert!(!any.host_allowed("0.0.0.0:30000") && !any.host_allowed("192.168.1.5:30000"));
+    }
+
+    #[test]
+    fn ipv4_mapped_loopback_is_a_local_peer() {
+        assert!(is_local_peer("::ffff:127.0.0.1".parse().unwrap()));
+        assert!(is_local_peer("::1".parse().unwrap()) && is_local_peer("127.0.0.1".parse().unwrap()));
+        assert!(!is_local_peer("::ffff:10.0.0.1".parse().unwrap()));
     }
 }

@@ -39,11 +39,18 @@ pub struct ProxyConfig {
     pub host: IpAddr,
     /// Port for the proxy, the admin API and the web UI. `0` picks a free port.
     pub port: u16,
-    /// Key agents must send as `Authorization: Bearer …`. Prefer `METACLAW_PROXY_API_KEY`.
+    /// Deprecated: a key in the config file is a secret in a plain file. Kept so old files still
+    /// work (with a warning at start); use `METACLAW_PROXY_API_KEY` or `metaclaw key set proxy`.
     /// When no key is set, only loopback clients are accepted.
     pub api_key: Option<String>,
     /// Largest request body accepted, in MiB; larger ones get 413.
     pub max_body_mib: u32,
+    /// Longest wait for a request's headers (also how long an idle keep-alive socket stays open).
+    pub header_timeout_secs: u64,
+    /// Longest wait for a whole request body once its headers arrived; then 408.
+    pub body_timeout_secs: u64,
+    /// Connections served at once; more wait until one closes.
+    pub max_connections: u32,
     /// At shutdown, longest wait for answers still streaming; then they are recorded as cut off.
     pub drain_timeout_secs: u64,
 }
@@ -55,6 +62,9 @@ impl Default for ProxyConfig {
             port: 30000,
             api_key: None,
             max_body_mib: 32,
+            header_timeout_secs: 10,
+            body_timeout_secs: 60,
+            max_connections: 1024,
             drain_timeout_secs: 30,
         }
     }
@@ -225,6 +235,13 @@ pub struct JudgeConfig {
     pub concurrency: usize,
     /// Seconds before a judge call is given up (then retried later).
     pub timeout_secs: u64,
+    /// Tokens per judge answer: a sentence or two and a score (local upstreams are slow).
+    pub max_tokens: u32,
+    /// A judgement without a valid vote is retried after this many seconds, doubling each time.
+    pub retry_secs: u64,
+    /// When judging runs: as soon as a turn is due, or only in the scheduler's windows (a judge
+    /// on a shared local server competes with the user).
+    pub run_in: RunIn,
 }
 
 impl Default for JudgeConfig {
@@ -235,15 +252,11 @@ impl Default for JudgeConfig {
             votes: 3,
             temperature: 0.6,
             wait_for_next_secs: 300,
-    /// Tokens per judge answer: a sentence or two and a score (local upstreams are slow).
-    pub max_tokens: u32,
-    /// A judgement without a valid vote is retried after this many seconds, doubling each time.
-    pub retry_secs: u64,
-    /// When judging runs: as soon as a turn is due, or only in the scheduler's windows (a judge
-    /// on a shared local server competes with the user).
-    pub run_in: RunIn,
             concurrency: 2,
             timeout_secs: 60,
+            max_tokens: 160,
+            retry_secs: 10,
+            run_in: RunIn::Now,
         }
     }
 }
@@ -254,9 +267,6 @@ impl Default for JudgeConfig {
 pub enum Approval {
     /// The user approves or rejects every candidate.
     #[default]
-            max_tokens: 160,
-            retry_secs: 10,
-            run_in: RunIn::Now,
     Manual,
     /// Candidates whose verification replay improves on the failed answer apply at once.
     Verified,
@@ -283,6 +293,12 @@ pub struct EvolveConfig {
     pub similarity_threshold: f32,
     /// When evolution runs: as soon as it is triggered, or in the scheduler's windows.
     pub run_in: RunIn,
+    /// Seconds before an evolver call is given up (local models write slowly).
+    pub timeout_secs: u64,
+    /// Tokens per evolver answer.
+    pub max_tokens: u32,
+    /// Existing skills shown to the evolver: the ones closest to the failures, at most this many.
+    pub prompt_skills: usize,
 }
 
 /// When deferrable learning work runs.
@@ -293,12 +309,6 @@ pub enum RunIn {
     Now,
     /// Only while the user is away (an OMLS window).
     Idle,
-    /// Seconds before an evolver call is given up (local models write slowly).
-    pub timeout_secs: u64,
-    /// Tokens per evolver answer.
-    pub max_tokens: u32,
-    /// Existing skills shown to the evolver: the ones closest to the failures, at most this many.
-    pub prompt_skills: usize,
 }
 
 impl Default for EvolveConfig {
@@ -312,6 +322,9 @@ impl Default for EvolveConfig {
             max_candidates: 3,
             similarity_threshold: 0.6,
             run_in: RunIn::Now,
+            timeout_secs: 300,
+            max_tokens: 1500,
+            prompt_skills: 8,
         }
     }
 }
@@ -322,9 +335,6 @@ impl Default for EvolveConfig {
 pub struct OmlsConfig {
     /// IANA time zone (e.g. "Asia/Shanghai"); default: the system's.
     pub timezone: Option<String>,
-            timeout_secs: 300,
-            max_tokens: 1500,
-            prompt_skills: 8,
     /// Sleep hours: `default`, and `mon` … `sun` overrides, each "HH:MM-HH:MM" or "off"; a
     /// weekday's window is the one that starts that day.
     pub sleep: std::collections::BTreeMap<String, String>,
@@ -451,6 +461,12 @@ impl Config {
     pub fn validate(&self, path: &Path) -> Result<(), ConfigError> {
         let invalid = |key, reason: String| ConfigError::Invalid { path: path.into(), key, reason };
         let check_url = |key: &'static str, url: &str| match reqwest::Url::parse(url) {
+            Ok(u) if !u.username().is_empty() || u.password().is_some() => Err(invalid(
+                key,
+                "must not contain a user name or password (user:password@); store the key with \
+                 `metaclaw key set upstream` or in the environment instead"
+                    .into(),
+            )),
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(()),
             Ok(_) => Err(invalid(key, format!("{url:?} must be an http:// or https:// URL"))),
             Err(e) => Err(invalid(key, format!("{url:?} is not a URL ({e})"))),
@@ -501,6 +517,24 @@ impl Config {
         if self.proxy.max_body_mib == 0 || self.proxy.max_body_mib > 1024 {
             return Err(invalid("proxy.max_body_mib", format!("{} is outside 1..=1024", self.proxy.max_body_mib)));
         }
+        if !(1..=300).contains(&self.proxy.header_timeout_secs) {
+            return Err(invalid(
+                "proxy.header_timeout_secs",
+                format!("{} is outside 1..=300", self.proxy.header_timeout_secs),
+            ));
+        }
+        if !(1..=3600).contains(&self.proxy.body_timeout_secs) {
+            return Err(invalid(
+                "proxy.body_timeout_secs",
+                format!("{} is outside 1..=3600", self.proxy.body_timeout_secs),
+            ));
+        }
+        if !(1..=65536).contains(&self.proxy.max_connections) {
+            return Err(invalid(
+                "proxy.max_connections",
+                format!("{} is outside 1..=65536", self.proxy.max_connections),
+            ));
+        }
         if let d @ 3601.. = self.proxy.drain_timeout_secs {
             return Err(invalid("proxy.drain_timeout_secs", format!("{d} is more than 3600")));
         }
@@ -537,6 +571,15 @@ impl Config {
         if !(1..=9).contains(&self.judge.votes) {
             return Err(invalid("judge.votes", format!("{} is outside 1..=9", self.judge.votes)));
         }
+        if self.judge.timeout_secs == 0 || self.evolve.timeout_secs == 0 {
+            return Err(invalid("timeout_secs", "[judge] and [evolve] timeout_secs must be at least 1".into()));
+        }
+        if !(16..=8192).contains(&self.judge.max_tokens) {
+            return Err(invalid("judge.max_tokens", format!("{} is outside 16..=8192", self.judge.max_tokens)));
+        }
+        if !(64..=32768).contains(&self.evolve.max_tokens) {
+            return Err(invalid("evolve.max_tokens", format!("{} is outside 64..=32768", self.evolve.max_tokens)));
+        }
         if !(1..=16).contains(&self.judge.concurrency) {
             return Err(invalid("judge.concurrency", format!("{} is outside 1..=16", self.judge.concurrency)));
         }
@@ -570,15 +613,6 @@ impl Config {
         check_url("train.base_url", &self.train.base_url)?;
         if let Some(u) = &self.train.serve_url {
             check_url("train.serve_url", u)?;
-        }
-        if self.judge.timeout_secs == 0 || self.evolve.timeout_secs == 0 {
-            return Err(invalid("timeout_secs", "[judge] and [evolve] timeout_secs must be at least 1".into()));
-        }
-        if !(16..=8192).contains(&self.judge.max_tokens) {
-            return Err(invalid("judge.max_tokens", format!("{} is outside 16..=8192", self.judge.max_tokens)));
-        }
-        if !(64..=32768).contains(&self.evolve.max_tokens) {
-            return Err(invalid("evolve.max_tokens", format!("{} is outside 64..=32768", self.evolve.max_tokens)));
         }
         if self.skills.max_tokens < 50 {
             return Err(invalid("skills.max_tokens", "must be at least 50".into()));
@@ -645,9 +679,25 @@ mod tests {
             ("[proxy]\napi_key = \"short\"", "proxy.api_key"),
             ("[log]\nlevel = \"loud\"", "log.level"),
             ("[store]\nflush_interval_ms = 0", "store.flush_interval_ms"),
+            ("[proxy]\nheader_timeout_secs = 0", "proxy.header_timeout_secs"),
+            ("[proxy]\nbody_timeout_secs = 0", "proxy.body_timeout_secs"),
+            ("[proxy]\nmax_connections = 0", "proxy.max_connections"),
         ] {
             let err = parse(text).unwrap_err().to_string();
             assert!(err.contains(key), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn credentials_inside_an_upstream_url_are_refused_without_echoing_them() {
+        for (text, key) in [
+            ("[upstream]\nbase_url = \"https://alice:hunter22@gw.example/v1\"", "upstream.base_url"),
+            ("[upstream]\nbase_url = \"https://tok3n@gw.example/v1\"", "upstream.base_url"),
+            ("[[upstreams]]\nname = \"gw\"\nbase_url = \"http://u:hunter22@gw.example/v1\"", "upstreams.base_url"),
+        ] {
+            let err = parse(text).unwrap_err().to_string();
+            assert!(err.contains(key) && err.contains("user name or password"), "{text}: {err}");
+            assert!(!err.contains("hunter22") && !err.contains("tok3n"), "the secret is echoed: {err}");
         }
     }
 

@@ -19,6 +19,10 @@ pub enum ProxyError {
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("the request body did not arrive within {secs} s (proxy.body_timeout_secs)")]
+    BodyTimeout { secs: u64 },
+    #[error("{0}")]
     UpstreamUnreachable(String),
     #[error("{0}")]
     UpstreamTimeout(String),
@@ -36,6 +40,8 @@ impl ProxyError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             Self::UpstreamUnreachable(_) => StatusCode::BAD_GATEWAY,
             Self::UpstreamTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
         }
@@ -48,6 +54,8 @@ impl ProxyError {
             Self::Forbidden(_) => ("permission_error", "forbidden"),
             Self::TooLarge { .. } => ("invalid_request_error", "request_too_large"),
             Self::NotFound(_) => ("invalid_request_error", "not_found"),
+            Self::UnsupportedMediaType(_) => ("invalid_request_error", "unsupported_media_type"),
+            Self::BodyTimeout { .. } => ("invalid_request_error", "request_timeout"),
             Self::UpstreamUnreachable(_) => ("upstream_error", "upstream_unreachable"),
             Self::UpstreamTimeout(_) => ("upstream_error", "upstream_timeout"),
         }
@@ -88,7 +96,7 @@ impl Protocol {
 /// Anthropic's error `type` for an HTTP status.
 pub fn anthropic_error_type(status: StatusCode) -> &'static str {
     match status.as_u16() {
-        400 | 422 => "invalid_request_error",
+        400 | 408 | 415 | 422 => "invalid_request_error",
         401 => "authentication_error",
         402 => "billing_error",
         403 => "permission_error",

@@ -10,16 +10,17 @@ mod error;
 mod forward;
 mod guard;
 mod intake;
+pub mod listen;
 mod messages;
 mod relay;
-mod request;
+pub mod request;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, OriginalUri, Request, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
@@ -28,12 +29,15 @@ use serde_json::{json, Value};
 
 pub use error::{Protocol, ProxyError};
 
-use crate::config::{Kind, RoutingConfig};
+use crate::api::LocalAddr;
+use crate::config::{Auth, Kind, RoutingConfig};
 use crate::metrics::Metrics;
 use crate::session::SessionTracker;
 use crate::skills::{inject, Library};
 use crate::store::Store;
-use crate::upstream::{forward_request_headers, relay_response_headers, Upstream};
+use crate::upstream::{
+    forward_request_headers, passthrough_path_ok, redact_userinfo, relay_response_headers, Upstream,
+};
 
 /// Shared state of the proxy routes.
 pub struct ProxyState {
@@ -47,6 +51,10 @@ pub struct ProxyState {
     /// Key agents must present; `None` means loopback clients only.
     pub api_key: Option<String>,
     pub max_body_mib: u32,
+    /// Longest wait for a request body once its headers arrived.
+    pub body_timeout: std::time::Duration,
+    /// Where the engine listens: what `Host` and `Origin` must name when no proxy key is set.
+    pub local: LocalAddr,
     pub log_bodies: bool,
     pub skills: Arc<Library>,
     pub events: crate::events::EventBus,
@@ -67,56 +75,125 @@ pub fn router(state: Arc<ProxyState>) -> Router {
         .nest("/v1", v1)
 }
 
-/// Agents must present the proxy key when one is set (`x-metaclaw-key`, or `Authorization:
-/// Bearer` / `x-api-key` when no upstream takes the caller's own credentials); otherwise only
-/// loopback clients may call. Errors come in the caller's protocol.
+/// Who may call `/v1`. With a proxy key: whoever presents it (`x-metaclaw-key`, or `Authorization:
+/// Bearer` / `x-api-key` when no upstream takes the caller's own credentials). Without one: only
+/// what a local agent sends — a loopback peer, a `Host` naming this engine (no DNS rebinding), no
+/// other site's `Origin` (no web page), and JSON bodies (no form or `text/plain` posts that skip
+/// the browser's preflight). Errors come in the caller's protocol. The proxy key never travels
+/// further: it is removed from the request here, so it can't reach an upstream.
 async fn check_client(
     State(st): State<Arc<ProxyState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     OriginalUri(uri): OriginalUri,
-    req: Request,
+    mut req: Request,
     next: Next,
 ) -> Response {
     let proto = if uri.path().starts_with("/v1/messages") { Protocol::Anthropic } else { Protocol::OpenAi };
-    match &st.api_key {
-        Some(key) => {
-            let h = req.headers();
-            let presented = h
-                .get("x-metaclaw-key")
-                .and_then(|v| v.to_str().ok())
-                .or_else(|| {
-                    h.get("authorization")
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-                })
-                .or_else(|| h.get("x-api-key").and_then(|v| v.to_str().ok()));
-            match presented {
-                None => return ProxyError::Unauthorized(
-                    "missing API key: send the MetaClaw proxy key as `Authorization: Bearer <key>` or `x-metaclaw-key`"
-                        .into(),
-                )
-                .into_response_for(proto),
-                Some(p) if !crate::secrets::constant_time_eq(p.trim(), key) => {
-                    return ProxyError::Unauthorized("invalid API key for this MetaClaw proxy".into())
-                        .into_response_for(proto)
-                }
-                Some(_) => {}
-            }
-        }
-        None if !peer.ip().is_loopback() => return ProxyError::Forbidden(
-            "this MetaClaw proxy only accepts local clients; set a proxy key (METACLAW_PROXY_API_KEY) to allow others"
-                .into(),
-        )
-        .into_response_for(proto),
-        None => {}
+    let checked = match &st.api_key {
+        Some(key) => check_key(&st, key, req.headers_mut()),
+        None => check_local(&st, peer, &req),
+    };
+    if let Err(e) = checked {
+        return e.into_response_for(proto);
     }
-    next.run(req).await
+    let (parts, body) = req.into_parts();
+    let body = Body::new(request::Deadline::new(body, st.body_timeout));
+    next.run(Request::from_parts(parts, body)).await
 }
 
-/// Maps a failed upstream send to 502 or 504, naming the upstream.
+/// Checks the proxy key and strips it from `headers`.
+fn check_key(st: &ProxyState, key: &str, headers: &mut HeaderMap) -> Result<(), ProxyError> {
+    let is_key = |v: &axum::http::HeaderValue| {
+        v.to_str()
+            .ok()
+            .map(|v| v.trim())
+            .map(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")).unwrap_or(v))
+            .is_some_and(|v| crate::secrets::constant_time_eq(v.trim(), key))
+    };
+    // With a passthrough upstream, `Authorization` and `x-api-key` carry the caller's own upstream
+    // credentials, so the proxy key must come in its own header.
+    let passthrough = st.routes.load().upstreams.iter().any(|u| u.auth == Auth::Passthrough);
+    let outcome = match headers.get("x-metaclaw-key") {
+        Some(v) if is_key(v) => Ok(()),
+        Some(_) => Err(ProxyError::Unauthorized("invalid API key for this MetaClaw proxy".into())),
+        None if passthrough => Err(ProxyError::Unauthorized(
+            "missing API key: an upstream here takes the caller's own credentials, so send the MetaClaw proxy key \
+             as `x-metaclaw-key`"
+                .into(),
+        )),
+        None => match headers.get("authorization").or_else(|| headers.get("x-api-key")) {
+            None => Err(ProxyError::Unauthorized(
+                "missing API key: send the MetaClaw proxy key as `Authorization: Bearer <key>` or `x-metaclaw-key`"
+                    .into(),
+            )),
+            Some(v) if is_key(v) => Ok(()),
+            Some(_) => Err(ProxyError::Unauthorized("invalid API key for this MetaClaw proxy".into())),
+        },
+    };
+    headers.remove("x-metaclaw-key");
+    for name in ["authorization", "x-api-key"] {
+        if headers.get(name).is_some_and(is_key) {
+            headers.remove(name);
+        }
+    }
+    outcome
+}
+
+/// Without a proxy key: a local agent, not a web page or a rebound host name.
+fn check_local(st: &ProxyState, peer: SocketAddr, req: &Request) -> Result<(), ProxyError> {
+    if !crate::api::is_local_peer(peer.ip()) {
+        return Err(ProxyError::Forbidden(
+            "this MetaClaw proxy only accepts local clients; set a proxy key (METACLAW_PROXY_API_KEY) to allow others"
+                .into(),
+        ));
+    }
+    let h = req.headers();
+    let host = crate::api::request_host(req);
+    if !host.as_deref().is_some_and(|host| st.local.host_allowed(host)) {
+        return Err(ProxyError::Forbidden(format!(
+            "foreign Host header {:?}: without a proxy key this MetaClaw proxy answers only 127.0.0.1, localhost or [::1] \
+             on port {}",
+            host.unwrap_or_default(),
+            st.local.port
+        )));
+    }
+    if let Some(origin) = h.get("origin") {
+        let o = origin.to_str().unwrap_or("");
+        if !st.local.origin_allowed(o) {
+            return Err(ProxyError::Forbidden(format!(
+                "requests from web pages (Origin {o:?}) are refused: only local agents may use this proxy"
+            )));
+        }
+    }
+    let has_body = matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH)
+        || h.contains_key(http::header::TRANSFER_ENCODING)
+        || h.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.trim() != "0");
+    if has_body && !is_json(h) {
+        return Err(ProxyError::UnsupportedMediaType(format!(
+            "the request body must be JSON (`Content-Type: application/json`), not {}",
+            h.get(http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map_or("unspecified".into(), |v| format!("{v:?}"))
+        )));
+    }
+    Ok(())
+}
+
+/// True for `application/json`, with or without parameters such as `charset`.
+fn is_json(h: &HeaderMap) -> bool {
+    let mut all = h.get_all(http::header::CONTENT_TYPE).iter();
+    let (Some(v), None) = (all.next(), all.next()) else { return false };
+    v.to_str().ok().and_then(|v| v.split(';').next()).is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// Maps a failed upstream send to 502 or 504, naming the upstream (any credentials in its
+/// address are masked: this text reaches the client, the log and the turn's record).
 fn send_error(up: &Upstream, e: reqwest::Error) -> ProxyError {
     if e.is_timeout() {
-        ProxyError::UpstreamTimeout(format!("the upstream {} ({}) did not answer in time: {e}", up.name, up.base_url))
+        ProxyError::UpstreamTimeout(redact_userinfo(&format!(
+            "the upstream {} ({}) did not answer in time: {e}",
+            up.name, up.base_url
+        )))
     } else {
         let mut msg = format!("cannot reach the upstream {} ({}): {e}", up.name, up.base_url);
         let mut src = std::error::Error::source(&e);
@@ -124,7 +201,7 @@ fn send_error(up: &Upstream, e: reqwest::Error) -> ProxyError {
             msg.push_str(&format!(": {s}"));
             src = s.source();
         }
-        ProxyError::UpstreamUnreachable(msg)
+        ProxyError::UpstreamUnreachable(redact_userinfo(&msg))
     }
 }
 
@@ -136,7 +213,7 @@ async fn send(up: &Upstream, rb: reqwest::RequestBuilder) -> Result<reqwest::Res
         Err(_) => Err(ProxyError::UpstreamTimeout(format!(
             "the upstream {} ({}) sent no response within {} s (upstream.timeout_secs)",
             up.name,
-            up.base_url,
+            redact_userinfo(&up.base_url),
             up.timeout.as_secs()
         ))),
     }
@@ -219,11 +296,20 @@ async fn passthrough(State(st): State<Arc<ProxyState>>, OriginalUri(uri): Origin
     let Some(rest) = path_q.strip_prefix("/v1/") else {
         return ProxyError::NotFound(format!("unknown endpoint {path_q}")).into_response();
     };
+    // `..` (even as `%2e%2e`) would be resolved by the URL parser and climb out of the upstream's
+    // base path, taking the stored key to another endpoint of the same host.
+    if !passthrough_path_ok(rest) {
+        return ProxyError::bad("the path must not contain `.` or `..` segments (encoded or not) or backslashes", None)
+            .into_response();
+    }
     let url = up.url(rest);
     let method = req.method().clone();
     let client_headers = req.headers().clone();
     let body = reqwest::Body::wrap_stream(req.into_body().into_data_stream());
-    let rb = st.client.request(method, url).headers(forward_request_headers(&client_headers)).body(body);
+    let mut rb = st.client.request(method, url).headers(forward_request_headers(&client_headers)).body(body);
+    if let Some(ct) = client_headers.get(http::header::CONTENT_TYPE) {
+        rb = rb.header(http::header::CONTENT_TYPE, ct);
+    }
     let rb = match forward::authorise(rb, &up, &client_headers, Protocol::OpenAi) {
         Ok(rb) => rb,
         Err(e) => return e.into_response(),

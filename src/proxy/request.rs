@@ -2,8 +2,15 @@
 //! body size, JSON shape, and MetaClaw's session hints (headers first, body fields as fallback,
 //! the latter removed before forwarding).
 
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
 use axum::body::Body;
+use bytes::Bytes;
 use http::HeaderMap;
+use http_body::{Frame, SizeHint};
 use serde_json::{Map, Value};
 
 use super::error::ProxyError;
@@ -12,6 +19,61 @@ use crate::session::{parse_truthy, parse_turn_type, valid_session_id, SessionHin
 /// Body fields that are MetaClaw's, not the upstream's (the reference implementation's names).
 const LOCAL_BODY_KEYS: &[&str] =
     &["session_id", "turn_type", "session_done", "memory_scope", "user_id", "workspace_id"];
+
+/// A request body with a deadline for all of it to arrive: a client that trickles (or stops
+/// sending) its body can't hold a connection and a task for ever.
+pub struct Deadline {
+    inner: Body,
+    timer: Pin<Box<tokio::time::Sleep>>,
+    limit: Duration,
+}
+
+impl Deadline {
+    /// `body`, which must have arrived in full within `limit` from now.
+    pub fn new(inner: Body, limit: Duration) -> Self {
+        Self { inner, timer: Box::pin(tokio::time::sleep(limit)), limit }
+    }
+}
+
+/// The error a [`Deadline`] body ends with once its time is up.
+#[derive(Debug, thiserror::Error)]
+#[error("the request body did not arrive within {} s (proxy.body_timeout_secs)", .0.as_secs())]
+pub struct BodyTimedOut(Duration);
+
+impl http_body::Body for Deadline {
+    type Data = Bytes;
+    type Error = axum::BoxError;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        if self.inner.is_end_stream() {
+            return Poll::Ready(None);
+        }
+        if self.timer.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Some(Err(Box::new(BodyTimedOut(self.limit)))));
+        }
+        Pin::new(&mut self.inner).poll_frame(cx).map_err(Into::into)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// True if `e` or one of its sources is a [`BodyTimedOut`].
+fn timed_out<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a BodyTimedOut> {
+    let mut cur = Some(e);
+    while let Some(c) = cur {
+        if let Some(t) = c.downcast_ref::<BodyTimedOut>() {
+            return Some(t);
+        }
+        cur = c.source();
+    }
+    None
+}
 
 /// Reads the whole body, refusing more than `limit_mib`.
 pub async fn read_body(headers: &HeaderMap, body: Body, limit_mib: u32) -> Result<bytes::Bytes, ProxyError> {
@@ -26,6 +88,8 @@ pub async fn read_body(headers: &HeaderMap, body: Body, limit_mib: u32) -> Resul
             || e.to_string().contains("length limit");
         if too_large {
             ProxyError::TooLarge { limit_mib }
+        } else if let Some(t) = timed_out(&e) {
+            ProxyError::BodyTimeout { secs: t.0.as_secs() }
         } else {
             ProxyError::bad(format!("could not read the request body: {e}"), None)
         }

@@ -98,7 +98,7 @@ function tokenScreen(reason: "missing" | "refused", onToken: (t: string) => void
       h("h2", null, "The easy way"),
       h("p", null, "Run this in a terminal and open the link it prints (it carries the token):"),
       h("pre", { tabindex: 0 }, h("code", null, "metaclaw ui")),
-      h("p", null, "`metaclaw serve` prints the same link when it starts: ", h("code", null, "UI: http://127.0.0.1:30000/#token=…")),
+      h("p", null, "It prints a link like ", h("code", null, "http://127.0.0.1:30000/#token=…"), " (`metaclaw serve` prints only the address, so the token stays out of logs)."),
       h("h2", null, "Or paste the token"),
       h("p", null, "It is in ", h("code", null, "admin.token"), " in MetaClaw's data directory: ", h("code", null, "$METACLAW_HOME/admin.token"), " (by default ", h("code", null, "~/.local/share/metaclaw/admin.token"), " on Linux)."),
       form,

@@ -187,7 +187,16 @@ fn router(shared: Shared) -> Router {
     Router::new()
         .route("/_standin/requests", get(list_requests).delete(clear_requests))
         .fallback(any(dispatch))
+        .layer(axum::middleware::map_response(allow_any_origin))
         .with_state(shared)
+}
+
+/// Like the public APIs it stands in for, every answer allows any origin (MetaClaw must not pass
+/// this on to its own clients).
+async fn allow_any_origin(mut r: Response) -> Response {
+    r.headers_mut().insert("access-control-allow-origin", axum::http::HeaderValue::from_static("*"));
+    r.headers_mut().insert("access-control-expose-headers", axum::http::HeaderValue::from_static("*"));
+    r
 }
 
 async fn list_requests(State(s): State<Shared>) -> Json<Vec<Recorded>> {

@@ -1,0 +1,117 @@
+//! The listener: accepts connections for the whole app (proxy, admin API, web UI) with limits a
+//! slow or idle client can't get round — a cap on open connections, a deadline for each request's
+//! headers (which also closes idle keep-alive sockets), HTTP/2 pings — and drains gracefully.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ConnectInfo;
+use axum::Router;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, Semaphore};
+use tokio_util::sync::CancellationToken;
+
+/// What the listener allows each client.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Longest wait for a request's headers, counted from the connection's start or the end of
+    /// its previous answer: a socket silent for this long is closed.
+    pub header_timeout: Duration,
+    /// Connections served at once; further ones wait in the kernel's backlog.
+    pub max_connections: usize,
+}
+
+/// Serves `app` on `listener` until `shutdown` fires, then stops accepting, lets every open
+/// connection finish its in-flight requests, and returns once all are closed.
+pub async fn serve(listener: TcpListener, app: Router, limits: Limits, shutdown: CancellationToken) {
+    let max = limits.max_connections.clamp(1, Semaphore::MAX_PERMITS);
+    let slots = Arc::new(Semaphore::new(max));
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_timeout).keep_alive(true);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(limits.header_timeout))
+        .keep_alive_timeout(limits.header_timeout);
+    let builder = Arc::new(builder);
+    loop {
+        let slot = tokio::select! {
+            s = slots.clone().acquire_owned() => match s {
+                Ok(s) => s,
+                Err(_) => break,
+            },
+            _ = shutdown.cancelled() => break,
+        };
+        let (tcp, peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(c) => c,
+                Err(e) => {
+                    // Out of file descriptors and the like: pause accepting instead of spinning.
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_millis(100)) => continue,
+                        _ = shutdown.cancelled() => break,
+                    }
+                }
+            },
+            _ = shutdown.cancelled() => break,
+        };
+        // Small writes (SSE chunks, short answers) must leave at once, not wait for Nagle.
+        let _ = tcp.set_nodelay(true);
+        let (app, builder, shutdown) = (app.clone(), builder.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            let _slot = slot;
+            connection(tcp, peer, app, &builder, limits.header_timeout, shutdown).await;
+        });
+    }
+    // Every connection holds a slot until it closes: having them all back means drained.
+    let _ = slots.acquire_many(max as u32).await;
+}
+
+/// Serves one connection. Until its first request arrives, the whole connection (protocol
+/// detection included) must fit in `header_timeout`; after that hyper's own header deadline and
+/// HTTP/2 pings apply.
+async fn connection(
+    tcp: tokio::net::TcpStream,
+    peer: SocketAddr,
+    app: Router,
+    builder: &auto::Builder<TokioExecutor>,
+    header_timeout: Duration,
+    shutdown: CancellationToken,
+) {
+    let first = Arc::new(Notify::new());
+    let seen = first.clone();
+    let svc = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+        seen.notify_one();
+        req.extensions_mut().insert(ConnectInfo(peer));
+        let mut app = app.clone();
+        async move { Ok::<_, Infallible>(tower_service::Service::call(&mut app, req).await.unwrap_or_else(|e| match e {})) }
+    });
+    let conn = builder.serve_connection_with_upgrades(TokioIo::new(tcp), svc);
+    tokio::pin!(conn);
+    let silent = async {
+        if tokio::time::timeout(header_timeout, first.notified()).await.is_ok() {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        r = conn.as_mut() => {
+            if let Err(e) = r {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+        }
+        _ = silent => {
+            tracing::debug!(%peer, "closing a connection that sent no request in time");
+        }
+        _ = shutdown.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            if let Err(e) = conn.await {
+                tracing::debug!(%peer, error = %e, "connection ended with an error while draining");
+            }
+        }
+    }
+}
