@@ -413,3 +413,45 @@ async fn the_admin_apis_401_shows_no_machine_path() {
     assert!(text.contains("admin.token"), "{text}");
     h.stop().await;
 }
+
+#[tokio::test]
+async fn connections_past_the_cap_wait_for_a_free_slot_instead_of_piling_up() {
+    let h = Harness::start(|c| {
+        c.proxy.max_connections = 2;
+        c.proxy.header_timeout_secs = 1;
+    })
+    .await;
+    let addr = h.engine.as_ref().unwrap().addr();
+    // Both slots are taken by sockets that never send a request.
+    let held = [TcpStream::connect(addr).await.unwrap(), TcpStream::connect(addr).await.unwrap()];
+    let started = Instant::now();
+    let r = tokio::time::timeout(Duration::from_secs(10), h.http.get(h.url("/healthz")).send())
+        .await
+        .expect("/healthz never got a slot")
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(500), "served past the cap after {waited:?}");
+    drop(held);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn http2_clients_are_served_and_checked_by_their_authority() {
+    let h = Harness::start(|_| {}).await;
+    let h2 = reqwest::Client::builder().http2_prior_knowledge().build().unwrap();
+    let r = h2.get(h.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.version(), reqwest::Version::HTTP_2);
+    assert_eq!(r.status(), 200);
+    let r = h2.post(h.url("/v1/chat/completions")).json(&user("over h2")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = h2
+        .post(h.url("/v1/chat/completions"))
+        .header("origin", "http://evil.example")
+        .json(&user("over h2"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    h.stop().await;
+}
