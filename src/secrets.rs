@@ -4,7 +4,11 @@
 //! asked once at start-up, off the async runtime, so a slow or missing Secret Service never
 //! stalls a request.
 
+mod redact;
+
 use std::time::Duration;
+
+pub use redact::{contains_secret, redact, REDACTED};
 
 /// Service name under which MetaClaw's entries live in the OS keyring.
 pub const KEYRING_SERVICE: &str = "metaclaw";
@@ -208,57 +212,12 @@ pub fn constant_time_eq(presented: &str, expected: &str) -> bool {
     presented.len() == expected.len() && bool::from(presented.as_bytes().ct_eq(expected.as_bytes()))
 }
 
-/// Replaces things that look like credentials (API keys, bearer tokens, private keys) with
-/// `[redacted]`, before text is sent to a judge or an evolver.
-pub fn redact(text: &str) -> String {
-    const PREFIXES: &[&str] =
-        &["sk-", "sk_", "ghp_", "gho_", "github_pat_", "xoxb-", "xoxp-", "AKIA", "AIza", "glpat-"];
-    let mut out = String::with_capacity(text.len());
-    let mut in_private_key = false;
-    for (i, line) in text.split_inclusive('\n').enumerate() {
-        let _ = i;
-        if line.contains("-----BEGIN") && line.contains("PRIVATE KEY-----") {
-            in_private_key = true;
-            out.push_str("[redacted private key]\n");
-            continue;
-        }
-        if in_private_key {
-            if line.contains("-----END") {
-                in_private_key = false;
-            }
-            continue;
-        }
-        let mut rest = line;
-        while !rest.is_empty() {
-            let cut = rest.find(|c: char| c.is_whitespace() || "\"'`,;()[]{}<>=".contains(c)).unwrap_or(rest.len());
-            let (word, tail) = rest.split_at(cut);
-            let secret = word.len() >= 16
-                && (PREFIXES.iter().any(|p| word.starts_with(p))
-                    || (word.len() >= 32
-                        && word.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-                        && word.chars().any(|c| c.is_ascii_digit())
-                        && word.chars().any(|c| c.is_ascii_alphabetic())));
-            out.push_str(if secret { "[redacted]" } else { word });
-            let sep = tail.chars().next().map(char::len_utf8).unwrap_or(0);
-            out.push_str(&tail[..sep]);
-            rest = &tail[sep..];
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn credentials_are_redacted_and_prose_is_not() {
-        let t = "my key is sk-live-abcdefghijklmnop1234 and token=ghp_ABCDEFGHIJKLMNOPQRSTUVWX12\nAuthorization: Bearer abcdef0123456789abcdef0123456789abcd\nplain words stay, even long-words-like-this-one.";
-        let r = redact(t);
-        assert!(!r.contains("sk-live") && !r.contains("ghp_") && !r.contains("abcdef0123456789"), "{r}");
-        assert!(r.contains("plain words stay, even long-words-like-this-one."), "{r}");
-        let pk = "a\n-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----\nb";
-        assert_eq!(redact(pk), "a\n[redacted private key]\nb");
+    fn presented_secrets_compare_in_constant_time() {
         assert!(constant_time_eq("abc", "abc") && !constant_time_eq("abc", "abd") && !constant_time_eq("ab", "abc"));
     }
 }

@@ -143,6 +143,13 @@ pub fn tokenize(tokens: &Tokens, candidates: Vec<Candidate>) -> (Vec<Sample>, Ve
             skipped.push((c.turn_id, "reward 0: no evidence either way".into()));
             continue;
         }
+        if holds_secret(&c) {
+            skipped.push((
+                c.turn_id,
+                "it holds a credential (a key, token or password), so it stays on this machine".into(),
+            ));
+            continue;
+        }
         let rendered = match tokens.render(&c.messages, c.tools.as_ref(), true) {
             Ok(r) => r,
             Err(e) => {
@@ -203,6 +210,25 @@ pub fn tokenize(tokens: &Tokens, candidates: Vec<Candidate>) -> (Vec<Sample>, Ve
         }
     }
     (ok, skipped)
+}
+
+/// True when any text of a turn (its messages, tools, answer or sampled tokens) holds a
+/// credential of a well-known shape: such a turn is never sent to the training service (redacting
+/// it instead would change the tokens the policy was scored on).
+fn holds_secret(c: &Candidate) -> bool {
+    fn walk(v: &Value) -> bool {
+        match v {
+            Value::String(s) => crate::secrets::contains_secret(s),
+            Value::Array(a) => a.iter().any(walk),
+            Value::Object(m) => m.values().any(walk),
+            _ => false,
+        }
+    }
+    let sampled: String = c.sampled.iter().map(|s| s.token.as_str()).collect();
+    c.messages.iter().any(walk)
+        || c.tools.as_ref().is_some_and(walk)
+        || walk(&c.answer)
+        || crate::secrets::contains_secret(&sampled)
 }
 
 /// The answer's tokens when the endpoint reported none: the conversation rendered with the answer,
@@ -313,6 +339,22 @@ mod tests {
         let mut same = vec![sample(1, &[1], 1.0), sample(2, &[2], 1.0)];
         assign_advantages(&mut same);
         assert_eq!((same[0].advantage, same[1].advantage), (1.0, 1.0));
+    }
+
+    #[test]
+    fn a_turn_holding_a_credential_is_never_sent_for_training() {
+        let turn = |user: &str, answer: &str| Candidate {
+            turn_id: 1,
+            reward: 1.0,
+            messages: vec![serde_json::json!({"role": "user", "content": [{"type": "text", "text": user}]})],
+            tools: None,
+            sampled: vec![],
+            policy_model: None,
+            answer: serde_json::json!({"role": "assistant", "content": answer}),
+        };
+        assert!(!holds_secret(&turn("deploy commit 9264edb1f0a3c5e7d9b2a4c6e8f0a1b3c5d7e9f1", "Done.")));
+        assert!(holds_secret(&turn("use AKIAIOSFODNN7EXAMPLE to deploy", "Done.")));
+        assert!(holds_secret(&turn("clone it", "git clone https://bob:hunter22@git.example/r.git")));
     }
 
     #[test]
