@@ -134,6 +134,9 @@ async fn the_scheduler_says_whether_learning_may_run_and_why() {
     assert!(v["decision"]["until"].as_i64().unwrap() > crate_now_ms());
     assert_eq!(v["timezone"], "UTC");
     assert_eq!(v["activity"]["rate"].as_array().unwrap().len(), 168);
+    // No request yet on a fresh install: idle since the engine started, not since 1970.
+    assert!(v["signals"]["idle_secs"].as_u64().unwrap() < 3_600, "{}", v["signals"]);
+    assert_eq!(v["signals"]["idle_source"], "engine start");
     h.stop().await;
 
     // No sleep hours and a fresh turn: the user is at the machine; it says when a window could open.
