@@ -615,13 +615,57 @@ mod tests {
         assert_eq!(parse_vote("fine.\nScore: 1"), Some(1));
         assert_eq!(parse_vote("Score: 1 at first, but\nScore: -1"), Some(-1));
         assert_eq!(parse_vote("Score:  0 "), Some(0));
+        assert_eq!(parse_vote("fine.\n**Score: +1**\n\n"), Some(1));
         assert_eq!(parse_vote("Score: 7"), None);
         assert_eq!(parse_vote("no verdict"), None);
+        assert_eq!(parse_vote(""), None);
         assert_eq!(majority(&[Some(1), Some(-1), Some(-1)]), -1);
         assert_eq!(majority(&[Some(1), Some(-1), Some(0)]), 0, "three-way tie");
         assert_eq!(majority(&[Some(1), None, Some(-1)]), 0, "tie after an abstention");
         assert_eq!(majority(&[None, None, Some(1)]), 1);
         assert_eq!(majority(&[None, None]), 0);
+    }
+
+    #[test]
+    fn only_a_final_score_line_votes() {
+        // A small model echoing the rubric: the last `Score:` is -1, but it is no verdict.
+        let echo = "The rubric says `Score: 1` if it fulfilled the request, `Score: 0` if unclear,\nand `Score: -1` if wrong.\nThe user's next message is in English.";
+        assert_eq!(parse_vote(echo), None);
+        assert_eq!(parse_vote("In this case, the answer is `Score: 0` (not enough evidence)"), None);
+        assert_eq!(parse_vote("Score: 1 because it is fine"), None);
+        let (score, reason) = parse_answer("## Heading\nIt answered in French.\nScore: 1").unwrap();
+        assert_eq!((score, reason.as_str()), (1, "## Heading\nIt answered in French."));
+    }
+
+    #[test]
+    fn json_answers_vote_and_bad_json_does_not() {
+        assert_eq!(parse_answer(r#"{"reason": "wrong language", "score": -1}"#), Some((-1, "wrong language".into())));
+        assert_eq!(parse_answer("```json\n{\"score\": 0, \"reason\": \"unclear\"}\n```"), Some((0, "unclear".into())));
+        assert_eq!(parse_answer(r#"{"reason": "x", "score": 2}"#), None);
+        assert_eq!(parse_answer(r#"{"reason": "x"}"#), None);
+    }
+
+    #[test]
+    fn the_problem_line_names_unparseable_answers() {
+        let st = JudgeStatus {
+            pending: 0,
+            done: 0,
+            failed: 26,
+            scored: 0,
+            scored_by_judge: 0,
+            unparseable: 26,
+            timed_out: 0,
+            unparseable_answers: 78,
+            timed_out_answers: 0,
+            last_error: None,
+            last_answer: None,
+            problem: None,
+        };
+        assert_eq!(
+            problem(&st).unwrap(),
+            "this model can't judge: 78 unparseable answers (no `Score:` line); 0 turns scored by it"
+        );
+        assert_eq!(problem(&JudgeStatus { unparseable_answers: 1, scored_by_judge: 40, ..st.clone() }), None);
     }
 
     #[test]

@@ -534,3 +534,96 @@ async fn an_edited_candidate_can_be_renamed_on_approval_keeping_its_support() {
     assert_eq!(approved["evidence"], cand["evidence"]);
     h.stop().await;
 }
+
+const BIN: &str = env!("CARGO_BIN_EXE_metaclaw");
+
+/// Runs the CLI against the harness's engine (same home): (success, stdout, stderr).
+fn cli(h: &Harness, args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(BIN)
+        .args(args)
+        .env("METACLAW_HOME", h.home.path())
+        .env("METACLAW_NO_KEYRING", "1")
+        .output()
+        .unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_and_evolve_runs_show_what_the_judge_and_evolver_could_not_do() {
+    let h = Harness::start(|c| {
+        learning(c);
+        c.judge.retry_secs = 0;
+        c.evolve.timeout_secs = 1;
+    })
+    .await;
+    say(&h, "mute", &["decide [[judge_garbage]]"], true).await;
+    corrected_session(&h, "slow", "[[evolve_delay_ms:1500]]").await;
+    wait_for("the judge to give up and the evolver to time out", async || {
+        let s = h.admin("/api/status").await;
+        (s["judge"]["failed"] == 1 && s["evolver"]["last_run"]["status"] == "timed out").then_some(())
+    })
+    .await;
+    let r = h.http.post(h.url("/api/learning/pause")).bearer_auth(&h.token).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+
+    let (ok, out, err) = cli(&h, &["status"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("learning   paused"), "{out}");
+    assert!(out.contains("judge      2 scored, 1 unparseable, 0 timed out, 0 waiting, 1 given up"), "{out}");
+    assert!(out.contains("this model can't judge: 9 unparseable answers"), "three votes, three tries: {out}");
+    assert!(out.contains("last failure: the judge's answers had no Score line"), "{out}");
+    assert!(out.contains("evolver    last run #1") && out.contains("timed out (the evolver failed:"), "{out}");
+    assert!(out.contains("1 run of 1 failed; 2 failed turns waiting to be learned from"), "{out}");
+
+    let (ok, out, _) = cli(&h, &["evolve", "runs"]);
+    assert!(ok && out.contains("OUTCOME") && out.contains("timed out") && out.contains("took longer than 1s"), "{out}");
+    let (ok, out, _) = cli(&h, &["evolve", "runs", "--json"]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert!(ok && v["runs"][0]["status"] == "timed out", "{out}");
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_show_labels_the_users_verdict_as_theirs() {
+    let h = Harness::start(|c| {
+        learning(c);
+        c.evolve.failures_to_trigger = 99;
+    })
+    .await;
+    let a = say(&h, "you", &["tell me a fun fact about cats [[evolve:timestamps]]"], false).await;
+    wait_for("the judge's score", async || h.turn(a).await["judgement"].as_object().cloned()).await;
+    let (ok, out, err) = cli(&h, &["feedback", &a.to_string(), "-1", "--note", "the user wanted French"]);
+    assert!(ok, "{out}{err}");
+    let (ok, out, err) = cli(&h, &["evolve", "--session", "you"]);
+    assert!(ok && out.contains("proposed candidates"), "{out}{err}");
+    let cand = candidates(&h, "pending").await.into_iter().next().expect("a candidate");
+    let (ok, out, _) = cli(&h, &["review", "show", &cand["id"].to_string()]);
+    assert!(ok && out.contains("  you: the user wanted French"), "{out}");
+    assert!(!out.contains("  judge:"), "{out}");
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_serve_log_has_no_colour_codes_when_written_to_a_file() {
+    let home = tempfile::tempdir().unwrap();
+    let log = home.path().join("serve.log");
+    let standin = common::standin(metaclaw_standin::Options::default()).await;
+    let mut child = std::process::Command::new(BIN)
+        .args(["serve", "--port", "0", "--upstream", &standin.base_url()])
+        .env("METACLAW_HOME", home.path())
+        .env("METACLAW_NO_KEYRING", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let text = wait_for("the serve log", async || {
+        let t = std::fs::read_to_string(&log).unwrap_or_default();
+        t.contains("listening").then_some(t)
+    })
+    .await;
+    let killed = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    child.wait().unwrap();
+    assert!(!text.contains('\u{1b}'), "ANSI escape codes in a log file: {text:?}");
+    assert!(text.contains("INFO"), "{text}");
+}
