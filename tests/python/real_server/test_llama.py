@@ -423,8 +423,15 @@ max_tokens = 128
         assert report.get("error"), f"a run that proposed nothing says why: {report}"
     status, st = m.api("/api/status")
     assert status == 200, st
-    evolver = st.get("evolver") or st.get("evolve")
+    evolver = st.get("evolver")
     assert evolver, f"`/api/status` has an evolver entry: {sorted(st)}; the run gave {report}"
-    ran = any(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in evolver.values())
-    said = any(isinstance(v, str) and v for k, v in evolver.items() if "error" in k or "reason" in k or "problem" in k)
-    assert ran or said, f"the evolver's run is visible in status: {evolver}; the run gave {report}"
+    last = evolver.get("last_run")
+    assert evolver.get("runs", 0) >= 1 and last, f"the run is recorded and shown: {evolver}; the run gave {report}"
+    assert last["session_id"] == sid and ids[0] in last["turns"], last
+    if last["status"] == "proposed":
+        assert last["candidates"] > 0, last
+    else:
+        assert last["candidates"] == 0, last
+        if last["status"] != "nothing":
+            assert last["reason"], f"a run that proposed nothing says why: {last}"
+            assert evolver.get("failed_runs", 0) >= 1 or last["status"] == "screened out", evolver
