@@ -95,6 +95,11 @@ async fn web_pages_and_rebound_host_names_cannot_use_the_proxy() {
     assert_eq!(r.status(), 403);
     assert!(r.headers().keys().all(|k| !k.as_str().starts_with("access-control-")));
 
+    // Loads that carry no Origin (`<img>`, `<script>`, links) are still labelled by the browser.
+    for site in ["cross-site", "same-site"] {
+        let r = h.http.get(h.url("/v1/models")).header("sec-fetch-site", site).send().await.unwrap();
+        assert_eq!(r.status(), 403, "Sec-Fetch-Site {site}");
+    }
     assert!(h.standin.requests().is_empty(), "a refused request reached the upstream");
     assert_eq!(recorded_turns(&h).await, 0, "a refused request was recorded");
 

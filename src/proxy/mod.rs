@@ -165,6 +165,16 @@ fn check_local(st: &ProxyState, peer: SocketAddr, req: &Request) -> Result<(), P
             )));
         }
     }
+    // Browsers label every request, `<img>` and `<script>` loads too (which carry no Origin);
+    // agents send no such header.
+    if let Some(site) = h.get("sec-fetch-site") {
+        let site = site.to_str().unwrap_or("");
+        if !matches!(site, "same-origin" | "none") {
+            return Err(ProxyError::Forbidden(format!(
+                "requests from web pages (Sec-Fetch-Site {site:?}) are refused: only local agents may use this proxy"
+            )));
+        }
+    }
     let has_body = matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH)
         || h.contains_key(http::header::TRANSFER_ENCODING)
         || h.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.trim() != "0");
