@@ -177,6 +177,9 @@ async fn anthropic_client_on_an_openai_upstream_gets_translated_answers_and_stre
     let t = s.turn(id).await;
     assert_eq!((t["protocol"].as_str(), t["upstream"].as_str()), (Some("anthropic"), Some("local")));
     assert_eq!(t["tool_names"], json!(["get_weather"]));
+    // SDKs take the prompt's size from `message_delta` (`message_start` could not know it).
+    assert!(t["prompt_tokens"].as_i64().is_some_and(|n| n > 0), "{t}");
+    assert_eq!(delta.1["usage"]["input_tokens"], t["prompt_tokens"]);
     s.stop().await;
 }
 
