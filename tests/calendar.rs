@@ -416,3 +416,56 @@ async fn an_endless_chunked_feed_is_refused_at_the_size_limit() {
     assert!(m.contains("larger than 20 MB"), "{m}");
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_calendar_that_turns_bad_never_stops_the_refresher_or_the_other_calendars() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.ics"), dir.path().join("b.ics"));
+    std::fs::write(&a, fixture("fastmail").0).unwrap();
+    std::fs::write(&b, fixture("fastmail").0).unwrap();
+    let h = Harness::start(|c| c.omls.timezone = Some("Europe/Berlin".into())).await;
+    for p in [&a, &b] {
+        assert_eq!(post(&h, "/api/calendars", json!({"source": p.display().to_string()})).await.status(), 201);
+    }
+    let event = |uid: &str, extra: &str, summary: &str| {
+        format!(
+            "BEGIN:VEVENT\r\nUID:{uid}\r\nDTSTART:20261102T090000Z\r\n{extra}\r\nSUMMARY:{summary}\r\nEND:VEVENT\r\n"
+        )
+    };
+    // `a` now holds events whose arithmetic overflows (this used to kill the refresher task).
+    let bad = format!(
+        "BEGIN:VCALENDAR\r\n{}{}{}END:VCALENDAR\r\n",
+        event("w", "DURATION:P999999999999999999W", "Forever"),
+        event("h", "DURATION:PT9999999999999999H", "Forever in hours"),
+        event("ok", "DURATION:PT1H", "A still counts"),
+    );
+    std::fs::write(&a, bad).unwrap();
+    let (from, to) = (ms("2026-10-19T00:00:00Z"), ms("2026-11-16T00:00:00Z"));
+    let url = h.url(&format!("/api/calendars/busy?from={from}&to={to}"));
+    let summaries = || async {
+        let v: Value = h.http.get(&url).bearer_auth(&h.token).send().await.unwrap().json().await.unwrap();
+        v.as_array().unwrap().iter().map(|b| b["summary"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+    };
+    let mut got = Vec::new();
+    for _ in 0..600 {
+        got = summaries().await;
+        if got.contains(&"A still counts".to_string()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(got.contains(&"A still counts".to_string()), "{got:?}");
+    assert!(!got.iter().any(|s| s.starts_with("Forever")), "{got:?}");
+    // The refresher is alive: a later change to `b` is still picked up.
+    std::fs::write(&b, format!("BEGIN:VCALENDAR\r\n{}END:VCALENDAR\r\n", event("b", "DURATION:PT30M", "B changed")))
+        .unwrap();
+    for _ in 0..600 {
+        got = summaries().await;
+        if got.contains(&"B changed".to_string()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(got, ["B changed", "A still counts"], "the refresher stopped after the bad feed");
+    h.stop().await;
+}
