@@ -1,0 +1,862 @@
+//! Bounded mutation fuzzing of every parser that reads bytes MetaClaw does not control: OpenAI and
+//! Anthropic requests, both kinds of SSE stream (parsed, and translated each way), SKILL.md files,
+//! and ICS feeds with their RRULE expansion. Stable Rust only: no coverage feedback, just seeds
+//! from `tests/fuzz/corpus/<target>/` mutated (bit flips, splices, truncation, repetition, huge
+//! numbers, invalid UTF-8, deep nesting, the target's own keywords) and fed to the public
+//! functions the engine calls.
+//!
+//! A panic, or one input running longer than the per-input budget, fails the target and saves the
+//! reproducing input (shrunk, for panics) to `tests/fuzz/crashes/<target>-<hash>.bin`; saved
+//! crashes are replayed first on every run. If the whole process aborts (a stack overflow), the
+//! input being tried is in `$CARGO_TARGET_TMPDIR/fuzz-<target>.current`.
+//!
+//! The fuzz targets are `#[ignore]`d so a plain `cargo test` stays quick; the test command runs
+//! them (`cargo test --test fuzz -- --ignored`). Environment:
+//! - `METACLAW_FUZZ_SECS`: seconds per target (default 45);
+//! - `METACLAW_FUZZ_INPUT_SECS`: the per-input budget (default 10);
+//! - `METACLAW_FUZZ_SEED`: the random seed (default: from the clock; printed at the start);
+//! - `METACLAW_FUZZ_OUT`: where crashes are saved (default `tests/fuzz/crashes`).
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::panic::{self, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, Once};
+use std::time::{Duration, Instant};
+
+use metaclaw::calendar::Feed;
+use metaclaw::skills::Origin;
+use metaclaw::transcript::{self, Transcript};
+use metaclaw::translate::{
+    anthropic_to_openai, anthropic_to_openai_response, openai_to_anthropic, openai_to_anthropic_response,
+    AnthropicToOpenAiStream, OpenAiToAnthropicStream, StreamConverter,
+};
+use serde_json::Value;
+
+/// No input grows past this (bounded memory whatever the mutations do).
+const MAX_INPUT: usize = 256 * 1024;
+/// Distinct crash sites reported per run before a target stops looking.
+const MAX_FINDINGS: usize = 5;
+/// The stack the engine's async workers get (tokio's default): what the parsers run on for real.
+const STACK: usize = 2 * 1024 * 1024;
+
+// ---------------------------------------------------------------------------------------------
+// Randomness and mutation
+
+/// xorshift64*: small, fast, and reproducible from its seed.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Self {
+        Rng(seed ^ 0x9e37_79b9_7f4a_7c15 | 1)
+    }
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    /// Uniform in `0..n` (`n` > 0).
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+}
+
+/// FNV-1a: names crash files and seeds a target's own choices from its input, so an input alone
+/// reproduces a run.
+fn hash(b: &[u8]) -> u64 {
+    b.iter().fold(0xcbf2_9ce4_8422_2325, |h, &x| (h ^ x as u64).wrapping_mul(0x100_0000_01b3))
+}
+
+/// Bytes every parser should survive, whatever the format.
+const GENERIC: &[&[u8]] = &[
+    b"\xff",
+    b"\xc3",
+    b"\xe2\x82",
+    b"\xf0\x9f\xa6\x80",
+    b"\xef\xbb\xbf",
+    b"\0",
+    b"\r",
+    b"\n",
+    b"\r\n",
+    b"\n\n",
+    b"\t",
+    b"\"",
+    b"\\",
+    b"\\u0000",
+    b"\\ud800",
+    b"0",
+    b"-1",
+    b"4294967296",
+    b"18446744073709551615",
+    b"18446744073709551616",
+    b"-9223372036854775808",
+    b"99999999999999999999999999999999",
+    b"1e999",
+    b"-0.0",
+    b"null",
+    b"true",
+    b"[]",
+    b"{}",
+    b"\xe2\x80\xae",
+];
+
+/// Whole numbers to put where a number was.
+const NUMBERS: &[&[u8]] = &[
+    b"0",
+    b"-1",
+    b"1",
+    b"255",
+    b"65536",
+    b"2147483647",
+    b"2147483648",
+    b"4294967295",
+    b"4294967296",
+    b"9223372036854775807",
+    b"9223372036854775808",
+    b"18446744073709551615",
+    b"999999999999999999999999",
+    b"-9223372036854775809",
+];
+
+const BYTES: &[u8] = b"\0\xff\x7f\x80\xc3\xe2\n\r\"\\{}[]:;,= -0";
+
+/// One format's knowledge: its keywords and how it nests.
+struct Dict {
+    tokens: &'static [&'static [u8]],
+    open: &'static [u8],
+    close: &'static [u8],
+}
+
+fn mutate(rng: &mut Rng, input: &[u8], seeds: &[Vec<u8>], dict: &Dict) -> Vec<u8> {
+    let mut v = input.to_vec();
+    for _ in 0..1 + rng.below(6) {
+        let len = v.len();
+        let at = rng.below(len + 1);
+        match rng.below(11) {
+            0 if len > 0 => {
+                let i = rng.below(len);
+                v[i] ^= 1 << rng.below(8);
+            }
+            1 if len > 0 => {
+                let i = rng.below(len);
+                v[i] = *rng.pick(BYTES);
+            }
+            2 if len > 0 => {
+                let n = 1 + rng.below((len - at.min(len - 1)).min(64));
+                let s = at.min(len - 1);
+                v.drain(s..(s + n).min(len));
+            }
+            3 if len > 0 => {
+                // Repetition: one span many times (long lines, many events, many blocks).
+                let s = at.min(len - 1);
+                let n = 1 + rng.below((len - s).min(512));
+                let span = v[s..s + n].to_vec();
+                let most = if rng.below(8) == 0 { 2000 } else { 16 };
+                let times = 1 + rng.below(most);
+                let mut rep = Vec::with_capacity(span.len() * times);
+                for _ in 0..times {
+                    rep.extend_from_slice(&span);
+                    if rep.len() > MAX_INPUT {
+                        break;
+                    }
+                }
+                v.splice(s..s, rep);
+            }
+            4 | 5 => {
+                let t = if rng.below(3) == 0 { *rng.pick(GENERIC) } else { *rng.pick(dict.tokens) };
+                v.splice(at..at, t.iter().copied());
+            }
+            6 => {
+                // Splice: this input's head, another seed's tail.
+                let other = rng.pick(seeds);
+                let from = rng.below(other.len() + 1);
+                v.truncate(at);
+                v.extend_from_slice(&other[from..]);
+            }
+            7 => v.truncate(at),
+            8 => {
+                // A number (the first digit run at or after `at`) becomes an extreme one.
+                if let Some(start) = v[at..].iter().position(u8::is_ascii_digit).map(|p| p + at) {
+                    let end = v[start..].iter().position(|c| !c.is_ascii_digit()).map_or(v.len(), |p| p + start);
+                    v.splice(start..end, rng.pick(NUMBERS).iter().copied());
+                }
+            }
+            9 => {
+                // Deep nesting.
+                let most = if rng.below(4) == 0 { 100_000 } else { 300 };
+                let depth = 1 + rng.below(most);
+                let mut nest = dict.open.repeat(depth);
+                if rng.below(2) == 0 {
+                    nest.extend(dict.close.repeat(depth));
+                }
+                v.splice(at..at, nest);
+            }
+            _ => {
+                // Swap two spans' order (reordered events, lines, blocks).
+                if len > 2 {
+                    let a = rng.below(len / 2);
+                    let b = len / 2 + rng.below(len - len / 2);
+                    v[a..b].rotate_left((b - a) / 2);
+                }
+            }
+        }
+        if v.len() > MAX_INPUT {
+            v.truncate(MAX_INPUT);
+        }
+    }
+    v
+}
+
+/// Splits a byte stream where a network might: everywhere from single bytes to whole streams,
+/// decided by the input itself.
+fn chunks(b: &[u8]) -> Vec<&[u8]> {
+    let mut rng = Rng::new(hash(b));
+    let mut out = Vec::new();
+    let mut rest = b;
+    let max = [1, 3, 17, 256, 4096, usize::MAX][rng.below(6)];
+    while !rest.is_empty() {
+        let n = (1 + rng.below(max.min(rest.len()))).min(rest.len());
+        let (head, tail) = rest.split_at(n);
+        out.push(head);
+        rest = tail;
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// The targets: what the engine does with each kind of untrusted input
+
+fn openai_request(b: &[u8]) {
+    let Ok(req) = metaclaw::proxy::request::parse(b, &http::HeaderMap::new()) else { return };
+    let _ = transcript::last_user_text(req.messages());
+    // An OpenAI client on an Anthropic upstream, and back.
+    if let Ok(a) = openai_to_anthropic(&req.body) {
+        let _ = anthropic_to_openai(&a);
+    }
+}
+
+fn anthropic_request(b: &[u8]) {
+    let Ok(req) = metaclaw::proxy::request::parse(b, &http::HeaderMap::new()) else { return };
+    let _ = transcript::last_user_text(req.messages());
+    // An Anthropic client on an OpenAI upstream, and back.
+    if let Ok(o) = anthropic_to_openai(&req.body) {
+        let _ = openai_to_anthropic(&o);
+    }
+}
+
+/// Drives a converter over the chunks; ends the stream normally or as a failure.
+fn convert(c: &mut dyn StreamConverter, parts: &[&[u8]], fail: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    for p in parts {
+        out.extend(c.push(p));
+    }
+    out.extend(if fail { c.fail("the upstream stalled") } else { c.finish() });
+    out
+}
+
+/// An OpenAI upstream's bytes: recorded as they are, and translated for an Anthropic client
+/// (whose stream is then recorded too). A whole body is also read as a non-stream response.
+fn openai_sse(b: &[u8]) {
+    let parts = chunks(b);
+    let _ = transcript::sse_data(b);
+    let _ = Transcript::from_sse(&parts);
+    let out = convert(&mut OpenAiToAnthropicStream::new("fuzz-model"), &parts, hash(b) % 5 == 0);
+    let _ = Transcript::from_anthropic_sse(&[out]);
+    let _ = Transcript::from_json(b);
+    if let Ok(v) = serde_json::from_slice::<Value>(b) {
+        let _ = openai_to_anthropic_response(&v);
+    }
+}
+
+/// An Anthropic upstream's bytes, the same way for an OpenAI client.
+fn anthropic_sse(b: &[u8]) {
+    let parts = chunks(b);
+    let _ = Transcript::from_anthropic_sse(&parts);
+    let h = hash(b);
+    let out = convert(&mut AnthropicToOpenAiStream::new("fuzz-model", 1_733_400_000, h % 2 == 0), &parts, h % 5 == 0);
+    let _ = Transcript::from_sse(&[out]);
+    let _ = Transcript::from_anthropic_json(b);
+    if let Ok(v) = serde_json::from_slice::<Value>(b) {
+        let _ = anthropic_to_openai_response(&v, 1_733_400_000);
+    }
+}
+
+fn skill_md(b: &[u8]) {
+    let text = String::from_utf8_lossy(b);
+    // In its own folder (the name must match it) and in a wrong one.
+    let folder = text.lines().find_map(|l| l.strip_prefix("name:")).map(str::trim).unwrap_or("fuzz").to_string();
+    for folder in [folder.as_str(), "fuzz"] {
+        let parsed = metaclaw::skills::parse(&text, folder, "SKILL.md", Origin::User);
+        if let Ok(skill) = parsed.skill {
+            // What MetaClaw writes back, it reads again.
+            let again = metaclaw::skills::render(&skill);
+            let _ = metaclaw::skills::parse(&again, folder, "SKILL.md", Origin::User);
+        }
+    }
+}
+
+/// 2026-01-01T00:00:00Z in ms.
+const Y2026: i64 = 1_767_225_600_000;
+const DAY: i64 = 86_400_000;
+
+fn ics(b: &[u8]) {
+    let text = String::from_utf8_lossy(b);
+    let zone = if hash(b) % 2 == 0 { chrono_tz::Europe::Berlin } else { chrono_tz::America::New_York };
+    let Ok(feed) = Feed::parse(&text, zone, &[]) else { return };
+    // The windows the scheduler asks about: a week, around a DST change, a year, far out.
+    for (from, to) in [
+        (Y2026, Y2026 + 7 * DAY),
+        (Y2026 + 66 * DAY, Y2026 + 69 * DAY),
+        (Y2026, Y2026 + 366 * DAY),
+        (4_102_444_800_000, 4_102_444_800_000 + 30 * DAY),
+        (0, DAY),
+    ] {
+        let _ = feed.busy(from, to);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dictionaries
+
+const JSON_NEST: (&[u8], &[u8]) = (b"[", b"]");
+
+const OPENAI_REQ: &[&[u8]] = &[
+    b"\"messages\":",
+    b"\"messages\":[]",
+    b"{\"role\":\"user\",\"content\":\"x\"}",
+    b"{\"role\":\"tool\",\"tool_call_id\":\"c\",\"content\":[]}",
+    b"{\"role\":\"assistant\",\"tool_calls\":[{\"id\":\"c\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{\"}}]}",
+    b"\"content\":[{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:\"}}]",
+    b"\"content\":null",
+    b"\"stream\":true",
+    b"\"stream_options\":{\"include_usage\":true}",
+    b"\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"\",\"parameters\":1}}]",
+    b"\"tool_choice\":{\"type\":\"function\",\"function\":{}}",
+    b"\"session_id\":",
+    b"\"turn_type\":\"side\"",
+    b"\"session_done\":\"yes\"",
+    b"\"max_tokens\":",
+    b"\"stop\":[\"\"]",
+    b"\"n\":",
+    b",",
+    b":",
+];
+
+const ANTHROPIC_REQ: &[&[u8]] = &[
+    b"\"messages\":",
+    b"\"system\":[{\"type\":\"text\",\"text\":\"s\"}]",
+    b"\"system\":1",
+    b"{\"role\":\"assistant\",\"content\":[{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"n\",\"input\":{}}]}",
+    b"{\"type\":\"tool_result\",\"tool_use_id\":\"t\",\"content\":[{\"type\":\"image\"}]}",
+    b"{\"type\":\"thinking\",\"thinking\":\"\"}",
+    b"{\"type\":\"image\",\"source\":{\"type\":\"url\",\"url\":\"x\"}}",
+    b"\"cache_control\":{\"type\":\"ephemeral\"}",
+    b"\"tool_choice\":{\"type\":\"any\"}",
+    b"\"tool_choice\":{\"type\":\"none\"}",
+    b"\"thinking\":{\"type\":\"enabled\",\"budget_tokens\":",
+    b"\"max_tokens\":",
+    b"\"stop_sequences\":",
+    b"\"tools\":[{\"name\":\"n\",\"input_schema\":null}]",
+    b"\"content\":\"\"",
+    b",",
+];
+
+const OPENAI_SSE: &[&[u8]] = &[
+    b"data: ",
+    b"data:",
+    b"data: [DONE]\n\n",
+    b"event: error\n",
+    b": ping\n\n",
+    b"\n\n",
+    b"\r\n\r\n",
+    b"{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\xff\"}}]}",
+    b"\"tool_calls\":[{\"index\":18446744073709551615,\"function\":{\"arguments\":\"\"}}]",
+    b"\"tool_calls\":[{\"index\":4294967296,\"id\":\"c\",\"function\":{\"name\":\"f\"}}]",
+    b"\"tool_calls\":[{\"index\":-1}]",
+    b"\"index\":",
+    b"\"finish_reason\":\"tool_calls\"",
+    b"\"finish_reason\":\"content_filter\"",
+    b"\"reasoning_content\":\"",
+    b"\"usage\":{\"prompt_tokens\":-1,\"completion_tokens\":1e300}",
+    b"\"choices\":[]",
+    b"\"choices\":null",
+    b"\"delta\":null",
+    b"\"error\":{\"message\":1}",
+];
+
+const ANTHROPIC_SSE: &[&[u8]] = &[
+    b"event: ",
+    b"data: ",
+    b"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{}}\n\n",
+    b"event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":18446744073709551615,\"content_block\":{\"type\":\"tool_use\"}}\n\n",
+    b"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":4294967296,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"\xff\"}}\n\n",
+    b"event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":-1}\n\n",
+    b"event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":null},\"usage\":{\"output_tokens\":-5}}\n\n",
+    b"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+    b"event: error\ndata: {\"type\":\"error\",\"error\":null}\n\n",
+    b"\"type\":\"thinking_delta\"",
+    b"\"type\":\"signature_delta\"",
+    b"\"type\":\"text_delta\",\"text\":",
+    b"\"index\":",
+    b"\n\n",
+    b"\r\n\r\n",
+];
+
+const SKILL: &[&[u8]] = &[
+    b"---\n",
+    b"---\r\n",
+    b"name: ",
+    b"description: ",
+    b"metadata:\n  ",
+    b"compatibility: ",
+    b"allowed-tools: ",
+    b"&a ",
+    b"*a",
+    b"<<: *a\n",
+    b"!!binary ",
+    b"!!python/object:os.system ",
+    b"!!map ",
+    b"? ",
+    b"- ",
+    b"|\n  ",
+    b">-\n  ",
+    b"%YAML 1.2\n",
+    b"%TAG ! tag:x,2000:\n",
+    b"\"\\x",
+    b"'",
+    b"a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\ng: [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n",
+    b"name: a\nname: b\n",
+    b"\n# ",
+    b"```\n",
+];
+
+const ICS: &[&[u8]] = &[
+    b"BEGIN:VEVENT\r\n",
+    b"END:VEVENT\r\n",
+    b"BEGIN:VCALENDAR\r\n",
+    b"END:VCALENDAR\r\n",
+    b"BEGIN:VTIMEZONE\r\nTZID:X\r\nBEGIN:STANDARD\r\nDTSTART:16010101T000000\r\nTZOFFSETFROM:+9999\r\nTZOFFSETTO:-2400\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n",
+    b"UID:x\r\n",
+    b"DTSTART:00010101T000000Z\r\n",
+    b"DTSTART;VALUE=DATE:99991231\r\n",
+    b"DTSTART;TZID=Nowhere/Else:20260101T090000\r\n",
+    b"DTEND:20251231T000000Z\r\n",
+    b"DURATION:P999999999999999999W\r\n",
+    b"DURATION:PT9999999999999999H\r\n",
+    b"DURATION:-P1D\r\n",
+    b"DURATION:P99999999W\r\n",
+    b"RRULE:FREQ=SECONDLY\r\n",
+    b"RRULE:FREQ=MINUTELY;INTERVAL=1\r\n",
+    b"RRULE:FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30\r\n",
+    b"RRULE:FREQ=DAILY;COUNT=4294967295\r\n",
+    b"RDATE;VALUE=PERIOD:20260101T000000Z/P999999999W\r\n",
+    b"RDATE:99991231T235959Z\r\n",
+    b"EXDATE:20260101T000000Z\r\n",
+    b"RECURRENCE-ID;RANGE=THISANDFUTURE:20260101T000000Z\r\n",
+    b"STATUS:CANCELLED\r\n",
+    b"TRANSP:TRANSPARENT\r\n",
+    b"ATTENDEE;PARTSTAT=DECLINED:mailto:\r\n",
+    b"\r\n ",
+    b"\r\n\t",
+    b";",
+    b":",
+    b"=",
+    b",",
+    b"T",
+    b"Z",
+];
+
+const RRULE: &[&[u8]] = &[
+    b"RRULE:FREQ=SECONDLY;BYSECOND=0,1,2,3,4,5,6,7,8,9\r\n",
+    b"RRULE:FREQ=MINUTELY;BYMINUTE=0\r\n",
+    b"RRULE:FREQ=HOURLY;INTERVAL=1;BYHOUR=25\r\n",
+    b"RRULE:FREQ=YEARLY;BYYEARDAY=366;BYWEEKNO=53\r\n",
+    b"RRULE:FREQ=MONTHLY;BYMONTHDAY=-31;BYSETPOS=-1\r\n",
+    b"RRULE:FREQ=WEEKLY;BYDAY=53MO\r\n",
+    b";INTERVAL=0",
+    b";INTERVAL=4294967295",
+    b";COUNT=0",
+    b";COUNT=18446744073709551615",
+    b";UNTIL=99991231T235959Z",
+    b";UNTIL=19000101",
+    b";BYSETPOS=366",
+    b";BYSETPOS=-366",
+    b";BYDAY=-53SU,+1MO",
+    b";BYMONTH=13",
+    b";BYHOUR=0,23",
+    b";WKST=XX",
+    b";FREQ=SECONDLY",
+    b"FREQ=",
+    b"EXDATE;VALUE=DATE:20260101,20260102\r\n",
+    b"RDATE:20260101T000000Z,20260101T000000Z\r\n",
+    b"DTSTART;TZID=America/New_York:20260308T023000\r\n",
+    b"DTSTART;TZID=Europe/Berlin:20261025T023000\r\n",
+    b"DTSTART;VALUE=DATE:20260229\r\n",
+    b"DURATION:PT0S\r\n",
+    b"DURATION:P1W\r\n",
+    b"RECURRENCE-ID:20260308T063000Z\r\n",
+];
+
+// ---------------------------------------------------------------------------------------------
+// The harness
+
+struct Target {
+    name: &'static str,
+    corpus: &'static str,
+    dict: Dict,
+    run: fn(&[u8]),
+}
+
+fn target(name: &str) -> Target {
+    let (corpus, tokens, (open, close), run): (_, _, (&'static [u8], &'static [u8]), fn(&[u8])) = match name {
+        "openai_request" => ("openai_request", OPENAI_REQ, JSON_NEST, openai_request),
+        "anthropic_request" => ("anthropic_request", ANTHROPIC_REQ, (b"{\"content\":[", b"]}"), anthropic_request),
+        "openai_sse" => ("openai_sse", OPENAI_SSE, (b"{\"a\":", b"}"), openai_sse),
+        "anthropic_sse" => ("anthropic_sse", ANTHROPIC_SSE, JSON_NEST, anthropic_sse),
+        "skill_md" => ("skill_md", SKILL, (b"[", b"]"), skill_md),
+        "ics" => ("ics", ICS, (b"BEGIN:VEVENT\r\n", b"END:VEVENT\r\n"), ics),
+        "rrule" => ("rrule", RRULE, (b"BEGIN:VALARM\r\n", b"END:VALARM\r\n"), ics),
+        other => panic!("no fuzz target {other}"),
+    };
+    let name: &'static str = TARGETS.iter().copied().find(|t| *t == name).expect("listed");
+    Target { name, corpus, dict: Dict { tokens, open, close }, run }
+}
+
+const TARGETS: &[&str] =
+    &["openai_request", "anthropic_request", "openai_sse", "anthropic_sse", "skill_md", "ics", "rrule"];
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz")
+}
+
+fn crash_dir() -> PathBuf {
+    std::env::var_os("METACLAW_FUZZ_OUT").map(PathBuf::from).unwrap_or_else(|| root().join("crashes"))
+}
+
+fn files(dir: &Path, prefix: &str) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out: Vec<_> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(prefix)))
+        .filter_map(|p| std::fs::read(&p).ok().map(|b| (p, b)))
+        .collect();
+    out.sort();
+    out
+}
+
+fn seeds(t: &Target) -> Vec<(PathBuf, Vec<u8>)> {
+    files(&root().join("corpus").join(t.corpus), "")
+}
+
+fn env_secs(name: &str, default: f64) -> Duration {
+    let secs = std::env::var(name).ok().and_then(|s| s.parse::<f64>().ok()).filter(|s| s.is_finite() && *s >= 0.0);
+    Duration::from_secs_f64(secs.unwrap_or(default))
+}
+
+thread_local! {
+    /// The last panic on this thread: (location, message).
+    static PANIC: RefCell<Option<(String, String)>> = const { RefCell::new(None) };
+}
+
+/// Panics on fuzz threads are expected findings: recorded, not printed thousands of times.
+fn quiet_panics() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let default = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if std::thread::current().name().is_some_and(|n| n.starts_with("fuzz-")) {
+                let at = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+                let msg = info
+                    .payload()
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                PANIC.with(|p| *p.borrow_mut() = Some((at, msg)));
+            } else {
+                default(info);
+            }
+        }));
+    });
+}
+
+/// Runs one input; the panic's (location, message) if it panicked.
+fn try_run(run: fn(&[u8]), input: &[u8]) -> Option<(String, String)> {
+    PANIC.with(|p| p.borrow_mut().take());
+    match panic::catch_unwind(AssertUnwindSafe(|| run(input))) {
+        Ok(()) => None,
+        Err(_) => Some(PANIC.with(|p| p.borrow_mut().take()).unwrap_or_default()),
+    }
+}
+
+/// Shrinks a panicking input while it still panics at the same place (bounded work).
+fn shrink(run: fn(&[u8]), input: &[u8], at: &str) -> Vec<u8> {
+    let mut best = input.to_vec();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut chunk = best.len() / 2;
+    while chunk > 0 && Instant::now() < deadline {
+        let mut i = 0;
+        let mut shrunk = false;
+        while i < best.len() && Instant::now() < deadline {
+            let mut cand = best.clone();
+            cand.drain(i..(i + chunk).min(best.len()));
+            if try_run(run, &cand).is_some_and(|(a, _)| a == at) {
+                best = cand;
+                shrunk = true;
+            } else {
+                i += chunk;
+            }
+        }
+        if !shrunk {
+            chunk /= 2;
+        }
+    }
+    best
+}
+
+/// A crash found: where it panicked, why, and the file reproducing it.
+struct Finding {
+    at: String,
+    message: String,
+    file: PathBuf,
+}
+
+fn save(name: &str, kind: &str, input: &[u8]) -> PathBuf {
+    let dir = crash_dir();
+    let _ = std::fs::create_dir_all(&dir);
+    let file = dir.join(format!("{name}-{kind}{:016x}.bin", hash(input)));
+    if let Err(e) = std::fs::write(&file, input) {
+        eprintln!("fuzz {name}: could not save {}: {e}", file.display());
+    }
+    file
+}
+
+/// What the worker shares with the watchdog: the input under way and since when.
+struct Current {
+    started: Option<Instant>,
+    input: Vec<u8>,
+}
+
+struct Report {
+    runs: u64,
+    findings: Vec<Finding>,
+}
+
+fn worker(t: &Target, seed: u64, budget: Duration, current: &Mutex<Current>) -> Report {
+    let run = t.run;
+    // The input under way, on disk too: if the process aborts, it is there.
+    let scratch = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("fuzz-{}.current", t.name));
+    let scratch = File::create(&scratch).ok();
+    let mut findings: BTreeMap<String, Finding> = BTreeMap::new();
+    let mut runs = 0u64;
+    let mut exec = |input: &[u8], replayed: Option<&Path>| {
+        {
+            let mut c = current.lock().unwrap_or_else(|e| e.into_inner());
+            c.started = Some(Instant::now());
+            c.input.clear();
+            c.input.extend_from_slice(input);
+        }
+        if let Some(f) = &scratch {
+            let _ = f.write_all_at(input, 0).and_then(|_| f.set_len(input.len() as u64));
+        }
+        let outcome = try_run(run, input);
+        current.lock().unwrap_or_else(|e| e.into_inner()).started = None;
+        runs += 1;
+        let (at, message) = outcome?;
+        let file = match replayed {
+            Some(p) => p.to_path_buf(),
+            None => save(t.name, "", &shrink(run, input, &at)),
+        };
+        Some(Finding { at, message, file })
+    };
+    let mut found = |f: Option<Finding>| {
+        if let Some(f) = f {
+            findings.entry(f.at.clone()).or_insert(f);
+        }
+        findings.len()
+    };
+
+    // Saved crashes first, then every seed as it is.
+    let corpus = seeds(t);
+    let mut n_found = 0;
+    for (path, b) in files(&crash_dir(), &format!("{}-", t.name)).iter().chain(corpus.iter()) {
+        n_found = found(exec(b, Some(path)));
+    }
+    let mut pool: Vec<Vec<u8>> = corpus.into_iter().map(|(_, b)| b).collect();
+    assert!(!pool.is_empty(), "no seeds in tests/fuzz/corpus/{}", t.corpus);
+    let n_seeds = pool.len();
+    let mut rng = Rng::new(seed);
+    let end = Instant::now() + budget;
+    while Instant::now() < end && n_found < MAX_FINDINGS {
+        let base = if rng.below(4) == 0 { rng.below(pool.len()) } else { rng.below(n_seeds) };
+        let input = mutate(&mut rng, &pool[base], &pool[..n_seeds], &t.dict);
+        let outcome = exec(&input, None);
+        n_found = found(outcome);
+        // Keep some mutants to mutate further (stacked mutations), in a bounded pool.
+        if rng.below(16) == 0 {
+            if pool.len() < n_seeds + 256 {
+                pool.push(input);
+            } else {
+                let i = n_seeds + rng.below(256);
+                pool[i] = input;
+            }
+        }
+    }
+    drop(exec);
+    Report { runs, findings: findings.into_values().collect() }
+}
+
+/// Fuzzes one target for `METACLAW_FUZZ_SECS`; fails on any panic or slow input.
+fn fuzz(name: &str, budget: Duration) {
+    quiet_panics();
+    let t = target(name);
+    let seed = std::env::var("METACLAW_FUZZ_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64)
+            ^ hash(name.as_bytes())
+    });
+    let per_input = env_secs("METACLAW_FUZZ_INPUT_SECS", 10.0);
+    {
+        // Straight to stderr (not the test's captured output): still there if the process aborts.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "fuzz {name}: seed {seed}, {:.0} s (METACLAW_FUZZ_SEED={seed} reproduces the sequence)",
+            budget.as_secs_f64()
+        );
+    }
+    let current = Arc::new(Mutex::new(Current { started: None, input: Vec::new() }));
+    let (tx, rx) = mpsc::channel();
+    let shared = current.clone();
+    let spawned = std::thread::Builder::new()
+        .name(format!("fuzz-{name}"))
+        .stack_size(STACK)
+        .spawn(move || drop(tx.send(worker(&t, seed, budget, &shared))));
+    spawned.expect("spawning the fuzz thread");
+    let t0 = Instant::now();
+    let report = loop {
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(r) => break r,
+            Err(mpsc::RecvTimeoutError::Disconnected) => panic!("fuzz {name}: the fuzz thread died"),
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let c = current.lock().unwrap_or_else(|e| e.into_inner());
+                if c.started.is_some_and(|s| s.elapsed() > per_input) {
+                    // The thread can't be stopped; the input is saved and the test fails now.
+                    let file = save(name, "slow-", &c.input);
+                    panic!(
+                        "fuzz {name}: one input ran over {:.0} s ({} bytes), saved to {}",
+                        per_input.as_secs_f64(),
+                        c.input.len(),
+                        file.display()
+                    );
+                }
+            }
+        }
+    };
+    let secs = t0.elapsed().as_secs_f64();
+    eprintln!("fuzz {name}: {} inputs in {secs:.0} s ({:.0}/s)", report.runs, report.runs as f64 / secs.max(0.001));
+    if !report.findings.is_empty() {
+        let list: Vec<String> = report
+            .findings
+            .iter()
+            .map(|f| format!("  panicked at {}: {}\n    reproduce with: {}", f.at, f.message, f.file.display()))
+            .collect();
+        panic!("fuzz {name}: {} crash site(s)\n{}", report.findings.len(), list.join("\n"));
+    }
+}
+
+fn budget() -> Duration {
+    env_secs("METACLAW_FUZZ_SECS", 45.0)
+}
+
+#[test]
+#[ignore = "fuzzing takes a while: cargo test --test fuzz -- --ignored"]
+fn fuzz_openai_request() {
+    fuzz("openai_request", budget());
+}
+
+#[test]
+#[ignore = "fuzzing takes a while: cargo test --test fuzz -- --ignored"]
+fn fuzz_anthropic_request() {
+    fuzz("anthropic_request", budget());
+}
+
+#[test]
+#[ignore = "fuzzing takes a while: cargo test --test fuzz -- --ignored"]
+fn fuzz_openai_sse_and_translation_to_anthropic() {
+    fuzz("openai_sse", budget());
+}
+
+#[test]
+#[ignore = "fuzzing takes a while: cargo test --test fuzz -- --ignored"]
+fn fuzz_anthropic_sse_and_translation_to_openai() {
+    fuzz("anthropic_sse", budget());
+}
+
+#[test]
+#[ignore = "fuzzing takes a while: cargo test --test fuzz -- --ignored"]
+fn fuzz_skill_md() {
+    fuzz("skill_md", budget());
+}
+
+#[test]
+#[ignore = "fuzzing takes a while: cargo test --test fuzz -- --ignored"]
+fn fuzz_ics() {
+    fuzz("ics", budget());
+}
+
+#[test]
+#[ignore = "fuzzing takes a while: cargo test --test fuzz -- --ignored"]
+fn fuzz_rrule_expansion() {
+    fuzz("rrule", budget());
+}
+
+/// The seed corpora are real samples each target accepts: a seed the parser rejects outright
+/// would only fuzz the first error path. (Seeds named `edge-*` probe edges a parser may refuse.)
+#[test]
+fn every_seed_is_a_sample_its_parser_reads() {
+    let h = http::HeaderMap::new();
+    for name in TARGETS {
+        let t = target(name);
+        let seeds = seeds(&t);
+        assert!(seeds.len() >= 4, "{name}: at least 4 seeds, found {}", seeds.len());
+        for (path, b) in &seeds {
+            let text = String::from_utf8_lossy(b);
+            let ok = match *name {
+                // Valid requests; translation may refuse some (n > 1, logprobs, files).
+                "openai_request" | "anthropic_request" => metaclaw::proxy::request::parse(b, &h).is_ok(),
+                "openai_sse" => !transcript::sse_data(b).is_empty() || Transcript::from_json(b).is_some(),
+                "anthropic_sse" => !transcript::sse_data(b).is_empty() || Transcript::from_anthropic_json(b).is_some(),
+                "skill_md" => {
+                    let folder = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+                    let folder = text.lines().find_map(|l| l.strip_prefix("name:")).map(str::trim).unwrap_or(folder);
+                    let parsed = metaclaw::skills::parse(&text, folder, "SKILL.md", Origin::User);
+                    if let Err(why) = &parsed.skill {
+                        eprintln!("{}: {why}", path.display());
+                    }
+                    parsed.skill.is_ok()
+                }
+                _ => Feed::parse(&text, chrono_tz::Europe::Berlin, &[]).is_ok_and(|f| !f.is_empty()),
+            };
+            let edge = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("edge-"));
+            assert!(ok || edge, "{name}: the seed {} is not read as a valid sample", path.display());
+        }
+    }
+}
+
+/// The harness itself: a short run of every target over its seeds and a few hundred mutants
+/// (the real runs are the ignored tests above).
+#[test]
+fn a_short_fuzz_run_of_every_target_finds_no_crash() {
+    for name in TARGETS {
+        fuzz(name, Duration::from_millis(300));
+    }
+}
