@@ -33,6 +33,7 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 say "cargo test"
 cargo build --workspace --quiet
 stage "cargo test" cargo test --workspace --no-fail-fast
+stage "fuzz (45 s a target; tests/fuzz.rs)" cargo test --test fuzz -- --ignored
 say "desktop signals: X11 idle timer under Xvfb; keyring and notifications on a D-Bus session"
 KEYRING_DATA="$(mktemp -d)"
 desktop_signals() {
