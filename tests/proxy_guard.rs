@@ -460,3 +460,20 @@ async fn http2_clients_are_served_and_checked_by_their_authority() {
     assert_eq!(r.status(), 403);
     h.stop().await;
 }
+
+#[tokio::test]
+async fn the_header_deadline_never_cuts_a_slow_answer_or_a_long_stream() {
+    let h = Harness::start(|c| c.proxy.header_timeout_secs = 1).await;
+    // The upstream thinks for 2 s: the request's headers arrived long ago.
+    let r = h.chat(user("slow [[delay_ms:2000]]")).await;
+    assert_eq!(r.status(), 200);
+    assert!(r.json::<Value>().await.unwrap()["choices"][0]["message"]["content"].is_string());
+    // A stream that lasts well past the header deadline arrives whole.
+    let body = json!({"model": "m", "stream": true,
+        "messages": [{"role": "user", "content": "a b c d e f [[chunk_delay_ms:400]]"}]});
+    let r = h.chat(body).await;
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.unwrap();
+    assert!(text.trim_end().ends_with("data: [DONE]"), "{text}");
+    h.stop().await;
+}
