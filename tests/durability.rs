@@ -21,6 +21,10 @@ struct Serve {
 }
 
 fn serve(home: &Path, upstream: &str, extra_config: &str) -> Serve {
+    serve_logging(home, upstream, extra_config, Stdio::null())
+}
+
+fn serve_logging(home: &Path, upstream: &str, extra_config: &str, stderr: Stdio) -> Serve {
     std::fs::create_dir_all(home).unwrap();
     std::fs::write(home.join("config.toml"), extra_config).unwrap();
     let mut child = Command::new(BIN)
@@ -29,7 +33,7 @@ fn serve(home: &Path, upstream: &str, extra_config: &str) -> Serve {
         .env("METACLAW_NO_KEYRING", "1")
         .env_remove("METACLAW_UPSTREAM_API_KEY")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .unwrap();
     let mut line = String::new();
@@ -394,7 +398,9 @@ async fn shutdown_waits_for_a_stream_that_finishes_within_the_drain_and_records_
 async fn sigterm_during_a_stream_longer_than_the_drain_exits_promptly_and_records_the_turn() {
     let standin = common::standin(Options::default()).await;
     let home = tempfile::tempdir().unwrap();
-    let mut s = serve(home.path(), &standin.base_url(), "[proxy]\ndrain_timeout_secs = 1\n");
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let stderr = Stdio::from(log.reopen().unwrap());
+    let mut s = serve_logging(home.path(), &standin.base_url(), "[proxy]\ndrain_timeout_secs = 1\n", stderr);
     let http = reqwest::Client::new();
     let r = http.post(format!("{}/v1/chat/completions", s.base)).json(&slow_stream(500)).send().await.unwrap();
     let id = common::turn_id(&r);
@@ -413,6 +419,9 @@ async fn sigterm_during_a_stream_longer_than_the_drain_exits_promptly_and_record
     let (status, text, _) = turn_row(&home.path().join("metaclaw.db"), id);
     assert_eq!(status, "cancelled", "the turn cut off by the shutdown is on disk");
     assert!(text.is_some_and(|t| t.starts_with("Echo: one")));
+    let log = std::fs::read_to_string(log.path()).unwrap();
+    let (cut, stopped) = (log.find("recorded as cut off"), log.find("every recorded turn is on disk"));
+    assert!(cut.is_some() && stopped.is_some() && cut < stopped, "the log tells what happened, in order: {log}");
     reader.abort();
 
     // The next start never hands out that id again.
