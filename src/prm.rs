@@ -668,6 +668,70 @@ mod tests {
         assert_eq!(problem(&JudgeStatus { unparseable_answers: 1, scored_by_judge: 40, ..st.clone() }), None);
     }
 
+    #[tokio::test]
+    async fn with_run_in_idle_the_judge_calls_only_while_its_job_runs_in_a_window() {
+        use crate::omls::scheduler::Checkpoint;
+        use crate::omls::{Job, JobCtx, Outcome};
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("metaclaw.db"), Duration::from_millis(20)).unwrap();
+        store
+            .write(|c| {
+                c.execute("INSERT INTO sessions(id, source, started_at, last_at) VALUES ('s', 'client', 0, 0)", [])?;
+                c.execute(
+                    "INSERT INTO turns(session_id, turn_index, turn_type, protocol, upstream, stream, started_at, finished_at,
+                        status, latency_ms, upstream_ms, overhead_ms, message_hashes)
+                     VALUES ('s', 1, 'main', 'openai', 'u', 0, 0, 0, 'ok', 1, 1, 0, '[]')",
+                    [],
+                )?;
+                c.execute("INSERT INTO judge_jobs(turn_id, status, attempts, not_before, updated_at) VALUES (1, 'pending', 0, 0, 0)", [])?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let paused = Arc::new(AtomicBool::new(false));
+        let gate = Gate::new(paused.clone(), true);
+        assert!(!gate.open(), "outside a window the judge waits");
+        let job = Arc::new(JudgeJob { store: store.clone(), gate: gate.clone() });
+        assert!(job.pending().await, "a due turn is work for a window");
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let ctx = || JobCtx {
+            cancel: cancel.clone(),
+            checkpoint: Checkpoint::new(store.clone(), "judge"),
+            until: None,
+            window: "away".into(),
+        };
+        let running = {
+            let (job, ctx) = (job.clone(), ctx());
+            tokio::spawn(async move { job.run(ctx).await })
+        };
+        let opened = async {
+            while !gate.open() {
+                tokio::task::yield_now().await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(5), opened).await.expect("the job's run opens the gate");
+        paused.store(true, Ordering::SeqCst);
+        assert!(!gate.open(), "paused learning closes even an open window");
+        paused.store(false, Ordering::SeqCst);
+        cancel.cancel();
+        assert!(matches!(running.await.unwrap(), Outcome::Paused(_)));
+        assert!(!gate.open(), "the window closed");
+        // Nothing due: a run ends at once and leaves the gate shut.
+        store.write(|c| Ok(c.execute("UPDATE judge_jobs SET status = 'done'", [])?)).await.unwrap();
+        assert!(!job.pending().await);
+        let fresh = tokio_util::sync::CancellationToken::new();
+        let ctx = JobCtx {
+            cancel: fresh,
+            checkpoint: Checkpoint::new(store.clone(), "judge"),
+            until: None,
+            window: "away".into(),
+        };
+        assert!(matches!(job.run(ctx).await, Outcome::Done(_)));
+        assert!(!gate.open());
+        // run_in = "now": open unless paused.
+        assert!(Gate::new(Arc::new(AtomicBool::new(false)), false).open());
+    }
+
     #[test]
     fn the_prompt_shows_the_evidence_and_hides_secrets() {
         let ev = Evidence {
