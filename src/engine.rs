@@ -137,7 +137,7 @@ impl Engine {
             );
         }
         let proxy_key = keys.proxy.clone().or_else(|| cfg.proxy.api_key.clone());
-        if proxy_key.is_none() && !cfg.proxy.host.is_loopback() {
+        if proxy_key.is_none() && !cfg.proxy.host.to_canonical().is_loopback() {
             tracing::warn!(host = %cfg.proxy.host, "no proxy key set: only loopback clients will be accepted");
         }
         let mut upstreams = crate::upstream::from_config(&cfg);
