@@ -6,7 +6,7 @@ import tempfile
 
 import pytest
 
-from llama_harness import LlamaServer, Metaclaw, upstream_config
+from .llama_harness import LlamaServer, Metaclaw, upstream_config
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ import anthropic
 import openai
 import pytest
 
-from llama_harness import MODEL, upstream_config
+from .llama_harness import MODEL, upstream_config
 
 # Volatile fields llama-server puts in every answer: ids, clocks and its own timing report.
 VOLATILE = {"id", "created", "timings", "system_fingerprint"}
