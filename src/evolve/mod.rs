@@ -97,8 +97,8 @@ impl Outcome {
 /// wrote `failed` for malformed answers too, and consumed their failures).
 pub const FAILED_STATUSES: &str = "('failed', 'malformed', 'timed out')";
 
-/// Automatic runs of a session that keep failing stop after this many, until a restart or
-/// `metaclaw evolve --retry-failed`.
+/// Automatic runs of a session that keep failing stop after this many (in windows too), until a
+/// restart or `metaclaw evolve --retry-failed`.
 const MAX_FAILED_RUNS: u32 = 3;
 
 /// One recorded evolution run.
@@ -279,61 +279,64 @@ impl Evolver {
                     }
                 };
                 for (session, trigger) in due {
-                    let waiting = me
-                        .failing
-                        .lock()
-                        .expect("failing lock")
-                        .get(&session)
-                        .is_some_and(|(n, until)| *n >= MAX_FAILED_RUNS || Instant::now() < *until);
-                    if waiting {
-                        continue;
-                    }
-                    let result = me.evolve(Some(&session), trigger).await;
-                    let error = match &result {
-                        Ok(r) if r.error.is_none() => {
-                            me.failing.lock().expect("failing lock").remove(&session);
-                            if r.proposed.is_empty() {
-                                let why = if r.dropped.is_empty() {
-                                    "the evolver proposed no skill".to_string()
-                                } else {
-                                    format!("screening dropped every proposal: {}", r.dropped.join("; "))
-                                };
-                                tracing::info!(session, trigger, failures = r.failures, reason = %why, "evolution proposed nothing");
+                    match me.evolve(Some(&session), trigger).await {
+                        Ok(r) if r.error.is_none() && r.proposed.is_empty() => {
+                            let why = if r.dropped.is_empty() {
+                                "the evolver proposed no skill".to_string()
                             } else {
-                                tracing::info!(
-                                    session,
-                                    trigger,
-                                    proposed = r.proposed.len(),
-                                    dropped = r.dropped.len(),
-                                    "evolution proposed skills"
-                                );
-                            }
-                            continue;
+                                format!("screening dropped every proposal: {}", r.dropped.join("; "))
+                            };
+                            tracing::info!(session, trigger, failures = r.failures, reason = %why, "evolution proposed nothing");
                         }
-                        Ok(r) => r.error.clone().unwrap_or_default(),
+                        Ok(r) if r.error.is_none() => tracing::info!(
+                            session,
+                            trigger,
+                            proposed = r.proposed.len(),
+                            dropped = r.dropped.len(),
+                            "evolution proposed skills"
+                        ),
                         Err(EvolveError::Budget(_)) => break,
-                        Err(e) => e.to_string(),
-                    };
-                    // The session's failures wait (doubling up to ten minutes); after a few failed
-                    // runs, until a restart or `metaclaw evolve --retry-failed`.
-                    let mut failing = me.failing.lock().expect("failing lock");
-                    let entry = failing.entry(session.clone()).or_insert((0, Instant::now()));
-                    let wait = Duration::from_secs(10u64 << entry.0.min(6)).min(Duration::from_secs(600));
-                    *entry = (entry.0 + 1, Instant::now() + wait);
-                    if entry.0 >= MAX_FAILED_RUNS {
-                        tracing::warn!(session, %error, runs = entry.0, "evolution failed; not retrying this session until `metaclaw evolve --retry-failed` or a restart");
-                    } else {
-                        tracing::warn!(session, %error, retry_in = ?wait, "evolution failed; its failures wait for the next run");
+                        // Failed runs are logged (and backed off) where they are recorded.
+                        _ => {}
                     }
                 }
             }
         })
     }
 
+    /// Books an automatic run's outcome for its session: a failed one makes the session wait
+    /// (doubling up to ten minutes) and, after a few, stops automatic runs of it until a restart
+    /// or `metaclaw evolve --retry-failed`.
+    fn note_run(&self, session: &str, error: Option<&str>) {
+        let mut failing = self.failing.lock().expect("failing lock");
+        let Some(error) = error else {
+            failing.remove(session);
+            return;
+        };
+        let entry = failing.entry(session.to_string()).or_insert((0, Instant::now()));
+        let wait = Duration::from_secs(10u64 << entry.0.min(6)).min(Duration::from_secs(600));
+        *entry = (entry.0 + 1, Instant::now() + wait);
+        if entry.0 >= MAX_FAILED_RUNS {
+            tracing::warn!(session, %error, runs = entry.0, "evolution failed; not retrying this session until `metaclaw evolve --retry-failed` or a restart");
+        } else {
+            tracing::warn!(session, %error, retry_in = ?wait, "evolution failed; its failures wait for the next run");
+        }
+    }
+
+    /// Whether automatic runs of `session` wait after failed ones.
+    fn waiting(&self, session: &str) -> bool {
+        self.failing
+            .lock()
+            .expect("failing lock")
+            .get(session)
+            .is_some_and(|(n, until)| *n >= MAX_FAILED_RUNS || Instant::now() < *until)
+    }
+
     /// Sessions to evolve now: ended with failures, or holding enough of them.
     pub async fn due_sessions(&self) -> Result<Vec<(String, &'static str)>, StoreError> {
         let (n, gap) = (self.cfg.failures_to_trigger as i64, self.idle_gap_ms);
-        self.store
+        let due: Vec<(String, &'static str)> = self
+            .store
             .read(move |c| {
                 let mut st = c.prepare(
                     "SELECT t.session_id, COUNT(*), s.done_at IS NOT NULL OR s.last_at < ?2
@@ -359,7 +362,9 @@ impl Evolver {
                     })
                     .collect())
             })
-            .await
+            .await?;
+        // Sessions whose automatic runs keep failing wait.
+        Ok(due.into_iter().filter(|(s, _)| !self.waiting(s)).collect())
     }
 
     /// The failed, not yet consumed turns of a session (or of all sessions), newest six.
@@ -439,6 +444,7 @@ impl Evolver {
     /// its outcome and reason; only a run the evolver answered consumes its failures.
     pub async fn evolve(&self, session: Option<&str>, trigger: &str) -> Result<RunReport, EvolveError> {
         let model = self.cfg.model.clone().ok_or(EvolveError::Off)?;
+        let automatic = session.filter(|_| trigger != "on demand").map(str::to_string);
         let _one = self.running.lock().await;
         let failures = self.failures(session).await?;
         if failures.is_empty() {
@@ -566,6 +572,9 @@ impl Evolver {
             })
             .await?;
         report.run_id = Some(run_id);
+        if let Some(session) = &automatic {
+            self.note_run(session, report.error.as_deref());
+        }
         if let Some(e) = call_error {
             return Err(EvolveError::Llm(e));
         }
