@@ -64,7 +64,10 @@ impl Signals {
         let request_idle_secs = (now_ms.saturating_sub(since).max(0) / 1000) as u64;
         let os_idle_secs = self.os.as_ref().and_then(|s| s.idle()).map(|d| d.as_secs());
         let (idle_secs, idle_source, idle_from_start) = match os_idle_secs {
-            Some(os) if os <= request_idle_secs => (os, self.os.as_ref().map_or("os", |s| s.name()).to_string(), false),
+            // Before the first request the start time is no evidence of input: the OS knows better.
+            Some(os) if no_request || os <= request_idle_secs => {
+                (os, self.os.as_ref().map_or("os", |s| s.name()).to_string(), false)
+            }
             _ if no_request => (request_idle_secs, "engine start".to_string(), true),
             _ => (request_idle_secs, "requests".to_string(), false),
         };
@@ -314,6 +317,12 @@ mod tests {
         let r = s.read(started + 90_000, started);
         assert_eq!((r.idle_secs, r.request_idle_secs, r.idle_from_start), (90, 90, true), "{r:?}");
         assert_eq!(r.idle_source, "engine start");
+        // An OS reading wins over the start time, even when longer (the user left before the start).
+        let idle = FakeIdle::default();
+        idle.0.store(600_000, Ordering::Relaxed);
+        let with_os = Signals { os: Some(Arc::new(idle)), ..s.clone() };
+        let r = with_os.read(started + 90_000, started);
+        assert_eq!((r.idle_secs, r.idle_source.as_str(), r.idle_from_start), (600, "fake", false));
         s.last_request.store(started + 80_000, Ordering::Relaxed);
         let r = s.read(started + 90_000, started);
         assert_eq!((r.idle_secs, r.idle_from_start, r.idle_source.as_str()), (10, false, "requests"));
