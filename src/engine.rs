@@ -402,17 +402,17 @@ impl Engine {
         // Turns in flight are counted by the store: wait for them, not for the connections
         // (the server task can end while connection tasks still stream).
         let in_flight = self.store.in_flight().clone();
-        let open = in_flight.wait_idle(deadline).await;
+        in_flight.wait_idle(deadline).await;
+        // Other connections (the UI's event stream, passthrough calls) get a moment, not the drain.
         let mut server = self.server;
-        if tokio::time::timeout_at(deadline.max(tokio::time::Instant::now() + Duration::from_millis(100)), &mut server)
-            .await
-            .is_err()
-        {
+        if tokio::time::timeout(Duration::from_secs(1), &mut server).await.is_err() {
             server.abort();
             let _ = server.await;
         }
-        if open > 0 {
-            let cut = in_flight.cut_all();
+        // Whatever is still open (also a turn a kept-alive connection started meanwhile) is
+        // recorded as it stands, before the store closes.
+        let cut = in_flight.cut_all();
+        if cut > 0 {
             tracing::warn!(
                 turns = cut,
                 "answers still streaming after {:?} (proxy.drain_timeout_secs); recorded as cut off",
