@@ -4,6 +4,7 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod notify;
+mod origin;
 mod prefs;
 mod shell;
 mod tray;

@@ -11,10 +11,12 @@ use metaclaw::engine::{Engine, Keys};
 use metaclaw::events::Event;
 use metaclaw::home::Home;
 use serde_json::Value;
+use tauri::webview::NewWindowResponse;
 use tauri::{AppHandle, Manager, RunEvent, WebviewUrl, WebviewWindowBuilder};
 use tauri_plugin_autostart::{MacosLauncher, ManagerExt};
 
 use crate::notify::{Action, Kind, Notifier};
+use crate::origin::{self, Navigation};
 use crate::prefs::Prefs;
 use crate::tray::{self, Item, View};
 
@@ -57,7 +59,9 @@ pub fn run() -> anyhow::Result<()> {
                 let keys = Keys::lookup(&cfg).await;
                 Engine::start(cfg, home.clone(), keys).await
             })?;
-            let base = format!("http://{}", engine.addr());
+            let base = origin::engine_origin(engine.addr());
+            // The start-at-login calls, for the engine's own pages only: its port is known now.
+            app.add_capability(origin::capability(&base)).context("granting the UI its native calls")?;
             let token = engine.admin_token().to_string();
             let events = engine.events();
             let prefs = Prefs::load(&home);
@@ -114,7 +118,7 @@ fn shell(app: &AppHandle) -> Arc<Shell> {
 
 /// Shows (creating on first use) the window with the engine's UI.
 fn open_window(app: &AppHandle) {
-    if let Some(w) = app.get_webview_window("main") {
+    if let Some(w) = app.get_webview_window(origin::WINDOW) {
         let _ = w.show();
         let _ = w.unminimize();
         let _ = w.set_focus();
@@ -126,20 +130,33 @@ fn open_window(app: &AppHandle) {
         Err(_) => return,
     };
     // The UI finds the engine and its token here, and the start-at-login switch (the only
-    // native call it may make; see capabilities/default.json).
-    let init = format!(
-        "window.__METACLAW__ = {{ base: {}, token: {}, desktop: true, autostart: {{
-            get: () => window.__TAURI_INTERNALS__.invoke('plugin:autostart|is_enabled'),
-            set: (on) => window.__TAURI_INTERNALS__.invoke(on ? 'plugin:autostart|enable' : 'plugin:autostart|disable'),
-        }} }};",
-        serde_json::to_string(&s.base).expect("json"),
-        serde_json::to_string(&s.token).expect("json")
-    );
-    let built = WebviewWindowBuilder::new(app, "main", url)
+    // native call it may make; see origin::capability), on the engine's origin only.
+    let init = origin::init_script(&s.base, &s.token);
+    let (nav_origin, popup_origin) = (s.base.clone(), s.base.clone());
+    let built = WebviewWindowBuilder::new(app, origin::WINDOW, url)
         .title("MetaClaw")
         .inner_size(1180.0, 780.0)
         .min_inner_size(720.0, 480.0)
         .initialization_script(&init)
+        // The window holding the admin token never leaves the engine's origin: web links open in
+        // the user's browser, other schemes nowhere.
+        .on_navigation(move |url| match origin::navigation(url, &nav_origin) {
+            Navigation::Allow => true,
+            Navigation::OpenInBrowser => {
+                origin::open_in_browser(url);
+                false
+            }
+            Navigation::Deny => {
+                tracing::warn!(%url, "refused a navigation away from the engine's UI");
+                false
+            }
+        })
+        .on_new_window(move |url, _| {
+            if origin::navigation(&url, &popup_origin) != Navigation::Deny {
+                origin::open_in_browser(&url);
+            }
+            NewWindowResponse::Deny
+        })
         .build();
     if let Err(e) = built {
         tracing::error!(error = %e, "could not open the MetaClaw window");
@@ -148,7 +165,7 @@ fn open_window(app: &AppHandle) {
 
 fn open_review(app: &AppHandle) {
     open_window(app);
-    if let Some(w) = app.get_webview_window("main") {
+    if let Some(w) = app.get_webview_window(origin::WINDOW) {
         let _ = w.eval("location.hash = '#/review'");
     }
 }
