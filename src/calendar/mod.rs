@@ -384,6 +384,9 @@ impl Calendars {
         }
         self.store.write(move |c| Ok(c.execute("DELETE FROM calendars WHERE id = ?1", [id])?)).await?;
         self.loaded.write().expect("calendars").remove(&id);
+        if let Some(p) = &row.path {
+            self.watched.write().expect("watched files").retain(|f| f != Path::new(p));
+        }
         self.changed();
         Ok(())
     }
