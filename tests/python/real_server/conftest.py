@@ -35,7 +35,12 @@ def own_llama(llama_tmp):
 @pytest.fixture(scope="session")
 def proxy(llama):
     """MetaClaw in front of the shared server, without judge or evolver (nothing else loads it)."""
-    m = Metaclaw(upstream_config(llama.url)).start()
+    m = Metaclaw(upstream_config(llama.url))
+    try:
+        m.start()
+    except Exception:
+        m.cleanup()
+        raise
     yield m
     code = m.terminate(timeout=60)
     m.cleanup()
