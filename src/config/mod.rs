@@ -676,6 +676,7 @@ mod tests {
             ("[upstream]\nmodel = \" \"", "upstream.model"),
             ("[upstream]\ntimeout_secs = 0", "upstream.timeout_secs"),
             ("[proxy]\nmax_body_mib = 0", "proxy.max_body_mib"),
+            ("[proxy]\ndrain_timeout_secs = 3601", "proxy.drain_timeout_secs"),
             ("[proxy]\napi_key = \"short\"", "proxy.api_key"),
             ("[log]\nlevel = \"loud\"", "log.level"),
             ("[store]\nflush_interval_ms = 0", "store.flush_interval_ms"),
