@@ -253,6 +253,9 @@ impl Engine {
         if evolver.enabled() && deferred {
             jobs.push(Arc::new(crate::omls::jobs::EvolveJob { evolver: evolver.clone() }));
         }
+        if judge.is_some() && judge_idle {
+            jobs.push(Arc::new(crate::prm::JudgeJob::new(store.clone(), judge_gate, &cfg.judge)));
+        }
         jobs.push(Arc::new(crate::omls::jobs::MaintenanceJob {
             store: store.clone(),
             retention_days: cfg.store.retention_days,

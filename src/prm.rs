@@ -561,15 +561,28 @@ fn problem(st: &JudgeStatus) -> Option<String> {
 pub struct JudgeJob {
     pub store: Store,
     pub gate: Arc<Gate>,
+    /// `[judge] wait_for_next_secs`, in ms: a turn is not due while the judge waits for the
+    /// user's next message.
+    pub wait_ms: i64,
 }
 
 impl JudgeJob {
+    pub fn new(store: Store, gate: Arc<Gate>, cfg: &JudgeConfig) -> Self {
+        Self { store, gate, wait_ms: (cfg.wait_for_next_secs * 1000) as i64 }
+    }
+
+    /// Whether the judge has a turn to judge now (as [`Judge`] picks them).
     async fn due(&self) -> bool {
+        let wait_ms = self.wait_ms;
         self.store
-            .read(|c| {
+            .read(move |c| {
                 Ok(c.query_row(
-                    "SELECT EXISTS(SELECT 1 FROM judge_jobs WHERE status = 'pending' AND not_before <= ?1)",
-                    [now_ms()],
+                    "SELECT EXISTS(SELECT 1 FROM judge_jobs j JOIN turns t ON t.id = j.turn_id JOIN sessions s ON s.id = t.session_id
+                     WHERE j.status = 'pending' AND j.not_before <= ?1
+                       AND NOT EXISTS (SELECT 1 FROM turn_scores sc WHERE sc.turn_id = t.id)
+                       AND (s.done_at IS NOT NULL OR t.finished_at <= ?1 - ?2
+                            OR EXISTS (SELECT 1 FROM turns n WHERE n.session_id = t.session_id AND n.id > t.id AND n.turn_type = 'main')))",
+                    params![now_ms(), wait_ms],
                     |r| r.get(0),
                 )?)
             })
@@ -691,8 +704,10 @@ mod tests {
         let paused = Arc::new(AtomicBool::new(false));
         let gate = Gate::new(paused.clone(), true);
         assert!(!gate.open(), "outside a window the judge waits");
-        let job = Arc::new(JudgeJob { store: store.clone(), gate: gate.clone() });
+        let job = Arc::new(JudgeJob { store: store.clone(), gate: gate.clone(), wait_ms: 0 });
         assert!(job.pending().await, "a due turn is work for a window");
+        let waiting = JudgeJob { store: store.clone(), gate: gate.clone(), wait_ms: i64::MAX / 4 };
+        assert!(!waiting.pending().await, "a turn waiting for the user's next message is no work yet");
         let cancel = tokio_util::sync::CancellationToken::new();
         let ctx = || JobCtx {
             cancel: cancel.clone(),
