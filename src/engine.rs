@@ -191,11 +191,6 @@ impl Engine {
             events: events.clone(),
         };
         let evolver = Evolver::new(deps, cfg.evolve.clone(), cfg.judge.clone(), idle_gap_ms);
-        let deferred = cfg.evolve.run_in == crate::config::RunIn::Idle;
-        let evolving = (evolver.enabled() && !deferred).then(|| evolver.spawn());
-
-        // The scheduler: calendars, OS signals, and the jobs that wait for windows.
-        let zone = cfg.omls.time_zone().map_err(EngineError::Omls)?;
         // Paused before anything that learns is spawned: a paused engine starts no evolution
         // and no judging.
         let paused = read_paused(&store).await;
@@ -213,6 +208,11 @@ impl Engine {
             }
             .spawn()
         });
+        let deferred = cfg.evolve.run_in == crate::config::RunIn::Idle;
+        let evolving = (evolver.enabled() && !deferred).then(|| evolver.spawn());
+
+        // The scheduler: calendars, OS signals, and the jobs that wait for windows.
+        let zone = cfg.omls.time_zone().map_err(EngineError::Omls)?;
         let chrono_zone = zone.iana_name().and_then(|n| n.parse::<chrono_tz::Tz>().ok()).unwrap_or(chrono_tz::Tz::UTC);
         let calendars =
             crate::calendar::Calendars::open(store.clone(), keys.vault.clone(), chrono_zone, events.clone()).await?;
@@ -261,9 +261,6 @@ impl Engine {
             retention_days: cfg.store.retention_days,
             every: Duration::from_secs(cfg.omls.maintenance_hours.max(1) * 3600),
         }));
-        if judge.is_some() && judge_idle {
-            jobs.push(Arc::new(crate::prm::JudgeJob { store: store.clone(), gate: judge_gate }));
-        }
         let scheduler = crate::omls::Scheduler::new(
             cfg.omls.clone(),
             signals,
