@@ -349,6 +349,13 @@ async fn a_body_that_never_finishes_gets_408() {
     assert!(resp.contains("proxy.body_timeout_secs"), "{resp}");
     assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
     assert!(h.standin.requests().is_empty());
+    // Passthrough streams the body on as it comes: still the client's 408, not a 502.
+    let req = format!(
+        "POST /v1/embeddings HTTP/1.1\r\nHost: 127.0.0.1:{p}\r\nContent-Type: application/json\r\n\
+         Content-Length: 1000\r\n\r\n{{\"model\": \"e\", "
+    );
+    let resp = raw(&h, &req, Duration::from_secs(10)).await;
+    assert_eq!(status_of(&resp), 408, "{resp}");
     h.stop().await;
 }
 

@@ -199,6 +199,10 @@ fn is_json(h: &HeaderMap) -> bool {
 /// Maps a failed upstream send to 502 or 504, naming the upstream (any credentials in its
 /// address are masked: this text reaches the client, the log and the turn's record).
 fn send_error(up: &Upstream, e: reqwest::Error) -> ProxyError {
+    // A passthrough body is streamed on as it arrives: the client, not the upstream, was slow.
+    if let Some(t) = request::timed_out(&e) {
+        return ProxyError::BodyTimeout { secs: t.secs() };
+    }
     if e.is_timeout() {
         ProxyError::UpstreamTimeout(redact_userinfo(&format!(
             "the upstream {} ({}) did not answer in time: {e}",

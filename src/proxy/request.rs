@@ -40,6 +40,13 @@ impl Deadline {
 #[error("the request body did not arrive within {} s (proxy.body_timeout_secs)", .0.as_secs())]
 pub struct BodyTimedOut(Duration);
 
+impl BodyTimedOut {
+    /// The deadline, in whole seconds.
+    pub fn secs(&self) -> u64 {
+        self.0.as_secs()
+    }
+}
+
 impl http_body::Body for Deadline {
     type Data = Bytes;
     type Error = axum::BoxError;
@@ -64,7 +71,7 @@ impl http_body::Body for Deadline {
 }
 
 /// True if `e` or one of its sources is a [`BodyTimedOut`].
-fn timed_out<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a BodyTimedOut> {
+pub(super) fn timed_out<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a BodyTimedOut> {
     let mut cur = Some(e);
     while let Some(c) = cur {
         if let Some(t) = c.downcast_ref::<BodyTimedOut>() {
@@ -89,7 +96,7 @@ pub async fn read_body(headers: &HeaderMap, body: Body, limit_mib: u32) -> Resul
         if too_large {
             ProxyError::TooLarge { limit_mib }
         } else if let Some(t) = timed_out(&e) {
-            ProxyError::BodyTimeout { secs: t.0.as_secs() }
+            ProxyError::BodyTimeout { secs: t.secs() }
         } else {
             ProxyError::bad(format!("could not read the request body: {e}"), None)
         }
