@@ -99,6 +99,12 @@ impl Rule {
         if to <= from || self.rule.get_until().is_some_and(|u| *u < from) {
             return out;
         }
+        // A rule that never yields is checked here, before it starts: one call into the `rrule`
+        // iterator is bounded by that crate's own loop limit.
+        if budget.left == 0 || Instant::now() >= budget.deadline {
+            budget.exhausted = true;
+            return out;
+        }
         let anchor = if self.rule.get_count().is_none() { skip_ahead(&self.rule, start, from) } else { start };
         let set = RRuleSet::new(anchor).rrule(self.rule.clone()).limit();
         let (event_deadline, mut event_left) = (Instant::now() + EVENT_TIME, EVENT_ITERATIONS);

@@ -109,12 +109,15 @@ struct Zones {
 
 impl Zones {
     fn new(calendars: &[Comp]) -> Self {
+        // Real files define a handful; a file defining thousands gets the first ones read.
+        const MAX_OWN: usize = 32;
         let mut own = HashMap::new();
+        let mut budget = Budget::default();
         for c in calendars.iter().flat_map(|c| c.children.iter()).filter(|c| c.name == "VTIMEZONE") {
             if let Some(id) = c.value("TZID") {
                 let id = id.trim_matches('"').to_string();
-                if tz::resolve(&id).is_none() && !own.contains_key(&id) {
-                    own.insert(id, super::vtimezone::to_iana(c));
+                if tz::resolve(&id).is_none() && !own.contains_key(&id) && own.len() < MAX_OWN {
+                    own.insert(id, super::vtimezone::to_iana(c, &mut budget));
                 }
             }
         }
@@ -651,6 +654,21 @@ mod tests {
         let t = std::time::Instant::now();
         let _ = feed.busy(ms("2026-10-19T00:00:00Z"), ms("2026-11-16T00:00:00Z"));
         assert!(t.elapsed() < std::time::Duration::from_secs(3), "{:?}", t.elapsed());
+    }
+
+    #[test]
+    fn many_rules_that_never_match_stay_within_the_query_budget() {
+        let events: String = (0..300)
+            .map(|i| format!("BEGIN:VEVENT\r\nUID:n{i}\r\nDTSTART:19700101T090000Z\r\nDTEND:19700101T100000Z\r\nRRULE:FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30\r\nEND:VEVENT\r\n"))
+            .collect();
+        let zones: String = (0..200)
+            .map(|i| format!("BEGIN:VTIMEZONE\r\nTZID:Zone {i}\r\nBEGIN:STANDARD\r\nDTSTART:16010101T000000\r\nTZOFFSETFROM:+0117\r\nTZOFFSETTO:+0117\r\nRRULE:FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n"))
+            .collect();
+        let t = std::time::Instant::now();
+        let feed = Feed::parse(&cal(&(zones + &events)), BERLIN, &[]).unwrap();
+        let _ = feed.busy(ms("2026-10-19T00:00:00Z"), ms("2026-11-16T00:00:00Z"));
+        assert!(t.elapsed() < std::time::Duration::from_secs(20), "{:?}", t.elapsed());
+        eprintln!("300 never-matching rules and 200 custom zones: {:?}", t.elapsed());
     }
 
     #[test]

@@ -52,7 +52,8 @@ fn observance(c: &Comp, budget: &mut Budget) -> Option<Observance> {
     let as_utc = |n: NaiveDateTime| RTz::UTC.from_utc_datetime(&n);
     let window_from = as_utc(NaiveDate::from_ymd_opt(FROM_YEAR - 1, 1, 1)?.and_hms_opt(0, 0, 0)?);
     let window_to = as_utc(NaiveDate::from_ymd_opt(TO_YEAR + 1, 1, 1)?.and_hms_opt(0, 0, 0)?);
-    for r in c.all("RRULE") {
+    // Zone transitions repeat yearly; other rules describe no real zone and are not expanded.
+    for r in c.all("RRULE").filter(|r| r.value.to_ascii_uppercase().contains("FREQ=YEARLY")) {
         if let Ok(rule) = Rule::parse(r.value.trim(), as_utc(start)) {
             for d in rule.between(as_utc(start), window_from, window_to, budget) {
                 onsets.push((utc_of(d.naive_utc()), to));
@@ -90,14 +91,13 @@ fn iana_offset(z: chrono_tz::Tz, t: i64) -> i32 {
 }
 
 /// The IANA zone a VTIMEZONE describes, if one has the same offsets at every sampled instant of
-/// the years around now.
-pub fn to_iana(vtz: &Comp) -> Option<chrono_tz::Tz> {
-    let mut budget = Budget::default();
+/// the years around now. `budget` is shared by all the zones of a feed.
+pub fn to_iana(vtz: &Comp, budget: &mut Budget) -> Option<chrono_tz::Tz> {
     let obs: Vec<Observance> = vtz
         .children
         .iter()
         .filter(|c| c.name == "STANDARD" || c.name == "DAYLIGHT")
-        .filter_map(|c| observance(c, &mut budget))
+        .filter_map(|c| observance(c, budget))
         .collect();
     if obs.is_empty() {
         return None;
@@ -132,12 +132,12 @@ mod tests {
     #[test]
     fn custom_zone_names_resolve_through_their_own_rules() {
         let berlin = vtz("BEGIN:VTIMEZONE\nTZID:Customized Time Zone 1\nBEGIN:STANDARD\nDTSTART:16010101T030000\nTZOFFSETFROM:+0200\nTZOFFSETTO:+0100\nRRULE:FREQ=YEARLY;INTERVAL=1;BYDAY=-1SU;BYMONTH=10\nEND:STANDARD\nBEGIN:DAYLIGHT\nDTSTART:16010101T020000\nTZOFFSETFROM:+0100\nTZOFFSETTO:+0200\nRRULE:FREQ=YEARLY;INTERVAL=1;BYDAY=-1SU;BYMONTH=3\nEND:DAYLIGHT\nEND:VTIMEZONE");
-        assert!(same_offsets(to_iana(&berlin).unwrap(), chrono_tz::Europe::Berlin));
+        assert!(same_offsets(to_iana(&berlin, &mut Budget::default()).unwrap(), chrono_tz::Europe::Berlin));
         let eastern = vtz("BEGIN:VTIMEZONE\nTZID:(UTC-05:00) Eastern Time (US & Canada)\nBEGIN:DAYLIGHT\nTZOFFSETFROM:-0500\nTZOFFSETTO:-0400\nDTSTART:20070311T020000\nRRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=2SU\nEND:DAYLIGHT\nBEGIN:STANDARD\nTZOFFSETFROM:-0400\nTZOFFSETTO:-0500\nDTSTART:20071104T020000\nRRULE:FREQ=YEARLY;BYMONTH=11;BYDAY=1SU\nEND:STANDARD\nEND:VTIMEZONE");
-        assert!(same_offsets(to_iana(&eastern).unwrap(), chrono_tz::America::New_York));
+        assert!(same_offsets(to_iana(&eastern, &mut Budget::default()).unwrap(), chrono_tz::America::New_York));
         let india = vtz("BEGIN:VTIMEZONE\nTZID:India\nBEGIN:STANDARD\nDTSTART:16010101T000000\nTZOFFSETFROM:+0530\nTZOFFSETTO:+0530\nEND:STANDARD\nEND:VTIMEZONE");
-        assert_eq!(iana_offset(to_iana(&india).unwrap(), 1_800_000_000), 19_800);
+        assert_eq!(iana_offset(to_iana(&india, &mut Budget::default()).unwrap(), 1_800_000_000), 19_800);
         let fiction = vtz("BEGIN:VTIMEZONE\nTZID:Mars\nBEGIN:STANDARD\nDTSTART:19700101T000000\nTZOFFSETFROM:+0117\nTZOFFSETTO:+0117\nEND:STANDARD\nEND:VTIMEZONE");
-        assert_eq!(to_iana(&fiction), None);
+        assert_eq!(to_iana(&fiction, &mut Budget::default()), None);
     }
 }
