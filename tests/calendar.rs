@@ -357,6 +357,7 @@ async fn a_hostile_feed_never_freezes_the_engine_and_busy_time_answers_quickly()
     h.stop().await;
 }
 
+#[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn local_paths_must_be_absolute_regular_files_and_errors_do_not_tell_what_exists() {
     let dir = tempfile::tempdir().unwrap();

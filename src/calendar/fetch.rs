@@ -277,6 +277,7 @@ mod tests {
         assert!(refuse_redirect(&local, &local, &u("http://127.0.0.1:9000/b.ics")).is_none());
     }
 
+    #[cfg(unix)]
     #[test]
     fn local_files_must_be_absolute_regular_files() {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
