@@ -574,7 +574,13 @@ fn quiet_panics() {
         let default = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
             if std::thread::current().name().is_some_and(|n| n.starts_with("fuzz-")) {
-                let at = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+                let mut at = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+                if !at.starts_with("src/") {
+                    // A panic inside the standard library: name the engine's line that called it.
+                    if let Some(ours) = engine_frame(&std::backtrace::Backtrace::force_capture().to_string()) {
+                        at = format!("{ours} (in {at})");
+                    }
+                }
                 let msg = info
                     .payload()
                     .downcast_ref::<&str>()
@@ -587,6 +593,16 @@ fn quiet_panics() {
             }
         }));
     });
+}
+
+/// The first frame of a backtrace in the engine's own source (`src/…:line`).
+fn engine_frame(backtrace: &str) -> Option<String> {
+    backtrace.lines().filter_map(|l| l.trim().strip_prefix("at ")).find_map(|path| {
+        let i = path.find("/src/").filter(|_| !path.contains("/rustc/") && !path.contains("/.cargo/"))?;
+        let at = &path[i + 1..];
+        // Without the column.
+        Some(at.rsplit_once(':').map_or(at, |(head, _)| head).to_string())
+    })
 }
 
 /// Runs one input; the panic's (location, message) if it panicked.
