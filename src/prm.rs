@@ -537,16 +537,18 @@ pub fn judge_status(c: &rusqlite::Connection) -> Result<JudgeStatus, StoreError>
     Ok(st)
 }
 
-/// The warning for a judge that isn't judging: most of its answers unusable.
+/// The warning for a judge that isn't judging: a third or more of its turns lost to answers
+/// without a score, or to timeouts.
 fn problem(st: &JudgeStatus) -> Option<String> {
     let plural = |n: i64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-    if st.unparseable_answers > 0 && st.unparseable_answers >= st.scored_by_judge {
+    // Turns lost (waiting on a retry, or given up) against turns scored: a third or more lost.
+    if st.unparseable > 0 && st.unparseable * 2 >= st.scored_by_judge {
         Some(format!(
             "this model can't judge: {} (no `Score:` line); {} scored by it",
             plural(st.unparseable_answers, "unparseable answer", "unparseable answers"),
             plural(st.scored_by_judge, "turn", "turns")
         ))
-    } else if st.timed_out_answers > 0 && st.timed_out_answers >= st.scored_by_judge {
+    } else if st.timed_out > 0 && st.timed_out * 2 >= st.scored_by_judge {
         Some(format!(
             "the judge is too slow: {} timed out; raise [judge] timeout_secs or lower max_tokens",
             plural(st.timed_out_answers, "call", "calls")
@@ -678,7 +680,19 @@ mod tests {
             problem(&st).unwrap(),
             "this model can't judge: 78 unparseable answers (no `Score:` line); 0 turns scored by it"
         );
-        assert_eq!(problem(&JudgeStatus { unparseable_answers: 1, scored_by_judge: 40, ..st.clone() }), None);
+        assert_eq!(
+            problem(&JudgeStatus { unparseable: 1, unparseable_answers: 1, scored_by_judge: 40, ..st.clone() }),
+            None
+        );
+        let slow = JudgeStatus {
+            unparseable: 0,
+            unparseable_answers: 0,
+            timed_out: 5,
+            timed_out_answers: 15,
+            scored_by_judge: 10,
+            ..st
+        };
+        assert!(problem(&slow).unwrap().starts_with("the judge is too slow: 15 calls timed out"));
     }
 
     #[tokio::test]
