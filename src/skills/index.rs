@@ -2,7 +2,8 @@
 //! stemming and stop words, as an inverted index so a query touches only the skills that share a
 //! term with it (well under a millisecond for 10,000 skills).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
 
 use rust_stemmers::{Algorithm, Stemmer};
 
@@ -28,6 +29,9 @@ pub struct Hit {
     pub score: f32,
     /// The query terms (stemmed) that matched, strongest first.
     pub terms: Vec<String>,
+    /// At least one matched term is distinctive: few skills use it (see [`Index::distinctive`]).
+    #[serde(default)]
+    pub distinctive: bool,
 }
 
 /// The inverted index over one snapshot's skills.
@@ -52,21 +56,24 @@ impl Default for Index {
 /// Tokenises with a cache of word -> stem, since the same words recur across thousands of skills.
 struct Tokenizer<'a> {
     stemmer: &'a Stemmer,
-    cache: HashMap<String, Option<String>>,
+    /// Word -> (stem, is a chat word), or `None` for a stop word.
+    cache: HashMap<String, Option<(String, bool)>>,
 }
 
 impl Tokenizer<'_> {
-    fn each(&mut self, text: &str, mut f: impl FnMut(&str)) {
+    /// Calls `f(stem, chat)` for each word of `text` that is not a stop word; `chat` says it is
+    /// a chat word (see [`is_chat_word`]).
+    fn each(&mut self, text: &str, mut f: impl FnMut(&str, bool)) {
         for w in words(text) {
-            let stem = match self.cache.get(w.as_str()) {
-                Some(s) => s.as_deref(),
+            let entry = match self.cache.get(w.as_str()) {
+                Some(s) => s.as_ref(),
                 None => {
-                    let s = (!is_stop_word(&w)).then(|| self.stemmer.stem(&w).into_owned());
-                    self.cache.entry(w).or_insert(s).as_deref()
+                    let s = (!is_stop_word(&w)).then(|| (self.stemmer.stem(&w).into_owned(), is_chat_word(&w)));
+                    self.cache.entry(w).or_insert(s).as_ref()
                 }
             };
-            if let Some(s) = stem {
-                f(s);
+            if let Some((stem, chat)) = entry {
+                f(stem, *chat);
             }
         }
     }
@@ -89,7 +96,7 @@ impl Index {
             ];
             let mut f: [Vec<u32>; 4] = Default::default();
             for (i, text) in texts.iter().enumerate() {
-                tok.each(text, |stem| {
+                tok.each(text, |stem, _| {
                     let id = match ids.get(stem) {
                         Some(id) => *id,
                         None => {
@@ -142,8 +149,26 @@ impl Index {
     /// Stemmed, stop-worded terms of `text`.
     pub fn terms(&self, text: &str) -> Vec<String> {
         let mut out = Vec::new();
-        Tokenizer { stemmer: &self.stemmer, cache: HashMap::new() }.each(text, |s| out.push(s.to_string()));
+        Tokenizer { stemmer: &self.stemmer, cache: HashMap::new() }.each(text, |s, _| out.push(s.to_string()));
         out
+    }
+
+    /// How many distinct terms of a request's `text` can be evidence for a skill (stop words and
+    /// chat words such as "say", "list" or "two" are not).
+    pub fn content_terms(&self, text: &str) -> usize {
+        let mut seen = HashSet::new();
+        Tokenizer { stemmer: &self.stemmer, cache: HashMap::new() }.each(text, |s, chat| {
+            if !chat {
+                seen.insert(s.to_string());
+            }
+        });
+        seen.len()
+    }
+
+    /// A term is distinctive when few skills use it: at most a quarter of the library (or just
+    /// one skill). "Use", "file" or "code" say little about which skill fits; "cron" says a lot.
+    fn distinctive(&self, docs: usize) -> bool {
+        docs == 1 || docs * 4 <= self.n
     }
 
     /// Ranks skills for weighted query parts (e.g. the latest user message at 1.0 and earlier
@@ -152,9 +177,15 @@ impl Index {
         // Query terms with their weight (the highest of the parts they occur in).
         let mut known: Vec<(u32, f32)> = Vec::new();
         let mut unknown: HashMap<String, f32> = HashMap::new();
+        // Chat words weigh in the whole query like any word, but match nothing.
+        let mut chatty: HashMap<String, f32> = HashMap::new();
         let mut tok = Tokenizer { stemmer: &self.stemmer, cache: HashMap::new() };
         for (text, w) in parts {
-            tok.each(text, |stem| match self.ids.get(stem) {
+            tok.each(text, |stem, chat| match self.ids.get(stem) {
+                _ if chat => {
+                    let e = chatty.entry(stem.to_string()).or_default();
+                    *e = e.max(*w);
+                }
                 Some(id) => match known.iter_mut().find(|(t, _)| t == id) {
                     Some(e) => e.1 = e.1.max(*w),
                     None => known.push((*id, *w)),
@@ -170,6 +201,10 @@ impl Index {
         // (df = 1), so a request about something no skill covers scores low rather than matching
         // on an incidental word, whatever the size of the library.
         let mut total: f32 = unknown.values().map(|w| w * idf(self.n, 1)).sum();
+        for (stem, w) in &chatty {
+            let df = self.ids.get(stem).map_or(1, |t| self.postings[*t as usize].len());
+            total += w * idf(self.n, df);
+        }
         let mut scores = vec![0f32; self.n];
         let mut touched: Vec<u32> = Vec::new();
         for (t, qw) in &known {
@@ -204,10 +239,12 @@ impl Index {
                     })
                     .collect();
                 terms.sort_by(|a, b| b.0.total_cmp(&a.0));
+                let distinctive = terms.iter().any(|(_, t)| self.distinctive(self.postings[*t as usize].len()));
                 Hit {
                     idx: d as usize,
                     score: scores[d as usize] / total,
                     terms: terms.into_iter().map(|(_, t)| self.stems[t as usize].clone()).collect(),
+                    distinctive,
                 }
             })
             .collect()
@@ -225,21 +262,45 @@ fn words(text: &str) -> impl Iterator<Item = String> + '_ {
 
 /// Common English words that say nothing about which skill fits.
 fn is_stop_word(w: &str) -> bool {
-    const STOP: &[&str] = &[
-        "a", "about", "above", "after", "again", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be",
-        "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do",
-        "does", "doing", "don", "down", "during", "each", "even", "few", "for", "from", "further", "get", "got", "had",
-        "has", "have", "having", "he", "her", "here", "hers", "him", "his", "how", "i", "if", "in", "into", "is", "it",
-        "its", "itself", "just", "let", "like", "ll", "me", "more", "most", "my", "myself", "need", "no", "nor", "not",
-        "now", "of", "off", "ok", "okay", "on", "once", "one", "only", "or", "other", "our", "ours", "out", "over",
-        "own", "please", "re", "same", "she", "should", "so", "some", "such", "than", "thank", "thanks", "that", "the",
-        "their", "theirs", "them", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under",
-        "until", "up", "us", "use", "using", "ve", "very", "want", "was", "we", "were", "what", "when", "where",
-        "which", "while", "who", "whom", "why", "will", "with", "would", "yes", "you", "your", "yours", "yourself",
-        "hi", "hello", "hey",
-    ];
-    STOP.binary_search(&w).is_ok()
+    static SET: LazyLock<HashSet<&str>> = LazyLock::new(|| STOP.iter().copied().collect());
+    SET.contains(w)
 }
+
+/// Words of a request that ask for a kind of answer rather than name a topic: chat verbs
+/// ("say", "tell", "name", "list", "give", "show", "count"), numerals and ordinals,
+/// and small-talk fillers. A skill described with "list" or "two" is no match for "List two
+/// colours". They are still indexed (a skill about lists keeps its words), only not searched.
+fn is_chat_word(w: &str) -> bool {
+    static SET: LazyLock<HashSet<&str>> = LazyLock::new(|| CHAT.iter().copied().collect());
+    SET.contains(w)
+}
+
+#[rustfmt::skip]
+const CHAT: &[&str] = &[
+    "say", "says", "said", "saying", "tell", "tells", "told", "telling", "name", "names", "list", "lists", "give",
+    "gives", "gave", "given", "giving", "show", "shows", "showed", "shown", "count", "counting", "repeat", "pick",
+    "zero", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen",
+    "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty", "thirty", "forty", "fifty",
+    "sixty", "seventy", "eighty", "ninety", "hundred", "thousand", "million", "first", "second", "third", "fourth",
+    "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "twice", "dozen", "couple", "something", "anything",
+    "nothing", "everything", "good", "great", "nice", "cool", "fun", "funny", "cute", "morning", "evening", "joke",
+    "bye", "sure", "maybe", "cheers",
+];
+
+#[rustfmt::skip]
+const STOP: &[&str] = &[
+    "a", "about", "above", "after", "again", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be",
+    "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do",
+    "does", "doing", "don", "down", "during", "each", "even", "few", "for", "from", "further", "get", "got", "had",
+    "has", "have", "having", "he", "her", "here", "hers", "him", "his", "how", "i", "if", "in", "into", "is", "it",
+    "its", "itself", "just", "let", "like", "ll", "me", "more", "most", "my", "myself", "need", "no", "nor", "not",
+    "now", "of", "off", "ok", "okay", "on", "once", "one", "only", "or", "other", "our", "ours", "out", "over",
+    "own", "please", "re", "same", "she", "should", "so", "some", "such", "than", "thank", "thanks", "that", "the",
+    "their", "theirs", "them", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under",
+    "until", "up", "us", "use", "using", "ve", "very", "want", "was", "we", "were", "what", "when", "where",
+    "which", "while", "who", "whom", "why", "will", "with", "would", "yes", "you", "your", "yours", "yourself",
+    "hi", "hello", "hey",
+];
 
 #[cfg(test)]
 mod tests {
@@ -252,9 +313,13 @@ mod tests {
     }
 
     #[test]
-    fn stop_words_are_sorted_for_binary_search() {
-        // is_stop_word relies on it.
-        assert!(is_stop_word("the") && is_stop_word("your") && is_stop_word("a") && !is_stop_word("profile"));
+    fn stop_words_are_found_wherever_they_are_listed() {
+        // "hi" sat after "yourself" in a list searched by bisection, and "Say hi." matched on it.
+        for w in ["the", "your", "a", "hi", "hello", "hey"] {
+            assert!(is_stop_word(w), "{w}");
+        }
+        assert!(!is_stop_word("profile"));
+        assert!(is_chat_word("list") && is_chat_word("two") && !is_chat_word("cron"));
     }
 
     #[test]

@@ -82,6 +82,21 @@ pub struct Selection {
 const PART_CHARS: usize = 2000;
 /// A skill scoring under this share of the best match's score is noise next to it.
 pub const RELATIVE_CUTOFF: f32 = 0.7;
+/// A request with this many content terms or fewer ("List three colors.", "thanks!") is short:
+/// one incidental match covers much of it, so it needs a higher score (lexical retrieval only:
+/// a semantic score already measures how close the meaning is).
+pub const SHORT_QUERY_TERMS: usize = 2;
+/// The score a short request needs, whatever `min_score` is.
+pub const SHORT_QUERY_MIN_SCORE: f32 = 0.35;
+/// The score a request of a single content term needs ("What is two plus two?").
+pub const ONE_TERM_MIN_SCORE: f32 = 0.5;
+/// How many earlier user messages of a conversation are replayed to find the skills it already
+/// has (see [`Snapshot::select`]).
+pub const STABLE_TURNS: usize = 8;
+/// How well a new message must match a skill the conversation doesn't have to change its set.
+pub const SWITCH_MIN_SCORE: f32 = 0.35;
+/// Cosine similarity that counts as evidence on its own when semantic retrieval is on.
+pub const SEMANTIC_EVIDENCE: f32 = 0.3;
 
 /// The start and end of long texts: a pasted log shouldn't drown the request itself.
 fn clip(text: &str) -> String {
@@ -149,13 +164,13 @@ impl Snapshot {
         let mut similarity: HashMap<usize, f32> = HashMap::new();
         if let Some(sem) = semantic {
             // Combined score: (1 - w) * lexical + w * cosine, over every skill with a vector.
-            let mut lexical: HashMap<usize, (f32, Vec<String>)> =
-                hits.drain(..).map(|h| (h.idx, (h.score, h.terms))).collect();
+            let mut lexical: HashMap<usize, (f32, Vec<String>, bool)> =
+                hits.drain(..).map(|h| (h.idx, (h.score, h.terms, h.distinctive))).collect();
             for (ai, &ei) in self.active.iter().enumerate() {
                 let lex = lexical.remove(&ai);
                 let cos =
                     sem.vectors.get(&self.entries[ei].skill.hash).map(|v| super::embed::dot(sem.query, v).max(0.0));
-                let (l, terms) = lex.unwrap_or_default();
+                let (l, terms, distinctive) = lex.unwrap_or_default();
                 let score = match cos {
                     Some(c) => {
                         similarity.insert(ai, c);
@@ -163,8 +178,9 @@ impl Snapshot {
                     }
                     None => l,
                 };
+                let distinctive = distinctive || cos.is_some_and(|c| c >= SEMANTIC_EVIDENCE);
                 if score > 0.0 {
-                    hits.push(Hit { idx: ai, score, terms });
+                    hits.push(Hit { idx: ai, score, terms, distinctive });
                 }
             }
             hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.idx.cmp(&b.idx)));
@@ -174,6 +190,13 @@ impl Snapshot {
         let mut taken = 0;
         let mut tokens = HEADER.len().div_ceil(4);
         let best = hits.first().map(|h| h.score).unwrap_or(0.0);
+        let content = parts.first().map_or(0, |(t, _)| self.index.content_terms(t));
+        let short = content <= SHORT_QUERY_TERMS && semantic.is_none();
+        let floor = match content {
+            0 | 1 if short => cfg.min_score.max(ONE_TERM_MIN_SCORE),
+            _ if short => cfg.min_score.max(SHORT_QUERY_MIN_SCORE),
+            _ => cfg.min_score,
+        };
         for h in &hits {
             let s = self.skill_of(h);
             let mut c = Candidate {
@@ -185,8 +208,17 @@ impl Snapshot {
                 tokens: s.tokens(),
                 similarity: similarity.get(&h.idx).copied(),
             };
-            if h.score < cfg.min_score {
-                c.dropped = Some("below min_score".into());
+            if !h.distinctive {
+                c.dropped = Some("no distinctive term".into());
+            } else if h.score < floor {
+                c.dropped = Some(
+                    if short && h.score >= cfg.min_score {
+                        "below the bar for a short request"
+                    } else {
+                        "below min_score"
+                    }
+                    .into(),
+                );
             } else if h.score < RELATIVE_CUTOFF * best {
                 c.dropped = Some("far below the best match".into());
             } else if taken >= cfg.top_k {
@@ -209,13 +241,40 @@ impl Snapshot {
     }
 
     /// The skills for a request's messages (hot path: no I/O, no locks).
+    ///
+    /// Within a conversation the set stays the same from turn to turn (so the upstream's prefix
+    /// cache keeps working, and a "thanks!" doesn't drop them), unless the latest message clearly
+    /// matches a skill the conversation doesn't have. The set earlier turns got is found again by
+    /// replaying up to [`STABLE_TURNS`] earlier user messages against this snapshot (lexically),
+    /// so no per-session state is kept and a restart changes nothing.
     pub fn select(&self, messages: &[Value], cfg: &SkillsConfig, semantic: Option<Semantic>) -> Selection {
-        let parts = query_parts(messages);
-        if parts.is_empty() || self.active.is_empty() {
+        if self.active.is_empty() {
             return Selection::default();
         }
-        let chosen: Vec<Candidate> =
-            self.candidates(&parts, cfg, semantic).into_iter().filter(|c| c.injected).collect();
+        let users: Vec<usize> = messages
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.get("role").and_then(Value::as_str) == Some("user"))
+            .filter(|(_, m)| !content_text(m.get("content")).trim().is_empty())
+            .map(|(i, _)| i)
+            .collect();
+        let Some(&latest) = users.last() else { return Selection::default() };
+        let mut chosen: Vec<Candidate> = Vec::new();
+        for &end in &users[users.len().saturating_sub(STABLE_TURNS + 1)..] {
+            let now = end == latest;
+            let parts = query_parts(&messages[..=end]);
+            let found: Vec<Candidate> = self
+                .candidates(&parts, cfg, if now { semantic } else { None })
+                .into_iter()
+                .filter(|c| c.injected)
+                .collect();
+            let switch = found
+                .first()
+                .is_some_and(|top| top.score >= SWITCH_MIN_SCORE && !chosen.iter().any(|c| c.name == top.name));
+            if chosen.is_empty() || switch {
+                chosen = found;
+            }
+        }
         if chosen.is_empty() {
             return Selection::default();
         }
