@@ -64,6 +64,10 @@ impl Rule {
     /// Reads an RRULE value for an event starting at `start`; `Err` says why in words.
     pub fn parse(text: &str, start: DateTime<RTz>) -> Result<Self, String> {
         let bad = |e: &dyn std::fmt::Display| format!("RRULE {:?} is not understood ({e})", clip(text));
+        // RRULE values are ASCII; the `rrule` crate slices them by bytes and panics on others.
+        if !text.is_ascii() {
+            return Err(bad(&"it contains characters that are not ASCII"));
+        }
         let rule: RRule<Unvalidated> = text.parse().map_err(|e: rrule::RRuleError| bad(&e))?;
         let rule = match rule.validate(start) {
             Ok(v) => v,
@@ -257,6 +261,17 @@ mod tests {
         let rule = Rule::parse("FREQ=WEEKLY;INTERVAL=2", start).unwrap();
         for d in rule.between(start, from, to, &mut Budget::default()) {
             assert_eq!((d.date_naive() - start.date_naive()).num_days() % 14, 0, "{d}");
+        }
+    }
+
+    #[test]
+    fn rules_with_characters_outside_ascii_are_refused_not_a_panic() {
+        let start = utc(2026, 3, 8, 1, 30, 0);
+        for text in
+            ["FREQ=WEEKLY;BYDAY=\u{fffd}", "FREQ=HOURLY;INTERVAL=7;BYDAY=1\u{e9}", "FREQ=DAILY;BYDAY=MO,\u{1F600}"]
+        {
+            let e = Rule::parse(text, start).unwrap_err();
+            assert!(e.contains("not ASCII"), "{e}");
         }
     }
 
