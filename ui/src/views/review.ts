@@ -83,7 +83,7 @@ export function reviewView(app: App, params: string[]): View {
             "button",
             { type: "button", class: "item", "data-id": c.id, onclick: () => select(c.id) },
             h("span", { class: "item-title" }, c.name),
-            h("span", { class: "item-meta" }, badge(c.action === "edit" ? "edit" : "new", c.action === "edit" ? "info" : "ok"), c.replay ? badge(c.replay.improved ? "replay improved" : "replay not improved", c.replay.improved ? "ok" : "warn") : badge("replay pending", "muted"), h("span", { class: "muted" }, dateTime(c.created_at))),
+            h("span", { class: "item-meta" }, badge(c.action === "edit" ? "edit" : "new", c.action === "edit" ? "info" : "ok"), c.flags?.length ? badge(`${c.flags.length} risk flag${c.flags.length === 1 ? "" : "s"}`, "warn") : null, c.replay ? badge(c.replay.improved ? "replay improved" : "replay not improved", c.replay.improved ? "ok" : "warn") : badge("replay pending", "muted"), h("span", { class: "muted" }, dateTime(c.created_at))),
           ),
         ),
       ),
@@ -127,6 +127,7 @@ export function reviewView(app: App, params: string[]): View {
       { class: "candidate", "aria-labelledby": "cand-title" },
       h("header", null, h("h2", { id: "cand-title" }, c.name), h("div", { class: "row" }, badge(c.action === "edit" ? "Edit of an existing skill" : "New skill", c.action === "edit" ? "info" : "ok"), badge(c.category || "uncategorised"), badge(c.status, c.status === "approved" ? "ok" : c.status === "rejected" ? "bad" : "muted"))),
       h("p", { class: "description" }, c.description),
+      flagsBlock(c),
       h("section", { "aria-labelledby": "why-h" }, h("h3", { id: "why-h" }, "Why the evolver proposes it"), h("p", null, c.rationale || "—")),
       replayBlock(c),
       actions,
@@ -241,6 +242,29 @@ export function reviewView(app: App, params: string[]): View {
       }
     },
   };
+}
+
+const FLAG_LABELS: Record<string, string> = {
+  fetch_execute: "Downloads and runs code",
+  send_data: "Sends data off the machine",
+  credential_path: "Reads credential files",
+  hide_from_user: "Hides steps from the user",
+  override_instructions: "Overrides earlier instructions",
+  url: "A web address you never wrote",
+  encoded_blob: "Encoded text you never wrote",
+};
+
+/** The screen's risk flags, as a warning list (nothing when there are none). */
+function flagsBlock(c: Candidate): HTMLElement | null {
+  const flags = c.flags ?? [];
+  if (!flags.length) return null;
+  return h(
+    "section",
+    { "aria-labelledby": "flags-h", class: "card warn", id: "risk-flags" },
+    h("h3", { id: "flags-h" }, "Read this one carefully"),
+    h("p", null, "The screen found text that a skill should not need. A flagged candidate is never approved automatically."),
+    h("ul", { class: "flags" }, flags.map((f) => h("li", null, h("strong", null, `${FLAG_LABELS[f.kind] ?? f.kind}: `), h("code", null, f.excerpt)))),
+  );
 }
 
 function replayBlock(c: Candidate): HTMLElement {

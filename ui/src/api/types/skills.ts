@@ -204,6 +204,14 @@ export interface Replay {
   reason: string | null;
 }
 
+/** crate::evolve::screen::rules::Flag: one risk the screen found in a candidate */
+export interface Flag {
+  /** fetch_execute | send_data | credential_path | hide_from_user | override_instructions | url | encoded_blob */
+  kind: string;
+  /** the matched text */
+  excerpt: string;
+}
+
 /** crate::evolve::review::Candidate */
 export interface Candidate {
   id: number;
@@ -226,6 +234,8 @@ export interface Candidate {
   reason: string | null;
   generation: number | null;
   support: number[];
+  /** risk flags; a flagged candidate is never approved by the policy */
+  flags: Flag[];
 }
 
 /** `GET /api/candidates` */
