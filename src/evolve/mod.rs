@@ -428,7 +428,7 @@ impl Evolver {
         let mut cfg = self.library.config().clone();
         cfg.top_k = k;
         cfg.min_score = 0.0;
-        cfg.max_tokens = usize::MAX / 2;
+        cfg.max_tokens = 1_000_000;
         let mut ranked = snap.explain(&query, &cfg, None).candidates;
         ranked.sort_by(|a, b| b.score.total_cmp(&a.score));
         ranked
