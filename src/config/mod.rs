@@ -577,6 +577,9 @@ impl Config {
         if !(16..=8192).contains(&self.judge.max_tokens) {
             return Err(invalid("judge.max_tokens", format!("{} is outside 16..=8192", self.judge.max_tokens)));
         }
+        if self.evolve.prompt_skills > 100 {
+            return Err(invalid("evolve.prompt_skills", format!("{} is more than 100", self.evolve.prompt_skills)));
+        }
         if !(64..=32768).contains(&self.evolve.max_tokens) {
             return Err(invalid("evolve.max_tokens", format!("{} is outside 64..=32768", self.evolve.max_tokens)));
         }
@@ -685,6 +688,7 @@ mod tests {
             ("[judge]\nrun_in = \"sometimes\"", "run_in"),
             ("[evolve]\nmax_tokens = 1", "evolve.max_tokens"),
             ("[evolve]\ntimeout_secs = 0", "timeout_secs"),
+            ("[evolve]\nprompt_skills = 100000", "evolve.prompt_skills"),
             ("[proxy]\nheader_timeout_secs = 0", "proxy.header_timeout_secs"),
             ("[proxy]\nbody_timeout_secs = 0", "proxy.body_timeout_secs"),
             ("[proxy]\nmax_connections = 0", "proxy.max_connections"),
