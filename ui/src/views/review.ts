@@ -28,7 +28,7 @@ export function reviewView(app: App, params: string[]): View {
     evolveBtn.disabled = true;
     try {
       const r = await app.api.evolve();
-      if (r.error) toast(`The evolver answered, but: ${r.error}`, "error");
+      if (r.error) toast(`The evolver's run failed (${r.outcome ?? "failed"}): ${r.error}. The failed turns wait for the next run.`, "error");
       else toast(r.failures === 0 ? "No unlearned failures right now" : `Read ${r.failures} failed turn(s): ${r.proposed.length} proposed, ${r.dropped.length} dropped`, r.proposed.length ? "ok" : "info");
       await reload();
     } catch (e) {

@@ -268,6 +268,9 @@ export interface RunReport {
   proposed: number[];
   dropped: string[];
   error: string | null;
+  /** How the run ended: proposed, nothing, screened out, malformed, timed out or failed; "" when
+   * there was nothing to learn from; absent on older engines. */
+  outcome?: string;
 }
 
 /** crate::events::Event (`#[serde(tag = "type", rename_all = "snake_case")]`), on `/api/events`;
