@@ -325,7 +325,7 @@ fn ics(b: &[u8]) {
 // ---------------------------------------------------------------------------------------------
 // Dictionaries
 
-const JSON_NEST: (&[u8], &[u8]) = (b"[", b"]");
+const JSON_NEST: Nest = (b"[", b"]");
 
 const OPENAI_REQ: &[&[u8]] = &[
     b"\"messages\":",
@@ -508,25 +508,32 @@ const RRULE: &[&[u8]] = &[
 // The harness
 
 struct Target {
+    /// Also the corpus folder's name.
     name: &'static str,
-    corpus: &'static str,
     dict: Dict,
     run: fn(&[u8]),
 }
 
+/// What a format nests with (opening, closing).
+type Nest = (&'static [u8], &'static [u8]);
+
 fn target(name: &str) -> Target {
-    let (corpus, tokens, (open, close), run): (_, _, (&'static [u8], &'static [u8]), fn(&[u8])) = match name {
-        "openai_request" => ("openai_request", OPENAI_REQ, JSON_NEST, openai_request),
-        "anthropic_request" => ("anthropic_request", ANTHROPIC_REQ, (b"{\"content\":[", b"]}"), anthropic_request),
-        "openai_sse" => ("openai_sse", OPENAI_SSE, (b"{\"a\":", b"}"), openai_sse),
-        "anthropic_sse" => ("anthropic_sse", ANTHROPIC_SSE, JSON_NEST, anthropic_sse),
-        "skill_md" => ("skill_md", SKILL, (b"[", b"]"), skill_md),
-        "ics" => ("ics", ICS, (b"BEGIN:VEVENT\r\n", b"END:VEVENT\r\n"), ics),
-        "rrule" => ("rrule", RRULE, (b"BEGIN:VALARM\r\n", b"END:VALARM\r\n"), ics),
-        other => panic!("no fuzz target {other}"),
+    let name: &'static str =
+        TARGETS.iter().copied().find(|t| *t == name).unwrap_or_else(|| panic!("no fuzz target {name}"));
+    let make = |tokens: &'static [&'static [u8]], (open, close): Nest, run: fn(&[u8])| Target {
+        name,
+        dict: Dict { tokens, open, close },
+        run,
     };
-    let name: &'static str = TARGETS.iter().copied().find(|t| *t == name).expect("listed");
-    Target { name, corpus, dict: Dict { tokens, open, close }, run }
+    match name {
+        "openai_request" => make(OPENAI_REQ, JSON_NEST, openai_request),
+        "anthropic_request" => make(ANTHROPIC_REQ, (b"{\"content\":[", b"]}"), anthropic_request),
+        "openai_sse" => make(OPENAI_SSE, (b"{\"a\":", b"}"), openai_sse),
+        "anthropic_sse" => make(ANTHROPIC_SSE, JSON_NEST, anthropic_sse),
+        "skill_md" => make(SKILL, (b"[", b"]"), skill_md),
+        "ics" => make(ICS, (b"BEGIN:VEVENT\r\n", b"END:VEVENT\r\n"), ics),
+        _ => make(RRULE, (b"BEGIN:VALARM\r\n", b"END:VALARM\r\n"), ics),
+    }
 }
 
 const TARGETS: &[&str] =
@@ -554,7 +561,7 @@ fn files(dir: &Path, prefix: &str) -> Vec<(PathBuf, Vec<u8>)> {
 }
 
 fn seeds(t: &Target) -> Vec<(PathBuf, Vec<u8>)> {
-    files(&root().join("corpus").join(t.corpus), "")
+    files(&root().join("corpus").join(t.name), "")
 }
 
 fn env_secs(name: &str, default: f64) -> Duration {
@@ -708,7 +715,7 @@ fn worker(t: &Target, seed: u64, budget: Duration, current: &Mutex<Current>) -> 
         n_found = found(exec(b, Some(path)));
     }
     let mut pool: Vec<Vec<u8>> = corpus.into_iter().map(|(_, b)| b).collect();
-    assert!(!pool.is_empty(), "no seeds in tests/fuzz/corpus/{}", t.corpus);
+    assert!(!pool.is_empty(), "no seeds in tests/fuzz/corpus/{}", t.name);
     let n_seeds = pool.len();
     let mut rng = Rng::new(seed);
     let end = Instant::now() + budget;
@@ -727,7 +734,6 @@ fn worker(t: &Target, seed: u64, budget: Duration, current: &Mutex<Current>) -> 
             }
         }
     }
-    drop(exec);
     Report { runs, findings: findings.into_values().collect() }
 }
 
