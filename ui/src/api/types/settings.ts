@@ -75,6 +75,12 @@ export interface JudgeConfig {
   wait_for_next_secs: number;
   concurrency: number;
   timeout_secs: number;
+  /** tokens per judge answer */
+  max_tokens: number;
+  /** first retry of a turn without a valid vote, in seconds (doubling) */
+  retry_secs: number;
+  /** crate::config::RunIn: judge at once, or only in the scheduler's windows */
+  run_in: "now" | "idle";
 }
 
 /** crate::config::Approval (rename_all = "lowercase") */
@@ -91,6 +97,12 @@ export interface EvolveConfig {
   similarity_threshold: number;
   /** crate::config::RunIn: evolve at once, or only in the scheduler's windows */
   run_in: "now" | "idle";
+  /** per evolver call */
+  timeout_secs: number;
+  /** tokens per evolver answer */
+  max_tokens: number;
+  /** existing skills shown to the evolver (the closest to the failures) */
+  prompt_skills: number;
 }
 
 /** crate::config::OmlsConfig */
