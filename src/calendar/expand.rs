@@ -4,6 +4,8 @@
 //! time, and rules that repeat every second or minute without an end are refused (they would be
 //! busy all the time, which no real calendar means). Whatever the feed, a query does bounded work.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Datelike as _, Months, NaiveDate, NaiveDateTime, TimeZone as _};
@@ -33,10 +35,14 @@ impl Default for Budget {
     }
 }
 
-/// A rule read against its event's DTSTART.
+/// A rule read against its event's DTSTART, with what its expansions have taught: a rule found
+/// costly (it never matched within the `rrule` crate's loop limit, or ran out of its own budget)
+/// is not expanded again, and a rule that has expanded in full once is known to be cheap.
 #[derive(Debug, Clone)]
 pub struct Rule {
     rule: RRule<Validated>,
+    costly: Arc<AtomicBool>,
+    cheap: Arc<AtomicBool>,
 }
 
 /// `UNTIL=20250301` or `UNTIL=20250301T100000` → a UTC form the `rrule` crate accepts.
@@ -88,7 +94,17 @@ impl Rule {
                 if rule.get_freq() == Frequency::Secondly { "second" } else { "minute" }
             ));
         }
-        Ok(Self { rule })
+        Ok(Self { rule, costly: Arc::default(), cheap: Arc::default() })
+    }
+
+    /// Found too costly to expand: it yields nothing from now on.
+    pub fn is_costly(&self) -> bool {
+        self.costly.load(Ordering::Relaxed)
+    }
+
+    /// Has expanded in full at least once.
+    pub fn is_cheap(&self) -> bool {
+        self.cheap.load(Ordering::Relaxed)
     }
 
     /// Occurrence starts in `[from, to)` of the series starting at `start`, within `budget`.
@@ -100,7 +116,7 @@ impl Rule {
         budget: &mut Budget,
     ) -> Vec<DateTime<RTz>> {
         let mut out = Vec::new();
-        if to <= from || self.rule.get_until().is_some_and(|u| *u < from) {
+        if self.is_costly() || to <= from || self.rule.get_until().is_some_and(|u| *u < from) {
             return out;
         }
         // A rule that never yields is checked here, before it starts: one call into the `rrule`
@@ -114,10 +130,14 @@ impl Rule {
         let (event_deadline, mut event_left) = (Instant::now() + EVENT_TIME, EVENT_ITERATIONS);
         for d in &set {
             if d >= to {
+                self.cheap.store(true, Ordering::Relaxed);
                 return out;
             }
             if event_left == 0 || budget.left == 0 {
                 budget.exhausted = true;
+                if event_left == 0 {
+                    self.costly.store(true, Ordering::Relaxed);
+                }
                 return out;
             }
             event_left -= 1;
@@ -126,12 +146,23 @@ impl Rule {
                 let now = Instant::now();
                 if now >= event_deadline || now >= budget.deadline {
                     budget.exhausted = true;
+                    if now >= event_deadline {
+                        self.costly.store(true, Ordering::Relaxed);
+                    }
                     return out;
                 }
             }
             if d >= from {
                 out.push(d);
             }
+        }
+        // The series ended before `to`: its COUNT or UNTIL, or else the `rrule` crate gave up
+        // after its loop limit (a rule that never matches), which it would do again every time.
+        let explained = self.rule.get_count().is_some() || self.rule.get_until().is_some_and(|u| *u < to);
+        if explained {
+            self.cheap.store(true, Ordering::Relaxed);
+        } else {
+            self.costly.store(true, Ordering::Relaxed);
         }
         out
     }
@@ -301,5 +332,23 @@ mod tests {
         let got = rule.between(start, utc(2026, 10, 19, 0, 0, 0), utc(2026, 11, 16, 0, 0, 0), &mut budget);
         assert!(got.is_empty() && budget.exhausted);
         assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+        // Found costly once, it costs nothing the next time.
+        assert!(rule.is_costly());
+        let t = Instant::now();
+        let mut budget = Budget::default();
+        assert!(rule.between(start, utc(2026, 10, 19, 0, 0, 0), utc(2026, 11, 16, 0, 0, 0), &mut budget).is_empty());
+        assert!(t.elapsed() < Duration::from_millis(50) && !budget.exhausted);
+    }
+
+    #[test]
+    fn a_rule_that_never_matches_is_found_costly_once() {
+        let start = utc(1970, 1, 1, 9, 0, 0);
+        let rule = Rule::parse("FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30", start).unwrap();
+        let (from, to) = (utc(2026, 10, 19, 0, 0, 0), utc(2026, 11, 16, 0, 0, 0));
+        assert!(rule.between(start, from, to, &mut Budget::default()).is_empty());
+        assert!(rule.is_costly() && !rule.is_cheap());
+        let daily = Rule::parse("FREQ=DAILY", start).unwrap();
+        assert_eq!(daily.between(start, from, to, &mut Budget::default()).len(), 28);
+        assert!(daily.is_cheap() && !daily.is_costly());
     }
 }

@@ -191,7 +191,36 @@ impl Feed {
         }
         feed.unknown_zones = zones.unknown.into_iter().collect();
         feed.unknown_zones.sort();
+        feed.preflight();
         Ok(feed)
+    }
+
+    /// Expands every rule once over the days the scheduler asks about, within one budget, so rules
+    /// that never match or repeat too often are found (and said) now, and never starve the
+    /// others' expansion later.
+    fn preflight(&mut self) {
+        let now = Utc::now();
+        let (Some(lo), Some(hi)) =
+            (now.checked_sub_signed(Duration::days(2)), now.checked_add_signed(Duration::days(9)))
+        else {
+            return;
+        };
+        let mut budget = Budget::default();
+        let mut notes = Vec::new();
+        for e in self.events.iter().filter(|e| e.recurrence_id.is_none()) {
+            let first = instant(e.start, self.local);
+            let (lo, hi) = (lo.with_timezone(&first.timezone()), hi.with_timezone(&first.timezone()));
+            for r in &e.rrules {
+                let _ = r.between(first, lo, hi, &mut budget);
+                if r.is_costly() {
+                    notes.push(format!(
+                        "event {}: its RRULE repeats too often or never matches; it is not expanded",
+                        e.uid
+                    ));
+                }
+            }
+        }
+        self.skipped.extend(notes);
     }
 
     /// Number of VEVENTs read (masters and overrides).
@@ -233,7 +262,11 @@ impl Feed {
             v.sort_by_key(|(rid, _)| *rid);
         }
         let mut out = Vec::new();
-        for e in &self.events {
+        // Events whose rules are known to be cheap first, so a costly rule found late never
+        // takes the budget of the others.
+        let known = |e: &&Event| e.rrules.iter().all(|r| r.is_cheap() || r.is_costly());
+        let order = self.events.iter().filter(known).chain(self.events.iter().filter(|e| !known(e)));
+        for e in order {
             let is_master = e.recurrence_id.is_none();
             let later = if is_master { future.get(e.uid.as_str()) } else { None };
             // Widen the window by the longest length and the largest THISANDFUTURE shift.
