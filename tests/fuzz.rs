@@ -737,8 +737,8 @@ fn worker(t: &Target, seed: u64, budget: Duration, current: &Mutex<Current>) -> 
     Report { runs, findings: findings.into_values().collect() }
 }
 
-/// Fuzzes one target for `METACLAW_FUZZ_SECS`; fails on any panic or slow input.
-fn fuzz(name: &str, budget: Duration) {
+/// Fuzzes one target for `budget`; what failed (crash sites, a slow input), if anything did.
+fn fuzz(name: &str, budget: Duration) -> Result<(), String> {
     quiet_panics();
     let t = target(name);
     let seed = std::env::var("METACLAW_FUZZ_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
@@ -767,18 +767,18 @@ fn fuzz(name: &str, budget: Duration) {
     let report = loop {
         match rx.recv_timeout(Duration::from_millis(200)) {
             Ok(r) => break r,
-            Err(mpsc::RecvTimeoutError::Disconnected) => panic!("fuzz {name}: the fuzz thread died"),
+            Err(mpsc::RecvTimeoutError::Disconnected) => return Err(format!("fuzz {name}: the fuzz thread died")),
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 let c = current.lock().unwrap_or_else(|e| e.into_inner());
                 if c.started.is_some_and(|s| s.elapsed() > per_input) {
-                    // The thread can't be stopped; the input is saved and the test fails now.
+                    // The thread can't be stopped; the input is saved and the target fails now.
                     let file = save(name, "slow-", &c.input);
-                    panic!(
+                    return Err(format!(
                         "fuzz {name}: one input ran over {:.0} s ({} bytes), saved to {}",
                         per_input.as_secs_f64(),
                         c.input.len(),
                         file.display()
-                    );
+                    ));
                 }
             }
         }
@@ -791,8 +791,9 @@ fn fuzz(name: &str, budget: Duration) {
             .iter()
             .map(|f| format!("  panicked at {}: {}\n    reproduce with: {}", f.at, f.message, f.file.display()))
             .collect();
-        panic!("fuzz {name}: {} crash site(s)\n{}", report.findings.len(), list.join("\n"));
+        return Err(format!("fuzz {name}: {} crash site(s)\n{}", report.findings.len(), list.join("\n")));
     }
+    Ok(())
 }
 
 fn budget() -> Duration {
@@ -802,43 +803,43 @@ fn budget() -> Duration {
 #[test]
 #[ignore = "fuzzing takes a while: cargo test --test fuzz -- --ignored"]
 fn fuzz_openai_request() {
-    fuzz("openai_request", budget());
+    fuzz("openai_request", budget()).unwrap_or_else(|e| panic!("{e}"));
 }
 
 #[test]
 #[ignore = "fuzzing takes a while: cargo test --test fuzz -- --ignored"]
 fn fuzz_anthropic_request() {
-    fuzz("anthropic_request", budget());
+    fuzz("anthropic_request", budget()).unwrap_or_else(|e| panic!("{e}"));
 }
 
 #[test]
 #[ignore = "fuzzing takes a while: cargo test --test fuzz -- --ignored"]
 fn fuzz_openai_sse_and_translation_to_anthropic() {
-    fuzz("openai_sse", budget());
+    fuzz("openai_sse", budget()).unwrap_or_else(|e| panic!("{e}"));
 }
 
 #[test]
 #[ignore = "fuzzing takes a while: cargo test --test fuzz -- --ignored"]
 fn fuzz_anthropic_sse_and_translation_to_openai() {
-    fuzz("anthropic_sse", budget());
+    fuzz("anthropic_sse", budget()).unwrap_or_else(|e| panic!("{e}"));
 }
 
 #[test]
 #[ignore = "fuzzing takes a while: cargo test --test fuzz -- --ignored"]
 fn fuzz_skill_md() {
-    fuzz("skill_md", budget());
+    fuzz("skill_md", budget()).unwrap_or_else(|e| panic!("{e}"));
 }
 
 #[test]
 #[ignore = "fuzzing takes a while: cargo test --test fuzz -- --ignored"]
 fn fuzz_ics() {
-    fuzz("ics", budget());
+    fuzz("ics", budget()).unwrap_or_else(|e| panic!("{e}"));
 }
 
 #[test]
 #[ignore = "fuzzing takes a while: cargo test --test fuzz -- --ignored"]
 fn fuzz_rrule_expansion() {
-    fuzz("rrule", budget());
+    fuzz("rrule", budget()).unwrap_or_else(|e| panic!("{e}"));
 }
 
 /// The seed corpora are real samples each target accepts: a seed the parser rejects outright
@@ -878,7 +879,6 @@ fn every_seed_is_a_sample_its_parser_reads() {
 /// (the real runs are the ignored tests above).
 #[test]
 fn a_short_fuzz_run_of_every_target_finds_no_crash() {
-    for name in TARGETS {
-        fuzz(name, Duration::from_millis(300));
-    }
+    let failed: Vec<String> = TARGETS.iter().filter_map(|name| fuzz(name, Duration::from_millis(300)).err()).collect();
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
 }
