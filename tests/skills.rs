@@ -332,13 +332,14 @@ async fn hot_reload_under_load_never_fails_a_request_or_mixes_library_states() {
             ids
         }));
     }
-    // Edit the file on disk repeatedly: every write is a new version of the skill.
+    // Edit the file on disk repeatedly: every write is a new version of the skill. Each is
+    // written whole and renamed into place, as editors save: a plain write truncates first, and a
+    // reload that reads the empty file in between rightly serves a library without the skill.
+    let dir = h.home.path().join("skills/release-notes");
     for v in 1..=15 {
-        write_skill(
-            &h.home.path().join("skills"),
-            "release-notes",
-            &skill_md("release-notes", "Use when writing release notes for a version.", &format!("VERSION-{v}")),
-        );
+        let text = skill_md("release-notes", "Use when writing release notes for a version.", &format!("VERSION-{v}"));
+        std::fs::write(dir.join(".SKILL.md.tmp"), text).unwrap();
+        std::fs::rename(dir.join(".SKILL.md.tmp"), dir.join("SKILL.md")).unwrap();
         tokio::time::sleep(Duration::from_millis(60)).await;
     }
     tokio::time::sleep(Duration::from_millis(400)).await;
