@@ -105,6 +105,9 @@ pub struct Block {
 struct Zones {
     own: HashMap<String, Option<chrono_tz::Tz>>,
     unknown: HashSet<String>,
+    /// Rules already read, by text and DTSTART: copies share what expansion learns about them
+    /// (a rule found costly once is costly for every event that repeats it).
+    rules: HashMap<(String, i64, String), Rule>,
 }
 
 impl Zones {
@@ -121,7 +124,7 @@ impl Zones {
                 }
             }
         }
-        Self { own, unknown: HashSet::new() }
+        Self { own, unknown: HashSet::new(), rules: HashMap::new() }
     }
 
     fn resolve(&mut self, id: &str) -> Option<chrono_tz::Tz> {
@@ -503,8 +506,16 @@ fn read_event(
     let first = instant(start, local);
     let mut rrules = Vec::new();
     for p in c.all("RRULE") {
+        let key = (p.value.trim().to_string(), first.timestamp_millis(), format!("{:?}", first.timezone()));
+        if let Some(r) = zones.rules.get(&key) {
+            rrules.push(r.clone());
+            continue;
+        }
         match Rule::parse(p.value.trim(), first) {
-            Ok(r) => rrules.push(r),
+            Ok(r) => {
+                zones.rules.insert(key, r.clone());
+                rrules.push(r);
+            }
             // A rule we refuse: the series counts only its first occurrence.
             Err(why) => notes.push(format!("event {uid}, line {}: {why}; only its first occurrence counts", p.line)),
         }
