@@ -13,7 +13,7 @@
 //! The fuzz targets are `#[ignore]`d so a plain `cargo test` stays quick; the test command runs
 //! them (`cargo test --test fuzz -- --ignored`). Environment:
 //! - `METACLAW_FUZZ_SECS`: seconds per target (default 45);
-//! - `METACLAW_FUZZ_INPUT_SECS`: the per-input budget (default 10);
+//! - `METACLAW_FUZZ_INPUT_SECS`: the per-input budget in CPU seconds (default 10);
 //! - `METACLAW_FUZZ_SEED`: the random seed (default: from the clock; printed at the start);
 //! - `METACLAW_FUZZ_OUT`: where crashes are saved (default `tests/fuzz/crashes`).
 
@@ -666,7 +666,27 @@ fn save(name: &str, kind: &str, input: &[u8]) -> PathBuf {
 /// What the worker shares with the watchdog: the input under way and since when.
 struct Current {
     started: Option<Instant>,
+    /// Counts inputs, so the watchdog knows a new one from the one it timed before.
+    seq: u64,
     input: Vec<u8>,
+    /// The fuzz thread's id, to read its CPU time.
+    tid: Option<u32>,
+}
+
+/// CPU seconds a thread of this process has used (Linux `/proc`; `None` elsewhere). The budget
+/// counts CPU, not wall time, so a machine busy with other work does not make inputs "slow".
+fn thread_cpu_secs(tid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).ok()?;
+    // After the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // USER_HZ is 100 on every Linux architecture MetaClaw builds for.
+    Some(ticks as f64 / 100.0)
+}
+
+/// This thread's id (Linux).
+fn own_tid() -> Option<u32> {
+    std::fs::read_to_string("/proc/thread-self/stat").ok()?.split_whitespace().next()?.parse().ok()
 }
 
 struct Report {
@@ -679,12 +699,14 @@ fn worker(t: &Target, seed: u64, budget: Duration, current: &Mutex<Current>) -> 
     // The input under way, on disk too: if the process aborts, it is there.
     let scratch = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("fuzz-{}.current", t.name));
     let scratch = File::create(&scratch).ok();
+    current.lock().unwrap_or_else(|e| e.into_inner()).tid = own_tid();
     let mut findings: BTreeMap<String, Finding> = BTreeMap::new();
     let mut runs = 0u64;
-    let mut exec = |input: &[u8], replayed: Option<&Path>| {
+    let mut exec = |input: &[u8]| {
         {
             let mut c = current.lock().unwrap_or_else(|e| e.into_inner());
             c.started = Some(Instant::now());
+            c.seq += 1;
             c.input.clear();
             c.input.extend_from_slice(input);
         }
@@ -694,16 +716,19 @@ fn worker(t: &Target, seed: u64, budget: Duration, current: &Mutex<Current>) -> 
         let outcome = try_run(run, input);
         current.lock().unwrap_or_else(|e| e.into_inner()).started = None;
         runs += 1;
-        let (at, message) = outcome?;
-        let file = match replayed {
-            Some(p) => p.to_path_buf(),
-            None => save(t.name, "", &shrink(run, input, &at)),
-        };
-        Some(Finding { at, message, file })
+        outcome
     };
-    let mut found = |f: Option<Finding>| {
-        if let Some(f) = f {
-            findings.entry(f.at.clone()).or_insert(f);
+    // A new crash site is shrunk and saved (a saved crash names its own file); known ones are
+    // only counted. Returns how many sites are known.
+    let mut found = |input: &[u8], outcome: Option<(String, String)>, replayed: Option<&Path>| {
+        if let Some((at, message)) = outcome {
+            if !findings.contains_key(&at) {
+                let file = match replayed {
+                    Some(p) => p.to_path_buf(),
+                    None => save(t.name, "", &shrink(run, input, &at)),
+                };
+                findings.insert(at.clone(), Finding { at, message, file });
+            }
         }
         findings.len()
     };
@@ -712,7 +737,8 @@ fn worker(t: &Target, seed: u64, budget: Duration, current: &Mutex<Current>) -> 
     let corpus = seeds(t);
     let mut n_found = 0;
     for (path, b) in files(&crash_dir(), &format!("{}-", t.name)).iter().chain(corpus.iter()) {
-        n_found = found(exec(b, Some(path)));
+        let outcome = exec(b);
+        n_found = found(b, outcome, Some(path));
     }
     let mut pool: Vec<Vec<u8>> = corpus.into_iter().map(|(_, b)| b).collect();
     assert!(!pool.is_empty(), "no seeds in tests/fuzz/corpus/{}", t.name);
@@ -722,8 +748,8 @@ fn worker(t: &Target, seed: u64, budget: Duration, current: &Mutex<Current>) -> 
     while Instant::now() < end && n_found < MAX_FINDINGS {
         let base = if rng.below(4) == 0 { rng.below(pool.len()) } else { rng.below(n_seeds) };
         let input = mutate(&mut rng, &pool[base], &pool[..n_seeds], &t.dict);
-        let outcome = exec(&input, None);
-        n_found = found(outcome);
+        let outcome = exec(&input);
+        n_found = found(&input, outcome, None);
         // Keep some mutants to mutate further (stacked mutations), in a bounded pool.
         if rng.below(16) == 0 {
             if pool.len() < n_seeds + 256 {
@@ -755,7 +781,7 @@ fn fuzz(name: &str, budget: Duration) -> Result<(), String> {
             budget.as_secs_f64()
         );
     }
-    let current = Arc::new(Mutex::new(Current { started: None, input: Vec::new() }));
+    let current = Arc::new(Mutex::new(Current { started: None, seq: 0, input: Vec::new(), tid: None }));
     let (tx, rx) = mpsc::channel();
     let shared = current.clone();
     let spawned = std::thread::Builder::new()
@@ -764,17 +790,32 @@ fn fuzz(name: &str, budget: Duration) -> Result<(), String> {
         .spawn(move || drop(tx.send(worker(&t, seed, budget, &shared))));
     spawned.expect("spawning the fuzz thread");
     let t0 = Instant::now();
+    // The input being timed: its number and the thread's CPU time when it was first seen.
+    let mut timed: Option<(u64, f64)> = None;
     let report = loop {
         match rx.recv_timeout(Duration::from_millis(200)) {
             Ok(r) => break r,
             Err(mpsc::RecvTimeoutError::Disconnected) => return Err(format!("fuzz {name}: the fuzz thread died")),
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 let c = current.lock().unwrap_or_else(|e| e.into_inner());
-                if c.started.is_some_and(|s| s.elapsed() > per_input) {
+                let Some(started) = c.started else { continue };
+                let cpu = c.tid.and_then(thread_cpu_secs);
+                let used = match (cpu, timed) {
+                    (Some(now), Some((seq, at))) if seq == c.seq => Some(now - at),
+                    (Some(now), _) => {
+                        timed = Some((c.seq, now));
+                        Some(0.0)
+                    }
+                    (None, _) => None,
+                };
+                // CPU time where it can be read; wall time (four times the budget) as a backstop.
+                let slow = used.map_or(false, |u| u > per_input.as_secs_f64())
+                    || started.elapsed() > per_input * if used.is_some() { 4 } else { 1 };
+                if slow {
                     // The thread can't be stopped; the input is saved and the target fails now.
                     let file = save(name, "slow-", &c.input);
                     return Err(format!(
-                        "fuzz {name}: one input ran over {:.0} s ({} bytes), saved to {}",
+                        "fuzz {name}: one input ran over {:.0} s of CPU ({} bytes), saved to {}",
                         per_input.as_secs_f64(),
                         c.input.len(),
                         file.display()
