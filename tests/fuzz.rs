@@ -809,7 +809,7 @@ fn fuzz(name: &str, budget: Duration) -> Result<(), String> {
                     (None, _) => None,
                 };
                 // CPU time where it can be read; wall time (four times the budget) as a backstop.
-                let slow = used.map_or(false, |u| u > per_input.as_secs_f64())
+                let slow = used.is_some_and(|u| u > per_input.as_secs_f64())
                     || started.elapsed() > per_input * if used.is_some() { 4 } else { 1 };
                 if slow {
                     // The thread can't be stopped; the input is saved and the target fails now.
