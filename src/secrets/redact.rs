@@ -187,6 +187,21 @@ mod tests {
     }
 
     #[test]
+    fn what_the_judge_is_shown_carries_no_secret_of_a_known_shape() {
+        let e = crate::prm::Evidence {
+            turn_id: 1,
+            upstream: "default".into(),
+            request: "deploy with AKIAIOSFODNN7EXAMPLE and wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into(),
+            answer: "Cloned https://bob:hunter22@git.example/r.git; the hook is https://hooks.slack.com/services/T0/B0/XXXXXXXXXXXXXXXX".into(),
+            next_message: Some("my calendar is webcal://p52-caldav.icloud.com/published/2/MTIzNDU2Nzg5MDEy".into()),
+        };
+        let prompt = e.prompt();
+        for secret in ["AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI", "hunter22", "XXXXXXXXXXXXXXXX", "MTIzNDU2"] {
+            assert!(!prompt.contains(secret), "{secret} reached the judge: {prompt}");
+        }
+    }
+
+    #[test]
     fn ordinary_text_ids_and_hashes_are_left_alone() {
         for text in [
             "plain words stay, even long-words-like-this-one and CamelCaseIdentifiersThatRunOnForAWhile.",
