@@ -38,6 +38,8 @@ export interface Reading {
   idle_source: string;
   os_idle_secs: number | null;
   request_idle_secs: number;
+  /** No request (and no OS input reading) since the engine started: the idle time counts from the start. */
+  idle_from_start: boolean;
   on_battery: boolean | null;
   locked: boolean | null;
 }

@@ -14,6 +14,14 @@ export interface ProxyConfig {
   port: number;
   api_key: string | null;
   max_body_mib: number;
+  /** Longest wait for a request's headers (also how long an idle keep-alive socket stays open); 1..=300. */
+  header_timeout_secs: number;
+  /** Longest wait for a whole request body once its headers arrived, then 408; 1..=3600. */
+  body_timeout_secs: number;
+  /** Connections served at once; more wait until one closes; 1..=65536. */
+  max_connections: number;
+  /** At shutdown, longest wait for answers still streaming (then recorded as cut off); at most 3600. */
+  drain_timeout_secs: number;
 }
 
 /** crate::config::UpstreamConfig */
@@ -66,6 +74,9 @@ export interface SkillsConfig {
   embedding_timeout_ms: number;
 }
 
+/** crate::config::RunIn (rename_all = "lowercase"): at once, or only in the scheduler's windows */
+export type RunIn = "now" | "idle";
+
 /** crate::config::JudgeConfig */
 export interface JudgeConfig {
   model: string | null;
@@ -79,8 +90,8 @@ export interface JudgeConfig {
   max_tokens: number;
   /** first retry of a turn without a valid vote, in seconds (doubling) */
   retry_secs: number;
-  /** crate::config::RunIn: judge at once, or only in the scheduler's windows */
-  run_in: "now" | "idle";
+  /** judge at once, or only in the scheduler's windows */
+  run_in: RunIn;
 }
 
 /** crate::config::Approval (rename_all = "lowercase") */
@@ -95,8 +106,8 @@ export interface EvolveConfig {
   max_calls_per_hour: number;
   max_candidates: number;
   similarity_threshold: number;
-  /** crate::config::RunIn: evolve at once, or only in the scheduler's windows */
-  run_in: "now" | "idle";
+  /** evolve at once, or only in the scheduler's windows */
+  run_in: RunIn;
   /** per evolver call */
   timeout_secs: number;
   /** tokens per evolver answer */
