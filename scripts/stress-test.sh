@@ -42,7 +42,7 @@ case "$runs" in
     ;;
 esac
 
-cmd="${STRESS_CMD:-$ROOT/scripts/test.sh}"
+cmd="${STRESS_CMD:-\"$ROOT/scripts/test.sh\"}"
 hogs="${STRESS_HOGS:-$(nproc)}"
 
 hog_pids=()
