@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { api, closeSession, openSession, unlabelled } from "./harness.mjs";
+import { api, closeSession, openSession, unlabelled, waitFor } from "./harness.mjs";
 
 let stack;
 let browser;
@@ -56,6 +56,54 @@ test("a good value is saved to config.toml", async () => {
   const r = await api(stack, "GET", "/api/config");
   assert.equal(r.json.config.store.retention_days, 30);
   assert.equal(r.json.config.evolve.approval, "verified");
+});
+
+test("the judge's, the evolver's and the shutdown's limits load, are checked against their ranges, and save", async () => {
+  const cfg = (await api(stack, "GET", "/api/config")).json.config;
+  const fields = {
+    "judge.max_tokens": ["Judge answer length, at most (tokens)", "99999", "400"],
+    "judge.timeout_secs": ["Judge call timeout (seconds)", "0", "120"],
+    "evolve.timeout_secs": ["Evolver call timeout (seconds)", "0", "600"],
+    "evolve.max_tokens": ["Evolver answer length, at most (tokens)", "10", "4000"],
+    "evolve.prompt_skills": ["Existing skills shown to the evolver", "101", "12"],
+    "proxy.drain_timeout_secs": ["Shutdown wait (seconds)", "3601", "90"],
+  };
+  for (const [key, [label]] of Object.entries(fields)) {
+    const [section, name] = key.split(".");
+    assert.equal(await page.getByLabel(label, { exact: true }).inputValue(), String(cfg[section][name]), `${key} loads`);
+  }
+  const judgeRunIn = page.getByLabel("Judge turns", { exact: true });
+  assert.equal(await judgeRunIn.inputValue(), cfg.judge.run_in);
+  assert.deepEqual(await unlabelled(page), [], "every control has a name");
+
+  // Out of range: refused before it reaches the engine, the key named and the field marked.
+  const err = page.locator("#settings-error [role=alert]");
+  for (const [key, [label, bad, good]] of Object.entries(fields)) {
+    const input = page.getByLabel(label, { exact: true });
+    await input.fill(bad);
+    await page.locator("#save-settings").click();
+    await err.waitFor();
+    assert.match(await err.textContent(), new RegExp(key.replace(".", "\\.")), `${key}=${bad} names the key`);
+    assert.equal(await input.getAttribute("aria-invalid"), "true", `${key} is marked`);
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("name")), key, `focus moves to ${key}`);
+    await input.fill(good);
+    assert.equal(await input.getAttribute("aria-invalid"), null, "typing clears the error mark");
+  }
+  assert.deepEqual((await api(stack, "GET", "/api/config")).json.config.judge, cfg.judge, "nothing was written");
+
+  await judgeRunIn.selectOption("idle");
+  await page.locator("#save-settings").click();
+  const saved = await waitFor("the judge's run_in saved", async () => {
+    const c = (await api(stack, "GET", "/api/config")).json.config;
+    return c.judge.run_in === "idle" && c;
+  });
+  assert.equal(await err.count(), 0, "the error is gone");
+  for (const [key, [, , good]] of Object.entries(fields)) {
+    const [section, name] = key.split(".");
+    assert.equal(saved[section][name], Number(good), `${key} saved`);
+  }
+  assert.equal(saved.judge.retry_secs, cfg.judge.retry_secs, "keys without a field are kept");
+  assert.equal(saved.proxy.max_connections, cfg.proxy.max_connections, "keys without a field are kept");
 });
 
 test("policy training: turned on without a base model is refused at the field; with one it is saved, keeping the other [train] keys", async () => {
