@@ -14,7 +14,8 @@
 //! them (`cargo test --test fuzz -- --ignored`). Environment:
 //! - `METACLAW_FUZZ_SECS`: seconds per target (default 45);
 //! - `METACLAW_FUZZ_INPUT_SECS`: the per-input budget in CPU seconds (default 10);
-//! - `METACLAW_FUZZ_SEED`: the random seed (default: from the clock; printed at the start);
+//! - `METACLAW_FUZZ_SEED`: the random seed (default: a fixed one per target, so the test command is
+//!   deterministic; `random` takes one from the clock; printed at the start);
 //! - `METACLAW_FUZZ_OUT`: where crashes are saved (default `tests/fuzz/crashes`).
 
 use std::cell::RefCell;
@@ -767,10 +768,16 @@ fn worker(t: &Target, seed: u64, budget: Duration, current: &Mutex<Current>) -> 
 fn fuzz(name: &str, budget: Duration) -> Result<(), String> {
     quiet_panics();
     let t = target(name);
-    let seed = std::env::var("METACLAW_FUZZ_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64)
-            ^ hash(name.as_bytes())
-    });
+    // The test command must be deterministic: by default every run walks the same sequence (a
+    // slower machine just walks less of it). `METACLAW_FUZZ_SEED=random` explores new ground.
+    let seed = match std::env::var("METACLAW_FUZZ_SEED").ok().as_deref() {
+        Some("random") => {
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64)
+                ^ hash(name.as_bytes())
+        }
+        Some(s) => s.parse().unwrap_or_else(|_| panic!("METACLAW_FUZZ_SEED is a number or `random`, not {s:?}")),
+        None => 0x6d63_6c61_7766_757a ^ hash(name.as_bytes()),
+    };
     let per_input = env_secs("METACLAW_FUZZ_INPUT_SECS", 10.0);
     {
         // Straight to stderr (not the test's captured output): still there if the process aborts.
