@@ -267,10 +267,8 @@ pub async fn approve_candidate(ev: &Evolver, id: i64, edited: Option<String>, by
         skill.metadata,
         Origin::Evolved,
     );
-    let generation = ev
-        .library
-        .write(&name, &render(&skill), &format!("approved candidate #{id} ({name}) by {by}"))
-        .await?;
+    let generation =
+        ev.library.write(&name, &render(&skill), &format!("approved candidate #{id} ({name}) by {by}")).await?;
     let by = by.to_string();
     // A renamed candidate keeps its id, so its support turns and evidence stay linked.
     let renamed = (name != cand.name).then(|| format!("renamed from {} on approval", cand.name));
