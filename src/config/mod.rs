@@ -467,6 +467,15 @@ impl Config {
                  `metaclaw key set upstream` or in the environment instead"
                     .into(),
             )),
+            // Paths are joined onto the base, so a query or fragment would end up in the middle of
+            // every URL; and a key passed that way would show in errors, logs and the status page.
+            // The message names neither.
+            Ok(u) if u.query().is_some() || u.fragment().is_some() => Err(invalid(
+                key,
+                "must not contain a query (?…) or fragment (#…); store a key with `metaclaw key set upstream` \
+                 or in the environment instead"
+                    .into(),
+            )),
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(()),
             Ok(_) => Err(invalid(key, format!("{url:?} must be an http:// or https:// URL"))),
             Err(e) => Err(invalid(key, format!("{url:?} is not a URL ({e})"))),
@@ -709,6 +718,24 @@ mod tests {
             assert!(err.contains(key) && err.contains("user name or password"), "{text}: {err}");
             assert!(!err.contains("hunter22") && !err.contains("tok3n"), "the secret is echoed: {err}");
         }
+    }
+
+    #[test]
+    fn a_query_or_fragment_in_an_upstream_url_is_refused_without_echoing_it() {
+        for (text, key) in [
+            ("[upstream]\nbase_url = \"http://127.0.0.1:1/v1?key=s3cretpw\"", "upstream.base_url"),
+            ("[upstream]\nbase_url = \"http://127.0.0.1:1/v1?\"", "upstream.base_url"),
+            ("[upstream]\nbase_url = \"https://gw.example/v1#s3cretpw\"", "upstream.base_url"),
+            (
+                "[[upstreams]]\nname = \"gw\"\nbase_url = \"http://gw.example/v1?api_key=s3cretpw\"",
+                "upstreams.base_url",
+            ),
+        ] {
+            let err = parse(text).unwrap_err().to_string();
+            assert!(err.contains(key) && err.contains("query"), "{text}: {err}");
+            assert!(!err.contains("s3cretpw"), "the secret is echoed: {err}");
+        }
+        assert!(parse("[upstream]\nbase_url = \"http://127.0.0.1:1/v1\"").is_ok());
     }
 
     #[test]
