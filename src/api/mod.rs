@@ -50,6 +50,11 @@ pub enum ApiError {
     Invalid { message: String, problems: Vec<crate::skills::Problem> },
     #[error("{0}")]
     Unavailable(String),
+    /// The request body did not arrive within `proxy.body_timeout_secs`.
+    #[error("the request body did not arrive within {0} s (proxy.body_timeout_secs)")]
+    BodyTimeout(u64),
+    #[error("the request body is larger than {} MiB", BODY_LIMIT >> 20)]
+    TooLarge,
     #[error("{0}")]
     KeyringUnavailable(String),
     #[error(transparent)]
@@ -66,6 +71,8 @@ impl ApiError {
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::BodyTimeout(_) => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
+            Self::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             Self::KeyringUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "keyring_unavailable"),
             Self::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "store_error"),
         }
@@ -210,7 +217,18 @@ impl LocalAddr {
         if matches!(origin, "tauri://localhost" | "http://tauri.localhost" | "https://tauri.localhost") {
             return true;
         }
-        origin.strip_prefix("http://").is_some_and(|h| self.host_allowed(h))
+        // An origin without a port means port 80: anything served on another port is another site.
+        origin.strip_prefix("http://").is_some_and(|h| {
+            split_host_port(h).is_some_and(|(_, port)| port.unwrap_or(80) == self.port) && self.host_allowed(h)
+        })
+    }
+
+    /// The first foreign `Origin` among `headers` (every one is checked, not just the first), if any.
+    pub fn foreign_origin(&self, headers: &axum::http::HeaderMap) -> Option<String> {
+        headers.get_all(axum::http::header::ORIGIN).iter().find_map(|v| {
+            let o = v.to_str().unwrap_or("");
+            (!self.origin_allowed(o)).then(|| o.to_string())
+        })
     }
 }
 
@@ -269,11 +287,8 @@ async fn guard(
         ))
         .into_response();
     }
-    if let Some(origin) = h.get("origin") {
-        let o = origin.to_str().unwrap_or("");
-        if !st.local.origin_allowed(o) {
-            return ApiError::Forbidden(format!("foreign Origin {o:?}")).into_response();
-        }
+    if let Some(o) = st.local.foreign_origin(h) {
+        return ApiError::Forbidden(format!("foreign Origin {o:?}")).into_response();
     }
     let bearer = h.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
     // EventSource can't send headers: the event stream alone also takes `?token=`.
@@ -284,7 +299,29 @@ async fn guard(
     if !ok {
         return ApiError::Unauthorized.into_response();
     }
-    next.run(req).await
+    let timeout = std::time::Duration::from_secs(st.started_config.proxy.body_timeout_secs);
+    match read_body(req, timeout).await {
+        Ok(req) => next.run(req).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The most an admin request may send: axum's own default limit for its extractors.
+const BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// Reads the whole body within `timeout`, as `/v1` does: a client that trickles (or stops sending)
+/// its body can't hold a connection and a task for ever.
+async fn read_body(req: Request, timeout: std::time::Duration) -> Result<Request, ApiError> {
+    let (parts, body) = req.into_parts();
+    let bytes = match tokio::time::timeout(timeout, axum::body::to_bytes(body, BODY_LIMIT)).await {
+        Err(_) => return Err(ApiError::BodyTimeout(timeout.as_secs())),
+        Ok(Err(e)) if std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>()) => {
+            return Err(ApiError::TooLarge)
+        }
+        Ok(Err(e)) => return Err(ApiError::BadRequest(format!("could not read the request body: {e}"))),
+        Ok(Ok(b)) => b,
+    };
+    Ok(Request::from_parts(parts, axum::body::Body::from(bytes)))
 }
 
 fn start_of_today_ms() -> i64 {
@@ -453,6 +490,49 @@ mod tests {
         assert!(lan.host_allowed("192.168.1.5:30000") && lan.host_allowed("localhost:30000"));
         let any = LocalAddr { port: 30000, ip: IpAddr::from([0, 0, 0, 0]) };
         assert!(!any.host_allowed("0.0.0.0:30000") && !any.host_allowed("192.168.1.5:30000"));
+    }
+
+    #[test]
+    fn an_origin_on_another_port_or_any_of_several_origins_being_foreign_is_refused() {
+        let me = LocalAddr { port: 30000, ip: IpAddr::from([127, 0, 0, 1]) };
+        // No port in an origin means port 80: another site on this machine.
+        assert!(!me.origin_allowed("http://127.0.0.1"));
+        assert!(!me.origin_allowed("http://localhost"));
+        assert!(!me.origin_allowed("http://[::1]"));
+        assert!(!me.origin_allowed("http://127.0.0.1:8080"));
+        assert!(me.origin_allowed("http://127.0.0.1:30000"));
+        let on80 = LocalAddr { port: 80, ip: IpAddr::from([127, 0, 0, 1]) };
+        assert!(on80.origin_allowed("http://127.0.0.1") && on80.origin_allowed("http://localhost:80"));
+        // Every Origin header counts, not only the first.
+        let mut h = axum::http::HeaderMap::new();
+        h.append("origin", "http://127.0.0.1:30000".parse().unwrap());
+        assert_eq!(me.foreign_origin(&h), None);
+        h.append("origin", "http://evil.com".parse().unwrap());
+        assert_eq!(me.foreign_origin(&h).as_deref(), Some("http://evil.com"));
+        assert_eq!(me.foreign_origin(&axum::http::HeaderMap::new()), None);
+    }
+
+    #[tokio::test]
+    async fn an_admin_request_body_that_does_not_arrive_in_time_is_refused_with_408() {
+        use futures_util::StreamExt;
+        // Half a body, then silence.
+        let part = Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"{\"a\":"));
+        let body =
+            axum::body::Body::from_stream(futures_util::stream::iter([part]).chain(futures_util::stream::pending()));
+        let req = axum::http::Request::post("/api/settings").body(body).unwrap();
+        let t0 = std::time::Instant::now();
+        let err = read_body(req, std::time::Duration::from_millis(200)).await.unwrap_err();
+        assert!(t0.elapsed() < std::time::Duration::from_secs(5));
+        assert_eq!(err.into_response().status(), StatusCode::REQUEST_TIMEOUT);
+        // A whole body passes through unchanged.
+        let req = axum::http::Request::post("/api/settings").body(axum::body::Body::from("{}")).unwrap();
+        let req = read_body(req, std::time::Duration::from_secs(1)).await.unwrap();
+        assert_eq!(axum::body::to_bytes(req.into_body(), 10).await.unwrap(), "{}");
+        let big = axum::body::Body::from(vec![b' '; BODY_LIMIT + 1]);
+        let err = read_body(axum::http::Request::post("/x").body(big).unwrap(), std::time::Duration::from_secs(1))
+            .await
+            .unwrap_err();
+        assert_eq!(err.into_response().status(), StatusCode::PAYLOAD_TOO_LARGE);
     }
 
     #[test]

@@ -157,13 +157,10 @@ fn check_local(st: &ProxyState, peer: SocketAddr, req: &Request) -> Result<(), P
             st.local.port
         )));
     }
-    if let Some(origin) = h.get("origin") {
-        let o = origin.to_str().unwrap_or("");
-        if !st.local.origin_allowed(o) {
-            return Err(ProxyError::Forbidden(format!(
-                "requests from web pages (Origin {o:?}) are refused: only local agents may use this proxy"
-            )));
-        }
+    if let Some(o) = st.local.foreign_origin(h) {
+        return Err(ProxyError::Forbidden(format!(
+            "requests from web pages (Origin {o:?}) are refused: only local agents may use this proxy"
+        )));
     }
     // Browsers label every request, `<img>` and `<script>` loads too (which carry no Origin);
     // agents send no such header.
