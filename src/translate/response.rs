@@ -69,11 +69,14 @@ pub fn anthropic_to_openai_response(v: &Value, created: i64) -> Value {
     }
     let u = &v["usage"];
     let cached = u["cache_read_input_tokens"].as_i64().unwrap_or(0);
-    let prompt =
-        u["input_tokens"].as_i64().unwrap_or(0) + cached + u["cache_creation_input_tokens"].as_i64().unwrap_or(0);
+    // Upstream numbers: saturate rather than overflow on absurd values.
+    let prompt = u["input_tokens"]
+        .as_i64()
+        .unwrap_or(0)
+        .saturating_add(cached)
+        .saturating_add(u["cache_creation_input_tokens"].as_i64().unwrap_or(0));
     let completion = u["output_tokens"].as_i64().unwrap_or(0);
-    let mut usage =
-        json!({"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion});
+    let mut usage = json!({"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt.saturating_add(completion)});
     if cached > 0 {
         usage["prompt_tokens_details"] = json!({"cached_tokens": cached});
     }
@@ -122,5 +125,22 @@ mod tests {
         assert_eq!(finish_reason_from_anthropic(Some("stop_sequence")), "stop");
         assert_eq!(tool_input("[1]"), json!({"_raw_arguments": "[1]"}));
         assert_eq!(tool_input(""), json!({}));
+    }
+
+    #[test]
+    fn huge_upstream_usage_saturates_instead_of_overflowing() {
+        for big in [json!(i64::MAX), json!(u64::MAX), json!(i64::MIN)] {
+            let a = json!({"id": "m1", "model": "m", "stop_reason": "end_turn", "content": [{"type": "text", "text": "x"}],
+                "usage": {"input_tokens": big, "cache_read_input_tokens": big, "cache_creation_input_tokens": big, "output_tokens": big}});
+            let back = anthropic_to_openai_response(&a, 0);
+            if big == json!(i64::MAX) {
+                assert_eq!(back["usage"]["prompt_tokens"], i64::MAX);
+                assert_eq!(back["usage"]["total_tokens"], i64::MAX);
+            } else if big == json!(i64::MIN) {
+                assert_eq!(back["usage"]["total_tokens"], i64::MIN);
+            } else {
+                assert!(back["usage"]["total_tokens"].is_i64());
+            }
+        }
     }
 }

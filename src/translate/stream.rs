@@ -230,9 +230,12 @@ impl AnthropicToOpenAiStream {
                     self.model = model.to_string();
                 }
                 let u = &m["usage"];
-                self.input_tokens = u["input_tokens"].as_i64().unwrap_or(0)
-                    + u["cache_read_input_tokens"].as_i64().unwrap_or(0)
-                    + u["cache_creation_input_tokens"].as_i64().unwrap_or(0);
+                // Upstream numbers: saturate rather than overflow on absurd values.
+                self.input_tokens = u["input_tokens"]
+                    .as_i64()
+                    .unwrap_or(0)
+                    .saturating_add(u["cache_read_input_tokens"].as_i64().unwrap_or(0))
+                    .saturating_add(u["cache_creation_input_tokens"].as_i64().unwrap_or(0));
                 out.push_str(&self.chunk(json!({"role": "assistant", "content": ""}), None));
             }
             Some("content_block_start") if v["content_block"]["type"] == "tool_use" => {
@@ -299,7 +302,7 @@ impl StreamConverter for AnthropicToOpenAiStream {
         let mut out = self.chunk(json!({}), Some(self.finish.unwrap_or("stop")));
         if self.include_usage {
             let c = json!({"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model, "choices": [],
-                "usage": {"prompt_tokens": self.input_tokens, "completion_tokens": self.output_tokens, "total_tokens": self.input_tokens + self.output_tokens}});
+                "usage": {"prompt_tokens": self.input_tokens, "completion_tokens": self.output_tokens, "total_tokens": self.input_tokens.saturating_add(self.output_tokens)}});
             out.push_str(&format!("data: {c}\n\n"));
         }
         out.push_str("data: [DONE]\n\n");
@@ -433,6 +436,28 @@ mod tests {
             let t = Transcript::from_sse(&[out]);
             assert_eq!(t.text, "x\u{fffd}");
             assert_eq!(t.usage.prompt_tokens, Some(2));
+        }
+    }
+
+    #[test]
+    fn huge_upstream_usage_saturates_instead_of_overflowing() {
+        for big in [json!(i64::MAX), json!(u64::MAX), json!(i64::MIN)] {
+            let start = json!({"type": "message_start", "message": {"id": "m1", "model": "m", "usage": {
+                "input_tokens": big, "cache_read_input_tokens": big, "cache_creation_input_tokens": big}}});
+            let delta =
+                json!({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": big}});
+            let sse = format!("event: message_start\ndata: {start}\n\nevent: message_delta\ndata: {delta}\n\n");
+            let mut c = AnthropicToOpenAiStream::new("m", 0, true);
+            let out = feed(&mut c, &sse, 7);
+            let usage = events(&out).into_iter().find_map(|e| e.get("usage").filter(|u| !u.is_null()).cloned());
+            let usage = usage.expect("a usage chunk");
+            let total = usage["total_tokens"].as_i64().unwrap();
+            if big == json!(i64::MAX) {
+                assert_eq!(total, i64::MAX);
+                assert_eq!(usage["prompt_tokens"], i64::MAX);
+            } else if big == json!(i64::MIN) {
+                assert_eq!(total, i64::MIN);
+            }
         }
     }
 }
