@@ -125,8 +125,19 @@ impl Rule {
             budget.exhausted = true;
             return out;
         }
-        let anchor = if self.rule.get_count().is_none() { skip_ahead(&self.rule, start, from) } else { start };
-        let set = RRuleSet::new(anchor).rrule(self.rule.clone()).limit();
+        let (anchor, rule) = if self.rule.get_count().is_none() {
+            (skip_ahead(&self.rule, start, from), self.rule.clone())
+        } else {
+            match skip_counted(&self.rule, start, from) {
+                Counted::Ended => {
+                    self.cheap.store(true, Ordering::Relaxed);
+                    return out;
+                }
+                Counted::From(anchor, rule) => (anchor, rule),
+                Counted::Walk => (start, self.rule.clone()),
+            }
+        };
+        let set = RRuleSet::new(anchor).rrule(rule).limit();
         let (event_deadline, mut event_left) = (Instant::now() + EVENT_TIME, EVENT_ITERATIONS);
         for d in &set {
             if d >= to {
@@ -165,6 +176,73 @@ impl Rule {
             self.costly.store(true, Ordering::Relaxed);
         }
         out
+    }
+}
+
+/// Where a rule with COUNT may start iterating.
+enum Counted {
+    /// Its last occurrence is before `from`.
+    Ended,
+    /// The same series from this DTSTART, with COUNT less the occurrences skipped.
+    From(DateTime<RTz>, RRule<Validated>),
+    /// It cannot be skipped ahead by arithmetic: walk it from DTSTART.
+    Walk,
+}
+
+/// A rule with COUNT moved forward like [`skip_ahead`], when its occurrences can be counted by
+/// arithmetic: no BY* parts but those implied by DTSTART (so exactly one occurrence per
+/// interval), DAILY or WEEKLY, MONTHLY on a day every month has, YEARLY other than 29 February,
+/// HOURLY in UTC. DTSTART moves by whole intervals, one interval short of `from`, to the same
+/// local time, and COUNT drops by the intervals skipped.
+fn skip_counted(rule: &RRule<Validated>, start: DateTime<RTz>, from: DateTime<RTz>) -> Counted {
+    let Some(count) = rule.get_count() else { return Counted::Walk };
+    let (freq, interval) = (rule.get_freq(), rule.get_interval().max(1));
+    let plain = |count: u32, at: DateTime<RTz>| {
+        RRule::new(freq).interval(interval).count(count).week_start(rule.get_week_start()).validate(at).ok()
+    };
+    if plain(count, start).as_ref() != Some(rule) {
+        return Counted::Walk;
+    }
+    let tz = start.timezone();
+    let (a, b) = (start.naive_local(), from.with_timezone(&tz).naive_local());
+    if b <= a {
+        return Counted::Walk;
+    }
+    let periods = match freq {
+        Frequency::Daily => (b.date() - a.date()).num_days(),
+        Frequency::Weekly => (b.date() - a.date()).num_days() / 7,
+        Frequency::Monthly if a.day() <= 28 => {
+            i64::from(b.year() - a.year()) * 12 + i64::from(b.month()) - i64::from(a.month())
+        }
+        Frequency::Yearly if !(a.month() == 2 && a.day() == 29) => i64::from(b.year() - a.year()),
+        Frequency::Hourly if tz.name() == "UTC" => (b - a).num_hours(),
+        _ => return Counted::Walk,
+    };
+    let k = periods / i64::from(interval) - 1;
+    if k <= 0 {
+        return Counted::Walk;
+    }
+    if k >= i64::from(count) {
+        // The last occurrence is at least one interval before `from`.
+        return Counted::Ended;
+    }
+    let moved = || -> Option<(DateTime<RTz>, RRule<Validated>)> {
+        let steps = u32::try_from(k).ok()?.checked_mul(u32::from(interval))?;
+        let t = match freq {
+            Frequency::Daily => a.checked_add_days(chrono::Days::new(u64::from(steps)))?,
+            Frequency::Weekly => a.checked_add_days(chrono::Days::new(u64::from(steps) * 7))?,
+            Frequency::Monthly => a.checked_add_months(Months::new(steps))?,
+            Frequency::Yearly => a.checked_add_months(Months::new(steps.checked_mul(12)?))?,
+            _ => a.checked_add_signed(chrono::Duration::try_hours(i64::from(steps))?)?,
+        };
+        // A local time in a DST gap or overlap: walk instead.
+        let at = tz.from_local_datetime(&t).single()?;
+        let rule = plain(count - u32::try_from(k).ok()?, at)?;
+        (at > start && at <= from).then_some((at, rule))
+    };
+    match moved() {
+        Some((at, rule)) => Counted::From(at, rule),
+        None => Counted::Walk,
     }
 }
 
@@ -338,6 +416,43 @@ mod tests {
         let mut budget = Budget::default();
         assert!(rule.between(start, utc(2026, 10, 19, 0, 0, 0), utc(2026, 11, 16, 0, 0, 0), &mut budget).is_empty());
         assert!(t.elapsed() < Duration::from_millis(50) && !budget.exhausted);
+    }
+
+    #[test]
+    fn a_rule_with_a_huge_count_from_1970_is_skipped_ahead_with_the_same_dates() {
+        let berlin: RTz = chrono_tz::Europe::Berlin.into();
+        let start = berlin.with_ymd_and_hms(1970, 1, 6, 9, 30, 0).unwrap();
+        let (from, to) = (utc(2026, 10, 19, 0, 0, 0), utc(2026, 11, 16, 0, 0, 0));
+        let cases = [
+            ("FREQ=DAILY;COUNT=1000000000", 28),
+            ("FREQ=WEEKLY;COUNT=1000000000", 4),
+            ("FREQ=WEEKLY;INTERVAL=2;BYDAY=TU;COUNT=1000000000", 2),
+            ("FREQ=MONTHLY;COUNT=1000000000", 1),
+            ("FREQ=YEARLY;BYMONTH=1;COUNT=1000000000", 0),
+            // Ends inside the window: 1970-01-06 + 20745 days = 2026-10-24.
+            ("FREQ=DAILY;COUNT=20746", 6),
+            ("FREQ=DAILY;COUNT=3", 0),
+        ];
+        for (text, n) in cases {
+            let rule = Rule::parse(text, start).unwrap();
+            let mut budget = Budget::default();
+            let got = rule.between(start, from, to, &mut budget);
+            assert!(!budget.exhausted && !rule.is_costly(), "{text}");
+            assert_eq!(got.len(), n, "{text}: {got:?}");
+            if n > 0 && n < 28 {
+                assert_eq!(got, walked(start, &rule, from, to), "{text}");
+            }
+        }
+        // The count is kept exactly: the last occurrence of a daily COUNT=20746 is 2026-10-24.
+        let rule = Rule::parse("FREQ=DAILY;COUNT=20746", start).unwrap();
+        let got = rule.between(start, from, to, &mut Budget::default());
+        assert_eq!(got.last().unwrap().date_naive(), NaiveDate::from_ymd_opt(2026, 10, 24).unwrap());
+        // Hours in UTC, with the same dates as walking.
+        let start = utc(2025, 1, 1, 0, 30, 0);
+        let rule = Rule::parse("FREQ=HOURLY;INTERVAL=5;COUNT=4000", start).unwrap();
+        let got = rule.between(start, from, to, &mut Budget::default());
+        assert_eq!(got, walked(start, &rule, from, to));
+        assert!(!got.is_empty());
     }
 
     #[test]

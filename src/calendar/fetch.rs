@@ -4,8 +4,11 @@
 //! address to a local one. Errors say what the user can do about them and never contain the
 //! feed's secret address.
 
+use std::future::Future;
 use std::io::Read as _;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The largest feed we accept.
@@ -138,14 +141,25 @@ pub async fn read_file(path: &std::path::Path) -> Result<String, FetchError> {
         .unwrap_or_else(|e| Err(FetchError::File { path: String::new(), reason: format!("reading stopped: {e}") }))
 }
 
-fn read_file_blocking(path: &std::path::Path) -> Result<String, FetchError> {
-    // One message whatever the cause, so the API never tells whether a path exists.
-    let refuse = || FetchError::File {
+/// The one message for a local path that cannot be used, whatever the cause (missing, not
+/// readable, not a regular file, not `.ics`, not iCalendar inside), so the API never tells
+/// whether a path exists or what it holds.
+pub fn unreadable(path: &std::path::Path) -> FetchError {
+    FetchError::File {
         path: path.display().to_string(),
-        reason: "it is not a readable calendar file (an existing, regular .ics file is needed)".into(),
-    };
+        reason: "it is not a readable calendar file (an existing, regular file whose name ends in .ics is needed)"
+            .into(),
+    }
+}
+
+fn read_file_blocking(path: &std::path::Path) -> Result<String, FetchError> {
+    let refuse = || unreadable(path);
     if !path.is_absolute() {
         return Err(FetchError::RelativePath(path.display().to_string()));
+    }
+    // Only `.ics` files: never /etc/shadow or /proc/self/environ, whatever the caller asks.
+    if !path.extension().is_some_and(|e| e.eq_ignore_ascii_case("ics")) {
+        return Err(refuse());
     }
     let mut opts = std::fs::OpenOptions::new();
     opts.read(true);
@@ -190,6 +204,11 @@ pub fn is_local_ip(ip: IpAddr) -> bool {
 /// Whether a URL names this machine or a private network by address or as `localhost`.
 fn is_local_url(u: &reqwest::Url) -> bool {
     let Some(host) = u.host_str() else { return true };
+    is_local_name(host)
+}
+
+/// Whether a host (an address, or a name) is local by its text alone.
+fn is_local_name(host: &str) -> bool {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     match bare.parse::<IpAddr>() {
         Ok(ip) => is_local_ip(ip),
@@ -214,9 +233,75 @@ pub fn refuse_redirect(original: &reqwest::Url, previous: &reqwest::Url, next: &
     None
 }
 
+/// Looks a host name up: the system's resolver, or a test's.
+pub type Lookup =
+    Arc<dyn Fn(String) -> Pin<Box<dyn Future<Output = std::io::Result<Vec<SocketAddr>>> + Send>> + Send + Sync>;
+
+fn system_lookup() -> Lookup {
+    Arc::new(|host: String| Box::pin(async move { Ok(tokio::net::lookup_host((host.as_str(), 0)).await?.collect()) }))
+}
+
+/// The message when a public feed's name leads to a local address.
+pub const LOCAL_BY_DNS: &str = "the calendar server's name leads to a local or private address";
+
+/// A DNS resolver that refuses local and private addresses (loopback, RFC 1918, link-local,
+/// unspecified, …) for every name but `localhost` ones, so a public feed — or a redirect from
+/// one — never reaches this machine or its network by a name that resolves there.
+struct PublicOnly(Lookup);
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let (lookup, host) = (self.0.clone(), name.as_str().to_string());
+        Box::pin(async move {
+            let addrs = lookup(host.clone()).await?;
+            let named_local = is_local_name(&host);
+            let public: Vec<SocketAddr> = addrs.into_iter().filter(|a| named_local || !is_local_ip(a.ip())).collect();
+            if public.is_empty() {
+                return Err(LOCAL_BY_DNS.into());
+            }
+            Ok(Box::new(public.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// The HTTP clients feeds are fetched with: one for public feeds, whose names must resolve to
+/// public addresses, and one for feeds the user configured on this machine or a local network
+/// (by address, `localhost`, or a name that resolves only to local addresses).
+#[derive(Clone)]
+pub struct Clients {
+    public: reqwest::Client,
+    local: reqwest::Client,
+    lookup: Lookup,
+}
+
+impl Default for Clients {
+    fn default() -> Self {
+        Self::with_lookup(system_lookup())
+    }
+}
+
+impl Clients {
+    /// The clients, resolving names with `lookup` (tests give their own).
+    pub fn with_lookup(lookup: Lookup) -> Self {
+        Self { public: build(Some(Arc::new(PublicOnly(lookup.clone())))), local: build(None), lookup }
+    }
+
+    /// The client for a feed: the local one when the feed's own address is local.
+    pub async fn for_url(&self, url: &reqwest::Url) -> &reqwest::Client {
+        if is_local_url(url) {
+            return &self.local;
+        }
+        let host = url.host_str().unwrap_or_default().to_string();
+        match (self.lookup)(host).await {
+            Ok(addrs) if !addrs.is_empty() && addrs.iter().all(|a| is_local_ip(a.ip())) => &self.local,
+            _ => &self.public,
+        }
+    }
+}
+
 /// The HTTP client feeds are fetched with: at most 10 redirects, none to a lower scheme or from
 /// a public address to a local or private one.
-pub fn client() -> reqwest::Client {
+fn build(resolver: Option<Arc<PublicOnly>>) -> reqwest::Client {
     let policy = reqwest::redirect::Policy::custom(|attempt| {
         if attempt.previous().len() > 10 {
             return attempt.error("the calendar server redirected more than 10 times");
@@ -229,13 +314,15 @@ pub fn client() -> reqwest::Client {
             None => attempt.follow(),
         }
     });
-    reqwest::Client::builder()
+    let mut b = reqwest::Client::builder()
         .user_agent(concat!("MetaClaw/", env!("CARGO_PKG_VERSION"), " (calendar)"))
         .connect_timeout(Duration::from_secs(10))
         .timeout(Duration::from_secs(60))
-        .redirect(policy)
-        .build()
-        .expect("reqwest client")
+        .redirect(policy);
+    if let Some(r) = resolver {
+        b = b.dns_resolver(r);
+    }
+    b.build().expect("reqwest client")
 }
 
 #[cfg(test)]
@@ -277,6 +364,64 @@ mod tests {
         assert!(refuse_redirect(&local, &local, &u("http://127.0.0.1:9000/b.ics")).is_none());
     }
 
+    #[test]
+    fn a_public_name_that_resolves_to_a_local_address_is_refused() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        // A server on loopback, reached by a public-looking name that resolves to it.
+        let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        rt.spawn(async move {
+            use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+            while let Ok((mut s, _)) = listener.accept().await {
+                let mut req = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => req.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let body = "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n";
+                let answer =
+                    format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+                let _ = s.write_all(answer.as_bytes()).await;
+            }
+        });
+        let lookup: Lookup = Arc::new(move |host: String| {
+            Box::pin(async move {
+                Ok(match host.as_str() {
+                    "rebind.example.com" => vec![SocketAddr::from(([127, 0, 0, 1], 0))],
+                    "mixed.example.com" => {
+                        vec![SocketAddr::from(([10, 0, 0, 7], 0)), SocketAddr::from(([93, 184, 216, 34], 0))]
+                    }
+                    _ => vec![SocketAddr::from(([127, 0, 0, 1], 0))],
+                })
+            })
+        });
+        let clients = Clients::with_lookup(lookup.clone());
+        // The resolver itself: local addresses are dropped for public names, kept for localhost.
+        let resolver = PublicOnly(lookup);
+        let resolve = |name: &str| {
+            let name: reqwest::dns::Name = name.parse().unwrap();
+            rt.block_on(reqwest::dns::Resolve::resolve(&resolver, name)).map(|a| a.map(|a| a.ip()).collect::<Vec<_>>())
+        };
+        assert!(resolve("rebind.example.com").unwrap_err().to_string().contains(LOCAL_BY_DNS));
+        assert_eq!(resolve("mixed.example.com").unwrap(), vec![IpAddr::from([93, 184, 216, 34])]);
+        assert_eq!(resolve("localhost").unwrap(), vec![IpAddr::from([127, 0, 0, 1])]);
+        // End to end: the public client refuses; a feed configured on loopback still works.
+        let public = reqwest::Url::parse(&format!("http://rebind.example.com:{port}/feed.ics")).unwrap();
+        let err = rt.block_on(get(&clients.public, &public, None, None)).unwrap_err();
+        assert!(err.to_string().contains(LOCAL_BY_DNS), "{err}");
+        let direct = reqwest::Url::parse(&format!("http://127.0.0.1:{port}/feed.ics")).unwrap();
+        let c = rt.block_on(clients.for_url(&direct)).clone();
+        let got = rt.block_on(get(&c, &direct, None, None));
+        assert!(matches!(got, Ok(Fetched::New { .. })), "{got:?}");
+        let named = reqwest::Url::parse(&format!("http://localhost:{port}/feed.ics")).unwrap();
+        let c = rt.block_on(clients.for_url(&named)).clone();
+        let got = rt.block_on(get(&c, &named, None, None));
+        assert!(matches!(got, Ok(Fetched::New { .. })), "{got:?}");
+    }
+
     #[cfg(unix)]
     #[test]
     fn local_files_must_be_absolute_regular_files() {
@@ -293,6 +438,29 @@ mod tests {
         let missing = d.path().join("missing.ics");
         let mut messages = Vec::new();
         for p in [std::path::Path::new("/dev/zero"), d.path(), &link, &missing] {
+            let e = rt.block_on(read_file(p)).unwrap_err();
+            assert!(matches!(e, FetchError::File { .. }), "{}: {e}", p.display());
+            messages.push(e.to_string().replace(&p.display().to_string(), "PATH"));
+        }
+        messages.dedup();
+        assert_eq!(messages.len(), 1, "the message tells what exists: {messages:?}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn local_files_without_the_ics_extension_are_refused_with_the_same_message() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let d = tempfile::tempdir().unwrap();
+        let upper = d.path().join("B.ICS");
+        std::fs::write(&upper, "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n").unwrap();
+        assert!(rt.block_on(read_file(&upper)).is_ok(), "the extension is case-insensitive");
+        let txt = d.path().join("secret.txt");
+        std::fs::write(&txt, "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n").unwrap();
+        let missing = d.path().join("missing.ics");
+        let mut messages = Vec::new();
+        for p in
+            [std::path::Path::new("/etc/passwd"), std::path::Path::new("/proc/self/environ"), &txt, &missing, d.path()]
+        {
             let e = rt.block_on(read_file(p)).unwrap_err();
             assert!(matches!(e, FetchError::File { .. }), "{}: {e}", p.display());
             messages.push(e.to_string().replace(&p.display().to_string(), "PATH"));

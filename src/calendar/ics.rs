@@ -89,8 +89,9 @@ pub struct Feed {
     local: RTz,
     /// TZIDs we could not resolve (their times were read in the local zone).
     pub unknown_zones: Vec<String>,
-    /// Events and lines skipped because they could not be read, with the reason and the line.
-    pub skipped: Vec<String>,
+    /// Events and lines skipped because they could not be read, with the reason and the line
+    /// (the first few in words, the rest counted).
+    pub skipped: super::lines::Notes,
 }
 
 /// A busy block, in ms since the epoch.
@@ -218,6 +219,11 @@ impl Feed {
                 if r.is_costly() {
                     notes.push(format!(
                         "event {}: its RRULE repeats too often or never matches; it is not expanded",
+                        e.uid
+                    ));
+                } else if budget.exhausted && !r.is_cheap() {
+                    notes.push(format!(
+                        "event {}: its RRULE could not be expanded within the time allowed; some of its occurrences may be missing",
                         e.uid
                     ));
                 }
@@ -698,6 +704,16 @@ mod tests {
         let t = std::time::Instant::now();
         let _ = feed.busy(ms("2026-10-19T00:00:00Z"), ms("2026-11-16T00:00:00Z"));
         assert!(t.elapsed() < std::time::Duration::from_secs(3), "{:?}", t.elapsed());
+    }
+
+    #[test]
+    fn a_daily_block_with_a_huge_count_from_1970_is_busy_every_day() {
+        let text = cal("BEGIN:VEVENT\r\nUID:standup\r\nDTSTART:19700101T090000Z\r\nDTEND:19700101T091500Z\r\nRRULE:FREQ=DAILY;COUNT=1000000000\r\nEND:VEVENT\r\n");
+        let feed = Feed::parse(&text, BERLIN, &[]).unwrap();
+        assert!(feed.skipped.is_empty(), "{:?}", feed.skipped);
+        let got = feed.busy(ms("2026-10-19T00:00:00Z"), ms("2026-11-16T00:00:00Z"));
+        assert_eq!(got.len(), 28, "{got:?}");
+        assert_eq!(got[0].start, ms("2026-10-19T09:00:00Z"));
     }
 
     #[test]

@@ -56,12 +56,62 @@ impl Comp {
     }
 }
 
+/// Problems kept in words, at most.
+pub const MAX_NOTES: usize = 50;
+
+/// Problems found in a feed: the first [`MAX_NOTES`] in words, the rest only counted, so a hostile
+/// feed with a problem on every line never makes a huge answer or holds much memory.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Notes {
+    kept: Vec<String>,
+    /// Problems found past the first [`MAX_NOTES`].
+    pub more: usize,
+}
+
+impl Notes {
+    pub fn push(&mut self, note: String) {
+        if self.kept.len() < MAX_NOTES {
+            self.kept.push(note);
+        } else {
+            self.more += 1;
+        }
+    }
+
+    pub fn extend(&mut self, notes: impl IntoIterator<Item = String>) {
+        for n in notes {
+            self.push(n);
+        }
+    }
+
+    /// Appends other notes, their count included.
+    pub fn append(&mut self, other: &Notes) {
+        self.extend(other.kept.iter().cloned());
+        self.more += other.more;
+    }
+
+    /// What to show the user: the kept notes, then how many more there were.
+    pub fn to_lines(&self) -> Vec<String> {
+        let mut out = self.kept.clone();
+        if self.more > 0 {
+            out.push(format!("and {} more problems like these", self.more));
+        }
+        out
+    }
+}
+
+impl std::ops::Deref for Notes {
+    type Target = Vec<String>;
+    fn deref(&self) -> &Vec<String> {
+        &self.kept
+    }
+}
+
 /// What a file contains.
 #[derive(Debug, Default)]
 pub struct Parsed {
     pub calendars: Vec<Comp>,
     /// Lines that were skipped or repaired, with why.
-    pub notes: Vec<String>,
+    pub notes: Notes,
 }
 
 /// Logical lines (folding undone) with the file line each starts on.

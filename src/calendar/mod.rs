@@ -123,7 +123,7 @@ pub struct Calendars {
     store: Store,
     vault: Vault,
     zone: chrono_tz::Tz,
-    client: reqwest::Client,
+    client: fetch::Clients,
     loaded: RwLock<HashMap<i64, Loaded>>,
     events: EventBus,
     /// The file watcher, installed as soon as a file account exists (before `add` returns, so
@@ -142,6 +142,20 @@ async fn parse_feed(body: String, zone: chrono_tz::Tz, owner: Vec<String>) -> Re
         .await
         .unwrap_or_else(|e| Err(IcsError::Malformed(format!("reading the feed failed ({e})"))))
         .map_err(CalendarError::from)
+}
+
+/// Parses a local file's feed: text that is not iCalendar gets the same message as a path that
+/// cannot be read, so the API never tells what a file holds.
+async fn parse_local(
+    body: String,
+    zone: chrono_tz::Tz,
+    owner: Vec<String>,
+    path: &Path,
+) -> Result<Feed, CalendarError> {
+    match parse_feed(body, zone, owner).await {
+        Err(CalendarError::Ics(IcsError::NotIcs)) => Err(fetch::unreadable(path).into()),
+        other => other,
+    }
 }
 
 fn slugify(name: &str) -> String {
@@ -212,7 +226,7 @@ impl Calendars {
             store,
             vault,
             zone,
-            client: fetch::client(),
+            client: fetch::Clients::default(),
             loaded: RwLock::new(loaded),
             events,
             watcher: std::sync::Mutex::new(None),
@@ -308,14 +322,17 @@ impl Calendars {
         };
         // Fetch and parse first: a wrong address is refused before anything is kept.
         let (body, etag, modified) = match (&url, &path) {
-            (Some(u), _) => match fetch::get(&self.client, u, None, None).await? {
+            (Some(u), _) => match fetch::get(self.client.for_url(u).await, u, None, None).await? {
                 fetch::Fetched::New { body, etag, last_modified } => (body, etag, last_modified),
                 fetch::Fetched::Unchanged => (String::new(), None, None),
             },
             (None, Some(p)) => (fetch::read_file(p).await?, None, None),
             (None, None) => unreachable!("a source is a URL or a path"),
         };
-        let feed = parse_feed(body.clone(), self.zone, new.owner.clone()).await?;
+        let feed = match &path {
+            Some(p) => parse_local(body.clone(), self.zone, new.owner.clone(), p).await?,
+            None => parse_feed(body.clone(), self.zone, new.owner.clone()).await?,
+        };
         let warnings = feed_warnings(&feed);
         if let (Some(u), false) = (&url, from_env) {
             self.vault.set(&secret, u.as_str()).await.map_err(|e| {
@@ -444,7 +461,7 @@ impl Calendars {
             events: current.as_ref().map_or(0, |f| f.len() as i64),
             error,
             unknown_zones: current.as_ref().map(|f| f.unknown_zones.clone()).unwrap_or_default(),
-            skipped: current.as_ref().map(|f| f.skipped.clone()).unwrap_or_default(),
+            skipped: current.as_ref().map(|f| f.skipped.to_lines()).unwrap_or_default(),
         })
     }
 
@@ -460,13 +477,17 @@ impl Calendars {
                 let (url, _) = self.vault.get(&secret).await?;
                 let url = url.ok_or_else(|| CalendarError::MissingUrl(row.name.clone(), secret.env_var().into()))?;
                 let url = fetch::normalise_url(&url)?;
-                match fetch::get(&self.client, &url, row.etag.as_deref(), row.last_modified.as_deref()).await? {
+                let client = self.client.for_url(&url).await;
+                match fetch::get(client, &url, row.etag.as_deref(), row.last_modified.as_deref()).await? {
                     fetch::Fetched::Unchanged => return Ok(None),
                     fetch::Fetched::New { body, etag, last_modified } => (body, etag, last_modified),
                 }
             }
         };
-        let feed = Arc::new(parse_feed(body.clone(), self.zone, row.owner.clone()).await?);
+        let feed = Arc::new(match (row.kind, &row.path) {
+            (Kind::File, Some(p)) => parse_local(body.clone(), self.zone, row.owner.clone(), Path::new(p)).await?,
+            _ => parse_feed(body.clone(), self.zone, row.owner.clone()).await?,
+        });
         let (id, n) = (row.id, feed.len() as i64);
         self.store
             .write(move |c| {
@@ -621,6 +642,9 @@ fn feed_warnings(feed: &Feed) -> Vec<String> {
         .map(|z| format!("unknown time zone {z:?}: its times are read in your own zone"))
         .collect();
     out.extend(feed.skipped.iter().map(|s| format!("skipped: {s}")));
+    if feed.skipped.more > 0 {
+        out.push(format!("and {} more problems like these", feed.skipped.more));
+    }
     out
 }
 
@@ -650,5 +674,35 @@ mod tests {
         );
         assert_eq!(slugify("Work (Google)"), "work-google");
         assert_eq!(slugify("  "), "calendar");
+    }
+
+    #[test]
+    fn a_local_file_that_is_not_icalendar_gets_the_same_message_as_a_missing_one() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let d = tempfile::tempdir().unwrap();
+        let (secret, missing) = (d.path().join("secret.ics"), d.path().join("missing.ics"));
+        std::fs::write(&secret, "root:x:0:0:root:/root:/bin/bash\n").unwrap();
+        let body = rt.block_on(fetch::read_file(&secret)).unwrap();
+        let not_ics = rt.block_on(parse_local(body, chrono_tz::UTC, Vec::new(), &secret)).unwrap_err().to_string();
+        let gone = CalendarError::from(rt.block_on(fetch::read_file(&missing)).unwrap_err()).to_string();
+        assert_eq!(not_ics.replace("secret.ics", "X"), gone.replace("missing.ics", "X"));
+        assert!(!not_ics.contains("iCalendar"), "{not_ics}");
+    }
+
+    #[test]
+    fn warnings_of_a_feed_with_a_problem_on_every_line_are_capped() {
+        let mut ics = String::from("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n");
+        for _ in 0..20_000 {
+            ics.push_str("BEGIN:VEVENT\r\n");
+        }
+        ics.push_str("END:VEVENT\r\nEND:VCALENDAR\r\n");
+        let feed = Feed::parse(&ics, chrono_tz::UTC, &[]).unwrap();
+        assert!(feed.skipped.len() <= lines::MAX_NOTES, "{}", feed.skipped.len());
+        assert!(feed.skipped.more > 10_000, "{}", feed.skipped.more);
+        let warnings = feed_warnings(&feed);
+        assert!(warnings.len() <= lines::MAX_NOTES + 2, "{}", warnings.len());
+        let last = warnings.last().unwrap();
+        assert!(last.starts_with("and ") && last.ends_with("more problems like these"), "{last}");
+        assert!(warnings.iter().map(String::len).sum::<usize>() < 20_000);
     }
 }
