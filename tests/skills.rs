@@ -593,3 +593,27 @@ async fn a_flagged_candidate_is_never_auto_approved_and_review_shows_its_flags()
     assert_eq!(clean["flags"], json!([]));
     h.stop().await;
 }
+
+/// A deeply nested SKILL.md (the reviewer's repro: 130k opening brackets, seconds of YAML
+/// parsing) is refused with 422 at once, and the engine keeps answering meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deeply_nested_skill_is_refused_quickly_and_healthz_answers_meanwhile() {
+    let h = Harness::start(|_| {}).await;
+    let content = format!("---\nname: deep\ndescription: d\nz: {}\n---\n\nbody\n", "[".repeat(130_000));
+    let started = std::time::Instant::now();
+    let post = {
+        let (client, url, token) = (h.http.clone(), h.url("/api/skills"), h.token.clone());
+        tokio::spawn(async move {
+            let r = client.post(url).bearer_auth(token).json(&json!({"name": "deep", "content": content})).send().await;
+            let r = r.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        })
+    };
+    let health = h.http.get(h.url("/healthz")).timeout(Duration::from_secs(5)).send().await;
+    assert!(health.is_ok_and(|r| r.status() == 200), "/healthz did not answer while the skill was parsed");
+    let (s, v) = post.await.unwrap();
+    assert_eq!(s, 422, "{v}");
+    assert!(v["error"]["problems"][0]["reason"].as_str().unwrap().contains("levels deep"), "{v}");
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(!skill_names(&h).await.contains(&"deep".to_string()));
+}

@@ -161,10 +161,29 @@ pub struct GenerationReply {
     pub generation: i64,
 }
 
+/// Runs a library call that parses SKILL.md text on a blocking thread, so a slow parse (however
+/// the text was made) never holds one of the async workers that serve every other request.
+async fn off_workers<T, F>(
+    st: &Arc<ApiState>,
+    call: impl FnOnce(Arc<crate::skills::Library>) -> F + Send + 'static,
+) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: std::future::Future<Output = Result<T, crate::skills::LibraryError>>,
+{
+    let lib = st.skills.clone();
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || handle.block_on(call(lib)))
+        .await
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?
+        .map_err(ApiError::from)
+}
+
 async fn create(State(st): State<Arc<ApiState>>, Json(w): Json<SkillWrite>) -> Result<Json<GenerationReply>, ApiError> {
     let name = w.name.clone().ok_or_else(|| ApiError::BadRequest("`name` is required".into()))?;
     let text = w.text(&name, None)?;
-    Ok(Json(GenerationReply { generation: st.skills.create(&name, &text).await? }))
+    let generation = off_workers(&st, move |lib| async move { lib.create(&name, &text).await }).await?;
+    Ok(Json(GenerationReply { generation }))
 }
 
 async fn update(
@@ -175,7 +194,8 @@ async fn update(
     let snap = st.skills.snapshot();
     let base = snap.get(&name).map(|e| e.skill.clone());
     let text = w.text(&name, base.as_ref())?;
-    Ok(Json(GenerationReply { generation: st.skills.update(&name, &text).await? }))
+    let generation = off_workers(&st, move |lib| async move { lib.update(&name, &text).await }).await?;
+    Ok(Json(GenerationReply { generation }))
 }
 
 async fn enable(State(st): State<Arc<ApiState>>, Path(name): Path<String>) -> Result<Json<GenerationReply>, ApiError> {
@@ -243,7 +263,8 @@ pub struct ImportReply {
 }
 
 async fn import(State(st): State<Arc<ApiState>>, Json(a): Json<PathArg>) -> Result<Json<ImportReply>, ApiError> {
-    let (report, generation) = st.skills.import(&a.path, a.overwrite).await?;
+    let (report, generation) =
+        off_workers(&st, move |lib| async move { lib.import(&a.path, a.overwrite).await }).await?;
     Ok(Json(ImportReply { report, generation }))
 }
 

@@ -39,12 +39,77 @@ impl Node {
 pub enum FrontError {
     /// Its expansion passed [`BUDGET`].
     TooLarge,
+    /// Nested deeper than [`MAX_DEPTH`] (refused before the YAML parser sees it).
+    TooDeep,
     /// Not valid YAML (the error carries the location).
     Yaml(serde_yaml_ng::Error),
 }
 
+/// Deepest nesting (flow `[`/`{` plus block indentation levels) front matter may use. The YAML
+/// parser is quadratic in flow nesting depth and only reports its recursion limit after the
+/// whole parse, so deeper text is refused by a linear pre-scan first.
+pub const MAX_DEPTH: usize = 64;
+
+/// Whether `front` nests deeper than [`MAX_DEPTH`]: one linear pass counting open flow
+/// collections (outside quoted scalars and comments) and block indentation levels (each
+/// deeper indent, and each compact `- ` / `? ` on a line, is a level).
+pub fn too_deep(front: &str) -> bool {
+    let mut flow: usize = 0;
+    let mut indents: Vec<usize> = Vec::new();
+    for line in front.lines() {
+        let body = line.trim_start_matches(' ');
+        let indent = line.len() - body.len();
+        if flow == 0 && !body.is_empty() && !body.starts_with('#') {
+            while indents.last().is_some_and(|&top| top > indent) {
+                indents.pop();
+            }
+            if indents.last().is_none_or(|&top| top < indent) {
+                indents.push(indent);
+            }
+            let mut rest = body;
+            let mut compact = 0;
+            while let Some(r) = rest.strip_prefix("- ").or_else(|| rest.strip_prefix("? ")) {
+                compact += 1;
+                rest = r.trim_start_matches(' ');
+            }
+            if indents.len() + compact > MAX_DEPTH {
+                return true;
+            }
+        }
+        let mut quote: Option<char> = None;
+        let mut prev = ' ';
+        let mut chars = line.chars();
+        while let Some(c) = chars.next() {
+            match quote {
+                Some('"') if c == '\\' => {
+                    chars.next();
+                }
+                Some(q) if c == q => quote = None,
+                Some(_) => {}
+                None => match c {
+                    '#' if prev == ' ' || prev == '\t' => break,
+                    '"' | '\'' if matches!(prev, ' ' | '\t' | '[' | '{' | ',' | ':') => quote = Some(c),
+                    '[' | '{' => {
+                        flow += 1;
+                        if flow > MAX_DEPTH {
+                            return true;
+                        }
+                    }
+                    ']' | '}' => flow = flow.saturating_sub(1),
+                    _ => {}
+                },
+            }
+            prev = c;
+        }
+    }
+    false
+}
+
 /// Reads `front` (the YAML between the `---` lines) within [`BUDGET`].
 pub fn read(front: &str) -> Result<Node, FrontError> {
+    if too_deep(front) {
+        return Err(FrontError::TooDeep);
+    }
     let state = State { spent: Cell::new(0), over: Cell::new(false) };
     let de = serde_yaml_ng::Deserializer::from_str(front);
     match Seed(&state).deserialize(de) {
@@ -192,5 +257,30 @@ mod tests {
         assert!(matches!(read("a: 1\na: 2\n"), Err(FrontError::Yaml(_))));
         let Err(FrontError::Yaml(e)) = read("a: [unclosed\n") else { panic!() };
         assert!(e.location().is_some());
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_quickly_before_parsing() {
+        // The reviewer's repro: 130k opening brackets took the parser many seconds.
+        let t = std::time::Instant::now();
+        let deep = format!("z: {}\n", "[".repeat(130_000));
+        assert!(matches!(read(&deep), Err(FrontError::TooDeep)));
+        let deep_map = format!("z: {}\n", "{a: ".repeat(1000));
+        assert!(matches!(read(&deep_map), Err(FrontError::TooDeep)));
+        let mut block = String::new();
+        for i in 0..100 {
+            block.push_str(&format!("{}k{i}:\n", " ".repeat(i)));
+        }
+        assert!(matches!(read(&block), Err(FrontError::TooDeep)));
+        let dashes = format!("a: \n{}x\n", "- ".repeat(100));
+        assert!(matches!(read(&dashes), Err(FrontError::TooDeep)));
+        assert!(t.elapsed() < std::time::Duration::from_secs(2), "{:?}", t.elapsed());
+        // Ordinary nesting, and brackets inside quotes or comments, are fine.
+        assert!(read(
+            "a: [[1, 2], {b: [3]}]\nd: \"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"\n"
+        )
+        .is_ok());
+        assert!(read(&format!("a: '{}'\n# {}\nb: 1\n", "{".repeat(200), "[".repeat(200))).is_ok());
+        assert!(read("m:\n  n:\n    o:\n      - p\n      - q: r\n").is_ok());
     }
 }

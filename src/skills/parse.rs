@@ -117,6 +117,10 @@ pub fn parse(text: &str, folder: &str, file: &str, origin: Origin) -> Parsed {
                     front::BUDGET / 1024
                 ),
             ),
+            FrontError::TooDeep => problem(
+                Some(2),
+                format!("frontmatter nests more than {} levels deep; flatten it", front::MAX_DEPTH),
+            ),
             FrontError::Yaml(e) => {
                 let line = e.location().map(|l| l.line() + 1);
                 problem(line, format!("frontmatter is not valid YAML: {}", shift_lines(&e.to_string(), 1)))
