@@ -470,6 +470,36 @@ async fn http2_clients_are_served_and_checked_by_their_authority() {
 }
 
 #[tokio::test]
+async fn idle_http2_connections_that_answer_pings_are_closed_and_free_their_slot() {
+    let h = Harness::start(|c| {
+        c.proxy.max_connections = 2;
+        c.proxy.header_timeout_secs = 1;
+    })
+    .await;
+    // Both slots are taken by HTTP/2 clients that made one request and now only answer pings.
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let h2 = reqwest::Client::builder().http2_prior_knowledge().build().unwrap();
+        let r = h2.get(h.url("/healthz")).send().await.unwrap();
+        assert_eq!(r.version(), reqwest::Version::HTTP_2);
+        assert_eq!(r.status(), 200);
+        held.push(h2);
+    }
+    let fresh = reqwest::Client::builder().http1_only().build().unwrap();
+    let r = tokio::time::timeout(Duration::from_secs(10), fresh.get(h.url("/healthz")).send())
+        .await
+        .expect("/healthz never got a slot: idle HTTP/2 connections held them")
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // A request in flight is never cut: an answer slower than the idle deadline arrives whole.
+    let h2 = &held[0];
+    let r = h2.post(h.url("/v1/chat/completions")).json(&user("slow [[delay_ms:2500]]")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    drop(held);
+    h.stop().await;
+}
+
+#[tokio::test]
 async fn the_header_deadline_never_cuts_a_slow_answer_or_a_long_stream() {
     let h = Harness::start(|c| c.proxy.header_timeout_secs = 1).await;
     // The upstream thinks for 2 s: the request's headers arrived long ago.

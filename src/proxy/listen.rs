@@ -1,10 +1,12 @@
 //! The listener: accepts connections for the whole app (proxy, admin API, web UI) with limits a
 //! slow or idle client can't get round — a cap on open connections, a deadline for each request's
-//! headers (which also closes idle keep-alive sockets), HTTP/2 pings — and drains gracefully.
+//! headers (which also closes idle keep-alive sockets), an idle deadline for HTTP/2 connections
+//! (whose pings a client answers for ever), HTTP/2 pings — and drains gracefully.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::ConnectInfo;
@@ -19,7 +21,8 @@ use tokio_util::sync::CancellationToken;
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// Longest wait for a request's headers, counted from the connection's start or the end of
-    /// its previous answer: a socket silent for this long is closed.
+    /// its previous answer: a socket silent for this long is closed (an HTTP/2 one too, however
+    /// well it answers pings, once no request has been in flight for this long).
     pub header_timeout: Duration,
     /// Connections served at once; further ones wait in the kernel's backlog.
     pub max_connections: usize,
@@ -72,9 +75,54 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits, shutdown:
     let _ = slots.acquire_many(max as u32).await;
 }
 
+/// Requests in flight on one connection (answers still streaming included) and when the last one
+/// started or ended.
+struct Activity {
+    in_flight: AtomicUsize,
+    last: Mutex<tokio::time::Instant>,
+}
+
+impl Activity {
+    fn touch(&self) {
+        *self.last.lock().unwrap_or_else(|p| p.into_inner()) = tokio::time::Instant::now();
+    }
+
+    /// Resolves once no request has been in flight for `idle`.
+    async fn idle_for(&self, idle: Duration) {
+        loop {
+            let last = *self.last.lock().unwrap_or_else(|p| p.into_inner());
+            if self.in_flight.load(Ordering::SeqCst) == 0 && last.elapsed() >= idle {
+                return;
+            }
+            // While a request is in flight, look again after another `idle` (its end restarts the count).
+            let (deadline, now) = (last + idle, tokio::time::Instant::now());
+            tokio::time::sleep_until(if deadline > now { deadline } else { now + idle }).await;
+        }
+    }
+}
+
+/// Counts a request as in flight until it is dropped (with its answer's body).
+struct InFlight(Arc<Activity>);
+
+impl InFlight {
+    fn new(a: Arc<Activity>) -> Self {
+        a.in_flight.fetch_add(1, Ordering::SeqCst);
+        a.touch();
+        Self(a)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.touch();
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// Serves one connection. Until its first request arrives, the whole connection (protocol
 /// detection included) must fit in `header_timeout`; after that hyper's own header deadline and
-/// HTTP/2 pings apply.
+/// HTTP/2 pings apply, and a connection with no request in flight for `header_timeout` is closed
+/// gracefully (pings alone don't keep an HTTP/2 client's slot).
 async fn connection(
     tcp: tokio::net::TcpStream,
     peer: SocketAddr,
@@ -85,11 +133,23 @@ async fn connection(
 ) {
     let first = Arc::new(Notify::new());
     let seen = first.clone();
+    let activity = Arc::new(Activity { in_flight: AtomicUsize::new(0), last: Mutex::new(tokio::time::Instant::now()) });
+    let active = activity.clone();
     let svc = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
         seen.notify_one();
+        let guard = InFlight::new(active.clone());
         req.extensions_mut().insert(ConnectInfo(peer));
         let mut app = app.clone();
-        async move { Ok::<_, Infallible>(tower_service::Service::call(&mut app, req).await.unwrap_or_else(|e| match e {})) }
+        async move {
+            let resp = tower_service::Service::call(&mut app, req).await.unwrap_or_else(|e| match e {});
+            // The request stays in flight until its answer's body is done (or dropped).
+            Ok::<_, Infallible>(resp.map(|b| {
+                axum::body::Body::new(http_body_util::BodyExt::map_err(b, move |e| {
+                    let _in_flight = &guard;
+                    e
+                }))
+            }))
+        }
     });
     let conn = builder.serve_connection_with_upgrades(TokioIo::new(tcp), svc);
     tokio::pin!(conn);
@@ -106,6 +166,15 @@ async fn connection(
         }
         _ = silent => {
             tracing::debug!(%peer, "closing a connection that sent no request in time");
+        }
+        _ = activity.idle_for(header_timeout) => {
+            tracing::debug!(%peer, "closing an idle connection");
+            conn.as_mut().graceful_shutdown();
+            match tokio::time::timeout(header_timeout, conn.as_mut()).await {
+                Ok(Err(e)) => tracing::debug!(%peer, error = %e, "idle connection ended with an error"),
+                Ok(Ok(())) => {}
+                Err(_) => tracing::debug!(%peer, "idle connection did not close in time; dropping it"),
+            }
         }
         _ = shutdown.cancelled() => {
             conn.as_mut().graceful_shutdown();
