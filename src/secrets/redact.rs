@@ -103,6 +103,26 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 format!("{r}{}", &c[0][end..])
             })
         }),
+        // npm tokens.
+        rule(r"\bnpm_[A-Za-z0-9]{30,}\b", whole),
+        // Azure connection strings and SAS tokens.
+        rule(r"(?i)(\b(?:AccountKey|SharedAccessKey)\s*=\s*)[A-Za-z0-9+/=]{16,}", after_1),
+        rule(r"(?i)(\bSharedAccessSignature\s*=\s*)[^;\s\x22'`]+", after_1),
+        rule(r"(?i)([?&;]sig=)[A-Za-z0-9%+/=_-]{10,}", after_1),
+        // curl -u user:pass, --user user:pass (the user kept).
+        rule(r#"((?:^|\s)(?:-u|--user)(?:\s+|=)["']?[^\s:"'$-][^\s:"']*:)[^\s"']+"#, after_1),
+        // Environment / dotenv assignments: DB_PASSWORD=…, export GH_TOKEN="…", AZURE_KEY='…'.
+        rule(
+            r#"(\b(?:(?i:[A-Za-z0-9_]*_(?:password|passwd|pass|secret|token|api_?key|access_?key))|[A-Z][A-Z0-9_]*_KEY)\s*=\s*)("[^"\n]*"|'[^'\n]*'|[^\s"'`;,]+)"#,
+            |c| {
+                let v = c[2].trim_matches(|ch| ch == '"' || ch == '\'');
+                let reference = v.starts_with('$') || v.starts_with('=') || v.starts_with('<') || v.starts_with('%');
+                (v.len() >= 4 && !reference && !v.bytes().all(|b| b.is_ascii_digit()))
+                    .then(|| format!("{}{REDACTED}", &c[1]))
+            },
+        ),
+        // A private key written out as hex.
+        rule(r#"(?i)(\bprivate[ _-]?key["']?\s*[:=]\s*["']?)(?:0x)?[0-9a-f]{64}\b"#, after_1),
         // Labelled secrets: password = …, api_key: …, token=… (a value mixing letters and digits).
         rule(
             r#"(?i)(\b(?:password|passwd|pwd|passphrase|secret|client_?secret|api_?key|apikey|access_?token|auth_?token|token)["']?\s*[:=]\s*["']?)([^\s"'`,;]{8,})"#,
@@ -171,6 +191,23 @@ mod tests {
             ("feed https://p52-caldav.icloud.com/published/2/MTIzNDU2Nzg5MDEy", "MTIzNDU2"),
             ("password = hunter2x", "hunter2x"),
             ("api_key: abc123def456ghi", "abc123def456ghi"),
+            ("npm npm_abcdefghijklmnopqrstuvwxyz0123456789", "npm_abcdef"),
+            (
+                "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA==;EndpointSuffix=core.windows.net",
+                "Zm9vYmFy",
+            ),
+            ("Endpoint=sb://x.servicebus.windows.net/;SharedAccessSignature=sv=2022-11-02&sig=abcdEFGH1234", "sv=2022"),
+            ("https://acct.blob.core.windows.net/c/f?sv=2022-11-02&se=2026&sp=r&sig=AbCdEf0123456789%2Bxyz%3D", "AbCdEf0123"),
+            ("curl -u alice:s3cretpass https://api.example.com", "s3cretpass"),
+            ("curl --user alice:hunter-two https://api.example.com", "hunter-two"),
+            ("export DB_PASSWORD=correcthorse", "correcthorse"),
+            ("DB_PASSWORD=\"two words here\"", "two words"),
+            ("export GH_TOKEN='abcdefghijklmnop'", "abcdefghijklmnop"),
+            ("MY_APP_SECRET=plainletters", "plainletters"),
+            ("OPENAI_API_KEY=whatever-value", "whatever-value"),
+            ("STRIPE_KEY = opensesame", "opensesame"),
+            ("db_password=opensesame", "opensesame"),
+            ("private key: 4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318", "4c0883a6"),
         ];
         for (text, secret) in cases {
             let r = redact(text);
@@ -212,6 +249,8 @@ mod tests {
             "https://example.com/docs/guide?page=2#top and mailto:ada@example.org",
             "the sk-learn library and ghp_ prefixes; AKIA alone",
             "sha256 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            "export DB_PASSWORD=$DB_PASSWORD and MAX_TOKEN=4096, sort_key=name, ls -u foo",
+            "curl -u $USER:$PASS https://x.example and if API_KEY == other",
         ] {
             assert_eq!(redact(text), text);
         }
