@@ -133,7 +133,7 @@ impl Rule {
                     self.cheap.store(true, Ordering::Relaxed);
                     return out;
                 }
-                Counted::From(anchor, rule) => (anchor, rule),
+                Counted::From(anchor, rule) => (anchor, *rule),
                 Counted::Walk => (start, self.rule.clone()),
             }
         };
@@ -184,7 +184,7 @@ enum Counted {
     /// Its last occurrence is before `from`.
     Ended,
     /// The same series from this DTSTART, with COUNT less the occurrences skipped.
-    From(DateTime<RTz>, RRule<Validated>),
+    From(DateTime<RTz>, Box<RRule<Validated>>),
     /// It cannot be skipped ahead by arithmetic: walk it from DTSTART.
     Walk,
 }
@@ -241,7 +241,7 @@ fn skip_counted(rule: &RRule<Validated>, start: DateTime<RTz>, from: DateTime<RT
         (at > start && at <= from).then_some((at, rule))
     };
     match moved() {
-        Some((at, rule)) => Counted::From(at, rule),
+        Some((at, rule)) => Counted::From(at, Box::new(rule)),
         None => Counted::Walk,
     }
 }
