@@ -464,3 +464,59 @@ async fn turn_ids_are_never_handed_out_twice_after_kill_9() {
     signal(&s.child, "-TERM");
     assert!(s.child.wait().unwrap().success());
 }
+
+/// Starts `serve` with every async worker stuck in synchronous code (the test hook).
+fn serve_with_stuck_workers(home: &Path, upstream: &str) -> Child {
+    std::fs::create_dir_all(home).unwrap();
+    std::fs::write(home.join("config.toml"), "[proxy]\ndrain_timeout_secs = 1\n").unwrap();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--port", "0", "--upstream", upstream])
+        .env("METACLAW_HOME", home)
+        .env("METACLAW_NO_KEYRING", "1")
+        .env("METACLAW_TEST_BLOCK_WORKERS", "1")
+        .env_remove("METACLAW_UPSTREAM_API_KEY")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    assert!(line.starts_with("MetaClaw listening on "), "{line}");
+    child
+}
+
+/// Waits for `child` to exit, at most `limit`; kills it and fails if it doesn't.
+fn exits_within(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            panic!("still running {limit:?} after the signal");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test]
+async fn sigterm_ends_the_process_in_bounded_time_even_with_every_worker_stuck() {
+    let standin = common::standin(Options::default()).await;
+    let home = tempfile::tempdir().unwrap();
+    let mut child = serve_with_stuck_workers(home.path(), &standin.base_url());
+    signal(&child, "-TERM");
+    // drain_timeout_secs (1) + the shutdown grace (20) + the watchdog's margin (5), and some slack.
+    let status = exits_within(&mut child, Duration::from_secs(45));
+    assert_eq!(status.code(), Some(3), "the watchdog ended it: {status:?}");
+
+    // A second signal ends it at once.
+    let mut child = serve_with_stuck_workers(home.path(), &standin.base_url());
+    signal(&child, "-TERM");
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    signal(&child, "-INT");
+    let status = exits_within(&mut child, Duration::from_secs(5));
+    assert!(!status.success(), "{status:?}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+}

@@ -41,6 +41,10 @@ pub fn run(home: Home, args: ServeArgs) -> Result<()> {
     }
 
     let drain = Duration::from_secs(cfg.proxy.drain_timeout_secs);
+    // Signals are watched on a thread of their own, so they are seen (and the exit stays bounded)
+    // even when every async worker is stuck in synchronous code.
+    let stop = tokio_util::sync::CancellationToken::new();
+    watch_signals(stop.clone(), drain + SHUTDOWN_GRACE)?;
     let rt =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     let training = cfg.train.active_model().map(|m| {
@@ -64,28 +68,21 @@ pub fn run(home: Home, args: ServeArgs) -> Result<()> {
             "MetaClaw listening on http://{addr}/v1\nWeb UI at http://{addr}/ (run `metaclaw ui` for a signed-in link)\n{}",
             training.unwrap_or_default()
         );
+        if std::env::var_os("METACLAW_TEST_BLOCK_WORKERS").is_some() {
+            block_workers_for_tests();
+        }
         {
             use std::io::Write;
             let mut out = std::io::stdout().lock();
             let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
         }
-        wait_for_signal().await;
+        stop.cancelled().await;
         tracing::info!(drain_timeout_secs = drain.as_secs(), "shutting down; waiting for answers in flight");
-        // Exit is bounded whatever a task is stuck in: a watchdog outside the runtime ends the
+        // Exit is bounded whatever a task is stuck in: the signal thread's watchdog ends the
         // process if the clean shutdown can't finish, and a second signal ends it at once.
         let limit = drain + SHUTDOWN_GRACE;
-        std::thread::spawn(move || {
-            std::thread::sleep(limit + Duration::from_secs(5));
-            eprintln!("metaclaw: shutdown did not finish within {limit:?}; exiting");
-            std::process::exit(3);
-        });
-        tokio::select! {
-            done = tokio::time::timeout(limit, engine.shutdown()) => {
-                if done.is_err() {
-                    tracing::error!("shutdown did not finish within {limit:?}; exiting anyway");
-                }
-            }
-            _ = wait_for_signal() => tracing::warn!("second signal: exiting without waiting"),
+        if tokio::time::timeout(limit, engine.shutdown()).await.is_err() {
+            tracing::error!("shutdown did not finish within {limit:?}; exiting anyway");
         }
         anyhow::Ok(())
     });
@@ -97,16 +94,90 @@ pub fn run(home: Home, args: ServeArgs) -> Result<()> {
 /// Beyond the drain timeout: stopping background work and committing the last turns.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 
-async fn wait_for_signal() {
+/// Starts the thread that waits for SIGINT or SIGTERM (on its own small runtime): the first one
+/// cancels `stop` and arms a watchdog that ends the process if shutting down takes longer than
+/// `limit` (and a little); a second one ends it at once. Returns once the handlers are installed.
+fn watch_signals(stop: tokio_util::sync::CancellationToken, limit: Duration) -> Result<()> {
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<std::io::Result<()>>();
+    std::thread::Builder::new()
+        .name("metaclaw-signals".into())
+        .spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                    return;
+                }
+            };
+            rt.block_on(async move {
+                let mut signals = match Signals::install() {
+                    Ok(s) => s,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let _ = ready_tx.send(Ok(()));
+                signals.next().await;
+                stop.cancel();
+                std::thread::spawn(move || {
+                    std::thread::sleep(limit + Duration::from_secs(5));
+                    eprintln!("metaclaw: shutdown did not finish within {limit:?}; exiting");
+                    std::process::exit(3);
+                });
+                signals.next().await;
+                eprintln!("metaclaw: second signal: exiting without waiting");
+                std::process::exit(130);
+            });
+        })
+        .context("cannot start the signal thread")?;
+    ready_rx.recv().context("the signal thread stopped")?.context("cannot install the signal handlers")
+}
+
+/// SIGINT and SIGTERM, installed once so none is missed between the first and the second.
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler installs");
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(Self { term: signal(SignalKind::terminate())?, int: signal(SignalKind::interrupt())? })
         }
+        #[cfg(not(unix))]
+        Ok(Self {})
     }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
+
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Test hook (`METACLAW_TEST_BLOCK_WORKERS`): parks every async worker in synchronous code for an
+/// hour, as a task stuck in a blocking call would, and returns once all of them are stuck.
+fn block_workers_for_tests() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let workers = tokio::runtime::Handle::current().metrics().num_workers();
+    let stuck = std::sync::Arc::new(AtomicUsize::new(0));
+    for _ in 0..workers {
+        let stuck = stuck.clone();
+        tokio::spawn(async move {
+            stuck.fetch_add(1, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_secs(3600));
+        });
+    }
+    while stuck.load(Ordering::SeqCst) < workers {
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
