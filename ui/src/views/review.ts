@@ -247,6 +247,7 @@ export function reviewView(app: App, params: string[]): View {
 const FLAG_LABELS: Record<string, string> = {
   fetch_execute: "Downloads and runs code",
   send_data: "Sends data off the machine",
+  network: "Contacts a server you never named",
   credential_path: "Reads credential files",
   hide_from_user: "Hides steps from the user",
   override_instructions: "Overrides earlier instructions",

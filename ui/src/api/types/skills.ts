@@ -206,7 +206,7 @@ export interface Replay {
 
 /** crate::evolve::screen::rules::Flag: one risk the screen found in a candidate */
 export interface Flag {
-  /** fetch_execute | send_data | credential_path | hide_from_user | override_instructions | url | encoded_blob */
+  /** fetch_execute | send_data | network | credential_path | hide_from_user | override_instructions | url | encoded_blob */
   kind: string;
   /** the matched text */
   excerpt: string;
