@@ -8,28 +8,13 @@ mod common;
 
 use std::time::Duration;
 
-use common::{turn_id, Harness};
+use common::{say, Harness};
 use serde_json::{json, Value};
 
 fn learning(c: &mut metaclaw::config::Config) {
     c.judge.model = Some("standin-judge".into());
     c.judge.wait_for_next_secs = 1;
     c.evolve.model = Some("standin-evolver".into());
-}
-
-async fn say(h: &Harness, session: &str, history: &[&str], done: bool) -> i64 {
-    let messages: Vec<Value> = history
-        .iter()
-        .enumerate()
-        .map(|(i, t)| json!({"role": if i % 2 == 0 { "user" } else { "assistant" }, "content": t}))
-        .collect();
-    let mut rb = h.http.post(h.url("/v1/chat/completions")).header("x-session-id", session);
-    if done {
-        rb = rb.header("x-session-done", "true");
-    }
-    let r = rb.json(&json!({"model": "m", "messages": messages})).send().await.unwrap();
-    assert_eq!(r.status(), 200);
-    turn_id(&r)
 }
 
 async fn api(h: &Harness, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {

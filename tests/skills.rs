@@ -531,17 +531,7 @@ async fn corrected_session(h: &Harness, session: &str, directive: &str) {
     let first = format!("set up my new laptop for the project {directive}");
     let history = [first.as_str(), &format!("Echo: {first}"), "no, that missed the toolchain [[judge_score:-1]]"];
     for (n, done) in [(1, false), (3, true)] {
-        let messages: Vec<Value> = history[..n]
-            .iter()
-            .enumerate()
-            .map(|(i, t)| json!({"role": if i % 2 == 0 { "user" } else { "assistant" }, "content": t}))
-            .collect();
-        let mut rb = h.http.post(h.url("/v1/chat/completions")).header("x-session-id", session);
-        if done {
-            rb = rb.header("x-session-done", "true");
-        }
-        let r = rb.json(&json!({"model": "m", "messages": messages})).send().await.unwrap();
-        assert_eq!(r.status(), 200);
+        common::say(h, session, &history[..n], done).await;
     }
 }
 

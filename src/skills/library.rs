@@ -259,6 +259,13 @@ impl Library {
     /// Re-reads every skill and the user's switches, records the generation, swaps the snapshot.
     pub async fn reload(&self, reason: &str) -> Result<i64, LibraryError> {
         let _guard = self.reload_lock.lock().await;
+        self.reload_locked(reason).await
+    }
+
+    /// [`Self::reload`] for a caller that holds `reload_lock`. Every change to the files or the
+    /// switches holds the lock from the change through its reload, so the watcher's reload (or
+    /// another change's) can never record that change under its own reason.
+    async fn reload_locked(&self, reason: &str) -> Result<i64, LibraryError> {
         let (dir, builtin) = (self.dir.clone(), self.cfg.builtin);
         let (builtins, users) = tokio::task::spawn_blocking(move || {
             let b = if builtin { bank::load() } else { Vec::new() };
@@ -370,8 +377,9 @@ impl Library {
         if self.snapshot().get(name).is_none() {
             return Err(LibraryError::NotFound(name.into()));
         }
+        let _guard = self.reload_lock.lock().await;
         self.save_switches(vec![(name.to_string(), enabled)]).await?;
-        self.reload(&format!("{} {name}", if enabled { "enabled" } else { "disabled" })).await
+        self.reload_locked(&format!("{} {name}", if enabled { "enabled" } else { "disabled" })).await
     }
 
     /// Remembers which skills the user (or a rollback) switched on or off.
@@ -419,8 +427,9 @@ impl Library {
         }
         let parsed = parse(text, name, &format!("{name}/SKILL.md"), Origin::User);
         let skill = parsed.skill.map_err(|p| LibraryError::Invalid(vec![p]))?;
+        let _guard = self.reload_lock.lock().await;
         files::write_skill(&self.dir, &skill)?;
-        self.reload(reason).await
+        self.reload_locked(reason).await
     }
 
     async fn write_text(&self, name: &str, text: &str, verb: &str) -> Result<i64, LibraryError> {
@@ -435,13 +444,15 @@ impl Library {
         if entry.skill.origin == Origin::Builtin {
             return self.set_enabled(name, false).await;
         }
+        let _guard = self.reload_lock.lock().await;
         files::trash(&self.dir, &self.trash, name)?;
-        self.reload(&format!("deleted {name}")).await
+        self.reload_locked(&format!("deleted {name}")).await
     }
 
     pub async fn restore(&self, name: &str) -> Result<i64, LibraryError> {
+        let _guard = self.reload_lock.lock().await;
         files::restore(&self.dir, &self.trash, name)?;
-        self.reload(&format!("restored {name}")).await
+        self.reload_locked(&format!("restored {name}")).await
     }
 
     /// Makes the set of active skills what it was at `generation` (a new generation itself):
@@ -465,6 +476,7 @@ impl Library {
             })
             .await?;
         let (_, contents) = target.ok_or_else(|| LibraryError::NotFound(format!("generation {generation}")))?;
+        let _guard = self.reload_lock.lock().await;
         let snap = self.snapshot();
         let wanted: HashMap<&str, &str> = contents.iter().map(|(n, c)| (n.as_str(), c.as_str())).collect();
         let mut switches: Vec<(String, bool)> = Vec::new();
@@ -487,7 +499,7 @@ impl Library {
             switches.push((name.clone(), true));
         }
         self.save_switches(switches).await?;
-        self.reload(&format!("rolled back to generation {generation}")).await
+        self.reload_locked(&format!("rolled back to generation {generation}")).await
     }
 
     pub fn trash(&self) -> Vec<(String, PathBuf, i64)> {
@@ -495,8 +507,10 @@ impl Library {
     }
 
     pub async fn import(&self, from: &Path, overwrite: bool) -> Result<(ImportReport, i64), LibraryError> {
+        let _guard = self.reload_lock.lock().await;
         let report = files::import_from(from, &self.dir, overwrite)?;
-        let g = self.reload(&format!("imported {} skills from {}", report.imported.len(), from.display())).await?;
+        let g =
+            self.reload_locked(&format!("imported {} skills from {}", report.imported.len(), from.display())).await?;
         Ok((report, g))
     }
 }

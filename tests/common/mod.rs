@@ -136,3 +136,20 @@ where
     }
     panic!("timed out waiting for {what}");
 }
+
+/// Sends one chat turn of `history` (alternating user/assistant, the last one the user's) in
+/// `session`, optionally marking the session done; asserts 200 and returns the turn's id.
+pub async fn say(h: &Harness, session: &str, history: &[&str], done: bool) -> i64 {
+    let messages: Vec<Value> = history
+        .iter()
+        .enumerate()
+        .map(|(i, t)| json!({"role": if i % 2 == 0 { "user" } else { "assistant" }, "content": t}))
+        .collect();
+    let mut rb = h.http.post(h.url("/v1/chat/completions")).header("x-session-id", session);
+    if done {
+        rb = rb.header("x-session-done", "true");
+    }
+    let r = rb.json(&json!({"model": "m", "messages": messages})).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    turn_id(&r)
+}
