@@ -76,6 +76,17 @@ pub enum SecretSource {
     None,
 }
 
+impl SecretSource {
+    /// Where the key is, in words for `metaclaw status`.
+    pub fn label(self) -> &'static str {
+        match self {
+            SecretSource::Env => "key from the environment",
+            SecretSource::Keyring => "key in the OS keyring",
+            SecretSource::None => "no key",
+        }
+    }
+}
+
 /// Reads a secret: the environment first, then the keyring. A keyring that is missing or slow
 /// counts as "not set" (logged at debug level).
 pub async fn lookup(name: &SecretName) -> (Option<String>, SecretSource) {

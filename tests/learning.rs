@@ -557,6 +557,12 @@ async fn status_and_evolve_runs_show_what_the_judge_and_evolver_could_not_do() {
     let (ok, out, err) = cli(&h, &["status"]);
     assert!(ok, "{err}");
     assert!(out.contains("learning   paused"), "{out}");
+    // Plain words, not Rust debug names ("Openai", "key from None").
+    assert!(
+        out.contains("upstream   default (OpenAI-compatible) http://127.0.0.1:") && out.contains(", no key"),
+        "{out}"
+    );
+    assert!(!out.contains("Openai") && !out.contains("None"), "{out}");
     assert!(out.contains("judge      2 scored, 1 unparseable, 0 timed out, 0 waiting, 1 given up"), "{out}");
     assert!(out.contains("this model can't judge: 9 unparseable answers"), "three votes, three tries: {out}");
     assert!(out.contains("last failure: the judge's answers had no Score line"), "{out}");

@@ -123,12 +123,12 @@ pub async fn status(home: &Home, json: bool) -> Result<()> {
     for u in &s.info.upstreams {
         let models = if u.models.is_empty() { "any model".to_string() } else { u.models.join(", ") };
         println!(
-            "upstream   {} {:?} {} ({models}){}, key from {:?}{}",
+            "upstream   {} ({}) {} ({models}){}, {}{}",
             u.name,
-            u.kind,
+            u.kind.label(),
             u.base_url,
             u.model.as_deref().map(|m| format!(", model {m}")).unwrap_or_default(),
-            u.key,
+            u.key.label(),
             if u.auth == metaclaw::config::Auth::Passthrough { ", caller's own credentials" } else { "" }
         );
     }

@@ -81,6 +81,16 @@ pub enum Kind {
     Anthropic,
 }
 
+impl Kind {
+    /// The protocol's name in words, for status output.
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Openai => "OpenAI-compatible",
+            Kind::Anthropic => "Anthropic",
+        }
+    }
+}
+
 /// Whose credentials reach the upstream.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
