@@ -3,6 +3,7 @@
 //! SQLite so a restart or an offline hour keeps the schedule, and expanded into the busy blocks
 //! the scheduler reads. Errors stay on the account for the user to see.
 
+pub mod busy;
 pub mod expand;
 pub mod fetch;
 pub mod ics;
