@@ -11,6 +11,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone as _, Utc};
 use rrule::Tz as RTz;
 
+use super::busy::{self, Response, Show};
 use super::expand::{Budget, Rule};
 use super::lines::{Comp, Prop};
 use super::tz;
@@ -71,7 +72,7 @@ struct Event {
     summary: String,
     start: When,
     span: Span,
-    busy: bool,
+    facts: busy::Facts,
     rrules: Vec<Rule>,
     /// RDATEs; a PERIOD value carries its own length.
     rdates: Vec<(When, Option<Span>)>,
@@ -245,9 +246,15 @@ impl Feed {
         instant(w, self.local)
     }
 
-    /// Busy blocks overlapping `[from, to)` (ms since the epoch), sorted by start. The work is
-    /// bounded whatever the feed (see [`super::expand`]).
+    /// Busy blocks overlapping `[from, to)` (ms since the epoch) under the default rules.
     pub fn busy(&self, from: i64, to: i64) -> Vec<Block> {
+        self.busy_under(from, to, &busy::Rules::default())
+    }
+
+    /// Busy blocks overlapping `[from, to)` (ms since the epoch), sorted by start, with what
+    /// counts as busy decided by `rules`. The work is bounded whatever the feed (see
+    /// [`super::expand`]).
+    pub fn busy_under(&self, from: i64, to: i64, rules: &busy::Rules) -> Vec<Block> {
         let (Some(from_t), Some(to_t)) =
             (DateTime::<Utc>::from_timestamp_millis(from), DateTime::<Utc>::from_timestamp_millis(to))
         else {
@@ -318,17 +325,17 @@ impl Feed {
                     continue;
                 }
                 // A THISANDFUTURE override before this occurrence: moved, and its properties.
-                let (s, span, busy, summary) = match later.and_then(|v| v.iter().rev().find(|(rid, _)| *rid < s)) {
+                let (s, span, facts, summary) = match later.and_then(|v| v.iter().rev().find(|(rid, _)| *rid < s)) {
                     Some((rid, o)) => {
                         let shift = self.instant(o.start).signed_duration_since(*rid);
                         match s.checked_add_signed(shift) {
-                            Some(moved) => (moved, o.span, o.busy, &o.summary),
+                            Some(moved) => (moved, o.span, o.facts, &o.summary),
                             None => continue,
                         }
                     }
-                    None => (s, span, e.busy, &e.summary),
+                    None => (s, span, e.facts, &e.summary),
                 };
-                if !busy {
+                if !busy::counts(&facts, rules) {
                     continue;
                 }
                 let start = s.timestamp_millis();
@@ -453,6 +460,36 @@ fn duration(s: &str) -> Result<Span, String> {
     Ok(if neg { Span { days: -days, exact: -exact, wall: false } } else { Span { days, exact, wall: false } })
 }
 
+/// What the event says about the user's time, for [`busy::counts`]: Outlook's busy status first,
+/// then TRANSP (TRANSPARENT always frees), then a tentative STATUS; the user's own PARTSTAT when
+/// `owner` names them.
+fn facts(c: &Comp, status: &str, all_day: bool, owner: &[String]) -> busy::Facts {
+    let transp = c.value("TRANSP").map(|t| t.trim().to_ascii_uppercase());
+    let cdo = c.value("X-MICROSOFT-CDO-BUSYSTATUS").map(|t| t.trim().to_ascii_uppercase());
+    let show = match (cdo.as_deref(), transp.as_deref()) {
+        (_, Some("TRANSPARENT")) | (Some("FREE"), _) => Show::Free,
+        (Some("BUSY"), _) => Show::Busy,
+        (Some("OOF"), _) => Show::OutOfOffice,
+        (Some("TENTATIVE"), _) => Show::Tentative,
+        (Some("WORKINGELSEWHERE"), _) => Show::WorkingElsewhere,
+        // An unknown busy status says nothing; TRANSP alone is read only without one.
+        (None, Some("OPAQUE")) => Show::Busy,
+        _ if status == "TENTATIVE" => Show::Tentative,
+        _ => Show::Unstated,
+    };
+    let mine = c.all("ATTENDEE").find(|p| {
+        let addr = p.value.trim().trim_start_matches("mailto:").trim_start_matches("MAILTO:").to_ascii_lowercase();
+        owner.contains(&addr)
+    });
+    let response = match mine.and_then(|p| p.param("PARTSTAT")).map(|s| s.trim().to_ascii_uppercase()).as_deref() {
+        Some("DECLINED") => Response::Declined,
+        Some("TENTATIVE") => Response::Tentative,
+        Some("ACCEPTED") => Response::Accepted,
+        _ => Response::None,
+    };
+    busy::Facts { all_day, cancelled: status == "CANCELLED", show, response }
+}
+
 /// RFC 5545 durations as exact time (`P1D` = 24 h); `None` when unreadable or absurd.
 pub fn parse_duration(s: &str) -> Option<Duration> {
     let span = duration(s).ok()?;
@@ -498,17 +535,7 @@ fn read_event(
     if span.too_long() {
         return Err("it lasts more than ten years".into());
     }
-    let transp = c.value("TRANSP").map(|t| t.to_ascii_uppercase());
-    let cdo = c.value("X-MICROSOFT-CDO-BUSYSTATUS").map(|t| t.to_ascii_uppercase());
-    let marked_busy = matches!(cdo.as_deref(), Some("BUSY" | "OOF"));
-    let marked_free = matches!(cdo.as_deref(), Some("FREE")) || transp.as_deref() == Some("TRANSPARENT");
-    let declined = c.all("ATTENDEE").any(|p| {
-        let addr = p.value.trim().trim_start_matches("mailto:").trim_start_matches("MAILTO:").to_ascii_lowercase();
-        p.param("PARTSTAT").is_some_and(|s| s.eq_ignore_ascii_case("DECLINED")) && owner.contains(&addr)
-    });
-    let busy = status != "CANCELLED"
-        && !declined
-        && if all_day { marked_busy || (cdo.is_none() && transp.as_deref() == Some("OPAQUE")) } else { !marked_free };
+    let facts = facts(c, &status, all_day, owner);
     let first = instant(start, local);
     let mut rrules = Vec::new();
     for p in c.all("RRULE") {
@@ -554,7 +581,7 @@ fn read_event(
         summary: c.value("SUMMARY").map(unescape).unwrap_or_else(|| "(busy)".into()),
         start,
         span,
-        busy,
+        facts,
         rrules,
         rdates,
         exdates,
@@ -606,6 +633,20 @@ mod tests {
 
     fn blocks(feed: &Feed, from: &str, to: &str) -> Vec<(String, i64, i64)> {
         feed.busy(ms(from), ms(to)).into_iter().map(|b| (b.summary, b.start, b.end)).collect()
+    }
+
+    #[test]
+    fn tentative_meetings_follow_the_tentative_rule_and_working_elsewhere_is_free() {
+        let text = cal("BEGIN:VEVENT\r\nUID:maybe\r\nDTSTART:20261020T090000Z\r\nDTEND:20261020T100000Z\r\nSUMMARY:Maybe\r\nATTENDEE;PARTSTAT=TENTATIVE:mailto:Me@Example.org\r\nEND:VEVENT\r\n\
+             BEGIN:VEVENT\r\nUID:pencil\r\nDTSTART:20261020T110000Z\r\nDTEND:20261020T120000Z\r\nSUMMARY:Pencilled\r\nSTATUS:TENTATIVE\r\nEND:VEVENT\r\n\
+             BEGIN:VEVENT\r\nUID:away\r\nDTSTART:20261020T130000Z\r\nDTEND:20261020T140000Z\r\nSUMMARY:Office B\r\nX-MICROSOFT-CDO-BUSYSTATUS:WORKINGELSEWHERE\r\nEND:VEVENT\r\n");
+        let feed = Feed::parse(&text, BERLIN, &["me@example.org".to_string()]).unwrap();
+        let (from, to) = (ms("2026-10-20T00:00:00Z"), ms("2026-10-21T00:00:00Z"));
+        let names = |rules: &busy::Rules| -> Vec<String> {
+            feed.busy_under(from, to, rules).into_iter().map(|b| b.summary).collect()
+        };
+        assert_eq!(names(&busy::Rules { tentative_busy: true }), ["Maybe", "Pencilled"]);
+        assert!(names(&busy::Rules { tentative_busy: false }).is_empty());
     }
 
     #[test]
