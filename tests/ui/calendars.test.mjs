@@ -1,5 +1,6 @@
-// Calendars: add a local .ics file, test it, see its busy blocks in the week grid, rename,
-// disable and remove it; a bad source shows the engine's error.
+// Calendars: add a local .ics file (the "ICS address or file" kind of the add-account flow), test
+// it, see its busy blocks in the week grid, rename, disable and remove it; a bad source shows the
+// engine's error next to the form.
 
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
@@ -28,6 +29,7 @@ before(async () => {
   page = browser.page;
   await openUi(page, stack, "#/calendars");
   await page.getByRole("heading", { level: 1, name: "Calendars" }).waitFor();
+  await page.getByRole("tab", { name: "ICS address or file" }).click();
 });
 
 after(async () => {

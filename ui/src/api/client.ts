@@ -4,8 +4,10 @@ import type {
   ApiErrorBody,
   ApproveArg,
   BusyBlock,
+  CalDavAdd,
   CalendarAccount,
   CalendarAdd,
+  CalendarEntryPatch,
   CalendarPatch,
   CalendarTest,
   Candidate,
@@ -32,6 +34,9 @@ import type {
   RunReport,
   ServingChange,
   SessionList,
+  SignInArg,
+  SignInStart,
+  SignInStatus,
   Simulation,
   SkillDetail,
   SkillList,
@@ -250,7 +255,16 @@ export class Client {
   omls = () => this.request<OmlsStatus>("GET", "/api/omls");
   simulate = (from: number, to: number) => this.request<Simulation>("GET", `/api/omls/simulate${qs({ from, to })}`);
   calendars = () => this.request<CalendarAccount[]>("GET", "/api/calendars");
-  addCalendar = (a: CalendarAdd) => this.request<CalendarAccount>("POST", "/api/calendars", a);
+  /** An ICS address or file, or a CalDAV account (listed, default calendars included, synced). */
+  addCalendar = (a: CalendarAdd | CalDavAdd) => this.request<CalendarAccount>("POST", "/api/calendars", a);
+  /** Whether one calendar of an account counts as busy; returns the account. */
+  includeCalendar = (id: number, cid: number, included: boolean) =>
+    this.request<CalendarAccount>("PATCH", `/api/calendars/${id}/calendars/${cid}`, { included } as CalendarEntryPatch);
+  /** Starts a Google or Microsoft sign-in: open `url`, then poll `signInStatus(flow)`. */
+  signIn = (a: SignInArg) => this.request<SignInStart>("POST", "/api/calendars/signin", a);
+  signInStatus = (flow: string, signal?: AbortSignal) =>
+    this.request<SignInStatus>("GET", `/api/calendars/signin/${enc(flow)}`, undefined, { signal });
+  cancelSignIn = (flow: string) => this.request<void>("DELETE", `/api/calendars/signin/${enc(flow)}`);
   patchCalendar = (id: number, p: CalendarPatch) => this.request<CalendarAccount>("PATCH", `/api/calendars/${id}`, p);
   removeCalendar = (id: number) => this.request<void>("DELETE", `/api/calendars/${id}`);
   testCalendar = (id: number) => this.request<CalendarTest>("POST", `/api/calendars/${id}/test`);

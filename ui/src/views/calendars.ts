@@ -1,64 +1,55 @@
-// Calendars (issue 7): accounts (add by URL or local path, test, rename, enable/disable, remove)
-// and the coming week's busy blocks with the scheduler's predicted windows.
+// Calendars (issues 7 and 16): accounts (CalDAV, Google and Microsoft sign-in, ICS addresses and
+// files; which calendars count, test, rename, enable/disable, remove) and the coming week's busy
+// blocks with the scheduler's predicted windows.
 
 import type { App, View } from "../app";
 import type { BusyBlock, CalendarAccount, SimulatedWindow } from "../api/types";
-import { field, h, replace } from "../lib/dom";
-import { dateTime, relative, timeOnly, WEEKDAYS } from "../lib/format";
-import { badge, confirmDialog, dialog, empty, errorMessage, load, loading, toast, toggleSwitch } from "../lib/ui";
+import { h, replace } from "../lib/dom";
+import { dateTime, timeOnly, WEEKDAYS } from "../lib/format";
+import { empty, failure, load, loading } from "../lib/ui";
+import { accountList, tickRelative } from "./calendar-accounts";
+import { addAccount } from "./calendar-add";
 
 const DAY = 86_400_000;
 
 export function calendarsView(app: App): View {
   const accountsEl = h("div", null, loading("Loading calendars"));
   const weekEl = h("div", null, loading("Loading the week"));
-  const source = h("input", { id: "cal-source", required: true, autocomplete: "off", spellcheck: "false", placeholder: "https://… .ics, webcal://…, or /path/to/calendar.ics" }) as HTMLInputElement;
-  const name = h("input", { id: "cal-name", autocomplete: "off", placeholder: "e.g. Work" }) as HTMLInputElement;
-  const addErr = h("div", { "aria-live": "polite" });
-  const addBtn = h("button", { type: "submit", class: "btn btn-primary", id: "cal-add" }, "Add calendar") as HTMLButtonElement;
-  const form = h(
-    "form",
-    { class: "filters", "aria-labelledby": "add-h", novalidate: true },
-    field("Calendar address or file", source, "A Google “secret address in iCal format”, an Outlook published ICS link, an iCloud webcal:// link, or a local .ics file. Secret links are kept in the OS keyring."),
-    field("Name (optional)", name),
-    h("div", { class: "field field-btn" }, addBtn),
-  );
-  form.addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    replace(addErr);
-    if (!source.value.trim()) {
-      replace(addErr, h("p", { class: "error-text", role: "alert" }, "Enter a calendar address or file path."));
-      source.focus();
-      return;
-    }
-    addBtn.disabled = true;
-    try {
-      const a = await app.api.addCalendar({ source: source.value.trim(), name: name.value.trim() || undefined });
-      toast(`Added ${a.name}`);
-      source.value = "";
-      name.value = "";
-      await reloadAll();
-    } catch (e) {
-      replace(addErr, h("p", { class: "error-text", role: "alert" }, errorMessage(e)));
-    } finally {
-      addBtn.disabled = false;
-    }
-  });
+  const list = accountList(app, () => reloadAll());
+  const add = addAccount(app, () => reloadAll());
 
   const el = h(
     "div",
     { class: "view view-calendars" },
     h("div", { class: "view-head" }, h("h1", null, "Calendars")),
     h("p", { class: "lede" }, "MetaClaw runs learning work only while you're away. Your calendars tell it when you're in meetings; it never reads more than busy times."),
-    h("section", { class: "card", "aria-labelledby": "add-h" }, h("h2", { id: "add-h" }, "Connect a calendar"), form, addErr),
-    h("section", { class: "card", "aria-labelledby": "acc-h" }, h("h2", { id: "acc-h" }, "Accounts"), accountsEl),
+    h("section", { class: "card", "aria-labelledby": "add-h" }, h("h2", { id: "add-h" }, "Add an account"), add.el),
+    h("section", { class: "card", "aria-labelledby": "acc-h" }, h("h2", { id: "acc-h" }, "Accounts"), accountsEl, busyRules(app)),
     h("section", { class: "card", "aria-labelledby": "week-h" }, h("h2", { id: "week-h" }, "The coming week"), weekEl),
   );
 
   let accounts: CalendarAccount[] = [];
+  let loaded = false;
   async function reloadAccounts(): Promise<void> {
-    const d = await load(accountsEl, () => app.api.calendars(), renderAccounts, "Loading calendars");
-    if (d) accounts = d;
+    if (!loaded) {
+      const d = await load(accountsEl, () => app.api.calendars(), renderAccounts, "Loading calendars");
+      if (d) {
+        accounts = d;
+        loaded = true;
+      }
+      return;
+    }
+    // Later reloads swap the list in place (no loading flash) and keep the keyboard focus where
+    // it was: a switch toggled in an account stays focused after the list is drawn again.
+    try {
+      const d = await app.api.calendars();
+      accounts = d;
+      const spot = focusSpot(accountsEl);
+      replace(accountsEl, renderAccounts(d));
+      restoreFocus(accountsEl, spot);
+    } catch (e) {
+      replace(accountsEl, failure(e, () => void reloadAccounts()));
+    }
   }
   async function reloadWeek(): Promise<void> {
     const from = startOfToday();
@@ -73,106 +64,87 @@ export function calendarsView(app: App): View {
       "Loading the week",
     );
   }
-  async function reloadAll(): Promise<void> {
-    await reloadAccounts();
-    await reloadWeek();
-  }
-
-  function renderAccounts(list: CalendarAccount[]): HTMLElement {
-    if (!list.length) return empty("No calendars yet", "Without calendars MetaClaw uses your sleep hours and idle time alone.");
-    return h("ul", { class: "plain-list accounts" }, list.map(account));
-  }
-
-  // Test results survive re-renders (a test or a sync makes the engine announce calendars_changed).
-  const results = new Map<number, HTMLElement>();
-  function account(a: CalendarAccount): HTMLElement {
-    const result = results.get(a.id) ?? h("div", { "aria-live": "polite", class: "test-result" });
-    results.set(a.id, result);
-    const testBtn = h("button", { type: "button", class: "btn btn-small", "aria-label": `Test ${a.name}` }, "Test") as HTMLButtonElement;
-    testBtn.addEventListener("click", async () => {
-      testBtn.disabled = true;
-      replace(result, loading("Testing"));
-      try {
-        const r = await app.api.testCalendar(a.id);
-        replace(
-          result,
-          r.ok ? h("p", { class: "ok-text" }, `Works: ${r.events} event${r.events === 1 ? "" : "s"} read.`) : h("p", { class: "error-text" }, `Failed: ${r.error ?? "unknown error"}`),
-          r.unknown_zones?.length ? h("p", { class: "hint" }, `Unknown time zones (read in yours): ${r.unknown_zones.join(", ")}`) : null,
-          r.skipped?.length ? h("details", null, h("summary", null, `${r.skipped.length} event(s) could not be read`), h("ul", null, r.skipped.map((x) => h("li", null, x)))) : null,
-        );
-      } catch (e) {
-        replace(result, h("p", { class: "error-text" }, errorMessage(e)));
-      } finally {
-        testBtn.disabled = false;
-      }
+  // Reloads that overlap (an add, then the engine's calendars_changed) run one after the other.
+  let chain: Promise<void> = Promise.resolve();
+  function reloadAll(): Promise<void> {
+    chain = chain.then(async () => {
+      await reloadAccounts();
+      await reloadWeek();
     });
-    return h(
-      "li",
-      { class: "account", "data-id": a.id },
-      h(
-        "div",
-        { class: "account-main" },
-        h("strong", null, a.name),
-        badge(a.kind === "url" ? "feed" : "file", "muted"),
-        a.enabled ? null : badge("disabled", "warn"),
-        h("div", { class: "muted small mono" }, a.display),
-        h("div", { class: "small" }, a.last_error ? h("span", { class: "error-text" }, `Error: ${a.last_error}`) : a.last_sync ? `Synced ${relative(a.last_sync)} · ${a.events} events` : "Not synced yet"),
-      ),
-      h(
-        "div",
-        { class: "row" },
-        toggleSwitch("Enabled", a.enabled, async (on, input) => {
-          input.disabled = true;
-          try {
-            await app.api.patchCalendar(a.id, { enabled: on });
-            toast(`${a.name} ${on ? "enabled" : "disabled"}`);
-            await reloadAll();
-          } catch (e) {
-            input.checked = !on;
-            toast(errorMessage(e), "error");
-          } finally {
-            input.disabled = false;
-          }
-        }),
-        testBtn,
-        h("button", { type: "button", class: "btn btn-small", "aria-label": `Rename ${a.name}`, onclick: () => void rename(a) }, "Rename"),
-        h("button", { type: "button", class: "btn btn-small btn-danger", "aria-label": `Remove ${a.name}`, onclick: () => void remove(a) }, "Remove"),
-      ),
-      result,
-    );
+    return chain;
   }
 
-  async function rename(a: CalendarAccount): Promise<void> {
-    const input = h("input", { id: "cal-rename", value: a.name, required: true }) as HTMLInputElement;
-    const r = await dialog(`Rename ${a.name}`, field("Name", input), {
-      submitLabel: "Rename",
-      submit: async () => {
-        if (!input.value.trim()) throw new Error("Enter a name.");
-        return app.api.patchCalendar(a.id, { name: input.value.trim() });
-      },
-    });
-    if (r) {
-      toast(`Renamed to ${input.value.trim()}`);
-      await reloadAll();
-    }
-  }
-
-  async function remove(a: CalendarAccount): Promise<void> {
-    if (!(await confirmDialog(`Remove ${a.name}?`, "MetaClaw forgets this calendar and its cached events (and the secret link in the keyring).", "Remove", true))) return;
-    try {
-      await app.api.removeCalendar(a.id);
-      toast(`Removed ${a.name}`);
-      await reloadAll();
-    } catch (e) {
-      toast(errorMessage(e), "error");
-    }
+  function renderAccounts(d: CalendarAccount[]): HTMLElement {
+    if (!d.length) return empty("No calendars yet", "Without calendars MetaClaw uses your sleep hours and idle time alone.");
+    return list.render(d);
   }
 
   const off = app.on((e) => {
     if (e.type === "calendars_changed") void reloadAll();
   });
+  // "Synced 2 min ago" stays true while the view is open.
+  const ticker = setInterval(() => tickRelative(accountsEl), 30_000);
   void reloadAll();
-  return { el, destroy: off };
+  return {
+    el,
+    destroy: () => {
+      off();
+      clearInterval(ticker);
+      list.destroy();
+      add.destroy();
+    },
+  };
+}
+
+/** Where the focus is inside the account list: the account and the control's place in it. */
+function focusSpot(root: HTMLElement): { id: string; index: number } | null {
+  const a = document.activeElement as HTMLElement | null;
+  if (!a || !root.contains(a)) return null;
+  const row = a.closest<HTMLElement>(".account");
+  if (!row?.dataset.id) return null;
+  return { id: row.dataset.id, index: a === row ? -1 : controls(row).indexOf(a) };
+}
+
+function restoreFocus(root: HTMLElement, spot: { id: string; index: number } | null): void {
+  if (!spot) return;
+  const row = root.querySelector<HTMLElement>(`.account[data-id="${spot.id}"]`);
+  if (!row) return;
+  (spot.index < 0 ? row : (controls(row)[spot.index] ?? row)).focus();
+}
+
+function controls(row: HTMLElement): HTMLElement[] {
+  return Array.from(row.querySelectorAll<HTMLElement>("button, input, a[href], summary"));
+}
+
+/** What counts as busy, the same for every kind of calendar (crate::calendar::busy), with the
+ * tentative setting as the engine's config has it. */
+function busyRules(app: App): HTMLElement {
+  const tentative = h("li", null, "Tentative events and “maybe” answers count as busy unless calendar.tentative_busy is off.");
+  app.api
+    .config()
+    .then((c) => {
+      const cal = c.config.calendar as { tentative_busy?: unknown } | undefined;
+      if (typeof cal?.tentative_busy !== "boolean") return;
+      replace(
+        tentative,
+        cal.tentative_busy ? "Tentative events and “maybe” answers count as busy" : "Tentative events and “maybe” answers don't count as busy",
+        h("span", { class: "muted" }, ` (calendar.tentative_busy = ${cal.tentative_busy}).`),
+      );
+    })
+    .catch(() => undefined);
+  return h(
+    "details",
+    { class: "busy-rules" },
+    h("summary", null, "What counts as busy"),
+    h(
+      "ul",
+      null,
+      h("li", null, "Timed meetings and events count, unless you declined them, they were cancelled, or they are marked free or “working elsewhere”."),
+      tentative,
+      h("li", null, "All-day events count only when marked busy or out of office (a birthday or a holiday doesn't)."),
+      h("li", null, "In CalDAV, Google and Microsoft accounts, only the calendars switched on under “Count as busy” are read."),
+    ),
+  );
 }
 
 function startOfToday(): number {

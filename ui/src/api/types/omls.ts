@@ -101,15 +101,32 @@ export interface PauseReply {
 // ---------------------------------------------------------------------------------------------
 // Calendars (issue 7)
 
-/** crate::calendar::Kind (rename_all = "lowercase") */
-export type CalendarKind = "url" | "file";
+/** crate::calendar::Kind (rename_all = "lowercase"): an ICS address or file, or an account. */
+export type CalendarKind = "url" | "file" | "caldav" | "google" | "microsoft";
+
+/** An account's health: "sign_in_again" when a provider no longer accepts its sign-in. */
+export type CalendarState = "ok" | "error" | "sign_in_again";
+
+/** One calendar of a CalDAV, Google or Microsoft account (`CalendarAccount.calendars`). */
+export interface CalendarEntry {
+  id: number;
+  name: string;
+  /** "#rrggbb" when the server has one. */
+  color: string | null;
+  /** The user's own event calendar (not subscribed, shared read-only or holidays). */
+  own: boolean;
+  /** Counts as busy. */
+  included: boolean;
+  events: number;
+  last_error: string | null;
+}
 
 /** crate::calendar::Account (one account of `GET /api/calendars`) */
 export interface CalendarAccount {
   id: number;
   name: string;
   kind: CalendarKind;
-  /** host or file path; never the secret URL */
+  /** host or file path, CalDAV server host or signed-in address; never the secret URL */
   display: string;
   /** The user's addresses, whose declined invitations don't count as busy. */
   owner?: string[];
@@ -119,19 +136,65 @@ export interface CalendarAccount {
   events: number;
   /** Environment variable that may hold a URL account's address (headless servers). */
   env_var?: string | null;
+  /** What to know about a feed just added (only in the answer to an add). */
+  warnings?: string[];
+  /** CalDAV user name or the signed-in address (older engines: absent). */
+  user?: string | null;
+  /** Older engines: absent (then read `last_error`). */
+  state?: CalendarState;
+  /** The account's calendars; [] for ICS addresses and files (older engines: absent). */
+  calendars?: CalendarEntry[];
 }
 
-/** crate::calendar::NewAccount (`POST /api/calendars` body) */
+/** crate::calendar::NewAccount (`POST /api/calendars` body for an ICS address or file) */
 export interface CalendarAdd {
   source: string;
   name?: string;
   owner?: string[];
 }
 
+/** `POST /api/calendars` body for a CalDAV account. */
+export interface CalDavAdd {
+  kind: "caldav";
+  /** An https URL on the server, or an email address (discovery). */
+  server: string;
+  user: string;
+  /** An app-specific password; kept in the OS keyring. */
+  password: string;
+  name?: string;
+}
+
 /** crate::api::omls::Update (`PATCH /api/calendars/{id}` body) */
 export interface CalendarPatch {
   name?: string;
   enabled?: boolean;
+}
+
+/** `PATCH /api/calendars/{id}/calendars/{cid}` body */
+export interface CalendarEntryPatch {
+  included: boolean;
+}
+
+/** crate::calendar::oauth::Provider (rename_all = "lowercase") */
+export type SignInProvider = "google" | "microsoft";
+
+/** `POST /api/calendars/signin` body */
+export interface SignInArg {
+  provider: SignInProvider;
+  name?: string;
+}
+
+/** reply of `POST /api/calendars/signin`: open `url` in the browser, then poll the flow. */
+export interface SignInStart {
+  flow: string;
+  url: string;
+}
+
+/** reply of `GET /api/calendars/signin/{flow}` */
+export interface SignInStatus {
+  state: "waiting" | "done" | "failed";
+  account: CalendarAccount | null;
+  error: string | null;
 }
 
 /** crate::calendar::TestReport (`POST /api/calendars/{id}/test`) */
