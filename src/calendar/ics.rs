@@ -618,6 +618,9 @@ fn span(start: When, end: When) -> Duration {
 }
 
 #[cfg(test)]
+mod corpus;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
