@@ -130,9 +130,12 @@ export function accountList(app: App, reload: () => Promise<void>): AccountList 
     return r;
   };
 
-  function signInAgain(a: CalendarAccount, p: SignInProvider): void {
-    signIns.get(a.id)?.stop();
+  function signInAgain(a: CalendarAccount, p: SignInProvider, btn: HTMLButtonElement): void {
+    signIns.get(a.id)?.cancel();
     const host = resultOf(a.id);
+    btn.disabled = true;
+    // The list may have been drawn again meanwhile: find the button by its id.
+    const enable = () => document.getElementById(`cal-signin-${a.id}`)?.removeAttribute("disabled");
     signIns.set(
       a.id,
       startSignIn(app, {
@@ -140,12 +143,12 @@ export function accountList(app: App, reload: () => Promise<void>): AccountList 
         name: a.name,
         host,
         onDone: (acc) => {
-          signIns.delete(a.id);
+          enable();
           replace(host, h("p", { class: "ok-text", role: "status" }, `Signed in again as ${acc.user ?? acc.display}.`));
           toast(`${acc.name} is signed in again`);
           void reload();
         },
-        onEnd: () => signIns.delete(a.id),
+        onEnd: enable,
       }),
     );
   }
@@ -195,7 +198,7 @@ export function accountList(app: App, reload: () => Promise<void>): AccountList 
     if (!(await confirmDialog(`Remove ${a.name}?`, what, "Remove", true))) return;
     try {
       await app.api.removeCalendar(a.id);
-      signIns.get(a.id)?.stop();
+      signIns.get(a.id)?.cancel();
       signIns.delete(a.id);
       results.delete(a.id);
       toast(`Removed ${a.name}`);
@@ -228,9 +231,9 @@ export function accountList(app: App, reload: () => Promise<void>): AccountList 
     testBtn.addEventListener("click", () => void test(a, testBtn));
     const again =
       st === "sign_in_again" && p
-        ? (h("button", { type: "button", class: "btn btn-small btn-primary", id: `cal-signin-${a.id}`, "aria-label": `Sign in again to ${a.name}` }, "Sign in again") as HTMLButtonElement)
+        ? (h("button", { type: "button", class: "btn btn-small btn-primary", id: `cal-signin-${a.id}`, "aria-label": `Sign in again to ${a.name}`, disabled: signIns.get(a.id)?.active ?? false }, "Sign in again") as HTMLButtonElement)
         : null;
-    again?.addEventListener("click", () => signInAgain(a, p!));
+    again?.addEventListener("click", () => signInAgain(a, p!, again));
     const who = a.user && a.user !== a.display ? `${a.user} · ${a.display}` : a.display;
     const multi = a.kind === "caldav" || p !== null;
     return h(

@@ -20,7 +20,8 @@ const errorText = (text: string) => h("p", { class: "error-text", role: "alert" 
 
 /** `added` reloads the list and the week; it resolves once the new account is listed. */
 export function addAccount(app: App, added: (a: CalendarAccount) => Promise<void>): AddAccount {
-  const signIns = new Set<SignIn>();
+  // The sign-in running for each provider (one at a time).
+  const signIns = new Map<SignInProvider, SignIn>();
   // The new account's calendars, shown under the tabs once an account is connected.
   const connected = h("div", { class: "connected-slot" });
 
@@ -121,23 +122,24 @@ export function addAccount(app: App, added: (a: CalendarAccount) => Promise<void
     const btn = h("button", { type: "button", class: "btn btn-primary btn-signin", id: `cal-signin-${p}` }, kindIcon(p), `Sign in with ${who}`) as HTMLButtonElement;
     btn.addEventListener("click", () => {
       btn.disabled = true;
-      const flow = startSignIn(app, {
-        provider: p,
-        name: name.value.trim() || undefined,
-        host: flowHost,
-        onDone: (a) => {
-          signIns.delete(flow);
-          btn.disabled = false;
-          name.value = "";
-          toast(`Added ${a.name}`);
-          void added(a).then(() => showConnected(a, `Signed in to ${who}.`));
-        },
-        onEnd: () => {
-          signIns.delete(flow);
-          btn.disabled = false;
-        },
-      });
-      signIns.add(flow);
+      signIns.get(p)?.cancel();
+      signIns.set(
+        p,
+        startSignIn(app, {
+          provider: p,
+          name: name.value.trim() || undefined,
+          host: flowHost,
+          onDone: (a) => {
+            btn.disabled = false;
+            name.value = "";
+            toast(`Added ${a.name}`);
+            void added(a).then(() => showConnected(a, `Signed in to ${who}.`));
+          },
+          onEnd: () => {
+            btn.disabled = false;
+          },
+        }),
+      );
     });
     const what =
       p === "google"
@@ -202,7 +204,7 @@ export function addAccount(app: App, added: (a: CalendarAccount) => Promise<void
   return {
     el,
     destroy() {
-      for (const s of signIns) s.stop();
+      for (const s of signIns.values()) s.stop();
       signIns.clear();
     },
   };

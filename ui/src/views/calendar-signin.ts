@@ -25,8 +25,11 @@ export interface SignInOptions {
 }
 
 export interface SignIn {
-  /** Stops polling (the view is left); the engine's flow runs on until it times out. */
+  /** Stops polling (the view is left); the engine's flow runs on, so finishing the sign-in in the
+   * browser still adds the account. */
   stop(): void;
+  /** Stops polling and cancels the engine's flow (a new sign-in replaces this one). */
+  cancel(): void;
   /** Whether the flow is still running here. */
   readonly active: boolean;
 }
@@ -165,6 +168,11 @@ export function startSignIn(app: App, opts: SignInOptions): SignIn {
 
   const handle: SignIn = {
     stop,
+    cancel: () => {
+      const f = active ? flow : null;
+      stop();
+      if (f) void app.api.cancelSignIn(f).catch(() => undefined);
+    },
     get active() {
       return active;
     },
