@@ -4,6 +4,7 @@
 //! the scheduler reads. Errors stay on the account for the user to see.
 
 pub mod busy;
+pub mod caldav;
 pub mod expand;
 pub mod fetch;
 pub mod ics;

@@ -2,6 +2,8 @@
 //! upstream from `tests/standin`.
 #![allow(dead_code)]
 
+pub mod radicale;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 

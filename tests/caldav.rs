@@ -1,0 +1,273 @@
+//! The CalDAV client against a real Radicale server on loopback, seeded over CalDAV: discovery,
+//! calendar listing, initial and incremental sync (one changed event fetched alone, deletions,
+//! a refused sync token), plain-words errors (wrong password, not a CalDAV server, plain http off
+//! loopback, redirect loops), and the busy blocks the synced events give.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use common::radicale::{Radicale, EMAIL, PASSWORD, USER};
+use metaclaw::calendar::busy::Rules;
+use metaclaw::calendar::caldav::{CalDavError, Changes, Client, Credentials, SyncState};
+use metaclaw::calendar::Feed;
+
+fn creds() -> Credentials {
+    Credentials { user: USER.into(), password: PASSWORD.into() }
+}
+
+fn ms(rfc3339: &str) -> i64 {
+    rfc3339.parse::<jiff::Timestamp>().unwrap().as_millisecond()
+}
+
+/// What the core does with each sync's changes.
+fn apply(state: &mut SyncState, ch: &Changes) {
+    for o in &ch.changed {
+        state.etags.insert(o.href.clone(), o.etag.clone().unwrap_or_default());
+    }
+    for h in &ch.removed {
+        state.etags.remove(h);
+    }
+    state.token = ch.token.clone();
+    state.ctag = ch.ctag.clone();
+}
+
+/// A loopback HTTP server answering every request with `answer`.
+async fn serve(answer: fn() -> axum::response::Response) -> String {
+    let app = axum::Router::new().fallback(move || async move { answer() });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn discovery_finds_the_principal_and_home_from_the_root_or_a_path() {
+    let r = Radicale::start().await;
+    r.seed().await;
+    let c = Client::new();
+    let from_root = c.discover(&r.url("/"), &creds()).await.unwrap();
+    assert_eq!(from_root.principal, r.url("/ada/"));
+    assert_eq!(from_root.home, r.url("/ada/"));
+    let from_path = c.discover(&r.url("/ada/work/"), &creds()).await.unwrap();
+    assert_eq!(from_path, from_root);
+    // Without a scheme or a trailing slash, as people type it.
+    let bare = c.discover(r.base.trim_start_matches("http://"), &creds()).await;
+    assert!(matches!(bare, Err(CalDavError::Network { .. } | CalDavError::Tls { .. })), "https is assumed: {bare:?}");
+}
+
+#[tokio::test]
+async fn calendars_are_listed_with_names_colours_and_which_are_the_users_own() {
+    let r = Radicale::start().await;
+    r.seed().await;
+    let c = Client::new();
+    let d = c.discover(&r.base, &creds()).await.unwrap();
+    let mut cals = c.calendars(&d, &creds()).await.unwrap();
+    cals.sort_by(|a, b| a.name.cmp(&b.name));
+    let got: Vec<_> = cals.iter().map(|c| (c.name.as_str(), c.color.as_deref(), c.own, c.events)).collect();
+    assert_eq!(
+        got,
+        [
+            ("Holidays", None, false, false),
+            ("Personal", Some("#1badf8"), true, true),
+            ("Work", Some("#ff2968"), true, true),
+        ]
+    );
+    assert_eq!(cals[2].href, r.url("/ada/work/"));
+}
+
+#[tokio::test]
+async fn sync_is_incremental_one_changed_event_alone_then_a_deletion() {
+    let r = Radicale::start().await;
+    r.seed().await;
+    let c = Client::new();
+    let work = r.url("/ada/work/");
+    let mut state = SyncState::default();
+
+    let first = c.sync(&work, &creds(), &state).await.unwrap();
+    let mut hrefs: Vec<_> = first.changed.iter().map(|o| o.href.clone()).collect();
+    hrefs.sort();
+    let expected: Vec<String> =
+        ["allday.ics", "declined.ics", "tentative.ics", "weekly.ics"].iter().map(|n| format!("{work}{n}")).collect();
+    assert_eq!(hrefs, expected);
+    assert!(first.removed.is_empty());
+    assert!(first.token.is_some(), "Radicale supports sync-collection");
+    assert!(first.changed.iter().all(|o| o.ics.contains("BEGIN:VCALENDAR") && o.etag.is_some()));
+    apply(&mut state, &first);
+
+    // Nothing changed: nothing fetched.
+    let again = c.sync(&work, &creds(), &state).await.unwrap();
+    assert!(again.changed.is_empty() && again.removed.is_empty(), "{again:?}");
+    apply(&mut state, &again);
+
+    // One event changes on the server: exactly that one comes back.
+    let moved = common::radicale::seed_events()[3]
+        .1
+        .replace("DTSTART:20260108T160000Z", "DTSTART:20260108T170000Z")
+        .replace("DTEND:20260108T170000Z", "DTEND:20260108T180000Z");
+    r.put("/ada/work/tentative.ics", &moved).await;
+    let one = c.sync(&work, &creds(), &state).await.unwrap();
+    assert_eq!(one.changed.len(), 1, "{one:?}");
+    assert_eq!(one.changed[0].href, format!("{work}tentative.ics"));
+    assert!(one.changed[0].ics.contains("DTSTART:20260108T170000Z"), "{}", one.changed[0].ics);
+    assert!(one.removed.is_empty());
+    assert_ne!(one.token, state.token);
+    apply(&mut state, &one);
+
+    r.delete("/ada/work/declined.ics").await;
+    let gone = c.sync(&work, &creds(), &state).await.unwrap();
+    assert!(gone.changed.is_empty(), "{gone:?}");
+    assert_eq!(gone.removed, [format!("{work}declined.ics")]);
+    apply(&mut state, &gone);
+    assert_eq!(state.etags.len(), 3);
+}
+
+#[tokio::test]
+async fn an_invalid_sync_token_falls_back_to_comparing_etags() {
+    let r = Radicale::start().await;
+    r.seed().await;
+    let c = Client::new();
+    let work = r.url("/ada/work/");
+    let mut state = SyncState::default();
+    let first = c.sync(&work, &creds(), &state).await.unwrap();
+    apply(&mut state, &first);
+
+    r.put("/ada/work/allday.ics", &common::radicale::seed_events()[2].1.replace("Offsite", "Offsite (moved room)"))
+        .await;
+    r.delete("/ada/work/weekly.ics").await;
+    state.token = state.token.take().map(Tamper::pop_last_hex);
+
+    let ch = c.sync(&work, &creds(), &state).await.unwrap();
+    let changed: Vec<_> = ch.changed.iter().map(|o| o.href.clone()).collect();
+    assert_eq!(changed, [format!("{work}allday.ics")], "only the changed event is fetched");
+    assert!(ch.changed[0].ics.contains("Offsite (moved room)"));
+    assert_eq!(ch.removed, [format!("{work}weekly.ics")]);
+    assert!(ch.token.is_some() && ch.token != state.token, "a fresh token replaces the refused one: {:?}", ch.token);
+    apply(&mut state, &ch);
+
+    // The fresh token works: nothing more to do.
+    let after = c.sync(&work, &creds(), &state).await.unwrap();
+    assert!(after.changed.is_empty() && after.removed.is_empty(), "{after:?}");
+
+    // With no state at all, a refused token still yields everything.
+    let full = c
+        .sync(
+            &work,
+            &creds(),
+            &SyncState { token: state.token.clone().map(|t| t.pop_last_hex()), ..Default::default() },
+        )
+        .await
+        .unwrap();
+    assert_eq!(full.changed.len(), 3);
+}
+
+trait Tamper {
+    fn pop_last_hex(self) -> String;
+}
+
+impl Tamper for String {
+    /// The same token with its last hex digit changed: well-formed, but unknown to the server.
+    fn pop_last_hex(mut self) -> String {
+        let last = self.pop().unwrap();
+        self.push(if last == '0' { '1' } else { '0' });
+        self
+    }
+}
+
+#[tokio::test]
+async fn the_synced_events_give_the_busy_blocks_the_scheduler_sees() {
+    let r = Radicale::start().await;
+    r.seed().await;
+    let c = Client::new();
+    let ch = c.sync(&r.url("/ada/work/"), &creds(), &SyncState::default()).await.unwrap();
+    let text: String = ch.changed.iter().map(|o| o.ics.as_str()).collect::<Vec<_>>().join("\r\n");
+    let feed = Feed::parse(&text, chrono_tz::UTC, &[EMAIL.to_string()]).unwrap();
+    let spans = |rules: &Rules| {
+        feed.busy_under(ms("2026-01-05T00:00:00Z"), ms("2026-01-20T00:00:00Z"), rules)
+            .iter()
+            .map(|b| (b.start, b.end))
+            .collect::<Vec<_>>()
+    };
+    let span = |a: &str, b: &str| (ms(a), ms(b));
+    assert_eq!(
+        spans(&Rules::default()),
+        [
+            span("2026-01-05T10:00:00Z", "2026-01-05T11:00:00Z"),
+            // The declined invitation on the 6th is not busy.
+            span("2026-01-07T00:00:00Z", "2026-01-08T00:00:00Z"),
+            span("2026-01-08T16:00:00Z", "2026-01-08T17:00:00Z"),
+            // The 12th's occurrence moved to the 13th.
+            span("2026-01-13T14:00:00Z", "2026-01-13T15:00:00Z"),
+            span("2026-01-19T10:00:00Z", "2026-01-19T11:00:00Z"),
+        ]
+    );
+    let strict = spans(&Rules { tentative_busy: false });
+    assert!(!strict.contains(&span("2026-01-08T16:00:00Z", "2026-01-08T17:00:00Z")), "{strict:?}");
+    assert_eq!(strict.len(), 4);
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_said_in_plain_words_and_never_shown() {
+    let r = Radicale::start().await;
+    let c = Client::new();
+    let wrong = Credentials { user: USER.into(), password: "hunter2-wrong".into() };
+    let err = c.discover(&r.base, &wrong).await.unwrap_err();
+    assert_eq!(err, CalDavError::Unauthorized);
+    let msg = err.to_string();
+    assert!(msg.contains("wrong user name or password"), "{msg}");
+    assert!(!msg.contains("hunter2") && !format!("{err:?}").contains("hunter2"));
+    assert!(!format!("{wrong:?}").contains("hunter2"), "Debug hides the password");
+    let sync = c.sync(&r.url("/ada/work/"), &wrong, &SyncState::default()).await.unwrap_err();
+    assert_eq!(sync, CalDavError::Unauthorized);
+}
+
+#[tokio::test]
+async fn a_server_that_is_not_caldav_is_named_so() {
+    let c = Client::new();
+    let html =
+        serve(|| (StatusCode::OK, axum::response::Html("<html><body>Welcome</body></html>")).into_response()).await;
+    let err = c.discover(&html, &creds()).await.unwrap_err();
+    assert!(matches!(err, CalDavError::NotCalDav(_)), "{err:?}");
+    assert!(err.to_string().contains("is not a CalDAV server"), "{err}");
+    let refuses = serve(|| StatusCode::METHOD_NOT_ALLOWED.into_response()).await;
+    let err = c.discover(&format!("{refuses}/dav/"), &creds()).await.unwrap_err();
+    assert!(matches!(err, CalDavError::NotCalDav(_)), "{err:?}");
+    // XML that is not a multistatus, sent as one.
+    let fake = serve(|| {
+        (
+            StatusCode::MULTI_STATUS,
+            [("content-type", "application/xml")],
+            "<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY a \"b\">]><x>&a;</x>",
+        )
+            .into_response()
+    })
+    .await;
+    let err = c.discover(&fake, &creds()).await.unwrap_err();
+    assert!(matches!(err, CalDavError::NotCalDav(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn plain_http_to_a_server_off_this_machine_is_refused_without_connecting() {
+    let c = Client::new();
+    let started = Instant::now();
+    // 192.0.2.1 (TEST-NET-1) never answers: a connection attempt would wait for the timeout.
+    for server in ["http://192.0.2.1:5232/", "http://caldav.example.com/dav/"] {
+        let err = c.discover(server, &creds()).await.unwrap_err();
+        assert!(matches!(err, CalDavError::PlainHttp(_)), "{server}: {err:?}");
+        assert!(err.to_string().contains("plain http is refused"), "{err}");
+        let err = c.sync(server, &creds(), &SyncState::default()).await.unwrap_err();
+        assert!(matches!(err, CalDavError::PlainHttp(_)), "{server}: {err:?}");
+    }
+    assert!(started.elapsed() < Duration::from_secs(2), "no connection was attempted");
+}
+
+#[tokio::test]
+async fn a_redirect_loop_stops_after_five() {
+    let c = Client::new();
+    let looping = serve(|| (StatusCode::MOVED_PERMANENTLY, [("location", "/again")]).into_response()).await;
+    let err = c.discover(&format!("{looping}/dav/"), &creds()).await.unwrap_err();
+    assert_eq!(err, CalDavError::TooManyRedirects);
+    assert!(err.to_string().contains("redirected more than 5 times"), "{err}");
+}
