@@ -48,7 +48,7 @@ need_desktop_test_tools() {
 
 need_python_venv() {
   apt_need python3 python3-venv python3-pip
-  if [ ! -x "$VENV/bin/pytest" ] || ! "$VENV/bin/python" -c 'import openai, anthropic' 2>/dev/null; then
+  if [ ! -x "$VENV/bin/pytest" ] || ! "$VENV/bin/python" -c 'import openai, anthropic, radicale' 2>/dev/null; then
     say "creating the Python test venv at $VENV"
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install -q --upgrade pip
