@@ -59,6 +59,14 @@ impl SecretName {
         Self { env: format!("METACLAW_CALENDAR_{env_name}_URL"), user: format!("calendar-url:{slug}") }
     }
 
+    /// A calendar account's password (CalDAV) or refresh token (Google, Microsoft):
+    /// `METACLAW_CALENDAR_<SLUG>_SECRET`.
+    pub fn calendar_secret(slug: &str) -> Self {
+        let env_name: String =
+            slug.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
+        Self { env: format!("METACLAW_CALENDAR_{env_name}_SECRET"), user: format!("calendar-secret:{slug}") }
+    }
+
     pub fn env_var(&self) -> &str {
         &self.env
     }

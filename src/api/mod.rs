@@ -13,6 +13,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+pub mod calendars;
 pub mod learning;
 pub mod omls;
 pub mod settings;
@@ -178,6 +179,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/api/events", get(events))
         .merge(skills::routes())
         .merge(omls::routes())
+        .merge(calendars::routes())
         .merge(settings::routes())
         .merge(learning::routes())
         .merge(train::routes())

@@ -1,16 +1,14 @@
-//! Admin API for the scheduler and calendars: the scheduler's state and why, simulated windows
-//! over a period, pausing learning, and calendar accounts with their busy blocks.
+//! Admin API for the scheduler: its state and why, simulated windows over a period, and pausing
+//! learning. Calendar accounts are in [`super::calendars`].
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::extract::{Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, ApiState};
-use crate::calendar::{Account, Busy, CalendarError, NewAccount, TestReport};
 use crate::omls::scheduler::{Checkpoint, Status};
 use crate::omls::simulate::{self, Window, MAX_DAYS};
 
@@ -20,21 +18,6 @@ pub fn routes() -> Router<Arc<ApiState>> {
         .route("/api/omls/simulate", get(simulate))
         .route("/api/learning/pause", post(pause))
         .route("/api/learning/resume", post(resume))
-        .route("/api/calendars", get(list).post(add))
-        .route("/api/calendars/busy", get(busy))
-        .route("/api/calendars/{id}", get(show).patch(update).delete(remove))
-        .route("/api/calendars/{id}/test", post(test))
-}
-
-impl From<CalendarError> for ApiError {
-    fn from(e: CalendarError) -> Self {
-        match e {
-            CalendarError::NotFound(_) => ApiError::NotFound(e.to_string()),
-            CalendarError::Store(s) => ApiError::Store(s),
-            CalendarError::Secret(_) => ApiError::KeyringUnavailable(e.to_string()),
-            _ => ApiError::BadRequest(e.to_string()),
-        }
-    }
 }
 
 /// `GET /api/omls`: the scheduler's state, the decision and its reason, every signal, the jobs
@@ -59,9 +42,9 @@ async fn status(State(st): State<Arc<ApiState>>) -> Result<Json<Status>, ApiErro
 }
 
 #[derive(Debug, Deserialize)]
-struct Range {
-    from: Option<i64>,
-    to: Option<i64>,
+pub(super) struct Range {
+    pub from: Option<i64>,
+    pub to: Option<i64>,
 }
 
 /// `GET /api/omls/simulate`.
@@ -80,7 +63,7 @@ const MAX_DISTANCE_MS: i64 = 3_653 * 86_400_000;
 
 /// Checks a queried period: `from` before `to`, at most [`MAX_DAYS`] long, within ten years of
 /// `now`. Arithmetic is checked: any `i64` is answered with a 400, never a panic or a wrap.
-fn range(r: &Range, now: i64, default_from: i64, default_to: i64) -> Result<(i64, i64), ApiError> {
+pub(super) fn range(r: &Range, now: i64, default_from: i64, default_to: i64) -> Result<(i64, i64), ApiError> {
     let (from, to) = (r.from.unwrap_or(default_from), r.to.unwrap_or(default_to));
     if to <= from {
         return Err(ApiError::BadRequest("`to` must be after `from` (both ms since the epoch)".into()));
@@ -147,65 +130,6 @@ async fn pause(State(st): State<Arc<ApiState>>) -> Result<Json<serde_json::Value
 
 async fn resume(State(st): State<Arc<ApiState>>) -> Result<Json<serde_json::Value>, ApiError> {
     set_paused(&st, false).await
-}
-
-async fn list(State(st): State<Arc<ApiState>>) -> Result<Json<Vec<Account>>, ApiError> {
-    Ok(Json(st.calendars.list().await?))
-}
-
-async fn show(State(st): State<Arc<ApiState>>, Path(id): Path<i64>) -> Result<Json<Account>, ApiError> {
-    Ok(Json(st.calendars.get(id).await?))
-}
-
-async fn add(
-    State(st): State<Arc<ApiState>>,
-    Json(new): Json<NewAccount>,
-) -> Result<(StatusCode, Json<Account>), ApiError> {
-    if new.source.trim().is_empty() {
-        return Err(ApiError::BadRequest(
-            "`source` is required: an https:// or webcal:// address, or a path to an .ics file".into(),
-        ));
-    }
-    let a = st.calendars.add(new).await?;
-    st.scheduler.poke();
-    Ok((StatusCode::CREATED, Json(a)))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Update {
-    name: Option<String>,
-    enabled: Option<bool>,
-}
-
-async fn update(
-    State(st): State<Arc<ApiState>>,
-    Path(id): Path<i64>,
-    Json(u): Json<Update>,
-) -> Result<Json<Account>, ApiError> {
-    let a = st.calendars.update(id, u.name, u.enabled).await?;
-    st.scheduler.poke();
-    Ok(Json(a))
-}
-
-async fn remove(State(st): State<Arc<ApiState>>, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
-    st.calendars.remove(id).await?;
-    st.scheduler.poke();
-    Ok(StatusCode::NO_CONTENT)
-}
-
-async fn test(State(st): State<Arc<ApiState>>, Path(id): Path<i64>) -> Result<Json<TestReport>, ApiError> {
-    let r = st.calendars.test(id).await?;
-    st.scheduler.poke();
-    Ok(Json(r))
-}
-
-/// `GET /api/calendars/busy?from=&to=`: busy blocks of the enabled accounts (default: the
-/// coming week).
-async fn busy(State(st): State<Arc<ApiState>>, Query(r): Query<Range>) -> Result<Json<Vec<Busy>>, ApiError> {
-    let now = crate::turn::now_ms();
-    let (from, to) = range(&r, now, now, now + 7 * 86_400_000)?;
-    Ok(Json(st.calendars.busy_blocking(from, to).await))
 }
 
 #[cfg(test)]

@@ -1,32 +1,33 @@
 //! Calendar accounts: the user's ICS feeds (secret HTTPS/webcal addresses kept in the keyring, or
-//! local files watched for changes), fetched on a timer with ETag/If-Modified-Since, cached in
-//! SQLite so a restart or an offline hour keeps the schedule, and expanded into the busy blocks
-//! the scheduler reads. Errors stay on the account for the user to see.
+//! local files watched for changes), CalDAV accounts (iCloud, Fastmail, Nextcloud…) and Google or
+//! Microsoft sign-ins, each with the calendars the user ticks. Everything is synced on a timer
+//! (incrementally where the source allows), cached in SQLite so a restart or an offline hour keeps
+//! the schedule, and read into the busy blocks the scheduler sees through one rule
+//! ([`busy::counts`]). Errors stay on the account for the user to see.
 
+mod accounts;
 pub mod busy;
 pub mod caldav;
+mod dav;
 pub mod expand;
 pub mod fetch;
+pub mod google;
 pub mod ics;
 pub mod lines;
+pub mod microsoft;
+pub mod oauth;
+mod providers;
+mod refresh;
+pub mod signin;
+mod sources;
 pub mod tz;
 pub mod vtimezone;
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
-
-use futures_util::FutureExt as _;
-use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
-use tokio::sync::Notify;
-use tokio::task::JoinHandle;
 
-use crate::events::{Event, EventBus};
-use crate::secrets::{SecretError, SecretName, Vault};
-use crate::store::{Store, StoreError};
-use crate::turn::now_ms;
+use crate::secrets::SecretError;
+use crate::store::StoreError;
+pub use accounts::Calendars;
 pub use fetch::FetchError;
 pub use ics::{Block, Feed, IcsError};
 
@@ -34,6 +35,8 @@ pub use ics::{Block, Feed, IcsError};
 pub enum CalendarError {
     #[error("no calendar with id {0}")]
     NotFound(i64),
+    #[error("account {0} has no calendar with id {1}")]
+    NoEntry(i64, i64),
     #[error(transparent)]
     Fetch(#[from] FetchError),
     #[error(transparent)]
@@ -42,6 +45,19 @@ pub enum CalendarError {
     Secret(String),
     #[error("the address of calendar {0:?} is missing: set {1} or add the calendar again")]
     MissingUrl(String, String),
+    #[error("{0}")]
+    CalDav(#[from] caldav::CalDavError),
+    #[error("the password of {0:?} is missing from the keyring: remove the account and add it again")]
+    MissingPassword(String),
+    #[error("{0}")]
+    OAuth(oauth::OAuthError),
+    /// The grant is gone: the user must sign in again.
+    #[error("{0}")]
+    SignInAgain(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("no sign-in with that id: it ended more than ten minutes ago, was cancelled, or MetaClaw restarted")]
+    NoFlow,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -52,28 +68,122 @@ impl From<SecretError> for CalendarError {
     }
 }
 
+impl From<oauth::OAuthError> for CalendarError {
+    fn from(e: oauth::OAuthError) -> Self {
+        match e {
+            oauth::OAuthError::SignInAgain(_) => Self::SignInAgain(e.to_string()),
+            e => Self::OAuth(e),
+        }
+    }
+}
+
 /// What kind of source an account reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     Url,
     File,
+    Caldav,
+    Google,
+    Microsoft,
 }
 
-/// A calendar account as the UI and CLI see it: never its secret address.
+impl Kind {
+    /// The kind as the database stores it (`env` accounts of old are URL accounts).
+    fn from_db(s: &str) -> Self {
+        match s {
+            "file" => Kind::File,
+            "caldav" => Kind::Caldav,
+            "google" => Kind::Google,
+            "microsoft" => Kind::Microsoft,
+            _ => Kind::Url,
+        }
+    }
+
+    fn as_db(self) -> &'static str {
+        match self {
+            Kind::Url => "url",
+            Kind::File => "file",
+            Kind::Caldav => "caldav",
+            Kind::Google => "google",
+            Kind::Microsoft => "microsoft",
+        }
+    }
+
+    /// The sign-in provider of a Google or Microsoft account.
+    pub fn provider(self) -> Option<oauth::Provider> {
+        match self {
+            Kind::Google => Some(oauth::Provider::Google),
+            Kind::Microsoft => Some(oauth::Provider::Microsoft),
+            _ => None,
+        }
+    }
+
+    /// An account of several calendars the user ticks (not one ICS feed).
+    pub fn has_calendars(self) -> bool {
+        matches!(self, Kind::Caldav | Kind::Google | Kind::Microsoft)
+    }
+}
+
+/// How an account is doing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    #[default]
+    Ok,
+    /// The last sync failed (`last_error` says why); the cached schedule still counts.
+    Error,
+    /// The sign-in is gone (revoked, expired): the user must sign in again.
+    SignInAgain,
+}
+
+impl State {
+    fn from_db(s: &str) -> Self {
+        match s {
+            "error" => State::Error,
+            "sign_in_again" => State::SignInAgain,
+            _ => State::Ok,
+        }
+    }
+
+    fn as_db(self) -> &'static str {
+        match self {
+            State::Ok => "ok",
+            State::Error => "error",
+            State::SignInAgain => "sign_in_again",
+        }
+    }
+}
+
+/// One calendar of an account, and whether its events count as busy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CalendarEntry {
+    pub id: i64,
+    pub name: String,
+    /// `#rrggbb`.
+    pub color: Option<String>,
+    /// The user's own calendar (not subscribed, shared read-only or holidays).
+    pub own: bool,
+    pub included: bool,
+    /// Events cached (CalDAV: events and overrides; providers: occurrences in the window).
+    pub events: i64,
+    pub last_error: Option<String>,
+}
+
+/// A calendar account as the UI and CLI see it: never its secret address, password or token.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Account {
     pub id: i64,
     pub name: String,
     pub kind: Kind,
-    /// The host of a URL, or the path of a file.
+    /// The host of a URL, the path of a file, the CalDAV server's host, or the signed-in address.
     pub display: String,
     /// The user's addresses, whose declined invitations don't count as busy.
     pub owner: Vec<String>,
     pub enabled: bool,
     pub last_sync: Option<i64>,
     pub last_error: Option<String>,
-    /// Events (masters and overrides) in the cached feed.
+    /// Events (masters and overrides) in the cached feed, or in the included calendars.
     pub events: i64,
     /// Environment variable that may hold a URL account's address (headless servers).
     pub env_var: Option<String>,
@@ -81,6 +191,14 @@ pub struct Account {
     /// events or lines that were skipped. Only in the answer to `add`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// The CalDAV user name, or the signed-in address.
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub state: State,
+    /// The account's calendars (none for ICS addresses and files).
+    #[serde(default)]
+    pub calendars: Vec<CalendarEntry>,
 }
 
 /// A busy block of one account.
@@ -102,61 +220,40 @@ pub struct TestReport {
     pub unknown_zones: Vec<String>,
     /// Events that could not be read, with why.
     pub skipped: Vec<String>,
+    /// CalDAV: how many calendar objects this sync fetched (only the changed ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fetched: Option<i64>,
 }
 
-/// A new account.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// A new account: an ICS address or file (`source`), or a CalDAV account (`kind: "caldav"`,
+/// `server`, `user`, `password`). Google and Microsoft accounts come from a sign-in
+/// ([`signin`]).
+#[derive(Clone, Default, Deserialize)]
 pub struct NewAccount {
     /// `https://…`, `webcal://…`, a path to an `.ics` file, or `env` (the address is in
     /// `METACLAW_CALENDAR_<NAME>_URL`).
+    #[serde(default)]
     pub source: String,
     pub name: Option<String>,
     #[serde(default)]
     pub owner: Vec<String>,
+    pub kind: Option<Kind>,
+    /// CalDAV: the server's address (any URL on it) or the user's email address.
+    pub server: Option<String>,
+    pub user: Option<String>,
+    pub password: Option<String>,
 }
 
-struct Loaded {
-    enabled: bool,
-    feed: Option<Arc<Feed>>,
-}
-
-/// The accounts, their parsed feeds and the refresher.
-pub struct Calendars {
-    store: Store,
-    vault: Vault,
-    zone: chrono_tz::Tz,
-    client: fetch::Clients,
-    loaded: RwLock<HashMap<i64, Loaded>>,
-    events: EventBus,
-    /// The file watcher, installed as soon as a file account exists (before `add` returns, so
-    /// a change right after `add` is never missed).
-    watcher: std::sync::Mutex<Option<notify::RecommendedWatcher>>,
-    /// The files the watcher reports changes of.
-    watched: Arc<RwLock<Vec<PathBuf>>>,
-    /// Set by the watcher when a watched file changes; one permit however many events.
-    file_changed: Arc<Notify>,
-    spawned: std::sync::atomic::AtomicBool,
-}
-
-/// Parses a feed off the async workers; a panic while parsing is an error, not a crash.
-async fn parse_feed(body: String, zone: chrono_tz::Tz, owner: Vec<String>) -> Result<Feed, CalendarError> {
-    tokio::task::spawn_blocking(move || Feed::parse(&body, zone, &owner))
-        .await
-        .unwrap_or_else(|e| Err(IcsError::Malformed(format!("reading the feed failed ({e})"))))
-        .map_err(CalendarError::from)
-}
-
-/// Parses a local file's feed: text that is not iCalendar gets the same message as a path that
-/// cannot be read, so the API never tells what a file holds.
-async fn parse_local(
-    body: String,
-    zone: chrono_tz::Tz,
-    owner: Vec<String>,
-    path: &Path,
-) -> Result<Feed, CalendarError> {
-    match parse_feed(body, zone, owner).await {
-        Err(CalendarError::Ics(IcsError::NotIcs)) => Err(fetch::unreadable(path).into()),
-        other => other,
+impl std::fmt::Debug for NewAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewAccount")
+            .field("source", &fetch::redact_source(&self.source))
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("server", &self.server)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "(hidden)"))
+            .finish()
     }
 }
 
@@ -177,463 +274,8 @@ fn slugify(name: &str) -> String {
     }
 }
 
-struct Row {
-    id: i64,
-    slug: String,
-    name: String,
-    kind: Kind,
-    path: Option<String>,
-    etag: Option<String>,
-    last_modified: Option<String>,
-    owner: Vec<String>,
-}
-
 fn split_owner(s: &str) -> Vec<String> {
     s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
-}
-
-impl Calendars {
-    /// Loads every account's cached feed (no network); [`Calendars::spawn`] refreshes them.
-    pub async fn open(
-        store: Store,
-        vault: Vault,
-        zone: chrono_tz::Tz,
-        events: EventBus,
-    ) -> Result<Arc<Self>, CalendarError> {
-        let rows = store
-            .read(|c| {
-                let mut q = c.prepare("SELECT id, enabled, body, owner FROM calendars")?;
-                let rows = q
-                    .query_map([], |r| {
-                        Ok((
-                            r.get::<_, i64>(0)?,
-                            r.get::<_, bool>(1)?,
-                            r.get::<_, Option<String>>(2)?,
-                            r.get::<_, String>(3)?,
-                        ))
-                    })?
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(rows)
-            })
-            .await?;
-        let mut loaded = HashMap::new();
-        for (id, enabled, body, owner) in rows {
-            let feed = match body {
-                Some(b) => parse_feed(b, zone, split_owner(&owner)).await.ok().map(Arc::new),
-                None => None,
-            };
-            loaded.insert(id, Loaded { enabled, feed });
-        }
-        let me = Arc::new(Self {
-            store,
-            vault,
-            zone,
-            client: fetch::Clients::default(),
-            loaded: RwLock::new(loaded),
-            events,
-            watcher: std::sync::Mutex::new(None),
-            watched: Arc::new(RwLock::new(Vec::new())),
-            file_changed: Arc::new(Notify::new()),
-            spawned: std::sync::atomic::AtomicBool::new(false),
-        });
-        for a in me.list().await?.into_iter().filter(|a| a.kind == Kind::File) {
-            me.watch(Path::new(&a.display));
-        }
-        Ok(me)
-    }
-
-    pub async fn list(&self) -> Result<Vec<Account>, CalendarError> {
-        Ok(self
-            .store
-            .read(|c| {
-                let mut q = c.prepare(
-                    "SELECT id, name, kind, display, owner, enabled, last_sync, last_error, events, slug FROM calendars ORDER BY id",
-                )?;
-                let rows = q
-                    .query_map([], |r| {
-                        let kind: String = r.get(2)?;
-                        let kind = if kind == "file" { Kind::File } else { Kind::Url };
-                        let slug: String = r.get(9)?;
-                        Ok(Account {
-                            id: r.get(0)?,
-                            name: r.get(1)?,
-                            kind,
-                            display: r.get(3)?,
-                            owner: split_owner(&r.get::<_, String>(4)?),
-                            enabled: r.get(5)?,
-                            last_sync: r.get(6)?,
-                            last_error: r.get(7)?,
-                            events: r.get(8)?,
-                            env_var: (kind == Kind::Url).then(|| SecretName::calendar(&slug).env_var().to_string()),
-                            warnings: Vec::new(),
-                        })
-                    })?
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(rows)
-            })
-            .await?)
-    }
-
-    pub async fn get(&self, id: i64) -> Result<Account, CalendarError> {
-        self.list().await?.into_iter().find(|a| a.id == id).ok_or(CalendarError::NotFound(id))
-    }
-
-    /// Adds an account after fetching and parsing its feed once, so a wrong address is refused
-    /// up front rather than discovered later.
-    pub async fn add(&self, new: NewAccount) -> Result<Account, CalendarError> {
-        let source = new.source.trim();
-        let from_env = source.eq_ignore_ascii_case("env");
-        let is_url = from_env || source.contains("://");
-        let name = match new.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
-            Some(n) => n.to_string(),
-            None if from_env => return Err(FetchError::BadSource("env (give the calendar a --name)".into()).into()),
-            None if is_url => fetch::normalise_url(source)?.host_str().unwrap_or("calendar").to_string(),
-            None => {
-                Path::new(source).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or("calendar".into())
-            }
-        };
-        let base = slugify(&name);
-        let taken: Vec<String> = self
-            .store
-            .read(|c| {
-                let mut q = c.prepare("SELECT slug FROM calendars")?;
-                let v = q.query_map([], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
-                Ok(v)
-            })
-            .await?;
-        let slug = (1..)
-            .map(|n| if n == 1 { base.clone() } else { format!("{base}-{n}") })
-            .find(|s| !taken.contains(s))
-            .expect("a free slug");
-        let secret = SecretName::calendar(&slug);
-        let (kind, display, path, url) = if from_env {
-            let (url, _) = self.vault.get(&secret).await?;
-            let url = url.ok_or_else(|| CalendarError::MissingUrl(name.clone(), secret.env_var().into()))?;
-            let parsed = fetch::normalise_url(&url)?;
-            (Kind::Url, fetch::redact_source(parsed.as_str()), None, Some(parsed))
-        } else if is_url {
-            let parsed = fetch::normalise_url(source)?;
-            (Kind::Url, fetch::redact_source(parsed.as_str()), None, Some(parsed))
-        } else {
-            // Only absolute paths: a relative one would resolve against the server's directory.
-            let p = PathBuf::from(source);
-            if !p.is_absolute() {
-                return Err(FetchError::RelativePath(source.to_string()).into());
-            }
-            (Kind::File, p.display().to_string(), Some(p), None)
-        };
-        // Fetch and parse first: a wrong address is refused before anything is kept.
-        let (body, etag, modified) = match (&url, &path) {
-            (Some(u), _) => match fetch::get(self.client.for_url(u).await, u, None, None).await? {
-                fetch::Fetched::New { body, etag, last_modified } => (body, etag, last_modified),
-                fetch::Fetched::Unchanged => (String::new(), None, None),
-            },
-            (None, Some(p)) => (fetch::read_file(p).await?, None, None),
-            (None, None) => unreachable!("a source is a URL or a path"),
-        };
-        let feed = match &path {
-            Some(p) => parse_local(body.clone(), self.zone, new.owner.clone(), p).await?,
-            None => parse_feed(body.clone(), self.zone, new.owner.clone()).await?,
-        };
-        let warnings = feed_warnings(&feed);
-        if let (Some(u), false) = (&url, from_env) {
-            self.vault.set(&secret, u.as_str()).await.map_err(|e| {
-                CalendarError::Secret(format!(
-                    "{e}. On a headless server, set {} to the address and add the calendar with the source `env` and --name {name:?}",
-                    secret.env_var()
-                ))
-            })?;
-        }
-        let (n, owner) = (feed.len() as i64, new.owner.join(","));
-        let kind_s = if kind == Kind::File { "file" } else { "url" };
-        let path_s = path.as_ref().map(|p| p.display().to_string());
-        let (slug2, name2, display2) = (slug.clone(), name.clone(), display.clone());
-        let id = self
-            .store
-            .write(move |c| {
-                c.execute(
-                    "INSERT INTO calendars(slug, name, kind, display, path, owner, etag, last_modified, body, last_sync, events, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?10)",
-                    params![slug2, name2, kind_s, display2, path_s, owner, etag, modified, body, now_ms(), n],
-                )?;
-                Ok(c.last_insert_rowid())
-            })
-            .await?;
-        self.loaded.write().expect("calendars").insert(id, Loaded { enabled: true, feed: Some(Arc::new(feed)) });
-        if let Some(p) = &path {
-            // Installed before we answer: a change right after `add` is seen.
-            self.watch(p);
-        }
-        self.changed();
-        let mut account = self.get(id).await?;
-        account.warnings = warnings;
-        Ok(account)
-    }
-
-    /// Renames or enables/disables an account.
-    pub async fn update(&self, id: i64, name: Option<String>, enabled: Option<bool>) -> Result<Account, CalendarError> {
-        self.get(id).await?;
-        self.store
-            .write(move |c| {
-                if let Some(n) = name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()) {
-                    c.execute("UPDATE calendars SET name = ?1 WHERE id = ?2", params![n, id])?;
-                }
-                if let Some(e) = enabled {
-                    c.execute("UPDATE calendars SET enabled = ?1 WHERE id = ?2", params![e, id])?;
-                }
-                Ok(())
-            })
-            .await?;
-        if let Some(e) = enabled {
-            if let Some(l) = self.loaded.write().expect("calendars").get_mut(&id) {
-                l.enabled = e;
-            }
-            self.changed();
-        }
-        self.get(id).await
-    }
-
-    /// Removes an account, its cached feed and its address in the keyring.
-    pub async fn remove(&self, id: i64) -> Result<(), CalendarError> {
-        let row = self.row(id).await?;
-        if row.kind == Kind::Url {
-            if let Err(e) = self.vault.delete(&SecretName::calendar(&row.slug)).await {
-                tracing::warn!(calendar = %row.name, error = %e, "could not remove the calendar's address from the keyring");
-            }
-        }
-        self.store.write(move |c| Ok(c.execute("DELETE FROM calendars WHERE id = ?1", [id])?)).await?;
-        self.loaded.write().expect("calendars").remove(&id);
-        if let Some(p) = &row.path {
-            self.watched.write().expect("watched files").retain(|f| f != Path::new(p));
-        }
-        self.changed();
-        Ok(())
-    }
-
-    async fn row(&self, id: i64) -> Result<Row, CalendarError> {
-        self.store
-            .read(move |c| {
-                Ok(c.query_row(
-                    "SELECT id, slug, name, kind, path, etag, last_modified, owner FROM calendars WHERE id = ?1",
-                    [id],
-                    |r| {
-                        Ok(Row {
-                            id: r.get(0)?,
-                            slug: r.get(1)?,
-                            name: r.get(2)?,
-                            kind: if r.get::<_, String>(3)? == "file" { Kind::File } else { Kind::Url },
-                            path: r.get(4)?,
-                            etag: r.get(5)?,
-                            last_modified: r.get(6)?,
-                            owner: split_owner(&r.get::<_, String>(7)?),
-                        })
-                    },
-                )
-                .optional()?)
-            })
-            .await?
-            .ok_or(CalendarError::NotFound(id))
-    }
-
-    /// Fetches an account now and reports what happened; the outcome is also kept on the account.
-    pub async fn test(&self, id: i64) -> Result<TestReport, CalendarError> {
-        let row = self.row(id).await?;
-        let outcome = self.sync(&row).await;
-        let (error, feed) = match outcome {
-            Ok(feed) => (None, feed),
-            Err(e) => (Some(e.to_string()), None),
-        };
-        let (last_error, now) = (error.clone(), now_ms());
-        let events = feed.as_ref().map(|f| f.len() as i64);
-        self.store
-            .write(move |c| {
-                c.execute("UPDATE calendars SET last_error = ?1, last_sync = CASE WHEN ?1 IS NULL THEN ?2 ELSE last_sync END, events = COALESCE(?3, events) WHERE id = ?4", params![last_error, now, events, id])?;
-                Ok(())
-            })
-            .await?;
-        if let Some(f) = &feed {
-            if let Some(l) = self.loaded.write().expect("calendars").get_mut(&id) {
-                l.feed = Some(f.clone());
-            }
-            self.changed();
-        }
-        let current = self.loaded.read().expect("calendars").get(&id).and_then(|l| l.feed.clone());
-        Ok(TestReport {
-            ok: error.is_none(),
-            events: current.as_ref().map_or(0, |f| f.len() as i64),
-            error,
-            unknown_zones: current.as_ref().map(|f| f.unknown_zones.clone()).unwrap_or_default(),
-            skipped: current.as_ref().map(|f| f.skipped.to_lines()).unwrap_or_default(),
-        })
-    }
-
-    /// One refresh of one account. `Ok(None)`: unchanged (304).
-    async fn sync(&self, row: &Row) -> Result<Option<Arc<Feed>>, CalendarError> {
-        let (body, etag, modified) = match row.kind {
-            Kind::File => {
-                let p = PathBuf::from(row.path.clone().unwrap_or_default());
-                (fetch::read_file(&p).await?, None, None)
-            }
-            Kind::Url => {
-                let secret = SecretName::calendar(&row.slug);
-                let (url, _) = self.vault.get(&secret).await?;
-                let url = url.ok_or_else(|| CalendarError::MissingUrl(row.name.clone(), secret.env_var().into()))?;
-                let url = fetch::normalise_url(&url)?;
-                let client = self.client.for_url(&url).await;
-                match fetch::get(client, &url, row.etag.as_deref(), row.last_modified.as_deref()).await? {
-                    fetch::Fetched::Unchanged => return Ok(None),
-                    fetch::Fetched::New { body, etag, last_modified } => (body, etag, last_modified),
-                }
-            }
-        };
-        let feed = Arc::new(match (row.kind, &row.path) {
-            (Kind::File, Some(p)) => parse_local(body.clone(), self.zone, row.owner.clone(), Path::new(p)).await?,
-            _ => parse_feed(body.clone(), self.zone, row.owner.clone()).await?,
-        });
-        let (id, n) = (row.id, feed.len() as i64);
-        self.store
-            .write(move |c| {
-                c.execute(
-                    "UPDATE calendars SET body = ?1, etag = ?2, last_modified = ?3, events = ?4 WHERE id = ?5",
-                    params![body, etag, modified, n, id],
-                )?;
-                Ok(())
-            })
-            .await?;
-        Ok(Some(feed))
-    }
-
-    /// Refreshes every enabled account (errors are kept on the account). One account failing,
-    /// even by a panic, never stops the others or the refresher.
-    pub async fn refresh_all(&self) {
-        let ids: Vec<i64> =
-            self.loaded.read().expect("calendars").iter().filter(|(_, l)| l.enabled).map(|(id, _)| *id).collect();
-        for id in ids {
-            self.refresh_one(id).await;
-        }
-    }
-
-    async fn refresh_one(&self, id: i64) {
-        match std::panic::AssertUnwindSafe(self.test(id)).catch_unwind().await {
-            Ok(Ok(r)) if !r.ok => {
-                tracing::warn!(calendar = id, error = r.error.as_deref().unwrap_or(""), "calendar refresh failed")
-            }
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::warn!(calendar = id, error = %e, "calendar refresh failed"),
-            Err(_) => tracing::error!(calendar = id, "calendar refresh panicked; the other calendars go on"),
-        }
-    }
-
-    /// [`Calendars::busy`] on a blocking thread, so a slow expansion never holds an async worker;
-    /// a failure costs the busy time, never the caller.
-    pub async fn busy_blocking(self: &Arc<Self>, from: i64, to: i64) -> Vec<Busy> {
-        let me = self.clone();
-        tokio::task::spawn_blocking(move || me.busy(from, to)).await.unwrap_or_else(|e| {
-            tracing::error!(error = %e, "computing busy time failed");
-            Vec::new()
-        })
-    }
-
-    /// [`Calendars::busy_intervals`] on a blocking thread.
-    pub async fn busy_intervals_blocking(self: &Arc<Self>, from: i64, to: i64) -> Vec<(i64, i64)> {
-        merge(self.busy_blocking(from, to).await.iter().map(|b| (b.start, b.end)))
-    }
-
-    /// Busy blocks of the enabled accounts overlapping `[from, to)`, sorted by start. Each feed
-    /// expands within its own time budget; a feed that panics is left out (and logged).
-    pub fn busy(&self, from: i64, to: i64) -> Vec<Busy> {
-        let feeds: Vec<(i64, Arc<Feed>)> = self
-            .loaded
-            .read()
-            .expect("calendars")
-            .iter()
-            .filter(|(_, l)| l.enabled)
-            .filter_map(|(id, l)| l.feed.clone().map(|f| (*id, f)))
-            .collect();
-        let mut out: Vec<Busy> = Vec::new();
-        for (id, f) in &feeds {
-            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f.busy(from, to))) {
-                Ok(blocks) => out.extend(blocks.into_iter().map(|b| Busy {
-                    calendar: *id,
-                    summary: b.summary,
-                    start: b.start,
-                    end: b.end,
-                })),
-                Err(_) => tracing::error!(calendar = id, "expanding this calendar failed; it is left out"),
-            }
-        }
-        out.sort_by_key(|b| (b.start, b.end, b.calendar));
-        out
-    }
-
-    /// Busy time as merged `(start, end)` intervals: back-to-back and overlapping meetings join.
-    pub fn busy_intervals(&self, from: i64, to: i64) -> Vec<(i64, i64)> {
-        merge(self.busy(from, to).iter().map(|b| (b.start, b.end)))
-    }
-
-    fn changed(&self) {
-        self.events.publish(Event::CalendarsChanged);
-    }
-
-    /// Refreshes URL accounts every `every`, and file accounts whenever their file changes.
-    pub fn spawn(self: &Arc<Self>, every: Duration) -> JoinHandle<()> {
-        let me = self.clone();
-        let first = !self.spawned.swap(true, std::sync::atomic::Ordering::SeqCst);
-        debug_assert!(first, "the refresher is spawned once");
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => me.refresh_all().await,
-                    _ = me.file_changed.notified() => me.refresh_files().await,
-                }
-            }
-        })
-    }
-
-    async fn refresh_files(&self) {
-        let Ok(accounts) = self.list().await else { return };
-        for a in accounts.into_iter().filter(|a| a.kind == Kind::File && a.enabled) {
-            self.refresh_one(a.id).await;
-        }
-    }
-
-    /// Starts watching a file account's file (its directory, so editors' rename-into-place is
-    /// seen). Synchronous: when this returns, changes are reported.
-    fn watch(&self, file: &Path) {
-        use notify::Watcher;
-        let Some(dir) = file.parent().map(Path::to_path_buf) else { return };
-        {
-            let mut w = self.watched.write().expect("watched files");
-            if w.iter().any(|f| f == file) {
-                return;
-            }
-            w.push(file.to_path_buf());
-        }
-        let mut guard = self.watcher.lock().expect("calendar watcher");
-        if guard.is_none() {
-            let (wanted, changed) = (self.watched.clone(), self.file_changed.clone());
-            match notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
-                if let Ok(e) = ev {
-                    let files = wanted.read().expect("watched files");
-                    if !matches!(e.kind, notify::EventKind::Access(_)) && e.paths.iter().any(|p| files.contains(p)) {
-                        changed.notify_one();
-                    }
-                }
-            }) {
-                Ok(w) => *guard = Some(w),
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot watch calendar files; they refresh on the timer");
-                    return;
-                }
-            }
-        }
-        if let Some(w) = guard.as_mut() {
-            if let Err(e) = w.watch(&dir, notify::RecursiveMode::NonRecursive) {
-                tracing::warn!(dir = %dir.display(), error = %e, "cannot watch calendar files");
-            }
-        }
-    }
 }
 
 /// What to tell the user about a feed they add: zones read in their own zone, skipped parts.
@@ -679,19 +321,6 @@ mod tests {
     }
 
     #[test]
-    fn a_local_file_that_is_not_icalendar_gets_the_same_message_as_a_missing_one() {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let d = tempfile::tempdir().unwrap();
-        let (secret, missing) = (d.path().join("secret.ics"), d.path().join("missing.ics"));
-        std::fs::write(&secret, "root:x:0:0:root:/root:/bin/bash\n").unwrap();
-        let body = rt.block_on(fetch::read_file(&secret)).unwrap();
-        let not_ics = rt.block_on(parse_local(body, chrono_tz::UTC, Vec::new(), &secret)).unwrap_err().to_string();
-        let gone = CalendarError::from(rt.block_on(fetch::read_file(&missing)).unwrap_err()).to_string();
-        assert_eq!(not_ics.replace("secret.ics", "X"), gone.replace("missing.ics", "X"));
-        assert!(!not_ics.contains("iCalendar"), "{not_ics}");
-    }
-
-    #[test]
     fn warnings_of_a_feed_with_a_problem_on_every_line_are_capped() {
         let mut ics = String::from("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n");
         for _ in 0..20_000 {
@@ -706,5 +335,15 @@ mod tests {
         let last = warnings.last().unwrap();
         assert!(last.starts_with("and ") && last.ends_with("more problems like these"), "{last}");
         assert!(warnings.iter().map(String::len).sum::<usize>() < 20_000);
+    }
+
+    #[test]
+    fn a_new_caldav_account_never_shows_its_password() {
+        let n: NewAccount = serde_json::from_value(serde_json::json!(
+            {"kind": "caldav", "server": "https://dav.example", "user": "ada", "password": "hunter22"}
+        ))
+        .unwrap();
+        assert_eq!(n.kind, Some(Kind::Caldav));
+        assert!(!format!("{n:?}").contains("hunter22"));
     }
 }

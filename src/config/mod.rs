@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+mod calendar;
 mod train;
+pub use calendar::{CalendarConfig, GoogleConfig, MicrosoftConfig};
 pub use train::{DistillConfig, Loss, TrainConfig, TINKER_BASE_URL};
 
 /// Everything a user can configure. Every field has a default, so an empty file is valid.
@@ -27,6 +29,8 @@ pub struct Config {
     pub judge: JudgeConfig,
     pub evolve: EvolveConfig,
     pub omls: OmlsConfig,
+    /// What counts as busy, and Google and Microsoft sign-in.
+    pub calendar: CalendarConfig,
     pub train: TrainConfig,
     pub store: StoreConfig,
     pub log: LogConfig,
@@ -628,6 +632,7 @@ impl Config {
         if self.omls.idle_minutes == 0 {
             return Err(invalid("omls.idle_minutes", "must be at least 1".into()));
         }
+        self.calendar.check().map_err(|(k, r)| invalid(k, r))?;
         self.train.check().map_err(|(k, r)| invalid(k, r))?;
         if let Some(d) = &self.train.distill {
             check_url("train.distill.teacher_url", &d.teacher_url)?;

@@ -287,6 +287,74 @@ const MIGRATIONS: &[&str] = &[
         value  INTEGER NOT NULL
     );
     "#,
+    // 12: calendar accounts of every kind (CalDAV, Google, Microsoft beside ICS addresses and
+    // files): the accounts table is rebuilt to widen its `kind` check and gains the user, the
+    // account's state and the CalDAV home; each account's calendars (the user ticks which count),
+    // the CalDAV objects cached per calendar with their ETags, and the provider events cached per
+    // calendar for a window. Passwords and tokens live in the keyring, never here.
+    r#"
+    CREATE TABLE calendars_v12 (
+        id            INTEGER PRIMARY KEY,
+        slug          TEXT NOT NULL UNIQUE,
+        name          TEXT NOT NULL,
+        kind          TEXT NOT NULL CHECK (kind IN ('url', 'file', 'env', 'caldav', 'google', 'microsoft')),
+        display       TEXT NOT NULL,
+        path          TEXT,
+        owner         TEXT NOT NULL DEFAULT '',
+        enabled       INTEGER NOT NULL DEFAULT 1,
+        etag          TEXT,
+        last_modified TEXT,
+        body          TEXT,
+        last_sync     INTEGER,
+        last_error    TEXT,
+        events        INTEGER NOT NULL DEFAULT 0,
+        created_at    INTEGER NOT NULL,
+        user          TEXT,
+        state         TEXT NOT NULL DEFAULT 'ok' CHECK (state IN ('ok', 'error', 'sign_in_again')),
+        server        TEXT
+    );
+    INSERT INTO calendars_v12(id, slug, name, kind, display, path, owner, enabled, etag, last_modified,
+                              body, last_sync, last_error, events, created_at, state)
+        SELECT id, slug, name, kind, display, path, owner, enabled, etag, last_modified,
+               body, last_sync, last_error, events, created_at,
+               CASE WHEN last_error IS NULL THEN 'ok' ELSE 'error' END
+        FROM calendars;
+    DROP TABLE calendars;
+    ALTER TABLE calendars_v12 RENAME TO calendars;
+    CREATE TABLE calendar_entries (
+        id          INTEGER PRIMARY KEY,
+        account_id  INTEGER NOT NULL REFERENCES calendars(id) ON DELETE CASCADE,
+        remote_id   TEXT NOT NULL,
+        name        TEXT NOT NULL,
+        color       TEXT,
+        own         INTEGER NOT NULL,
+        included    INTEGER NOT NULL,
+        events      INTEGER NOT NULL DEFAULT 0,
+        last_error  TEXT,
+        last_sync   INTEGER,
+        sync_token  TEXT,
+        ctag        TEXT,
+        UNIQUE (account_id, remote_id)
+    );
+    CREATE TABLE calendar_objects (
+        entry_id  INTEGER NOT NULL REFERENCES calendar_entries(id) ON DELETE CASCADE,
+        href      TEXT NOT NULL,
+        etag      TEXT,
+        ics       TEXT NOT NULL,
+        PRIMARY KEY (entry_id, href)
+    );
+    CREATE TABLE calendar_events (
+        entry_id   INTEGER NOT NULL REFERENCES calendar_entries(id) ON DELETE CASCADE,
+        summary    TEXT NOT NULL,
+        start_ms   INTEGER NOT NULL,
+        end_ms     INTEGER NOT NULL,
+        all_day    INTEGER NOT NULL,
+        cancelled  INTEGER NOT NULL,
+        show       TEXT NOT NULL,
+        response   TEXT NOT NULL
+    );
+    CREATE INDEX calendar_events_entry ON calendar_events(entry_id, start_ms);
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -306,4 +374,36 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         tracing::info!(version = i + 1, "database migrated");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ics_account_of_schema_11_survives_migration_12() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for sql in &MIGRATIONS[..11] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 11).unwrap();
+        conn.execute(
+            "INSERT INTO calendars(slug, name, kind, display, owner, body, last_sync, last_error, events, created_at)
+             VALUES ('work', 'Work', 'url', 'https://calendar.google.com', 'me@x.org', 'BEGIN:VCALENDAR', 7, 'HTTP 401', 3, 1)",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let row: (String, String, Option<String>, i64, String) = conn
+            .query_row("SELECT slug, kind, body, events, state FROM calendars WHERE name = 'Work'", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .unwrap();
+        assert_eq!(row, ("work".into(), "url".into(), Some("BEGIN:VCALENDAR".into()), 3, "error".into()));
+        conn.execute(
+            "INSERT INTO calendars(slug, name, kind, display, created_at) VALUES ('dav', 'Dav', 'caldav', 'dav.example', 1)",
+            [],
+        )
+        .unwrap();
+    }
 }
