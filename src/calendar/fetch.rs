@@ -111,7 +111,7 @@ pub async fn get(
         }
         bytes.extend_from_slice(&chunk);
     }
-    Ok(Fetched::New { body: String::from_utf8_lossy(&bytes).into_owned(), etag, last_modified })
+    Ok(Fetched::New { body: super::ics::decode(&bytes), etag, last_modified })
 }
 
 fn network(e: reqwest::Error) -> FetchError {
@@ -182,7 +182,7 @@ fn read_file_blocking(path: &std::path::Path) -> Result<String, FetchError> {
     if bytes.len() > MAX_BYTES {
         return Err(FetchError::TooLarge);
     }
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    Ok(super::ics::decode(&bytes))
 }
 
 /// Whether an address is this machine or a private network: loopback, RFC 1918, link-local,

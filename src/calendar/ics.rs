@@ -139,6 +139,29 @@ impl Zones {
     }
 }
 
+/// A feed's bytes as text: UTF-8 (its byte-order mark is dropped by [`Feed::parse`]), or UTF-16
+/// as Windows Calendar saves it (with a byte-order mark, or recognised by its first letters);
+/// anything unreadable becomes U+FFFD.
+pub fn decode(bytes: &[u8]) -> String {
+    let utf16 = |body: &[u8], le: bool| -> String {
+        let units = body.chunks_exact(2).map(|c| {
+            if le {
+                u16::from_le_bytes([c[0], c[1]])
+            } else {
+                u16::from_be_bytes([c[0], c[1]])
+            }
+        });
+        char::decode_utf16(units).map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER)).collect()
+    };
+    match bytes {
+        [0xFF, 0xFE, rest @ ..] => utf16(rest, true),
+        [0xFE, 0xFF, rest @ ..] => utf16(rest, false),
+        [b'B', 0, b'E', 0, ..] => utf16(bytes, true),
+        [0, b'B', 0, b'E', ..] => utf16(bytes, false),
+        _ => String::from_utf8_lossy(bytes).into_owned(),
+    }
+}
+
 /// TEXT values: `\,` `\;` `\n` `\\` unescaped.
 fn unescape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -391,8 +414,16 @@ fn read_when(p: &Prop, zones: &mut Zones) -> Result<When, String> {
 
 fn read_value(v: &str, p: &Prop, zones: &mut Zones) -> Result<When, String> {
     let bad = || format!("line {}: {} {v:?} is not a date or date-time", p.line, p.name);
-    if p.param("VALUE").is_some_and(|t| t.eq_ignore_ascii_case("DATE")) || v.len() == 8 {
-        return NaiveDate::parse_from_str(v, "%Y%m%d").map(When::Date).map_err(|_| bad());
+    // A date is its eight digits: `VALUE=DATE` with a time after them, or a date with a `Z`
+    // (older Google birthday feeds), is read as that date, as clients do.
+    let declared_date = p.param("VALUE").is_some_and(|t| t.eq_ignore_ascii_case("DATE"));
+    let digits = v.get(..8).filter(|d| d.bytes().all(|b| b.is_ascii_digit()));
+    match (declared_date, digits, v.get(8..)) {
+        (true, Some(d), _) | (false, Some(d), Some("" | "Z" | "z")) => {
+            return NaiveDate::parse_from_str(d, "%Y%m%d").map(When::Date).map_err(|_| bad());
+        }
+        (true, None, _) => return Err(bad()),
+        _ => {}
     }
     if let Some(utc) = v.strip_suffix('Z').or_else(|| v.strip_suffix('z')) {
         return NaiveDateTime::parse_from_str(utc, "%Y%m%dT%H%M%S").map(When::Utc).map_err(|_| bad());
@@ -538,7 +569,8 @@ fn read_event(
     let facts = facts(c, &status, all_day, owner);
     let first = instant(start, local);
     let mut rrules = Vec::new();
-    for p in c.all("RRULE") {
+    // An empty RRULE (calendarlabs.com exports one on every event) repeats nothing.
+    for p in c.all("RRULE").filter(|p| !p.value.trim().is_empty()) {
         let key = (p.value.trim().to_string(), first.timestamp_millis(), format!("{:?}", first.timezone()));
         if let Some(r) = zones.rules.get(&key) {
             rrules.push(r.clone());
@@ -796,6 +828,72 @@ mod tests {
         }
         for jargon in ["Many0", "Satisfy", "Eof", "nom"] {
             assert!(!joined.contains(jargon), "{joined}");
+        }
+    }
+
+    fn fixture(name: &str) -> Vec<u8> {
+        std::fs::read(format!("{}/tests/data/calendars/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    }
+
+    #[test]
+    fn feeds_saved_as_utf16_are_read() {
+        let bytes = fixture("corpus-utf16.ics");
+        let feed = Feed::parse(&decode(&bytes), BERLIN, &[]).unwrap();
+        let got = blocks(&feed, "2026-10-19T00:00:00Z", "2026-11-16T00:00:00Z");
+        assert_eq!(got, vec![("Café with Zoë".into(), ms("2026-10-20T09:00:00Z"), ms("2026-10-20T10:00:00Z"))]);
+        // Big-endian, and without a byte-order mark, the same.
+        let text = String::from_utf16(
+            &bytes[2..].chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect::<Vec<_>>(),
+        )
+        .unwrap();
+        let be: Vec<u8> = [0xFE, 0xFF].into_iter().chain(text.encode_utf16().flat_map(u16::to_be_bytes)).collect();
+        let bare: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        for b in [be, bare] {
+            assert_eq!(decode(&b), text);
+        }
+        assert_eq!(decode(b"BEGIN:VCALENDAR\xff"), "BEGIN:VCALENDAR\u{fffd}");
+        // An odd byte count or a lone surrogate is replaced, never a panic.
+        assert_eq!(decode(&[0xFF, 0xFE, b'B', 0, 0x00, 0xD8, b'x']), "B\u{fffd}");
+    }
+
+    #[test]
+    fn loosely_written_dates_and_empty_rrules_are_read_as_clients_do() {
+        let text = decode(&fixture("corpus-loose-dates.ics"));
+        let feed = Feed::parse(&text, BERLIN, &[]).unwrap();
+        assert!(feed.skipped.is_empty(), "{:?}", feed.skipped);
+        let got = blocks(&feed, "2026-10-19T00:00:00Z", "2026-11-16T00:00:00Z");
+        let want: Vec<(String, i64, i64)> = [
+            ("Festival (VALUE=DATE with a time after the date)", "2026-10-19T22:00:00Z", "2026-10-21T22:00:00Z"),
+            ("Birthday (an RDATE date with a Z)", "2026-10-22T22:00:00Z", "2026-10-23T22:00:00Z"),
+            ("Holiday (an empty RRULE)", "2026-10-25T23:00:00Z", "2026-10-26T23:00:00Z"),
+            ("Birthday (an RDATE date with a Z)", "2026-10-26T23:00:00Z", "2026-10-27T23:00:00Z"),
+        ]
+        .into_iter()
+        .map(|(s, a, b)| (s.to_string(), ms(a), ms(b)))
+        .collect();
+        assert_eq!(got, want);
+        // A broken date is still refused with its line: nine digits, or VALUE=DATE on words.
+        let bad = cal("BEGIN:VEVENT\r\nUID:x\r\nDTSTART:199700819T220000Z\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:y\r\nDTSTART;VALUE=DATE:Next Year\r\nEND:VEVENT\r\n");
+        let feed = Feed::parse(&bad, BERLIN, &[]).unwrap();
+        assert_eq!(feed.len(), 0);
+        assert!(feed.skipped[0].contains("line 5: DTSTART \"199700819T220000Z\" is not a date"), "{:?}", feed.skipped);
+        assert!(feed.skipped[1].contains("line 9: DTSTART \"Next Year\" is not a date"), "{:?}", feed.skipped);
+    }
+
+    #[test]
+    fn odd_line_ends_quote_slips_and_lotus_names_are_read() {
+        for (name, want) in [
+            (
+                "corpus-crcrlf.ics",
+                ("Planning with a blank line inside the fold", "2026-10-20T09:00:00Z", "2026-10-20T10:00:00Z"),
+            ),
+            ("corpus-cr-only.ics", ("Review", "2026-10-21T09:00:00Z", "2026-10-21T10:00:00Z")),
+            ("corpus-quote-slip.ics", ("Timesheets", "2026-10-22T07:00:00Z", "2026-10-22T07:30:00Z")),
+        ] {
+            let feed = Feed::parse(&decode(&fixture(name)), BERLIN, &[]).unwrap();
+            assert!(feed.skipped.is_empty() && feed.unknown_zones.is_empty(), "{name}: {:?}", feed.skipped);
+            let got = blocks(&feed, "2026-10-19T00:00:00Z", "2026-11-16T00:00:00Z");
+            assert_eq!(got, vec![(want.0.to_string(), ms(want.1), ms(want.2))], "{name}");
         }
     }
 

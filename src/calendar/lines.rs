@@ -114,11 +114,17 @@ pub struct Parsed {
     pub notes: Notes,
 }
 
-/// Logical lines (folding undone) with the file line each starts on.
+/// Logical lines (folding undone) with the file line each starts on. Lines end in CRLF, LF, or
+/// CR alone (old Mac exports); extra CRs before the LF (a file converted twice) and blank lines
+/// (also between a line and its folded continuation) are dropped.
 fn unfold(text: &str) -> Vec<(usize, String)> {
     let mut out: Vec<(usize, String)> = Vec::new();
-    for (i, raw) in text.split('\n').enumerate() {
-        let line = raw.strip_suffix('\r').unwrap_or(raw);
+    let eol = if text.contains('\n') { '\n' } else { '\r' };
+    for (i, raw) in text.split(eol).enumerate() {
+        let line = raw.trim_end_matches('\r');
+        if line.is_empty() {
+            continue;
+        }
         match (line.as_bytes().first(), out.last_mut()) {
             (Some(b' ' | b'\t'), Some(last)) => last.1.push_str(&line[1..]),
             _ => out.push((i + 1, line.to_string())),
@@ -132,8 +138,10 @@ pub fn content_line(text: &str, line: usize) -> Result<Prop, String> {
     let name_end = text.find([';', ':']).ok_or_else(|| {
         format!("line {line}: {:?} has no \":\" between a property name and its value; skipped", clip(text))
     })?;
-    let name = &text[..name_end];
-    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+    // A vCard-style group (`GROUP1.X-TEST`) is dropped; `_` is allowed (Lotus Notes writes
+    // `X-LOTUS-CHILD_UID`).
+    let name = text[..name_end].rsplit('.').next().unwrap_or_default();
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
         return Err(format!("line {line}: {:?} does not start with a property name; skipped", clip(text)));
     }
     let mut params = Vec::new();
@@ -166,6 +174,13 @@ pub fn content_line(text: &str, line: usize) -> Result<Prop, String> {
         }
     }
     if i >= bytes.len() || bytes[i] != b':' {
+        // A quote closed after the value (`TZID="W. Europe Standard Time:20200609T090000"`, seen
+        // in Outlook files): read the line without its quotes, as clients do.
+        if text.contains('"') {
+            if let Ok(p) = content_line(&text.replace('"', ""), line) {
+                return Ok(p);
+            }
+        }
         return Err(format!("line {line}: {:?} has no \":\" before its value; skipped", clip(text)));
     }
     Ok(Prop { name: name.to_ascii_uppercase(), params, value: text[i + 1..].to_string(), line })
@@ -325,6 +340,34 @@ mod tests {
         assert_eq!(uids, ["1", "2", "3"]);
         assert!(p.notes.iter().any(|n| n.starts_with("line 4:") && n.contains("END:VEVENTT")), "{:?}", p.notes);
         assert!(p.notes.iter().any(|n| n.contains("after END:VCALENDAR, from line 14")), "{:?}", p.notes);
+    }
+
+    #[test]
+    fn lotus_names_groups_and_quotes_closed_after_the_value_are_read() {
+        let p = content_line("X-LOTUS-CHILD_UID:0A1B2C", 1).unwrap();
+        assert_eq!((p.name.as_str(), p.value.as_str()), ("X-LOTUS-CHILD_UID", "0A1B2C"));
+        let p = content_line("group1.X-Note;VALUE=TEXT:grouped", 2).unwrap();
+        assert_eq!((p.name.as_str(), p.value.as_str()), ("X-NOTE", "grouped"));
+        let p = content_line(r#"DTSTART;TZID="W. Europe Standard Time:20261022T090000""#, 3).unwrap();
+        assert_eq!(p.param("TZID"), Some("W. Europe Standard Time"));
+        assert_eq!(p.value, "20261022T090000");
+        // Still refused, with the line: no colon at all, or none outside quotes once they are gone.
+        assert!(content_line(r#"ORGANIZER;CN="Sixt SE""#, 4).unwrap_err().starts_with("line 4:"));
+        assert!(content_line("X-APPLE-RADIUS=49.9", 5).unwrap_err().starts_with("line 5:"));
+    }
+
+    #[test]
+    fn blank_lines_extra_carriage_returns_and_mac_line_ends_are_read() {
+        for text in [
+            "BEGIN:VCALENDAR\r\r\nBEGIN:VEVENT\r\r\nSUMMARY:a\r\r\n\r\r\n  b\r\r\nEND:VEVENT\r\r\nEND:VCALENDAR\r\r\n",
+            "BEGIN:VCALENDAR\rBEGIN:VEVENT\rSUMMARY:a\r  b\rEND:VEVENT\rEND:VCALENDAR\r",
+            "BEGIN:VCALENDAR\nBEGIN:VEVENT\nSUMMARY:a\n\n\n  b\nEND:VEVENT\nEND:VCALENDAR",
+        ] {
+            let p = parse(text).unwrap();
+            assert!(p.notes.is_empty(), "{text:?}: {:?}", p.notes);
+            assert_eq!(p.calendars[0].children[0].value("SUMMARY"), Some("a b"), "{text:?}");
+            assert_eq!(p.calendars[0].children[0].line, 2, "{text:?}");
+        }
     }
 
     #[test]

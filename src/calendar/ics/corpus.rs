@@ -6,7 +6,7 @@
 //! METACLAW_ICS_CORPUS=/path/to/ics cargo test --lib calendar::ics::corpus -- --ignored --nocapture
 //! ```
 //!
-//! For every file it reads the text as a feed would (lossy UTF-8), parses it with [`Feed::parse`]
+//! For every file it reads the text as a feed would ([`decode`]), parses it with [`Feed::parse`]
 //! and asks for busy time over the four weeks around now and over the year from the file's first
 //! event, each under `catch_unwind` and timed. It prints one line per file (refused, read with
 //! skipped lines or events, unknown zones, times) and a summary, and fails on a panic or on a file
@@ -63,7 +63,7 @@ fn panic_text(e: &(dyn std::any::Any + Send)) -> String {
 fn check(path: &Path, now: i64) -> Outcome {
     let mut out = Outcome::default();
     let text = match std::fs::read(path) {
-        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+        Ok(b) => decode(&b),
         Err(e) => {
             out.refused = Some(format!("unreadable: {e}"));
             return out;
