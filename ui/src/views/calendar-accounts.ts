@@ -81,9 +81,17 @@ export function calendarToggles(app: App, a: CalendarAccount, idPrefix: string, 
 function calendarRow(app: App, a: CalendarAccount, c: CalendarEntry, id: string, onChanged: (a: CalendarAccount) => void): HTMLElement {
   const input = h("input", { type: "checkbox", role: "switch", class: "switch", id, checked: c.included }) as HTMLInputElement;
   const note = [c.own ? null : "shared or subscribed", `${c.events} event${c.events === 1 ? "" : "s"}`].filter(Boolean).join(" · ");
+  // Not disabled while saving: a disabled control loses the keyboard focus, and the list is drawn
+  // again (focus restored) when the change lands. A second flip meanwhile is undone.
+  let saving = false;
   input.addEventListener("change", async () => {
+    if (saving) {
+      input.checked = !input.checked;
+      return;
+    }
     const on = input.checked;
-    input.disabled = true;
+    saving = true;
+    input.setAttribute("aria-busy", "true");
     try {
       const updated = await app.api.includeCalendar(a.id, c.id, on);
       toast(on ? `${c.name} counts as busy` : `${c.name} no longer counts as busy`);
@@ -92,7 +100,8 @@ function calendarRow(app: App, a: CalendarAccount, c: CalendarEntry, id: string,
       input.checked = !on;
       toast(errorMessage(e), "error");
     } finally {
-      input.disabled = false;
+      saving = false;
+      input.removeAttribute("aria-busy");
     }
   });
   const color = swatchColor(c.color);
@@ -215,7 +224,7 @@ export function accountList(app: App, reload: () => Promise<void>): AccountList 
       return h(
         "div",
         { class: "small" },
-        h("span", { class: "error-text" }, `${PROVIDER_NAME[p]} no longer accepts MetaClaw's sign-in${a.last_error ? `: ${a.last_error}` : "."}`),
+        h("span", { class: "error-text" }, `${PROVIDER_NAME[p]} no longer accepts MetaClaw's sign-in${a.last_error ? `: ${a.last_error.replace(/[.\s]+$/, "")}.` : "."}`),
         " Sign in again to keep reading busy times.",
       );
     }

@@ -99,15 +99,15 @@ export interface PauseReply {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Calendars (issue 7)
+// Calendars (issues 7 and 16)
 
 /** crate::calendar::Kind (rename_all = "lowercase"): an ICS address or file, or an account. */
 export type CalendarKind = "url" | "file" | "caldav" | "google" | "microsoft";
 
-/** An account's health: "sign_in_again" when a provider no longer accepts its sign-in. */
+/** crate::calendar::State (rename_all = "snake_case"): "sign_in_again" when a provider no longer accepts its sign-in. */
 export type CalendarState = "ok" | "error" | "sign_in_again";
 
-/** One calendar of a CalDAV, Google or Microsoft account (`CalendarAccount.calendars`). */
+/** crate::calendar::CalendarEntry: one calendar of a CalDAV, Google or Microsoft account. */
 export interface CalendarEntry {
   id: number;
   name: string;
@@ -138,12 +138,11 @@ export interface CalendarAccount {
   env_var?: string | null;
   /** What to know about a feed just added (only in the answer to an add). */
   warnings?: string[];
-  /** CalDAV user name or the signed-in address (older engines: absent). */
-  user?: string | null;
-  /** Older engines: absent (then read `last_error`). */
-  state?: CalendarState;
-  /** The account's calendars; [] for ICS addresses and files (older engines: absent). */
-  calendars?: CalendarEntry[];
+  /** CalDAV user name or the signed-in address. */
+  user: string | null;
+  state: CalendarState;
+  /** The account's calendars; [] for ICS addresses and files. */
+  calendars: CalendarEntry[];
 }
 
 /** crate::calendar::NewAccount (`POST /api/calendars` body for an ICS address or file) */
@@ -153,7 +152,7 @@ export interface CalendarAdd {
   owner?: string[];
 }
 
-/** `POST /api/calendars` body for a CalDAV account. */
+/** crate::calendar::NewAccount's CalDAV form (`POST /api/calendars` body for a CalDAV account). */
 export interface CalDavAdd {
   kind: "caldav";
   /** An https URL on the server, or an email address (discovery). */
@@ -164,13 +163,13 @@ export interface CalDavAdd {
   name?: string;
 }
 
-/** crate::api::omls::Update (`PATCH /api/calendars/{id}` body) */
+/** crate::api::calendars::Update (`PATCH /api/calendars/{id}` body) */
 export interface CalendarPatch {
   name?: string;
   enabled?: boolean;
 }
 
-/** `PATCH /api/calendars/{id}/calendars/{cid}` body */
+/** crate::api::calendars::Include (`PATCH /api/calendars/{id}/calendars/{cid}` body) */
 export interface CalendarEntryPatch {
   included: boolean;
 }
@@ -178,19 +177,19 @@ export interface CalendarEntryPatch {
 /** crate::calendar::oauth::Provider (rename_all = "lowercase") */
 export type SignInProvider = "google" | "microsoft";
 
-/** `POST /api/calendars/signin` body */
+/** crate::api::calendars::SignIn (`POST /api/calendars/signin` body) */
 export interface SignInArg {
   provider: SignInProvider;
   name?: string;
 }
 
-/** reply of `POST /api/calendars/signin`: open `url` in the browser, then poll the flow. */
+/** crate::calendar::signin::Started (`POST /api/calendars/signin`): open `url`, then poll the flow. */
 export interface SignInStart {
   flow: string;
   url: string;
 }
 
-/** reply of `GET /api/calendars/signin/{flow}` */
+/** crate::calendar::signin::FlowStatus (`GET /api/calendars/signin/{flow}`) */
 export interface SignInStatus {
   state: "waiting" | "done" | "failed";
   account: CalendarAccount | null;
