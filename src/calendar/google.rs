@@ -263,7 +263,8 @@ mod tests {
         ] {
             assert!(to_event(&v, UTC).is_none(), "{v}");
         }
-        let backwards = json!({"start": {"dateTime": "2026-12-07T10:00:00Z"}, "end": {"dateTime": "2026-12-01T10:00:00Z"}});
+        let backwards =
+            json!({"start": {"dateTime": "2026-12-07T10:00:00Z"}, "end": {"dateTime": "2026-12-01T10:00:00Z"}});
         let e = to_event(&backwards, UTC).unwrap();
         assert_eq!(e.end_ms, e.start_ms);
     }

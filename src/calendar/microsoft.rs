@@ -203,7 +203,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!((e.start_ms, e.end_ms), (at("2026-12-07T09:00:00Z"), at("2026-12-07T09:15:00Z")));
-        assert_eq!(e.facts, Facts { all_day: false, cancelled: false, show: Show::Tentative, response: Response::Tentative });
+        assert_eq!(
+            e.facts,
+            Facts { all_day: false, cancelled: false, show: Show::Tentative, response: Response::Tentative }
+        );
         // The Prefer header ignored: a Windows zone name is still read right.
         let w = to_event(
             &json!({"showAs": "busy", "start": {"dateTime": "2026-12-07T09:00:00", "timeZone": "W. Europe Standard Time"},

@@ -16,8 +16,10 @@ use tokio::task::JoinSet;
 
 use crate::turn::now_ms;
 
-/// The path of the loopback redirect (`http://127.0.0.1:<port>/callback`).
-pub const CALLBACK_PATH: &str = "/callback";
+/// The path the browser comes back to: the redirect is `http://127.0.0.1:<port>` (no path, as
+/// Google documents for desktop clients and Microsoft Entra matches for a registered
+/// `http://127.0.0.1`, the port ignored), which the browser requests as `/`.
+pub const CALLBACK_PATH: &str = "/";
 /// The largest answer read from a token endpoint.
 const TOKEN_BODY_LIMIT: usize = 64 * 1024;
 /// The largest request head the loopback listener reads.
@@ -152,7 +154,11 @@ pub(crate) fn check_url(u: &str) -> Result<reqwest::Url, OAuthError> {
     let url = reqwest::Url::parse(u.trim()).map_err(|_| OAuthError::BadEndpoint(shown(u)))?;
     let Some(host) = url.host_str() else { return Err(OAuthError::BadEndpoint(shown(u))) };
     let loopback = host.eq_ignore_ascii_case("localhost")
-        || host.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
     match url.scheme() {
         "https" => Ok(url),
         "http" if loopback => Ok(url),
@@ -240,7 +246,7 @@ pub fn http_client() -> reqwest::Client {
 /// A sign-in under way: the URL to open in the browser, and the listener waiting for its answer.
 pub struct SignIn {
     pub url: String,
-    /// `http://127.0.0.1:<port>/callback`.
+    /// `http://127.0.0.1:<port>`.
     pub redirect_uri: String,
     provider: Provider,
     ep: Endpoints,
@@ -268,14 +274,13 @@ pub fn pkce_challenge(verifier: &str) -> String {
 }
 
 /// Binds 127.0.0.1:0, builds the authorization URL (code flow, PKCE S256, random state,
-/// redirect `http://127.0.0.1:<port>/callback`, read-only scopes, offline access and consent so
+/// redirect `http://127.0.0.1:<port>`, read-only scopes, offline access and consent so
 /// a refresh token comes back).
 pub async fn start(provider: Provider, ep: &Endpoints) -> Result<SignIn, OAuthError> {
     ep.check()?;
-    let listener =
-        TcpListener::bind(("127.0.0.1", 0)).await.map_err(|e| OAuthError::Listener(e.to_string()))?;
+    let listener = TcpListener::bind(("127.0.0.1", 0)).await.map_err(|e| OAuthError::Listener(e.to_string()))?;
     let port = listener.local_addr().map_err(|e| OAuthError::Listener(e.to_string()))?.port();
-    let redirect_uri = format!("http://127.0.0.1:{port}{CALLBACK_PATH}");
+    let redirect_uri = format!("http://127.0.0.1:{port}");
     // 32 bytes each: a 43-character verifier (RFC 7636 allows 43..=128) and 256 bits of state.
     let verifier = random_token(32);
     let state = random_token(32);
@@ -324,7 +329,9 @@ impl SignIn {
         } else if let Some(e) = cb.error {
             Err(if e == "access_denied" { OAuthError::Denied } else { OAuthError::Refused(plain(&e)) })
         } else {
-            cb.code.filter(|c| !c.is_empty()).ok_or_else(|| OAuthError::Refused("no authorization code came back".into()))
+            cb.code
+                .filter(|c| !c.is_empty())
+                .ok_or_else(|| OAuthError::Refused("no authorization code came back".into()))
         };
         let page = match &outcome {
             Ok(_) => page("Signed in", "You can close this tab and return to MetaClaw."),
@@ -383,7 +390,8 @@ async fn wait_for_callback(listener: &TcpListener) -> Result<(TcpStream, Callbac
     }
 }
 
-/// Reads one request head (bounded in size and time). `Some` only for `GET /callback?…`.
+/// Reads one request head (bounded in size and time). `Some` only for `GET /?…` with a `state`
+/// or an `error` (a bare `/` or anything else gets a 404).
 async fn read_callback(mut stream: TcpStream) -> Option<(TcpStream, Callback)> {
     let mut head = Vec::with_capacity(1024);
     let read = tokio::time::timeout(HEAD_TIMEOUT, async {
@@ -406,19 +414,22 @@ async fn read_callback(mut stream: TcpStream) -> Option<(TcpStream, Callback)> {
     let mut parts = line.split(' ');
     let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     let path = target.split('?').next().unwrap_or("");
-    if method != "GET" || path != CALLBACK_PATH {
+    let mut cb = Callback::default();
+    if method == "GET" && path == CALLBACK_PATH {
+        if let Ok(url) = reqwest::Url::parse(&format!("http://127.0.0.1{target}")) {
+            for (k, v) in url.query_pairs() {
+                match k.as_ref() {
+                    "code" => cb.code = Some(v.into_owned()),
+                    "state" => cb.state = Some(v.into_owned()),
+                    "error" => cb.error = Some(v.into_owned()),
+                    _ => {}
+                }
+            }
+        }
+    }
+    if cb.state.is_none() && cb.error.is_none() {
         respond(&mut stream, "404 Not Found", &page("Not found", "Nothing here.")).await;
         return None;
-    }
-    let url = reqwest::Url::parse(&format!("http://127.0.0.1{target}")).ok()?;
-    let mut cb = Callback::default();
-    for (k, v) in url.query_pairs() {
-        match k.as_ref() {
-            "code" => cb.code = Some(v.into_owned()),
-            "state" => cb.state = Some(v.into_owned()),
-            "error" => cb.error = Some(v.into_owned()),
-            _ => {}
-        }
     }
     Some((stream, cb))
 }
@@ -479,12 +490,7 @@ pub async fn revoke(ep: &Endpoints, token: &str) -> Result<(), OAuthError> {
     const SERVICE: &str = "sign-in service";
     let Some(url) = &ep.revoke_url else { return Ok(()) };
     let url = check_url(url)?;
-    let resp = http_client()
-        .post(url)
-        .form(&[("token", token)])
-        .send()
-        .await
-        .map_err(|e| network(SERVICE, e))?;
+    let resp = http_client().post(url).form(&[("token", token)]).send().await.map_err(|e| network(SERVICE, e))?;
     let status = resp.status().as_u16();
     if (200..300).contains(&status) {
         return Ok(());
@@ -508,20 +514,16 @@ async fn token_request(
 ) -> Result<Tokens, OAuthError> {
     const SERVICE: &str = "sign-in service";
     let url = check_url(&ep.token_url)?;
-    let resp = http
-        .post(url)
-        .header("accept", "application/json")
-        .form(form)
-        .send()
-        .await
-        .map_err(|e| network(SERVICE, e))?;
+    let resp =
+        http.post(url).header("accept", "application/json").form(form).send().await.map_err(|e| network(SERVICE, e))?;
     let status = resp.status().as_u16();
     let body = read_limited(resp, TOKEN_BODY_LIMIT, SERVICE).await?;
     let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     if !(200..300).contains(&status) {
         let error = json["error"].as_str().map(plain);
         // The description may quote the request; show only its first line, never the token.
-        let detail = json["error_description"].as_str().map(|d| plain(d.lines().next().unwrap_or(""))).unwrap_or_default();
+        let detail =
+            json["error_description"].as_str().map(|d| plain(d.lines().next().unwrap_or(""))).unwrap_or_default();
         return Err(match error.as_deref() {
             Some("invalid_grant") if refreshing => OAuthError::SignInAgain(format!(
                 "the sign-in has expired or was revoked{}",
@@ -587,7 +589,8 @@ pub(crate) async fn api_get(
     limit: usize,
     service: &'static str,
 ) -> Result<Value, OAuthError> {
-    let resp = req.bearer_auth(access).header("accept", "application/json").send().await.map_err(|e| network(service, e))?;
+    let resp =
+        req.bearer_auth(access).header("accept", "application/json").send().await.map_err(|e| network(service, e))?;
     let status = resp.status().as_u16();
     match status {
         200..=299 => {}
@@ -605,14 +608,19 @@ mod tests {
     #[test]
     fn pkce_challenge_follows_rfc_7636_appendix_b() {
         assert_eq!(
-            pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFXFVEjXk"),
+            pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
     }
 
     #[test]
     fn tokens_and_secrets_never_show_in_debug() {
-        let t = Tokens { access: "ya29.SECRET".into(), refresh: Some("1//REFRESH".into()), expires_at_ms: 1, account: None };
+        let t = Tokens {
+            access: "ya29.SECRET".into(),
+            refresh: Some("1//REFRESH".into()),
+            expires_at_ms: 1,
+            account: None,
+        };
         let s = format!("{t:?}");
         assert!(!s.contains("SECRET") && !s.contains("REFRESH"), "{s}");
         let ep = Endpoints::google("id", Some("GOCSPX-hidden"));

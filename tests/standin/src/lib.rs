@@ -55,6 +55,8 @@
 mod anthropic;
 mod roles;
 pub mod tinker;
+pub mod google;
+pub mod microsoft;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

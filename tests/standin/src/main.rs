@@ -2,6 +2,8 @@
 //! prints `listening on http://ADDR` once it accepts connections.
 //! `metaclaw-standin --tinker DIR`: runs the Tinker stand-in instead (no key), writing the test
 //! tokenizer into DIR, and prints its address the same way.
+//! `metaclaw-standin --google` / `--microsoft`: the calendar sign-in stand-ins (client ids
+//! `standin-client` with secret `standin-secret`, and `standin-ms-client`), same output.
 
 use std::net::SocketAddr;
 
@@ -20,6 +22,18 @@ async fn main() {
                 metaclaw_standin::tinker::write_tokenizer(&dir);
                 let t = metaclaw_standin::tinker::spawn(Default::default()).await.expect("stand-in binds");
                 println!("listening on {}", t.base_url());
+                tokio::signal::ctrl_c().await.ok();
+                return;
+            }
+            "--google" => {
+                let g = metaclaw_standin::google::spawn(Default::default()).await.expect("stand-in binds");
+                println!("listening on {}", g.base_url());
+                tokio::signal::ctrl_c().await.ok();
+                return;
+            }
+            "--microsoft" => {
+                let m = metaclaw_standin::microsoft::spawn(Default::default()).await.expect("stand-in binds");
+                println!("listening on {}", m.base_url());
                 tokio::signal::ctrl_c().await.ok();
                 return;
             }
