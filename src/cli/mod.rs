@@ -1,5 +1,6 @@
 //! Command-line interface: argument definitions and dispatch.
 
+mod calendar;
 mod client;
 mod learning;
 mod omls;
@@ -104,7 +105,7 @@ enum Command {
     Omls(omls::OmlsCmd),
     /// Calendars whose meetings open learning windows.
     #[command(subcommand)]
-    Calendar(omls::CalendarCmd),
+    Calendar(calendar::CalendarCmd),
     /// Policy training: status, history, run-now, pause, resume, rollback <step>.
     #[command(subcommand)]
     Train(train::TrainCmd),
@@ -229,7 +230,7 @@ pub fn run(args: Cli) -> Result<()> {
         Command::Dataset(c) => runtime()?.block_on(learning::dataset(&home, c)),
         Command::Feedback { turn, score, note } => runtime()?.block_on(learning::feedback(&home, turn, score, note)),
         Command::Omls(c) => runtime()?.block_on(omls::run(&home, c)),
-        Command::Calendar(c) => runtime()?.block_on(omls::calendar(&home, c)),
+        Command::Calendar(c) => runtime()?.block_on(calendar::run(&home, c)),
         Command::Train(c) => runtime()?.block_on(train::run(&home, c)),
         Command::Pause => runtime()?.block_on(omls::learning(&home, true)),
         Command::Resume => runtime()?.block_on(omls::learning(&home, false)),

@@ -1,10 +1,10 @@
-//! `metaclaw omls status|simulate`, `metaclaw calendar …`, `metaclaw pause|resume`: the
-//! scheduler, its calendars and the learning switch, through the admin API.
+//! `metaclaw omls status|simulate`, `metaclaw pause|resume`: the scheduler and the learning
+//! switch, through the admin API. `metaclaw calendar …` is in [`super::calendar`].
 
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use metaclaw::home::Home;
 
@@ -27,48 +27,6 @@ pub enum OmlsCmd {
         to: String,
         #[command(flatten)]
         json: JsonFlag,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum CalendarCmd {
-    /// Connect a calendar: an https:// or webcal:// address (a Google "secret address in iCal
-    /// format", an Outlook published ICS link, an iCloud public link), a path to an .ics file,
-    /// `-` to read the address from stdin, or `env` (address in METACLAW_CALENDAR_<NAME>_URL).
-    Add {
-        source: String,
-        #[arg(long)]
-        name: Option<String>,
-        /// Your address(es) in the calendar, so invitations you declined don't count as busy.
-        #[arg(long = "owner")]
-        owner: Vec<String>,
-    },
-    /// The connected calendars, when each last synced, and any error.
-    List(JsonFlag),
-    /// Fetch a calendar now and report what came back.
-    Test {
-        id: i64,
-    },
-    /// The busy blocks of the coming days.
-    Busy {
-        #[arg(long, default_value_t = 7)]
-        days: i64,
-        #[command(flatten)]
-        json: JsonFlag,
-    },
-    Rename {
-        id: i64,
-        name: String,
-    },
-    Enable {
-        id: i64,
-    },
-    Disable {
-        id: i64,
-    },
-    /// Disconnect a calendar and forget its address.
-    Remove {
-        id: i64,
     },
 }
 
@@ -195,126 +153,6 @@ async fn simulate(home: &Home, from: &str, to: &str, json: bool) -> Result<()> {
         );
     }
     println!("{} window(s), {} minutes in all", windows.len(), v["open_minutes"]);
-    Ok(())
-}
-
-pub async fn calendar(home: &Home, cmd: CalendarCmd) -> Result<()> {
-    match cmd {
-        CalendarCmd::Add { source, name, owner } => {
-            let source = if source == "-" {
-                let mut line = String::new();
-                std::io::stdin().read_line(&mut line).context("reading the address from stdin")?;
-                line.trim().to_string()
-            } else if !source.contains("://") && !source.eq_ignore_ascii_case("env") {
-                // The engine takes absolute paths only; a path typed here is relative to this shell.
-                std::path::absolute(&source).map(|p| p.display().to_string()).unwrap_or(source)
-            } else {
-                source
-            };
-            let a = call(
-                home,
-                Method::POST,
-                "/api/calendars",
-                Some(json!({"source": source, "name": name, "owner": owner})),
-            )
-            .await?;
-            println!(
-                "added calendar {} {:?} ({}), {} events",
-                a["id"],
-                a["name"].as_str().unwrap_or(""),
-                a["display"].as_str().unwrap_or(""),
-                a["events"]
-            );
-            for w in a["warnings"].as_array().into_iter().flatten() {
-                println!("warning: {}", w.as_str().unwrap_or(""));
-            }
-            Ok(())
-        }
-        CalendarCmd::List(j) => {
-            let v = call(home, Method::GET, "/api/calendars", None).await?;
-            if j.json {
-                println!("{}", serde_json::to_string_pretty(&v)?);
-                return Ok(());
-            }
-            let list = v.as_array().cloned().unwrap_or_default();
-            if list.is_empty() {
-                println!("no calendars; add one with `metaclaw calendar add <https-or-webcal-address-or-file>`");
-            }
-            for a in list {
-                let synced = a["last_sync"].as_i64().map(time).unwrap_or_else(|| "never".into());
-                println!(
-                    "{:>3}  {:<20} {:<4} {:<32} {:>5} events  synced {synced}{}{}",
-                    a["id"],
-                    a["name"].as_str().unwrap_or(""),
-                    a["kind"].as_str().unwrap_or(""),
-                    a["display"].as_str().unwrap_or(""),
-                    a["events"],
-                    if a["enabled"] == false { "  (disabled)" } else { "" },
-                    a["last_error"].as_str().map(|e| format!("\n     error: {e}")).unwrap_or_default()
-                );
-            }
-            Ok(())
-        }
-        CalendarCmd::Test { id } => {
-            let r = call(home, Method::POST, &format!("/api/calendars/{id}/test"), None).await?;
-            if r["ok"] == true {
-                println!("ok: {} events", r["events"]);
-            } else {
-                println!("failed: {}", r["error"].as_str().unwrap_or("unknown error"));
-            }
-            for z in r["unknown_zones"].as_array().into_iter().flatten() {
-                println!("warning: unknown time zone {z} (read in your own zone)");
-            }
-            for s in r["skipped"].as_array().into_iter().flatten() {
-                println!("warning: skipped {}", s.as_str().unwrap_or(""));
-            }
-            if r["ok"] != true {
-                bail!("calendar {id} could not be fetched");
-            }
-            Ok(())
-        }
-        CalendarCmd::Busy { days, json } => {
-            let now = jiff::Timestamp::now().as_millisecond();
-            let v = call(
-                home,
-                Method::GET,
-                &format!("/api/calendars/busy?from={now}&to={}", now + days * 86_400_000),
-                None,
-            )
-            .await?;
-            if json.json {
-                println!("{}", serde_json::to_string_pretty(&v)?);
-                return Ok(());
-            }
-            for b in v.as_array().into_iter().flatten() {
-                println!(
-                    "{} → {}  {}",
-                    time(b["start"].as_i64().unwrap_or(0)),
-                    time(b["end"].as_i64().unwrap_or(0)),
-                    b["summary"].as_str().unwrap_or("")
-                );
-            }
-            Ok(())
-        }
-        CalendarCmd::Rename { id, name } => patch(home, id, json!({"name": name})).await,
-        CalendarCmd::Enable { id } => patch(home, id, json!({"enabled": true})).await,
-        CalendarCmd::Disable { id } => patch(home, id, json!({"enabled": false})).await,
-        CalendarCmd::Remove { id } => {
-            call(home, Method::DELETE, &format!("/api/calendars/{id}"), None).await?;
-            println!("removed calendar {id}");
-            Ok(())
-        }
-    }
-}
-
-async fn patch(home: &Home, id: i64, body: Value) -> Result<()> {
-    let a = call(home, Method::PATCH, &format!("/api/calendars/{id}"), Some(body)).await?;
-    println!(
-        "calendar {} {:?}{}",
-        a["id"],
-        a["name"].as_str().unwrap_or(""),
-        if a["enabled"] == false { " (disabled)" } else { "" }
-    );
     Ok(())
 }
 
