@@ -349,3 +349,85 @@ async fn microsoft_calendars_and_calendar_view_follow_the_one_busy_rule() {
     let alan = list.iter().find(|c| c.name == "Alan's calendar").unwrap();
     assert!(microsoft::events(&http, &ep, &access, &alan.id, from, to, chrono_tz::UTC).await.unwrap().is_empty());
 }
+
+/// A provider that misbehaves: every path answers what `answer` says for (path, query); requests
+/// are counted.
+async fn hostile(
+    answer: impl Fn(&str, &str) -> (u16, String) + Send + Sync + 'static,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let hits = std::sync::Arc::new(AtomicUsize::new(0));
+    let (count, answer) = (hits.clone(), std::sync::Arc::new(answer));
+    let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
+        let (count, answer) = (count.clone(), answer.clone());
+        async move {
+            count.fetch_add(1, Ordering::SeqCst);
+            let (status, body) = answer(req.uri().path(), req.uri().query().unwrap_or(""));
+            axum::response::Response::builder()
+                .status(status)
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(body))
+                .unwrap()
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (base, hits)
+}
+
+fn ep_at(base: &str, token_path: &str) -> Endpoints {
+    Endpoints {
+        client_id: "c".into(),
+        client_secret: None,
+        auth_url: format!("{base}/auth"),
+        token_url: format!("{base}{token_path}"),
+        revoke_url: None,
+        api_url: format!("{base}/v1.0"),
+        scopes: Vec::new(),
+    }
+}
+
+#[tokio::test]
+async fn hostile_provider_answers_end_in_plain_errors_without_hanging_or_leaking_the_token() {
+    use std::sync::atomic::Ordering;
+    let http = oauth::http_client();
+    // A next-page link to another server: never followed (the bearer token stays home).
+    let (elsewhere, elsewhere_hits) = hostile(|_, _| (200, r#"{"value": []}"#.into())).await;
+    let link = format!("{elsewhere}/v1.0/me/calendars?$skiptoken=1");
+    let (base, _) =
+        hostile(move |_, _| (200, serde_json::json!({"value": [], "@odata.nextLink": link}).to_string())).await;
+    let err = microsoft::calendars(&http, &ep_at(&base, "/t"), "secret-access").await.unwrap_err();
+    assert!(err.to_string().contains("another server"), "{err}");
+    assert_eq!(elsewhere_hits.load(Ordering::SeqCst), 0);
+    // Endless pages: given up after 50.
+    let (base, hits) = hostile(|_, q| (200, format!(r#"{{"items": [], "nextPageToken": "t{}"}}"#, q.len()))).await;
+    let err = google::calendars(&http, &ep_at(&base, "/t"), "secret-access").await.unwrap_err();
+    assert!(err.to_string().contains("more than 50 pages"), "{err}");
+    assert_eq!(hits.load(Ordering::SeqCst), google::MAX_PAGES);
+    // A page too large to hold.
+    let (base, _) = hostile(|_, _| (200, format!(r#"{{"items": [], "x": "{}"}}"#, "a".repeat(5 << 20)))).await;
+    let err = google::calendars(&http, &ep_at(&base, "/t"), "secret-access").await.unwrap_err();
+    assert!(matches!(err, OAuthError::TooLarge(_)), "{err:?}");
+    // Garbage where JSON belongs, items of the wrong shapes.
+    let (base, _) = hostile(|_, _| (200, "<html>".into())).await;
+    assert!(matches!(google::calendars(&http, &ep_at(&base, "/t"), "a").await, Err(OAuthError::BadAnswer { .. })));
+    let (base, _) =
+        hostile(|_, _| (200, r#"{"value": [1, "x", {"id": 5}, {"start": {}}, {"start": {"dateTime": []}}]}"#.into()))
+            .await;
+    let ep = ep_at(&base, "/t");
+    assert!(microsoft::calendars(&http, &ep, "a").await.unwrap().is_empty());
+    assert!(microsoft::events(&http, &ep, "a", "id", 0, i64::MAX / 4, chrono_tz::UTC).await.unwrap().is_empty());
+    // Token endpoints: not JSON, no access token, too large; never an error quoting the grant.
+    for body in ["not json".to_string(), r#"{"token_type": "Bearer"}"#.into(), "x".repeat(1 << 20)] {
+        let (base, _) = hostile(move |_, _| (200, body.clone())).await;
+        let err = oauth::refresh(&ep_at(&base, "/common/oauth2/v2.0/token"), "secret-refresh").await.unwrap_err();
+        assert!(matches!(err, OAuthError::BadAnswer { .. } | OAuthError::TooLarge(_)), "{err:?}");
+        assert!(!err.to_string().contains("secret-refresh"), "{err}");
+    }
+    // Plain http to a server that is not this machine is refused before anything is sent.
+    let mut remote = ep_at("http://calendar.example.com", "/t");
+    remote.client_id = "c".into();
+    assert!(matches!(oauth::refresh(&remote, "r").await, Err(OAuthError::BadEndpoint(_))));
+    assert!(matches!(oauth::start(Provider::Google, &remote).await, Err(OAuthError::BadEndpoint(_))));
+}
