@@ -1,0 +1,423 @@
+//! Calendar accounts through the real admin API (real SQLite, loopback HTTP): a CalDAV account
+//! against a real Radicale (added with a password, its calendars listed and the user's own
+//! ticked, busy blocks, an incremental sync that fetches only the changed event, deletion, a
+//! wrong password storing nothing, ticks changing busy time, the cached schedule surviving a
+//! restart without the server), Google and Microsoft sign-ins against the stand-ins (the test
+//! plays the browser; refresh after expiry, "sign in again" when revoked, revoke on removal), and
+//! the CLI adding a CalDAV account with the password on stdin.
+
+mod common;
+
+use std::time::Duration;
+
+use common::radicale::{Radicale, EMAIL, PASSWORD, USER};
+use common::Harness;
+use metaclaw::engine::{Hooks, Keys};
+use metaclaw::secrets::SecretName;
+use metaclaw_standin::google::GoogleOptions;
+use metaclaw_standin::microsoft::MicrosoftOptions;
+use metaclaw_standin::Options;
+use serde_json::{json, Value};
+
+fn ms(rfc3339: &str) -> i64 {
+    rfc3339.parse::<jiff::Timestamp>().unwrap().as_millisecond()
+}
+
+fn iso(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms).unwrap().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+async fn send(h: &Harness, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    let mut rb = h.http.request(method, h.url(path)).bearer_auth(&h.token);
+    if let Some(b) = body {
+        rb = rb.json(&b);
+    }
+    let r = rb.send().await.unwrap();
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    (status, if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap() })
+}
+
+async fn post(h: &Harness, path: &str, body: Value) -> (u16, Value) {
+    send(h, reqwest::Method::POST, path, Some(body)).await
+}
+
+async fn tick(h: &Harness, id: i64, cid: i64, included: bool) -> Value {
+    let (s, v) = send(
+        h,
+        reqwest::Method::PATCH,
+        &format!("/api/calendars/{id}/calendars/{cid}"),
+        Some(json!({"included": included})),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    v
+}
+
+/// Busy blocks in `[from, to)` as (summary, start, end).
+async fn busy(h: &Harness, from: &str, to: &str) -> Vec<(String, String, String)> {
+    let v = h.admin(&format!("/api/calendars/busy?from={}&to={}", ms(from), ms(to))).await;
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["summary"].as_str().unwrap().to_string(),
+                iso(b["start"].as_i64().unwrap()),
+                iso(b["end"].as_i64().unwrap()),
+            )
+        })
+        .collect()
+}
+
+fn calendar<'a>(account: &'a Value, name: &str) -> &'a Value {
+    account["calendars"].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap_or_else(|| panic!("{account}"))
+}
+
+fn utc(c: &mut metaclaw::config::Config) {
+    c.omls.timezone = Some("UTC".into());
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+const JAN: (&str, &str) = ("2026-01-05T00:00:00Z", "2026-01-27T00:00:00Z");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn caldav_accounts_sync_incrementally_follow_ticks_and_keep_their_schedule_across_a_restart() {
+    let r = Radicale::start().await;
+    r.seed().await;
+    let keys = Keys::none();
+    let vault = keys.vault.clone();
+    let mut h = Harness::start_with(utc, keys.clone(), Options { record: true, ..Default::default() }).await;
+
+    // A wrong password: refused in plain words, nothing kept, the password never echoed.
+    let (s, v) = post(
+        &h,
+        "/api/calendars",
+        json!({"kind": "caldav", "server": r.base, "user": USER, "password": "wrong-hunter22"}),
+    )
+    .await;
+    assert_eq!(s, 400, "{v}");
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("wrong user name or password"), "{msg}");
+    assert!(!msg.contains("hunter22"), "{msg}");
+    assert!(h.admin("/api/calendars").await.as_array().unwrap().is_empty(), "a failed add stores nothing");
+    assert_eq!(vault.get(&SecretName::calendar_secret("work-dav")).await.unwrap().0, None);
+
+    // Added: calendars listed with colours, the user's own ticked, the subscribed one left out.
+    let body = json!({"kind": "caldav", "server": r.base, "user": USER, "password": PASSWORD,
+                      "name": "Work DAV", "owner": [EMAIL]});
+    let (s, acct) = post(&h, "/api/calendars", body).await;
+    assert_eq!(s, 201, "{acct}");
+    let id = acct["id"].as_i64().unwrap();
+    assert_eq!(
+        (acct["kind"].as_str(), acct["user"].as_str(), acct["state"].as_str()),
+        (Some("caldav"), Some(USER), Some("ok"))
+    );
+    assert_eq!(acct["display"], "127.0.0.1");
+    let names: Vec<&str> = acct["calendars"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names.len(), 2, "{acct}");
+    let work = calendar(&acct, "Work");
+    assert_eq!((work["included"].as_bool(), work["own"].as_bool()), (Some(true), Some(true)));
+    assert_eq!(work["color"], "#ff2968");
+    assert_eq!(work["events"], 5, "four events and one override: {acct}");
+    assert_eq!(calendar(&acct, "Personal")["included"], true);
+    let work_id = work["id"].as_i64().unwrap();
+    assert_eq!(vault.get(&SecretName::calendar_secret("work-dav")).await.unwrap().0.as_deref(), Some(PASSWORD));
+
+    // What the scheduler sees: the declined invitation is free, the moved occurrence moved, the
+    // all-day busy day and the tentative meeting count.
+    let want = vec![
+        ("Weekly sync", "2026-01-05T10:00:00Z", "2026-01-05T11:00:00Z"),
+        ("Offsite", "2026-01-07T00:00:00Z", "2026-01-08T00:00:00Z"),
+        ("Maybe lunch talk", "2026-01-08T16:00:00Z", "2026-01-08T17:00:00Z"),
+        ("Weekly sync (moved)", "2026-01-13T14:00:00Z", "2026-01-13T15:00:00Z"),
+        ("Weekly sync", "2026-01-19T10:00:00Z", "2026-01-19T11:00:00Z"),
+        ("Weekly sync", "2026-01-26T10:00:00Z", "2026-01-26T11:00:00Z"),
+    ];
+    let as_owned = |v: &[(&str, &str, &str)]| {
+        v.iter().map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string())).collect::<Vec<_>>()
+    };
+    assert_eq!(busy(&h, JAN.0, JAN.1).await, as_owned(&want));
+
+    // Nothing changed on the server: nothing is fetched.
+    let (_, t) = post(&h, &format!("/api/calendars/{id}/test"), json!({})).await;
+    assert_eq!((t["ok"].as_bool(), t["fetched"].as_i64()), (Some(true), Some(0)), "{t}");
+
+    // One event changes on the server: only it is fetched, and busy time follows.
+    let moved = common::radicale::seed_events().into_iter().find(|(n, _)| *n == "tentative.ics").unwrap().1;
+    r.put(
+        "/ada/work/tentative.ics",
+        &moved.replace("20260108T160000Z", "20260108T180000Z").replace("20260108T170000Z", "20260108T190000Z"),
+    )
+    .await;
+    let (_, t) = post(&h, &format!("/api/calendars/{id}/test"), json!({})).await;
+    assert_eq!((t["ok"].as_bool(), t["fetched"].as_i64()), (Some(true), Some(1)), "{t}");
+    let got = busy(&h, JAN.0, JAN.1).await;
+    assert!(
+        got.contains(&("Maybe lunch talk".into(), "2026-01-08T18:00:00Z".into(), "2026-01-08T19:00:00Z".into())),
+        "{got:?}"
+    );
+    assert_eq!(got.len(), want.len());
+
+    // An event deleted on the server leaves.
+    r.delete("/ada/work/allday.ics").await;
+    let (_, t) = post(&h, &format!("/api/calendars/{id}/test"), json!({})).await;
+    assert_eq!((t["ok"].as_bool(), t["fetched"].as_i64()), (Some(true), Some(0)), "{t}");
+    let got = busy(&h, JAN.0, JAN.1).await;
+    assert!(!got.iter().any(|b| b.0 == "Offsite"), "{got:?}");
+    assert_eq!(got.len(), want.len() - 1);
+    let acct = h.admin(&format!("/api/calendars/{id}")).await;
+    assert_eq!(calendar(&acct, "Work")["events"], 4, "{acct}");
+
+    // Unticked, the work calendar stops counting; ticked again, it counts at once.
+    let acct = tick(&h, id, work_id, false).await;
+    assert_eq!(calendar(&acct, "Work")["included"], false);
+    assert!(busy(&h, JAN.0, JAN.1).await.is_empty());
+    let acct = tick(&h, id, work_id, true).await;
+    assert_eq!(calendar(&acct, "Work")["included"], true);
+    assert_eq!(busy(&h, JAN.0, JAN.1).await.len(), want.len() - 1);
+    // A calendar of another account, or none, is refused.
+    let (s, _) = send(
+        &h,
+        reqwest::Method::PATCH,
+        &format!("/api/calendars/{id}/calendars/999"),
+        Some(json!({"included": true})),
+    )
+    .await;
+    assert_eq!(s, 404);
+
+    // The password is in no file of the home (database, WAL, config, logs).
+    h.flush().await;
+    for f in walk(h.home.path()) {
+        let bytes = std::fs::read(&f).unwrap();
+        assert!(!bytes.windows(PASSWORD.len()).any(|w| w == PASSWORD.as_bytes()), "the password is in {}", f.display());
+    }
+
+    // The server goes away and the engine restarts: the cached schedule still counts, and a
+    // sync says what went wrong on the account.
+    drop(r);
+    h.restart_hooked(utc, keys.clone(), Hooks::default()).await;
+    assert_eq!(busy(&h, JAN.0, JAN.1).await.len(), want.len() - 1, "the cache survives a restart offline");
+    let (_, t) = post(&h, &format!("/api/calendars/{id}/test"), json!({})).await;
+    assert_eq!(t["ok"], false, "{t}");
+    let acct = h.admin(&format!("/api/calendars/{id}")).await;
+    assert_eq!(acct["state"], "error", "{acct}");
+    assert!(acct["last_error"].as_str().unwrap().contains("could not reach"), "{acct}");
+    assert_eq!(busy(&h, JAN.0, JAN.1).await.len(), want.len() - 1, "a failed sync keeps the schedule");
+
+    // Removal forgets the account, its cache and its password.
+    let (s, _) = send(&h, reqwest::Method::DELETE, &format!("/api/calendars/{id}"), None).await;
+    assert_eq!(s, 204);
+    assert!(h.admin("/api/calendars").await.as_array().unwrap().is_empty());
+    assert!(busy(&h, JAN.0, JAN.1).await.is_empty());
+    assert_eq!(vault.get(&SecretName::calendar_secret("work-dav")).await.unwrap().0, None);
+    h.stop().await;
+}
+
+/// Plays the browser: opens the sign-in URL at the stand-in, follows its consent redirect to
+/// MetaClaw's loopback listener.
+async fn play_browser(url: &str) {
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let r = browser.get(url).send().await.unwrap();
+    assert_eq!(r.status(), 302, "{}", r.text().await.unwrap_or_default());
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    let r = browser.get(&location).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+/// Signs in through the API and waits for the account.
+async fn sign_in(h: &Harness, provider: &str) -> Value {
+    let (s, started) = post(h, "/api/calendars/signin", json!({"provider": provider})).await;
+    assert_eq!(s, 200, "{started}");
+    let flow = started["flow"].as_str().unwrap().to_string();
+    let status = h.admin(&format!("/api/calendars/signin/{flow}")).await;
+    assert_eq!(status["state"], "waiting", "{status}");
+    play_browser(started["url"].as_str().unwrap()).await;
+    // The flow finishes on its own task; the deadline only bounds a slow machine.
+    for _ in 0..600 {
+        let status = h.admin(&format!("/api/calendars/signin/{flow}")).await;
+        match status["state"].as_str() {
+            Some("done") => return status["account"].clone(),
+            Some("failed") => panic!("sign-in failed: {status}"),
+            _ => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    panic!("the sign-in did not finish");
+}
+
+const DEC: (&str, &str) = ("2026-12-07T00:00:00Z", "2026-12-12T00:00:00Z");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn google_accounts_sign_in_refresh_ask_to_sign_in_again_when_revoked_and_revoke_on_removal() {
+    let g = metaclaw_standin::google::spawn(GoogleOptions::default()).await.unwrap();
+    let h = Harness::start(|c| {
+        utc(c);
+        c.calendar.google.client_id = "standin-client".into();
+        c.calendar.google.client_secret = "standin-secret".into();
+        c.calendar.google.auth_url = g.auth_url();
+        c.calendar.google.token_url = g.token_url();
+        c.calendar.google.revoke_url = g.revoke_url();
+        c.calendar.google.api_url = g.api_url();
+    })
+    .await;
+
+    // A provider without a client id says how to register one.
+    let (s, v) = post(&h, "/api/calendars/signin", json!({"provider": "microsoft"})).await;
+    assert_eq!(s, 400);
+    assert!(v["error"]["message"].as_str().unwrap().contains("calendar.microsoft.client_id"), "{v}");
+
+    let acct = sign_in(&h, "google").await;
+    let id = acct["id"].as_i64().unwrap();
+    assert_eq!(
+        (acct["kind"].as_str(), acct["user"].as_str()),
+        (Some("google"), Some(metaclaw_standin::google::ACCOUNT))
+    );
+    assert_eq!(acct["display"], metaclaw_standin::google::ACCOUNT);
+    let primary = calendar(&acct, metaclaw_standin::google::ACCOUNT);
+    assert_eq!((primary["own"].as_bool(), primary["included"].as_bool()), (Some(true), Some(true)), "{acct}");
+    assert_eq!(calendar(&acct, "Holidays in United States")["included"], false, "{acct}");
+    assert_eq!(acct["calendars"].as_array().unwrap().len(), 4);
+    // The listed accounts carry it too, with no secret in sight.
+    let list = h.admin("/api/calendars").await;
+    assert_eq!(list[0]["id"], id);
+    assert!(!list.to_string().contains("refresh-") && !list.to_string().contains("access-"), "{list}");
+
+    let want: Vec<(String, String)> =
+        metaclaw_standin::google::expected_busy_utc().into_iter().map(|(a, b)| (a.into(), b.into())).collect();
+    let spans = |v: Vec<(String, String, String)>| v.into_iter().map(|(_, s, e)| (s, e)).collect::<Vec<_>>();
+    assert_eq!(spans(busy(&h, DEC.0, DEC.1).await), want);
+
+    // The access token expired: the sync refreshes it and goes on.
+    g.expire_access_tokens();
+    let (_, t) = post(&h, &format!("/api/calendars/{id}/test"), json!({})).await;
+    assert_eq!(t["ok"], true, "{t}");
+    assert!(g
+        .requests()
+        .iter()
+        .any(|r| r.uri == "/token" && r.form().get("grant_type").map(String::as_str) == Some("refresh_token")));
+    assert_eq!(spans(busy(&h, DEC.0, DEC.1).await), want);
+
+    // The user revoked the app: "sign in again", and the cached schedule still counts.
+    g.revoke_all();
+    g.expire_access_tokens();
+    let (_, t) = post(&h, &format!("/api/calendars/{id}/test"), json!({})).await;
+    assert_eq!(t["ok"], false, "{t}");
+    let acct = h.admin(&format!("/api/calendars/{id}")).await;
+    assert_eq!(acct["state"], "sign_in_again", "{acct}");
+    assert!(acct["last_error"].as_str().unwrap().contains("sign in again"), "{acct}");
+    assert_eq!(spans(busy(&h, DEC.0, DEC.1).await), want);
+
+    // Removal revokes the grant (best effort) and forgets the account.
+    let before = g.revoked().len();
+    let (s, _) = send(&h, reqwest::Method::DELETE, &format!("/api/calendars/{id}"), None).await;
+    assert_eq!(s, 204);
+    assert!(g.revoked().len() > before, "the refresh token was sent to the revocation endpoint");
+    assert!(h.admin("/api/calendars").await.as_array().unwrap().is_empty());
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn microsoft_accounts_sign_in_and_their_ticked_calendars_decide_busy_time() {
+    let m = metaclaw_standin::microsoft::spawn(MicrosoftOptions::default()).await.unwrap();
+    let h = Harness::start(|c| {
+        utc(c);
+        c.calendar.microsoft.client_id = MicrosoftOptions::default().client_id;
+        c.calendar.microsoft.auth_url = m.auth_url();
+        c.calendar.microsoft.token_url = m.token_url();
+        c.calendar.microsoft.api_url = m.api_url();
+    })
+    .await;
+    let acct = sign_in(&h, "microsoft").await;
+    let id = acct["id"].as_i64().unwrap();
+    assert_eq!(
+        (acct["kind"].as_str(), acct["user"].as_str()),
+        (Some("microsoft"), Some(metaclaw_standin::microsoft::ACCOUNT))
+    );
+    let default = calendar(&acct, "Calendar");
+    assert_eq!(default["included"], true, "{acct}");
+    assert_eq!(calendar(&acct, "United States holidays")["included"], false, "{acct}");
+    let want: Vec<(String, String)> =
+        metaclaw_standin::microsoft::expected_busy_utc().into_iter().map(|(a, b)| (a.into(), b.into())).collect();
+    let spans = |v: Vec<(String, String, String)>| v.into_iter().map(|(_, s, e)| (s, e)).collect::<Vec<_>>();
+    assert_eq!(spans(busy(&h, DEC.0, DEC.1).await), want);
+
+    // Unticking the default calendar frees the week; ticking it again reads it back.
+    let cid = default["id"].as_i64().unwrap();
+    tick(&h, id, cid, false).await;
+    assert!(busy(&h, DEC.0, DEC.1).await.is_empty());
+    let acct = tick(&h, id, cid, true).await;
+    assert_eq!(calendar(&acct, "Calendar")["included"], true);
+    assert_eq!(spans(busy(&h, DEC.0, DEC.1).await), want);
+
+    // Revoked consent (Microsoft has no revocation endpoint): sign in again.
+    m.revoke_all();
+    m.expire_access_tokens();
+    let (_, t) = post(&h, &format!("/api/calendars/{id}/test"), json!({})).await;
+    assert_eq!(t["ok"], false, "{t}");
+    assert_eq!(h.admin(&format!("/api/calendars/{id}")).await["state"], "sign_in_again");
+    // Removal still works without a revocation endpoint.
+    let (s, _) = send(&h, reqwest::Method::DELETE, &format!("/api/calendars/{id}"), None).await;
+    assert_eq!(s, 204);
+    h.stop().await;
+}
+
+const BIN: &str = env!("CARGO_BIN_EXE_metaclaw");
+
+/// Runs the CLI against the harness's engine with `stdin` piped in: (success, stdout, stderr).
+fn cli(h: &Harness, args: &[&str], stdin: &str) -> (bool, String, String) {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new(BIN)
+        .args(args)
+        .env("METACLAW_HOME", h.home.path())
+        .env("METACLAW_NO_KEYRING", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_adds_a_caldav_account_with_the_password_from_stdin_and_ticks_its_calendars() {
+    let r = Radicale::start().await;
+    r.seed().await;
+    let h = Harness::start(utc).await;
+    let (ok, _, err) = cli(&h, &["calendar", "add", "caldav", &r.base, "--user", USER], "not it\n");
+    assert!(!ok && err.contains("wrong user name or password"), "{err}");
+    let (ok, out, err) = cli(
+        &h,
+        &["calendar", "add", "caldav", &r.base, "--user", USER, "--name", "Radicale"],
+        &format!("{PASSWORD}\n"),
+    );
+    assert!(ok && out.contains("added CalDAV account 1") && out.contains("[x]"), "{out}{err}");
+    assert!(out.contains("Work") && out.contains("Personal"), "{out}");
+    let (ok, out, err) = cli(&h, &["calendar", "exclude", "radicale", "Work"], "");
+    assert!(ok, "{out}{err}");
+    let line = out.lines().find(|l| l.contains("Work")).unwrap();
+    assert!(line.contains("[ ]"), "{out}");
+    let (ok, out, _) = cli(&h, &["calendar", "list"], "");
+    assert!(ok && out.contains("Radicale") && out.contains("caldav"), "{out}");
+    assert!(out.lines().any(|l| l.contains("[x]") && l.contains("Personal")), "{out}");
+    let (ok, out, err) = cli(&h, &["calendar", "include", "1", "Work"], "");
+    assert!(ok && out.lines().any(|l| l.contains("[x]") && l.contains("Work")), "{out}{err}");
+    let (ok, out, err) = cli(&h, &["calendar", "test", "1"], "");
+    assert!(ok && out.contains("ok: 5 events (0 fetched)"), "{out}{err}");
+    let (ok, _, err) = cli(&h, &["calendar", "include", "1", "Nope"], "");
+    assert!(!ok && err.contains("no calendar \"Nope\""), "{err}");
+    h.stop().await;
+}
