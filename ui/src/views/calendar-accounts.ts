@@ -6,7 +6,7 @@ import type { CalendarAccount, CalendarEntry, CalendarKind, CalendarState, SignI
 import { field, h, replace, s } from "../lib/dom";
 import { dateTime, iso, relative } from "../lib/format";
 import { badge, confirmDialog, dialog, errorMessage, loading, toast, toggleSwitch } from "../lib/ui";
-import { PROVIDER_NAME, type SignIn, startSignIn } from "./calendar-signin";
+import { focusLost, PROVIDER_NAME, type SignIn, startSignIn } from "./calendar-signin";
 
 export const KIND_LABEL: Record<CalendarKind, string> = { url: "ICS feed", file: "ICS file", caldav: "CalDAV", google: "Google", microsoft: "Microsoft" };
 
@@ -144,7 +144,12 @@ export function accountList(app: App, reload: () => Promise<void>): AccountList 
     const host = resultOf(a.id);
     btn.disabled = true;
     // The list may have been drawn again meanwhile: find the button by its id.
-    const enable = () => document.getElementById(`cal-signin-${a.id}`)?.removeAttribute("disabled");
+    const enable = () => {
+      const b = document.getElementById(`cal-signin-${a.id}`) as HTMLButtonElement | null;
+      if (!b) return;
+      b.disabled = false;
+      if (focusLost(host)) b.focus();
+    };
     signIns.set(
       a.id,
       startSignIn(app, {

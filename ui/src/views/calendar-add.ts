@@ -7,7 +7,7 @@ import type { CalendarAccount, SignInProvider } from "../api/types";
 import { field, h, replace } from "../lib/dom";
 import { errorMessage, loading, tabs, toast } from "../lib/ui";
 import { calendarToggles, kindIcon } from "./calendar-accounts";
-import { PROVIDER_NAME, type SignIn, startSignIn } from "./calendar-signin";
+import { focusLost, PROVIDER_NAME, type SignIn, startSignIn } from "./calendar-signin";
 
 export interface AddAccount {
   el: HTMLElement;
@@ -137,6 +137,7 @@ export function addAccount(app: App, added: (a: CalendarAccount) => Promise<void
           },
           onEnd: () => {
             btn.disabled = false;
+            if (focusLost(flowHost)) btn.focus();
           },
         }),
       );

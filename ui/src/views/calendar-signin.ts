@@ -9,6 +9,12 @@ import { errorMessage, loading } from "../lib/ui";
 
 export const PROVIDER_NAME: Record<SignInProvider, string> = { google: "Google", microsoft: "Microsoft" };
 
+/** The focus went nowhere: the control that had it was disabled, or removed from `area`. */
+export function focusLost(area: HTMLElement): boolean {
+  const a = document.activeElement;
+  return !a || a === document.body || area.contains(a);
+}
+
 /** How often the flow is polled while the user signs in. */
 const POLL_MS = 1000;
 
@@ -20,7 +26,8 @@ export interface SignInOptions {
   host: HTMLElement;
   /** The flow finished with an account. */
   onDone: (account: CalendarAccount) => void;
-  /** The flow ended without an account (failed, cancelled); `again` restarts it. */
+  /** The flow ended without an account (failed or cancelled; the message is in `host`). The
+   * caller's button starts a new one; it should take the focus, which was on Cancel. */
   onEnd?: () => void;
 }
 
@@ -52,7 +59,7 @@ function webUrl(url: string): string | null {
  */
 export function startSignIn(app: App, opts: SignInOptions): SignIn {
   const who = PROVIDER_NAME[opts.provider];
-  let abort = new AbortController();
+  const abort = new AbortController();
   let active = true;
   let flow: string | null = null;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -65,30 +72,18 @@ export function startSignIn(app: App, opts: SignInOptions): SignIn {
 
   const ended = (message: string, hint?: string) => {
     stop();
-    const again = h("button", { type: "button", class: "btn btn-small", onclick: () => void restart() }, "Try again");
-    replace(opts.host, h("div", { class: "signin-end", role: "alert" }, h("p", { class: "error-text" }, message), hint ? h("p", { class: "hint" }, hint) : null), h("div", { class: "row" }, again));
+    replace(opts.host, h("div", { class: "signin-end", role: "alert" }, h("p", { class: "error-text" }, message), hint ? h("p", { class: "hint" }, hint) : null));
     opts.onEnd?.();
-  };
-
-  // Called from a click too (Try again, Sign in with …), so the new tab may open.
-  const restart = () => {
-    stop();
-    abort = new AbortController();
-    active = true;
-    flow = null;
-    void begin();
   };
 
   const cancel = async () => {
     stop();
     if (flow) await app.api.cancelSignIn(flow).catch(() => undefined);
-    const again = h("button", { type: "button", class: "btn btn-small", onclick: () => void restart() }, `Sign in with ${who}`);
-    replace(opts.host, h("p", { class: "muted", role: "status" }, "Sign-in cancelled."), h("div", { class: "row" }, again));
-    again.focus();
+    replace(opts.host, h("p", { class: "muted", role: "status" }, "Sign-in cancelled."));
     opts.onEnd?.();
   };
 
-  // Each run checks its own signal: a stale answer after Cancel or Try again is dropped.
+  // Each step checks the signal it started with: a stale answer after Cancel is dropped.
   const poll = async () => {
     const signal = abort.signal;
     if (signal.aborted || !flow) return;
