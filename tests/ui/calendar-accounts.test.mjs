@@ -2,7 +2,11 @@
 // real Radicale server (started here on loopback, a user with a plain htpasswd password, two
 // calendars seeded over CalDAV): a wrong password is refused next to the form, connecting lists
 // the calendars with their colours and switches, a calendar switched off leaves the week, and
-// the account is removed after a confirmation.
+// the account is removed after a confirmation. Google and Microsoft sign-in against the
+// stand-ins (`metaclaw-standin --google` / `--microsoft`, configured as [calendar.google] and
+// [calendar.microsoft]): the browser follows the provider's page in a new tab to the engine's
+// loopback listener; waiting can be cancelled; without a client id the engine's message shows
+// with the config hint.
 
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -11,7 +15,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { api, openBrowser, openUi, startStack, unlabelled, waitFor } from "./harness.mjs";
+import { BIN, api, openBrowser, openUi, startStack, unlabelled, waitFor } from "./harness.mjs";
 
 const VENV = process.env.METACLAW_VENV ?? path.join(os.homedir(), ".cache/metaclaw/venv");
 const RADICALE = path.join(VENV, "bin/radicale");
@@ -19,6 +23,8 @@ const USER = "alice";
 const PASSWORD = "app-specific-7f3k";
 
 let rad;
+let google;
+let microsoft;
 let stack;
 let browser;
 let page;
@@ -140,8 +146,57 @@ async function putEvent(slug, uid, summary, hour) {
   await dav("PUT", `/${USER}/${slug}/${uid}.ics`, ics, { "content-type": "text/calendar; charset=utf-8" });
 }
 
+/** `metaclaw-standin --google` or `--microsoft`: resolves with its address once it listens. */
+function startProviderStandin(flag) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(path.join(BIN, "metaclaw-standin"), [flag], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    const timer = setTimeout(() => reject(new Error(`metaclaw-standin ${flag} did not start in 20 s: ${err.slice(-2000)}`)), 20_000);
+    proc.stderr.on("data", (d) => (err = (err + d).slice(-10_000)));
+    proc.stdout.on("data", (d) => {
+      out += d;
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({
+          url: m[1],
+          stop: () =>
+            new Promise((r) => {
+              if (proc.exitCode !== null) return r();
+              proc.once("exit", () => r());
+              proc.kill("SIGTERM");
+            }),
+        });
+      }
+    });
+    proc.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`metaclaw-standin ${flag} exited with ${code}: ${err.slice(-2000)}`));
+    });
+  });
+}
+
 before(async () => {
-  stack = await startStack({ learning: false });
+  google = await startProviderStandin("--google");
+  microsoft = await startProviderStandin("--microsoft");
+  stack = await startStack({
+    learning: false,
+    config: [
+      "[calendar.google]",
+      'client_id = "standin-client"',
+      'client_secret = "standin-secret"',
+      `auth_url = "${google.url}/o/oauth2/v2/auth"`,
+      `token_url = "${google.url}/token"`,
+      `revoke_url = "${google.url}/revoke"`,
+      `api_url = "${google.url}/calendar/v3"`,
+      "[calendar.microsoft]",
+      'client_id = "standin-ms-client"',
+      `auth_url = "${microsoft.url}/common/oauth2/v2.0/authorize"`,
+      `token_url = "${microsoft.url}/common/oauth2/v2.0/token"`,
+      `api_url = "${microsoft.url}/v1.0"`,
+    ],
+  });
   rad = await startRadicale(path.join(stack.dir, "radicale"));
   await mkcalendar("work", "Work", "#1E88E5FF");
   await mkcalendar("personal", "Personal", "#43A047FF");
@@ -157,6 +212,8 @@ after(async () => {
   await browser?.close();
   await stack?.stop();
   await rad?.stop();
+  await google?.stop();
+  await microsoft?.stop();
 });
 
 const davForm = () => page.getByRole("form", { name: "CalDAV account" });
@@ -271,4 +328,106 @@ test("remove asks first; then the account and its busy time are gone", async () 
   await page.locator(".week-busy", { hasText: "Design review" }).waitFor({ state: "detached" });
   assert.deepEqual((await api(stack, "GET", "/api/calendars")).json, []);
   assert.deepEqual(page.errors, []);
+});
+
+test("Google: Sign in opens Google's page in a new tab; the account arrives with its calendars, own ones on", async () => {
+  await page.getByRole("tab", { name: "Google" }).click();
+  const popup = page.waitForEvent("popup");
+  await page.getByRole("button", { name: "Sign in with Google" }).click();
+  // The browser plays the user: the stand-in's consent page sends it to the engine's listener.
+  const tab = await popup;
+  await tab.getByText("You can close this tab").waitFor();
+  await tab.close();
+  const result = page.getByRole("region", { name: "Connected Google (ada@example.com)" });
+  await result.waitFor({ timeout: 20_000 });
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "cal-connected-h", "focus moves to the new account's calendars");
+  for (const [name, on] of [
+    ["ada@example.com", true],
+    ["Side project", true],
+    ["Holidays in United States", false],
+    ["Grace", false],
+  ]) {
+    assert.equal(await result.getByRole("switch", { name, exact: true }).isChecked(), on, `${name} ${on ? "counts" : "does not count"} by default`);
+  }
+  assert.match(await result.locator(".cal-entry", { hasText: "Holidays" }).textContent(), /shared or subscribed/);
+  // Ticking one right there counts it.
+  await result.getByRole("switch", { name: "Holidays in United States" }).check();
+  await page.locator(".toast", { hasText: "Holidays in United States counts as busy" }).waitFor();
+  const acct = (await api(stack, "GET", "/api/calendars")).json.find((a) => a.kind === "google");
+  assert.equal(acct.user, "ada@example.com");
+  assert.equal(acct.calendars.find((c) => c.name === "Holidays in United States").included, true);
+  const row = page.locator(".account", { hasText: "Google (ada@example.com)" });
+  assert.match(await row.textContent(), /Google.*ada@example\.com.*Synced \d+ s ago/s);
+  assert.equal(await row.getByRole("switch", { name: "Holidays in United States" }).isChecked(), true, "the list shows the same ticks");
+  await result.getByRole("button", { name: "Done" }).click();
+  assert.deepEqual(page.errors, []);
+});
+
+test("Microsoft: while the user has not signed in, waiting shows with Cancel; Cancel ends the engine's flow", async () => {
+  // The user sits on Microsoft's sign-in page without finishing.
+  const authorize = `${microsoft.url}/common/oauth2/v2.0/authorize**`;
+  await browser.context.route(authorize, (r) => r.fulfill({ contentType: "text/html", body: "<!doctype html><title>Sign in</title><p>Pick an account</p>" }));
+  try {
+    await page.getByRole("tab", { name: "Microsoft 365 / Outlook.com" }).click();
+    const started = page.waitForResponse((r) => r.url().endsWith("/api/calendars/signin") && r.request().method() === "POST");
+    const popup = page.waitForEvent("popup");
+    await page.getByRole("button", { name: "Sign in with Microsoft" }).click();
+    const { flow } = await (await started).json();
+    const tab = await popup;
+    await page.getByRole("status").filter({ hasText: "Waiting for you to sign in with Microsoft…" }).waitFor();
+    assert.equal(await page.getByRole("button", { name: "Sign in with Microsoft" }).isDisabled(), true, "one sign-in at a time");
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Cancel", "focus on Cancel while waiting");
+    assert.equal((await api(stack, "GET", `/api/calendars/signin/${flow}`)).json.state, "waiting");
+    await page.keyboard.press("Enter");
+    await page.getByText("Sign-in cancelled.").waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "cal-signin-microsoft", "focus back on the sign-in button");
+    assert.equal((await api(stack, "GET", `/api/calendars/signin/${flow}`)).status, 404, "the engine forgot the flow");
+    await tab.close();
+  } finally {
+    await browser.context.unroute(authorize);
+  }
+  // Signing in for real from the same place.
+  const popup = page.waitForEvent("popup");
+  await page.keyboard.press("Enter");
+  const tab = await popup;
+  await tab.getByText("You can close this tab").waitFor();
+  await tab.close();
+  const result = page.getByRole("region", { name: /^Connected Microsoft/ });
+  await result.waitFor({ timeout: 20_000 });
+  const acct = (await api(stack, "GET", "/api/calendars")).json.find((a) => a.kind === "microsoft");
+  assert.ok(acct, "the Microsoft account is listed");
+  assert.ok(acct.calendars.some((c) => c.included), "its own calendar counts");
+  assert.equal(await page.locator(".account", { hasText: acct.name }).locator(".kind-icon").count(), 1, "with its kind icon");
+  assert.deepEqual(page.errors, []);
+});
+
+test("removing a signed-in account asks first and says the access is revoked", async () => {
+  const name = (await api(stack, "GET", "/api/calendars")).json.find((a) => a.kind === "google").name;
+  await page.getByRole("button", { name: `Remove ${name}` }).click();
+  const dlg = page.getByRole("dialog");
+  assert.match(await dlg.textContent(), /asks Google to revoke MetaClaw's access/);
+  await dlg.getByRole("button", { name: "Remove" }).click();
+  await page.locator(".account", { hasText: name }).waitFor({ state: "detached" });
+  assert.equal((await api(stack, "GET", "/api/calendars")).json.some((a) => a.kind === "google"), false);
+});
+
+test("without a client id, the engine's message shows next to the button with the config hint", async () => {
+  const bare = await startStack({ learning: false });
+  try {
+    await openUi(page, bare, "#/calendars");
+    await page.getByRole("tab", { name: "Google" }).click();
+    await page.getByRole("button", { name: "Sign in with Google" }).click();
+    const said = await api(bare, "POST", "/api/calendars/signin", { provider: "google" });
+    assert.equal(said.status, 400);
+    const alert = page.locator(".signin-end[role=alert]");
+    await alert.waitFor();
+    const text = await alert.textContent();
+    assert.ok(text.includes(said.json.error.message), `the engine's words as they are: ${text}`);
+    assert.match(text, /\[calendar\.google\]/);
+    assert.equal(await page.getByRole("button", { name: "Sign in with Google" }).isDisabled(), false);
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "cal-signin-google", "focus back on the sign-in button");
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await bare.stop();
+  }
 });
