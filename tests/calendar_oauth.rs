@@ -158,7 +158,7 @@ async fn a_pkce_verifier_that_does_not_match_the_challenge_is_refused() {
     let g = metaclaw_standin::google::spawn(GoogleOptions::default()).await.unwrap();
     // An attacker's challenge in the URL: MetaClaw's own verifier no longer matches it.
     let foreign = oauth::pkce_challenge("an-attackers-verifier-that-is-long-enough-to-be-valid");
-    let (result, status, _) = sign_in(
+    let (result, status, page) = sign_in(
         Provider::Google,
         &google_ep(&g),
         |url| {
@@ -168,11 +168,12 @@ async fn a_pkce_verifier_that_does_not_match_the_challenge_is_refused() {
         |l| l,
     )
     .await;
-    assert_eq!(status, 200, "the browser's part went fine");
     match result {
         Err(OAuthError::Refused(why)) => assert!(why.contains("invalid_grant"), "{why}"),
         other => panic!("expected the token endpoint to refuse, got {other:?}"),
     }
+    assert_eq!(status, 400, "the browser is told the sign-in failed");
+    assert!(page.contains("Sign-in failed") && page.contains("invalid_grant"), "{page}");
     // The same for Microsoft, whose token endpoint words it differently.
     let m = metaclaw_standin::microsoft::spawn(MicrosoftOptions::default()).await.unwrap();
     let (result, _, _) = sign_in(

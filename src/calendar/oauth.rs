@@ -315,9 +315,10 @@ struct Callback {
 }
 
 impl SignIn {
-    /// Waits (up to `timeout`) for the browser's redirect to the loopback listener, answers the
-    /// browser with a small "you can close this tab" page, refuses a wrong `state`, exchanges the
-    /// code with the PKCE verifier, returns the tokens. The listener is closed afterwards.
+    /// Waits (up to `timeout`) for the browser's redirect to the loopback listener, refuses a
+    /// wrong `state`, exchanges the code with the PKCE verifier, answers the browser with a small
+    /// page ("you can close this tab", or what went wrong), returns the tokens. The listener is
+    /// closed afterwards.
     pub async fn finish(self, timeout: Duration) -> Result<Tokens, OAuthError> {
         let SignIn { provider, ep, listener, state, verifier, redirect_uri, .. } = self;
         let got = tokio::time::timeout(timeout, wait_for_callback(&listener)).await;
@@ -333,29 +334,18 @@ impl SignIn {
                 .filter(|c| !c.is_empty())
                 .ok_or_else(|| OAuthError::Refused("no authorization code came back".into()))
         };
-        let page = match &outcome {
-            Ok(_) => page("Signed in", "You can close this tab and return to MetaClaw."),
-            Err(e) => page("Sign-in failed", &e.to_string()),
+        // The code is exchanged before the browser is answered, so its page tells the truth.
+        let exchanged = match outcome {
+            Ok(code) => exchange(provider, &ep, code, redirect_uri, verifier).await,
+            Err(e) => Err(e),
         };
-        let status = if outcome.is_ok() { "200 OK" } else { "400 Bad Request" };
+        let (status, page) = match &exchanged {
+            Ok(_) => ("200 OK", page("Signed in", "You can close this tab and return to MetaClaw.")),
+            Err(e) => ("400 Bad Request", page("Sign-in failed", &e.to_string())),
+        };
         respond(&mut stream, status, &page).await;
         drop(stream);
-        let code = outcome?;
-        let http = http_client();
-        let mut form = vec![
-            ("grant_type", "authorization_code".to_string()),
-            ("code", code),
-            ("redirect_uri", redirect_uri),
-            ("client_id", ep.client_id.clone()),
-            ("code_verifier", verifier),
-        ];
-        if let Some(s) = &ep.client_secret {
-            form.push(("client_secret", s.clone()));
-        }
-        if provider == Provider::Microsoft {
-            form.push(("scope", ep.scope(provider)));
-        }
-        let mut tokens = token_request(&http, &ep, &form, false).await?;
+        let (http, mut tokens) = exchanged?;
         tokens.account = match provider {
             Provider::Google => super::google::account(&http, &ep, &tokens.access).await,
             Provider::Microsoft => super::microsoft::account(&http, &ep, &tokens.access).await,
@@ -366,6 +356,32 @@ impl SignIn {
         });
         Ok(tokens)
     }
+}
+
+/// Trades the authorization code (with the PKCE verifier) for tokens.
+async fn exchange(
+    provider: Provider,
+    ep: &Endpoints,
+    code: String,
+    redirect_uri: String,
+    verifier: String,
+) -> Result<(reqwest::Client, Tokens), OAuthError> {
+    let http = http_client();
+    let mut form = vec![
+        ("grant_type", "authorization_code".to_string()),
+        ("code", code),
+        ("redirect_uri", redirect_uri),
+        ("client_id", ep.client_id.clone()),
+        ("code_verifier", verifier),
+    ];
+    if let Some(s) = &ep.client_secret {
+        form.push(("client_secret", s.clone()));
+    }
+    if provider == Provider::Microsoft {
+        form.push(("scope", ep.scope(provider)));
+    }
+    let tokens = token_request(&http, ep, &form, false).await?;
+    Ok((http, tokens))
 }
 
 /// Accepts browser connections until one brings a request for the callback path; every other
