@@ -264,6 +264,25 @@ async fn plain_http_to_a_server_off_this_machine_is_refused_without_connecting()
 }
 
 #[tokio::test]
+async fn an_answer_larger_than_the_limit_is_refused_as_it_streams() {
+    let c = Client::new();
+    // 21 MB in 1 MB chunks, without a content-length: the running limit stops it.
+    let huge = serve(|| {
+        let chunks = (0..21).map(|_| Ok::<_, std::io::Error>(bytes::Bytes::from(vec![b' '; 1024 * 1024])));
+        (
+            StatusCode::MULTI_STATUS,
+            [("content-type", "application/xml")],
+            axum::body::Body::from_stream(futures_util::stream::iter(chunks)),
+        )
+            .into_response()
+    })
+    .await;
+    let err = c.sync(&format!("{huge}/cal/"), &creds(), &SyncState::default()).await.unwrap_err();
+    assert_eq!(err, CalDavError::TooLarge(20));
+    assert!(err.to_string().contains("larger than 20 MB"), "{err}");
+}
+
+#[tokio::test]
 async fn a_redirect_loop_stops_after_five() {
     let c = Client::new();
     let looping = serve(|| (StatusCode::MOVED_PERMANENTLY, [("location", "/again")]).into_response()).await;

@@ -1,6 +1,6 @@
 //! Bounded mutation fuzzing of every parser that reads bytes MetaClaw does not control: OpenAI and
 //! Anthropic requests, both kinds of SSE stream (parsed, and translated each way), SKILL.md files,
-//! and ICS feeds with their RRULE expansion. Stable Rust only: no coverage feedback, just seeds
+//! ICS feeds with their RRULE expansion, and CalDAV servers' XML answers. Stable Rust only: no coverage feedback, just seeds
 //! from `tests/fuzz/corpus/<target>/` mutated (bit flips, splices, truncation, repetition, huge
 //! numbers, invalid UTF-8, deep nesting, the target's own keywords) and fed to the public
 //! functions the engine calls.
@@ -323,6 +323,13 @@ fn ics(b: &[u8]) {
     }
 }
 
+/// A CalDAV server's answer: the XML tree, then the multistatus read from it.
+fn caldav_xml(b: &[u8]) {
+    let text = String::from_utf8_lossy(b);
+    let _ = metaclaw::calendar::caldav::xml::parse(&text);
+    let _ = metaclaw::calendar::caldav::xml::multistatus(&text);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Dictionaries
 
@@ -505,6 +512,30 @@ const RRULE: &[&[u8]] = &[
     b"RECURRENCE-ID:20260308T063000Z\r\n",
 ];
 
+const CALDAV_XML: &[&[u8]] = &[
+    b"<d:response>",
+    b"</d:response>",
+    b"<d:href>/a/b.ics</d:href>",
+    b"<D:status>HTTP/1.1 404 Not Found</D:status>",
+    b"<status>HTTP/1.1 200</status>",
+    b"<![CDATA[",
+    b"]]>",
+    b"&amp;",
+    b"&#x10FFFF;",
+    b"&#0;",
+    b"&unknown;",
+    b"<!DOCTYPE d [<!ENTITY a \"aaaa\">]>",
+    b"<!-- -->",
+    b"<?pi x?>",
+    b" xmlns:d=\"DAV:\"",
+    b" xmlns=\"urn:ietf:params:xml:ns:caldav\"",
+    b" xmlns:x=\"\"",
+    b"<c:comp name=\"VEVENT\"/>",
+    b" name='&lt;'",
+    b"<d:sync-token>t</d:sync-token>",
+    b"<q:undeclared/>",
+];
+
 // ---------------------------------------------------------------------------------------------
 // The harness
 
@@ -533,12 +564,13 @@ fn target(name: &str) -> Target {
         "anthropic_sse" => make(ANTHROPIC_SSE, JSON_NEST, anthropic_sse),
         "skill_md" => make(SKILL, (b"[", b"]"), skill_md),
         "ics" => make(ICS, (b"BEGIN:VEVENT\r\n", b"END:VEVENT\r\n"), ics),
+        "caldav_xml" => make(CALDAV_XML, (b"<d:prop>", b"</d:prop>"), caldav_xml),
         _ => make(RRULE, (b"BEGIN:VALARM\r\n", b"END:VALARM\r\n"), ics),
     }
 }
 
 const TARGETS: &[&str] =
-    &["openai_request", "anthropic_request", "openai_sse", "anthropic_sse", "skill_md", "ics", "rrule"];
+    &["openai_request", "anthropic_request", "openai_sse", "anthropic_sse", "skill_md", "ics", "rrule", "caldav_xml"];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz")
@@ -890,6 +922,12 @@ fn fuzz_rrule_expansion() {
     fuzz("rrule", budget()).unwrap_or_else(|e| panic!("{e}"));
 }
 
+#[test]
+#[ignore = "fuzzing takes a while: cargo test --test fuzz -- --ignored"]
+fn fuzz_caldav_xml() {
+    fuzz("caldav_xml", budget()).unwrap_or_else(|e| panic!("{e}"));
+}
+
 /// The seed corpora are real samples each target accepts: a seed the parser rejects outright
 /// would only fuzz the first error path. (Seeds named `edge-*` probe edges a parser may refuse.)
 #[test]
@@ -914,6 +952,9 @@ fn every_seed_is_a_sample_its_parser_reads() {
                         eprintln!("{}: {why}", path.display());
                     }
                     parsed.skill.is_ok()
+                }
+                "caldav_xml" => {
+                    metaclaw::calendar::caldav::xml::multistatus(&text).is_ok_and(|m| !m.responses.is_empty())
                 }
                 _ => Feed::parse(&text, chrono_tz::Europe::Berlin, &[]).is_ok_and(|f| !f.is_empty()),
             };

@@ -78,7 +78,8 @@ pub async fn discover(c: &Client, server: &str, creds: &Credentials) -> Result<D
             forbidden = true;
             continue;
         }
-        if a.status != 207 || !a.xml {
+        // Some servers leave out the content type: any 207 that reads as a multistatus will do.
+        if a.status != 207 || !(a.xml || a.body.trim_start().starts_with('<')) {
             continue;
         }
         let Ok(m) = xml::multistatus(&a.body) else { continue };

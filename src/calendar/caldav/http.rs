@@ -56,6 +56,22 @@ pub fn check(url: &Url) -> Result<(), CalDavError> {
     }
 }
 
+/// Whether a redirect from `from` to `next` may be followed: never from https to http, never to
+/// another scheme, never from a server off this machine to this machine, and plain http only on
+/// loopback.
+pub fn follow(from: &Url, next: &Url) -> Result<(), CalDavError> {
+    if from.scheme() == "https" && next.scheme() == "http" {
+        return Err(CalDavError::Downgrade);
+    }
+    if !matches!(next.scheme(), "https" | "http") {
+        return Err(CalDavError::BadRedirect(shown(next), "not an http(s) address"));
+    }
+    if is_loopback(next) && !is_loopback(from) {
+        return Err(CalDavError::BadRedirect(shown(next), "a server elsewhere may not send us to this machine"));
+    }
+    check(next)
+}
+
 /// A server's answer, read whole (within the limit).
 #[derive(Debug)]
 pub struct Answer {
@@ -100,25 +116,16 @@ impl Client {
                 if hops > MAX_REDIRECTS {
                     return Err(CalDavError::TooManyRedirects);
                 }
-                let next = resp
+                let mut next = resp
                     .headers()
                     .get("location")
                     .and_then(|l| l.to_str().ok())
                     .and_then(|l| url.join(l).ok())
                     .ok_or(CalDavError::Status(status))?;
-                if url.scheme() == "https" && next.scheme() == "http" {
-                    return Err(CalDavError::Downgrade);
-                }
-                if !matches!(next.scheme(), "https" | "http") {
-                    return Err(CalDavError::BadRedirect(shown(&next), "not an http(s) address"));
-                }
-                if is_loopback(&next) && !is_loopback(&url) {
-                    return Err(CalDavError::BadRedirect(
-                        shown(&next),
-                        "a public server may not send us to this machine",
-                    ));
-                }
-                check(&next)?;
+                let _ = next.set_username("");
+                let _ = next.set_password(None);
+                next.set_fragment(None);
+                follow(&url, &next)?;
                 url = next;
                 continue;
             }
@@ -184,5 +191,18 @@ mod tests {
             assert!(matches!(check(&u(bad)), Err(CalDavError::PlainHttp(_))), "{bad}");
         }
         assert!(check(&u("ftp://x/")).is_err());
+    }
+
+    #[test]
+    fn redirects_never_lower_the_scheme_or_reach_this_machine() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        let public = u("https://caldav.example.com/");
+        assert_eq!(follow(&public, &u("http://caldav.example.com/dav/")), Err(CalDavError::Downgrade));
+        assert!(matches!(follow(&public, &u("https://127.0.0.1/")), Err(CalDavError::BadRedirect(..))));
+        assert!(matches!(follow(&public, &u("file:///etc/passwd")), Err(CalDavError::BadRedirect(..))));
+        assert!(follow(&public, &u("https://p42-caldav.example.com/1234/")).is_ok());
+        let local = u("http://127.0.0.1:5232/");
+        assert!(follow(&local, &u("http://localhost:5232/ada/")).is_ok());
+        assert!(matches!(follow(&local, &u("http://caldav.example.com/")), Err(CalDavError::PlainHttp(_))));
     }
 }

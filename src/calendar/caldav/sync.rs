@@ -80,9 +80,31 @@ fn answer_xml(a: &Answer) -> Result<xml::Multistatus, CalDavError> {
     Ok(xml::multistatus(&a.body)?)
 }
 
-/// Same collection, ignoring a trailing slash.
+/// How two hrefs for the same resource compare: the path with percent-escapes decoded and
+/// without a trailing slash (servers differ in what they escape).
+pub(super) fn key(u: &Url) -> String {
+    let p = u.path().trim_end_matches('/').as_bytes();
+    let mut out = Vec::with_capacity(p.len());
+    let mut i = 0;
+    while i < p.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (p[i], p.get(i + 1).copied().and_then(hex), p.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The same resource.
 fn same(a: &Url, b: &Url) -> bool {
-    a.path().trim_end_matches('/') == b.path().trim_end_matches('/')
+    key(a) == key(b)
 }
 
 async fn sync_report(c: &Client, url: &Url, creds: &Credentials, token: &str) -> Result<Report, Refused> {
@@ -196,12 +218,16 @@ async fn multiget(
         let a = c.request("REPORT", url, Some("1"), Some(&body), creds, REPORT_LIMIT).await?;
         status_ok(a.status)?;
         let m = answer_xml(&a)?;
-        let asked: HashSet<&str> = batch.iter().map(String::as_str).collect();
+        // Answers are matched to what we asked by decoded path, and keep the href as we asked
+        // it: the caller's ETags are keyed by it.
+        let asked: HashMap<String, &String> =
+            batch.iter().filter_map(|h| Url::parse(h).ok().map(|u| (key(&u), h))).collect();
         let mut answered = HashSet::new();
         for r in &m.responses {
-            let Ok(h) = a.url.join(&r.href) else { continue };
-            let h = h.to_string();
-            if !asked.contains(h.as_str()) || !answered.insert(h.clone()) {
+            let Ok(u) = a.url.join(&r.href) else { continue };
+            let Some(&h) = asked.get(&key(&u)) else { continue };
+            let h = h.clone();
+            if !answered.insert(h.clone()) {
                 continue;
             }
             match r.prop(CALDAV, "calendar-data").map(|p| p.text.clone()).filter(|t| !t.trim().is_empty()) {
@@ -212,4 +238,19 @@ async fn multiget(
         }
     }
     Ok((objects, gone))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hrefs_compare_by_decoded_path() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        assert_eq!(key(&u("https://h/cal/a%40b.ics")), key(&u("https://h/cal/a@b.ics")));
+        assert_eq!(key(&u("https://h/cal/")), key(&u("https://h/cal")));
+        assert_ne!(key(&u("https://h/cal/a.ics")), key(&u("https://h/cal/b.ics")));
+        assert_eq!(key(&u("https://h/a%zz%4")), "/a%zz%4", "broken escapes are kept as they are");
+        assert_eq!(key(&u("https://h/%C3%A9t%C3%A9")), "/été");
+    }
 }
