@@ -10,6 +10,8 @@ pub mod scheduler;
 pub mod signals;
 pub mod simulate;
 pub mod sleep;
+#[cfg(target_os = "linux")]
+pub mod x11;
 
 pub use activity::ActivityModel;
 pub use decide::{decide, Decision, Inputs, Reason};

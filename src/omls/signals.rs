@@ -1,6 +1,6 @@
 //! The scheduler's view of the user: how long the keyboard and mouse have been idle, whether the
 //! screen is locked, whether the machine runs on battery. Each signal sits behind a small trait
-//! with a fake for tests. X11 is never touched without a display (user-idle crashes then).
+//! with a fake for tests. X11 is read by [`super::x11`] (never without a display).
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -128,10 +128,10 @@ impl IdleSource for NativeIdle {
     }
     fn idle(&self) -> Option<Duration> {
         #[cfg(target_os = "linux")]
-        if std::env::var_os("DISPLAY").is_none_or(|d| d.is_empty()) {
-            return None;
+        {
+            super::x11::idle()
         }
-        #[cfg(any(target_os = "linux", target_os = "macos", target_os = "windows"))]
+        #[cfg(any(target_os = "macos", target_os = "windows"))]
         {
             user_idle::UserIdle::get_time().ok().map(|t| Duration::from_millis(t.as_milliseconds() as u64))
         }
