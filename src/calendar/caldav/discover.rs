@@ -151,7 +151,7 @@ pub async fn calendars(c: &Client, d: &Discovered, creds: &Credentials) -> Resul
         // No component set stated: any component, events included.
         let events = calendar && r.prop(CALDAV, "supported-calendar-component-set").is_none_or(has_vevent);
         let name = r.text(DAV, "displayname").unwrap_or_else(|| {
-            url.path_segments().and_then(|s| s.filter(|s| !s.is_empty()).last()).unwrap_or("").to_string()
+            url.path_segments().and_then(|s| s.rev().find(|s| !s.is_empty())).unwrap_or("").to_string()
         });
         out.push(RemoteCalendar {
             href: url.to_string(),
