@@ -166,6 +166,21 @@ impl Calendars {
                 Provider::Microsoft => microsoft::account(&self.http, &ep, &access).await.ok().flatten(),
             },
         };
+        // Signing in again as an account already here (its grant revoked or expired): the new
+        // refresh token replaces the old one and that account syncs again, its ticks kept.
+        if let Some(addr) = address.as_deref() {
+            let kind = if p == Provider::Google { Kind::Google } else { Kind::Microsoft }.as_db();
+            let known = db::accounts(&self.store)
+                .await?
+                .into_iter()
+                .find(|r| r.kind == kind && r.user.as_deref() == Some(addr));
+            if let Some(row) = known {
+                self.vault.set(&secret_of(&row.slug), &refresh).await?;
+                self.tokens.lock().expect("calendar tokens").insert(row.id, (access.clone(), tokens.expires_at_ms));
+                self.test(row.id).await?;
+                return self.get(row.id).await;
+            }
+        }
         let listed = self.list_calendars(p, &ep, &access).await?;
         let mut entries = Vec::new();
         for c in listed {

@@ -363,6 +363,31 @@ test("Google: Sign in opens Google's page in a new tab; the account arrives with
   assert.deepEqual(page.errors, []);
 });
 
+test("Google: a revoked sign-in asks to sign in again; signing in again revives the same account with its ticks", async () => {
+  const before = (await api(stack, "GET", "/api/calendars")).json.find((a) => a.kind === "google");
+  // The user removes MetaClaw's access in their Google account settings.
+  assert.equal((await fetch(`${google.url}/standin/revoke-all`, { method: "POST" })).status, 200);
+  const row = page.locator(`.account[data-id="${before.id}"]`);
+  await row.getByRole("button", { name: `Test ${before.name}` }).click();
+  await page.locator(`.account[data-id="${before.id}"][data-state="sign_in_again"]`).waitFor();
+  assert.match(await row.textContent(), /Google no longer accepts MetaClaw's sign-in/);
+  const popup = page.waitForEvent("popup");
+  await row.getByRole("button", { name: `Sign in again to ${before.name}` }).click();
+  const tab = await popup;
+  await tab.getByText("You can close this tab").waitFor();
+  await tab.close();
+  await row.getByText("Signed in again as ada@example.com.").waitFor({ timeout: 20_000 });
+  await page.locator(`.account[data-id="${before.id}"][data-state="ok"]`).waitFor();
+  const signedIn = (await api(stack, "GET", "/api/calendars")).json.filter((a) => a.kind === "google");
+  assert.deepEqual(
+    signedIn.map((a) => [a.id, a.state]),
+    [[before.id, "ok"]],
+    "the same account, working again (no second account for the same address)",
+  );
+  assert.equal(signedIn[0].calendars.find((c) => c.name === "Holidays in United States").included, true, "the ticks the user made are kept");
+  assert.deepEqual(page.errors, []);
+});
+
 test("Microsoft: while the user has not signed in, waiting shows with Cancel; Cancel ends the engine's flow", async () => {
   // The user sits on Microsoft's sign-in page without finishing.
   const authorize = `${microsoft.url}/common/oauth2/v2.0/authorize**`;

@@ -6,6 +6,7 @@
 //! | `GET /o/oauth2/v2/auth` | the consent screen, already agreed: `302` to `redirect_uri?code=…&state=…` (or `error=access_denied` when [`GoogleOptions::deny`]) |
 //! | `POST /token` | `authorization_code` (the `code_verifier` must match the S256 `code_challenge`, else `invalid_grant`; a code works once) and `refresh_token` (revoked → `invalid_grant`) |
 //! | `POST /revoke` | `token=…` revokes a refresh token (and its access tokens) or an access token; unknown → `400 invalid_token` |
+//! | `POST /standin/revoke-all` | test control: every grant revoked, as [`GoogleStandin::revoke_all`] |
 //! | `GET /calendar/v3/users/me/calendarList[/primary]` | two pages (`nextPageToken`): the primary, a secondary owned one, holidays, a colleague's |
 //! | `GET /calendar/v3/calendars/{id}/events` | `singleEvents=true` required; `timeMin`/`timeMax` filter; 4 items a page |
 //!
@@ -367,6 +368,12 @@ async fn dispatch(State(s): State<Shared>, req: Request) -> Response {
             } else {
                 oauth_error(400, "invalid_token", "Token expired or revoked")
             }
+        }
+        // For tests that run the stand-in as a process (the browser tests): the user removes the
+        // app's access in their account settings, as `GoogleStandin::revoke_all`.
+        ("POST", "/standin/revoke-all") => {
+            s.grants.lock().unwrap().revoke_all();
+            split_json(200, &json!({}))
         }
         ("GET", p) if p.starts_with("/calendar/v3/") => {
             match bearer(&headers) {

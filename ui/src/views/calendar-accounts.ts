@@ -184,6 +184,9 @@ export function accountList(app: App, reload: () => Promise<void>): AccountList 
     } finally {
       btn.disabled = false;
     }
+    // The engine announces a change only when a sync brings new events: a failed one changes the
+    // account's state and error too (e.g. "sign in again"), so the list is drawn again here.
+    await reload();
   }
 
   async function rename(a: CalendarAccount): Promise<void> {
