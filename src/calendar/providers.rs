@@ -57,7 +57,7 @@ impl Calendars {
                     calendar.google.client_id (and calendar.google.client_secret) in config.toml"
                     .into(),
                 Provider::Microsoft => "Microsoft sign-in needs an app registration: in Microsoft Entra, register an \
-                    application with the platform \"Mobile and desktop applications\" (redirect http://localhost) \
+                    application with the platform \"Mobile and desktop applications\" (redirect http://127.0.0.1) \
                     and the delegated permission Calendars.Read, and set calendar.microsoft.client_id in config.toml"
                     .into(),
             }));

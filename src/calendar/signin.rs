@@ -15,6 +15,8 @@ use super::{Account, CalendarError, Calendars};
 pub const TIMEOUT: Duration = Duration::from_secs(600);
 /// Flows waiting at once; more are refused until one ends.
 const MAX_WAITING: usize = 8;
+/// Flows kept at once, waiting or finished.
+const MAX_FLOWS: usize = 64;
 /// How long a finished flow's outcome stays to be read.
 const KEEP_FINISHED: Duration = Duration::from_secs(600);
 
@@ -95,7 +97,7 @@ impl Calendars {
         {
             let mut map = self.flows.map.lock().expect("sign-in flows");
             map.retain(|_, f| f.finished.is_none_or(|t| t.elapsed() < KEEP_FINISHED));
-            if map.values().filter(|f| f.task.is_some()).count() >= MAX_WAITING {
+            if map.len() >= MAX_FLOWS || map.values().filter(|f| f.task.is_some()).count() >= MAX_WAITING {
                 return Err(CalendarError::BadRequest(
                     "too many sign-ins are waiting for the browser: finish or cancel one first".into(),
                 ));

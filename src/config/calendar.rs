@@ -46,7 +46,7 @@ impl Default for GoogleConfig {
 }
 
 /// Microsoft sign-in: an app registration ("Mobile and desktop applications", redirect
-/// `http://localhost`) in Microsoft Entra.
+/// `http://127.0.0.1`) in Microsoft Entra.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct MicrosoftConfig {
