@@ -210,7 +210,7 @@ async fn the_loopback_listener_answers_only_the_callback_and_gives_up_on_time() 
     assert_eq!(land(&format!("{base}/")).await.0, 404);
     let _silent = tokio::net::TcpStream::connect(base.trim_start_matches("http://")).await.unwrap();
     assert!(matches!(waiting.await.unwrap(), Err(OAuthError::TimedOut)));
-    assert!(browser().get(&format!("{base}/?state=x&code=y")).send().await.is_err(), "closed after the timeout");
+    assert!(browser().get(format!("{base}/?state=x&code=y")).send().await.is_err(), "closed after the timeout");
 }
 
 #[tokio::test]
@@ -247,7 +247,7 @@ async fn refresh_renews_access_and_a_revoked_grant_means_sign_in_again() {
     let first = tokens.unwrap().refresh.unwrap();
     let renewed = oauth::refresh(&mep, &first).await.unwrap();
     assert!(renewed.refresh.as_deref().is_some_and(|r| r != first));
-    let sent = m.requests().into_iter().filter(|r| r.uri.ends_with("/token")).last().unwrap().form();
+    let sent = m.requests().into_iter().rfind(|r| r.uri.ends_with("/token")).unwrap().form();
     assert!(sent["scope"].contains("offline_access"), "Microsoft needs the scope on refresh");
     m.revoke_all();
     let err = oauth::refresh(&mep, renewed.refresh.as_deref().unwrap()).await.unwrap_err();
