@@ -319,6 +319,16 @@ async fn google_accounts_sign_in_refresh_ask_to_sign_in_again_when_revoked_and_r
     assert!(acct["last_error"].as_str().unwrap().contains("sign in again"), "{acct}");
     assert_eq!(spans(busy(&h, DEC.0, DEC.1).await), want);
 
+    // Signing in again as the same address revives that account (its ticks kept), no second one.
+    let side = calendar(&acct, "Side project")["id"].as_i64().unwrap();
+    tick(&h, id, side, false).await;
+    let again = sign_in(&h, "google").await;
+    assert_eq!(again["id"], id, "{again}");
+    assert_eq!(again["state"], "ok", "{again}");
+    assert_eq!(calendar(&again, "Side project")["included"], false, "{again}");
+    assert_eq!(h.admin("/api/calendars").await.as_array().unwrap().len(), 1);
+    assert_eq!(spans(busy(&h, DEC.0, DEC.1).await), want);
+
     // Removal revokes the grant (best effort) and forgets the account.
     let before = g.revoked().len();
     let (s, _) = send(&h, reqwest::Method::DELETE, &format!("/api/calendars/{id}"), None).await;
