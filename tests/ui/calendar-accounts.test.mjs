@@ -15,7 +15,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { BIN, api, openBrowser, openUi, startStack, unlabelled, waitFor } from "./harness.mjs";
+import { BIN, api, openBrowser, openUi, screenshot, startStack, unlabelled, waitFor } from "./harness.mjs";
 
 const VENV = process.env.METACLAW_VENV ?? path.join(os.homedir(), ".cache/metaclaw/venv");
 const RADICALE = path.join(VENV, "bin/radicale");
@@ -359,6 +359,17 @@ test("Google: Sign in opens Google's page in a new tab; the account arrives with
   const row = page.locator(".account", { hasText: "Google (ada@example.com)" });
   assert.match(await row.textContent(), /Google.*ada@example\.com.*Synced \d+ s ago/s);
   assert.equal(await row.getByRole("switch", { name: "Holidays in United States" }).isChecked(), true, "the list shows the same ticks");
+  // And the other way: a switch flipped in the list shows in the new account's switches.
+  await row.getByRole("switch", { name: "Side project" }).uncheck();
+  await page.locator(".toast", { hasText: "Side project no longer counts as busy" }).waitFor();
+  await waitFor("the new account's switch follows the list", async () => !(await result.getByRole("switch", { name: "Side project" }).isChecked()));
+  // The new account's calendars and the list, light and dark, as test artifacts.
+  for (const scheme of ["light", "dark"]) {
+    await page.emulateMedia({ colorScheme: scheme });
+    await waitFor(`the ${scheme} theme`, () => page.evaluate((t) => document.documentElement.dataset.theme === t, scheme));
+    await screenshot(page, `calendar-accounts-${scheme}`);
+  }
+  await page.emulateMedia({ colorScheme: "light" });
   await result.getByRole("button", { name: "Done" }).click();
   assert.deepEqual(page.errors, []);
 });

@@ -11,6 +11,8 @@ import { focusLost, PROVIDER_NAME, type SignIn, startSignIn } from "./calendar-s
 
 export interface AddAccount {
   el: HTMLElement;
+  /** The accounts as listed now: the new account's switches follow changes made in the list. */
+  update(list: CalendarAccount[]): void;
   destroy(): void;
 }
 
@@ -24,16 +26,22 @@ export function addAccount(app: App, added: (a: CalendarAccount) => Promise<void
   const signIns = new Map<SignInProvider, SignIn>();
   // The new account's calendars, shown under the tabs once an account is connected.
   const connected = h("div", { class: "connected-slot" });
+  // The account shown there, and where its switches are.
+  let shown: { id: number; toggles: HTMLElement } | null = null;
+  const toggles = (a: CalendarAccount) => calendarToggles(app, a, "cal-new", () => void added(a));
 
   function showConnected(a: CalendarAccount, how: string): void {
     const title = h("h3", { id: "cal-connected-h", tabindex: -1 }, `Connected ${a.name}`);
     const done = h("button", { type: "button", class: "btn btn-small", onclick: () => finish() }, "Done");
     const finish = () => {
       replace(connected);
+      shown = null;
       const row = document.querySelector<HTMLElement>(`.accounts .account[data-id="${a.id}"]`);
       row?.focus();
     };
     const cals = a.calendars ?? [];
+    const slot = h("div", null, toggles(a));
+    shown = { id: a.id, toggles: slot };
     replace(
       connected,
       h(
@@ -48,7 +56,7 @@ export function addAccount(app: App, added: (a: CalendarAccount) => Promise<void
             ? `${how} Tick the calendars whose events count as busy: your own calendars start ticked, holidays and calendars shared with you start off. You can change this any time in the list below.`
             : `${how} The account has no event calendars yet.`,
         ),
-        calendarToggles(app, a, "cal-new", () => void added(a)),
+        slot,
         h("div", { class: "row" }, done),
       ),
     );
@@ -204,6 +212,20 @@ export function addAccount(app: App, added: (a: CalendarAccount) => Promise<void
   const el = h("div", { class: "add-account" }, t.list, t.panel, connected);
   return {
     el,
+    update(list) {
+      if (!shown) return;
+      const cur = shown;
+      const a = list.find((x) => x.id === cur.id);
+      if (!a) {
+        // Removed meanwhile.
+        replace(connected);
+        shown = null;
+        return;
+      }
+      const focused = cur.toggles.contains(document.activeElement) ? document.activeElement?.id : null;
+      replace(cur.toggles, toggles(a));
+      if (focused) document.getElementById(focused)?.focus();
+    },
     destroy() {
       for (const s of signIns.values()) s.stop();
       signIns.clear();

@@ -36,6 +36,7 @@ export function calendarsView(app: App): View {
       if (d) {
         accounts = d;
         loaded = true;
+        add.update(d);
       }
       return;
     }
@@ -47,6 +48,7 @@ export function calendarsView(app: App): View {
       const spot = focusSpot(accountsEl);
       replace(accountsEl, renderAccounts(d));
       restoreFocus(accountsEl, spot);
+      add.update(d);
     } catch (e) {
       replace(accountsEl, failure(e, () => void reloadAccounts()));
     }
