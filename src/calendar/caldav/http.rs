@@ -159,16 +159,23 @@ fn network(url: &Url, e: reqwest::Error) -> CalDavError {
     if e.is_timeout() {
         return CalDavError::Timeout(host);
     }
+    let connect = e.is_connect();
     let e = e.without_url();
     let mut chain = Vec::new();
+    // rustls reports a failed handshake as an io::Error of kind InvalidData inside the connect
+    // error; a TCP failure has another kind (refused, unreachable, timed out).
+    let mut invalid_data = false;
     let mut src: Option<&dyn std::error::Error> = std::error::Error::source(&e);
     while let Some(s) = src {
         chain.push(s.to_string());
+        invalid_data |=
+            s.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::InvalidData);
         src = s.source();
     }
     let why = if chain.is_empty() { e.to_string() } else { chain.join(": ") };
     let lower = why.to_ascii_lowercase();
-    if ["certificate", "tls", "ssl", "handshake"].iter().any(|w| lower.contains(w)) {
+    let tls_words = ["certificate", "tls", "ssl", "handshake", "corrupt message", "alert"];
+    if url.scheme() == "https" && ((connect && invalid_data) || tls_words.iter().any(|w| lower.contains(w))) {
         return CalDavError::Tls { host, why };
     }
     if lower.contains("timed out") {

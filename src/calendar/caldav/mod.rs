@@ -90,7 +90,7 @@ pub enum CalDavError {
     NotFound,
     #[error("{0} is not a CalDAV server (or not at that address): check the address your provider gives for CalDAV")]
     NotCalDav(String),
-    #[error("secure connection (TLS) to {host} failed: {why}")]
+    #[error("secure connection (TLS) to {host} failed: the server may not speak https at that address, or its certificate is not trusted ({why})")]
     Tls { host: String, why: String },
     #[error("the server redirected more than {} times", http::MAX_REDIRECTS)]
     TooManyRedirects,
