@@ -122,7 +122,9 @@ impl Zones {
             if let Some(id) = c.value("TZID") {
                 let id = id.trim_matches('"').to_string();
                 if tz::resolve(&id).is_none() && !own.contains_key(&id) && own.len() < MAX_OWN {
-                    own.insert(id, super::vtimezone::to_iana(c, &mut budget));
+                    // libical and Thunderbird name the zone they describe.
+                    let named = c.value("X-LIC-LOCATION").and_then(tz::resolve);
+                    own.insert(id, named.or_else(|| super::vtimezone::to_iana(c, &mut budget)));
                 }
             }
         }
@@ -131,7 +133,7 @@ impl Zones {
 
     fn resolve(&mut self, id: &str) -> Option<chrono_tz::Tz> {
         let id = id.trim().trim_matches('"');
-        if let Some(z) = tz::resolve(id).or_else(|| self.own.get(id).copied().flatten()) {
+        if let Some(z) = tz::resolve(id).or_else(|| self.own.get(id).copied().flatten()).or_else(|| tz::guess(id)) {
             return Some(z);
         }
         self.unknown.insert(id.to_string());
@@ -191,7 +193,8 @@ impl Feed {
         }
         let parsed = super::lines::parse(trimmed).map_err(IcsError::Malformed)?;
         let root_prop = |name: &str| parsed.calendars.iter().find_map(|c| c.value(name));
-        let local = root_prop("X-WR-TIMEZONE").and_then(tz::resolve).unwrap_or(user_zone);
+        let local =
+            root_prop("X-WR-TIMEZONE").and_then(|z| tz::resolve(z).or_else(|| tz::guess(z))).unwrap_or(user_zone);
         let mut owner: Vec<String> = owner.iter().map(|s| s.to_ascii_lowercase()).collect();
         if owner.is_empty() {
             if let Some(name) = root_prop("X-WR-CALNAME").filter(|n| n.contains('@') && !n.contains(' ')) {
@@ -895,6 +898,32 @@ mod tests {
             let got = blocks(&feed, "2026-10-19T00:00:00Z", "2026-11-16T00:00:00Z");
             assert_eq!(got, vec![(want.0.to_string(), ms(want.1), ms(want.2))], "{name}");
         }
+    }
+
+    #[test]
+    fn zones_named_as_outlook_and_lotus_show_them_are_read_in_that_zone() {
+        let feed = Feed::parse(&decode(&fixture("corpus-display-zones.ics")), BERLIN, &[]).unwrap();
+        assert!(feed.unknown_zones.is_empty() && feed.skipped.is_empty(), "{:?}", feed.unknown_zones);
+        let got: Vec<(String, i64)> =
+            blocks(&feed, "2026-10-19T00:00:00Z", "2026-11-16T00:00:00Z").into_iter().map(|b| (b.0, b.1)).collect();
+        let want: Vec<(String, i64)> = [
+            ("New York stand-up", "2026-10-21T13:00:00Z"),
+            ("Berlin review", "2026-10-22T07:00:00Z"),
+            ("São Paulo sync", "2026-10-23T12:00:00Z"),
+            ("Notes meeting", "2026-10-27T08:00:00Z"),
+        ]
+        .into_iter()
+        .map(|(s, a)| (s.to_string(), ms(a)))
+        .collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn a_files_zone_with_old_dst_rules_reads_as_the_nearest_real_zone() {
+        let feed = Feed::parse(&decode(&fixture("corpus-old-us-rules.ics")), BERLIN, &[]).unwrap();
+        assert!(feed.unknown_zones.is_empty(), "{:?}", feed.unknown_zones);
+        let got = blocks(&feed, "2026-10-19T00:00:00Z", "2026-11-16T00:00:00Z");
+        assert_eq!(got, vec![("Board call".into(), ms("2026-10-20T13:00:00Z"), ms("2026-10-20T14:00:00Z"))]);
     }
 
     #[test]

@@ -148,8 +148,25 @@ const WINDOWS: &[(&str, &str)] = &[
     ("Line Islands Standard Time", "Pacific/Kiritimati"),
 ];
 
-/// Resolves a TZID to a zone, or `None` when it names nothing we know (the caller falls back
-/// to the calendar's or the user's zone and says so).
+/// Names Outlook shows (and some exports write as TZID) that hold no city, and Lotus Notes names.
+const DISPLAY: &[(&str, &str)] = &[
+    ("Eastern Time (US & Canada)", "America/New_York"),
+    ("Eastern Time (US and Canada)", "America/New_York"),
+    ("Central Time (US & Canada)", "America/Chicago"),
+    ("Central Time (US and Canada)", "America/Chicago"),
+    ("Mountain Time (US & Canada)", "America/Denver"),
+    ("Mountain Time (US and Canada)", "America/Denver"),
+    ("Pacific Time (US & Canada)", "America/Los_Angeles"),
+    ("Pacific Time (US and Canada)", "America/Los_Angeles"),
+    ("Atlantic Time (Canada)", "America/Halifax"),
+    ("Coordinated Universal Time", "Etc/UTC"),
+    ("Western/Central Europe", "Europe/Berlin"),
+    ("Central European", "Europe/Berlin"),
+];
+
+/// Resolves a TZID to a zone, or `None` when it names nothing we know (the caller tries the
+/// feed's own VTIMEZONE, then [`guess`], then falls back to the calendar's or the user's zone
+/// and says so).
 pub fn resolve(tzid: &str) -> Option<Tz> {
     let id = tzid.trim().trim_matches('"');
     if let Ok(tz) = id.parse::<Tz>() {
@@ -158,10 +175,80 @@ pub fn resolve(tzid: &str) -> Option<Tz> {
     if let Some((_, iana)) = WINDOWS.iter().find(|(w, _)| w.eq_ignore_ascii_case(id)) {
         return iana.parse().ok();
     }
+    // Outlook's display names: "(UTC-05:00) Eastern Time (US & Canada)".
+    let display = strip_offset(id).map_or(id, |(_, rest)| rest);
+    if let Some((_, iana)) = DISPLAY.iter().find(|(d, _)| d.eq_ignore_ascii_case(display)) {
+        return iana.parse().ok();
+    }
     // Vendor prefixes (`/mozilla.org/20070129_1/Europe/Berlin`, `/citadel.org/…/Europe/Rome`):
     // try each suffix of two or three path segments.
     let parts: Vec<&str> = id.split('/').filter(|p| !p.is_empty()).collect();
     (2..=3.min(parts.len())).rev().find_map(|n| parts[parts.len() - n..].join("/").parse().ok())
+}
+
+/// A leading `(UTC+01:00)` / `(GMT-05:00)` / `UTC+01` / `GMT+5` and the text after it.
+fn strip_offset(id: &str) -> Option<(i32, &str)> {
+    let (inner, rest) = match id.strip_prefix('(') {
+        Some(r) => {
+            let end = r.find(')')?;
+            (&r[..end], r[end + 1..].trim())
+        }
+        None => (id, ""),
+    };
+    let inner = inner.trim();
+    let body = inner.get(..3).filter(|p| p.eq_ignore_ascii_case("UTC") || p.eq_ignore_ascii_case("GMT"))?;
+    let num = inner[body.len()..].trim();
+    if num.is_empty() {
+        return Some((0, rest));
+    }
+    let sign = match num.as_bytes()[0] {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let digits = num[1..].trim();
+    let (h, m) = match digits.split_once([':', '.']) {
+        Some((h, m)) => (h, m),
+        None if digits.len() == 4 && digits.bytes().all(|b| b.is_ascii_digit()) => digits.split_at(2),
+        None => (digits, "0"),
+    };
+    let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
+    (h <= 14 && m < 60).then_some((sign * (h * 60 + m), rest))
+}
+
+/// A zone for a TZID that names none exactly, read loosely: a city in it
+/// ("Amsterdam, Belgrade, Berlin", "Pacific Time (US & Canada), Tijuana", "US-Eastern"), else the
+/// fixed offset it starts with ("(UTC-03:00) Brasília", "UTC+01"). Used only when the feed does
+/// not define the name itself.
+pub fn guess(tzid: &str) -> Option<Tz> {
+    let id = tzid.trim().trim_matches('"');
+    // "US-Eastern", "America-Chicago": a slash written as a dash.
+    if let Some(tz) = id.split_once('-').and_then(|(a, b)| format!("{a}/{b}").parse::<Tz>().ok()) {
+        return Some(tz);
+    }
+    let (offset, rest) = match strip_offset(id) {
+        Some((o, rest)) => (Some(o), rest),
+        None => (None, id),
+    };
+    let city = |name: &str| -> Option<Tz> {
+        let want = name.trim().replace(' ', "_");
+        if want.len() < 3 {
+            return None;
+        }
+        chrono_tz::TZ_VARIANTS
+            .iter()
+            .copied()
+            .find(|z| z.name().rsplit('/').next().is_some_and(|last| last.eq_ignore_ascii_case(&want)))
+    };
+    if let Some(tz) = rest.split([',', ';']).find_map(city) {
+        return Some(tz);
+    }
+    // Etc/GMT+5 is five hours *behind* UTC.
+    match offset? {
+        0 => Some(Tz::Etc__UTC),
+        m if m % 60 == 0 => format!("Etc/GMT{:+}", -m / 60).parse().ok(),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -180,8 +267,41 @@ mod tests {
             Some(Tz::America__Argentina__Buenos_Aires)
         );
         assert_eq!(resolve("Mars/Olympus_Mons"), None);
+        assert_eq!(resolve("(UTC-05:00) Eastern Time (US & Canada)"), Some(Tz::America__New_York));
+        assert_eq!(resolve("Western/Central Europe"), Some(Tz::Europe__Berlin));
         for (w, iana) in WINDOWS {
             assert!(iana.parse::<Tz>().is_ok(), "{w} maps to {iana}, which chrono-tz doesn't know");
+        }
+    }
+
+    #[test]
+    fn outlook_display_names_cities_and_offsets_are_guessed() {
+        let cases = [
+            ("Amsterdam, Belgrade, Berlin, Brussels, Budapest, Madrid, Paris, Prague, Stockholm", "Europe/Amsterdam"),
+            ("Pacific Time (US & Canada), Tijuana", "America/Tijuana"),
+            ("(GMT+10:00) Canberra, Melbourne, Sydney", "Australia/Canberra"),
+            ("Kuala Lumpur, Singapore", "Asia/Kuala_Lumpur"),
+            ("US-Eastern", "US/Eastern"),
+            ("America-Chicago", "America/Chicago"),
+            ("(UTC-03:00) Brasília", "Etc/GMT+3"),
+            ("(GMT +01:00)", "Etc/GMT-1"),
+            ("UTC+11", "Etc/GMT-11"),
+            ("(UTC) Dublin, Edinburgh, Lisbon, London", "Europe/Dublin"),
+        ];
+        for (id, want) in cases {
+            assert_eq!(guess(id).map(|z| z.name()), Some(want), "{id}");
+        }
+        for id in [
+            "Nowhere/Middle",
+            "LOLOLOL",
+            "(UTC+05:45) Somewhere",
+            "UTC+99",
+            "Europe/Germany",
+            "(UTC",
+            "UTC+1é1",
+            "GMT-é",
+        ] {
+            assert_eq!(guess(id), None, "{id}");
         }
     }
 }

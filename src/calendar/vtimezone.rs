@@ -108,11 +108,46 @@ pub fn to_iana(vtz: &Comp, budget: &mut Budget) -> Option<chrono_tz::Tz> {
     let want = offsets(&obs, &samples);
     // A cheap filter first: four instants of one year.
     let probes: Vec<usize> = [0usize, 20, 40, 60].into_iter().filter(|i| *i < samples.len()).collect();
-    chrono_tz::TZ_VARIANTS
+    let exact = chrono_tz::TZ_VARIANTS
         .iter()
         .copied()
         .filter(|z| probes.iter().all(|&i| iana_offset(*z, samples[i]) == want[i]))
-        .find(|z| samples.iter().zip(&want).all(|(t, w)| iana_offset(*z, *t) == *w))
+        .find(|z| samples.iter().zip(&want).all(|(t, w)| iana_offset(*z, *t) == *w));
+    exact.or_else(|| nearest(&samples, &want))
+}
+
+/// The IANA zone closest to a definition no zone matches exactly (old DST rules, such as the US
+/// ones before 2007 that RFC 5545's examples and older Outlook exports carry): the one that has
+/// the same offset at the most sampled instants, if that is at least nine in ten. A zone is
+/// dropped as soon as it misses more than one in five of every tenth sample, so most cost a few
+/// lookups.
+fn nearest(samples: &[i64], want: &[i32]) -> Option<chrono_tz::Tz> {
+    let allowed = samples.len() / 10;
+    let coarse: Vec<(i64, i32)> = samples.iter().copied().zip(want.iter().copied()).step_by(10).collect();
+    let close = |z: chrono_tz::Tz| {
+        let mut misses = 0;
+        coarse.iter().all(|(t, w)| {
+            misses += usize::from(iana_offset(z, *t) != *w);
+            misses <= coarse.len() / 5
+        })
+    };
+    let mut best: Option<(usize, chrono_tz::Tz)> = None;
+    for z in chrono_tz::TZ_VARIANTS.iter().copied().filter(|z| close(*z)) {
+        let limit = best.map_or(allowed, |(m, _)| m.saturating_sub(1).min(allowed));
+        let mut misses = 0;
+        for (t, w) in samples.iter().zip(want) {
+            if iana_offset(z, *t) != *w {
+                misses += 1;
+                if misses > limit {
+                    break;
+                }
+            }
+        }
+        if misses <= limit && best.is_none_or(|(m, _)| misses < m) {
+            best = Some((misses, z));
+        }
+    }
+    best.map(|(_, z)| z)
 }
 
 #[cfg(test)]
@@ -139,5 +174,23 @@ mod tests {
         assert_eq!(iana_offset(to_iana(&india, &mut Budget::default()).unwrap(), 1_800_000_000), 19_800);
         let fiction = vtz("BEGIN:VTIMEZONE\nTZID:Mars\nBEGIN:STANDARD\nDTSTART:19700101T000000\nTZOFFSETFROM:+0117\nTZOFFSETTO:+0117\nEND:STANDARD\nEND:VTIMEZONE");
         assert_eq!(to_iana(&fiction, &mut Budget::default()), None);
+    }
+
+    #[test]
+    fn a_zone_with_old_dst_rules_reads_as_the_nearest_real_zone() {
+        // US Eastern as RFC 5545's examples define it: the rules before 2007 (first Sunday in
+        // April to last Sunday in October), which no zone follows today.
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/calendars/corpus-old-us-rules.ics"
+        ))
+        .unwrap();
+        let p = super::super::lines::parse(&text).unwrap();
+        let old = p.calendars[0].children.iter().find(|c| c.name == "VTIMEZONE").unwrap();
+        let z = to_iana(old, &mut Budget::default()).expect("a nearest zone");
+        assert!(same_offsets(z, chrono_tz::America::New_York), "{z:?}");
+        // Off by more than one sample in ten: none.
+        let odd = vtz("BEGIN:VTIMEZONE\nTZID:Half\nBEGIN:STANDARD\nDTSTART:19700101T000000\nTZOFFSETFROM:-0400\nTZOFFSETTO:-0500\nRRULE:FREQ=YEARLY;BYMONTH=12;BYDAY=1SU\nEND:STANDARD\nBEGIN:DAYLIGHT\nDTSTART:19700101T000000\nTZOFFSETFROM:-0500\nTZOFFSETTO:-0400\nRRULE:FREQ=YEARLY;BYMONTH=6;BYDAY=1SU\nEND:DAYLIGHT\nEND:VTIMEZONE");
+        assert_eq!(to_iana(&odd, &mut Budget::default()), None);
     }
 }

@@ -8,7 +8,7 @@
 //!
 //! For every file it reads the text as a feed would ([`decode`]), parses it with [`Feed::parse`]
 //! and asks for busy time over the four weeks around now and over the year from the file's first
-//! event, each under `catch_unwind` and timed. It prints one line per file (refused, read with
+//! event, each under `catch_unwind` and timed (the faster of two runs). It prints one line per file (refused, read with
 //! skipped lines or events, unknown zones, times) and a summary, and fails on a panic or on a file
 //! slower than [`MS_PER_EVENT`] per event. `METACLAW_ICS_REPORT=/path.jsonl` also writes, for each
 //! file, every occurrence in the year window with each event counted busy (for comparing with
@@ -129,7 +129,11 @@ fn corpus() {
     let mut slowest = (Duration::ZERO, String::new());
     for path in &files {
         let name = path.strip_prefix(&dir).unwrap_or(path).display().to_string();
-        let o = check(path, now);
+        // The faster of two runs: a busy machine makes single timings noisy.
+        let mut o = check(path, now);
+        if o.panic.is_none() {
+            o.elapsed = o.elapsed.min(check(path, now).elapsed);
+        }
         let occurrences = (o.blocks_now + o.blocks_year) as f64;
         let budget =
             Duration::from_secs_f64((50.0 + MS_PER_EVENT * o.events as f64 + MS_PER_OCCURRENCE * occurrences) / 1000.0);
