@@ -151,6 +151,14 @@ async fn caldav_accounts_sync_incrementally_follow_ticks_and_keep_their_schedule
     };
     assert_eq!(busy(&h, JAN.0, JAN.1).await, as_owned(&want));
 
+    // The scheduler sees the meeting: its simulation opens a "meeting" window over it.
+    let (nine, noon) = (ms("2026-01-05T09:00:00Z"), ms("2026-01-05T12:00:00Z"));
+    let sim = h.admin(&format!("/api/omls/simulate?from={nine}&to={noon}")).await;
+    let meeting = sim["windows"].as_array().unwrap().iter().find(|w| w["reason"] == "meeting");
+    let meeting = meeting.unwrap_or_else(|| panic!("{sim}"));
+    assert_eq!(iso(meeting["start"].as_i64().unwrap()), "2026-01-05T10:00:00Z", "{sim}");
+    assert_eq!(iso(meeting["end"].as_i64().unwrap()), "2026-01-05T11:00:00Z", "{sim}");
+
     // Nothing changed on the server: nothing is fetched.
     let (_, t) = post(&h, &format!("/api/calendars/{id}/test"), json!({})).await;
     assert_eq!((t["ok"].as_bool(), t["fetched"].as_i64()), (Some(true), Some(0)), "{t}");
