@@ -382,6 +382,8 @@ test("Google: a revoked sign-in asks to sign in again; signing in again revives 
   await row.getByRole("button", { name: `Test ${before.name}` }).click();
   await page.locator(`.account[data-id="${before.id}"][data-state="sign_in_again"]`).waitFor();
   assert.match(await row.textContent(), /Google no longer accepts MetaClaw's sign-in/);
+  // Redrawn with a "Sign in again" button before it, the row keeps the focus on Test.
+  await waitFor("focus on Test", () => page.evaluate((id) => document.activeElement?.id === `cal-test-${id}`, before.id));
   const popup = page.waitForEvent("popup");
   await row.getByRole("button", { name: `Sign in again to ${before.name}` }).click();
   const tab = await popup;

@@ -167,9 +167,13 @@ export function accountList(app: App, reload: () => Promise<void>): AccountList 
     );
   }
 
-  async function test(a: CalendarAccount, btn: HTMLButtonElement): Promise<void> {
+  // Accounts being tested. The button is not disabled meanwhile (a disabled button drops the
+  // keyboard focus); a second press is ignored.
+  const testing = new Set<number>();
+  async function test(a: CalendarAccount): Promise<void> {
+    if (testing.has(a.id)) return;
+    testing.add(a.id);
     const result = resultOf(a.id);
-    btn.disabled = true;
     replace(result, loading("Testing"));
     try {
       const r = await app.api.testCalendar(a.id);
@@ -182,7 +186,7 @@ export function accountList(app: App, reload: () => Promise<void>): AccountList 
     } catch (e) {
       replace(result, h("p", { class: "error-text" }, errorMessage(e)));
     } finally {
-      btn.disabled = false;
+      testing.delete(a.id);
     }
     // The engine announces a change only when a sync brings new events: a failed one changes the
     // account's state and error too (e.g. "sign in again"), so the list is drawn again here.
@@ -245,7 +249,7 @@ export function accountList(app: App, reload: () => Promise<void>): AccountList 
     const st = stateOf(a);
     const p = provider(a);
     const testBtn = h("button", { type: "button", class: "btn btn-small", id: `cal-test-${a.id}`, "aria-label": `Test ${a.name}` }, "Test") as HTMLButtonElement;
-    testBtn.addEventListener("click", () => void test(a, testBtn));
+    testBtn.addEventListener("click", () => void test(a));
     const again =
       st === "sign_in_again" && p
         ? (h("button", { type: "button", class: "btn btn-small btn-primary", id: `cal-signin-${a.id}`, "aria-label": `Sign in again to ${a.name}`, disabled: signIns.get(a.id)?.active ?? false }, "Sign in again") as HTMLButtonElement)

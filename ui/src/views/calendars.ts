@@ -98,20 +98,28 @@ export function calendarsView(app: App): View {
   };
 }
 
-/** Where the focus is inside the account list: the account and the control's place in it. */
-function focusSpot(root: HTMLElement): { id: string; index: number } | null {
+interface Spot {
+  row: string;
+  /** The control's id when it has a stable one (buttons, calendar switches). */
+  id: string | null;
+  index: number;
+}
+
+/** Where the focus is inside the account list: the account, and the control's id or place in it. */
+function focusSpot(root: HTMLElement): Spot | null {
   const a = document.activeElement as HTMLElement | null;
   if (!a || !root.contains(a)) return null;
   const row = a.closest<HTMLElement>(".account");
   if (!row?.dataset.id) return null;
-  return { id: row.dataset.id, index: a === row ? -1 : controls(row).indexOf(a) };
+  return { row: row.dataset.id, id: a.id.startsWith("cal-") ? a.id : null, index: a === row ? -1 : controls(row).indexOf(a) };
 }
 
-function restoreFocus(root: HTMLElement, spot: { id: string; index: number } | null): void {
+function restoreFocus(root: HTMLElement, spot: Spot | null): void {
   if (!spot) return;
-  const row = root.querySelector<HTMLElement>(`.account[data-id="${spot.id}"]`);
+  const row = root.querySelector<HTMLElement>(`.account[data-id="${spot.row}"]`);
   if (!row) return;
-  (spot.index < 0 ? row : (controls(row)[spot.index] ?? row)).focus();
+  const byId = spot.id ? document.getElementById(spot.id) : null;
+  (byId && row.contains(byId) ? byId : spot.index < 0 ? row : (controls(row)[spot.index] ?? row)).focus();
 }
 
 function controls(row: HTMLElement): HTMLElement[] {
