@@ -1,12 +1,12 @@
 // Calendars: add a local .ics file (the "ICS address or file" kind of the add-account flow), test
 // it, see its busy blocks in the week grid, rename, disable and remove it; a bad source shows the
-// engine's error next to the form.
+// engine's error next to the form, and a feed with problems the engine's notes.
 
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { api, openBrowser, openUi, startStack } from "./harness.mjs";
+import { api, openBrowser, openUi, startStack, waitFor } from "./harness.mjs";
 
 let stack;
 let browser;
@@ -73,4 +73,21 @@ test("rename, disable and remove", async () => {
   await page.getByRole("dialog").getByRole("button", { name: "Remove" }).click();
   await page.getByText("No calendars yet").waitFor();
   assert.deepEqual((await api(stack, "GET", "/api/calendars")).json, []);
+});
+
+test("a feed added with problems says so next to the form (unknown time zone read in yours)", async () => {
+  const mars = path.join(stack.dir, "mars.ics");
+  writeFileSync(
+    mars,
+    ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//MetaClaw UI test//EN", "BEGIN:VEVENT", "UID:olympus-1@test", `DTSTAMP:${stamp(Date.now())}`, "DTSTART;TZID=Mars/Olympus_Mons:20261208T100000", "DTEND;TZID=Mars/Olympus_Mons:20261208T110000", "SUMMARY:Rover check", "END:VEVENT", "END:VCALENDAR", ""].join("\r\n"),
+  );
+  await page.locator("#cal-source").fill(mars);
+  await page.locator("#cal-add").click();
+  const note = page.locator("form[aria-label='ICS address or file'] + .form-result");
+  await note.getByText("Added mars, with notes:").waitFor();
+  assert.match(await note.textContent(), /unknown time zone "Mars\/Olympus_Mons": its times are read in your own zone/);
+  const added = (await api(stack, "GET", "/api/calendars")).json;
+  assert.equal(added.length, 1);
+  await waitFor("focus on the new account", () => page.evaluate((id) => document.activeElement?.closest(".account")?.dataset.id === String(id), added[0].id));
+  assert.equal((await api(stack, "DELETE", `/api/calendars/${added[0].id}`)).status, 204);
 });
