@@ -236,6 +236,11 @@ test("the kinds of account are tabs the arrow keys move between; every control h
   const hint = await page.locator("#cal-dav-password").getAttribute("aria-describedby");
   assert.match(await page.locator(`#${hint}`).textContent(), /app-specific password.*iCloud.*Fastmail.*Nextcloud/s);
   assert.equal(await page.locator("#cal-dav-password").getAttribute("type"), "password");
+  // What counts as busy, with the engine's tentative setting.
+  await page.getByText("What counts as busy").click();
+  const rules = page.locator(".busy-rules");
+  await rules.getByText("calendar.tentative_busy = true").waitFor();
+  assert.match(await rules.textContent(), /Declined|declined/);
 });
 
 test("CalDAV: missing fields and a wrong password are refused next to the form; nothing is stored", async () => {
