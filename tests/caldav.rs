@@ -82,6 +82,22 @@ async fn calendars_are_listed_with_names_colours_and_which_are_the_users_own() {
 }
 
 #[tokio::test]
+async fn a_calendar_shared_read_only_is_listed_but_not_the_users_own() {
+    let r = Radicale::start_with_read_only_calendar().await;
+    r.seed().await;
+    let c = Client::new();
+    let d = c.discover(&r.base, &creds()).await.unwrap();
+    let cals = c.calendars(&d, &creds()).await.unwrap();
+    let team = cals.iter().find(|c| c.name == "Team").unwrap_or_else(|| panic!("{cals:?} {}", r.log()));
+    assert_eq!((team.own, team.events, team.color.as_deref()), (false, true, Some("#2ca02c")));
+    assert!(cals.iter().find(|c| c.name == "Work").unwrap().own, "{cals:?}");
+    // It can still be read.
+    let ch = c.sync(&team.href, &creds(), &SyncState::default()).await.unwrap();
+    assert_eq!(ch.changed.len(), 1);
+    assert_eq!(ch.changed[0].href, r.url("/ada/team/standup.ics"));
+}
+
+#[tokio::test]
 async fn sync_is_incremental_one_changed_event_alone_then_a_deletion() {
     let r = Radicale::start().await;
     r.seed().await;
@@ -154,6 +170,19 @@ async fn an_invalid_sync_token_falls_back_to_comparing_etags() {
     let after = c.sync(&work, &creds(), &state).await.unwrap();
     assert!(after.changed.is_empty() && after.removed.is_empty(), "{after:?}");
 
+    // A server that gives a ctag and no token is asked for its ctag alone while it stays the same,
+    // and lists its ETags once it moves: only the changed event is fetched.
+    assert!(ch.ctag.is_some(), "the fallback reads Radicale's getctag");
+    let no_token = SyncState { token: None, ..state.clone() };
+    let quiet = c.sync(&work, &creds(), &no_token).await.unwrap();
+    assert!(quiet.changed.is_empty() && quiet.removed.is_empty(), "{quiet:?}");
+    assert_eq!(quiet.ctag, no_token.ctag);
+    r.put("/ada/work/tentative.ics", &common::radicale::seed_events()[3].1.replace("Maybe lunch talk", "Lunch talk"))
+        .await;
+    let moved = c.sync(&work, &creds(), &no_token).await.unwrap();
+    assert_eq!(moved.changed.iter().map(|o| o.href.clone()).collect::<Vec<_>>(), [format!("{work}tentative.ics")]);
+    assert!(moved.removed.is_empty() && moved.ctag != no_token.ctag, "{moved:?}");
+
     // With no state at all, a refused token still yields everything.
     let full = c
         .sync(
@@ -163,7 +192,7 @@ async fn an_invalid_sync_token_falls_back_to_comparing_etags() {
         )
         .await
         .unwrap();
-    assert_eq!(full.changed.len(), 3);
+    assert_eq!(full.changed.len(), 3, "{full:?}");
 }
 
 trait Tamper {

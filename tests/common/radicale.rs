@@ -45,19 +45,52 @@ pub fn binary() -> PathBuf {
 impl Radicale {
     /// Starts Radicale and waits (up to 30 s) until it accepts connections.
     pub async fn start() -> Self {
+        Self::launch(false).await
+    }
+
+    /// Like [`Radicale::start`], plus a calendar Ada may only read, `/ada/team/` ("Team", green,
+    /// one event: `standup.ics`, 2026-01-09 09:00–09:30 UTC), as a calendar shared with her
+    /// read-only looks. Radicale reads its rights at start, so the calendar is written to its
+    /// storage before.
+    pub async fn start_with_read_only_calendar() -> Self {
+        Self::launch(true).await
+    }
+
+    async fn launch(read_only: bool) -> Self {
         let bin = binary();
         let dir = tempfile::tempdir().unwrap();
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         std::fs::write(dir.path().join("users"), format!("{USER}:{PASSWORD}\n")).unwrap();
+        let storage = dir.path().join("collections");
+        let rights = if read_only {
+            let team = storage.join("collection-root").join(USER).join("team");
+            std::fs::create_dir_all(&team).unwrap();
+            let props = r##"{"tag": "VCALENDAR", "D:displayname": "Team", "ICAL:calendar-color": "#2ca02cff", "C:supported-calendar-component-set": "VEVENT"}"##;
+            std::fs::write(team.join(".Radicale.props"), props).unwrap();
+            std::fs::write(team.join("standup.ics"), cal("BEGIN:VEVENT\r\nUID:standup@test\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20260109T090000Z\r\nDTEND:20260109T093000Z\r\nSUMMARY:Team stand-up\r\nEND:VEVENT\r\n")).unwrap();
+            // Owner-only rights, except the team calendar: read only.
+            let file = dir.path().join("rights");
+            std::fs::write(
+                &file,
+                "[team]\nuser: .+\ncollection: {user}/team\npermissions: Rr\n\n\
+                 [root]\nuser: .+\ncollection:\npermissions: R\n\n\
+                 [principal]\nuser: .+\ncollection: {user}\npermissions: RW\n\n\
+                 [calendars]\nuser: .+\ncollection: {user}/[^/]+\npermissions: rw\n",
+            )
+            .unwrap();
+            format!("type = from_file\nfile = {}", file.display())
+        } else {
+            "type = owner_only".to_string()
+        };
         let config = format!(
             "[server]\nhosts = 127.0.0.1:{port}\n\
              [auth]\ntype = htpasswd\nhtpasswd_filename = {users}\nhtpasswd_encryption = plain\ndelay = 0\n\
-             [rights]\ntype = owner_only\n\
+             [rights]\n{rights}\n\
              [storage]\nfilesystem_folder = {storage}\n\
              [web]\ntype = none\n\
              [logging]\nlevel = warning\n",
             users = dir.path().join("users").display(),
-            storage = dir.path().join("collections").display(),
+            storage = storage.display(),
         );
         let config_path = dir.path().join("config");
         std::fs::write(&config_path, config).unwrap();
