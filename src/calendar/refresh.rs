@@ -28,6 +28,8 @@ impl Calendars {
     /// Syncs an account now (every included calendar) and reports what happened; the outcome
     /// is also kept on the account.
     pub async fn test(&self, id: i64) -> Result<TestReport, CalendarError> {
+        // Only an account that exists gets a lock (ids from callers are untrusted).
+        self.row(id).await?;
         let lock = self.sync_lock(id);
         let _held = lock.lock().await;
         let row = self.row(id).await?;
@@ -198,5 +200,30 @@ impl Calendars {
                 tracing::warn!(dir = %dir.display(), error = %e, "cannot watch calendar files");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn syncing_accounts_that_do_not_exist_keeps_no_lock_for_them() {
+        let d = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(&d.path().join("t.db"), Duration::from_millis(10)).unwrap();
+        let cals = Calendars::open(
+            store.clone(),
+            crate::secrets::Vault::memory(),
+            chrono_tz::UTC,
+            crate::events::EventBus::default(),
+            &crate::config::CalendarConfig::default(),
+        )
+        .await
+        .unwrap();
+        for id in 0..1000 {
+            assert!(matches!(cals.test(id).await, Err(CalendarError::NotFound(_))));
+        }
+        assert!(cals.syncing.lock().unwrap().is_empty(), "a lock per unknown id would grow without bound");
+        store.close().await;
     }
 }
