@@ -27,7 +27,7 @@ pub struct AccountRow {
     pub user: Option<String>,
     /// `ok`, `error` or `sign_in_again`.
     pub state: String,
-    /// A CalDAV account's calendar home (an absolute URL).
+    /// A CalDAV account's principal and calendar home (absolute URLs, as JSON).
     pub server: Option<String>,
 }
 
