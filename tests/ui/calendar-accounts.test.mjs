@@ -243,7 +243,7 @@ test("the kinds of account are tabs the arrow keys move between; every control h
   assert.match(await rules.textContent(), /Declined|declined/);
 });
 
-test("CalDAV: missing fields and a wrong password are refused next to the form; nothing is stored", async () => {
+test("CalDAV: missing fields, a server that is not CalDAV and a wrong password are refused next to the form, focus on the field to fix; nothing is stored", async () => {
   await page.locator("#cal-dav-add").click();
   await davForm().getByRole("alert").filter({ hasText: "Enter the server or your email address." }).waitFor();
   assert.equal(await page.evaluate(() => document.activeElement?.id), "cal-dav-server");
@@ -251,6 +251,13 @@ test("CalDAV: missing fields and a wrong password are refused next to the form; 
   await page.locator("#cal-dav-user").fill(USER);
   await page.locator("#cal-dav-add").click();
   await davForm().getByRole("alert").filter({ hasText: "Enter the app-specific password." }).waitFor();
+  // Not a CalDAV server (the LLM stand-in): the engine's words, and focus back on the server.
+  await page.locator("#cal-dav-server").fill(stack.upstream);
+  await page.locator("#cal-dav-password").fill(PASSWORD);
+  await page.locator("#cal-dav-add").click();
+  await davForm().getByRole("alert").filter({ hasText: "is not a CalDAV server" }).waitFor({ timeout: 20_000 });
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "cal-dav-server", "focus goes back to the server");
+  await page.locator("#cal-dav-server").fill(rad.url);
   await page.locator("#cal-dav-password").fill("not-the-password");
   await page.locator("#cal-dav-add").click();
   // The engine's words (a 401 from the server), inside the form, not at the top of the page.

@@ -113,10 +113,14 @@ export function addAccount(app: App, added: (a: CalendarAccount) => Promise<void
       await added(a);
       showConnected(a, "MetaClaw found your calendars.");
     } catch (e) {
-      replace(davErr, errorText(errorMessage(e)));
-      // The password is the usual culprit; keep the rest as typed.
-      password.select();
-      password.focus();
+      const msg = errorMessage(e);
+      replace(davErr, errorText(msg));
+      // Back to the field the engine's words point at: the password, unless they are about the
+      // server (not found, not CalDAV, TLS, plain http, timed out). The rest stays as typed.
+      const aboutServer = !/password|user name|unauthori[sz]ed/i.test(msg) && /server|address|host|not found|caldav|tls|certificate|http|redirect|timed out|reach/i.test(msg);
+      const at = aboutServer ? server : password;
+      at.select();
+      at.focus();
     } finally {
       davBtn.disabled = false;
     }
