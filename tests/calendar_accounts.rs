@@ -439,3 +439,29 @@ async fn the_cli_adds_a_caldav_account_with_the_password_from_stdin_and_ticks_it
     assert!(!ok && err.contains("no calendar \"Nope\""), "{err}");
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tentative_setting_decides_whether_tentative_meetings_count_for_every_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("team.ics");
+    std::fs::write(
+        &path,
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\n\
+         BEGIN:VEVENT\r\nUID:a@t\r\nDTSTART:20260105T100000Z\r\nDTEND:20260105T110000Z\r\nSUMMARY:Sure\r\nEND:VEVENT\r\n\
+         BEGIN:VEVENT\r\nUID:b@t\r\nDTSTART:20260105T140000Z\r\nDTEND:20260105T150000Z\r\nSUMMARY:Maybe\r\nSTATUS:TENTATIVE\r\nEND:VEVENT\r\n\
+         END:VCALENDAR\r\n",
+    )
+    .unwrap();
+    for (tentative_busy, want) in [(true, vec!["Sure", "Maybe"]), (false, vec!["Sure"])] {
+        let h = Harness::start(|c| {
+            utc(c);
+            c.calendar.tentative_busy = tentative_busy;
+        })
+        .await;
+        let (s, v) = post(&h, "/api/calendars", json!({"source": path.display().to_string()})).await;
+        assert_eq!(s, 201, "{v}");
+        let got: Vec<String> = busy(&h, JAN.0, JAN.1).await.into_iter().map(|b| b.0).collect();
+        assert_eq!(got, want, "tentative_busy = {tentative_busy}");
+        h.stop().await;
+    }
+}
