@@ -315,6 +315,38 @@ async fn an_answer_larger_than_the_limit_is_refused_as_it_streams() {
 }
 
 #[tokio::test]
+async fn a_server_that_never_answers_times_out_in_plain_words() {
+    // Accepts connections and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = listener.accept().await {
+            held.push(s);
+        }
+    });
+    let c = Client::with_timeouts(Duration::from_millis(500), Duration::from_millis(500));
+    let err = c.sync(&format!("http://{addr}/cal/"), &creds(), &SyncState::default()).await.unwrap_err();
+    assert_eq!(err, CalDavError::Timeout(format!("http://{addr}")));
+    assert!(err.to_string().contains("did not answer in time"), "{err}");
+}
+
+#[tokio::test]
+async fn a_calendar_with_more_objects_than_the_limit_is_refused() {
+    let many = serve(|| {
+        let mut body = String::from(r#"<?xml version="1.0"?><d:multistatus xmlns:d="DAV:">"#);
+        for i in 0..20_001 {
+            body.push_str(&format!("<d:response><d:href>/cal/{i}.ics</d:href><d:propstat><d:prop><d:getetag>\"{i}\"</d:getetag></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>"));
+        }
+        body.push_str("<d:sync-token>t1</d:sync-token></d:multistatus>");
+        (StatusCode::MULTI_STATUS, [("content-type", "application/xml")], body).into_response()
+    })
+    .await;
+    let err = Client::new().sync(&format!("{many}/cal/"), &creds(), &SyncState::default()).await.unwrap_err();
+    assert_eq!(err, CalDavError::TooMany(20_000));
+}
+
+#[tokio::test]
 async fn a_redirect_loop_stops_after_five() {
     let c = Client::new();
     let looping = serve(|| (StatusCode::MOVED_PERMANENTLY, [("location", "/again")]).into_response()).await;

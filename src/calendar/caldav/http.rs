@@ -15,12 +15,17 @@ pub const PROPFIND_LIMIT: usize = 5 * 1024 * 1024;
 /// Answers to REPORT (sync-collection, calendar-multiget).
 pub const REPORT_LIMIT: usize = 20 * 1024 * 1024;
 
-pub fn build() -> reqwest::Client {
+/// Waiting for a connection to a server.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// One whole request, answer included.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub fn build(connect: Duration, total: Duration) -> reqwest::Client {
     reqwest::Client::builder()
         .user_agent(concat!("MetaClaw/", env!("CARGO_PKG_VERSION"), " (CalDAV)"))
         .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(60))
+        .connect_timeout(connect)
+        .timeout(total)
         .build()
         .expect("reqwest client")
 }

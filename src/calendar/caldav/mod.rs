@@ -135,8 +135,14 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
+    /// Connections wait 10 s, whole requests 60 s.
     pub fn new() -> Self {
-        Self { http: http::build() }
+        Self::with_timeouts(http::CONNECT_TIMEOUT, http::REQUEST_TIMEOUT)
+    }
+
+    /// A client with other timeouts (tests).
+    pub fn with_timeouts(connect: std::time::Duration, request: std::time::Duration) -> Self {
+        Self { http: http::build(connect, request) }
     }
 
     /// Finds the principal and calendar home. `server` is an https URL (any path on the server;
