@@ -377,3 +377,82 @@ async fn model_override_models_list_and_other_endpoints() {
     assert_eq!(health["ok"], true);
     h.stop().await;
 }
+
+/// A request body an agent sends, as written in `tests/data/agents/`.
+fn agent_request(name: &str) -> String {
+    let path = format!("{}/tests/data/agents/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Two upstreams on the one stand-in: `claude-*` models on an Anthropic one, the rest on an
+/// OpenAI-compatible one.
+fn both_kinds(c: &mut metaclaw::config::Config) {
+    use metaclaw::config::{Auth, Kind, NamedUpstream};
+    let up = |name: &str, kind, models: &[&str], default| NamedUpstream {
+        name: name.into(),
+        kind,
+        base_url: c.upstream.base_url.clone(),
+        models: models.iter().map(|m| m.to_string()).collect(),
+        default,
+        auth: Auth::Key,
+        model: None,
+    };
+    c.upstreams = vec![up("claude", Kind::Anthropic, &["claude-*"], false), up("local", Kind::Openai, &[], true)];
+}
+
+/// Claude Code's headers (2.1.x, print mode) on a `/v1/messages?beta=true` call.
+fn claude_code_post(h: &Harness, body: impl Into<reqwest::Body>) -> reqwest::RequestBuilder {
+    h.http
+        .post(h.url("/v1/messages?beta=true"))
+        .header("content-type", "application/json")
+        .header("anthropic-version", "2023-06-01")
+        .header("anthropic-beta", "claude-code-20250219,context-management-2025-06-27")
+        .header("user-agent", "claude-cli/2.1.332 (external, sdk-cli)")
+        .header("x-app", "cli")
+        .body(body)
+}
+
+#[tokio::test]
+async fn claude_code_system_messages_among_the_turns_reach_both_kinds_of_upstream() {
+    let h = Harness::start(both_kinds).await;
+    let raw = agent_request("claude-code-2.1-print.json");
+
+    // An Anthropic upstream gets the body byte for byte.
+    let r = claude_code_post(&h, raw.clone()).send().await.unwrap();
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    let id = turn_id(&r);
+    let text = r.text().await.unwrap();
+    assert!(text.contains("message_stop"), "{text}");
+    let seen = h.standin.requests();
+    let last = seen.last().unwrap();
+    assert_eq!(last.path, "/v1/messages");
+    assert_eq!(last.body, raw, "forwarded untouched");
+    let t = h.turn(id).await;
+    assert_eq!(t["status"], "ok");
+    let roles: Vec<&str> = t["messages"].as_array().unwrap().iter().map(|m| m["role"].as_str().unwrap()).collect();
+    assert_eq!(roles, ["system", "user", "system", "user"], "recorded in the normalised form, in place");
+
+    // An OpenAI-compatible upstream gets the system message at the same place.
+    let mut body: Value = serde_json::from_str(&raw).unwrap();
+    body["model"] = json!("local-model");
+    let r = claude_code_post(&h, body.to_string()).send().await.unwrap();
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    let text = r.text().await.unwrap();
+    assert!(text.contains("event: message_stop"), "translated back into Anthropic events: {text}");
+    let seen = h.standin.requests();
+    let sent = seen.last().unwrap().json();
+    assert_eq!(seen.last().unwrap().path, "/v1/chat/completions");
+    let roles: Vec<&str> = sent["messages"].as_array().unwrap().iter().map(|m| m["role"].as_str().unwrap()).collect();
+    assert_eq!(roles, ["system", "user", "system", "user"]);
+    assert!(sent["messages"][2]["content"].as_str().unwrap().starts_with("Working directory: /tmp/work"));
+    assert_eq!(sent["messages"][3]["content"], "say hi");
+
+    // Roles the Messages API doesn't have are still refused, in its error shape.
+    body["messages"][1]["role"] = json!("tool");
+    let r = claude_code_post(&h, body.to_string()).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["type"], "error");
+    assert!(v["error"]["message"].as_str().unwrap().contains("messages[1].role"), "{v}");
+    h.stop().await;
+}

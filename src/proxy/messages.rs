@@ -47,10 +47,11 @@ fn validate(body: &Map<String, Value>, need_max_tokens: bool) -> Result<(), Prox
             return Err(ProxyError::bad("`system` must be a string or a list of text blocks", Some("system")));
         }
     }
+    // The Messages API also takes `system` messages among the turns (Claude Code 2.1 sends one).
     for (i, m) in body.get("messages").and_then(Value::as_array).into_iter().flatten().enumerate() {
-        if !matches!(m["role"].as_str(), Some("user" | "assistant")) {
+        if !matches!(m["role"].as_str(), Some("user" | "assistant" | "system")) {
             return Err(ProxyError::bad(
-                format!("messages[{i}].role must be \"user\" or \"assistant\""),
+                format!("messages[{i}].role must be \"user\", \"assistant\" or \"system\""),
                 Some("messages"),
             ));
         }

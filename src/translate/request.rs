@@ -14,6 +14,8 @@ fn text_of_blocks(v: &Value) -> Result<String, TranslateError> {
             for b in blocks {
                 match b["type"].as_str() {
                     Some("text") => out.push(b["text"].as_str().unwrap_or_default().to_string()),
+                    Some("search_result") => out.push(search_result_text(b)),
+                    Some("document") => out.push(document_text(b)?),
                     Some(t) => return Err(unsupported(format!("a `{t}` block cannot be used here; only text"))),
                     None => return Err(unsupported("a content block has no `type`")),
                 }
@@ -22,6 +24,68 @@ fn text_of_blocks(v: &Value) -> Result<String, TranslateError> {
         }
         Value::Null => Ok(String::new()),
         _ => Err(unsupported("content must be a string or a list of blocks")),
+    }
+}
+
+/// A `search_result` block (a RAG source the client supplies) as plain text: its title, its
+/// source, then its text blocks. Citations can't be asked of an OpenAI-compatible upstream.
+fn search_result_text(b: &Value) -> String {
+    let mut out = String::new();
+    for key in ["title", "source"] {
+        if let Some(s) = b[key].as_str().filter(|s| !s.is_empty()) {
+            out.push_str(s);
+            out.push('\n');
+        }
+    }
+    let body: Vec<&str> = b["content"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["type"] == "text")
+        .filter_map(|c| c["text"].as_str())
+        .collect();
+    out.push_str(&body.join("\n\n"));
+    out
+}
+
+/// A text `document` block (plain text or a list of text blocks) as plain text, its title
+/// first. Other sources are not text: see [`document_to_openai`].
+fn document_text(b: &Value) -> Result<String, TranslateError> {
+    let src = &b["source"];
+    let body = match src["type"].as_str() {
+        Some("text") => src["data"].as_str().unwrap_or_default().to_string(),
+        Some("content") => text_of_blocks(&src["content"])?,
+        other => {
+            return Err(unsupported(format!(
+                "a `document` with source type {other:?} can only be sent to an OpenAI-compatible upstream as \
+                 a user message part (or as text or content)"
+            )))
+        }
+    };
+    let title = b["title"].as_str().filter(|t| !t.is_empty());
+    Ok(match title {
+        Some(t) => format!("{t}\n\n{body}"),
+        None => body,
+    })
+}
+
+/// A `document` block in a user message as an OpenAI content part: text documents as text, a
+/// base64 PDF as a `file` part. A document by URL or by Files API id has no equivalent and is
+/// refused.
+fn document_to_openai(b: &Value) -> Result<Value, TranslateError> {
+    let src = &b["source"];
+    match src["type"].as_str() {
+        Some("text" | "content") => Ok(json!({"type": "text", "text": document_text(b)?})),
+        Some("base64") => {
+            let media = src["media_type"].as_str().unwrap_or("application/pdf");
+            let data = src["data"].as_str().ok_or_else(|| unsupported("a document block has no data"))?;
+            let name = b["title"].as_str().filter(|t| !t.is_empty()).unwrap_or("document.pdf");
+            Ok(json!({"type": "file", "file": {"filename": name, "file_data": format!("data:{media};base64,{data}")}}))
+        }
+        other => Err(unsupported(format!(
+            "a `document` with source type {other:?} cannot be sent to an OpenAI-compatible upstream: send it as \
+             base64 or text"
+        ))),
     }
 }
 
@@ -63,6 +127,8 @@ pub fn anthropic_to_openai(req: &Obj) -> Result<Obj, TranslateError> {
                     match b["type"].as_str() {
                         Some("text") => parts.push(json!({"type": "text", "text": b["text"]})),
                         Some("image") => parts.push(image_to_openai(b)?),
+                        Some("document") => parts.push(document_to_openai(b)?),
+                        Some("search_result") => parts.push(json!({"type": "text", "text": search_result_text(b)})),
                         Some("tool_result") => {
                             let mut content = text_of_blocks(&b["content"])?;
                             if b["is_error"] == true {
@@ -115,6 +181,10 @@ pub fn anthropic_to_openai(req: &Obj) -> Result<Obj, TranslateError> {
                 }
                 messages.push(msg);
             }
+            // The Messages API takes system messages among the turns (Claude Code sends them):
+            // a system message at the same place, for OpenAI-compatible upstreams.
+            ("system", content @ Value::Array(_)) => messages.push(json!({"role": "system",
+                "content": text_of_blocks(content).map_err(|e| unsupported(format!("messages[{i}]: {e}")))?})),
             (r, _) => {
                 return Err(unsupported(format!("messages[{i}]: role {r:?} with this content cannot be translated")))
             }
@@ -155,6 +225,45 @@ pub fn anthropic_to_openai(req: &Obj) -> Result<Obj, TranslateError> {
             out.insert("reasoning_effort".into(), json!(effort));
         }
     }
+    // Adaptive thinking leaves the effort to the model; an explicit effort says it.
+    if let Some(effort) = req.get("output_config").and_then(|c| c["effort"].as_str()) {
+        let effort = if effort == "max" { "high" } else { effort };
+        out.insert("reasoning_effort".into(), json!(effort));
+    }
+    let format = req.get("output_config").and_then(|c| c.get("format")).or_else(|| req.get("output_format"));
+    if let Some(f) = format.filter(|f| !f.is_null()) {
+        match f["type"].as_str() {
+            Some("json_schema") => {
+                let schema = f.get("schema").cloned().unwrap_or(json!({"type": "object"}));
+                out.insert(
+                    "response_format".into(),
+                    json!({"type": "json_schema", "json_schema": {"name": "output", "schema": schema, "strict": true}}),
+                );
+            }
+            other => return Err(unsupported(format!("output format type {other:?} cannot be translated"))),
+        }
+    }
+    match req.get("service_tier").and_then(Value::as_str) {
+        Some("standard_only") => {
+            out.insert("service_tier".into(), json!("default"));
+        }
+        Some(t) => {
+            out.insert("service_tier".into(), json!(t));
+        }
+        None => {}
+    }
+    // Anthropic-hosted features: refused rather than silently dropped. (`context_management`
+    // only trims the context Anthropic keeps; without it the full conversation is sent.)
+    for (key, what) in
+        [("mcp_servers", "the MCP connector (`mcp_servers`)"), ("container", "a code-execution `container`")]
+    {
+        let set = req.get(key).is_some_and(|v| !v.is_null() && v.as_array().is_none_or(|a| !a.is_empty()));
+        if set {
+            return Err(unsupported(format!(
+                "{what} is Anthropic-only and cannot be used with an OpenAI-compatible upstream"
+            )));
+        }
+    }
     if let Some(tools) = req.get("tools").and_then(Value::as_array) {
         let mut out_tools = Vec::new();
         for t in tools {
@@ -167,6 +276,9 @@ pub fn anthropic_to_openai(req: &Obj) -> Result<Obj, TranslateError> {
             let mut f = json!({"name": t["name"], "parameters": t["input_schema"]});
             if let Some(d) = t.get("description") {
                 f["description"] = d.clone();
+            }
+            if t["strict"] == true {
+                f["strict"] = json!(true);
             }
             out_tools.push(json!({"type": "function", "function": f}));
         }
@@ -418,6 +530,81 @@ mod tests {
             json!({"model": "m", "response_format": {"type": "text"}, "messages": [{"role": "user", "content": "x"}]}),
         );
         assert!(openai_to_anthropic(&rf_text).is_ok());
+    }
+
+    #[test]
+    fn a_system_message_among_the_turns_becomes_a_system_message_in_place() {
+        // Claude Code 2.1 sends `role: "system"` inside `messages`, as text or cached blocks.
+        let req = obj(json!({"model": "m", "max_tokens": 10, "system": "top", "messages": [
+            {"role": "user", "content": "hi"},
+            {"role": "system", "content": [{"type": "text", "text": "reminder", "cache_control": {"type": "ephemeral"}}]},
+            {"role": "assistant", "content": "yo"},
+            {"role": "system", "content": "plain"},
+            {"role": "user", "content": [{"type": "text", "text": "go", "cache_control": {"type": "ephemeral", "ttl": "1h"}}]}]}));
+        let o = anthropic_to_openai(&req).unwrap();
+        let roles: Vec<&str> = o["messages"].as_array().unwrap().iter().map(|m| m["role"].as_str().unwrap()).collect();
+        assert_eq!(roles, ["system", "user", "system", "assistant", "system", "user"]);
+        assert_eq!(o["messages"][2], json!({"role": "system", "content": "reminder"}));
+        assert_eq!(o["messages"][4], json!({"role": "system", "content": "plain"}));
+        assert_eq!(o["messages"][5], json!({"role": "user", "content": "go"}));
+        let bad =
+            obj(json!({"model": "m", "messages": [{"role": "system", "content": [{"type": "image", "source": {}}]}]}));
+        assert!(anthropic_to_openai(&bad).unwrap_err().0.contains("messages[0]"));
+    }
+
+    #[test]
+    fn current_messages_api_fields_are_translated_or_clearly_refused() {
+        let req = obj(json!({"model": "m", "max_tokens": 10,
+            "metadata": {"user_id": "{\"device_id\":\"d\",\"account_uuid\":\"\",\"session_id\":\"s\"}"},
+            "service_tier": "standard_only", "context_management": {"edits": [{"type": "clear_thinking_20251015"}]},
+            "thinking": {"type": "adaptive"}, "output_config": {"effort": "max", "format": {"type": "json_schema", "schema": {"type": "object"}}},
+            "tools": [{"name": "f", "strict": true, "input_schema": {"type": "object"}, "cache_control": {"type": "ephemeral"}}],
+            "tool_choice": {"type": "none"},
+            "messages": [
+                {"role": "user", "content": [
+                    {"type": "document", "title": "Notes", "source": {"type": "text", "media_type": "text/plain", "data": "the notes"}},
+                    {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBE"}},
+                    {"type": "search_result", "source": "https://x/doc", "title": "Doc", "content": [{"type": "text", "text": "found"}]},
+                    {"type": "text", "text": "summarise"}]},
+                {"role": "assistant", "content": [{"type": "redacted_thinking", "data": "xx"}, {"type": "thinking", "thinking": "t", "signature": "s"},
+                    {"type": "tool_use", "id": "t1", "name": "f", "input": {}}]},
+                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1",
+                    "content": [{"type": "search_result", "source": "s", "title": "T", "content": [{"type": "text", "text": "r"}]}]}]}]}));
+        let o = anthropic_to_openai(&req).unwrap();
+        let parts = &o["messages"][0]["content"];
+        assert_eq!(parts[0], json!({"type": "text", "text": "Notes\n\nthe notes"}));
+        assert_eq!(
+            parts[1],
+            json!({"type": "file", "file": {"filename": "document.pdf", "file_data": "data:application/pdf;base64,JVBE"}})
+        );
+        assert_eq!(parts[2], json!({"type": "text", "text": "Doc\nhttps://x/doc\nfound"}));
+        assert_eq!(o["messages"][1]["reasoning_content"], "t");
+        assert_eq!(o["messages"][2], json!({"role": "tool", "tool_call_id": "t1", "content": "T\ns\nr"}));
+        assert_eq!(o["reasoning_effort"], "high");
+        assert_eq!(o["response_format"]["json_schema"]["schema"], json!({"type": "object"}));
+        assert_eq!(o["service_tier"], "default");
+        assert_eq!(o["tool_choice"], "none");
+        assert_eq!(o["tools"][0]["function"]["strict"], true);
+        assert!(o["user"].as_str().unwrap().contains("session_id"));
+        assert!(o.get("context_management").is_none() && o.get("metadata").is_none());
+
+        for (extra, needle) in [
+            (json!({"mcp_servers": [{"type": "url", "url": "https://m", "name": "m"}]}), "mcp_servers"),
+            (json!({"container": "container_1"}), "container"),
+            (json!({"output_config": {"format": {"type": "xml"}}}), "xml"),
+        ] {
+            let mut r = obj(json!({"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": "x"}]}));
+            r.extend(extra.as_object().unwrap().clone());
+            let e = anthropic_to_openai(&r).unwrap_err().0;
+            assert!(e.contains(needle), "{e}");
+        }
+        let mut ok = obj(json!({"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": "x"}]}));
+        ok.insert("mcp_servers".into(), json!([]));
+        ok.insert("container".into(), Value::Null);
+        assert!(anthropic_to_openai(&ok).is_ok(), "empty or null Anthropic-only fields ask for nothing");
+        let url_doc = obj(json!({"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": [
+            {"type": "document", "source": {"type": "url", "url": "https://x/a.pdf"}}]}]}));
+        assert!(anthropic_to_openai(&url_doc).unwrap_err().0.contains("base64 or text"));
     }
 
     #[test]
