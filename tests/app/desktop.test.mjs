@@ -1,6 +1,8 @@
 // The real desktop app under Xvfb, driven through tauri-driver + WebKitWebDriver: it launches,
 // the engine answers on its port, the Dashboard shows a proxied turn, and approving a candidate
-// in Review works. Prints the launch-to-healthy time and the app's resident memory at idle.
+// in Review works, and the Calendars view's "Sign in with Google" opens the sign-in page in the
+// system browser (xdg-open, a recorder here). Prints the launch-to-healthy time and the app's
+// resident memory at idle.
 // Run by scripts/test.sh (tests/app/) inside xvfb-run + dbus-run-session.
 
 import { spawn, spawnSync } from "node:child_process";
@@ -57,13 +59,22 @@ test("the desktop app hosts the engine and its UI", { timeout: 120_000 }, async 
   const home = path.join(dir, "home");
   mkdirSync(home);
   const standin = await spawnUntil(path.join(BIN, "metaclaw-standin"), ["--port", "0"], {}, /listening on (http:\/\/\S+)/, "stand-in");
+  const google = await spawnUntil(path.join(BIN, "metaclaw-standin"), ["--google"], {}, /listening on (http:\/\/\S+)/, "Google stand-in");
+  const g = google.match[1];
   writeFileSync(path.join(home, "config.toml"), [
     "[proxy]", "port = 0", "[upstream]", `base_url = "${standin.match[1]}/v1"`, "[store]", "flush_interval_ms = 20",
-    "[judge]", 'model = "standin-judge"', "wait_for_next_secs = 1", "[evolve]", 'model = "standin-evolver"', "",
+    "[judge]", 'model = "standin-judge"', "wait_for_next_secs = 1", "[evolve]", 'model = "standin-evolver"',
+    "[calendar.google]", 'client_id = "standin-client"', 'client_secret = "standin-secret"', `auth_url = "${g}/o/oauth2/v2/auth"`,
+    `token_url = "${g}/token"`, `revoke_url = "${g}/revoke"`, `api_url = "${g}/calendar/v3"`, "",
   ].join("\n"));
+  // The system browser: an xdg-open first on PATH that records what it was asked to open.
+  const bin = path.join(dir, "bin");
+  const opened = path.join(dir, "opened.txt");
+  mkdirSync(bin);
+  writeFileSync(path.join(bin, "xdg-open"), `#!/bin/sh\nprintf '%s\\n' "$@" >> ${JSON.stringify(opened)}\n`, { mode: 0o755 });
   // A home of its own: start-at-login writes ~/.config/autostart.
   const config = path.join(dir, ".config");
-  const env = { ...process.env, HOME: dir, XDG_CONFIG_HOME: config, METACLAW_HOME: home, METACLAW_NO_KEYRING: "1", METACLAW_LOG: "warn" };
+  const env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, HOME: dir, XDG_CONFIG_HOME: config, METACLAW_HOME: home, METACLAW_NO_KEYRING: "1", METACLAW_LOG: "warn" };
   const driver = spawn(DRIVER, [], { env, stdio: ["ignore", "inherit", "inherit"] });
   let session;
   try {
@@ -103,6 +114,25 @@ test("the desktop app hosts the engine and its UI", { timeout: 120_000 }, async 
     await waitFor("the approval", async () => (await api("/api/candidates?status=approved")).candidates.length === 1);
     const skills = await api("/api/skills?q=timestamp");
     assert.ok(skills.skills.some((s) => s.name === "timestamp-offsets"), JSON.stringify(skills));
+
+    // Calendars: "Sign in with Google" (a click, then the engine's answer) opens Google's page in
+    // the system browser, not in the window holding the admin token.
+    const click = async (css) => {
+      const el = await wd("POST", `/session/${session}/element`, { using: "css selector", value: css });
+      await wd("POST", `/session/${session}/element/${Object.values(el)[0]}/click`, {});
+    };
+    await run("location.hash = '#/calendars'; return true");
+    await waitFor("the Google tab", () => run("return !!document.querySelector('[role=tab][data-tab=google]')"));
+    await click("[role=tab][data-tab=google]");
+    await click("#cal-signin-google");
+    // WebKit opens no window once the engine has answered (the click no longer counts): the
+    // view offers the page as a focused link instead, and pressing it is the user's own gesture.
+    await waitFor("the sign-in link, focused", () => run("return document.activeElement?.classList.contains('signin-open') === true"));
+    await click(".signin-open");
+    const signin = await waitFor("xdg-open with Google's sign-in page", () => existsSync(opened) && readFileSync(opened, "utf8").trim());
+    assert.ok(signin.startsWith(`${g}/o/oauth2/v2/auth?`), `opened: ${signin}`);
+    assert.ok((await text()).includes("Waiting for you to sign in with Google"), "the window waits for the browser");
+    assert.ok(!(await run("return location.href")).startsWith(g), "the window stays on the engine's UI");
 
     // A second launch only hands over to the first (single instance) and exits.
     const firstPid = JSON.parse(readFileSync(runtime, "utf8")).pid;
@@ -169,6 +199,7 @@ test("the desktop app hosts the engine and its UI", { timeout: 120_000 }, async 
     }
     driver.kill("SIGTERM");
     standin.proc.kill("SIGTERM");
+    google.proc.kill("SIGTERM");
     await sleep(300);
     rmSync(dir, { recursive: true, force: true });
   }

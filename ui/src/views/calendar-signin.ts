@@ -127,27 +127,32 @@ export function startSignIn(app: App, opts: SignInOptions): SignIn {
         void app.api.cancelSignIn(start.flow).catch(() => undefined);
         return;
       }
-      // With noopener the page gets no handle back (null), in a browser and in the desktop shell
-      // alike, so the link below is always offered.
-      window.open(url, "_blank", "noopener,noreferrer");
+      // A tab opens only while the click still counts as the user's: browsers and the desktop
+      // shell's WebKit may refuse it after the engine's answer (the shell hands every new window
+      // to the system browser and answers null). Then the page is one press away, focused.
+      const tab = window.open(url, "_blank");
+      try {
+        // Still about:blank (same origin) at this point: the provider's page gets no handle back.
+        if (tab) tab.opener = null;
+      } catch {
+        /* already elsewhere: nothing to cut */
+      }
       const cancelBtn = h("button", { type: "button", class: "btn btn-small", onclick: () => void cancel() }, "Cancel");
+      const link = h("a", { href: url, target: "_blank", rel: "noopener noreferrer", class: tab ? null : "btn btn-primary btn-small signin-open" }, `Open ${who}'s sign-in page`);
       replace(
         opts.host,
         h(
           "div",
           { class: "signin-wait" },
           h("p", { class: "signin-status", role: "status", "aria-live": "polite" }, h("span", { class: "spinner", "aria-hidden": "true" }), `Waiting for you to sign in with ${who}…`),
+          tab ? null : link,
           cancelBtn,
-          h(
-            "p",
-            { class: "hint" },
-            `Finish in the browser tab that opened; MetaClaw asks only to read your calendars. No tab? `,
-            h("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, `Open ${who}'s sign-in page`),
-            ".",
-          ),
+          tab
+            ? h("p", { class: "hint" }, "Finish in the browser tab that opened; MetaClaw asks only to read your calendars. No tab? ", link, ".")
+            : h("p", { class: "hint" }, `Sign in on ${who}'s page in your browser; MetaClaw asks only to read your calendars and waits here.`),
         ),
       );
-      cancelBtn.focus();
+      (tab ? cancelBtn : link).focus();
       timer = setTimeout(() => void poll(), POLL_MS);
     } catch (e) {
       if (signal.aborted) return;
