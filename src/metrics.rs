@@ -23,6 +23,9 @@ pub struct Metrics {
     /// When the proxy last received a request (ms since the epoch): the scheduler's fallback
     /// idle signal.
     pub last_request: std::sync::Arc<std::sync::atomic::AtomicI64>,
+    /// Requests refused, or relayed without a turn record, counted by reason (a fixed set of
+    /// names, so bounded) since the engine started.
+    unrecorded: Mutex<std::collections::BTreeMap<&'static str, u64>>,
 }
 
 impl Metrics {
@@ -32,6 +35,16 @@ impl Metrics {
             w.pop_front();
         }
         w.push_back(ms);
+    }
+
+    /// Counts one request that left no turn record, for `reason`.
+    pub fn count_unrecorded(&self, reason: &'static str) {
+        *self.unrecorded.lock().unwrap_or_else(|p| p.into_inner()).entry(reason).or_default() += 1;
+    }
+
+    /// The requests that left no turn record, by reason.
+    pub fn unrecorded(&self) -> std::collections::BTreeMap<String, u64> {
+        self.unrecorded.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|(k, v)| (k.to_string(), *v)).collect()
     }
 
     pub fn overhead(&self) -> OverheadStats {

@@ -515,3 +515,82 @@ async fn the_header_deadline_never_cuts_a_slow_answer_or_a_long_stream() {
     assert!(text.trim_end().ends_with("data: [DONE]"), "{text}");
     h.stop().await;
 }
+
+#[tokio::test]
+async fn requests_refused_or_relayed_without_a_turn_are_counted_in_status() {
+    let h = Harness::start(|_| {}).await;
+    let post = |path: &str, ct: &str, body: &str| {
+        h.http
+            .post(h.url(path))
+            .header("content-type", ct)
+            .header("anthropic-version", "2023-06-01")
+            .body(body.to_string())
+    };
+    let r = post("/v1/chat/completions", "application/json", "{not json").send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    let bad_role = r#"{"model": "m", "max_tokens": 5, "messages": [{"role": "tool", "content": "x"}]}"#;
+    assert_eq!(post("/v1/messages", "application/json", bad_role).send().await.unwrap().status(), 400);
+    assert_eq!(post("/v1/chat/completions", "text/plain", "hi").send().await.unwrap().status(), 415);
+    let count = r#"{"model": "m", "messages": [{"role": "user", "content": "one two"}]}"#;
+    assert_eq!(post("/v1/messages/count_tokens", "application/json", count).send().await.unwrap().status(), 200);
+    let emb = r#"{"model": "e", "input": "x"}"#;
+    assert_eq!(post("/v1/embeddings", "application/json", emb).send().await.unwrap().status(), 200);
+
+    let status = h.admin("/api/status").await;
+    assert_eq!(
+        status["unrecorded"],
+        json!({"refused_invalid_request": 2, "refused_not_json": 1, "relayed_count_tokens": 1, "relayed_passthrough": 1})
+    );
+    assert_eq!(recorded_turns(&h).await, 0);
+    h.stop().await;
+}
+
+#[test]
+fn refusals_are_logged_at_info_with_the_reason_but_never_the_body_or_a_key() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let standin = rt.block_on(common::standin(Options::default()));
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(home.path().join("config.toml"), format!("[upstream]\nbase_url = \"{}\"\n", standin.base_url()))
+        .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_metaclaw"))
+        .args(["serve", "--port", "0"])
+        .env("METACLAW_HOME", home.path())
+        .env("METACLAW_NO_KEYRING", "1")
+        .env_remove("METACLAW_LOG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
+    let base = line.trim().trim_start_matches("MetaClaw listening on ").to_string();
+    rt.block_on(async {
+        let http = reqwest::Client::new();
+        // Claude Code 2.1's request as MetaClaw refused it before system messages were accepted.
+        let body = json!({"model": "claude-x", "max_tokens": 5, "messages": [
+            {"role": "user", "content": "body-secret-words"}, {"role": "tool", "content": "x"}]});
+        let r = http
+            .post(format!("{base}/messages?beta=true"))
+            .header("x-api-key", "sk-ant-header-secret")
+            .header("user-agent", "claude-cli/2.1.332 (external, sdk-cli)")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400);
+        let r =
+            http.post(format!("{base}/embeddings")).json(&json!({"model": "e", "input": "x"})).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+    });
+    std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let logs = String::from_utf8_lossy(&out.stderr);
+    let refused = logs.lines().find(|l| l.contains("request refused")).unwrap_or_else(|| panic!("{logs}"));
+    assert!(refused.contains("INFO"), "{refused}");
+    for needle in ["refused_invalid_request", "/v1/messages", "messages[1].role", "claude-cli/2.1.332", "400"] {
+        assert!(refused.contains(needle), "{needle} missing from {refused}");
+    }
+    let relayed = logs.lines().find(|l| l.contains("without a turn record")).unwrap_or_else(|| panic!("{logs}"));
+    assert!(relayed.contains("relayed_passthrough") && relayed.contains("/v1/embeddings"), "{relayed}");
+    assert!(!logs.contains("body-secret-words") && !logs.contains("sk-ant-header-secret"), "{logs}");
+}

@@ -166,6 +166,10 @@ pub struct Status {
     pub learning_paused: bool,
     /// Policy training: off, idle, waiting, training or paused.
     pub training: String,
+    /// Requests that left no turn record since the engine started, by reason: `refused_…`
+    /// (with what was wrong) and `relayed_…` (passed on as they were).
+    #[serde(default)]
+    pub unrecorded: std::collections::BTreeMap<String, u64>,
 }
 
 pub fn router(state: Arc<ApiState>) -> Router {
@@ -357,6 +361,7 @@ async fn status(State(st): State<Arc<ApiState>>) -> Result<Json<Status>, ApiErro
         generation: st.skills.snapshot().generation,
         learning_paused: st.scheduler.is_paused(),
         training: st.training.as_ref().map_or("off", |t| t.state()).to_string(),
+        unrecorded: st.metrics.unrecorded(),
     }))
 }
 

@@ -143,6 +143,10 @@ pub async fn status(home: &Home, json: bool) -> Result<()> {
     for line in super::output::learning_lines(&s) {
         println!("{line}");
     }
+    if !s.unrecorded.is_empty() {
+        let counts: Vec<String> = s.unrecorded.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        println!("unrecorded {} (requests without a turn, see the log)", counts.join(", "));
+    }
     println!(
         "overhead   p50 {} ms, p99 {} ms over the last {} turns",
         o.p50_ms.map(ms).unwrap_or_else(|| "-".into()),

@@ -1,13 +1,15 @@
 //! The turn guard: follows one turn from request to last byte and hands the finished record to
 //! the store. If the turn is dropped unfinished (the client went away), it is recorded as
 //! cancelled (or `ok`, if its protocol had already said the answer was complete), so no turn is
-//! ever silently lost; a shutdown that cannot wait for it records it as it stands.
+//! ever silently lost; a shutdown that cannot wait for it records it as it stands. Requests
+//! that leave no turn (refused, or relayed as they are) are logged and counted here instead.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
+use super::error::ProxyError;
 use crate::metrics::Metrics;
 use crate::store::inflight::Ticket;
 use crate::store::Store;
@@ -241,4 +243,53 @@ impl Drop for TurnGuard {
         }
         self.sink.store.in_flight().leave(self.ticket);
     }
+}
+
+/// The status counter of a refusal: `refused_` and what was wrong.
+fn refusal_reason(e: &ProxyError) -> &'static str {
+    match e {
+        ProxyError::BadRequest { .. } => "refused_invalid_request",
+        ProxyError::Unauthorized(_) => "refused_unauthorized",
+        ProxyError::Forbidden(_) => "refused_forbidden",
+        ProxyError::TooLarge { .. } => "refused_too_large",
+        ProxyError::NotFound(_) => "refused_not_found",
+        ProxyError::UnsupportedMediaType(_) => "refused_not_json",
+        ProxyError::BodyTimeout { .. } => "refused_body_timeout",
+        ProxyError::UpstreamUnreachable(_) => "refused_upstream_unreachable",
+        ProxyError::UpstreamTimeout(_) => "refused_upstream_timeout",
+    }
+}
+
+/// Longest error text and client name logged for a request without a turn.
+const MAX_LOGGED_CHARS: usize = 300;
+
+fn clipped(s: &str) -> &str {
+    s.char_indices().nth(MAX_LOGGED_CHARS).map_or(s, |(i, _)| &s[..i])
+}
+
+/// Who sent a request, as its `User-Agent` names it (never a credential).
+fn client_name(headers: &http::HeaderMap) -> &str {
+    headers.get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).map_or("-", clipped)
+}
+
+/// A request refused before any turn was recorded: logged at info with the reason (never the
+/// body or a key) and counted for `/api/status`.
+pub(super) fn refused(metrics: &Metrics, endpoint: &str, headers: &http::HeaderMap, e: &ProxyError) {
+    let reason = refusal_reason(e);
+    metrics.count_unrecorded(reason);
+    tracing::info!(
+        endpoint,
+        reason,
+        status = e.status().as_u16(),
+        client = client_name(headers),
+        error = clipped(&e.to_string()),
+        "request refused"
+    );
+}
+
+/// A request relayed without a turn record (`reason`: `relayed_` and what it was): logged at
+/// info and counted for `/api/status`.
+pub(super) fn relayed_unrecorded(metrics: &Metrics, reason: &'static str, endpoint: &str, headers: &http::HeaderMap) {
+    metrics.count_unrecorded(reason);
+    tracing::info!(endpoint, reason, client = client_name(headers), "request relayed without a turn record");
 }

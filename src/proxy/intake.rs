@@ -28,8 +28,29 @@ pub(super) struct Intake {
 }
 
 /// Reads, validates (with `validate` for the protocol's own rules), assigns the session, injects
-/// the skills (with the protocol's `inject`) and opens the record.
+/// the skills (with the protocol's `inject`) and opens the record. A request refused here is
+/// logged and counted (no turn is recorded for it).
 pub(super) async fn intake(
+    st: &ProxyState,
+    t0: Instant,
+    headers: &HeaderMap,
+    body: Body,
+    protocol: Protocol,
+    validate: impl Fn(&Map<String, Value>) -> Result<(), ProxyError>,
+    inject: impl Fn(&mut Map<String, Value>, &str, Placement),
+) -> Result<Intake, ProxyError> {
+    let taken = take_in(st, t0, headers, body, protocol, validate, inject).await;
+    if let Err(e) = &taken {
+        let endpoint = match protocol {
+            Protocol::OpenAi => "/v1/chat/completions",
+            Protocol::Anthropic => "/v1/messages",
+        };
+        super::guard::refused(&st.metrics, endpoint, headers, e);
+    }
+    taken
+}
+
+async fn take_in(
     st: &ProxyState,
     t0: Instant,
     headers: &HeaderMap,
@@ -60,7 +81,7 @@ pub(super) async fn intake(
 
 /// Picks and injects the skills for a `main` turn; returns what was injected and the
 /// generation served.
-async fn select_skills(
+pub(super) async fn select_skills(
     st: &ProxyState,
     turn_type: TurnType,
     messages: &[Value],
@@ -87,7 +108,7 @@ async fn select_skills(
 }
 
 /// A fresh record for a turn; the upstream, request and answer are filled in as it goes.
-fn new_record(
+pub(super) fn new_record(
     st: &ProxyState,
     session: crate::session::Resolved,
     protocol: Protocol,

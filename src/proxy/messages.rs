@@ -16,6 +16,7 @@ use bytes::Bytes;
 use serde_json::{json, Map, Value};
 
 use super::error::{Protocol, ProxyError};
+use super::guard;
 use super::intake::{intake, Intake};
 use super::{forward, request, send, ProxyState};
 use crate::config::Kind;
@@ -112,6 +113,7 @@ async fn handle(st: &Arc<ProxyState>, t0: Instant, headers: HeaderMap, body: Bod
 /// `POST /v1/messages/count_tokens`: asked of an Anthropic upstream; for an OpenAI-compatible
 /// one (which has no such endpoint) estimated at four characters a token.
 pub async fn count_tokens(State(st): State<Arc<ProxyState>>, headers: HeaderMap, body: Body) -> Response {
+    const ENDPOINT: &str = "/v1/messages/count_tokens";
     let result = async {
         let raw = request::read_body(&headers, body, st.max_body_mib).await?;
         let req = request::parse(&raw, &headers)?;
@@ -143,7 +145,16 @@ pub async fn count_tokens(State(st): State<Arc<ProxyState>>, headers: HeaderMap,
         Ok::<_, ProxyError>(out)
     }
     .await;
-    result.unwrap_or_else(|e| e.into_response_for(Protocol::Anthropic))
+    match result {
+        Ok(r) => {
+            guard::relayed_unrecorded(&st.metrics, "relayed_count_tokens", ENDPOINT, &headers);
+            r
+        }
+        Err(e) => {
+            guard::refused(&st.metrics, ENDPOINT, &headers, &e);
+            e.into_response_for(Protocol::Anthropic)
+        }
+    }
 }
 
 #[cfg(test)]

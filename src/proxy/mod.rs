@@ -94,6 +94,7 @@ async fn check_client(
         None => check_local(&st, peer, &req),
     };
     if let Err(e) = checked {
+        guard::refused(&st.metrics, uri.path(), req.headers(), &e);
         return e.into_response_for(proto);
     }
     let (parts, body) = req.into_parts();
@@ -316,6 +317,7 @@ async fn passthrough(State(st): State<Arc<ProxyState>>, OriginalUri(uri): Origin
     let url = up.url(rest);
     let method = req.method().clone();
     let client_headers = req.headers().clone();
+    guard::relayed_unrecorded(&st.metrics, "relayed_passthrough", uri.path(), &client_headers);
     let body = reqwest::Body::wrap_stream(req.into_body().into_data_stream());
     let mut rb = st.client.request(method, url).headers(forward_request_headers(&client_headers)).body(body);
     if let Some(ct) = client_headers.get(http::header::CONTENT_TYPE) {
