@@ -465,3 +465,49 @@ async fn the_tentative_setting_decides_whether_tentative_meetings_count_for_ever
         h.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_signs_in_with_google_without_a_browser_and_waits_for_the_account() {
+    use tokio::io::AsyncBufReadExt as _;
+    let g = metaclaw_standin::google::spawn(GoogleOptions::default()).await.unwrap();
+    let h = Harness::start(|c| {
+        utc(c);
+        c.calendar.google.client_id = "standin-client".into();
+        c.calendar.google.client_secret = "standin-secret".into();
+        c.calendar.google.auth_url = g.auth_url();
+        c.calendar.google.token_url = g.token_url();
+        c.calendar.google.revoke_url = g.revoke_url();
+        c.calendar.google.api_url = g.api_url();
+    })
+    .await;
+    let mut child = tokio::process::Command::new(BIN)
+        .args(["calendar", "add", "google", "--no-browser", "--name", "Mine"])
+        .env("METACLAW_HOME", h.home.path())
+        .env("METACLAW_NO_KEYRING", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = Vec::new();
+    let url = loop {
+        let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line()).await.unwrap().unwrap();
+        let line = line.unwrap_or_else(|| panic!("the CLI ended without a sign-in address: {printed:?}"));
+        printed.push(line.clone());
+        if line.starts_with("http") {
+            break line;
+        }
+    };
+    assert!(printed[0].contains("open this address"), "{printed:?}");
+    play_browser(&url).await;
+    while let Some(line) = lines.next_line().await.unwrap() {
+        printed.push(line);
+    }
+    let status = tokio::time::timeout(Duration::from_secs(60), child.wait()).await.unwrap().unwrap();
+    assert!(status.success(), "{printed:?}");
+    let out = printed.join("\n");
+    assert!(out.contains("added google account 1 \"Mine\""), "{out}");
+    assert!(out.lines().any(|l| l.contains("[x]") && l.contains(metaclaw_standin::google::ACCOUNT)), "{out}");
+    h.stop().await;
+}
