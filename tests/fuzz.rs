@@ -308,7 +308,7 @@ const Y2026: i64 = 1_767_225_600_000;
 const DAY: i64 = 86_400_000;
 
 fn ics(b: &[u8]) {
-    let text = String::from_utf8_lossy(b);
+    let text = metaclaw::calendar::ics::decode(b);
     let zone = if hash(b) % 2 == 0 { chrono_tz::Europe::Berlin } else { chrono_tz::America::New_York };
     let Ok(feed) = Feed::parse(&text, zone, &[]) else { return };
     // The windows the scheduler asks about: a week, around a DST change, a year, far out.

@@ -328,7 +328,9 @@ impl Feed {
                 for r in &e.rrules {
                     starts.extend(r.between(first, lo, hi, &mut budget).into_iter().map(|d| (d, e.span)));
                 }
-                if e.rrules.is_empty() && first >= lo && first < hi {
+                // DTSTART is always an occurrence, even where the rule would not give it (as
+                // libical, Outlook and Google read it; Apple's holiday feeds rely on it).
+                if first >= lo && first < hi {
                     starts.push((first, e.span));
                 }
                 for (d, span) in &e.rdates {
@@ -338,7 +340,12 @@ impl Feed {
                     }
                 }
                 let ex: HashSet<i64> = e.exdates.iter().map(|d| self.instant(*d).timestamp_millis()).collect();
-                starts.retain(|(d, _)| !ex.contains(&d.timestamp_millis()));
+                // An EXDATE date on a timed series removes that day's occurrences.
+                let ex_days: HashSet<NaiveDate> = match e.start {
+                    When::Date(_) => HashSet::new(),
+                    _ => e.exdates.iter().filter_map(|d| if let When::Date(d) = d { Some(*d) } else { None }).collect(),
+                };
+                starts.retain(|(d, _)| !ex.contains(&d.timestamp_millis()) && !ex_days.contains(&d.date_naive()));
                 starts.sort_by_key(|(d, _)| *d);
                 starts.dedup_by_key(|(d, _)| *d);
             } else {
@@ -611,6 +618,11 @@ fn read_event(
             }
         }
     }
+    // A floating EXDATE, RDATE or RECURRENCE-ID on a zoned or UTC event (Outlook writes them) is in
+    // the event's zone, as clients read it.
+    let recurrence_id = recurrence_id.map(|w| in_frame_of(w, start));
+    let exdates = exdates.into_iter().map(|w| in_frame_of(w, start)).collect();
+    let rdates = rdates.into_iter().map(|(w, s)| (in_frame_of(w, start), s)).collect();
     Ok(Some(Event {
         uid,
         summary: c.value("SUMMARY").map(unescape).unwrap_or_else(|| "(busy)".into()),
@@ -623,6 +635,15 @@ fn read_event(
         recurrence_id,
         this_and_future,
     }))
+}
+
+/// A floating time read in the zone (or as UTC) of `start`; other times unchanged.
+fn in_frame_of(w: When, start: When) -> When {
+    match (w, start) {
+        (When::Floating(n), When::Zoned(_, z)) => When::Zoned(n, z),
+        (When::Floating(n), When::Utc(_)) => When::Utc(n),
+        _ => w,
+    }
 }
 
 /// Whether DTSTART and DTEND are wall times of the same zone (then DTEND − DTSTART is kept in
@@ -924,6 +945,28 @@ mod tests {
         assert!(feed.unknown_zones.is_empty(), "{:?}", feed.unknown_zones);
         let got = blocks(&feed, "2026-10-19T00:00:00Z", "2026-11-16T00:00:00Z");
         assert_eq!(got, vec![("Board call".into(), ms("2026-10-20T13:00:00Z"), ms("2026-10-20T14:00:00Z"))]);
+    }
+
+    #[test]
+    fn floating_and_date_exdates_and_an_off_rule_dtstart_are_read_as_clients_do() {
+        let feed = Feed::parse(&decode(&fixture("corpus-series-exceptions.ics")), BERLIN, &[]).unwrap();
+        assert!(feed.skipped.is_empty() && feed.unknown_zones.is_empty(), "{:?}", feed.skipped);
+        let got = blocks(&feed, "2026-10-19T00:00:00Z", "2026-11-16T00:00:00Z");
+        let (sync, run, vote) =
+            ("Weekly sync (a floating EXDATE)", "Evening run (an EXDATE date)", "Election day (DTSTART off the rule)");
+        let want: Vec<(String, i64, i64)> = [
+            (vote, "2026-10-19T22:00:00Z", "2026-10-20T22:00:00Z"),
+            (run, "2026-10-20T16:00:00Z", "2026-10-20T17:00:00Z"),
+            (run, "2026-10-22T16:00:00Z", "2026-10-22T17:00:00Z"),
+            (sync, "2026-10-30T08:00:00Z", "2026-10-30T09:00:00Z"),
+            (vote, "2026-11-02T23:00:00Z", "2026-11-03T23:00:00Z"),
+            (sync, "2026-11-06T08:00:00Z", "2026-11-06T09:00:00Z"),
+            (sync, "2026-11-13T08:00:00Z", "2026-11-13T09:00:00Z"),
+        ]
+        .into_iter()
+        .map(|(s, a, b)| (s.to_string(), ms(a), ms(b)))
+        .collect();
+        assert_eq!(got, want);
     }
 
     #[test]
