@@ -3,11 +3,14 @@
 //! Clients may say so with the reference implementation's headers (`X-Session-Id`,
 //! `X-Turn-Type`, `X-Session-Done`) or their body fields. Without them, MetaClaw infers sessions
 //! the way a person would: a request continues the conversation whose previous messages it
-//! extends, unless that conversation has been silent longer than the idle gap.
+//! extends, unless that conversation has been silent longer than the idle gap. Agents that name
+//! their own sessions (Claude Code, Codex CLI) are taken at their word, and their housekeeping
+//! calls (warm-ups, quota probes, titles) are `side` turns.
 
 use std::sync::Mutex;
 
-use serde_json::Value;
+use http::HeaderMap;
+use serde_json::{Map, Value};
 
 use crate::store::InferredSessionSeed;
 use crate::turn::{SessionSource, TurnType};
@@ -51,6 +54,105 @@ pub fn parse_truthy(s: &str) -> bool {
 /// Checks a client-supplied session id: printable, no control characters, bounded length.
 pub fn valid_session_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= MAX_SESSION_ID_LEN && !id.chars().any(char::is_control)
+}
+
+/// The session id an agent sends of its own accord: Claude Code's `X-Claude-Code-Session-Id`
+/// header (2.1.86 on) or the session in its `metadata.user_id` (a JSON string from 2.1.78,
+/// `user_…_account_…_session_<id>` before), then Codex CLI's `session-id` header (`session_id`
+/// in older releases). Values that aren't usable ids are passed over.
+pub fn agent_session_id(headers: &HeaderMap, body: &Map<String, Value>) -> Option<String> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let from_metadata = || {
+        let user_id = body.get("metadata")?.get("user_id")?.as_str()?.trim();
+        claude_code_session(user_id)
+    };
+    header("x-claude-code-session-id")
+        .filter(|id| valid_session_id(id))
+        .map(str::to_string)
+        .or_else(|| from_metadata().filter(|id| valid_session_id(id)))
+        .or_else(|| {
+            ["session-id", "session_id"]
+                .iter()
+                .find_map(|n| header(n).filter(|id| valid_session_id(id)))
+                .map(str::to_string)
+        })
+}
+
+/// The session named in Claude Code's `metadata.user_id`.
+fn claude_code_session(user_id: &str) -> Option<String> {
+    if user_id.starts_with('{') {
+        let v: Value = serde_json::from_str(user_id).ok()?;
+        return v.get("session_id")?.as_str().map(str::to_string);
+    }
+    user_id.rsplit_once("_session_").map(|(_, id)| id.to_string())
+}
+
+/// True for Claude Code: its user agent, its `x-app` header or its session header.
+fn is_claude_code(headers: &HeaderMap) -> bool {
+    let ua = headers.get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    ua.starts_with("claude-cli/")
+        || ua.starts_with("claude-code/")
+        || headers.get("x-app").is_some_and(|v| v == "cli")
+        || headers.contains_key("x-claude-code-session-id")
+}
+
+/// The user's words in the latest user message, without the `<system-reminder>` blocks Claude
+/// Code puts beside them.
+fn latest_user_words(body: &Map<String, Value>) -> String {
+    let last = body
+        .get("messages")
+        .and_then(Value::as_array)
+        .and_then(|m| m.iter().rev().find(|m| m.get("role").and_then(Value::as_str) == Some("user")));
+    match last.and_then(|m| m.get("content")) {
+        Some(Value::String(s)) => s.trim().to_string(),
+        Some(Value::Array(blocks)) => blocks
+            .iter()
+            .filter_map(|b| b.get("text").and_then(Value::as_str))
+            .map(str::trim)
+            .filter(|t| !t.starts_with("<system-reminder>"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => String::new(),
+    }
+}
+
+/// Why a request is an agent's housekeeping rather than a turn of the conversation, if it is:
+/// a one-token quota probe (any agent), or from Claude Code a sub-agent's "Warmup" call or a
+/// call without tools (its title, topic and summary calls; its real turns always carry tools).
+pub fn housekeeping(headers: &HeaderMap, body: &Map<String, Value>) -> Option<&'static str> {
+    let max = ["max_tokens", "max_completion_tokens", "max_output_tokens"]
+        .iter()
+        .find_map(|k| body.get(*k).and_then(Value::as_u64));
+    if max == Some(1) {
+        return Some("one-token probe");
+    }
+    if !is_claude_code(headers) {
+        return None;
+    }
+    if latest_user_words(body).eq_ignore_ascii_case("warmup") {
+        return Some("warm-up");
+    }
+    let has_tools = body.get("tools").and_then(Value::as_array).is_some_and(|t| !t.is_empty());
+    (!has_tools).then_some("call without tools (title, topic or summary)")
+}
+
+/// Completes what MetaClaw's own headers didn't say with what the agent's request says: its own
+/// session id, and `side` for its housekeeping calls (see [`housekeeping`], whose reason is
+/// returned).
+pub fn add_agent_hints(
+    hints: &mut SessionHints,
+    headers: &HeaderMap,
+    body: &Map<String, Value>,
+) -> Option<&'static str> {
+    if hints.id.is_none() {
+        hints.id = agent_session_id(headers, body);
+    }
+    if hints.turn_type.is_some() {
+        return None;
+    }
+    let why = housekeeping(headers, body)?;
+    hints.turn_type = Some(TurnType::Side);
+    Some(why)
 }
 
 struct Tracked {
@@ -219,6 +321,77 @@ mod tests {
         let t = SessionTracker::new(GAP, vec![seed]);
         let r = t.resolve(SessionHints::default(), &msgs(&[("user", "hi"), ("assistant", "a"), ("user", "b")]), 10);
         assert_eq!(r.id, "inf-old");
+    }
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    fn body(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn agents_own_session_ids_are_read_from_their_headers_and_metadata() {
+        let json_id = body(
+            json!({"metadata": {"user_id": "{\"device_id\":\"d1\",\"account_uuid\":\"\",\"session_id\":\"s-json\"}"}}),
+        );
+        let legacy = body(json!({"metadata": {"user_id": "user_abc123_account__session_s-legacy"}}));
+        let none = body(json!({}));
+        assert_eq!(agent_session_id(&HeaderMap::new(), &json_id).as_deref(), Some("s-json"));
+        assert_eq!(agent_session_id(&HeaderMap::new(), &legacy).as_deref(), Some("s-legacy"));
+        let cc = headers(&[("x-claude-code-session-id", "s-header")]);
+        assert_eq!(agent_session_id(&cc, &json_id).as_deref(), Some("s-header"), "the header wins");
+        let codex = headers(&[("session-id", "codex-1")]);
+        assert_eq!(agent_session_id(&codex, &none).as_deref(), Some("codex-1"));
+        let old_codex = headers(&[("session_id", "codex-0")]);
+        assert_eq!(agent_session_id(&old_codex, &none).as_deref(), Some("codex-0"));
+        // Unusable values are passed over, never an error: they are the agent's, not ours.
+        let odd = body(json!({"metadata": {"user_id": "{\"session_id\": 5}"}}));
+        assert_eq!(agent_session_id(&headers(&[("session-id", "")]), &odd), None);
+        assert_eq!(agent_session_id(&HeaderMap::new(), &body(json!({"metadata": {"user_id": "plain-user"}}))), None);
+        let long = format!("user_x_session_{}", "y".repeat(MAX_SESSION_ID_LEN + 1));
+        assert_eq!(agent_session_id(&HeaderMap::new(), &body(json!({"metadata": {"user_id": long}}))), None);
+
+        // MetaClaw's own header still wins over all of them.
+        let mut hints = SessionHints { id: Some("mine".into()), ..Default::default() };
+        add_agent_hints(&mut hints, &cc, &json_id);
+        assert_eq!(hints.id.as_deref(), Some("mine"));
+    }
+
+    #[test]
+    fn claude_code_housekeeping_calls_are_side_turns() {
+        let cc = headers(&[("user-agent", "claude-cli/2.1.332 (external, sdk-cli)")]);
+        let tools = json!([{"name": "Bash", "input_schema": {"type": "object"}}]);
+        let main = body(json!({"max_tokens": 32000, "tools": tools, "messages": [{"role": "user", "content": [
+            {"type": "text", "text": "<system-reminder>ctx</system-reminder>"}, {"type": "text", "text": "say hi"}]}]}));
+        let warmup = body(json!({"max_tokens": 32000, "tools": tools, "messages": [{"role": "user", "content": [
+            {"type": "text", "text": "<system-reminder>ctx</system-reminder>"}, {"type": "text", "text": "Warmup", "cache_control": {"type": "ephemeral"}}]}]}));
+        let title = body(
+            json!({"max_tokens": 512, "system": "Generate a short title", "messages": [{"role": "user", "content": "say hi"}]}),
+        );
+        let quota = body(json!({"max_tokens": 1, "messages": [{"role": "user", "content": "quota"}]}));
+        assert_eq!(housekeeping(&cc, &main), None);
+        assert_eq!(housekeeping(&cc, &warmup), Some("warm-up"));
+        assert!(housekeeping(&cc, &title).unwrap().contains("without tools"));
+        assert_eq!(housekeeping(&cc, &quota), Some("one-token probe"));
+        // Other agents: only the one-token probe; a user may well say "warmup" with no tools.
+        let other = headers(&[("user-agent", "openclaw/2026.9.6")]);
+        assert_eq!(housekeeping(&other, &warmup), None);
+        assert_eq!(housekeeping(&other, &title), None);
+        assert_eq!(housekeeping(&other, &quota), Some("one-token probe"));
+
+        let mut hints = SessionHints::default();
+        assert_eq!(add_agent_hints(&mut hints, &cc, &warmup), Some("warm-up"));
+        assert_eq!(hints.turn_type, Some(TurnType::Side));
+        // A turn type the client states is kept.
+        let mut hints = SessionHints { turn_type: Some(TurnType::Main), ..Default::default() };
+        assert_eq!(add_agent_hints(&mut hints, &cc, &warmup), None);
+        assert_eq!(hints.turn_type, Some(TurnType::Main));
     }
 
     #[test]

@@ -456,3 +456,60 @@ async fn claude_code_system_messages_among_the_turns_reach_both_kinds_of_upstrea
     assert!(v["error"]["message"].as_str().unwrap().contains("messages[1].role"), "{v}");
     h.stop().await;
 }
+
+#[tokio::test]
+async fn agents_own_session_ids_decide_the_session_and_their_housekeeping_is_side_turns() {
+    let h = Harness::start(both_kinds).await;
+    let raw = agent_request("claude-code-2.1-print.json");
+    let main: Value = serde_json::from_str(&raw).unwrap();
+    let send = |body: Value| claude_code_post(&h, body.to_string()).send();
+    let session = "5d3c8f0e-2b6a-4f1d-9e7c-0a8b1c2d3e4f";
+
+    // The prompt: a main turn in the session named in metadata.user_id.
+    let r = send(main.clone()).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-metaclaw-session-id"], session);
+    let prompt = turn_id(&r);
+    // A sub-agent's warm-up, the title call (a small model, no tools) and a quota probe: side turns.
+    let mut warmup = main.clone();
+    warmup["messages"] = json!([{"role": "user", "content": [{"type": "text", "text": "Warmup", "cache_control": {"type": "ephemeral"}}]}]);
+    let mut title = json!({"model": "claude-haiku-4-5-20251001", "max_tokens": 512, "stream": false,
+        "system": [{"type": "text", "text": "Summarize this coding conversation in under 50 characters."}],
+        "messages": [{"role": "user", "content": "say hi"}], "metadata": main["metadata"]});
+    let quota = json!({"model": "claude-haiku-4-5-20251001", "max_tokens": 1,
+        "messages": [{"role": "user", "content": "quota"}], "metadata": main["metadata"]});
+    let mut side = Vec::new();
+    for body in [warmup, title.clone(), quota] {
+        let r = send(body).await.unwrap();
+        assert_eq!(r.status(), 200);
+        side.push(turn_id(&r));
+    }
+    let t = h.turn(prompt).await;
+    assert_eq!((t["session_id"].as_str(), t["turn_type"].as_str()), (Some(session), Some("main")));
+    for id in side {
+        let t = h.turn(id).await;
+        assert_eq!((t["session_id"].as_str(), t["turn_type"].as_str()), (Some(session), Some("side")), "turn {id}");
+    }
+    // Claude Code's session header wins over its metadata; MetaClaw's own header over both.
+    let r =
+        claude_code_post(&h, main.to_string()).header("x-claude-code-session-id", "cc-header").send().await.unwrap();
+    assert_eq!(r.headers()["x-metaclaw-session-id"], "cc-header");
+    title["metadata"] = json!({"user_id": "user_0a1b_account__session_legacy-77"});
+    let r = send(title).await.unwrap();
+    assert_eq!(r.headers()["x-metaclaw-session-id"], "legacy-77");
+    let r = claude_code_post(&h, main.to_string()).header("x-session-id", "mine").send().await.unwrap();
+    assert_eq!(r.headers()["x-metaclaw-session-id"], "mine");
+
+    // Codex CLI names its session in a header; its turns are main turns of that session.
+    for text in ["first", "second"] {
+        let r = h.http.post(h.url("/v1/chat/completions")).header("session-id", "codex-thread-1").json(&user(text));
+        let r = r.header("user-agent", "codex_cli_rs/0.171.0").send().await.unwrap();
+        assert_eq!(r.headers()["x-metaclaw-session-id"], "codex-thread-1");
+        let t = h.turn(turn_id(&r)).await;
+        assert_eq!(t["turn_type"], "main");
+    }
+    let sessions = h.admin("/api/sessions").await;
+    let codex = sessions["sessions"].as_array().unwrap().iter().find(|s| s["id"] == "codex-thread-1").unwrap();
+    assert_eq!((codex["source"].as_str(), codex["turns"].as_i64()), (Some("client"), Some(2)));
+    h.stop().await;
+}

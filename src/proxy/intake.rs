@@ -64,6 +64,9 @@ async fn take_in(
     let t_parse = Instant::now();
     let mut req = request::parse(&raw, headers)?;
     validate(&req.body)?;
+    if let Some(why) = crate::session::add_agent_hints(&mut req.hints, headers, &req.body) {
+        tracing::debug!(why, "an agent's housekeeping call: recorded as a side turn");
+    }
     let session = st.sessions.resolve(req.hints.clone(), req.messages(), now_ms());
     let messages = req.messages().to_vec();
     let mut block = None;
