@@ -291,8 +291,16 @@ impl Feed {
         // THISANDFUTURE ones in order.
         let mut replaced: HashMap<&str, HashSet<i64>> = HashMap::new();
         let mut future: HashMap<&str, Vec<(DateTime<RTz>, &Event)>> = HashMap::new();
+        // The days written in the RECURRENCE-IDs: an all-day series' occurrence is replaced by the
+        // override of its day even when Exchange writes the RECURRENCE-ID as a zoned midnight.
+        let mut replaced_days: HashMap<&str, HashSet<NaiveDate>> = HashMap::new();
         for e in &self.events {
             if let Some(rid) = e.recurrence_id {
+                let day = match rid {
+                    When::Utc(n) | When::Zoned(n, _) | When::Floating(n) => n.date(),
+                    When::Date(d) => d,
+                };
+                replaced_days.entry(e.uid.as_str()).or_default().insert(day);
                 let rid = self.instant(rid);
                 replaced.entry(e.uid.as_str()).or_default().insert(rid.timestamp_millis());
                 if e.this_and_future {
@@ -352,9 +360,13 @@ impl Feed {
                 starts.push((self.instant(e.start), e.span));
             }
             let skip = if is_master { replaced.get(e.uid.as_str()) } else { None };
+            let skip_days = match e.start {
+                When::Date(_) if is_master => replaced_days.get(e.uid.as_str()),
+                _ => None,
+            };
             for (s, span) in starts {
                 let start = s.timestamp_millis();
-                if skip.is_some_and(|r| r.contains(&start)) {
+                if skip.is_some_and(|r| r.contains(&start)) || skip_days.is_some_and(|r| r.contains(&s.date_naive())) {
                     continue;
                 }
                 // A THISANDFUTURE override before this occurrence: moved, and its properties.
@@ -965,6 +977,24 @@ mod tests {
         ]
         .into_iter()
         .map(|(s, a, b)| (s.to_string(), ms(a), ms(b)))
+        .collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn an_all_day_override_with_a_zoned_midnight_recurrence_id_replaces_its_day() {
+        let feed = Feed::parse(&decode(&fixture("corpus-allday-moved.ics")), BERLIN, &[]).unwrap();
+        assert!(feed.skipped.is_empty() && feed.unknown_zones.is_empty(), "{:?}", feed.skipped);
+        let got: Vec<(String, i64)> =
+            blocks(&feed, "2026-10-19T00:00:00Z", "2026-11-16T00:00:00Z").into_iter().map(|b| (b.0, b.1)).collect();
+        let want: Vec<(String, i64)> = [
+            ("Site visit", "2026-10-19T22:00:00Z"),
+            ("Site visit (moved)", "2026-10-28T23:00:00Z"),
+            ("Site visit", "2026-11-02T23:00:00Z"),
+            ("Site visit", "2026-11-09T23:00:00Z"),
+        ]
+        .into_iter()
+        .map(|(s, a)| (s.to_string(), ms(a)))
         .collect();
         assert_eq!(got, want);
     }
