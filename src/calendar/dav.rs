@@ -65,10 +65,15 @@ impl Calendars {
                 match self.dav.sync(&rc.href, &creds, &SyncState::default()).await {
                     Ok(ch) => {
                         let objects = objects_of(ch.changed);
-                        let feed = parse_objects(&objects, self.zone, owner.clone()).await?;
-                        warnings.extend(feed_warnings(&feed).into_iter().map(|w| format!("{}: {w}", rc.name)));
-                        e.events = feed.len() as i64;
-                        e.content = Content::Objects { objects, token: ch.token, ctag: ch.ctag };
+                        // A calendar whose events can't be read keeps its error; the others go on.
+                        match parse_objects(&objects, self.zone, owner.clone()).await {
+                            Ok(feed) => {
+                                warnings.extend(feed_warnings(&feed).into_iter().map(|w| format!("{}: {w}", rc.name)));
+                                e.events = feed.len() as i64;
+                                e.content = Content::Objects { objects, token: ch.token, ctag: ch.ctag };
+                            }
+                            Err(err) => e.error = Some(err.to_string()),
+                        }
                     }
                     Err(err) => e.error = Some(err.to_string()),
                 }

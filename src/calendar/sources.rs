@@ -94,13 +94,23 @@ pub(super) async fn parse_local(
 }
 
 /// A CalDAV calendar's objects as one feed (the parser takes several VCALENDARs in one text).
-/// An empty calendar is an empty feed.
+/// An empty calendar is an empty feed; an object that is not iCalendar at all is left out (and
+/// logged), so one bad object never hides the calendar's other events.
 pub(super) async fn parse_objects(
     objects: &[ObjectRow],
     zone: chrono_tz::Tz,
     owner: Vec<String>,
 ) -> Result<Feed, CalendarError> {
-    let text: String = objects.iter().map(|o| o.ics.as_str()).collect::<Vec<_>>().join("\r\n");
+    let is_ics = |o: &&ObjectRow| {
+        let t = o.ics.trim_start_matches('\u{feff}').trim_start();
+        t.get(..15).is_some_and(|head| head.eq_ignore_ascii_case("BEGIN:VCALENDAR"))
+    };
+    let bad = objects.iter().filter(|o| !is_ics(o)).count();
+    if bad > 0 {
+        tracing::warn!(objects = bad, "calendar objects that are not iCalendar were left out");
+    }
+    let text: String =
+        objects.iter().filter(is_ics).map(|o| o.ics.trim_start_matches('\u{feff}')).collect::<Vec<_>>().join("\r\n");
     let text = if text.trim().is_empty() { "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n".into() } else { text };
     parse_feed(text, zone, owner).await
 }
@@ -277,6 +287,22 @@ mod tests {
         let gone = CalendarError::from(rt.block_on(fetch::read_file(&missing)).unwrap_err()).to_string();
         assert_eq!(not_ics.replace("secret.ics", "X"), gone.replace("missing.ics", "X"));
         assert!(!not_ics.contains("iCalendar"), "{not_ics}");
+    }
+
+    #[tokio::test]
+    async fn one_caldav_object_that_is_not_icalendar_does_not_hide_the_others() {
+        let obj = |href: &str, ics: &str| ObjectRow { href: href.into(), etag: None, ics: ics.into() };
+        let good = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:a\r\nDTSTART:20260105T100000Z\r\n\
+                    DTEND:20260105T110000Z\r\nSUMMARY:Kept\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+        let objects = [
+            obj("/a", "<html>Sign in</html>"),
+            obj("/b", good),
+            obj("/c", &format!("\u{feff}{good}")),
+            obj("/d", "ééééééééééééééééé not a calendar"),
+        ];
+        let feed = parse_objects(&objects, chrono_tz::UTC, Vec::new()).await.unwrap();
+        assert_eq!(feed.len(), 2);
+        assert!(parse_objects(&[], chrono_tz::UTC, Vec::new()).await.unwrap().is_empty());
     }
 
     #[test]
