@@ -309,6 +309,7 @@ impl Engine {
             log_bodies: cfg.log.bodies,
             skills: skills.clone(),
             events: events.clone(),
+            responses: Default::default(),
         });
         let api = Arc::new(ApiState {
             token: token.clone(),

@@ -233,7 +233,7 @@ pub async fn conclude(
 }
 
 /// Records a turn whose upstreams all failed before answering (the last one tried is named).
-fn record_failure(mut guard: TurnGuard, candidates: &[Arc<Upstream>], e: &ProxyError, attempts: u32) {
+pub(super) fn record_failure(mut guard: TurnGuard, candidates: &[Arc<Upstream>], e: &ProxyError, attempts: u32) {
     if let Some(up) = candidates.get(attempts.saturating_sub(1) as usize % candidates.len().max(1)) {
         guard.set_upstream(up, attempts);
     }
@@ -256,13 +256,13 @@ fn error_body_for(client: Protocol, upstream: Kind, status: StatusCode, body: &B
 /// Largest whole (non-streamed) answer read from an upstream.
 pub const MAX_ANSWER_BYTES: usize = 64 << 20;
 
-enum Bounded {
+pub(super) enum Bounded {
     TooLarge,
     Read(reqwest::Error),
 }
 
 /// Reads a whole body, refusing one larger than `max` as it arrives (not after buffering it).
-async fn read_bounded(mut resp: reqwest::Response, max: usize) -> Result<Bytes, Bounded> {
+pub(super) async fn read_bounded(mut resp: reqwest::Response, max: usize) -> Result<Bytes, Bounded> {
     if resp.content_length().is_some_and(|n| n > max as u64) {
         return Err(Bounded::TooLarge);
     }

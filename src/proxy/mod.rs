@@ -14,6 +14,7 @@ pub mod listen;
 mod messages;
 mod relay;
 pub mod request;
+mod responses;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -58,6 +59,8 @@ pub struct ProxyState {
     pub log_bodies: bool,
     pub skills: Arc<Library>,
     pub events: crate::events::EventBus,
+    /// Which session each relayed Responses API answer belongs to (`previous_response_id` chains).
+    pub responses: responses::ResponseSessions,
 }
 
 /// The agent-facing routes.
@@ -67,6 +70,7 @@ pub fn router(state: Arc<ProxyState>) -> Router {
         .route("/messages", post(messages::messages))
         .route("/messages/count_tokens", post(messages::count_tokens))
         .route("/models", get(models))
+        .route("/responses", post(responses::responses))
         .route("/{*rest}", any(passthrough))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), check_client))
         .with_state(state);

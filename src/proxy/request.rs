@@ -140,7 +140,13 @@ pub fn parse(bytes: &[u8], headers: &HeaderMap) -> Result<ChatRequest, ProxyErro
         return Err(ProxyError::bad("the request body must be a JSON object", None));
     };
     validate(&body)?;
+    let (hints, edited) = take_hints(&mut body, headers)?;
+    Ok(ChatRequest { body, hints, edited })
+}
 
+/// MetaClaw's session hints of a request: headers first, then its body fields, which are removed
+/// from `body` (the flag says whether any was).
+pub fn take_hints(body: &mut Map<String, Value>, headers: &HeaderMap) -> Result<(SessionHints, bool), ProxyError> {
     let mut edited = false;
     let mut removed = Map::new();
     for k in LOCAL_BODY_KEYS {
@@ -180,7 +186,7 @@ pub fn parse(bytes: &[u8], headers: &HeaderMap) -> Result<ChatRequest, ProxyErro
         Some(h) => parse_truthy(h),
         None => body_str("session_done")?.is_some_and(|s| parse_truthy(&s)),
     };
-    Ok(ChatRequest { body, hints: SessionHints { id, turn_type, done }, edited })
+    Ok((SessionHints { id, turn_type, done }, edited))
 }
 
 fn validate(body: &Map<String, Value>) -> Result<(), ProxyError> {

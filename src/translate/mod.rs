@@ -6,6 +6,7 @@
 
 mod request;
 mod response;
+pub mod responses;
 pub mod sse;
 mod stream;
 

@@ -10,6 +10,7 @@
 //! | `GET /v1/models`, `POST /v1/embeddings` | OpenAI |
 //! | `POST /v1/messages` | Anthropic Messages (`anthropic-version` required), JSON and SSE, tool use, thinking |
 //! | `POST /v1/messages/count_tokens` | Anthropic token counting (`{"input_tokens": N}`, directives ignored) |
+//! | `POST /v1/responses` | OpenAI Responses, JSON and SSE (`response.*` events, each in two writes), function calls, reasoning, usage |
 //!
 //! Behaviour is scripted by directives in the last user message (for both APIs unless noted):
 //!
@@ -53,6 +54,7 @@
 //! Every request is kept (method, path, headers, body) and listed at `GET /_standin/requests`.
 
 mod anthropic;
+mod responses;
 mod roles;
 pub mod tinker;
 pub mod google;
@@ -233,7 +235,7 @@ async fn dispatch(State(s): State<Shared>, req: Request) -> Response {
             body: String::from_utf8_lossy(&body).into_owned(),
         });
     }
-    if let (Some(status), "POST", "/v1/chat/completions" | "/v1/messages") =
+    if let (Some(status), "POST", "/v1/chat/completions" | "/v1/messages" | "/v1/responses") =
         (s.fail_with, method.as_str(), path.as_str())
     {
         let message = format!("stand-in outage {status}");
@@ -262,7 +264,7 @@ async fn dispatch(State(s): State<Shared>, req: Request) -> Response {
         }
         return r;
     }
-    if let (Some(chunks), "POST", "/v1/chat/completions" | "/v1/messages") =
+    if let (Some(chunks), "POST", "/v1/chat/completions" | "/v1/messages" | "/v1/responses") =
         (&s.raw_stream, method.as_str(), path.as_str())
     {
         let chunks = chunks.clone();
@@ -299,6 +301,7 @@ async fn dispatch(State(s): State<Shared>, req: Request) -> Response {
             {"id": "standin-large", "object": "model", "created": CREATED, "owned_by": "standin"}]}))
         .into_response(),
         ("POST", "/v1/embeddings") => embeddings(&body),
+        ("POST", "/v1/responses") => responses::create(&body, s.dropped.clone()).await,
         _ => error(404, &format!("Unknown request URL: {method} {path}"), "invalid_request_error"),
     }
 }

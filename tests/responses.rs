@@ -1,0 +1,368 @@
+//! The OpenAI Responses API (`POST /v1/responses`) through a real engine over loopback HTTP,
+//! against the stand-in's Responses wire format: answers relayed unchanged (JSON and the
+//! `response.*` stream), turns recorded in chat form with the right prompt and answer, skills in
+//! `instructions`, `previous_response_id` chains as one session, errors in the Responses shape,
+//! truncated streams recorded as such, and judging like any main turn.
+
+mod common;
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use common::{turn_id, Harness};
+use metaclaw::engine::Keys;
+use metaclaw_standin::Options;
+use serde_json::{json, Value};
+
+async fn post(h: &Harness, body: &Value) -> reqwest::Response {
+    h.http.post(h.url("/v1/responses")).json(body).send().await.unwrap()
+}
+
+async fn direct(h: &Harness, body: &Value) -> reqwest::Response {
+    h.http.post(format!("{}/responses", h.standin.base_url())).json(body).send().await.unwrap()
+}
+
+/// The `data:` payloads of a Responses event stream, parsed.
+fn events(bytes: &[u8]) -> Vec<Value> {
+    metaclaw::transcript::sse_data(bytes).iter().filter_map(|d| serde_json::from_str(d).ok()).collect()
+}
+
+const WEATHER: &str = r#"{"type": "function", "name": "get_weather", "description": "Weather for a city",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}"#;
+
+#[tokio::test]
+async fn a_json_turn_is_relayed_unchanged_and_recorded_as_a_chat_turn() {
+    let h = Harness::start(|_| {}).await;
+    let body = json!({"model": "standin-small", "instructions": "be brief", "input": "hello responses",
+        "temperature": 0.3, "store": false});
+    let want = direct(&h, &body).await.bytes().await.unwrap();
+    let r = post(&h, &body).await;
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    let id = turn_id(&r);
+    assert_eq!(r.bytes().await.unwrap(), want);
+    assert_eq!(h.standin.requests().last().unwrap().json(), body, "nothing to edit: sent as received");
+
+    let t = h.turn(id).await;
+    assert_eq!(t["status"], "ok");
+    assert_eq!(t["protocol"], "responses");
+    assert_eq!(t["turn_type"], "main");
+    assert_eq!(t["stream"], false);
+    assert_eq!(
+        t["messages"],
+        json!([{"role": "system", "content": "be brief"}, {"role": "user", "content": "hello responses"}])
+    );
+    assert_eq!(t["response_text"], "Echo: hello responses");
+    assert_eq!(t["finish_reason"], "stop");
+    assert_eq!(t["params"]["temperature"], 0.3);
+    assert_eq!(t["params"]["store"], false);
+    assert_eq!(t["total_tokens"], 7);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_streamed_turn_is_relayed_byte_for_byte_and_recorded_with_text_tools_and_usage() {
+    let h = Harness::start(|_| {}).await;
+    let weather: Value = serde_json::from_str(WEATHER).unwrap();
+    let body = json!({"model": "standin-small", "stream": true, "tools": [weather],
+        "input": [{"role": "user", "content": [{"type": "input_text", "text": "weather in Paris? [[tool]] [[reasoning]]"}]}]});
+    let want = direct(&h, &body).await.bytes().await.unwrap();
+    let r = post(&h, &body).await;
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    let id = turn_id(&r);
+    let got = r.bytes().await.unwrap();
+    assert_eq!(got, want);
+    let kinds: Vec<String> = events(&got).iter().map(|e| e["type"].as_str().unwrap().to_string()).collect();
+    for k in [
+        "response.created",
+        "response.output_item.added",
+        "response.reasoning_summary_text.delta",
+        "response.function_call_arguments.delta",
+        "response.function_call_arguments.done",
+        "response.output_item.done",
+    ] {
+        assert!(kinds.iter().any(|x| x == k), "{k} in {kinds:?}");
+    }
+    assert_eq!(kinds.last().map(String::as_str), Some("response.completed"));
+
+    let t = h.turn(id).await;
+    assert_eq!(t["status"], "ok");
+    assert_eq!(t["stream"], true);
+    assert_eq!(t["messages"], json!([{"role": "user", "content": "weather in Paris? [[tool]] [[reasoning]]"}]));
+    assert_eq!(t["params"]["tools"][0]["function"]["name"], "get_weather", "tools recorded in chat form");
+    assert_eq!(t["tool_calls"][0]["name"], "get_weather");
+    assert_eq!(t["tool_calls"][0]["arguments"], "{\"city\":\"Paris\"}");
+    assert!(t["tool_calls"][0]["id"].as_str().unwrap().starts_with("call_"));
+    assert_eq!(t["finish_reason"], "tool_calls");
+    assert_eq!(t["reasoning_text"], "The user wants an answer; I will echo.");
+    assert!(t["total_tokens"].as_i64().unwrap() > 5);
+
+    // A plain streamed answer: its text is what the deltas said.
+    let body = json!({"model": "standin-small", "stream": true, "input": "stream these words"});
+    let r = post(&h, &body).await;
+    let id = turn_id(&r);
+    let got = r.bytes().await.unwrap();
+    let text: String = events(&got)
+        .iter()
+        .filter(|e| e["type"] == "response.output_text.delta")
+        .map(|e| e["delta"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(text, "Echo: stream these words");
+    let t = h.turn(id).await;
+    assert_eq!((t["status"].as_str(), t["response_text"].as_str()), (Some("ok"), Some("Echo: stream these words")));
+    assert_eq!(t["finish_reason"], "stop");
+    h.stop().await;
+}
+
+fn skill_md(name: &str, description: &str, body: &str) -> String {
+    format!("---\nname: {name}\ndescription: {description:?}\nmetadata:\n  category: agentic\n---\n\n{body}\n")
+}
+
+#[tokio::test]
+async fn skills_are_injected_into_instructions_and_unrelated_turns_go_unchanged() {
+    let h = Harness::start(|_| {}).await;
+    let content = skill_md(
+        "iso-timestamps",
+        "Use whenever writing timestamps or dates: ISO 8601 with the +08:00 offset.",
+        "Write 2026-03-16T09:00:00+08:00.",
+    );
+    let r = h
+        .http
+        .post(h.url("/api/skills"))
+        .bearer_auth(&h.token)
+        .json(&json!({"name": "iso-timestamps", "content": content}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    for stream in [false, true] {
+        let body = json!({"model": "m", "instructions": "You are an agent.", "stream": stream,
+            "input": [{"role": "user", "content": "add the timestamps to the report please"}]});
+        let r = post(&h, &body).await;
+        assert_eq!(r.status(), 200);
+        let id = turn_id(&r);
+        r.bytes().await.unwrap();
+        let sent = h.standin.requests().last().unwrap().json();
+        let instructions = sent["instructions"].as_str().unwrap();
+        assert!(instructions.starts_with("You are an agent.\n\n## Skills"), "{instructions}");
+        assert!(instructions.contains("### iso-timestamps") && instructions.contains("+08:00"));
+        assert_eq!(sent["input"], body["input"], "the input itself is untouched");
+        let t = h.turn(id).await;
+        assert_eq!(t["skills"][0]["name"], "iso-timestamps");
+        assert_eq!(t["messages"][0]["content"], instructions, "recorded as sent");
+        assert_eq!(t["messages"][1]["content"], "add the timestamps to the report please");
+    }
+
+    let body = json!({"model": "m", "instructions": "You are an agent.", "input": "what's the capital of France?"});
+    post(&h, &body).await.bytes().await.unwrap();
+    assert_eq!(h.standin.requests().last().unwrap().json(), body);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_previous_response_id_chain_is_one_session() {
+    let h = Harness::start(|_| {}).await;
+    let r = post(&h, &json!({"model": "m", "input": "plan a trip to Lisbon"})).await;
+    let (t1, s1) = (turn_id(&r), r.headers()["x-metaclaw-session-id"].to_str().unwrap().to_string());
+    let first: Value = r.json().await.unwrap();
+
+    // The next turn continues by id (streamed), the one after by the streamed answer's id.
+    let r = post(
+        &h,
+        &json!({"model": "m", "stream": true, "previous_response_id": first["id"],
+        "input": [{"role": "user", "content": "and a hotel there"}]}),
+    )
+    .await;
+    let t2 = turn_id(&r);
+    assert_eq!(r.headers()["x-metaclaw-session-id"], s1.as_str());
+    let streamed = events(&r.bytes().await.unwrap());
+    let second_id = streamed[0]["response"]["id"].as_str().unwrap().to_string();
+    let r = post(&h, &json!({"model": "m", "previous_response_id": second_id, "input": "thanks"})).await;
+    let t3 = turn_id(&r);
+    assert_eq!(r.headers()["x-metaclaw-session-id"], s1.as_str());
+
+    // A new conversation, and an id MetaClaw never relayed, start sessions of their own.
+    let r = post(&h, &json!({"model": "m", "input": "something else entirely"})).await;
+    assert_ne!(r.headers()["x-metaclaw-session-id"], s1.as_str());
+    let r = post(&h, &json!({"model": "m", "previous_response_id": "resp_unknown", "input": "who are you"})).await;
+    assert_ne!(r.headers()["x-metaclaw-session-id"], s1.as_str());
+
+    let mut turns = Vec::new();
+    for id in [t1, t2, t3] {
+        turns.push(h.turn(id).await);
+    }
+    for (i, t) in turns.iter().enumerate() {
+        assert_eq!(t["session_id"], s1.as_str());
+        assert_eq!(t["turn_index"], i as i64 + 1);
+        assert_eq!(t["status"], "ok");
+    }
+    assert_eq!(turns[1]["messages"], json!([{"role": "user", "content": "and a hotel there"}]));
+
+    // Codex CLI names its session in a header: that wins over the chain.
+    let r = h
+        .http
+        .post(h.url("/v1/responses"))
+        .header("session-id", "codex-7f3a")
+        .json(&json!({"model": "m", "previous_response_id": second_id, "input": "one more"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["x-metaclaw-session-id"], "codex-7f3a");
+    assert_eq!(turns[2]["response_text"], "Echo: thanks");
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn errors_come_back_in_the_responses_error_format() {
+    let h = Harness::start(|c| c.routing.max_attempts = 1).await;
+    // The upstream's own error: status and body as it sent them, the turn recorded.
+    for status in [400u16, 429, 500] {
+        let body = json!({"model": "m", "input": format!("fail [[status:{status}]]")});
+        let want = direct(&h, &body).await.bytes().await.unwrap();
+        let r = post(&h, &body).await;
+        assert_eq!(r.status().as_u16(), status);
+        let id = turn_id(&r);
+        let got = r.bytes().await.unwrap();
+        assert_eq!(got, want);
+        let e: Value = serde_json::from_slice(&got).unwrap();
+        assert_eq!(e["error"]["message"], format!("stand-in error {status}"));
+        let t = h.turn(id).await;
+        assert_eq!((t["status"].as_str(), t["http_status"].as_i64()), (Some("upstream_error"), Some(status as i64)));
+    }
+    // MetaClaw's own refusals.
+    for (body, param) in [
+        (json!({"model": "m", "input": 5}), "input"),
+        (json!({"model": 1, "input": "x"}), "model"),
+        (json!({"model": "m", "input": "x", "previous_response_id": 3}), "previous_response_id"),
+        (json!({"model": "m", "input": ["not an item"]}), "input"),
+    ] {
+        let r = post(&h, &body).await;
+        assert_eq!(r.status(), 400);
+        let e: Value = r.json().await.unwrap();
+        assert_eq!(e["error"]["type"], "invalid_request_error", "{e}");
+        assert_eq!(e["error"]["param"], param);
+        assert!(e["error"]["message"].as_str().unwrap().contains(param), "{e}");
+        assert!(e["error"].get("code").is_some());
+    }
+    let r = h
+        .http
+        .post(h.url("/v1/responses"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.json::<Value>().await.unwrap()["error"]["message"].as_str().unwrap().contains("not valid JSON"));
+    // Refused before any turn: counted, not recorded.
+    assert_eq!(h.admin("/api/status").await["unrecorded"]["refused_invalid_request"], 5);
+    h.flush().await;
+    assert_eq!(h.admin("/api/turns").await["turns"].as_array().unwrap().len(), 3, "only the upstream errors");
+    h.stop().await;
+
+    // An upstream that can't be reached: 502 in the same shape, recorded as failed.
+    let h = Harness::start(|c| {
+        c.routing.max_attempts = 1;
+        c.upstream.base_url = "http://127.0.0.1:9/v1".into();
+    })
+    .await;
+    let r = post(&h, &json!({"model": "m", "input": "anyone there?", "stream": true})).await;
+    assert_eq!(r.status(), 502);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["error"]["type"], "upstream_error");
+    assert!(e["error"]["message"].as_str().unwrap().contains("cannot reach the upstream"), "{e}");
+    h.flush().await;
+    let page = h.admin("/api/turns").await;
+    assert_eq!(page["turns"][0]["status"], "failed");
+    assert_eq!(page["turns"][0]["protocol"], "responses");
+    h.stop().await;
+}
+
+fn ev(kind: &str, rest: Value) -> Bytes {
+    let mut v = rest;
+    v["type"] = json!(kind);
+    Bytes::from(format!("event: {kind}\ndata: {v}\n\n"))
+}
+
+#[tokio::test]
+async fn a_truncated_stream_is_recorded_as_failed_with_what_arrived() {
+    // The upstream ends its body cleanly, but before `response.completed`.
+    let chunks = vec![
+        ev("response.created", json!({"sequence_number": 0, "response": {"id": "resp_cut", "status": "in_progress"}})),
+        ev(
+            "response.output_item.added",
+            json!({"sequence_number": 1, "output_index": 0, "item": {"id": "msg_1", "type": "message", "content": []}}),
+        ),
+        ev(
+            "response.output_text.delta",
+            json!({"sequence_number": 2, "item_id": "msg_1", "output_index": 0, "content_index": 0, "delta": "Partial "}),
+        ),
+        ev(
+            "response.output_text.delta",
+            json!({"sequence_number": 3, "item_id": "msg_1", "output_index": 0, "content_index": 0, "delta": "answer"}),
+        ),
+    ];
+    let sent: Vec<u8> = chunks.iter().flat_map(|c| c.to_vec()).collect();
+    let h = Harness::start_with(
+        |_| {},
+        Keys::none(),
+        Options { record: true, raw_stream: Some(chunks), ..Default::default() },
+    )
+    .await;
+    let r = post(&h, &json!({"model": "m", "stream": true, "input": "tell me everything"})).await;
+    assert_eq!(r.status(), 200);
+    let id = turn_id(&r);
+    let got = r.bytes().await.unwrap();
+    assert!(got.starts_with(&sent), "everything the upstream sent reaches the client unchanged");
+    let tail = events(&got[sent.len()..]);
+    assert_eq!(tail.len(), 1);
+    assert_eq!(tail[0]["type"], "error");
+    assert_eq!(tail[0]["sequence_number"], 4);
+    assert!(tail[0]["message"].as_str().unwrap().contains("before response.completed"));
+    let t = h.turn(id).await;
+    assert_eq!(t["status"], "failed");
+    assert!(t["error"].as_str().unwrap().contains("ended before response.completed"), "{}", t["error"]);
+    assert_eq!(t["response_text"], "Partial answer");
+    h.stop().await;
+
+    // A connection that breaks mid-answer.
+    let h = Harness::start(|_| {}).await;
+    let r = post(&h, &json!({"model": "m", "stream": true, "input": "go on [[stream_break]]"})).await;
+    let id = turn_id(&r);
+    let got = r.bytes().await.unwrap();
+    let evs = events(&got);
+    assert_eq!(evs.last().unwrap()["type"], "error");
+    let t = h.turn(id).await;
+    assert_eq!(t["status"], "failed");
+    assert!(t["error"].as_str().unwrap().contains("broke off"), "{}", t["error"]);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_responses_turn_is_judged_like_a_chat_turn() {
+    let h = Harness::start(|c| {
+        c.judge.model = Some("standin-judge".into());
+        c.judge.wait_for_next_secs = 1;
+    })
+    .await;
+    let r =
+        post(&h, &json!({"model": "m", "instructions": "be helpful", "input": "summarise the meeting notes"})).await;
+    let id = turn_id(&r);
+    r.bytes().await.unwrap();
+    let mut judgement = Value::Null;
+    for _ in 0..200 {
+        judgement = h.turn(id).await["judgement"].clone();
+        if !judgement.is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(judgement["score"], 1, "{judgement}");
+    let judge = h.standin.requests().into_iter().map(|r| r.json()).find(|b| b["model"] == "standin-judge").unwrap();
+    let prompt = judge.to_string();
+    assert!(prompt.contains("summarise the meeting notes"), "the judge saw the user's input");
+    assert!(prompt.contains("Echo: summarise the meeting notes"), "and the answer");
+    h.stop().await;
+}
