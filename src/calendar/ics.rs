@@ -80,6 +80,8 @@ struct Event {
     recurrence_id: Option<When>,
     /// RECURRENCE-ID;RANGE=THISANDFUTURE: this override also changes every later occurrence.
     this_and_future: bool,
+    /// SEQUENCE: of two versions of one event in a feed, the higher is the current one.
+    sequence: i64,
 }
 
 /// A parsed feed, ready to answer "what is busy between these instants".
@@ -220,10 +222,24 @@ impl Feed {
             }
             feed.skipped.extend(notes);
         }
+        feed.drop_older_versions();
         feed.unknown_zones = zones.unknown.into_iter().collect();
         feed.unknown_zones.sort();
         feed.preflight();
         Ok(feed)
+    }
+
+    /// Keeps only the latest version of an event written more than once (the same UID and
+    /// RECURRENCE-ID with different SEQUENCEs), as clients do. Copies with the same SEQUENCE are
+    /// all kept: some exporters give unrelated events one UID.
+    fn drop_older_versions(&mut self) {
+        let key = |e: &Event| (e.uid.clone(), e.recurrence_id.map(|w| format!("{w:?}")));
+        let mut latest: HashMap<(String, Option<String>), i64> = HashMap::new();
+        for e in self.events.iter().filter(|e| !e.uid.is_empty()) {
+            let top = latest.entry(key(e)).or_insert(e.sequence);
+            *top = (*top).max(e.sequence);
+        }
+        self.events.retain(|e| e.uid.is_empty() || latest.get(&key(e)).is_none_or(|top| e.sequence == *top));
     }
 
     /// Expands every rule once over the days the scheduler asks about, within one budget, so rules
@@ -646,6 +662,7 @@ fn read_event(
         exdates,
         recurrence_id,
         this_and_future,
+        sequence: c.value("SEQUENCE").and_then(|v| v.parse().ok()).unwrap_or(0),
     }))
 }
 
@@ -992,6 +1009,22 @@ mod tests {
             ("Site visit (moved)", "2026-10-28T23:00:00Z"),
             ("Site visit", "2026-11-02T23:00:00Z"),
             ("Site visit", "2026-11-09T23:00:00Z"),
+        ]
+        .into_iter()
+        .map(|(s, a)| (s.to_string(), ms(a)))
+        .collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn of_two_versions_of_an_event_the_higher_sequence_wins() {
+        let feed = Feed::parse(&decode(&fixture("corpus-two-versions.ics")), BERLIN, &[]).unwrap();
+        let got: Vec<(String, i64)> =
+            blocks(&feed, "2026-10-19T00:00:00Z", "2026-11-16T00:00:00Z").into_iter().map(|b| (b.0, b.1)).collect();
+        let want: Vec<(String, i64)> = [
+            ("Same UID, no SEQUENCE: one", "2026-10-20T08:00:00Z"),
+            ("Retro (moved, SEQUENCE 2)", "2026-10-21T13:00:00Z"),
+            ("Same UID, no SEQUENCE: two", "2026-10-22T08:00:00Z"),
         ]
         .into_iter()
         .map(|(s, a)| (s.to_string(), ms(a)))
