@@ -35,9 +35,11 @@ cargo build --workspace --quiet
 stage "cargo test" cargo test --workspace --no-fail-fast
 stage "fuzz (45 s a target; tests/fuzz.rs)" cargo test --test fuzz -- --ignored
 say "desktop signals: X11 idle timer under Xvfb; keyring and notifications on a D-Bus session"
+# -noreset: an X server resets when its last client leaves and refuses connections meanwhile;
+# a desktop session always has clients (the window manager), a bare Xvfb does not.
 KEYRING_DATA="$(mktemp -d)"
 desktop_signals() {
-  XDG_DATA_HOME="$KEYRING_DATA" xvfb-run -a -s "-screen 0 1024x768x24" dbus-run-session -- bash -c '
+  XDG_DATA_HOME="$KEYRING_DATA" xvfb-run -a -s "-screen 0 1024x768x24 -noreset" dbus-run-session -- bash -c '
     eval "$(printf metaclaw-ci | gnome-keyring-daemon --unlock --components=secrets)"
     export GNOME_KEYRING_CONTROL SSH_AUTH_SOCK
     cargo test --test desktop --no-fail-fast -- --ignored --test-threads 1
@@ -69,7 +71,7 @@ say "desktop app: the real app under Xvfb, driven by tauri-driver + WebKitWebDri
 apt_need webkit2gtk-driver
 command -v tauri-driver >/dev/null || [ -x "$HOME/.cargo/bin/tauri-driver" ] || cargo install tauri-driver --locked --quiet
 DESKTOP_LOG="$(mktemp)"
-xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- node --test tests/app/desktop.test.mjs 2>&1 \
+xvfb-run -a -s "-screen 0 1280x800x24 -noreset" dbus-run-session -- node --test tests/app/desktop.test.mjs 2>&1 \
   | grep -v -e "fd limit" -e "dbus-daemon" -e "SpiRegistry" | tee "$DESKTOP_LOG" || true
 d_pass=$(sed -n 's/^# pass \([0-9]*\)/\1/p' "$DESKTOP_LOG")
 d_fail=$(sed -n 's/^# fail \([0-9]*\)/\1/p' "$DESKTOP_LOG")
