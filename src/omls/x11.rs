@@ -1,7 +1,7 @@
 //! The X11 idle timer (the MIT-SCREEN-SAVER extension), read safely: a display that cannot be
 //! opened, a server without the extension or a failed query is "no reading", never a crash.
-//! user-idle's reader dereferences a failed `XOpenDisplay` (seen as a SIGSEGV on a busy machine
-//! under Xvfb), so Linux reads X11 here instead. One reading at a time; each opens and closes its
+//! user-idle's reader dereferences a failed `XOpenDisplay` (seen as a SIGSEGV under Xvfb, which
+//! refuses connections while it resets after its last client left), so Linux reads X11 here. One reading at a time; each opens and closes its
 //! own connection, so a display that goes away later (the user logs out) cannot take the engine
 //! down through Xlib's fatal I/O error handler.
 
@@ -30,9 +30,9 @@ pub fn idle() -> Option<Duration> {
     }
 }
 
-/// Opens the display, trying again at once a few times: a busy Xvfb resets a fair share of new
-/// connections right after the handshake (seen: 15% of 300 quick opens on a loaded 2-core box),
-/// and one reset must not read as "no X11 idle timer".
+/// Opens the display, trying again at once a few times: an X server that just lost its last
+/// client resets and drops new connections meanwhile (a bare Xvfb: 15% of 300 quick opens), and
+/// that moment must not read as "no X11 idle timer".
 ///
 /// # Safety
 /// Calls Xlib; the display returned is open and must be closed by the caller.
