@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod config;
 pub mod dataset;
 pub mod engine;
+pub mod envelope;
 pub mod events;
 pub mod evolve;
 pub mod home;

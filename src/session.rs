@@ -173,12 +173,24 @@ pub fn message_hash(m: &Value) -> u128 {
 }
 
 /// Hashes of the conversation's non-system messages (system prompts change with timestamps and
-/// injected context, so they don't identify a conversation).
+/// injected context, so they don't identify a conversation). A user message wrapped in an
+/// agent's envelope counts by the user's words alone, and one that is all envelope (a runtime
+/// event) not at all: envelopes carry timestamps and ids an agent may render differently later.
 pub fn conversation_hashes(messages: &[Value]) -> Vec<u128> {
     messages
         .iter()
         .filter(|m| !matches!(m.get("role").and_then(Value::as_str), Some("system" | "developer")))
-        .map(message_hash)
+        .filter_map(|m| {
+            if m.get("role").and_then(Value::as_str) != Some("user") {
+                return Some(message_hash(m));
+            }
+            let text = crate::transcript::content_text(m.get("content"));
+            match crate::envelope::user_words(&text) {
+                std::borrow::Cow::Borrowed(_) => Some(message_hash(m)),
+                std::borrow::Cow::Owned(w) if w.trim().is_empty() => None,
+                std::borrow::Cow::Owned(w) => Some(message_hash(&serde_json::json!({"role": "user", "content": w}))),
+            }
+        })
         .collect()
 }
 
@@ -392,6 +404,27 @@ mod tests {
         let mut hints = SessionHints { turn_type: Some(TurnType::Main), ..Default::default() };
         assert_eq!(add_agent_hints(&mut hints, &cc, &warmup), None);
         assert_eq!(hints.turn_type, Some(TurnType::Main));
+    }
+
+    #[test]
+    fn envelopes_do_not_decide_which_conversation_a_request_continues() {
+        let env = |id: &str, text: &str| {
+            format!("Conversation info (untrusted metadata):\n```json\n{{\"message_id\": \"{id}\"}}\n```\n\n{text}")
+        };
+        let t = SessionTracker::new(GAP, vec![]);
+        let first = vec![json!({"role": "user", "content": env("1", "plan my trip")})];
+        let a = t.resolve(SessionHints::default(), &first, 0);
+        // The agent renders the earlier message's envelope differently and adds a runtime event.
+        let next = vec![
+            json!({"role": "user", "content": env("1-edited", "plan my trip")}),
+            json!({"role": "user", "content": "<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>>\nsessions: 3\n<<<END_OPENCLAW_INTERNAL_CONTEXT>>>"}),
+            json!({"role": "assistant", "content": "where to?"}),
+            json!({"role": "user", "content": env("2", "Rome")}),
+        ];
+        assert_eq!(t.resolve(SessionHints::default(), &next, 1).id, a.id);
+        // Plain messages hash as they always did (seeds stored before this still match).
+        let plain = json!({"role": "user", "content": "hi"});
+        assert_eq!(conversation_hashes(std::slice::from_ref(&plain)), vec![message_hash(&plain)]);
     }
 
     #[test]

@@ -211,9 +211,25 @@ pub fn sse_data(buf: &[u8]) -> Vec<String> {
     out
 }
 
-/// Text of the last `user` message of a conversation.
+/// The user's words in the last `user` message of a conversation (agent envelopes removed).
 pub fn last_user_text(messages: &[Value]) -> Option<String> {
-    messages.iter().rev().find(|m| m["role"] == "user").map(|m| content_text(m.get("content")))
+    let mut users = messages.iter().rev().filter(|m| m["role"] == "user").map(|m| user_text(m.get("content")));
+    let latest = users.next()?;
+    if !latest.trim().is_empty() {
+        return Some(latest);
+    }
+    // A message that was all agent envelope (an OpenClaw runtime event): the user's last words.
+    Some(users.find(|t| !t.trim().is_empty()).unwrap_or(latest))
+}
+
+/// The user's own words in a message `content`: its text without the agent's envelopes (see
+/// [`crate::envelope`]). What retrieval, judging and evolution read of a user message.
+pub fn user_text(content: Option<&Value>) -> String {
+    let text = content_text(content);
+    match crate::envelope::user_words(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(words) => words,
+    }
 }
 
 /// Text of a message `content`: a string, or the text parts of an array.
@@ -251,6 +267,7 @@ fn usage(u: Option<&Value>) -> Usage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn non_streaming_with_tool_calls() {
@@ -306,6 +323,23 @@ mod tests {
         assert_eq!(t.tool_calls.len(), MAX_TOOL_CALLS);
         assert_eq!(t.tool_calls[0].name, "fff");
         assert_eq!(t.tool_calls[127].name, "g");
+    }
+
+    #[test]
+    fn the_last_user_text_is_the_users_words_without_the_agents_envelope() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/agents/openclaw-2026.9-telegram-turn.json");
+        let req: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let messages = req["messages"].as_array().unwrap();
+        assert_eq!(
+            last_user_text(messages).unwrap(),
+            "Can you compare the grocery budget categories in my spreadsheet with last month and flag overspending?"
+        );
+        // A runtime event alone in the latest message: the user's last words instead.
+        let mut more = messages.clone();
+        more.push(json!({"role": "user", "content": "<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>>\nsessions\n<<<END_OPENCLAW_INTERNAL_CONTEXT>>>"}));
+        assert!(last_user_text(&more).unwrap().starts_with("Can you compare"));
+        assert_eq!(last_user_text(&[json!({"role": "user", "content": ""})]).as_deref(), Some(""));
+        assert_eq!(last_user_text(&[json!({"role": "assistant", "content": "x"})]), None);
     }
 
     #[test]

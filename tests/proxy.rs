@@ -513,3 +513,50 @@ async fn agents_own_session_ids_decide_the_session_and_their_housekeeping_is_sid
     assert_eq!((codex["source"].as_str(), codex["turns"].as_i64()), (Some("client"), Some(2)));
     h.stop().await;
 }
+
+#[tokio::test]
+async fn retrieval_sees_only_the_users_words_inside_agent_envelopes() {
+    let h = Harness::start(|_| {}).await;
+    let skill = |name: &str, description: &str| {
+        let content = format!("---\nname: {name}\ndescription: {description:?}\n---\n\nBody of {name}.\n");
+        h.http.post(h.url("/api/skills")).bearer_auth(&h.token).json(&json!({"name": name, "content": content})).send()
+    };
+    // What the envelopes talk about: sessions, senders, messages, Telegram, sub-agents.
+    for (name, description) in [
+        ("telegram-session-admin", "Managing Telegram sessions: sender labels, message ids, conversation info, subagent session keys, timestamps and completed tasks."),
+        ("budget-review", "Comparing grocery budget categories in a spreadsheet with last month and flagging overspending."),
+        ("formal-translation", "Translating a formal letter, such as a lease termination, into German while keeping the formal tone."),
+    ] {
+        assert_eq!(skill(name, description).await.unwrap().status(), 200);
+    }
+    for (fixture, wanted) in [
+        ("openclaw-2026.9-telegram-turn.json", "budget-review"),
+        ("openclaw-2026.9-internal-context.json", "formal-translation"),
+    ] {
+        let raw = agent_request(fixture);
+        let body: Value = serde_json::from_str(&raw).unwrap();
+        let r = h.chat(body.clone()).await;
+        assert_eq!(r.status(), 200);
+        let id = turn_id(&r);
+        r.bytes().await.unwrap();
+        let t = h.turn(id).await;
+        let names: Vec<&str> = t["skills"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+        assert_eq!(names, [wanted], "{fixture}: {}", t["skills"]);
+        for term in t["skills"][0]["terms"].as_array().unwrap() {
+            let term = term.as_str().unwrap();
+            assert!(
+                !["session", "sender", "messag", "telegram", "subag", "mara"].iter().any(|e| term.starts_with(e)),
+                "{fixture}: matched {term}"
+            );
+        }
+        // The envelope still reaches the upstream: only the skills were added (to the system prompt).
+        let sent = h.standin.requests().last().unwrap().json();
+        assert_eq!(sent["messages"].as_array().unwrap()[1..], body["messages"].as_array().unwrap()[1..], "{fixture}");
+        assert_eq!(
+            t["messages"].as_array().unwrap().last(),
+            body["messages"].as_array().unwrap().last(),
+            "recorded as sent"
+        );
+    }
+    h.stop().await;
+}

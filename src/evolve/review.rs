@@ -200,7 +200,7 @@ async fn replay(ev: &Evolver, cand: &Candidate, turn: i64, judge_model: &str) ->
         .get("messages")
         .and_then(Value::as_array)
         .and_then(|m| m.iter().rev().find(|m| m["role"] == "user"))
-        .map(|m| crate::transcript::content_text(m.get("content")))
+        .map(|m| crate::transcript::user_text(m.get("content")))
         .unwrap_or_default();
     let next = cand
         .evidence

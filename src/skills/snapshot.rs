@@ -12,7 +12,7 @@ use super::inject::{render_block, Injected, HEADER};
 use super::parse::Problem;
 use super::Skill;
 use crate::config::SkillsConfig;
-use crate::transcript::content_text;
+use crate::transcript::user_text;
 
 /// One skill in a snapshot, with its state.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -109,13 +109,13 @@ fn clip(text: &str) -> String {
 }
 
 /// The query for a request: the latest user message, plus the one before it at lower weight.
-/// System prompts, tool schemas and tool output are not part of it.
+/// System prompts, tool schemas, tool output and agent envelopes are not part of it.
 pub fn query_parts(messages: &[Value]) -> Vec<(String, f32)> {
     messages
         .iter()
         .rev()
         .filter(|m| m.get("role").and_then(Value::as_str) == Some("user"))
-        .map(|m| clip(&content_text(m.get("content"))))
+        .map(|m| clip(&user_text(m.get("content"))))
         .filter(|t| !t.trim().is_empty())
         .take(2)
         .zip([1.0, 0.35])
@@ -255,7 +255,7 @@ impl Snapshot {
             .iter()
             .enumerate()
             .filter(|(_, m)| m.get("role").and_then(Value::as_str) == Some("user"))
-            .filter(|(_, m)| !content_text(m.get("content")).trim().is_empty())
+            .filter(|(_, m)| !user_text(m.get("content")).trim().is_empty())
             .map(|(i, _)| i)
             .collect();
         let Some(&latest) = users.last() else { return Selection::default() };

@@ -342,20 +342,11 @@ pub fn inferred_seeds(conn: &Connection, active_after_ms: i64) -> Result<Vec<Inf
             Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<String>>(2)?))
         })?
         .collect::<Result<Vec<_>, _>>()?;
-    let mut role = conn.prepare_cached("SELECT json_extract(body, '$.role') FROM blobs WHERE hash = ?1")?;
     let mut seeds = Vec::new();
     for (id, last_at, hashes) in rows {
-        let hashes: Vec<String> = hashes.and_then(|h| serde_json::from_str(&h).ok()).unwrap_or_default();
-        let mut kept = Vec::new();
-        for h in hashes {
-            let r: Option<String> = role.query_row([&h], |r| r.get(0)).optional()?.flatten();
-            if !matches!(r.as_deref(), Some("system" | "developer")) {
-                if let Ok(v) = u128::from_str_radix(&h, 16) {
-                    kept.push(v);
-                }
-            }
-        }
-        seeds.push(InferredSessionSeed { id, last_at, message_hashes: kept });
+        // The same hashes the live tracker takes of a request's messages.
+        let messages = load_messages(conn, hashes.as_deref().unwrap_or("[]"))?;
+        seeds.push(InferredSessionSeed { id, last_at, message_hashes: crate::session::conversation_hashes(&messages) });
     }
     Ok(seeds)
 }
