@@ -265,7 +265,11 @@ async fn sign_in(h: &Harness, provider: &str) -> Value {
     panic!("the sign-in did not finish");
 }
 
-const DEC: (&str, &str) = ("2026-12-07T00:00:00Z", "2026-12-12T00:00:00Z");
+/// Monday to Saturday 00:00 UTC of the stand-ins' week (`week`: Monday 00:00 UTC in seconds),
+/// which is always the Monday after the day the stand-in started: inside the engine's window.
+fn week_span(week: i64) -> (String, String) {
+    (iso(week * 1000), iso((week + 5 * 86400) * 1000))
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn google_accounts_sign_in_refresh_ask_to_sign_in_again_when_revoked_and_revoke_on_removal() {
@@ -302,10 +306,11 @@ async fn google_accounts_sign_in_refresh_ask_to_sign_in_again_when_revoked_and_r
     assert_eq!(list[0]["id"], id);
     assert!(!list.to_string().contains("refresh-") && !list.to_string().contains("access-"), "{list}");
 
-    let want: Vec<(String, String)> =
-        metaclaw_standin::google::expected_busy_utc().into_iter().map(|(a, b)| (a.into(), b.into())).collect();
+    let want = metaclaw_standin::google::expected_busy_utc(g.week());
+    let dec = week_span(g.week());
+    let dec = (dec.0.as_str(), dec.1.as_str());
     let spans = |v: Vec<(String, String, String)>| v.into_iter().map(|(_, s, e)| (s, e)).collect::<Vec<_>>();
-    assert_eq!(spans(busy(&h, DEC.0, DEC.1).await), want);
+    assert_eq!(spans(busy(&h, dec.0, dec.1).await), want);
 
     // The access token expired: the sync refreshes it and goes on.
     g.expire_access_tokens();
@@ -315,7 +320,7 @@ async fn google_accounts_sign_in_refresh_ask_to_sign_in_again_when_revoked_and_r
         .requests()
         .iter()
         .any(|r| r.uri == "/token" && r.form().get("grant_type").map(String::as_str) == Some("refresh_token")));
-    assert_eq!(spans(busy(&h, DEC.0, DEC.1).await), want);
+    assert_eq!(spans(busy(&h, dec.0, dec.1).await), want);
 
     // The user revoked the app: "sign in again", and the cached schedule still counts.
     g.revoke_all();
@@ -325,7 +330,7 @@ async fn google_accounts_sign_in_refresh_ask_to_sign_in_again_when_revoked_and_r
     let acct = h.admin(&format!("/api/calendars/{id}")).await;
     assert_eq!(acct["state"], "sign_in_again", "{acct}");
     assert!(acct["last_error"].as_str().unwrap().contains("sign in again"), "{acct}");
-    assert_eq!(spans(busy(&h, DEC.0, DEC.1).await), want);
+    assert_eq!(spans(busy(&h, dec.0, dec.1).await), want);
 
     // Signing in again as the same address revives that account (its ticks kept), no second one.
     let side = calendar(&acct, "Side project")["id"].as_i64().unwrap();
@@ -335,7 +340,7 @@ async fn google_accounts_sign_in_refresh_ask_to_sign_in_again_when_revoked_and_r
     assert_eq!(again["state"], "ok", "{again}");
     assert_eq!(calendar(&again, "Side project")["included"], false, "{again}");
     assert_eq!(h.admin("/api/calendars").await.as_array().unwrap().len(), 1);
-    assert_eq!(spans(busy(&h, DEC.0, DEC.1).await), want);
+    assert_eq!(spans(busy(&h, dec.0, dec.1).await), want);
 
     // Removal revokes the grant (best effort) and forgets the account.
     let before = g.revoked().len();
@@ -366,18 +371,19 @@ async fn microsoft_accounts_sign_in_and_their_ticked_calendars_decide_busy_time(
     let default = calendar(&acct, "Calendar");
     assert_eq!(default["included"], true, "{acct}");
     assert_eq!(calendar(&acct, "United States holidays")["included"], false, "{acct}");
-    let want: Vec<(String, String)> =
-        metaclaw_standin::microsoft::expected_busy_utc().into_iter().map(|(a, b)| (a.into(), b.into())).collect();
+    let want = metaclaw_standin::microsoft::expected_busy_utc(m.week());
+    let dec = week_span(m.week());
+    let dec = (dec.0.as_str(), dec.1.as_str());
     let spans = |v: Vec<(String, String, String)>| v.into_iter().map(|(_, s, e)| (s, e)).collect::<Vec<_>>();
-    assert_eq!(spans(busy(&h, DEC.0, DEC.1).await), want);
+    assert_eq!(spans(busy(&h, dec.0, dec.1).await), want);
 
     // Unticking the default calendar frees the week; ticking it again reads it back.
     let cid = default["id"].as_i64().unwrap();
     tick(&h, id, cid, false).await;
-    assert!(busy(&h, DEC.0, DEC.1).await.is_empty());
+    assert!(busy(&h, dec.0, dec.1).await.is_empty());
     let acct = tick(&h, id, cid, true).await;
     assert_eq!(calendar(&acct, "Calendar")["included"], true);
-    assert_eq!(spans(busy(&h, DEC.0, DEC.1).await), want);
+    assert_eq!(spans(busy(&h, dec.0, dec.1).await), want);
 
     // Revoked consent (Microsoft has no revocation endpoint): sign in again.
     m.revoke_all();

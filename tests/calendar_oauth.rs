@@ -284,40 +284,59 @@ fn busy_of(events: &[google::ProviderEvent], rules: &Rules) -> Vec<(String, Stri
     out
 }
 
-fn expected(pairs: Vec<(&str, &str)>) -> Vec<(String, String)> {
-    pairs.into_iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+/// The weeks the provider tests read: the stand-ins' default (the Monday after today) and one in
+/// summer time years ahead (Monday 2031-06-23), so neither the date the tests run on nor the
+/// season decides whether they pass.
+fn weeks() -> [i64; 2] {
+    [metaclaw_standin::google::next_week(), ms("2031-06-23T00:00:00Z") / 1000]
+}
+
+/// Monday to Saturday 00:00 UTC of `week` (seconds), in milliseconds.
+fn week_ms(week: i64) -> (i64, i64) {
+    (week * 1000, (week + 5 * 86400) * 1000)
 }
 
 #[tokio::test]
 async fn google_occurrences_across_pages_follow_the_one_busy_rule() {
-    let g = metaclaw_standin::google::spawn(GoogleOptions::default()).await.unwrap();
+    for week in weeks() {
+        google_week_follows_the_one_busy_rule(week).await;
+    }
+}
+
+async fn google_week_follows_the_one_busy_rule(week: i64) {
+    let g = metaclaw_standin::google::spawn(GoogleOptions { week, ..Default::default() }).await.unwrap();
     let ep = google_ep(&g);
     let (tokens, _, _) = sign_in(Provider::Google, &ep, |u| u, |l| l).await;
     let access = tokens.unwrap().access;
     let http = oauth::http_client();
-    let (from, to) = (ms("2026-12-07T00:00:00Z"), ms("2026-12-12T00:00:00Z"));
+    let (from, to) = week_ms(week);
     let events = google::events(&http, &ep, &access, "ada@example.com", from, to, chrono_tz::UTC).await.unwrap();
     assert_eq!(events.len(), 14, "every occurrence in the week, none from the next");
-    assert_eq!(busy_of(&events, &Rules::default()), expected(metaclaw_standin::google::expected_busy_utc()));
-    // Tentative off: the maybe-planning drops out, nothing else changes.
+    assert_eq!(busy_of(&events, &Rules::default()), metaclaw_standin::google::expected_busy_utc(week));
+    // Tentative off: the maybe-planning (Tuesday 15:00 UTC) drops out, nothing else changes.
     let strict = busy_of(&events, &Rules { tentative_busy: false });
     assert_eq!(strict.len(), 8);
-    assert!(!strict.contains(&("2026-12-08T15:00:00Z".into(), "2026-12-08T16:00:00Z".into())));
+    let planning = from + 86_400_000 + 15 * 3_600_000;
+    assert!(!strict.contains(&(iso(planning), iso(planning + 3_600_000))));
     // Recurrences expanded by Google; the request asked for that and for the window.
     let pages: Vec<_> = g.requests().into_iter().filter(|r| r.uri.contains("/events?")).collect();
     assert_eq!(pages.len(), 4, "4 items a page");
     let q = query(&format!("http://x{}", pages[0].uri));
     assert_eq!(q["singleEvents"], "true");
-    assert_eq!((q["timeMin"].as_str(), q["timeMax"].as_str()), ("2026-12-07T00:00:00Z", "2026-12-12T00:00:00Z"));
+    assert_eq!((q["timeMin"].clone(), q["timeMax"].clone()), (iso(from), iso(to)));
     assert!(pages[1].uri.contains("pageToken="));
-    // All-day dates are read in the user's zone: Berlin's Friday starts at 23:00 UTC Thursday.
+    // All-day dates are read in the user's zone: Berlin's Friday starts on Thursday in UTC
+    // (23:00 in winter, 22:00 in summer).
     let berlin =
         google::events(&http, &ep, &access, "ada@example.com", from, to, chrono_tz::Europe::Berlin).await.unwrap();
     let vacation = berlin.iter().find(|e| e.summary == "Vacation").unwrap();
-    assert_eq!(
-        (iso(vacation.start_ms), iso(vacation.end_ms)),
-        ("2026-12-10T23:00:00Z".into(), "2026-12-11T23:00:00Z".into())
-    );
+    let friday = |d: i64| {
+        use chrono::TimeZone as _;
+        let day = chrono::DateTime::from_timestamp_millis(from + d * 86_400_000).unwrap().date_naive();
+        chrono_tz::Europe::Berlin.from_local_datetime(&day.and_hms_opt(0, 0, 0).unwrap()).unwrap().timestamp_millis()
+    };
+    assert_eq!((iso(vacation.start_ms), iso(vacation.end_ms)), (iso(friday(4)), iso(friday(5))));
+    assert!(vacation.start_ms < from + 4 * 86_400_000, "before Friday 00:00 UTC");
     // An unknown calendar id (encoded in the path) is a plain error, not a panic.
     let err = google::events(&http, &ep, &access, "nobody#x@y", from, to, chrono_tz::UTC).await.unwrap_err();
     assert!(matches!(err, OAuthError::Status { status: 404, .. }), "{err:?}");
@@ -325,7 +344,13 @@ async fn google_occurrences_across_pages_follow_the_one_busy_rule() {
 
 #[tokio::test]
 async fn microsoft_calendars_and_calendar_view_follow_the_one_busy_rule() {
-    let m = metaclaw_standin::microsoft::spawn(MicrosoftOptions::default()).await.unwrap();
+    for week in weeks() {
+        microsoft_week_follows_the_one_busy_rule(week).await;
+    }
+}
+
+async fn microsoft_week_follows_the_one_busy_rule(week: i64) {
+    let m = metaclaw_standin::microsoft::spawn(MicrosoftOptions { week, ..Default::default() }).await.unwrap();
     let ep = microsoft_ep(&m);
     let (tokens, _, _) = sign_in(Provider::Microsoft, &ep, |u| u, |l| l).await;
     let access = tokens.unwrap().access;
@@ -338,10 +363,10 @@ async fn microsoft_calendars_and_calendar_view_follow_the_one_busy_rule() {
     );
     assert_eq!(list[0].color.as_deref(), Some("#4a8cff"));
     assert_eq!(list[1].color, None);
-    let (from, to) = (ms("2026-12-07T00:00:00Z"), ms("2026-12-12T00:00:00Z"));
+    let (from, to) = week_ms(week);
     let events = microsoft::events(&http, &ep, &access, &list[0].id, from, to, chrono_tz::UTC).await.unwrap();
     assert_eq!(events.len(), 11);
-    assert_eq!(busy_of(&events, &Rules::default()), expected(metaclaw_standin::microsoft::expected_busy_utc()));
+    assert_eq!(busy_of(&events, &Rules::default()), metaclaw_standin::microsoft::expected_busy_utc(week));
     assert_eq!(busy_of(&events, &Rules { tentative_busy: false }).len(), 5);
     let views: Vec<_> = m.requests().into_iter().filter(|r| r.uri.contains("/calendarView")).collect();
     assert_eq!(views.len(), 3, "followed @odata.nextLink");

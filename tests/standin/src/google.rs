@@ -14,10 +14,12 @@
 //! ([`GoogleStandin::expire_access_tokens`] expires every one, as time would). JSON answers are
 //! sent in several writes with pauses, like a real server's chunked bodies.
 //!
-//! The primary calendar's week of Monday 2026-12-07 (see [`expected_busy_utc`]) holds a daily
-//! 09:00 Berlin standup expanded by the server (Wednesday's moved to 10:00), a New York meeting,
-//! a declined lunch, a tentative planning, a free block, an all-day free offsite, an all-day
-//! out-of-office, a working location, a cancelled sync and focus time.
+//! The primary calendar's week (Monday 00:00 UTC [`GoogleOptions::week`], by default the Monday
+//! after today, so the events are always inside the window MetaClaw caches; see
+//! [`expected_busy_utc`]) holds a daily 09:00 Berlin standup expanded by the server (Wednesday's
+//! moved to 10:00; written with Berlin's offset of that day, summer time included), a meeting
+//! at UTC−05:00, a declined lunch, a tentative planning, a free block, an all-day free offsite,
+//! an all-day out-of-office, a working location, a cancelled sync and focus time.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -48,6 +50,8 @@ pub struct GoogleOptions {
     pub expires_in: u64,
     /// The user refuses consent.
     pub deny: bool,
+    /// Monday 00:00 UTC (seconds since the epoch) of the week the events are in.
+    pub week: i64,
 }
 
 impl Default for GoogleOptions {
@@ -57,6 +61,7 @@ impl Default for GoogleOptions {
             client_secret: Some("standin-secret".into()),
             expires_in: 3600,
             deny: false,
+            week: next_week(),
         }
     }
 }
@@ -281,6 +286,10 @@ impl Drop for GoogleStandin {
 }
 
 impl GoogleStandin {
+    /// Monday 00:00 UTC (seconds since the epoch) of the week the events are in.
+    pub fn week(&self) -> i64 {
+        self.shared.opts.week
+    }
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
     }
@@ -380,7 +389,7 @@ async fn dispatch(State(s): State<Shared>, req: Request) -> Response {
                 Some(t) if s.grants.lock().unwrap().access_ok(&t) => {}
                 _ => return api_error(401, "Request had invalid authentication credentials."),
             }
-            api(&p["/calendar/v3".len()..], &query)
+            api(&p["/calendar/v3".len()..], &query, s.opts.week)
         }
         _ => api_error(404, "Not Found"),
     }
@@ -500,68 +509,143 @@ fn attending(mut v: Value, response: &str) -> Value {
     v
 }
 
-/// The primary calendar's occurrences in the week of 2026-12-07, recurrences already expanded.
-pub fn primary_events() -> Vec<Value> {
+/// Monday 00:00 UTC after today (UTC; a Monday gives the next one), in seconds since the epoch:
+/// the stand-ins' default week, always 1 to 7 days ahead, so its events fall inside the window
+/// MetaClaw caches (1 day back to 21 days ahead) whatever the date the tests run on.
+pub fn next_week() -> i64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    week_after(now)
+}
+
+/// Monday 00:00 UTC after the day of `now` (seconds since the epoch).
+pub fn week_after(now: i64) -> i64 {
+    let today = now.div_euclid(86400);
+    // 1970-01-01 was a Thursday: (days + 3) % 7 is 0 on Mondays.
+    (today + 7 - (today + 3).rem_euclid(7)) * 86400
+}
+
+/// `YYYY-MM-DD` of a day (days since the epoch).
+pub(crate) fn date(days: i64) -> String {
+    let (y, m, d) = civil(days);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// RFC 3339 of `secs` written at `offset` seconds east of UTC (`Z` for 0).
+pub(crate) fn rfc3339_at(secs: i64, offset: i64) -> String {
+    let local = secs + offset;
+    let rem = local.rem_euclid(86400);
+    let zone = match offset {
+        0 => "Z".to_string(),
+        o => format!("{}{:02}:{:02}", if o < 0 { '-' } else { '+' }, o.abs() / 3600, o.abs() % 3600 / 60),
+    };
+    format!("{}T{:02}:{:02}:{:02}{zone}", date(local.div_euclid(86400)), rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// Civil date of a day (Howard Hinnant's algorithm).
+pub(crate) fn civil(days: i64) -> (i64, i64, i64) {
+    let z = days + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Berlin's offset from UTC in seconds on a weekday (days since the epoch): summer time from
+/// the last Sunday of March to the last Sunday of October (the EU rule). Weekdays only, so the
+/// hour of the switch never matters.
+pub fn berlin_offset(days: i64) -> i64 {
+    let (y, _, _) = civil(days);
+    let last_sunday = |month: i64| {
+        let end = rfc3339_secs(&format!("{y:04}-{:02}-01T00:00:00Z", month + 1)).unwrap_or(0) / 86400 - 1;
+        end - (end + 4).rem_euclid(7)
+    };
+    if days > last_sunday(3) && days < last_sunday(10) {
+        7200
+    } else {
+        3600
+    }
+}
+
+/// The primary calendar's occurrences in the week of `week` (Monday 00:00 UTC), recurrences
+/// already expanded.
+pub fn primary_events(week: i64) -> Vec<Value> {
+    let day0 = week.div_euclid(86400);
+    // An instant `d` days and `h`:`m` UTC into the week.
+    let at = |d: i64, h: i64, m: i64| rfc3339_at(week + d * 86400 + h * 3600 + m * 60, 0);
+    let day = |d: i64| date(day0 + d);
     let mut out = Vec::new();
-    for (day, hour) in [("07", "09"), ("08", "09"), ("09", "10"), ("10", "09"), ("11", "09")] {
+    for (d, hour) in [(0, 9), (1, 9), (2, 10), (3, 9), (4, 9)] {
+        let off = berlin_offset(day0 + d);
+        let local = |h: i64, m: i64| rfc3339_at(week + d * 86400 + h * 3600 + m * 60 - off, off);
         let mut e = timed(
-            &format!("standup_202612{day}T080000Z"),
+            &format!("standup_{}T{:02}0000Z", day(d).replace('-', ""), 9 - off / 3600),
             "Standup",
-            &format!("2026-12-{day}T{hour}:00:00+01:00"),
-            &format!("2026-12-{day}T{hour}:15:00+01:00"),
+            &local(hour, 0),
+            &local(hour, 15),
         );
         e["recurringEventId"] = json!("standup");
-        e["originalStartTime"] =
-            json!({"dateTime": format!("2026-12-{day}T09:00:00+01:00"), "timeZone": "Europe/Berlin"});
+        e["originalStartTime"] = json!({"dateTime": local(9, 0), "timeZone": "Europe/Berlin"});
         e["start"]["timeZone"] = json!("Europe/Berlin");
         out.push(e);
     }
-    out.push(attending(
-        timed("review", "Design review", "2026-12-07T14:00:00-05:00", "2026-12-07T15:00:00-05:00"),
-        "accepted",
-    ));
-    out.push(attending(timed("lunch", "Lunch with Bob", "2026-12-08T12:00:00Z", "2026-12-08T13:00:00Z"), "declined"));
-    out.push(attending(
-        timed("planning", "Planning (maybe)", "2026-12-08T15:00:00Z", "2026-12-08T16:00:00Z"),
-        "tentative",
-    ));
-    let mut free = timed("free", "Reading time", "2026-12-09T13:00:00Z", "2026-12-09T14:00:00Z");
+    let ny = -5 * 3600;
+    let review = |h: i64| rfc3339_at(week + 19 * 3600 + h * 3600, ny);
+    out.push(attending(timed("review", "Design review", &review(0), &review(1)), "accepted"));
+    out.push(attending(timed("lunch", "Lunch with Bob", &at(1, 12, 0), &at(1, 13, 0)), "declined"));
+    out.push(attending(timed("planning", "Planning (maybe)", &at(1, 15, 0), &at(1, 16, 0)), "tentative"));
+    let mut free = timed("free", "Reading time", &at(2, 13, 0), &at(2, 14, 0));
     free["transparency"] = json!("transparent");
     out.push(free);
-    let mut offsite = all_day("offsite", "Offsite", "2026-12-10", "2026-12-11");
+    let mut offsite = all_day("offsite", "Offsite", &day(3), &day(4));
     offsite["transparency"] = json!("transparent");
     out.push(offsite);
-    let mut vacation = all_day("vacation", "Vacation", "2026-12-11", "2026-12-12");
+    let mut vacation = all_day("vacation", "Vacation", &day(4), &day(5));
     vacation["eventType"] = json!("outOfOffice");
     out.push(vacation);
-    let mut office = all_day("office", "Office", "2026-12-07", "2026-12-08");
+    let mut office = all_day("office", "Office", &day(0), &day(1));
     office["eventType"] = json!("workingLocation");
     office["transparency"] = json!("transparent");
     out.push(office);
-    let mut cancelled = timed("sync", "Sync", "2026-12-10T10:00:00Z", "2026-12-10T11:00:00Z");
+    let mut cancelled = timed("sync", "Sync", &at(3, 10, 0), &at(3, 11, 0));
     cancelled["status"] = json!("cancelled");
     out.push(cancelled);
-    let mut focus = timed("focus", "Focus time", "2026-12-10T14:00:00Z", "2026-12-10T16:00:00Z");
+    let mut focus = timed("focus", "Focus time", &at(3, 14, 0), &at(3, 16, 0));
     focus["eventType"] = json!("focusTime");
     out.push(focus);
-    out.push(timed("sunday", "Next week", "2026-12-13T10:00:00Z", "2026-12-13T11:00:00Z"));
+    out.push(timed("sunday", "Next week", &at(6, 10, 0), &at(6, 11, 0)));
     out
 }
 
-/// What MetaClaw should count busy in the primary calendar between 2026-12-07 and 2026-12-12
-/// (UTC), tentative counting, all-day dates read in UTC: (start, end) as RFC 3339.
-pub fn expected_busy_utc() -> Vec<(&'static str, &'static str)> {
-    vec![
-        ("2026-12-07T08:00:00Z", "2026-12-07T08:15:00Z"),
-        ("2026-12-07T19:00:00Z", "2026-12-07T20:00:00Z"),
-        ("2026-12-08T08:00:00Z", "2026-12-08T08:15:00Z"),
-        ("2026-12-08T15:00:00Z", "2026-12-08T16:00:00Z"),
-        ("2026-12-09T09:00:00Z", "2026-12-09T09:15:00Z"),
-        ("2026-12-10T08:00:00Z", "2026-12-10T08:15:00Z"),
-        ("2026-12-10T14:00:00Z", "2026-12-10T16:00:00Z"),
-        ("2026-12-11T00:00:00Z", "2026-12-12T00:00:00Z"),
-        ("2026-12-11T08:00:00Z", "2026-12-11T08:15:00Z"),
-    ]
+/// What MetaClaw should count busy in the primary calendar from Monday to Saturday 00:00 UTC of
+/// `week`, tentative counting, all-day dates read in UTC: (start, end) as RFC 3339 UTC, in order.
+pub fn expected_busy_utc(week: i64) -> Vec<(String, String)> {
+    let day0 = week.div_euclid(86400);
+    let span = |d: i64, h: i64, m: i64, minutes: i64| {
+        let s = week + d * 86400 + h * 3600 + m * 60;
+        (rfc3339_at(s, 0), rfc3339_at(s + minutes * 60, 0))
+    };
+    // The standup at `hour` Berlin time on day `d`, in UTC.
+    let standup = |d: i64, hour: i64| {
+        let s = week + d * 86400 + hour * 3600 - berlin_offset(day0 + d);
+        (rfc3339_at(s, 0), rfc3339_at(s + 15 * 60, 0))
+    };
+    let mut out = vec![
+        standup(0, 9),
+        span(0, 19, 0, 60),
+        standup(1, 9),
+        span(1, 15, 0, 60),
+        standup(2, 10),
+        standup(3, 9),
+        span(3, 14, 0, 120),
+        span(4, 0, 0, 24 * 60),
+        standup(4, 9),
+    ];
+    out.sort();
+    out
 }
 
 /// Seconds since the epoch of an RFC 3339 time or a date (midnight UTC), for filtering.
@@ -604,7 +688,7 @@ pub(crate) fn rfc3339_secs(s: &str) -> Option<i64> {
     Some(days * 86400 + h * 3600 + mi * 60 + sec - offset)
 }
 
-fn api(path: &str, q: &HashMap<String, String>) -> Response {
+fn api(path: &str, q: &HashMap<String, String>, week: i64) -> Response {
     let page_of = |items: Vec<Value>, size: usize, kind: &str| {
         let start: usize =
             q.get("pageToken").and_then(|t| t.strip_prefix("p")).and_then(|n| n.parse().ok()).unwrap_or(0);
@@ -634,7 +718,7 @@ fn api(path: &str, q: &HashMap<String, String>) -> Response {
         return api_error(400, "Bad Request: timeMin and timeMax are required RFC 3339 times");
     };
     let events = match id.as_str() {
-        ACCOUNT => primary_events(),
+        ACCOUNT => primary_events(week),
         "c_0a1b2c3d@group.calendar.google.com" | "en.usa#holiday@group.v.calendar.google.com" | "grace@example.com" => {
             Vec::new()
         }
@@ -660,5 +744,29 @@ mod tests {
         assert_eq!(s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
         assert_eq!(form("a=1+2&b=%41%zz&c")["a"], "1 2");
         assert_eq!(form("b=%41%zz")["b"], "A%zz");
+    }
+
+    #[test]
+    fn the_week_is_the_monday_after_today_and_berlin_keeps_summer_time() {
+        let monday = 1_796_601_600; // 2026-12-07T00:00:00Z
+        assert_eq!(week_after(monday - 1), monday, "Sunday 23:59:59");
+        assert_eq!(week_after(monday - 6 * 86400), monday, "Tuesday");
+        assert_eq!(week_after(monday), monday + 7 * 86400, "a Monday gives the next one");
+        assert_eq!(rfc3339_at(monday + 8 * 3600, 3600), "2026-12-07T09:00:00+01:00");
+        assert_eq!(rfc3339_at(monday - 3600, -5 * 3600), "2026-12-06T18:00:00-05:00");
+        let day = |s: &str| rfc3339_secs(&format!("{s}T00:00:00Z")).unwrap() / 86400;
+        assert_eq!(berlin_offset(day("2026-12-07")), 3600);
+        assert_eq!(berlin_offset(day("2026-03-27")), 3600, "Friday before the switch (Sunday 29th)");
+        assert_eq!(berlin_offset(day("2026-03-30")), 7200);
+        assert_eq!(berlin_offset(day("2026-10-23")), 7200, "Friday before the switch (Sunday 25th)");
+        assert_eq!(berlin_offset(day("2026-10-26")), 3600);
+        // Every fixture time reads back as the instant it was written for.
+        for e in primary_events(week_after(day("2031-06-18") * 86400)) {
+            assert!(instant(&e["start"]).is_some() && instant(&e["end"]).is_some(), "{e}");
+        }
+        assert_eq!(expected_busy_utc(monday)[0], ("2026-12-07T08:00:00Z".into(), "2026-12-07T08:15:00Z".into()));
+        let june = week_after(day("2031-06-18") * 86400);
+        assert_eq!(date(june / 86400), "2031-06-23");
+        assert_eq!(expected_busy_utc(june)[0], ("2031-06-23T07:00:00Z".into(), "2031-06-23T07:15:00Z".into()));
     }
 }

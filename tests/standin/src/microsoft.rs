@@ -24,7 +24,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use serde_json::{json, Value};
 
-use crate::google::{bearer, form, redirect, rfc3339_secs, split_json, with_query, Grants, Seen};
+use crate::google::{bearer, date, form, redirect, rfc3339_at, rfc3339_secs, split_json, with_query, Grants, Seen};
 
 /// The signed-in user's principal name (their `mail` is null).
 pub const ACCOUNT: &str = "grace@contoso.example";
@@ -37,11 +37,14 @@ pub struct MicrosoftOptions {
     pub client_id: String,
     pub expires_in: u64,
     pub deny: bool,
+    /// Monday 00:00 UTC (seconds since the epoch) of the week the events are in; by default the
+    /// Monday after today ([`crate::google::next_week`]).
+    pub week: i64,
 }
 
 impl Default for MicrosoftOptions {
     fn default() -> Self {
-        Self { client_id: "standin-ms-client".into(), expires_in: 3600, deny: false }
+        Self { client_id: "standin-ms-client".into(), expires_in: 3600, deny: false, week: crate::google::next_week() }
     }
 }
 
@@ -67,6 +70,10 @@ impl Drop for MicrosoftStandin {
 }
 
 impl MicrosoftStandin {
+    /// Monday 00:00 UTC (seconds since the epoch) of the week the events are in.
+    pub fn week(&self) -> i64 {
+        self.shared.opts.week
+    }
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
     }
@@ -272,64 +279,57 @@ fn all_day(subject: &str, show_as: &str, date: &str, next: &str) -> Value {
     e
 }
 
-/// The default calendar's occurrences in the week of 2026-12-07 (UTC), series expanded.
-pub fn default_events() -> Vec<Value> {
+/// The default calendar's occurrences in the week of `week` (Monday 00:00 UTC), series expanded.
+pub fn default_events(week: i64) -> Vec<Value> {
+    // Graph's UTC `dateTime` without offset, `d` days and `h`:`m` into the week.
+    let at = |d: i64, h: i64, m: i64| {
+        let t = rfc3339_at(week + d * 86400 + h * 3600 + m * 60, 0);
+        t.trim_end_matches('Z').to_string()
+    };
+    let day = |d: i64| date(week.div_euclid(86400) + d);
     let mut out = Vec::new();
-    for (day, hour) in [("07", "16"), ("08", "17"), ("09", "16")] {
-        let mut e = event(
-            "Weekly sync",
-            "busy",
-            "accepted",
-            &format!("2026-12-{day}T{hour}:00:00"),
-            &format!("2026-12-{day}T{hour}:30:00"),
-        );
-        e["type"] = json!(if hour == "17" { "exception" } else { "occurrence" });
+    for (d, hour) in [(0, 16), (1, 17), (2, 16)] {
+        let mut e = event("Weekly sync", "busy", "accepted", &at(d, hour, 0), &at(d, hour, 30));
+        e["type"] = json!(if hour == 17 { "exception" } else { "occurrence" });
         e["seriesMasterId"] = json!("ev-weekly-sync");
         out.push(e);
     }
-    out.push(event("Budget", "busy", "declined", "2026-12-07T10:00:00", "2026-12-07T11:00:00"));
-    out.push(event("1:1", "tentative", "tentativelyAccepted", "2026-12-08T10:00:00", "2026-12-08T10:30:00"));
-    out.push(event("Gym", "free", "organizer", "2026-12-09T12:00:00", "2026-12-09T13:00:00"));
-    out.push(all_day("Vacation", "oof", "2026-12-10", "2026-12-11"));
-    out.push(all_day("Remote day", "workingElsewhere", "2026-12-11", "2026-12-12"));
-    let mut cancelled = event("Retro", "busy", "accepted", "2026-12-11T14:00:00", "2026-12-11T15:00:00");
+    out.push(event("Budget", "busy", "declined", &at(0, 10, 0), &at(0, 11, 0)));
+    out.push(event("1:1", "tentative", "tentativelyAccepted", &at(1, 10, 0), &at(1, 10, 30)));
+    out.push(event("Gym", "free", "organizer", &at(2, 12, 0), &at(2, 13, 0)));
+    out.push(all_day("Vacation", "oof", &day(3), &day(4)));
+    out.push(all_day("Remote day", "workingElsewhere", &day(4), &day(5)));
+    let mut cancelled = event("Retro", "busy", "accepted", &at(4, 14, 0), &at(4, 15, 0));
     cancelled["isCancelled"] = json!(true);
     out.push(cancelled);
-    out.push(all_day("Holiday", "free", "2026-12-07", "2026-12-08"));
-    out.push(event("Review", "busy", "organizer", "2026-12-11T09:00:00", "2026-12-11T10:00:00"));
+    out.push(all_day("Holiday", "free", &day(0), &day(1)));
+    out.push(event("Review", "busy", "organizer", &at(4, 9, 0), &at(4, 10, 0)));
     out
 }
 
-/// What MetaClaw should count busy in the default calendar between 2026-12-07 and 2026-12-12
-/// (UTC), tentative counting, all-day dates read in UTC.
-pub fn expected_busy_utc() -> Vec<(&'static str, &'static str)> {
+/// What MetaClaw should count busy in the default calendar from Monday to Saturday 00:00 UTC of
+/// `week`, tentative counting, all-day dates read in UTC: (start, end) as RFC 3339 UTC, in order.
+pub fn expected_busy_utc(week: i64) -> Vec<(String, String)> {
+    let span = |d: i64, h: i64, m: i64, minutes: i64| {
+        let s = week + d * 86400 + h * 3600 + m * 60;
+        (rfc3339_at(s, 0), rfc3339_at(s + minutes * 60, 0))
+    };
     vec![
-        ("2026-12-07T16:00:00Z", "2026-12-07T16:30:00Z"),
-        ("2026-12-08T10:00:00Z", "2026-12-08T10:30:00Z"),
-        ("2026-12-08T17:00:00Z", "2026-12-08T17:30:00Z"),
-        ("2026-12-09T16:00:00Z", "2026-12-09T16:30:00Z"),
-        ("2026-12-10T00:00:00Z", "2026-12-11T00:00:00Z"),
-        ("2026-12-11T09:00:00Z", "2026-12-11T10:00:00Z"),
+        span(0, 16, 0, 30),
+        span(1, 10, 0, 30),
+        span(1, 17, 0, 30),
+        span(2, 16, 0, 30),
+        span(3, 0, 0, 24 * 60),
+        span(4, 9, 0, 60),
     ]
 }
 
-/// A UTC `dateTime` shown in Pacific Standard Time (UTC-8 all of December).
+/// A UTC `dateTime` shown in "Pacific Standard Time", always at UTC−8: the stand-in keeps no summer
+/// time (MetaClaw asks for UTC; only a test leaving that out sees this).
 fn to_pacific(v: &mut Value) {
     if let Some(secs) = v["dateTime"].as_str().and_then(rfc3339_secs) {
-        let local = secs - 8 * 3600;
-        let (days, rem) = (local.div_euclid(86400), local.rem_euclid(86400));
-        // Civil from days (Howard Hinnant's algorithm).
-        let z = days + 719468;
-        let era = z.div_euclid(146097);
-        let doe = z - era * 146097;
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let d = doy - (153 * mp + 2) / 5 + 1;
-        let m = if mp < 10 { mp + 3 } else { mp - 9 };
-        let y = yoe + era * 400 + i64::from(m <= 2);
-        v["dateTime"] =
-            json!(format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.0000000", rem / 3600, rem % 3600 / 60, rem % 60));
+        let local = rfc3339_at(secs, -8 * 3600);
+        v["dateTime"] = json!(format!("{}.0000000", &local[..19]));
         v["timeZone"] = json!("Pacific Standard Time");
     }
 }
@@ -370,7 +370,7 @@ fn graph(s: &Shared, path: &str, q: &HashMap<String, String>, headers: &HeaderMa
         );
     };
     let events = match id.as_str() {
-        DEFAULT_CALENDAR => default_events(),
+        DEFAULT_CALENDAR => default_events(s.opts.week),
         "AAMkADholidays=" | "AAMkADbirthdays=" | "AAMkADalan/shared=" => Vec::new(),
         _ => return graph_error(404, "ErrorItemNotFound", "The specified object was not found in the store."),
     };
