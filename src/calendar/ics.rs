@@ -452,15 +452,15 @@ fn read_when(p: &Prop, zones: &mut Zones) -> Result<When, String> {
 
 fn read_value(v: &str, p: &Prop, zones: &mut Zones) -> Result<When, String> {
     let bad = || format!("line {}: {} {v:?} is not a date or date-time", p.line, p.name);
-    // A date is its eight digits: `VALUE=DATE` with a time after them, or a date with a `Z`
-    // (older Google birthday feeds), is read as that date, as clients do.
+    // A date, also with a `Z` (older Google birthday feeds). `VALUE=DATE` on a date-time is read
+    // as the date-time written, which says more (as python-icalendar and Ical.Net read it).
     let declared_date = p.param("VALUE").is_some_and(|t| t.eq_ignore_ascii_case("DATE"));
     let digits = v.get(..8).filter(|d| d.bytes().all(|b| b.is_ascii_digit()));
-    match (declared_date, digits, v.get(8..)) {
-        (true, Some(d), _) | (false, Some(d), Some("" | "Z" | "z")) => {
+    match (digits, v.get(8..)) {
+        (Some(d), Some("" | "Z" | "z")) => {
             return NaiveDate::parse_from_str(d, "%Y%m%d").map(When::Date).map_err(|_| bad());
         }
-        (true, None, _) => return Err(bad()),
+        _ if declared_date && !v.contains(['T', 't']) => return Err(bad()),
         _ => {}
     }
     if let Some(utc) = v.strip_suffix('Z').or_else(|| v.strip_suffix('z')) {
@@ -916,7 +916,7 @@ mod tests {
         assert!(feed.skipped.is_empty(), "{:?}", feed.skipped);
         let got = blocks(&feed, "2026-10-19T00:00:00Z", "2026-11-16T00:00:00Z");
         let want: Vec<(String, i64, i64)> = [
-            ("Festival (VALUE=DATE with a time after the date)", "2026-10-19T22:00:00Z", "2026-10-21T22:00:00Z"),
+            ("Festival (VALUE=DATE with a time after the date)", "2026-10-20T10:00:00Z", "2026-10-22T10:00:00Z"),
             ("Birthday (an RDATE date with a Z)", "2026-10-22T22:00:00Z", "2026-10-23T22:00:00Z"),
             ("Holiday (an empty RRULE)", "2026-10-25T23:00:00Z", "2026-10-26T23:00:00Z"),
             ("Birthday (an RDATE date with a Z)", "2026-10-26T23:00:00Z", "2026-10-27T23:00:00Z"),
