@@ -184,7 +184,11 @@ pub fn conversation_hashes(messages: &[Value]) -> Vec<u128> {
             if m.get("role").and_then(Value::as_str) != Some("user") {
                 return Some(message_hash(m));
             }
-            let text = crate::transcript::content_text(m.get("content"));
+            // Borrowed when the content is a plain string: most requests have no envelope.
+            let text = match m.get("content") {
+                Some(Value::String(s)) => std::borrow::Cow::Borrowed(s.as_str()),
+                other => std::borrow::Cow::Owned(crate::transcript::content_text(other)),
+            };
             match crate::envelope::user_words(&text) {
                 std::borrow::Cow::Borrowed(_) => Some(message_hash(m)),
                 std::borrow::Cow::Owned(w) if w.trim().is_empty() => None,
