@@ -28,6 +28,14 @@ fn decode(s: Option<&str>) -> Option<Discovered> {
     Some(Discovered { principal: v["principal"].as_str()?.to_string(), home: v["home"].as_str()?.to_string() })
 }
 
+/// The sync state of a calendar from its cached objects. An object the server listed without an
+/// ETag is kept with an empty one: it is still known, so a listing without it is its removal,
+/// and the sync fetches it again whenever the server lists it without an ETag (or with another).
+fn sync_state(token: Option<String>, ctag: Option<String>, cached: &[ObjectRow]) -> SyncState {
+    let etags = cached.iter().map(|o| (o.href.clone(), o.etag.clone().unwrap_or_default())).collect();
+    SyncState { token, ctag, etags }
+}
+
 fn objects_of(changed: Vec<super::caldav::Object>) -> Vec<ObjectRow> {
     changed.into_iter().map(|o| ObjectRow { href: o.href, etag: o.etag, ics: o.ics }).collect()
 }
@@ -180,11 +188,7 @@ impl Calendars {
         creds: &Credentials,
     ) -> Result<(Part, i64), CalendarError> {
         let cached = db::objects(&self.store, e.id).await?;
-        let state = SyncState {
-            token: e.sync_token.clone(),
-            ctag: e.ctag.clone(),
-            etags: cached.iter().filter_map(|o| Some((o.href.clone(), o.etag.clone()?))).collect(),
-        };
+        let state = sync_state(e.sync_token.clone(), e.ctag.clone(), &cached);
         let ch = self.dav.sync(&e.remote_id, creds, &state).await?;
         let fetched = ch.changed.len() as i64;
         let unchanged = ch.changed.is_empty() && ch.removed.is_empty();
@@ -217,5 +221,22 @@ mod tests {
         assert_eq!(decode(Some(&encode(&d))), Some(d));
         assert_eq!(decode(Some("not json")), None);
         assert_eq!(decode(None), None);
+    }
+
+    #[test]
+    fn objects_cached_without_an_etag_stay_in_the_sync_state_so_their_removal_is_seen() {
+        let row = |href: &str, etag: Option<&str>| ObjectRow {
+            href: href.into(),
+            etag: etag.map(str::to_string),
+            ics: "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n".into(),
+        };
+        let cached = [row("https://h/cal/a.ics", Some("\"1\"")), row("https://h/cal/b.ics", None)];
+        let state = sync_state(Some("t".into()), None, &cached);
+        assert_eq!(state.etags.len(), 2, "{:?}", state.etags);
+        assert_eq!(state.etags["https://h/cal/a.ics"], "\"1\"");
+        // Known, with no ETag to match: gone when a listing leaves it out, fetched again when a
+        // listing names it (an empty ETag never equals a server's).
+        assert_eq!(state.etags["https://h/cal/b.ics"], "");
+        assert_eq!(state.token.as_deref(), Some("t"));
     }
 }
