@@ -288,7 +288,11 @@ async fn google_accounts_sign_in_refresh_ask_to_sign_in_again_when_revoked_and_r
     // A provider without a client id says how to register one.
     let (s, v) = post(&h, "/api/calendars/signin", json!({"provider": "microsoft"})).await;
     assert_eq!(s, 400);
-    assert!(v["error"]["message"].as_str().unwrap().contains("calendar.microsoft.client_id"), "{v}");
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("calendar.microsoft.client_id"), "{v}");
+    // The redirect to register is the one the sign-in listener uses (http://127.0.0.1:<port>,
+    // the port ignored for loopback), not localhost, which would not match.
+    assert!(msg.contains("(redirect http://127.0.0.1)") && !msg.contains("localhost"), "{msg}");
 
     let acct = sign_in(&h, "google").await;
     let id = acct["id"].as_i64().unwrap();
