@@ -1,6 +1,7 @@
 //! Bounded mutation fuzzing of every parser that reads bytes MetaClaw does not control: OpenAI and
 //! Anthropic requests, both kinds of SSE stream (parsed, and translated each way), SKILL.md files,
-//! ICS feeds with their RRULE expansion, and CalDAV servers' XML answers. Stable Rust only: no coverage feedback, just seeds
+//! ICS feeds with their RRULE expansion, CalDAV servers' XML answers, and agents' envelopes around
+//! the user's words. Stable Rust only: no coverage feedback, just seeds
 //! from `tests/fuzz/corpus/<target>/` mutated (bit flips, splices, truncation, repetition, huge
 //! numbers, invalid UTF-8, deep nesting, the target's own keywords) and fed to the public
 //! functions the engine calls.
@@ -330,6 +331,13 @@ fn caldav_xml(b: &[u8]) {
     let _ = metaclaw::calendar::caldav::xml::multistatus(&text);
 }
 
+/// What an agent wraps around the user's words: the envelope is taken off, never added to.
+fn envelope(b: &[u8]) {
+    let text = String::from_utf8_lossy(b);
+    let words = metaclaw::envelope::user_words(&text);
+    assert!(words.len() <= text.len(), "stripping an envelope made the text longer");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Dictionaries
 
@@ -536,6 +544,23 @@ const CALDAV_XML: &[&[u8]] = &[
     b"<q:undeclared/>",
 ];
 
+const ENVELOPE: &[&[u8]] = &[
+    b"<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>>",
+    b"<<<END_OPENCLAW_INTERNAL_CONTEXT>>>",
+    b"OpenClaw runtime context (internal):",
+    b"Conversation info (untrusted metadata):",
+    b"Sender (untrusted metadata):",
+    b"Thread starter (untrusted, for context):",
+    b"Replied message (untrusted, for context):",
+    b"Chat history since last reply (untrusted, for context):",
+    b"[Queued messages while agent was busy]",
+    b"---\nQueued #1\n",
+    b"System (untrusted): [2026-12-06 09:12:40 UTC] ",
+    b"```json\n",
+    b"```",
+    b"\n\n",
+];
+
 // ---------------------------------------------------------------------------------------------
 // The harness
 
@@ -565,12 +590,26 @@ fn target(name: &str) -> Target {
         "skill_md" => make(SKILL, (b"[", b"]"), skill_md),
         "ics" => make(ICS, (b"BEGIN:VEVENT\r\n", b"END:VEVENT\r\n"), ics),
         "caldav_xml" => make(CALDAV_XML, (b"<d:prop>", b"</d:prop>"), caldav_xml),
+        "envelope" => make(
+            ENVELOPE,
+            (b"<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>>\n", b"\n<<<END_OPENCLAW_INTERNAL_CONTEXT>>>"),
+            envelope,
+        ),
         _ => make(RRULE, (b"BEGIN:VALARM\r\n", b"END:VALARM\r\n"), ics),
     }
 }
 
-const TARGETS: &[&str] =
-    &["openai_request", "anthropic_request", "openai_sse", "anthropic_sse", "skill_md", "ics", "rrule", "caldav_xml"];
+const TARGETS: &[&str] = &[
+    "openai_request",
+    "anthropic_request",
+    "openai_sse",
+    "anthropic_sse",
+    "skill_md",
+    "ics",
+    "rrule",
+    "caldav_xml",
+    "envelope",
+];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz")
@@ -928,6 +967,12 @@ fn fuzz_caldav_xml() {
     fuzz("caldav_xml", budget()).unwrap_or_else(|e| panic!("{e}"));
 }
 
+#[test]
+#[ignore = "fuzzing takes a while: cargo test --test fuzz -- --ignored"]
+fn fuzz_agent_envelopes() {
+    fuzz("envelope", budget()).unwrap_or_else(|e| panic!("{e}"));
+}
+
 /// The seed corpora are real samples each target accepts: a seed the parser rejects outright
 /// would only fuzz the first error path. (Seeds named `edge-*` probe edges a parser may refuse.)
 #[test]
@@ -956,7 +1001,14 @@ fn every_seed_is_a_sample_its_parser_reads() {
                 "caldav_xml" => {
                     metaclaw::calendar::caldav::xml::multistatus(&text).is_ok_and(|m| !m.responses.is_empty())
                 }
-                _ => Feed::parse(&text, chrono_tz::Europe::Berlin, &[]).is_ok_and(|f| !f.is_empty()),
+                // Each seed carries an envelope and some words of the user's.
+                "envelope" => {
+                    let words = metaclaw::envelope::user_words(&text);
+                    words.len() < text.trim().len() && !words.trim().is_empty()
+                }
+                // Decoded as feeds are (UTF-8, or UTF-16 with its byte order mark).
+                _ => Feed::parse(&metaclaw::calendar::ics::decode(b), chrono_tz::Europe::Berlin, &[])
+                    .is_ok_and(|f| !f.is_empty()),
             };
             let edge = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("edge-"));
             assert!(ok || edge, "{name}: the seed {} is not read as a valid sample", path.display());
