@@ -366,3 +366,160 @@ async fn a_responses_turn_is_judged_like_a_chat_turn() {
     assert!(prompt.contains("Echo: summarise the meeting notes"), "and the answer");
     h.stop().await;
 }
+
+fn chat_only() -> Options {
+    Options { record: true, chat_only: true, ..Default::default() }
+}
+
+#[tokio::test]
+async fn a_chat_only_upstream_answers_responses_clients_in_json() {
+    let h = Harness::start_with(|_| {}, Keys::none(), chat_only()).await;
+    let body =
+        json!({"model": "standin-small", "instructions": "be brief", "input": "hello there", "temperature": 0.2});
+    let r = post(&h, &body).await;
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    let id = turn_id(&r);
+    let v: Value = r.json().await.unwrap();
+    assert!(v["id"].as_str().unwrap().starts_with("resp_"), "{v}");
+    assert_eq!((v["object"].as_str(), v["status"].as_str()), (Some("response"), Some("completed")));
+    assert_eq!(v["output"][0]["type"], "message");
+    assert_eq!(v["output"][0]["content"][0]["text"], "Echo: hello there");
+    assert_eq!(v["usage"]["total_tokens"], 7);
+    assert_eq!((v["instructions"].as_str(), v["temperature"].as_f64()), (Some("be brief"), Some(0.2)));
+
+    // It was asked in Responses once (404), then in Chat Completions.
+    let seen: Vec<String> = h.standin.requests().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(seen, ["/v1/responses", "/v1/chat/completions"]);
+    let sent = h.standin.requests()[1].json();
+    assert_eq!(
+        sent,
+        json!({"model": "standin-small", "temperature": 0.2,
+            "messages": [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hello there"}]})
+    );
+    let t = h.turn(id).await;
+    assert_eq!((t["status"].as_str(), t["attempts"].as_i64()), (Some("ok"), Some(2)));
+    assert_eq!(t["response_text"], "Echo: hello there");
+    assert_eq!(t["messages"], sent["messages"], "recorded as sent");
+
+    // From now on it is asked in chat at once; a chained request carries the kept conversation.
+    h.standin.clear();
+    let r = post(&h, &json!({"model": "standin-small", "previous_response_id": v["id"], "input": "and more"})).await;
+    assert_eq!(r.status(), 200);
+    let t2 = turn_id(&r);
+    let v2: Value = r.json().await.unwrap();
+    assert_eq!(v2["output"][0]["content"][0]["text"], "Echo: and more");
+    assert_eq!(v2["previous_response_id"], v["id"]);
+    let seen = h.standin.requests();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(
+        seen[0].json()["messages"],
+        json!([{"role": "user", "content": "hello there"}, {"role": "assistant", "content": "Echo: hello there"},
+            {"role": "user", "content": "and more"}]),
+        "the instructions of the earlier turn are not inherited"
+    );
+    let (a, b) = (h.turn(id).await, h.turn(t2).await);
+    assert_eq!(a["session_id"], b["session_id"]);
+    assert_eq!(b["attempts"], 1);
+
+    // Kept responses can be fetched and deleted; afterwards they are unknown.
+    let got: Value = h
+        .http
+        .get(h.url(&format!("/v1/responses/{}", v["id"].as_str().unwrap())))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(got, v);
+    let url = h.url(&format!("/v1/responses/{}", v2["id"].as_str().unwrap()));
+    let del: Value = h.http.delete(&url).send().await.unwrap().json().await.unwrap();
+    assert_eq!(del, json!({"id": v2["id"], "object": "response", "deleted": true}));
+    let r = h.http.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    let r = post(&h, &json!({"model": "m", "previous_response_id": v2["id"], "input": "x"})).await;
+    assert_eq!(r.status(), 400);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["error"]["param"], "previous_response_id");
+
+    // What a chat upstream can't carry is refused, clearly.
+    let r = post(&h, &json!({"model": "m", "input": "search", "tools": [{"type": "web_search"}]})).await;
+    assert_eq!(r.status(), 400);
+    let e: Value = r.json().await.unwrap();
+    assert!(e["error"]["message"].as_str().unwrap().contains("built-in tool `web_search`"), "{e}");
+    // `store: false` answers are not kept.
+    let r = post(&h, &json!({"model": "m", "input": "forget me", "store": false})).await;
+    let v3: Value = r.json().await.unwrap();
+    let r = h.http.get(h.url(&format!("/v1/responses/{}", v3["id"].as_str().unwrap()))).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_chat_only_upstream_streams_the_responses_event_sequence() {
+    let h = Harness::start_with(|_| {}, Keys::none(), chat_only()).await;
+    let weather: Value = serde_json::from_str(WEATHER).unwrap();
+    let body = json!({"model": "standin-small", "stream": true, "tools": [weather], "instructions": "be brief",
+        "input": [{"role": "user", "content": [{"type": "input_text", "text": "weather in Paris? [[tool]] [[reasoning]]"}]}]});
+    let r = post(&h, &body).await;
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    let id = turn_id(&r);
+    let evs = events(&r.bytes().await.unwrap());
+    assert!(evs.iter().enumerate().all(|(i, e)| e["sequence_number"] == i as u64), "numbered in order");
+    assert_eq!(evs[0]["type"], "response.created");
+    let last = evs.last().unwrap();
+    assert_eq!(last["type"], "response.completed");
+    let types: Vec<&str> =
+        last["response"]["output"].as_array().unwrap().iter().map(|i| i["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["reasoning", "function_call"]);
+    let call = &last["response"]["output"][1];
+    assert_eq!(
+        (call["name"].as_str(), call["arguments"].as_str()),
+        (Some("get_weather"), Some("{\"city\":\"Paris\"}"))
+    );
+    let args: String = evs
+        .iter()
+        .filter(|e| e["type"] == "response.function_call_arguments.delta")
+        .map(|e| e["delta"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(args, "{\"city\":\"Paris\"}");
+    assert!(last["response"]["usage"]["total_tokens"].as_i64().unwrap() > 0);
+    let sent = h.standin.requests().last().unwrap().json();
+    assert_eq!(sent["stream_options"], json!({"include_usage": true}));
+    assert_eq!(sent["tools"][0]["function"]["name"], "get_weather");
+
+    let t = h.turn(id).await;
+    assert_eq!(t["status"], "ok");
+    assert_eq!(t["tool_calls"][0]["name"], "get_weather");
+    assert_eq!(t["finish_reason"], "tool_calls");
+    assert_eq!(t["reasoning_text"], "The user wants an answer; I will echo.");
+
+    // The streamed answer is kept too: the tool's result continues the conversation.
+    let follow = json!({"model": "standin-small", "stream": true, "previous_response_id": last["response"]["id"],
+        "input": [{"type": "function_call_output", "call_id": call["call_id"], "output": "sunny"},
+                  {"role": "user", "content": "thanks"}]});
+    let r = post(&h, &follow).await;
+    let t2 = turn_id(&r);
+    let evs = events(&r.bytes().await.unwrap());
+    let text: String = evs
+        .iter()
+        .filter(|e| e["type"] == "response.output_text.delta")
+        .map(|e| e["delta"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(text, "Echo: thanks");
+    let sent = h.standin.requests().last().unwrap().json();
+    let roles: Vec<&str> = sent["messages"].as_array().unwrap().iter().map(|m| m["role"].as_str().unwrap()).collect();
+    assert_eq!(roles, ["user", "assistant", "tool", "user"]);
+    assert_eq!(sent["messages"][1]["tool_calls"][0]["id"], call["call_id"]);
+    assert_eq!(h.turn(t2).await["session_id"], h.turn(id).await["session_id"]);
+
+    // A broken chat stream ends the client's with an error event, recorded as failed.
+    let r = post(&h, &json!({"model": "m", "stream": true, "input": "go on [[stream_break]]"})).await;
+    let id = turn_id(&r);
+    let evs = events(&r.bytes().await.unwrap());
+    assert_eq!(evs.last().unwrap()["type"], "error");
+    assert_eq!(h.turn(id).await["status"], "failed");
+    h.stop().await;
+}

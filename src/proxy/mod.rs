@@ -14,6 +14,7 @@ pub mod listen;
 mod messages;
 mod relay;
 pub mod request;
+mod response_store;
 mod responses;
 
 use std::net::SocketAddr;
@@ -60,7 +61,7 @@ pub struct ProxyState {
     pub skills: Arc<Library>,
     pub events: crate::events::EventBus,
     /// Which session each relayed Responses API answer belongs to (`previous_response_id` chains).
-    pub responses: responses::ResponseSessions,
+    pub responses: response_store::ResponseStore,
 }
 
 /// The agent-facing routes.
@@ -71,6 +72,7 @@ pub fn router(state: Arc<ProxyState>) -> Router {
         .route("/messages/count_tokens", post(messages::count_tokens))
         .route("/models", get(models))
         .route("/responses", post(responses::responses))
+        .route("/responses/{id}", get(responses::get_response).delete(responses::delete_response))
         .route("/{*rest}", any(passthrough))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), check_client))
         .with_state(state);

@@ -5,16 +5,15 @@
 //! is one session. Errors come in the Responses error shape (`{"error": {"message", "type",
 //! "param", "code"}}`), the same as OpenAI's.
 
-use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::Stream;
@@ -26,48 +25,17 @@ use super::error::{Protocol, ProxyError};
 use super::forward::{self, Bounded, Sent, MAX_ANSWER_BYTES};
 use super::guard::TurnGuard;
 use super::intake::{new_record, select_skills};
+use super::relay::{EndWatch, Relay};
+use super::response_store::Kept;
 use super::{request, ProxyState};
 use crate::config::Kind;
 use crate::session::Resolved;
 use crate::skills::Placement;
+use crate::translate::chat_to_responses::{chat_to_response, new_id, ChatToResponsesStream, OnDone};
 use crate::translate::responses::{chat_completion, chat_request, input_messages, ChatChunks, StreamEnd};
+use crate::translate::responses_to_chat::responses_to_chat;
 use crate::turn::{now_ms, RawResponse, SessionSource, TurnStatus, TurnType};
-use crate::upstream::{forward_request_headers, relay_response_headers};
-
-/// Most response ids remembered for `previous_response_id` chains (oldest forgotten first).
-const MAX_REMEMBERED: usize = 16_384;
-
-/// The session of every response MetaClaw relayed recently, by response id.
-#[derive(Default)]
-pub struct ResponseSessions {
-    inner: Mutex<Remembered>,
-}
-
-#[derive(Default)]
-struct Remembered {
-    by_id: HashMap<String, String>,
-    order: VecDeque<String>,
-}
-
-impl ResponseSessions {
-    /// Notes that response `id` belongs to `session`.
-    pub fn remember(&self, id: &str, session: &str) {
-        let mut r = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        if r.by_id.insert(id.to_string(), session.to_string()).is_none() {
-            r.order.push_back(id.to_string());
-        }
-        while r.order.len() > MAX_REMEMBERED {
-            if let Some(old) = r.order.pop_front() {
-                r.by_id.remove(&old);
-            }
-        }
-    }
-
-    /// The session response `id` belongs to, if MetaClaw relayed it.
-    pub fn session_of(&self, id: &str) -> Option<String> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner()).by_id.get(id).cloned()
-    }
-}
+use crate::upstream::{forward_request_headers, relay_response_headers, Upstream};
 
 pub async fn responses(State(st): State<Arc<ProxyState>>, headers: HeaderMap, body: Body) -> Response {
     let t0 = Instant::now();
@@ -190,6 +158,113 @@ async fn take_in(st: &ProxyState, t0: Instant, headers: &HeaderMap, body: Body) 
     Ok(Taken { raw, body, edited, guard, t_parse, model, session_id })
 }
 
+/// How a turn went to the upstream that answered.
+enum Route {
+    /// As a Responses request to its `/responses`.
+    Native,
+    /// Translated, as this chat request to its `/chat/completions` (it has no Responses API).
+    Chat(Map<String, Value>),
+}
+
+/// Everything a turn's forwarding needs to build each attempt's request.
+struct Outgoing<'a> {
+    st: &'a ProxyState,
+    headers: &'a HeaderMap,
+    fwd: HeaderMap,
+    body: &'a Map<String, Value>,
+    /// The body as received, when MetaClaw changed nothing.
+    original: Option<Bytes>,
+}
+
+impl Outgoing<'_> {
+    /// The chat request for a chat-only upstream: the conversation a kept `previous_response_id`
+    /// stands for, then this request's input.
+    fn chat(&self) -> Result<Map<String, Value>, ProxyError> {
+        let kept = match self.body.get("previous_response_id").and_then(Value::as_str) {
+            None => None,
+            Some(prev) => Some(self.st.responses.kept(prev).ok_or_else(|| {
+                ProxyError::bad(
+                    format!(
+                        "previous_response_id {prev:?} is not a response MetaClaw keeps: the upstream here has no \
+                         Responses API, so MetaClaw keeps its answers itself (in memory, not with `store: false`, \
+                         not across a restart); send the conversation as `input` instead"
+                    ),
+                    Some("previous_response_id"),
+                )
+            })?),
+        };
+        let history = kept.as_ref().map(|k| k.history.as_slice()).unwrap_or_default();
+        responses_to_chat(self.body, history).map_err(|e| ProxyError::bad(e.to_string(), None))
+    }
+
+    /// Tries the candidates with failover; says how the answering upstream was asked.
+    async fn send(&self, candidates: &[Arc<Upstream>]) -> Result<(Sent, Route), (ProxyError, u32)> {
+        let mut chat: Option<Map<String, Value>> = None;
+        let mut route = Route::Native;
+        let sent = forward::send_with_failover(self.st, candidates, |up| {
+            if up.kind == Kind::Anthropic {
+                return Err(ProxyError::bad(
+                    format!(
+                        "the upstream {} speaks Anthropic's Messages API, which MetaClaw can't yet offer as the \
+                         Responses API; use /v1/chat/completions or /v1/messages for its models",
+                        up.name
+                    ),
+                    Some("model"),
+                ));
+            }
+            let (path, bytes) = if self.st.responses.is_chat_only(&up.name) {
+                let mut c = match &chat {
+                    Some(c) => c.clone(),
+                    None => chat.insert(self.chat()?).clone(),
+                };
+                if let Some(m) = &up.model {
+                    c.insert("model".into(), Value::String(m.clone()));
+                }
+                let bytes = Bytes::from(serde_json::to_vec(&c).expect("JSON values serialise"));
+                route = Route::Chat(c);
+                ("chat/completions", bytes)
+            } else {
+                route = Route::Native;
+                let bytes = match (&self.original, &up.model) {
+                    (Some(raw), None) => raw.clone(),
+                    _ => {
+                        let mut b = self.body.clone();
+                        if let Some(m) = &up.model {
+                            b.insert("model".into(), Value::String(m.clone()));
+                        }
+                        Bytes::from(serde_json::to_vec(&b).expect("JSON values serialise"))
+                    }
+                };
+                ("responses", bytes)
+            };
+            let rb = self
+                .st
+                .client
+                .post(up.url(path))
+                .headers(self.fwd.clone())
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .body(bytes);
+            forward::authorise(rb, up, self.headers, Protocol::OpenAi)
+        })
+        .await?;
+        Ok((sent, route))
+    }
+}
+
+/// True if an upstream's answer to `POST /responses` says it has no such endpoint (a 404 or
+/// 405 that is not about the model or a previous response, in whatever shape the server has).
+fn no_responses_api(status: http::StatusCode, body: &[u8]) -> bool {
+    match status.as_u16() {
+        405 => true,
+        404 => {
+            let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+            let e = &v["error"];
+            e["param"].is_null() && e["code"] != "model_not_found"
+        }
+        _ => false,
+    }
+}
+
 async fn handle(st: &Arc<ProxyState>, t0: Instant, headers: HeaderMap, body: Body) -> Result<Response, ProxyError> {
     let Taken { raw, body, edited, mut guard, t_parse, model, session_id } = match take_in(st, t0, &headers, body).await
     {
@@ -201,50 +276,62 @@ async fn handle(st: &Arc<ProxyState>, t0: Instant, headers: HeaderMap, body: Bod
     };
     let routes = st.routes.load_full();
     let candidates = routes.candidates(model.as_deref());
-    let original: Option<Bytes> = (!edited).then_some(raw);
-    let fwd = forward_request_headers(&headers);
+    let out = Outgoing {
+        st,
+        headers: &headers,
+        fwd: forward_request_headers(&headers),
+        body: &body,
+        original: (!edited).then_some(raw),
+    };
     guard.add_own(t_parse.elapsed());
-    let sent = forward::send_with_failover(st, &candidates, |up| {
-        if up.kind == Kind::Anthropic {
-            return Err(ProxyError::bad(
-                format!(
-                    "the upstream {} speaks Anthropic's Messages API, which MetaClaw can't yet offer as the Responses API; \
-                     use /v1/chat/completions or /v1/messages for its models",
-                    up.name
-                ),
-                Some("model"),
-            ));
-        }
-        let bytes = match (&original, &up.model) {
-            (Some(raw), None) => raw.clone(),
-            _ => {
-                let mut b = body.clone();
-                if let Some(m) = &up.model {
-                    b.insert("model".into(), Value::String(m.clone()));
-                }
-                Bytes::from(serde_json::to_vec(&b).expect("JSON values serialise"))
+    let sent = match out.send(&candidates).await {
+        // An upstream without a Responses API: from now on it is asked in Chat Completions.
+        Ok((s, Route::Native)) if matches!(s.resp.status().as_u16(), 404 | 405) => {
+            let (status, tried, attempts) = (s.resp.status(), s.upstream, s.attempts);
+            let h = s.resp.headers().clone();
+            let bytes = forward::read_bounded(s.resp, 1 << 20).await.unwrap_or_default();
+            if !no_responses_api(status, &bytes) {
+                guard.set_upstream(&tried, attempts);
+                guard.set_request(Value::Object(chat_request(&body)));
+                let mut headers = relay_response_headers(&h, true);
+                guard.stamp(&mut headers);
+                return Ok(whole(st, guard, status, headers, bytes, &Route::Native, &session_id, &body, &tried.name));
             }
-        };
-        let rb = st
-            .client
-            .post(up.url("responses"))
-            .headers(fwd.clone())
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .body(bytes);
-        forward::authorise(rb, up, &headers, Protocol::OpenAi)
-    })
-    .await;
+            tracing::info!(upstream = %tried.name, %status, "the upstream has no Responses API; asking it in Chat Completions");
+            st.responses.set_chat_only(&tried.name);
+            out.send(&candidates).await.map(|(mut s, r)| {
+                s.attempts += attempts;
+                (s, r)
+            })
+        }
+        other => other,
+    };
     match sent {
-        Ok(sent) => Ok(respond(st, guard, sent, session_id).await),
+        Ok((sent, route)) => {
+            guard.set_request(Value::Object(match &route {
+                Route::Native => chat_request(&body),
+                Route::Chat(c) => c.clone(),
+            }));
+            Ok(respond(st, guard, sent, route, &session_id, &body).await)
+        }
         Err((e, attempts)) => {
+            guard.set_request(Value::Object(chat_request(&body)));
             forward::record_failure(guard, &candidates, &e, attempts);
             Err(e)
         }
     }
 }
 
-/// Relays the upstream's answer unchanged and records it in chat form.
-async fn respond(st: &Arc<ProxyState>, mut guard: TurnGuard, sent: Sent, session_id: String) -> Response {
+/// Relays the upstream's answer — unchanged from a Responses upstream, translated from a chat
+/// one — and records it.
+async fn respond(
+    st: &Arc<ProxyState>,
+    mut guard: TurnGuard,
+    sent: Sent,
+    route: Route,
+    session_id: &str,
+    body: &Map<String, Value>,
+) -> Response {
     let Sent { resp, upstream, attempts } = sent;
     guard.set_upstream(&upstream, attempts);
     let status = resp.status();
@@ -257,28 +344,47 @@ async fn respond(st: &Arc<ProxyState>, mut guard: TurnGuard, sent: Sent, session
     guard.stamp(&mut headers);
 
     if status.is_success() && is_sse {
-        let relay = ResponsesRelay {
-            upstream: Box::pin(resp.bytes_stream()),
-            idle: Box::pin(tokio::time::sleep(upstream.stream_idle_timeout)),
-            idle_after: upstream.stream_idle_timeout,
-            http_status: status.as_u16(),
-            chunks: ChatChunks::new(),
-            state: st.clone(),
-            session_id,
-            remembered: false,
-            done: false,
-            guard: {
-                guard.set_http_status(status.as_u16());
-                guard
-            },
+        guard.set_http_status(status.as_u16());
+        let out_body = match route {
+            Route::Native => Body::from_stream(ResponsesRelay {
+                upstream: Box::pin(resp.bytes_stream()),
+                idle: Box::pin(tokio::time::sleep(upstream.stream_idle_timeout)),
+                idle_after: upstream.stream_idle_timeout,
+                http_status: status.as_u16(),
+                chunks: ChatChunks::new(),
+                state: st.clone(),
+                session_id: session_id.to_string(),
+                remembered: false,
+                done: false,
+                guard,
+            }),
+            Route::Chat(chat) => {
+                headers.remove(http::header::CONTENT_LENGTH);
+                headers.remove(http::header::CONTENT_ENCODING);
+                headers
+                    .insert(http::header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream; charset=utf-8"));
+                let id = new_id("resp");
+                st.responses.remember(&id, session_id);
+                let keep = keeper(st, session_id, &id, body, &chat);
+                let converter = ChatToResponsesStream::new(body, &id, keep);
+                Body::from_stream(Relay::new(
+                    Box::pin(resp.bytes_stream()),
+                    upstream.stream_idle_timeout,
+                    guard,
+                    status.as_u16(),
+                    Protocol::OpenAi,
+                    Some(Box::new(converter)),
+                    EndWatch::new(false, true),
+                ))
+            }
         };
-        let mut out = Response::new(Body::from_stream(relay));
+        let mut out = Response::new(out_body);
         *out.status_mut() = status;
         *out.headers_mut() = headers;
         return out;
     }
 
-    let body = match forward::read_bounded(resp, MAX_ANSWER_BYTES).await {
+    let bytes = match forward::read_bounded(resp, MAX_ANSWER_BYTES).await {
         Ok(b) => b,
         Err(e) => {
             let err = match e {
@@ -298,31 +404,113 @@ async fn respond(st: &Arc<ProxyState>, mut guard: TurnGuard, sent: Sent, session
             return err.into_response();
         }
     };
+    whole(st, guard, status, headers, bytes, &route, session_id, body, &upstream.name)
+}
+
+/// What keeps a response MetaClaw made from a chat upstream (unless the client said `store:
+/// false`): the response and the conversation it ends, for `previous_response_id` and `GET`.
+fn keeper(
+    st: &Arc<ProxyState>,
+    session_id: &str,
+    id: &str,
+    body: &Map<String, Value>,
+    chat: &Map<String, Value>,
+) -> Option<OnDone> {
+    if body.get("store") == Some(&Value::Bool(false)) {
+        return None;
+    }
+    // The conversation without the instructions, which a chained request doesn't inherit.
+    let skip = usize::from(body.get("instructions").is_some_and(Value::is_string));
+    let mut history: Vec<Value> = chat
+        .get("messages")
+        .and_then(Value::as_array)
+        .map(|m| m.iter().skip(skip).cloned().collect())
+        .unwrap_or_default();
+    let (st, session_id, id) = (st.clone(), session_id.to_string(), id.to_string());
+    Some(Box::new(move |response: &Value| {
+        history.push(chat_completion(response)["choices"][0]["message"].clone());
+        st.responses.keep(&id, &session_id, Kept { response: response.clone(), history });
+    }))
+}
+
+/// Answers with a whole upstream body: as it came from a Responses upstream (or any error), as
+/// a `response` object from a chat one; records the turn.
+#[allow(clippy::too_many_arguments)]
+fn whole(
+    st: &Arc<ProxyState>,
+    mut guard: TurnGuard,
+    status: http::StatusCode,
+    mut headers: HeaderMap,
+    bytes: Bytes,
+    route: &Route,
+    session_id: &str,
+    body: &Map<String, Value>,
+    upstream: &str,
+) -> Response {
     let t = Instant::now();
+    let mut out_bytes = bytes.clone();
     let (outcome, error, raw) = if !status.is_success() {
-        let msg = format!("the upstream {} answered {status}", upstream.name);
-        (TurnStatus::UpstreamError, Some(msg), RawResponse::Json(body.clone()))
+        let msg = format!("the upstream {upstream} answered {status}");
+        (TurnStatus::UpstreamError, Some(msg), RawResponse::Json(bytes))
     } else {
-        match serde_json::from_slice::<Value>(&body) {
-            Ok(v) => {
+        match (serde_json::from_slice::<Value>(&bytes), route) {
+            (Ok(v), Route::Native) => {
                 if let Some(id) = v["id"].as_str() {
-                    st.responses.remember(id, &session_id);
+                    st.responses.remember(id, session_id);
                 }
                 (TurnStatus::Ok, None, RawResponse::Json(Bytes::from(chat_completion(&v).to_string())))
             }
-            Err(e) => {
-                let msg = format!("the upstream {} answered with JSON that does not parse: {e}", upstream.name);
-                (TurnStatus::Failed, Some(msg), RawResponse::Json(body.clone()))
+            (Ok(v), Route::Chat(chat)) => {
+                let id = new_id("resp");
+                let response = chat_to_response(&v, body, &id);
+                st.responses.remember(&id, session_id);
+                if let Some(keep) = keeper(st, session_id, &id, body, chat) {
+                    keep(&response);
+                }
+                out_bytes = Bytes::from(response.to_string());
+                headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                headers.remove(http::header::CONTENT_ENCODING);
+                (TurnStatus::Ok, None, RawResponse::Json(bytes))
+            }
+            (Err(e), _) => {
+                let msg = format!("the upstream answered with JSON that does not parse: {e}");
+                (TurnStatus::Failed, Some(msg), RawResponse::Json(bytes))
             }
         }
     };
     headers.remove(http::header::CONTENT_LENGTH);
-    let mut out = Response::new(Body::from(body));
+    let mut out = Response::new(Body::from(out_bytes));
     *out.status_mut() = status;
     *out.headers_mut() = headers;
     guard.add_own(t.elapsed());
     guard.finish(outcome, Some(status.as_u16()), error, Some(raw));
     out
+}
+
+/// `GET /v1/responses/{id}`: a response MetaClaw made and keeps, or else the upstream's answer.
+pub async fn get_response(
+    State(st): State<Arc<ProxyState>>,
+    Path(id): Path<String>,
+    uri: OriginalUri,
+    req: axum::extract::Request,
+) -> Response {
+    match st.responses.kept(&id) {
+        Some(k) => axum::Json(k.response.clone()).into_response(),
+        None => super::passthrough(State(st), uri, req).await,
+    }
+}
+
+/// `DELETE /v1/responses/{id}`: forgets a response MetaClaw keeps, or else asks the upstream.
+pub async fn delete_response(
+    State(st): State<Arc<ProxyState>>,
+    Path(id): Path<String>,
+    uri: OriginalUri,
+    req: axum::extract::Request,
+) -> Response {
+    if st.responses.delete(&id) {
+        return axum::Json(json!({"id": id, "object": "response", "deleted": true})).into_response();
+    }
+    super::passthrough(State(st), uri, req).await
 }
 
 type UpstreamStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
@@ -439,20 +627,5 @@ mod tests {
         let mut b = obj(json!({"input": "hi"}));
         inject_responses(&mut b, "K", Placement::Late);
         assert_eq!(b["input"], json!([{"role": "system", "content": "K"}, {"role": "user", "content": "hi"}]));
-    }
-
-    #[test]
-    fn a_chain_of_response_ids_is_remembered_within_bounds() {
-        let s = ResponseSessions::default();
-        s.remember("resp_a", "s1");
-        s.remember("resp_b", "s1");
-        assert_eq!(s.session_of("resp_a").as_deref(), Some("s1"));
-        assert_eq!(s.session_of("resp_x"), None);
-        for i in 0..MAX_REMEMBERED + 10 {
-            s.remember(&format!("r{i}"), "s2");
-        }
-        let r = s.inner.lock().unwrap();
-        assert!(r.by_id.len() == MAX_REMEMBERED && r.order.len() == MAX_REMEMBERED);
-        assert!(!r.by_id.contains_key("resp_a"), "the oldest are forgotten first");
     }
 }

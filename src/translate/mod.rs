@@ -4,9 +4,11 @@
 //! What cannot be carried across is refused with a clear error rather than dropped: see
 //! [`TranslateError`] and the README's "Protocol translation" section.
 
+pub mod chat_to_responses;
 mod request;
 mod response;
 pub mod responses;
+pub mod responses_to_chat;
 pub mod sse;
 mod stream;
 

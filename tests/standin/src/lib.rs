@@ -111,6 +111,7 @@ struct Shared {
     retry_after_header: Option<String>,
     split_done: Option<Duration>,
     raw_stream: Option<Vec<Bytes>>,
+    chat_only: bool,
 }
 
 /// Options for [`spawn`].
@@ -133,6 +134,8 @@ pub struct Options {
     /// A hostile upstream: every chat completion or message is answered 200 `text/event-stream`
     /// with exactly these chunks, each in its own write (invalid UTF-8, garbage, truncation…).
     pub raw_stream: Option<Vec<Bytes>>,
+    /// Like most local servers: no Responses API (`/v1/responses` is an unknown URL, 404).
+    pub chat_only: bool,
 }
 
 /// A running stand-in.
@@ -179,6 +182,7 @@ pub async fn spawn(addr: SocketAddr, opts: Options) -> std::io::Result<Standin> 
         retry_after_header: opts.retry_after_header,
         split_done: opts.split_done,
         raw_stream: opts.raw_stream,
+        chat_only: opts.chat_only,
     };
     let app = router(shared.clone());
     let task = tokio::spawn(async move {
@@ -301,7 +305,7 @@ async fn dispatch(State(s): State<Shared>, req: Request) -> Response {
             {"id": "standin-large", "object": "model", "created": CREATED, "owned_by": "standin"}]}))
         .into_response(),
         ("POST", "/v1/embeddings") => embeddings(&body),
-        ("POST", "/v1/responses") => responses::create(&body, s.dropped.clone()).await,
+        ("POST", "/v1/responses") if !s.chat_only => responses::create(&body, s.dropped.clone()).await,
         _ => error(404, &format!("Unknown request URL: {method} {path}"), "invalid_request_error"),
     }
 }

@@ -1,4 +1,4 @@
-//! `metaclaw-standin [--port N] [--require-key KEY] [--no-record]`: runs the stand-in LLM API and
+//! `metaclaw-standin [--port N] [--require-key KEY] [--no-record] [--chat-only]`: runs the stand-in LLM API and
 //! prints `listening on http://ADDR` once it accepts connections.
 //! `metaclaw-standin --tinker DIR`: runs the Tinker stand-in instead (no key), writing the test
 //! tokenizer into DIR, and prints its address the same way.
@@ -17,6 +17,7 @@ async fn main() {
             "--port" => port = args.next().and_then(|p| p.parse().ok()).expect("--port takes a number"),
             "--require-key" => opts.require_key = args.next(),
             "--no-record" => opts.record = false,
+            "--chat-only" => opts.chat_only = true,
             "--tinker" => {
                 let dir = std::path::PathBuf::from(args.next().expect("--tinker takes a folder for the tokenizer"));
                 metaclaw_standin::tinker::write_tokenizer(&dir);
@@ -39,7 +40,7 @@ async fn main() {
             }
             other => {
                 eprintln!(
-                    "unknown argument {other}; usage: metaclaw-standin [--port N] [--require-key KEY] [--no-record]"
+                    "unknown argument {other}; usage: metaclaw-standin [--port N] [--require-key KEY] [--no-record] [--chat-only]"
                 );
                 std::process::exit(2);
             }

@@ -1,0 +1,514 @@
+//! A Chat Completions answer as the Responses API's, for a Responses client on a chat-only
+//! upstream: a `chat.completion` as a `response` object, and a `chat.completion.chunk` stream as
+//! the `response.*` event sequence (created, output items with their text, reasoning-summary and
+//! function-argument deltas, completed with usage), each event numbered.
+
+use serde_json::{json, Map, Value};
+
+use super::sse::SseSplitter;
+use super::StreamConverter;
+
+/// Most text one stream's items keep for their `.done` events and the final response; past
+/// this the deltas still flow but the summaries stop growing (memory stays bounded).
+pub const MAX_KEPT: usize = 64 << 20;
+
+/// A fresh id with `prefix` (`resp`, `msg`, `fc`, `rs`).
+pub fn new_id(prefix: &str) -> String {
+    format!("{prefix}_{}", crate::home::random_hex(16))
+}
+
+/// The `response` object's fields other than `output`, `status` and `usage`, echoing the
+/// request as it was sent.
+pub fn shell(req: &Map<String, Value>, id: &str, created: i64, model: &str) -> Value {
+    let or = |k: &str, d: Value| req.get(k).filter(|v| !v.is_null()).cloned().unwrap_or(d);
+    json!({
+        "id": id, "object": "response", "created_at": created, "status": "in_progress",
+        "error": null, "incomplete_details": null,
+        "instructions": or("instructions", Value::Null),
+        "max_output_tokens": or("max_output_tokens", Value::Null),
+        "model": model, "output": [],
+        "parallel_tool_calls": or("parallel_tool_calls", json!(true)),
+        "previous_response_id": or("previous_response_id", Value::Null),
+        "reasoning": or("reasoning", json!({"effort": null, "summary": null})),
+        "store": or("store", json!(true)),
+        "temperature": or("temperature", json!(1.0)),
+        "text": or("text", json!({"format": {"type": "text"}})),
+        "tool_choice": or("tool_choice", json!("auto")),
+        "tools": or("tools", json!([])),
+        "top_p": or("top_p", json!(1.0)),
+        "truncation": "disabled", "usage": null, "user": or("user", Value::Null),
+        "metadata": or("metadata", json!({})),
+    })
+}
+
+/// Responses `usage` from a chat one.
+fn usage(u: &Value) -> Value {
+    if !u.is_object() {
+        return Value::Null;
+    }
+    let n = |p: &str| u.pointer(p).and_then(Value::as_i64).unwrap_or(0);
+    let (i, o) = (n("/prompt_tokens"), n("/completion_tokens"));
+    json!({"input_tokens": i, "input_tokens_details": {"cached_tokens": n("/prompt_tokens_details/cached_tokens")},
+        "output_tokens": o, "output_tokens_details": {"reasoning_tokens": n("/completion_tokens_details/reasoning_tokens")},
+        "total_tokens": u["total_tokens"].as_i64().unwrap_or(i + o)})
+}
+
+/// Sets the final status from the chat `finish_reason`.
+fn finish(response: &mut Value, finish_reason: Option<&str>) {
+    let (status, reason) = match finish_reason {
+        Some("length") => ("incomplete", Some("max_output_tokens")),
+        Some("content_filter") => ("incomplete", Some("content_filter")),
+        _ => ("completed", None),
+    };
+    response["status"] = json!(status);
+    if let Some(r) = reason {
+        response["incomplete_details"] = json!({"reason": r});
+    }
+}
+
+fn reasoning_item(id: &str, text: &str) -> Value {
+    json!({"id": id, "type": "reasoning", "summary": [{"type": "summary_text", "text": text}]})
+}
+
+fn message_item(id: &str, text: &str, status: &str) -> Value {
+    json!({"id": id, "type": "message", "status": status, "role": "assistant",
+        "content": [{"type": "output_text", "text": text, "annotations": []}]})
+}
+
+fn call_item(id: &str, call_id: &Value, name: &Value, arguments: &str, status: &str) -> Value {
+    json!({"id": id, "type": "function_call", "status": status, "call_id": call_id, "name": name, "arguments": arguments})
+}
+
+/// A `chat.completion` as a finished `response` object with id `id`; `req` is the Responses
+/// request as sent (its settings are echoed).
+pub fn chat_to_response(chat: &Value, req: &Map<String, Value>, id: &str) -> Value {
+    let model = chat["model"].as_str().or_else(|| req.get("model").and_then(Value::as_str)).unwrap_or_default();
+    let created = chat["created"].as_i64().unwrap_or_else(|| crate::turn::now_ms() / 1000);
+    let mut r = shell(req, id, created, model);
+    let choice = &chat["choices"][0];
+    let msg = &choice["message"];
+    let mut output = Vec::new();
+    let reasoning = msg["reasoning_content"].as_str().or_else(|| msg["reasoning"].as_str()).unwrap_or_default();
+    if !reasoning.is_empty() {
+        output.push(reasoning_item(&new_id("rs"), reasoning));
+    }
+    let text = crate::transcript::content_text(msg.get("content"));
+    if !text.is_empty() {
+        output.push(message_item(&new_id("msg"), &text, "completed"));
+    } else if let Some(refusal) = msg["refusal"].as_str().filter(|r| !r.is_empty()) {
+        output.push(json!({"id": new_id("msg"), "type": "message", "status": "completed", "role": "assistant",
+            "content": [{"type": "refusal", "refusal": refusal}]}));
+    }
+    for c in msg["tool_calls"].as_array().into_iter().flatten() {
+        let args = c["function"]["arguments"].as_str().unwrap_or_default();
+        output.push(call_item(&new_id("fc"), &c["id"], &c["function"]["name"], args, "completed"));
+    }
+    r["output"] = Value::Array(output);
+    r["usage"] = usage(&chat["usage"]);
+    finish(&mut r, choice["finish_reason"].as_str());
+    r
+}
+
+/// The output item being streamed.
+enum Open {
+    Reasoning { id: String, text: String },
+    Message { id: String, text: String },
+    Call { id: String, call_id: Value, name: Value, args: String, index: u64 },
+}
+
+/// Called with the final `response` object once a stream completes.
+pub type OnDone = Box<dyn FnOnce(&Value) + Send>;
+
+/// Chat chunks in, Responses events out (a Responses client on a chat-only upstream).
+pub struct ChatToResponsesStream {
+    sse: SseSplitter,
+    response: Value,
+    started: bool,
+    seq: u64,
+    items: Vec<Value>,
+    open: Option<Open>,
+    kept: usize,
+    finish_reason: Option<String>,
+    done: bool,
+    on_done: Option<OnDone>,
+}
+
+impl ChatToResponsesStream {
+    /// For the Responses request `req` (as sent); the response gets id `id`.
+    pub fn new(req: &Map<String, Value>, id: &str, on_done: Option<OnDone>) -> Self {
+        let model = req.get("model").and_then(Value::as_str).unwrap_or_default();
+        Self {
+            sse: SseSplitter::default(),
+            response: shell(req, id, crate::turn::now_ms() / 1000, model),
+            started: false,
+            seq: 0,
+            items: Vec::new(),
+            open: None,
+            kept: 0,
+            finish_reason: None,
+            done: false,
+            on_done,
+        }
+    }
+
+    fn emit(&mut self, out: &mut String, mut v: Value) {
+        v["sequence_number"] = json!(self.seq);
+        self.seq += 1;
+        out.push_str(&format!("event: {}\ndata: {v}\n\n", v["type"].as_str().unwrap_or_default()));
+    }
+
+    /// Appends `d` to an item's kept text, within [`MAX_KEPT`] for the whole stream.
+    fn keep(kept: &mut usize, text: &mut String, d: &str) {
+        if *kept + d.len() <= MAX_KEPT {
+            *kept += d.len();
+            text.push_str(d);
+        }
+    }
+
+    fn start(&mut self, out: &mut String, model: Option<&str>) {
+        if self.started {
+            return;
+        }
+        self.started = true;
+        if let Some(m) = model {
+            self.response["model"] = json!(m);
+        }
+        let r = self.response.clone();
+        self.emit(out, json!({"type": "response.created", "response": r}));
+        self.emit(out, json!({"type": "response.in_progress", "response": r}));
+    }
+
+    /// Ends the open item with its `.done` events.
+    fn close(&mut self, out: &mut String) {
+        let index = self.items.len();
+        let item = match self.open.take() {
+            None => return,
+            Some(Open::Reasoning { id, text }) => {
+                self.emit(
+                    out,
+                    json!({"type": "response.reasoning_summary_text.done", "item_id": id,
+                    "output_index": index, "summary_index": 0, "text": text}),
+                );
+                self.emit(
+                    out,
+                    json!({"type": "response.reasoning_summary_part.done", "item_id": id,
+                    "output_index": index, "summary_index": 0, "part": {"type": "summary_text", "text": text}}),
+                );
+                reasoning_item(&id, &text)
+            }
+            Some(Open::Message { id, text }) => {
+                self.emit(
+                    out,
+                    json!({"type": "response.output_text.done", "item_id": id, "output_index": index,
+                    "content_index": 0, "text": text, "logprobs": []}),
+                );
+                self.emit(
+                    out,
+                    json!({"type": "response.content_part.done", "item_id": id, "output_index": index,
+                    "content_index": 0, "part": {"type": "output_text", "text": text, "annotations": []}}),
+                );
+                message_item(&id, &text, "completed")
+            }
+            Some(Open::Call { id, call_id, name, args, .. }) => {
+                self.emit(
+                    out,
+                    json!({"type": "response.function_call_arguments.done", "item_id": id,
+                    "output_index": index, "arguments": args}),
+                );
+                call_item(&id, &call_id, &name, &args, "completed")
+            }
+        };
+        self.emit(out, json!({"type": "response.output_item.done", "output_index": index, "item": item}));
+        self.items.push(item);
+    }
+
+    fn chunk(&mut self, v: &Value, out: &mut String) {
+        self.start(out, v["model"].as_str());
+        if let Some(u) = v.get("usage").filter(|u| u.is_object()) {
+            self.response["usage"] = usage(u);
+        }
+        let Some(choice) = v["choices"].get(0) else { return };
+        let d = &choice["delta"];
+        if let Some(r) = d["reasoning_content"].as_str().or_else(|| d["reasoning"].as_str()).filter(|r| !r.is_empty()) {
+            if !matches!(self.open, Some(Open::Reasoning { .. })) {
+                self.close(out);
+                let id = new_id("rs");
+                let index = self.items.len();
+                self.emit(
+                    out,
+                    json!({"type": "response.output_item.added", "output_index": index,
+                    "item": {"id": id, "type": "reasoning", "summary": []}}),
+                );
+                self.emit(
+                    out,
+                    json!({"type": "response.reasoning_summary_part.added", "item_id": id,
+                    "output_index": index, "summary_index": 0, "part": {"type": "summary_text", "text": ""}}),
+                );
+                self.open = Some(Open::Reasoning { id, text: String::new() });
+            }
+            if let Some(Open::Reasoning { id, text }) = &mut self.open {
+                Self::keep(&mut self.kept, text, r);
+                let id = id.clone();
+                self.emit(
+                    out,
+                    json!({"type": "response.reasoning_summary_text.delta", "item_id": id,
+                    "output_index": self.items.len(), "summary_index": 0, "delta": r}),
+                );
+            }
+        }
+        if let Some(t) = d["content"].as_str().filter(|t| !t.is_empty()) {
+            if !matches!(self.open, Some(Open::Message { .. })) {
+                self.close(out);
+                let id = new_id("msg");
+                let index = self.items.len();
+                self.emit(out, json!({"type": "response.output_item.added", "output_index": index,
+                    "item": {"id": id, "type": "message", "status": "in_progress", "role": "assistant", "content": []}}));
+                self.emit(
+                    out,
+                    json!({"type": "response.content_part.added", "item_id": id, "output_index": index,
+                    "content_index": 0, "part": {"type": "output_text", "text": "", "annotations": []}}),
+                );
+                self.open = Some(Open::Message { id, text: String::new() });
+            }
+            if let Some(Open::Message { id, text }) = &mut self.open {
+                Self::keep(&mut self.kept, text, t);
+                let id = id.clone();
+                self.emit(
+                    out,
+                    json!({"type": "response.output_text.delta", "item_id": id,
+                    "output_index": self.items.len(), "content_index": 0, "delta": t, "logprobs": []}),
+                );
+            }
+        }
+        for call in d["tool_calls"].as_array().into_iter().flatten() {
+            let n = call["index"].as_u64().unwrap_or(0);
+            if !matches!(&self.open, Some(Open::Call { index, .. }) if *index == n) {
+                self.close(out);
+                let id = new_id("fc");
+                let call_id = match call.get("id").filter(|i| i.is_string()) {
+                    Some(i) => i.clone(),
+                    None => json!(new_id("call")),
+                };
+                let name = call["function"]["name"].clone();
+                self.emit(
+                    out,
+                    json!({"type": "response.output_item.added", "output_index": self.items.len(),
+                    "item": call_item(&id, &call_id, &name, "", "in_progress")}),
+                );
+                self.open = Some(Open::Call { id, call_id, name, args: String::new(), index: n });
+            }
+            if let Some(a) = call["function"]["arguments"].as_str().filter(|a| !a.is_empty()) {
+                if let Some(Open::Call { id, args, .. }) = &mut self.open {
+                    Self::keep(&mut self.kept, args, a);
+                    let id = id.clone();
+                    self.emit(
+                        out,
+                        json!({"type": "response.function_call_arguments.delta", "item_id": id,
+                        "output_index": self.items.len(), "delta": a}),
+                    );
+                }
+            }
+        }
+        if let Some(f) = choice["finish_reason"].as_str() {
+            self.finish_reason = Some(f.to_string());
+        }
+    }
+
+    /// The answer is whole: the open item's `.done` events and `response.completed` (or
+    /// `response.incomplete` when it was cut short).
+    fn complete(&mut self, out: &mut String) {
+        if self.done {
+            return;
+        }
+        self.start(out, None);
+        self.close(out);
+        self.done = true;
+        let mut r = self.response.clone();
+        r["output"] = Value::Array(std::mem::take(&mut self.items));
+        finish(&mut r, self.finish_reason.as_deref());
+        let kind = if r["status"] == "completed" { "response.completed" } else { "response.incomplete" };
+        if let Some(f) = self.on_done.take() {
+            f(&r);
+        }
+        self.emit(out, json!({"type": kind, "response": r}));
+    }
+
+    fn error(&mut self, out: &mut String, message: &str) {
+        self.done = true;
+        self.emit(out, json!({"type": "error", "code": "upstream_stream_error", "message": message, "param": null}));
+    }
+}
+
+impl StreamConverter for ChatToResponsesStream {
+    fn push(&mut self, chunk: &[u8]) -> Vec<u8> {
+        let mut out = String::new();
+        for ev in self.sse.push(chunk) {
+            if self.done {
+                break;
+            }
+            let data = ev.data.trim();
+            if data == "[DONE]" {
+                self.complete(&mut out);
+                continue;
+            }
+            let Ok(v) = serde_json::from_str::<Value>(data) else { continue };
+            if let Some(e) = v.get("error").filter(|e| e.is_object()) {
+                let msg = e["message"].as_str().unwrap_or("the upstream sent an error").to_string();
+                self.error(&mut out, &msg);
+                continue;
+            }
+            self.chunk(&v, &mut out);
+        }
+        out.into_bytes()
+    }
+
+    fn finish(&mut self) -> Vec<u8> {
+        let mut out = String::new();
+        if !self.done {
+            if self.finish_reason.is_some() {
+                self.complete(&mut out);
+            } else {
+                self.error(&mut out, "the upstream's stream ended before the answer was complete");
+            }
+        }
+        out.into_bytes()
+    }
+
+    fn fail(&mut self, message: &str) -> Vec<u8> {
+        let mut out = String::new();
+        if !self.done {
+            self.error(&mut out, message);
+        }
+        out.into_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transcript::Transcript;
+    use crate::translate::responses::{ChatChunks, StreamEnd};
+
+    fn req() -> Map<String, Value> {
+        json!({"model": "m", "instructions": "be brief", "store": false}).as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn a_chat_completion_becomes_a_finished_response() {
+        let chat = json!({"id": "c1", "created": 7, "model": "m", "choices": [{"index": 0, "finish_reason": "tool_calls",
+            "message": {"role": "assistant", "content": "Let me check.", "reasoning_content": "hmm",
+                "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}}],
+            "usage": {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}});
+        let r = chat_to_response(&chat, &req(), "resp_x");
+        assert_eq!(
+            (r["id"].as_str(), r["status"].as_str(), r["created_at"].as_i64()),
+            (Some("resp_x"), Some("completed"), Some(7))
+        );
+        assert_eq!(r["instructions"], "be brief");
+        assert_eq!(r["store"], false);
+        let types: Vec<&str> = r["output"].as_array().unwrap().iter().map(|i| i["type"].as_str().unwrap()).collect();
+        assert_eq!(types, ["reasoning", "message", "function_call"]);
+        assert_eq!(r["output"][1]["content"][0]["text"], "Let me check.");
+        assert_eq!(r["output"][2]["call_id"], "call_1");
+        assert_eq!(r["usage"]["total_tokens"], 7);
+        assert_eq!(r["usage"]["input_tokens"], 3);
+        let cut = json!({"choices": [{"message": {"content": "abc"}, "finish_reason": "length"}]});
+        let r = chat_to_response(&cut, &req(), "r");
+        assert_eq!(
+            (r["status"].as_str(), r["incomplete_details"]["reason"].as_str()),
+            (Some("incomplete"), Some("max_output_tokens"))
+        );
+    }
+
+    const CHUNKS: &[&str] = &[
+        r#"{"id":"c","model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}"#,
+        r#"{"id":"c","model":"m","choices":[{"index":0,"delta":{"reasoning_content":"hm"},"finish_reason":null}]}"#,
+        r#"{"id":"c","model":"m","choices":[{"index":0,"delta":{"content":"Hel"},"finish_reason":null}]}"#,
+        r#"{"id":"c","model":"m","choices":[{"index":0,"delta":{"content":"lo"},"finish_reason":null}]}"#,
+        r#"{"id":"c","model":"m","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"f","arguments":""}}]},"finish_reason":null}]}"#,
+        r#"{"id":"c","model":"m","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"a\""}}]},"finish_reason":null}]}"#,
+        r#"{"id":"c","model":"m","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":":1}"}}]},"finish_reason":null}]}"#,
+        r#"{"id":"c","model":"m","choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}"#,
+        r#"{"id":"c","model":"m","choices":[],"usage":{"prompt_tokens":2,"completion_tokens":3,"total_tokens":5}}"#,
+        "[DONE]",
+    ];
+
+    #[test]
+    fn a_chat_stream_split_anywhere_becomes_the_response_event_sequence() {
+        let input: String = CHUNKS.iter().map(|c| format!("data: {c}\n\n")).collect();
+        for split in [1, 5, input.len()] {
+            let finals = std::sync::Arc::new(std::sync::Mutex::new(None));
+            let f = finals.clone();
+            let mut conv = ChatToResponsesStream::new(
+                &req(),
+                "resp_s",
+                Some(Box::new(move |r: &Value| *f.lock().unwrap() = Some(r.clone()))),
+            );
+            let mut out = Vec::new();
+            for piece in input.as_bytes().chunks(split) {
+                out.extend(conv.push(piece));
+            }
+            out.extend(conv.finish());
+            let events: Vec<Value> =
+                crate::transcript::sse_data(&out).iter().map(|d| serde_json::from_str(d).unwrap()).collect();
+            let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+            assert_eq!(
+                kinds,
+                [
+                    "response.created",
+                    "response.in_progress",
+                    "response.output_item.added",
+                    "response.reasoning_summary_part.added",
+                    "response.reasoning_summary_text.delta",
+                    "response.reasoning_summary_text.done",
+                    "response.reasoning_summary_part.done",
+                    "response.output_item.done",
+                    "response.output_item.added",
+                    "response.content_part.added",
+                    "response.output_text.delta",
+                    "response.output_text.delta",
+                    "response.output_text.done",
+                    "response.content_part.done",
+                    "response.output_item.done",
+                    "response.output_item.added",
+                    "response.function_call_arguments.delta",
+                    "response.function_call_arguments.delta",
+                    "response.function_call_arguments.done",
+                    "response.output_item.done",
+                    "response.completed"
+                ],
+                "split {split}"
+            );
+            assert!(events.iter().enumerate().all(|(i, e)| e["sequence_number"] == i as u64));
+            assert!(events
+                .iter()
+                .filter(|e| e.get("output_index").is_some())
+                .all(|e| e["output_index"].as_u64().unwrap() < 3));
+            let last = &events.last().unwrap()["response"];
+            assert_eq!(last["usage"]["total_tokens"], 5);
+            assert_eq!(last["output"][2]["arguments"], "{\"a\":1}");
+            assert_eq!(finals.lock().unwrap().as_ref(), Some(last), "the final response is handed over");
+
+            // Read back as MetaClaw records Responses streams, the same answer.
+            let mut rec = ChatChunks::new();
+            let t = Transcript::from_sse(&[rec.push(&out)]);
+            assert_eq!(rec.end(), &StreamEnd::Complete);
+            assert_eq!((t.text.as_str(), t.reasoning.as_str()), ("Hello", "hm"));
+            assert_eq!(t.tool_calls[0].arguments, "{\"a\":1}");
+        }
+    }
+
+    #[test]
+    fn a_chat_stream_that_stops_short_ends_with_an_error_event() {
+        let mut conv = ChatToResponsesStream::new(&req(), "r", None);
+        let mut out = conv.push(format!("data: {}\n\n", CHUNKS[2]).as_bytes());
+        out.extend(conv.finish());
+        let events: Vec<Value> =
+            crate::transcript::sse_data(&out).iter().map(|d| serde_json::from_str(d).unwrap()).collect();
+        assert_eq!(events.last().unwrap()["type"], "error");
+        let mut conv = ChatToResponsesStream::new(&req(), "r", None);
+        let out = conv.fail("broke off");
+        assert!(String::from_utf8(out).unwrap().contains("\"message\":\"broke off\""));
+        assert!(conv.finish().is_empty(), "nothing after the error");
+    }
+}
