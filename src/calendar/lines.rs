@@ -214,15 +214,22 @@ pub fn parse(text: &str) -> Result<Parsed, String> {
         }
         if let Some((name, depth)) = &mut skipping {
             let t = text.trim().to_ascii_uppercase();
+            let end = t.strip_prefix("END:");
             if t.strip_prefix("BEGIN:") == Some(name.as_str()) {
                 *depth += 1;
-            } else if t.strip_prefix("END:") == Some(name.as_str()) {
+                continue;
+            } else if end == Some(name.as_str()) {
                 *depth -= 1;
                 if *depth == 0 {
                     skipping = None;
                 }
+                continue;
+            } else if !end.is_some_and(|e| stack.iter().any(|c| c.name == e)) {
+                continue;
             }
-            continue;
+            // The END of a component still open outside (a misspelt END left the skipped one
+            // open): stop skipping and close it, so END:VCALENDAR is never swallowed.
+            skipping = None;
         }
         let prop = match content_line(&text, line) {
             Ok(p) => p,
@@ -368,6 +375,19 @@ mod tests {
             assert_eq!(p.calendars[0].children[0].value("SUMMARY"), Some("a b"), "{text:?}");
             assert_eq!(p.calendars[0].children[0].line, 2, "{text:?}");
         }
+    }
+
+    #[test]
+    fn a_misspelt_end_inside_deep_nesting_never_swallows_the_end_of_the_calendar() {
+        let mut text = String::from("BEGIN:VCALENDAR\n");
+        for i in 0..12 {
+            text.push_str(&format!("BEGIN:VTODO\nUID:t{i}\nEND:VTOOD\nBEGIN:VEVENT\nUID:e{i}\nEND:VEVENT\n"));
+        }
+        text.push_str("END:VCALENDAR\n");
+        let p = parse(&text).unwrap();
+        assert_eq!(p.calendars.len(), 1);
+        assert!(p.notes.iter().any(|n| n.contains("nested too deep")), "{:?}", p.notes);
+        assert!(p.notes.iter().any(|n| n.contains("END:VTOOD matches no BEGIN:VTOOD")), "{:?}", p.notes);
     }
 
     #[test]
