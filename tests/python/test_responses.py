@@ -113,3 +113,71 @@ def test_a_broken_stream_ends_with_an_error_event(proxied):
     events = list(proxied.responses.create(model="m", input="go on [[stream_break]]", stream=True))
     assert events[-1].type == "error"
     assert "broke off" in events[-1].message
+
+
+# A Responses client on an upstream that only speaks Chat Completions: MetaClaw translates both
+# ways. The answers must match what the same stand-in gives through its own Responses API.
+
+from conftest import _serve, _start  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def chat_only_proxied():
+    import os
+
+    standin, addr = _start([os.environ["METACLAW_STANDIN_BIN"], "--chat-only"], prefix="listening on ")
+    proc, url = _serve("[skills]\nbuiltin = false\n", ["--upstream", addr + "/v1"])
+    yield OpenAI(base_url=url, api_key="sk-test", max_retries=0)
+    proc.terminate()
+    assert proc.wait(timeout=20) == 0
+    standin.terminate()
+    standin.wait()
+
+
+def same_answer(a, b):
+    assert b.status == a.status == "completed"
+    assert b.output_text == a.output_text
+    assert [i.type for i in b.output] == [i.type for i in a.output]
+    for x, y in zip(a.output, b.output):
+        if x.type == "function_call":
+            assert (y.name, y.arguments) == (x.name, x.arguments)
+    assert b.usage.total_tokens == a.usage.total_tokens
+
+
+def test_a_chat_only_upstream_gives_the_same_answer(direct, chat_only_proxied):
+    kw = dict(model="standin-small", instructions="be terse", input="hello translated")
+    a, b = direct.responses.create(**kw), chat_only_proxied.responses.create(**kw)
+    same_answer(a, b)
+    assert b.output_text == "Echo: hello translated"
+    assert b.id.startswith("resp_")
+
+
+def test_a_chat_only_upstream_streams_the_same_events(direct, chat_only_proxied):
+    for text in ["stream these words [[reasoning]]", "call it [[tool]]"]:
+        kw = dict(model="standin-small", input=text, tools=TOOLS, stream=True)
+        a = list(direct.responses.create(**kw))
+        b = list(chat_only_proxied.responses.create(**kw))
+        assert [e.type for e in b] == [e.type for e in a]
+        assert [e.sequence_number for e in b] == list(range(len(b)))
+        deltas = lambda evs: [getattr(e, "delta", None) for e in evs]  # noqa: E731
+        assert deltas(b) == deltas(a)
+        same_answer(a[-1].response, b[-1].response)
+
+
+def test_a_chat_only_upstream_works_with_the_stream_helper_and_previous_response_id(direct, chat_only_proxied):
+    with chat_only_proxied.responses.stream(model="standin-small", input="weather? [[tool]]", tools=TOOLS) as s:
+        first = s.get_final_response()
+    call = first.output[0]
+    assert (call.type, call.name, json.loads(call.arguments)) == ("function_call", "get_weather", {"city": "Paris"})
+    follow = chat_only_proxied.responses.create(
+        model="standin-small",
+        previous_response_id=first.id,
+        input=[{"type": "function_call_output", "call_id": call.call_id, "output": "sunny"}, {"role": "user", "content": "thanks"}],
+        tools=TOOLS,
+    )
+    assert follow.output_text == "Echo: thanks"
+    assert follow.previous_response_id == first.id
+    assert chat_only_proxied.responses.retrieve(follow.id).model_dump() == follow.model_dump()
+    chat_only_proxied.responses.delete(follow.id)
+    with pytest.raises(openai.NotFoundError):
+        chat_only_proxied.responses.retrieve(follow.id)
