@@ -523,3 +523,93 @@ async fn a_chat_only_upstream_streams_the_responses_event_sequence() {
     assert_eq!(h.turn(id).await["status"], "failed");
     h.stop().await;
 }
+
+/// `claude-*` models on an Anthropic upstream (the stand-in's Messages API), the rest on an
+/// OpenAI-compatible one; one attempt each.
+fn with_anthropic(c: &mut metaclaw::config::Config) {
+    use metaclaw::config::{Auth, Kind, NamedUpstream};
+    let up = |name: &str, kind, models: &[&str], default| NamedUpstream {
+        name: name.into(),
+        kind,
+        base_url: c.upstream.base_url.clone(),
+        models: models.iter().map(|m| m.to_string()).collect(),
+        default,
+        auth: Auth::Key,
+        model: None,
+    };
+    c.upstreams = vec![up("claude", Kind::Anthropic, &["claude-*"], false), up("local", Kind::Openai, &[], true)];
+    c.routing.max_attempts = 1;
+}
+
+#[tokio::test]
+async fn an_anthropic_upstream_answers_responses_clients() {
+    let h = Harness::start(with_anthropic).await;
+    let r = post(&h, &json!({"model": "claude-test", "instructions": "be brief", "input": "hello claude"})).await;
+    assert_eq!(r.status(), 200);
+    let id = turn_id(&r);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!((v["object"].as_str(), v["status"].as_str()), (Some("response"), Some("completed")));
+    assert_eq!(v["output"][0]["content"][0]["text"], "Echo: hello claude");
+    assert_eq!(v["usage"]["total_tokens"], 7);
+    let sent = h.standin.requests().last().unwrap().clone();
+    assert_eq!(sent.path, "/v1/messages");
+    assert_eq!(sent.header("anthropic-version"), Some("2023-06-01"));
+    let sent = sent.json();
+    assert_eq!(sent["system"], "be brief");
+    assert_eq!(sent["messages"], json!([{"role": "user", "content": [{"type": "text", "text": "hello claude"}]}]));
+    assert!(sent["max_tokens"].as_u64().unwrap() > 0);
+    let t = h.turn(id).await;
+    assert_eq!((t["status"].as_str(), t["upstream"].as_str()), (Some("ok"), Some("claude")));
+    assert_eq!(t["response_text"], "Echo: hello claude");
+
+    // Streamed, with thinking and a function call, continuing the first answer.
+    let weather: Value = serde_json::from_str(WEATHER).unwrap();
+    let r = post(
+        &h,
+        &json!({"model": "claude-test", "stream": true, "tools": [weather], "previous_response_id": v["id"],
+        "input": "and the weather? [[tool]] [[thinking]]"}),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let id2 = turn_id(&r);
+    let evs = events(&r.bytes().await.unwrap());
+    assert!(evs.iter().enumerate().all(|(i, e)| e["sequence_number"] == i as u64));
+    let last = evs.last().unwrap();
+    assert_eq!(last["type"], "response.completed", "{evs:?}");
+    let output = last["response"]["output"].as_array().unwrap();
+    let types: Vec<&str> = output.iter().map(|i| i["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["reasoning", "function_call"]);
+    assert_eq!(
+        (output[1]["name"].as_str(), output[1]["arguments"].as_str()),
+        (Some("get_weather"), Some("{\"city\":\"Paris\"}"))
+    );
+    let sent = h.standin.requests().last().unwrap().json();
+    let said: Vec<(&str, &str)> = sent["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["role"].as_str().unwrap(), m["content"][0]["text"].as_str().unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        said,
+        [
+            ("user", "hello claude"),
+            ("assistant", "Echo: hello claude"),
+            ("user", "and the weather? [[tool]] [[thinking]]")
+        ],
+        "the kept conversation, then the new input"
+    );
+    assert_eq!(sent["tools"][0]["name"], "get_weather");
+    let t = h.turn(id2).await;
+    assert_eq!((t["status"].as_str(), t["finish_reason"].as_str()), (Some("ok"), Some("tool_calls")));
+    assert_eq!(t["tool_calls"][0]["name"], "get_weather");
+    assert_eq!(t["session_id"], h.turn(id).await["session_id"]);
+
+    // Its errors come in the Responses shape.
+    let r = post(&h, &json!({"model": "claude-test", "input": "[[status:429]]"})).await;
+    assert_eq!(r.status(), 429);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["error"]["type"], "rate_limit_error", "{e}");
+    assert_eq!(e["error"]["message"], "stand-in error 429");
+    h.stop().await;
+}

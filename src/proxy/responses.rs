@@ -21,7 +21,7 @@ use serde_json::{json, Map, Value};
 use tokio::time::Sleep;
 use tracing::Instrument;
 
-use super::error::{Protocol, ProxyError};
+use super::error::{error_json, Protocol, ProxyError};
 use super::forward::{self, Bounded, Sent, MAX_ANSWER_BYTES};
 use super::guard::TurnGuard;
 use super::intake::{new_record, select_skills};
@@ -31,9 +31,10 @@ use super::{request, ProxyState};
 use crate::config::Kind;
 use crate::session::Resolved;
 use crate::skills::Placement;
-use crate::translate::chat_to_responses::{chat_to_response, new_id, ChatToResponsesStream, OnDone};
+use crate::translate::chat_to_responses::{chat_to_response, new_id, ChatToResponsesStream, OnDone, Then};
 use crate::translate::responses::{chat_completion, chat_request, input_messages, ChatChunks, StreamEnd};
 use crate::translate::responses_to_chat::responses_to_chat;
+use crate::translate::{anthropic_to_openai_response, openai_to_anthropic, AnthropicToOpenAiStream, StreamConverter};
 use crate::turn::{now_ms, RawResponse, SessionSource, TurnStatus, TurnType};
 use crate::upstream::{forward_request_headers, relay_response_headers, Upstream};
 
@@ -164,6 +165,18 @@ enum Route {
     Native,
     /// Translated, as this chat request to its `/chat/completions` (it has no Responses API).
     Chat(Map<String, Value>),
+    /// Translated, as this chat request would be, to an Anthropic upstream's `/messages`.
+    Anthropic(Map<String, Value>),
+}
+
+impl Route {
+    /// The request in chat form, when it was translated.
+    fn chat(&self) -> Option<&Map<String, Value>> {
+        match self {
+            Route::Native => None,
+            Route::Chat(c) | Route::Anthropic(c) => Some(c),
+        }
+    }
 }
 
 /// Everything a turn's forwarding needs to build each attempt's request.
@@ -202,17 +215,8 @@ impl Outgoing<'_> {
         let mut chat: Option<Map<String, Value>> = None;
         let mut route = Route::Native;
         let sent = forward::send_with_failover(self.st, candidates, |up| {
-            if up.kind == Kind::Anthropic {
-                return Err(ProxyError::bad(
-                    format!(
-                        "the upstream {} speaks Anthropic's Messages API, which MetaClaw can't yet offer as the \
-                         Responses API; use /v1/chat/completions or /v1/messages for its models",
-                        up.name
-                    ),
-                    Some("model"),
-                ));
-            }
-            let (path, bytes) = if self.st.responses.is_chat_only(&up.name) {
+            let translated = up.kind == Kind::Anthropic || self.st.responses.is_chat_only(&up.name);
+            let (path, bytes) = if translated {
                 let mut c = match &chat {
                     Some(c) => c.clone(),
                     None => chat.insert(self.chat()?).clone(),
@@ -220,9 +224,16 @@ impl Outgoing<'_> {
                 if let Some(m) = &up.model {
                     c.insert("model".into(), Value::String(m.clone()));
                 }
-                let bytes = Bytes::from(serde_json::to_vec(&c).expect("JSON values serialise"));
-                route = Route::Chat(c);
-                ("chat/completions", bytes)
+                if up.kind == Kind::Anthropic {
+                    let a = openai_to_anthropic(&c)
+                        .map_err(|e| ProxyError::bad(format!("{e} (upstream {})", up.name), None))?;
+                    route = Route::Anthropic(c);
+                    ("messages", Bytes::from(serde_json::to_vec(&a).expect("JSON values serialise")))
+                } else {
+                    let bytes = Bytes::from(serde_json::to_vec(&c).expect("JSON values serialise"));
+                    route = Route::Chat(c);
+                    ("chat/completions", bytes)
+                }
             } else {
                 route = Route::Native;
                 let bytes = match (&self.original, &up.model) {
@@ -308,10 +319,7 @@ async fn handle(st: &Arc<ProxyState>, t0: Instant, headers: HeaderMap, body: Bod
     };
     match sent {
         Ok((sent, route)) => {
-            guard.set_request(Value::Object(match &route {
-                Route::Native => chat_request(&body),
-                Route::Chat(c) => c.clone(),
-            }));
+            guard.set_request(Value::Object(route.chat().cloned().unwrap_or_else(|| chat_request(&body))));
             Ok(respond(st, guard, sent, route, &session_id, &body).await)
         }
         Err((e, attempts)) => {
@@ -358,23 +366,29 @@ async fn respond(
                 done: false,
                 guard,
             }),
-            Route::Chat(chat) => {
+            Route::Chat(ref chat) | Route::Anthropic(ref chat) => {
                 headers.remove(http::header::CONTENT_LENGTH);
                 headers.remove(http::header::CONTENT_ENCODING);
                 headers
                     .insert(http::header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream; charset=utf-8"));
                 let id = new_id("resp");
                 st.responses.remember(&id, session_id);
-                let keep = keeper(st, session_id, &id, body, &chat);
-                let converter = ChatToResponsesStream::new(body, &id, keep);
+                let keep = keeper(st, session_id, &id, body, chat);
+                let mut converter: Box<dyn StreamConverter> = Box::new(ChatToResponsesStream::new(body, &id, keep));
+                let anthropic = matches!(route, Route::Anthropic(_));
+                if anthropic {
+                    let model = chat.get("model").and_then(Value::as_str).unwrap_or_default();
+                    let first = Box::new(AnthropicToOpenAiStream::new(model, now_ms() / 1000, true));
+                    converter = Box::new(Then { first, second: converter });
+                }
                 Body::from_stream(Relay::new(
                     Box::pin(resp.bytes_stream()),
                     upstream.stream_idle_timeout,
                     guard,
                     status.as_u16(),
                     Protocol::OpenAi,
-                    Some(Box::new(converter)),
-                    EndWatch::new(false, true),
+                    Some(converter),
+                    EndWatch::new(anthropic, !anthropic),
                 ))
             }
         };
@@ -449,9 +463,19 @@ fn whole(
 ) -> Response {
     let t = Instant::now();
     let mut out_bytes = bytes.clone();
+    let anthropic = matches!(route, Route::Anthropic(_));
+    let raw_of = |b: Bytes| if anthropic { RawResponse::AnthropicJson(b) } else { RawResponse::Json(b) };
     let (outcome, error, raw) = if !status.is_success() {
         let msg = format!("the upstream {upstream} answered {status}");
-        (TurnStatus::UpstreamError, Some(msg), RawResponse::Json(bytes))
+        if anthropic {
+            // Anthropic's error shape, told in the Responses one.
+            let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+            let message = v["error"]["message"].as_str().map_or_else(|| msg.clone(), str::to_string);
+            out_bytes = Bytes::from(error_json(Protocol::OpenAi, status, &message).to_string());
+            headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            headers.remove(http::header::CONTENT_ENCODING);
+        }
+        (TurnStatus::UpstreamError, Some(msg), raw_of(bytes))
     } else {
         match (serde_json::from_slice::<Value>(&bytes), route) {
             (Ok(v), Route::Native) => {
@@ -460,8 +484,9 @@ fn whole(
                 }
                 (TurnStatus::Ok, None, RawResponse::Json(Bytes::from(chat_completion(&v).to_string())))
             }
-            (Ok(v), Route::Chat(chat)) => {
+            (Ok(v), Route::Chat(chat) | Route::Anthropic(chat)) => {
                 let id = new_id("resp");
+                let v = if anthropic { anthropic_to_openai_response(&v, now_ms() / 1000) } else { v };
                 let response = chat_to_response(&v, body, &id);
                 st.responses.remember(&id, session_id);
                 if let Some(keep) = keeper(st, session_id, &id, body, chat) {
@@ -470,11 +495,11 @@ fn whole(
                 out_bytes = Bytes::from(response.to_string());
                 headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
                 headers.remove(http::header::CONTENT_ENCODING);
-                (TurnStatus::Ok, None, RawResponse::Json(bytes))
+                (TurnStatus::Ok, None, raw_of(bytes))
             }
             (Err(e), _) => {
                 let msg = format!("the upstream answered with JSON that does not parse: {e}");
-                (TurnStatus::Failed, Some(msg), RawResponse::Json(bytes))
+                (TurnStatus::Failed, Some(msg), raw_of(bytes))
             }
         }
     };

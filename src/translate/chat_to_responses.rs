@@ -383,6 +383,30 @@ impl StreamConverter for ChatToResponsesStream {
     }
 }
 
+/// Two converters in a row (an Anthropic stream to chat chunks to Responses events).
+pub struct Then {
+    pub first: Box<dyn StreamConverter>,
+    pub second: Box<dyn StreamConverter>,
+}
+
+impl StreamConverter for Then {
+    fn push(&mut self, chunk: &[u8]) -> Vec<u8> {
+        let mid = self.first.push(chunk);
+        self.second.push(&mid)
+    }
+
+    fn finish(&mut self) -> Vec<u8> {
+        let mid = self.first.finish();
+        let mut out = self.second.push(&mid);
+        out.extend(self.second.finish());
+        out
+    }
+
+    fn fail(&mut self, message: &str) -> Vec<u8> {
+        self.second.fail(message)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
