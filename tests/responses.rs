@@ -605,6 +605,24 @@ async fn an_anthropic_upstream_answers_responses_clients() {
     assert_eq!(t["tool_calls"][0]["name"], "get_weather");
     assert_eq!(t["session_id"], h.turn(id).await["session_id"]);
 
+    // An id MetaClaw made is never sent to an upstream that has the Responses API: the
+    // conversation it stands for is.
+    let r = post(&h, &json!({"model": "gpt-test", "previous_response_id": v["id"], "input": "and in French?"})).await;
+    assert_eq!(r.status(), 200);
+    let id3 = turn_id(&r);
+    let v3: Value = r.json().await.unwrap();
+    assert_eq!(v3["output"][0]["content"][0]["text"], "Echo: and in French?");
+    let sent = h.standin.requests().last().unwrap().clone();
+    assert_eq!(sent.path, "/v1/responses");
+    let sent = sent.json();
+    assert!(sent.get("previous_response_id").is_none(), "{sent}");
+    assert_eq!(
+        sent["input"],
+        json!([{"role": "user", "content": "hello claude"}, {"role": "assistant", "content": "Echo: hello claude"},
+            {"role": "user", "content": "and in French?"}])
+    );
+    assert_eq!(h.turn(id3).await["session_id"], h.turn(id).await["session_id"]);
+
     // Its errors come in the Responses shape.
     let r = post(&h, &json!({"model": "claude-test", "input": "[[status:429]]"})).await;
     assert_eq!(r.status(), 429);

@@ -31,7 +31,7 @@ use super::{request, ProxyState};
 use crate::config::Kind;
 use crate::session::Resolved;
 use crate::skills::Placement;
-use crate::translate::chat_to_responses::{chat_to_response, new_id, ChatToResponsesStream, OnDone, Then};
+use crate::translate::chat_to_responses::{chat_to_response, input_items, new_id, ChatToResponsesStream, OnDone, Then};
 use crate::translate::responses::{chat_completion, chat_request, input_messages, ChatChunks, StreamEnd};
 use crate::translate::responses_to_chat::responses_to_chat;
 use crate::translate::{anthropic_to_openai_response, openai_to_anthropic, AnthropicToOpenAiStream, StreamConverter};
@@ -190,24 +190,20 @@ struct Outgoing<'a> {
 }
 
 impl Outgoing<'_> {
-    /// The chat request for a chat-only upstream: the conversation a kept `previous_response_id`
-    /// stands for, then this request's input.
+    /// The chat request for an upstream without the Responses API. A `previous_response_id`
+    /// MetaClaw kept was expanded already ([`expand_kept`]); any other can't be carried.
     fn chat(&self) -> Result<Map<String, Value>, ProxyError> {
-        let kept = match self.body.get("previous_response_id").and_then(Value::as_str) {
-            None => None,
-            Some(prev) => Some(self.st.responses.kept(prev).ok_or_else(|| {
-                ProxyError::bad(
-                    format!(
-                        "previous_response_id {prev:?} is not a response MetaClaw keeps: the upstream here has no \
-                         Responses API, so MetaClaw keeps its answers itself (in memory, not with `store: false`, \
-                         not across a restart); send the conversation as `input` instead"
-                    ),
-                    Some("previous_response_id"),
-                )
-            })?),
-        };
-        let history = kept.as_ref().map(|k| k.history.as_slice()).unwrap_or_default();
-        responses_to_chat(self.body, history).map_err(|e| ProxyError::bad(e.to_string(), None))
+        if let Some(prev) = self.body.get("previous_response_id").and_then(Value::as_str) {
+            return Err(ProxyError::bad(
+                format!(
+                    "previous_response_id {prev:?} is not a response MetaClaw keeps: the upstream here has no \
+                     Responses API, so MetaClaw keeps its answers itself (in memory, not with `store: false`, \
+                     not across a restart); send the conversation as `input` instead"
+                ),
+                Some("previous_response_id"),
+            ));
+        }
+        responses_to_chat(self.body, &[]).map_err(|e| ProxyError::bad(e.to_string(), None))
     }
 
     /// Tries the candidates with failover; says how the answering upstream was asked.
@@ -262,6 +258,22 @@ impl Outgoing<'_> {
     }
 }
 
+/// The request with a `previous_response_id` MetaClaw made itself replaced by the conversation
+/// it kept for it (as input items before the request's own); `None` for any other request.
+fn expand_kept(st: &ProxyState, body: &Map<String, Value>) -> Option<Map<String, Value>> {
+    let kept = st.responses.kept(body.get("previous_response_id")?.as_str()?)?;
+    let mut b = body.clone();
+    b.remove("previous_response_id");
+    let mut input = input_items(&kept.history);
+    match b.remove("input") {
+        Some(Value::String(s)) => input.push(json!({"role": "user", "content": s})),
+        Some(Value::Array(items)) => input.extend(items),
+        _ => {}
+    }
+    b.insert("input".into(), Value::Array(input));
+    Some(b)
+}
+
 /// True if an upstream's answer to `POST /responses` says it has no such endpoint (a 404 or
 /// 405 that is not about the model or a previous response, in whatever shape the server has).
 fn no_responses_api(status: http::StatusCode, body: &[u8]) -> bool {
@@ -287,12 +299,15 @@ async fn handle(st: &Arc<ProxyState>, t0: Instant, headers: HeaderMap, body: Bod
     };
     let routes = st.routes.load_full();
     let candidates = routes.candidates(model.as_deref());
+    // A response id MetaClaw made is never sent on: the conversation it stands for is.
+    let expanded = expand_kept(st, &body);
+    let sent_body = expanded.as_ref().unwrap_or(&body);
     let out = Outgoing {
         st,
         headers: &headers,
         fwd: forward_request_headers(&headers),
-        body: &body,
-        original: (!edited).then_some(raw),
+        body: sent_body,
+        original: (!edited && expanded.is_none()).then_some(raw),
     };
     guard.add_own(t_parse.elapsed());
     let sent = match out.send(&candidates).await {
@@ -303,7 +318,7 @@ async fn handle(st: &Arc<ProxyState>, t0: Instant, headers: HeaderMap, body: Bod
             let bytes = forward::read_bounded(s.resp, 1 << 20).await.unwrap_or_default();
             if !no_responses_api(status, &bytes) {
                 guard.set_upstream(&tried, attempts);
-                guard.set_request(Value::Object(chat_request(&body)));
+                guard.set_request(Value::Object(chat_request(sent_body)));
                 let mut headers = relay_response_headers(&h, true);
                 guard.stamp(&mut headers);
                 return Ok(whole(st, guard, status, headers, bytes, &Route::Native, &session_id, &body, &tried.name));
@@ -319,11 +334,11 @@ async fn handle(st: &Arc<ProxyState>, t0: Instant, headers: HeaderMap, body: Bod
     };
     match sent {
         Ok((sent, route)) => {
-            guard.set_request(Value::Object(route.chat().cloned().unwrap_or_else(|| chat_request(&body))));
+            guard.set_request(Value::Object(route.chat().cloned().unwrap_or_else(|| chat_request(sent_body))));
             Ok(respond(st, guard, sent, route, &session_id, &body).await)
         }
         Err((e, attempts)) => {
-            guard.set_request(Value::Object(chat_request(&body)));
+            guard.set_request(Value::Object(chat_request(sent_body)));
             forward::record_failure(guard, &candidates, &e, attempts);
             Err(e)
         }

@@ -383,6 +383,45 @@ impl StreamConverter for ChatToResponsesStream {
     }
 }
 
+/// Chat messages as Responses input items: a conversation MetaClaw kept, sent to an upstream
+/// that has the Responses API (which never saw the response id that stands for it).
+pub fn input_items(messages: &[Value]) -> Vec<Value> {
+    let mut out = Vec::new();
+    for m in messages {
+        let role = m["role"].as_str().unwrap_or("user");
+        match role {
+            "tool" => out.push(json!({"type": "function_call_output", "call_id": m["tool_call_id"],
+                "output": crate::transcript::content_text(m.get("content"))})),
+            "assistant" => {
+                let text = crate::transcript::content_text(m.get("content"));
+                if !text.is_empty() {
+                    out.push(json!({"role": "assistant", "content": text}));
+                }
+                for c in m["tool_calls"].as_array().into_iter().flatten() {
+                    out.push(json!({"type": "function_call", "call_id": c["id"], "name": c["function"]["name"],
+                        "arguments": c["function"]["arguments"]}));
+                }
+            }
+            _ => {
+                let content = match &m["content"] {
+                    Value::Array(parts) => Value::Array(
+                        parts
+                            .iter()
+                            .map(|p| match p["type"].as_str() {
+                                Some("image_url") => json!({"type": "input_image", "image_url": p["image_url"]["url"]}),
+                                _ => json!({"type": "input_text", "text": p["text"]}),
+                            })
+                            .collect(),
+                    ),
+                    other => other.clone(),
+                };
+                out.push(json!({"role": role, "content": content}));
+            }
+        }
+    }
+    out
+}
+
 /// Two converters in a row (an Anthropic stream to chat chunks to Responses events).
 pub struct Then {
     pub first: Box<dyn StreamConverter>,
@@ -415,6 +454,23 @@ mod tests {
 
     fn req() -> Map<String, Value> {
         json!({"model": "m", "instructions": "be brief", "store": false}).as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn a_kept_conversation_becomes_input_items_and_back() {
+        use crate::translate::responses::input_messages;
+        let history = vec![
+            json!({"role": "user", "content": "weather?"}),
+            json!({"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function",
+                "function": {"name": "f", "arguments": "{}"}}]}),
+            json!({"role": "tool", "tool_call_id": "c1", "content": "sunny"}),
+            json!({"role": "assistant", "content": "It is sunny."}),
+        ];
+        let items = input_items(&history);
+        assert_eq!(items[1], json!({"type": "function_call", "call_id": "c1", "name": "f", "arguments": "{}"}));
+        assert_eq!(items[2], json!({"type": "function_call_output", "call_id": "c1", "output": "sunny"}));
+        let body = json!({"input": items}).as_object().unwrap().clone();
+        assert_eq!(input_messages(&body), history, "the round trip keeps the conversation");
     }
 
     #[test]
