@@ -631,3 +631,29 @@ async fn an_anthropic_upstream_answers_responses_clients() {
     assert_eq!(e["error"]["message"], "stand-in error 429");
     h.stop().await;
 }
+
+#[tokio::test]
+async fn a_client_leaving_mid_stream_cancels_the_upstream_and_keeps_what_arrived() {
+    use futures_util::StreamExt;
+    for opts in [Options { record: true, ..Default::default() }, chat_only()] {
+        let h = Harness::start_with(|_| {}, Keys::none(), opts).await;
+        let r = post(
+            &h,
+            &json!({"model": "m", "stream": true, "input": "one two three four five six [[chunk_delay_ms:300]]"}),
+        )
+        .await;
+        let id = turn_id(&r);
+        let mut s = r.bytes_stream();
+        let mut seen = Vec::new();
+        // Read until some text has arrived, then go.
+        while !String::from_utf8_lossy(&seen).contains("Echo") {
+            seen.extend_from_slice(&s.next().await.unwrap().unwrap());
+        }
+        drop(s);
+        common::wait_until("the upstream stream to be dropped", || h.standin.streams_dropped() == 1).await;
+        let t = h.turn(id).await;
+        assert_eq!(t["status"], "cancelled");
+        assert!(t["response_text"].as_str().unwrap().starts_with("Echo"), "{}", t["response_text"]);
+        h.stop().await;
+    }
+}
