@@ -27,6 +27,10 @@ fn events(bytes: &[u8]) -> Vec<Value> {
     metaclaw::transcript::sse_data(bytes).iter().filter_map(|d| serde_json::from_str(d).ok()).collect()
 }
 
+fn weather_tool() -> Value {
+    serde_json::from_str(WEATHER).unwrap()
+}
+
 const WEATHER: &str = r#"{"type": "function", "name": "get_weather", "description": "Weather for a city",
     "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}"#;
 
@@ -443,11 +447,23 @@ async fn a_chat_only_upstream_answers_responses_clients_in_json() {
     let e: Value = r.json().await.unwrap();
     assert_eq!(e["error"]["param"], "previous_response_id");
 
-    // What a chat upstream can't carry is refused, clearly.
-    let r = post(&h, &json!({"model": "m", "input": "search", "tools": [{"type": "web_search"}]})).await;
+    // What a chat upstream can't carry is refused, clearly; built-in tools are not offered to it.
+    let r = post(
+        &h,
+        &json!({"model": "m", "input": [{"role": "user", "content": [{"type": "input_file", "file_id": "f"}]}]}),
+    )
+    .await;
     assert_eq!(r.status(), 400);
     let e: Value = r.json().await.unwrap();
-    assert!(e["error"]["message"].as_str().unwrap().contains("built-in tool `web_search`"), "{e}");
+    assert!(e["error"]["message"].as_str().unwrap().contains("`input_file`"), "{e}");
+    let r =
+        post(&h, &json!({"model": "m", "input": "search", "tools": [{"type": "web_search"}, weather_tool()]})).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        h.standin.requests().last().unwrap().json()["tools"],
+        json!([{"type": "function", "function": {
+        "name": "get_weather", "description": "Weather for a city", "parameters": weather_tool()["parameters"]}}])
+    );
     // `store: false` answers are not kept.
     let r = post(&h, &json!({"model": "m", "input": "forget me", "store": false})).await;
     let v3: Value = r.json().await.unwrap();

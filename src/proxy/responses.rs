@@ -33,7 +33,7 @@ use crate::session::Resolved;
 use crate::skills::Placement;
 use crate::translate::chat_to_responses::{chat_to_response, input_items, new_id, ChatToResponsesStream, OnDone, Then};
 use crate::translate::responses::{chat_completion, chat_request, input_messages, ChatChunks, StreamEnd};
-use crate::translate::responses_to_chat::responses_to_chat;
+use crate::translate::responses_to_chat::{left_out_tools, responses_to_chat};
 use crate::translate::{anthropic_to_openai_response, openai_to_anthropic, AnthropicToOpenAiStream, StreamConverter};
 use crate::turn::{now_ms, RawResponse, SessionSource, TurnStatus, TurnType};
 use crate::upstream::{forward_request_headers, relay_response_headers, Upstream};
@@ -202,6 +202,10 @@ impl Outgoing<'_> {
                 ),
                 Some("previous_response_id"),
             ));
+        }
+        let left_out = left_out_tools(self.body);
+        if !left_out.is_empty() {
+            tracing::info!(tools = ?left_out, "built-in tools left out: the upstream here is offered function tools only");
         }
         responses_to_chat(self.body, &[]).map_err(|e| ProxyError::bad(e.to_string(), None))
     }

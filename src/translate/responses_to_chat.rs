@@ -1,7 +1,9 @@
 //! A Responses API request as the Chat Completions request to send an upstream that only speaks
-//! Chat Completions. What a chat upstream can't carry — built-in tools, files, item references —
-//! is refused with a clear error rather than dropped; opaque reasoning items are left out (a chat
-//! upstream has nowhere to put them).
+//! Chat Completions. Input a chat upstream can't carry — files, item references, built-in tool
+//! calls — is refused with a clear error rather than dropped; opaque reasoning items are left out
+//! (a chat upstream has nowhere to put them), and so are the built-in tools the client offers
+//! (web search, tool namespaces…): the model is offered its function tools only. Codex CLI offers
+//! `web_search` and a `namespace` with every request, so refusing them would refuse Codex.
 
 use serde_json::{json, Map, Value};
 
@@ -41,23 +43,24 @@ fn check_input(body: &Map<String, Value>) -> Result<(), TranslateError> {
     Ok(())
 }
 
-/// A function tool in chat form; built-in tools are refused.
-fn tool(t: &Value) -> Result<Value, TranslateError> {
-    match t.get("type").and_then(Value::as_str) {
-        Some("function") => {
-            let mut f = Map::new();
-            for k in ["name", "description", "parameters", "strict"] {
-                if let Some(v) = t.get(k).filter(|v| !v.is_null()) {
-                    f.insert(k.into(), v.clone());
-                }
-            }
-            Ok(json!({"type": "function", "function": f}))
-        }
-        other => Err(unsupported(format!(
-            "the built-in tool `{}` (a chat-only upstream takes function tools only)",
-            other.unwrap_or("?")
-        ))),
+/// A function tool in chat form (`None` for a built-in tool).
+fn tool(t: &Value) -> Option<Value> {
+    if t.get("type").and_then(Value::as_str) != Some("function") {
+        return None;
     }
+    let mut f = Map::new();
+    for k in ["name", "description", "parameters", "strict"] {
+        if let Some(v) = t.get(k).filter(|v| !v.is_null()) {
+            f.insert(k.into(), v.clone());
+        }
+    }
+    Some(json!({"type": "function", "function": f}))
+}
+
+/// The built-in tools of a request (by type), which a chat upstream is not offered.
+pub fn left_out_tools(body: &Map<String, Value>) -> Vec<&str> {
+    let tools = body.get("tools").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    tools.iter().filter(|t| t["type"] != "function").map(|t| t["type"].as_str().unwrap_or("?")).collect()
 }
 
 /// `tool_choice` in chat form.
@@ -101,14 +104,26 @@ pub fn responses_to_chat(body: &Map<String, Value>, history: &[Value]) -> Result
         }
     }
     let mut messages = input_messages(body);
+    // Chat servers' templates know `system`; `developer` is OpenAI's newer name for it.
+    for m in &mut messages {
+        if m["role"] == "developer" {
+            m["role"] = json!("system");
+        }
+    }
     let at = usize::from(body.get("instructions").is_some_and(Value::is_string));
     messages.splice(at..at, history.iter().cloned());
     out.insert("messages".into(), Value::Array(messages));
-    if let Some(tools) = body.get("tools").and_then(Value::as_array).filter(|t| !t.is_empty()) {
-        out.insert("tools".into(), Value::Array(tools.iter().map(tool).collect::<Result<_, _>>()?));
-    }
-    if let Some(c) = body.get("tool_choice").filter(|c| !c.is_null()) {
-        out.insert("tool_choice".into(), tool_choice(c)?);
+    let tools: Vec<Value> =
+        body.get("tools").and_then(Value::as_array).into_iter().flatten().filter_map(tool).collect();
+    let choice = body.get("tool_choice").filter(|c| !c.is_null()).map(tool_choice).transpose()?;
+    if tools.is_empty() {
+        // Chat APIs refuse tool settings without tools (all of them may have been built-in).
+        out.remove("parallel_tool_calls");
+    } else {
+        out.insert("tools".into(), Value::Array(tools));
+        if let Some(c) = choice {
+            out.insert("tool_choice".into(), c);
+        }
     }
     if let Some(n) = body.get("max_output_tokens").filter(|n| !n.is_null()) {
         out.insert("max_tokens".into(), n.clone());
@@ -139,19 +154,31 @@ mod tests {
             "previous_response_id": "resp_1", "max_output_tokens": 50, "temperature": 0.5,
             "reasoning": {"effort": "low"}, "tool_choice": {"type": "function", "name": "f"},
             "text": {"format": {"type": "json_schema", "name": "out", "schema": {"type": "object"}, "strict": true}},
-            "tools": [{"type": "function", "name": "f", "parameters": {"type": "object"}, "strict": null}],
-            "input": [{"type": "reasoning", "id": "rs", "summary": []}, {"role": "user", "content": "and now?"}]}));
+            "tools": [{"type": "function", "name": "f", "parameters": {"type": "object"}, "strict": null},
+                {"type": "web_search"}, {"type": "namespace", "name": "agents", "tools": []}],
+            "input": [{"type": "reasoning", "id": "rs", "summary": []}, {"role": "developer", "content": "use tools"},
+                {"role": "user", "content": "and now?"}]}));
         let history = [json!({"role": "user", "content": "hi"}), json!({"role": "assistant", "content": "hello"})];
         let chat = responses_to_chat(&body, &history).unwrap();
         assert_eq!(
             Value::Object(chat),
             json!({"model": "m", "temperature": 0.5, "stream": true, "stream_options": {"include_usage": true},
                 "messages": [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"},
-                    {"role": "assistant", "content": "hello"}, {"role": "user", "content": "and now?"}],
+                    {"role": "assistant", "content": "hello"}, {"role": "system", "content": "use tools"},
+                    {"role": "user", "content": "and now?"}],
                 "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}],
                 "tool_choice": {"type": "function", "function": {"name": "f"}}, "max_tokens": 50,
                 "response_format": {"type": "json_schema", "json_schema": {"name": "out", "schema": {"type": "object"}, "strict": true}},
                 "reasoning_effort": "low"})
+        );
+        assert_eq!(left_out_tools(&body), ["web_search", "namespace"], "built-in tools are not offered");
+        let only_builtin = obj(json!({"input": "x", "tools": [{"type": "web_search"}], "tool_choice": "auto",
+            "parallel_tool_calls": true}));
+        let chat = responses_to_chat(&only_builtin, &[]).unwrap();
+        assert!(
+            !chat.contains_key("tools")
+                && !chat.contains_key("tool_choice")
+                && !chat.contains_key("parallel_tool_calls")
         );
         let chat = responses_to_chat(&obj(json!({"model": "m", "input": "x"})), &history).unwrap();
         assert_eq!(chat["messages"][0]["content"], "hi", "without instructions the history comes first");
@@ -160,7 +187,7 @@ mod tests {
     #[test]
     fn what_a_chat_upstream_cannot_carry_is_refused() {
         for (body, needle) in [
-            (json!({"input": "x", "tools": [{"type": "web_search"}]}), "built-in tool `web_search`"),
+            (json!({"input": [{"type": "web_search_call", "id": "ws"}]}), "`web_search_call` input item"),
             (json!({"input": [{"type": "item_reference", "id": "msg_1"}]}), "item_reference"),
             (json!({"input": [{"type": "computer_call_output"}]}), "`computer_call_output` input item"),
             (json!({"input": [{"role": "user", "content": [{"type": "input_file", "file_id": "f"}]}]}), "`input_file`"),
