@@ -54,11 +54,11 @@
 //! Every request is kept (method, path, headers, body) and listed at `GET /_standin/requests`.
 
 mod anthropic;
+pub mod google;
+pub mod microsoft;
 mod responses;
 mod roles;
 pub mod tinker;
-pub mod google;
-pub mod microsoft;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
