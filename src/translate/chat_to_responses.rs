@@ -12,6 +12,9 @@ use super::StreamConverter;
 /// this the deltas still flow but the summaries stop growing (memory stays bounded).
 pub const MAX_KEPT: usize = 64 << 20;
 
+/// What one output item costs beyond its text, for [`MAX_KEPT`].
+const ITEM_FRAME: usize = 256;
+
 /// A fresh id with `prefix` (`resp`, `msg`, `fc`, `rs`).
 pub fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", crate::home::random_hex(16))
@@ -128,6 +131,11 @@ pub struct ChatToResponsesStream {
     items: Vec<Value>,
     open: Option<Open>,
     kept: usize,
+    /// Output items closed so far (the next one's `output_index`); `items` keeps those within
+    /// the [`MAX_KEPT`] budget.
+    closed: usize,
+    /// Bytes `kept` may reach ([`MAX_KEPT`]).
+    budget: usize,
     finish_reason: Option<String>,
     done: bool,
     on_done: Option<OnDone>,
@@ -145,6 +153,8 @@ impl ChatToResponsesStream {
             items: Vec::new(),
             open: None,
             kept: 0,
+            closed: 0,
+            budget: MAX_KEPT,
             finish_reason: None,
             done: false,
             on_done,
@@ -158,8 +168,8 @@ impl ChatToResponsesStream {
     }
 
     /// Appends `d` to an item's kept text, within [`MAX_KEPT`] for the whole stream.
-    fn keep(kept: &mut usize, text: &mut String, d: &str) {
-        if *kept + d.len() <= MAX_KEPT {
+    fn keep(kept: &mut usize, budget: usize, text: &mut String, d: &str) {
+        if *kept + d.len() <= budget {
             *kept += d.len();
             text.push_str(d);
         }
@@ -180,7 +190,7 @@ impl ChatToResponsesStream {
 
     /// Ends the open item with its `.done` events.
     fn close(&mut self, out: &mut String) {
-        let index = self.items.len();
+        let index = self.closed;
         let item = match self.open.take() {
             None => return,
             Some(Open::Reasoning { id, text }) => {
@@ -219,7 +229,12 @@ impl ChatToResponsesStream {
             }
         };
         self.emit(out, json!({"type": "response.output_item.done", "output_index": index, "item": item}));
-        self.items.push(item);
+        self.closed += 1;
+        // Each kept item costs its text (counted as it came) and its frame.
+        if self.kept + ITEM_FRAME <= self.budget {
+            self.kept += ITEM_FRAME;
+            self.items.push(item);
+        }
     }
 
     fn chunk(&mut self, v: &Value, out: &mut String) {
@@ -233,7 +248,7 @@ impl ChatToResponsesStream {
             if !matches!(self.open, Some(Open::Reasoning { .. })) {
                 self.close(out);
                 let id = new_id("rs");
-                let index = self.items.len();
+                let index = self.closed;
                 self.emit(
                     out,
                     json!({"type": "response.output_item.added", "output_index": index,
@@ -247,12 +262,12 @@ impl ChatToResponsesStream {
                 self.open = Some(Open::Reasoning { id, text: String::new() });
             }
             if let Some(Open::Reasoning { id, text }) = &mut self.open {
-                Self::keep(&mut self.kept, text, r);
+                Self::keep(&mut self.kept, self.budget, text, r);
                 let id = id.clone();
                 self.emit(
                     out,
                     json!({"type": "response.reasoning_summary_text.delta", "item_id": id,
-                    "output_index": self.items.len(), "summary_index": 0, "delta": r}),
+                    "output_index": self.closed, "summary_index": 0, "delta": r}),
                 );
             }
         }
@@ -260,7 +275,7 @@ impl ChatToResponsesStream {
             if !matches!(self.open, Some(Open::Message { .. })) {
                 self.close(out);
                 let id = new_id("msg");
-                let index = self.items.len();
+                let index = self.closed;
                 self.emit(out, json!({"type": "response.output_item.added", "output_index": index,
                     "item": {"id": id, "type": "message", "status": "in_progress", "role": "assistant", "content": []}}));
                 self.emit(
@@ -271,12 +286,12 @@ impl ChatToResponsesStream {
                 self.open = Some(Open::Message { id, text: String::new() });
             }
             if let Some(Open::Message { id, text }) = &mut self.open {
-                Self::keep(&mut self.kept, text, t);
+                Self::keep(&mut self.kept, self.budget, text, t);
                 let id = id.clone();
                 self.emit(
                     out,
                     json!({"type": "response.output_text.delta", "item_id": id,
-                    "output_index": self.items.len(), "content_index": 0, "delta": t, "logprobs": []}),
+                    "output_index": self.closed, "content_index": 0, "delta": t, "logprobs": []}),
                 );
             }
         }
@@ -292,19 +307,19 @@ impl ChatToResponsesStream {
                 let name = call["function"]["name"].clone();
                 self.emit(
                     out,
-                    json!({"type": "response.output_item.added", "output_index": self.items.len(),
+                    json!({"type": "response.output_item.added", "output_index": self.closed,
                     "item": call_item(&id, &call_id, &name, "", "in_progress")}),
                 );
                 self.open = Some(Open::Call { id, call_id, name, args: String::new(), index: n });
             }
             if let Some(a) = call["function"]["arguments"].as_str().filter(|a| !a.is_empty()) {
                 if let Some(Open::Call { id, args, .. }) = &mut self.open {
-                    Self::keep(&mut self.kept, args, a);
+                    Self::keep(&mut self.kept, self.budget, args, a);
                     let id = id.clone();
                     self.emit(
                         out,
                         json!({"type": "response.function_call_arguments.delta", "item_id": id,
-                        "output_index": self.items.len(), "delta": a}),
+                        "output_index": self.closed, "delta": a}),
                     );
                 }
             }
@@ -576,6 +591,20 @@ mod tests {
             assert_eq!((t.text.as_str(), t.reasoning.as_str()), ("Hello", "hm"));
             assert_eq!(t.tool_calls[0].arguments, "{\"a\":1}");
         }
+    }
+
+    #[test]
+    fn endless_alternating_items_keep_memory_bounded() {
+        let mut conv = ChatToResponsesStream::new(&req(), "r", None);
+        conv.budget = 64 << 10;
+        let text = format!("data: {}\n\n", CHUNKS[2]);
+        let thought = format!("data: {}\n\n", CHUNKS[1]);
+        for _ in 0..(conv.budget / ITEM_FRAME) + 100 {
+            conv.push(text.as_bytes());
+            conv.push(thought.as_bytes());
+        }
+        assert!(conv.items.len() * ITEM_FRAME <= conv.budget && conv.kept <= conv.budget);
+        assert!(conv.closed > conv.items.len(), "numbering goes on past what is kept");
     }
 
     #[test]
