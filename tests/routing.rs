@@ -528,8 +528,9 @@ async fn errors_come_in_the_callers_protocol() {
         .await;
     assert_eq!(r.status(), 529);
     assert!(r.json::<Value>().await.unwrap()["error"]["message"].as_str().unwrap().contains("outage 529"));
-    // Documents can't go to an OpenAI upstream: a clear 400.
-    let doc = json!({"model": "standin-small", "max_tokens": 5, "messages": [{"role": "user", "content": [{"type": "document", "source": {"type": "text", "data": "x"}}]}]});
+    // A document by URL can't go to an OpenAI upstream (text and base64 PDFs are translated): a
+    // clear 400.
+    let doc = json!({"model": "standin-small", "max_tokens": 5, "messages": [{"role": "user", "content": [{"type": "document", "source": {"type": "url", "url": "https://example.org/a.pdf"}}]}]});
     let r = s.post("/v1/messages", doc).await;
     assert_eq!(r.status(), 400);
     assert!(r.json::<Value>().await.unwrap()["error"]["message"].as_str().unwrap().contains("document"));
