@@ -129,6 +129,8 @@ export interface Status extends EngineInfo {
   learning_paused?: boolean;
   /** Policy training: off, idle, waiting, training or paused. */
   training?: string;
+  /** Requests that left no turn, by reason (`refused_…`, `relayed_…`); absent on older engines. */
+  unrecorded?: Record<string, number>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -166,7 +168,7 @@ export interface TurnSummary {
   turn_index: number;
   /** "main" or "side" */
   turn_type: string;
-  /** "openai" or "anthropic" */
+  /** "openai", "anthropic" or "responses" */
   protocol: string;
   upstream: string;
   model: string | null;
