@@ -214,9 +214,14 @@ impl Engine {
         // The scheduler: calendars, OS signals, and the jobs that wait for windows.
         let zone = cfg.omls.time_zone().map_err(EngineError::Omls)?;
         let chrono_zone = zone.iana_name().and_then(|n| n.parse::<chrono_tz::Tz>().ok()).unwrap_or(chrono_tz::Tz::UTC);
-        let calendars =
-            crate::calendar::Calendars::open(store.clone(), keys.vault.clone(), chrono_zone, events.clone(), &cfg.calendar)
-                .await?;
+        let calendars = crate::calendar::Calendars::open(
+            store.clone(),
+            keys.vault.clone(),
+            chrono_zone,
+            events.clone(),
+            &cfg.calendar,
+        )
+        .await?;
         let calendar_refresh = calendars.spawn(Duration::from_secs(cfg.omls.calendar_refresh_minutes * 60));
         let metrics = Arc::new(Metrics::default());
         // A restart is not the user's activity: idle time counts from the last recorded turn.
