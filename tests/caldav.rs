@@ -354,3 +354,126 @@ async fn a_redirect_loop_stops_after_five() {
     assert_eq!(err, CalDavError::TooManyRedirects);
     assert!(err.to_string().contains("redirected more than 5 times"), "{err}");
 }
+
+/// A tiny DNS server on 127.0.0.1 (UDP) answering from `zone` (name with its final dot, record
+/// type → answers; anything else NXDOMAIN), or never answering when `silent`. Every question's
+/// name is noted in the returned list.
+async fn dns_stub(
+    zone: Vec<(&'static str, hickory_resolver::proto::rr::RecordType, hickory_resolver::proto::rr::RData)>,
+    silent: bool,
+) -> (std::net::SocketAddr, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use hickory_resolver::proto::op::{Message, MessageType, ResponseCode};
+    use hickory_resolver::proto::rr::{Name, Record};
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = socket.local_addr().unwrap();
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let noted = asked.clone();
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 4096];
+        while let Ok((n, from)) = socket.recv_from(&mut buf).await {
+            let Ok(q) = Message::from_vec(&buf[..n]) else { continue };
+            let Some(query) = q.queries().first().cloned() else { continue };
+            let name = query.name().to_ascii().to_ascii_lowercase();
+            noted.lock().unwrap().push(name.clone());
+            if silent {
+                continue;
+            }
+            let mut a = Message::new();
+            a.set_id(q.id())
+                .set_message_type(MessageType::Response)
+                .set_op_code(q.op_code())
+                .set_recursion_desired(q.recursion_desired())
+                .set_recursion_available(true)
+                .set_authoritative(true)
+                .add_query(query.clone());
+            let answers = zone
+                .iter()
+                .filter(|(n, t, _)| *n == name && *t == query.query_type())
+                .map(|(n, _, d)| Record::from_rdata(Name::from_ascii(n).unwrap(), 60, d.clone()))
+                .collect::<Vec<_>>();
+            if answers.is_empty() {
+                a.set_response_code(ResponseCode::NXDomain);
+            }
+            a.add_answers(answers);
+            let _ = socket.send_to(&a.to_vec().unwrap(), from).await;
+        }
+    });
+    (addr, asked)
+}
+
+fn srv_to(port: u16, target: &str) -> hickory_resolver::proto::rr::RData {
+    use hickory_resolver::proto::rr::{rdata::SRV, Name, RData};
+    RData::SRV(SRV::new(0, 0, port, Name::from_ascii(target).unwrap()))
+}
+
+#[tokio::test]
+async fn dns_srv_and_txt_lead_an_email_address_to_the_principal() {
+    use hickory_resolver::proto::rr::{rdata::TXT, RData, RecordType};
+    let r = Radicale::start().await;
+    r.seed().await;
+    let port: u16 = r.base.rsplit(':').next().unwrap().parse().unwrap();
+    // No _caldavs record; plain _caldav is taken because its target is loopback.
+    let (ns, asked) = dns_stub(
+        vec![
+            ("_caldav._tcp.example.test.", RecordType::SRV, srv_to(port, "127.0.0.1.")),
+            ("_caldav._tcp.example.test.", RecordType::TXT, RData::TXT(TXT::new(vec!["path=/".into()]))),
+        ],
+        false,
+    )
+    .await;
+    let c = Client::with_timeouts(Duration::from_secs(5), Duration::from_secs(10)).with_nameservers(vec![ns]);
+    let d = c.discover("ada@example.test", &creds()).await.unwrap();
+    assert_eq!(d.principal, r.url("/ada/"));
+    assert_eq!(d.home, r.url("/ada/"));
+    let asked = asked.lock().unwrap().clone();
+    assert!(asked.contains(&"_caldavs._tcp.example.test.".to_string()), "{asked:?}");
+}
+
+#[tokio::test]
+async fn a_plain_caldav_srv_record_off_loopback_is_ignored() {
+    use hickory_resolver::proto::rr::RecordType;
+    let (ns, asked) =
+        dns_stub(vec![("_caldav._tcp.example.test.", RecordType::SRV, srv_to(80, "dav.example.test."))], false).await;
+    let c = Client::with_timeouts(Duration::from_secs(2), Duration::from_secs(5)).with_nameservers(vec![ns]);
+    let err = c.discover("ada@example.test", &creds()).await.unwrap_err();
+    // Never plain http to another machine: the well-known https address is what failed.
+    assert!(!matches!(err, CalDavError::PlainHttp(_)), "{err:?}");
+    assert!(err.to_string().contains("example.test"), "{err}");
+    assert!(!err.to_string().contains("dav.example.test"), "{err}");
+    assert!(asked.lock().unwrap().contains(&"_caldav._tcp.example.test.".to_string()));
+}
+
+#[tokio::test]
+async fn an_srv_dot_target_falls_back_to_the_well_known_address() {
+    use hickory_resolver::proto::rr::RecordType;
+    // "." says there is no such service: no address is built from the record.
+    let (ns, asked) = dns_stub(
+        vec![
+            ("_caldavs._tcp.example.test.", RecordType::SRV, srv_to(443, ".")),
+            ("_caldav._tcp.example.test.", RecordType::SRV, srv_to(80, ".")),
+        ],
+        false,
+    )
+    .await;
+    let c = Client::with_timeouts(Duration::from_secs(2), Duration::from_secs(5)).with_nameservers(vec![ns]);
+    let started = Instant::now();
+    let err = c.discover("ada@example.test", &creds()).await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+    assert!(err.to_string().contains("example.test"), "{err}");
+    let asked = asked.lock().unwrap().clone();
+    assert!(asked.contains(&"_caldavs._tcp.example.test.".to_string()), "{asked:?}");
+}
+
+#[tokio::test]
+async fn a_resolver_that_never_answers_costs_at_most_the_dns_bound() {
+    let (ns, asked) = dns_stub(vec![], true).await;
+    let c = Client::with_timeouts(Duration::from_secs(2), Duration::from_secs(5)).with_nameservers(vec![ns]);
+    let started = Instant::now();
+    let err = c.discover("ada@example.test", &creds()).await.unwrap_err();
+    let took = started.elapsed();
+    // 5 s of DNS at most, then the well-known address (which does not resolve).
+    assert!(took < Duration::from_secs(9), "took {took:?}");
+    assert!(took >= Duration::from_secs(3), "the stub was not waited for: {took:?}");
+    assert!(!asked.lock().unwrap().is_empty());
+    assert!(err.to_string().contains("example.test"), "{err}");
+}

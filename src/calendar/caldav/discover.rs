@@ -1,12 +1,12 @@
-//! Finding a user's calendars: the server address (or an email's domain, RFC 6764
-//! `/.well-known/caldav`) → `current-user-principal` → `calendar-home-set` → the calendar
+//! Finding a user's calendars: the server address (or an email's domain, RFC 6764: its DNS SRV/TXT
+//! records, then `/.well-known/caldav`) → `current-user-principal` → `calendar-home-set` → the calendar
 //! collections in it, with their names, colours, components and the user's privileges.
 
 use reqwest::Url;
 
 use super::http::{shown, PROPFIND_LIMIT};
 use super::xml::{self, Node, APPLE, CALDAV, CS, DAV};
-use super::{CalDavError, Client, Credentials, Discovered, RemoteCalendar};
+use super::{srv, CalDavError, Client, Credentials, Discovered, RemoteCalendar};
 
 /// Most calendars listed for one account (the rest are ignored).
 pub const MAX_CALENDARS: usize = 500;
@@ -56,19 +56,41 @@ pub fn candidates(server: &str) -> Result<Vec<Url>, CalDavError> {
     Ok(if url.path() == "/" || url.path().is_empty() { vec![well_known, url] } else { vec![url, well_known] })
 }
 
+/// The domain of an email address (what [`candidates`] treats as one).
+fn email_domain(server: &str) -> Option<&str> {
+    let s = server.trim();
+    if s.contains("://") || s.contains('/') {
+        return None;
+    }
+    s.rsplit_once('@').map(|(_, d)| d).filter(|d| !d.is_empty())
+}
+
 fn resolve(base: &Url, href: &str) -> Option<Url> {
     base.join(href).ok()
 }
 
 /// Finds the principal and calendar home from a server or email address.
 pub async fn discover(c: &Client, server: &str, creds: &Credentials) -> Result<Discovered, CalDavError> {
-    let candidates = candidates(server)?;
+    let mut candidates = candidates(server)?;
     let host = shown(&candidates[0]);
+    // The address the domain's DNS names comes first; if it cannot be reached, the well-known
+    // address is still tried.
+    let from_dns = match email_domain(server) {
+        Some(domain) => srv::lookup(&c.dns, domain).await,
+        None => None,
+    };
+    let soft = usize::from(from_dns.is_some());
+    if let Some(url) = from_dns {
+        candidates.insert(0, url);
+    }
     let mut forbidden = false;
     let mut found: Option<(Url, Option<Url>)> = None;
-    for url in &candidates {
+    for (i, url) in candidates.iter().enumerate() {
         let a = match c.request("PROPFIND", url, Some("0"), Some(PRINCIPAL_BODY), creds, PROPFIND_LIMIT).await {
             Ok(a) => a,
+            Err(CalDavError::Network { .. } | CalDavError::Timeout(_) | CalDavError::Tls { .. }) if i < soft => {
+                continue
+            }
             // 404s and the like mean "try the next address"; anything about the connection or
             // the credentials is the same for every address.
             Err(CalDavError::NotFound | CalDavError::Status(_) | CalDavError::TooLarge(_)) => continue,

@@ -7,12 +7,14 @@
 
 mod discover;
 mod http;
+mod srv;
 mod sync;
 pub mod xml;
 
 use std::collections::HashMap;
 
 pub use http::is_loopback;
+use srv::Nameservers;
 
 /// A user name and an (app-specific) password.
 #[derive(Clone, PartialEq, Eq)]
@@ -120,6 +122,7 @@ pub enum CalDavError {
 #[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
+    dns: Nameservers,
 }
 
 impl Default for Client {
@@ -142,12 +145,19 @@ impl Client {
 
     /// A client with other timeouts (tests).
     pub fn with_timeouts(connect: std::time::Duration, request: std::time::Duration) -> Self {
-        Self { http: http::build(connect, request) }
+        Self { http: http::build(connect, request), dns: Nameservers::System }
+    }
+
+    /// The same client asking these name servers (UDP) instead of the system's (tests).
+    pub fn with_nameservers(mut self, addrs: Vec<std::net::SocketAddr>) -> Self {
+        self.dns = Nameservers::Given(addrs);
+        self
     }
 
     /// Finds the principal and calendar home. `server` is an https URL (any path on the server;
-    /// plain http only for loopback) or an email address (then `https://<domain>/.well-known/caldav`;
-    /// DNS SRV is not looked up).
+    /// plain http only for loopback) or an email address (then the domain's `_caldavs._tcp` SRV
+    /// and TXT records, `_caldav._tcp` only for a loopback target, then
+    /// `https://<domain>/.well-known/caldav`; DNS takes at most 5 s).
     pub async fn discover(&self, server: &str, creds: &Credentials) -> Result<Discovered, CalDavError> {
         discover::discover(self, server, creds).await
     }
