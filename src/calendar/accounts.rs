@@ -55,6 +55,23 @@ pub(super) fn secret_of(slug: &str) -> SecretName {
 }
 
 impl Calendars {
+    /// Stores a new account whose password or refresh token is already in the vault under
+    /// `slug`; if storing fails, that secret is deleted again, so a failed add leaves nothing.
+    pub(super) async fn insert_with_secret(
+        &self,
+        slug: &str,
+        row: NewAccountRow,
+        entries: Vec<db::NewEntry>,
+    ) -> Result<i64, CalendarError> {
+        match db::insert_account(&self.store, row, entries).await {
+            Ok(id) => Ok(id),
+            Err(e) => {
+                let _ = self.vault.delete(&secret_of(slug)).await;
+                Err(e.into())
+            }
+        }
+    }
+
     /// Loads every account's cached schedule (no network); [`Calendars::spawn`] refreshes them.
     pub async fn open(
         store: Store,

@@ -111,13 +111,7 @@ impl Calendars {
             now: now_ms(),
             ..NewAccountRow::default()
         };
-        let id = match db::insert_account(&self.store, row, entries).await {
-            Ok(id) => id,
-            Err(e) => {
-                let _ = self.vault.delete(&secret_of(&slug)).await;
-                return Err(e.into());
-            }
-        };
+        let id = self.insert_with_secret(&slug, row, entries).await?;
         let row = self.row(id).await?;
         let parts = self.load_cached(&row).await?;
         self.loaded.write().expect("calendars").insert(id, Loaded { enabled: true, parts });
