@@ -16,8 +16,8 @@ use crate::config::{Config, Kind};
 use crate::events::EventBus;
 use crate::evolve::{Deps as EvolveDeps, Evolver};
 use crate::home::{Home, HomeError};
+use crate::judge::Judge;
 use crate::metrics::Metrics;
-use crate::prm::Judge;
 use crate::proxy::ProxyState;
 use crate::secrets::{self, SecretName, SecretSource};
 use crate::session::SessionTracker;
@@ -64,10 +64,10 @@ impl std::fmt::Debug for Keys {
 /// Test and embedding hooks: stand-ins for the OS signals and faster scheduler timing.
 #[derive(Clone, Default)]
 pub struct Hooks {
-    pub signals: Option<crate::omls::signals::Signals>,
-    pub timing: Option<crate::omls::scheduler::Timing>,
+    pub signals: Option<crate::scheduler::signals::Signals>,
+    pub timing: Option<crate::scheduler::runner::Timing>,
     /// Extra scheduled jobs (tests register scripted ones).
-    pub jobs: Vec<Arc<dyn crate::omls::Job>>,
+    pub jobs: Vec<Arc<dyn crate::scheduler::Job>>,
 }
 
 impl Keys {
@@ -160,7 +160,7 @@ impl Engine {
         let bus = events.clone();
 
         let idle_gap_ms = (cfg.sessions.idle_gap_minutes * 60_000) as i64;
-        let active_after = crate::turn::now_ms() - idle_gap_ms;
+        let active_after = crate::clock::now_ms() - idle_gap_ms;
         let seeds = store.read(move |c| read::inferred_seeds(c, active_after)).await?;
         let client = http_client(&cfg.upstream);
         // Embeddings come from the first OpenAI-compatible upstream (Anthropic has no such API).
@@ -196,7 +196,7 @@ impl Engine {
         let paused = read_paused(&store).await;
         evolver.set_paused(paused);
         let judge_idle = cfg.judge.run_in == crate::config::RunIn::Idle;
-        let judge_gate = crate::prm::Gate::new(evolver.paused_flag(), judge_idle);
+        let judge_gate = crate::judge::Gate::new(evolver.paused_flag(), judge_idle);
         let judge = cfg.judge.model.is_some().then(|| {
             Judge {
                 store: store.clone(),
@@ -230,11 +230,11 @@ impl Engine {
         metrics.last_request.store(last_turn.unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
         let signals = hooks.signals.clone().unwrap_or_else(|| {
             if cfg.omls.os_idle {
-                crate::omls::signals::Signals::detect(metrics.last_request.clone())
+                crate::scheduler::signals::Signals::detect(metrics.last_request.clone())
             } else {
-                crate::omls::signals::Signals {
+                crate::scheduler::signals::Signals {
                     os: None,
-                    power: Arc::new(crate::omls::signals::SysPower::default()),
+                    power: Arc::new(crate::scheduler::signals::SysPower::default()),
                     last_request: metrics.last_request.clone(),
                 }
             }
@@ -252,22 +252,22 @@ impl Engine {
             }
             None => None,
         };
-        let mut jobs: Vec<Arc<dyn crate::omls::Job>> = hooks.jobs.clone();
+        let mut jobs: Vec<Arc<dyn crate::scheduler::Job>> = hooks.jobs.clone();
         if let Some(t) = &training {
             jobs.push(Arc::new(crate::train::TrainJob(t.clone())));
         }
         if evolver.enabled() && deferred {
-            jobs.push(Arc::new(crate::omls::jobs::EvolveJob { evolver: evolver.clone() }));
+            jobs.push(Arc::new(crate::scheduler::jobs::EvolveJob { evolver: evolver.clone() }));
         }
         if judge.is_some() && judge_idle {
-            jobs.push(Arc::new(crate::prm::JudgeJob::new(store.clone(), judge_gate, &cfg.judge)));
+            jobs.push(Arc::new(crate::judge::JudgeJob::new(store.clone(), judge_gate, &cfg.judge)));
         }
-        jobs.push(Arc::new(crate::omls::jobs::MaintenanceJob {
+        jobs.push(Arc::new(crate::scheduler::jobs::MaintenanceJob {
             store: store.clone(),
             retention_days: cfg.store.retention_days,
             every: Duration::from_secs(cfg.omls.maintenance_hours.max(1) * 3600),
         }));
-        let scheduler = crate::omls::Scheduler::new(
+        let scheduler = crate::scheduler::Scheduler::new(
             cfg.omls.clone(),
             signals,
             Some(calendars.clone()),
@@ -295,7 +295,7 @@ impl Engine {
 
         let info = EngineInfo {
             version: env!("CARGO_PKG_VERSION").into(),
-            started_at: crate::turn::now_ms(),
+            started_at: crate::clock::now_ms(),
             address: format!("http://{addr}"),
             home: home.root().display().to_string(),
             upstreams: infos,
@@ -437,7 +437,7 @@ impl Engine {
 
 /// Whether the user paused learning (kept across restarts).
 pub async fn read_paused(store: &Store) -> bool {
-    crate::omls::scheduler::Checkpoint::new(store.clone(), "learning")
+    crate::scheduler::runner::Checkpoint::new(store.clone(), "learning")
         .load()
         .await
         .ok()

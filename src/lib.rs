@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod calendar;
+pub mod clock;
 pub mod config;
 pub mod dataset;
 pub mod engine;
@@ -11,11 +12,11 @@ pub mod envelope;
 pub mod events;
 pub mod evolve;
 pub mod home;
+pub mod judge;
 pub mod llm;
 pub mod metrics;
-pub mod omls;
-pub mod prm;
 pub mod proxy;
+pub mod scheduler;
 pub mod secrets;
 pub mod session;
 pub mod skills;

@@ -118,8 +118,3 @@ pub struct TurnRecord {
     /// The skill-library generation the turn was served under.
     pub generation: i64,
 }
-
-/// Milliseconds since the Unix epoch, now.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
-}

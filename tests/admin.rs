@@ -156,5 +156,5 @@ async fn the_scheduler_says_whether_learning_may_run_and_why() {
 }
 
 fn crate_now_ms() -> i64 {
-    metaclaw::turn::now_ms()
+    metaclaw::clock::now_ms()
 }

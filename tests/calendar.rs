@@ -345,7 +345,7 @@ async fn a_hostile_feed_never_freezes_the_engine_and_busy_time_answers_quickly()
     // The scheduler's sampling and the simulation still answer.
     let v = h.admin("/api/omls").await;
     assert!(v["decision"]["reason"].is_string(), "{v}");
-    let now = metaclaw::turn::now_ms();
+    let now = metaclaw::clock::now_ms();
     let sim = h.admin(&format!("/api/omls/simulate?from={}&to={now}", now - 7 * 86_400_000)).await;
     assert!(sim["windows"].is_array());
     // Ranges that overflow or lie in year 9000 are refused, not computed.

@@ -89,7 +89,7 @@ fn query(url: &str) -> std::collections::HashMap<String, String> {
 async fn google_sign_in_runs_end_to_end_through_the_loopback_listener() {
     let g = metaclaw_standin::google::spawn(GoogleOptions::default()).await.unwrap();
     let ep = google_ep(&g);
-    let before = metaclaw::turn::now_ms();
+    let before = metaclaw::clock::now_ms();
     let flow = oauth::start(Provider::Google, &ep).await.unwrap();
     let q = query(&flow.url);
     assert_eq!(q["code_challenge_method"], "S256");

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::Harness;
 use metaclaw::engine::{Hooks, Keys};
-use metaclaw::omls::signals::{detect_idle, IdleSource, NativeIdle};
+use metaclaw::scheduler::signals::{detect_idle, IdleSource, NativeIdle};
 use metaclaw::secrets::Vault;
 use metaclaw_standin::Options;
 use serde_json::{json, Value};

@@ -297,7 +297,7 @@ async fn a_down_evolver_is_backed_off_not_hammered() {
 
 #[tokio::test]
 async fn deferred_evolution_waits_for_the_user_to_be_away() {
-    use metaclaw::omls::signals::{FakeIdle, FakePower, Signals};
+    use metaclaw::scheduler::signals::{FakeIdle, FakePower, Signals};
     use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
     use std::sync::Arc;
     // The user is at the keyboard: evolution (run_in = "idle") must wait.
@@ -307,7 +307,7 @@ async fn deferred_evolution_waits_for_the_user_to_be_away() {
         power: Arc::new(FakePower::default()),
         last_request: Arc::new(AtomicI64::new(0)),
     };
-    let timing = metaclaw::omls::scheduler::Timing {
+    let timing = metaclaw::scheduler::runner::Timing {
         idle_poll: Duration::from_millis(100),
         running_poll: Duration::from_millis(200),
         pause_grace: Duration::from_secs(2),

@@ -12,9 +12,9 @@ use common::Harness;
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use metaclaw::engine::{Hooks, Keys};
-use metaclaw::omls::scheduler::Timing;
-use metaclaw::omls::signals::{FakeIdle, FakePower, Signals};
-use metaclaw::omls::{Job, JobCtx, Outcome};
+use metaclaw::scheduler::runner::Timing;
+use metaclaw::scheduler::signals::{FakeIdle, FakePower, Signals};
+use metaclaw::scheduler::{Job, JobCtx, Outcome};
 use serde_json::{json, Value};
 
 /// Counts to `target`, one step every 50 ms, saving its count after each step.

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use common::{turn_id, Harness};
 use metaclaw::engine::{Hooks, Keys};
-use metaclaw::omls::scheduler::Timing;
-use metaclaw::omls::signals::{FakeIdle, FakePower, Signals};
+use metaclaw::scheduler::runner::Timing;
+use metaclaw::scheduler::signals::{FakeIdle, FakePower, Signals};
 use metaclaw_standin::tinker::{self, write_tokenizer, TinkerOptions, TinkerStandin};
 use serde_json::{json, Value};
 

@@ -139,7 +139,7 @@ async fn signin_cancel(State(st): State<Arc<ApiState>>, Path(flow): Path<String>
 /// `GET /api/calendars/busy?from=&to=`: busy blocks of the enabled accounts' ticked calendars
 /// (default: the coming week).
 async fn busy(State(st): State<Arc<ApiState>>, Query(r): Query<Range>) -> Result<Json<Vec<Busy>>, ApiError> {
-    let now = crate::turn::now_ms();
+    let now = crate::clock::now_ms();
     let (from, to) = range(&r, now, now, now + 7 * 86_400_000)?;
     Ok(Json(st.calendars.busy_blocking(from, to).await))
 }

@@ -105,7 +105,7 @@ pub struct ApiState {
     pub judge_on: bool,
     pub evolver: std::sync::Arc<crate::evolve::Evolver>,
     pub omls: crate::config::OmlsConfig,
-    pub scheduler: Arc<crate::omls::Scheduler>,
+    pub scheduler: Arc<crate::scheduler::Scheduler>,
     pub calendars: Arc<crate::calendar::Calendars>,
     pub vault: crate::secrets::Vault,
     pub config_path: std::path::PathBuf,
@@ -154,7 +154,7 @@ pub struct Status {
     pub schema_version: i64,
     pub pending_writes: u64,
     /// The judge's queue: `None` when no judge model is configured.
-    pub judge: Option<crate::prm::JudgeStatus>,
+    pub judge: Option<crate::judge::JudgeStatus>,
     /// The evolver's runs and its last one: `None` when no evolver model is configured.
     #[serde(default)]
     pub evolver: Option<crate::evolve::EvolverStatus>,
@@ -335,11 +335,11 @@ fn start_of_today_ms() -> i64 {
 }
 
 async fn status(State(st): State<Arc<ApiState>>) -> Result<Json<Status>, ApiError> {
-    let now = crate::turn::now_ms();
+    let now = crate::clock::now_ms();
     let since = start_of_today_ms();
     let active_after = now - st.idle_gap_ms;
     let c: Counts = st.store.read(move |c| read::counts(c, since, active_after)).await?;
-    let judge = if st.judge_on { Some(st.store.read(crate::prm::judge_status).await?) } else { None };
+    let judge = if st.judge_on { Some(st.store.read(crate::judge::judge_status).await?) } else { None };
     let evolver = if st.evolver.enabled() { Some(st.store.read(crate::evolve::evolver_status).await?) } else { None };
     let candidates_pending: i64 = st
         .store
@@ -419,7 +419,7 @@ async fn feedback(
     if f.note.as_ref().is_some_and(|n| n.len() > 4000) {
         return Err(ApiError::BadRequest("the note is longer than 4000 characters".into()));
     }
-    if !crate::prm::feedback(&st.store, &st.events, id, f.score, f.note).await? {
+    if !crate::judge::feedback(&st.store, &st.events, id, f.score, f.note).await? {
         return Err(ApiError::NotFound(format!("no turn {id}")));
     }
     Ok(Json(json!({"turn_id": id, "score": f.score, "source": "user"})))

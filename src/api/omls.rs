@@ -9,8 +9,8 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, ApiState};
-use crate::omls::scheduler::{Checkpoint, Status};
-use crate::omls::simulate::{self, Window, MAX_DAYS};
+use crate::scheduler::runner::{Checkpoint, Status};
+use crate::scheduler::simulate::{self, Window, MAX_DAYS};
 
 pub fn routes() -> Router<Arc<ApiState>> {
     Router::new()
@@ -81,7 +81,7 @@ pub(super) fn range(r: &Range, now: i64, default_from: i64, default_to: i64) -> 
 /// `GET /api/omls/simulate?from=&to=`: the windows that would have opened (past: from the
 /// recorded turns; future: from the learned activity), with calendars and sleep hours.
 async fn simulate(State(st): State<Arc<ApiState>>, Query(r): Query<Range>) -> Result<Json<Simulation>, ApiError> {
-    let now = crate::turn::now_ms();
+    let now = crate::clock::now_ms();
     let (from, to) = range(&r, now, now - 7 * 86_400_000, now)?;
     let cfg = st.scheduler.config().clone();
     let tz = cfg.time_zone().map_err(ApiError::BadRequest)?;
@@ -99,7 +99,7 @@ async fn simulate(State(st): State<Arc<ApiState>>, Query(r): Query<Range>) -> Re
     let now_z = ts(now)?.to_zoned(tz.clone());
     let events: Vec<jiff::Timestamp> =
         turns.iter().filter_map(|t| jiff::Timestamp::from_millisecond(*t).ok()).collect();
-    let activity = crate::omls::ActivityModel::learn(&events, &now_z, cfg.activity_weeks, tz.clone());
+    let activity = crate::scheduler::ActivityModel::learn(&events, &now_z, cfg.activity_weeks, tz.clone());
     let meetings = st.calendars.busy_intervals_blocking(from - 86_400_000, to + 86_400_000).await;
     let windows = simulate::simulate(&simulate::Period {
         from: ts(from)?,

@@ -13,12 +13,12 @@ use super::{
     busy, caldav, feed_warnings, fetch, oauth, signin, slugify, split_owner, Account, CalendarEntry, CalendarError,
     FetchError, Kind, NewAccount, State,
 };
+use crate::clock::now_ms;
 use crate::config::CalendarConfig;
 use crate::events::{Event, EventBus};
 use crate::secrets::{SecretName, Vault};
 use crate::store::calendars::{self as db, AccountRow, EntryRow, NewAccountRow};
 use crate::store::Store;
-use crate::turn::now_ms;
 
 /// The accounts, their cached schedules and the refresher.
 pub struct Calendars {

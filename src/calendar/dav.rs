@@ -9,8 +9,8 @@ use super::caldav::{Credentials, Discovered, SyncState};
 use super::refresh::Synced;
 use super::sources::{parse_objects, Loaded, Part, Schedule};
 use super::{feed_warnings, split_owner, Account, CalendarError, Calendars, NewAccount};
+use crate::clock::now_ms;
 use crate::store::calendars::{self as db, AccountRow, Content, EntryRow, Listed, NewAccountRow, NewEntry, ObjectRow};
-use crate::turn::now_ms;
 
 fn required(v: Option<String>, what: &str) -> Result<String, CalendarError> {
     v.map(|s| s.trim().to_string())

@@ -14,7 +14,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
-use crate::turn::now_ms;
+use crate::clock::now_ms;
 
 /// The path the browser comes back to: the redirect is `http://127.0.0.1:<port>` (no path, as
 /// Google documents for desktop clients and Microsoft Entra matches for a registered

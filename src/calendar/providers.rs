@@ -11,8 +11,8 @@ use super::oauth::{self, Endpoints, OAuthError, Provider, Tokens};
 use super::refresh::Synced;
 use super::sources::{event_row, occurrences, Loaded, Part, Schedule};
 use super::{google, microsoft, Account, CalendarError, Calendars, Kind};
+use crate::clock::now_ms;
 use crate::store::calendars::{self as db, AccountRow, Content, EntryRow, Listed, NewAccountRow, NewEntry};
-use crate::turn::now_ms;
 
 /// How far back and ahead provider events are cached.
 pub const WINDOW_BACK_MS: i64 = 86_400_000;

@@ -11,8 +11,8 @@ use tokio::task::JoinHandle;
 
 use super::sources::Part;
 use super::{merge, Busy, CalendarError, Calendars, Kind, State, TestReport};
+use crate::clock::now_ms;
 use crate::store::calendars as db;
-use crate::turn::now_ms;
 
 /// What one sync of an account brought.
 pub(super) struct Synced {

@@ -58,7 +58,7 @@ fn flow_id() -> String {
     let mut b = [0u8; 16];
     // A clash is harmless (the id is checked); a failing OS generator gives a time-based id.
     if getrandom::fill(&mut b).is_err() {
-        b[..16].copy_from_slice(&crate::turn::now_ms().to_le_bytes().repeat(2));
+        b[..16].copy_from_slice(&crate::clock::now_ms().to_le_bytes().repeat(2));
     }
     b.iter().map(|x| format!("{x:02x}")).collect()
 }

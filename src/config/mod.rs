@@ -389,8 +389,8 @@ impl OmlsConfig {
         }
     }
 
-    pub fn sleep_hours(&self) -> Result<crate::omls::SleepHours, String> {
-        use crate::omls::{SleepHours, Window};
+    pub fn sleep_hours(&self) -> Result<crate::scheduler::SleepHours, String> {
+        use crate::scheduler::{SleepHours, Window};
         let tz = self.time_zone()?;
         let default = match self.sleep.get("default") {
             Some(d) => Window::parse(d).map_err(|e| e.to_string())?,

@@ -17,13 +17,13 @@ use tokio::task::JoinHandle;
 
 pub use prompt::{Failure, Proposal};
 
+use crate::clock::now_ms;
 use crate::config::{EvolveConfig, JudgeConfig};
 use crate::events::{Event, EventBus};
 use crate::llm;
 use crate::skills::Library;
 use crate::store::{Store, StoreError};
 use crate::transcript::last_user_text;
-use crate::turn::now_ms;
 use crate::upstream::{Routes, Upstream};
 
 #[derive(Debug, thiserror::Error)]

@@ -11,13 +11,13 @@ use serde_json::{json, Value};
 use super::screen;
 pub use super::screen::Flag;
 use super::{recorded, EvolveError, Evolver};
+use crate::clock::now_ms;
 use crate::config::Approval;
 use crate::events::Event;
+use crate::judge::{majority, parse_vote};
 use crate::llm;
-use crate::prm::{majority, parse_vote};
 use crate::skills::{inject, parse, render, Origin, Placement};
 use crate::store::{Store, StoreError};
-use crate::turn::now_ms;
 
 /// One proposed skill awaiting (or past) review.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -15,12 +15,13 @@ use super::error::{Protocol, ProxyError};
 use super::guard::TurnGuard;
 use super::relay::{EndWatch, Relay};
 use super::{send, ProxyState};
+use crate::clock::now_ms;
 use crate::config::{Auth, Kind};
 use crate::translate::{
     anthropic_to_openai, anthropic_to_openai_response, openai_to_anthropic, openai_to_anthropic_response,
     AnthropicToOpenAiStream, OpenAiToAnthropicStream, StreamConverter,
 };
-use crate::turn::{now_ms, RawResponse, TurnStatus};
+use crate::turn::{RawResponse, TurnStatus};
 use crate::upstream::{forward_request_headers, relay_response_headers, Upstream};
 
 /// The Anthropic API version sent when the client didn't say.

@@ -10,10 +10,11 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use super::error::ProxyError;
+use crate::clock::now_ms;
 use crate::metrics::Metrics;
 use crate::store::inflight::Ticket;
 use crate::store::Store;
-use crate::turn::{now_ms, RawResponse, TurnRecord, TurnStatus};
+use crate::turn::{RawResponse, TurnRecord, TurnStatus};
 
 struct Pending {
     record: TurnRecord,

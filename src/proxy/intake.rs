@@ -12,8 +12,9 @@ use super::error::{Protocol, ProxyError};
 use super::guard::TurnGuard;
 use super::request::{self, ChatRequest};
 use super::ProxyState;
+use crate::clock::now_ms;
 use crate::skills::{query_parts, Injected, Placement, Semantic};
-use crate::turn::{now_ms, RawResponse, TurnRecord, TurnStatus, TurnType};
+use crate::turn::{RawResponse, TurnRecord, TurnStatus, TurnType};
 
 /// A turn taken in and ready to forward.
 pub(super) struct Intake {

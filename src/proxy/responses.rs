@@ -28,6 +28,7 @@ use super::intake::{new_record, select_skills};
 use super::relay::{EndWatch, Relay};
 use super::response_store::Kept;
 use super::{request, ProxyState};
+use crate::clock::now_ms;
 use crate::config::Kind;
 use crate::session::Resolved;
 use crate::skills::Placement;
@@ -35,7 +36,7 @@ use crate::translate::chat_to_responses::{chat_to_response, input_items, new_id,
 use crate::translate::responses::{chat_completion, chat_request, input_messages, ChatChunks, StreamEnd};
 use crate::translate::responses_to_chat::{left_out_tools, responses_to_chat};
 use crate::translate::{anthropic_to_openai_response, openai_to_anthropic, AnthropicToOpenAiStream, StreamConverter};
-use crate::turn::{now_ms, RawResponse, SessionSource, TurnStatus, TurnType};
+use crate::turn::{RawResponse, SessionSource, TurnStatus, TurnType};
 use crate::upstream::{forward_request_headers, relay_response_headers, Upstream};
 
 pub async fn responses(State(st): State<Arc<ProxyState>>, headers: HeaderMap, body: Body) -> Response {

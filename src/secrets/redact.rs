@@ -225,7 +225,7 @@ mod tests {
 
     #[test]
     fn what_the_judge_is_shown_carries_no_secret_of_a_known_shape() {
-        let e = crate::prm::Evidence {
+        let e = crate::judge::Evidence {
             turn_id: 1,
             upstream: "default".into(),
             request: "deploy with AKIAIOSFODNN7EXAMPLE and wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into(),

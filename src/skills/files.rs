@@ -113,7 +113,7 @@ pub fn trash(skills: &Path, trash: &Path, name: &str) -> Result<PathBuf, FileErr
         return Err(FileError::NotFound(format!("no user skill {name:?} in {}", skills.display())));
     }
     std::fs::create_dir_all(trash).map_err(io("cannot create", trash))?;
-    let to = trash.join(format!("{name}.{}", crate::turn::now_ms()));
+    let to = trash.join(format!("{name}.{}", crate::clock::now_ms()));
     std::fs::rename(&from, &to).map_err(io("cannot move to the trash", &from))?;
     Ok(to)
 }

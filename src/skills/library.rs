@@ -73,7 +73,7 @@ struct Mirror {
 
 /// Records the library's state; returns its generation (a new one if the active set changed).
 fn sync(conn: &rusqlite::Connection, skills: &[Mirror], reason: &str) -> Result<i64, StoreError> {
-    let now = crate::turn::now_ms();
+    let now = crate::clock::now_ms();
     let last: Option<(i64, String)> = conn
         .query_row("SELECT id, active FROM generations ORDER BY id DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
@@ -390,7 +390,7 @@ impl Library {
                     c.execute(
                         "INSERT INTO skill_settings(name, enabled, updated_at) VALUES (?1, ?2, ?3)
                          ON CONFLICT(name) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at",
-                        params![name, on, crate::turn::now_ms()],
+                        params![name, on, crate::clock::now_ms()],
                     )?;
                 }
                 Ok(())

@@ -32,7 +32,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::TrainConfig;
 use crate::events::{Event, EventBus};
-use crate::omls::scheduler::{Checkpoint, Job, JobCtx, Outcome};
+use crate::scheduler::runner::{Checkpoint, Job, JobCtx, Outcome};
 use crate::store::{Store, StoreError};
 use backend::Backend;
 use record::{Run, ServingChange};
@@ -278,7 +278,7 @@ impl Training {
     }
 
     pub async fn status(&self) -> Result<Status, StoreError> {
-        let since = crate::turn::now_ms() - 86_400_000;
+        let since = crate::clock::now_ms() - 86_400_000;
         let active = self.active.lock().expect("active").as_ref().map(|(id, _)| *id);
         let (eligible, unsampled, (steps, spend), served, samples, current, last) = self
             .store

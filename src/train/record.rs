@@ -6,8 +6,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use super::data::Sample;
+use crate::clock::now_ms;
 use crate::store::StoreError;
-use crate::turn::now_ms;
 
 /// One training run: the work done in one window (or one manual start).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

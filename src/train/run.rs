@@ -14,7 +14,7 @@ use super::data::{self, Sample};
 use super::record::{self, StepResult};
 use super::Training;
 use crate::events::Event;
-use crate::omls::scheduler::Outcome;
+use crate::scheduler::runner::Outcome;
 use crate::store::StoreError;
 
 /// Why a run stopped early.
@@ -168,7 +168,7 @@ impl Training {
 
     /// The day's limits, if reached.
     async fn over_limit(&self) -> Result<Option<String>, Stop> {
-        let since = crate::turn::now_ms() - 86_400_000;
+        let since = crate::clock::now_ms() - 86_400_000;
         let (steps, spend) = self.store.read(move |c| record::usage_since(c, since)).await?;
         if steps >= i64::from(self.cfg.max_steps_per_day) {
             return Ok(Some(format!("the daily limit of {} steps is reached", self.cfg.max_steps_per_day)));

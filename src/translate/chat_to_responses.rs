@@ -86,7 +86,7 @@ fn call_item(id: &str, call_id: &Value, name: &Value, arguments: &str, status: &
 /// request as sent (its settings are echoed).
 pub fn chat_to_response(chat: &Value, req: &Map<String, Value>, id: &str) -> Value {
     let model = chat["model"].as_str().or_else(|| req.get("model").and_then(Value::as_str)).unwrap_or_default();
-    let created = chat["created"].as_i64().unwrap_or_else(|| crate::turn::now_ms() / 1000);
+    let created = chat["created"].as_i64().unwrap_or_else(|| crate::clock::now_ms() / 1000);
     let mut r = shell(req, id, created, model);
     let choice = &chat["choices"][0];
     let msg = &choice["message"];
@@ -147,7 +147,7 @@ impl ChatToResponsesStream {
         let model = req.get("model").and_then(Value::as_str).unwrap_or_default();
         Self {
             sse: SseSplitter::default(),
-            response: shell(req, id, crate::turn::now_ms() / 1000, model),
+            response: shell(req, id, crate::clock::now_ms() / 1000, model),
             started: false,
             seq: 0,
             items: Vec::new(),

@@ -108,7 +108,7 @@ impl Tinker {
         if !self.jwt_enabled.load(Ordering::Relaxed) {
             return Ok(self.key.clone());
         }
-        let now = crate::turn::now_ms() / 1000;
+        let now = crate::clock::now_ms() / 1000;
         let cached = self.jwt.lock().await.clone();
         match cached {
             Some((jwt, exp)) if exp - now > 300 => Ok(Some(jwt)),

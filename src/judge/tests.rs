@@ -72,8 +72,8 @@ fn the_problem_line_names_unparseable_answers() {
 
 #[tokio::test]
 async fn with_run_in_idle_the_judge_calls_only_while_its_job_runs_in_a_window() {
-    use crate::omls::scheduler::Checkpoint;
-    use crate::omls::{Job, JobCtx, Outcome};
+    use crate::scheduler::runner::Checkpoint;
+    use crate::scheduler::{Job, JobCtx, Outcome};
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("metaclaw.db"), Duration::from_millis(20)).unwrap();
     store

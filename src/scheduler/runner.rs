@@ -99,7 +99,7 @@ impl Checkpoint {
                 c.execute(
                     "INSERT INTO job_state(name, checkpoint, updated_at) VALUES (?1, ?2, ?3)
                      ON CONFLICT(name) DO UPDATE SET checkpoint = ?2, updated_at = ?3",
-                    params![job, text, crate::turn::now_ms()],
+                    params![job, text, crate::clock::now_ms()],
                 )?;
                 Ok(())
             })
@@ -234,7 +234,7 @@ impl Scheduler {
             wake: Notify::new(),
             status: RwLock::new(None),
             activity: RwLock::new(None),
-            started_ms: crate::turn::now_ms(),
+            started_ms: crate::clock::now_ms(),
         }))
     }
 
@@ -401,7 +401,7 @@ impl Scheduler {
     }
 
     async fn record_start(&self, job: &str, window: &str) -> Option<i64> {
-        let (job, window, now) = (job.to_string(), window.to_string(), crate::turn::now_ms());
+        let (job, window, now) = (job.to_string(), window.to_string(), crate::clock::now_ms());
         self.store
             .write(move |c| {
                 c.execute(
@@ -419,7 +419,7 @@ impl Scheduler {
         tracing::info!(job, outcome = kind, detail, "scheduled job stopped");
         self.events.publish(Event::JobStopped { job: job.into(), outcome: kind.into(), detail: detail.into() });
         let Some(id) = run else { return };
-        let (kind, detail, now) = (kind.to_string(), detail.to_string(), crate::turn::now_ms());
+        let (kind, detail, now) = (kind.to_string(), detail.to_string(), crate::clock::now_ms());
         let _ = self
             .store
             .write(move |c| {

@@ -6,7 +6,7 @@
 pub mod activity;
 pub mod decide;
 pub mod jobs;
-pub mod scheduler;
+pub mod runner;
 pub mod signals;
 pub mod simulate;
 pub mod sleep;
@@ -15,5 +15,5 @@ pub mod x11;
 
 pub use activity::ActivityModel;
 pub use decide::{decide, Decision, Inputs, Reason};
-pub use scheduler::{Job, JobCtx, Outcome, Scheduler};
+pub use runner::{Job, JobCtx, Outcome, Scheduler};
 pub use sleep::{SleepHours, Window};

@@ -204,7 +204,7 @@ pub fn decide(now: &Zoned, i: &Inputs) -> Decision {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::omls::sleep::Window;
+    use crate::scheduler::sleep::Window;
     use jiff::tz::TimeZone;
 
     fn at(s: &str) -> Zoned {

@@ -8,10 +8,10 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 
-use super::scheduler::{Checkpoint, Job, JobCtx, Outcome};
+use super::runner::{Checkpoint, Job, JobCtx, Outcome};
+use crate::clock::now_ms;
 use crate::evolve::{EvolveError, Evolver};
 use crate::store::Store;
-use crate::turn::now_ms;
 
 /// Evolution deferred to windows: every session due for evolution, one at a time. Progress is
 /// the evolver's own record of consumed turns, so a paused batch resumes where it stopped.

@@ -66,13 +66,13 @@ mod tests {
         // Display 9999 is never served here. The variable is process-wide: run this test's body
         // in a child process so no other test sees it.
         if std::env::var_os("METACLAW_X11_CHILD").is_some() {
-            use crate::omls::signals::{IdleSource as _, NativeIdle};
+            use crate::scheduler::signals::{IdleSource as _, NativeIdle};
             assert_eq!(NativeIdle.idle(), None);
             return;
         }
         let me = std::env::current_exe().unwrap();
         let out = std::process::Command::new(me)
-            .args(["--exact", "omls::x11::tests::a_display_that_does_not_exist_is_no_reading_not_a_crash"])
+            .args(["--exact", "scheduler::x11::tests::a_display_that_does_not_exist_is_no_reading_not_a_crash"])
             .env("METACLAW_X11_CHILD", "1")
             .env("DISPLAY", ":9999")
             .output()

@@ -13,6 +13,7 @@ use rusqlite::params;
 use serde_json::Value;
 use tokio::task::JoinHandle;
 
+use crate::clock::now_ms;
 use crate::config::JudgeConfig;
 use crate::events::{Event, EventBus};
 use crate::llm;
@@ -20,7 +21,6 @@ use crate::secrets::redact;
 use crate::store::read;
 use crate::store::{Store, StoreError};
 use crate::transcript::last_user_text;
-use crate::turn::now_ms;
 use crate::upstream::Routes;
 
 /// Attempts before a job is given up when the judge is unreachable (with backoff: ~10 s, 20 s, …
@@ -593,7 +593,7 @@ impl JudgeJob {
     }
 }
 
-impl crate::omls::Job for JudgeJob {
+impl crate::scheduler::Job for JudgeJob {
     fn name(&self) -> &'static str {
         "judge"
     }
@@ -603,15 +603,15 @@ impl crate::omls::Job for JudgeJob {
     fn pending(&self) -> BoxFuture<'_, bool> {
         Box::pin(self.due())
     }
-    fn run(&self, ctx: crate::omls::JobCtx) -> BoxFuture<'_, crate::omls::Outcome> {
+    fn run(&self, ctx: crate::scheduler::JobCtx) -> BoxFuture<'_, crate::scheduler::Outcome> {
         Box::pin(async move {
             self.gate.window.store(true, Ordering::SeqCst);
             let mut tick = tokio::time::interval(Duration::from_millis(500));
             let outcome = loop {
                 tokio::select! {
-                    _ = ctx.cancel.cancelled() => break crate::omls::Outcome::Paused("the window closed; the rest wait".into()),
+                    _ = ctx.cancel.cancelled() => break crate::scheduler::Outcome::Paused("the window closed; the rest wait".into()),
                     _ = tick.tick() => if !self.due().await {
-                        break crate::omls::Outcome::Done("no turn waits for the judge".into());
+                        break crate::scheduler::Outcome::Done("no turn waits for the judge".into());
                     },
                 }
             };
