@@ -37,8 +37,8 @@ pub enum EngineError {
     Skills(#[from] LibraryError),
     #[error(transparent)]
     Calendar(#[from] crate::calendar::CalendarError),
-    #[error("invalid [omls] settings: {0}")]
-    Omls(String),
+    #[error("invalid [scheduler] settings: {0}")]
+    Scheduler(String),
     #[error("cannot listen on {addr}: {source}{hint}")]
     Bind { addr: SocketAddr, source: std::io::Error, hint: &'static str },
 }
@@ -212,7 +212,7 @@ impl Engine {
         let evolving = (evolver.enabled() && !deferred).then(|| evolver.spawn());
 
         // The scheduler: calendars, OS signals, and the jobs that wait for windows.
-        let zone = cfg.omls.time_zone().map_err(EngineError::Omls)?;
+        let zone = cfg.scheduler.time_zone().map_err(EngineError::Scheduler)?;
         let chrono_zone = zone.iana_name().and_then(|n| n.parse::<chrono_tz::Tz>().ok()).unwrap_or(chrono_tz::Tz::UTC);
         let calendars = crate::calendar::Calendars::open(
             store.clone(),
@@ -222,14 +222,14 @@ impl Engine {
             &cfg.calendar,
         )
         .await?;
-        let calendar_refresh = calendars.spawn(Duration::from_secs(cfg.omls.calendar_refresh_minutes * 60));
+        let calendar_refresh = calendars.spawn(Duration::from_secs(cfg.scheduler.calendar_refresh_minutes * 60));
         let metrics = Arc::new(Metrics::default());
         // A restart is not the user's activity: idle time counts from the last recorded turn.
         let last_turn: Option<i64> =
             store.read(|c| Ok(c.query_row("SELECT MAX(started_at) FROM turns", [], |r| r.get(0))?)).await?;
         metrics.last_request.store(last_turn.unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
         let signals = hooks.signals.clone().unwrap_or_else(|| {
-            if cfg.omls.os_idle {
+            if cfg.scheduler.os_idle {
                 crate::scheduler::signals::Signals::detect(metrics.last_request.clone())
             } else {
                 crate::scheduler::signals::Signals {
@@ -265,10 +265,10 @@ impl Engine {
         jobs.push(Arc::new(crate::scheduler::jobs::MaintenanceJob {
             store: store.clone(),
             retention_days: cfg.store.retention_days,
-            every: Duration::from_secs(cfg.omls.maintenance_hours.max(1) * 3600),
+            every: Duration::from_secs(cfg.scheduler.maintenance_hours.max(1) * 3600),
         }));
         let scheduler = crate::scheduler::Scheduler::new(
-            cfg.omls.clone(),
+            cfg.scheduler.clone(),
             signals,
             Some(calendars.clone()),
             store.clone(),
@@ -277,7 +277,7 @@ impl Engine {
             hooks.timing.unwrap_or_default(),
             paused,
         )
-        .map_err(EngineError::Omls)?;
+        .map_err(EngineError::Scheduler)?;
         let stop_scheduler = CancellationToken::new();
         let scheduling = scheduler.spawn(stop_scheduler.clone());
 
@@ -327,7 +327,6 @@ impl Engine {
             events,
             judge_on: judge.is_some(),
             evolver,
-            omls: cfg.omls.clone(),
             scheduler: scheduler.clone(),
             calendars: calendars.clone(),
             vault: keys.vault.clone(),

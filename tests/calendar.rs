@@ -153,7 +153,7 @@ async fn post(h: &Harness, path: &str, body: Value) -> reqwest::Response {
 #[tokio::test]
 async fn url_feeds_are_added_refreshed_with_etags_and_errors_are_kept_on_the_account() {
     let (server, url) = feed_server().await;
-    let h = Harness::start(|c| c.omls.timezone = Some("Europe/Berlin".into())).await;
+    let h = Harness::start(|c| c.scheduler.timezone = Some("Europe/Berlin".into())).await;
 
     // Wrong addresses are refused up front, in words.
     server.mode.store(UNAUTHORIZED, Ordering::SeqCst);
@@ -256,7 +256,7 @@ async fn local_files_are_watched_and_the_cache_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("family.ics");
     std::fs::write(&path, fixture("fastmail").0).unwrap();
-    let mut h = Harness::start(|c| c.omls.timezone = Some("Europe/Berlin".into())).await;
+    let mut h = Harness::start(|c| c.scheduler.timezone = Some("Europe/Berlin".into())).await;
     let r = post(&h, "/api/calendars", json!({"source": path.display().to_string()})).await;
     assert_eq!(r.status(), 201);
     let acct: Value = r.json().await.unwrap();
@@ -289,7 +289,7 @@ async fn local_files_are_watched_and_the_cache_survives_a_restart() {
 
     // Offline (file gone) after a restart: the cached copy still gives the schedule.
     std::fs::remove_file(&path).unwrap();
-    h.restart(|c| c.omls.timezone = Some("Europe/Berlin".into())).await;
+    h.restart(|c| c.scheduler.timezone = Some("Europe/Berlin".into())).await;
     let v = h.admin(&format!("/api/calendars/busy?from={from}&to={to}")).await;
     assert_eq!(v.as_array().unwrap().len(), 1);
     let id = acct["id"].as_i64().unwrap();
@@ -308,7 +308,7 @@ fn ics(name: &str) -> String {
 async fn a_hostile_feed_never_freezes_the_engine_and_busy_time_answers_quickly() {
     let (server, url) = feed_server().await;
     *server.body.lock().unwrap() = ics("hostile");
-    let h = Harness::start(|c| c.omls.timezone = Some("Europe/Berlin".into())).await;
+    let h = Harness::start(|c| c.scheduler.timezone = Some("Europe/Berlin".into())).await;
     let r = post(&h, "/api/calendars", json!({"source": url, "name": "Hostile"})).await;
     assert_eq!(r.status(), 201);
     let acct: Value = r.json().await.unwrap();
@@ -343,10 +343,10 @@ async fn a_hostile_feed_never_freezes_the_engine_and_busy_time_answers_quickly()
     let took = started.elapsed();
     assert!(took < std::time::Duration::from_secs(30), "busy time took {took:?}");
     // The scheduler's sampling and the simulation still answer.
-    let v = h.admin("/api/omls").await;
+    let v = h.admin("/api/scheduler").await;
     assert!(v["decision"]["reason"].is_string(), "{v}");
     let now = metaclaw::clock::now_ms();
-    let sim = h.admin(&format!("/api/omls/simulate?from={}&to={now}", now - 7 * 86_400_000)).await;
+    let sim = h.admin(&format!("/api/scheduler/simulate?from={}&to={now}", now - 7 * 86_400_000)).await;
     assert!(sim["windows"].is_array());
     // Ranges that overflow or lie in year 9000 are refused, not computed.
     for q in ["from=-9223372036854775808&to=9223372036854775807", "from=221845392000000&to=221845392086400"] {
@@ -361,7 +361,7 @@ async fn a_hostile_feed_never_freezes_the_engine_and_busy_time_answers_quickly()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn local_paths_must_be_absolute_regular_files_and_errors_do_not_tell_what_exists() {
     let dir = tempfile::tempdir().unwrap();
-    let h = Harness::start(|c| c.omls.timezone = Some("Europe/Berlin".into())).await;
+    let h = Harness::start(|c| c.scheduler.timezone = Some("Europe/Berlin".into())).await;
     let message = |r: Value| r["error"]["message"].as_str().unwrap().to_string();
     let r = post(&h, "/api/calendars", json!({"source": "calendars/family.ics"})).await;
     assert_eq!(r.status(), 400);
@@ -424,7 +424,7 @@ async fn a_calendar_that_turns_bad_never_stops_the_refresher_or_the_other_calend
     let (a, b) = (dir.path().join("a.ics"), dir.path().join("b.ics"));
     std::fs::write(&a, fixture("fastmail").0).unwrap();
     std::fs::write(&b, fixture("fastmail").0).unwrap();
-    let h = Harness::start(|c| c.omls.timezone = Some("Europe/Berlin".into())).await;
+    let h = Harness::start(|c| c.scheduler.timezone = Some("Europe/Berlin".into())).await;
     for p in [&a, &b] {
         assert_eq!(post(&h, "/api/calendars", json!({"source": p.display().to_string()})).await.status(), 201);
     }

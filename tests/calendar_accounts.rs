@@ -75,7 +75,7 @@ fn calendar<'a>(account: &'a Value, name: &str) -> &'a Value {
 }
 
 fn utc(c: &mut metaclaw::config::Config) {
-    c.omls.timezone = Some("UTC".into());
+    c.scheduler.timezone = Some("UTC".into());
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -153,7 +153,7 @@ async fn caldav_accounts_sync_incrementally_follow_ticks_and_keep_their_schedule
 
     // The scheduler sees the meeting: its simulation opens a "meeting" window over it.
     let (nine, noon) = (ms("2026-01-05T09:00:00Z"), ms("2026-01-05T12:00:00Z"));
-    let sim = h.admin(&format!("/api/omls/simulate?from={nine}&to={noon}")).await;
+    let sim = h.admin(&format!("/api/scheduler/simulate?from={nine}&to={noon}")).await;
     let meeting = sim["windows"].as_array().unwrap().iter().find(|w| w["reason"] == "meeting");
     let meeting = meeting.unwrap_or_else(|| panic!("{sim}"));
     assert_eq!(iso(meeting["start"].as_i64().unwrap()), "2026-01-05T10:00:00Z", "{sim}");

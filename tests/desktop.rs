@@ -37,9 +37,9 @@ fn the_x11_idle_timer_counts_and_resets_on_input() {
 #[tokio::test]
 #[ignore = "needs an X display and xdotool: scripts/test.sh runs it under xvfb-run"]
 async fn the_scheduler_reads_the_x11_idle_timer() {
-    let h = Harness::start(|c| c.omls.os_idle = true).await;
+    let h = Harness::start(|c| c.scheduler.os_idle = true).await;
     xdotool(&["mousemove", "7", "7"]);
-    let v = h.admin("/api/omls").await;
+    let v = h.admin("/api/scheduler").await;
     assert_eq!(v["signals"]["idle_source"], "x11", "{v}");
     assert!(v["signals"]["os_idle_secs"].as_u64().is_some());
     h.stop().await;

@@ -217,7 +217,7 @@ async fn cli_reads_the_running_engine() {
     assert!(ok && out.contains("request 1") && out.contains("Echo: request 1"), "{out}");
     let (ok, out, _) = cli(home.path(), &["config", "show"]);
     assert!(ok && out.contains("[upstream]"), "{out}");
-    let (ok, out, err) = cli(home.path(), &["omls", "status"]);
+    let (ok, out, err) = cli(home.path(), &["scheduler", "status"]);
     assert!(ok && out.contains("state") && out.contains("window") && out.contains("idle"), "{out}{err}");
     assert!(out.contains("job maintenance"), "{out}");
 
@@ -232,7 +232,7 @@ async fn cli_reads_the_running_engine() {
     assert!(ok && out.contains("ok: 1 events"), "{out}");
     let (ok, _, err) = cli(home.path(), &["calendar", "add", "https://nonexistent.invalid/x.ics"]);
     assert!(!ok && err.contains("could not reach"), "{err}");
-    let (ok, out, err) = cli(home.path(), &["omls", "simulate", "--from", "-1d", "--to", "now"]);
+    let (ok, out, err) = cli(home.path(), &["scheduler", "simulate", "--from", "-1d", "--to", "now"]);
     assert!(ok && (out.contains("window(s)") || out.contains("no window")), "{out}{err}");
     let (ok, out, _) = cli(home.path(), &["pause"]);
     assert!(ok && out.contains("paused"), "{out}");

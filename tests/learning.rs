@@ -318,7 +318,7 @@ async fn deferred_evolution_waits_for_the_user_to_be_away() {
         |c| {
             learning(c);
             c.evolve.run_in = metaclaw::config::RunIn::Idle;
-            c.omls.sleep = [("default".to_string(), "off".to_string())].into();
+            c.scheduler.sleep = [("default".to_string(), "off".to_string())].into();
         },
         metaclaw::engine::Keys::none(),
         metaclaw_standin::Options { record: true, ..Default::default() },
@@ -328,21 +328,21 @@ async fn deferred_evolution_waits_for_the_user_to_be_away() {
     corrected_session(&h, "deferred", "[[evolve:timestamps]]").await;
     // The judge scores the failure; the evolve job has work but no window.
     wait_for("the evolve job to have work", async || {
-        let s = h.admin("/api/omls").await;
+        let s = h.admin("/api/scheduler").await;
         let job = s["jobs"].as_array().unwrap().iter().find(|j| j["name"] == "evolve").cloned()?;
         (job["pending"] == true).then_some(())
     })
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(candidates(&h, "pending").await.is_empty(), "evolution ran while the user was present");
-    assert_eq!(h.admin("/api/omls").await["decision"]["reason"], "present");
+    assert_eq!(h.admin("/api/scheduler").await["decision"]["reason"], "present");
 
     // The user leaves for 40 minutes: the window opens and the evolve job proposes the skill.
     idle.0.store(40 * 60_000, Ordering::SeqCst);
     let cand = wait_for("a candidate", async || candidates(&h, "pending").await.into_iter().next()).await;
     assert_eq!(cand["name"], "timestamp-offsets");
     let run = wait_for("the evolve run to be recorded", async || {
-        let s = h.admin("/api/omls").await;
+        let s = h.admin("/api/scheduler").await;
         let job = s["jobs"].as_array().unwrap().iter().find(|j| j["name"] == "evolve").cloned()?;
         (job["last_run"]["outcome"] == "done").then_some(job["last_run"].clone())
     })

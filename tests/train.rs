@@ -49,9 +49,9 @@ fn hooks(idle: &FakeIdle) -> Hooks {
 }
 
 fn train_config(c: &mut metaclaw::config::Config, tinker: &TinkerStandin, tokenizer: Option<&Path>) {
-    c.omls.sleep = [("default".to_string(), "off".to_string())].into();
-    c.omls.idle_minutes = 5;
-    c.omls.maintenance_hours = 10_000;
+    c.scheduler.sleep = [("default".to_string(), "off".to_string())].into();
+    c.scheduler.idle_minutes = 5;
+    c.scheduler.maintenance_hours = 10_000;
     c.train.enabled = true;
     c.train.base_model = Some(BASE.into());
     c.train.base_url = tinker.base_url();

@@ -9,7 +9,7 @@ use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
-use super::omls::{range, Range};
+use super::scheduler::{range, Range};
 use super::{ApiError, ApiState};
 use crate::calendar::oauth::Provider;
 use crate::calendar::signin::{FlowStatus, Started};

@@ -15,7 +15,7 @@ use axum::routing::get;
 
 pub mod calendars;
 pub mod learning;
-pub mod omls;
+pub mod scheduler;
 pub mod settings;
 pub mod skills;
 pub mod train;
@@ -104,7 +104,6 @@ pub struct ApiState {
     pub events: crate::events::EventBus,
     pub judge_on: bool,
     pub evolver: std::sync::Arc<crate::evolve::Evolver>,
-    pub omls: crate::config::OmlsConfig,
     pub scheduler: Arc<crate::scheduler::Scheduler>,
     pub calendars: Arc<crate::calendar::Calendars>,
     pub vault: crate::secrets::Vault,
@@ -182,7 +181,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/api/turns/{id}/feedback", axum::routing::post(feedback))
         .route("/api/events", get(events))
         .merge(skills::routes())
-        .merge(omls::routes())
+        .merge(scheduler::routes())
         .merge(calendars::routes())
         .merge(settings::routes())
         .merge(learning::routes())

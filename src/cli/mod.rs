@@ -3,8 +3,8 @@
 mod calendar;
 mod client;
 mod learning;
-mod omls;
 mod output;
+mod scheduler;
 mod serve;
 mod skills;
 mod train;
@@ -102,7 +102,7 @@ enum Command {
     },
     /// The opportunistic scheduler: whether learning work may run now, and why.
     #[command(subcommand)]
-    Omls(omls::OmlsCmd),
+    Scheduler(scheduler::SchedulerCmd),
     /// Calendars whose meetings open learning windows.
     #[command(subcommand)]
     Calendar(calendar::CalendarCmd),
@@ -229,11 +229,11 @@ pub fn run(args: Cli) -> Result<()> {
         Command::Generations(c) => runtime()?.block_on(learning::generations(&home, c)),
         Command::Dataset(c) => runtime()?.block_on(learning::dataset(&home, c)),
         Command::Feedback { turn, score, note } => runtime()?.block_on(learning::feedback(&home, turn, score, note)),
-        Command::Omls(c) => runtime()?.block_on(omls::run(&home, c)),
+        Command::Scheduler(c) => runtime()?.block_on(scheduler::run(&home, c)),
         Command::Calendar(c) => runtime()?.block_on(calendar::run(&home, c)),
         Command::Train(c) => runtime()?.block_on(train::run(&home, c)),
-        Command::Pause => runtime()?.block_on(omls::learning(&home, true)),
-        Command::Resume => runtime()?.block_on(omls::learning(&home, false)),
+        Command::Pause => runtime()?.block_on(scheduler::learning(&home, true)),
+        Command::Resume => runtime()?.block_on(scheduler::learning(&home, false)),
         Command::Ui { no_open } => client::ui(&home, no_open),
         Command::Config(c) => config(&home, c),
         Command::Key(k) => key(&home, k),

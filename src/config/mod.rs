@@ -28,7 +28,9 @@ pub struct Config {
     pub skills: SkillsConfig,
     pub judge: JudgeConfig,
     pub evolve: EvolveConfig,
-    pub omls: OmlsConfig,
+    /// When learning work may run; `[omls]` (its old name, after the paper) still loads.
+    #[serde(alias = "omls")]
+    pub scheduler: SchedulerConfig,
     /// What counts as busy, and Google and Microsoft sign-in.
     pub calendar: CalendarConfig,
     pub train: TrainConfig,
@@ -346,7 +348,7 @@ impl Default for EvolveConfig {
 /// When learning work may run: while the user is asleep or away.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
-pub struct OmlsConfig {
+pub struct SchedulerConfig {
     /// IANA time zone (e.g. "Asia/Shanghai"); default: the system's.
     pub timezone: Option<String>,
     /// Sleep hours: `default`, and `mon` … `sun` overrides, each "HH:MM-HH:MM" or "off"; a
@@ -366,7 +368,7 @@ pub struct OmlsConfig {
     pub os_idle: bool,
 }
 
-impl Default for OmlsConfig {
+impl Default for SchedulerConfig {
     fn default() -> Self {
         Self {
             timezone: None,
@@ -381,7 +383,7 @@ impl Default for OmlsConfig {
     }
 }
 
-impl OmlsConfig {
+impl SchedulerConfig {
     pub fn time_zone(&self) -> Result<jiff::tz::TimeZone, String> {
         match &self.timezone {
             Some(name) => jiff::tz::TimeZone::get(name).map_err(|e| format!("{name:?} is not a known time zone ({e})")),
@@ -625,12 +627,12 @@ impl Config {
         if !(1..=10).contains(&self.evolve.max_candidates) {
             return Err(invalid("evolve.max_candidates", format!("{} is outside 1..=10", self.evolve.max_candidates)));
         }
-        self.omls.sleep_hours().map_err(|e| invalid("omls", e))?;
-        if self.omls.calendar_refresh_minutes == 0 {
-            return Err(invalid("omls.calendar_refresh_minutes", "must be at least 1".into()));
+        self.scheduler.sleep_hours().map_err(|e| invalid("scheduler", e))?;
+        if self.scheduler.calendar_refresh_minutes == 0 {
+            return Err(invalid("scheduler.calendar_refresh_minutes", "must be at least 1".into()));
         }
-        if self.omls.idle_minutes == 0 {
-            return Err(invalid("omls.idle_minutes", "must be at least 1".into()));
+        if self.scheduler.idle_minutes == 0 {
+            return Err(invalid("scheduler.idle_minutes", "must be at least 1".into()));
         }
         self.calendar.check().map_err(|(k, r)| invalid(k, r))?;
         self.train.check().map_err(|(k, r)| invalid(k, r))?;

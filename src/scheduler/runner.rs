@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use super::signals::{Reading, Signals};
 use super::{decide, ActivityModel, Decision, Inputs, Reason, SleepHours};
 use crate::calendar::Calendars;
-use crate::config::OmlsConfig;
+use crate::config::SchedulerConfig;
 use crate::events::{Event, EventBus};
 use crate::store::{Store, StoreError};
 
@@ -150,7 +150,7 @@ pub struct RunInfo {
     pub detail: Option<String>,
 }
 
-/// What `GET /api/omls` shows.
+/// What `GET /api/scheduler` shows.
 #[derive(Debug, Clone, Serialize)]
 pub struct Status {
     pub state: State,
@@ -189,7 +189,7 @@ impl Default for Timing {
 
 /// The scheduler: its jobs, its inputs, its state.
 pub struct Scheduler {
-    cfg: OmlsConfig,
+    cfg: SchedulerConfig,
     tz: jiff::tz::TimeZone,
     sleep: SleepHours,
     signals: Signals,
@@ -209,7 +209,7 @@ pub struct Scheduler {
 impl Scheduler {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
-        cfg: OmlsConfig,
+        cfg: SchedulerConfig,
         signals: Signals,
         calendars: Option<Arc<Calendars>>,
         store: Store,
@@ -263,7 +263,7 @@ impl Scheduler {
         self.status().filter(|s| s.updated_at > last)
     }
 
-    pub fn config(&self) -> &OmlsConfig {
+    pub fn config(&self) -> &SchedulerConfig {
         &self.cfg
     }
 

@@ -34,7 +34,7 @@ pub fn config_for(standin: &Standin) -> Config {
     // Faithfulness tests compare bytes with the upstream's; skill tests add their own skills.
     cfg.skills.builtin = false;
     // The scheduler reads requests only: no X11, GNOME or logind on a test machine.
-    cfg.omls.os_idle = false;
+    cfg.scheduler.os_idle = false;
     cfg
 }
 

@@ -25,7 +25,7 @@ import type {
   HostBridge,
   KeyInfo,
   LearningList,
-  OmlsStatus,
+  SchedulerStatus,
   PauseReply,
   Problem,
   RollbackReply,
@@ -252,8 +252,8 @@ export class Client {
   datasetUrl = (split: "query" | "support") => `/api/dataset${qs({ split, limit: 100000 })}`;
 
   // --- scheduler and calendars --------------------------------------------------------------
-  omls = () => this.request<OmlsStatus>("GET", "/api/omls");
-  simulate = (from: number, to: number) => this.request<Simulation>("GET", `/api/omls/simulate${qs({ from, to })}`);
+  scheduler = () => this.request<SchedulerStatus>("GET", "/api/scheduler");
+  simulate = (from: number, to: number) => this.request<Simulation>("GET", `/api/scheduler/simulate${qs({ from, to })}`);
   calendars = () => this.request<CalendarAccount[]>("GET", "/api/calendars");
   /** An ICS address or file, or a CalDAV account (listed, default calendars included, synced). */
   addCalendar = (a: CalendarAdd | CalDavAdd) => this.request<CalendarAccount>("POST", "/api/calendars", a);

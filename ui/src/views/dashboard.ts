@@ -2,7 +2,7 @@
 // generation, and the scheduler.
 
 import type { App, View } from "../app";
-import type { EvolverStatus, GenerationSignal, JudgeCounts, OmlsStatus, Status, TurnSummary } from "../api/types";
+import type { EvolverStatus, GenerationSignal, JudgeCounts, SchedulerStatus, Status, TurnSummary } from "../api/types";
 import { copyText, h, replace, s } from "../lib/dom";
 import { dateTime, duration, ms, num, pct, relative, timeOnly, WEEKDAYS } from "../lib/format";
 import { empty, errorMessage, failure, load, loading, scoreBadge, tabs, toast } from "../lib/ui";
@@ -129,7 +129,7 @@ export function dashboardView(app: App): View {
   };
 
   const loadChart = () => load(chartEl, () => app.api.learning(30), (d) => signalChart(d.generations), "Loading the learning signal");
-  const loadSched = () => load(schedEl, () => app.api.omls(), scheduler, "Loading the scheduler");
+  const loadSched = () => load(schedEl, () => app.api.scheduler(), scheduler, "Loading the scheduler");
 
   void loadStatus();
   void loadTurns();
@@ -140,12 +140,12 @@ export function dashboardView(app: App): View {
     if (e.type === "turn_recorded" || e.type === "turn_scored") void loadTurns(true);
     if (e.type !== "scheduler_changed") void loadStatus();
     if (e.type === "generation_changed" || e.type === "turn_scored") void loadChart();
-    if (e.type === "scheduler_changed" || e.type === "job_stopped" || e.type === "calendars_changed") void load(schedEl, () => app.api.omls(), scheduler);
+    if (e.type === "scheduler_changed" || e.type === "job_stopped" || e.type === "calendars_changed") void load(schedEl, () => app.api.scheduler(), scheduler);
   });
   // Older engines send no event per turn: poll quietly too, while the view is open.
   const t1 = setInterval(() => void loadTurns(true), 5000);
   const t2 = setInterval(() => void loadStatus(), 5000);
-  const t3 = setInterval(() => void load(schedEl, () => app.api.omls(), scheduler), 60_000);
+  const t3 = setInterval(() => void load(schedEl, () => app.api.scheduler(), scheduler), 60_000);
 
   return {
     el,
@@ -314,7 +314,7 @@ function signalTable(data: GenerationSignal[]): HTMLElement {
 const REASONS: Record<string, string> = { asleep: "Asleep", away: "Away", active: "Active", too_short: "Too short", meeting: "In a meeting", present: "At the keyboard", on_battery: "On battery", paused: "Paused" };
 const STATES: Record<string, string> = { waiting: "Waiting", open: "Window open", running: "Running", pausing: "Pausing", paused: "Paused" };
 
-export function scheduler(o: OmlsStatus): HTMLElement {
+export function scheduler(o: SchedulerStatus): HTMLElement {
   const d = o.decision;
   const sig = o.signals;
   const stateKind = o.state === "running" || o.state === "open" ? "ok" : o.state === "paused" || o.state === "pausing" ? "warn" : "muted";

@@ -116,8 +116,8 @@ export interface EvolveConfig {
   prompt_skills: number;
 }
 
-/** crate::config::OmlsConfig */
-export interface OmlsConfig {
+/** crate::config::SchedulerConfig */
+export interface SchedulerConfig {
   timezone: string | null;
   /** `default` and `mon` … `sun`: "HH:MM-HH:MM" or "off" */
   sleep: Record<string, string>;
@@ -196,7 +196,7 @@ export interface Config {
   skills: SkillsConfig;
   judge: JudgeConfig;
   evolve: EvolveConfig;
-  omls: OmlsConfig;
+  scheduler: SchedulerConfig;
   store: StoreConfig;
   log: LogConfig;
   train: TrainConfig;

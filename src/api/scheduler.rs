@@ -14,13 +14,13 @@ use crate::scheduler::simulate::{self, Window, MAX_DAYS};
 
 pub fn routes() -> Router<Arc<ApiState>> {
     Router::new()
-        .route("/api/omls", get(status))
-        .route("/api/omls/simulate", get(simulate))
+        .route("/api/scheduler", get(status))
+        .route("/api/scheduler/simulate", get(simulate))
         .route("/api/learning/pause", post(pause))
         .route("/api/learning/resume", post(resume))
 }
 
-/// `GET /api/omls`: the scheduler's state, the decision and its reason, every signal, the jobs
+/// `GET /api/scheduler`: the scheduler's state, the decision and its reason, every signal, the jobs
 /// and their last runs, and the learned weekly activity profile.
 async fn status(State(st): State<Arc<ApiState>>) -> Result<Json<Status>, ApiError> {
     if let Some(s) = st.scheduler.fresh_status() {
@@ -47,7 +47,7 @@ pub(super) struct Range {
     pub to: Option<i64>,
 }
 
-/// `GET /api/omls/simulate`.
+/// `GET /api/scheduler/simulate`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Simulation {
     pub from: i64,
@@ -78,7 +78,7 @@ pub(super) fn range(r: &Range, now: i64, default_from: i64, default_to: i64) -> 
     Ok((from, to))
 }
 
-/// `GET /api/omls/simulate?from=&to=`: the windows that would have opened (past: from the
+/// `GET /api/scheduler/simulate?from=&to=`: the windows that would have opened (past: from the
 /// recorded turns; future: from the learned activity), with calendars and sleep hours.
 async fn simulate(State(st): State<Arc<ApiState>>, Query(r): Query<Range>) -> Result<Json<Simulation>, ApiError> {
     let now = crate::clock::now_ms();

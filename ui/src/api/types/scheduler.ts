@@ -3,12 +3,12 @@
 // checks them against the engine's real responses. Times are ms since the epoch; Option<T> is T | null.
 
 // ---------------------------------------------------------------------------------------------
-// OMLS (the scheduler)
+// The scheduler (OMLS in the paper)
 
-/** crate::omls::decide::Reason (rename_all = "snake_case") */
+/** crate::scheduler::decide::Reason (rename_all = "snake_case") */
 export type Reason = "asleep" | "away" | "active" | "too_short" | "meeting" | "present" | "on_battery" | "paused";
 
-/** crate::omls::decide::Decision (`until`, `next` as ms) */
+/** crate::scheduler::decide::Decision (`until`, `next` as ms) */
 export interface Decision {
   open: boolean;
   reason: Reason | string;
@@ -20,17 +20,17 @@ export interface Decision {
   next: number | null;
 }
 
-/** crate::omls::activity::ActivityModel */
+/** crate::scheduler::activity::ActivityModel */
 export interface ActivityModel {
   /** 168 values in 0..=1, Monday 00:00 first. */
   rate: number[];
   weeks: number;
 }
 
-/** crate::omls::scheduler::State (rename_all = "snake_case") */
+/** crate::scheduler::runner::State (rename_all = "snake_case") */
 export type SchedulerState = "waiting" | "open" | "running" | "pausing" | "paused";
 
-/** crate::omls::signals::Reading */
+/** crate::scheduler::signals::Reading */
 export interface Reading {
   /** Seconds since the last input or proxied request, whichever is more recent. */
   idle_secs: number;
@@ -44,7 +44,7 @@ export interface Reading {
   locked: boolean | null;
 }
 
-/** crate::omls::scheduler::RunInfo */
+/** crate::scheduler::runner::RunInfo */
 export interface RunInfo {
   id: number;
   started_at: number;
@@ -54,7 +54,7 @@ export interface RunInfo {
   detail: string | null;
 }
 
-/** crate::omls::scheduler::JobInfo */
+/** crate::scheduler::runner::JobInfo */
 export interface JobInfo {
   name: string;
   estimate_secs: number;
@@ -62,8 +62,8 @@ export interface JobInfo {
   last_run: RunInfo | null;
 }
 
-/** crate::omls::scheduler::Status (`GET /api/omls`) */
-export interface OmlsStatus {
+/** crate::scheduler::runner::Status (`GET /api/scheduler`) */
+export interface SchedulerStatus {
   state: SchedulerState | string;
   decision: Decision;
   signals: Reading;
@@ -75,7 +75,7 @@ export interface OmlsStatus {
   updated_at: number;
 }
 
-/** crate::omls::simulate::Window */
+/** crate::scheduler::simulate::Window */
 export interface SimulatedWindow {
   start: number;
   end: number;
@@ -83,7 +83,7 @@ export interface SimulatedWindow {
   explanation: string;
 }
 
-/** crate::api::omls::Simulation (`GET /api/omls/simulate?from&to`) */
+/** crate::api::scheduler::Simulation (`GET /api/scheduler/simulate?from&to`) */
 export interface Simulation {
   from: number;
   to: number;
@@ -93,7 +93,7 @@ export interface Simulation {
   open_minutes: number;
 }
 
-/** reply of `POST /api/learning/pause` and `/resume` (json! in crate::api::omls::set_paused) */
+/** reply of `POST /api/learning/pause` and `/resume` (json! in crate::api::scheduler::set_paused) */
 export interface PauseReply {
   learning_paused: boolean;
 }

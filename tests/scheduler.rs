@@ -64,8 +64,8 @@ fn quick() -> Timing {
     }
 }
 
-async fn omls(h: &Harness) -> Value {
-    h.admin("/api/omls").await
+async fn status(h: &Harness) -> Value {
+    h.admin("/api/scheduler").await
 }
 
 #[tokio::test]
@@ -86,8 +86,8 @@ async fn a_job_yields_within_seconds_of_the_user_returning_and_resumes_from_its_
     let hooks = Hooks { signals: Some(signals), timing: Some(quick()), jobs: vec![Arc::new(job)] };
     let h = Harness::start_hooked(
         |c| {
-            c.omls.sleep = [("default".to_string(), "off".to_string())].into();
-            c.omls.idle_minutes = 5;
+            c.scheduler.sleep = [("default".to_string(), "off".to_string())].into();
+            c.scheduler.idle_minutes = 5;
         },
         Keys::none(),
         Default::default(),
@@ -97,7 +97,7 @@ async fn a_job_yields_within_seconds_of_the_user_returning_and_resumes_from_its_
 
     // Away for ten minutes: the window opens and the job runs.
     common::wait_until("the job to make progress", || count.load(Ordering::SeqCst) >= 5).await;
-    let s = omls(&h).await;
+    let s = status(&h).await;
     assert_eq!(s["state"], "running", "{s}");
     assert_eq!(s["job"], "counting");
     assert_eq!(s["decision"]["reason"], "away");
@@ -110,7 +110,7 @@ async fn a_job_yields_within_seconds_of_the_user_returning_and_resumes_from_its_
     loop {
         tokio::time::sleep(Duration::from_millis(100)).await;
         let now = count.load(Ordering::SeqCst);
-        let s = omls(&h).await;
+        let s = status(&h).await;
         if s["job"].is_null() && now == last {
             assert_eq!(s["decision"]["reason"], "present", "{s}");
             break;
@@ -127,7 +127,7 @@ async fn a_job_yields_within_seconds_of_the_user_returning_and_resumes_from_its_
     assert!(paused_at < 60, "the job finished before it could be paused");
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(count.load(Ordering::SeqCst), paused_at, "no work after pausing");
-    let s = omls(&h).await;
+    let s = status(&h).await;
     let run = s["jobs"].as_array().unwrap().iter().find(|j| j["name"] == "counting").unwrap()["last_run"].clone();
     assert_eq!(run["outcome"], "paused", "{s}");
     assert!(run["window"].as_str().unwrap().contains("away"), "{run}");
@@ -140,7 +140,7 @@ async fn a_job_yields_within_seconds_of_the_user_returning_and_resumes_from_its_
     assert_eq!(*resumed.lock().unwrap(), vec![0, paused_at]);
     let mut outcome = Value::Null;
     for _ in 0..40 {
-        let s = omls(&h).await;
+        let s = status(&h).await;
         outcome = s["jobs"].as_array().unwrap().iter().find(|j| j["name"] == "counting").unwrap()["last_run"]
             ["outcome"]
             .clone();
@@ -163,30 +163,30 @@ async fn pausing_learning_closes_the_window_and_survives_a_restart() {
     };
     let hooks = Hooks { signals: Some(signals), timing: Some(quick()), jobs: vec![] };
     let edit = |c: &mut metaclaw::config::Config| {
-        c.omls.sleep = [("default".to_string(), "off".to_string())].into();
-        c.omls.idle_minutes = 5;
+        c.scheduler.sleep = [("default".to_string(), "off".to_string())].into();
+        c.scheduler.idle_minutes = 5;
     };
     let mut h = Harness::start_hooked(edit, Keys::none(), Default::default(), hooks.clone()).await;
-    common::wait_until_async("the window to open", || async { omls(&h).await["state"] == "open" }).await;
+    common::wait_until_async("the window to open", || async { status(&h).await["state"] == "open" }).await;
 
     let r = h.http.post(h.url("/api/learning/pause")).bearer_auth(&h.token).send().await.unwrap();
     assert_eq!(r.json::<Value>().await.unwrap()["learning_paused"], true);
-    common::wait_until_async("the pause", || async { omls(&h).await["state"] == "paused" }).await;
-    assert_eq!(omls(&h).await["decision"]["reason"], "paused");
+    common::wait_until_async("the pause", || async { status(&h).await["state"] == "paused" }).await;
+    assert_eq!(status(&h).await["decision"]["reason"], "paused");
     assert_eq!(h.admin("/api/status").await["learning_paused"], true);
 
     h.restart_hooked(edit, Keys::none(), hooks).await;
-    common::wait_until_async("the pause after a restart", || async { omls(&h).await["state"] == "paused" }).await;
+    common::wait_until_async("the pause after a restart", || async { status(&h).await["state"] == "paused" }).await;
     h.http.post(h.url("/api/learning/resume")).bearer_auth(&h.token).send().await.unwrap();
-    common::wait_until_async("the window to reopen", || async { omls(&h).await["state"] == "open" }).await;
+    common::wait_until_async("the window to reopen", || async { status(&h).await["state"] == "open" }).await;
     h.stop().await;
 }
 
 #[tokio::test]
 async fn simulation_shows_meeting_windows_from_a_calendar() {
     let h = Harness::start(|c| {
-        c.omls.sleep = [("default".to_string(), "off".to_string())].into();
-        c.omls.timezone = Some("UTC".into());
+        c.scheduler.sleep = [("default".to_string(), "off".to_string())].into();
+        c.scheduler.timezone = Some("UTC".into());
     })
     .await;
     // A meeting tomorrow 10:00-11:00 UTC.
@@ -203,18 +203,34 @@ async fn simulation_shows_meeting_windows_from_a_calendar() {
         h.http.post(h.url("/api/calendars")).bearer_auth(&h.token).json(&json!({"source": path})).send().await.unwrap();
     assert_eq!(r.status(), 201);
 
-    let sim = h.admin(&format!("/api/omls/simulate?from={}&to={}", at(9), at(12))).await;
+    let sim = h.admin(&format!("/api/scheduler/simulate?from={}&to={}", at(9), at(12))).await;
     let windows = sim["windows"].as_array().unwrap();
     let meeting = windows.iter().find(|w| w["reason"] == "meeting").unwrap_or_else(|| panic!("{sim}"));
     assert_eq!((meeting["start"].as_i64(), meeting["end"].as_i64()), (Some(at(10)), Some(at(11))), "{sim}");
     assert!(meeting["explanation"].as_str().unwrap().contains("meeting until"));
     let r = h
         .http
-        .get(h.url(&format!("/api/omls/simulate?from={}&to={}", at(9), at(9) + 40 * 86_400_000)))
+        .get(h.url(&format!("/api/scheduler/simulate?from={}&to={}", at(9), at(9) + 40 * 86_400_000)))
         .bearer_auth(&h.token)
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 400, "periods over 31 days are refused");
     h.stop().await;
+}
+
+/// The section was called `[omls]` (the paper's name) before it became `[scheduler]`: configs
+/// written then still load, and are written back under the new name.
+#[test]
+fn an_old_omls_section_still_loads_as_the_scheduler() {
+    let path = std::path::Path::new("config.toml");
+    let old = "[omls]\nidle_minutes = 7\ntimezone = \"UTC\"\n[omls.sleep]\ndefault = \"off\"\n";
+    let cfg = metaclaw::config::Config::parse(old, path).unwrap();
+    assert_eq!(cfg.scheduler.idle_minutes, 7);
+    assert_eq!(cfg.scheduler.timezone.as_deref(), Some("UTC"));
+    assert_eq!(cfg.scheduler.sleep.get("default").map(String::as_str), Some("off"));
+    let text = cfg.to_toml();
+    assert!(text.contains("[scheduler]") && !text.contains("[omls"), "{text}");
+    let new = metaclaw::config::Config::parse("[scheduler]\nidle_minutes = 9\n", path).unwrap();
+    assert_eq!(new.scheduler.idle_minutes, 9);
 }

@@ -1,4 +1,4 @@
-//! `metaclaw omls status|simulate`, `metaclaw pause|resume`: the scheduler and the learning
+//! `metaclaw scheduler status|simulate`, `metaclaw pause|resume`: the scheduler and the learning
 //! switch, through the admin API. `metaclaw calendar …` is in [`super::calendar`].
 
 use anyhow::{bail, Context, Result};
@@ -13,7 +13,7 @@ use super::output::time;
 use super::JsonFlag;
 
 #[derive(Debug, Subcommand)]
-pub enum OmlsCmd {
+pub enum SchedulerCmd {
     /// The scheduler's state, the decision and its reason, every signal, the jobs and the next
     /// predicted window.
     Status(JsonFlag),
@@ -30,15 +30,15 @@ pub enum OmlsCmd {
     },
 }
 
-pub async fn run(home: &Home, cmd: OmlsCmd) -> Result<()> {
+pub async fn run(home: &Home, cmd: SchedulerCmd) -> Result<()> {
     match cmd {
-        OmlsCmd::Status(j) => status(home, j.json).await,
-        OmlsCmd::Simulate { from, to, json } => simulate(home, &from, &to, json.json).await,
+        SchedulerCmd::Status(j) => status(home, j.json).await,
+        SchedulerCmd::Simulate { from, to, json } => simulate(home, &from, &to, json.json).await,
     }
 }
 
 async fn status(home: &Home, json: bool) -> Result<()> {
-    let v = call(home, Method::GET, "/api/omls", None).await?;
+    let v = call(home, Method::GET, "/api/scheduler", None).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
@@ -131,7 +131,7 @@ pub fn parse_when(s: &str, now: jiff::Timestamp) -> Result<i64> {
 async fn simulate(home: &Home, from: &str, to: &str, json: bool) -> Result<()> {
     let now = jiff::Timestamp::now();
     let (from, to) = (parse_when(from, now)?, parse_when(to, now)?);
-    let v = call(home, Method::GET, &format!("/api/omls/simulate?from={from}&to={to}"), None).await?;
+    let v = call(home, Method::GET, &format!("/api/scheduler/simulate?from={from}&to={to}"), None).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
