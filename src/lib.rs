@@ -13,7 +13,6 @@ pub mod events;
 pub mod evolve;
 pub mod home;
 pub mod judge;
-pub mod llm;
 pub mod metrics;
 pub mod proxy;
 pub mod scheduler;

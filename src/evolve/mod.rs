@@ -20,7 +20,7 @@ pub use prompt::{Failure, Proposal};
 use crate::clock::now_ms;
 use crate::config::{EvolveConfig, JudgeConfig};
 use crate::events::{Event, EventBus};
-use crate::llm;
+use crate::upstream::complete as llm;
 use crate::skills::Library;
 use crate::store::{Store, StoreError};
 use crate::transcript::last_user_text;

@@ -15,7 +15,7 @@ use crate::clock::now_ms;
 use crate::config::Approval;
 use crate::events::Event;
 use crate::judge::{majority, parse_vote};
-use crate::llm;
+use crate::upstream::complete as llm;
 use crate::skills::{inject, parse, render, Origin, Placement};
 use crate::store::{Store, StoreError};
 
