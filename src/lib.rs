@@ -2,6 +2,7 @@
 //! makes the agent learn from them. It knows nothing of any desktop shell; `metaclaw serve` and
 //! the tray app both drive it through [`engine::Engine`].
 
+pub mod agent;
 pub mod api;
 pub mod calendar;
 pub mod clock;

@@ -74,9 +74,12 @@ pub fn router(state: Arc<ProxyState>) -> Router {
         .route("/{*rest}", any(passthrough))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), check_client))
         .with_state(state);
-    Router::new()
+    let app = Router::new()
         .route("/healthz", get(|| async { Json(json!({"ok": true, "version": env!("CARGO_PKG_VERSION")})) }))
-        .nest("/v1", v1)
+        .nest("/v1", v1);
+    // `/agents/<name>/v1/...`: the same endpoints, the turn attributed to the agent by route.
+    let plain = app.clone();
+    app.route("/agents/{agent}/v1/{*rest}", any(move |req: Request| crate::agent::through_route(plain.clone(), req)))
 }
 
 /// Who may call `/v1`. With a proxy key: whoever presents it (`x-metaclaw-key`, or `Authorization:

@@ -135,8 +135,9 @@ async fn take_in(st: &ProxyState, t0: Instant, headers: &HeaderMap, body: Body) 
         },
         _ => st.sessions.resolve(hints, &messages, now_ms()),
     };
+    let caller = crate::agent::Caller::of(headers);
     let mut block = None;
-    let (skills, generation) = select_skills(st, session.turn_type, &messages, |b| block = Some(b.to_string())).await;
+    let served = select_skills(st, session.turn_type, &caller, &messages, |b| block = Some(b.to_string())).await;
     if let Some(b) = block {
         inject_responses(&mut body, &b, st.skills.config().placement);
         edited = true;
@@ -147,7 +148,7 @@ async fn take_in(st: &ProxyState, t0: Instant, headers: &HeaderMap, body: Body) 
     let stream = body.get("stream").and_then(Value::as_bool).unwrap_or(false);
     let model = body.get("model").and_then(Value::as_str).map(str::to_string);
     let session_id = session.id.clone();
-    let mut record = new_record(st, session, Protocol::OpenAi, model.clone(), stream, skills, generation);
+    let mut record = new_record(st, session, caller, Protocol::OpenAi, model.clone(), stream, served);
     record.protocol = "responses";
     let mut guard = TurnGuard::new(record, t0, st.store.clone(), st.metrics.clone(), st.events.clone());
     guard.set_request(Value::Object(chat_request(&body)));

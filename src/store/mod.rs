@@ -410,6 +410,8 @@ mod tests {
             response,
             skills: Vec::new(),
             generation: 0,
+            agent: Default::default(),
+            inject_off: false,
         }
     }
 
