@@ -6,11 +6,11 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::store::{read, StoreError};
+use crate::store::{candidates, turns, StoreError};
 
 /// Which turns to export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -37,11 +37,6 @@ pub struct Example {
     pub candidates: Vec<i64>,
 }
 
-/// The query split as a condition on `turns t` joined with `turn_scores sc`; `?1` is the
-/// current generation. Export and policy training share this one definition.
-pub const QUERY_SPLIT: &str = "t.generation = ?1 AND t.turn_type = 'main' AND t.status = 'ok'
-    AND NOT EXISTS (SELECT 1 FROM candidate_support cs WHERE cs.turn_id = t.id)";
-
 /// The current skill-library generation (0 before the first).
 pub fn current_generation(conn: &Connection) -> Result<i64, StoreError> {
     Ok(conn.query_row("SELECT COALESCE(MAX(id), 0) FROM generations", [], |r| r.get(0))?)
@@ -49,24 +44,14 @@ pub fn current_generation(conn: &Connection) -> Result<i64, StoreError> {
 
 /// Exports a split (newest first, at most `limit`).
 pub fn export(conn: &Connection, split: Split, limit: u32) -> Result<Vec<Example>, StoreError> {
-    let current = current_generation(conn)?;
-    let sql = match split {
-        Split::Query => format!(
-            "SELECT t.id FROM turns t JOIN turn_scores sc ON sc.turn_id = t.id WHERE {QUERY_SPLIT}
-             ORDER BY t.id DESC LIMIT ?2"
-        ),
-        Split::Support => {
-            "SELECT DISTINCT turn_id FROM candidate_support WHERE ?1 = ?1 ORDER BY turn_id DESC LIMIT ?2".to_string()
-        }
+    let ids = match split {
+        Split::Query => turns::query_split(conn, current_generation(conn)?, limit)?,
+        Split::Support => candidates::support_turns(conn, limit)?,
     };
-    let ids: Vec<i64> =
-        conn.prepare(&sql)?.query_map(params![current, limit], |r| r.get(0))?.collect::<Result<_, _>>()?;
-    let mut cands =
-        conn.prepare_cached("SELECT candidate_id FROM candidate_support WHERE turn_id = ?1 ORDER BY candidate_id")?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
-        let Some(t) = read::get_turn(conn, id)? else { continue };
-        let candidates: Vec<i64> = cands.query_map([id], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        let Some(t) = turns::get_turn(conn, id)? else { continue };
+        let candidates = candidates::supported_by(conn, id)?;
         out.push(Example {
             turn_id: id,
             session_id: t.summary.session_id,
@@ -105,14 +90,9 @@ pub fn learning(conn: &Connection, limit: u32) -> Result<Vec<GenerationSignal>, 
     let mut gens = conn.prepare("SELECT id, reason, created_at FROM generations ORDER BY id DESC LIMIT ?1")?;
     let gens: Vec<(i64, String, i64)> =
         gens.query_map([limit], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?;
-    let mut turns = conn.prepare_cached(
-        "SELECT t.skills, sc.score FROM turns t LEFT JOIN turn_scores sc ON sc.turn_id = t.id
-         WHERE t.generation = ?1 AND t.turn_type = 'main'",
-    )?;
     let mut out = Vec::new();
     for (generation, reason, created_at) in gens {
-        let rows: Vec<(String, Option<i64>)> =
-            turns.query_map([generation], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+        let rows = turns::outcomes_under(conn, generation)?;
         let mut s = GenerationSignal {
             generation,
             reason,

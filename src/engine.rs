@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::api::{ApiState, EngineInfo, UpstreamInfo};
 use std::collections::HashMap;
 
-use crate::config::{Config, Protocol};
+use crate::config::{Config, Kind};
 use crate::events::EventBus;
 use crate::evolve::{Deps as EvolveDeps, Evolver};
 use crate::home::{Home, HomeError};
@@ -164,7 +164,7 @@ impl Engine {
         let seeds = store.read(move |c| read::inferred_seeds(c, active_after)).await?;
         let client = http_client(&cfg.upstream);
         // Embeddings come from the first OpenAI-compatible upstream (Anthropic has no such API).
-        let embed_upstream = routes.upstreams.iter().find(|u| u.kind == Protocol::OpenAi).cloned();
+        let embed_upstream = routes.upstreams.iter().find(|u| u.kind == Kind::Openai).cloned();
         if cfg.skills.embedding_model.is_some() && embed_upstream.is_none() {
             tracing::warn!(
                 "skills.embedding_model is set but no upstream is OpenAI-compatible; ranking skills lexically"
@@ -225,8 +225,7 @@ impl Engine {
         let calendar_refresh = calendars.spawn(Duration::from_secs(cfg.scheduler.calendar_refresh_minutes * 60));
         let metrics = Arc::new(Metrics::default());
         // A restart is not the user's activity: idle time counts from the last recorded turn.
-        let last_turn: Option<i64> =
-            store.read(|c| Ok(c.query_row("SELECT MAX(started_at) FROM turns", [], |r| r.get(0))?)).await?;
+        let last_turn = store.read(crate::store::turns::last_started_at).await?;
         metrics.last_request.store(last_turn.unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
         let signals = hooks.signals.clone().unwrap_or_else(|| {
             if cfg.scheduler.os_idle {

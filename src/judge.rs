@@ -9,16 +9,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
-use rusqlite::params;
 use serde_json::Value;
 use tokio::task::JoinHandle;
 
 use crate::clock::now_ms;
 use crate::config::JudgeConfig;
 use crate::events::{Event, EventBus};
-use crate::upstream::complete as llm;
+use crate::llm;
 use crate::secrets::redact;
-use crate::store::read;
+use crate::store::judge::{DueTurn, FailedAttempt, Scored};
 use crate::store::{Store, StoreError};
 use crate::transcript::last_user_text;
 use crate::upstream::Routes;
@@ -169,15 +168,7 @@ impl Judge {
     async fn run(self) {
         let Some(model) = self.cfg.model.clone() else { return };
         // Judge turns from now on (no costly backfill of history when the judge is first set up).
-        let mut cursor = match self
-            .store
-            .read(|c| {
-                let judged: Option<i64> = c.query_row("SELECT MAX(turn_id) FROM judge_jobs", [], |r| r.get(0))?;
-                let latest: i64 = c.query_row("SELECT COALESCE(MAX(id), 0) FROM turns", [], |r| r.get(0))?;
-                Ok(judged.unwrap_or(latest))
-            })
-            .await
-        {
+        let mut cursor = match self.store.judge_queue_cursor().await {
             Ok(c) => c,
             Err(e) => {
                 tracing::error!(error = %e, "judge cannot read its queue; not judging");
@@ -185,23 +176,14 @@ impl Judge {
             }
         };
         // A restart (perhaps after the user fixed the judge's upstream) retries waiting jobs now.
-        if let Err(e) = self
-            .store
-            .write(|c| {
-                Ok(c.execute(
-                    "UPDATE judge_jobs SET not_before = MIN(not_before, ?1) WHERE status = 'pending'",
-                    [now_ms()],
-                )?)
-            })
-            .await
-        {
+        if let Err(e) = self.store.judge_queue_retry_now().await {
             tracing::warn!(error = %e, "judge could not reschedule waiting jobs");
         }
         let mut tick = tokio::time::interval(Duration::from_millis(500));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            match self.enqueue(cursor).await {
+            match self.store.judge_queue_add(cursor).await {
                 Ok(c) => cursor = c,
                 Err(e) => tracing::warn!(error = %e, "judge could not queue new turns"),
             }
@@ -234,72 +216,34 @@ impl Judge {
         }
     }
 
-    /// Queues new successful main turns; returns the new cursor.
-    async fn enqueue(&self, cursor: i64) -> Result<i64, StoreError> {
-        self.store
-            .write(move |c| {
-                let now = now_ms();
-                c.execute(
-                    "INSERT OR IGNORE INTO judge_jobs(turn_id, status, attempts, not_before, updated_at)
-                     SELECT id, 'pending', 0, finished_at, ?2 FROM turns
-                     WHERE id > ?1 AND turn_type = 'main' AND status = 'ok'",
-                    params![cursor, now],
-                )?;
-                let max: i64 = c.query_row("SELECT COALESCE(MAX(id), ?1) FROM turns", [cursor], |r| r.get(0))?;
-                Ok(max)
-            })
-            .await
-    }
-
     /// Jobs ready to judge: the user has answered, the session ended, or the wait is over.
     async fn due(&self) -> Result<Vec<Evidence>, StoreError> {
         let wait_ms = (self.cfg.wait_for_next_secs * 1000) as i64;
         let limit = (self.cfg.concurrency * 4) as i64;
-        self.store
-            .read(move |c| {
-                let now = now_ms();
-                let mut st = c.prepare(
-                    "SELECT t.id, t.session_id, t.upstream, t.message_hashes, COALESCE(t.response_text, ''), t.tool_calls,
-                        (SELECT n.message_hashes FROM turns n WHERE n.session_id = t.session_id AND n.id > t.id
-                            AND n.turn_type = 'main' ORDER BY n.id LIMIT 1)
-                     FROM judge_jobs j JOIN turns t ON t.id = j.turn_id JOIN sessions s ON s.id = t.session_id
-                     WHERE j.status = 'pending' AND j.not_before <= ?1
-                       AND NOT EXISTS (SELECT 1 FROM turn_scores sc WHERE sc.turn_id = t.id)
-                       AND (s.done_at IS NOT NULL OR t.finished_at <= ?1 - ?2
-                            OR EXISTS (SELECT 1 FROM turns n WHERE n.session_id = t.session_id AND n.id > t.id AND n.turn_type = 'main'))
-                     ORDER BY t.id LIMIT ?3",
-                )?;
-                let rows = st
-                    .query_map(params![now, wait_ms, limit], |r| {
-                        Ok((
-                            r.get::<_, i64>(0)?,
-                            r.get::<_, String>(2)?,
-                            r.get::<_, String>(3)?,
-                            r.get::<_, String>(4)?,
-                            r.get::<_, Option<String>>(5)?,
-                            r.get::<_, Option<String>>(6)?,
-                        ))
-                    })?
-                    .collect::<Result<Vec<_>, _>>()?;
-                let load = |hashes: &str| read::load_messages(c, hashes);
-                let mut out = Vec::new();
-                for (turn_id, upstream, hashes, text, tools, next) in rows {
-                    let messages = load(&hashes)?;
-                    let mut answer = text;
-                    if let Some(t) = tools {
-                        for call in serde_json::from_str::<Vec<Value>>(&t).unwrap_or_default() {
-                            answer.push_str(&format!("\n[called the tool {} with {}]", call["name"].as_str().unwrap_or("?"), call["arguments"].as_str().unwrap_or("")));
-                        }
-                    }
-                    let next_message = match next {
-                        Some(h) => last_user_text(&load(&h)?),
-                        None => None,
-                    };
-                    out.push(Evidence { turn_id, upstream, request: last_user_text(&messages).unwrap_or_default(), answer, next_message });
-                }
-                Ok(out)
-            })
-            .await
+        let due = self.store.judge_queue_next(wait_ms, limit).await?;
+        Ok(due.into_iter().map(evidence).collect())
+    }
+}
+
+/// What the judge is shown of a due turn: the user's request, the answer with the tools it
+/// called, and the user's next message.
+fn evidence(t: DueTurn) -> Evidence {
+    let mut answer = t.response_text;
+    if let Some(calls) = t.tool_calls {
+        for call in serde_json::from_str::<Vec<Value>>(&calls).unwrap_or_default() {
+            answer.push_str(&format!(
+                "\n[called the tool {} with {}]",
+                call["name"].as_str().unwrap_or("?"),
+                call["arguments"].as_str().unwrap_or("")
+            ));
+        }
+    }
+    Evidence {
+        turn_id: t.turn_id,
+        upstream: t.upstream,
+        request: last_user_text(&t.messages).unwrap_or_default(),
+        answer,
+        next_message: t.next_messages.as_deref().and_then(last_user_text),
     }
 }
 
@@ -361,24 +305,22 @@ async fn judge_one(
         let (outcome, err) = attempt_failure(&votes, timeout);
         let base_ms = (cfg.retry_secs * 1000) as i64;
         let max = if outcome == "unavailable" { MAX_ATTEMPTS } else { MAX_ANSWER_ATTEMPTS };
-        let e = err.clone();
+        let error = err.clone();
+        let answers = raw.iter().any(Option::is_some).then_some(raw_json);
         let written = store
-            .write(move |c| {
-                let attempts: i64 = c.query_row("SELECT attempts FROM judge_jobs WHERE turn_id = ?1", [turn_id], |r| r.get(0))?;
-                let backoff = (base_ms << attempts.min(9)).min(3_600_000);
-                let status = if attempts + 1 >= max { "failed" } else { "pending" };
-                c.execute(
-                    "UPDATE judge_jobs SET attempts = attempts + 1, not_before = ?2, last_error = ?3, status = ?4, updated_at = ?5,
-                        outcome = ?6, last_answer = COALESCE(?7, last_answer), unparseable = unparseable + ?8, timed_out = timed_out + ?9
-                     WHERE turn_id = ?1",
-                    params![turn_id, now_ms() + backoff, e, status, now_ms(), outcome,
-                        raw.iter().any(Option::is_some).then_some(&raw_json), unparseable, timed_out],
-                )?;
-                Ok(status)
+            .judge_record_failure(turn_id, move |attempts| FailedAttempt {
+                turn_id,
+                not_before: now_ms() + (base_ms << attempts.min(9)).min(3_600_000),
+                give_up: attempts + 1 >= max,
+                error,
+                outcome,
+                answers,
+                unparseable,
+                timed_out,
             })
             .await;
         match written {
-            Ok("failed") => tracing::warn!(turn = turn_id, reason = %err, "judge gave up on this turn"),
+            Ok(true) => tracing::warn!(turn = turn_id, reason = %err, "judge gave up on this turn"),
             Ok(_) if outcome == "unavailable" => {
                 tracing::warn!(turn = turn_id, error = %err, "judge unavailable; will retry")
             }
@@ -399,20 +341,16 @@ async fn judge_one(
         .or_else(|| votes.iter().find_map(|v| if let Vote::Valid(_, why) = v { Some(why.clone()) } else { None }))
         .unwrap_or_default();
     let votes_json = serde_json::to_string(&valid).unwrap_or_default();
+    // The user's own feedback, if any, stays; either way the job is done.
     let written = store
-        .write(move |c| {
-            // The user's own feedback, if any, stays; either way the job is done.
-            let n = c.execute(
-                "INSERT OR IGNORE INTO turn_scores(turn_id, score, source, votes, reason, created_at) VALUES (?1, ?2, 'judge', ?3, ?4, ?5)",
-                params![turn_id, score, votes_json, reason, now_ms()],
-            )?;
-            c.execute(
-                "UPDATE judge_jobs SET status = 'done', attempts = attempts + 1, updated_at = ?2, last_error = NULL, outcome = 'scored',
-                    last_answer = ?3, unparseable = unparseable + ?4, timed_out = timed_out + ?5
-                 WHERE turn_id = ?1",
-                params![turn_id, now_ms(), raw_json, unparseable, timed_out],
-            )?;
-            Ok(n > 0)
+        .judge_record_score(Scored {
+            turn_id,
+            score,
+            votes: votes_json,
+            reason,
+            answers: raw_json,
+            unparseable,
+            timed_out,
         })
         .await;
     match written {
@@ -442,22 +380,7 @@ pub async fn feedback(
     score: i64,
     note: Option<String>,
 ) -> Result<bool, StoreError> {
-    let found = store
-        .write(move |c| {
-            let exists: bool = c.query_row("SELECT EXISTS(SELECT 1 FROM turns WHERE id = ?1)", [turn_id], |r| r.get(0))?;
-            if !exists {
-                return Ok(false);
-            }
-            c.execute(
-                "INSERT INTO turn_scores(turn_id, score, source, votes, reason, note, created_at) VALUES (?1, ?2, 'user', NULL, NULL, ?3, ?4)
-                 ON CONFLICT(turn_id) DO UPDATE SET score = excluded.score, source = 'user', note = excluded.note,
-                    votes = NULL, reason = NULL, created_at = excluded.created_at",
-                params![turn_id, score, note, now_ms()],
-            )?;
-            c.execute("UPDATE judge_jobs SET status = 'done', updated_at = ?2 WHERE turn_id = ?1", params![turn_id, now_ms()])?;
-            Ok(true)
-        })
-        .await?;
+    let found = store.record_user_score(turn_id, score, note).await?;
     if found {
         events.publish(Event::TurnScored { turn_id, score, source: "user".into() });
     }
@@ -502,33 +425,7 @@ pub struct JudgeStatus {
 
 /// Reads the judge's status.
 pub fn judge_status(c: &rusqlite::Connection) -> Result<JudgeStatus, StoreError> {
-    let mut st = c.query_row(
-        "SELECT (SELECT COUNT(*) FROM judge_jobs WHERE status = 'pending'), (SELECT COUNT(*) FROM judge_jobs WHERE status = 'done'),
-            (SELECT COUNT(*) FROM judge_jobs WHERE status = 'failed'), (SELECT COUNT(*) FROM turn_scores),
-            (SELECT COUNT(*) FROM turn_scores WHERE source = 'judge'),
-            (SELECT COUNT(*) FROM judge_jobs WHERE status != 'done' AND outcome = 'unparseable'),
-            (SELECT COUNT(*) FROM judge_jobs WHERE status != 'done' AND outcome = 'timed out'),
-            (SELECT COALESCE(SUM(unparseable), 0) FROM judge_jobs), (SELECT COALESCE(SUM(timed_out), 0) FROM judge_jobs),
-            (SELECT last_error FROM judge_jobs WHERE last_error IS NOT NULL ORDER BY updated_at DESC, turn_id DESC LIMIT 1),
-            (SELECT last_answer FROM judge_jobs WHERE last_answer IS NOT NULL ORDER BY updated_at DESC, turn_id DESC LIMIT 1)",
-        [],
-        |r| {
-            Ok(JudgeStatus {
-                pending: r.get(0)?,
-                done: r.get(1)?,
-                failed: r.get(2)?,
-                scored: r.get(3)?,
-                scored_by_judge: r.get(4)?,
-                unparseable: r.get(5)?,
-                timed_out: r.get(6)?,
-                unparseable_answers: r.get(7)?,
-                timed_out_answers: r.get(8)?,
-                last_error: r.get(9)?,
-                last_answer: r.get::<_, Option<String>>(10)?,
-                problem: None,
-            })
-        },
-    )?;
+    let mut st = crate::store::judge::judge_status(c)?;
     // The last answer is kept as the attempt's list of raw answers: show the last one given.
     st.last_answer = st.last_answer.and_then(|j| {
         serde_json::from_str::<Vec<Option<String>>>(&j).ok().and_then(|v| v.into_iter().flatten().next_back())
@@ -575,21 +472,7 @@ impl JudgeJob {
 
     /// Whether the judge has a turn to judge now (as [`Judge`] picks them).
     async fn due(&self) -> bool {
-        let wait_ms = self.wait_ms;
-        self.store
-            .read(move |c| {
-                Ok(c.query_row(
-                    "SELECT EXISTS(SELECT 1 FROM judge_jobs j JOIN turns t ON t.id = j.turn_id JOIN sessions s ON s.id = t.session_id
-                     WHERE j.status = 'pending' AND j.not_before <= ?1
-                       AND NOT EXISTS (SELECT 1 FROM turn_scores sc WHERE sc.turn_id = t.id)
-                       AND (s.done_at IS NOT NULL OR t.finished_at <= ?1 - ?2
-                            OR EXISTS (SELECT 1 FROM turns n WHERE n.session_id = t.session_id AND n.id > t.id AND n.turn_type = 'main')))",
-                    params![now_ms(), wait_ms],
-                    |r| r.get(0),
-                )?)
-            })
-            .await
-            .unwrap_or(false)
+        self.store.judge_queue_has_due(self.wait_ms).await.unwrap_or(false)
     }
 }
 

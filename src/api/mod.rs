@@ -129,7 +129,7 @@ pub struct EngineInfo {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct UpstreamInfo {
     pub name: String,
-    pub kind: crate::config::Protocol,
+    pub kind: crate::config::Kind,
     pub auth: crate::config::Auth,
     pub base_url: String,
     pub models: Vec<String>,
@@ -342,7 +342,7 @@ async fn status(State(st): State<Arc<ApiState>>) -> Result<Json<Status>, ApiErro
     let evolver = if st.evolver.enabled() { Some(st.store.read(crate::evolve::evolver_status).await?) } else { None };
     let candidates_pending: i64 = st
         .store
-        .read(|c| Ok(c.query_row("SELECT COUNT(*) FROM candidates WHERE status = 'pending'", [], |r| r.get(0))?))
+        .read(crate::store::candidates::pending_count)
         .await?;
     Ok(Json(Status {
         info: st.info.clone(),

@@ -89,11 +89,7 @@ async fn simulate(State(st): State<Arc<ApiState>>, Query(r): Query<Range>) -> Re
     let history_from = from.min(now) - i64::from(cfg.activity_weeks.max(1)) * 7 * 86_400_000;
     let turns: Vec<i64> = st
         .store
-        .read(move |c| {
-            let mut q = c.prepare("SELECT started_at FROM turns WHERE started_at >= ?1 ORDER BY started_at")?;
-            let v = q.query_map([history_from], |r| r.get(0))?.collect::<Result<Vec<i64>, _>>()?;
-            Ok(v)
-        })
+        .read(move |c| crate::store::turns::started_since(c, history_from, false))
         .await?;
     let ts = |ms: i64| jiff::Timestamp::from_millisecond(ms).map_err(|e| ApiError::BadRequest(e.to_string()));
     let now_z = ts(now)?.to_zoned(tz.clone());

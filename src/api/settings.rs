@@ -159,23 +159,7 @@ async fn delete_data(State(st): State<Arc<ApiState>>, Json(c): Json<Confirm>) ->
     if c.confirm != DELETE_CONFIRMATION {
         return Err(ApiError::BadRequest(format!("send {{\"confirm\": {DELETE_CONFIRMATION:?}}} to delete all data")));
     }
-    st.store.flush().await?;
-    st.store
-        .write(|c| {
-            c.execute_batch(
-                "DELETE FROM candidate_support; DELETE FROM candidates; DELETE FROM evolve_consumed; DELETE FROM evolve_runs;
-                 DELETE FROM turn_scores; DELETE FROM judge_jobs; DELETE FROM turns; DELETE FROM sessions; DELETE FROM blobs;
-                 DELETE FROM job_runs;",
-            )?;
-            Ok(())
-        })
-        .await?;
-    st.store
-        .maintain(|c| {
-            c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); VACUUM;")?;
-            Ok(())
-        })
-        .await?;
+    st.store.erase_recorded().await?;
     tracing::info!("all recorded data deleted at the user's request");
     Ok(StatusCode::NO_CONTENT)
 }

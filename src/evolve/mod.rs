@@ -11,7 +11,6 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rusqlite::params;
 use serde_json::{json, Value};
 use tokio::task::JoinHandle;
 
@@ -20,7 +19,9 @@ pub use prompt::{Failure, Proposal};
 use crate::clock::now_ms;
 use crate::config::{EvolveConfig, JudgeConfig};
 use crate::events::{Event, EventBus};
-use crate::upstream::complete as llm;
+use crate::llm;
+use crate::store::candidates::{self, NewCandidate};
+use crate::store::evolution::{self, NewRun};
 use crate::skills::Library;
 use crate::store::{Store, StoreError};
 use crate::transcript::last_user_text;
@@ -93,9 +94,7 @@ impl Outcome {
     }
 }
 
-/// `evolve_runs` statuses of runs that failed for output or transport reasons (older builds
-/// wrote `failed` for malformed answers too, and consumed their failures).
-pub const FAILED_STATUSES: &str = "('failed', 'malformed', 'timed out')";
+pub use crate::store::evolution::FAILED_STATUSES;
 
 /// Automatic runs of a session that keep failing stop after this many (in windows too), until a
 /// restart or `metaclaw evolve --retry-failed`.
@@ -127,47 +126,14 @@ pub struct EvolverStatus {
     pub last_run: Option<Run>,
 }
 
-fn run_row(r: &rusqlite::Row) -> rusqlite::Result<Run> {
-    let turns: String = r.get(4)?;
-    Ok(Run {
-        id: r.get(0)?,
-        created_at: r.get(1)?,
-        trigger: r.get(2)?,
-        session_id: r.get(3)?,
-        turns: serde_json::from_str(&turns).unwrap_or_default(),
-        status: r.get(5)?,
-        reason: r.get(6)?,
-        candidates: r.get(7)?,
-    })
-}
-
-const RUN_COLS: &str = "id, created_at, trigger, session_id, turns, status, error, candidates";
-
 /// Recorded runs, newest first.
 pub async fn runs(store: &Store, limit: u32) -> Result<Vec<Run>, StoreError> {
-    store
-        .read(move |c| {
-            let mut st = c.prepare(&format!("SELECT {RUN_COLS} FROM evolve_runs ORDER BY id DESC LIMIT ?1"))?;
-            let rows = st.query_map([limit.clamp(1, 1000)], run_row)?.collect::<Result<Vec<_>, _>>()?;
-            Ok(rows)
-        })
-        .await
+    store.read(move |c| evolution::runs(c, limit)).await
 }
 
 /// The evolver's status.
 pub fn evolver_status(c: &rusqlite::Connection) -> Result<EvolverStatus, StoreError> {
-    use rusqlite::OptionalExtension;
-    let (runs, failed_runs, failures_waiting) = c.query_row(
-        &format!(
-            "SELECT (SELECT COUNT(*) FROM evolve_runs), (SELECT COUNT(*) FROM evolve_runs WHERE status IN {FAILED_STATUSES}),
-                (SELECT COUNT(*) FROM turn_scores sc WHERE sc.score < 0 AND NOT EXISTS (SELECT 1 FROM evolve_consumed e WHERE e.turn_id = sc.turn_id))"
-        ),
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-    )?;
-    let last_run =
-        c.query_row(&format!("SELECT {RUN_COLS} FROM evolve_runs ORDER BY id DESC LIMIT 1"), [], run_row).optional()?;
-    Ok(EvolverStatus { runs, failed_runs, failures_waiting, last_run })
+    evolution::status(c)
 }
 
 /// Calls per hour, counted over a sliding window.
@@ -338,17 +304,7 @@ impl Evolver {
         let due: Vec<(String, &'static str)> = self
             .store
             .read(move |c| {
-                let mut st = c.prepare(
-                    "SELECT t.session_id, COUNT(*), s.done_at IS NOT NULL OR s.last_at < ?2
-                     FROM turns t JOIN turn_scores sc ON sc.turn_id = t.id JOIN sessions s ON s.id = t.session_id
-                     WHERE sc.score < 0 AND NOT EXISTS (SELECT 1 FROM evolve_consumed e WHERE e.turn_id = t.id)
-                     GROUP BY t.session_id",
-                )?;
-                let rows = st
-                    .query_map(params![n, now_ms() - gap], |r| {
-                        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, bool>(2)?))
-                    })?
-                    .collect::<Result<Vec<_>, _>>()?;
+                let rows = evolution::sessions_with_failures(c, now_ms() - gap)?;
                 Ok(rows
                     .into_iter()
                     .filter_map(|(s, count, ended)| {
@@ -370,45 +326,22 @@ impl Evolver {
     /// The failed, not yet consumed turns of a session (or of all sessions), newest six.
     async fn failures(&self, session: Option<&str>) -> Result<Vec<Failure>, StoreError> {
         let session = session.map(str::to_string);
-        self.store
-            .read(move |c| {
-                let mut st = c.prepare(
-                    "SELECT t.id, t.message_hashes, COALESCE(t.response_text, ''),
-                        CASE WHEN sc.source = 'user' THEN sc.note ELSE COALESCE(sc.reason, sc.note) END, sc.source = 'user',
-                        (SELECT n.message_hashes FROM turns n WHERE n.session_id = t.session_id AND n.id > t.id AND n.turn_type = 'main' ORDER BY n.id LIMIT 1)
-                     FROM turns t JOIN turn_scores sc ON sc.turn_id = t.id
-                     WHERE sc.score < 0 AND (?1 IS NULL OR t.session_id = ?1)
-                       AND NOT EXISTS (SELECT 1 FROM evolve_consumed e WHERE e.turn_id = t.id)
-                     ORDER BY t.id DESC LIMIT 6",
-                )?;
-                let rows = st
-                    .query_map([&session], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?, r.get::<_, bool>(4)?, r.get::<_, Option<String>>(5)?)))?
-                    .collect::<Result<Vec<_>, _>>()?;
-                let load = |hashes: &str| crate::store::read::load_messages(c, hashes);
-                let mut out = Vec::new();
-                for (turn_id, hashes, answer, reason, by_user, next) in rows {
-                    let request = last_user_text(&load(&hashes)?).unwrap_or_default();
-                    let next_message = match next {
-                        Some(h) => last_user_text(&load(&h)?),
-                        None => None,
-                    };
-                    let source = if by_user { "user" } else { "judge" }.to_string();
-                    out.push(Failure { turn_id, request, answer, reason, next_message, source });
-                }
-                out.reverse();
-                Ok(out)
+        let failed = self.store.read(move |c| evolution::failures(c, session.as_deref())).await?;
+        Ok(failed
+            .into_iter()
+            .map(|f| Failure {
+                turn_id: f.turn_id,
+                request: last_user_text(&f.messages).unwrap_or_default(),
+                answer: f.answer,
+                reason: f.reason,
+                next_message: f.next_messages.as_deref().and_then(last_user_text),
+                source: if f.by_user { "user" } else { "judge" }.to_string(),
             })
-            .await
+            .collect())
     }
 
     async fn rejected(&self) -> Result<Vec<(String, String)>, StoreError> {
-        self.store
-            .read(|c| {
-                let mut st = c.prepare("SELECT name, COALESCE(reason, '') FROM candidates WHERE status = 'rejected' ORDER BY id DESC LIMIT 30")?;
-                let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<Vec<_>, _>>()?;
-                Ok(rows)
-            })
-            .await
+        self.store.read(candidates::rejected).await
     }
 
     /// The existing skills closest to the failures (their requests, the user's reactions and
@@ -532,45 +465,32 @@ impl Evolver {
             }
         };
         report.outcome = outcome.as_str().to_string();
-        let (trigger, session, error) = (trigger.to_string(), session.map(str::to_string), report.error.clone());
-        let evidence = serde_json::to_string(&failures).expect("json");
-        let dropped = report.dropped.clone();
-        let (run_id, ids) = self
-            .store
-            .write(move |c| {
-                let now = now_ms();
-                c.execute(
-                    "INSERT INTO evolve_runs(created_at, trigger, session_id, turns, status, error, candidates) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![now, trigger, session, serde_json::to_string(&turn_ids).expect("json"), outcome.as_str(),
-                        error.or_else(|| (!dropped.is_empty()).then(|| format!("dropped: {}", dropped.join("; ")))), keep.len() as i64],
-                )?;
-                let run = c.last_insert_rowid();
-                if outcome.consumes() {
-                    for t in &turn_ids {
-                        c.execute("INSERT OR IGNORE INTO evolve_consumed(turn_id, run_id) VALUES (?1, ?2)", params![t, run])?;
-                    }
-                }
-                // A candidate already waiting under the same name is not proposed twice.
-                let mut ids = Vec::new();
-                for (p, action, skill, previous) in &keep {
-                    let waiting: bool = c.query_row("SELECT EXISTS(SELECT 1 FROM candidates WHERE name = ?1 AND status = 'pending')", [&skill.name], |r| r.get(0))?;
-                    if waiting {
-                        continue;
-                    }
-                    c.execute(
-                        "INSERT INTO candidates(run_id, created_at, status, action, name, description, category, rationale, content, previous, evidence)
-                         VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                        params![run, now, action, skill.name, skill.description, skill.category(), p.rationale, crate::skills::render(skill), previous, evidence],
-                    )?;
-                    let id = c.last_insert_rowid();
-                    for t in &turn_ids {
-                        c.execute("INSERT OR IGNORE INTO candidate_support(candidate_id, turn_id) VALUES (?1, ?2)", params![id, t])?;
-                    }
-                    ids.push(id);
-                }
-                Ok((run, ids))
+        let dropped = &report.dropped;
+        let run = NewRun {
+            trigger: trigger.to_string(),
+            session: session.map(str::to_string),
+            turns: turn_ids,
+            status: outcome.as_str(),
+            error: report
+                .error
+                .clone()
+                .or_else(|| (!dropped.is_empty()).then(|| format!("dropped: {}", dropped.join("; ")))),
+            consumes: outcome.consumes(),
+            evidence: serde_json::to_string(&failures).expect("json"),
+        };
+        let proposed: Vec<NewCandidate> = keep
+            .iter()
+            .map(|(p, action, skill, previous)| NewCandidate {
+                action: action.to_string(),
+                name: skill.name.clone(),
+                description: skill.description.clone(),
+                category: skill.category().to_string(),
+                rationale: p.rationale.clone(),
+                content: crate::skills::render(skill),
+                previous: previous.clone(),
             })
-            .await?;
+            .collect();
+        let (run_id, ids) = self.store.write(move |c| evolution::record_run(c, &run, &proposed)).await?;
         report.run_id = Some(run_id);
         if let Some(session) = &automatic {
             self.note_run(session, report.error.as_deref());
@@ -594,15 +514,7 @@ impl Evolver {
     /// consumed, as older builds did, and lets automatic runs retry every session: for after
     /// the user switched to a better evolver model. Returns how many turns came back.
     pub async fn retry_failed(&self) -> Result<usize, StoreError> {
-        let n = self
-            .store
-            .write(|c| {
-                Ok(c.execute(
-                    &format!("DELETE FROM evolve_consumed WHERE run_id IN (SELECT id FROM evolve_runs WHERE status IN {FAILED_STATUSES})"),
-                    [],
-                )?)
-            })
-            .await?;
+        let n = self.store.write(evolution::release_failed).await?;
         self.failing.lock().expect("failing lock").clear();
         Ok(n)
     }

@@ -4,18 +4,17 @@
 
 use std::time::Duration;
 
-use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::screen;
 pub use super::screen::Flag;
 use super::{recorded, EvolveError, Evolver};
-use crate::clock::now_ms;
 use crate::config::Approval;
 use crate::events::Event;
 use crate::judge::{majority, parse_vote};
-use crate::upstream::complete as llm;
+use crate::llm;
+use crate::store::candidates;
 use crate::skills::{inject, parse, render, Origin, Placement};
 use crate::store::{Store, StoreError};
 
@@ -74,45 +73,15 @@ pub fn candidate_flags(content: &str, evidence: &Value) -> Vec<Flag> {
     screen::flags(content, &user_words(evidence))
 }
 
-const COLS: &str = "id, run_id, created_at, status, action, name, description, category, rationale, content, previous, evidence, replay, decided_at, decided_by, reason, generation";
-
-fn row(r: &rusqlite::Row) -> rusqlite::Result<Candidate> {
-    let evidence: String = r.get(11)?;
-    let replay: Option<String> = r.get(12)?;
-    let evidence = serde_json::from_str(&evidence).unwrap_or(Value::Null);
-    let content: String = r.get(9)?;
-    Ok(Candidate {
-        flags: candidate_flags(&content, &evidence),
-        id: r.get(0)?,
-        run_id: r.get(1)?,
-        created_at: r.get(2)?,
-        status: r.get(3)?,
-        action: r.get(4)?,
-        name: r.get(5)?,
-        description: r.get(6)?,
-        category: r.get(7)?,
-        rationale: r.get(8)?,
-        content,
-        previous: r.get(10)?,
-        evidence,
-        replay: replay.and_then(|r| serde_json::from_str(&r).ok()),
-        decided_at: r.get(13)?,
-        decided_by: r.get(14)?,
-        reason: r.get(15)?,
-        generation: r.get(16)?,
-        support: Vec::new(),
-    })
-}
-
-fn with_support(c: &rusqlite::Connection, mut cand: Candidate) -> Result<Candidate, StoreError> {
-    let mut st = c.prepare_cached("SELECT turn_id FROM candidate_support WHERE candidate_id = ?1 ORDER BY turn_id")?;
-    cand.support = st.query_map([cand.id], |r| r.get(0))?.collect::<Result<_, _>>()?;
-    // The user's verdict on an evidence turn, even one given after the proposal, replaces the
-    // judge's reason.
-    let mut user = c.prepare_cached("SELECT note FROM turn_scores WHERE turn_id = ?1 AND source = 'user'")?;
+/// Fills in what the store does not hold: the risk flags, the support turns, and the user's
+/// verdict on an evidence turn, even one given after the proposal, which replaces the judge's
+/// reason.
+fn complete(c: &rusqlite::Connection, mut cand: Candidate) -> Result<Candidate, StoreError> {
+    cand.flags = candidate_flags(&cand.content, &cand.evidence);
+    cand.support = candidates::support(c, cand.id)?;
     for f in cand.evidence.as_array_mut().into_iter().flatten() {
         let Some(turn) = f["turn_id"].as_i64() else { continue };
-        if let Some(note) = user.query_row([turn], |r| r.get::<_, Option<String>>(0)).optional()? {
+        if let Some(note) = crate::store::judge::user_note(c, turn)? {
             f["reason"] = note.map_or(Value::Null, Value::String);
             f["source"] = json!("user");
         }
@@ -121,24 +90,11 @@ fn with_support(c: &rusqlite::Connection, mut cand: Candidate) -> Result<Candida
 }
 
 pub async fn get(store: &Store, id: i64) -> Result<Option<Candidate>, StoreError> {
-    store
-        .read(move |c| {
-            let cand = c.query_row(&format!("SELECT {COLS} FROM candidates WHERE id = ?1"), [id], row).optional()?;
-            cand.map(|cand| with_support(c, cand)).transpose()
-        })
-        .await
+    store.read(move |c| candidates::get(c, id)?.map(|cand| complete(c, cand)).transpose()).await
 }
 
 pub async fn list(store: &Store, status: Option<String>) -> Result<Vec<Candidate>, StoreError> {
-    store
-        .read(move |c| {
-            let mut st = c.prepare(&format!(
-                "SELECT {COLS} FROM candidates WHERE (?1 IS NULL OR status = ?1) ORDER BY id DESC LIMIT 200"
-            ))?;
-            let rows = st.query_map([status], row)?.collect::<Result<Vec<_>, _>>()?;
-            rows.into_iter().map(|cand| with_support(c, cand)).collect()
-        })
-        .await
+    store.read(move |c| candidates::list(c, status)?.into_iter().map(|cand| complete(c, cand)).collect()).await
 }
 
 const COMPARE: &str = "You compare two answers an AI assistant gave to the same request: the one that failed, and one \
@@ -157,11 +113,7 @@ pub async fn verify_and_apply_policy(ev: &Evolver, id: i64) -> Result<(), Evolve
                 Ok(verdict) => {
                     improved = verdict["improved"].as_bool();
                     let v = verdict.to_string();
-                    ev.store
-                        .write(move |c| {
-                            Ok(c.execute("UPDATE candidates SET replay = ?2 WHERE id = ?1", params![id, v])?)
-                        })
-                        .await?;
+                    ev.store.write(move |c| candidates::set_replay(c, id, &v)).await?;
                     ev.events.publish(Event::CandidateVerified { id, improved: improved.unwrap_or(false) });
                 }
                 Err(e) => tracing::warn!(candidate = id, error = %e, "replay failed"),
@@ -272,15 +224,7 @@ pub async fn approve_candidate(ev: &Evolver, id: i64, edited: Option<String>, by
     let by = by.to_string();
     // A renamed candidate keeps its id, so its support turns and evidence stay linked.
     let renamed = (name != cand.name).then(|| format!("renamed from {} on approval", cand.name));
-    ev.store
-        .write(move |c| {
-            Ok(c.execute(
-                "UPDATE candidates SET status = 'approved', decided_at = ?2, decided_by = ?3, generation = ?4, name = ?5,
-                    reason = COALESCE(?6, reason) WHERE id = ?1",
-                params![id, now_ms(), by, generation, name, renamed],
-            )?)
-        })
-        .await?;
+    ev.store.write(move |c| candidates::approve(c, id, &by, generation, &name, renamed.as_deref())).await?;
     ev.events.publish(Event::CandidateDecided { id, status: "approved".into() });
     Ok(generation)
 }
@@ -303,14 +247,7 @@ pub async fn decide(ev: &Evolver, id: i64, status: &'static str, reason: Option<
     if !matches!(cand.status.as_str(), "pending" | "deferred") {
         return Err(EvolveError::Conflict(format!("candidate {id} is already {}", cand.status)));
     }
-    ev.store
-        .write(move |c| {
-            Ok(c.execute(
-                "UPDATE candidates SET status = ?2, decided_at = ?3, decided_by = 'user', reason = ?4 WHERE id = ?1",
-                params![id, status, now_ms(), reason],
-            )?)
-        })
-        .await?;
+    ev.store.write(move |c| candidates::decide(c, id, status, reason.as_deref())).await?;
     ev.events.publish(Event::CandidateDecided { id, status: status.into() });
     Ok(())
 }

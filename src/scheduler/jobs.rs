@@ -97,19 +97,7 @@ impl Job for MaintenanceJob {
             if ctx.cancel.is_cancelled() {
                 return Outcome::Paused("stopped after pruning".into());
             }
-            let r = self
-                .store
-                .maintain(|c| {
-                    c.execute_batch("PRAGMA optimize; PRAGMA wal_checkpoint(TRUNCATE);")?;
-                    let pages: i64 = c.query_row("PRAGMA page_count", [], |r| r.get(0))?;
-                    let free: i64 = c.query_row("PRAGMA freelist_count", [], |r| r.get(0))?;
-                    let vacuum = pages > 256 && free * 4 > pages;
-                    if vacuum {
-                        c.execute_batch("VACUUM;")?;
-                    }
-                    Ok(vacuum)
-                })
-                .await;
+            let r = self.store.optimise().await;
             match r {
                 Ok(vacuumed) => notes.push(if vacuumed { "optimised and vacuumed" } else { "optimised" }.into()),
                 Err(e) => return Outcome::Failed(format!("maintenance: {e}")),

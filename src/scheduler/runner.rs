@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
 use jiff::{Timestamp, Zoned};
-use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -20,7 +19,7 @@ use super::{decide, ActivityModel, Decision, Inputs, Reason, SleepHours};
 use crate::calendar::Calendars;
 use crate::config::SchedulerConfig;
 use crate::events::{Event, EventBus};
-use crate::store::{Store, StoreError};
+use crate::store::{self, Store, StoreError};
 
 /// How a job's run ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -83,27 +82,13 @@ impl Checkpoint {
 
     pub async fn load(&self) -> Result<Option<serde_json::Value>, StoreError> {
         let job = self.job;
-        let raw: Option<Option<String>> = self
-            .store
-            .read(move |c| {
-                Ok(c.query_row("SELECT checkpoint FROM job_state WHERE name = ?1", [job], |r| r.get(0)).optional()?)
-            })
-            .await?;
-        Ok(raw.flatten().and_then(|s| serde_json::from_str(&s).ok()))
+        let raw = self.store.read(move |c| store::scheduler::checkpoint(c, job)).await?;
+        Ok(raw.and_then(|s| serde_json::from_str(&s).ok()))
     }
 
     pub async fn save(&self, value: &serde_json::Value) -> Result<(), StoreError> {
         let (job, text) = (self.job, value.to_string());
-        self.store
-            .write(move |c| {
-                c.execute(
-                    "INSERT INTO job_state(name, checkpoint, updated_at) VALUES (?1, ?2, ?3)
-                     ON CONFLICT(name) DO UPDATE SET checkpoint = ?2, updated_at = ?3",
-                    params![job, text, crate::clock::now_ms()],
-                )?;
-                Ok(())
-            })
-            .await
+        self.store.write(move |c| store::scheduler::save_checkpoint(c, job, &text)).await
     }
 }
 
@@ -274,15 +259,8 @@ impl Scheduler {
             }
         }
         let since = now.timestamp().as_millisecond() - i64::from(self.cfg.activity_weeks.max(1)) * 7 * 86_400_000;
-        let events: Vec<i64> = self
-            .store
-            .read(move |c| {
-                let mut q = c.prepare("SELECT started_at FROM turns WHERE turn_type = 'main' AND started_at >= ?1")?;
-                let v = q.query_map([since], |r| r.get(0))?.collect::<Result<Vec<i64>, _>>()?;
-                Ok(v)
-            })
-            .await
-            .unwrap_or_default();
+        let events: Vec<i64> =
+            self.store.read(move |c| crate::store::turns::started_since(c, since, true)).await.unwrap_or_default();
         let events: Vec<Timestamp> = events.into_iter().filter_map(|ms| Timestamp::from_millisecond(ms).ok()).collect();
         let m = ActivityModel::learn(&events, now, self.cfg.activity_weeks, self.tz.clone());
         *self.activity.write().expect("activity") = Some((Instant::now(), m.clone()));
@@ -346,17 +324,8 @@ impl Scheduler {
             return d;
         }
         let name = job.name();
-        let mut runs: Vec<i64> = self
-            .store
-            .read(move |c| {
-                let mut q = c.prepare(
-                    "SELECT ended_at - started_at FROM job_runs WHERE job = ?1 AND outcome = 'done' ORDER BY id DESC LIMIT 9",
-                )?;
-                let v = q.query_map([name], |r| r.get(0))?.collect::<Result<Vec<i64>, _>>()?;
-                Ok(v)
-            })
-            .await
-            .unwrap_or_default();
+        let mut runs: Vec<i64> =
+            self.store.read(move |c| store::scheduler::recent_durations(c, name)).await.unwrap_or_default();
         if runs.is_empty() {
             return job.default_estimate();
         }
@@ -368,28 +337,7 @@ impl Scheduler {
         let mut out = Vec::new();
         for j in &self.jobs {
             let name = j.name();
-            let last = self
-                .store
-                .read(move |c| {
-                    Ok(c.query_row(
-                        "SELECT id, started_at, ended_at, outcome, window, detail FROM job_runs WHERE job = ?1 ORDER BY id DESC LIMIT 1",
-                        [name],
-                        |r| {
-                            Ok(RunInfo {
-                                id: r.get(0)?,
-                                started_at: r.get(1)?,
-                                ended_at: r.get(2)?,
-                                outcome: r.get(3)?,
-                                window: r.get(4)?,
-                                detail: r.get(5)?,
-                            })
-                        },
-                    )
-                    .optional()?)
-                })
-                .await
-                .ok()
-                .flatten();
+            let last = self.store.read(move |c| store::scheduler::last_run(c, name)).await.ok().flatten();
             out.push(JobInfo {
                 name: name.into(),
                 estimate_secs: self.estimate(j.as_ref()).await.as_secs(),
@@ -402,16 +350,7 @@ impl Scheduler {
 
     async fn record_start(&self, job: &str, window: &str) -> Option<i64> {
         let (job, window, now) = (job.to_string(), window.to_string(), crate::clock::now_ms());
-        self.store
-            .write(move |c| {
-                c.execute(
-                    "INSERT INTO job_runs(job, started_at, window) VALUES (?1, ?2, ?3)",
-                    params![job, now, window],
-                )?;
-                Ok(c.last_insert_rowid())
-            })
-            .await
-            .ok()
+        self.store.write(move |c| store::scheduler::record_start(c, &job, &window, now)).await.ok()
     }
 
     async fn record_end(&self, run: Option<i64>, job: &str, outcome: &Outcome) {
@@ -420,16 +359,7 @@ impl Scheduler {
         self.events.publish(Event::JobStopped { job: job.into(), outcome: kind.into(), detail: detail.into() });
         let Some(id) = run else { return };
         let (kind, detail, now) = (kind.to_string(), detail.to_string(), crate::clock::now_ms());
-        let _ = self
-            .store
-            .write(move |c| {
-                c.execute(
-                    "UPDATE job_runs SET ended_at = ?1, outcome = ?2, detail = ?3 WHERE id = ?4",
-                    params![now, kind, detail, id],
-                )?;
-                Ok(())
-            })
-            .await;
+        let _ = self.store.write(move |c| store::scheduler::record_end(c, id, now, &kind, &detail)).await;
     }
 
     /// Runs the state machine until `stop` is cancelled; a running job is paused first.

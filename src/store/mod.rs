@@ -5,12 +5,18 @@
 //! crash of the process (WAL with `synchronous = NORMAL`); a clean shutdown drains the queue.
 
 pub mod calendars;
+pub mod candidates;
+pub mod evolution;
 pub mod inflight;
+pub mod judge;
 mod queue;
 pub mod read;
+pub mod scheduler;
 mod schema;
+pub mod sessions;
+pub mod turns;
 mod writer;
-pub use writer::hash_json;
+pub use turns::hash_json;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -157,7 +163,7 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         schema::migrate(&mut conn)?;
-        let max_id: i64 = conn.query_row("SELECT COALESCE(MAX(id), 0) FROM turns", [], |r| r.get(0))?;
+        let max_id = turns::max_id(&conn)?.unwrap_or(0);
         // Every id below the last reservation may have been handed out before a crash.
         let reserved: Option<i64> =
             conn.query_row("SELECT value FROM meta WHERE key = 'turn_ids_reserved'", [], |r| r.get(0)).optional()?;
@@ -337,6 +343,43 @@ impl Store {
         }
     }
 
+    /// Optimises the database and truncates its log; also vacuums it when a quarter or more of
+    /// it is free. Returns whether it vacuumed.
+    pub async fn optimise(&self) -> Result<bool, StoreError> {
+        self.maintain(|c| {
+            c.execute_batch("PRAGMA optimize; PRAGMA wal_checkpoint(TRUNCATE);")?;
+            let pages: i64 = c.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+            let free: i64 = c.query_row("PRAGMA freelist_count", [], |r| r.get(0))?;
+            let vacuum = pages > 256 && free * 4 > pages;
+            if vacuum {
+                c.execute_batch("VACUUM;")?;
+            }
+            Ok(vacuum)
+        })
+        .await
+    }
+
+    /// Deletes every recorded conversation and everything learned from it (scores, evolution
+    /// runs, candidates, job runs), then gives the space back. Skills and their generations stay.
+    pub async fn erase_recorded(&self) -> Result<(), StoreError> {
+        self.flush().await?;
+        self.write(|c| {
+            candidates::clear(c)?;
+            evolution::clear(c)?;
+            judge::clear(c)?;
+            turns::clear(c)?;
+            sessions::clear(c)?;
+            turns::clear_blobs(c)?;
+            scheduler::clear_runs(c)
+        })
+        .await?;
+        self.maintain(|c| {
+            c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); VACUUM;")?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Runs a read on the blocking pool with the read-only connection.
     pub async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
     where
@@ -410,8 +453,6 @@ mod tests {
             response,
             skills: Vec::new(),
             generation: 0,
-            agent: Default::default(),
-            inject_off: false,
         }
     }
 
@@ -430,11 +471,7 @@ mod tests {
         // The queue keeps draining.
         store.record(turn(store.next_turn_id(), RawResponse::None));
         within("flush", store.flush()).await.unwrap();
-        let v = within(
-            "a write",
-            store.write(|c| Ok(c.query_row("SELECT COUNT(*) FROM turns", [], |r| r.get::<_, i64>(0))?)),
-        )
-        .await;
+        let v = within("a write", store.write(|c| Ok(turns::counts(c, 0)?.0))).await;
         assert_eq!(v.unwrap(), 1);
         within("close", store.close()).await;
     }
@@ -469,14 +506,11 @@ mod tests {
             store.record(turn(store.next_turn_id(), RawResponse::Stream(vec![bytes::Bytes::from(chunk)])));
         }
         within("flush", store.flush()).await.unwrap();
-        let errors = store
-            .read(|c| {
-                let mut st = c.prepare("SELECT error FROM turns ORDER BY id")?;
-                let rows = st.query_map([], |r| r.get::<_, Option<String>>(0))?.collect::<Result<Vec<_>, _>>()?;
-                Ok(rows)
-            })
-            .await
-            .unwrap();
+        let page = store.read(|c| turns::list_turns(c, &TurnFilter::default())).await.unwrap();
+        let mut errors = Vec::new();
+        for t in page.turns {
+            errors.push(store.read(move |c| turns::get_turn(c, t.id)).await.unwrap().unwrap().error);
+        }
         assert_eq!(errors.len(), 2);
         assert!(errors.iter().all(|e| e.as_deref().is_some_and(|e| e.contains("not recorded"))), "{errors:?}");
         assert_eq!(store.lost_turns(), 0);
@@ -509,7 +543,7 @@ mod tests {
         release.send(()).unwrap();
         within("the held write", stuck).await.unwrap().unwrap();
         within("flush", store.flush()).await.unwrap();
-        let n: i64 = store.read(|c| Ok(c.query_row("SELECT COUNT(*) FROM turns", [], |r| r.get(0))?)).await.unwrap();
+        let n = store.read(|c| Ok(turns::counts(c, 0)?.0)).await.unwrap();
         assert_eq!(n as u64, MAX_QUEUED_TURNS, "every queued turn is recorded once the disk recovers");
         assert_eq!(store.pending_writes(), 0);
         // And recording goes on.

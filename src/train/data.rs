@@ -8,12 +8,12 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
 use serde_json::Value;
 
 use super::backend::Datum;
 use super::tokens::{Sampled, Tokens};
-use crate::store::{read, StoreError};
+use crate::store::{turns, StoreError};
 
 /// A turn ready to be tokenized.
 #[derive(Debug, Clone)]
@@ -58,38 +58,16 @@ impl Sample {
 /// Eligible turns, oldest first, at most `limit`: served by the policy (with or without sampled
 /// tokens), in the query split, not yet looked at.
 pub fn eligible(conn: &Connection, limit: u32) -> Result<Vec<Candidate>, StoreError> {
-    let sql = format!(
-        "SELECT t.id FROM turns t JOIN turn_scores sc ON sc.turn_id = t.id
-         WHERE {} AND {POLICY_SERVED} AND NOT EXISTS (SELECT 1 FROM train_samples x WHERE x.turn_id = t.id)
-         ORDER BY t.id LIMIT ?2",
-        crate::dataset::QUERY_SPLIT
-    );
-    let current = crate::dataset::current_generation(conn)?;
-    let ids: Vec<i64> =
-        conn.prepare(&sql)?.query_map(params![current, limit], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    let ids = turns::trainable(conn, crate::dataset::current_generation(conn)?, limit)?;
     candidates(conn, &ids)
 }
 
-/// The policy answered the turn: it reported sampled tokens, or its adapter is on record.
-const POLICY_SERVED: &str =
-    "(t.policy_model IS NOT NULL OR EXISTS (SELECT 1 FROM turn_sampled ts WHERE ts.turn_id = t.id))";
-
 /// Specific turns (also an unfinished step's, whatever their eligibility now).
 pub fn candidates(conn: &Connection, ids: &[i64]) -> Result<Vec<Candidate>, StoreError> {
-    let mut q = conn.prepare_cached(
-        "SELECT COALESCE(sc.score, 0), ts.tokens, t.policy_model FROM turns t
-           LEFT JOIN turn_scores sc ON sc.turn_id = t.id LEFT JOIN turn_sampled ts ON ts.turn_id = t.id
-         WHERE t.id = ?1",
-    )?;
     let mut out = Vec::new();
     for &id in ids {
-        let row = q
-            .query_row([id], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, Option<String>>(2)?))
-            })
-            .optional()?;
-        let Some((score, sampled, policy_model)) = row else { continue };
-        let Some(t) = read::get_turn(conn, id)? else { continue };
+        let Some((score, sampled, policy_model)) = turns::policy_facts(conn, id)? else { continue };
+        let Some(t) = turns::get_turn(conn, id)? else { continue };
         let mut answer =
             serde_json::json!({"role": "assistant", "content": t.response_text.clone().unwrap_or_default()});
         if !t.tool_calls.is_empty() {
@@ -114,25 +92,13 @@ pub fn candidates(conn: &Connection, ids: &[i64]) -> Result<Vec<Candidate>, Stor
 
 /// How many turns are eligible now.
 pub fn eligible_count(conn: &Connection) -> Result<i64, StoreError> {
-    let sql = format!(
-        "SELECT COUNT(*) FROM turns t JOIN turn_scores sc ON sc.turn_id = t.id
-         WHERE {} AND {POLICY_SERVED} AND NOT EXISTS (SELECT 1 FROM train_samples x WHERE x.turn_id = t.id) AND ?2 = ?2",
-        crate::dataset::QUERY_SPLIT
-    );
-    let current = crate::dataset::current_generation(conn)?;
-    Ok(conn.query_row(&sql, params![current, 0], |r| r.get(0))?)
+    turns::trainable_count(conn, crate::dataset::current_generation(conn)?)
 }
 
 /// Judged query turns that cannot be trained on because another upstream answered them (the
 /// policy was down or refused, or their model is not routed to the policy).
 pub fn unsampled_count(conn: &Connection) -> Result<i64, StoreError> {
-    let sql = format!(
-        "SELECT COUNT(*) FROM turns t JOIN turn_scores sc ON sc.turn_id = t.id
-         WHERE {} AND NOT {POLICY_SERVED} AND ?2 = ?2",
-        crate::dataset::QUERY_SPLIT
-    );
-    let current = crate::dataset::current_generation(conn)?;
-    Ok(conn.query_row(&sql, params![current, 0], |r| r.get(0))?)
+    turns::not_policy_served_count(conn, crate::dataset::current_generation(conn)?)
 }
 
 /// Tokenizes candidates. Returns the usable samples and, for the rest, why not.

@@ -1,0 +1,171 @@
+//! The review queue's tables: candidates (proposed skills with their evidence, replay verdict
+//! and decision) and their support (the failed turns each was learned from).
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::Value;
+
+use super::StoreError;
+use crate::evolve::review::Candidate;
+
+/// A proposed skill to queue for review.
+#[derive(Debug, Clone)]
+pub struct NewCandidate {
+    /// create or edit.
+    pub action: String,
+    pub name: String,
+    pub description: String,
+    pub category: String,
+    pub rationale: String,
+    /// The proposed SKILL.md.
+    pub content: String,
+    /// For edits: the SKILL.md it replaces.
+    pub previous: Option<String>,
+}
+
+/// Queues a candidate of run `run`, learned from `support`; `None` (nothing queued) when one
+/// is already waiting under the same name.
+pub(super) fn propose(
+    c: &Connection,
+    run: i64,
+    now: i64,
+    p: &NewCandidate,
+    evidence: &str,
+    support: &[i64],
+) -> Result<Option<i64>, StoreError> {
+    let waiting: bool = c.query_row(
+        "SELECT EXISTS(SELECT 1 FROM candidates WHERE name = ?1 AND status = 'pending')",
+        [&p.name],
+        |r| r.get(0),
+    )?;
+    if waiting {
+        return Ok(None);
+    }
+    c.execute(
+        "INSERT INTO candidates(run_id, created_at, status, action, name, description, category, rationale, content, previous, evidence)
+         VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![run, now, p.action, p.name, p.description, p.category, p.rationale, p.content, p.previous, evidence],
+    )?;
+    let id = c.last_insert_rowid();
+    for t in support {
+        c.execute("INSERT OR IGNORE INTO candidate_support(candidate_id, turn_id) VALUES (?1, ?2)", params![id, t])?;
+    }
+    Ok(Some(id))
+}
+
+const COLS: &str = "id, run_id, created_at, status, action, name, description, category, rationale, content, previous, evidence, replay, decided_at, decided_by, reason, generation";
+
+/// A candidate as stored; its flags and support are filled in by [`get`] and [`list`]'s callers.
+fn row(r: &rusqlite::Row) -> rusqlite::Result<Candidate> {
+    let evidence: String = r.get(11)?;
+    let replay: Option<String> = r.get(12)?;
+    Ok(Candidate {
+        flags: Vec::new(),
+        id: r.get(0)?,
+        run_id: r.get(1)?,
+        created_at: r.get(2)?,
+        status: r.get(3)?,
+        action: r.get(4)?,
+        name: r.get(5)?,
+        description: r.get(6)?,
+        category: r.get(7)?,
+        rationale: r.get(8)?,
+        content: r.get(9)?,
+        previous: r.get(10)?,
+        evidence: serde_json::from_str(&evidence).unwrap_or(Value::Null),
+        replay: replay.and_then(|r| serde_json::from_str(&r).ok()),
+        decided_at: r.get(13)?,
+        decided_by: r.get(14)?,
+        reason: r.get(15)?,
+        generation: r.get(16)?,
+        support: Vec::new(),
+    })
+}
+
+/// The turns a candidate was learned from, oldest first.
+pub fn support(c: &Connection, id: i64) -> Result<Vec<i64>, StoreError> {
+    let mut st = c.prepare_cached("SELECT turn_id FROM candidate_support WHERE candidate_id = ?1 ORDER BY turn_id")?;
+    let rows = st.query_map([id], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// The candidates turn `id` taught.
+pub fn supported_by(c: &Connection, turn: i64) -> Result<Vec<i64>, StoreError> {
+    let mut st =
+        c.prepare_cached("SELECT candidate_id FROM candidate_support WHERE turn_id = ?1 ORDER BY candidate_id")?;
+    let rows = st.query_map([turn], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// Support turns of any candidate, newest first, at most `limit`.
+pub fn support_turns(c: &Connection, limit: u32) -> Result<Vec<i64>, StoreError> {
+    let mut st = c.prepare("SELECT DISTINCT turn_id FROM candidate_support ORDER BY turn_id DESC LIMIT ?1")?;
+    let rows = st.query_map([limit], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// One candidate, without flags.
+pub fn get(c: &Connection, id: i64) -> Result<Option<Candidate>, StoreError> {
+    Ok(c.query_row(&format!("SELECT {COLS} FROM candidates WHERE id = ?1"), [id], row).optional()?)
+}
+
+/// The newest 200 candidates, of one status or all, without flags.
+pub fn list(c: &Connection, status: Option<String>) -> Result<Vec<Candidate>, StoreError> {
+    let mut st = c.prepare(&format!(
+        "SELECT {COLS} FROM candidates WHERE (?1 IS NULL OR status = ?1) ORDER BY id DESC LIMIT 200"
+    ))?;
+    let rows = st.query_map([status], row)?.collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// How many candidates wait for review.
+pub fn pending_count(c: &Connection) -> Result<i64, StoreError> {
+    Ok(c.query_row("SELECT COUNT(*) FROM candidates WHERE status = 'pending'", [], |r| r.get(0))?)
+}
+
+/// The names of the newest 30 rejected candidates, with why.
+pub fn rejected(c: &Connection) -> Result<Vec<(String, String)>, StoreError> {
+    let mut st = c.prepare(
+        "SELECT name, COALESCE(reason, '') FROM candidates WHERE status = 'rejected' ORDER BY id DESC LIMIT 30",
+    )?;
+    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// Stores a candidate's replay verdict (JSON).
+pub fn set_replay(c: &Connection, id: i64, verdict: &str) -> Result<(), StoreError> {
+    c.execute("UPDATE candidates SET replay = ?2 WHERE id = ?1", params![id, verdict])?;
+    Ok(())
+}
+
+/// Marks a candidate approved by `by`, as the skill `name`, in library generation `generation`;
+/// `note` (e.g. a rename) replaces the reason when given.
+pub fn approve(
+    c: &Connection,
+    id: i64,
+    by: &str,
+    generation: i64,
+    name: &str,
+    note: Option<&str>,
+) -> Result<(), StoreError> {
+    c.execute(
+        "UPDATE candidates SET status = 'approved', decided_at = ?2, decided_by = ?3, generation = ?4, name = ?5,
+            reason = COALESCE(?6, reason) WHERE id = ?1",
+        params![id, crate::clock::now_ms(), by, generation, name, note],
+    )?;
+    Ok(())
+}
+
+/// Records the user's rejection or deferral of a candidate, with why.
+pub fn decide(c: &Connection, id: i64, status: &str, reason: Option<&str>) -> Result<(), StoreError> {
+    c.execute(
+        "UPDATE candidates SET status = ?2, decided_at = ?3, decided_by = 'user', reason = ?4 WHERE id = ?1",
+        params![id, status, crate::clock::now_ms(), reason],
+    )?;
+    Ok(())
+}
+
+/// Deletes every candidate and its support.
+pub(super) fn clear(c: &Connection) -> Result<(), StoreError> {
+    c.execute_batch("DELETE FROM candidate_support; DELETE FROM candidates;")?;
+    Ok(())
+}
