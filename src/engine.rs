@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::api::{ApiState, EngineInfo, UpstreamInfo};
 use std::collections::HashMap;
 
-use crate::config::{Config, Kind};
+use crate::config::{Config, Protocol};
 use crate::events::EventBus;
 use crate::evolve::{Deps as EvolveDeps, Evolver};
 use crate::home::{Home, HomeError};
@@ -164,7 +164,7 @@ impl Engine {
         let seeds = store.read(move |c| read::inferred_seeds(c, active_after)).await?;
         let client = http_client(&cfg.upstream);
         // Embeddings come from the first OpenAI-compatible upstream (Anthropic has no such API).
-        let embed_upstream = routes.upstreams.iter().find(|u| u.kind == Kind::Openai).cloned();
+        let embed_upstream = routes.upstreams.iter().find(|u| u.kind == Protocol::OpenAi).cloned();
         if cfg.skills.embedding_model.is_some() && embed_upstream.is_none() {
             tracing::warn!(
                 "skills.embedding_model is set but no upstream is OpenAI-compatible; ranking skills lexically"

@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 use crate::clock::now_ms;
 use crate::config::JudgeConfig;
 use crate::events::{Event, EventBus};
-use crate::llm;
+use crate::upstream::complete as llm;
 use crate::secrets::redact;
 use crate::store::judge::{DueTurn, FailedAttempt, Scored};
 use crate::store::{Store, StoreError};

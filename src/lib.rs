@@ -2,6 +2,7 @@
 //! makes the agent learn from them. It knows nothing of any desktop shell; `metaclaw serve` and
 //! the tray app both drive it through [`engine::Engine`].
 
+pub mod agent;
 pub mod api;
 pub mod calendar;
 pub mod clock;
@@ -13,7 +14,6 @@ pub mod events;
 pub mod evolve;
 pub mod home;
 pub mod judge;
-pub mod llm;
 pub mod metrics;
 pub mod proxy;
 pub mod scheduler;

@@ -117,4 +117,8 @@ pub struct TurnRecord {
     pub skills: Vec<crate::skills::Injected>,
     /// The skill-library generation the turn was served under.
     pub generation: i64,
+    /// The agent that sent the turn.
+    pub agent: crate::agent::AgentId,
+    /// The client asked for no skill injection (`X-MetaClaw-Inject: off`).
+    pub inject_off: bool,
 }

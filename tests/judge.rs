@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::{turn_id, Harness};
 use futures_util::StreamExt;
-use metaclaw::config::{Config, Kind, NamedUpstream};
+use metaclaw::config::{Config, NamedUpstream, Protocol};
 use metaclaw_standin::Options;
 use serde_json::{json, Value};
 
@@ -252,7 +252,7 @@ fn with_judge_upstream(c: &mut Config, agent: &str, judge: &str) {
     judged(c);
     let up = |name: &str, url: &str, default: bool| NamedUpstream {
         name: name.into(),
-        kind: Kind::Openai,
+        kind: Protocol::OpenAi,
         base_url: url.into(),
         models: if default { vec![] } else { vec!["standin-judge".into()] },
         default,

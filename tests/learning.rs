@@ -275,7 +275,7 @@ async fn a_down_evolver_is_backed_off_not_hammered() {
         learning(c);
         let up = |name: &str, url: &str, default: bool| metaclaw::config::NamedUpstream {
             name: name.into(),
-            kind: metaclaw::config::Kind::Openai,
+            kind: metaclaw::config::Protocol::OpenAi,
             base_url: url.into(),
             models: if default { vec![] } else { vec!["standin-evolver".into()] },
             default,

@@ -387,7 +387,7 @@ fn agent_request(name: &str) -> String {
 /// Two upstreams on the one stand-in: `claude-*` models on an Anthropic one, the rest on an
 /// OpenAI-compatible one.
 fn both_kinds(c: &mut metaclaw::config::Config) {
-    use metaclaw::config::{Auth, Kind, NamedUpstream};
+    use metaclaw::config::{Auth, NamedUpstream, Protocol};
     let up = |name: &str, kind, models: &[&str], default| NamedUpstream {
         name: name.into(),
         kind,
@@ -397,7 +397,7 @@ fn both_kinds(c: &mut metaclaw::config::Config) {
         auth: Auth::Key,
         model: None,
     };
-    c.upstreams = vec![up("claude", Kind::Anthropic, &["claude-*"], false), up("local", Kind::Openai, &[], true)];
+    c.upstreams = vec![up("claude", Protocol::Anthropic, &["claude-*"], false), up("local", Protocol::OpenAi, &[], true)];
 }
 
 /// Claude Code's headers (2.1.x, print mode) on a `/v1/messages?beta=true` call.

@@ -543,7 +543,7 @@ async fn a_chat_only_upstream_streams_the_responses_event_sequence() {
 /// `claude-*` models on an Anthropic upstream (the stand-in's Messages API), the rest on an
 /// OpenAI-compatible one; one attempt each.
 fn with_anthropic(c: &mut metaclaw::config::Config) {
-    use metaclaw::config::{Auth, Kind, NamedUpstream};
+    use metaclaw::config::{Auth, NamedUpstream, Protocol};
     let up = |name: &str, kind, models: &[&str], default| NamedUpstream {
         name: name.into(),
         kind,
@@ -553,7 +553,7 @@ fn with_anthropic(c: &mut metaclaw::config::Config) {
         auth: Auth::Key,
         model: None,
     };
-    c.upstreams = vec![up("claude", Kind::Anthropic, &["claude-*"], false), up("local", Kind::Openai, &[], true)];
+    c.upstreams = vec![up("claude", Protocol::Anthropic, &["claude-*"], false), up("local", Protocol::OpenAi, &[], true)];
     c.routing.max_attempts = 1;
 }
 

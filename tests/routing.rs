@@ -6,7 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use metaclaw::config::{Auth, Config, Kind, NamedUpstream};
+use metaclaw::config::{Auth, Config, NamedUpstream, Protocol};
 use metaclaw::engine::{Engine, Keys};
 use metaclaw::home::Home;
 use metaclaw_standin::{Options, Standin};
@@ -21,7 +21,7 @@ struct Setup {
     token: String,
 }
 
-fn up(name: &str, kind: Kind, s: &Standin, models: &[&str], default: bool) -> NamedUpstream {
+fn up(name: &str, kind: Protocol, s: &Standin, models: &[&str], default: bool) -> NamedUpstream {
     NamedUpstream {
         name: name.into(),
         kind,
@@ -97,7 +97,7 @@ fn sse_events(text: &str) -> Vec<(String, Value)> {
 
 fn two_kinds(s: &[Standin], c: &mut Config) {
     c.upstreams =
-        vec![up("claude", Kind::Anthropic, &s[0], &["claude-*"], false), up("local", Kind::Openai, &s[0], &[], true)];
+        vec![up("claude", Protocol::Anthropic, &s[0], &["claude-*"], false), up("local", Protocol::OpenAi, &s[0], &[], true)];
 }
 
 #[tokio::test]
@@ -225,12 +225,12 @@ async fn a_down_upstream_fails_over_to_the_next_and_the_attempts_are_recorded() 
     let s = setup(
         vec![Options { fail_with: Some(503), ..Default::default() }, Options::default()],
         |s, c| {
-            let mut down = up("down", Kind::Openai, &s[0], &["m"], false);
+            let mut down = up("down", Protocol::OpenAi, &s[0], &["m"], false);
             down.base_url = format!("http://{closed}/v1");
             c.upstreams = vec![
                 down,
-                up("busy", Kind::Openai, &s[0], &["m"], false),
-                up("good", Kind::Anthropic, &s[1], &["m"], false),
+                up("busy", Protocol::OpenAi, &s[0], &["m"], false),
+                up("good", Protocol::Anthropic, &s[1], &["m"], false),
             ];
         },
         Keys::none(),
@@ -252,7 +252,7 @@ async fn retries_honour_retry_after_and_never_happen_after_the_first_byte() {
     let s = setup(
         vec![Options { fail_with: Some(429), retry_after: Some(1), ..Default::default() }],
         |s, c| {
-            c.upstreams = vec![up("only", Kind::Openai, &s[0], &[], true)];
+            c.upstreams = vec![up("only", Protocol::OpenAi, &s[0], &[], true)];
             c.routing.max_attempts = 2;
         },
         Keys::none(),
@@ -271,7 +271,7 @@ async fn retries_honour_retry_after_and_never_happen_after_the_first_byte() {
     let s = setup(
         vec![Options::default(), Options::default()],
         |s, c| {
-            c.upstreams = vec![up("a", Kind::Openai, &s[0], &["m"], false), up("b", Kind::Openai, &s[1], &["m"], false)]
+            c.upstreams = vec![up("a", Protocol::OpenAi, &s[0], &["m"], false), up("b", Protocol::OpenAi, &s[1], &["m"], false)]
         },
         Keys::none(),
     )
@@ -312,7 +312,7 @@ async fn any_retry_after_from_the_upstream_reaches_the_agent_as_the_upstreams_st
         let s = setup(
             vec![Options { fail_with: Some(status), retry_after_header: Some(value.into()), ..Default::default() }],
             |s, c| {
-                c.upstreams = vec![up("only", Kind::Openai, &s[0], &[], true)];
+                c.upstreams = vec![up("only", Protocol::OpenAi, &s[0], &[], true)];
                 c.routing.max_attempts = 2;
             },
             Keys::none(),
@@ -356,7 +356,7 @@ async fn a_stream_read_to_its_protocol_end_is_ok_even_if_the_client_closes_befor
     // Like llama-server: `[DONE]` in its own write, the chunked terminator later.
     let s = setup(
         vec![Options { split_done: Some(Duration::from_millis(300)), ..Default::default() }],
-        |s, c| c.upstreams = vec![up("local", Kind::Openai, &s[0], &[], true)],
+        |s, c| c.upstreams = vec![up("local", Protocol::OpenAi, &s[0], &[], true)],
         Keys::none(),
     )
     .await;
@@ -417,7 +417,7 @@ async fn hostile_upstream_streams_never_crash_the_proxy_and_are_recorded() {
         ],
         |s, c| {
             c.upstreams =
-                vec![up("oa", Kind::Openai, &s[0], &["oa-*"], true), up("an", Kind::Anthropic, &s[1], &["an-*"], false)]
+                vec![up("oa", Protocol::OpenAi, &s[0], &["oa-*"], true), up("an", Protocol::Anthropic, &s[1], &["an-*"], false)]
         },
         Keys::none(),
     )
@@ -455,7 +455,7 @@ async fn an_upstream_answer_of_any_size_is_read_within_a_bound() {
     let chunks: Vec<bytes::Bytes> = (0..80).map(|_| bytes::Bytes::from(piece.clone())).collect();
     let s = setup(
         vec![Options { raw_stream: Some(chunks), ..Default::default() }],
-        |s, c| c.upstreams = vec![up("big", Kind::Openai, &s[0], &[], true)],
+        |s, c| c.upstreams = vec![up("big", Protocol::OpenAi, &s[0], &[], true)],
         Keys::none(),
     )
     .await;
@@ -486,8 +486,8 @@ async fn errors_come_in_the_callers_protocol() {
         vec![Options { fail_with: Some(529), ..Default::default() }, Options::default()],
         |s, c| {
             c.upstreams = vec![
-                up("overloaded", Kind::Anthropic, &s[0], &["claude-*"], false),
-                up("oa", Kind::Openai, &s[1], &[], true),
+                up("overloaded", Protocol::Anthropic, &s[0], &["claude-*"], false),
+                up("oa", Protocol::OpenAi, &s[1], &[], true),
             ];
             c.routing.max_attempts = 1;
             c.proxy.max_body_mib = 1;
@@ -559,9 +559,9 @@ async fn passthrough_forwards_the_callers_key_which_is_never_stored() {
     let s = setup(
         vec![Options { require_key: Some("sk-caller-secret-123".into()), ..Default::default() }],
         |s, c| {
-            let mut a = up("mine", Kind::Anthropic, &s[0], &["claude-*"], false);
+            let mut a = up("mine", Protocol::Anthropic, &s[0], &["claude-*"], false);
             a.auth = Auth::Passthrough;
-            let mut o = up("oa", Kind::Openai, &s[0], &[], true);
+            let mut o = up("oa", Protocol::OpenAi, &s[0], &[], true);
             o.auth = Auth::Passthrough;
             c.upstreams = vec![a, o];
         },

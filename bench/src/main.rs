@@ -2,7 +2,12 @@
 //! upstream directly and against nginx as a plain reverse proxy, all in one run on one machine
 //! (figures are reported as differences and ratios, since the machine is shared and noisy).
 //!
-//! Usage: metaclaw-bench --metaclaw BIN --standin BIN [--nginx BIN] [--quick]
+//! Usage: metaclaw-bench --metaclaw BIN --standin BIN [--nginx BIN] [--quick] [--one-core]
+//! (`--one-core`: only the one-core layout of [`one_core`]), or
+//! `metaclaw-bench --load URL --requests N [--connections C]`: sends the one-core layout's
+//! request N times to URL (a `/v1` base) and prints the rate, e.g. to profile a running proxy.
+
+mod one_core;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -19,10 +24,21 @@ struct Args {
     standin: PathBuf,
     nginx: Option<PathBuf>,
     quick: bool,
+    one_core_only: bool,
+    /// `--load URL --requests N [--connections C]`.
+    load: Option<(String, u64, usize)>,
 }
 
 fn args() -> Args {
-    let mut a = Args { metaclaw: PathBuf::new(), standin: PathBuf::new(), nginx: None, quick: false };
+    let mut a = Args {
+        metaclaw: PathBuf::new(),
+        standin: PathBuf::new(),
+        nginx: None,
+        quick: false,
+        one_core_only: false,
+        load: None,
+    };
+    let (mut load_url, mut requests, mut conns) = (None, 10_000u64, 32usize);
     let mut it = std::env::args().skip(1);
     while let Some(x) = it.next() {
         match x.as_str() {
@@ -30,8 +46,16 @@ fn args() -> Args {
             "--standin" => a.standin = it.next().expect("--standin BIN").into(),
             "--nginx" => a.nginx = it.next().map(Into::into),
             "--quick" => a.quick = true,
+            "--one-core" => a.one_core_only = true,
+            "--load" => load_url = it.next(),
+            "--requests" => requests = it.next().and_then(|n| n.parse().ok()).expect("--requests N"),
+            "--connections" => conns = it.next().and_then(|n| n.parse().ok()).expect("--connections N"),
             o => panic!("unknown argument {o}"),
         }
+    }
+    if let Some(url) = load_url {
+        a.load = Some((url, requests, conns));
+        return a;
     }
     assert!(a.metaclaw.exists() && a.standin.exists(), "--metaclaw and --standin must name built binaries");
     a
@@ -64,7 +88,8 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn start_nginx(bin: &Path, upstream: &str, dir: &Path) -> (Proc, String) {
+/// nginx as a plain reverse proxy to `upstream`, with one worker (on `cpu` when given).
+fn start_nginx(bin: &Path, upstream: &str, dir: &Path, cpu: Option<u32>) -> (Proc, String) {
     let port = free_port();
     let host = upstream.trim_start_matches("http://").trim_end_matches("/v1");
     let conf = format!(
@@ -79,7 +104,15 @@ fn start_nginx(bin: &Path, upstream: &str, dir: &Path) -> (Proc, String) {
     );
     let path = dir.join("nginx.conf");
     std::fs::write(&path, conf).unwrap();
-    let child = Command::new(bin)
+    let mut cmd = match cpu {
+        Some(cpu) => {
+            let mut c = Command::new("taskset");
+            c.args(["-c", &cpu.to_string()]).arg(bin);
+            c
+        }
+        None => Command::new(bin),
+    };
+    let child = cmd
         .args(["-c", path.to_str().unwrap(), "-p", dir.to_str().unwrap(), "-g", "daemon off;"])
         .stderr(Stdio::inherit())
         .spawn()
@@ -277,8 +310,20 @@ async fn feed_training(base: String, token_path: PathBuf, on: Arc<AtomicBool>) -
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let a = args();
+    if let Some((url, n, conns)) = &a.load {
+        let url = format!("{}/chat/completions", url.trim_end_matches('/'));
+        let rps = one_core::load(&url, &one_core::body(), *conns, Duration::ZERO, Some(*n)).await;
+        println!("{n} requests over {conns} connections: {rps:.0} req/s");
+        return;
+    }
     let tmp = std::env::temp_dir().join(format!("metaclaw-bench-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
+    if a.one_core_only {
+        let one = one_core::run(&a.metaclaw, &a.standin, a.nginx.as_deref(), &tmp, a.quick).await;
+        println!("json: {}", json!({"one_core": one}));
+        let _ = std::fs::remove_dir_all(&tmp);
+        return;
+    }
     let client = reqwest::Client::builder().http1_only().build().unwrap();
 
     let mut standin = Command::new(&a.standin).arg("--no-record").stdout(Stdio::piped()).spawn().unwrap();
@@ -316,7 +361,7 @@ async fn main() {
 
     let mut targets = vec![Target { name: "direct", url: standin_url.clone() }];
     let _nginx = a.nginx.as_ref().map(|bin| {
-        let (p, url) = start_nginx(bin, &standin_url, &tmp);
+        let (p, url) = start_nginx(bin, &standin_url, &tmp, None);
         targets.push(Target { name: "nginx", url });
         p
     });
@@ -548,6 +593,9 @@ async fn main() {
         json!({"start_to_healthy_ms": start_to_healthy.as_secs_f64() * 1e3,
         "rss_idle_mb": rss_idle as f64 / 1024.0, "rss_load_mb": rss_load as f64 / 1024.0}),
     );
+    // Last, since it pins this process to one CPU.
+    let one = one_core::run(&a.metaclaw, &a.standin, a.nginx.as_deref(), &tmp, a.quick).await;
+    out.insert("one_core".into(), one);
     println!("json: {}", Value::Object(out));
     let _ = std::fs::remove_dir_all(&tmp);
 }

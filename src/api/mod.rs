@@ -129,7 +129,7 @@ pub struct EngineInfo {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct UpstreamInfo {
     pub name: String,
-    pub kind: crate::config::Kind,
+    pub kind: crate::config::Protocol,
     pub auth: crate::config::Auth,
     pub base_url: String,
     pub models: Vec<String>,

@@ -11,8 +11,10 @@ use serde::{Deserialize, Serialize};
 
 mod calendar;
 mod train;
+mod upstream;
 pub use calendar::{CalendarConfig, GoogleConfig, MicrosoftConfig};
 pub use train::{DistillConfig, Loss, TrainConfig, TINKER_BASE_URL};
+pub use upstream::{Auth, NamedUpstream, Protocol, RoutingConfig, UpstreamConfig, SHORTHAND_UPSTREAM};
 
 /// Everything a user can configure. Every field has a default, so an empty file is valid.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
@@ -72,111 +74,6 @@ impl Default for ProxyConfig {
             body_timeout_secs: 60,
             max_connections: 1024,
             drain_timeout_secs: 30,
-        }
-    }
-}
-
-/// The wire protocol an upstream speaks.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    /// OpenAI Chat Completions (OpenAI, vLLM, Ollama, OpenRouter, Moonshot, DashScope, …).
-    #[default]
-    Openai,
-    /// Anthropic Messages.
-    Anthropic,
-}
-
-impl Kind {
-    /// The protocol's name in words, for status output.
-    pub fn label(self) -> &'static str {
-        match self {
-            Kind::Openai => "OpenAI-compatible",
-            Kind::Anthropic => "Anthropic",
-        }
-    }
-}
-
-/// Whose credentials reach the upstream.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Auth {
-    /// The key stored for this upstream (keyring or environment).
-    #[default]
-    Key,
-    /// The caller's own `Authorization` / `x-api-key`, forwarded and never stored.
-    Passthrough,
-}
-
-/// One entry of `[[upstreams]]`.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct NamedUpstream {
-    /// Lowercase letters, digits, `-` and `_`; the key is `METACLAW_UPSTREAM_<NAME>_API_KEY`.
-    pub name: String,
-    #[serde(default)]
-    pub kind: Kind,
-    /// Up to and including `/v1`, for both kinds.
-    pub base_url: String,
-    /// Models served: exact names, or prefixes ending in `*`. Empty: any model.
-    #[serde(default)]
-    pub models: Vec<String>,
-    /// Serves models no upstream lists.
-    #[serde(default)]
-    pub default: bool,
-    #[serde(default)]
-    pub auth: Auth,
-    /// Replaces the client's model on this upstream.
-    #[serde(default)]
-    pub model: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct RoutingConfig {
-    /// Attempts per request across the model's upstreams, in order (connect errors, timeouts,
-    /// 429 and 5xx before any byte reached the client are retried).
-    pub max_attempts: u32,
-    /// First backoff between attempts; doubles each time.
-    pub backoff_ms: u64,
-    /// Longest wait between attempts; a `retry-after` longer than this is not waited for.
-    pub max_backoff_ms: u64,
-}
-
-impl Default for RoutingConfig {
-    fn default() -> Self {
-        Self { max_attempts: 3, backoff_ms: 200, max_backoff_ms: 5000 }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct UpstreamConfig {
-    /// Base URL of any OpenAI-compatible API (or, with `kind = "anthropic"`, of the Messages
-    /// API), up to and including `/v1`.
-    pub base_url: String,
-    pub kind: Kind,
-    pub auth: Auth,
-    /// When set, replaces the model named by the client.
-    pub model: Option<String>,
-    /// Seconds to wait for the upstream's response headers before answering 504.
-    pub timeout_secs: u64,
-    /// Seconds to wait for a TCP/TLS connection before answering 502.
-    pub connect_timeout_secs: u64,
-    /// Seconds a stream may stay silent before it is cut off.
-    pub stream_idle_timeout_secs: u64,
-}
-
-impl Default for UpstreamConfig {
-    fn default() -> Self {
-        Self {
-            base_url: "https://api.openai.com/v1".into(),
-            kind: Kind::Openai,
-            auth: Auth::Key,
-            model: None,
-            timeout_secs: 600,
-            connect_timeout_secs: 10,
-            stream_idle_timeout_secs: 300,
         }
     }
 }
@@ -612,12 +509,12 @@ impl Config {
             return Err(invalid("judge.concurrency", format!("{} is outside 1..=16", self.judge.concurrency)));
         }
         if let Some(u) = &self.judge.upstream {
-            if !crate::upstream::from_config(self).iter().any(|x| &x.name == u) {
+            if !self.upstream_names().contains(u) {
                 return Err(invalid("judge.upstream", format!("no upstream is named {u:?}")));
             }
         }
         if let Some(u) = &self.evolve.upstream {
-            if !crate::upstream::from_config(self).iter().any(|x| &x.name == u) {
+            if !self.upstream_names().contains(u) {
                 return Err(invalid("evolve.upstream", format!("no upstream is named {u:?}")));
             }
         }
@@ -658,7 +555,10 @@ impl Config {
     /// The effective configuration as TOML, for `metaclaw config show`.
     /// The names of the configured upstreams (`default` for the `[upstream]` shorthand).
     pub fn upstream_names(&self) -> Vec<String> {
-        crate::upstream::from_config(self).into_iter().map(|u| u.name).collect()
+        if self.upstreams.is_empty() {
+            return vec![SHORTHAND_UPSTREAM.into()];
+        }
+        self.upstreams.iter().map(|u| u.name.clone()).collect()
     }
 
     pub fn to_toml(&self) -> String {

@@ -19,12 +19,12 @@ pub use prompt::{Failure, Proposal};
 use crate::clock::now_ms;
 use crate::config::{EvolveConfig, JudgeConfig};
 use crate::events::{Event, EventBus};
-use crate::llm;
+use crate::skills::Library;
 use crate::store::candidates::{self, NewCandidate};
 use crate::store::evolution::{self, NewRun};
-use crate::skills::Library;
 use crate::store::{Store, StoreError};
 use crate::transcript::last_user_text;
+use crate::upstream::complete as llm;
 use crate::upstream::{Routes, Upstream};
 
 #[derive(Debug, thiserror::Error)]

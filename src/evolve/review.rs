@@ -13,10 +13,10 @@ use super::{recorded, EvolveError, Evolver};
 use crate::config::Approval;
 use crate::events::Event;
 use crate::judge::{majority, parse_vote};
-use crate::llm;
-use crate::store::candidates;
 use crate::skills::{inject, parse, render, Origin, Placement};
+use crate::store::candidates;
 use crate::store::{Store, StoreError};
+use crate::upstream::complete as llm;
 
 /// One proposed skill awaiting (or past) review.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -6,6 +6,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+pub use crate::upstream::Protocol;
+use crate::upstream::UpstreamError;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ProxyError {
     #[error("{message}")]
@@ -71,25 +74,25 @@ impl ProxyError {
     }
 }
 
-impl IntoResponse for ProxyError {
-    fn into_response(self) -> Response {
-        (self.status(), axum::Json(self.body())).into_response()
+impl From<UpstreamError> for ProxyError {
+    fn from(e: UpstreamError) -> Self {
+        // A passthrough body is streamed on as it arrives: the client, not the upstream, was slow.
+        if let Some(t) = super::request::timed_out(&e) {
+            return Self::BodyTimeout { secs: t.secs() };
+        }
+        match e {
+            UpstreamError::NoUpstream(m) => Self::NotFound(m),
+            UpstreamError::NoCallerCredential { .. } => Self::Unauthorized(e.to_string()),
+            UpstreamError::Translate { .. } => Self::bad(e.to_string(), None),
+            UpstreamError::Timeout { message, .. } => Self::UpstreamTimeout(message),
+            UpstreamError::Unreachable { message, .. } => Self::UpstreamUnreachable(message),
+        }
     }
 }
 
-/// The wire protocol a client speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Protocol {
-    OpenAi,
-    Anthropic,
-}
-
-impl Protocol {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::OpenAi => "openai",
-            Self::Anthropic => "anthropic",
-        }
+impl IntoResponse for ProxyError {
+    fn into_response(self) -> Response {
+        (self.status(), axum::Json(self.body())).into_response()
     }
 }
 

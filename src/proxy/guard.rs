@@ -19,8 +19,8 @@ use crate::turn::{RawResponse, TurnRecord, TurnStatus};
 struct Pending {
     record: TurnRecord,
     t0: Instant,
-    /// The upstream speaks Anthropic (its streamed chunks are recorded as such).
-    anthropic: bool,
+    /// The upstream's protocol (its streamed chunks are recorded as such).
+    upstream: crate::upstream::Protocol,
     /// Time spent in MetaClaw's own code (everything but waiting on the upstream).
     own: Duration,
     chunks: Vec<Bytes>,
@@ -81,7 +81,7 @@ impl TurnGuard {
             record,
             t0,
             own: Duration::ZERO,
-            anthropic: false,
+            upstream: crate::upstream::Protocol::OpenAi,
             chunks: Vec::new(),
             kept: 0,
             dropped: 0,
@@ -140,7 +140,7 @@ impl TurnGuard {
             p.record.upstream = up.name.clone();
             p.record.policy_model = if up.logprobs { up.model.clone() } else { None };
             p.record.attempts = attempts;
-            p.anthropic = up.kind == crate::config::Kind::Anthropic;
+            p.upstream = up.kind;
         });
     }
 
@@ -204,7 +204,7 @@ impl Sink {
             r.error = Some(r.error.take().map_or(note.clone(), |e| format!("{e}; {note}")));
         }
         let chunks = std::mem::take(&mut p.chunks);
-        r.response = response.unwrap_or(if p.anthropic {
+        r.response = response.unwrap_or(if p.upstream == crate::upstream::Protocol::Anthropic {
             RawResponse::AnthropicStream(chunks)
         } else {
             RawResponse::Stream(chunks)

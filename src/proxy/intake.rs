@@ -12,6 +12,7 @@ use super::error::{Protocol, ProxyError};
 use super::guard::TurnGuard;
 use super::request::{self, ChatRequest};
 use super::ProxyState;
+use crate::agent::Caller;
 use crate::clock::now_ms;
 use crate::skills::{query_parts, Injected, Placement, Semantic};
 use crate::turn::{RawResponse, TurnRecord, TurnStatus, TurnType};
@@ -70,30 +71,32 @@ async fn take_in(
     }
     let session = st.sessions.resolve(req.hints.clone(), req.messages(), now_ms());
     let messages = req.messages().to_vec();
+    let caller = Caller::of(headers);
     let mut block = None;
-    let (skills, generation) = select_skills(st, session.turn_type, &messages, |b| block = Some(b.to_string())).await;
+    let served = select_skills(st, session.turn_type, &caller, &messages, |b| block = Some(b.to_string())).await;
     if let Some(b) = block {
         inject(&mut req.body, &b, st.skills.config().placement);
         req.edited = true;
     }
     let stream = req.stream();
     let model = req.model().map(str::to_string);
-    let record = new_record(st, session, protocol, model.clone(), stream, skills, generation);
+    let record = new_record(st, session, caller, protocol, model.clone(), stream, served);
     let guard = TurnGuard::new(record, t0, st.store.clone(), st.metrics.clone(), st.events.clone());
     Ok(Intake { raw, req, guard, t_parse, stream, model })
 }
 
-/// Picks and injects the skills for a `main` turn; returns what was injected and the
-/// generation served.
+/// Picks and injects the skills for a `main` turn (none when the client turned injection off);
+/// returns what was injected and the generation served.
 pub(super) async fn select_skills(
     st: &ProxyState,
     turn_type: TurnType,
+    caller: &Caller,
     messages: &[Value],
     apply: impl FnOnce(&str),
 ) -> (Vec<Injected>, i64) {
     let library = st.skills.snapshot();
     let cfg = st.skills.config();
-    if turn_type != TurnType::Main || !cfg.enabled {
+    if turn_type != TurnType::Main || !cfg.enabled || caller.inject_off {
         return (Vec::new(), library.generation);
     }
     // Semantic retrieval (opt-in) waits for the request's embedding, with a short timeout.
@@ -115,11 +118,11 @@ pub(super) async fn select_skills(
 pub(super) fn new_record(
     st: &ProxyState,
     session: crate::session::Resolved,
+    caller: Caller,
     protocol: Protocol,
     model: Option<String>,
     stream: bool,
-    skills: Vec<Injected>,
-    generation: i64,
+    (skills, generation): (Vec<Injected>, i64),
 ) -> TurnRecord {
     let started_at_ms = now_ms();
     TurnRecord {
@@ -146,5 +149,7 @@ pub(super) fn new_record(
         response: RawResponse::None,
         skills,
         generation,
+        agent: caller.agent,
+        inject_off: caller.inject_off,
     }
 }

@@ -19,7 +19,6 @@ use super::error::{Protocol, ProxyError};
 use super::guard;
 use super::intake::{intake, Intake};
 use super::{forward, request, send, ProxyState};
-use crate::config::Kind;
 use crate::skills::Placement;
 use crate::translate::anthropic_to_openai;
 use crate::upstream::forward_request_headers;
@@ -124,7 +123,7 @@ pub async fn count_tokens(State(st): State<Arc<ProxyState>>, headers: HeaderMap,
             .into_iter()
             .next()
             .ok_or_else(|| ProxyError::NotFound("no upstream is configured".into()))?;
-        if up.kind == Kind::Openai {
+        if up.kind == Protocol::OpenAi {
             return Ok(
                 Json(json!({"input_tokens": forward::estimate_tokens(&Value::Object(req.body))})).into_response()
             );
@@ -135,7 +134,7 @@ pub async fn count_tokens(State(st): State<Arc<ProxyState>>, headers: HeaderMap,
             .headers(forward_request_headers(&headers))
             .header(http::header::CONTENT_TYPE, "application/json")
             .body(raw);
-        let rb = forward::authorise(rb, &up, &headers, Protocol::Anthropic)?;
+        let rb = crate::upstream::authorise(rb, &up, &headers, Protocol::Anthropic)?;
         let resp = send(&up, rb).await?;
         let status = resp.status();
         let bytes = resp.bytes().await.map_err(|e| super::send_error(&up, e))?;

@@ -32,14 +32,12 @@ use serde_json::{json, Value};
 pub use error::{Protocol, ProxyError};
 
 use crate::api::LocalAddr;
-use crate::config::{Auth, Kind, RoutingConfig};
+use crate::config::{Auth, RoutingConfig};
 use crate::metrics::Metrics;
 use crate::session::SessionTracker;
 use crate::skills::{inject, Library};
 use crate::store::Store;
-use crate::upstream::{
-    forward_request_headers, passthrough_path_ok, redact_userinfo, relay_response_headers, Upstream,
-};
+use crate::upstream::{self, forward_request_headers, passthrough_path_ok, relay_response_headers, Upstream};
 
 /// Shared state of the proxy routes.
 pub struct ProxyState {
@@ -76,9 +74,12 @@ pub fn router(state: Arc<ProxyState>) -> Router {
         .route("/{*rest}", any(passthrough))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), check_client))
         .with_state(state);
-    Router::new()
+    let app = Router::new()
         .route("/healthz", get(|| async { Json(json!({"ok": true, "version": env!("CARGO_PKG_VERSION")})) }))
-        .nest("/v1", v1)
+        .nest("/v1", v1);
+    // `/agents/<name>/v1/...`: the same endpoints, the turn attributed to the agent by route.
+    let plain = app.clone();
+    app.route("/agents/{agent}/v1/{*rest}", any(move |req: Request| crate::agent::through_route(plain.clone(), req)))
 }
 
 /// Who may call `/v1`. With a proxy key: whoever presents it (`x-metaclaw-key`, or `Authorization:
@@ -200,41 +201,15 @@ fn is_json(h: &HeaderMap) -> bool {
     v.to_str().ok().and_then(|v| v.split(';').next()).is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
 }
 
-/// Maps a failed upstream send to 502 or 504, naming the upstream (any credentials in its
-/// address are masked: this text reaches the client, the log and the turn's record).
+/// Maps a failed upstream send to 502 or 504 (or 408 when the client's own body was slow),
+/// naming the upstream with any credentials in its address masked.
 fn send_error(up: &Upstream, e: reqwest::Error) -> ProxyError {
-    // A passthrough body is streamed on as it arrives: the client, not the upstream, was slow.
-    if let Some(t) = request::timed_out(&e) {
-        return ProxyError::BodyTimeout { secs: t.secs() };
-    }
-    if e.is_timeout() {
-        ProxyError::UpstreamTimeout(redact_userinfo(&format!(
-            "the upstream {} ({}) did not answer in time: {e}",
-            up.name, up.base_url
-        )))
-    } else {
-        let mut msg = format!("cannot reach the upstream {} ({}): {e}", up.name, up.base_url);
-        let mut src = std::error::Error::source(&e);
-        while let Some(s) = src {
-            msg.push_str(&format!(": {s}"));
-            src = s.source();
-        }
-        ProxyError::UpstreamUnreachable(redact_userinfo(&msg))
-    }
+    upstream::send_error(up, e).into()
 }
 
 /// Sends `rb` with the upstream's header timeout.
 async fn send(up: &Upstream, rb: reqwest::RequestBuilder) -> Result<reqwest::Response, ProxyError> {
-    match tokio::time::timeout(up.timeout, rb.send()).await {
-        Ok(Ok(r)) => Ok(r),
-        Ok(Err(e)) => Err(send_error(up, e)),
-        Err(_) => Err(ProxyError::UpstreamTimeout(format!(
-            "the upstream {} ({}) sent no response within {} s (upstream.timeout_secs)",
-            up.name,
-            redact_userinfo(&up.base_url),
-            up.timeout.as_secs()
-        ))),
-    }
+    Ok(upstream::send(up, rb).await?)
 }
 
 /// Builds a client response from an upstream one, streaming its body through.
@@ -264,9 +239,9 @@ async fn models(State(st): State<Arc<ProxyState>>, headers: HeaderMap) -> Respon
         if let Some(m) = &up.model {
             return Json(json!({"object": "list", "data": [model_entry(m, "metaclaw")]})).into_response();
         }
-        if up.kind == Kind::Openai {
+        if up.kind == Protocol::OpenAi {
             let rb = st.client.get(up.url("models")).headers(forward_request_headers(&headers));
-            return match forward::authorise(rb, up, &headers, Protocol::OpenAi) {
+            return match upstream::authorise(rb, up, &headers, Protocol::OpenAi).map_err(ProxyError::from) {
                 Ok(rb) => match send(up, rb).await {
                     Ok(resp) => relay_plain(resp),
                     Err(e) => e.into_response(),
@@ -283,7 +258,7 @@ async fn models(State(st): State<Arc<ProxyState>>, headers: HeaderMap) -> Respon
         }
         // A slow or dead upstream must not hold the whole list up: ask briefly.
         let rb = st.client.get(up.url("models")).headers(forward_request_headers(&headers)).timeout(MODELS_TIMEOUT);
-        let listed: Option<Vec<String>> = match forward::authorise(rb, up, &headers, Protocol::OpenAi) {
+        let listed: Option<Vec<String>> = match upstream::authorise(rb, up, &headers, Protocol::OpenAi) {
             Ok(rb) => match send(up, rb).await {
                 Ok(r) if r.status().is_success() => r.json::<Value>().await.ok().map(|v| {
                     v["data"]
@@ -329,9 +304,9 @@ async fn passthrough(State(st): State<Arc<ProxyState>>, OriginalUri(uri): Origin
     if let Some(ct) = client_headers.get(http::header::CONTENT_TYPE) {
         rb = rb.header(http::header::CONTENT_TYPE, ct);
     }
-    let rb = match forward::authorise(rb, &up, &client_headers, Protocol::OpenAi) {
+    let rb = match upstream::authorise(rb, &up, &client_headers, Protocol::OpenAi) {
         Ok(rb) => rb,
-        Err(e) => return e.into_response(),
+        Err(e) => return ProxyError::from(e).into_response(),
     };
     match send(&up, rb).await {
         Ok(resp) => relay_plain(resp),

@@ -39,7 +39,7 @@ pub struct Relay {
 /// Watches the upstream's events for the protocol's own end of the answer.
 pub struct EndWatch {
     sse: SseSplitter,
-    anthropic: bool,
+    upstream: Protocol,
     usage_asked: bool,
     finish_seen: bool,
     usage_seen: bool,
@@ -47,12 +47,12 @@ pub struct EndWatch {
 }
 
 impl EndWatch {
-    /// For an upstream speaking Anthropic (or OpenAI, where `usage_asked` says whether a final
-    /// usage chunk was requested).
-    pub fn new(anthropic: bool, usage_asked: bool) -> Self {
+    /// For an upstream speaking `upstream` (for OpenAI, `usage_asked` says whether a final usage
+    /// chunk was requested).
+    pub fn new(upstream: Protocol, usage_asked: bool) -> Self {
         Self {
             sse: SseSplitter::default(),
-            anthropic,
+            upstream,
             usage_asked,
             finish_seen: false,
             usage_seen: false,
@@ -67,7 +67,7 @@ impl EndWatch {
         }
         for ev in self.sse.push(chunk) {
             let data = ev.data.trim();
-            if self.anthropic {
+            if self.upstream == Protocol::Anthropic {
                 // Only a full parse tells the event's type; the cheap test keeps it rare.
                 if ev.event.as_deref() == Some("message_stop")
                     || (data.contains("message_stop")
@@ -206,7 +206,7 @@ impl Stream for Relay {
 
 #[cfg(test)]
 mod tests {
-    use super::EndWatch;
+    use super::{EndWatch, Protocol};
 
     const FINISH: &[u8] = b"data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n";
     const USAGE: &[u8] = b"data: {\"choices\":[],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2}}\n\n";
@@ -215,15 +215,15 @@ mod tests {
 
     #[test]
     fn an_openai_stream_ends_at_done_or_at_finish_and_the_asked_for_usage() {
-        let mut w = EndWatch::new(false, false);
+        let mut w = EndWatch::new(Protocol::OpenAi, false);
         assert!(!w.push(TEXT));
         assert!(w.push(FINISH), "no usage asked: the finish_reason ends it");
 
-        let mut w = EndWatch::new(false, true);
+        let mut w = EndWatch::new(Protocol::OpenAi, true);
         assert!(!w.push(TEXT) && !w.push(FINISH), "the usage chunk is still to come");
         assert!(w.push(USAGE));
 
-        let mut w = EndWatch::new(false, true);
+        let mut w = EndWatch::new(Protocol::OpenAi, true);
         assert!(!w.push(TEXT));
         // `[DONE]` split across writes still counts.
         assert!(!w.push(b"data: [DO"));
@@ -232,14 +232,14 @@ mod tests {
 
     #[test]
     fn an_anthropic_stream_ends_at_message_stop_only() {
-        let mut w = EndWatch::new(true, false);
+        let mut w = EndWatch::new(Protocol::Anthropic, false);
         assert!(!w.push(
             b"event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"}}\n\n"
         ));
         assert!(!w.push(b"data: {\"text\":\"the words message_stop in a text\"}\n\n"));
         assert!(w.push(b"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"));
         // And never on an OpenAI terminator.
-        let mut w = EndWatch::new(true, false);
+        let mut w = EndWatch::new(Protocol::Anthropic, false);
         assert!(!w.push(b"data: [DONE]\n\n"));
     }
 }

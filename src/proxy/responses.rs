@@ -5,39 +5,33 @@
 //! is one session. Errors come in the Responses error shape (`{"error": {"message", "type",
 //! "param", "code"}}`), the same as OpenAI's.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{OriginalUri, Path, State};
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use futures_util::Stream;
 use serde_json::{json, Map, Value};
-use tokio::time::Sleep;
 use tracing::Instrument;
 
-use super::error::{error_json, Protocol, ProxyError};
-use super::forward::{self, Bounded, Sent, MAX_ANSWER_BYTES};
+use super::error::{Protocol, ProxyError};
+use super::forward;
 use super::guard::TurnGuard;
 use super::intake::{new_record, select_skills};
-use super::relay::{EndWatch, Relay};
-use super::response_store::Kept;
 use super::{request, ProxyState};
 use crate::clock::now_ms;
-use crate::config::Kind;
 use crate::session::Resolved;
 use crate::skills::Placement;
-use crate::translate::chat_to_responses::{chat_to_response, input_items, new_id, ChatToResponsesStream, OnDone, Then};
-use crate::translate::responses::{chat_completion, chat_request, input_messages, ChatChunks, StreamEnd};
-use crate::translate::responses_to_chat::{left_out_tools, responses_to_chat};
-use crate::translate::{anthropic_to_openai_response, openai_to_anthropic, AnthropicToOpenAiStream, StreamConverter};
-use crate::turn::{RawResponse, SessionSource, TurnStatus, TurnType};
-use crate::upstream::{forward_request_headers, relay_response_headers, Upstream};
+use crate::translate::responses::{chat_request, input_messages};
+use crate::turn::{SessionSource, TurnType};
+use crate::upstream::{forward_request_headers, read_bounded, relay_response_headers};
+use answer::{respond, whole};
+use outgoing::{expand_kept, no_responses_api, Outgoing, Route};
+
+mod answer;
+mod outgoing;
 
 pub async fn responses(State(st): State<Arc<ProxyState>>, headers: HeaderMap, body: Body) -> Response {
     let t0 = Instant::now();
@@ -141,8 +135,9 @@ async fn take_in(st: &ProxyState, t0: Instant, headers: &HeaderMap, body: Body) 
         },
         _ => st.sessions.resolve(hints, &messages, now_ms()),
     };
+    let caller = crate::agent::Caller::of(headers);
     let mut block = None;
-    let (skills, generation) = select_skills(st, session.turn_type, &messages, |b| block = Some(b.to_string())).await;
+    let served = select_skills(st, session.turn_type, &caller, &messages, |b| block = Some(b.to_string())).await;
     if let Some(b) = block {
         inject_responses(&mut body, &b, st.skills.config().placement);
         edited = true;
@@ -153,144 +148,11 @@ async fn take_in(st: &ProxyState, t0: Instant, headers: &HeaderMap, body: Body) 
     let stream = body.get("stream").and_then(Value::as_bool).unwrap_or(false);
     let model = body.get("model").and_then(Value::as_str).map(str::to_string);
     let session_id = session.id.clone();
-    let mut record = new_record(st, session, Protocol::OpenAi, model.clone(), stream, skills, generation);
+    let mut record = new_record(st, session, caller, Protocol::OpenAi, model.clone(), stream, served);
     record.protocol = "responses";
     let mut guard = TurnGuard::new(record, t0, st.store.clone(), st.metrics.clone(), st.events.clone());
     guard.set_request(Value::Object(chat_request(&body)));
     Ok(Taken { raw, body, edited, guard, t_parse, model, session_id })
-}
-
-/// How a turn went to the upstream that answered.
-enum Route {
-    /// As a Responses request to its `/responses`.
-    Native,
-    /// Translated, as this chat request to its `/chat/completions` (it has no Responses API).
-    Chat(Map<String, Value>),
-    /// Translated, as this chat request would be, to an Anthropic upstream's `/messages`.
-    Anthropic(Map<String, Value>),
-}
-
-impl Route {
-    /// The request in chat form, when it was translated.
-    fn chat(&self) -> Option<&Map<String, Value>> {
-        match self {
-            Route::Native => None,
-            Route::Chat(c) | Route::Anthropic(c) => Some(c),
-        }
-    }
-}
-
-/// Everything a turn's forwarding needs to build each attempt's request.
-struct Outgoing<'a> {
-    st: &'a ProxyState,
-    headers: &'a HeaderMap,
-    fwd: HeaderMap,
-    body: &'a Map<String, Value>,
-    /// The body as received, when MetaClaw changed nothing.
-    original: Option<Bytes>,
-}
-
-impl Outgoing<'_> {
-    /// The chat request for an upstream without the Responses API. A `previous_response_id`
-    /// MetaClaw kept was expanded already ([`expand_kept`]); any other can't be carried.
-    fn chat(&self) -> Result<Map<String, Value>, ProxyError> {
-        if let Some(prev) = self.body.get("previous_response_id").and_then(Value::as_str) {
-            return Err(ProxyError::bad(
-                format!(
-                    "previous_response_id {prev:?} is not a response MetaClaw keeps: the upstream here has no \
-                     Responses API, so MetaClaw keeps its answers itself (in memory, not with `store: false`, \
-                     not across a restart); send the conversation as `input` instead"
-                ),
-                Some("previous_response_id"),
-            ));
-        }
-        let left_out = left_out_tools(self.body);
-        if !left_out.is_empty() {
-            tracing::info!(tools = ?left_out, "built-in tools left out: the upstream here is offered function tools only");
-        }
-        responses_to_chat(self.body, &[]).map_err(|e| ProxyError::bad(e.to_string(), None))
-    }
-
-    /// Tries the candidates with failover; says how the answering upstream was asked.
-    async fn send(&self, candidates: &[Arc<Upstream>]) -> Result<(Sent, Route), (ProxyError, u32)> {
-        let mut chat: Option<Map<String, Value>> = None;
-        let mut route = Route::Native;
-        let sent = forward::send_with_failover(self.st, candidates, |up| {
-            let translated = up.kind == Kind::Anthropic || self.st.responses.is_chat_only(&up.name);
-            let (path, bytes) = if translated {
-                let mut c = match &chat {
-                    Some(c) => c.clone(),
-                    None => chat.insert(self.chat()?).clone(),
-                };
-                if let Some(m) = &up.model {
-                    c.insert("model".into(), Value::String(m.clone()));
-                }
-                if up.kind == Kind::Anthropic {
-                    let a = openai_to_anthropic(&c)
-                        .map_err(|e| ProxyError::bad(format!("{e} (upstream {})", up.name), None))?;
-                    route = Route::Anthropic(c);
-                    ("messages", Bytes::from(serde_json::to_vec(&a).expect("JSON values serialise")))
-                } else {
-                    let bytes = Bytes::from(serde_json::to_vec(&c).expect("JSON values serialise"));
-                    route = Route::Chat(c);
-                    ("chat/completions", bytes)
-                }
-            } else {
-                route = Route::Native;
-                let bytes = match (&self.original, &up.model) {
-                    (Some(raw), None) => raw.clone(),
-                    _ => {
-                        let mut b = self.body.clone();
-                        if let Some(m) = &up.model {
-                            b.insert("model".into(), Value::String(m.clone()));
-                        }
-                        Bytes::from(serde_json::to_vec(&b).expect("JSON values serialise"))
-                    }
-                };
-                ("responses", bytes)
-            };
-            let rb = self
-                .st
-                .client
-                .post(up.url(path))
-                .headers(self.fwd.clone())
-                .header(http::header::CONTENT_TYPE, "application/json")
-                .body(bytes);
-            forward::authorise(rb, up, self.headers, Protocol::OpenAi)
-        })
-        .await?;
-        Ok((sent, route))
-    }
-}
-
-/// The request with a `previous_response_id` MetaClaw made itself replaced by the conversation
-/// it kept for it (as input items before the request's own); `None` for any other request.
-fn expand_kept(st: &ProxyState, body: &Map<String, Value>) -> Option<Map<String, Value>> {
-    let kept = st.responses.kept(body.get("previous_response_id")?.as_str()?)?;
-    let mut b = body.clone();
-    b.remove("previous_response_id");
-    let mut input = input_items(&kept.history);
-    match b.remove("input") {
-        Some(Value::String(s)) => input.push(json!({"role": "user", "content": s})),
-        Some(Value::Array(items)) => input.extend(items),
-        _ => {}
-    }
-    b.insert("input".into(), Value::Array(input));
-    Some(b)
-}
-
-/// True if an upstream's answer to `POST /responses` says it has no such endpoint (a 404 or
-/// 405 that is not about the model or a previous response, in whatever shape the server has).
-fn no_responses_api(status: http::StatusCode, body: &[u8]) -> bool {
-    match status.as_u16() {
-        405 => true,
-        404 => {
-            let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-            let e = &v["error"];
-            e["param"].is_null() && e["code"] != "model_not_found"
-        }
-        _ => false,
-    }
 }
 
 async fn handle(st: &Arc<ProxyState>, t0: Instant, headers: HeaderMap, body: Body) -> Result<Response, ProxyError> {
@@ -320,7 +182,7 @@ async fn handle(st: &Arc<ProxyState>, t0: Instant, headers: HeaderMap, body: Bod
         Ok((s, Route::Native)) if matches!(s.resp.status().as_u16(), 404 | 405) => {
             let (status, tried, attempts) = (s.resp.status(), s.upstream, s.attempts);
             let h = s.resp.headers().clone();
-            let bytes = forward::read_bounded(s.resp, 1 << 20).await.unwrap_or_default();
+            let bytes = read_bounded(s.resp, 1 << 20).await.unwrap_or_default();
             if !no_responses_api(status, &bytes) {
                 guard.set_upstream(&tried, attempts);
                 guard.set_request(Value::Object(chat_request(sent_body)));
@@ -350,188 +212,6 @@ async fn handle(st: &Arc<ProxyState>, t0: Instant, headers: HeaderMap, body: Bod
     }
 }
 
-/// Relays the upstream's answer — unchanged from a Responses upstream, translated from a chat
-/// one — and records it.
-async fn respond(
-    st: &Arc<ProxyState>,
-    mut guard: TurnGuard,
-    sent: Sent,
-    route: Route,
-    session_id: &str,
-    body: &Map<String, Value>,
-) -> Response {
-    let Sent { resp, upstream, attempts } = sent;
-    guard.set_upstream(&upstream, attempts);
-    let status = resp.status();
-    let is_sse = resp
-        .headers()
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/event-stream"));
-    let mut headers = relay_response_headers(resp.headers(), true);
-    guard.stamp(&mut headers);
-
-    if status.is_success() && is_sse {
-        guard.set_http_status(status.as_u16());
-        let out_body = match route {
-            Route::Native => Body::from_stream(ResponsesRelay {
-                upstream: Box::pin(resp.bytes_stream()),
-                idle: Box::pin(tokio::time::sleep(upstream.stream_idle_timeout)),
-                idle_after: upstream.stream_idle_timeout,
-                http_status: status.as_u16(),
-                chunks: ChatChunks::new(),
-                state: st.clone(),
-                session_id: session_id.to_string(),
-                remembered: false,
-                done: false,
-                guard,
-            }),
-            Route::Chat(ref chat) | Route::Anthropic(ref chat) => {
-                headers.remove(http::header::CONTENT_LENGTH);
-                headers.remove(http::header::CONTENT_ENCODING);
-                headers
-                    .insert(http::header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream; charset=utf-8"));
-                let id = new_id("resp");
-                st.responses.remember(&id, session_id);
-                let keep = keeper(st, session_id, &id, body, chat);
-                let mut converter: Box<dyn StreamConverter> = Box::new(ChatToResponsesStream::new(body, &id, keep));
-                let anthropic = matches!(route, Route::Anthropic(_));
-                if anthropic {
-                    let model = chat.get("model").and_then(Value::as_str).unwrap_or_default();
-                    let first = Box::new(AnthropicToOpenAiStream::new(model, now_ms() / 1000, true));
-                    converter = Box::new(Then { first, second: converter });
-                }
-                Body::from_stream(Relay::new(
-                    Box::pin(resp.bytes_stream()),
-                    upstream.stream_idle_timeout,
-                    guard,
-                    status.as_u16(),
-                    Protocol::OpenAi,
-                    Some(converter),
-                    EndWatch::new(anthropic, !anthropic),
-                ))
-            }
-        };
-        let mut out = Response::new(out_body);
-        *out.status_mut() = status;
-        *out.headers_mut() = headers;
-        return out;
-    }
-
-    let bytes = match forward::read_bounded(resp, MAX_ANSWER_BYTES).await {
-        Ok(b) => b,
-        Err(e) => {
-            let err = match e {
-                Bounded::TooLarge => ProxyError::UpstreamUnreachable(format!(
-                    "the upstream {} answered with more than {} MiB",
-                    upstream.name,
-                    MAX_ANSWER_BYTES >> 20
-                )),
-                Bounded::Read(e) => super::send_error(&upstream, e),
-            };
-            guard.finish(
-                TurnStatus::Failed,
-                Some(err.status().as_u16()),
-                Some(err.to_string()),
-                Some(RawResponse::None),
-            );
-            return err.into_response();
-        }
-    };
-    whole(st, guard, status, headers, bytes, &route, session_id, body, &upstream.name)
-}
-
-/// What keeps a response MetaClaw made from a chat upstream (unless the client said `store:
-/// false`): the response and the conversation it ends, for `previous_response_id` and `GET`.
-fn keeper(
-    st: &Arc<ProxyState>,
-    session_id: &str,
-    id: &str,
-    body: &Map<String, Value>,
-    chat: &Map<String, Value>,
-) -> Option<OnDone> {
-    if body.get("store") == Some(&Value::Bool(false)) {
-        return None;
-    }
-    // The conversation without the instructions, which a chained request doesn't inherit.
-    let skip = usize::from(body.get("instructions").is_some_and(Value::is_string));
-    let mut history: Vec<Value> = chat
-        .get("messages")
-        .and_then(Value::as_array)
-        .map(|m| m.iter().skip(skip).cloned().collect())
-        .unwrap_or_default();
-    let (st, session_id, id) = (st.clone(), session_id.to_string(), id.to_string());
-    Some(Box::new(move |response: &Value| {
-        history.push(chat_completion(response)["choices"][0]["message"].clone());
-        st.responses.keep(&id, &session_id, Kept { response: response.clone(), history });
-    }))
-}
-
-/// Answers with a whole upstream body: as it came from a Responses upstream (or any error), as
-/// a `response` object from a chat one; records the turn.
-#[allow(clippy::too_many_arguments)]
-fn whole(
-    st: &Arc<ProxyState>,
-    mut guard: TurnGuard,
-    status: http::StatusCode,
-    mut headers: HeaderMap,
-    bytes: Bytes,
-    route: &Route,
-    session_id: &str,
-    body: &Map<String, Value>,
-    upstream: &str,
-) -> Response {
-    let t = Instant::now();
-    let mut out_bytes = bytes.clone();
-    let anthropic = matches!(route, Route::Anthropic(_));
-    let raw_of = |b: Bytes| if anthropic { RawResponse::AnthropicJson(b) } else { RawResponse::Json(b) };
-    let (outcome, error, raw) = if !status.is_success() {
-        let msg = format!("the upstream {upstream} answered {status}");
-        if anthropic {
-            // Anthropic's error shape, told in the Responses one.
-            let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-            let message = v["error"]["message"].as_str().map_or_else(|| msg.clone(), str::to_string);
-            out_bytes = Bytes::from(error_json(Protocol::OpenAi, status, &message).to_string());
-            headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            headers.remove(http::header::CONTENT_ENCODING);
-        }
-        (TurnStatus::UpstreamError, Some(msg), raw_of(bytes))
-    } else {
-        match (serde_json::from_slice::<Value>(&bytes), route) {
-            (Ok(v), Route::Native) => {
-                if let Some(id) = v["id"].as_str() {
-                    st.responses.remember(id, session_id);
-                }
-                (TurnStatus::Ok, None, RawResponse::Json(Bytes::from(chat_completion(&v).to_string())))
-            }
-            (Ok(v), Route::Chat(chat) | Route::Anthropic(chat)) => {
-                let id = new_id("resp");
-                let v = if anthropic { anthropic_to_openai_response(&v, now_ms() / 1000) } else { v };
-                let response = chat_to_response(&v, body, &id);
-                st.responses.remember(&id, session_id);
-                if let Some(keep) = keeper(st, session_id, &id, body, chat) {
-                    keep(&response);
-                }
-                out_bytes = Bytes::from(response.to_string());
-                headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-                headers.remove(http::header::CONTENT_ENCODING);
-                (TurnStatus::Ok, None, raw_of(bytes))
-            }
-            (Err(e), _) => {
-                let msg = format!("the upstream answered with JSON that does not parse: {e}");
-                (TurnStatus::Failed, Some(msg), raw_of(bytes))
-            }
-        }
-    };
-    headers.remove(http::header::CONTENT_LENGTH);
-    let mut out = Response::new(Body::from(out_bytes));
-    *out.status_mut() = status;
-    *out.headers_mut() = headers;
-    guard.add_own(t.elapsed());
-    guard.finish(outcome, Some(status.as_u16()), error, Some(raw));
-    out
-}
-
 /// `GET /v1/responses/{id}`: a response MetaClaw made and keeps, or else the upstream's answer.
 pub async fn get_response(
     State(st): State<Arc<ProxyState>>,
@@ -556,94 +236,6 @@ pub async fn delete_response(
         return axum::Json(json!({"id": id, "object": "response", "deleted": true})).into_response();
     }
     super::passthrough(State(st), uri, req).await
-}
-
-type UpstreamStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
-
-/// Passes a Responses event stream to the client as it arrives, byte for byte, while recording
-/// it as chat chunks. The answer is whole at `response.completed` (or `response.incomplete`);
-/// a stream that breaks, stalls or just ends before that is recorded as failed, and the client
-/// gets an `error` event saying so.
-struct ResponsesRelay {
-    upstream: UpstreamStream,
-    idle: Pin<Box<Sleep>>,
-    idle_after: Duration,
-    guard: TurnGuard,
-    http_status: u16,
-    chunks: ChatChunks,
-    state: Arc<ProxyState>,
-    session_id: String,
-    remembered: bool,
-    done: bool,
-}
-
-impl ResponsesRelay {
-    /// The upstream's stream is over (or given up on): record how it ended; for an unfinished
-    /// answer, the `error` event that tells the client.
-    fn end(&mut self, why: Option<String>) -> Option<Result<Bytes, std::io::Error>> {
-        self.done = true;
-        let why = match self.chunks.end().clone() {
-            StreamEnd::Complete => {
-                self.guard.finish(TurnStatus::Ok, Some(self.http_status), None, None);
-                return None;
-            }
-            // The upstream's own failure event already reached the client.
-            StreamEnd::Failed(msg) => {
-                self.guard.finish(TurnStatus::Failed, Some(self.http_status), Some(msg), None);
-                return None;
-            }
-            StreamEnd::Open => why.unwrap_or_else(|| "the upstream's stream ended before response.completed".into()),
-        };
-        let event = json!({"type": "error", "code": "upstream_stream_error", "message": why, "param": null,
-            "sequence_number": self.chunks.next_sequence()});
-        self.guard.finish(TurnStatus::Failed, Some(self.http_status), Some(why), None);
-        Some(Ok(Bytes::from(format!("event: error\ndata: {event}\n\n"))))
-    }
-}
-
-impl Stream for ResponsesRelay {
-    type Item = Result<Bytes, std::io::Error>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = &mut *self;
-        if this.done {
-            return Poll::Ready(None);
-        }
-        match this.upstream.as_mut().poll_next(cx) {
-            Poll::Ready(Some(Ok(chunk))) => {
-                let t = Instant::now();
-                let recorded = this.chunks.push(&chunk);
-                if !recorded.is_empty() {
-                    this.guard.push_chunk(Bytes::from(recorded));
-                }
-                if !this.remembered {
-                    if let Some(id) = this.chunks.response_id() {
-                        this.state.responses.remember(id, &this.session_id);
-                        this.remembered = true;
-                    }
-                }
-                if *this.chunks.end() == StreamEnd::Complete {
-                    this.guard.mark_complete();
-                }
-                let deadline = tokio::time::Instant::now() + this.idle_after;
-                this.idle.as_mut().reset(deadline);
-                this.guard.add_own(t.elapsed());
-                Poll::Ready(Some(Ok(chunk)))
-            }
-            Poll::Ready(Some(Err(e))) => Poll::Ready(this.end(Some(format!("the upstream stream broke off: {e}")))),
-            Poll::Ready(None) => Poll::Ready(this.end(None)),
-            Poll::Pending => {
-                if this.idle.as_mut().poll(cx).is_ready() {
-                    let why = format!(
-                        "the upstream sent nothing for {} s (upstream.stream_idle_timeout_secs)",
-                        this.idle_after.as_secs()
-                    );
-                    return Poll::Ready(this.end(Some(why)));
-                }
-                Poll::Pending
-            }
-        }
-    }
 }
 
 #[cfg(test)]

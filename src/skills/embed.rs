@@ -1,23 +1,12 @@
 //! Optional semantic retrieval: skill and request embeddings from the upstream's
-//! OpenAI-compatible `/v1/embeddings`. Skill vectors are cached in SQLite by content hash and
-//! model; a request's vector is fetched with a short timeout, and any failure falls back to the
-//! lexical score alone.
+//! OpenAI-compatible `/v1/embeddings` (the call itself is [`crate::upstream::embed`]). Skill
+//! vectors are cached in SQLite by content hash and model; a request's vector is fetched with a
+//! short timeout, and any failure falls back to the lexical score alone.
 
 use std::time::Duration;
 
-use serde_json::{json, Value};
-
-use crate::upstream::Upstream;
-
-#[derive(Debug, thiserror::Error)]
-pub enum EmbedError {
-    #[error("the embeddings call to {0} failed: {1}")]
-    Call(String, String),
-    #[error("the embeddings call to {0} took longer than {1:?}")]
-    Timeout(String, Duration),
-    #[error("the embeddings answer from {0} is not what the OpenAI API returns: {1}")]
-    Shape(String, String),
-}
+pub use crate::upstream::embed::EmbedError;
+use crate::upstream::{embed::embeddings, Upstream};
 
 /// Calls `/v1/embeddings` on an upstream with one model.
 #[derive(Clone)]
@@ -36,46 +25,11 @@ impl Embedder {
         Self { model, client, upstream, timeout }
     }
 
-    /// Embeds `inputs` (one vector each, in order), within `timeout`.
+    /// Embeds `inputs` (one unit vector each, in order), within `timeout`.
     pub async fn embed(&self, inputs: &[String], timeout: Option<Duration>) -> Result<Vec<Vec<f32>>, EmbedError> {
-        let url = self.upstream.url("embeddings");
-        let mut rb = self.client.post(&url).json(&json!({"model": self.model, "input": inputs}));
-        if let Some(k) = &self.upstream.key {
-            rb = rb.bearer_auth(k);
-        }
         let limit = timeout.unwrap_or(self.timeout);
-        let call = async {
-            let r = rb.send().await.map_err(|e| EmbedError::Call(url.clone(), e.to_string()))?;
-            let status = r.status();
-            let body: Value = r.json().await.map_err(|e| EmbedError::Shape(url.clone(), e.to_string()))?;
-            if !status.is_success() {
-                let msg = body["error"]["message"].as_str().unwrap_or("no message").to_string();
-                return Err(EmbedError::Call(url.clone(), format!("{status}: {msg}")));
-            }
-            let mut data: Vec<(usize, Vec<f32>)> = body["data"]
-                .as_array()
-                .ok_or_else(|| EmbedError::Shape(url.clone(), "no `data` array".into()))?
-                .iter()
-                .map(|d| {
-                    let v = d["embedding"]
-                        .as_array()
-                        .map(|a| a.iter().filter_map(Value::as_f64).map(|x| x as f32).collect());
-                    Ok((
-                        d["index"].as_u64().unwrap_or(0) as usize,
-                        v.ok_or_else(|| EmbedError::Shape(url.clone(), "an item has no `embedding`".into()))?,
-                    ))
-                })
-                .collect::<Result<_, EmbedError>>()?;
-            data.sort_by_key(|(i, _)| *i);
-            if data.len() != inputs.len() {
-                return Err(EmbedError::Shape(
-                    url.clone(),
-                    format!("{} vectors for {} inputs", data.len(), inputs.len()),
-                ));
-            }
-            Ok(data.into_iter().map(|(_, v)| normalise(v)).collect())
-        };
-        tokio::time::timeout(limit, call).await.map_err(|_| EmbedError::Timeout(url.clone(), limit))?
+        let vectors = embeddings(&self.client, &self.upstream, &self.model, inputs, limit).await?;
+        Ok(vectors.into_iter().map(normalise).collect())
     }
 }
 

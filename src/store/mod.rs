@@ -453,6 +453,8 @@ mod tests {
             response,
             skills: Vec::new(),
             generation: 0,
+            agent: Default::default(),
+            inject_off: false,
         }
     }
 

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::{Auth, Config, Kind};
+use crate::config::{Auth, Config, Protocol};
 use crate::upstream::{Routes, SharedRoutes, Upstream};
 
 /// The policy upstream's name (in turns, routing and status).
@@ -28,7 +28,7 @@ impl Serving {
         }
         let template = Upstream {
             name: POLICY.into(),
-            kind: Kind::Openai,
+            kind: Protocol::OpenAi,
             auth: Auth::Key,
             base_url: t.serve_url(),
             key,

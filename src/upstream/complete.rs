@@ -1,5 +1,5 @@
 //! Background LLM calls (the judge, the evolver and replays): one chat completion against an
-//! upstream of either kind, with the upstream's stored key. Never on the request path.
+//! upstream of either protocol, with the upstream's stored key. Never on the request path.
 //!
 //! A request may ask for structured output (`response_format`, OpenAI-kind upstreams only). An
 //! upstream that refuses it with 400 is remembered and asked again, then and later, in plain text.
@@ -10,9 +10,10 @@ use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
-use crate::config::{Auth, Kind};
+use super::auth::stored_credentials;
+use super::routes::Upstream;
+use crate::config::{Auth, Protocol};
 use crate::translate::{anthropic_to_openai_response, openai_to_anthropic};
-use crate::upstream::Upstream;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LlmError {
@@ -58,7 +59,7 @@ pub async fn complete(
         return Err(LlmError::Passthrough(up.name.clone()));
     }
     let structured = request.contains_key("response_format")
-        && up.kind == Kind::Openai
+        && up.kind == Protocol::OpenAi
         && !no_structured_output().lock().expect("formats lock").contains(&upstream_key(up));
     if !structured {
         request.remove("response_format");
@@ -86,21 +87,13 @@ pub async fn complete(
 
 async fn call(client: &reqwest::Client, up: &Upstream, request: Map<String, Value>) -> Result<String, LlmError> {
     let (url, body) = match up.kind {
-        Kind::Openai => (up.url("chat/completions"), Value::Object(request)),
-        Kind::Anthropic => {
+        Protocol::OpenAi => (up.url("chat/completions"), Value::Object(request)),
+        Protocol::Anthropic => {
             let a = openai_to_anthropic(&request).map_err(|e| LlmError::Shape(up.name.clone(), e.to_string()))?;
             (up.url("messages"), Value::Object(a))
         }
     };
-    let mut rb = client.post(&url).json(&body);
-    match (up.kind, &up.key) {
-        (Kind::Openai, Some(k)) => rb = rb.bearer_auth(k),
-        (Kind::Anthropic, Some(k)) => rb = rb.header("x-api-key", k),
-        _ => {}
-    }
-    if up.kind == Kind::Anthropic {
-        rb = rb.header("anthropic-version", "2023-06-01");
-    }
+    let rb = stored_credentials(client.post(&url).json(&body), up);
     let r = rb.send().await.map_err(|e| LlmError::Call(up.name.clone(), e.to_string()))?;
     let status = r.status();
     let v: Value = match r.json().await {
@@ -112,7 +105,7 @@ async fn call(client: &reqwest::Client, up: &Upstream, request: Map<String, Valu
         let msg = v["error"]["message"].as_str().unwrap_or("no message").to_string();
         return Err(LlmError::Status(up.name.clone(), status.as_u16(), msg));
     }
-    let v = if up.kind == Kind::Anthropic { anthropic_to_openai_response(&v, 0) } else { v };
+    let v = if up.kind == Protocol::Anthropic { anthropic_to_openai_response(&v, 0) } else { v };
     v["choices"][0]["message"]["content"]
         .as_str()
         .map(str::to_string)
