@@ -26,6 +26,14 @@ stage() {
   fi
 }
 
+say "real agents from npm for tests/agents.rs: Codex CLI, Claude Code, OpenClaw (cached in ~/.cache/metaclaw/agents)"
+# Installed in a child shell first so that a failed install is counted instead of ending the run;
+# then tests/agents.rs (in "cargo test") runs each one turn through metaclaw serve.
+if bash -c '. "$1" && need_agents' _ "$ROOT/scripts/lib.sh"; then
+  need_agents
+else
+  echo "real agents: 1 failed (npm install failed)" | tee -a "$LOG"
+fi
 say "cargo fmt --check"
 cargo fmt --all -- --check
 say "cargo clippy"
