@@ -24,14 +24,14 @@ pub struct ChatToResponsesStream {
     response: Value,
     started: bool,
     seq: u64,
-    items: Vec<Value>,
+    pub(super) items: Vec<Value>,
     open: Option<Open>,
-    kept: usize,
+    pub(super) kept: usize,
     /// Output items closed so far (the next one's `output_index`); `items` keeps those within
     /// the [`MAX_KEPT`] budget.
-    closed: usize,
+    pub(super) closed: usize,
     /// Bytes `kept` may reach ([`MAX_KEPT`]).
-    budget: usize,
+    pub(super) budget: usize,
     finish_reason: Option<String>,
     done: bool,
     on_done: Option<OnDone>,
