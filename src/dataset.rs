@@ -15,6 +15,7 @@ use crate::store::{candidates, turns, StoreError};
 /// Which turns to export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub enum Split {
     Support,
     Query,
@@ -71,6 +72,7 @@ pub fn export(conn: &Connection, split: Split, limit: u32) -> Result<Vec<Example
 
 /// How the agent did under one library generation.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct GenerationSignal {
     pub generation: i64,
     pub reason: String,
@@ -137,6 +139,7 @@ pub fn learning(conn: &Connection, limit: u32) -> Result<Vec<GenerationSignal>, 
 
 /// One skill's change between two generations.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct SkillChange {
     pub name: String,
     /// added, removed or modified.

@@ -15,11 +15,11 @@ use tokio::task::JoinHandle;
 use crate::clock::now_ms;
 use crate::config::JudgeConfig;
 use crate::events::{Event, EventBus};
-use crate::upstream::complete as llm;
 use crate::secrets::redact;
 use crate::store::judge::{DueTurn, FailedAttempt, Scored};
 use crate::store::{Store, StoreError};
 use crate::transcript::last_user_text;
+use crate::upstream::complete as llm;
 use crate::upstream::Routes;
 
 /// Attempts before a job is given up when the judge is unreachable (with backoff: ~10 s, 20 s, …
@@ -389,6 +389,7 @@ pub async fn feedback(
 
 /// The judge's queue and how its answers went, for `status`, `/api/status` and the UI.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct JudgeStatus {
     /// Jobs waiting (for the user's next message, a retry, or a window).
     pub pending: i64,

@@ -10,6 +10,7 @@ const WINDOW: usize = 4096;
 
 /// Overhead percentiles over the most recent turns, in milliseconds.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct OverheadStats {
     pub samples: usize,
     pub p50_ms: Option<f64>,

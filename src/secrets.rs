@@ -78,6 +78,7 @@ impl SecretName {
 /// Where a secret was found, for status output (never the value itself).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub enum SecretSource {
     Env,
     Keyring,

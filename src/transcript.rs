@@ -11,6 +11,7 @@ pub const MAX_TOOL_CALLS: usize = 128;
 
 /// One tool call the model made.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ToolCall {
     pub id: String,
     pub name: String,

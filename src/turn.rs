@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 /// housekeeping (heartbeats, memory, cron) and are only forwarded and recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub enum TurnType {
     Main,
     Side,
@@ -28,6 +29,7 @@ impl TurnType {
 /// How a turn ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub enum TurnStatus {
     /// The upstream answered 2xx and the whole answer reached the client.
     Ok,
@@ -53,6 +55,7 @@ impl TurnStatus {
 /// Where a session id came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub enum SessionSource {
     /// The client sent `X-Session-Id` (or `session_id` in the body).
     Client,
@@ -65,6 +68,26 @@ impl SessionSource {
         match self {
             Self::Client => "client",
             Self::Inferred => "inferred",
+        }
+    }
+}
+
+/// Who scored a turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum ScoreSource {
+    /// The judge model.
+    Judge,
+    /// The user's own feedback, which overrides the judge.
+    User,
+}
+
+impl ScoreSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Judge => "judge",
+            Self::User => "user",
         }
     }
 }

@@ -3,16 +3,18 @@
 
 use std::sync::Arc;
 
+use super::types::learning::{
+    ApproveArg, CandidateFilter, CandidateList, CandidateStatus, DatasetQuery, DecisionReply, EvolveArg,
+    GenerationDiff, LearningList, Limit, PauseReply, RejectArg, RetryReply, RollbackReply, RunList,
+};
+use super::{ApiError, ApiState};
+use crate::dataset::{self, Split};
+use crate::evolve::{review, EvolveError, RunReport};
+use crate::scheduler::runner::Checkpoint;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{json, Value};
-
-use super::{ApiError, ApiState};
-use crate::dataset::{self, Split};
-use crate::evolve::{review, EvolveError, RunReport};
 
 pub fn routes() -> Router<Arc<ApiState>> {
     Router::new()
@@ -28,6 +30,8 @@ pub fn routes() -> Router<Arc<ApiState>> {
         .route("/api/generations/{id}/rollback", post(rollback))
         .route("/api/dataset", get(export))
         .route("/api/learning", get(learning))
+        .route("/api/learning/pause", post(pause))
+        .route("/api/learning/resume", post(resume))
 }
 
 impl From<EvolveError> for ApiError {
@@ -42,11 +46,6 @@ impl From<EvolveError> for ApiError {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct EvolveArg {
-    session: Option<String>,
-}
-
 async fn evolve(State(st): State<Arc<ApiState>>, body: Option<Json<EvolveArg>>) -> Result<Json<RunReport>, ApiError> {
     let arg = body.map(|Json(a)| a).unwrap_or_default();
     Ok(Json(st.evolver.evolve(arg.session.as_deref(), "on demand").await?))
@@ -54,87 +53,72 @@ async fn evolve(State(st): State<Arc<ApiState>>, body: Option<Json<EvolveArg>>) 
 
 /// `GET /api/evolve/runs?limit=N`: every recorded evolution run, newest first, with its outcome
 /// (proposed, nothing, screened out, malformed, timed out, failed) and reason.
-async fn runs(State(st): State<Arc<ApiState>>, Query(l): Query<Limit>) -> Result<Json<Value>, ApiError> {
+async fn runs(State(st): State<Arc<ApiState>>, Query(l): Query<Limit>) -> Result<Json<RunList>, ApiError> {
     let runs = crate::evolve::runs(&st.store, l.limit.unwrap_or(50)).await?;
-    Ok(Json(json!({"runs": runs})))
+    Ok(Json(RunList { runs }))
 }
 
 /// `POST /api/evolve/retry-failed`: failed turns consumed by runs that failed come back.
-async fn retry_failed(State(st): State<Arc<ApiState>>) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!({"turns": st.evolver.retry_failed().await?})))
+async fn retry_failed(State(st): State<Arc<ApiState>>) -> Result<Json<RetryReply>, ApiError> {
+    Ok(Json(RetryReply { turns: st.evolver.retry_failed().await? as u64 }))
 }
 
-#[derive(Debug, Deserialize)]
-struct StatusFilter {
-    status: Option<String>,
-}
-
-async fn candidates(State(st): State<Arc<ApiState>>, Query(f): Query<StatusFilter>) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!({"candidates": review::list(&st.store, f.status).await?})))
+async fn candidates(
+    State(st): State<Arc<ApiState>>,
+    Query(f): Query<CandidateFilter>,
+) -> Result<Json<CandidateList>, ApiError> {
+    let status = f.status.map(|s| s.as_str().to_string());
+    Ok(Json(CandidateList { candidates: review::list(&st.store, status).await? }))
 }
 
 async fn candidate(State(st): State<Arc<ApiState>>, Path(id): Path<i64>) -> Result<Json<review::Candidate>, ApiError> {
     review::get(&st.store, id).await?.map(Json).ok_or_else(|| ApiError::NotFound(format!("no candidate {id}")))
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct ApproveArg {
-    /// The SKILL.md as edited by the user; the proposal as it is when absent.
-    content: Option<String>,
-}
-
 async fn approve(
     State(st): State<Arc<ApiState>>,
     Path(id): Path<i64>,
     body: Option<Json<ApproveArg>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DecisionReply>, ApiError> {
     let content = body.and_then(|Json(a)| a.content);
     let generation = review::approve_candidate(&st.evolver, id, content, "user").await?;
-    Ok(Json(json!({"id": id, "status": "approved", "generation": generation})))
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct RejectArg {
-    reason: Option<String>,
+    Ok(Json(DecisionReply { id, status: CandidateStatus::Approved, generation: Some(generation) }))
 }
 
 async fn reject(
     State(st): State<Arc<ApiState>>,
     Path(id): Path<i64>,
     body: Option<Json<RejectArg>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DecisionReply>, ApiError> {
     let reason = body.and_then(|Json(a)| a.reason);
     review::decide(&st.evolver, id, "rejected", reason).await?;
-    Ok(Json(json!({"id": id, "status": "rejected"})))
+    Ok(Json(DecisionReply { id, status: CandidateStatus::Rejected, generation: None }))
 }
 
-async fn defer(State(st): State<Arc<ApiState>>, Path(id): Path<i64>) -> Result<Json<Value>, ApiError> {
+async fn defer(State(st): State<Arc<ApiState>>, Path(id): Path<i64>) -> Result<Json<DecisionReply>, ApiError> {
     review::decide(&st.evolver, id, "deferred", None).await?;
-    Ok(Json(json!({"id": id, "status": "deferred"})))
+    Ok(Json(DecisionReply { id, status: CandidateStatus::Deferred, generation: None }))
 }
 
-async fn diff(State(st): State<Arc<ApiState>>, Path((a, b)): Path<(i64, i64)>) -> Result<Json<Value>, ApiError> {
+async fn diff(
+    State(st): State<Arc<ApiState>>,
+    Path((a, b)): Path<(i64, i64)>,
+) -> Result<Json<GenerationDiff>, ApiError> {
     let changes = st
         .store
         .read(move |c| dataset::diff(c, a, b))
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no generation {a} or {b}")))?;
-    Ok(Json(json!({"from": a, "to": b, "changes": changes})))
+    Ok(Json(GenerationDiff { from: a, to: b, changes }))
 }
 
-async fn rollback(State(st): State<Arc<ApiState>>, Path(id): Path<i64>) -> Result<Json<Value>, ApiError> {
+async fn rollback(State(st): State<Arc<ApiState>>, Path(id): Path<i64>) -> Result<Json<RollbackReply>, ApiError> {
     let generation = st.skills.rollback(id).await?;
-    Ok(Json(json!({"rolled_back_to": id, "generation": generation})))
-}
-
-#[derive(Debug, Deserialize)]
-struct ExportArg {
-    split: Option<Split>,
-    limit: Option<u32>,
+    Ok(Json(RollbackReply { rolled_back_to: id, generation }))
 }
 
 /// `GET /api/dataset?split=query|support`: JSON lines, one turn each.
-async fn export(State(st): State<Arc<ApiState>>, Query(a): Query<ExportArg>) -> Result<Response, ApiError> {
+async fn export(State(st): State<Arc<ApiState>>, Query(a): Query<DatasetQuery>) -> Result<Response, ApiError> {
     let split = a.split.unwrap_or(Split::Query);
     let limit = a.limit.unwrap_or(10_000).clamp(1, 100_000);
     let rows = st.store.read(move |c| dataset::export(c, split, limit)).await?;
@@ -146,12 +130,24 @@ async fn export(State(st): State<Arc<ApiState>>, Query(a): Query<ExportArg>) -> 
     Ok(([(http::header::CONTENT_TYPE, "application/x-ndjson")], body).into_response())
 }
 
-#[derive(Debug, Deserialize)]
-struct Limit {
-    limit: Option<u32>,
+async fn learning(State(st): State<Arc<ApiState>>, Query(l): Query<Limit>) -> Result<Json<LearningList>, ApiError> {
+    let limit = l.limit.unwrap_or(50).clamp(1, 500);
+    Ok(Json(LearningList { generations: st.store.read(move |c| dataset::learning(c, limit)).await? }))
 }
 
-async fn learning(State(st): State<Arc<ApiState>>, Query(l): Query<Limit>) -> Result<Json<Value>, ApiError> {
-    let limit = l.limit.unwrap_or(50).clamp(1, 500);
-    Ok(Json(json!({"generations": st.store.read(move |c| dataset::learning(c, limit)).await?})))
+/// Pauses or resumes learning: the scheduler opens no windows and automatic evolution waits
+/// while paused; the choice survives a restart.
+async fn set_paused(st: &ApiState, paused: bool) -> Result<Json<PauseReply>, ApiError> {
+    Checkpoint::new(st.store.clone(), "learning").save(&serde_json::json!({"paused": paused})).await?;
+    st.scheduler.pause(paused);
+    st.evolver.set_paused(paused);
+    Ok(Json(PauseReply { learning_paused: paused }))
+}
+
+async fn pause(State(st): State<Arc<ApiState>>) -> Result<Json<PauseReply>, ApiError> {
+    set_paused(&st, true).await
+}
+
+async fn resume(State(st): State<Arc<ApiState>>) -> Result<Json<PauseReply>, ApiError> {
+    set_paused(&st, false).await
 }

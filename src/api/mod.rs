@@ -14,20 +14,21 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 pub mod calendars;
+pub mod client;
 pub mod learning;
 pub mod scheduler;
 pub mod settings;
 pub mod skills;
 pub mod train;
+pub mod types;
 pub mod ui;
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
-use serde_json::json;
 
-use crate::metrics::{Metrics, OverheadStats};
-use crate::secrets::{constant_time_eq, SecretSource};
+use crate::metrics::Metrics;
+use crate::secrets::constant_time_eq;
 use crate::store::read::{self, Counts};
-use crate::store::{SessionRow, Store, StoreError, TurnDetail, TurnFilter, TurnPage};
+use crate::store::{Store, StoreError, TurnDetail, TurnFilter, TurnPage};
+pub use types::{EngineInfo, ErrorCode, Feedback, FeedbackReply, Paging, SessionList, Status, UpstreamInfo};
 
 /// Errors of the admin API, as `{"error": {"code", "message"}}` the UI can branch on.
 #[derive(Debug, thiserror::Error)]
@@ -63,19 +64,19 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    fn code(&self) -> (StatusCode, &'static str) {
+    fn code(&self) -> (StatusCode, ErrorCode) {
         match self {
-            Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
-            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
-            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-            Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
-            Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
-            Self::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
-            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
-            Self::BodyTimeout(_) => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
-            Self::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
-            Self::KeyringUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "keyring_unavailable"),
-            Self::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "store_error"),
+            Self::Unauthorized => (StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, ErrorCode::Forbidden),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
+            Self::BadRequest(_) => (StatusCode::BAD_REQUEST, ErrorCode::BadRequest),
+            Self::Conflict(_) => (StatusCode::CONFLICT, ErrorCode::Conflict),
+            Self::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::Invalid),
+            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable),
+            Self::BodyTimeout(_) => (StatusCode::REQUEST_TIMEOUT, ErrorCode::RequestTimeout),
+            Self::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::TooLarge),
+            Self::KeyringUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::KeyringUnavailable),
+            Self::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::StoreError),
         }
     }
 }
@@ -83,10 +84,11 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.code();
-        let mut body = json!({"error": {"code": code, "message": self.to_string()}});
-        if let Self::Invalid { problems, .. } = &self {
-            body["error"]["problems"] = json!(problems);
-        }
+        let problems = match &self {
+            Self::Invalid { problems, .. } => Some(problems.clone()),
+            _ => None,
+        };
+        let body = types::ErrorBody { error: types::ErrorDetail { code, message: self.to_string(), problems } };
         (status, Json(body)).into_response()
     }
 }
@@ -114,61 +116,6 @@ pub struct ApiState {
     pub started_config: crate::config::Config,
     /// Policy training, when `[train]` is on.
     pub training: Option<Arc<crate::train::Training>>,
-}
-
-/// Static facts about the running engine.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct EngineInfo {
-    pub version: String,
-    pub started_at: i64,
-    pub address: String,
-    pub home: String,
-    pub upstreams: Vec<UpstreamInfo>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct UpstreamInfo {
-    pub name: String,
-    pub kind: crate::config::Protocol,
-    pub auth: crate::config::Auth,
-    pub base_url: String,
-    pub models: Vec<String>,
-    pub model: Option<String>,
-    /// Where the upstream key came from (never the key itself).
-    pub key: SecretSource,
-}
-
-/// `GET /api/status`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Status {
-    #[serde(flatten)]
-    pub info: EngineInfo,
-    pub uptime_secs: i64,
-    pub turns_total: i64,
-    pub turns_today: i64,
-    pub sessions_total: i64,
-    pub sessions_active: i64,
-    /// MetaClaw's own time per turn (total minus upstream wait), recent turns.
-    pub overhead: OverheadStats,
-    pub schema_version: i64,
-    pub pending_writes: u64,
-    /// The judge's queue: `None` when no judge model is configured.
-    pub judge: Option<crate::judge::JudgeStatus>,
-    /// The evolver's runs and its last one: `None` when no evolver model is configured.
-    #[serde(default)]
-    pub evolver: Option<crate::evolve::EvolverStatus>,
-    /// Evolved skills waiting for the user's review.
-    pub candidates_pending: i64,
-    /// The skill library's current generation.
-    pub generation: i64,
-    /// The user paused learning (the scheduler opens no windows; automatic evolution waits).
-    pub learning_paused: bool,
-    /// Policy training: off, idle, waiting, training or paused.
-    pub training: String,
-    /// Requests that left no turn record since the engine started, by reason: `refused_…`
-    /// (with what was wrong) and `relayed_…` (passed on as they were).
-    #[serde(default)]
-    pub unrecorded: std::collections::BTreeMap<String, u64>,
 }
 
 pub fn router(state: Arc<ApiState>) -> Router {
@@ -364,18 +311,6 @@ async fn status(State(st): State<Arc<ApiState>>) -> Result<Json<Status>, ApiErro
     }))
 }
 
-#[derive(Debug, Deserialize)]
-struct Paging {
-    limit: Option<u32>,
-    offset: Option<u32>,
-}
-
-/// `GET /api/sessions`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct SessionList {
-    pub sessions: Vec<SessionRow>,
-}
-
 async fn sessions(State(st): State<Arc<ApiState>>, Query(p): Query<Paging>) -> Result<Json<SessionList>, ApiError> {
     let (limit, offset) = (p.limit.unwrap_or(50), p.offset.unwrap_or(0));
     let sessions = st.store.read(move |c| read::list_sessions(c, limit, offset)).await?;
@@ -399,19 +334,11 @@ async fn turn(State(st): State<Arc<ApiState>>, Path(id): Path<i64>) -> Result<Js
         .ok_or_else(|| ApiError::NotFound(format!("no turn {id}")))
 }
 
-/// `POST /api/turns/{id}/feedback`: the user's own verdict, which overrides the judge.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Feedback {
-    /// +1 or -1.
-    pub score: i64,
-    pub note: Option<String>,
-}
-
 async fn feedback(
     State(st): State<Arc<ApiState>>,
     Path(id): Path<i64>,
     Json(f): Json<Feedback>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<FeedbackReply>, ApiError> {
     if f.score != 1 && f.score != -1 {
         return Err(ApiError::BadRequest(format!("score must be 1 or -1, not {}", f.score)));
     }
@@ -421,7 +348,7 @@ async fn feedback(
     if !crate::judge::feedback(&st.store, &st.events, id, f.score, f.note).await? {
         return Err(ApiError::NotFound(format!("no turn {id}")));
     }
-    Ok(Json(json!({"turn_id": id, "score": f.score, "source": "user"})))
+    Ok(Json(FeedbackReply { turn_id: id, score: f.score, source: crate::turn::ScoreSource::User }))
 }
 
 /// `GET /api/events`: server-sent events, one per engine event (`event: <type>`, JSON data).

@@ -4,20 +4,18 @@
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, ApiState};
-use crate::scheduler::runner::{Checkpoint, Status};
+use crate::scheduler::runner::Status;
 use crate::scheduler::simulate::{self, Window, MAX_DAYS};
 
 pub fn routes() -> Router<Arc<ApiState>> {
     Router::new()
         .route("/api/scheduler", get(status))
         .route("/api/scheduler/simulate", get(simulate))
-        .route("/api/learning/pause", post(pause))
-        .route("/api/learning/resume", post(resume))
 }
 
 /// `GET /api/scheduler`: the scheduler's state, the decision and its reason, every signal, the jobs
@@ -111,21 +109,6 @@ async fn simulate(State(st): State<Arc<ApiState>>, Query(r): Query<Range>) -> Re
     });
     let open_minutes = windows.iter().map(|w| (w.end - w.start) / 60_000).sum();
     Ok(Json(Simulation { from, to, step_minutes: simulate::STEP_MINUTES, windows, open_minutes }))
-}
-
-async fn set_paused(st: &ApiState, paused: bool) -> Result<Json<serde_json::Value>, ApiError> {
-    Checkpoint::new(st.store.clone(), "learning").save(&serde_json::json!({"paused": paused})).await?;
-    st.scheduler.pause(paused);
-    st.evolver.set_paused(paused);
-    Ok(Json(serde_json::json!({"learning_paused": paused})))
-}
-
-async fn pause(State(st): State<Arc<ApiState>>) -> Result<Json<serde_json::Value>, ApiError> {
-    set_paused(&st, true).await
-}
-
-async fn resume(State(st): State<Arc<ApiState>>) -> Result<Json<serde_json::Value>, ApiError> {
-    set_paused(&st, false).await
 }
 
 #[cfg(test)]

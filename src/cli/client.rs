@@ -1,122 +1,43 @@
-//! The CLI's side of the admin API: find the running engine, call it with the admin token, and
-//! print the answer as JSON (unchanged) or as a table.
+//! The CLI's side of the admin API: the typed client for the running engine, and the status,
+//! sessions and turns commands, printed as JSON (the API's answer) or as a table.
 
-use anyhow::{anyhow, bail, Context, Result};
-use serde::de::DeserializeOwned;
+use anyhow::Result;
+use serde::Serialize;
 use serde_json::Value;
 
-use metaclaw::api::{SessionList, Status};
-use metaclaw::config::Config;
+use metaclaw::api::client::Client;
+use metaclaw::api::types::status::{Paging, TurnFilter};
 use metaclaw::home::Home;
-use metaclaw::store::{TurnDetail, TurnPage};
 
 use super::output::{ms, table, time};
 
-/// The running engine's address: from its runtime file, else the configured port.
-fn base_url(home: &Home) -> Result<String> {
-    if let Ok(text) = std::fs::read_to_string(home.runtime_path()) {
-        if let Some(a) =
-            serde_json::from_str::<Value>(&text).ok().and_then(|v| v["address"].as_str().map(str::to_string))
-        {
-            return Ok(a);
-        }
-    }
-    let cfg = Config::load(&home.config_path())?;
-    let host = if cfg.proxy.host.is_unspecified() { "127.0.0.1".to_string() } else { cfg.proxy.host.to_string() };
-    Ok(format!("http://{host}:{}", cfg.proxy.port))
+/// The typed client of the engine running with `home`.
+pub fn api(home: &Home) -> Result<Client> {
+    Ok(Client::for_home(home)?)
 }
 
-async fn get_raw(home: &Home, path: &str) -> Result<Value> {
-    call(home, reqwest::Method::GET, path, None).await
+/// Prints an API answer as pretty JSON.
+pub fn print_json<T: Serialize>(v: &T) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
 }
 
 /// Calls the admin API for a non-JSON answer (e.g. the JSON-lines dataset).
 pub async fn call_text(home: &Home, path: &str) -> Result<String> {
-    let base = base_url(home)?;
-    let token = std::fs::read_to_string(home.token_path())
-        .with_context(|| format!("cannot read the admin token at {}", home.token_path().display()))?;
-    let resp = reqwest::Client::new()
-        .get(format!("{base}{path}"))
-        .bearer_auth(token.trim())
-        .send()
-        .await
-        .map_err(|e| anyhow!("MetaClaw is not answering at {base} ({e}); start it with `metaclaw serve`"))?;
-    let status = resp.status();
-    let text = resp.text().await?;
-    if !status.is_success() {
-        bail!("{path}: {status}: {text}");
-    }
-    Ok(text)
+    Ok(api(home)?.get_text(path).await?)
 }
 
-/// Calls the admin API; errors carry the API's own message (and a skill's problems).
+/// Calls the admin API and returns its JSON answer untyped: only for resources whose typed
+/// client methods do not exist yet (errors carry the API's own message and a skill's problems).
 pub async fn call(home: &Home, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value> {
-    let base = base_url(home)?;
-    let token = std::fs::read_to_string(home.token_path()).with_context(|| {
-        format!(
-            "cannot read the admin token at {} (has `metaclaw serve` run with this home?)",
-            home.token_path().display()
-        )
-    })?;
-    let url = format!("{base}{path}");
-    let mut rb = reqwest::Client::new().request(method, &url).bearer_auth(token.trim());
-    if let Some(b) = body {
-        rb = rb.json(&b);
-    }
-    let resp = rb
-        .send()
-        .await
-        .map_err(|e| anyhow!("MetaClaw is not answering at {base} ({e}); start it with `metaclaw serve`"))?;
-    let status = resp.status();
-    if status == reqwest::StatusCode::NO_CONTENT {
-        return Ok(Value::Null);
-    }
-    let body: Value = resp.json().await.with_context(|| format!("{url} did not answer JSON"))?;
-    if !status.is_success() {
-        let msg = body["error"]["message"].as_str().unwrap_or("no message");
-        let problems: Vec<String> = body["error"]["problems"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|p| {
-                format!("\n  {}:{} {}", p["file"].as_str().unwrap_or(""), p["line"], p["reason"].as_str().unwrap_or(""))
-            })
-            .collect();
-        bail!("{msg} ({status}){}", problems.concat());
-    }
-    Ok(body)
-}
-
-async fn get<T: DeserializeOwned>(home: &Home, path: &str, json: bool) -> Result<Option<T>> {
-    let v = get_raw(home, path).await?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&v)?);
-        return Ok(None);
-    }
-    Ok(Some(serde_json::from_value(v).context("unexpected answer from the admin API")?))
-}
-
-fn query(pairs: &[(&str, Option<String>)]) -> String {
-    let parts: Vec<String> =
-        pairs.iter().filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", urlencode(v)))).collect();
-    if parts.is_empty() {
-        String::new()
-    } else {
-        format!("?{}", parts.join("&"))
-    }
-}
-
-fn urlencode(s: &str) -> String {
-    reqwest::Url::parse_with_params("http://x/", &[("v", s)])
-        .ok()
-        .and_then(|u| u.query().map(|q| q.trim_start_matches("v=").to_string()))
-        .unwrap_or_default()
+    Ok(api(home)?.call(method, path, body.as_ref()).await?)
 }
 
 pub async fn status(home: &Home, json: bool) -> Result<()> {
-    let Some(s) = get::<Status>(home, "/api/status", json).await? else {
-        return Ok(());
-    };
+    let s = api(home)?.status().await?;
+    if json {
+        return print_json(&s);
+    }
     let o = s.overhead;
     println!("MetaClaw {} running at {}/v1 (up {} s)", s.info.version, s.info.address, s.uptime_secs);
     println!("home       {}", s.info.home);
@@ -157,9 +78,10 @@ pub async fn status(home: &Home, json: bool) -> Result<()> {
 }
 
 pub async fn sessions(home: &Home, limit: u32, json: bool) -> Result<()> {
-    let Some(l) = get::<SessionList>(home, &format!("/api/sessions?limit={limit}"), json).await? else {
-        return Ok(());
-    };
+    let l = api(home)?.sessions(&Paging { limit: Some(limit), offset: None }).await?;
+    if json {
+        return print_json(&l);
+    }
     let rows = l
         .sessions
         .iter()
@@ -186,10 +108,11 @@ pub async fn turns(
     limit: u32,
     json: bool,
 ) -> Result<()> {
-    let q = query(&[("session", session), ("type", turn_type), ("status", status), ("limit", Some(limit.to_string()))]);
-    let Some(page) = get::<TurnPage>(home, &format!("/api/turns{q}"), json).await? else {
-        return Ok(());
-    };
+    let filter = TurnFilter { session, turn_type, status, limit: Some(limit), ..Default::default() };
+    let page = api(home)?.turns(&filter).await?;
+    if json {
+        return print_json(&page);
+    }
     let rows = page
         .turns
         .iter()
@@ -213,9 +136,10 @@ pub async fn turns(
 }
 
 pub async fn turn(home: &Home, id: i64, json: bool) -> Result<()> {
-    let Some(t) = get::<TurnDetail>(home, &format!("/api/turns/{id}"), json).await? else {
-        return Ok(());
-    };
+    let t = api(home)?.turn(id).await?;
+    if json {
+        return print_json(&t);
+    }
     let s = &t.summary;
     println!(
         "turn {} · session {} #{} · {} · {} · {}",
@@ -237,7 +161,8 @@ pub async fn turn(home: &Home, id: i64, json: bool) -> Result<()> {
         println!("error: {e}");
     }
     for m in &t.messages {
-        let role = m["role"].as_str().unwrap_or("?");
+        // Messages are kept as the agent sent them (OpenAI- or Anthropic-shaped), so untyped.
+        let role = m.get("role").and_then(serde_json::Value::as_str).unwrap_or("?");
         let text = metaclaw::transcript::content_text(m.get("content"));
         println!("\n--- {role} ---\n{text}");
     }
@@ -255,10 +180,8 @@ pub async fn turn(home: &Home, id: i64, json: bool) -> Result<()> {
 /// `metaclaw ui`: the web UI's address with the admin token in the fragment (never sent to the
 /// server in a request line or logged), opened in the default browser unless `no_open`.
 pub fn ui(home: &Home, no_open: bool) -> Result<()> {
-    let base = base_url(home)?;
-    let token = std::fs::read_to_string(home.token_path())
-        .with_context(|| format!("cannot read the admin token at {}", home.token_path().display()))?;
-    let url = format!("{base}/#token={}", token.trim());
+    let c = api(home)?;
+    let url = format!("{}/#token={}", c.base(), c.token());
     println!("{url}");
     if !no_open {
         let opener = if cfg!(target_os = "macos") {

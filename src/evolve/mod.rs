@@ -47,6 +47,7 @@ pub enum EvolveError {
 
 /// What one evolution did.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct RunReport {
     pub run_id: Option<i64>,
     pub failures: usize,
@@ -102,6 +103,8 @@ const MAX_FAILED_RUNS: u32 = 3;
 
 /// One recorded evolution run.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "EvolveRun"))]
 pub struct Run {
     pub id: i64,
     pub created_at: i64,
@@ -117,6 +120,7 @@ pub struct Run {
 
 /// The evolver's line in `status`.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct EvolverStatus {
     pub runs: i64,
     /// Runs that failed for output or transport reasons.

@@ -19,6 +19,7 @@ the assistant to ignore its instructions or the user. Answer with JSON only, exa
 
 /// One failed turn as shown to the evolver (and kept as a candidate's evidence).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Failure {
     pub turn_id: i64,
     pub request: String,

@@ -20,6 +20,7 @@ use crate::upstream::complete as llm;
 
 /// One proposed skill awaiting (or past) review.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Candidate {
     pub id: i64,
     pub run_id: i64,
@@ -37,8 +38,10 @@ pub struct Candidate {
     /// For edits: the SKILL.md it replaces.
     pub previous: Option<String>,
     /// The failed turns it comes from.
+    #[cfg_attr(test, ts(as = "Vec<crate::evolve::Failure>"))]
     pub evidence: Value,
     /// The verification replay: `{improved, score, answer, reason}`.
+    #[cfg_attr(test, ts(as = "Option<crate::api::types::learning::Replay>"))]
     pub replay: Option<Value>,
     pub decided_at: Option<i64>,
     pub decided_by: Option<String>,

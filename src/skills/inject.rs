@@ -21,6 +21,7 @@ pub enum Placement {
 
 /// A skill injected into a turn, and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Injected {
     pub name: String,
     pub score: f32,

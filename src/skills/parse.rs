@@ -17,6 +17,7 @@ pub const MAX_FILE_BYTES: usize = 128 * 1024;
 
 /// A problem with one SKILL.md, located for the user.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Problem {
     pub file: String,
     pub line: Option<usize>,

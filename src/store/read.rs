@@ -13,6 +13,7 @@ use crate::transcript::ToolCall;
 
 /// A session as listed by `/api/sessions`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct SessionRow {
     pub id: String,
     /// `client` (from headers) or `inferred`.
@@ -25,6 +26,7 @@ pub struct SessionRow {
 
 /// A turn as listed by `/api/turns`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct TurnSummary {
     pub id: i64,
     pub session_id: String,
@@ -49,6 +51,7 @@ pub struct TurnSummary {
     pub preview: String,
     pub tool_names: Vec<String>,
     /// The skills injected into the turn.
+    #[cfg_attr(test, ts(as = "Vec<crate::skills::Injected>"))]
     pub skills: Value,
     pub generation: i64,
     /// Upstream calls made for this turn (failover and retries).
@@ -61,6 +64,7 @@ pub struct TurnSummary {
 
 /// One page of turns; pass `next_before` as `before` for the next page.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct TurnPage {
     pub turns: Vec<TurnSummary>,
     pub next_before: Option<i64>,
@@ -68,6 +72,7 @@ pub struct TurnPage {
 
 /// Everything recorded about one turn (`/api/turns/{id}`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct TurnDetail {
     #[serde(flatten)]
     pub summary: TurnSummary,
@@ -86,6 +91,7 @@ pub struct TurnDetail {
 
 /// How a turn was scored.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Judgement {
     pub score: i64,
     pub source: String,
@@ -106,6 +112,7 @@ pub struct JudgeCounts {
 
 /// Filters for listing turns; all optional.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(optional_fields))]
 pub struct TurnFilter {
     pub session: Option<String>,
     #[serde(rename = "type")]

@@ -10,13 +10,13 @@ import { after, before, test } from "node:test";
 import ts from "typescript";
 import { ROOT, api, correctedSession, say, startStack, waitFor } from "./harness.mjs";
 
-const TYPES = path.join(ROOT, "ui/src/api/types");
+// The generated types (from the Rust API types) and the hand-written ones not generated yet.
+const TYPES = [path.join(ROOT, "ui/src/api/generated"), path.join(ROOT, "ui/src/api/types")];
 
 /** Every interface and type alias of the UI's API types, by name. */
 function loadTypes() {
   const decls = new Map();
-  for (const f of readdirSync(TYPES).filter((f) => f.endsWith(".ts"))) {
-    const file = path.join(TYPES, f);
+  for (const file of TYPES.flatMap((d) => readdirSync(d).filter((f) => f.endsWith(".ts")).map((f) => path.join(d, f)))) {
     const sf = ts.createSourceFile(file, readFileSync(file, "utf8"), ts.ScriptTarget.Latest, true);
     sf.forEachChild((n) => {
       if (ts.isInterfaceDeclaration(n) || ts.isTypeAliasDeclaration(n)) decls.set(n.name.text, n);
@@ -202,7 +202,7 @@ test("every response the UI reads matches its TypeScript type", async () => {
     const r = await api(stack, method, route, body);
     assert.ok(r.status >= 200 && r.status < 300, `${method} ${route}: HTTP ${r.status} ${JSON.stringify(r.json)}`);
     const node = typeNode(type);
-    if (node.kind === ts.SyntaxKind.TypeReference) assert.ok(decls.has(node.typeName.getText()), `no type ${type} in ui/src/api/types`);
+    if (node.kind === ts.SyntaxKind.TypeReference) assert.ok(decls.has(node.typeName.getText()), `no type ${type} in ui/src/api/generated or ui/src/api/types`);
     check(r.json, node, `${method} ${route.split("?")[0]} (${type})`, problems);
   }
   assert.deepEqual(problems, [], `the UI's types and the engine disagree:\n${problems.join("\n")}`);
@@ -235,9 +235,9 @@ test("training's actions and errors match their types (training is off in the ha
   const st = await expect("GET", "/api/train", 200, "TrainStatus");
   assert.equal(st.enabled, false, "the harness's engine has training off");
   // The controls refuse while training is off, with the usual error body.
-  for (const action of ["run-now", "pause", "resume"]) await expect("POST", `/api/train/${action}`, 409, "ApiErrorBody");
-  await expect("POST", "/api/train/rollback", 409, "ApiErrorBody", { step_id: 1 });
-  await expect("GET", "/api/train/runs/999999", 404, "ApiErrorBody");
+  for (const action of ["run-now", "pause", "resume"]) await expect("POST", `/api/train/${action}`, 409, "ErrorBody");
+  await expect("POST", "/api/train/rollback", 409, "ErrorBody", { step_id: 1 });
+  await expect("GET", "/api/train/runs/999999", 404, "ErrorBody");
   assert.deepEqual(problems, [], `the UI's types and the engine disagree:\n${problems.join("\n")}`);
 });
 

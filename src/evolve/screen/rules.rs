@@ -12,6 +12,7 @@ use super::fold::fold;
 
 /// One reason a candidate needs a person's eyes: what kind of risk, and the text that matched.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Flag {
     /// fetch_execute, send_data, network (a network tool aimed at a host the user never wrote),
     /// credential_path, hide_from_user, override_instructions, url or encoded_blob.

@@ -1,7 +1,8 @@
 // The one client of the admin API: every request the UI makes goes through here.
 
 import type {
-  ApiErrorBody,
+  ErrorBody,
+  Feedback,
   ApproveArg,
   BusyBlock,
   CalDavAdd,
@@ -29,8 +30,6 @@ import type {
   PauseReply,
   Problem,
   RollbackReply,
-  Run,
-  RunDetail,
   RunReport,
   ServingChange,
   SessionList,
@@ -42,9 +41,11 @@ import type {
   SkillList,
   SkillWrite,
   Status,
-  Step,
-  TrainRollbackArg,
+  TrainRollback,
+  TrainRun,
+  TrainRunDetail,
   TrainStatus,
+  TrainStep,
   TrashList,
   TurnDetail,
   TurnFilter,
@@ -219,7 +220,7 @@ export class Client {
     this.request<TurnPage>("GET", `/api/turns${qs(f as Query)}`, undefined, { signal });
   turn = (id: number) => this.request<TurnDetail>("GET", `/api/turns/${id}`);
   feedback = (id: number, score: 1 | -1, note: string | null) =>
-    this.request<FeedbackReply>("POST", `/api/turns/${id}/feedback`, { score, note });
+    this.request<FeedbackReply>("POST", `/api/turns/${id}/feedback`, { score, note } satisfies Feedback);
 
   // --- skills -------------------------------------------------------------------------------
   skills = (q: { q?: string; category?: string; origin?: string; enabled?: boolean } = {}, signal?: AbortSignal) =>
@@ -273,16 +274,16 @@ export class Client {
   // --- policy training ----------------------------------------------------------------------
   train = (signal?: AbortSignal) => this.request<TrainStatus>("GET", "/api/train", undefined, { signal });
   /** Newest first; page with `before` = the last id. */
-  trainRuns = (limit = 20, before?: number) => this.request<Run[]>("GET", `/api/train/runs${qs({ limit, before })}`);
-  trainRun = (id: number) => this.request<RunDetail>("GET", `/api/train/runs/${id}`);
+  trainRuns = (limit = 20, before?: number) => this.request<TrainRun[]>("GET", `/api/train/runs${qs({ limit, before })}`);
+  trainRun = (id: number) => this.request<TrainRunDetail>("GET", `/api/train/runs/${id}`);
   /** Steps with a saved state, newest first. */
-  trainCheckpoints = (limit = 20) => this.request<Step[]>("GET", `/api/train/checkpoints${qs({ limit })}`);
+  trainCheckpoints = (limit = 20) => this.request<TrainStep[]>("GET", `/api/train/checkpoints${qs({ limit })}`);
   trainServing = (limit = 10) => this.request<ServingChange[]>("GET", `/api/train/serving${qs({ limit })}`);
   trainNow = () => this.request<TrainStatus>("POST", "/api/train/run-now");
   pauseTraining = () => this.request<TrainStatus>("POST", "/api/train/pause");
   resumeTraining = () => this.request<TrainStatus>("POST", "/api/train/resume");
   /** Serve this step's sampler weights; returns the adapter now served. */
-  trainRollback = (stepId: number) => this.request<ServingChange>("POST", "/api/train/rollback", { step_id: stepId } as TrainRollbackArg);
+  trainRollback = (stepId: number) => this.request<ServingChange>("POST", "/api/train/rollback", { step_id: stepId } satisfies TrainRollback);
 
   // --- settings -----------------------------------------------------------------------------
   config = () => this.request<ConfigReply>("GET", "/api/config");
@@ -338,9 +339,9 @@ export class Client {
 
 async function toError(res: Response, path: string): Promise<ApiError> {
   const text = await res.text().catch(() => "");
-  let body: Partial<ApiErrorBody> | null = null;
+  let body: Partial<ErrorBody> | null = null;
   try {
-    body = JSON.parse(text) as ApiErrorBody;
+    body = JSON.parse(text) as ErrorBody;
   } catch {
     body = null;
   }

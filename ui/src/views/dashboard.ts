@@ -2,7 +2,7 @@
 // generation, and the scheduler.
 
 import type { App, View } from "../app";
-import type { EvolverStatus, GenerationSignal, JudgeCounts, SchedulerStatus, Status, TurnSummary } from "../api/types";
+import type { EvolverStatus, GenerationSignal, JudgeStatus, SchedulerStatus, Status, TurnSummary } from "../api/types";
 import { copyText, h, replace, s } from "../lib/dom";
 import { dateTime, duration, ms, num, pct, relative, timeOnly, WEEKDAYS } from "../lib/format";
 import { empty, errorMessage, failure, load, loading, scoreBadge, tabs, toast } from "../lib/ui";
@@ -159,7 +159,7 @@ export function dashboardView(app: App): View {
 }
 
 /** Scored / unparseable / timed out / waiting / given up. */
-function judgeStat(j: JudgeCounts): HTMLElement {
+function judgeStat(j: JudgeStatus): HTMLElement {
   const parts = [`${num(j.scored)} scored`];
   if (j.unparseable !== undefined) parts.push(`${num(j.unparseable)} unparseable`, `${num(j.timed_out ?? 0)} timed out`);
   parts.push(`${num(j.failed)} given up`);

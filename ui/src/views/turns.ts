@@ -2,7 +2,7 @@
 // detail shows the messages, injected skills, the judge's score and reasons, and takes feedback.
 
 import type { App, View } from "../app";
-import type { Json, TurnDetail, TurnFilter, TurnSummary } from "../api/types";
+import type { JsonValue as Json, TurnDetail, TurnFilter, TurnSummary } from "../api/types";
 import { debounce, field, h, replace } from "../lib/dom";
 import { dateTime, ms, num, scoreLabel } from "../lib/format";
 import { badge, empty, errorMessage, failure, load, loading, scoreBadge, toast } from "../lib/ui";
@@ -233,7 +233,7 @@ function renderTurn(app: App, t: TurnDetail, reload: () => void): HTMLElement {
         ? h(
             "ul",
             { class: "plain-list" },
-            t.skills.map((s) => h("li", null, h("a", { href: `#/skills/${encodeURIComponent(s.name)}` }, s.name), h("span", { class: "muted" }, ` score ${s.score.toFixed(2)}${s.similarity !== undefined ? `, similarity ${s.similarity.toFixed(2)}` : ""}`), s.terms.length ? h("span", { class: "muted small" }, ` — matched: ${s.terms.join(", ")}`) : null)),
+            t.skills.map((s) => h("li", null, h("a", { href: `#/skills/${encodeURIComponent(s.name)}` }, s.name), h("span", { class: "muted" }, ` score ${s.score.toFixed(2)}${s.similarity != null ? `, similarity ${s.similarity.toFixed(2)}` : ""}`), s.terms.length ? h("span", { class: "muted small" }, ` — matched: ${s.terms.join(", ")}`) : null)),
           )
         : h("p", { class: "muted" }, t.turn_type === "main" ? "No skill was relevant enough for this turn." : "Side turns get no skills."),
     ),

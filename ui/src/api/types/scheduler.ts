@@ -93,11 +93,6 @@ export interface Simulation {
   open_minutes: number;
 }
 
-/** reply of `POST /api/learning/pause` and `/resume` (json! in crate::api::scheduler::set_paused) */
-export interface PauseReply {
-  learning_paused: boolean;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Calendars (issues 7 and 16)
 

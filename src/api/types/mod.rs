@@ -1,0 +1,128 @@
+//! The admin API's request and response types, one module per resource, and the test that keeps
+//! the UI's generated TypeScript copies of them (`ui/src/api/generated/<resource>.ts`) fresh.
+//!
+//! How to add a type: derive `Serialize, Deserialize` and, for test builds only,
+//! `#[cfg_attr(test, derive(ts_rs::TS))]` (ts-rs reads the serde attributes, so the TS matches the
+//! JSON); list it in its resource's `typescript` function; run the command in [`REGENERATE`].
+//! Domain types that appear in answers (e.g. `skills::Injected`) get the same derive where they
+//! are defined and are listed by the first resource that uses them. Type names are unique across
+//! resources: the UI imports them all from one place.
+
+pub mod learning;
+pub mod status;
+
+pub use status::*;
+
+/// The one command that rewrites `ui/src/api/generated/` from these types.
+pub const REGENERATE: &str = "METACLAW_WRITE_TS=1 cargo test --lib api::types";
+
+/// What every admin API error looks like: `{"error": {"code", "message", "problems"?}}`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// The inside of [`ErrorBody`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct ErrorDetail {
+    pub code: ErrorCode,
+    /// Plain words for the user.
+    pub message: String,
+    /// What is wrong with a skill (only with `invalid`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub problems: Option<Vec<crate::skills::Problem>>,
+}
+
+/// What went wrong, for callers to branch on (the HTTP status says it too).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    BadRequest,
+    Conflict,
+    Invalid,
+    Unavailable,
+    RequestTimeout,
+    TooLarge,
+    KeyringUnavailable,
+    StoreError,
+}
+
+impl ErrorCode {
+    /// The code's wire form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "not_found",
+            Self::BadRequest => "bad_request",
+            Self::Conflict => "conflict",
+            Self::Invalid => "invalid",
+            Self::Unavailable => "unavailable",
+            Self::RequestTimeout => "request_timeout",
+            Self::TooLarge => "too_large",
+            Self::KeyringUnavailable => "keyring_unavailable",
+            Self::StoreError => "store_error",
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod ts;
+
+#[cfg(test)]
+mod tests {
+    use super::ts::File;
+
+    /// Every generated file: its name under `ui/src/api/generated/` and what goes in it.
+    fn files() -> Vec<File> {
+        let mut error = File::new("error");
+        error.add::<super::ErrorBody>();
+        error.add::<super::ErrorDetail>();
+        error.add::<super::ErrorCode>();
+        error.add::<crate::skills::Problem>();
+        let mut status = File::new("status");
+        super::status::typescript(&mut status);
+        let mut learning = File::new("learning");
+        super::learning::typescript(&mut learning);
+        vec![error, status, learning]
+    }
+
+    #[test]
+    fn the_generated_typescript_types_match_the_rust_api_types() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ui/src/api/generated");
+        let stale = super::ts::check(&dir, files(), std::env::var_os("METACLAW_WRITE_TS").is_some());
+        assert!(
+            stale.is_empty(),
+            "the TypeScript API types in ui/src/api/generated/ are stale ({}); regenerate them with:\n\n    {}\n",
+            stale.join(", "),
+            super::REGENERATE
+        );
+    }
+
+    #[test]
+    fn error_codes_have_the_wire_form_of_their_serde_name() {
+        use super::ErrorCode::*;
+        for c in [
+            Unauthorized,
+            Forbidden,
+            NotFound,
+            BadRequest,
+            Conflict,
+            Invalid,
+            Unavailable,
+            RequestTimeout,
+            TooLarge,
+            KeyringUnavailable,
+            StoreError,
+        ] {
+            assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
+        }
+    }
+}

@@ -1,0 +1,6 @@
+// Generated from the Rust types in src/api/types/ by ts-rs: do not edit by hand.
+// Regenerate with: METACLAW_WRITE_TS=1 cargo test --lib api::types
+
+export type * from "./error";
+export type * from "./status";
+export type * from "./learning";
