@@ -2,11 +2,7 @@
 //! `Client::for_home(&home)?.status().await?`. One file per resource adds its routes as methods
 //! on [`Client`] (`client.status()`, `client.turns(&filter)`, `client.list_skills()`, …).
 
-mod calendars;
-mod connect;
-mod scheduler;
 mod status;
-mod train;
 
 use std::path::PathBuf;
 
