@@ -2,6 +2,7 @@
 //! stemming and stop words, as an inverted index so a query touches only the skills that share a
 //! term with it (well under a millisecond for 10,000 skills).
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
@@ -45,6 +46,16 @@ pub struct Index {
     /// Number of skills indexed.
     n: usize,
     stemmer: Stemmer,
+    /// Every word of the indexed text -> (its term id, is a chat word), or `None` for a stop
+    /// word: a query word seen in the library costs one lookup, not a stemming.
+    vocab: HashMap<String, Option<(u32, bool)>>,
+}
+
+/// A query word as the index sees it: a term it knows, or a stem no skill uses.
+#[derive(Clone, Copy, PartialEq)]
+enum Term<'a> {
+    Known(u32),
+    New(&'a str),
 }
 
 impl Default for Index {
@@ -65,11 +76,11 @@ impl Tokenizer<'_> {
     /// a chat word (see [`is_chat_word`]).
     fn each(&mut self, text: &str, mut f: impl FnMut(&str, bool)) {
         for w in words(text) {
-            let entry = match self.cache.get(w.as_str()) {
+            let entry = match self.cache.get(&*w) {
                 Some(s) => s.as_ref(),
                 None => {
                     let s = (!is_stop_word(&w)).then(|| (self.stemmer.stem(&w).into_owned(), is_chat_word(&w)));
-                    self.cache.entry(w).or_insert(s).as_ref()
+                    self.cache.entry(w.into_owned()).or_insert(s).as_ref()
                 }
             };
             if let Some((stem, chat)) = entry {
@@ -143,26 +154,63 @@ impl Index {
                 *v = idf * *v / (K1 + *v);
             }
         }
-        Self { ids, stems, postings, n, stemmer }
+        // Every stem the tokenizer produced was given an id above.
+        let vocab = tok.cache.into_iter().map(|(w, e)| (w, e.map(|(stem, chat)| (ids[&stem], chat)))).collect();
+        Self { ids, stems, postings, n, stemmer, vocab }
+    }
+
+    /// Calls `f(term, chat)` for each word of a query's `text` that is not a stop word (`chat`:
+    /// see [`is_chat_word`]). Words the library uses are looked up, only others stemmed.
+    fn each_query(&self, text: &str, mut f: impl FnMut(Term, bool)) {
+        for w in words(text) {
+            match self.vocab.get(&*w) {
+                Some(Some((id, chat))) => f(Term::Known(*id), *chat),
+                Some(None) => {}
+                None if is_stop_word(&w) => {}
+                None => {
+                    let stem = self.stemmer.stem(&w);
+                    let chat = is_chat_word(&w);
+                    match self.ids.get(&*stem) {
+                        Some(id) => f(Term::Known(*id), chat),
+                        None => f(Term::New(&stem), chat),
+                    }
+                }
+            }
+        }
+    }
+
+    /// The stem of `t`.
+    fn stem_of<'a>(&'a self, t: Term<'a>) -> &'a str {
+        match t {
+            Term::Known(id) => &self.stems[id as usize],
+            Term::New(s) => s,
+        }
     }
 
     /// Stemmed, stop-worded terms of `text`.
     pub fn terms(&self, text: &str) -> Vec<String> {
         let mut out = Vec::new();
-        Tokenizer { stemmer: &self.stemmer, cache: HashMap::new() }.each(text, |s, _| out.push(s.to_string()));
+        self.each_query(text, |t, _| out.push(self.stem_of(t).to_string()));
         out
     }
 
     /// How many distinct terms of a request's `text` can be evidence for a skill (stop words and
     /// chat words such as "say", "list" or "two" are not).
     pub fn content_terms(&self, text: &str) -> usize {
-        let mut seen = HashSet::new();
-        Tokenizer { stemmer: &self.stemmer, cache: HashMap::new() }.each(text, |s, chat| {
-            if !chat {
-                seen.insert(s.to_string());
+        let mut known: Vec<u32> = Vec::new();
+        let mut new: HashSet<String> = HashSet::new();
+        self.each_query(text, |t, chat| match t {
+            _ if chat => {}
+            Term::Known(id) => known.push(id),
+            Term::New(s) => {
+                if !new.contains(s) {
+                    new.insert(s.to_string());
+                }
             }
         });
-        seen.len()
+        known.sort_unstable();
+        known.dedup();
+        known.len() + new.len()
     }
 
     /// A term is distinctive when few skills use it: at most a quarter of the library (or just
@@ -178,32 +226,33 @@ impl Index {
         let mut known: Vec<(u32, f32)> = Vec::new();
         let mut unknown: HashMap<String, f32> = HashMap::new();
         // Chat words weigh in the whole query like any word, but match nothing.
-        let mut chatty: HashMap<String, f32> = HashMap::new();
-        let mut tok = Tokenizer { stemmer: &self.stemmer, cache: HashMap::new() };
+        let mut chatty_known: Vec<(u32, f32)> = Vec::new();
+        let mut chatty_new: HashMap<String, f32> = HashMap::new();
+        let raise = |list: &mut Vec<(u32, f32)>, id: u32, w: f32| match list.iter_mut().find(|(t, _)| *t == id) {
+            Some(e) => e.1 = e.1.max(w),
+            None => list.push((id, w)),
+        };
+        let raise_new = |map: &mut HashMap<String, f32>, stem: &str, w: f32| match map.get_mut(stem) {
+            Some(e) => *e = e.max(w),
+            None => {
+                map.insert(stem.to_string(), w);
+            }
+        };
         for (text, w) in parts {
-            tok.each(text, |stem, chat| match self.ids.get(stem) {
-                _ if chat => {
-                    let e = chatty.entry(stem.to_string()).or_default();
-                    *e = e.max(*w);
-                }
-                Some(id) => match known.iter_mut().find(|(t, _)| t == id) {
-                    Some(e) => e.1 = e.1.max(*w),
-                    None => known.push((*id, *w)),
-                },
-                None => {
-                    let e = unknown.entry(stem.to_string()).or_default();
-                    *e = e.max(*w);
-                }
+            self.each_query(text, |t, chat| match t {
+                Term::Known(id) if chat => raise(&mut chatty_known, id, *w),
+                Term::New(stem) if chat => raise_new(&mut chatty_new, stem, *w),
+                Term::Known(id) => raise(&mut known, id, *w),
+                Term::New(stem) => raise_new(&mut unknown, stem, *w),
             });
         }
         // The best a skill could do on each term is its idf; the score is the share of the whole
         // query's idf a skill covers. A word no skill knows counts like the rarest known word
         // (df = 1), so a request about something no skill covers scores low rather than matching
         // on an incidental word, whatever the size of the library.
-        let mut total: f32 = unknown.values().map(|w| w * idf(self.n, 1)).sum();
-        for (stem, w) in &chatty {
-            let df = self.ids.get(stem).map_or(1, |t| self.postings[*t as usize].len());
-            total += w * idf(self.n, df);
+        let mut total: f32 = unknown.values().chain(chatty_new.values()).map(|w| w * idf(self.n, 1)).sum();
+        for (t, w) in &chatty_known {
+            total += w * idf(self.n, self.postings[*t as usize].len());
         }
         let mut scores = vec![0f32; self.n];
         let mut touched: Vec<u32> = Vec::new();
@@ -255,9 +304,16 @@ fn idf(n: usize, df: usize) -> f32 {
     (1.0 + (n as f32 - df as f32 + 0.5) / (df as f32 + 0.5)).ln()
 }
 
-/// Lowercased words of `text` (letters and digits), at least two characters long.
-fn words(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() >= 2 || !w.is_ascii()).map(str::to_lowercase)
+/// Lowercased words of `text` (letters and digits), at least two characters long; borrowed when
+/// already lowercase ASCII.
+fn words(text: &str) -> impl Iterator<Item = Cow<'_, str>> + '_ {
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() >= 2 || !w.is_ascii()).map(|w| {
+        if w.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) {
+            Cow::Borrowed(w)
+        } else {
+            Cow::Owned(w.to_lowercase())
+        }
+    })
 }
 
 /// Common English words that say nothing about which skill fits.
@@ -320,6 +376,27 @@ mod tests {
         }
         assert!(!is_stop_word("profile"));
         assert!(is_chat_word("list") && is_chat_word("two") && !is_chat_word("cron"));
+    }
+
+    #[test]
+    fn a_query_word_matches_in_any_case_and_in_forms_the_library_never_uses() {
+        let skills = vec![
+            skill("profile-performance", "Use when code is slow: profile it before optimising.", "Measure first."),
+            skill("write-emails", "Use when writing emails to colleagues.", "Be brief."),
+        ];
+        let idx = Index::build(&skills);
+        // "profiling" and "PROFILES" appear nowhere in the library; their stem does.
+        for q in ["the page needs profiling", "PROFILES of the SLOW page", "Profile it"] {
+            let hits = idx.search(&[(q, 1.0)], 3);
+            assert_eq!(hits.first().map(|h| h.idx), Some(0), "{q}: {hits:?}");
+            assert!(hits[0].terms.contains(&"profil".to_string()), "{q}: {hits:?}");
+        }
+        assert_eq!(idx.terms("PROFILING Emails"), idx.terms("profiling emails"));
+        assert_eq!(idx.content_terms("profiling profiles PROFILE emails two"), 2, "distinct stems, no chat words");
+        // Words no skill uses still weigh in the query (a stem of its own), so they lower the score.
+        let alone = idx.search(&[("profile", 1.0)], 3)[0].score;
+        let diluted = idx.search(&[("profile zanzibar", 1.0)], 3)[0].score;
+        assert!(diluted < alone, "{diluted} vs {alone}");
     }
 
     #[test]
