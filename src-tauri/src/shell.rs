@@ -6,11 +6,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
+use metaclaw::api::client::Client;
+use metaclaw::api::types::learning::{ApproveArg, CandidateFilter, CandidateStatus, RejectArg};
 use metaclaw::config::Config;
 use metaclaw::engine::{Engine, Keys};
 use metaclaw::events::Event;
 use metaclaw::home::Home;
-use serde_json::Value;
 use tauri::webview::NewWindowResponse;
 use tauri::{AppHandle, Manager, RunEvent, WebviewUrl, WebviewWindowBuilder};
 use tauri_plugin_autostart::{MacosLauncher, ManagerExt};
@@ -26,22 +27,13 @@ pub struct Shell {
     home: Home,
     base: String,
     token: String,
-    http: reqwest::Client,
+    /// The engine's admin API.
+    api: Client,
     view: Mutex<View>,
     prefs: Mutex<Prefs>,
     notifier: Notifier,
     /// Consecutive failed turns (upstream errors), for the "failing" notification.
     failures: Mutex<u32>,
-}
-
-impl Shell {
-    async fn api(&self, method: reqwest::Method, path: &str) -> anyhow::Result<Value> {
-        let r = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token).send().await?;
-        let status = r.status();
-        let v: Value = r.json().await.unwrap_or(Value::Null);
-        anyhow::ensure!(status.is_success(), "{path}: {status} {}", v["error"]["message"].as_str().unwrap_or(""));
-        Ok(v)
-    }
 }
 
 pub fn run() -> anyhow::Result<()> {
@@ -75,9 +67,9 @@ pub fn run() -> anyhow::Result<()> {
             let shell = Arc::new(Shell {
                 engine: Mutex::new(Some(engine)),
                 home,
+                api: Client::new(base.clone(), token.clone()),
                 base,
                 token,
-                http: reqwest::Client::new(),
                 view: Mutex::new(view.clone()),
                 prefs: Mutex::new(prefs),
                 notifier: Notifier::new(Duration::from_secs(30)),
@@ -181,8 +173,7 @@ fn on_menu(app: &AppHandle, item: Item) {
             let paused = s.view.lock().expect("view").paused;
             let (app, s) = (app.clone(), s.clone());
             tauri::async_runtime::spawn(async move {
-                let path = if paused { "/api/learning/resume" } else { "/api/learning/pause" };
-                if let Err(e) = s.api(reqwest::Method::POST, path).await {
+                if let Err(e) = s.api.pause_learning(!paused).await {
                     tracing::warn!(error = %e, "could not switch learning");
                 }
                 refresh(&app, &s).await;
@@ -276,15 +267,15 @@ async fn quit_on_signal(app: AppHandle) {
 }
 
 async fn refresh(app: &AppHandle, s: &Shell) {
-    let status = s.api(reqwest::Method::GET, "/api/status").await;
+    let status = s.api.status().await;
     let mut v = s.view.lock().expect("view").clone();
     match status {
         Ok(st) => {
             v.healthy = true;
-            v.turns_today = st["turns_today"].as_i64().unwrap_or(0);
-            v.pending = st["candidates_pending"].as_i64().unwrap_or(0);
-            v.paused = st["learning_paused"].as_bool().unwrap_or(false);
-            v.training = st["training"] == "training";
+            v.turns_today = st.turns_today;
+            v.pending = st.candidates_pending;
+            v.paused = st.learning_paused;
+            v.training = st.training == "training";
         }
         Err(e) => {
             tracing::warn!(error = %e, "the engine did not answer");
@@ -329,13 +320,18 @@ async fn event_loop(app: AppHandle, s: Arc<Shell>, mut rx: tokio::sync::broadcas
                         &format!("MetaClaw proposes {verb} “{name}”."),
                         true,
                         move |a| {
-                            let path = match a {
-                                Action::Approve => format!("/api/candidates/{id}/approve"),
-                                Action::Reject => format!("/api/candidates/{id}/reject"),
+                            let approve = match a {
+                                Action::Approve => true,
+                                Action::Reject => false,
                                 Action::Open => return open_review(&app2),
                             };
                             tauri::async_runtime::spawn(async move {
-                                if let Err(e) = s2.api(reqwest::Method::POST, &path).await {
+                                let done = if approve {
+                                    s2.api.approve(id, &ApproveArg::default()).await
+                                } else {
+                                    s2.api.reject(id, &RejectArg::default()).await
+                                };
+                                if let Err(e) = done {
                                     tracing::warn!(error = %e, "notification action failed");
                                 }
                                 refresh(&app2, &s2).await;
@@ -348,14 +344,11 @@ async fn event_loop(app: AppHandle, s: Arc<Shell>, mut rx: tokio::sync::broadcas
                 refresh(&app, &s).await;
                 if notify && status == "approved" {
                     // Only automatic approvals are news: the user made the others.
-                    if let Ok(c) = s.api(reqwest::Method::GET, "/api/candidates?status=approved").await {
-                        let auto = c["candidates"]
-                            .as_array()
-                            .and_then(|l| l.first())
-                            .filter(|c| c["decided_by"] != "user")
-                            .cloned();
+                    let approved = CandidateFilter { status: Some(CandidateStatus::Approved) };
+                    if let Ok(c) = s.api.candidates(&approved).await {
+                        let auto = c.candidates.into_iter().next().filter(|c| c.decided_by.as_deref() != Some("user"));
                         if let Some(c) = auto {
-                            let name = c["name"].as_str().unwrap_or("a skill").to_string();
+                            let name = c.name;
                             s.notifier.show(
                                 Kind::AutoApproved,
                                 "Skill approved automatically",

@@ -7,11 +7,11 @@ use super::types::learning::{
     ApproveArg, CandidateFilter, CandidateList, CandidateStatus, DatasetQuery, DecisionReply, EvolveArg,
     GenerationDiff, LearningList, Limit, PauseReply, RejectArg, RetryReply, RollbackReply, RunList,
 };
-use super::{ApiError, ApiState};
+use super::{ApiError, ApiQuery, ApiState};
 use crate::dataset::{self, Split};
 use crate::evolve::{review, EvolveError, RunReport};
 use crate::scheduler::runner::Checkpoint;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -53,7 +53,7 @@ async fn evolve(State(st): State<Arc<ApiState>>, body: Option<Json<EvolveArg>>) 
 
 /// `GET /api/evolve/runs?limit=N`: every recorded evolution run, newest first, with its outcome
 /// (proposed, nothing, screened out, malformed, timed out, failed) and reason.
-async fn runs(State(st): State<Arc<ApiState>>, Query(l): Query<Limit>) -> Result<Json<RunList>, ApiError> {
+async fn runs(State(st): State<Arc<ApiState>>, ApiQuery(l): ApiQuery<Limit>) -> Result<Json<RunList>, ApiError> {
     let runs = crate::evolve::runs(&st.store, l.limit.unwrap_or(50)).await?;
     Ok(Json(RunList { runs }))
 }
@@ -65,7 +65,7 @@ async fn retry_failed(State(st): State<Arc<ApiState>>) -> Result<Json<RetryReply
 
 async fn candidates(
     State(st): State<Arc<ApiState>>,
-    Query(f): Query<CandidateFilter>,
+    ApiQuery(f): ApiQuery<CandidateFilter>,
 ) -> Result<Json<CandidateList>, ApiError> {
     let status = f.status.map(|s| s.as_str().to_string());
     Ok(Json(CandidateList { candidates: review::list(&st.store, status).await? }))
@@ -118,7 +118,7 @@ async fn rollback(State(st): State<Arc<ApiState>>, Path(id): Path<i64>) -> Resul
 }
 
 /// `GET /api/dataset?split=query|support`: JSON lines, one turn each.
-async fn export(State(st): State<Arc<ApiState>>, Query(a): Query<DatasetQuery>) -> Result<Response, ApiError> {
+async fn export(State(st): State<Arc<ApiState>>, ApiQuery(a): ApiQuery<DatasetQuery>) -> Result<Response, ApiError> {
     let split = a.split.unwrap_or(Split::Query);
     let limit = a.limit.unwrap_or(10_000).clamp(1, 100_000);
     let rows = st.store.read(move |c| dataset::export(c, split, limit)).await?;
@@ -130,7 +130,10 @@ async fn export(State(st): State<Arc<ApiState>>, Query(a): Query<DatasetQuery>) 
     Ok(([(http::header::CONTENT_TYPE, "application/x-ndjson")], body).into_response())
 }
 
-async fn learning(State(st): State<Arc<ApiState>>, Query(l): Query<Limit>) -> Result<Json<LearningList>, ApiError> {
+async fn learning(
+    State(st): State<Arc<ApiState>>,
+    ApiQuery(l): ApiQuery<Limit>,
+) -> Result<Json<LearningList>, ApiError> {
     let limit = l.limit.unwrap_or(50).clamp(1, 500);
     Ok(Json(LearningList { generations: st.store.read(move |c| dataset::learning(c, limit)).await? }))
 }

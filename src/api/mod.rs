@@ -93,6 +93,21 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// `Query<T>` whose refusal is the API's own JSON error (a 400 saying what is wrong), not
+/// axum's plain-text one: for query strings with enums and numbers.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, ApiError> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(t)) => Ok(Self(t)),
+            Err(e) => Err(ApiError::BadRequest(e.body_text())),
+        }
+    }
+}
+
 /// What the admin routes need.
 pub struct ApiState {
     pub token: String,
@@ -287,10 +302,7 @@ async fn status(State(st): State<Arc<ApiState>>) -> Result<Json<Status>, ApiErro
     let c: Counts = st.store.read(move |c| read::counts(c, since, active_after)).await?;
     let judge = if st.judge_on { Some(st.store.read(crate::judge::judge_status).await?) } else { None };
     let evolver = if st.evolver.enabled() { Some(st.store.read(crate::evolve::evolver_status).await?) } else { None };
-    let candidates_pending: i64 = st
-        .store
-        .read(crate::store::candidates::pending_count)
-        .await?;
+    let candidates_pending: i64 = st.store.read(crate::store::candidates::pending_count).await?;
     Ok(Json(Status {
         info: st.info.clone(),
         uptime_secs: (now - st.info.started_at) / 1000,

@@ -22,11 +22,6 @@ pub fn print_json<T: Serialize>(v: &T) -> Result<()> {
     Ok(())
 }
 
-/// Calls the admin API for a non-JSON answer (e.g. the JSON-lines dataset).
-pub async fn call_text(home: &Home, path: &str) -> Result<String> {
-    Ok(api(home)?.get_text(path).await?)
-}
-
 /// Calls the admin API and returns its JSON answer untyped: only for resources whose typed
 /// client methods do not exist yet (errors carry the API's own message and a skill's problems).
 pub async fn call(home: &Home, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value> {

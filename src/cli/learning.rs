@@ -5,12 +5,15 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use clap::Subcommand;
-use reqwest::Method;
-use serde_json::{json, Value};
 
+use metaclaw::api::types::learning::{
+    ApproveArg, Candidate, CandidateFilter, CandidateStatus, DatasetQuery, EvolveArg, Limit, RejectArg, Replay, Split,
+};
+use metaclaw::api::types::status::Feedback;
+use metaclaw::evolve::Failure;
 use metaclaw::home::Home;
 
-use super::client::{call, call_text};
+use super::client::{api, print_json};
 use super::output::{table, time};
 
 #[derive(Debug, Subcommand)]
@@ -82,58 +85,61 @@ pub enum DatasetCmd {
     },
 }
 
-fn pretty(v: &Value) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(v)?);
-    Ok(())
+/// A candidate status from the command line (`all` is `None`).
+fn candidate_status(s: &str) -> Result<Option<CandidateStatus>> {
+    if s == "all" {
+        return Ok(None);
+    }
+    serde_json::from_value(serde_json::Value::String(s.to_string()))
+        .map(Some)
+        .map_err(|_| anyhow::anyhow!("--status is pending, approved, rejected, deferred or all, not {s:?}"))
 }
 
 pub async fn evolve(home: &Home, session: Option<String>, retry_failed: bool) -> Result<()> {
+    let api = api(home)?;
     if retry_failed {
-        let v = call(home, Method::POST, "/api/evolve/retry-failed", None).await?;
-        let n = v["turns"].as_i64().unwrap_or(0);
+        let n = api.evolve_retry_failed().await?.turns;
         println!("{n} failed turn{} used up by failed runs brought back", if n == 1 { "" } else { "s" });
     }
-    let v = call(home, Method::POST, "/api/evolve", Some(json!({"session": session}))).await?;
-    if v["failures"] == 0 {
+    let r = api.evolve(&EvolveArg { session }).await?;
+    if r.failures == 0 {
         println!("no failed turns waiting to be learned from");
         return Ok(());
     }
-    let failures = v["failures"].as_i64().unwrap_or(0);
-    let proposed = v["proposed"].as_array().map(Vec::len).unwrap_or(0);
-    if let Some(e) = v["error"].as_str() {
-        println!("the evolver's answer was unusable ({}): {e}", v["outcome"].as_str().unwrap_or("failed"));
+    let failures = r.failures;
+    if let Some(e) = &r.error {
+        let outcome = if r.outcome.is_empty() { "failed" } else { r.outcome.as_str() };
+        println!("the evolver's answer was unusable ({outcome}): {e}");
         println!("the {failures} failed turns wait for the next run (`metaclaw evolve runs` lists the runs)");
-    } else if proposed == 0 {
+    } else if r.proposed.is_empty() {
         println!("looked at {failures} failed turns and proposed nothing");
     } else {
-        println!("looked at {failures} failed turns; proposed candidates: {}", v["proposed"]);
+        println!("looked at {failures} failed turns; proposed candidates: {}", serde_json::to_string(&r.proposed)?);
     }
-    for d in v["dropped"].as_array().into_iter().flatten() {
-        println!("dropped: {}", d.as_str().unwrap_or(""));
+    for d in &r.dropped {
+        println!("dropped: {d}");
     }
     Ok(())
 }
 
 pub async fn runs(home: &Home, limit: u32, json: bool) -> Result<()> {
-    let v = call(home, Method::GET, &format!("/api/evolve/runs?limit={limit}"), None).await?;
+    let list = api(home)?.evolve_runs(&Limit { limit: Some(limit) }).await?;
     if json {
-        return pretty(&v);
+        return print_json(&list);
     }
-    let rows = v["runs"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let rows = list
+        .runs
+        .iter()
         .map(|r| {
-            let turns = r["turns"].as_array().map(Vec::len).unwrap_or(0);
             vec![
-                r["id"].to_string(),
-                r["created_at"].as_i64().map(time).unwrap_or_default(),
-                r["trigger"].as_str().unwrap_or("").to_string(),
-                r["session_id"].as_str().unwrap_or("-").to_string(),
-                turns.to_string(),
-                r["status"].as_str().unwrap_or("").to_string(),
-                r["candidates"].to_string(),
-                r["reason"].as_str().map(|s| super::output::one_line(s, 100)).unwrap_or_default(),
+                r.id.to_string(),
+                time(r.created_at),
+                r.trigger.clone(),
+                r.session_id.clone().unwrap_or_else(|| "-".into()),
+                r.turns.len().to_string(),
+                r.status.clone(),
+                r.candidates.to_string(),
+                r.reason.as_deref().map(|s| super::output::one_line(s, 100)).unwrap_or_default(),
             ]
         })
         .collect();
@@ -141,74 +147,76 @@ pub async fn runs(home: &Home, limit: u32, json: bool) -> Result<()> {
     Ok(())
 }
 
+/// A candidate's replay verdict, when it has one of the expected shape.
+fn replay(c: &Candidate) -> Option<Replay> {
+    c.replay.clone().and_then(|r| serde_json::from_value(r).ok())
+}
+
 pub async fn review(home: &Home, cmd: ReviewCmd) -> Result<()> {
+    let api = api(home)?;
     match cmd {
         ReviewCmd::List { status, json } => {
-            let q = if status == "all" { String::new() } else { format!("?status={status}") };
-            let v = call(home, Method::GET, &format!("/api/candidates{q}"), None).await?;
+            let list = api.candidates(&CandidateFilter { status: candidate_status(&status)? }).await?;
             if json {
-                return pretty(&v);
+                return print_json(&list);
             }
-            let rows = v["candidates"]
-                .as_array()
-                .into_iter()
-                .flatten()
+            let rows = list
+                .candidates
+                .iter()
                 .map(|c| {
-                    let replay = match c["replay"]["improved"].as_bool() {
+                    let verdict = match replay(c).map(|r| r.improved) {
                         Some(true) => "improves",
                         Some(false) => "no better",
                         None => "-",
                     };
                     vec![
-                        c["id"].to_string(),
-                        c["status"].as_str().unwrap_or("").into(),
-                        c["action"].as_str().unwrap_or("").into(),
-                        c["name"].as_str().unwrap_or("").into(),
-                        replay.into(),
-                        time(c["created_at"].as_i64().unwrap_or(0)),
-                        c["rationale"].as_str().unwrap_or("").chars().take(60).collect(),
+                        c.id.to_string(),
+                        c.status.clone(),
+                        c.action.clone(),
+                        c.name.clone(),
+                        verdict.into(),
+                        time(c.created_at),
+                        c.rationale.chars().take(60).collect(),
                     ]
                 })
                 .collect();
             table(&["ID", "STATUS", "ACTION", "SKILL", "REPLAY", "PROPOSED", "WHY"], rows);
         }
         ReviewCmd::Show { id } => {
-            let c = call(home, Method::GET, &format!("/api/candidates/{id}"), None).await?;
+            let c = api.candidate(id).await?;
             println!(
                 "candidate {id} · {} · {} {} · support turns {}",
-                c["status"].as_str().unwrap_or(""),
-                c["action"].as_str().unwrap_or(""),
-                c["name"].as_str().unwrap_or(""),
-                c["support"]
+                c.status,
+                c.action,
+                c.name,
+                serde_json::to_string(&c.support)?
             );
-            println!("why: {}", c["rationale"].as_str().unwrap_or(""));
-            if let Some(r) = c["replay"].as_object() {
+            println!("why: {}", c.rationale);
+            if let Some(r) = replay(&c) {
                 println!(
                     "replay: {} (judge: {})",
-                    if r["improved"] == true {
-                        "improves on the failed answer"
-                    } else {
-                        "no better than the failed answer"
-                    },
-                    r["reason"].as_str().unwrap_or("")
+                    if r.improved { "improves on the failed answer" } else { "no better than the failed answer" },
+                    r.reason.as_deref().unwrap_or("")
                 );
             }
-            for f in c["evidence"].as_array().into_iter().flatten() {
-                println!("\nfailed turn {}: {}", f["turn_id"], f["request"].as_str().unwrap_or(""));
-                if let Some(n) = f["next_message"].as_str() {
+            // Evidence of the expected shape; older records may differ and are left out.
+            let evidence: Vec<Failure> = serde_json::from_value(c.evidence.clone()).unwrap_or_default();
+            for f in evidence {
+                println!("\nfailed turn {}: {}", f.turn_id, f.request);
+                if let Some(n) = &f.next_message {
                     println!("  the user then said: {n}");
                 }
-                match (f["source"].as_str(), f["reason"].as_str()) {
-                    (Some("user"), Some(r)) => println!("  you: {r}"),
-                    (Some("user"), None) => println!("  you: marked it failed"),
+                match (f.source.as_str(), f.reason.as_deref()) {
+                    ("user", Some(r)) => println!("  you: {r}"),
+                    ("user", None) => println!("  you: marked it failed"),
                     (_, Some(r)) => println!("  judge: {}", super::output::one_line(r, 400)),
                     _ => {}
                 }
             }
-            if let Some(p) = c["previous"].as_str() {
+            if let Some(p) = &c.previous {
                 println!("\n--- current SKILL.md ---\n{p}");
             }
-            println!("\n--- proposed SKILL.md ---\n{}", c["content"].as_str().unwrap_or(""));
+            println!("\n--- proposed SKILL.md ---\n{}", c.content);
         }
         ReviewCmd::Approve { id, file } => {
             let content = match file {
@@ -217,17 +225,16 @@ pub async fn review(home: &Home, cmd: ReviewCmd) -> Result<()> {
                 }
                 None => None,
             };
-            let v =
-                call(home, Method::POST, &format!("/api/candidates/{id}/approve"), Some(json!({"content": content})))
-                    .await?;
-            println!("approved; the library is now at generation {}", v["generation"]);
+            let r = api.approve(id, &ApproveArg { content }).await?;
+            let generation = r.generation.map(|g| g.to_string()).unwrap_or_else(|| "unknown".into());
+            println!("approved; the library is now at generation {generation}");
         }
         ReviewCmd::Reject { id, reason } => {
-            call(home, Method::POST, &format!("/api/candidates/{id}/reject"), Some(json!({"reason": reason}))).await?;
+            api.reject(id, &RejectArg { reason }).await?;
             println!("rejected; it won't be proposed again");
         }
         ReviewCmd::Defer { id } => {
-            call(home, Method::POST, &format!("/api/candidates/{id}/defer"), None).await?;
+            api.defer(id).await?;
             println!("deferred");
         }
     }
@@ -235,48 +242,47 @@ pub async fn review(home: &Home, cmd: ReviewCmd) -> Result<()> {
 }
 
 pub async fn generations(home: &Home, cmd: GenerationsCmd) -> Result<()> {
+    let api = api(home)?;
     match cmd {
         GenerationsCmd::List { json } => {
-            let v = call(home, Method::GET, "/api/learning", None).await?;
+            let list = api.learning(&Limit::default()).await?;
             if json {
-                return pretty(&v);
+                return print_json(&list);
             }
-            let rows = v["generations"]
-                .as_array()
-                .into_iter()
-                .flatten()
+            let rows = list
+                .generations
+                .iter()
                 .map(|g| {
                     vec![
-                        g["generation"].to_string(),
-                        time(g["created_at"].as_i64().unwrap_or(0)),
-                        g["turns"].to_string(),
-                        g["mean_score"].as_f64().map(|m| format!("{m:+.2}")).unwrap_or_else(|| "-".into()),
-                        g["failure_rate"].as_f64().map(|f| format!("{:.0}%", f * 100.0)).unwrap_or_else(|| "-".into()),
-                        g["reason"].as_str().unwrap_or("").into(),
+                        g.generation.to_string(),
+                        time(g.created_at),
+                        g.turns.to_string(),
+                        g.mean_score.map(|m| format!("{m:+.2}")).unwrap_or_else(|| "-".into()),
+                        g.failure_rate.map(|f| format!("{:.0}%", f * 100.0)).unwrap_or_else(|| "-".into()),
+                        g.reason.clone(),
                     ]
                 })
                 .collect();
             table(&["GEN", "SINCE", "TURNS", "MEAN SCORE", "FAILED", "WHY"], rows);
         }
         GenerationsCmd::Diff { from, to } => {
-            let v = call(home, Method::GET, &format!("/api/generations/{from}/diff/{to}"), None).await?;
-            let changes = v["changes"].as_array().cloned().unwrap_or_default();
-            if changes.is_empty() {
+            let d = api.generation_diff(from, to).await?;
+            if d.changes.is_empty() {
                 println!("generations {from} and {to} have the same skills");
             }
-            for c in changes {
-                println!("== {} {}", c["change"].as_str().unwrap_or(""), c["name"].as_str().unwrap_or(""));
-                if let Some(b) = c["before"].as_str() {
+            for c in d.changes {
+                println!("== {} {}", c.change, c.name);
+                if let Some(b) = c.before {
                     println!("--- before\n{b}");
                 }
-                if let Some(a) = c["after"].as_str() {
+                if let Some(a) = c.after {
                     println!("+++ after\n{a}");
                 }
             }
         }
         GenerationsCmd::Rollback { generation } => {
-            let v = call(home, Method::POST, &format!("/api/generations/{generation}/rollback"), None).await?;
-            println!("rolled back to generation {generation}; the library is now at generation {}", v["generation"]);
+            let r = api.rollback(generation).await?;
+            println!("rolled back to generation {generation}; the library is now at generation {}", r.generation);
         }
     }
     Ok(())
@@ -287,10 +293,12 @@ pub async fn dataset(home: &Home, cmd: DatasetCmd) -> Result<()> {
     if format != "jsonl" {
         bail!("only --format jsonl is supported");
     }
-    if !matches!(split.as_str(), "query" | "support") {
-        bail!("--split is query or support");
-    }
-    let text = call_text(home, &format!("/api/dataset?split={split}")).await?;
+    let split = match split.as_str() {
+        "query" => Split::Query,
+        "support" => Split::Support,
+        _ => bail!("--split is query or support"),
+    };
+    let text = api(home)?.dataset(&DatasetQuery { split: Some(split), limit: None }).await?;
     match output {
         Some(path) => {
             metaclaw::home::write_atomic(&path, text.as_bytes(), 0o600)?;
@@ -305,8 +313,7 @@ pub async fn feedback(home: &Home, turn: i64, score: i64, note: Option<String>) 
     if score != 1 && score != -1 {
         bail!("the score is 1 (good) or -1 (failed)");
     }
-    call(home, Method::POST, &format!("/api/turns/{turn}/feedback"), Some(json!({"score": score, "note": note})))
-        .await?;
+    api(home)?.feedback(turn, &Feedback { score, note }).await?;
     println!("turn {turn} marked {}", if score > 0 { "good" } else { "failed" });
     Ok(())
 }

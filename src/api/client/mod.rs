@@ -2,6 +2,7 @@
 //! `Client::for_home(&home)?.status().await?`. One file per resource adds its routes as methods
 //! on [`Client`] (`client.status()`, `client.turns(&filter)`, `client.list_skills()`, …).
 
+mod learning;
 mod status;
 
 use std::path::PathBuf;
@@ -106,6 +107,11 @@ impl Client {
         body: &B,
     ) -> Result<T, ClientError> {
         self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    /// `POST path` without a body (actions such as pause or defer).
+    pub async fn post_empty<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        self.call(reqwest::Method::POST, path, None::<&()>).await
     }
 
     pub async fn put<B: Serialize + ?Sized, T: DeserializeOwned>(
