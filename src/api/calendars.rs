@@ -3,17 +3,16 @@
 
 use std::sync::Arc;
 
+use super::scheduler::range;
+use super::types::calendars::{CalendarEntryPatch, CalendarPatch, SignInArg};
+use super::types::scheduler::TimeRange;
+use super::{ApiError, ApiState};
+use crate::calendar::signin::{FlowStatus, Started};
+use crate::calendar::{Account, Busy, CalendarError, NewAccount, TestReport};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, patch, post};
 use axum::{Json, Router};
-use serde::Deserialize;
-
-use super::scheduler::{range, Range};
-use super::{ApiError, ApiState};
-use crate::calendar::oauth::Provider;
-use crate::calendar::signin::{FlowStatus, Started};
-use crate::calendar::{Account, Busy, CalendarError, NewAccount, TestReport};
 
 pub fn routes() -> Router<Arc<ApiState>> {
     Router::new()
@@ -58,34 +57,21 @@ async fn add(
     Ok((StatusCode::CREATED, Json(a)))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Update {
-    name: Option<String>,
-    enabled: Option<bool>,
-}
-
 async fn update(
     State(st): State<Arc<ApiState>>,
     Path(id): Path<i64>,
-    Json(u): Json<Update>,
+    Json(u): Json<CalendarPatch>,
 ) -> Result<Json<Account>, ApiError> {
     let a = st.calendars.update(id, u.name, u.enabled).await?;
     st.scheduler.poke();
     Ok(Json(a))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Include {
-    included: bool,
-}
-
 /// `PATCH /api/calendars/{id}/calendars/{cid}` `{included}`: tick or untick one calendar.
 async fn include(
     State(st): State<Arc<ApiState>>,
     Path((id, cid)): Path<(i64, i64)>,
-    Json(b): Json<Include>,
+    Json(b): Json<CalendarEntryPatch>,
 ) -> Result<Json<Account>, ApiError> {
     let a = st.calendars.set_included(id, cid, b.included).await?;
     st.scheduler.poke();
@@ -104,16 +90,9 @@ async fn test(State(st): State<Arc<ApiState>>, Path(id): Path<i64>) -> Result<Js
     Ok(Json(r))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SignIn {
-    provider: Provider,
-    name: Option<String>,
-}
-
 /// `POST /api/calendars/signin` `{provider, name?}` → `{flow, url}`: open `url` in the browser,
 /// then poll the flow.
-async fn signin(State(st): State<Arc<ApiState>>, Json(b): Json<SignIn>) -> Result<Json<Started>, ApiError> {
+async fn signin(State(st): State<Arc<ApiState>>, Json(b): Json<SignInArg>) -> Result<Json<Started>, ApiError> {
     Ok(Json(st.calendars.start_signin(b.provider, b.name).await?))
 }
 
@@ -138,7 +117,7 @@ async fn signin_cancel(State(st): State<Arc<ApiState>>, Path(flow): Path<String>
 
 /// `GET /api/calendars/busy?from=&to=`: busy blocks of the enabled accounts' ticked calendars
 /// (default: the coming week).
-async fn busy(State(st): State<Arc<ApiState>>, Query(r): Query<Range>) -> Result<Json<Vec<Busy>>, ApiError> {
+async fn busy(State(st): State<Arc<ApiState>>, Query(r): Query<TimeRange>) -> Result<Json<Vec<Busy>>, ApiError> {
     let now = crate::clock::now_ms();
     let (from, to) = range(&r, now, now, now + 7 * 86_400_000)?;
     Ok(Json(st.calendars.busy_blocking(from, to).await))

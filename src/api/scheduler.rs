@@ -1,26 +1,23 @@
-//! Admin API for the scheduler: its state and why, simulated windows over a period, and pausing
-//! learning. Calendar accounts are in [`super::calendars`].
+//! Admin API for the scheduler: its state and why, and simulated windows over a period. Pausing
+//! learning is in [`super::learning`], calendar accounts in [`super::calendars`].
 
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
 
+use super::types::scheduler::{SchedulerStatus, Simulation, TimeRange};
 use super::{ApiError, ApiState};
-use crate::scheduler::runner::Status;
-use crate::scheduler::simulate::{self, Window, MAX_DAYS};
+use crate::scheduler::simulate::{self, MAX_DAYS};
 
 pub fn routes() -> Router<Arc<ApiState>> {
-    Router::new()
-        .route("/api/scheduler", get(status))
-        .route("/api/scheduler/simulate", get(simulate))
+    Router::new().route("/api/scheduler", get(status)).route("/api/scheduler/simulate", get(simulate))
 }
 
 /// `GET /api/scheduler`: the scheduler's state, the decision and its reason, every signal, the jobs
 /// and their last runs, and the learned weekly activity profile.
-async fn status(State(st): State<Arc<ApiState>>) -> Result<Json<Status>, ApiError> {
+async fn status(State(st): State<Arc<ApiState>>) -> Result<Json<SchedulerStatus>, ApiError> {
     if let Some(s) = st.scheduler.fresh_status() {
         return Ok(Json(s));
     }
@@ -39,29 +36,12 @@ async fn status(State(st): State<Arc<ApiState>>) -> Result<Json<Status>, ApiErro
     Err(ApiError::Unavailable("the scheduler has not taken its first sample yet; try again".into()))
 }
 
-#[derive(Debug, Deserialize)]
-pub(super) struct Range {
-    pub from: Option<i64>,
-    pub to: Option<i64>,
-}
-
-/// `GET /api/scheduler/simulate`.
-#[derive(Debug, Clone, Serialize)]
-pub struct Simulation {
-    pub from: i64,
-    pub to: i64,
-    pub step_minutes: i64,
-    pub windows: Vec<Window>,
-    /// Minutes of window in the period.
-    pub open_minutes: i64,
-}
-
 /// How far from now a queried period may lie, either way: ten years.
 const MAX_DISTANCE_MS: i64 = 3_653 * 86_400_000;
 
 /// Checks a queried period: `from` before `to`, at most [`MAX_DAYS`] long, within ten years of
 /// `now`. Arithmetic is checked: any `i64` is answered with a 400, never a panic or a wrap.
-pub(super) fn range(r: &Range, now: i64, default_from: i64, default_to: i64) -> Result<(i64, i64), ApiError> {
+pub(super) fn range(r: &TimeRange, now: i64, default_from: i64, default_to: i64) -> Result<(i64, i64), ApiError> {
     let (from, to) = (r.from.unwrap_or(default_from), r.to.unwrap_or(default_to));
     if to <= from {
         return Err(ApiError::BadRequest("`to` must be after `from` (both ms since the epoch)".into()));
@@ -78,17 +58,14 @@ pub(super) fn range(r: &Range, now: i64, default_from: i64, default_to: i64) -> 
 
 /// `GET /api/scheduler/simulate?from=&to=`: the windows that would have opened (past: from the
 /// recorded turns; future: from the learned activity), with calendars and sleep hours.
-async fn simulate(State(st): State<Arc<ApiState>>, Query(r): Query<Range>) -> Result<Json<Simulation>, ApiError> {
+async fn simulate(State(st): State<Arc<ApiState>>, Query(r): Query<TimeRange>) -> Result<Json<Simulation>, ApiError> {
     let now = crate::clock::now_ms();
     let (from, to) = range(&r, now, now - 7 * 86_400_000, now)?;
     let cfg = st.scheduler.config().clone();
     let tz = cfg.time_zone().map_err(ApiError::BadRequest)?;
     let sleep = cfg.sleep_hours().map_err(ApiError::BadRequest)?;
     let history_from = from.min(now) - i64::from(cfg.activity_weeks.max(1)) * 7 * 86_400_000;
-    let turns: Vec<i64> = st
-        .store
-        .read(move |c| crate::store::turns::started_since(c, history_from, false))
-        .await?;
+    let turns: Vec<i64> = st.store.read(move |c| crate::store::turns::started_since(c, history_from, false)).await?;
     let ts = |ms: i64| jiff::Timestamp::from_millisecond(ms).map_err(|e| ApiError::BadRequest(e.to_string()));
     let now_z = ts(now)?.to_zoned(tz.clone());
     let events: Vec<jiff::Timestamp> =
@@ -118,7 +95,7 @@ mod tests {
     #[test]
     fn ranges_are_checked_without_overflow_and_within_ten_years() {
         let now = 1_796_542_169_000;
-        let q = |from: i64, to: i64| range(&Range { from: Some(from), to: Some(to) }, now, 0, 0);
+        let q = |from: i64, to: i64| range(&TimeRange { from: Some(from), to: Some(to) }, now, 0, 0);
         assert!(q(now, now + 86_400_000).is_ok());
         // `to - from` overflows i64: refused, not a panic or a wrapped "short" period.
         assert!(q(i64::MIN, i64::MAX).is_err());

@@ -7,11 +7,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
 
+use super::types::train::{TrainPage, TrainRollback, TrainRunDetail};
 use super::{ApiError, ApiState};
 use crate::train::record::{self, Run, ServingChange, Step};
-use crate::train::{Samples, Status, Today, TrainError, Training};
+use crate::train::{Samples, Status, Today, TrainError, TrainState, Training};
 
 pub fn routes() -> Router<Arc<ApiState>> {
     Router::new()
@@ -54,7 +54,7 @@ async fn status(State(st): State<Arc<ApiState>>) -> Result<Json<Status>, ApiErro
         enabled: false,
         base_model: cfg.base_model.clone(),
         base_url: cfg.base_url.clone(),
-        state: "off".into(),
+        state: TrainState::Off,
         detail: "training is off: set [train] enabled = true and base_model, and add the Tinker key".into(),
         paused: false,
         serving: served,
@@ -74,29 +74,17 @@ async fn status(State(st): State<Arc<ApiState>>) -> Result<Json<Status>, ApiErro
     }))
 }
 
-#[derive(Debug, Deserialize)]
-struct Page {
-    limit: Option<u32>,
-    before: Option<i64>,
-}
-
 /// `GET /api/train/runs?limit&before`: newest first.
-async fn runs(State(st): State<Arc<ApiState>>, Query(p): Query<Page>) -> Result<Json<Vec<Run>>, ApiError> {
+async fn runs(State(st): State<Arc<ApiState>>, Query(p): Query<TrainPage>) -> Result<Json<Vec<Run>>, ApiError> {
     let limit = p.limit.unwrap_or(50).clamp(1, 500);
     Ok(Json(st.store.read(move |c| record::runs(c, limit, p.before)).await?))
 }
 
-#[derive(Debug, Serialize)]
-struct RunDetail {
-    run: Run,
-    steps: Vec<Step>,
-}
-
 /// `GET /api/train/runs/{id}`.
-async fn run(State(st): State<Arc<ApiState>>, Path(id): Path<i64>) -> Result<Json<RunDetail>, ApiError> {
+async fn run(State(st): State<Arc<ApiState>>, Path(id): Path<i64>) -> Result<Json<TrainRunDetail>, ApiError> {
     let found = st.store.read(move |c| Ok(record::get_run(c, id)?.map(|run| (run, record::steps_of(c, id))))).await?;
     match found {
-        Some((run, steps)) => Ok(Json(RunDetail { run, steps: steps? })),
+        Some((run, steps)) => Ok(Json(TrainRunDetail { run, steps: steps? })),
         None => Err(ApiError::NotFound(format!("no training run {id}"))),
     }
 }
@@ -110,13 +98,16 @@ async fn remote_checkpoints(
 }
 
 /// `GET /api/train/checkpoints?limit`: steps with a saved state, newest first.
-async fn checkpoints(State(st): State<Arc<ApiState>>, Query(p): Query<Page>) -> Result<Json<Vec<Step>>, ApiError> {
+async fn checkpoints(State(st): State<Arc<ApiState>>, Query(p): Query<TrainPage>) -> Result<Json<Vec<Step>>, ApiError> {
     let limit = p.limit.unwrap_or(50).clamp(1, 500);
     Ok(Json(st.store.read(move |c| record::checkpoints(c, limit)).await?))
 }
 
 /// `GET /api/train/serving?limit`: changes of the served adapter, newest first.
-async fn serving(State(st): State<Arc<ApiState>>, Query(p): Query<Page>) -> Result<Json<Vec<ServingChange>>, ApiError> {
+async fn serving(
+    State(st): State<Arc<ApiState>>,
+    Query(p): Query<TrainPage>,
+) -> Result<Json<Vec<ServingChange>>, ApiError> {
     let limit = p.limit.unwrap_or(50).clamp(1, 500);
     Ok(Json(st.store.read(move |c| record::serving_history(c, limit)).await?))
 }
@@ -144,13 +135,10 @@ async fn resume(State(st): State<Arc<ApiState>>) -> Result<Json<Status>, ApiErro
     Ok(Json(t.status().await?))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Rollback {
-    step_id: i64,
-}
-
 /// `POST /api/train/rollback {step_id}`: serve that step's adapter; training continues from it.
-async fn rollback(State(st): State<Arc<ApiState>>, Json(r): Json<Rollback>) -> Result<Json<ServingChange>, ApiError> {
+async fn rollback(
+    State(st): State<Arc<ApiState>>,
+    Json(r): Json<TrainRollback>,
+) -> Result<Json<ServingChange>, ApiError> {
     Ok(Json(training(&st)?.rollback(r.step_id).await?))
 }

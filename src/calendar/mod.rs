@@ -79,6 +79,8 @@ impl From<oauth::OAuthError> for CalendarError {
 
 /// What kind of source an account reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "CalendarKind"))]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     Url,
@@ -98,6 +100,11 @@ impl Kind {
             "microsoft" => Kind::Microsoft,
             _ => Kind::Url,
         }
+    }
+
+    /// The kind's wire form (the database stores it the same way).
+    pub fn as_str(self) -> &'static str {
+        self.as_db()
     }
 
     fn as_db(self) -> &'static str {
@@ -127,6 +134,8 @@ impl Kind {
 
 /// How an account is doing.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "CalendarState"))]
 #[serde(rename_all = "snake_case")]
 pub enum State {
     #[default]
@@ -157,6 +166,7 @@ impl State {
 
 /// One calendar of an account, and whether its events count as busy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct CalendarEntry {
     pub id: i64,
     pub name: String,
@@ -172,6 +182,8 @@ pub struct CalendarEntry {
 
 /// A calendar account as the UI and CLI see it: never its secret address, password or token.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "CalendarAccount"))]
 pub struct Account {
     pub id: i64,
     pub name: String,
@@ -190,6 +202,7 @@ pub struct Account {
     /// What the user should know about the feed just added: time zones read in their own zone,
     /// events or lines that were skipped. Only in the answer to `add`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(test, ts(as = "Option<Vec<String>>", optional))]
     pub warnings: Vec<String>,
     /// The CalDAV user name, or the signed-in address.
     #[serde(default)]
@@ -203,6 +216,8 @@ pub struct Account {
 
 /// A busy block of one account.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "BusyBlock"))]
 pub struct Busy {
     pub calendar: i64,
     pub summary: String,
@@ -212,6 +227,8 @@ pub struct Busy {
 
 /// The outcome of testing an account.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "CalendarTest"))]
 pub struct TestReport {
     pub ok: bool,
     pub events: i64,
@@ -222,25 +239,41 @@ pub struct TestReport {
     pub skipped: Vec<String>,
     /// CalDAV: how many calendar objects this sync fetched (only the changed ones).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub fetched: Option<i64>,
 }
 
 /// A new account: an ICS address or file (`source`), or a CalDAV account (`kind: "caldav"`,
 /// `server`, `user`, `password`). Google and Microsoft accounts come from a sign-in
 /// ([`signin`]).
-#[derive(Clone, Default, Deserialize)]
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "CalendarAdd"))]
 pub struct NewAccount {
     /// `https://…`, `webcal://…`, a path to an `.ics` file, or `env` (the address is in
     /// `METACLAW_CALENDAR_<NAME>_URL`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[cfg_attr(test, ts(as = "Option<String>", optional))]
     pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub name: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(test, ts(as = "Option<Vec<String>>", optional))]
     pub owner: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub kind: Option<Kind>,
     /// CalDAV: the server's address (any URL on it) or the user's email address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub server: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub user: Option<String>,
+    /// CalDAV: an app-specific password; kept in the OS keyring.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub password: Option<String>,
 }
 

@@ -31,6 +31,8 @@ const MAX_CONNECTIONS: usize = 16;
 
 /// Which sign-in service an account uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "SignInProvider"))]
 #[serde(rename_all = "lowercase")]
 pub enum Provider {
     Google,

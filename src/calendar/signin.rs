@@ -20,17 +20,33 @@ const MAX_FLOWS: usize = 64;
 /// How long a finished flow's outcome stays to be read.
 const KEEP_FINISHED: Duration = Duration::from_secs(600);
 
+/// Where a sign-in stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "SignInState"))]
+#[serde(rename_all = "snake_case")]
+pub enum FlowState {
+    /// The browser has not come back yet.
+    Waiting,
+    /// Signed in: the account is added.
+    Done,
+    Failed,
+}
+
 /// Where a sign-in stands, as `GET /api/calendars/signin/{flow}` answers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "SignInStatus"))]
 pub struct FlowStatus {
-    /// `waiting`, `done` or `failed`.
-    pub state: String,
+    pub state: FlowState,
     pub account: Option<Account>,
     pub error: Option<String>,
 }
 
 /// A sign-in just started: its id and the URL to open.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "SignInStart"))]
 pub struct Started {
     pub flow: String,
     pub url: String,
@@ -137,9 +153,9 @@ impl Calendars {
             },
         };
         Ok(match outcome {
-            None => FlowStatus { state: "waiting".into(), account: None, error: None },
-            Some(Ok(id)) => FlowStatus { state: "done".into(), account: Some(self.get(id).await?), error: None },
-            Some(Err(e)) => FlowStatus { state: "failed".into(), account: None, error: Some(e) },
+            None => FlowStatus { state: FlowState::Waiting, account: None, error: None },
+            Some(Ok(id)) => FlowStatus { state: FlowState::Done, account: Some(self.get(id).await?), error: None },
+            Some(Err(e)) => FlowStatus { state: FlowState::Failed, account: None, error: Some(e) },
         })
     }
 

@@ -6,15 +6,16 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
-use reqwest::Method;
-use serde::de::DeserializeOwned;
-use serde_json::{json, Value};
 
-use metaclaw::calendar::signin::{FlowStatus, Started};
-use metaclaw::calendar::{Account, Busy, Kind, TestReport};
+use metaclaw::api::client::Client;
+use metaclaw::api::types::calendars::{
+    CalendarAccount as Account, CalendarAdd, CalendarKind as Kind, CalendarPatch, CalendarState, SignInArg,
+    SignInProvider, SignInState,
+};
+use metaclaw::api::types::scheduler::TimeRange;
 use metaclaw::home::Home;
 
-use super::client::call;
+use super::client::{api, print_json};
 use super::output::time;
 use super::JsonFlag;
 
@@ -81,12 +82,8 @@ pub enum CalendarCmd {
     },
 }
 
-async fn api<T: DeserializeOwned>(home: &Home, method: Method, path: &str, body: Option<Value>) -> Result<T> {
-    let v = call(home, method, path, body).await?;
-    serde_json::from_value(v).with_context(|| format!("{path}: an answer this CLI does not understand"))
-}
-
 pub async fn run(home: &Home, cmd: CalendarCmd) -> Result<()> {
+    let home = &api(home)?;
     match cmd {
         CalendarCmd::Add { source, server, user, name, owner, no_browser } => {
             match (source.to_ascii_lowercase().as_str(), server) {
@@ -94,7 +91,8 @@ pub async fn run(home: &Home, cmd: CalendarCmd) -> Result<()> {
                 ("caldav", None) => {
                     bail!("give the server: metaclaw calendar add caldav <server address or email> --user <name>")
                 }
-                (p @ ("google" | "microsoft"), None) => signin(home, p, name, no_browser).await,
+                ("google", None) => signin(home, SignInProvider::Google, name, no_browser).await,
+                ("microsoft", None) => signin(home, SignInProvider::Microsoft, name, no_browser).await,
                 (_, Some(extra)) => bail!("unexpected {extra:?}: only `add caldav <server>` takes a second argument"),
                 (_, None) => add_ics(home, source, name, owner).await,
             }
@@ -104,18 +102,18 @@ pub async fn run(home: &Home, cmd: CalendarCmd) -> Result<()> {
         CalendarCmd::Exclude { account, calendar } => include(home, &account, &calendar, false).await,
         CalendarCmd::Test { id } => test(home, id).await,
         CalendarCmd::Busy { days, json } => busy(home, days, json.json).await,
-        CalendarCmd::Rename { id, name } => patch(home, id, json!({"name": name})).await,
-        CalendarCmd::Enable { id } => patch(home, id, json!({"enabled": true})).await,
-        CalendarCmd::Disable { id } => patch(home, id, json!({"enabled": false})).await,
+        CalendarCmd::Rename { id, name } => patch(home, id, CalendarPatch { name: Some(name), enabled: None }).await,
+        CalendarCmd::Enable { id } => patch(home, id, CalendarPatch { name: None, enabled: Some(true) }).await,
+        CalendarCmd::Disable { id } => patch(home, id, CalendarPatch { name: None, enabled: Some(false) }).await,
         CalendarCmd::Remove { id } => {
-            call(home, Method::DELETE, &format!("/api/calendars/{id}"), None).await?;
+            home.remove_calendar(id).await?;
             println!("removed calendar {id}");
             Ok(())
         }
     }
 }
 
-async fn add_ics(home: &Home, source: String, name: Option<String>, owner: Vec<String>) -> Result<()> {
+async fn add_ics(home: &Client, source: String, name: Option<String>, owner: Vec<String>) -> Result<()> {
     let source = if source == "-" {
         let mut line = String::new();
         std::io::stdin().read_line(&mut line).context("reading the address from stdin")?;
@@ -126,9 +124,7 @@ async fn add_ics(home: &Home, source: String, name: Option<String>, owner: Vec<S
     } else {
         source
     };
-    let a: Account =
-        api(home, Method::POST, "/api/calendars", Some(json!({"source": source, "name": name, "owner": owner})))
-            .await?;
+    let a = home.add_calendar(&CalendarAdd { source, name, owner, ..Default::default() }).await?;
     println!("added calendar {} {:?} ({}), {} events", a.id, a.name, a.display, a.events);
     for w in &a.warnings {
         println!("warning: {w}");
@@ -182,7 +178,7 @@ impl Drop for EchoOff {
 }
 
 async fn add_caldav(
-    home: &Home,
+    home: &Client,
     server: String,
     user: Option<String>,
     name: Option<String>,
@@ -193,9 +189,17 @@ async fn add_caldav(
     if password.is_empty() {
         bail!("no password given");
     }
-    let body =
-        json!({"kind": "caldav", "server": server, "user": user, "password": password, "name": name, "owner": owner});
-    let a: Account = api(home, Method::POST, "/api/calendars", Some(body)).await?;
+    let a = home
+        .add_calendar(&CalendarAdd {
+            kind: Some(Kind::Caldav),
+            server: Some(server),
+            user: Some(user),
+            password: Some(password),
+            name,
+            owner,
+            ..Default::default()
+        })
+        .await?;
     println!("added CalDAV account {} {:?} ({})", a.id, a.name, a.display);
     print_calendars(&a);
     for w in &a.warnings {
@@ -221,32 +225,30 @@ fn open_browser(url: &str) -> bool {
         .is_ok()
 }
 
-async fn signin(home: &Home, provider: &str, name: Option<String>, no_browser: bool) -> Result<()> {
-    let s: Started =
-        api(home, Method::POST, "/api/calendars/signin", Some(json!({"provider": provider, "name": name}))).await?;
+async fn signin(home: &Client, provider: SignInProvider, name: Option<String>, no_browser: bool) -> Result<()> {
+    let s = home.start_signin(&SignInArg { provider, name }).await?;
     if no_browser || !open_browser(&s.url) {
         println!("open this address in a browser on this machine to sign in:\n{}", s.url);
     } else {
         println!("signing in in your browser (if it did not open, use this address):\n{}", s.url);
     }
-    let path = format!("/api/calendars/signin/{}", s.flow);
     loop {
-        let st: FlowStatus = tokio::select! {
-            st = api(home, Method::GET, &path, None) => st?,
+        let st = tokio::select! {
+            st = home.signin_status(&s.flow) => st?,
             _ = tokio::signal::ctrl_c() => {
-                let _ = call(home, Method::DELETE, &path, None).await;
+                let _ = home.cancel_signin(&s.flow).await;
                 bail!("sign-in cancelled");
             }
         };
-        match st.state.as_str() {
-            "done" => {
+        match st.state {
+            SignInState::Done => {
                 let Some(a) = st.account else { bail!("the sign-in finished without an account") };
-                println!("added {} account {} {:?} ({})", provider, a.id, a.name, a.display);
+                println!("added {} account {} {:?} ({})", a.kind.as_str(), a.id, a.name, a.display);
                 print_calendars(&a);
                 return Ok(());
             }
-            "failed" => bail!("sign-in failed: {}", st.error.unwrap_or_default()),
-            _ => tokio::time::sleep(Duration::from_millis(500)).await,
+            SignInState::Failed => bail!("sign-in failed: {}", st.error.unwrap_or_default()),
+            SignInState::Waiting => tokio::time::sleep(Duration::from_millis(500)).await,
         }
     }
 }
@@ -265,13 +267,11 @@ fn print_calendars(a: &Account) {
     }
 }
 
-async fn list(home: &Home, json: bool) -> Result<()> {
+async fn list(home: &Client, json: bool) -> Result<()> {
+    let list = home.calendars().await?;
     if json {
-        let v = call(home, Method::GET, "/api/calendars", None).await?;
-        println!("{}", serde_json::to_string_pretty(&v)?);
-        return Ok(());
+        return print_json(&list);
     }
-    let list: Vec<Account> = api(home, Method::GET, "/api/calendars", None).await?;
     if list.is_empty() {
         println!(
             "no calendars; add one with `metaclaw calendar add caldav <server> --user <name>`, \
@@ -280,17 +280,16 @@ async fn list(home: &Home, json: bool) -> Result<()> {
     }
     for a in list {
         let synced = a.last_sync.map(time).unwrap_or_else(|| "never".into());
-        let kind = serde_json::to_value(a.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
         println!(
             "{:>3}  {:<20} {:<9} {:<32} {:>5} events  synced {synced}{}{}",
             a.id,
             a.name,
-            kind,
+            a.kind.as_str(),
             a.display,
             a.events,
             if a.enabled { "" } else { "  (disabled)" },
             match a.state {
-                metaclaw::calendar::State::SignInAgain => "  SIGN IN AGAIN",
+                CalendarState::SignInAgain => "  SIGN IN AGAIN",
                 _ => "",
             }
         );
@@ -328,30 +327,24 @@ fn pick<'a>(list: &'a [Account], account: &str, calendar: &str) -> Result<(&'a A
     Ok((a, c.id))
 }
 
-async fn include(home: &Home, account: &str, calendar: &str, included: bool) -> Result<()> {
-    let list: Vec<Account> = api(home, Method::GET, "/api/calendars", None).await?;
+async fn include(home: &Client, account: &str, calendar: &str, included: bool) -> Result<()> {
+    let list = home.calendars().await?;
     let (a, cid) = pick(&list, account, calendar)?;
-    let a: Account = api(
-        home,
-        Method::PATCH,
-        &format!("/api/calendars/{}/calendars/{cid}", a.id),
-        Some(json!({"included": included})),
-    )
-    .await?;
+    let a = home.include_calendar(a.id, cid, included).await?;
     println!("{} {:?}:", a.id, a.name);
     print_calendars(&a);
     Ok(())
 }
 
-async fn test(home: &Home, id: Option<i64>) -> Result<()> {
+async fn test(home: &Client, id: Option<i64>) -> Result<()> {
     let ids: Vec<i64> = match id {
         Some(id) => vec![id],
-        None => api::<Vec<Account>>(home, Method::GET, "/api/calendars", None).await?.iter().map(|a| a.id).collect(),
+        None => home.calendars().await?.iter().map(|a| a.id).collect(),
     };
     let mut failed = Vec::new();
     let several = ids.len() > 1;
     for id in ids {
-        let r: TestReport = api(home, Method::POST, &format!("/api/calendars/{id}/test"), None).await?;
+        let r = home.test_calendar(id).await?;
         let who = if several { format!("{id}: ") } else { String::new() };
         match &r.error {
             None => println!(
@@ -378,23 +371,20 @@ async fn test(home: &Home, id: Option<i64>) -> Result<()> {
     }
 }
 
-async fn busy(home: &Home, days: i64, json: bool) -> Result<()> {
+async fn busy(home: &Client, days: i64, json: bool) -> Result<()> {
     let now = jiff::Timestamp::now().as_millisecond();
-    let path = format!("/api/calendars/busy?from={now}&to={}", now + days * 86_400_000);
+    let blocks = home.busy(&TimeRange { from: Some(now), to: Some(now + days * 86_400_000) }).await?;
     if json {
-        let v = call(home, Method::GET, &path, None).await?;
-        println!("{}", serde_json::to_string_pretty(&v)?);
-        return Ok(());
+        return print_json(&blocks);
     }
-    let blocks: Vec<Busy> = api(home, Method::GET, &path, None).await?;
     for b in blocks {
         println!("{} → {}  {}", time(b.start), time(b.end), b.summary);
     }
     Ok(())
 }
 
-async fn patch(home: &Home, id: i64, body: Value) -> Result<()> {
-    let a: Account = api(home, Method::PATCH, &format!("/api/calendars/{id}"), Some(body)).await?;
+async fn patch(home: &Client, id: i64, body: CalendarPatch) -> Result<()> {
+    let a = home.update_calendar(id, &body).await?;
     println!("calendar {} {:?}{}", a.id, a.name, if a.enabled { "" } else { " (disabled)" });
     Ok(())
 }

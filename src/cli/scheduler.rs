@@ -4,11 +4,11 @@
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use reqwest::Method;
-use serde_json::Value;
 
+use metaclaw::api::types::scheduler::{RunOutcome, TimeRange};
 use metaclaw::home::Home;
 
-use super::client::call;
+use super::client::{api, call, print_json};
 use super::output::time;
 use super::JsonFlag;
 
@@ -38,61 +38,45 @@ pub async fn run(home: &Home, cmd: SchedulerCmd) -> Result<()> {
 }
 
 async fn status(home: &Home, json: bool) -> Result<()> {
-    let v = call(home, Method::GET, "/api/scheduler", None).await?;
+    let v = api(home)?.scheduler().await?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&v)?);
-        return Ok(());
+        return print_json(&v);
     }
-    let d = &v["decision"];
-    println!(
-        "state          {}{}",
-        v["state"].as_str().unwrap_or("?"),
-        v["job"].as_str().map(|j| format!(" ({j})")).unwrap_or_default()
-    );
-    println!(
-        "window         {}: {}",
-        if d["open"] == true { "OPEN" } else { "closed" },
-        d["explanation"].as_str().unwrap_or("")
-    );
-    if let Some(until) = d["until"].as_i64() {
-        println!("until          {}", time(until));
+    let d = &v.decision;
+    println!("state          {}{}", v.state.as_str(), v.job.as_deref().map(|j| format!(" ({j})")).unwrap_or_default());
+    println!("window         {}: {}", if d.open { "OPEN" } else { "closed" }, d.explanation);
+    if let Some(until) = d.until {
+        println!("until          {}", time(until.as_millisecond()));
     }
-    if let Some(next) = d["next"].as_i64() {
-        println!("next window    {} (predicted)", time(next));
+    if let Some(next) = d.next {
+        println!("next window    {} (predicted)", time(next.as_millisecond()));
     }
-    let s = &v["signals"];
-    println!("idle           {} s (from {})", s["idle_secs"], s["idle_source"].as_str().unwrap_or(""));
-    if let Some(os) = s["os_idle_secs"].as_u64() {
+    let s = &v.signals;
+    println!("idle           {} s (from {})", s.idle_secs, s.idle_source);
+    if let Some(os) = s.os_idle_secs {
         println!("  os idle      {os} s");
     }
-    println!("  requests     last {} s ago", s["request_idle_secs"]);
-    let flag = |v: &Value| match v.as_bool() {
+    println!("  requests     last {} s ago", s.request_idle_secs);
+    let flag = |v: Option<bool>| match v {
         Some(true) => "yes",
         Some(false) => "no",
         None => "unknown",
     };
-    println!("on battery     {}", flag(&s["on_battery"]));
-    println!("screen locked  {}", flag(&s["locked"]));
-    println!("time zone      {}", v["timezone"].as_str().unwrap_or("local"));
-    println!("activity model {} week(s) of history", v["activity"]["weeks"]);
-    for j in v["jobs"].as_array().into_iter().flatten() {
-        let last = &j["last_run"];
-        let last = if last.is_null() {
-            "never ran".to_string()
-        } else {
-            format!(
+    println!("on battery     {}", flag(s.on_battery));
+    println!("screen locked  {}", flag(s.locked));
+    println!("time zone      {}", v.timezone);
+    println!("activity model {} week(s) of history", v.activity.weeks);
+    for j in &v.jobs {
+        let last = match &j.last_run {
+            None => "never ran".to_string(),
+            Some(r) => format!(
                 "last {} at {}: {}",
-                last["outcome"].as_str().unwrap_or("running"),
-                time(last["started_at"].as_i64().unwrap_or(0)),
-                last["detail"].as_str().unwrap_or("")
-            )
+                r.outcome.map_or("running", RunOutcome::as_str),
+                time(r.started_at),
+                r.detail.as_deref().unwrap_or("")
+            ),
         };
-        println!(
-            "job {:<11} {} ~{} s; {last}",
-            j["name"].as_str().unwrap_or(""),
-            if j["pending"] == true { "has work," } else { "idle," },
-            j["estimate_secs"]
-        );
+        println!("job {:<11} {} ~{} s; {last}", j.name, if j.pending { "has work," } else { "idle," }, j.estimate_secs);
     }
     Ok(())
 }
@@ -131,28 +115,25 @@ pub fn parse_when(s: &str, now: jiff::Timestamp) -> Result<i64> {
 async fn simulate(home: &Home, from: &str, to: &str, json: bool) -> Result<()> {
     let now = jiff::Timestamp::now();
     let (from, to) = (parse_when(from, now)?, parse_when(to, now)?);
-    let v = call(home, Method::GET, &format!("/api/scheduler/simulate?from={from}&to={to}"), None).await?;
+    let v = api(home)?.simulate(&TimeRange { from: Some(from), to: Some(to) }).await?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&v)?);
-        return Ok(());
+        return print_json(&v);
     }
-    let windows = v["windows"].as_array().cloned().unwrap_or_default();
-    if windows.is_empty() {
+    if v.windows.is_empty() {
         println!("no window would open between {} and {}", time(from), time(to));
         return Ok(());
     }
-    for w in &windows {
-        let (s, e) = (w["start"].as_i64().unwrap_or(0), w["end"].as_i64().unwrap_or(0));
+    for w in &v.windows {
         println!(
             "{}  →  {}  {:>5} min  {:<9} {}",
-            time(s),
-            time(e),
-            (e - s) / 60_000,
-            w["reason"].as_str().unwrap_or(""),
-            w["explanation"].as_str().unwrap_or("")
+            time(w.start),
+            time(w.end),
+            (w.end - w.start) / 60_000,
+            w.reason.as_str(),
+            w.explanation
         );
     }
-    println!("{} window(s), {} minutes in all", windows.len(), v["open_minutes"]);
+    println!("{} window(s), {} minutes in all", v.windows.len(), v.open_minutes);
     Ok(())
 }
 

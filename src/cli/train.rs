@@ -3,12 +3,11 @@
 
 use anyhow::Result;
 use clap::Subcommand;
-use reqwest::Method;
-use serde_json::{json, Value};
 
+use metaclaw::api::types::train::{TrainPage, TrainStatus};
 use metaclaw::home::Home;
 
-use super::client::call;
+use super::client::{api, print_json};
 use super::output::{table, time};
 use super::JsonFlag;
 
@@ -42,159 +41,145 @@ pub enum TrainCmd {
     },
 }
 
-fn num(v: &Value) -> String {
-    match v.as_f64() {
-        Some(f) if v.is_f64() => format!("{f:.3}"),
-        Some(f) => format!("{f}"),
-        None => "-".into(),
-    }
+/// A reward or loss: three decimals, or `-` when there is none.
+fn num(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".into(), |f| format!("{f:.3}"))
 }
 
-fn s(v: &Value) -> String {
-    v.as_str().map(str::to_string).unwrap_or_else(|| if v.is_null() { "-".into() } else { v.to_string() })
+/// An optional text, or `-`.
+fn or_dash(v: Option<&str>) -> String {
+    v.unwrap_or("-").to_string()
+}
+
+fn enum_word<T: serde::Serialize>(v: T) -> String {
+    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
 
 pub async fn run(home: &Home, cmd: TrainCmd) -> Result<()> {
+    let c = api(home)?;
     match cmd {
         TrainCmd::Status(j) => {
-            let v = call(home, Method::GET, "/api/train", None).await?;
+            let v = c.train_status().await?;
             if j.json {
-                println!("{}", serde_json::to_string_pretty(&v)?);
-                return Ok(());
+                return print_json(&v);
             }
             print_status(&v);
         }
         TrainCmd::History { run: Some(id), json, .. } => {
-            let v = call(home, Method::GET, &format!("/api/train/runs/{id}"), None).await?;
+            let v = c.train_run(id).await?;
             if json.json {
-                println!("{}", serde_json::to_string_pretty(&v)?);
-                return Ok(());
+                return print_json(&v);
             }
-            let r = &v["run"];
+            let r = &v.run;
             println!(
                 "run {id}: {} ({}), {} — {}",
-                s(&r["status"]),
-                s(&r["window"]),
-                time(r["started_at"].as_i64().unwrap_or(0)),
-                s(&r["detail"])
+                enum_word(r.status),
+                r.window,
+                time(r.started_at),
+                or_dash(r.detail.as_deref())
             );
-            let rows = v["steps"]
-                .as_array()
-                .into_iter()
-                .flatten()
+            let rows = v
+                .steps
+                .iter()
                 .map(|st| {
                     vec![
-                        s(&st["id"]),
-                        s(&st["status"]),
-                        s(&st["batch_size"]),
-                        num(&st["mean_reward"]),
-                        num(&st["loss"]),
-                        s(&st["tokens"]),
-                        format!("${:.4}", st["cost_usd"].as_f64().unwrap_or(0.0)),
-                        s(&st["sampler_path"]),
+                        st.id.to_string(),
+                        enum_word(st.status),
+                        st.batch_size.to_string(),
+                        num(st.mean_reward),
+                        num(st.loss),
+                        st.tokens.to_string(),
+                        format!("${:.4}", st.cost_usd),
+                        or_dash(st.sampler_path.as_deref()),
                     ]
                 })
                 .collect();
             table(&["STEP", "STATUS", "BATCH", "REWARD", "LOSS", "TOKENS", "COST", "SAMPLER"], rows);
         }
         TrainCmd::History { run: None, limit, json } => {
+            let runs = c.train_runs(&TrainPage { limit: Some(limit), before: None }).await?;
             let headers = ["RUN", "STARTED", "WINDOW", "STATUS", "STEPS", "TURNS", "REWARD", "COST"];
-            list(home, &format!("/api/train/runs?limit={limit}"), json.json, &headers, |r| {
+            list(&runs, json.json, &headers, |r| {
                 vec![
-                    s(&r["id"]),
-                    time(r["started_at"].as_i64().unwrap_or(0)),
-                    s(&r["window"]),
-                    s(&r["status"]),
-                    s(&r["steps"]),
-                    s(&r["samples"]),
-                    num(&r["mean_reward"]),
-                    format!("${:.4}", r["cost_usd"].as_f64().unwrap_or(0.0)),
+                    r.id.to_string(),
+                    time(r.started_at),
+                    r.window.clone(),
+                    enum_word(r.status),
+                    r.steps.to_string(),
+                    r.samples.to_string(),
+                    num(r.mean_reward),
+                    format!("${:.4}", r.cost_usd),
                 ]
-            })
-            .await?;
+            })?;
         }
         TrainCmd::Checkpoints { remote: Some(run), json } => {
-            let path = format!("/api/train/runs/{run}/remote-checkpoints");
-            list(home, &path, json.json, &["TYPE", "ID", "TIME", "PATH"], |c| {
-                vec![s(&c["checkpoint_type"]), s(&c["checkpoint_id"]), s(&c["time"]), s(&c["tinker_path"])]
-            })
-            .await?;
+            let list_ = c.train_remote_checkpoints(run).await?;
+            list(&list_, json.json, &["TYPE", "ID", "TIME", "PATH"], |c| {
+                vec![
+                    c.checkpoint_type.clone(),
+                    c.checkpoint_id.clone(),
+                    or_dash(c.time.as_deref()),
+                    c.tinker_path.clone(),
+                ]
+            })?;
         }
         TrainCmd::Checkpoints { remote: None, json } => {
-            list(home, "/api/train/checkpoints", json.json, &["STEP", "SAVED", "REWARD", "SAMPLER"], |st| {
+            let steps = c.train_checkpoints(&TrainPage::default()).await?;
+            list(&steps, json.json, &["STEP", "SAVED", "REWARD", "SAMPLER"], |st| {
                 vec![
-                    s(&st["id"]),
-                    time(st["ended_at"].as_i64().unwrap_or(0)),
-                    num(&st["mean_reward"]),
-                    s(&st["sampler_path"]),
+                    st.id.to_string(),
+                    time(st.ended_at.unwrap_or(0)),
+                    num(st.mean_reward),
+                    or_dash(st.sampler_path.as_deref()),
                 ]
-            })
-            .await?;
+            })?;
         }
         TrainCmd::RunNow => {
-            let v = call(home, Method::POST, "/api/train/run-now", Some(json!({}))).await?;
+            let v = c.train_now().await?;
             println!("training started; `metaclaw train status` follows it");
             print_status(&v);
         }
         TrainCmd::Pause => {
-            call(home, Method::POST, "/api/train/pause", Some(json!({}))).await?;
+            c.pause_training().await?;
             println!("training paused; `metaclaw train resume` lets it run again");
         }
         TrainCmd::Resume => {
-            call(home, Method::POST, "/api/train/resume", Some(json!({}))).await?;
+            c.resume_training().await?;
             println!("training resumed: it runs in the next window while you are away");
         }
         TrainCmd::Rollback { step } => {
-            let v = call(home, Method::POST, "/api/train/rollback", Some(json!({"step_id": step}))).await?;
-            println!("now serving {} (step {step}); training continues from it", s(&v["model"]));
+            let v = c.train_rollback(step).await?;
+            println!("now serving {} (step {step}); training continues from it", v.model);
         }
     }
     Ok(())
 }
 
-/// Fetches a list; prints it as the API's JSON with `--json`, else as a table, one row per item.
-async fn list(
-    home: &Home,
-    path: &str,
-    json: bool,
-    headers: &[&str],
-    row: impl Fn(&Value) -> Vec<String>,
-) -> Result<()> {
-    let v = call(home, Method::GET, path, None).await?;
+/// Prints a list as the API's JSON with `--json`, else as a table, one row per item.
+fn list<T: serde::Serialize>(items: &[T], json: bool, headers: &[&str], row: impl Fn(&T) -> Vec<String>) -> Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        print_json(&items)
     } else {
-        table(headers, v.as_array().into_iter().flatten().map(row).collect());
+        table(headers, items.iter().map(row).collect());
+        Ok(())
     }
-    Ok(())
 }
 
-fn print_status(v: &Value) {
-    println!("training:  {} — {}", s(&v["state"]), s(&v["detail"]));
-    if v["enabled"] != true {
+fn print_status(v: &TrainStatus) {
+    println!("training:  {} — {}", v.state.as_str(), v.detail);
+    if !v.enabled {
         return;
     }
-    println!("model:     {} on {}", s(&v["base_model"]), s(&v["base_url"]));
-    println!("serving:   {}", s(&v["serving"]["model"]));
-    println!("data:      {} usable turns (a step needs {})", s(&v["eligible"]), s(&v["min_batch"]));
-    let t = &v["today"];
-    println!(
-        "today:     {}/{} steps, ${:.2} of ${:.2}",
-        s(&t["steps"]),
-        s(&t["max_steps"]),
-        t["spend_usd"].as_f64().unwrap_or(0.0),
-        t["max_spend_usd"].as_f64().unwrap_or(0.0)
-    );
-    println!("turns:     {} trained, {} not trainable", s(&v["samples"]["trained"]), s(&v["samples"]["skipped"]));
-    for r in v["samples"]["skip_reasons"].as_array().into_iter().flatten().take(3) {
-        println!("           {}× {}", s(&r[1]), s(&r[0]));
+    println!("model:     {} on {}", or_dash(v.base_model.as_deref()), v.base_url);
+    println!("serving:   {}", or_dash(v.serving.as_ref().map(|s| s.model.as_str())));
+    println!("data:      {} usable turns (a step needs {})", v.eligible, v.min_batch);
+    let t = &v.today;
+    println!("today:     {}/{} steps, ${:.2} of ${:.2}", t.steps, t.max_steps, t.spend_usd, t.max_spend_usd);
+    println!("turns:     {} trained, {} not trainable", v.samples.trained, v.samples.skipped);
+    for (reason, n) in v.samples.skip_reasons.iter().take(3) {
+        println!("           {n}× {reason}");
     }
-    if let Some(r) = v.get("last_run").filter(|r| !r.is_null()) {
-        println!(
-            "last run:  {} {} — {}",
-            time(r["started_at"].as_i64().unwrap_or(0)),
-            s(&r["status"]),
-            s(&r["detail"])
-        );
+    if let Some(r) = &v.last_run {
+        println!("last run:  {} {} — {}", time(r.started_at), enum_word(r.status), or_dash(r.detail.as_deref()));
     }
 }

@@ -7,13 +7,20 @@ use jiff::{Timestamp, ToSpan, Zoned};
 
 pub const HOURS: usize = 168;
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+/// The share of recent weeks in which the user was active, per hour of the week.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ActivityModel {
     /// Monday 00:00 first; each value in 0..=1.
     pub rate: Vec<f32>,
     pub weeks: u32,
-    #[serde(skip)]
+    /// Not in the JSON: a model read back from it (the API client's) counts hours in UTC.
+    #[serde(skip, default = "utc")]
     tz: TimeZone,
+}
+
+fn utc() -> TimeZone {
+    TimeZone::UTC
 }
 
 fn hour_of_week(z: &Zoned) -> usize {

@@ -2,13 +2,14 @@
 //! activity model: is the user away long enough for learning work, why, and until when.
 
 use jiff::{Timestamp, ToSpan, Zoned};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::activity::ActivityModel;
 use super::sleep::SleepHours;
 
 /// Why the window is open or closed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
     /// Within the user's sleep hours.
@@ -29,18 +30,37 @@ pub enum Reason {
     Paused,
 }
 
+impl Reason {
+    /// The reason's wire form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Asleep => "asleep",
+            Self::Away => "away",
+            Self::Active => "active",
+            Self::TooShort => "too_short",
+            Self::Meeting => "meeting",
+            Self::Present => "present",
+            Self::OnBattery => "on_battery",
+            Self::Paused => "paused",
+        }
+    }
+}
+
 /// The decision at one instant.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Decision {
     pub open: bool,
     pub reason: Reason,
     /// In words, for the UI and the CLI.
     pub explanation: String,
     /// While open: when the window is expected to end (ms since the epoch in JSON).
-    #[serde(serialize_with = "as_ms")]
+    #[serde(serialize_with = "as_ms", deserialize_with = "from_ms")]
+    #[cfg_attr(test, ts(type = "number | null"))]
     pub until: Option<Timestamp>,
     /// While closed: when the next window is expected to open (ms since the epoch in JSON).
-    #[serde(serialize_with = "as_ms")]
+    #[serde(serialize_with = "as_ms", deserialize_with = "from_ms")]
+    #[cfg_attr(test, ts(type = "number | null"))]
     pub next: Option<Timestamp>,
 }
 
@@ -49,6 +69,14 @@ pub fn as_ms<S: serde::Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok,
     match t {
         Some(t) => s.serialize_some(&t.as_millisecond()),
         None => s.serialize_none(),
+    }
+}
+
+/// Reads what [`as_ms`] writes; a number outside jiff's range is an error, not a panic.
+pub fn from_ms<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
+    match Option::<i64>::deserialize(d)? {
+        Some(ms) => Timestamp::from_millisecond(ms).map(Some).map_err(serde::de::Error::custom),
+        None => Ok(None),
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
 use jiff::{Timestamp, Zoned};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -35,9 +35,40 @@ pub enum Outcome {
 impl Outcome {
     fn parts(&self) -> (&'static str, &str) {
         match self {
-            Self::Done(d) => ("done", d),
-            Self::Paused(d) => ("paused", d),
-            Self::Failed(d) => ("failed", d),
+            Self::Done(d) => (RunOutcome::Done.as_str(), d),
+            Self::Paused(d) => (RunOutcome::Paused.as_str(), d),
+            Self::Failed(d) => (RunOutcome::Failed.as_str(), d),
+        }
+    }
+}
+
+/// How a recorded run ended (the kind of its [`Outcome`]), as `job_runs.outcome` keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum RunOutcome {
+    Done,
+    Paused,
+    Failed,
+}
+
+impl RunOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Done => "done",
+            Self::Paused => "paused",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+impl rusqlite::types::FromSql for RunOutcome {
+    fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        match v.as_str()? {
+            "done" => Ok(Self::Done),
+            "paused" => Ok(Self::Paused),
+            "failed" => Ok(Self::Failed),
+            other => Err(rusqlite::types::FromSqlError::Other(format!("unknown job outcome {other:?}").into())),
         }
     }
 }
@@ -93,7 +124,9 @@ impl Checkpoint {
 }
 
 /// The scheduler's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "SchedulerState"))]
 #[serde(rename_all = "snake_case")]
 pub enum State {
     Waiting,
@@ -104,7 +137,8 @@ pub enum State {
 }
 
 impl State {
-    fn as_str(self) -> &'static str {
+    /// The state's wire form.
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Waiting => "waiting",
             Self::Open => "open",
@@ -116,7 +150,9 @@ impl State {
 }
 
 /// A registered job as the status shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+
 pub struct JobInfo {
     pub name: String,
     pub estimate_secs: u64,
@@ -125,18 +161,23 @@ pub struct JobInfo {
 }
 
 /// One run of a job, from `job_runs`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+
 pub struct RunInfo {
     pub id: i64,
     pub started_at: i64,
     pub ended_at: Option<i64>,
-    pub outcome: Option<String>,
+    /// How it ended; `None` while it runs.
+    pub outcome: Option<RunOutcome>,
     pub window: String,
     pub detail: Option<String>,
 }
 
 /// What `GET /api/scheduler` shows.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "SchedulerStatus"))]
 pub struct Status {
     pub state: State,
     pub decision: Decision,

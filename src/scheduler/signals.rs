@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Time since the user last touched the keyboard or mouse, as the OS knows it.
 pub trait IdleSource: Send + Sync {
@@ -22,7 +22,8 @@ pub trait PowerSource: Send + Sync {
 }
 
 /// One reading of every signal.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Reading {
     /// Seconds since the last input or proxied request, whichever is more recent.
     pub idle_secs: u64,

@@ -3,7 +3,7 @@
 //! the learned activity model. Calendars and sleep hours apply to both.
 
 use jiff::{Timestamp, ToSpan, Zoned};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{decide, ActivityModel, Inputs, Reason, SleepHours};
 
@@ -12,7 +12,9 @@ pub const STEP_MINUTES: i64 = 5;
 pub const MAX_DAYS: i64 = 31;
 
 /// One simulated window.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "SimulatedWindow"))]
 pub struct Window {
     pub start: i64,
     pub end: i64,

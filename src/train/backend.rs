@@ -41,6 +41,7 @@ pub struct FwdBwd {
 
 /// A checkpoint the service holds.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct RemoteCheckpoint {
     pub checkpoint_id: String,
     pub checkpoint_type: String,

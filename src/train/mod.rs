@@ -62,14 +62,42 @@ pub enum TrainError {
     Store(#[from] StoreError),
 }
 
+/// What training is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum TrainState {
+    /// Not configured (`[train] enabled = false`).
+    Off,
+    Idle,
+    /// Waiting for something (turns, a window, the service), said in the status's detail.
+    Waiting,
+    Training,
+    Paused,
+}
+
+impl TrainState {
+    /// The state's wire form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Off => "off",
+            Self::Idle => "idle",
+            Self::Waiting => "waiting",
+            Self::Training => "training",
+            Self::Paused => "paused",
+        }
+    }
+}
+
 /// Training as the status shows it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "TrainStatus"))]
 pub struct Status {
     pub enabled: bool,
     pub base_model: Option<String>,
     pub base_url: String,
-    /// off, idle, waiting, training, paused.
-    pub state: String,
+    pub state: TrainState,
     /// What training is doing or waiting for, in a sentence.
     pub detail: String,
     pub paused: bool,
@@ -85,7 +113,10 @@ pub struct Status {
     pub last_run: Option<Run>,
 }
 
+/// Today's use against the daily limits.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "TrainToday"))]
 pub struct Today {
     pub steps: i64,
     pub max_steps: u32,
@@ -93,10 +124,14 @@ pub struct Today {
     pub max_spend_usd: f64,
 }
 
+/// Turns trained on and skipped.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "TrainSamples"))]
 pub struct Samples {
     pub trained: i64,
     pub skipped: i64,
+    /// (reason, turns), the most common first.
     pub skip_reasons: Vec<(String, i64)>,
 }
 
@@ -255,25 +290,25 @@ impl Training {
     fn changed(&self) {
         let state = self.state_word();
         self.events.publish(Event::TrainChanged {
-            state: state.into(),
+            state: state.as_str().into(),
             serving: self.serving.as_ref().and_then(Serving::current),
         });
     }
 
     /// off, idle, waiting, training or paused, in a word.
     pub fn state(&self) -> &'static str {
-        self.state_word()
+        self.state_word().as_str()
     }
 
-    fn state_word(&self) -> &'static str {
+    fn state_word(&self) -> TrainState {
         if self.active.lock().expect("active").is_some() {
-            "training"
+            TrainState::Training
         } else if self.is_paused() {
-            "paused"
+            TrainState::Paused
         } else if self.note.lock().expect("note").is_empty() {
-            "idle"
+            TrainState::Idle
         } else {
-            "waiting"
+            TrainState::Waiting
         }
     }
 
@@ -301,11 +336,11 @@ impl Training {
         let note = self.note.lock().expect("note").clone();
         let queue = self.tinker.as_ref().and_then(|t| t.queue_state()).filter(|q| q != "active");
         let detail = match state {
-            "training" => match queue {
+            TrainState::Training => match queue {
                 Some(q) => format!("training; the service's queue is {}", q.replace('_', " ")),
                 None => "training now".to_string(),
             },
-            "paused" => "paused: no training until you resume".into(),
+            TrainState::Paused => "paused: no training until you resume".into(),
             _ if !note.is_empty() => note,
             _ if eligible < i64::from(self.cfg.min_batch) && unsampled > 0 => format!(
                 "{eligible} of {} usable turns collected; {unsampled} judged turns were answered by another upstream (the policy was down or refused them, or their model is not in serve_models)",
@@ -320,7 +355,7 @@ impl Training {
             enabled: true,
             base_model: self.cfg.base_model.clone(),
             base_url: self.cfg.base_url.clone(),
-            state: state.into(),
+            state,
             detail,
             paused: self.is_paused(),
             serving: served.or_else(|| {
@@ -329,7 +364,7 @@ impl Training {
                     at: 0,
                     model: m,
                     step_id: None,
-                    reason: "start".into(),
+                    reason: record::ServingReason::Start,
                 })
             }),
             serve_models: self.cfg.serve_models.clone(),
@@ -352,7 +387,7 @@ impl Training {
     pub async fn rollback(&self, step: i64) -> Result<ServingChange, TrainError> {
         let serving = self.serving.as_ref().ok_or(TrainError::NotServing)?;
         let s = self.store.read(move |c| record::get_step(c, step)).await?;
-        let s = s.filter(|s| s.status == "done" && s.state_path.is_some()).ok_or(TrainError::NoCheckpoint(step))?;
+        let s = s.filter(|s| s.status == record::StepStatus::Done && s.state_path.is_some()).ok_or(TrainError::NoCheckpoint(step))?;
         let path = s.sampler_path.clone().ok_or(TrainError::NotServable(step))?;
         if let Some((_, cancel)) = self.active.lock().expect("active").as_ref() {
             // A run going now trains from the old head; stop it so the next one starts here.

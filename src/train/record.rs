@@ -11,12 +11,13 @@ use crate::store::StoreError;
 
 /// One training run: the work done in one window (or one manual start).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "TrainRun"))]
 pub struct Run {
     pub id: i64,
     pub started_at: i64,
     pub ended_at: Option<i64>,
-    /// `window` or `manual`.
-    pub trigger: String,
+    pub trigger: RunTrigger,
     /// Why the window was open (asleep, away, meeting, …).
     pub window: String,
     pub base_model: String,
@@ -24,8 +25,7 @@ pub struct Run {
     pub model_id: Option<String>,
     /// The checkpoint the run started from.
     pub resumed_from: Option<String>,
-    /// running, done, paused, failed.
-    pub status: String,
+    pub status: RunStatus,
     pub detail: Option<String>,
     pub steps: i64,
     pub samples: i64,
@@ -35,13 +35,14 @@ pub struct Run {
 
 /// One optimiser step.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "TrainStep"))]
 pub struct Step {
     pub id: i64,
     pub run_id: i64,
     pub started_at: i64,
     pub ended_at: Option<i64>,
-    /// pending (batch chosen, not yet applied), done, abandoned (redone in a later run).
-    pub status: String,
+    pub status: StepStatus,
     pub batch_size: i64,
     pub mean_reward: Option<f64>,
     pub loss: Option<f64>,
@@ -57,14 +58,87 @@ pub struct Step {
 
 /// A change of the served adapter.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ServingChange {
     pub id: i64,
     pub at: i64,
     pub model: String,
     pub step_id: Option<i64>,
-    /// step, rollback, or publish (a step saved late).
-    pub reason: String,
+    pub reason: ServingReason,
 }
+
+/// How a run started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum RunTrigger {
+    /// In a scheduler window while the user was away.
+    Window,
+    /// Started by the user ("train now").
+    Manual,
+}
+
+/// Where a run is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "TrainRunStatus"))]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Running,
+    Done,
+    /// Stopped because the user came back; the unfinished step is redone in the next window.
+    Paused,
+    Failed,
+    /// The engine stopped while it ran.
+    Interrupted,
+}
+
+/// Where a step is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "TrainStepStatus"))]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    /// Its batch is chosen, not yet applied.
+    Pending,
+    Done,
+    /// Redone in a later run.
+    Abandoned,
+}
+
+/// Why the served adapter changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum ServingReason {
+    /// A new step was saved.
+    Step,
+    /// The user chose an earlier step.
+    Rollback,
+    /// A step saved late (its sampler weights came after the step).
+    Publish,
+    /// What the engine started serving (no change recorded yet).
+    Start,
+}
+
+/// Reads a status-like column through its serde name: what the recorder writes is exactly the
+/// wire form, so one spelling holds for the database and the API.
+fn from_text<T: serde::de::DeserializeOwned>(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<T> {
+    let text = v.as_str()?;
+    serde_json::from_value(serde_json::Value::String(text.to_string()))
+        .map_err(|e| rusqlite::types::FromSqlError::Other(format!("{text:?}: {e}").into()))
+}
+
+macro_rules! text_column {
+    ($($t:ty),*) => {$(
+        impl rusqlite::types::FromSql for $t {
+            fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+                from_text(v)
+            }
+        }
+    )*};
+}
+text_column!(RunTrigger, RunStatus, StepStatus, ServingReason);
 
 const RUN_COLS: &str = "r.id, r.started_at, r.ended_at, r.trigger, r.window, r.base_model, r.model_id, r.resumed_from,
     r.status, r.detail,

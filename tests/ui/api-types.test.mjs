@@ -190,13 +190,13 @@ test("every response the UI reads matches its TypeScript type", async () => {
     ["GET", "/api/config", "ConfigReply"],
     ["GET", "/api/keys", "KeyInfo[]"],
     ["GET", "/api/train", "TrainStatus"],
-    ["GET", "/api/train/runs?limit=5", "Run[]"],
-    ["GET", "/api/train/checkpoints?limit=5", "Step[]"],
+    ["GET", "/api/train/runs?limit=5", "TrainRun[]"],
+    ["GET", "/api/train/checkpoints?limit=5", "TrainStep[]"],
     ["GET", "/api/train/serving?limit=5", "ServingChange[]"],
   ];
   // A run's detail, when the engine has a run to show (not with training off, as here).
   const runs = (await api(stack, "GET", "/api/train/runs?limit=1")).json;
-  if (Array.isArray(runs) && runs.length) routes.push(["GET", `/api/train/runs/${runs[0].id}`, "RunDetail"]);
+  if (Array.isArray(runs) && runs.length) routes.push(["GET", `/api/train/runs/${runs[0].id}`, "TrainRunDetail"]);
   const problems = [];
   for (const [method, route, type, body] of routes) {
     const r = await api(stack, method, route, body);

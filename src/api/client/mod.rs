@@ -2,8 +2,11 @@
 //! `Client::for_home(&home)?.status().await?`. One file per resource adds its routes as methods
 //! on [`Client`] (`client.status()`, `client.turns(&filter)`, `client.list_skills()`, …).
 
+mod calendars;
 mod learning;
+mod scheduler;
 mod status;
+mod train;
 
 use std::path::PathBuf;
 

@@ -8,8 +8,11 @@
 //! are defined and are listed by the first resource that uses them. Type names are unique across
 //! resources: the UI imports them all from one place.
 
+pub mod calendars;
 pub mod learning;
+pub mod scheduler;
 pub mod status;
+pub mod train;
 
 pub use status::*;
 
@@ -91,7 +94,13 @@ mod tests {
         super::status::typescript(&mut status);
         let mut learning = File::new("learning");
         super::learning::typescript(&mut learning);
-        vec![error, status, learning]
+        let mut scheduler = File::new("scheduler");
+        super::scheduler::typescript(&mut scheduler);
+        let mut calendars = File::new("calendars");
+        super::calendars::typescript(&mut calendars);
+        let mut train = File::new("train");
+        super::train::typescript(&mut train);
+        vec![error, status, learning, scheduler, calendars, train]
     }
 
     #[test]

@@ -5,7 +5,6 @@ import type {
   Feedback,
   ApproveArg,
   BusyBlock,
-  CalDavAdd,
   CalendarAccount,
   CalendarAdd,
   CalendarEntryPatch,
@@ -257,10 +256,10 @@ export class Client {
   simulate = (from: number, to: number) => this.request<Simulation>("GET", `/api/scheduler/simulate${qs({ from, to })}`);
   calendars = () => this.request<CalendarAccount[]>("GET", "/api/calendars");
   /** An ICS address or file, or a CalDAV account (listed, default calendars included, synced). */
-  addCalendar = (a: CalendarAdd | CalDavAdd) => this.request<CalendarAccount>("POST", "/api/calendars", a);
+  addCalendar = (a: CalendarAdd) => this.request<CalendarAccount>("POST", "/api/calendars", a);
   /** Whether one calendar of an account counts as busy; returns the account. */
   includeCalendar = (id: number, cid: number, included: boolean) =>
-    this.request<CalendarAccount>("PATCH", `/api/calendars/${id}/calendars/${cid}`, { included } as CalendarEntryPatch);
+    this.request<CalendarAccount>("PATCH", `/api/calendars/${id}/calendars/${cid}`, { included } satisfies CalendarEntryPatch);
   /** Starts a Google or Microsoft sign-in: open `url`, then poll `signInStatus(flow)`. */
   signIn = (a: SignInArg) => this.request<SignInStart>("POST", "/api/calendars/signin", a);
   signInStatus = (flow: string, signal?: AbortSignal) =>

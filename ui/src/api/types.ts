@@ -3,6 +3,4 @@
 // the modules under ./types are hand-written for resources not generated yet.
 export type * from "./generated";
 export * from "./types/skills";
-export * from "./types/scheduler";
 export * from "./types/settings";
-export * from "./types/train";

@@ -4,3 +4,6 @@
 export type * from "./error";
 export type * from "./status";
 export type * from "./learning";
+export type * from "./scheduler";
+export type * from "./calendars";
+export type * from "./train";

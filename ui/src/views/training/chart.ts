@@ -1,6 +1,6 @@
 // Training view: one value per step of a run (mean reward, loss) as a small line chart.
 
-import type { Step } from "../../api/types";
+import type { TrainStep as Step } from "../../api/types";
 import { h, s } from "../../lib/dom";
 
 /** One value per step as a small line chart (inline SVG), with a visually hidden table of the

@@ -1,7 +1,7 @@
 // Training view: the checkpoints one can serve instead of the newest (rollback), the history of
 // what was served, and why some turns could not be trained on.
 
-import type { ServingChange, Step, TrainStatus } from "../../api/types";
+import type { ServingChange, TrainStep as Step, TrainStatus } from "../../api/types";
 import { h, replace } from "../../lib/dom";
 import { dateTime, num, relative } from "../../lib/format";
 import { badge, confirmDialog, empty, errorMessage, toast } from "../../lib/ui";

@@ -2,7 +2,7 @@
 // helpers they all use to re-render without losing keyboard focus.
 
 import type { App } from "../../app";
-import type { Run, TrainStatus } from "../../api/types";
+import type { TrainRun, TrainStatus } from "../../api/types";
 import { type Child, replace } from "../../lib/dom";
 import { load } from "../../lib/ui";
 
@@ -15,7 +15,7 @@ export const CKPT_SHOWN = 10;
 export interface TrainingCtx {
   app: App;
   status: TrainStatus | null;
-  runs: Run[];
+  runs: TrainRun[];
   moreRuns: boolean;
   /** The run chosen by the user (or the route); null shows the newest. */
   selected: number | null;

@@ -1,6 +1,6 @@
 // Training view: how its values read (run badges, triggers, rewards, losses, model paths).
 
-import type { Run } from "../../api/types";
+import type { TrainRun } from "../../api/types";
 import { h } from "../../lib/dom";
 import { duration, ms } from "../../lib/format";
 import { badge } from "../../lib/ui";
@@ -11,7 +11,7 @@ export function runBadge(st: string): HTMLElement {
   return badge(st, RUN_STATUS[st] ?? "muted");
 }
 
-export function trigger(r: Run): string {
+export function trigger(r: TrainRun): string {
   const w = r.window.replaceAll("_", " ");
   return r.trigger === "manual" ? "Manual" : `Window: ${w}`;
 }

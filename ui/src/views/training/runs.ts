@@ -1,7 +1,7 @@
 // Training view: the runs (paged, newest first) and the chosen run — its totals, reward and loss
 // charts, and its steps.
 
-import type { RunDetail, Step } from "../../api/types";
+import type { TrainRunDetail as RunDetail, TrainStep as Step } from "../../api/types";
 import { h, replace } from "../../lib/dom";
 import { count, dateTime, duration, num, usd } from "../../lib/format";
 import { badge, empty, errorMessage, roving, toast } from "../../lib/ui";
