@@ -70,10 +70,10 @@ async fn take_in(
         tracing::debug!(why, "an agent's housekeeping call: recorded as a side turn");
     }
     let session = st.sessions.resolve(req.hints.clone(), req.messages(), now_ms());
-    let messages = req.messages().to_vec();
     let caller = Caller::of(headers);
     let mut block = None;
-    let served = select_skills(st, session.turn_type, &caller, &messages, |b| block = Some(b.to_string())).await;
+    // The messages are borrowed for the choice: the body is edited only once it is made.
+    let served = select_skills(st, session.turn_type, &caller, req.messages(), |b| block = Some(b.to_string())).await;
     if let Some(b) = block {
         inject(&mut req.body, &b, st.skills.config().placement);
         req.edited = true;

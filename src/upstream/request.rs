@@ -32,6 +32,10 @@ pub fn turn_body(
             return Ok(raw.clone());
         }
     }
+    if same && up.model.is_none() && !up.logprobs {
+        // Edited by MetaClaw only (skills, hints): serialised as it is, without a copy.
+        return Ok(Bytes::from(serde_json::to_vec(body).expect("JSON values serialise")));
+    }
     let mut b = if same {
         Ok(body.clone())
     } else if client == Protocol::OpenAi {
