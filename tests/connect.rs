@@ -110,3 +110,71 @@ fn snippet_agents_get_copyable_settings_and_unknown_agents_a_list() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("one of: openclaw, claude-code, codex"));
 }
+
+/// The admin API's side, through the typed client, against the real `metaclaw serve` running
+/// with the agent's `HOME` (the engine edits the config of the user it runs as).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_api_lists_previews_connects_and_disconnects_agents() {
+    use metaclaw::api::client::Client;
+    use metaclaw::api::types::connect::{AgentKind, ConnectRequest, DisconnectOutcome, Wiring};
+    use std::io::{BufRead, BufReader};
+
+    let s = setup();
+    std::fs::write(s.mc.join("config.toml"), "[skills]\nbuiltin = false\n[scheduler]\nos_idle = false\n").unwrap();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--port", "0", "--upstream", "http://127.0.0.1:9/v1"])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", &s.user)
+        .env("METACLAW_HOME", &s.mc)
+        .env("METACLAW_NO_KEYRING", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let _serve = Kill(child);
+    let base = line.trim().strip_prefix("MetaClaw listening on ").unwrap().trim_end_matches("/v1").to_string();
+    let port: u16 = base.rsplit(':').next().unwrap().parse().unwrap();
+    let token = std::fs::read_to_string(s.mc.join("admin.token")).unwrap();
+    let client = Client::new(base, token);
+
+    let list = client.connect_agents().await.unwrap();
+    assert_eq!(list.port, port);
+    assert_eq!(list.agents.len(), 6);
+    let codex = list.agents.iter().find(|a| a.agent == AgentKind::Codex).unwrap();
+    assert_eq!((codex.state, codex.restorable, codex.file_wired), (Wiring::NotWired, false, true));
+    let sdk = list.agents.iter().find(|a| a.agent == AgentKind::Sdk).unwrap();
+    assert!(sdk.snippet.contains(&format!("http://127.0.0.1:{port}/agents/sdk/v1")), "{}", sdk.snippet);
+
+    let config = s.user.join(".codex/config.toml");
+    let req = ConnectRequest { inject: Some(false), model: None };
+    let preview = client.connect_preview(AgentKind::Codex, &req).await.unwrap();
+    assert!(!preview.written && preview.diff.contains("X-MetaClaw-Inject"), "{}", preview.diff);
+    assert!(!config.exists(), "a preview writes nothing");
+
+    let done = client.connect_agent(AgentKind::Codex, &req).await.unwrap();
+    assert!(done.written && config.exists());
+    let list = client.connect_agents().await.unwrap();
+    let codex = list.agents.iter().find(|a| a.agent == AgentKind::Codex).unwrap();
+    assert_eq!((codex.state, codex.restorable), (Wiring::Wired, true));
+    let again = client.connect_agent(AgentKind::Codex, &req).await.unwrap();
+    assert!(again.already && !again.written);
+
+    let r = client.disconnect_agent(AgentKind::Codex).await.unwrap();
+    assert_eq!(r.outcome, DisconnectOutcome::Removed);
+    assert!(!config.exists());
+    let e = client.disconnect_agent(AgentKind::Codex).await.unwrap_err();
+    assert_eq!(e.status(), Some(404), "{e}");
+    let e = client.connect_agent(AgentKind::Hermes, &ConnectRequest::default()).await.unwrap_err();
+    assert_eq!(e.status(), Some(400));
+    assert!(e.to_string().contains("snippet"), "{e}");
+}

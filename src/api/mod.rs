@@ -15,6 +15,7 @@ use axum::routing::get;
 
 pub mod calendars;
 pub mod client;
+pub mod connect;
 pub mod learning;
 pub mod scheduler;
 pub mod settings;
@@ -148,6 +149,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .merge(settings::routes())
         .merge(learning::routes())
         .merge(train::routes())
+        .merge(connect::routes())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
         .merge(ui)

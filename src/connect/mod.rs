@@ -36,6 +36,7 @@ pub const PLACEHOLDER_KEY: &str = "metaclaw";
 
 /// The agents `connect` knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum AgentKind {
     Openclaw,
@@ -264,6 +265,7 @@ pub struct Plan {
 
 /// Per-agent wiring state for `doctor` and `connect --status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Wiring {
     /// The config points at this MetaClaw.

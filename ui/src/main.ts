@@ -7,6 +7,7 @@ import type { App, Listener, View } from "./app";
 import { h, replace } from "./lib/dom";
 import { roving, toast, toastHost } from "./lib/ui";
 import { calendarsView } from "./views/calendars";
+import { connectView } from "./views/connect";
 import { dashboardView } from "./views/dashboard";
 import { historyView } from "./views/history";
 import { reviewView } from "./views/review";
@@ -25,6 +26,7 @@ const ROUTES: Route[] = [
   { id: "training", label: "Training", make: trainingView },
   { id: "turns", label: "Turns", make: turnsView },
   { id: "calendars", label: "Calendars", make: calendarsView },
+  { id: "connect", label: "Connect", make: connectView },
   { id: "settings", label: "Settings", make: settingsView },
 ];
 

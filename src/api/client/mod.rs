@@ -3,6 +3,7 @@
 //! on [`Client`] (`client.status()`, `client.turns(&filter)`, `client.list_skills()`, …).
 
 mod calendars;
+mod connect;
 mod learning;
 mod scheduler;
 mod status;

@@ -9,6 +9,7 @@
 //! resources: the UI imports them all from one place.
 
 pub mod calendars;
+pub mod connect;
 pub mod learning;
 pub mod scheduler;
 pub mod status;
@@ -100,7 +101,9 @@ mod tests {
         super::calendars::typescript(&mut calendars);
         let mut train = File::new("train");
         super::train::typescript(&mut train);
-        vec![error, status, learning, scheduler, calendars, train]
+        let mut connect = File::new("connect");
+        super::connect::typescript(&mut connect);
+        vec![error, status, learning, scheduler, calendars, train, connect]
     }
 
     #[test]

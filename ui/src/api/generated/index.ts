@@ -7,3 +7,4 @@ export type * from "./learning";
 export type * from "./scheduler";
 export type * from "./calendars";
 export type * from "./train";
+export type * from "./connect";
