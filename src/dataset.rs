@@ -10,7 +10,7 @@ use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::store::{candidates, turns, StoreError};
+use crate::store::{candidates, generations, turns, StoreError};
 
 /// Which turns to export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -40,7 +40,7 @@ pub struct Example {
 
 /// The current skill-library generation (0 before the first).
 pub fn current_generation(conn: &Connection) -> Result<i64, StoreError> {
-    Ok(conn.query_row("SELECT COALESCE(MAX(id), 0) FROM generations", [], |r| r.get(0))?)
+    generations::current(conn)
 }
 
 /// Exports a split (newest first, at most `limit`).
@@ -89,11 +89,9 @@ pub struct GenerationSignal {
 
 /// The learning signal for the most recent `limit` generations, newest first.
 pub fn learning(conn: &Connection, limit: u32) -> Result<Vec<GenerationSignal>, StoreError> {
-    let mut gens = conn.prepare("SELECT id, reason, created_at FROM generations ORDER BY id DESC LIMIT ?1")?;
-    let gens: Vec<(i64, String, i64)> =
-        gens.query_map([limit], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?;
     let mut out = Vec::new();
-    for (generation, reason, created_at) in gens {
+    for g in generations::list(conn, limit)? {
+        let (generation, reason, created_at) = (g.id, g.reason, g.created_at);
         let rows = turns::outcomes_under(conn, generation)?;
         let mut s = GenerationSignal {
             generation,
@@ -151,16 +149,10 @@ pub struct SkillChange {
 /// What differs between generations `a` and `b` (`None` if either is unknown).
 pub fn diff(conn: &Connection, a: i64, b: i64) -> Result<Option<Vec<SkillChange>>, StoreError> {
     let active = |g: i64| -> Result<Option<BTreeMap<String, String>>, StoreError> {
-        let s: Option<String> = rusqlite::OptionalExtension::optional(conn.query_row(
-            "SELECT active FROM generations WHERE id = ?1",
-            [g],
-            |r| r.get(0),
-        ))?;
-        Ok(s.map(|s| serde_json::from_str(&s).unwrap_or_default()))
+        Ok(generations::active(conn, g)?.map(|s| serde_json::from_str(&s).unwrap_or_default()))
     };
     let (Some(x), Some(y)) = (active(a)?, active(b)?) else { return Ok(None) };
-    let mut content = conn.prepare_cached("SELECT content FROM skill_versions WHERE hash = ?1")?;
-    let mut text = |h: &str| -> Option<String> { content.query_row([h], |r| r.get(0)).ok() };
+    let text = |h: &str| -> Option<String> { generations::version(conn, h).ok().flatten() };
     let mut out = Vec::new();
     let names: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
     for n in names {

@@ -311,24 +311,17 @@ async fn generations(State(st): State<Arc<ApiState>>, Query(l): Query<Limit>) ->
     let limit = l.limit.unwrap_or(50).clamp(1, 500);
     let rows = st
         .store
-        .read(move |c| {
-            let mut s =
-                c.prepare("SELECT id, created_at, reason, changes, active FROM generations ORDER BY id DESC LIMIT ?1")?;
-            let rows = s
-                .query_map([limit], |r| {
-                    let changes: String = r.get(3)?;
-                    let active: String = r.get(4)?;
-                    Ok(Generation {
-                        id: r.get(0)?,
-                        created_at: r.get(1)?,
-                        reason: r.get(2)?,
-                        changes: serde_json::from_str(&changes).unwrap_or(Value::Null),
-                        active: serde_json::from_str::<BTreeMap<String, String>>(&active).map(|m| m.len()).unwrap_or(0),
-                    })
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(rows)
-        })
+        .read(move |c| crate::store::generations::list(c, limit))
         .await?;
+    let rows: Vec<Generation> = rows
+        .into_iter()
+        .map(|g| Generation {
+            id: g.id,
+            created_at: g.created_at,
+            reason: g.reason,
+            changes: serde_json::from_str(&g.changes).unwrap_or(Value::Null),
+            active: serde_json::from_str::<BTreeMap<String, String>>(&g.active).map(|m| m.len()).unwrap_or(0),
+        })
+        .collect();
     Ok(Json(json!({ "generations": rows })))
 }

@@ -8,13 +8,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use rusqlite::{params, OptionalExtension};
 
 use super::embed::Embedder;
 use super::files::{self, FileError, ImportReport};
 use super::parse::{parse, render, Problem};
 use super::{bank, Origin};
 use crate::config::SkillsConfig;
+use crate::store::generations;
+use crate::store::skills::{self as mirror, Mirror};
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -59,24 +60,10 @@ async fn embed_task(lib: std::sync::Weak<Library>, mut rx: tokio::sync::mpsc::Un
     }
 }
 
-/// The state of each skill to mirror into the database.
-struct Mirror {
-    name: String,
-    origin: &'static str,
-    category: String,
-    description: String,
-    hash: String,
-    enabled: bool,
-    path: String,
-    content: String,
-}
-
 /// Records the library's state; returns its generation (a new one if the active set changed).
 fn sync(conn: &rusqlite::Connection, skills: &[Mirror], reason: &str) -> Result<i64, StoreError> {
     let now = crate::clock::now_ms();
-    let last: Option<(i64, String)> = conn
-        .query_row("SELECT id, active FROM generations ORDER BY id DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
+    let last = generations::latest(conn)?;
     let active: BTreeMap<&str, &str> =
         skills.iter().filter(|s| s.enabled).map(|s| (s.name.as_str(), s.hash.as_str())).collect();
     let before: BTreeMap<String, String> =
@@ -102,32 +89,20 @@ fn sync(conn: &rusqlite::Connection, skills: &[Mirror], reason: &str) -> Result<
                 changes.push(serde_json::json!({"skill": name, "change": "removed", "from": hash}));
             }
         }
-        let mut put = conn.prepare_cached(
-            "INSERT OR IGNORE INTO skill_versions(hash, name, content, created_at) VALUES (?1, ?2, ?3, ?4)",
-        )?;
         for s in skills.iter().filter(|s| s.enabled) {
-            put.execute(params![s.hash, s.name, s.content, now])?;
+            generations::put_version(conn, &s.hash, &s.name, &s.content, now)?;
         }
-        conn.execute(
-            "INSERT INTO generations(created_at, reason, changes, active) VALUES (?1, ?2, ?3, ?4)",
-            params![
-                now,
-                reason,
-                serde_json::to_string(&changes).expect("json"),
-                serde_json::to_string(&active).expect("json")
-            ],
+        let id = generations::record(
+            conn,
+            now,
+            reason,
+            &serde_json::to_string(&changes).expect("json"),
+            &serde_json::to_string(&active).expect("json"),
         )?;
-        let id = conn.last_insert_rowid();
         tracing::info!(generation = id, reason, changes = changes.len(), "skill library changed");
         id
     };
-    conn.execute("DELETE FROM skills", [])?;
-    let mut ins = conn.prepare_cached(
-        "INSERT INTO skills(name, origin, category, description, hash, enabled, path, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?;
-    for s in skills {
-        ins.execute(params![s.name, s.origin, s.category, s.description, s.hash, s.enabled, s.path, now])?;
-    }
+    mirror::replace(conn, skills, now)?;
     Ok(generation)
 }
 
@@ -200,10 +175,9 @@ impl Library {
         let cached: Vectors = self
             .store
             .read(move |c| {
-                let mut st = c.prepare_cached("SELECT vector FROM embeddings WHERE hash = ?1 AND model = ?2")?;
                 let mut out = Vectors::new();
                 for h in hashes {
-                    if let Some(b) = st.query_row(params![h, model], |r| r.get::<_, Vec<u8>>(0)).optional()? {
+                    if let Some(b) = mirror::vector(c, &h, &model)? {
                         out.insert(h, Arc::new(super::embed::from_blob(&b)));
                     }
                 }
@@ -219,17 +193,7 @@ impl Library {
                     let rows: Vec<(String, Vec<u8>)> =
                         chunk.iter().zip(&vs).map(|((h, _), v)| (h.clone(), super::embed::to_blob(v))).collect();
                     let model = e.model.clone();
-                    self.store
-                        .write(move |c| {
-                            let mut st = c.prepare_cached(
-                                "INSERT OR REPLACE INTO embeddings(hash, model, vector) VALUES (?1, ?2, ?3)",
-                            )?;
-                            for (h, b) in &rows {
-                                st.execute(params![h, model, b])?;
-                            }
-                            Ok(())
-                        })
-                        .await?;
+                    self.store.write(move |c| mirror::save_vectors(c, &model, &rows)).await?;
                     for ((h, _), v) in chunk.iter().zip(vs) {
                         vectors.insert(h.clone(), Arc::new(v));
                     }
@@ -273,14 +237,8 @@ impl Library {
         })
         .await
         .map_err(|e| StoreError::Task(e.to_string()))?;
-        let settings: HashMap<String, bool> = self
-            .store
-            .read(|c| {
-                let mut st = c.prepare("SELECT name, enabled FROM skill_settings")?;
-                let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
-                Ok(rows)
-            })
-            .await?;
+        let settings: HashMap<String, bool> =
+            self.store.read(|c| Ok(mirror::switches(c)?.into_iter().collect())).await?;
 
         let mut problems = Vec::new();
         let mut warnings = Vec::new();
@@ -387,11 +345,7 @@ impl Library {
         self.store
             .write(move |c| {
                 for (name, on) in &switches {
-                    c.execute(
-                        "INSERT INTO skill_settings(name, enabled, updated_at) VALUES (?1, ?2, ?3)
-                         ON CONFLICT(name) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at",
-                        params![name, on, crate::clock::now_ms()],
-                    )?;
+                    mirror::save_switch(c, name, *on, crate::clock::now_ms())?;
                 }
                 Ok(())
             })
@@ -461,15 +415,13 @@ impl Library {
         let target: Option<(String, Vec<(String, String)>)> = self
             .store
             .read(move |c| {
-                let active: Option<String> = c
-                    .query_row("SELECT active FROM generations WHERE id = ?1", [generation], |r| r.get(0))
-                    .optional()?;
-                let Some(active) = active else { return Ok(None) };
+                let Some(active) = generations::active(c, generation)? else { return Ok(None) };
                 let map: BTreeMap<String, String> = serde_json::from_str(&active).unwrap_or_default();
-                let mut st = c.prepare_cached("SELECT content FROM skill_versions WHERE hash = ?1")?;
                 let mut contents = Vec::new();
                 for (name, hash) in &map {
-                    let content: String = st.query_row([hash], |r| r.get(0))?;
+                    // A generation names only versions it kept: one missing is a broken database.
+                    let content = generations::version(c, hash)?
+                        .ok_or(StoreError::Sqlite(rusqlite::Error::QueryReturnedNoRows))?;
                     contents.push((name.clone(), content));
                 }
                 Ok(Some((active, contents)))

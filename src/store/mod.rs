@@ -7,6 +7,7 @@
 pub mod calendars;
 pub mod candidates;
 pub mod evolution;
+pub mod generations;
 pub mod inflight;
 pub mod judge;
 mod queue;
@@ -14,6 +15,7 @@ pub mod read;
 pub mod scheduler;
 mod schema;
 pub mod sessions;
+pub mod skills;
 pub mod turns;
 mod writer;
 pub use turns::hash_json;
