@@ -2,17 +2,20 @@
 //! validate, import, export, explain, and the history of generations.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use super::{ApiError, ApiState};
-use crate::skills::{self, render, Entry, Explanation, ImportReport, LibraryError, Origin, Problem, Skill};
+use super::types::learning::Limit;
+use super::types::skills::{
+    ExplainArg, ExportReply, Generation, GenerationList, GenerationReply, ImportReply, PathArg, SkillDetail, SkillList,
+    SkillQuery, SkillSummary, SkillWrite, TrashItem, TrashList, Validation, ValidationList,
+};
+use super::{ApiError, ApiQuery, ApiState};
+use crate::skills::{self, render, Entry, Explanation, LibraryError, Origin, Skill};
 
 pub fn routes() -> Router<Arc<ApiState>> {
     Router::new()
@@ -43,20 +46,6 @@ impl From<LibraryError> for ApiError {
     }
 }
 
-/// A skill as listed (no body).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct SkillSummary {
-    pub name: String,
-    pub description: String,
-    pub category: String,
-    pub origin: Origin,
-    pub enabled: bool,
-    pub path: String,
-    pub overrides_builtin: bool,
-    pub tokens: usize,
-    pub hash: String,
-}
-
 impl From<&Entry> for SkillSummary {
     fn from(e: &Entry) -> Self {
         Self {
@@ -73,26 +62,7 @@ impl From<&Entry> for SkillSummary {
     }
 }
 
-/// `GET /api/skills`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct SkillList {
-    pub generation: i64,
-    pub skills: Vec<SkillSummary>,
-    /// Files that could not be loaded, with file, line and reason.
-    pub problems: Vec<Problem>,
-    pub warnings: Vec<Problem>,
-}
-
-#[derive(Debug, Deserialize)]
-struct ListQuery {
-    /// Case-insensitive text in the name or description.
-    q: Option<String>,
-    category: Option<String>,
-    origin: Option<String>,
-    enabled: Option<bool>,
-}
-
-async fn list(State(st): State<Arc<ApiState>>, Query(f): Query<ListQuery>) -> Json<SkillList> {
+async fn list(State(st): State<Arc<ApiState>>, ApiQuery(f): ApiQuery<SkillQuery>) -> Json<SkillList> {
     let snap = st.skills.snapshot();
     let q = f.q.map(|q| q.to_lowercase());
     let skills = snap
@@ -104,7 +74,7 @@ async fn list(State(st): State<Arc<ApiState>>, Query(f): Query<ListQuery>) -> Js
             })
         })
         .filter(|e| f.category.as_ref().is_none_or(|c| e.skill.category() == c))
-        .filter(|e| f.origin.as_ref().is_none_or(|o| e.skill.origin.as_str() == o))
+        .filter(|e| f.origin.is_none_or(|o| e.skill.origin == o))
         .filter(|e| f.enabled.is_none_or(|on| e.enabled == on))
         .map(SkillSummary::from)
         .collect();
@@ -116,28 +86,10 @@ async fn list(State(st): State<Arc<ApiState>>, Query(f): Query<ListQuery>) -> Js
     })
 }
 
-/// `GET /api/skills/{name}`: the skill, its state and its SKILL.md text.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SkillDetail {
-    #[serde(flatten)]
-    pub entry: Entry,
-    pub content: String,
-}
-
 async fn show(State(st): State<Arc<ApiState>>, Path(name): Path<String>) -> Result<Json<SkillDetail>, ApiError> {
     let snap = st.skills.snapshot();
     let e = snap.get(&name).ok_or_else(|| ApiError::NotFound(format!("no skill named {name:?}")))?;
     Ok(Json(SkillDetail { content: render(&e.skill), entry: e.clone() }))
-}
-
-/// A skill to write: either the whole SKILL.md, or its parts.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct SkillWrite {
-    pub name: Option<String>,
-    pub content: Option<String>,
-    pub description: Option<String>,
-    pub body: Option<String>,
-    pub category: Option<String>,
 }
 
 impl SkillWrite {
@@ -154,11 +106,6 @@ impl SkillWrite {
         let skill = Skill::new(name.into(), description, body, None, None, vec![], metadata, Origin::User);
         Ok(render(&skill))
     }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct GenerationReply {
-    pub generation: i64,
 }
 
 /// Runs a library call that parses SKILL.md text on a blocking thread, so a slow parse (however
@@ -214,33 +161,17 @@ async fn restore(State(st): State<Arc<ApiState>>, Path(name): Path<String>) -> R
     Ok(Json(GenerationReply { generation: st.skills.restore(&name).await? }))
 }
 
-async fn trash(State(st): State<Arc<ApiState>>) -> Json<Value> {
-    let items: Vec<Value> = st
+async fn trash(State(st): State<Arc<ApiState>>) -> Json<TrashList> {
+    let trash = st
         .skills
         .trash()
         .into_iter()
-        .map(|(name, path, at)| json!({"name": name, "path": path.display().to_string(), "deleted_at": at}))
+        .map(|(name, path, deleted_at)| TrashItem { name, path: path.display().to_string(), deleted_at })
         .collect();
-    Json(json!({ "trash": items }))
+    Json(TrashList { trash })
 }
 
-#[derive(Debug, Deserialize)]
-struct PathArg {
-    path: PathBuf,
-    #[serde(default)]
-    overwrite: bool,
-}
-
-/// One skill's validation result.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Validation {
-    pub name: Option<String>,
-    pub ok: bool,
-    pub problem: Option<Problem>,
-    pub warnings: Vec<Problem>,
-}
-
-async fn validate(Json(a): Json<PathArg>) -> Result<Json<Value>, ApiError> {
+async fn validate(Json(a): Json<PathArg>) -> Result<Json<ValidationList>, ApiError> {
     let results = tokio::task::spawn_blocking(move || skills::validate_dir(&a.path))
         .await
         .map_err(|e| ApiError::BadRequest(e.to_string()))?
@@ -252,35 +183,23 @@ async fn validate(Json(a): Json<PathArg>) -> Result<Json<Value>, ApiError> {
             Err(e) => Validation { name: None, ok: false, problem: Some(e), warnings: p.warnings },
         })
         .collect();
-    Ok(Json(json!({ "skills": out })))
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ImportReply {
-    #[serde(flatten)]
-    pub report: ImportReport,
-    pub generation: i64,
+    Ok(Json(ValidationList { skills: out }))
 }
 
 async fn import(State(st): State<Arc<ApiState>>, Json(a): Json<PathArg>) -> Result<Json<ImportReply>, ApiError> {
     let (report, generation) =
-        off_workers(&st, move |lib| async move { lib.import(&a.path, a.overwrite).await }).await?;
+        off_workers(&st, move |lib| async move { lib.import(&a.path, a.overwrite.unwrap_or(false)).await }).await?;
     Ok(Json(ImportReply { report, generation }))
 }
 
-async fn export(State(st): State<Arc<ApiState>>, Json(a): Json<PathArg>) -> Result<Json<Value>, ApiError> {
+async fn export(State(st): State<Arc<ApiState>>, Json(a): Json<PathArg>) -> Result<Json<ExportReply>, ApiError> {
     let snap = st.skills.snapshot();
     let skills: Vec<Skill> = snap.active().cloned().collect();
     let n = tokio::task::spawn_blocking(move || skills::export_to(skills.iter(), &a.path))
         .await
         .map_err(|e| ApiError::BadRequest(e.to_string()))?
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    Ok(Json(json!({ "exported": n })))
-}
-
-#[derive(Debug, Deserialize)]
-struct ExplainArg {
-    query: String,
+    Ok(Json(ExportReply { exported: n as u64 }))
 }
 
 async fn explain(State(st): State<Arc<ApiState>>, Json(a): Json<ExplainArg>) -> Json<Explanation> {
@@ -292,27 +211,12 @@ async fn explain(State(st): State<Arc<ApiState>>, Json(a): Json<ExplainArg>) -> 
     Json(st.skills.snapshot().explain(&a.query, cfg, semantic))
 }
 
-/// One generation of the library.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Generation {
-    pub id: i64,
-    pub created_at: i64,
-    pub reason: String,
-    pub changes: Value,
-    pub active: usize,
-}
-
-#[derive(Debug, Deserialize)]
-struct Limit {
-    limit: Option<u32>,
-}
-
-async fn generations(State(st): State<Arc<ApiState>>, Query(l): Query<Limit>) -> Result<Json<Value>, ApiError> {
+async fn generations(
+    State(st): State<Arc<ApiState>>,
+    ApiQuery(l): ApiQuery<Limit>,
+) -> Result<Json<GenerationList>, ApiError> {
     let limit = l.limit.unwrap_or(50).clamp(1, 500);
-    let rows = st
-        .store
-        .read(move |c| crate::store::generations::list(c, limit))
-        .await?;
+    let rows = st.store.read(move |c| crate::store::generations::list(c, limit)).await?;
     let rows: Vec<Generation> = rows
         .into_iter()
         .map(|g| Generation {
@@ -323,5 +227,5 @@ async fn generations(State(st): State<Arc<ApiState>>, Query(l): Query<Limit>) ->
             active: serde_json::from_str::<BTreeMap<String, String>>(&g.active).map(|m| m.len()).unwrap_or(0),
         })
         .collect();
-    Ok(Json(json!({ "generations": rows })))
+    Ok(Json(GenerationList { generations: rows }))
 }

@@ -4,13 +4,12 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use clap::Subcommand;
-use reqwest::Method;
-use serde_json::{json, Value};
 
+use metaclaw::api::types::skills::{ExplainArg, Origin, PathArg, SkillQuery};
 use metaclaw::home::Home;
 use metaclaw::skills::validate_dir;
 
-use super::client::call;
+use super::client::{api, print_json};
 use super::output::table;
 
 #[derive(Debug, Subcommand)]
@@ -53,68 +52,62 @@ pub enum SkillsCmd {
     },
 }
 
-fn abs(p: PathBuf) -> Result<String> {
-    Ok(std::path::absolute(&p)?.display().to_string())
+fn abs(p: PathBuf) -> Result<PathBuf> {
+    Ok(std::path::absolute(&p)?)
+}
+
+/// A skill origin from the command line.
+fn origin(s: &str) -> Result<Origin> {
+    serde_json::from_value(serde_json::Value::String(s.to_string()))
+        .map_err(|_| anyhow::anyhow!("--origin is builtin, user or evolved, not {s:?}"))
 }
 
 pub async fn run(home: &Home, cmd: SkillsCmd) -> Result<()> {
     match cmd {
-        SkillsCmd::List { search, category, origin, json } => {
-            let mut q = Vec::new();
-            for (k, v) in [("q", search), ("category", category), ("origin", origin)] {
-                if let Some(v) = v {
-                    q.push(format!("{k}={}", urlencoding(&v)));
-                }
-            }
-            let path = if q.is_empty() { "/api/skills".to_string() } else { format!("/api/skills?{}", q.join("&")) };
-            let v = call(home, Method::GET, &path, None).await?;
+        SkillsCmd::List { search, category, origin: o, json } => {
+            let query =
+                SkillQuery { q: search, category, origin: o.as_deref().map(origin).transpose()?, enabled: None };
+            let list = api(home)?.skills(&query).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&v)?);
-                return Ok(());
+                return print_json(&list);
             }
-            let rows = v["skills"]
-                .as_array()
-                .into_iter()
-                .flatten()
+            let rows = list
+                .skills
+                .iter()
                 .map(|s| {
-                    let desc: String = s["description"].as_str().unwrap_or("").chars().take(70).collect();
+                    let desc: String = s.description.chars().take(70).collect();
                     vec![
-                        s["name"].as_str().unwrap_or("").to_string(),
-                        s["category"].as_str().unwrap_or("").to_string(),
-                        s["origin"].as_str().unwrap_or("").to_string(),
-                        if s["enabled"] == true { "on".into() } else { "off".into() },
+                        s.name.clone(),
+                        s.category.clone(),
+                        s.origin.as_str().to_string(),
+                        if s.enabled { "on".into() } else { "off".into() },
                         desc,
                     ]
                 })
                 .collect();
             table(&["NAME", "CATEGORY", "ORIGIN", "", "DESCRIPTION"], rows);
-            println!("generation {}", v["generation"]);
-            for p in v["problems"].as_array().into_iter().flatten() {
-                println!(
-                    "skipped: {}:{} {}",
-                    p["file"].as_str().unwrap_or(""),
-                    p["line"],
-                    p["reason"].as_str().unwrap_or("")
-                );
+            println!("generation {}", list.generation);
+            for p in &list.problems {
+                println!("skipped: {p}");
             }
         }
         SkillsCmd::Show { name } => {
-            let v = call(home, Method::GET, &format!("/api/skills/{name}"), None).await?;
+            let d = api(home)?.skill(&name).await?;
             println!(
                 "# {} · {} · {}",
-                v["path"].as_str().unwrap_or(""),
-                v["origin"].as_str().unwrap_or(""),
-                if v["enabled"] == true { "enabled" } else { "disabled" }
+                d.entry.path,
+                d.entry.skill.origin.as_str(),
+                if d.entry.enabled { "enabled" } else { "disabled" }
             );
-            print!("{}", v["content"].as_str().unwrap_or(""));
+            print!("{}", d.content);
         }
         SkillsCmd::Enable { name } => {
-            let v = call(home, Method::POST, &format!("/api/skills/{name}/enable"), None).await?;
-            println!("{name} enabled; library generation {}", v["generation"]);
+            let r = api(home)?.enable_skill(&name, true).await?;
+            println!("{name} enabled; library generation {}", r.generation);
         }
         SkillsCmd::Disable { name } => {
-            let v = call(home, Method::POST, &format!("/api/skills/{name}/disable"), None).await?;
-            println!("{name} disabled; library generation {}", v["generation"]);
+            let r = api(home)?.enable_skill(&name, false).await?;
+            println!("{name} disabled; library generation {}", r.generation);
         }
         SkillsCmd::Validate { folder } => {
             let results = validate_dir(&folder)?;
@@ -137,82 +130,45 @@ pub async fn run(home: &Home, cmd: SkillsCmd) -> Result<()> {
             }
         }
         SkillsCmd::Import { folder, overwrite } => {
-            let v = call(
-                home,
-                Method::POST,
-                "/api/skills/import",
-                Some(json!({"path": abs(folder)?, "overwrite": overwrite})),
-            )
-            .await?;
-            let names = |k: &str| {
-                v[k].as_array()
-                    .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "))
-                    .unwrap_or_default()
-            };
-            println!("imported: {}", names("imported"));
-            if !names("skipped_existing").is_empty() {
+            let arg = PathArg { path: abs(folder)?, overwrite: Some(overwrite) };
+            let r = api(home)?.import_skills(&arg).await?;
+            println!("imported: {}", r.report.imported.join(", "));
+            if !r.report.skipped_existing.is_empty() {
                 println!(
                     "skipped (you have a skill of that name; --overwrite replaces it): {}",
-                    names("skipped_existing")
+                    r.report.skipped_existing.join(", ")
                 );
             }
-            for p in v["invalid"].as_array().into_iter().flatten() {
-                println!(
-                    "invalid: {}:{} {}",
-                    p["file"].as_str().unwrap_or(""),
-                    p["line"],
-                    p["reason"].as_str().unwrap_or("")
-                );
+            for p in &r.report.invalid {
+                println!("invalid: {p}");
             }
-            println!("library generation {}", v["generation"]);
+            println!("library generation {}", r.generation);
         }
         SkillsCmd::Export { folder } => {
-            let v = call(home, Method::POST, "/api/skills/export", Some(json!({"path": abs(folder)?}))).await?;
-            println!("exported {} skills", v["exported"]);
+            let r = api(home)?.export_skills(&PathArg { path: abs(folder)?, overwrite: None }).await?;
+            println!("exported {} skills", r.exported);
         }
         SkillsCmd::Explain { request, json } => {
-            let v = call(home, Method::POST, "/api/skills/explain", Some(json!({"query": request}))).await?;
+            let e = api(home)?.explain(&ExplainArg { query: request }).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&v)?);
-                return Ok(());
+                return print_json(&e);
             }
-            println!(
-                "query terms: {}",
-                v["query_terms"]
-                    .as_array()
-                    .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" "))
-                    .unwrap_or_default()
-            );
-            let rows = v["candidates"]
-                .as_array()
-                .into_iter()
-                .flatten()
+            println!("query terms: {}", e.query_terms.join(" "));
+            let rows = e
+                .candidates
+                .iter()
                 .map(|c| {
                     vec![
-                        c["name"].as_str().unwrap_or("").to_string(),
-                        format!("{:.3}", c["score"].as_f64().unwrap_or(0.0)),
-                        if c["injected"] == true {
-                            "injected".into()
-                        } else {
-                            c["dropped"].as_str().unwrap_or("").to_string()
-                        },
-                        c["terms"]
-                            .as_array()
-                            .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" "))
-                            .unwrap_or_default(),
+                        c.name.clone(),
+                        format!("{:.3}", c.score),
+                        if c.injected { "injected".into() } else { c.dropped.clone().unwrap_or_default() },
+                        c.terms.join(" "),
                     ]
                 })
                 .collect();
             table(&["SKILL", "SCORE", "DECISION", "MATCHED TERMS"], rows);
-            println!("{} tokens would be injected (library generation {})", v["tokens"], v["generation"]);
+            println!("{} tokens would be injected (library generation {})", e.tokens, e.generation);
         }
     }
     Ok(())
-}
-
-fn urlencoding(s: &str) -> String {
-    reqwest::Url::parse_with_params("http://x/", &[("v", s)])
-        .ok()
-        .and_then(|u| u.query().map(|q| q.trim_start_matches("v=").to_string()))
-        .unwrap_or_default()
 }

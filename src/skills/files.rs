@@ -150,6 +150,7 @@ pub fn restore(skills: &Path, trash: &Path, name: &str) -> Result<PathBuf, FileE
 
 /// What an import did.
 #[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ImportReport {
     pub imported: Vec<String>,
     pub skipped_existing: Vec<String>,

@@ -34,6 +34,7 @@ pub fn builtin() -> Vec<Skill> {
 /// Where a skill came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub enum Origin {
     /// Shipped with MetaClaw (the `skills/` bank, embedded in the binary).
     Builtin,
@@ -55,6 +56,7 @@ impl Origin {
 
 /// One skill.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Skill {
     pub name: String,
     pub description: String,

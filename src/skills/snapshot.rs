@@ -16,6 +16,7 @@ use crate::transcript::user_text;
 
 /// One skill in a snapshot, with its state.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Entry {
     #[serde(flatten)]
     pub skill: Skill,
@@ -39,6 +40,8 @@ pub struct Snapshot {
 
 /// Why a candidate skill was or wasn't injected.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "ExplainCandidate"))]
 pub struct Candidate {
     pub name: String,
     pub score: f32,
@@ -64,6 +67,7 @@ pub struct Semantic<'a> {
 
 /// `skills explain`: what a request would get, and why.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Explanation {
     pub generation: i64,
     pub query_terms: Vec<String>,

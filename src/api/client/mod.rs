@@ -6,6 +6,7 @@ mod calendars;
 mod connect;
 mod learning;
 mod scheduler;
+mod skills;
 mod status;
 mod train;
 

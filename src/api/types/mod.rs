@@ -11,6 +11,7 @@
 pub mod calendars;
 pub mod connect;
 pub mod learning;
+pub mod skills;
 pub mod scheduler;
 pub mod status;
 pub mod train;
@@ -95,6 +96,8 @@ mod tests {
         super::status::typescript(&mut status);
         let mut learning = File::new("learning");
         super::learning::typescript(&mut learning);
+        let mut skills = File::new("skills");
+        super::skills::typescript(&mut skills);
         let mut scheduler = File::new("scheduler");
         super::scheduler::typescript(&mut scheduler);
         let mut calendars = File::new("calendars");
@@ -103,7 +106,7 @@ mod tests {
         super::train::typescript(&mut train);
         let mut connect = File::new("connect");
         super::connect::typescript(&mut connect);
-        vec![error, status, learning, scheduler, calendars, train, connect]
+        vec![error, status, learning, skills, scheduler, calendars, train, connect]
     }
 
     #[test]

@@ -4,6 +4,7 @@
 export type * from "./error";
 export type * from "./status";
 export type * from "./learning";
+export type * from "./skills";
 export type * from "./scheduler";
 export type * from "./calendars";
 export type * from "./train";
