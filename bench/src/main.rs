@@ -597,5 +597,7 @@ async fn main() {
     let one = one_core::run(&a.metaclaw, &a.standin, a.nginx.as_deref(), &tmp, a.quick).await;
     out.insert("one_core".into(), one);
     println!("json: {}", Value::Object(out));
+    // Stopped before their folder goes (nginx removes its pid file on the way out).
+    drop((_nginx, _training, _tinker, _looping, _mc, _standin));
     let _ = std::fs::remove_dir_all(&tmp);
 }

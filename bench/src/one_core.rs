@@ -20,7 +20,8 @@ pub const BODY_BYTES: usize = 1922;
 /// padded to exactly [`BODY_BYTES`].
 pub fn body() -> Vec<u8> {
     let build = |pad: usize| {
-        let system = format!("You are a helpful agent working in the user's repository.{}", " Keep it short.".repeat(pad));
+        let system =
+            format!("You are a helpful agent working in the user's repository.{}", " Keep it short.".repeat(pad));
         serde_json::to_vec(&json!({"model": "standin-small", "messages": [
             {"role": "system", "content": system},
             {"role": "user", "content": "the checkout page got really slow after the deploy, can you profile it?"}]}))
@@ -90,13 +91,7 @@ pub async fn load(url: &str, body: &[u8], conns: usize, dur: Duration, total: Op
                 if total.is_some_and(|t| done.fetch_add(1, Ordering::Relaxed) >= t) {
                     break;
                 }
-                let r = client
-                    .post(&url)
-                    .header("content-type", "application/json")
-                    .body(body)
-                    .send()
-                    .await
-                    .unwrap();
+                let r = client.post(&url).header("content-type", "application/json").body(body).send().await.unwrap();
                 assert!(r.status().is_success());
                 r.bytes().await.unwrap();
                 if total.is_none() {
@@ -147,7 +142,9 @@ pub async fn run(metaclaw: &Path, standin: &Path, nginx: Option<&Path>, tmp: &Pa
     std::fs::create_dir_all(&home).unwrap();
     std::fs::write(
         home.join("config.toml"),
-        format!("[log]\nlevel = \"warn\"\n[[upstreams]]\nname = \"local\"\nbase_url = \"{standin_url}\"\ndefault = true\n"),
+        format!(
+            "[log]\nlevel = \"warn\"\n[[upstreams]]\nname = \"local\"\nbase_url = \"{standin_url}\"\ndefault = true\n"
+        ),
     )
     .unwrap();
     let port = free_port();
@@ -217,15 +214,7 @@ pub async fn run(metaclaw: &Path, standin: &Path, nginx: Option<&Path>, tmp: &Pa
     let mut out = serde_json::Map::new();
     for (i, (name, _)) in targets.iter().enumerate() {
         let (p50, p99) = stat(&lat[i]);
-        println!(
-            "{:<10} {:>9.3} {:>9.3} {:>10.3} {:>10.3} {:>10.0}",
-            name,
-            p50,
-            p99,
-            p50 - d50,
-            p99 - d99,
-            rps[i]
-        );
+        println!("{:<10} {:>9.3} {:>9.3} {:>10.3} {:>10.3} {:>10.0}", name, p50, p99, p50 - d50, p99 - d99, rps[i]);
         out.insert((*name).into(), json!({"p50_ms": p50, "p99_ms": p99, "overhead_p50_ms": p50 - d50, "overhead_p99_ms": p99 - d99, "rps_32": rps[i]}));
     }
     let mc = targets.len() - 1;
