@@ -7,8 +7,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, put};
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
+use super::types::settings::{ConfigSaved, ConfigView, DeleteAll, KeyInfo, KeyWrite};
 use super::{ApiError, ApiState};
 use crate::config::Config;
 use crate::secrets::{SecretName, SecretSource};
@@ -19,15 +20,6 @@ pub fn routes() -> Router<Arc<ApiState>> {
         .route("/api/keys", get(keys))
         .route("/api/keys/{name}", put(set_key).delete(delete_key))
         .route("/api/data", axum::routing::delete(delete_data))
-}
-
-/// `GET /api/config`.
-#[derive(Debug, Clone, Serialize)]
-pub struct ConfigView {
-    pub path: String,
-    pub config: Config,
-    /// The file differs from what the running engine started with.
-    pub restart_required: bool,
 }
 
 /// What `GET /api/config` shows in place of a key kept in the file; `PUT` keeps the stored key
@@ -51,6 +43,8 @@ async fn show(State(st): State<Arc<ApiState>>) -> Result<Json<ConfigView>, ApiEr
     Ok(Json(ConfigView { path: st.config_path.display().to_string(), restart_required, config }))
 }
 
+/// `PUT /api/config`'s body as the engine reads it: [`super::types::settings::ConfigWrite`], with
+/// the configuration as JSON first so that a wrong field is named in the answer.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SaveConfig {
@@ -58,10 +52,7 @@ struct SaveConfig {
 }
 
 /// `PUT /api/config`: validates like `metaclaw config check` and writes the file atomically.
-async fn save(
-    State(st): State<Arc<ApiState>>,
-    Json(body): Json<SaveConfig>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+async fn save(State(st): State<Arc<ApiState>>, Json(body): Json<SaveConfig>) -> Result<Json<ConfigSaved>, ApiError> {
     let invalid = |message: String| ApiError::Invalid { message, problems: Vec::new() };
     let mut cfg: Config = serde_json::from_value(body.config).map_err(|e| invalid(format!("config: {e}")))?;
     if cfg.proxy.api_key.as_deref() == Some(REDACTED) {
@@ -73,19 +64,7 @@ async fn save(
         .await
         .map_err(|e| ApiError::BadRequest(e.to_string()))?
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    Ok(Json(serde_json::json!({"restart_required": cfg != st.started_config})))
-}
-
-/// One secret the engine uses, as the UI may see it.
-#[derive(Debug, Clone, Serialize)]
-pub struct KeyInfo {
-    /// `proxy`, `tinker`, or `upstream.<name>`.
-    pub name: String,
-    pub label: String,
-    pub set: bool,
-    pub source: SecretSource,
-    /// Where a headless server sets it instead.
-    pub env_var: String,
+    Ok(Json(ConfigSaved { restart_required: cfg != st.started_config }))
 }
 
 fn secret_for(st: &ApiState, name: &str) -> Result<(SecretName, String), ApiError> {
@@ -118,16 +97,10 @@ async fn keys(State(st): State<Arc<ApiState>>) -> Result<Json<Vec<KeyInfo>>, Api
     Ok(Json(out))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct KeyValue {
-    value: String,
-}
-
 async fn set_key(
     State(st): State<Arc<ApiState>>,
     Path(name): Path<String>,
-    Json(v): Json<KeyValue>,
+    Json(v): Json<KeyWrite>,
 ) -> Result<StatusCode, ApiError> {
     let (secret, _) = secret_for(&st, &name)?;
     let value = v.value.trim();
@@ -144,18 +117,12 @@ async fn delete_key(State(st): State<Arc<ApiState>>, Path(name): Path<String>) -
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Confirm {
-    confirm: String,
-}
-
 /// The confirmation `DELETE /api/data` needs, typed by the user.
 pub const DELETE_CONFIRMATION: &str = "delete all data";
 
 /// `DELETE /api/data`: removes every recorded conversation and everything learned from it
 /// (scores, evolution runs, candidates, job runs). Skills stay: they are the user's files.
-async fn delete_data(State(st): State<Arc<ApiState>>, Json(c): Json<Confirm>) -> Result<StatusCode, ApiError> {
+async fn delete_data(State(st): State<Arc<ApiState>>, Json(c): Json<DeleteAll>) -> Result<StatusCode, ApiError> {
     if c.confirm != DELETE_CONFIRMATION {
         return Err(ApiError::BadRequest(format!("send {{\"confirm\": {DELETE_CONFIRMATION:?}}} to delete all data")));
     }

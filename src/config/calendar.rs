@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields, default)]
 pub struct CalendarConfig {
     /// Tentative events and invitations answered "maybe" count as busy.
@@ -20,6 +21,7 @@ impl Default for CalendarConfig {
 
 /// Google sign-in: an OAuth client of type "Desktop app" from the Google Cloud console.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields, default)]
 pub struct GoogleConfig {
     /// Empty: Google sign-in is unavailable (the message says how to register a client).
@@ -48,6 +50,7 @@ impl Default for GoogleConfig {
 /// Microsoft sign-in: an app registration ("Mobile and desktop applications", redirect
 /// `http://127.0.0.1`) in Microsoft Entra.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields, default)]
 pub struct MicrosoftConfig {
     /// Empty: Microsoft sign-in is unavailable (the message says how to register an app).

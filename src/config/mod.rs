@@ -18,6 +18,7 @@ pub use upstream::{Auth, NamedUpstream, Protocol, RoutingConfig, UpstreamConfig,
 
 /// Everything a user can configure. Every field has a default, so an empty file is valid.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub proxy: ProxyConfig,
@@ -41,6 +42,7 @@ pub struct Config {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields, default)]
 pub struct ProxyConfig {
     /// Address to listen on. Keep the loopback default unless you set `api_key`.
@@ -79,6 +81,7 @@ impl Default for ProxyConfig {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields, default)]
 pub struct SessionsConfig {
     /// Without session headers, a conversation silent for this long starts a new session.
@@ -92,6 +95,7 @@ impl Default for SessionsConfig {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields, default)]
 pub struct SkillsConfig {
     /// Inject skills into `main` turns at all.
@@ -133,6 +137,7 @@ impl Default for SkillsConfig {
 
 /// The judge (process reward model) that scores `main` turns in the background.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields, default)]
 pub struct JudgeConfig {
     /// The judge's model; no model, no judging.
@@ -176,6 +181,7 @@ impl Default for JudgeConfig {
 
 /// Who approves the evolver's candidates.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum Approval {
     /// The user approves or rejects every candidate.
@@ -189,6 +195,7 @@ pub enum Approval {
 
 /// The evolver: turns failures into proposed skills.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields, default)]
 pub struct EvolveConfig {
     /// The evolver's model; no model, no evolution.
@@ -216,6 +223,7 @@ pub struct EvolveConfig {
 
 /// When deferrable learning work runs.
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum RunIn {
     #[default]
@@ -244,6 +252,7 @@ impl Default for EvolveConfig {
 
 /// When learning work may run: while the user is asleep or away.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields, default)]
 pub struct SchedulerConfig {
     /// IANA time zone (e.g. "Asia/Shanghai"); default: the system's.
@@ -309,6 +318,7 @@ impl SchedulerConfig {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
     /// Turns older than this many days are deleted; `0` keeps everything.
@@ -324,6 +334,7 @@ impl Default for StoreConfig {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields, default)]
 pub struct LogConfig {
     /// `error`, `warn`, `info`, `debug` or `trace`; `METACLAW_LOG` overrides it.

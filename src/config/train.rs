@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 
 /// The loss the service computes on each batch.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "TrainLoss"))]
 #[serde(rename_all = "snake_case")]
 pub enum Loss {
     #[default]
@@ -26,6 +28,7 @@ impl Loss {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields, default)]
 pub struct TrainConfig {
     /// Train (and serve) a LoRA adapter of `base_model`. Needs a Tinker key
@@ -69,6 +72,7 @@ pub struct TrainConfig {
 
 /// A teacher whose per-token logprobs pull the policy towards it (reverse KL).
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct DistillConfig {
     /// An OpenAI-compatible `/v1` base URL with a `completions` endpoint (echo + logprobs).

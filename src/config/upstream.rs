@@ -54,6 +54,7 @@ pub enum Auth {
 
 /// One entry of `[[upstreams]]`.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct NamedUpstream {
     /// Lowercase letters, digits, `-` and `_`; the key is `METACLAW_UPSTREAM_<NAME>_API_KEY`.
@@ -76,6 +77,7 @@ pub struct NamedUpstream {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields, default)]
 pub struct RoutingConfig {
     /// Attempts per request across the model's upstreams, in order (connect errors, timeouts,
@@ -94,6 +96,7 @@ impl Default for RoutingConfig {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields, default)]
 pub struct UpstreamConfig {
     /// Base URL of any OpenAI-compatible API (or, with `kind = "anthropic"`, of the Messages

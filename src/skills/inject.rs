@@ -10,6 +10,7 @@ use super::Skill;
 
 /// Where the skills block goes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum Placement {
     /// Appended to the first system message (a new one at the top if there is none).

@@ -6,6 +6,7 @@ mod calendars;
 mod connect;
 mod learning;
 mod scheduler;
+mod settings;
 mod skills;
 mod status;
 mod train;

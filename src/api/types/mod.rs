@@ -13,6 +13,7 @@ pub mod connect;
 pub mod learning;
 pub mod skills;
 pub mod scheduler;
+pub mod settings;
 pub mod status;
 pub mod train;
 
@@ -102,11 +103,13 @@ mod tests {
         super::scheduler::typescript(&mut scheduler);
         let mut calendars = File::new("calendars");
         super::calendars::typescript(&mut calendars);
+        let mut settings = File::new("settings");
+        super::settings::typescript(&mut settings);
         let mut train = File::new("train");
         super::train::typescript(&mut train);
         let mut connect = File::new("connect");
         super::connect::typescript(&mut connect);
-        vec![error, status, learning, skills, scheduler, calendars, train, connect]
+        vec![error, status, learning, skills, scheduler, calendars, settings, train, connect]
     }
 
     #[test]

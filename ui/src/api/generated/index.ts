@@ -7,5 +7,6 @@ export type * from "./learning";
 export type * from "./skills";
 export type * from "./scheduler";
 export type * from "./calendars";
+export type * from "./settings";
 export type * from "./train";
 export type * from "./connect";
