@@ -210,8 +210,11 @@ pub fn merge3(base: &[u8], ours: &[u8], theirs: &[u8], ours_label: &str, theirs_
     (out, conflicts)
 }
 
+/// A run of lines borrowed from a file's bytes.
+type Run<'a, 'b> = &'a [&'b [u8]];
+
 /// When `side` is `base` with lines added only before or only after it: those lines.
-fn wraps<'a, 'b>(side: &'a [&'b [u8]], base: &[&[u8]]) -> Option<(&'a [&'b [u8]], &'a [&'b [u8]])> {
+fn wraps<'a, 'b>(side: Run<'a, 'b>, base: &[&[u8]]) -> Option<(Run<'a, 'b>, Run<'a, 'b>)> {
     if base.is_empty() || side.len() <= base.len() {
         return None;
     }
