@@ -26,8 +26,9 @@ pub const INJECT_HEADER: &str = "x-metaclaw-inject";
 
 /// An agent's name: lowercase `[a-z0-9-]{1,32}`, or "unknown".
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(try_from = "String", into = "String")]
-pub struct AgentId(Cow<'static, str>);
+pub struct AgentId(#[cfg_attr(test, ts(type = "string"))] Cow<'static, str>);
 
 /// Why a name is not an agent name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

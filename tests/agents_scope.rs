@@ -83,3 +83,160 @@ async fn an_agent_route_keeps_the_proxy_checks() {
     assert!(h.standin.requests().is_empty());
     h.stop().await;
 }
+
+#[tokio::test]
+async fn turns_are_attributed_by_route_header_user_agent_or_unknown() {
+    let h = Harness::start(|_| {}).await;
+    let body = user("hello");
+    // The route wins over the header, which wins over the user agent.
+    let by_route = chat_at(
+        &h,
+        "/agents/openclaw/v1/chat/completions",
+        &[("x-agent-id", "mine"), ("user-agent", "codex_exec/1")],
+        &body,
+    )
+    .await;
+    let by_header =
+        chat_at(&h, "/v1/chat/completions", &[("x-agent-id", "Mine"), ("user-agent", "codex_exec/1")], &body).await;
+    let by_ua = chat_at(&h, "/v1/chat/completions", &[("user-agent", "codex_cli_rs/0.171.0 (Debian 13)")], &body).await;
+    let claude =
+        chat_at(&h, "/v1/chat/completions", &[("user-agent", "claude-cli/2.1.332 (external, cli)")], &body).await;
+    let sdk = chat_at(&h, "/v1/chat/completions", &[("user-agent", "OpenAI/Python 1.99.0")], &body).await;
+    let unknown = chat_at(&h, "/v1/chat/completions", &[("user-agent", "curl/8.5.0")], &body).await;
+    for (id, agent) in [
+        (by_route, "openclaw"),
+        (by_header, "mine"),
+        (by_ua, "codex"),
+        (claude, "claude-code"),
+        (sdk, "sdk"),
+        (unknown, "unknown"),
+    ] {
+        assert_eq!(h.turn(id).await["agent"], agent, "turn {id}");
+    }
+    // Neither the header nor the route's name goes upstream.
+    for r in h.standin.requests() {
+        assert!(r.header("x-agent-id").is_none(), "{:?}", r.headers);
+        assert!(r.header("x-metaclaw-agent").is_none(), "{:?}", r.headers);
+    }
+    // The Responses and Messages APIs record their agent too.
+    let r = h
+        .http
+        .post(h.url("/agents/codex/v1/responses"))
+        .json(&json!({"model": "standin-small", "input": "hi"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(h.turn(turn_id(&r)).await["agent"], "codex");
+    let anthropic =
+        json!({"model": "standin-small", "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]});
+    let r = h.http.post(h.url("/agents/claude-code/v1/messages")).json(&anthropic).send().await.unwrap();
+    assert_eq!(h.turn(turn_id(&r)).await["agent"], "claude-code");
+    // Turns filter by agent.
+    let page = h.admin("/api/turns?agent=codex").await;
+    let ids: Vec<i64> = page["turns"].as_array().unwrap().iter().map(|t| t["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids.len(), 2, "{page}");
+    assert!(ids.contains(&by_ua));
+    assert!(page["turns"].as_array().unwrap().iter().all(|t| t["agent"] == "codex"));
+    let r = h.http.get(h.url("/api/turns?agent=Not%20valid")).bearer_auth(&h.token).send().await.unwrap();
+    assert_eq!(r.status(), 400, "a bad agent name is refused, not ignored");
+    h.stop().await;
+}
+
+fn skill_md(name: &str, description: &str, agents: Option<&str>, body: &str) -> String {
+    let agents = agents.map(|a| format!("agents: [{a}]\n")).unwrap_or_default();
+    format!("---\nname: {name}\ndescription: {description:?}\n{agents}---\n\n{body}\n")
+}
+
+async fn create_skill(h: &Harness, name: &str, content: String) {
+    let r = h
+        .http
+        .post(h.url("/api/skills"))
+        .bearer_auth(&h.token)
+        .json(&json!({"name": name, "content": content}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+}
+
+fn system_sent(h: &Harness) -> String {
+    let last = h.standin.requests().last().unwrap().json();
+    last["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == "system")
+        .map(|m| m["content"].as_str().unwrap_or("").to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test]
+async fn a_skill_scoped_to_codex_is_injected_for_codex_and_not_for_claude_code() {
+    let h = Harness::start(|_| {}).await;
+    let md = skill_md(
+        "iso-timestamps",
+        "Use whenever writing timestamps or dates: ISO 8601 with the +08:00 offset.",
+        Some("codex"),
+        "Write 2026-03-16T09:00:00+08:00.",
+    );
+    create_skill(&h, "iso-timestamps", md).await;
+    let shown = h.admin("/api/skills/iso-timestamps").await;
+    assert_eq!(shown["agents"], json!(["codex"]), "the scope is shown: {shown}");
+    let ask = json!({"model": "m", "messages": [
+        {"role": "system", "content": "You are an agent."},
+        {"role": "user", "content": "add the timestamps to the report please"}]});
+    let codex = chat_at(&h, "/agents/codex/v1/chat/completions", &[], &ask).await;
+    assert!(system_sent(&h).contains("### iso-timestamps"), "injected for codex");
+    assert_eq!(h.turn(codex).await["skills"][0]["name"], "iso-timestamps");
+    let cc = chat_at(&h, "/agents/claude-code/v1/chat/completions", &[], &ask).await;
+    assert_eq!(system_sent(&h), "You are an agent.", "not injected for claude-code");
+    assert_eq!(h.turn(cc).await["skills"], json!([]));
+    let none = chat_at(&h, "/v1/chat/completions", &[], &ask).await;
+    assert_eq!(system_sent(&h), "You are an agent.", "nor for an unknown agent");
+    assert_eq!(h.turn(none).await["agent"], "unknown");
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn the_no_inject_header_records_the_turn_without_skills_and_is_not_forwarded() {
+    let h = Harness::start(|_| {}).await;
+    let md = skill_md(
+        "iso-timestamps",
+        "Use whenever writing timestamps or dates: ISO 8601 with the +08:00 offset.",
+        None,
+        "Write 2026-03-16T09:00:00+08:00.",
+    );
+    create_skill(&h, "iso-timestamps", md).await;
+    let ask = json!({"model": "m", "messages": [
+        {"role": "system", "content": "You are an agent."},
+        {"role": "user", "content": "add the timestamps to the report please"}]});
+    let id = chat_at(&h, "/agents/openclaw/v1/chat/completions", &[("X-MetaClaw-Inject", "off")], &ask).await;
+    let seen = h.standin.requests().last().unwrap().clone();
+    assert_eq!(system_sent(&h), "You are an agent.", "not injected");
+    assert!(seen.header("x-metaclaw-inject").is_none(), "the header stays here: {:?}", seen.headers);
+    let t = h.turn(id).await;
+    assert_eq!(t["skills"], json!([]));
+    assert_eq!(t["inject_off"], true);
+    assert_eq!(t["agent"], "openclaw");
+    assert_eq!(t["turn_type"], "main", "still a main turn: judged and learned from");
+    // Without the header the same request gets the skill.
+    let on = chat_at(&h, "/agents/openclaw/v1/chat/completions", &[], &ask).await;
+    assert!(system_sent(&h).contains("### iso-timestamps"));
+    assert_eq!(h.turn(on).await["inject_off"], false);
+    // The Messages API honours it too.
+    let anthropic = json!({"model": "standin-small", "max_tokens": 16, "system": "You are an agent.",
+        "messages": [{"role": "user", "content": "add the timestamps to the report please"}]});
+    let r = h
+        .http
+        .post(h.url("/agents/claude-code/v1/messages"))
+        .header("x-metaclaw-inject", "off")
+        .json(&anthropic)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let t = h.turn(turn_id(&r)).await;
+    assert_eq!((t["skills"].clone(), t["inject_off"].clone()), (json!([]), json!(true)));
+    h.stop().await;
+}

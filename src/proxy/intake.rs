@@ -107,7 +107,7 @@ pub(super) async fn select_skills(
     };
     let vectors = st.skills.vectors();
     let semantic = qvec.as_deref().map(|q| Semantic { query: q, vectors: &vectors, weight: cfg.embedding_weight });
-    let sel = library.select(messages, cfg, semantic);
+    let sel = library.select_for(messages, cfg, semantic, Some(&caller.agent));
     if !sel.injected.is_empty() {
         apply(&sel.block);
     }

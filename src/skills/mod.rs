@@ -68,6 +68,9 @@ pub struct Skill {
     pub origin: Origin,
     /// Content hash of the rendered SKILL.md; a change of it is a change of the skill.
     pub hash: String,
+    /// The agents the skill is for (front matter `agents:`); empty means shared by every agent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub agents: Vec<crate::agent::AgentId>,
 }
 
 impl Skill {
@@ -96,9 +99,24 @@ impl Skill {
             metadata,
             origin,
             hash: String::new(),
+            agents: Vec::new(),
         };
         s.hash = format!("{:016x}", xxhash_rust::xxh3::xxh3_64(render(&s).as_bytes()));
         s
+    }
+
+    /// The skill scoped to `agents` (none: shared); its hash follows.
+    pub fn with_agents(mut self, mut agents: Vec<crate::agent::AgentId>) -> Self {
+        agents.sort();
+        agents.dedup();
+        self.agents = agents;
+        self.hash = format!("{:016x}", xxhash_rust::xxh3::xxh3_64(render(&self).as_bytes()));
+        self
+    }
+
+    /// Whether retrieval for `agent` may see this skill: shared, or scoped to it.
+    pub fn serves(&self, agent: &crate::agent::AgentId) -> bool {
+        self.agents.is_empty() || self.agents.contains(agent)
     }
 
     pub fn category(&self) -> &str {

@@ -1,6 +1,7 @@
 //! SKILL.md parsing and validation, following the Agent Skills spec: YAML frontmatter with
 //! `name` and `description` (required), `license`, `compatibility`, `allowed-tools` and a
-//! string-to-string `metadata` map. Problems are reported with file, line and reason.
+//! string-to-string `metadata` map, plus MetaClaw's `agents` (the agents a skill is for; absent,
+//! it is shared). Problems are reported with file, line and reason.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -8,6 +9,7 @@ use std::fmt;
 use super::front::{self, FrontError, Node};
 
 use super::{Origin, Skill};
+use crate::agent::AgentId;
 
 pub const MAX_NAME: usize = 64;
 pub const MAX_DESCRIPTION: usize = 1024;
@@ -137,6 +139,7 @@ pub fn parse(text: &str, folder: &str, file: &str, origin: Origin) -> Parsed {
         let mut allowed_tools = Vec::new();
         let mut metadata = BTreeMap::new();
         let mut legacy_category = None;
+        let mut agents = Vec::new();
         for (k, v) in &map {
             let Some(key) = k.as_str() else {
                 return Err(problem(Some(2), "frontmatter keys must be strings".into()));
@@ -171,6 +174,7 @@ pub fn parse(text: &str, folder: &str, file: &str, origin: Origin) -> Parsed {
                         metadata.insert(mk, mv);
                     }
                 }
+                "agents" => agents = parse_agents(v).map_err(|reason| problem(line, reason))?,
                 "category" => {
                     legacy_category = scalar(v);
                     warnings.push(problem(
@@ -219,12 +223,31 @@ pub fn parse(text: &str, folder: &str, file: &str, origin: Origin) -> Parsed {
         if body.is_empty() {
             warnings.push(problem(None, "the skill has no instructions below the frontmatter".into()));
         }
-        Ok(Skill::new(name, description, body, license, compatibility, allowed_tools, metadata, origin))
+        let skill = Skill::new(name, description, body, license, compatibility, allowed_tools, metadata, origin);
+        Ok(if agents.is_empty() { skill } else { skill.with_agents(agents) })
     })();
     Parsed { skill, warnings }
 }
 
-/// Renders a skill back to SKILL.md text (spec fields only; `category` lives in `metadata`).
+/// The `agents:` scope: one name or a list of names (an empty list is shared, like no key).
+fn parse_agents(v: &Node) -> Result<Vec<AgentId>, String> {
+    let names: Vec<&Node> = match v {
+        Node::Null => Vec::new(),
+        Node::Scalar(_) => vec![v],
+        Node::Seq(items) => items.iter().collect(),
+        _ => return Err("`agents` must be an agent name or a list of them".into()),
+    };
+    names
+        .into_iter()
+        .map(|n| {
+            let name = n.as_str().ok_or("`agents` entries must be agent names")?;
+            AgentId::parse(name).map_err(|e| format!("`agents`: {name:?}: {e}"))
+        })
+        .collect()
+}
+
+/// Renders a skill back to SKILL.md text (spec fields, `category` in `metadata`, and MetaClaw's
+/// `agents` scope when it has one).
 pub fn render(skill: &Skill) -> String {
     #[derive(serde::Serialize)]
     struct Front<'a> {
@@ -238,6 +261,8 @@ pub fn render(skill: &Skill) -> String {
         allowed_tools: &'a Vec<String>,
         #[serde(skip_serializing_if = "BTreeMap::is_empty")]
         metadata: &'a BTreeMap<String, String>,
+        #[serde(skip_serializing_if = "<[_]>::is_empty")]
+        agents: &'a [AgentId],
     }
     let front = Front {
         name: &skill.name,
@@ -246,6 +271,7 @@ pub fn render(skill: &Skill) -> String {
         compatibility: skill.compatibility.as_deref(),
         allowed_tools: &skill.allowed_tools,
         metadata: &skill.metadata,
+        agents: &skill.agents,
     };
     let yaml = serde_yaml_ng::to_string(&front).expect("frontmatter serialises");
     format!("---\n{yaml}---\n\n{}\n", skill.body.trim())
@@ -319,6 +345,38 @@ mod tests {
         let r = p("---\nname: a\ndescription: d\nversion: 2\n---\n```\n---\nx: 1\n---\n```\n", "a");
         assert!(r.skill.unwrap().body.contains("x: 1"));
         assert!(r.warnings[0].reason.contains("version"));
+    }
+
+    #[test]
+    fn an_agents_key_scopes_the_skill_and_survives_rendering() {
+        let s = p("---\nname: a\ndescription: d\nagents: [codex, Claude-Code, codex]\n---\nbody\n", "a").skill.unwrap();
+        let names: Vec<&str> = s.agents.iter().map(|a| a.as_str()).collect();
+        assert_eq!(names, ["claude-code", "codex"]);
+        assert!(s.serves(&AgentId::parse("codex").unwrap()));
+        assert!(!s.serves(&AgentId::parse("openclaw").unwrap()));
+        assert!(!s.serves(&AgentId::UNKNOWN));
+        let again = p(&render(&s), "a").skill.unwrap();
+        assert_eq!(again, s);
+        let one = p("---\nname: a\ndescription: d\nagents: openclaw\n---\nbody\n", "a").skill.unwrap();
+        assert_eq!(one.agents, [AgentId::parse("openclaw").unwrap()]);
+        // No key, or an empty list: shared, and rendered without the key.
+        let shared = p("---\nname: a\ndescription: d\nagents: []\n---\nbody\n", "a").skill.unwrap();
+        assert!(shared.agents.is_empty() && shared.serves(&AgentId::UNKNOWN));
+        assert!(!render(&shared).contains("agents"));
+        assert_ne!(s.hash, shared.hash, "the scope is part of the skill");
+    }
+
+    #[test]
+    fn bad_agent_names_are_problems_on_their_line() {
+        for (text, needle) in [
+            ("---\nname: a\ndescription: d\nagents: [no_way]\n---\nb", "\"no_way\""),
+            ("---\nname: a\ndescription: d\nagents: {x: 1}\n---\nb", "list"),
+            ("---\nname: a\ndescription: d\nagents: [[x]]\n---\nb", "agent names"),
+        ] {
+            let err = p(text, "a").skill.unwrap_err();
+            assert!(err.reason.contains(needle), "{text:?}: {err}");
+            assert_eq!(err.line, Some(4), "{text:?}");
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ use super::index::{Hit, Index};
 use super::inject::{render_block, Injected, HEADER};
 use super::parse::Problem;
 use super::Skill;
+use crate::agent::AgentId;
 use crate::config::SkillsConfig;
 use crate::transcript::user_text;
 
@@ -33,6 +34,8 @@ pub struct Snapshot {
     /// Positions in `entries` of the active skills, in index order.
     active: Vec<usize>,
     index: Index,
+    /// Some active skill is scoped to particular agents.
+    scoped: bool,
     pub generation: i64,
     pub problems: Vec<Problem>,
     pub warnings: Vec<Problem>,
@@ -131,7 +134,8 @@ impl Snapshot {
         let active: Vec<usize> = entries.iter().enumerate().filter(|(_, e)| e.enabled).map(|(i, _)| i).collect();
         let skills: Vec<Skill> = active.iter().map(|&i| entries[i].skill.clone()).collect();
         let index = Index::build(&skills);
-        Self { entries, active, index, generation, problems, warnings }
+        let scoped = skills.iter().any(|s| !s.agents.is_empty());
+        Self { entries, active, index, scoped, generation, problems, warnings }
     }
 
     /// A snapshot of just these skills, all enabled (for tests, benchmarks and tools).
@@ -160,17 +164,34 @@ impl Snapshot {
         &self.entries[self.active[hit.idx]].skill
     }
 
-    /// Ranks, filters and budgets candidates for weighted query parts.
-    fn candidates(&self, parts: &[(String, f32)], cfg: &SkillsConfig, semantic: Option<Semantic>) -> Vec<Candidate> {
+    /// Ranks, filters and budgets candidates for weighted query parts; with an `agent`, only the
+    /// skills it may see (shared ones and its own) are candidates.
+    fn candidates(
+        &self,
+        parts: &[(String, f32)],
+        cfg: &SkillsConfig,
+        semantic: Option<Semantic>,
+        agent: Option<&AgentId>,
+    ) -> Vec<Candidate> {
         let refs: Vec<(&str, f32)> = parts.iter().map(|(t, w)| (t.as_str(), *w)).collect();
         let limit = (cfg.top_k * 4).max(12);
-        let mut hits = self.index.search(&refs, if semantic.is_some() { self.active.len() } else { limit });
+        // Other agents' skills must not crowd the visible ones out of the first `limit`.
+        let agent = agent.filter(|_| self.scoped);
+        let all = semantic.is_some() || agent.is_some();
+        let mut hits = self.index.search(&refs, if all { self.active.len() } else { limit });
+        if let Some(a) = agent {
+            hits.retain(|h| self.skill_of(h).serves(a));
+            hits.truncate(limit);
+        }
         let mut similarity: HashMap<usize, f32> = HashMap::new();
         if let Some(sem) = semantic {
             // Combined score: (1 - w) * lexical + w * cosine, over every skill with a vector.
             let mut lexical: HashMap<usize, (f32, Vec<String>, bool)> =
                 hits.drain(..).map(|h| (h.idx, (h.score, h.terms, h.distinctive))).collect();
             for (ai, &ei) in self.active.iter().enumerate() {
+                if agent.is_some_and(|a| !self.entries[ei].skill.serves(a)) {
+                    continue;
+                }
                 let lex = lexical.remove(&ai);
                 let cos =
                     sem.vectors.get(&self.entries[ei].skill.hash).map(|v| super::embed::dot(sem.query, v).max(0.0));
@@ -252,6 +273,17 @@ impl Snapshot {
     /// replaying up to [`STABLE_TURNS`] earlier user messages against this snapshot (lexically),
     /// so no per-session state is kept and a restart changes nothing.
     pub fn select(&self, messages: &[Value], cfg: &SkillsConfig, semantic: Option<Semantic>) -> Selection {
+        self.select_for(messages, cfg, semantic, None)
+    }
+
+    /// [`Self::select`] for one agent: only shared skills and the agent's own are candidates.
+    pub fn select_for(
+        &self,
+        messages: &[Value],
+        cfg: &SkillsConfig,
+        semantic: Option<Semantic>,
+        agent: Option<&AgentId>,
+    ) -> Selection {
         if self.active.is_empty() {
             return Selection::default();
         }
@@ -268,7 +300,7 @@ impl Snapshot {
             let now = end == latest;
             let parts = query_parts(&messages[..=end]);
             let found: Vec<Candidate> = self
-                .candidates(&parts, cfg, if now { semantic } else { None })
+                .candidates(&parts, cfg, if now { semantic } else { None }, agent)
                 .into_iter()
                 .filter(|c| c.injected)
                 .collect();
@@ -295,7 +327,7 @@ impl Snapshot {
     /// What `query` (as the latest user message) would get, and why.
     pub fn explain(&self, query: &str, cfg: &SkillsConfig, semantic: Option<Semantic>) -> Explanation {
         let parts = vec![(clip(query), 1.0)];
-        let candidates = self.candidates(&parts, cfg, semantic);
+        let candidates = self.candidates(&parts, cfg, semantic, None);
         let skills: Vec<&Skill> =
             candidates.iter().filter(|c| c.injected).filter_map(|c| self.get(&c.name).map(|e| &e.skill)).collect();
         let block = if skills.is_empty() { String::new() } else { render_block(&skills) };
@@ -306,5 +338,65 @@ impl Snapshot {
             candidates,
             block,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::skills::Origin;
+
+    fn skill(name: &str, description: &str, agents: &[&str]) -> Skill {
+        let agents = agents.iter().map(|a| AgentId::parse(a).unwrap()).collect();
+        Skill::new(
+            name.into(),
+            description.into(),
+            "Do it.".into(),
+            None,
+            None,
+            vec![],
+            Default::default(),
+            Origin::User,
+        )
+        .with_agents(agents)
+    }
+
+    fn names(snap: &Snapshot, text: &str, agent: Option<&str>) -> Vec<String> {
+        let agent = agent.map(|a| AgentId::parse(a).unwrap());
+        let messages = [json!({"role": "user", "content": text})];
+        let sel = snap.select_for(&messages, &SkillsConfig::default(), None, agent.as_ref());
+        sel.injected.into_iter().map(|i| i.name).collect()
+    }
+
+    #[test]
+    fn an_agent_sees_shared_skills_and_its_own_only() {
+        let snap = Snapshot::from_skills(vec![
+            skill("codex-timestamps", "Use whenever writing timestamps: ISO 8601 with the offset.", &["codex"]),
+            skill("cat-facts", "Use when asked about cats and their sleeping habits.", &[]),
+        ]);
+        let ask = "write the timestamps in ISO 8601 with the offset";
+        assert_eq!(names(&snap, ask, Some("codex")), ["codex-timestamps"]);
+        assert!(names(&snap, ask, Some("claude-code")).is_empty());
+        assert!(names(&snap, ask, Some("unknown")).is_empty());
+        assert_eq!(names(&snap, ask, None), ["codex-timestamps"], "no agent filter: every skill");
+        assert_eq!(names(&snap, "how long do cats sleep", Some("claude-code")), ["cat-facts"]);
+    }
+
+    #[test]
+    fn other_agents_skills_do_not_crowd_out_an_agents_own() {
+        // Many skills of another agent match better than the one this agent may see.
+        let mut skills: Vec<Skill> = (0..40)
+            .map(|i| {
+                skill(&format!("deploy-{i}"), "Use when deploying kubernetes clusters with helm charts.", &["codex"])
+            })
+            .collect();
+        skills.extend((0..200).map(|i| skill(&format!("filler-{i}"), &format!("Use for topic{i} questions."), &[])));
+        skills.push(skill("argocd-sync", "Use when an argocd application will not sync.", &[]));
+        let snap = Snapshot::from_skills(skills);
+        let ask = "deploying kubernetes clusters with helm charts, argocd";
+        assert!(!names(&snap, ask, None).contains(&"argocd-sync".to_string()), "crowded out without a filter");
+        assert_eq!(names(&snap, ask, Some("openclaw")), ["argocd-sync"]);
     }
 }

@@ -9,6 +9,7 @@ pub use super::judge::judge_counts;
 pub use super::sessions::{inferred_seeds, list_sessions};
 pub use super::turns::{get_turn, list_turns, load_messages, MAX_PAGE};
 use super::StoreError;
+use crate::agent::AgentId;
 use crate::transcript::ToolCall;
 
 /// A session as listed by `/api/sessions`.
@@ -60,6 +61,10 @@ pub struct TurnSummary {
     pub score: Option<i64>,
     /// `judge` or `user`.
     pub score_source: Option<String>,
+    /// The agent that sent the turn ("unknown" when nothing named it).
+    pub agent: AgentId,
+    /// The client turned skill injection off for this turn (`X-MetaClaw-Inject: off`).
+    pub inject_off: bool,
 }
 
 /// One page of turns; pass `next_before` as `before` for the next page.
@@ -119,6 +124,8 @@ pub struct TurnFilter {
     pub turn_type: Option<String>,
     pub status: Option<String>,
     pub model: Option<String>,
+    /// Only the turns of this agent.
+    pub agent: Option<AgentId>,
     /// Only turns started at or after this time (ms since epoch).
     pub since: Option<i64>,
     /// Only turns with an id below this (paging).

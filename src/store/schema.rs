@@ -355,6 +355,13 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX calendar_events_entry ON calendar_events(entry_id, start_ms);
     "#,
+    // 13: which agent sent each turn (by route, `X-Agent-Id` or user agent; earlier turns are
+    // 'unknown'), and whether the client turned skill injection off for it.
+    r#"
+    ALTER TABLE turns ADD COLUMN agent TEXT NOT NULL DEFAULT 'unknown';
+    ALTER TABLE turns ADD COLUMN inject_off INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX turns_agent ON turns(agent, id);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::read::{Judgement, TurnDetail, TurnFilter, TurnPage, TurnSummary};
 use super::StoreError;
+use crate::agent::AgentId;
 use crate::transcript::{ToolCall, Transcript};
 use crate::turn::{RawResponse, TurnRecord, TurnStatus};
 
@@ -114,9 +115,10 @@ pub(super) fn insert(tx: &Connection, t: &TurnRecord) -> Result<(), StoreError> 
         "INSERT INTO turns(id, session_id, turn_index, turn_type, protocol, upstream, model, stream,
             started_at, finished_at, status, http_status, error, latency_ms, upstream_ms, overhead_ms,
             message_hashes, params_hash, response_text, reasoning_text, tool_calls, finish_reason,
-            prompt_tokens, completion_tokens, total_tokens, error_body, skills, generation, attempts, policy_model)
+            prompt_tokens, completion_tokens, total_tokens, error_body, skills, generation, attempts, policy_model,
+            agent, inject_off)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
-            ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)",
+            ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32)",
     )?
     .execute(params![
         t.id,
@@ -149,6 +151,8 @@ pub(super) fn insert(tx: &Connection, t: &TurnRecord) -> Result<(), StoreError> 
         t.generation,
         t.attempts,
         t.policy_model,
+        t.agent.as_str(),
+        t.inject_off,
     ])?;
     if let Some(tr) = transcript.as_ref().filter(|tr| !tr.sampled.is_empty() && t.status == TurnStatus::Ok) {
         tx.prepare_cached("INSERT OR REPLACE INTO turn_sampled(turn_id, tokens) VALUES (?1, ?2)")?
@@ -232,7 +236,8 @@ pub fn last_message_hashes(conn: &Connection, session: &str) -> Result<Option<St
 const SUMMARY_COLS: &str = "id, session_id, turn_index, turn_type, protocol, upstream, model, stream, started_at,
     finished_at, status, http_status, latency_ms, upstream_ms, overhead_ms, prompt_tokens, completion_tokens,
     total_tokens, finish_reason, substr(COALESCE(response_text, ''), 1, 200), tool_calls, skills, generation, attempts,
-    (SELECT score FROM turn_scores WHERE turn_id = turns.id), (SELECT source FROM turn_scores WHERE turn_id = turns.id)";
+    (SELECT score FROM turn_scores WHERE turn_id = turns.id), (SELECT source FROM turn_scores WHERE turn_id = turns.id),
+    agent, inject_off";
 
 fn summary(r: &Row) -> rusqlite::Result<TurnSummary> {
     let tool_calls: Option<String> = r.get(20)?;
@@ -268,6 +273,8 @@ fn summary(r: &Row) -> rusqlite::Result<TurnSummary> {
         attempts: r.get(23)?,
         score: r.get(24)?,
         score_source: r.get(25)?,
+        agent: AgentId::parse(&r.get::<_, String>(26)?).unwrap_or_default(),
+        inject_off: r.get(27)?,
     })
 }
 
@@ -290,6 +297,9 @@ pub fn list_turns(conn: &Connection, f: &TurnFilter) -> Result<TurnPage, StoreEr
     }
     if let Some(s) = &f.model {
         add(" AND model = ?", s.clone().into());
+    }
+    if let Some(a) = &f.agent {
+        add(" AND agent = ?", a.as_str().to_string().into());
     }
     if let Some(t) = f.since {
         add(" AND started_at >= ?", t.into());
@@ -317,12 +327,12 @@ pub fn get_turn(conn: &Connection, id: i64) -> Result<Option<TurnDetail>, StoreE
             |r| {
                 Ok((
                     summary(r)?,
-                    r.get::<_, Option<String>>(26)?,
-                    r.get::<_, Option<String>>(27)?,
-                    r.get::<_, String>(28)?,
+                    r.get::<_, Option<String>>(28)?,
                     r.get::<_, Option<String>>(29)?,
-                    r.get::<_, Option<String>>(30)?,
+                    r.get::<_, String>(30)?,
                     r.get::<_, Option<String>>(31)?,
+                    r.get::<_, Option<String>>(32)?,
+                    r.get::<_, Option<String>>(33)?,
                     r.get::<_, Option<String>>(20)?,
                 ))
             },

@@ -31,6 +31,7 @@ fn is_local_request_header(name: &HeaderName) -> bool {
                 | "x-memory-scope"
                 | "x-user-id"
                 | "x-workspace-id"
+                | "x-agent-id"
                 | "content-type"
         )
 }

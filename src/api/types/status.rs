@@ -126,6 +126,7 @@ pub(crate) fn typescript(f: &mut super::ts::File) {
     f.add::<TurnPage>();
     f.add::<TurnSummary>();
     f.add::<TurnFilter>();
+    f.add::<crate::agent::AgentId>();
     f.add::<crate::turn::TurnType>();
     f.add::<crate::turn::TurnStatus>();
     f.add::<crate::turn::ScoreSource>();

@@ -209,12 +209,24 @@ score: number | null,
 /**
  * `judge` or `user`.
  */
-score_source: string | null, };
+score_source: string | null, 
+/**
+ * The agent that sent the turn ("unknown" when nothing named it).
+ */
+agent: AgentId, 
+/**
+ * The client turned skill injection off for this turn (`X-MetaClaw-Inject: off`).
+ */
+inject_off: boolean, };
 
 /**
  * Filters for listing turns; all optional.
  */
 export type TurnFilter = { session?: string, type?: string, status?: string, model?: string, 
+/**
+ * Only the turns of this agent.
+ */
+agent?: AgentId, 
 /**
  * Only turns started at or after this time (ms since epoch).
  */
@@ -223,6 +235,11 @@ since?: number,
  * Only turns with an id below this (paging).
  */
 before?: number, limit?: number, };
+
+/**
+ * An agent's name: lowercase `[a-z0-9-]{1,32}`, or "unknown".
+ */
+export type AgentId = string;
 
 /**
  * `main` turns face the user (skills, judging and training apply); `side` turns are the agent's
@@ -288,7 +305,15 @@ score: number | null,
 /**
  * `judge` or `user`.
  */
-score_source: string | null, };
+score_source: string | null, 
+/**
+ * The agent that sent the turn ("unknown" when nothing named it).
+ */
+agent: AgentId, 
+/**
+ * The client turned skill injection off for this turn (`X-MetaClaw-Inject: off`).
+ */
+inject_off: boolean, };
 
 /**
  * How a turn was scored.
