@@ -152,7 +152,6 @@ impl State {
 /// A registered job as the status shows it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
-
 pub struct JobInfo {
     pub name: String,
     pub estimate_secs: u64,
@@ -163,7 +162,6 @@ pub struct JobInfo {
 /// One run of a job, from `job_runs`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
-
 pub struct RunInfo {
     pub id: i64,
     pub started_at: i64,
