@@ -1,6 +1,7 @@
 // Generated from the Rust types in src/api/types/ by ts-rs: do not edit by hand.
 // Regenerate with: METACLAW_WRITE_TS=1 cargo test --lib api::types
 import type { Problem } from "./error";
+import type { AgentId } from "./status";
 
 /**
  * Where a skill came from.
@@ -37,7 +38,11 @@ export type Skill = { name: string, description: string, body: string, license: 
 /**
  * Content hash of the rendered SKILL.md; a change of it is a change of the skill.
  */
-hash: string, };
+hash: string, 
+/**
+ * The agents the skill is for (front matter `agents:`); empty means shared by every agent.
+ */
+agents?: Array<AgentId>, };
 
 /**
  * One skill in a snapshot, with its state.
@@ -54,7 +59,11 @@ overrides_builtin: boolean, name: string, description: string, body: string, lic
 /**
  * Content hash of the rendered SKILL.md; a change of it is a change of the skill.
  */
-hash: string, };
+hash: string, 
+/**
+ * The agents the skill is for (front matter `agents:`); empty means shared by every agent.
+ */
+agents?: Array<AgentId>, };
 
 /**
  * `GET /api/skills/{name}`: the skill, its state and its SKILL.md text.
@@ -71,7 +80,11 @@ overrides_builtin: boolean, name: string, description: string, body: string, lic
 /**
  * Content hash of the rendered SKILL.md; a change of it is a change of the skill.
  */
-hash: string, };
+hash: string, 
+/**
+ * The agents the skill is for (front matter `agents:`); empty means shared by every agent.
+ */
+agents?: Array<AgentId>, };
 
 /**
  * A skill to write (`POST /api/skills`, `PUT /api/skills/{name}`): either the whole SKILL.md,
