@@ -482,6 +482,25 @@ mod tests {
         assert_eq!(err.into_response().status(), StatusCode::PAYLOAD_TOO_LARGE);
     }
 
+    #[tokio::test]
+    async fn a_query_string_of_the_wrong_shape_is_refused_as_the_apis_json_error() {
+        use tower_service::Service;
+        async fn h(ApiQuery(f): ApiQuery<types::learning::CandidateFilter>) -> String {
+            format!("{:?}", f.status)
+        }
+        let mut app: Router = Router::new().route("/x", get(h));
+        let call = |uri: &str| axum::http::Request::get(uri).body(axum::body::Body::empty()).unwrap();
+        let resp = app.call(call("/x?status=bogus")).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+        let body = axum::body::to_bytes(resp.into_body(), 10_000).await.unwrap();
+        let e: types::ErrorBody = serde_json::from_slice(&body).unwrap();
+        assert_eq!(e.error.code, ErrorCode::BadRequest);
+        assert!(e.error.message.contains("status"), "{}", e.error.message);
+        let resp = app.call(call("/x?status=approved")).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(axum::body::to_bytes(resp.into_body(), 100).await.unwrap(), "Some(Approved)");
+    }
+
     #[test]
     fn ipv4_mapped_loopback_is_a_local_peer() {
         assert!(is_local_peer("::ffff:127.0.0.1".parse().unwrap()));

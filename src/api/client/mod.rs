@@ -239,6 +239,20 @@ fn base_url(home: &Home) -> Result<String, ClientError> {
 #[cfg(test)]
 mod tests {
     #[test]
+    fn an_error_answer_reads_as_the_apis_own_message_with_a_skills_problems() {
+        let body = br#"{"error":{"code":"invalid","message":"the skill is not valid","problems":[{"file":"x/SKILL.md","line":3,"reason":"no name"}]}}"#;
+        let e = super::check(reqwest::StatusCode::UNPROCESSABLE_ENTITY, "http://x/api/skills", body).unwrap_err();
+        assert_eq!(e.code(), Some(super::ErrorCode::Invalid));
+        assert_eq!(e.status(), Some(422));
+        assert_eq!(e.to_string(), "the skill is not valid\n  x/SKILL.md:3: no name");
+        // An answer that is not the API's error shape (a proxy in between?) says so, with its text.
+        let e =
+            super::check(reqwest::StatusCode::BAD_GATEWAY, "http://x/api/status", b"<html>bad gateway").unwrap_err();
+        assert!(e.to_string().contains("bad gateway") && e.code().is_none(), "{e}");
+        assert!(super::check(reqwest::StatusCode::OK, "http://x/", b"").is_ok());
+    }
+
+    #[test]
     fn a_query_leaves_out_unset_fields_and_encodes_the_rest() {
         let f = crate::store::TurnFilter { session: Some("a b&c".into()), limit: Some(5), ..Default::default() };
         assert_eq!(super::serde_urlencoded(&f), "session=a+b%26c&limit=5");
