@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use common::Harness;
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
+use metaclaw::api::client::Client;
+use metaclaw::api::types::scheduler::{Reason, RunInfo, RunOutcome, SchedulerState, SchedulerStatus, TimeRange};
 use metaclaw::engine::{Hooks, Keys};
 use metaclaw::scheduler::runner::Timing;
 use metaclaw::scheduler::signals::{FakeIdle, FakePower, Signals};
@@ -64,8 +66,18 @@ fn quick() -> Timing {
     }
 }
 
-async fn status(h: &Harness) -> Value {
-    h.admin("/api/scheduler").await
+/// The admin API's typed client for the harness's engine.
+fn client(h: &Harness) -> Client {
+    Client::new(h.url(""), &h.token)
+}
+
+async fn status(h: &Harness) -> SchedulerStatus {
+    client(h).scheduler().await.expect("GET /api/scheduler")
+}
+
+/// The last run of the test's job, as the status shows it.
+fn counting_run(s: &SchedulerStatus) -> Option<RunInfo> {
+    s.jobs.iter().find(|j| j.name == "counting").and_then(|j| j.last_run.clone())
 }
 
 #[tokio::test]
@@ -98,10 +110,10 @@ async fn a_job_yields_within_seconds_of_the_user_returning_and_resumes_from_its_
     // Away for ten minutes: the window opens and the job runs.
     common::wait_until("the job to make progress", || count.load(Ordering::SeqCst) >= 5).await;
     let s = status(&h).await;
-    assert_eq!(s["state"], "running", "{s}");
-    assert_eq!(s["job"], "counting");
-    assert_eq!(s["decision"]["reason"], "away");
-    assert_eq!(s["signals"]["idle_source"], "fake");
+    assert_eq!(s.state, SchedulerState::Running, "{s:?}");
+    assert_eq!(s.job.as_deref(), Some("counting"));
+    assert_eq!(s.decision.reason, Reason::Away);
+    assert_eq!(s.signals.idle_source, "fake");
 
     // The user touches the keyboard: the job stops within 5 s, at a checkpoint.
     idle.0.store(0, Ordering::SeqCst);
@@ -111,8 +123,8 @@ async fn a_job_yields_within_seconds_of_the_user_returning_and_resumes_from_its_
         tokio::time::sleep(Duration::from_millis(100)).await;
         let now = count.load(Ordering::SeqCst);
         let s = status(&h).await;
-        if s["job"].is_null() && now == last {
-            assert_eq!(s["decision"]["reason"], "present", "{s}");
+        if s.job.is_none() && now == last {
+            assert_eq!(s.decision.reason, Reason::Present, "{s:?}");
             break;
         }
         last = now;
@@ -128,9 +140,9 @@ async fn a_job_yields_within_seconds_of_the_user_returning_and_resumes_from_its_
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(count.load(Ordering::SeqCst), paused_at, "no work after pausing");
     let s = status(&h).await;
-    let run = s["jobs"].as_array().unwrap().iter().find(|j| j["name"] == "counting").unwrap()["last_run"].clone();
-    assert_eq!(run["outcome"], "paused", "{s}");
-    assert!(run["window"].as_str().unwrap().contains("away"), "{run}");
+    let run = counting_run(&s).expect("the job's run");
+    assert_eq!(run.outcome, Some(RunOutcome::Paused), "{s:?}");
+    assert!(run.window.contains("away"), "{run:?}");
     eprintln!("yielded {yielded:?} after the user returned, at step {paused_at}");
 
     // Away again: it resumes from its checkpoint, not from zero, and finishes.
@@ -138,18 +150,15 @@ async fn a_job_yields_within_seconds_of_the_user_returning_and_resumes_from_its_
     common::wait_until("the job to finish", || count.load(Ordering::SeqCst) == 60).await;
     assert_eq!(starts.load(Ordering::SeqCst), 2);
     assert_eq!(*resumed.lock().unwrap(), vec![0, paused_at]);
-    let mut outcome = Value::Null;
+    let mut outcome = None;
     for _ in 0..40 {
-        let s = status(&h).await;
-        outcome = s["jobs"].as_array().unwrap().iter().find(|j| j["name"] == "counting").unwrap()["last_run"]
-            ["outcome"]
-            .clone();
-        if outcome == "done" {
+        outcome = counting_run(&status(&h).await).and_then(|r| r.outcome);
+        if outcome == Some(RunOutcome::Done) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(outcome, "done");
+    assert_eq!(outcome, Some(RunOutcome::Done));
     h.stop().await;
 }
 
@@ -167,18 +176,21 @@ async fn pausing_learning_closes_the_window_and_survives_a_restart() {
         c.scheduler.idle_minutes = 5;
     };
     let mut h = Harness::start_hooked(edit, Keys::none(), Default::default(), hooks.clone()).await;
-    common::wait_until_async("the window to open", || async { status(&h).await["state"] == "open" }).await;
+    common::wait_until_async("the window to open", || async { status(&h).await.state == SchedulerState::Open }).await;
 
     let r = h.http.post(h.url("/api/learning/pause")).bearer_auth(&h.token).send().await.unwrap();
     assert_eq!(r.json::<Value>().await.unwrap()["learning_paused"], true);
-    common::wait_until_async("the pause", || async { status(&h).await["state"] == "paused" }).await;
-    assert_eq!(status(&h).await["decision"]["reason"], "paused");
+    common::wait_until_async("the pause", || async { status(&h).await.state == SchedulerState::Paused }).await;
+    assert_eq!(status(&h).await.decision.reason, Reason::Paused);
     assert_eq!(h.admin("/api/status").await["learning_paused"], true);
 
     h.restart_hooked(edit, Keys::none(), hooks).await;
-    common::wait_until_async("the pause after a restart", || async { status(&h).await["state"] == "paused" }).await;
+    common::wait_until_async("the pause after a restart", || async {
+        status(&h).await.state == SchedulerState::Paused
+    })
+    .await;
     h.http.post(h.url("/api/learning/resume")).bearer_auth(&h.token).send().await.unwrap();
-    common::wait_until_async("the window to reopen", || async { status(&h).await["state"] == "open" }).await;
+    common::wait_until_async("the window to reopen", || async { status(&h).await.state == SchedulerState::Open }).await;
     h.stop().await;
 }
 
@@ -203,11 +215,10 @@ async fn simulation_shows_meeting_windows_from_a_calendar() {
         h.http.post(h.url("/api/calendars")).bearer_auth(&h.token).json(&json!({"source": path})).send().await.unwrap();
     assert_eq!(r.status(), 201);
 
-    let sim = h.admin(&format!("/api/scheduler/simulate?from={}&to={}", at(9), at(12))).await;
-    let windows = sim["windows"].as_array().unwrap();
-    let meeting = windows.iter().find(|w| w["reason"] == "meeting").unwrap_or_else(|| panic!("{sim}"));
-    assert_eq!((meeting["start"].as_i64(), meeting["end"].as_i64()), (Some(at(10)), Some(at(11))), "{sim}");
-    assert!(meeting["explanation"].as_str().unwrap().contains("meeting until"));
+    let sim = client(&h).simulate(&TimeRange { from: Some(at(9)), to: Some(at(12)) }).await.unwrap();
+    let meeting = sim.windows.iter().find(|w| w.reason == Reason::Meeting).unwrap_or_else(|| panic!("{sim:?}"));
+    assert_eq!((meeting.start, meeting.end), (at(10), at(11)), "{sim:?}");
+    assert!(meeting.explanation.contains("meeting until"));
     let r = h
         .http
         .get(h.url(&format!("/api/scheduler/simulate?from={}&to={}", at(9), at(9) + 40 * 86_400_000)))
