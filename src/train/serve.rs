@@ -38,6 +38,7 @@ impl Serving {
             timeout: Duration::from_secs(cfg.upstream.timeout_secs),
             stream_idle_timeout: Duration::from_secs(cfg.upstream.stream_idle_timeout_secs),
             logprobs: true,
+            parsed_url: Default::default(),
         };
         Some(Self { routes, template })
     }

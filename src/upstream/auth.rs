@@ -102,6 +102,7 @@ mod tests {
             timeout: Duration::from_secs(1),
             stream_idle_timeout: Duration::from_secs(1),
             logprobs: false,
+            parsed_url: Default::default(),
         }
     }
 

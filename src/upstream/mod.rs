@@ -21,7 +21,7 @@ pub use error::UpstreamError;
 pub use headers::{forward_request_headers, passthrough_path_ok, redact_userinfo, relay_response_headers};
 pub use pool::http_client;
 pub use request::{turn_body, turn_path};
-pub use routes::{from_config, Routes, SharedRoutes, Upstream};
+pub use routes::{from_config, Routes, SharedRoutes, TurnUrl, Upstream};
 pub use send::{read_bounded, send, send_error, send_turn, send_with_failover, Bounded, Sent, MAX_ANSWER_BYTES};
 
 pub use crate::config::{Auth, Protocol};

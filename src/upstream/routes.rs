@@ -24,11 +24,24 @@ pub struct Upstream {
     pub stream_idle_timeout: Duration,
     /// Ask for the sampled tokens' logprobs (the trained policy: training needs them).
     pub logprobs: bool,
+    /// The chat-turn URL, parsed on first use (`Default::default()` when building one).
+    pub parsed_url: TurnUrl,
 }
+
+/// An upstream's chat-turn URL (base URL and the protocol's path), parsed once instead of on
+/// every request. Derived from `kind` and `base_url`, which do not change after construction.
+#[derive(Debug, Clone, Default)]
+pub struct TurnUrl(std::sync::OnceLock<Option<reqwest::Url>>);
 
 impl Upstream {
     pub fn url(&self, path: &str) -> String {
         format!("{}/{}", self.base_url, path.trim_start_matches('/'))
+    }
+
+    /// The chat-turn URL, parsed once; `None` when it does not parse (the caller then sends the
+    /// string so the client reports the error as before).
+    pub fn turn_url(&self) -> Option<&reqwest::Url> {
+        self.parsed_url.0.get_or_init(|| reqwest::Url::parse(&self.url(super::request::turn_path(self))).ok()).as_ref()
     }
 
     /// True if this upstream lists `model` (exactly or by prefix); an empty list serves any.
@@ -59,6 +72,7 @@ pub fn from_config(cfg: &Config) -> Vec<Upstream> {
             timeout,
             stream_idle_timeout: idle,
             logprobs: false,
+            parsed_url: TurnUrl::default(),
         }];
     }
     cfg.upstreams
@@ -75,6 +89,7 @@ pub fn from_config(cfg: &Config) -> Vec<Upstream> {
             timeout,
             stream_idle_timeout: idle,
             logprobs: false,
+            parsed_url: TurnUrl::default(),
         })
         .collect()
 }
@@ -150,6 +165,7 @@ mod tests {
             timeout: Duration::from_secs(1),
             stream_idle_timeout: Duration::from_secs(1),
             logprobs: false,
+            parsed_url: TurnUrl::default(),
         }
     }
 
@@ -166,5 +182,20 @@ mod tests {
         assert_eq!(names(Some("o3-mini")), ["openai"]);
         assert_eq!(names(Some("llama")), ["openai"]);
         assert_eq!(names(None), ["openai"]);
+    }
+
+    #[test]
+    fn the_turn_url_is_the_base_and_the_protocols_path_parsed_once() {
+        let mut openai = up("o", &[], true);
+        openai.base_url = "http://127.0.0.1:9/v1".into();
+        let url = openai.turn_url().expect("parses").clone();
+        assert_eq!(url.as_str(), "http://127.0.0.1:9/v1/chat/completions");
+        assert!(std::ptr::eq(openai.turn_url().unwrap(), openai.turn_url().unwrap()), "parsed once");
+        let mut anthropic = up("a", &[], true);
+        anthropic.kind = Protocol::Anthropic;
+        assert_eq!(anthropic.turn_url().unwrap().as_str(), "http://x/v1/messages");
+        let mut bad = up("b", &[], true);
+        bad.base_url = "not a url".into();
+        assert!(bad.turn_url().is_none(), "left to the client, which reports it as before");
     }
 }

@@ -160,11 +160,11 @@ pub async fn send_turn(
     let fwd = forward_request_headers(headers);
     send_with_failover(routing, candidates, |up| {
         let bytes = turn_body(up, client, body, original.as_ref())?;
-        let rb = http
-            .post(up.url(turn_path(up)))
-            .headers(fwd.clone())
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .body(bytes);
+        let rb = match up.turn_url() {
+            Some(url) => http.post(url.clone()),
+            None => http.post(up.url(turn_path(up))),
+        };
+        let rb = rb.headers(fwd.clone()).header(http::header::CONTENT_TYPE, "application/json").body(bytes);
         authorise(rb, up, headers, client)
     })
     .await
