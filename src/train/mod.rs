@@ -387,7 +387,9 @@ impl Training {
     pub async fn rollback(&self, step: i64) -> Result<ServingChange, TrainError> {
         let serving = self.serving.as_ref().ok_or(TrainError::NotServing)?;
         let s = self.store.read(move |c| record::get_step(c, step)).await?;
-        let s = s.filter(|s| s.status == record::StepStatus::Done && s.state_path.is_some()).ok_or(TrainError::NoCheckpoint(step))?;
+        let s = s
+            .filter(|s| s.status == record::StepStatus::Done && s.state_path.is_some())
+            .ok_or(TrainError::NoCheckpoint(step))?;
         let path = s.sampler_path.clone().ok_or(TrainError::NotServable(step))?;
         if let Some((_, cancel)) = self.active.lock().expect("active").as_ref() {
             // A run going now trains from the old head; stop it so the next one starts here.
