@@ -154,6 +154,15 @@ impl Caller {
     }
 }
 
+/// The scope of a skill evolved from failed turns of `agents`: the one known agent they all came
+/// from, else none (shared).
+pub fn scope_of(agents: &[AgentId]) -> Vec<AgentId> {
+    match agents.split_first() {
+        Some((first, rest)) if !first.is_unknown() && rest.iter().all(|a| a == first) => vec![first.clone()],
+        _ => Vec::new(),
+    }
+}
+
 /// True when the client asked MetaClaw not to inject skills into this request
 /// (`X-MetaClaw-Inject: off`; `false`, `no` and `0` too).
 pub fn inject_off(headers: &HeaderMap) -> bool {
@@ -287,6 +296,15 @@ mod tests {
         assert_eq!(AgentId::resolve(&bad_header).as_str(), "codex");
         assert!(AgentId::resolve(&headers(&[("user-agent", "curl/8")])).is_unknown());
         assert!(AgentId::resolve(&HeaderMap::new()).is_unknown());
+    }
+
+    #[test]
+    fn an_evolved_skill_is_scoped_to_the_one_agent_whose_failures_produced_it() {
+        let a = |n: &str| AgentId::parse(n).unwrap();
+        assert_eq!(scope_of(&[a("codex"), a("codex")]), [a("codex")]);
+        assert!(scope_of(&[a("codex"), a("openclaw")]).is_empty(), "several agents: shared");
+        assert!(scope_of(&[AgentId::UNKNOWN]).is_empty(), "an unknown agent: shared");
+        assert!(scope_of(&[]).is_empty());
     }
 
     #[test]

@@ -16,6 +16,7 @@ use tokio::task::JoinHandle;
 
 pub use prompt::{Failure, Proposal};
 
+use crate::agent::AgentId;
 use crate::clock::now_ms;
 use crate::config::{EvolveConfig, JudgeConfig};
 use crate::events::{Event, EventBus};
@@ -328,10 +329,12 @@ impl Evolver {
     }
 
     /// The failed, not yet consumed turns of a session (or of all sessions), newest six.
-    async fn failures(&self, session: Option<&str>) -> Result<Vec<Failure>, StoreError> {
+    /// Also returns the agents that sent them.
+    async fn failures(&self, session: Option<&str>) -> Result<(Vec<Failure>, Vec<AgentId>), StoreError> {
         let session = session.map(str::to_string);
         let failed = self.store.read(move |c| evolution::failures(c, session.as_deref())).await?;
-        Ok(failed
+        let agents = failed.iter().map(|f| f.agent.clone()).collect();
+        let failures = failed
             .into_iter()
             .map(|f| Failure {
                 turn_id: f.turn_id,
@@ -341,7 +344,8 @@ impl Evolver {
                 next_message: f.next_messages.as_deref().and_then(last_user_text),
                 source: if f.by_user { "user" } else { "judge" }.to_string(),
             })
-            .collect())
+            .collect();
+        Ok((failures, agents))
     }
 
     async fn rejected(&self) -> Result<Vec<(String, String)>, StoreError> {
@@ -383,7 +387,7 @@ impl Evolver {
         let model = self.cfg.model.clone().ok_or(EvolveError::Off)?;
         let automatic = session.filter(|_| trigger != "on demand").map(str::to_string);
         let _one = self.running.lock().await;
-        let failures = self.failures(session).await?;
+        let (failures, agents) = self.failures(session).await?;
         if failures.is_empty() {
             return Ok(RunReport {
                 run_id: None,
@@ -490,7 +494,7 @@ impl Evolver {
                 description: skill.description.clone(),
                 category: skill.category().to_string(),
                 rationale: p.rationale.clone(),
-                content: crate::skills::render(skill),
+                content: crate::skills::render(&scoped(skill, action, &snap, &agents)),
                 previous: previous.clone(),
             })
             .collect();
@@ -544,4 +548,19 @@ pub(crate) async fn recorded(
         let why = t.judgement.and_then(|j| if j.source == "user" { j.note } else { j.reason.or(j.note) });
         (body, t.response_text.unwrap_or_default(), t.summary.upstream, why)
     }))
+}
+
+/// An evolved skill's scope: an edit keeps the edited skill's; a new skill is for the one agent
+/// whose failures produced it, shared when they came from several agents or an unknown one.
+fn scoped(
+    skill: &crate::skills::Skill,
+    action: &str,
+    snap: &crate::skills::Snapshot,
+    agents: &[AgentId],
+) -> crate::skills::Skill {
+    let scope = match snap.get(&skill.name) {
+        Some(e) if action == "edit" => e.skill.agents.clone(),
+        _ => crate::agent::scope_of(agents),
+    };
+    skill.clone().with_agents(scope)
 }

@@ -212,6 +212,7 @@ pub async fn approve_candidate(ev: &Evolver, id: i64, edited: Option<String>, by
     skill.metadata.insert("origin".into(), "evolved".into());
     skill.metadata.insert("candidate".into(), id.to_string());
     skill.metadata.insert("generation".into(), next.to_string());
+    let agents = std::mem::take(&mut skill.agents);
     let skill = crate::skills::Skill::new(
         skill.name,
         skill.description,
@@ -221,7 +222,8 @@ pub async fn approve_candidate(ev: &Evolver, id: i64, edited: Option<String>, by
         skill.allowed_tools,
         skill.metadata,
         Origin::Evolved,
-    );
+    )
+    .with_agents(agents);
     let generation =
         ev.library.write(&name, &render(&skill), &format!("approved candidate #{id} ({name}) by {by}")).await?;
     let by = by.to_string();

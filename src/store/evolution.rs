@@ -7,6 +7,7 @@ use serde_json::Value;
 use super::candidates::{self, NewCandidate};
 use super::turns::{self, NEXT_MAIN_HASHES};
 use super::StoreError;
+use crate::agent::AgentId;
 use crate::evolve::{EvolverStatus, Run};
 
 /// `evolve_runs` statuses of runs that failed for output or transport reasons (older builds
@@ -24,6 +25,8 @@ pub struct FailedTurn {
     pub by_user: bool,
     /// The messages of the session's next `main` turn, if there is one.
     pub next_messages: Option<Vec<Value>>,
+    /// The agent that sent the turn.
+    pub agent: AgentId,
 }
 
 /// One run to record.
@@ -61,7 +64,7 @@ pub fn failures(c: &Connection, session: Option<&str>) -> Result<Vec<FailedTurn>
     let mut st = c.prepare(&format!(
         "SELECT t.id, t.message_hashes, COALESCE(t.response_text, ''),
             CASE WHEN sc.source = 'user' THEN sc.note ELSE COALESCE(sc.reason, sc.note) END, sc.source = 'user',
-            {NEXT_MAIN_HASHES}
+            {NEXT_MAIN_HASHES}, t.agent
          FROM turn_scores sc JOIN turns t ON t.id = sc.turn_id
          WHERE sc.score < 0 AND (?1 IS NULL OR t.session_id = ?1)
            AND NOT EXISTS (SELECT 1 FROM evolve_consumed e WHERE e.turn_id = t.id)
@@ -76,11 +79,12 @@ pub fn failures(c: &Connection, session: Option<&str>) -> Result<Vec<FailedTurn>
                 r.get::<_, Option<String>>(3)?,
                 r.get::<_, bool>(4)?,
                 r.get::<_, Option<String>>(5)?,
+                r.get::<_, String>(6)?,
             ))
         })?
         .collect::<Result<Vec<_>, _>>()?;
     let mut out = Vec::with_capacity(rows.len());
-    for (turn_id, hashes, answer, reason, by_user, next) in rows {
+    for (turn_id, hashes, answer, reason, by_user, next, agent) in rows {
         out.push(FailedTurn {
             turn_id,
             messages: turns::load_messages(c, &hashes)?,
@@ -88,6 +92,7 @@ pub fn failures(c: &Connection, session: Option<&str>) -> Result<Vec<FailedTurn>
             reason,
             by_user,
             next_messages: next.map(|h| turns::load_messages(c, &h)).transpose()?,
+            agent: AgentId::parse(&agent).unwrap_or_default(),
         });
     }
     out.reverse();
