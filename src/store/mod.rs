@@ -16,6 +16,7 @@ pub mod scheduler;
 mod schema;
 pub mod sessions;
 pub mod skills;
+pub mod training;
 pub mod turns;
 mod writer;
 pub use turns::hash_json;

@@ -13,7 +13,8 @@
 pub mod backend;
 pub mod data;
 pub mod distill;
-pub mod record;
+/// What training did, in the database (its SQL lives with the store).
+pub use crate::store::training as record;
 pub mod run;
 pub mod serve;
 pub mod tinker;
@@ -457,11 +458,7 @@ impl Training {
     async fn step_estimate(&self) -> Option<Duration> {
         let mut d: Vec<i64> = self
             .store
-            .read(|c| {
-                Ok(c.prepare("SELECT duration_ms FROM train_steps WHERE status = 'done' AND duration_ms IS NOT NULL ORDER BY id DESC LIMIT 9")?
-                    .query_map([], |r| r.get(0))?
-                    .collect::<Result<Vec<i64>, _>>()?)
-            })
+            .read(record::recent_step_durations)
             .await
             .ok()?;
         if d.is_empty() {

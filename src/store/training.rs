@@ -1,13 +1,14 @@
-//! What training did, in the database: runs, steps (with the checkpoints they saved), which turn
-//! went into which step, and every change of the served adapter. Also the reads behind the
-//! admin API's training views.
+//! What training did, in the database (`train_runs`, `train_steps`, `train_samples`,
+//! `train_serving`): runs, steps (with the checkpoints they saved), which turn went into which
+//! step, and every change of the served adapter. Also the reads behind the admin API's training
+//! views. Training reaches it as `train::record`.
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
-use super::data::Sample;
+use super::StoreError;
 use crate::clock::now_ms;
-use crate::store::StoreError;
+use crate::train::data::Sample;
 
 /// One training run: the work done in one window (or one manual start).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -467,7 +468,7 @@ pub fn samples_of(c: &Connection, step: i64) -> Result<Vec<(i64, f64, f64)>, Sto
 }
 
 /// Counts by sample status, and skip reasons with counts.
-pub fn sample_counts(c: &Connection) -> Result<super::Samples, StoreError> {
+pub fn sample_counts(c: &Connection) -> Result<crate::train::Samples, StoreError> {
     let (trained, skipped): (i64, i64) = c.query_row(
         "SELECT COALESCE(SUM(status = 'trained'), 0), COALESCE(SUM(status = 'skipped'), 0) FROM train_samples",
         [],
@@ -479,5 +480,14 @@ pub fn sample_counts(c: &Connection) -> Result<super::Samples, StoreError> {
         )?
         .query_map([], |r| Ok((r.get::<_, Option<String>>(0)?.unwrap_or_default(), r.get(1)?)))?
         .collect::<Result<_, _>>()?;
-    Ok(super::Samples { trained, skipped, skip_reasons })
+    Ok(crate::train::Samples { trained, skipped, skip_reasons })
+}
+
+/// How long the last nine finished steps took (ms), newest first.
+pub fn recent_step_durations(c: &Connection) -> Result<Vec<i64>, StoreError> {
+    let mut q = c.prepare(
+        "SELECT duration_ms FROM train_steps WHERE status = 'done' AND duration_ms IS NOT NULL ORDER BY id DESC LIMIT 9",
+    )?;
+    let v = q.query_map([], |r| r.get(0))?.collect::<Result<Vec<i64>, _>>()?;
+    Ok(v)
 }
