@@ -144,15 +144,17 @@ async fn turns(s: &Serve) -> Vec<Value> {
     last
 }
 
-/// The turn is recorded; once turns carry their agent, it is this agent.
+/// The turn is recorded and attributed to this agent.
 fn assert_attributed(turns: &[Value], agent: &str) {
     assert!(!turns.is_empty(), "the agent's turn was recorded");
     let agents: Vec<_> = turns.iter().map(|t| t.get("agent").cloned().unwrap_or(Value::Null)).collect();
     eprintln!("{agent}: {} turn(s) recorded, attributed to {agents:?}", turns.len());
     for t in turns {
-        if let Some(a) = t.get("agent").and_then(Value::as_str) {
-            assert_eq!(a, agent, "turn attributed to the agent: {t}");
-        }
+        assert_eq!(
+            t.get("agent").and_then(Value::as_str),
+            Some(agent),
+            "turn attributed to the agent by its route: {t}"
+        );
     }
 }
 

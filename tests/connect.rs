@@ -3,6 +3,8 @@
 //! original byte for byte, an edit made since is never overwritten, and snippets are printed
 //! for agents whose config MetaClaw does not edit.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -68,7 +70,8 @@ fn connect_shows_the_diff_writes_after_a_backup_and_disconnect_restores_the_orig
 
     let doctor = ok(&s, &["doctor"]);
     let line = doctor.lines().find(|l| l.starts_with("claude-code")).unwrap();
-    assert!(line.contains("wired") && !line.contains("not wired") && line.contains("never"), "{doctor}");
+    assert!(line.contains("wired") && !line.contains("not wired"), "{doctor}");
+    assert!(line.contains("MetaClaw is not running"), "no engine, no last turn: {doctor}");
     assert_eq!(ok(&s, &["connect", "--status"]), doctor);
 
     let again = ok(&s, &["connect", "claude-code", "--yes"]);
@@ -119,10 +122,11 @@ async fn the_admin_api_lists_previews_connects_and_disconnects_agents() {
     use metaclaw::api::types::connect::{AgentKind, ConnectRequest, DisconnectOutcome, Wiring};
     use std::io::{BufRead, BufReader};
 
+    let standin = common::standin(metaclaw_standin::Options::default()).await;
     let s = setup();
     std::fs::write(s.mc.join("config.toml"), "[skills]\nbuiltin = false\n[scheduler]\nos_idle = false\n").unwrap();
     let mut child = Command::new(BIN)
-        .args(["serve", "--port", "0", "--upstream", "http://127.0.0.1:9/v1"])
+        .args(["serve", "--port", "0", "--upstream", &standin.base_url()])
         .env_clear()
         .env("PATH", "/usr/bin:/bin")
         .env("HOME", &s.user)
@@ -172,6 +176,38 @@ async fn the_admin_api_lists_previews_connects_and_disconnects_agents() {
     let r = client.disconnect_agent(AgentKind::Codex).await.unwrap();
     assert_eq!(r.outcome, DisconnectOutcome::Removed);
     assert!(!config.exists());
+    assert_eq!(list.agents.iter().find(|a| a.agent == AgentKind::Sdk).unwrap().last_seen_ms, None);
+    // A turn by the agent's route is its last seen.
+    let r = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/agents/sdk/v1/chat/completions"))
+        .json(&serde_json::json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().contains_key("x-metaclaw-turn-id"), "{}", r.status());
+    let mut seen = None;
+    for _ in 0..200 {
+        let list = client.connect_agents().await.unwrap();
+        seen = list.agents.iter().find(|a| a.agent == AgentKind::Sdk).unwrap().last_seen_ms;
+        if seen.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(seen.is_some(), "the sdk's turn is its last seen");
+    assert_eq!(
+        client
+            .connect_agents()
+            .await
+            .unwrap()
+            .agents
+            .iter()
+            .find(|a| a.agent == AgentKind::Codex)
+            .unwrap()
+            .last_seen_ms,
+        None
+    );
+
     let e = client.disconnect_agent(AgentKind::Codex).await.unwrap_err();
     assert_eq!(e.status(), Some(404), "{e}");
     let e = client.connect_agent(AgentKind::Hermes, &ConnectRequest::default()).await.unwrap_err();

@@ -11,8 +11,10 @@ use super::types::connect::{
     AgentKind, ConnectAgent, ConnectAgents, ConnectPlan, ConnectRequest, DisconnectOutcome, DisconnectResult,
 };
 use super::{ApiError, ApiState};
+use crate::agent::AgentId;
 use crate::connect::{self, ConnectError, Env, Restored, Target};
 use crate::home::Home;
+use crate::store::read::{self, TurnFilter};
 
 pub fn routes() -> Router<Arc<ApiState>> {
     Router::new()
@@ -61,11 +63,24 @@ async fn blocking<T: Send + 'static>(
 /// `GET /api/connect`.
 async fn agents(State(st): State<Arc<ApiState>>) -> Result<Json<ConnectAgents>, ApiError> {
     let (home, port, t) = (home(&st), st.local.port, target(&st, &ConnectRequest::default()));
+    let seen = st
+        .store
+        .read(|c| {
+            AgentKind::ALL
+                .iter()
+                .map(|a| {
+                    let f = TurnFilter { agent: AgentId::parse(a.name()).ok(), limit: Some(1), ..Default::default() };
+                    Ok(read::list_turns(c, &f)?.turns.first().map(|t| t.started_at))
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await?;
     let agents = blocking(move || {
         let env = Env::from_process();
         Ok(AgentKind::ALL
             .iter()
-            .map(|&a| {
+            .zip(seen)
+            .map(|(&a, last_seen_ms)| {
                 let s = connect::state(&home, &env, a, port);
                 ConnectAgent {
                     agent: a,
@@ -76,7 +91,7 @@ async fn agents(State(st): State<Arc<ApiState>>) -> Result<Json<ConnectAgents>, 
                     state: s.wiring,
                     problem: s.problem,
                     restorable: s.restorable,
-                    last_seen_ms: None,
+                    last_seen_ms,
                     snippet: connect::snippet(a, &t),
                 }
             })

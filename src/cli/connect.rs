@@ -12,7 +12,7 @@ use metaclaw::config::Config;
 use metaclaw::connect::{self, AgentKind, Env, Restored, Target, Wiring};
 use metaclaw::home::Home;
 
-use super::output::table;
+use super::output::{table, time};
 
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
@@ -117,8 +117,20 @@ pub fn disconnect(home: &Home, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// When each agent's last turn was recorded, from the running engine (`None`: not running).
+fn last_seen(home: &Home) -> Option<Vec<(AgentKind, Option<i64>)>> {
+    if !home.runtime_path().exists() {
+        return None;
+    }
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+    let agents =
+        rt.block_on(async { metaclaw::api::client::Client::for_home(home).ok()?.connect_agents().await.ok() })?;
+    Some(agents.agents.into_iter().map(|a| (a.agent, a.last_seen_ms)).collect())
+}
+
 pub fn doctor(home: &Home) -> Result<()> {
     let env = Env::from_process();
+    let seen = last_seen(home);
     let port = connect::proxy_port(home).ok();
     let mut rows = Vec::new();
     let mut problems = Vec::new();
@@ -138,7 +150,13 @@ pub fn doctor(home: &Home) -> Result<()> {
             if st.installed { "yes" } else { "no" }.to_string(),
             wiring.to_string(),
             st.config.map(|p| p.display().to_string()).unwrap_or_else(|| "-".into()),
-            "never".to_string(),
+            match &seen {
+                None => "? (MetaClaw is not running)".to_string(),
+                Some(s) => match s.iter().find(|(a, _)| *a == agent).and_then(|(_, t)| *t) {
+                    Some(ms) => time(ms),
+                    None => "never".to_string(),
+                },
+            },
         ]);
     }
     table(&["AGENT", "INSTALLED", "STATE", "CONFIG", "LAST TURN"], rows);
