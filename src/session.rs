@@ -169,7 +169,7 @@ pub struct SessionTracker {
 
 /// Hash of one message, the same function the store uses for message blobs.
 pub fn message_hash(m: &Value) -> u128 {
-    crate::store::hash_json(m).0
+    crate::store::content_hash(m)
 }
 
 /// Hashes of the conversation's non-system messages (system prompts change with timestamps and

@@ -19,7 +19,7 @@ pub mod skills;
 pub mod training;
 pub mod turns;
 mod writer;
-pub use turns::hash_json;
+pub use turns::{content_hash, hash_json};
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
