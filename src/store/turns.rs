@@ -524,9 +524,13 @@ pub fn not_policy_served_count(conn: &Connection, generation: i64) -> Result<i64
     Ok(conn.query_row(&sql, params![generation, 0], |r| r.get(0))?)
 }
 
-/// What training needs of a turn besides its messages: its score (0 when unscored), the tokens
-/// the policy sampled (JSON) and the adapter that served it; `None` if the turn is gone.
-pub fn policy_facts(conn: &Connection, id: i64) -> Result<Option<(i64, Option<String>, Option<String>)>, StoreError> {
+/// A turn's score (0 when unscored), the tokens the policy sampled (JSON) and the adapter that
+/// served it.
+pub type PolicyFacts = (i64, Option<String>, Option<String>);
+
+/// What training needs of a turn besides its messages (see [`PolicyFacts`]); `None` if the turn
+/// is gone.
+pub fn policy_facts(conn: &Connection, id: i64) -> Result<Option<PolicyFacts>, StoreError> {
     let mut q = conn.prepare_cached(
         "SELECT COALESCE(sc.score, 0), ts.tokens, t.policy_model FROM turns t
            LEFT JOIN turn_scores sc ON sc.turn_id = t.id LEFT JOIN turn_sampled ts ON ts.turn_id = t.id
