@@ -33,7 +33,7 @@ pub struct Example {
     pub response_text: Option<String>,
     pub tool_calls: Value,
     pub score: Option<i64>,
-    pub score_source: Option<String>,
+    pub score_source: Option<crate::turn::ScoreSource>,
     /// For support turns: the candidates they taught.
     pub candidates: Vec<i64>,
 }

@@ -92,6 +92,70 @@ impl ScoreSource {
     }
 }
 
+/// The protocol a client spoke to MetaClaw for a turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub enum TurnProtocol {
+    /// OpenAI Chat Completions.
+    #[serde(rename = "openai")]
+    OpenAi,
+    /// Anthropic Messages.
+    Anthropic,
+    /// OpenAI Responses.
+    Responses,
+}
+
+impl TurnProtocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OpenAi => "openai",
+            Self::Anthropic => "anthropic",
+            Self::Responses => "responses",
+        }
+    }
+}
+
+/// Status-like enums stored as their string form: parsed from text (`FromStr`, for the CLI and
+/// the database) and written to SQL as that same text, so the column and the wire agree.
+macro_rules! text_enum {
+    ($($t:ident: $($v:ident),+;)*) => {$(
+        impl std::str::FromStr for $t {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                $(if s == Self::$v.as_str() {
+                    return Ok(Self::$v);
+                })+
+                let all: &[&str] = &[$(Self::$v.as_str()),+];
+                Err(format!("{s:?} is not one of {}", all.join(", ")))
+            }
+        }
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl rusqlite::types::FromSql for $t {
+            fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+                v.as_str()?.parse().map_err(|e: String| rusqlite::types::FromSqlError::Other(e.into()))
+            }
+        }
+        impl rusqlite::types::ToSql for $t {
+            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+                Ok(self.as_str().into())
+            }
+        }
+    )*};
+}
+
+text_enum! {
+    TurnType: Main, Side;
+    TurnStatus: Ok, UpstreamError, Failed, Cancelled;
+    SessionSource: Client, Inferred;
+    ScoreSource: Judge, User;
+    TurnProtocol: OpenAi, Anthropic, Responses;
+}
+
 /// The upstream's answer, exactly as it arrived.
 #[derive(Debug, Clone, Default)]
 pub enum RawResponse {
@@ -144,4 +208,41 @@ pub struct TurnRecord {
     pub agent: crate::agent::AgentId,
     /// The client asked for no skill injection (`X-MetaClaw-Inject: off`).
     pub inject_off: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each status-like enum reads and writes SQLite text in exactly its JSON form, and refuses
+    /// text it does not know instead of guessing.
+    #[test]
+    fn status_enums_store_the_same_text_as_their_json() {
+        fn check<T>(all: &[T])
+        where
+            T: Serialize
+                + rusqlite::types::FromSql
+                + rusqlite::types::ToSql
+                + std::str::FromStr
+                + PartialEq
+                + std::fmt::Debug,
+        {
+            let conn = rusqlite::Connection::open_in_memory().unwrap();
+            for v in all {
+                let json = serde_json::to_value(v).unwrap();
+                let text: String = conn.query_row("SELECT ?1", [v], |r| r.get(0)).unwrap();
+                assert_eq!(json, serde_json::Value::String(text.clone()));
+                let back: T = conn.query_row("SELECT ?1", [&text], |r| r.get(0)).unwrap();
+                assert_eq!(&back, v);
+                assert!(text.parse::<T>().is_ok_and(|p| &p == v));
+            }
+            assert!(conn.query_row("SELECT 'bogus'", [], |r| r.get::<_, T>(0)).is_err());
+            assert!("bogus".parse::<T>().is_err());
+        }
+        check(&[TurnType::Main, TurnType::Side]);
+        check(&[TurnStatus::Ok, TurnStatus::UpstreamError, TurnStatus::Failed, TurnStatus::Cancelled]);
+        check(&[SessionSource::Client, SessionSource::Inferred]);
+        check(&[ScoreSource::Judge, ScoreSource::User]);
+        check(&[TurnProtocol::OpenAi, TurnProtocol::Anthropic, TurnProtocol::Responses]);
+    }
 }

@@ -83,7 +83,7 @@ pub async fn sessions(home: &Home, limit: u32, json: bool) -> Result<()> {
         .map(|s| {
             vec![
                 s.id.clone(),
-                s.source.clone(),
+                s.source.to_string(),
                 s.turns.to_string(),
                 time(s.started_at),
                 time(s.last_at),
@@ -98,8 +98,8 @@ pub async fn sessions(home: &Home, limit: u32, json: bool) -> Result<()> {
 pub async fn turns(
     home: &Home,
     session: Option<String>,
-    turn_type: Option<String>,
-    status: Option<String>,
+    turn_type: Option<metaclaw::turn::TurnType>,
+    status: Option<metaclaw::turn::TurnStatus>,
     limit: u32,
     json: bool,
 ) -> Result<()> {
@@ -118,9 +118,9 @@ pub async fn turns(
                 t.id.to_string(),
                 time(t.started_at),
                 format!("{}#{}", t.session_id, t.turn_index),
-                t.turn_type.clone(),
+                t.turn_type.to_string(),
                 t.model.clone().unwrap_or_default(),
-                t.status.clone(),
+                t.status.to_string(),
                 ms(t.latency_ms),
                 format!("{tools}{preview}"),
             ]

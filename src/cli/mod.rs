@@ -54,10 +54,10 @@ enum Command {
         session: Option<String>,
         /// `main` or `side`.
         #[arg(long = "type")]
-        turn_type: Option<String>,
+        turn_type: Option<metaclaw::turn::TurnType>,
         /// ok, upstream_error, failed or cancelled.
         #[arg(long)]
-        status: Option<String>,
+        status: Option<metaclaw::turn::TurnStatus>,
         #[arg(long, default_value_t = 20)]
         limit: u32,
         #[command(flatten)]

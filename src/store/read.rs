@@ -11,6 +11,7 @@ pub use super::turns::{get_turn, list_turns, load_messages, MAX_PAGE};
 use super::StoreError;
 use crate::agent::AgentId;
 use crate::transcript::ToolCall;
+use crate::turn::{ScoreSource, SessionSource, TurnProtocol, TurnStatus, TurnType};
 
 /// A session as listed by `/api/sessions`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -18,7 +19,7 @@ use crate::transcript::ToolCall;
 pub struct SessionRow {
     pub id: String,
     /// `client` (from headers) or `inferred`.
-    pub source: String,
+    pub source: SessionSource,
     pub started_at: i64,
     pub last_at: i64,
     pub turns: i64,
@@ -32,14 +33,14 @@ pub struct TurnSummary {
     pub id: i64,
     pub session_id: String,
     pub turn_index: i64,
-    pub turn_type: String,
-    pub protocol: String,
+    pub turn_type: TurnType,
+    pub protocol: TurnProtocol,
     pub upstream: String,
     pub model: Option<String>,
     pub stream: bool,
     pub started_at: i64,
     pub finished_at: i64,
-    pub status: String,
+    pub status: TurnStatus,
     pub http_status: Option<i64>,
     pub latency_ms: f64,
     pub upstream_ms: f64,
@@ -60,7 +61,7 @@ pub struct TurnSummary {
     /// The turn's score (-1, 0, +1) once judged or given feedback.
     pub score: Option<i64>,
     /// `judge` or `user`.
-    pub score_source: Option<String>,
+    pub score_source: Option<ScoreSource>,
     /// The agent that sent the turn ("unknown" when nothing named it).
     pub agent: AgentId,
     /// The client turned skill injection off for this turn (`X-MetaClaw-Inject: off`).
@@ -99,7 +100,7 @@ pub struct TurnDetail {
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Judgement {
     pub score: i64,
-    pub source: String,
+    pub source: ScoreSource,
     pub votes: Option<Value>,
     pub reason: Option<String>,
     pub note: Option<String>,
@@ -121,8 +122,8 @@ pub struct JudgeCounts {
 pub struct TurnFilter {
     pub session: Option<String>,
     #[serde(rename = "type")]
-    pub turn_type: Option<String>,
-    pub status: Option<String>,
+    pub turn_type: Option<TurnType>,
+    pub status: Option<TurnStatus>,
     pub model: Option<String>,
     /// Only the turns of this agent.
     pub agent: Option<AgentId>,

@@ -397,10 +397,10 @@ pub fn list_turns(conn: &Connection, f: &TurnFilter) -> Result<TurnPage, StoreEr
         add(" AND session_id = ?", s.clone().into());
     }
     if let Some(s) = &f.turn_type {
-        add(" AND turn_type = ?", s.clone().into());
+        add(" AND turn_type = ?", s.as_str().to_string().into());
     }
     if let Some(s) = &f.status {
-        add(" AND status = ?", s.clone().into());
+        add(" AND status = ?", s.as_str().to_string().into());
     }
     if let Some(s) = &f.model {
         add(" AND model = ?", s.clone().into());

@@ -130,6 +130,7 @@ pub(crate) fn typescript(f: &mut super::ts::File) {
     f.add::<crate::turn::TurnType>();
     f.add::<crate::turn::TurnStatus>();
     f.add::<crate::turn::ScoreSource>();
+    f.add::<crate::turn::TurnProtocol>();
     f.add::<crate::skills::Injected>();
     f.add::<TurnDetail>();
     f.add::<Judgement>();

@@ -2,7 +2,7 @@
 // detail shows the messages, injected skills, the judge's score and reasons, and takes feedback.
 
 import type { App, View } from "../app";
-import type { JsonValue as Json, TurnDetail, TurnFilter, TurnSummary } from "../api/types";
+import type { JsonValue as Json, TurnDetail, TurnFilter, TurnStatus, TurnSummary, TurnType } from "../api/types";
 import { debounce, field, h, replace } from "../lib/dom";
 import { dateTime, ms, num, scoreLabel } from "../lib/format";
 import { badge, empty, errorMessage, failure, load, loading, scoreBadge, toast } from "../lib/ui";
@@ -80,7 +80,7 @@ function listView(app: App): { el: HTMLElement; refresh: () => void; destroy: ()
   /** One page of turns. The score filter has no server-side parameter, so pages are read until
    * 50 matching turns are found (at most 10 reads of 200). */
   async function fetchRows(signal: AbortSignal): Promise<{ rows: TurnSummary[]; next: number | null }> {
-    const base: TurnFilter = { session: f.session || undefined, type: f.type || undefined, status: f.status || undefined, model: f.model || undefined };
+    const base: TurnFilter = { session: f.session || undefined, type: (f.type || undefined) as TurnType | undefined, status: (f.status || undefined) as TurnStatus | undefined, model: f.model || undefined };
     if (!f.score) {
       const p = await app.api.turns({ ...base, before: cursors[page], limit: PAGE }, signal);
       return { rows: p.turns, next: p.next_before };

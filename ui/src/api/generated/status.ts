@@ -169,7 +169,7 @@ export type SessionRow = { id: string,
 /**
  * `client` (from headers) or `inferred`.
  */
-source: string, started_at: number, last_at: number, turns: number, done_at: number | null, };
+source: SessionSource, started_at: number, last_at: number, turns: number, done_at: number | null, };
 
 /**
  * Query of `GET /api/sessions`.
@@ -189,7 +189,7 @@ export type TurnPage = { turns: Array<TurnSummary>, next_before: number | null, 
 /**
  * A turn as listed by `/api/turns`.
  */
-export type TurnSummary = { id: number, session_id: string, turn_index: number, turn_type: string, protocol: string, upstream: string, model: string | null, stream: boolean, started_at: number, finished_at: number, status: string, http_status: number | null, latency_ms: number, upstream_ms: number, overhead_ms: number, prompt_tokens: number | null, completion_tokens: number | null, total_tokens: number | null, finish_reason: string | null, 
+export type TurnSummary = { id: number, session_id: string, turn_index: number, turn_type: TurnType, protocol: TurnProtocol, upstream: string, model: string | null, stream: boolean, started_at: number, finished_at: number, status: TurnStatus, http_status: number | null, latency_ms: number, upstream_ms: number, overhead_ms: number, prompt_tokens: number | null, completion_tokens: number | null, total_tokens: number | null, finish_reason: string | null, 
 /**
  * The first 200 characters of the answer.
  */
@@ -209,7 +209,7 @@ score: number | null,
 /**
  * `judge` or `user`.
  */
-score_source: string | null, 
+score_source: ScoreSource | null, 
 /**
  * The agent that sent the turn ("unknown" when nothing named it).
  */
@@ -222,7 +222,7 @@ inject_off: boolean, };
 /**
  * Filters for listing turns; all optional.
  */
-export type TurnFilter = { session?: string, type?: string, status?: string, model?: string, 
+export type TurnFilter = { session?: string, type?: TurnType, status?: TurnStatus, model?: string, 
 /**
  * Only the turns of this agent.
  */
@@ -258,6 +258,11 @@ export type TurnStatus = "ok" | "upstream_error" | "failed" | "cancelled";
 export type ScoreSource = "judge" | "user";
 
 /**
+ * The protocol a client spoke to MetaClaw for a turn.
+ */
+export type TurnProtocol = "openai" | "anthropic" | "responses";
+
+/**
  * A skill injected into a turn, and why.
  */
 export type Injected = { name: string, score: number, 
@@ -285,7 +290,7 @@ params: JsonValue, response_text: string | null, reasoning_text: string | null, 
 /**
  * The judge's votes and reason, or the user's note.
  */
-judgement: Judgement | null, id: number, session_id: string, turn_index: number, turn_type: string, protocol: string, upstream: string, model: string | null, stream: boolean, started_at: number, finished_at: number, status: string, http_status: number | null, latency_ms: number, upstream_ms: number, overhead_ms: number, prompt_tokens: number | null, completion_tokens: number | null, total_tokens: number | null, finish_reason: string | null, 
+judgement: Judgement | null, id: number, session_id: string, turn_index: number, turn_type: TurnType, protocol: TurnProtocol, upstream: string, model: string | null, stream: boolean, started_at: number, finished_at: number, status: TurnStatus, http_status: number | null, latency_ms: number, upstream_ms: number, overhead_ms: number, prompt_tokens: number | null, completion_tokens: number | null, total_tokens: number | null, finish_reason: string | null, 
 /**
  * The first 200 characters of the answer.
  */
@@ -305,7 +310,7 @@ score: number | null,
 /**
  * `judge` or `user`.
  */
-score_source: string | null, 
+score_source: ScoreSource | null, 
 /**
  * The agent that sent the turn ("unknown" when nothing named it).
  */
@@ -318,7 +323,7 @@ inject_off: boolean, };
 /**
  * How a turn was scored.
  */
-export type Judgement = { score: number, source: string, votes: JsonValue | null, reason: string | null, note: string | null, created_at: number, };
+export type Judgement = { score: number, source: ScoreSource, votes: JsonValue | null, reason: string | null, note: string | null, created_at: number, };
 
 /**
  * One tool call the model made.
