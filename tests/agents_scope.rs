@@ -240,3 +240,79 @@ async fn the_no_inject_header_records_the_turn_without_skills_and_is_not_forward
     assert_eq!((t["skills"].clone(), t["inject_off"].clone()), (json!([]), json!(true)));
     h.stop().await;
 }
+
+fn learning(c: &mut metaclaw::config::Config) {
+    c.judge.model = Some("standin-judge".into());
+    c.judge.wait_for_next_secs = 1;
+    c.evolve.model = Some("standin-evolver".into());
+}
+
+/// One chat turn of `history` in `session` from `agent` (by its route); returns the turn's id.
+async fn say_as(h: &Harness, agent: &str, session: &str, history: &[&str], done: bool) -> i64 {
+    let messages: Vec<Value> = history
+        .iter()
+        .enumerate()
+        .map(|(i, t)| json!({"role": if i % 2 == 0 { "user" } else { "assistant" }, "content": t}))
+        .collect();
+    let mut headers = vec![("x-session-id", session)];
+    if done {
+        headers.push(("x-session-done", "true"));
+    }
+    chat_at(h, &format!("/agents/{agent}/v1/chat/completions"), &headers, &json!({"model": "m", "messages": messages}))
+        .await
+}
+
+/// Codex fails a turn and is corrected; returns the evolver's pending candidate, scoped to codex.
+async fn codex_candidate(h: &Harness) -> Value {
+    let first = "put the standup time in the notes [[evolve:timestamps]]";
+    say_as(h, "codex", "fix", &[first], false).await;
+    say_as(
+        h,
+        "codex",
+        "fix",
+        &[first, &format!("Echo: {first}"), "no, timestamps must carry +08:00 [[judge_score:-1]]"],
+        true,
+    )
+    .await;
+    for _ in 0..400 {
+        let list = h.admin("/api/candidates?status=pending").await;
+        if let Some(c) = list["candidates"].as_array().and_then(|c| c.first()) {
+            return c.clone();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("no candidate from codex's failure");
+}
+
+#[tokio::test]
+async fn approving_a_codex_skill_as_shared_widens_it_to_claude_code_and_the_default_keeps_it_codexs() {
+    for (scope, claude_gets_it) in [(None, false), (Some("agent"), false), (Some("shared"), true)] {
+        let h = Harness::start(learning).await;
+        let cand = codex_candidate(&h).await;
+        assert!(cand["content"].as_str().unwrap().contains("agents:\n- codex"), "{cand}");
+        let body = scope.map(|s| json!({ "scope": s })).unwrap_or(json!({}));
+        let r = h
+            .http
+            .post(h.url(&format!("/api/candidates/{}/approve", cand["id"])))
+            .bearer_auth(&h.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        let skill = h.admin(&format!("/api/skills/{}", cand["name"].as_str().unwrap())).await;
+        let agents = skill["agents"].as_array().cloned().unwrap_or_default();
+        let want = if claude_gets_it { vec![] } else { vec![json!("codex")] };
+        assert_eq!(agents, want, "scope {scope:?}: {skill}");
+        let ask = "what time is the standup tomorrow? give me the timestamp";
+        let codex = say_as(&h, "codex", "next-codex", &[ask], false).await;
+        let names = |t: Value| -> Vec<String> {
+            t["skills"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap().to_string()).collect()
+        };
+        assert!(names(h.turn(codex).await).contains(&skill["name"].as_str().unwrap().to_string()), "codex keeps it");
+        let cc = say_as(&h, "claude-code", "next-cc", &[ask], false).await;
+        let got = names(h.turn(cc).await).contains(&skill["name"].as_str().unwrap().to_string());
+        assert_eq!(got, claude_gets_it, "scope {scope:?}: claude-code injected {got}");
+        h.stop().await;
+    }
+}

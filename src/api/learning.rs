@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::types::learning::{
-    ApproveArg, CandidateFilter, CandidateList, CandidateStatus, DatasetQuery, DecisionReply, EvolveArg,
+    ApprovalScope, ApproveArg, CandidateFilter, CandidateList, CandidateStatus, DatasetQuery, DecisionReply, EvolveArg,
     GenerationDiff, LearningList, Limit, PauseReply, RejectArg, RetryReply, RollbackReply, RunList,
 };
 use super::{ApiError, ApiQuery, ApiState};
@@ -80,8 +80,9 @@ async fn approve(
     Path(id): Path<i64>,
     body: Option<Json<ApproveArg>>,
 ) -> Result<Json<DecisionReply>, ApiError> {
-    let content = body.and_then(|Json(a)| a.content);
-    let generation = review::approve_candidate(&st.evolver, id, content, "user").await?;
+    let arg = body.map(|Json(a)| a).unwrap_or_default();
+    let shared = arg.scope == Some(ApprovalScope::Shared);
+    let generation = review::approve_candidate(&st.evolver, id, arg.content, shared, "user").await?;
     Ok(Json(DecisionReply { id, status: CandidateStatus::Approved, generation: Some(generation) }))
 }
 

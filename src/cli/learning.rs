@@ -7,7 +7,8 @@ use anyhow::{bail, Result};
 use clap::Subcommand;
 
 use metaclaw::api::types::learning::{
-    ApproveArg, Candidate, CandidateFilter, CandidateStatus, DatasetQuery, EvolveArg, Limit, RejectArg, Replay, Split,
+    ApprovalScope, ApproveArg, Candidate, CandidateFilter, CandidateStatus, DatasetQuery, EvolveArg, Limit, RejectArg,
+    Replay, Split,
 };
 use metaclaw::api::types::status::Feedback;
 use metaclaw::evolve::Failure;
@@ -33,6 +34,9 @@ pub enum ReviewCmd {
         id: i64,
         #[arg(long)]
         file: Option<PathBuf>,
+        /// Serve every agent, even if the candidate was scoped to the one agent it came from.
+        #[arg(long)]
+        shared: bool,
     },
     /// Reject a candidate; the reason is remembered so it isn't proposed again.
     Reject {
@@ -218,14 +222,15 @@ pub async fn review(home: &Home, cmd: ReviewCmd) -> Result<()> {
             }
             println!("\n--- proposed SKILL.md ---\n{}", c.content);
         }
-        ReviewCmd::Approve { id, file } => {
+        ReviewCmd::Approve { id, file, shared } => {
             let content = match file {
                 Some(f) => {
                     Some(std::fs::read_to_string(&f).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", f.display()))?)
                 }
                 None => None,
             };
-            let r = api.approve(id, &ApproveArg { content }).await?;
+            let scope = shared.then_some(ApprovalScope::Shared);
+            let r = api.approve(id, &ApproveArg { content, scope }).await?;
             let generation = r.generation.map(|g| g.to_string()).unwrap_or_else(|| "unknown".into());
             println!("approved; the library is now at generation {generation}");
         }

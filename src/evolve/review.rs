@@ -134,7 +134,7 @@ pub async fn verify_and_apply_policy(ev: &Evolver, id: i64) -> Result<(), Evolve
     };
     if approve {
         let by = if ev.cfg.approval == Approval::Auto { "policy: auto" } else { "policy: verified" };
-        approve_candidate(ev, id, None, by).await?;
+        approve_candidate(ev, id, None, false, by).await?;
     }
     Ok(())
 }
@@ -180,8 +180,15 @@ async fn replay(ev: &Evolver, cand: &Candidate, turn: i64, judge_model: &str) ->
     Ok(json!({"turn_id": turn, "improved": score > 0, "score": score, "answer": new_answer, "reason": reason}))
 }
 
-/// Approves a pending or deferred candidate, optionally with the user's edited SKILL.md.
-pub async fn approve_candidate(ev: &Evolver, id: i64, edited: Option<String>, by: &str) -> Result<i64, EvolveError> {
+/// Approves a pending or deferred candidate, optionally with the user's edited SKILL.md; `shared`
+/// widens it to every agent, otherwise it keeps the scope its `agents:` line gives.
+pub async fn approve_candidate(
+    ev: &Evolver,
+    id: i64,
+    edited: Option<String>,
+    shared: bool,
+    by: &str,
+) -> Result<i64, EvolveError> {
     let cand = get(&ev.store, id).await?.ok_or_else(|| EvolveError::NotFound(format!("no candidate {id}")))?;
     if !matches!(cand.status.as_str(), "pending" | "deferred") {
         return Err(EvolveError::Conflict(format!("candidate {id} is already {}", cand.status)));
@@ -212,7 +219,7 @@ pub async fn approve_candidate(ev: &Evolver, id: i64, edited: Option<String>, by
     skill.metadata.insert("origin".into(), "evolved".into());
     skill.metadata.insert("candidate".into(), id.to_string());
     skill.metadata.insert("generation".into(), next.to_string());
-    let agents = std::mem::take(&mut skill.agents);
+    let agents = if shared { Vec::new() } else { std::mem::take(&mut skill.agents) };
     let skill = crate::skills::Skill::new(
         skill.name,
         skill.description,

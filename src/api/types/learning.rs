@@ -99,6 +99,21 @@ pub struct ApproveArg {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(test, ts(optional))]
     pub content: Option<String>,
+    /// Who the approved skill serves; the candidate's own scope when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub scope: Option<ApprovalScope>,
+}
+
+/// The scope an approval gives a skill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalScope {
+    /// The agents the candidate names (its `agents:` line), as proposed.
+    Agent,
+    /// Every agent: the `agents:` line is dropped.
+    Shared,
 }
 
 /// `POST /api/candidates/{id}/reject` body (optional).
@@ -182,6 +197,7 @@ pub(crate) fn typescript(f: &mut super::ts::File) {
     f.add::<crate::evolve::review::Flag>();
     f.add::<Replay>();
     f.add::<ApproveArg>();
+    f.add::<ApprovalScope>();
     f.add::<RejectArg>();
     f.add::<DecisionReply>();
     f.add::<GenerationDiff>();

@@ -135,7 +135,16 @@ export type ApproveArg = {
 /**
  * The SKILL.md as edited by the user; the proposal as it is when absent.
  */
-content?: string, };
+content?: string, 
+/**
+ * Who the approved skill serves; the candidate's own scope when absent.
+ */
+scope?: ApprovalScope, };
+
+/**
+ * The scope an approval gives a skill.
+ */
+export type ApprovalScope = "agent" | "shared";
 
 /**
  * `POST /api/candidates/{id}/reject` body (optional).
