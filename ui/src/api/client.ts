@@ -238,8 +238,8 @@ export class Client {
   // --- learning loop ------------------------------------------------------------------------
   candidates = (status?: string) => this.request<CandidateList>("GET", `/api/candidates${qs({ status })}`);
   candidate = (id: number) => this.request<Candidate>("GET", `/api/candidates/${id}`);
-  approve = (id: number, content?: string) =>
-    this.request<DecisionReply>("POST", `/api/candidates/${id}/approve`, (content === undefined ? {} : { content }) as ApproveArg);
+  approve = (id: number, content?: string, scope?: ApproveArg["scope"]) =>
+    this.request<DecisionReply>("POST", `/api/candidates/${id}/approve`, { ...(content === undefined ? {} : { content }), ...(scope ? { scope } : {}) } as ApproveArg);
   reject = (id: number, reason: string) => this.request<DecisionReply>("POST", `/api/candidates/${id}/reject`, { reason });
   defer = (id: number) => this.request<DecisionReply>("POST", `/api/candidates/${id}/defer`);
   evolve = (session?: string) => this.request<RunReport>("POST", "/api/evolve", session ? { session } : {});

@@ -103,6 +103,9 @@ export function reviewView(app: App, params: string[]): View {
     void showDetail(id);
   }
 
+  /** Whether the shown candidate is to be widened to every agent on approval. */
+  let shareAll: () => "shared" | undefined = () => undefined;
+
   async function showDetail(id: number): Promise<void> {
     await load(detailEl, () => app.api.candidate(id), (c) => renderDetail(c), "Loading the candidate");
   }
@@ -121,12 +124,24 @@ export function reviewView(app: App, params: string[]): View {
         )
       : h("p", { class: "decided" }, `${c.status[0].toUpperCase()}${c.status.slice(1)} ${c.decided_by ? `by ${c.decided_by} ` : ""}${dateTime(c.decided_at)}`, c.reason ? ` — “${c.reason}”` : "", c.generation ? [" · ", h("a", { href: "#/history" }, `generation #${c.generation}`)] : null);
 
+    const agents = candidateAgents(c.content);
+    const share = h("input", { type: "checkbox", id: "share-all" }) as HTMLInputElement;
+    const scopeEl = agents.length
+      ? h(
+          "div",
+          { class: "row scope", id: "cand-scope" },
+          badge(`Only for ${agents.join(", ")}`, "info"),
+          open ? h("label", { for: "share-all" }, share, " Share with all agents when approving") : null,
+        )
+      : h("div", { class: "row scope", id: "cand-scope" }, badge("All agents", "muted"));
+    shareAll = () => (agents.length && share.checked ? "shared" : undefined);
     const editor = h("div", { class: "editor-slot" });
     return h(
       "article",
       { class: "candidate", "aria-labelledby": "cand-title" },
       h("header", null, h("h2", { id: "cand-title" }, c.name), h("div", { class: "row" }, badge(c.action === "edit" ? "Edit of an existing skill" : "New skill", c.action === "edit" ? "info" : "ok"), badge(c.category || "uncategorised"), badge(c.status, c.status === "approved" ? "ok" : c.status === "rejected" ? "bad" : "muted"))),
       h("p", { class: "description" }, c.description),
+      scopeEl,
       flagsBlock(c),
       h("section", { "aria-labelledby": "why-h" }, h("h3", { id: "why-h" }, "Why the evolver proposes it"), h("p", null, c.rationale || "—")),
       replayBlock(c),
@@ -157,7 +172,7 @@ export function reviewView(app: App, params: string[]): View {
 
   async function approve(c: Candidate, content?: string): Promise<void> {
     try {
-      const r = await app.api.approve(c.id, content);
+      const r = await app.api.approve(c.id, content, shareAll());
       await after(`Approved ${c.name}${r.generation ? ` — generation #${r.generation}` : ""}`);
     } catch (e) {
       toast(errorMessage(e), "error");
@@ -182,7 +197,7 @@ export function reviewView(app: App, params: string[]): View {
       save.disabled = true;
       replace(errEl);
       try {
-        const r = await app.api.approve(c.id, ta.value);
+        const r = await app.api.approve(c.id, ta.value, shareAll());
         await after(`Approved your edit of ${c.name}${r.generation ? ` — generation #${r.generation}` : ""}`);
       } catch (e) {
         replace(errEl, h("p", { class: "error-text" }, errorMessage(e)), e instanceof ApiError && e.problems.length ? problemList(e.problems) : null);
@@ -317,3 +332,21 @@ export function frontTable(fields: Record<string, string>): HTMLElement {
   return h("dl", { class: "kv front" }, keys.map((k) => [h("dt", null, k.replace(/^metadata\./, "")), h("dd", null, fields[k])]));
 }
 
+/** The agents a candidate's SKILL.md is scoped to (its front matter's `agents:`); none means shared. */
+export function candidateAgents(content: string): string[] {
+  const lines = content.split("\n");
+  if (lines[0]?.trimEnd() !== "---") return [];
+  const out: string[] = [];
+  for (let i = 1; i < lines.length && lines[i].trimEnd() !== "---"; i++) {
+    const m = /^agents:\s*(.*)$/.exec(lines[i]);
+    if (!m) continue;
+    const inline = m[1].trim();
+    if (inline) {
+      out.push(...inline.replace(/^\[|\]$/g, "").split(",").map((a) => a.trim().replace(/^["']|["']$/g, "")).filter(Boolean));
+    } else {
+      for (let j = i + 1; j < lines.length && /^\s*-\s+/.test(lines[j]); j++) out.push(lines[j].replace(/^\s*-\s+/, "").trim().replace(/^["']|["']$/g, ""));
+    }
+    break;
+  }
+  return out;
+}
