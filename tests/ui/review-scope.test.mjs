@@ -1,0 +1,49 @@
+// Review shows an evolved skill's scope: a candidate from codex's failures is "Only for codex",
+// and the switch approves it shared with every agent.
+
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { api, openBrowser, openUi, startStack, waitFor } from "./harness.mjs";
+
+let stack;
+let browser;
+let page;
+
+before(async () => {
+  stack = await startStack();
+  browser = await openBrowser();
+  page = browser.page;
+});
+
+after(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+async function sayAs(agent, session, history, done = false) {
+  const messages = history.map((t, i) => ({ role: i % 2 === 0 ? "user" : "assistant", content: t }));
+  const headers = { "content-type": "application/json", "x-session-id": session };
+  if (done) headers["x-session-done"] = "true";
+  const r = await fetch(`${stack.base}/agents/${agent}/v1/chat/completions`, { method: "POST", headers, body: JSON.stringify({ model: "m", messages }) });
+  if (r.status !== 200) throw new Error(`chat: HTTP ${r.status}: ${await r.text()}`);
+  await r.arrayBuffer();
+}
+
+test("a codex-only candidate shows its scope and the switch approves it for all agents", async () => {
+  const first = "put the standup time in the notes [[evolve:timestamps]]";
+  await sayAs("codex", "scope-ui", [first]);
+  await sayAs("codex", "scope-ui", [first, `Echo: ${first}`, "no, timestamps must carry +08:00 [[judge_score:-1]]"], true);
+  const cand = await waitFor("a candidate", async () => {
+    const r = await api(stack, "GET", "/api/candidates?status=pending");
+    return r.json?.candidates?.[0] ?? null;
+  }, 20_000);
+
+  await openUi(page, stack, `#/review/${cand.id}`);
+  await page.locator("#cand-title", { hasText: cand.name }).waitFor();
+  assert.match(await page.locator("#cand-scope").textContent(), /Only for codex/);
+  await page.locator("#share-all").check();
+  await page.locator("#approve").click();
+  await page.locator(".toast", { hasText: `Approved ${cand.name}` }).waitFor();
+  const skill = await api(stack, "GET", `/api/skills/${cand.name}`);
+  assert.deepEqual(skill.json.agents ?? [], [], "shared with every agent");
+});
