@@ -183,6 +183,9 @@ async fn a_skill_scoped_to_codex_is_injected_for_codex_and_not_for_claude_code()
     create_skill(&h, "iso-timestamps", md).await;
     let shown = h.admin("/api/skills/iso-timestamps").await;
     assert_eq!(shown["agents"], json!(["codex"]), "the scope is shown: {shown}");
+    let listed = h.admin("/api/skills").await;
+    let row = listed["skills"].as_array().unwrap().iter().find(|s| s["name"] == "iso-timestamps").unwrap().clone();
+    assert_eq!(row["agents"], json!(["codex"]), "and in the list: {row}");
     let ask = json!({"model": "m", "messages": [
         {"role": "system", "content": "You are an agent."},
         {"role": "user", "content": "add the timestamps to the report please"}]});

@@ -58,6 +58,7 @@ impl From<&Entry> for SkillSummary {
             overrides_builtin: e.overrides_builtin,
             tokens: e.skill.tokens(),
             hash: e.skill.hash.clone(),
+            agents: e.skill.agents.clone(),
         }
     }
 }

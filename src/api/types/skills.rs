@@ -19,6 +19,8 @@ pub struct SkillSummary {
     pub overrides_builtin: bool,
     pub tokens: usize,
     pub hash: String,
+    /// The agents the skill is for; empty: shared by every agent.
+    pub agents: Vec<crate::agent::AgentId>,
 }
 
 /// Query of `GET /api/skills`.

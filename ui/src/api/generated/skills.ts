@@ -11,7 +11,11 @@ export type Origin = "builtin" | "user" | "evolved";
 /**
  * A skill as listed (no body).
  */
-export type SkillSummary = { name: string, description: string, category: string, origin: Origin, enabled: boolean, path: string, overrides_builtin: boolean, tokens: number, hash: string, };
+export type SkillSummary = { name: string, description: string, category: string, origin: Origin, enabled: boolean, path: string, overrides_builtin: boolean, tokens: number, hash: string, 
+/**
+ * The agents the skill is for; empty: shared by every agent.
+ */
+agents: Array<AgentId>, };
 
 /**
  * Query of `GET /api/skills`.
