@@ -275,7 +275,7 @@ async fn refresh(app: &AppHandle, s: &Shell) {
             v.turns_today = st.turns_today;
             v.pending = st.candidates_pending;
             v.paused = st.learning_paused;
-            v.training = st.training == "training";
+            v.training = st.training == metaclaw::train::TrainState::Training;
         }
         Err(e) => {
             tracing::warn!(error = %e, "the engine did not answer");

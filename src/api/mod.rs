@@ -320,7 +320,7 @@ async fn status(State(st): State<Arc<ApiState>>) -> Result<Json<Status>, ApiErro
         candidates_pending,
         generation: st.skills.snapshot().generation,
         learning_paused: st.scheduler.is_paused(),
-        training: st.training.as_ref().map_or("off", |t| t.state()).to_string(),
+        training: st.training.as_ref().map_or(crate::train::TrainState::Off, |t| t.state()),
         unrecorded: st.metrics.unrecorded(),
     }))
 }

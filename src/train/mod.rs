@@ -297,8 +297,8 @@ impl Training {
     }
 
     /// off, idle, waiting, training or paused, in a word.
-    pub fn state(&self) -> &'static str {
-        self.state_word().as_str()
+    pub fn state(&self) -> TrainState {
+        self.state_word()
     }
 
     fn state_word(&self) -> TrainState {

@@ -62,7 +62,7 @@ pub struct Status {
     /// The user paused learning (the scheduler opens no windows; automatic evolution waits).
     pub learning_paused: bool,
     /// Policy training: off, idle, waiting, training or paused.
-    pub training: String,
+    pub training: crate::train::TrainState,
     /// Requests that left no turn record since the engine started, by reason: `refused_…`
     /// (with what was wrong) and `relayed_…` (passed on as they were).
     #[serde(default)]

@@ -1,5 +1,6 @@
 // Generated from the Rust types in src/api/types/ by ts-rs: do not edit by hand.
 // Regenerate with: METACLAW_WRITE_TS=1 cargo test --lib api::types
+import type { TrainState } from "./train";
 
 /**
  * `GET /api/status`.
@@ -32,7 +33,7 @@ learning_paused: boolean,
 /**
  * Policy training: off, idle, waiting, training or paused.
  */
-training: string, 
+training: TrainState, 
 /**
  * Requests that left no turn record since the engine started, by reason: `refused_…`
  * (with what was wrong) and `relayed_…` (passed on as they were).
