@@ -235,7 +235,9 @@ function renderTurn(app: App, t: TurnDetail, reload: () => void): HTMLElement {
             { class: "plain-list" },
             t.skills.map((s) => h("li", null, h("a", { href: `#/skills/${encodeURIComponent(s.name)}` }, s.name), h("span", { class: "muted" }, ` score ${s.score.toFixed(2)}${s.similarity != null ? `, similarity ${s.similarity.toFixed(2)}` : ""}`), s.terms.length ? h("span", { class: "muted small" }, ` — matched: ${s.terms.join(", ")}`) : null)),
           )
-        : h("p", { class: "muted" }, t.turn_type === "main" ? "No skill was relevant enough for this turn." : "Side turns get no skills."),
+        : t.inject_off
+          ? h("p", { class: "muted", id: "inject-off" }, "Skills not injected: the client asked (X-MetaClaw-Inject: off).")
+          : h("p", { class: "muted" }, t.turn_type === "main" ? "No skill was relevant enough for this turn." : "Side turns get no skills."),
     ),
     h("section", { class: "card", "aria-labelledby": "msg-h" }, h("h2", { id: "msg-h" }, `Messages sent upstream (${t.messages.length})`), h("ol", { class: "messages" }, t.messages.map(message))),
     h(

@@ -1,0 +1,35 @@
+// A turn's agent scope in the UI: a turn whose client asked for no skills says so in its detail.
+
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { openBrowser, openUi, startStack } from "./harness.mjs";
+
+let stack;
+let browser;
+let page;
+
+before(async () => {
+  stack = await startStack();
+  browser = await openBrowser();
+  page = browser.page;
+});
+
+after(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+test("a turn sent with X-MetaClaw-Inject: off says the client asked for no skills", async () => {
+  const r = await fetch(`${stack.base}/agents/openclaw/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-metaclaw-inject": "off" },
+    body: JSON.stringify({ model: "m", messages: [{ role: "user", content: "hello there" }] }),
+  });
+  assert.equal(r.status, 200);
+  await r.arrayBuffer();
+  const id = Number(r.headers.get("x-metaclaw-turn-id"));
+  await openUi(page, stack, `#/turns/${id}`);
+  const note = page.locator("#inject-off");
+  await note.waitFor();
+  assert.match(await note.textContent(), /the client asked \(X-MetaClaw-Inject: off\)/);
+});
