@@ -319,3 +319,37 @@ async fn approving_a_codex_skill_as_shared_widens_it_to_claude_code_and_the_defa
         h.stop().await;
     }
 }
+
+/// Runs the CLI against the harness's engine (same home): (success, stdout, stderr).
+fn cli(h: &Harness, args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_metaclaw"))
+        .args(args)
+        .env("METACLAW_HOME", h.home.path())
+        .env("METACLAW_NO_KEYRING", "1")
+        .output()
+        .unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_lists_one_agents_turns_and_approves_a_candidate_as_shared() {
+    let h = Harness::start(learning).await;
+    let cand = codex_candidate(&h).await;
+    let other = chat_at(&h, "/agents/openclaw/v1/chat/completions", &[], &user("hello")).await;
+    let (ok, out, err) = cli(&h, &["turns", "--agent", "codex", "--json"]);
+    assert!(ok, "{err}");
+    let page: Value = serde_json::from_str(&out).unwrap();
+    let turns = page["turns"].as_array().unwrap();
+    assert_eq!(turns.len(), 2, "{page}");
+    assert!(turns.iter().all(|t| t["agent"] == "codex" && t["id"] != other), "{page}");
+    let (ok, out, _) = cli(&h, &["turns", "--agent", "openclaw"]);
+    assert!(ok && out.contains("AGENT") && out.contains("openclaw") && !out.contains("codex"), "{out}");
+    let (ok, _, err) = cli(&h, &["turns", "--agent", "Not Valid"]);
+    assert!(!ok && err.contains("agent"), "{err}");
+    let id = cand["id"].to_string();
+    let (ok, out, err) = cli(&h, &["review", "approve", &id, "--shared"]);
+    assert!(ok, "{out}{err}");
+    let skill = h.admin(&format!("/api/skills/{}", cand["name"].as_str().unwrap())).await;
+    assert!(skill["agents"].as_array().is_none_or(|a| a.is_empty()), "shared: {skill}");
+    h.stop().await;
+}

@@ -100,10 +100,11 @@ pub async fn turns(
     session: Option<String>,
     turn_type: Option<metaclaw::turn::TurnType>,
     status: Option<metaclaw::turn::TurnStatus>,
+    agent: Option<metaclaw::agent::AgentId>,
     limit: u32,
     json: bool,
 ) -> Result<()> {
-    let filter = TurnFilter { session, turn_type, status, limit: Some(limit), ..Default::default() };
+    let filter = TurnFilter { session, turn_type, status, agent, limit: Some(limit), ..Default::default() };
     let page = api(home)?.turns(&filter).await?;
     if json {
         return print_json(&page);
@@ -119,6 +120,7 @@ pub async fn turns(
                 time(t.started_at),
                 format!("{}#{}", t.session_id, t.turn_index),
                 t.turn_type.to_string(),
+                t.agent.to_string(),
                 t.model.clone().unwrap_or_default(),
                 t.status.to_string(),
                 ms(t.latency_ms),
@@ -126,7 +128,7 @@ pub async fn turns(
             ]
         })
         .collect();
-    table(&["ID", "TIME", "SESSION#TURN", "TYPE", "MODEL", "STATUS", "MS", "ANSWER"], rows);
+    table(&["ID", "TIME", "SESSION#TURN", "TYPE", "AGENT", "MODEL", "STATUS", "MS", "ANSWER"], rows);
     Ok(())
 }
 

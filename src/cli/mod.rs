@@ -58,6 +58,9 @@ enum Command {
         /// ok, upstream_error, failed or cancelled.
         #[arg(long)]
         status: Option<metaclaw::turn::TurnStatus>,
+        /// Only this agent's turns (codex, claude-code, openclaw, ... or unknown).
+        #[arg(long, value_parser = |s: &str| metaclaw::agent::AgentId::parse(s).map_err(|e| e.to_string()))]
+        agent: Option<metaclaw::agent::AgentId>,
         #[arg(long, default_value_t = 20)]
         limit: u32,
         #[command(flatten)]
@@ -222,8 +225,8 @@ pub fn run(args: Cli) -> Result<()> {
         Command::Serve(s) => serve::run(home, s),
         Command::Status(j) => runtime()?.block_on(client::status(&home, j.json)),
         Command::Sessions { limit, json } => runtime()?.block_on(client::sessions(&home, limit, json.json)),
-        Command::Turns { session, turn_type, status, limit, json } => {
-            runtime()?.block_on(client::turns(&home, session, turn_type, status, limit, json.json))
+        Command::Turns { session, turn_type, status, agent, limit, json } => {
+            runtime()?.block_on(client::turns(&home, session, turn_type, status, agent, limit, json.json))
         }
         Command::Turn { id, json } => runtime()?.block_on(client::turn(&home, id, json.json)),
         Command::Skills(c) => runtime()?.block_on(skills::run(&home, c)),
