@@ -135,13 +135,38 @@ pub fn learning(conn: &Connection, limit: u32) -> Result<Vec<GenerationSignal>, 
     Ok(out)
 }
 
+/// How a skill changed between two generations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub enum ChangeKind {
+    Added,
+    Removed,
+    Modified,
+}
+
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Added => "added",
+            Self::Removed => "removed",
+            Self::Modified => "modified",
+        }
+    }
+}
+
+impl std::fmt::Display for ChangeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One skill's change between two generations.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct SkillChange {
     pub name: String,
-    /// added, removed or modified.
-    pub change: String,
+    pub change: ChangeKind,
     pub before: Option<String>,
     pub after: Option<String>,
 }
@@ -158,14 +183,14 @@ pub fn diff(conn: &Connection, a: i64, b: i64) -> Result<Option<Vec<SkillChange>
     for n in names {
         let (before, after) = (x.get(n), y.get(n));
         let change = match (before, after) {
-            (None, Some(_)) => "added",
-            (Some(_), None) => "removed",
-            (Some(p), Some(q)) if p != q => "modified",
+            (None, Some(_)) => ChangeKind::Added,
+            (Some(_), None) => ChangeKind::Removed,
+            (Some(p), Some(q)) if p != q => ChangeKind::Modified,
             _ => continue,
         };
         out.push(SkillChange {
             name: n.clone(),
-            change: change.into(),
+            change,
             before: before.and_then(|h| text(h)),
             after: after.and_then(|h| text(h)),
         });

@@ -164,8 +164,7 @@ pub struct ExplainArg {
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct GenerationChangeEntry {
     pub skill: String,
-    /// added, modified or removed.
-    pub change: String,
+    pub change: crate::dataset::ChangeKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(test, ts(optional))]
     pub hash: Option<String>,
@@ -218,6 +217,7 @@ pub(crate) fn typescript(f: &mut super::ts::File) {
     f.add::<Explanation>();
     f.add::<crate::skills::Candidate>();
     f.add::<GenerationChangeEntry>();
+    f.add::<crate::dataset::ChangeKind>();
     f.add::<Generation>();
     f.add::<GenerationList>();
 }

@@ -1,5 +1,6 @@
 // Generated from the Rust types in src/api/types/ by ts-rs: do not edit by hand.
 // Regenerate with: METACLAW_WRITE_TS=1 cargo test --lib api::types
+import type { ChangeKind } from "./skills";
 import type { EvolveRun } from "./status";
 
 /**
@@ -168,11 +169,7 @@ export type GenerationDiff = { from: number, to: number, changes: Array<SkillCha
 /**
  * One skill's change between two generations.
  */
-export type SkillChange = { name: string, 
-/**
- * added, removed or modified.
- */
-change: string, before: string | null, after: string | null, };
+export type SkillChange = { name: string, change: ChangeKind, before: string | null, after: string | null, };
 
 /**
  * `POST /api/generations/{id}/rollback`.

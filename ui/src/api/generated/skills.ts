@@ -171,11 +171,12 @@ similarity: number | null, };
 /**
  * One skill's change in a generation.
  */
-export type GenerationChangeEntry = { skill: string, 
+export type GenerationChangeEntry = { skill: string, change: ChangeKind, hash?: string, from?: string, };
+
 /**
- * added, modified or removed.
+ * How a skill changed between two generations.
  */
-change: string, hash?: string, from?: string, };
+export type ChangeKind = "added" | "removed" | "modified";
 
 /**
  * One generation of the library.
