@@ -137,6 +137,14 @@ async fn turns_are_attributed_by_route_header_user_agent_or_unknown() {
     assert_eq!(ids.len(), 2, "{page}");
     assert!(ids.contains(&by_ua));
     assert!(page["turns"].as_array().unwrap().iter().all(|t| t["agent"] == "codex"));
+    // Every agent seen, with its turn count and last turn, the latest first.
+    let seen = h.admin("/api/agents").await;
+    let agents = seen["agents"].as_array().unwrap();
+    assert_eq!(agents[0]["agent"], "claude-code", "{seen}");
+    let codex = agents.iter().find(|a| a["agent"] == "codex").unwrap();
+    assert_eq!(codex["turns"], 2, "{seen}");
+    assert!(codex["last_seen_ms"].as_i64().unwrap() >= h.turn(by_ua).await["started_at"].as_i64().unwrap());
+    assert_eq!(agents.len(), 6, "openclaw, mine, codex, claude-code, sdk, unknown: {seen}");
     let r = h.http.get(h.url("/api/turns?agent=Not%20valid")).bearer_auth(&h.token).send().await.unwrap();
     assert_eq!(r.status(), 400, "a bad agent name is refused, not ignored");
     h.stop().await;

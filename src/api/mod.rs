@@ -140,6 +140,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/api/status", get(status))
         .route("/api/sessions", get(sessions))
         .route("/api/turns", get(turns))
+        .route("/api/agents", get(agents))
         .route("/api/turns/{id}", get(turn))
         .route("/api/turns/{id}/feedback", axum::routing::post(feedback))
         .route("/api/events", get(events))
@@ -333,6 +334,15 @@ async fn sessions(State(st): State<Arc<ApiState>>, Query(p): Query<Paging>) -> R
 
 async fn turns(State(st): State<Arc<ApiState>>, ApiQuery(f): ApiQuery<TurnFilter>) -> Result<Json<TurnPage>, ApiError> {
     Ok(Json(st.store.read(move |c| read::list_turns(c, &f)).await?))
+}
+
+async fn agents(State(st): State<Arc<ApiState>>) -> Result<Json<types::status::AgentList>, ApiError> {
+    let rows = st.store.read(crate::store::turns::agents_seen).await?;
+    let agents = rows
+        .into_iter()
+        .map(|(agent, turns, last_seen_ms)| types::status::AgentSeen { agent, turns, last_seen_ms })
+        .collect();
+    Ok(Json(types::status::AgentList { agents }))
 }
 
 async fn turn(State(st): State<Arc<ApiState>>, Path(id): Path<i64>) -> Result<Json<TurnDetail>, ApiError> {

@@ -308,6 +308,22 @@ pub fn last_started_at(conn: &Connection) -> Result<Option<i64>, StoreError> {
     Ok(conn.query_row("SELECT MAX(started_at) FROM turns", [], |r| r.get(0))?)
 }
 
+/// Every agent with recorded turns: (agent, turn count, last start in ms), the most recently
+/// seen first. One row per agent, so bounded by the agents, not the turns.
+pub fn agents_seen(conn: &Connection) -> Result<Vec<(AgentId, i64, i64)>, StoreError> {
+    let mut q = conn.prepare_cached(
+        "SELECT agent, COUNT(*), MAX(started_at) FROM turns GROUP BY agent ORDER BY MAX(started_at) DESC, agent",
+    )?;
+    let rows = q.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (agent, turns, last) = row?;
+        // A name that no longer validates is shown as unknown rather than failing the list.
+        out.push((AgentId::parse(&agent).unwrap_or_default(), turns, last));
+    }
+    Ok(out)
+}
+
 /// Whether turn `id` is recorded.
 pub fn exists(conn: &Connection, id: i64) -> Result<bool, StoreError> {
     Ok(conn.query_row("SELECT EXISTS(SELECT 1 FROM turns WHERE id = ?1)", [id], |r| r.get(0))?)

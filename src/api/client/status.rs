@@ -21,6 +21,11 @@ impl Client {
         self.get_query("/api/turns", filter).await
     }
 
+    /// `GET /api/agents`: every agent seen, with its turn count and last turn.
+    pub async fn agents(&self) -> Result<super::super::types::status::AgentList, ClientError> {
+        self.get("/api/agents").await
+    }
+
     /// `GET /api/turns/{id}`.
     pub async fn turn(&self, id: i64) -> Result<TurnDetail, ClientError> {
         self.get(&format!("/api/turns/{id}")).await

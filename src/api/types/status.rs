@@ -107,9 +107,29 @@ pub struct FeedbackReply {
     pub source: crate::turn::ScoreSource,
 }
 
+/// An agent MetaClaw has seen turns from (`GET /api/agents`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct AgentSeen {
+    pub agent: crate::agent::AgentId,
+    /// How many turns it sent.
+    pub turns: i64,
+    /// When its last turn started (ms since epoch).
+    pub last_seen_ms: i64,
+}
+
+/// The answer to `GET /api/agents`: every agent seen, the most recently seen first.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct AgentList {
+    pub agents: Vec<AgentSeen>,
+}
+
 #[cfg(test)]
 pub(crate) fn typescript(f: &mut super::ts::File) {
     f.add::<Status>();
+    f.add::<AgentSeen>();
+    f.add::<AgentList>();
     f.add::<EngineInfo>();
     f.add::<UpstreamInfo>();
     f.add::<crate::config::Protocol>();

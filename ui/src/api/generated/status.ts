@@ -45,6 +45,24 @@ unrecorded: { [key in string]: number }, version: string, started_at: number,
 address: string, home: string, upstreams: Array<UpstreamInfo>, };
 
 /**
+ * An agent MetaClaw has seen turns from (`GET /api/agents`).
+ */
+export type AgentSeen = { agent: AgentId, 
+/**
+ * How many turns it sent.
+ */
+turns: number, 
+/**
+ * When its last turn started (ms since epoch).
+ */
+last_seen_ms: number, };
+
+/**
+ * The answer to `GET /api/agents`: every agent seen, the most recently seen first.
+ */
+export type AgentList = { agents: Array<AgentSeen>, };
+
+/**
  * Static facts about the running engine.
  */
 export type EngineInfo = { version: string, started_at: number, 
