@@ -32,6 +32,7 @@ import type {
   RunReport,
   ServingChange,
   SessionList,
+  AgentList,
   SignInArg,
   SignInStart,
   SignInStatus,
@@ -218,6 +219,7 @@ export class Client {
   turns = (f: TurnFilter, signal?: AbortSignal) =>
     this.request<TurnPage>("GET", `/api/turns${qs(f as Query)}`, undefined, { signal });
   turn = (id: number) => this.request<TurnDetail>("GET", `/api/turns/${id}`);
+  agents = () => this.request<AgentList>("GET", "/api/agents");
   feedback = (id: number, score: 1 | -1, note: string | null) =>
     this.request<FeedbackReply>("POST", `/api/turns/${id}/feedback`, { score, note } satisfies Feedback);
 

@@ -27,7 +27,7 @@ export function turnsView(app: App, params: string[]): View {
 }
 
 function listView(app: App): { el: HTMLElement; refresh: () => void; destroy: () => void } {
-  const f = { session: "", type: "", status: "", model: "", score: "" };
+  const f = { session: "", agent: "", type: "", status: "", model: "", score: "" };
   // Cursor stack: cursors[i] is the `before` of page i (undefined for the newest page).
   let cursors: (number | undefined)[] = [undefined];
   let page = 0;
@@ -37,6 +37,12 @@ function listView(app: App): { el: HTMLElement; refresh: () => void; destroy: ()
   const session = h("input", { id: "f-session", autocomplete: "off", placeholder: "any" }) as HTMLInputElement;
   const type = h("select", { id: "f-type" }, h("option", { value: "" }, "Any"), h("option", { value: "main" }, "main"), h("option", { value: "side" }, "side")) as HTMLSelectElement;
   const status = h("select", { id: "f-status" }, ["", "ok", "upstream_error", "failed", "cancelled"].map((s) => h("option", { value: s }, s || "Any"))) as HTMLSelectElement;
+  const agent = h("select", { id: "f-agent" }, h("option", { value: "" }, "Any")) as HTMLSelectElement;
+  // Filled from the agents MetaClaw has seen; the list stays usable if this fails.
+  void app.api.agents().then(
+    (r) => agent.append(...r.agents.map((a) => h("option", { value: a.agent }, `${a.agent} (${a.turns})`))),
+    () => undefined,
+  );
   const model = h("input", { id: "f-model", autocomplete: "off", placeholder: "any" }) as HTMLInputElement;
   const score = h("select", { id: "f-score" }, h("option", { value: "" }, "Any"), h("option", { value: "1" }, "+1 good"), h("option", { value: "0" }, "0 neutral"), h("option", { value: "-1" }, "−1 failed"), h("option", { value: "none" }, "Unscored")) as HTMLSelectElement;
   const table = h("div", { class: "table-pane" });
@@ -47,7 +53,7 @@ function listView(app: App): { el: HTMLElement; refresh: () => void; destroy: ()
     "div",
     null,
     h("div", { class: "view-head" }, h("h1", null, "Turns")),
-    h("form", { class: "filters", role: "search", "aria-label": "Filter turns", onsubmit: (e: Event) => e.preventDefault() }, field("Session", session), field("Type", type), field("Status", status), field("Model", model), field("Score", score)),
+    h("form", { class: "filters", role: "search", "aria-label": "Filter turns", onsubmit: (e: Event) => e.preventDefault() }, field("Session", session), field("Agent", agent), field("Type", type), field("Status", status), field("Model", model), field("Score", score)),
     info,
     table,
     pager,
@@ -68,6 +74,7 @@ function listView(app: App): { el: HTMLElement; refresh: () => void; destroy: ()
       onText();
     });
   for (const [c, k] of [
+    [agent, "agent"],
     [type, "type"],
     [status, "status"],
     [score, "score"],
@@ -80,7 +87,7 @@ function listView(app: App): { el: HTMLElement; refresh: () => void; destroy: ()
   /** One page of turns. The score filter has no server-side parameter, so pages are read until
    * 50 matching turns are found (at most 10 reads of 200). */
   async function fetchRows(signal: AbortSignal): Promise<{ rows: TurnSummary[]; next: number | null }> {
-    const base: TurnFilter = { session: f.session || undefined, type: (f.type || undefined) as TurnType | undefined, status: (f.status || undefined) as TurnStatus | undefined, model: f.model || undefined };
+    const base: TurnFilter = { session: f.session || undefined, agent: f.agent || undefined, type: (f.type || undefined) as TurnType | undefined, status: (f.status || undefined) as TurnStatus | undefined, model: f.model || undefined };
     if (!f.score) {
       const p = await app.api.turns({ ...base, before: cursors[page], limit: PAGE }, signal);
       return { rows: p.turns, next: p.next_before };
@@ -154,7 +161,7 @@ function listView(app: App): { el: HTMLElement; refresh: () => void; destroy: ()
         "table",
         { class: "data turns-table" },
         h("caption", { class: "sr-only" }, "Turns, newest first"),
-        h("thead", null, h("tr", null, ["Turn", "Started", "Session", "Type", "Model", "Status", "Score", "Skills", "Overhead", "Answer"].map((c) => h("th", { scope: "col" }, c)))),
+        h("thead", null, h("tr", null, ["Turn", "Started", "Session", "Agent", "Type", "Model", "Status", "Score", "Skills", "Overhead", "Answer"].map((c) => h("th", { scope: "col" }, c)))),
         h(
           "tbody",
           null,
@@ -165,6 +172,7 @@ function listView(app: App): { el: HTMLElement; refresh: () => void; destroy: ()
               h("td", null, h("a", { href: `#/turns/${t.id}` }, `#${t.id}`)),
               h("td", { class: "nowrap" }, dateTime(t.started_at)),
               h("td", { class: "mono ellipsis", title: t.session_id }, h("button", { type: "button", class: "linkish", title: "Only this session", onclick: () => { session.value = t.session_id; f.session = t.session_id; reset(); } }, t.session_id.slice(0, 12))),
+              h("td", { class: "agent" }, t.agent),
               h("td", null, t.turn_type),
               h("td", { class: "ellipsis" }, t.model ?? "—"),
               h("td", null, h("span", { class: `status status-${t.status}` }, t.status)),
