@@ -354,6 +354,18 @@ async fn the_cli_lists_one_agents_turns_and_approves_a_candidate_as_shared() {
     assert!(ok && out.contains("AGENT") && out.contains("openclaw") && !out.contains("codex"), "{out}");
     let (ok, _, err) = cli(&h, &["turns", "--agent", "Not Valid"]);
     assert!(!ok && err.contains("agent"), "{err}");
+    // Candidates know the agents of the turns they came from, and filter by them.
+    assert_eq!(cand["agents"], json!(["codex"]), "{cand}");
+    let mine = h.admin("/api/candidates?status=pending&agent=codex").await;
+    assert_eq!(mine["candidates"].as_array().unwrap().len(), 1, "{mine}");
+    let theirs = h.admin("/api/candidates?status=pending&agent=openclaw").await;
+    assert_eq!(theirs["candidates"], json!([]), "{theirs}");
+    let (ok, out, err) = cli(&h, &["review", "list", "--agent", "openclaw", "--json"]);
+    assert!(ok, "{err}");
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["candidates"], json!([]));
+    let (ok, out, err) = cli(&h, &["review", "list", "--agent", "codex", "--json"]);
+    assert!(ok, "{err}");
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["candidates"][0]["id"], cand["id"]);
     let id = cand["id"].to_string();
     let (ok, out, err) = cli(&h, &["review", "approve", &id, "--shared"]);
     assert!(ok, "{out}{err}");

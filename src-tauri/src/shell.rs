@@ -344,7 +344,7 @@ async fn event_loop(app: AppHandle, s: Arc<Shell>, mut rx: tokio::sync::broadcas
                 refresh(&app, &s).await;
                 if notify && status == "approved" {
                     // Only automatic approvals are news: the user made the others.
-                    let approved = CandidateFilter { status: Some(CandidateStatus::Approved) };
+                    let approved = CandidateFilter { status: Some(CandidateStatus::Approved), ..Default::default() };
                     if let Ok(c) = s.api.candidates(&approved).await {
                         let auto = c.candidates.into_iter().next().filter(|c| c.decided_by.as_deref() != Some("user"));
                         if let Some(c) = auto {

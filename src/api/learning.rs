@@ -68,7 +68,11 @@ async fn candidates(
     ApiQuery(f): ApiQuery<CandidateFilter>,
 ) -> Result<Json<CandidateList>, ApiError> {
     let status = f.status.map(|s| s.as_str().to_string());
-    Ok(Json(CandidateList { candidates: review::list(&st.store, status).await? }))
+    let mut candidates = review::list(&st.store, status).await?;
+    if let Some(agent) = &f.agent {
+        candidates.retain(|c| c.agents.contains(agent));
+    }
+    Ok(Json(CandidateList { candidates }))
 }
 
 async fn candidate(State(st): State<Arc<ApiState>>, Path(id): Path<i64>) -> Result<Json<review::Candidate>, ApiError> {

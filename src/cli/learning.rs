@@ -24,6 +24,9 @@ pub enum ReviewCmd {
         /// pending, approved, rejected, deferred, or all.
         #[arg(long, default_value = "pending")]
         status: String,
+        /// Only candidates learned from this agent's turns.
+        #[arg(long, value_parser = |s: &str| metaclaw::agent::AgentId::parse(s).map_err(|e| e.to_string()))]
+        agent: Option<metaclaw::agent::AgentId>,
         #[arg(long)]
         json: bool,
     },
@@ -141,7 +144,7 @@ pub async fn runs(home: &Home, limit: u32, json: bool) -> Result<()> {
                 r.trigger.clone(),
                 r.session_id.clone().unwrap_or_else(|| "-".into()),
                 r.turns.len().to_string(),
-                r.status.clone(),
+                r.status.to_string(),
                 r.candidates.to_string(),
                 r.reason.as_deref().map(|s| super::output::one_line(s, 100)).unwrap_or_default(),
             ]
@@ -159,8 +162,8 @@ fn replay(c: &Candidate) -> Option<Replay> {
 pub async fn review(home: &Home, cmd: ReviewCmd) -> Result<()> {
     let api = api(home)?;
     match cmd {
-        ReviewCmd::List { status, json } => {
-            let list = api.candidates(&CandidateFilter { status: candidate_status(&status)? }).await?;
+        ReviewCmd::List { status, agent, json } => {
+            let list = api.candidates(&CandidateFilter { status: candidate_status(&status)?, agent }).await?;
             if json {
                 return print_json(&list);
             }

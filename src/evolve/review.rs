@@ -50,6 +50,9 @@ pub struct Candidate {
     pub generation: Option<i64>,
     /// The turns it was learned from (its support set).
     pub support: Vec<i64>,
+    /// The agents that sent its support turns.
+    #[serde(default)]
+    pub agents: Vec<crate::agent::AgentId>,
     /// Risks the screen found (kind and matched text), from its content and the user's own words
     /// in its evidence; a flagged candidate is never approved by the policy, only by a person.
     #[serde(default)]
@@ -82,6 +85,7 @@ pub fn candidate_flags(content: &str, evidence: &Value) -> Vec<Flag> {
 fn complete(c: &rusqlite::Connection, mut cand: Candidate) -> Result<Candidate, StoreError> {
     cand.flags = candidate_flags(&cand.content, &cand.evidence);
     cand.support = candidates::support(c, cand.id)?;
+    cand.agents = crate::store::turns::agents_of(c, &cand.support)?;
     for f in cand.evidence.as_array_mut().into_iter().flatten() {
         let Some(turn) = f["turn_id"].as_i64() else { continue };
         if let Some(note) = crate::store::judge::user_note(c, turn)? {

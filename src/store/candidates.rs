@@ -78,6 +78,7 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Candidate> {
         reason: r.get(15)?,
         generation: r.get(16)?,
         support: Vec::new(),
+        agents: Vec::new(),
     })
 }
 

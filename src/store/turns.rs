@@ -324,6 +324,20 @@ pub fn agents_seen(conn: &Connection) -> Result<Vec<(AgentId, i64, i64)>, StoreE
     Ok(out)
 }
 
+/// The distinct agents that sent the turns `ids` (sorted; turns no longer recorded are skipped).
+pub fn agents_of(conn: &Connection, ids: &[i64]) -> Result<Vec<AgentId>, StoreError> {
+    let mut q = conn.prepare_cached("SELECT agent FROM turns WHERE id = ?1")?;
+    let mut out = Vec::new();
+    for id in ids {
+        if let Some(agent) = q.query_row([id], |r| r.get::<_, String>(0)).optional()? {
+            out.push(AgentId::parse(&agent).unwrap_or_default());
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
 /// Whether turn `id` is recorded.
 pub fn exists(conn: &Connection, id: i64) -> Result<bool, StoreError> {
     Ok(conn.query_row("SELECT EXISTS(SELECT 1 FROM turns WHERE id = ?1)", [id], |r| r.get(0))?)

@@ -71,6 +71,10 @@ pub struct CandidateFilter {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(test, ts(optional))]
     pub status: Option<CandidateStatus>,
+    /// Only candidates learned from this agent's turns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub agent: Option<crate::agent::AgentId>,
 }
 
 /// `GET /api/candidates`, newest first.

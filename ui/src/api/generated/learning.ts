@@ -1,7 +1,7 @@
 // Generated from the Rust types in src/api/types/ by ts-rs: do not edit by hand.
 // Regenerate with: METACLAW_WRITE_TS=1 cargo test --lib api::types
 import type { ChangeKind } from "./skills";
-import type { EvolveRun } from "./status";
+import type { AgentId, EvolveRun } from "./status";
 
 /**
  * `POST /api/evolve` body (optional).
@@ -44,7 +44,11 @@ export type CandidateStatus = "pending" | "approved" | "rejected" | "deferred";
 /**
  * Query of `GET /api/candidates`.
  */
-export type CandidateFilter = { status?: CandidateStatus, };
+export type CandidateFilter = { status?: CandidateStatus, 
+/**
+ * Only candidates learned from this agent's turns.
+ */
+agent?: AgentId, };
 
 /**
  * `GET /api/candidates`, newest first.
@@ -87,6 +91,10 @@ generation: number | null,
  * The turns it was learned from (its support set).
  */
 support: Array<number>, 
+/**
+ * The agents that sent its support turns.
+ */
+agents: Array<AgentId>, 
 /**
  * Risks the screen found (kind and matched text), from its content and the user's own words
  * in its evidence; a flagged candidate is never approved by the policy, only by a person.
