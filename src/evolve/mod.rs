@@ -60,21 +60,56 @@ pub struct RunReport {
     pub outcome: String,
 }
 
-/// How an evolution run ended, as recorded in `evolve_runs.status`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How an evolution run ended, as recorded in `evolve_runs.status` (the same words on the wire).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "EvolveOutcome"))]
 pub enum Outcome {
     /// Candidates were queued for review.
+    #[serde(rename = "proposed")]
     Proposed,
     /// The evolver answered, and proposed no skill.
+    #[serde(rename = "nothing")]
     Nothing,
     /// Every proposal was dropped by screening.
+    #[serde(rename = "screened out")]
     ScreenedOut,
     /// The answer was not the JSON asked for (or was cut at `max_tokens`).
+    #[serde(rename = "malformed")]
     Malformed,
     /// The evolver did not answer within `[evolve] timeout_secs`.
+    #[serde(rename = "timed out")]
     TimedOut,
     /// The call failed (unreachable, refused, an error status).
+    #[serde(rename = "failed")]
     Failed,
+    /// A run recorded by an older build, which had no finer word for an answered run.
+    #[serde(rename = "done")]
+    Done,
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl rusqlite::types::FromSql for Outcome {
+    fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        let text = v.as_str()?;
+        [
+            Outcome::Proposed,
+            Outcome::Nothing,
+            Outcome::ScreenedOut,
+            Outcome::Malformed,
+            Outcome::TimedOut,
+            Outcome::Failed,
+            Outcome::Done,
+        ]
+        .into_iter()
+        .find(|o| o.as_str() == text)
+        .ok_or_else(|| rusqlite::types::FromSqlError::Other(format!("{text:?} is no evolution run outcome").into()))
+    }
 }
 
 impl Outcome {
@@ -86,13 +121,14 @@ impl Outcome {
             Outcome::Malformed => "malformed",
             Outcome::TimedOut => "timed out",
             Outcome::Failed => "failed",
+            Outcome::Done => "done",
         }
     }
 
     /// The evolver answered: its failures are consumed. A run that failed for output or
     /// transport reasons leaves them for the next run (or a better model).
     pub fn consumes(self) -> bool {
-        matches!(self, Outcome::Proposed | Outcome::Nothing | Outcome::ScreenedOut)
+        matches!(self, Outcome::Proposed | Outcome::Nothing | Outcome::ScreenedOut | Outcome::Done)
     }
 }
 
@@ -112,8 +148,7 @@ pub struct Run {
     pub trigger: String,
     pub session_id: Option<String>,
     pub turns: Vec<i64>,
-    /// proposed, nothing, screened out, malformed, timed out or failed (`done` from older builds).
-    pub status: String,
+    pub status: Outcome,
     /// Why it failed, or what screening dropped.
     pub reason: Option<String>,
     pub candidates: i64,

@@ -190,6 +190,7 @@ pub struct PauseReply {
 pub(crate) fn typescript(f: &mut super::ts::File) {
     f.add::<EvolveArg>();
     f.add::<RunReport>();
+    f.add::<crate::evolve::Outcome>();
     f.add::<Limit>();
     f.add::<RunList>();
     f.add::<RetryReply>();

@@ -22,6 +22,11 @@ export type RunReport = { run_id: number | null, failures: number, proposed: Arr
 outcome: string, };
 
 /**
+ * How an evolution run ended, as recorded in `evolve_runs.status` (the same words on the wire).
+ */
+export type EvolveOutcome = "proposed" | "nothing" | "screened out" | "malformed" | "timed out" | "failed" | "done";
+
+/**
  * Query of `GET /api/evolve/runs` and `GET /api/learning`.
  */
 export type Limit = { limit?: number, };
