@@ -10,6 +10,7 @@ use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::agent::AgentId;
 use crate::store::{candidates, generations, turns, StoreError};
 
 /// Which turns to export.
@@ -88,11 +89,11 @@ pub struct GenerationSignal {
 }
 
 /// The learning signal for the most recent `limit` generations, newest first.
-pub fn learning(conn: &Connection, limit: u32) -> Result<Vec<GenerationSignal>, StoreError> {
+pub fn learning(conn: &Connection, limit: u32, agent: Option<&AgentId>) -> Result<Vec<GenerationSignal>, StoreError> {
     let mut out = Vec::new();
     for g in generations::list(conn, limit)? {
         let (generation, reason, created_at) = (g.id, g.reason, g.created_at);
-        let rows = turns::outcomes_under(conn, generation)?;
+        let rows = turns::outcomes_under(conn, generation, agent)?;
         let mut s = GenerationSignal {
             generation,
             reason,

@@ -373,3 +373,47 @@ async fn the_cli_lists_one_agents_turns_and_approves_a_candidate_as_shared() {
     assert!(skill["agents"].as_array().is_none_or(|a| a.is_empty()), "shared: {skill}");
     h.stop().await;
 }
+
+/// Marks turn `id` good (1) or failed (-1) as the user.
+async fn feedback(h: &Harness, id: i64, score: i64) {
+    let r = h
+        .http
+        .post(h.url(&format!("/api/turns/{id}/feedback")))
+        .bearer_auth(&h.token)
+        .json(&json!({"score": score}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_learning_signal_counts_only_the_chosen_agents_turns() {
+    let h = Harness::start(|_| {}).await;
+    let codex = chat_at(&h, "/agents/codex/v1/chat/completions", &[], &user("hello")).await;
+    let claude = chat_at(&h, "/agents/claude-code/v1/chat/completions", &[], &user("hello")).await;
+    chat_at(&h, "/agents/openclaw/v1/chat/completions", &[], &user("hello")).await;
+    feedback(&h, codex, 1).await;
+    feedback(&h, claude, -1).await;
+    let signal = |v: &Value| {
+        let g = &v["generations"][0];
+        (g["turns"].as_i64(), g["scored"].as_i64(), g["mean_score"].as_f64(), g["failure_rate"].as_f64())
+    };
+    let all = h.admin("/api/learning").await;
+    assert_eq!(signal(&all), (Some(3), Some(2), Some(0.0), Some(0.5)), "{all}");
+    let mine = h.admin("/api/learning?agent=codex").await;
+    assert_eq!(signal(&mine), (Some(1), Some(1), Some(1.0), Some(0.0)), "{mine}");
+    let theirs = h.admin("/api/learning?agent=claude-code").await;
+    assert_eq!(signal(&theirs), (Some(1), Some(1), Some(-1.0), Some(1.0)), "{theirs}");
+    assert_eq!(theirs["generations"][0]["generation"], all["generations"][0]["generation"]);
+    let none = h.admin("/api/learning?agent=hermes").await;
+    assert_eq!(signal(&none), (Some(0), Some(0), None, None), "{none}");
+    let r = h.http.get(h.url("/api/learning?agent=Not%20Valid")).bearer_auth(&h.token).send().await.unwrap();
+    assert_eq!(r.status(), 400, "a bad agent name is refused");
+    let (ok, out, err) = cli(&h, &["generations", "list", "--agent", "codex", "--json"]);
+    assert!(ok, "{err}");
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap(), mine);
+    let (ok, _, err) = cli(&h, &["generations", "list", "--agent", "Not Valid"]);
+    assert!(!ok && err.contains("agent"), "{err}");
+    h.stop().await;
+}

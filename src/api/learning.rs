@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::types::learning::{
     ApprovalScope, ApproveArg, CandidateFilter, CandidateList, CandidateStatus, DatasetQuery, DecisionReply, EvolveArg,
-    GenerationDiff, LearningList, Limit, PauseReply, RejectArg, RetryReply, RollbackReply, RunList,
+    GenerationDiff, LearningList, LearningQuery, Limit, PauseReply, RejectArg, RetryReply, RollbackReply, RunList,
 };
 use super::{ApiError, ApiQuery, ApiState};
 use crate::dataset::{self, Split};
@@ -137,10 +137,11 @@ async fn export(State(st): State<Arc<ApiState>>, ApiQuery(a): ApiQuery<DatasetQu
 
 async fn learning(
     State(st): State<Arc<ApiState>>,
-    ApiQuery(l): ApiQuery<Limit>,
+    ApiQuery(q): ApiQuery<LearningQuery>,
 ) -> Result<Json<LearningList>, ApiError> {
-    let limit = l.limit.unwrap_or(50).clamp(1, 500);
-    Ok(Json(LearningList { generations: st.store.read(move |c| dataset::learning(c, limit)).await? }))
+    let limit = q.limit.unwrap_or(50).clamp(1, 500);
+    let generations = st.store.read(move |c| dataset::learning(c, limit, q.agent.as_ref())).await?;
+    Ok(Json(LearningList { generations }))
 }
 
 /// Pauses or resumes learning: the scheduler opens no windows and automatic evolution waits

@@ -7,8 +7,8 @@ use anyhow::{bail, Result};
 use clap::Subcommand;
 
 use metaclaw::api::types::learning::{
-    ApprovalScope, ApproveArg, Candidate, CandidateFilter, CandidateStatus, DatasetQuery, EvolveArg, Limit, RejectArg,
-    Replay, Split,
+    ApprovalScope, ApproveArg, Candidate, CandidateFilter, CandidateStatus, DatasetQuery, EvolveArg, LearningQuery,
+    Limit, RejectArg, Replay, Split,
 };
 use metaclaw::api::types::status::Feedback;
 use metaclaw::evolve::Failure;
@@ -69,6 +69,9 @@ pub enum GenerationsCmd {
     List {
         #[arg(long)]
         json: bool,
+        /// Only this agent's turns count toward each generation's signal.
+        #[arg(long, value_parser = |s: &str| metaclaw::agent::AgentId::parse(s).map_err(|e| e.to_string()))]
+        agent: Option<metaclaw::agent::AgentId>,
     },
     /// What changed between two generations.
     Diff { from: i64, to: i64 },
@@ -252,8 +255,8 @@ pub async fn review(home: &Home, cmd: ReviewCmd) -> Result<()> {
 pub async fn generations(home: &Home, cmd: GenerationsCmd) -> Result<()> {
     let api = api(home)?;
     match cmd {
-        GenerationsCmd::List { json } => {
-            let list = api.learning(&Limit::default()).await?;
+        GenerationsCmd::List { json, agent } => {
+            let list = api.learning(&LearningQuery { agent, ..Default::default() }).await?;
             if json {
                 return print_json(&list);
             }

@@ -571,12 +571,19 @@ pub fn policy_facts(conn: &Connection, id: i64) -> Result<Option<PolicyFacts>, S
 
 /// The skills injected (JSON) and the score, if any, of every `main` turn served under
 /// `generation`.
-pub fn outcomes_under(conn: &Connection, generation: i64) -> Result<Vec<(String, Option<i64>)>, StoreError> {
+pub fn outcomes_under(
+    conn: &Connection,
+    generation: i64,
+    agent: Option<&AgentId>,
+) -> Result<Vec<(String, Option<i64>)>, StoreError> {
     let mut turns = conn.prepare_cached(
         "SELECT t.skills, sc.score FROM turns t LEFT JOIN turn_scores sc ON sc.turn_id = t.id
-         WHERE t.generation = ?1 AND t.turn_type = 'main'",
+         WHERE t.generation = ?1 AND t.turn_type = 'main' AND (?2 IS NULL OR t.agent = ?2)",
     )?;
-    let rows = turns.query_map([generation], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+    let agent = agent.map(AgentId::as_str);
+    let rows = turns
+        .query_map(rusqlite::params![generation, agent], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
     Ok(rows)
 }
 

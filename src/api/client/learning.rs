@@ -4,7 +4,7 @@
 use super::{Client, ClientError};
 use crate::api::types::learning::{
     ApproveArg, Candidate, CandidateFilter, CandidateList, DatasetQuery, DecisionReply, EvolveArg, GenerationDiff,
-    LearningList, Limit, PauseReply, RejectArg, RetryReply, RollbackReply, RunList, RunReport,
+    LearningList, LearningQuery, Limit, PauseReply, RejectArg, RetryReply, RollbackReply, RunList, RunReport,
 };
 
 impl Client {
@@ -64,9 +64,10 @@ impl Client {
         self.get_text(&if q.is_empty() { "/api/dataset".to_string() } else { format!("/api/dataset?{q}") }).await
     }
 
-    /// `GET /api/learning`: the learning signal per generation, newest first.
-    pub async fn learning(&self, limit: &Limit) -> Result<LearningList, ClientError> {
-        self.get_query("/api/learning", limit).await
+    /// `GET /api/learning`: the learning signal per generation, newest first (of one agent's
+    /// turns if `query.agent` is set).
+    pub async fn learning(&self, query: &LearningQuery) -> Result<LearningList, ClientError> {
+        self.get_query("/api/learning", query).await
     }
 
     /// `POST /api/learning/pause` (`true`) or `/resume` (`false`).

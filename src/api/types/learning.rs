@@ -19,7 +19,7 @@ pub struct EvolveArg {
     pub session: Option<String>,
 }
 
-/// Query of `GET /api/evolve/runs` and `GET /api/learning`.
+/// Query of `GET /api/evolve/runs`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Limit {
@@ -172,6 +172,19 @@ pub struct DatasetQuery {
     pub limit: Option<u32>,
 }
 
+/// Query of `GET /api/learning`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct LearningQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub limit: Option<u32>,
+    /// Only this agent's turns count toward each generation's signal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub agent: Option<crate::agent::AgentId>,
+}
+
 /// `GET /api/learning`: the learning signal per generation, newest first.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(test, derive(ts_rs::TS))]
@@ -210,6 +223,7 @@ pub(crate) fn typescript(f: &mut super::ts::File) {
     f.add::<RollbackReply>();
     f.add::<DatasetQuery>();
     f.add::<Split>();
+    f.add::<LearningQuery>();
     f.add::<LearningList>();
     f.add::<GenerationSignal>();
     f.add::<PauseReply>();

@@ -27,7 +27,7 @@ outcome: string, };
 export type EvolveOutcome = "proposed" | "nothing" | "screened out" | "malformed" | "timed out" | "failed" | "done";
 
 /**
- * Query of `GET /api/evolve/runs` and `GET /api/learning`.
+ * Query of `GET /api/evolve/runs`.
  */
 export type Limit = { limit?: number, };
 
@@ -206,6 +206,15 @@ split?: Split, limit?: number, };
  * Which turns to export.
  */
 export type Split = "support" | "query";
+
+/**
+ * Query of `GET /api/learning`.
+ */
+export type LearningQuery = { limit?: number, 
+/**
+ * Only this agent's turns count toward each generation's signal.
+ */
+agent?: AgentId, };
 
 /**
  * `GET /api/learning`: the learning signal per generation, newest first.
