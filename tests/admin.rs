@@ -121,11 +121,11 @@ async fn the_scheduler_says_whether_learning_may_run_and_why() {
         (now.checked_sub(jiff::ToSpan::hours(1)).unwrap(), now.checked_add(jiff::ToSpan::hours(2)).unwrap());
     let window = format!("{}-{}", from.strftime("%H:%M"), to.strftime("%H:%M"));
     let h = Harness::start(|c| {
-        c.omls.timezone = Some("UTC".into());
-        c.omls.sleep = [("default".to_string(), window.clone())].into();
+        c.scheduler.timezone = Some("UTC".into());
+        c.scheduler.sleep = [("default".to_string(), window.clone())].into();
     })
     .await;
-    let v = h.admin("/api/omls").await;
+    let v = h.admin("/api/scheduler").await;
     assert_eq!(
         (v["decision"]["open"].as_bool(), v["decision"]["reason"].as_str()),
         (Some(true), Some("asleep")),
@@ -140,10 +140,10 @@ async fn the_scheduler_says_whether_learning_may_run_and_why() {
     h.stop().await;
 
     // No sleep hours and a fresh turn: the user is at the machine; it says when a window could open.
-    let h = Harness::start(|c| c.omls.sleep = [("default".to_string(), "off".to_string())].into()).await;
+    let h = Harness::start(|c| c.scheduler.sleep = [("default".to_string(), "off".to_string())].into()).await;
     h.chat(user("hello")).await;
     h.flush().await;
-    let v = h.admin("/api/omls").await;
+    let v = h.admin("/api/scheduler").await;
     assert_eq!(
         (v["decision"]["open"].as_bool(), v["decision"]["reason"].as_str()),
         (Some(false), Some("present")),

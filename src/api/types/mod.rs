@@ -11,9 +11,9 @@
 pub mod calendars;
 pub mod connect;
 pub mod learning;
-pub mod skills;
 pub mod scheduler;
 pub mod settings;
+pub mod skills;
 pub mod status;
 pub mod train;
 
