@@ -256,7 +256,12 @@ async fn openclaw_runs_one_turn_through_metaclaw_connect_and_disconnect_restores
     )
     .await;
     assert!(ok, "openclaw agent failed:\n{log}");
-    assert_attributed(&turns(&s).await, "openclaw");
+    let recorded = turns(&s).await;
+    assert_attributed(&recorded, "openclaw");
+    // OpenClaw wraps the user's words in its own scaffolding (a timestamp, runtime context);
+    // what MetaClaw shows and learns from is the user's words alone.
+    let previews: Vec<_> = recorded.iter().filter_map(|t| t.get("preview").and_then(Value::as_str)).collect();
+    assert!(previews.contains(&"say hi"), "the envelope is taken off the real request: {previews:?}");
 
     metaclaw(&s, &env, &["disconnect", "openclaw"]);
     assert!(!config.exists(), "the config connect created is gone again");
