@@ -397,7 +397,8 @@ fn both_kinds(c: &mut metaclaw::config::Config) {
         auth: Auth::Key,
         model: None,
     };
-    c.upstreams = vec![up("claude", Protocol::Anthropic, &["claude-*"], false), up("local", Protocol::OpenAi, &[], true)];
+    c.upstreams =
+        vec![up("claude", Protocol::Anthropic, &["claude-*"], false), up("local", Protocol::OpenAi, &[], true)];
 }
 
 /// Claude Code's headers (2.1.x, print mode) on a `/v1/messages?beta=true` call.

@@ -553,7 +553,8 @@ fn with_anthropic(c: &mut metaclaw::config::Config) {
         auth: Auth::Key,
         model: None,
     };
-    c.upstreams = vec![up("claude", Protocol::Anthropic, &["claude-*"], false), up("local", Protocol::OpenAi, &[], true)];
+    c.upstreams =
+        vec![up("claude", Protocol::Anthropic, &["claude-*"], false), up("local", Protocol::OpenAi, &[], true)];
     c.routing.max_attempts = 1;
 }
 

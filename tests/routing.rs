@@ -96,8 +96,10 @@ fn sse_events(text: &str) -> Vec<(String, Value)> {
 }
 
 fn two_kinds(s: &[Standin], c: &mut Config) {
-    c.upstreams =
-        vec![up("claude", Protocol::Anthropic, &s[0], &["claude-*"], false), up("local", Protocol::OpenAi, &s[0], &[], true)];
+    c.upstreams = vec![
+        up("claude", Protocol::Anthropic, &s[0], &["claude-*"], false),
+        up("local", Protocol::OpenAi, &s[0], &[], true),
+    ];
 }
 
 #[tokio::test]
@@ -271,7 +273,8 @@ async fn retries_honour_retry_after_and_never_happen_after_the_first_byte() {
     let s = setup(
         vec![Options::default(), Options::default()],
         |s, c| {
-            c.upstreams = vec![up("a", Protocol::OpenAi, &s[0], &["m"], false), up("b", Protocol::OpenAi, &s[1], &["m"], false)]
+            c.upstreams =
+                vec![up("a", Protocol::OpenAi, &s[0], &["m"], false), up("b", Protocol::OpenAi, &s[1], &["m"], false)]
         },
         Keys::none(),
     )
@@ -416,8 +419,10 @@ async fn hostile_upstream_streams_never_crash_the_proxy_and_are_recorded() {
             Options { raw_stream: raw(anthropic), ..Default::default() },
         ],
         |s, c| {
-            c.upstreams =
-                vec![up("oa", Protocol::OpenAi, &s[0], &["oa-*"], true), up("an", Protocol::Anthropic, &s[1], &["an-*"], false)]
+            c.upstreams = vec![
+                up("oa", Protocol::OpenAi, &s[0], &["oa-*"], true),
+                up("an", Protocol::Anthropic, &s[1], &["an-*"], false),
+            ]
         },
         Keys::none(),
     )

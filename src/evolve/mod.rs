@@ -580,7 +580,9 @@ pub(crate) async fn recorded(
             m.remove("stream");
             m.remove("stream_options");
         }
-        let why = t.judgement.and_then(|j| if j.source == crate::turn::ScoreSource::User { j.note } else { j.reason.or(j.note) });
+        let why =
+            t.judgement
+                .and_then(|j| if j.source == crate::turn::ScoreSource::User { j.note } else { j.reason.or(j.note) });
         (body, t.response_text.unwrap_or_default(), t.summary.upstream, why)
     }))
 }

@@ -456,11 +456,7 @@ impl Training {
 
     /// The median duration of recent steps (what a window must cover).
     async fn step_estimate(&self) -> Option<Duration> {
-        let mut d: Vec<i64> = self
-            .store
-            .read(record::recent_step_durations)
-            .await
-            .ok()?;
+        let mut d: Vec<i64> = self.store.read(record::recent_step_durations).await.ok()?;
         if d.is_empty() {
             return None;
         }
