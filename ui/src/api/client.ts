@@ -238,7 +238,7 @@ export class Client {
   explain = (query: string) => this.request<Explanation>("POST", "/api/skills/explain", { query });
 
   // --- learning loop ------------------------------------------------------------------------
-  candidates = (status?: string) => this.request<CandidateList>("GET", `/api/candidates${qs({ status })}`);
+  candidates = (status?: string, agent?: string) => this.request<CandidateList>("GET", `/api/candidates${qs({ status, agent })}`);
   candidate = (id: number) => this.request<Candidate>("GET", `/api/candidates/${id}`);
   approve = (id: number, content?: string, scope?: ApproveArg["scope"]) =>
     this.request<DecisionReply>("POST", `/api/candidates/${id}/approve`, { ...(content === undefined ? {} : { content }), ...(scope ? { scope } : {}) } as ApproveArg);

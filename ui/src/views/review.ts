@@ -43,11 +43,25 @@ export function reviewView(app: App, params: string[]): View {
     void reload();
   });
 
+  // Only candidates learned from one agent's turns; the agents come from GET /api/agents (the list
+  // stays usable if that fails).
+  let agent = "";
+  const agentSel = h("select", { id: "review-agent" }, h("option", { value: "" }, "All agents")) as HTMLSelectElement;
+  void app.api.agents().then(
+    (r) => agentSel.append(...r.agents.map((a) => h("option", { value: a.agent }, `${a.agent} (${a.turns})`))),
+    () => undefined,
+  );
+  agentSel.addEventListener("change", () => {
+    agent = agentSel.value;
+    void reload();
+  });
+
   const el = h(
     "div",
     { class: "view view-review" },
     h("div", { class: "view-head" }, h("h1", null, "Review"), evolveBtn),
     h("p", { class: "lede" }, "Skills the evolver proposed from your agent's failures. Approving one adds it to the library from the next turn."),
+    h("form", { class: "filters", role: "search", "aria-label": "Filter candidates", onsubmit: (e: Event) => e.preventDefault() }, field("Learned from", agentSel)),
     t.list,
     h("div", { class: "split" }, listEl, detailEl),
   );
@@ -55,7 +69,7 @@ export function reviewView(app: App, params: string[]): View {
   async function reload(): Promise<void> {
     const data = await load(
       listEl,
-      () => app.api.candidates(status),
+      () => app.api.candidates(status, agent || undefined),
       (d) => renderList(d.candidates),
       "Loading candidates",
     );
