@@ -24,6 +24,8 @@ const METADATA_HEADERS: &[&str] = &[
 
 /// Lines that frame messages queued while the agent was busy.
 const QUEUE_MARKER: &str = "[Queued messages while agent was busy]";
+/// How OpenClaw's runtime line (agent, session, host, model, …) after the user's words begins.
+const RUNTIME_PREFIX: &str = "Runtime: agent=";
 
 /// The user's own words in `text`: every known envelope removed, blank runs collapsed, trimmed.
 /// Text without an envelope comes back as it was (borrowed).
@@ -55,7 +57,7 @@ pub fn user_words(text: &str) -> Cow<'_, str> {
             continue;
         }
         let frames_queued = trimmed == "---" && lines.peek().is_some_and(|l| is_queue_line(l.trim()));
-        if is_system_event(trimmed) || is_queue_line(trimmed) || frames_queued {
+        if is_system_event(trimmed) || is_queue_line(trimmed) || frames_queued || is_runtime_line(trimmed) {
             continue;
         }
         out.push(strip_channel_header(line));
@@ -70,6 +72,7 @@ fn might_have_envelope(text: &str) -> bool {
         || text.contains(INTERNAL_HEADER)
         || text.contains("System: [")
         || text.contains(QUEUE_MARKER)
+        || text.contains(RUNTIME_PREFIX)
         || text.trim_start().starts_with('[')
 }
 
@@ -117,6 +120,12 @@ fn starts_with_header(text: &str, header: &str) -> bool {
 /// OpenClaw's system event lines (`System: [time] …`, `System (untrusted): [time] …`).
 fn is_system_event(line: &str) -> bool {
     line.strip_prefix("System: [").or_else(|| line.strip_prefix("System (untrusted): [")).is_some()
+}
+
+/// OpenClaw's runtime line (`Runtime: agent=main | session=… | host=… | model=…`), which
+/// `openclaw agent --local` (2026.9) puts after the user's words.
+fn is_runtime_line(line: &str) -> bool {
+    line.starts_with(RUNTIME_PREFIX) && line.contains(" | session=")
 }
 
 /// The frame of queued messages: the marker and `Queued #n (from …)` (with the `---` before it).
@@ -203,6 +212,18 @@ mod tests {
             ""
         );
         assert_eq!(user_words(&format!("{INTERNAL_END} stray end")), format!("{INTERNAL_END} stray end"));
+    }
+
+    #[test]
+    fn openclaws_runtime_line_after_the_users_words_is_removed() {
+        // As OpenClaw 2026.9.6 (`agent --local`) sent it in tests/agents.rs.
+        let text =
+            "say hi\n\nRuntime: agent=main | session=agent:main:explicit:metaclaw-test | sessionId=metaclaw-test | \
+            host=vm | repo=/tmp/w/.openclaw/workspace | os=Linux 6.18.44 (x64) | node=v24.19.0 | active_node=unknown | \
+            model=metaclaw/standin-small | default_model=metaclaw/standin-small";
+        assert_eq!(user_words(text), "say hi");
+        // Words that merely start the same way stay.
+        assert_eq!(user_words("Runtime: agent=smith is how I log it"), "Runtime: agent=smith is how I log it");
     }
 
     #[test]

@@ -258,10 +258,24 @@ async fn openclaw_runs_one_turn_through_metaclaw_connect_and_disconnect_restores
     assert!(ok, "openclaw agent failed:\n{log}");
     let recorded = turns(&s).await;
     assert_attributed(&recorded, "openclaw");
-    // OpenClaw wraps the user's words in its own scaffolding (a timestamp, runtime context);
-    // what MetaClaw shows and learns from is the user's words alone.
-    let previews: Vec<_> = recorded.iter().filter_map(|t| t.get("preview").and_then(Value::as_str)).collect();
-    assert!(previews.contains(&"say hi"), "the envelope is taken off the real request: {previews:?}");
+    // OpenClaw wraps the user's words in its own scaffolding (runtime context, a timestamp); what
+    // retrieval, the judge and the evolver read of the real request is the user's words alone.
+    let id = recorded[0]["id"].as_i64().expect("a turn id");
+    let token = std::fs::read_to_string(s.home.path().join("admin.token")).unwrap();
+    let detail: Value = reqwest::Client::new()
+        .get(format!("{}/api/turns/{id}", s.base))
+        .bearer_auth(token.trim())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let messages = detail["messages"].as_array().cloned().unwrap_or_default();
+    let raw = messages.iter().rev().find(|m| m["role"] == "user").map(|m| m["content"].to_string()).unwrap_or_default();
+    assert!(raw.contains("OPENCLAW_INTERNAL_CONTEXT"), "the real request carries OpenClaw's envelope: {raw}");
+    let words = metaclaw::transcript::last_user_text(&messages).unwrap_or_default();
+    assert_eq!(words.trim(), "say hi", "the envelope is taken off the real request");
 
     metaclaw(&s, &env, &["disconnect", "openclaw"]);
     assert!(!config.exists(), "the config connect created is gone again");
