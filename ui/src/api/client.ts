@@ -248,7 +248,7 @@ export class Client {
   generations = (limit = 100) => this.request<GenerationList>("GET", `/api/generations${qs({ limit })}`);
   diff = (a: number, b: number) => this.request<GenerationDiff>("GET", `/api/generations/${a}/diff/${b}`);
   rollback = (id: number) => this.request<RollbackReply>("POST", `/api/generations/${id}/rollback`);
-  learning = (limit = 50) => this.request<LearningList>("GET", `/api/learning${qs({ limit })}`);
+  learning = (limit = 50, agent?: string) => this.request<LearningList>("GET", `/api/learning${qs({ limit, agent })}`);
   pauseLearning = () => this.request<PauseReply>("POST", "/api/learning/pause");
   resumeLearning = () => this.request<PauseReply>("POST", "/api/learning/resume");
   datasetUrl = (split: "query" | "support") => `/api/dataset${qs({ split, limit: 100000 })}`;

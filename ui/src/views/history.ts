@@ -15,6 +15,19 @@ export function historyView(app: App): View {
   const b = h("select", { id: "diff-b" }) as HTMLSelectElement;
   const go = h("button", { type: "submit", class: "btn btn-primary", id: "diff-go" }, "Compare");
   const form = h("form", { class: "filters", "aria-label": "Compare two generations" }, field("From generation", a), field("To generation", b), h("div", { class: "field field-btn" }, go));
+  // The learning signal of one agent's turns only; the agents come from GET /api/agents (the list
+  // stays usable if this fails), like Turns' agent filter. "Any" = every agent.
+  let agent = "";
+  const agentSel = h("select", { id: "history-agent" }, h("option", { value: "" }, "Any")) as HTMLSelectElement;
+  void app.api.agents().then(
+    (r) => agentSel.append(...r.agents.map((x) => h("option", { value: x.agent }, `${x.agent} (${x.turns})`))),
+    () => undefined,
+  );
+  agentSel.addEventListener("change", () => {
+    agent = agentSel.value;
+    void reload();
+  });
+  const agentForm = h("form", { class: "filters", role: "search", "aria-label": "Learning signal of one agent", onsubmit: (e: Event) => e.preventDefault() }, field("Agent", agentSel));
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
     void showDiff(Number(a.value), Number(b.value));
@@ -26,14 +39,14 @@ export function historyView(app: App): View {
     h("div", { class: "view-head" }, h("h1", null, "History")),
     h("p", { class: "lede" }, "Every change of the active skills is a generation. Compare any two, or roll back to an earlier one (itself a new generation)."),
     h("section", { class: "card", "aria-labelledby": "cmp-h" }, h("h2", { id: "cmp-h" }, "Compare generations"), form, diffEl),
-    h("section", { "aria-labelledby": "tl-h" }, h("h2", { id: "tl-h" }, "Timeline"), timeline),
+    h("section", { "aria-labelledby": "tl-h" }, h("h2", { id: "tl-h" }, "Timeline"), agentForm, timeline),
   );
 
   async function reload(): Promise<void> {
     await load(
       timeline,
       async () => {
-        const [g, l] = await Promise.all([app.api.generations(limit), app.api.learning(Math.min(limit, 500)).catch(() => ({ generations: [] as GenerationSignal[] }))]);
+        const [g, l] = await Promise.all([app.api.generations(limit), app.api.learning(Math.min(limit, 500), agent || undefined).catch(() => ({ generations: [] as GenerationSignal[] }))]);
         return { gens: g.generations, signal: new Map(l.generations.map((s) => [s.generation, s])) };
       },
       ({ gens, signal }) => {
