@@ -153,12 +153,14 @@ export async function startStack({ learning = true, skills = 0, builtin = true, 
   };
 }
 
-/** One chat turn through the proxy (header sessions, like the Rust tests). Returns the turn id. */
-export async function say(stack, session, history, done = false) {
+/** One chat turn through the proxy (header sessions, like the Rust tests), through an agent's own
+ * route `/agents/<agent>/v1` when `agent` is given. Returns the turn id. */
+export async function say(stack, session, history, done = false, agent = null) {
   const messages = history.map((t, i) => ({ role: i % 2 === 0 ? "user" : "assistant", content: t }));
   const headers = { "content-type": "application/json", "x-session-id": session };
   if (done) headers["x-session-done"] = "true";
-  const r = await fetch(`${stack.base}/v1/chat/completions`, { method: "POST", headers, body: JSON.stringify({ model: "m", messages }) });
+  const route = agent ? `/agents/${agent}/v1` : "/v1";
+  const r = await fetch(`${stack.base}${route}/chat/completions`, { method: "POST", headers, body: JSON.stringify({ model: "m", messages }) });
   if (r.status !== 200) throw new Error(`chat: HTTP ${r.status}: ${await r.text()}`);
   await r.arrayBuffer();
   return Number(r.headers.get("x-metaclaw-turn-id"));

@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { api, openBrowser, openUi, startStack, waitFor } from "./harness.mjs";
+import { api, say, openBrowser, openUi, startStack, waitFor } from "./harness.mjs";
 
 let stack;
 let browser;
@@ -20,19 +20,11 @@ after(async () => {
   await stack?.stop();
 });
 
-async function sayAs(agent, session, history, done = false) {
-  const messages = history.map((t, i) => ({ role: i % 2 === 0 ? "user" : "assistant", content: t }));
-  const headers = { "content-type": "application/json", "x-session-id": session };
-  if (done) headers["x-session-done"] = "true";
-  const r = await fetch(`${stack.base}/agents/${agent}/v1/chat/completions`, { method: "POST", headers, body: JSON.stringify({ model: "m", messages }) });
-  if (r.status !== 200) throw new Error(`chat: HTTP ${r.status}: ${await r.text()}`);
-  await r.arrayBuffer();
-}
 
 test("a codex-only candidate shows its scope and the switch approves it for all agents", async () => {
   const first = "put the standup time in the notes [[evolve:timestamps]]";
-  await sayAs("codex", "scope-ui", [first]);
-  await sayAs("codex", "scope-ui", [first, `Echo: ${first}`, "no, timestamps must carry +08:00 [[judge_score:-1]]"], true);
+  await say(stack, "scope-ui", [first], false, "codex");
+  await say(stack, "scope-ui", [first, `Echo: ${first}`, "no, timestamps must carry +08:00 [[judge_score:-1]]"], true, "codex");
   const cand = await waitFor("a candidate", async () => {
     const r = await api(stack, "GET", "/api/candidates?status=pending");
     return r.json?.candidates?.[0] ?? null;
