@@ -19,6 +19,7 @@ pub mod connect;
 pub mod learning;
 pub mod scheduler;
 pub mod settings;
+pub mod setup;
 pub mod skills;
 pub mod train;
 pub mod types;
@@ -151,6 +152,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .merge(learning::routes())
         .merge(train::routes())
         .merge(connect::routes())
+        .merge(setup::routes())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
         .merge(ui)

@@ -7,6 +7,7 @@ mod connect;
 mod learning;
 mod scheduler;
 mod settings;
+mod setup;
 mod skills;
 mod status;
 mod train;

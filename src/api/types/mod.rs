@@ -13,6 +13,7 @@ pub mod connect;
 pub mod learning;
 pub mod scheduler;
 pub mod settings;
+pub mod setup;
 pub mod skills;
 pub mod status;
 pub mod train;
@@ -109,7 +110,9 @@ mod tests {
         super::train::typescript(&mut train);
         let mut connect = File::new("connect");
         super::connect::typescript(&mut connect);
-        vec![error, status, learning, skills, scheduler, calendars, settings, train, connect]
+        let mut setup = File::new("setup");
+        super::setup::typescript(&mut setup);
+        vec![error, status, learning, skills, scheduler, calendars, settings, train, connect, setup]
     }
 
     #[test]

@@ -10,3 +10,4 @@ export type * from "./calendars";
 export type * from "./settings";
 export type * from "./train";
 export type * from "./connect";
+export type * from "./setup";
