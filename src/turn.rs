@@ -147,6 +147,7 @@ macro_rules! text_enum {
         }
     )*};
 }
+pub(crate) use text_enum;
 
 text_enum! {
     TurnType: Main, Side;
@@ -244,5 +245,10 @@ mod tests {
         check(&[SessionSource::Client, SessionSource::Inferred]);
         check(&[ScoreSource::Judge, ScoreSource::User]);
         check(&[TurnProtocol::OpenAi, TurnProtocol::Anthropic, TurnProtocol::Responses]);
+        use crate::evolve::review::{CandidateAction, CandidateStatus};
+        use crate::evolve::Trigger;
+        check(&[CandidateStatus::Pending, CandidateStatus::Approved, CandidateStatus::Rejected, CandidateStatus::Deferred]);
+        check(&[CandidateAction::Create, CandidateAction::Edit]);
+        check(&[Trigger::SessionEnd, Trigger::Failures, Trigger::OnDemand]);
     }
 }

@@ -48,7 +48,7 @@ impl From<EvolveError> for ApiError {
 
 async fn evolve(State(st): State<Arc<ApiState>>, body: Option<Json<EvolveArg>>) -> Result<Json<RunReport>, ApiError> {
     let arg = body.map(|Json(a)| a).unwrap_or_default();
-    Ok(Json(st.evolver.evolve(arg.session.as_deref(), "on demand").await?))
+    Ok(Json(st.evolver.evolve(arg.session.as_deref(), crate::evolve::Trigger::OnDemand).await?))
 }
 
 /// `GET /api/evolve/runs?limit=N`: every recorded evolution run, newest first, with its outcome
@@ -67,8 +67,7 @@ async fn candidates(
     State(st): State<Arc<ApiState>>,
     ApiQuery(f): ApiQuery<CandidateFilter>,
 ) -> Result<Json<CandidateList>, ApiError> {
-    let status = f.status.map(|s| s.as_str().to_string());
-    let mut candidates = review::list(&st.store, status).await?;
+    let mut candidates = review::list(&st.store, f.status).await?;
     if let Some(agent) = &f.agent {
         candidates.retain(|c| c.agents.contains(agent));
     }
@@ -96,12 +95,12 @@ async fn reject(
     body: Option<Json<RejectArg>>,
 ) -> Result<Json<DecisionReply>, ApiError> {
     let reason = body.and_then(|Json(a)| a.reason);
-    review::decide(&st.evolver, id, "rejected", reason).await?;
+    review::decide(&st.evolver, id, CandidateStatus::Rejected, reason).await?;
     Ok(Json(DecisionReply { id, status: CandidateStatus::Rejected, generation: None }))
 }
 
 async fn defer(State(st): State<Arc<ApiState>>, Path(id): Path<i64>) -> Result<Json<DecisionReply>, ApiError> {
-    review::decide(&st.evolver, id, "deferred", None).await?;
+    review::decide(&st.evolver, id, CandidateStatus::Deferred, None).await?;
     Ok(Json(DecisionReply { id, status: CandidateStatus::Deferred, generation: None }))
 }
 

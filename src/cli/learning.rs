@@ -118,7 +118,7 @@ pub async fn evolve(home: &Home, session: Option<String>, retry_failed: bool) ->
     }
     let failures = r.failures;
     if let Some(e) = &r.error {
-        let outcome = if r.outcome.is_empty() { "failed" } else { r.outcome.as_str() };
+        let outcome = r.outcome.map_or("failed", |o| o.as_str());
         println!("the evolver's answer was unusable ({outcome}): {e}");
         println!("the {failures} failed turns wait for the next run (`metaclaw evolve runs` lists the runs)");
     } else if r.proposed.is_empty() {
@@ -144,7 +144,7 @@ pub async fn runs(home: &Home, limit: u32, json: bool) -> Result<()> {
             vec![
                 r.id.to_string(),
                 time(r.created_at),
-                r.trigger.clone(),
+                r.trigger.to_string(),
                 r.session_id.clone().unwrap_or_else(|| "-".into()),
                 r.turns.len().to_string(),
                 r.status.to_string(),
@@ -181,8 +181,8 @@ pub async fn review(home: &Home, cmd: ReviewCmd) -> Result<()> {
                     };
                     vec![
                         c.id.to_string(),
-                        c.status.clone(),
-                        c.action.clone(),
+                        c.status.to_string(),
+                        c.action.to_string(),
                         c.name.clone(),
                         verdict.into(),
                         time(c.created_at),

@@ -55,9 +55,9 @@ pub struct RunReport {
     pub proposed: Vec<i64>,
     pub dropped: Vec<String>,
     pub error: Option<String>,
-    /// How the run ended: see [`Outcome`]; empty when there was nothing to learn from.
+    /// How the run ended; `None` when there was nothing to learn from.
     #[serde(default)]
-    pub outcome: String,
+    pub outcome: Option<Outcome>,
 }
 
 /// How an evolution run ended, as recorded in `evolve_runs.status` (the same words on the wire).
@@ -138,6 +138,36 @@ pub use crate::store::evolution::FAILED_STATUSES;
 /// restart or `metaclaw evolve --retry-failed`.
 const MAX_FAILED_RUNS: u32 = 3;
 
+/// What started an evolution run (stored in `evolve_runs.trigger` as the same words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "EvolveTrigger"))]
+pub enum Trigger {
+    /// A session holding failed turns ended (went idle).
+    #[serde(rename = "session end")]
+    SessionEnd,
+    /// A session gathered `[evolve] failures_to_trigger` failed turns.
+    #[serde(rename = "failures")]
+    Failures,
+    /// The user asked (`metaclaw evolve`, the UI's button).
+    #[serde(rename = "on demand")]
+    OnDemand,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SessionEnd => "session end",
+            Self::Failures => "failures",
+            Self::OnDemand => "on demand",
+        }
+    }
+}
+
+crate::turn::text_enum! {
+    Trigger: SessionEnd, Failures, OnDemand;
+}
+
 /// One recorded evolution run.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
 #[cfg_attr(test, derive(ts_rs::TS))]
@@ -145,7 +175,7 @@ const MAX_FAILED_RUNS: u32 = 3;
 pub struct Run {
     pub id: i64,
     pub created_at: i64,
-    pub trigger: String,
+    pub trigger: Trigger,
     pub session_id: Option<String>,
     pub turns: Vec<i64>,
     pub status: Outcome,
@@ -292,11 +322,11 @@ impl Evolver {
                             } else {
                                 format!("screening dropped every proposal: {}", r.dropped.join("; "))
                             };
-                            tracing::info!(session, trigger, failures = r.failures, reason = %why, "evolution proposed nothing");
+                            tracing::info!(session, %trigger, failures = r.failures, reason = %why, "evolution proposed nothing");
                         }
                         Ok(r) if r.error.is_none() => tracing::info!(
                             session,
-                            trigger,
+                            %trigger,
                             proposed = r.proposed.len(),
                             dropped = r.dropped.len(),
                             "evolution proposed skills"
@@ -339,9 +369,9 @@ impl Evolver {
     }
 
     /// Sessions to evolve now: ended with failures, or holding enough of them.
-    pub async fn due_sessions(&self) -> Result<Vec<(String, &'static str)>, StoreError> {
+    pub async fn due_sessions(&self) -> Result<Vec<(String, Trigger)>, StoreError> {
         let (n, gap) = (self.cfg.failures_to_trigger as i64, self.idle_gap_ms);
-        let due: Vec<(String, &'static str)> = self
+        let due: Vec<(String, Trigger)> = self
             .store
             .read(move |c| {
                 let rows = evolution::sessions_with_failures(c, now_ms() - gap)?;
@@ -349,9 +379,9 @@ impl Evolver {
                     .into_iter()
                     .filter_map(|(s, count, ended)| {
                         if ended {
-                            Some((s, "session end"))
+                            Some((s, Trigger::SessionEnd))
                         } else if count >= n {
-                            Some((s, "failures"))
+                            Some((s, Trigger::Failures))
                         } else {
                             None
                         }
@@ -418,9 +448,9 @@ impl Evolver {
     /// Asks the evolver about a session's (or all) unconsumed failures and queues its screened
     /// proposals for review. Every run that calls the evolver is recorded in `evolve_runs` with
     /// its outcome and reason; only a run the evolver answered consumes its failures.
-    pub async fn evolve(&self, session: Option<&str>, trigger: &str) -> Result<RunReport, EvolveError> {
+    pub async fn evolve(&self, session: Option<&str>, trigger: Trigger) -> Result<RunReport, EvolveError> {
         let model = self.cfg.model.clone().ok_or(EvolveError::Off)?;
-        let automatic = session.filter(|_| trigger != "on demand").map(str::to_string);
+        let automatic = session.filter(|_| trigger != Trigger::OnDemand).map(str::to_string);
         let _one = self.running.lock().await;
         let (failures, agents) = self.failures(session).await?;
         if failures.is_empty() {
@@ -430,7 +460,7 @@ impl Evolver {
                 proposed: vec![],
                 dropped: vec![],
                 error: None,
-                outcome: String::new(),
+                outcome: None,
             });
         }
         if !self.budget.take(1) {
@@ -482,7 +512,7 @@ impl Evolver {
             proposed: vec![],
             dropped: vec![],
             error: None,
-            outcome: String::new(),
+            outcome: None,
         };
         let mut keep = Vec::new();
         let outcome = match parsed {
@@ -507,10 +537,10 @@ impl Evolver {
                 outcome
             }
         };
-        report.outcome = outcome.as_str().to_string();
+        report.outcome = Some(outcome);
         let dropped = &report.dropped;
         let run = NewRun {
-            trigger: trigger.to_string(),
+            trigger,
             session: session.map(str::to_string),
             turns: turn_ids,
             status: outcome.as_str(),
@@ -524,12 +554,12 @@ impl Evolver {
         let proposed: Vec<NewCandidate> = keep
             .iter()
             .map(|(p, action, skill, previous)| NewCandidate {
-                action: action.to_string(),
+                action: *action,
                 name: skill.name.clone(),
                 description: skill.description.clone(),
                 category: skill.category().to_string(),
                 rationale: p.rationale.clone(),
-                content: crate::skills::render(&scoped(skill, action, &snap, &agents)),
+                content: crate::skills::render(&scoped(skill, *action, &snap, &agents)),
                 previous: previous.clone(),
             })
             .collect();
@@ -544,7 +574,7 @@ impl Evolver {
         report.proposed = ids.clone();
         for id in ids {
             if let Some(c) = review::get(&self.store, id).await? {
-                self.events.publish(Event::CandidateProposed { id, name: c.name.clone(), action: c.action.clone() });
+                self.events.publish(Event::CandidateProposed { id, name: c.name.clone(), action: c.action.to_string() });
             }
             if let Err(e) = review::verify_and_apply_policy(self, id).await {
                 tracing::warn!(candidate = id, error = %e, "candidate not verified");
@@ -591,12 +621,12 @@ pub(crate) async fn recorded(
 /// whose failures produced it, shared when they came from several agents or an unknown one.
 fn scoped(
     skill: &crate::skills::Skill,
-    action: &str,
+    action: review::CandidateAction,
     snap: &crate::skills::Snapshot,
     agents: &[AgentId],
 ) -> crate::skills::Skill {
     let scope = match snap.get(&skill.name) {
-        Some(e) if action == "edit" => e.skill.agents.clone(),
+        Some(e) if action == review::CandidateAction::Edit => e.skill.agents.clone(),
         _ => crate::agent::scope_of(agents),
     };
     skill.clone().with_agents(scope)

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::screen;
-pub use super::screen::Flag;
+pub use super::screen::{Flag, FlagKind};
 use super::{recorded, EvolveError, Evolver};
 use crate::config::Approval;
 use crate::events::Event;
@@ -25,10 +25,8 @@ pub struct Candidate {
     pub id: i64,
     pub run_id: i64,
     pub created_at: i64,
-    /// pending, approved, rejected or deferred.
-    pub status: String,
-    /// create or edit.
-    pub action: String,
+    pub status: CandidateStatus,
+    pub action: CandidateAction,
     pub name: String,
     pub description: String,
     pub category: String,
@@ -57,6 +55,59 @@ pub struct Candidate {
     /// in its evidence; a flagged candidate is never approved by the policy, only by a person.
     #[serde(default)]
     pub flags: Vec<Flag>,
+}
+
+/// Where a candidate stands in review (stored in `candidates.status` as the same words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "lowercase")]
+pub enum CandidateStatus {
+    /// Waiting for the user (or the approval policy).
+    Pending,
+    Approved,
+    /// Rejected: remembered, so the evolver won't propose it again.
+    Rejected,
+    /// Put off: still decidable later.
+    Deferred,
+}
+
+impl CandidateStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+            Self::Deferred => "deferred",
+        }
+    }
+
+    /// Still waiting for a decision (pending or deferred).
+    pub fn is_open(self) -> bool {
+        matches!(self, Self::Pending | Self::Deferred)
+    }
+}
+
+/// What a candidate does to the library: a new skill, or a new text for an existing one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "lowercase")]
+pub enum CandidateAction {
+    Create,
+    Edit,
+}
+
+impl CandidateAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Edit => "edit",
+        }
+    }
+}
+
+crate::turn::text_enum! {
+    CandidateStatus: Pending, Approved, Rejected, Deferred;
+    CandidateAction: Create, Edit;
 }
 
 /// What the user wrote in the turns a candidate was learned from: their requests and next
@@ -100,7 +151,7 @@ pub async fn get(store: &Store, id: i64) -> Result<Option<Candidate>, StoreError
     store.read(move |c| candidates::get(c, id)?.map(|cand| complete(c, cand)).transpose()).await
 }
 
-pub async fn list(store: &Store, status: Option<String>) -> Result<Vec<Candidate>, StoreError> {
+pub async fn list(store: &Store, status: Option<CandidateStatus>) -> Result<Vec<Candidate>, StoreError> {
     store.read(move |c| candidates::list(c, status)?.into_iter().map(|cand| complete(c, cand)).collect()).await
 }
 
@@ -194,7 +245,7 @@ pub async fn approve_candidate(
     by: &str,
 ) -> Result<i64, EvolveError> {
     let cand = get(&ev.store, id).await?.ok_or_else(|| EvolveError::NotFound(format!("no candidate {id}")))?;
-    if !matches!(cand.status.as_str(), "pending" | "deferred") {
+    if !cand.status.is_open() {
         return Err(EvolveError::Conflict(format!("candidate {id} is already {}", cand.status)));
     }
     let text = edited.unwrap_or(cand.content.clone());
@@ -241,7 +292,7 @@ pub async fn approve_candidate(
     // A renamed candidate keeps its id, so its support turns and evidence stay linked.
     let renamed = (name != cand.name).then(|| format!("renamed from {} on approval", cand.name));
     ev.store.write(move |c| candidates::approve(c, id, &by, generation, &name, renamed.as_deref())).await?;
-    ev.events.publish(Event::CandidateDecided { id, status: "approved".into() });
+    ev.events.publish(Event::CandidateDecided { id, status: CandidateStatus::Approved.to_string() });
     Ok(generation)
 }
 
@@ -258,12 +309,12 @@ fn front_matter_name(text: &str) -> Option<String> {
 }
 
 /// Rejects (remembered, with the reason) or defers a candidate.
-pub async fn decide(ev: &Evolver, id: i64, status: &'static str, reason: Option<String>) -> Result<(), EvolveError> {
+pub async fn decide(ev: &Evolver, id: i64, status: CandidateStatus, reason: Option<String>) -> Result<(), EvolveError> {
     let cand = get(&ev.store, id).await?.ok_or_else(|| EvolveError::NotFound(format!("no candidate {id}")))?;
-    if !matches!(cand.status.as_str(), "pending" | "deferred") {
+    if !cand.status.is_open() {
         return Err(EvolveError::Conflict(format!("candidate {id} is already {}", cand.status)));
     }
     ev.store.write(move |c| candidates::decide(c, id, status, reason.as_deref())).await?;
-    ev.events.publish(Event::CandidateDecided { id, status: status.into() });
+    ev.events.publish(Event::CandidateDecided { id, status: status.to_string() });
     Ok(())
 }

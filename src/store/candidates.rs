@@ -5,13 +5,12 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 
 use super::StoreError;
-use crate::evolve::review::Candidate;
+use crate::evolve::review::{Candidate, CandidateAction, CandidateStatus};
 
 /// A proposed skill to queue for review.
 #[derive(Debug, Clone)]
 pub struct NewCandidate {
-    /// create or edit.
-    pub action: String,
+    pub action: CandidateAction,
     pub name: String,
     pub description: String,
     pub category: String,
@@ -110,7 +109,7 @@ pub fn get(c: &Connection, id: i64) -> Result<Option<Candidate>, StoreError> {
 }
 
 /// The newest 200 candidates, of one status or all, without flags.
-pub fn list(c: &Connection, status: Option<String>) -> Result<Vec<Candidate>, StoreError> {
+pub fn list(c: &Connection, status: Option<CandidateStatus>) -> Result<Vec<Candidate>, StoreError> {
     let mut st = c.prepare(&format!(
         "SELECT {COLS} FROM candidates WHERE (?1 IS NULL OR status = ?1) ORDER BY id DESC LIMIT 200"
     ))?;
@@ -157,7 +156,7 @@ pub fn approve(
 }
 
 /// Records the user's rejection or deferral of a candidate, with why.
-pub fn decide(c: &Connection, id: i64, status: &str, reason: Option<&str>) -> Result<(), StoreError> {
+pub fn decide(c: &Connection, id: i64, status: CandidateStatus, reason: Option<&str>) -> Result<(), StoreError> {
     c.execute(
         "UPDATE candidates SET status = ?2, decided_at = ?3, decided_by = 'user', reason = ?4 WHERE id = ?1",
         params![id, status, crate::clock::now_ms(), reason],

@@ -32,7 +32,7 @@ pub struct FailedTurn {
 /// One run to record.
 #[derive(Debug, Clone)]
 pub struct NewRun {
-    pub trigger: String,
+    pub trigger: crate::evolve::Trigger,
     pub session: Option<String>,
     /// The failed turns the run looked at.
     pub turns: Vec<i64>,

@@ -42,27 +42,7 @@ pub struct RetryReply {
     pub turns: u64,
 }
 
-/// Where a candidate is in review.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(test, derive(ts_rs::TS))]
-#[serde(rename_all = "snake_case")]
-pub enum CandidateStatus {
-    Pending,
-    Approved,
-    Rejected,
-    Deferred,
-}
-
-impl CandidateStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Approved => "approved",
-            Self::Rejected => "rejected",
-            Self::Deferred => "deferred",
-        }
-    }
-}
+pub use crate::evolve::review::{CandidateAction, CandidateStatus};
 
 /// Query of `GET /api/candidates`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -204,15 +184,18 @@ pub(crate) fn typescript(f: &mut super::ts::File) {
     f.add::<EvolveArg>();
     f.add::<RunReport>();
     f.add::<crate::evolve::Outcome>();
+    f.add::<crate::evolve::Trigger>();
     f.add::<Limit>();
     f.add::<RunList>();
     f.add::<RetryReply>();
     f.add::<CandidateStatus>();
+    f.add::<CandidateAction>();
     f.add::<CandidateFilter>();
     f.add::<CandidateList>();
     f.add::<Candidate>();
     f.add::<crate::evolve::Failure>();
     f.add::<crate::evolve::review::Flag>();
+    f.add::<crate::evolve::review::FlagKind>();
     f.add::<Replay>();
     f.add::<ApproveArg>();
     f.add::<ApprovalScope>();

@@ -14,11 +14,53 @@ use super::fold::fold;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Flag {
-    /// fetch_execute, send_data, network (a network tool aimed at a host the user never wrote),
-    /// credential_path, hide_from_user, override_instructions, url or encoded_blob.
-    pub kind: String,
+    pub kind: FlagKind,
     /// The matched text (folded), at most [`EXCERPT`] characters.
     pub excerpt: String,
+}
+
+/// The kinds of risk the screen flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum FlagKind {
+    /// Fetches code and runs it (`curl … | sh`, `iex`, "download and run").
+    FetchExecute,
+    /// Sends data off the machine (upload flags, webhooks, mail).
+    SendData,
+    /// A network tool aimed at a host the user never wrote.
+    Network,
+    /// Reads credential files (SSH keys, cloud credentials, keychains).
+    CredentialPath,
+    /// Hides steps from the user.
+    HideFromUser,
+    /// Tells the model to ignore earlier instructions.
+    OverrideInstructions,
+    /// A URL the user never wrote.
+    Url,
+    /// An encoded blob (base64, hex) the user never wrote.
+    EncodedBlob,
+}
+
+impl FlagKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::FetchExecute => "fetch_execute",
+            Self::SendData => "send_data",
+            Self::Network => "network",
+            Self::CredentialPath => "credential_path",
+            Self::HideFromUser => "hide_from_user",
+            Self::OverrideInstructions => "override_instructions",
+            Self::Url => "url",
+            Self::EncodedBlob => "encoded_blob",
+        }
+    }
+}
+
+impl std::fmt::Display for FlagKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Longest excerpt kept in a flag.
@@ -32,111 +74,111 @@ fn re(pattern: &str) -> Regex {
 const SHELL: &str = r"(?:sudo\s+)?(?:ba|z|da|k|fi)?sh|python[0-9.]*|perl|ruby|node|php|pwsh|powershell|iex|source";
 
 /// (kind, pattern); patterns are written for folded text.
-static RULES: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
+static RULES: LazyLock<Vec<(FlagKind, Regex)>> = LazyLock::new(|| {
     let shell = SHELL;
     vec![
         // Fetch and execute.
         (
-            "fetch_execute",
+            FlagKind::FetchExecute,
             re(&format!(
                 r"(?i)\b(?:curl|wget|fetch|iwr|irm|invoke-webrequest|invoke-restmethod)\b[^|;\n]{{0,300}}\|\s*(?:{shell})\b"
             )),
         ),
-        ("fetch_execute", re(r"(?i)(?:\b(?:ba|z)?sh|\bsource|\.)\s+<\(\s*(?:curl|wget)\b")),
-        ("fetch_execute", re(r#"(?i)\b(?:eval|(?:ba|z)?sh\s+-c)\s+["']?\$\(\s*(?:curl|wget)\b"#)),
-        ("fetch_execute", re(r"(?i)\biex\b|\binvoke-expression\b")),
-        ("fetch_execute", re(&format!(r"(?i)\bbase64\s+(?:-d|-D|--decode)\b[^|;]{{0,200}}\|\s*(?:{shell})\b"))),
+        (FlagKind::FetchExecute, re(r"(?i)(?:\b(?:ba|z)?sh|\bsource|\.)\s+<\(\s*(?:curl|wget)\b")),
+        (FlagKind::FetchExecute, re(r#"(?i)\b(?:eval|(?:ba|z)?sh\s+-c)\s+["']?\$\(\s*(?:curl|wget)\b"#)),
+        (FlagKind::FetchExecute, re(r"(?i)\biex\b|\binvoke-expression\b")),
+        (FlagKind::FetchExecute, re(&format!(r"(?i)\bbase64\s+(?:-d|-D|--decode)\b[^|;]{{0,200}}\|\s*(?:{shell})\b"))),
         (
-            "fetch_execute",
+            FlagKind::FetchExecute,
             re(
                 r"(?i)\b(?:download|fetch)\w*\s[^.]{0,80}\b(?:and|then)\s+(?:run|execute|start|launch|invoke|install)\b",
             ),
         ),
         // Sending data off the machine (curl's upload flags are case-sensitive: -f is --fail).
         (
-            "send_data",
+            FlagKind::SendData,
             re(
                 r"(?i:\bcurl\b)[^|;\n]{0,200}\s(?:-d|-F|-T|--data(?:-binary|-raw|-urlencode)?|--form|--upload-file|--json)(?:\s|=|$)",
             ),
         ),
-        ("send_data", re(r"(?i)\bcurl\b[^|;\n]{0,200}\s(?:-X|--request)\s*(?:POST|PUT)\b")),
-        ("send_data", re(r"(?i)\bwget\b[^|;\n]{0,200}--post-(?:data|file)\b")),
-        ("send_data", re(r"(?i)\b(?:nc|ncat|netcat|socat)\s+(?:-\w+\s+)*[\w.-]+\.[\w.-]+\s+\d{2,5}\b")),
-        ("send_data", re(r"(?i)\b(?:scp|rsync|sftp)\s+[^|;\n]{0,200}\s[\w.-]+@?[\w.-]*:\S*")),
+        (FlagKind::SendData, re(r"(?i)\bcurl\b[^|;\n]{0,200}\s(?:-X|--request)\s*(?:POST|PUT)\b")),
+        (FlagKind::SendData, re(r"(?i)\bwget\b[^|;\n]{0,200}--post-(?:data|file)\b")),
+        (FlagKind::SendData, re(r"(?i)\b(?:nc|ncat|netcat|socat)\s+(?:-\w+\s+)*[\w.-]+\.[\w.-]+\s+\d{2,5}\b")),
+        (FlagKind::SendData, re(r"(?i)\b(?:scp|rsync|sftp)\s+[^|;\n]{0,200}\s[\w.-]+@?[\w.-]*:\S*")),
         (
-            "send_data",
+            FlagKind::SendData,
             re(
                 r"(?i)\b(?:upload|post|send|transmit|exfiltrate|forward|e-?mail|copy|sync)\w*\b[^.\n]{0,80}\bto\s+(?:https?://|ftp://|[\w.-]+@[\w-]+\.|\S*webhook|(?:a|an|the|my|our|this|that|some)?\s*(?:remote|external|webhook|server|endpoint|pastebin|url|address|host)\b)",
             ),
         ),
         // Credential paths.
-        ("credential_path", re(r"(?i)~/\.ssh\b|\.ssh/|\bid_(?:rsa|dsa|ecdsa|ed25519)\b|\bauthorized_keys\b|\.gnupg\b")),
-        ("credential_path", re(r"(?i)\.config/gh\b|\bhosts\.yml\b|\b[\w.-]+\.pem\b|\.config/gcloud\b|\.azure/")),
+        (FlagKind::CredentialPath, re(r"(?i)~/\.ssh\b|\.ssh/|\bid_(?:rsa|dsa|ecdsa|ed25519)\b|\bauthorized_keys\b|\.gnupg\b")),
+        (FlagKind::CredentialPath, re(r"(?i)\.config/gh\b|\bhosts\.yml\b|\b[\w.-]+\.pem\b|\.config/gcloud\b|\.azure/")),
         (
-            "credential_path",
+            FlagKind::CredentialPath,
             re(
                 r"(?i)\.aws/(?:credentials|config)\b|\.docker/config\.json|\.kube/config\b|\.git-credentials\b|\.netrc\b|\.pgpass\b|\.npmrc\b|\.pypirc\b",
             ),
         ),
         (
-            "credential_path",
+            FlagKind::CredentialPath,
             re(r"(?i)\bkeychains?\b|\bsecurity\s+(?:find|dump)-\w+|\bkeyring\b|\bcredential manager\b|\bwallet\.dat\b"),
         ),
-        ("credential_path", re(r#"(?i)(?:^|[\s/'"`(=])\.env(?:\.\w+)?\b"#)),
-        ("credential_path", re(r"(?i)/etc/(?:shadow|gshadow|sudoers)\b|\bsam\s+hive\b")),
+        (FlagKind::CredentialPath, re(r#"(?i)(?:^|[\s/'"`(=])\.env(?:\.\w+)?\b"#)),
+        (FlagKind::CredentialPath, re(r"(?i)/etc/(?:shadow|gshadow|sudoers)\b|\bsam\s+hive\b")),
         (
-            "credential_path",
+            FlagKind::CredentialPath,
             re(
                 r"(?i)\bcookies(?:\.sqlite)?\b[^.\n]{0,40}\b(?:chrome|chromium|firefox|brave|edge|safari|browser|profile)\b|\b(?:chrome|chromium|firefox|brave|edge|safari|browser)\b[^.\n]{0,60}\b(?:cookies|login data|saved passwords|logins\.json|key4\.db)\b|\bcookies\.sqlite\b|\blogins\.json\b",
             ),
         ),
         // Hiding steps from the user.
         (
-            "hide_from_user",
+            FlagKind::HideFromUser,
             re(
                 r"(?i)\b(?:don'?t|do\s+not|never|without|avoid)\s+(?:ever\s+)?(?:tell|telling|inform|informing|mention|mentioning|notify|notifying|alert|alerting|show|showing|let|letting|report|reporting|ask|asking|warn|warning)\b[^.\n]{0,30}\b(?:the\s+)?(?:user|human|operator|owner|person|anyone|them)\b",
             ),
         ),
         (
-            "hide_from_user",
+            FlagKind::HideFromUser,
             re(
                 r"(?i)\bwithout\s+(?:the\s+)?(?:user|human|operator|owner|anyone)(?:'s)?\s+(?:knowing|knowledge|noticing|consent|permission|seeing|approval)\b|\bbehind\s+(?:the\s+)?(?:user|human)(?:'s)?\s+back\b",
             ),
         ),
         (
-            "hide_from_user",
+            FlagKind::HideFromUser,
             re(
                 r"(?i)\b(?:hide|conceal|keep)\b[^.\n]{0,40}\bfrom\s+(?:the\s+)?(?:user|human|operator|owner)\b|\b(?:secretly|covertly|quietly|stealthily)\b",
             ),
         ),
-        ("hide_from_user", re(r"(?i)\bsilently\b")),
+        (FlagKind::HideFromUser, re(r"(?i)\bsilently\b")),
         (
-            "hide_from_user",
+            FlagKind::HideFromUser,
             re(
                 r"(?i)\b(?:no\s+need|(?:do\s+not|don'?t)\s+need|needn'?t|no\s+reason)\s+to\s+(?:ever\s+)?(?:bring|mention|tell|inform|notify|say|report|share|raise|flag|bother)\b|\bkeep\s+(?:this|it|that|these|them)\s+(?:to\s+yourself|between\s+us|secret|private|hidden|quiet)\b|\bwithout\s+(?:telling|informing|asking|notifying|alerting|warning|mentioning)\b",
             ),
         ),
         // Overriding the instructions the assistant was given.
         (
-            "override_instructions",
+            FlagKind::OverrideInstructions,
             re(
                 r"(?i)\b(?:ignore|disregard|forget|override|bypass|skip|drop|abandon)\s+(?:all\s+|any\s+|the\s+|your\s+|of\s+|every\s+|these\s+|those\s+)*(?:previous|prior|earlier|above|preceding|former|original|existing|initial|system|developer|safety)\b[^.\n]{0,20}\b(?:instructions?|prompts?|rules|directions|directives|guidelines|guidance|messages?|context|constraints|policies)\b",
             ),
         ),
         (
-            "override_instructions",
+            FlagKind::OverrideInstructions,
             re(
                 r"(?i)\b(?:ignore|disregard|forget)\s+(?:all\s+|any\s+)?(?:the\s+|your\s+)?(?:instructions|user|system\s+prompt)\b",
             ),
         ),
         (
-            "override_instructions",
+            FlagKind::OverrideInstructions,
             re(
                 r"(?i)\b(?:reveal|print|show|leak|output|repeat|disclose)\s+(?:\w+\s+){0,2}(?:system\s+prompt|hidden\s+instructions|developer\s+message)\b",
             ),
         ),
         (
-            "override_instructions",
+            FlagKind::OverrideInstructions,
             re(
                 r"(?i)\b(?:pay\s+no\s+(?:attention|heed|mind)\s+to|(?:do\s+not|don'?t)\s+(?:pay\s+attention|listen)\s+to|ignore|disregard|forget|set\s+aside|never\s+mind)\b[^.\n]{0,40}?\b(?:guidance|instructions?|rules|system\s+(?:message|prompt)|(?:system\s+)?prompts?|above|earlier|prior|previous)\b",
             ),
@@ -236,8 +278,8 @@ pub fn flags(text: &str, user: &str) -> Vec<Flag> {
     let text = fold(text);
     let user = fold(user).to_lowercase();
     let mut out: Vec<Flag> = Vec::new();
-    let mut push = |kind: &str, m: &str| {
-        let f = Flag { kind: kind.to_string(), excerpt: excerpt(m) };
+    let mut push = |kind: FlagKind, m: &str| {
+        let f = Flag { kind, excerpt: excerpt(m) };
         if !out.contains(&f) {
             out.push(f);
         }
@@ -247,10 +289,10 @@ pub fn flags(text: &str, user: &str) -> Vec<Flag> {
             if m.as_str().eq_ignore_ascii_case("silently") && describes_a_failure(&text[..m.start()]) {
                 continue;
             }
-            if *kind == "override_instructions" && negated(&text[..m.start()]) {
+            if *kind == FlagKind::OverrideInstructions && negated(&text[..m.start()]) {
                 continue;
             }
-            push(kind, m.as_str());
+            push(*kind, m.as_str());
         }
     }
     for m in URL.find_iter(&text) {
@@ -258,7 +300,7 @@ pub fn flags(text: &str, user: &str) -> Vec<Flag> {
         let host = HOST.captures(url).and_then(|c| c.get(1)).map(|h| h.as_str().to_lowercase());
         let theirs = host.is_some_and(|h| user.contains(&h)) || user.contains(&url.to_lowercase());
         if !theirs {
-            push("url", url);
+            push(FlagKind::Url, url);
         }
     }
     // Network tools: a host the user never wrote, or a command substitution in what is sent.
@@ -270,10 +312,10 @@ pub fn flags(text: &str, user: &str) -> Vec<Flag> {
             .map(|h| h.as_str().to_lowercase())
             .any(|h| !file_like(&h) && !user.contains(&h));
         if foreign {
-            push("network", &c[0]);
+            push(FlagKind::Network, &c[0]);
         }
         if args.contains("$(") || args.contains("${") || args.contains('`') {
-            push("send_data", &c[0]);
+            push(FlagKind::SendData, &c[0]);
         }
     }
     // Bare domains with a path count as URLs.
@@ -281,7 +323,7 @@ pub fn flags(text: &str, user: &str) -> Vec<Flag> {
         let url = c[1].trim_end_matches(['.', ',', ';', ':', '!', '?']);
         let host = url.split(['/', ':']).next().unwrap_or("").to_lowercase();
         if !file_like(&host) && !user.contains(&host) {
-            push("url", url);
+            push(FlagKind::Url, url);
         }
     }
     // A download saved to a file that is then run.
@@ -290,13 +332,13 @@ pub fn flags(text: &str, user: &str) -> Vec<Flag> {
         for saved in SAVED_TO.captures_iter(&format!(" {args}")) {
             let path = saved[1].trim_end_matches(['.', ',']);
             if path != "/dev/null" && path != "-" && executes(&text, path, SHELL) {
-                push("fetch_execute", &c[0]);
+                push(FlagKind::FetchExecute, &c[0]);
             }
         }
     }
     for m in BLOB.find_iter(&text) {
         if looks_encoded(m.as_str()) && !user.contains(&m.as_str().to_lowercase()) {
-            push("encoded_blob", m.as_str());
+            push(FlagKind::EncodedBlob, m.as_str());
         }
     }
     out
@@ -307,7 +349,7 @@ mod tests {
     use super::*;
 
     fn kinds(text: &str, user: &str) -> Vec<String> {
-        flags(text, user).into_iter().map(|f| f.kind).collect()
+        flags(text, user).into_iter().map(|f| f.kind.as_str().to_string()).collect()
     }
 
     #[test]
@@ -346,7 +388,7 @@ mod tests {
         ];
         for (text, kind) in cases {
             let f = flags(text, "");
-            assert!(f.iter().any(|f| f.kind == *kind), "{text:?} gave {f:?}, expected {kind}");
+            assert!(f.iter().any(|f| f.kind.as_str() == *kind), "{text:?} gave {f:?}, expected {kind}");
             assert!(f.iter().all(|f| !f.excerpt.is_empty() && f.excerpt.chars().count() <= EXCERPT + 1));
         }
     }

@@ -17,14 +17,19 @@ session?: string, };
  */
 export type RunReport = { run_id: number | null, failures: number, proposed: Array<number>, dropped: Array<string>, error: string | null, 
 /**
- * How the run ended: see [`Outcome`]; empty when there was nothing to learn from.
+ * How the run ended; `None` when there was nothing to learn from.
  */
-outcome: string, };
+outcome: EvolveOutcome | null, };
 
 /**
  * How an evolution run ended, as recorded in `evolve_runs.status` (the same words on the wire).
  */
 export type EvolveOutcome = "proposed" | "nothing" | "screened out" | "malformed" | "timed out" | "failed" | "done";
+
+/**
+ * What started an evolution run (stored in `evolve_runs.trigger` as the same words).
+ */
+export type EvolveTrigger = "session end" | "failures" | "on demand";
 
 /**
  * Query of `GET /api/evolve/runs`.
@@ -42,9 +47,14 @@ export type RunList = { runs: Array<EvolveRun>, };
 export type RetryReply = { turns: number, };
 
 /**
- * Where a candidate is in review.
+ * Where a candidate stands in review (stored in `candidates.status` as the same words).
  */
 export type CandidateStatus = "pending" | "approved" | "rejected" | "deferred";
+
+/**
+ * What a candidate does to the library: a new skill, or a new text for an existing one.
+ */
+export type CandidateAction = "create" | "edit";
 
 /**
  * Query of `GET /api/candidates`.
@@ -63,15 +73,7 @@ export type CandidateList = { candidates: Array<Candidate>, };
 /**
  * One proposed skill awaiting (or past) review.
  */
-export type Candidate = { id: number, run_id: number, created_at: number, 
-/**
- * pending, approved, rejected or deferred.
- */
-status: string, 
-/**
- * create or edit.
- */
-action: string, name: string, description: string, category: string, rationale: string, 
+export type Candidate = { id: number, run_id: number, created_at: number, status: CandidateStatus, action: CandidateAction, name: string, description: string, category: string, rationale: string, 
 /**
  * The proposed SKILL.md.
  */
@@ -126,16 +128,16 @@ source: string, };
 /**
  * One reason a candidate needs a person's eyes: what kind of risk, and the text that matched.
  */
-export type Flag = { 
-/**
- * fetch_execute, send_data, network (a network tool aimed at a host the user never wrote),
- * credential_path, hide_from_user, override_instructions, url or encoded_blob.
- */
-kind: string, 
+export type Flag = { kind: FlagKind, 
 /**
  * The matched text (folded), at most [`EXCERPT`] characters.
  */
 excerpt: string, };
+
+/**
+ * The kinds of risk the screen flags.
+ */
+export type FlagKind = "fetch_execute" | "send_data" | "network" | "credential_path" | "hide_from_user" | "override_instructions" | "url" | "encoded_blob";
 
 /**
  * A candidate's verification replay: its skill applied to one of the turns it comes from.
