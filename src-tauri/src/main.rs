@@ -3,6 +3,7 @@
 //! It knows nothing of proxying: it talks to the engine through the admin API and its event bus.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod firstrun;
 mod notify;
 mod origin;
 mod prefs;

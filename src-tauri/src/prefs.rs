@@ -9,11 +9,14 @@ use serde::{Deserialize, Serialize};
 #[serde(default)]
 pub struct Prefs {
     pub notifications: bool,
+    /// Start-at-login was registered on a first run (firstrun.rs); the user's later choice
+    /// stands and is never overridden.
+    pub autostart_decided: bool,
 }
 
 impl Default for Prefs {
     fn default() -> Self {
-        Self { notifications: true }
+        Self { notifications: true, autostart_decided: false }
     }
 }
 

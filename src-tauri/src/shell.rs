@@ -56,7 +56,17 @@ pub fn run() -> anyhow::Result<()> {
             app.add_capability(origin::capability(&base)).context("granting the UI its native calls")?;
             let token = engine.admin_token().to_string();
             let events = engine.events();
-            let prefs = Prefs::load(&home);
+            let mut prefs = Prefs::load(&home);
+            if crate::firstrun::should_register_now(prefs.autostart_decided) {
+                match app.autolaunch().enable() {
+                    Ok(()) => tracing::info!("start at login registered (first run); the tray can turn it off"),
+                    Err(e) => tracing::warn!(error = %e, "could not register start at login"),
+                }
+                prefs.autostart_decided = true;
+                if let Err(e) = prefs.save(&home) {
+                    tracing::warn!(error = %e, "could not save the desktop preferences");
+                }
+            }
             let view = View {
                 address: base.clone(),
                 healthy: true,
