@@ -134,6 +134,9 @@ impl Engine {
         let proxy_key = proxy_key(&cfg, &keys);
         let (routes, infos) = resolve_upstreams(&cfg, &keys);
         let events = EventBus::default();
+        // Health lives as long as the engine (across reloads) and learns from the bus.
+        let health = crate::health::Health::new(home.root().to_path_buf());
+        health.listen(&events);
         let idle_gap_ms = (cfg.sessions.idle_gap_minutes * 60_000) as i64;
         let active_after = crate::clock::now_ms() - idle_gap_ms;
         let seeds = store.read(move |c| read::inferred_seeds(c, active_after)).await?;
@@ -190,6 +193,7 @@ impl Engine {
             ui_dir: crate::api::ui::locate(),
             started_config: cfg.clone(),
             training: scheduling.training,
+            health,
         });
         let app = crate::proxy::router(proxy).merge(crate::api::router(api));
         let (server, shutdown) = serve(&cfg, listener, app);

@@ -31,6 +31,15 @@ pub enum Event {
     TrainChanged { state: String, serving: Option<String> },
     /// A training run ended: done, paused (resumes in the next window) or failed.
     TrainRunEnded { run_id: i64, status: String, detail: String },
+    /// A proxied turn got no usable answer from its upstream (unreachable, timed out, 5xx, key
+    /// refused…); `error` is in plain words. Health counts these; a 2xx `TurnRecorded` clears them.
+    UpstreamFailed { upstream: String, status: u16, error: String },
+    /// A judging attempt got no valid vote; `retry_at_ms` is when it is tried again (`None`: given up).
+    JudgeFailed { turn_id: i64, error: String, retry_at_ms: Option<i64> },
+    /// An evolution run ended: `outcome` as in its record; `error` when it failed.
+    EvolverRan { run_id: i64, outcome: String, error: Option<String>, retry_at_ms: Option<i64> },
+    /// A calendar account was refreshed (`error` when it failed).
+    CalendarRefreshed { calendar: i64, error: Option<String> },
 }
 
 impl Event {
@@ -47,6 +56,10 @@ impl Event {
             Self::JobStopped { .. } => "job_stopped",
             Self::TrainChanged { .. } => "train_changed",
             Self::TrainRunEnded { .. } => "train_run_ended",
+            Self::UpstreamFailed { .. } => "upstream_failed",
+            Self::JudgeFailed { .. } => "judge_failed",
+            Self::EvolverRan { .. } => "evolver_ran",
+            Self::CalendarRefreshed { .. } => "calendar_refreshed",
         }
     }
 }

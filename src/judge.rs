@@ -307,10 +307,17 @@ async fn judge_one(
         let max = if outcome == "unavailable" { MAX_ATTEMPTS } else { MAX_ANSWER_ATTEMPTS };
         let error = err.clone();
         let answers = raw.iter().any(Option::is_some).then_some(raw_json);
+        // When the attempt is tried again, for health's "next retry".
+        let retry_at = Arc::new(std::sync::atomic::AtomicI64::new(0));
+        let retry_at_w = retry_at.clone();
         let written = store
             .judge_record_failure(turn_id, move |attempts| FailedAttempt {
                 turn_id,
-                not_before: now_ms() + (base_ms << attempts.min(9)).min(3_600_000),
+                not_before: {
+                    let at = now_ms() + (base_ms << attempts.min(9)).min(3_600_000);
+                    retry_at_w.store(at, std::sync::atomic::Ordering::Relaxed);
+                    at
+                },
                 give_up: attempts + 1 >= max,
                 error,
                 outcome,
@@ -319,6 +326,10 @@ async fn judge_one(
                 timed_out,
             })
             .await;
+        if let Ok(gave_up) = written {
+            let retry_at_ms = (!gave_up).then(|| retry_at.load(std::sync::atomic::Ordering::Relaxed));
+            events.publish(Event::JudgeFailed { turn_id, error: crate::health::plain(&err), retry_at_ms });
+        }
         match written {
             Ok(true) => tracing::warn!(turn = turn_id, reason = %err, "judge gave up on this turn"),
             Ok(_) if outcome == "unavailable" => {

@@ -13,6 +13,7 @@ pub mod engine;
 pub mod envelope;
 pub mod events;
 pub mod evolve;
+pub mod health;
 pub mod home;
 pub mod judge;
 pub mod metrics;

@@ -133,6 +133,8 @@ pub struct ApiState {
     pub started_config: crate::config::Config,
     /// Policy training, when `[train]` is on.
     pub training: Option<Arc<crate::train::Training>>,
+    /// How each part is doing (one for the engine's whole life).
+    pub health: crate::health::Health,
 }
 
 pub fn router(state: Arc<ApiState>) -> Router {
@@ -300,6 +302,19 @@ fn start_of_today_ms() -> i64 {
     jiff::Zoned::now().start_of_day().map(|z| z.timestamp().as_millisecond()).unwrap_or(0)
 }
 
+impl ApiState {
+    /// Which parts health should show as configured (the others are off).
+    pub fn health_configured(&self) -> crate::health::Configured {
+        crate::health::Configured {
+            upstream: !self.info.upstreams.is_empty(),
+            judge: self.judge_on,
+            evolver: self.evolver.enabled(),
+            trainer: self.training.is_some(),
+            calendars: self.calendars.enabled_ids(),
+        }
+    }
+}
+
 async fn status(State(st): State<Arc<ApiState>>) -> Result<Json<Status>, ApiError> {
     let now = crate::clock::now_ms();
     let since = start_of_today_ms();
@@ -325,6 +340,7 @@ async fn status(State(st): State<Arc<ApiState>>) -> Result<Json<Status>, ApiErro
         learning_paused: st.scheduler.is_paused(),
         training: st.training.as_ref().map_or(crate::train::TrainState::Off, |t| t.state()),
         unrecorded: st.metrics.unrecorded(),
+        health: st.health.snapshot(&st.health_configured()),
     }))
 }
 

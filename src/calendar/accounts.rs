@@ -147,6 +147,11 @@ impl Calendars {
         }
     }
 
+    /// The enabled accounts' ids (health watches only their refreshes).
+    pub fn enabled_ids(&self) -> Vec<i64> {
+        self.loaded.read().expect("calendars").iter().filter(|(_, l)| l.enabled).map(|(id, _)| *id).collect()
+    }
+
     pub async fn list(&self) -> Result<Vec<Account>, CalendarError> {
         let rows = db::accounts(&self.store).await?;
         let entries = db::entries(&self.store, None).await?;

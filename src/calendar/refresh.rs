@@ -84,14 +84,22 @@ impl Calendars {
     }
 
     async fn refresh_one(&self, id: i64) {
-        match std::panic::AssertUnwindSafe(self.test(id)).catch_unwind().await {
+        let error = match std::panic::AssertUnwindSafe(self.test(id)).catch_unwind().await {
             Ok(Ok(r)) if !r.ok => {
-                tracing::warn!(calendar = id, error = r.error.as_deref().unwrap_or(""), "calendar refresh failed")
+                tracing::warn!(calendar = id, error = r.error.as_deref().unwrap_or(""), "calendar refresh failed");
+                Some(r.error.unwrap_or_else(|| "the calendar could not be read".into()))
             }
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::warn!(calendar = id, error = %e, "calendar refresh failed"),
-            Err(_) => tracing::error!(calendar = id, "calendar refresh panicked; the other calendars go on"),
-        }
+            Ok(Ok(_)) => None,
+            Ok(Err(e)) => {
+                tracing::warn!(calendar = id, error = %e, "calendar refresh failed");
+                Some(e.to_string())
+            }
+            Err(_) => {
+                tracing::error!(calendar = id, "calendar refresh panicked; the other calendars go on");
+                Some("reading this calendar crashed; it is left out".into())
+            }
+        };
+        self.events.publish(crate::events::Event::CalendarRefreshed { calendar: id, error });
     }
 
     /// [`Calendars::busy`] on a blocking thread, so a slow expansion never holds an async worker;

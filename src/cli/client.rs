@@ -56,6 +56,17 @@ pub async fn status(home: &Home, json: bool) -> Result<()> {
         "skills     library generation {}; {} proposed skill(s) waiting for review (`metaclaw review list`)",
         s.generation, s.candidates_pending
     );
+    let h = &s.health;
+    let now = metaclaw::clock::now_ms();
+    let troubled: Vec<_> = h.components.iter().filter(|c| c.state > metaclaw::health::HealthState::Ok).collect();
+    let names: Vec<&str> = troubled.iter().map(|c| c.component.as_str()).collect();
+    match names.is_empty() {
+        true => println!("health     ok"),
+        false => println!("health     {} ({})", h.overall.as_str(), names.join(", ")),
+    }
+    for c in troubled {
+        println!("  {}", c.line(now));
+    }
     for line in super::output::learning_lines(&s) {
         println!("{line}");
     }

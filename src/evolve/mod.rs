@@ -343,19 +343,22 @@ impl Evolver {
     /// Books an automatic run's outcome for its session: a failed one makes the session wait
     /// (doubling up to ten minutes) and, after a few, stops automatic runs of it until a restart
     /// or `metaclaw evolve --retry-failed`.
-    fn note_run(&self, session: &str, error: Option<&str>) {
+    /// Returns when the session is tried again (ms), if it is.
+    fn note_run(&self, session: &str, error: Option<&str>) -> Option<i64> {
         let mut failing = self.failing.lock().expect("failing lock");
         let Some(error) = error else {
             failing.remove(session);
-            return;
+            return None;
         };
         let entry = failing.entry(session.to_string()).or_insert((0, Instant::now()));
         let wait = Duration::from_secs(10u64 << entry.0.min(6)).min(Duration::from_secs(600));
         *entry = (entry.0 + 1, Instant::now() + wait);
         if entry.0 >= MAX_FAILED_RUNS {
             tracing::warn!(session, %error, runs = entry.0, "evolution failed; not retrying this session until `metaclaw evolve --retry-failed` or a restart");
+            None
         } else {
             tracing::warn!(session, %error, retry_in = ?wait, "evolution failed; its failures wait for the next run");
+            Some(crate::clock::now_ms() + wait.as_millis() as i64)
         }
     }
 
@@ -565,9 +568,13 @@ impl Evolver {
             .collect();
         let (run_id, ids) = self.store.write(move |c| evolution::record_run(c, &run, &proposed)).await?;
         report.run_id = Some(run_id);
-        if let Some(session) = &automatic {
-            self.note_run(session, report.error.as_deref());
-        }
+        let retry_at_ms = automatic.as_ref().and_then(|session| self.note_run(session, report.error.as_deref()));
+        self.events.publish(Event::EvolverRan {
+            run_id,
+            outcome: report.outcome.map(|o| o.as_str().to_string()).unwrap_or_default(),
+            error: report.error.as_deref().map(crate::health::plain),
+            retry_at_ms,
+        });
         if let Some(e) = call_error {
             return Err(EvolveError::Llm(e));
         }

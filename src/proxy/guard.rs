@@ -224,6 +224,12 @@ impl Sink {
             overhead_ms = format_args!("{:.3}", r.overhead_ms),
             "turn finished"
         );
+        let answered = http_status.filter(|_| status != TurnStatus::Ok);
+        if crate::health::upstream_at_fault(status == TurnStatus::Failed, answered) {
+            let error = crate::health::plain(r.error.as_deref().unwrap_or("no answer"));
+            let (upstream, status) = (r.upstream.clone(), http_status.unwrap_or(0));
+            self.events.publish(crate::events::Event::UpstreamFailed { upstream, status, error });
+        }
         self.events.publish(crate::events::Event::TurnRecorded {
             turn_id: r.id,
             session_id: r.session_id.clone(),

@@ -10,6 +10,7 @@
 
 pub mod calendars;
 pub mod connect;
+pub mod health;
 pub mod learning;
 pub mod scheduler;
 pub mod settings;
@@ -110,9 +111,11 @@ mod tests {
         super::train::typescript(&mut train);
         let mut connect = File::new("connect");
         super::connect::typescript(&mut connect);
+        let mut health = File::new("health");
+        super::health::typescript(&mut health);
         let mut setup = File::new("setup");
         super::setup::typescript(&mut setup);
-        vec![error, status, learning, skills, scheduler, calendars, settings, train, connect, setup]
+        vec![error, status, learning, skills, scheduler, calendars, settings, train, connect, setup, health]
     }
 
     #[test]

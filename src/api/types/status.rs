@@ -67,6 +67,9 @@ pub struct Status {
     /// (with what was wrong) and `relayed_…` (passed on as they were).
     #[serde(default)]
     pub unrecorded: std::collections::BTreeMap<String, u64>,
+    /// How each part is doing (upstream, judge, evolver, trainer, calendars, disk), with the
+    /// last error in plain words and the next retry.
+    pub health: super::health::HealthReport,
 }
 
 /// `GET /api/sessions`.

@@ -11,3 +11,4 @@ export type * from "./settings";
 export type * from "./train";
 export type * from "./connect";
 export type * from "./setup";
+export type * from "./health";

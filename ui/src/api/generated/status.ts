@@ -1,5 +1,6 @@
 // Generated from the Rust types in src/api/types/ by ts-rs: do not edit by hand.
 // Regenerate with: METACLAW_WRITE_TS=1 cargo test --lib api::types
+import type { HealthReport } from "./health";
 import type { EvolveOutcome } from "./learning";
 import type { TrainState } from "./train";
 
@@ -39,7 +40,12 @@ training: TrainState,
  * Requests that left no turn record since the engine started, by reason: `refused_…`
  * (with what was wrong) and `relayed_…` (passed on as they were).
  */
-unrecorded: { [key in string]: number }, version: string, started_at: number, 
+unrecorded: { [key in string]: number }, 
+/**
+ * How each part is doing (upstream, judge, evolver, trainer, calendars, disk), with the
+ * last error in plain words and the next retry.
+ */
+health: HealthReport, version: string, started_at: number, 
 /**
  * e.g. `http://127.0.0.1:30000`.
  */
