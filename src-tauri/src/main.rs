@@ -9,6 +9,7 @@ mod origin;
 mod prefs;
 mod shell;
 mod tray;
+mod update;
 
 fn main() {
     // The UI is forms and lists: WebKitGTK's accelerated compositing buys nothing here and, under

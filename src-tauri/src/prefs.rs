@@ -12,11 +12,14 @@ pub struct Prefs {
     /// Start-at-login was registered on a first run (firstrun.rs); the user's later choice
     /// stands and is never overridden.
     pub autostart_decided: bool,
+    /// Install a verified update without waiting for the tray's "Update available" item (still
+    /// only between training steps; update.rs).
+    pub auto_update: bool,
 }
 
 impl Default for Prefs {
     fn default() -> Self {
-        Self { notifications: true, autostart_decided: false }
+        Self { notifications: true, autostart_decided: false, auto_update: false }
     }
 }
 

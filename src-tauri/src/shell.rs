@@ -44,6 +44,7 @@ pub fn run() -> anyhow::Result<()> {
         // First, so a second launch only focuses the first.
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| open_window(app)))
         .plugin(tauri_plugin_autostart::init(MacosLauncher::LaunchAgent, Some(vec!["--hidden"])))
+        .plugin(tauri_plugin_updater::Builder::new().build())
         .setup(move |app| {
             #[cfg(target_os = "macos")]
             app.set_activation_policy(tauri::ActivationPolicy::Accessory);
@@ -93,6 +94,8 @@ pub fn run() -> anyhow::Result<()> {
                 let _ = writeln!(std::io::stdout().lock(), "MetaClaw listening on {}/v1", shell.base);
             }
             let handle = app.handle().clone();
+            let auto_update = shell.prefs.lock().expect("prefs").auto_update;
+            crate::update::start(&handle, shell.api.clone(), events.clone(), auto_update, show_update);
             tauri::async_runtime::spawn(refresh_loop(handle.clone(), shell.clone()));
             tauri::async_runtime::spawn(event_loop(handle.clone(), shell, events.subscribe()));
             tauri::async_runtime::spawn(quit_on_signal(handle));
@@ -178,6 +181,7 @@ fn on_menu(app: &AppHandle, item: Item) {
         Item::Status => {}
         Item::Open => open_window(app),
         Item::Review => open_review(app),
+        Item::Update => crate::update::install_now(app),
         Item::CopyUrl => copy_to_clipboard(&format!("{}/v1", s.base)),
         Item::Pause => {
             let paused = s.view.lock().expect("view").paused;
@@ -215,6 +219,14 @@ fn on_menu(app: &AppHandle, item: Item) {
             app.exit(0);
         }
     }
+}
+
+/// The updater's line in the tray (update.rs).
+fn show_update(app: &AppHandle, line: Option<tray::UpdateLine>) {
+    let s = shell(app);
+    let mut v = s.view.lock().expect("view");
+    v.update = line;
+    let _ = tray::update(app, &v);
 }
 
 /// Copies text with the platform's clipboard tool (the tray has no webview to copy from).

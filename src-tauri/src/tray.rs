@@ -17,11 +17,13 @@ pub enum Item {
     CopyUrl,
     Autostart,
     Notifications,
+    /// "Update available — version X": installs it (update.rs).
+    Update,
     Quit,
 }
 
 impl Item {
-    const ALL: [Item; 8] = [
+    const ALL: [Item; 9] = [
         Item::Status,
         Item::Review,
         Item::Pause,
@@ -29,6 +31,7 @@ impl Item {
         Item::CopyUrl,
         Item::Autostart,
         Item::Notifications,
+        Item::Update,
         Item::Quit,
     ];
 
@@ -41,6 +44,7 @@ impl Item {
             Item::CopyUrl => "copy-url",
             Item::Autostart => "autostart",
             Item::Notifications => "notifications",
+            Item::Update => "update",
             Item::Quit => "quit",
         }
     }
@@ -72,6 +76,29 @@ pub struct View {
     pub notifications: bool,
     /// A policy training run is going.
     pub training: bool,
+    /// The updater's line (update.rs), if it has something to say.
+    pub update: Option<UpdateLine>,
+}
+
+/// What the updater shows in the menu.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UpdateLine {
+    /// Verified and ready: the item installs it.
+    Available(String),
+    Installing(String),
+    /// The download's signature did not match the release key; nothing was replaced.
+    Refused(String),
+}
+
+impl UpdateLine {
+    /// The item's label, and whether it can be clicked.
+    pub fn label(&self) -> (String, bool) {
+        match self {
+            UpdateLine::Available(v) => (format!("Update available — version {v}"), true),
+            UpdateLine::Installing(v) => (format!("Installing version {v}…"), false),
+            UpdateLine::Refused(v) => (format!("Update {v} refused: not signed by MetaClaw"), false),
+        }
+    }
 }
 
 pub const TRAY_ID: &str = "metaclaw";
@@ -105,6 +132,9 @@ fn menu(app: &AppHandle, v: &View) -> tauri::Result<Menu<Wry>> {
     if v.pending > 0 {
         let label = format!("Review {} new skill{}…", v.pending, if v.pending == 1 { "" } else { "s" });
         menu.append(&MenuItem::with_id(app, Item::Review, label, true, None::<&str>)?)?;
+    }
+    if let Some((label, enabled)) = v.update.as_ref().map(UpdateLine::label) {
+        menu.append(&MenuItem::with_id(app, Item::Update, label, enabled, None::<&str>)?)?;
     }
     menu.append(&PredefinedMenuItem::separator(app)?)?;
     let pause = if v.paused { "Resume learning" } else { "Pause learning" };
@@ -176,5 +206,12 @@ mod tests {
         assert!(status_line(&v).ends_with("upstream failing"));
         let v = View { training: true, problem: None, ..v };
         assert_eq!(status_line(&v), "127.0.0.1:30000 · 12 turns today · healthy · training the policy");
+    }
+
+    #[test]
+    fn the_update_item_names_the_version() {
+        assert_eq!(UpdateLine::Available("0.2.0".into()).label(), ("Update available — version 0.2.0".into(), true));
+        assert!(!UpdateLine::Installing("0.2.0".into()).label().1);
+        assert_eq!(UpdateLine::Refused("0.2.0".into()).label().0, "Update 0.2.0 refused: not signed by MetaClaw");
     }
 }
