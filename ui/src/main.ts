@@ -12,11 +12,13 @@ import { dashboardView } from "./views/dashboard";
 import { historyView } from "./views/history";
 import { reviewView } from "./views/review";
 import { settingsView } from "./views/settings";
+import { setupStatus } from "./views/setup/api";
+import { setupView } from "./views/setup";
 import { skillsView } from "./views/skills";
 import { trainingView } from "./views/training";
 import { turnsView } from "./views/turns";
 
-type Route = { id: string; label: string; make: (app: App, params: string[]) => View };
+type Route = { id: string; label: string; make: (app: App, params: string[]) => View; hidden?: boolean };
 
 const ROUTES: Route[] = [
   { id: "dashboard", label: "Dashboard", make: dashboardView },
@@ -28,6 +30,7 @@ const ROUTES: Route[] = [
   { id: "calendars", label: "Calendars", make: calendarsView },
   { id: "connect", label: "Connect", make: connectView },
   { id: "settings", label: "Settings", make: settingsView },
+  { id: "setup", label: "Setup guide", make: setupView, hidden: true },
 ];
 
 // --- theme ---------------------------------------------------------------------------------
@@ -173,7 +176,7 @@ function shell(root: HTMLElement, api: Client): () => void {
   const paused = h("span", { class: "badge badge-warn", hidden: true, id: "paused-badge" }, "Learning paused");
   const banner = h("div", { class: "banner", role: "alert", hidden: true, id: "offline-banner" });
   const reviewCount = h("span", { class: "count", hidden: true, "aria-hidden": "true" });
-  const navLinks = ROUTES.map((r) =>
+  const navLinks = ROUTES.filter((r) => !r.hidden).map((r) =>
     h("li", null, h("a", { href: `#/${r.id}`, "data-route": r.id }, h("span", null, r.label), r.id === "review" ? reviewCount : null)),
   );
   const nav = h("nav", { "aria-label": "Main", class: "sidenav" }, h("ul", null, navLinks));
@@ -258,6 +261,15 @@ function shell(root: HTMLElement, api: Client): () => void {
   }
   addEventListener("hashchange", route);
   route();
+  // First start: the setup guide, until it is done or dismissed (only if no other page was asked for meanwhile).
+  const bootHash = location.hash;
+  if (!/^#\/./.test(bootHash))
+    void setupStatus(api, abort.signal).then(
+      (st) => {
+        if (st.state === "open" && location.hash === bootHash) app.navigate("#/setup");
+      },
+      () => undefined,
+    );
 
   return () => {
     abort.abort();

@@ -6,6 +6,7 @@ import type { EvolverStatus, GenerationSignal, JudgeStatus, SchedulerStatus, Sta
 import { copyText, h, replace, s } from "../lib/dom";
 import { dateTime, duration, ms, num, pct, relative, timeOnly, WEEKDAYS } from "../lib/format";
 import { empty, errorMessage, failure, load, loading, scoreBadge, tabs, toast } from "../lib/ui";
+import { liveChecklist } from "./setup/checklist";
 
 export function dashboardView(app: App): View {
   const statsEl = h("div", { class: "stats", "aria-live": "off" }, loading("Loading status"));
@@ -15,6 +16,9 @@ export function dashboardView(app: App): View {
   const schedEl = h("div", null, loading("Loading the scheduler"));
   const pauseSlot = h("div", { class: "row" });
   const healthEl = h("div", { id: "learning-health" });
+  // The setup checklist with live ticks, until all four are ticked.
+  const checklistEl = h("div");
+  const gettingStarted = h("section", { class: "card", "aria-labelledby": "gs-h", id: "setup-checklist-card", hidden: true }, h("div", { class: "card-head" }, h("h2", { id: "gs-h" }, "Getting started"), h("a", { href: "#/setup" }, "Open the setup guide")), checklistEl);
 
   const el = h(
     "div",
@@ -22,6 +26,7 @@ export function dashboardView(app: App): View {
     h("div", { class: "view-head" }, h("h1", null, "Dashboard"), pauseSlot),
     statsEl,
     healthEl,
+    gettingStarted,
     endpointEl,
     h(
       "div",
@@ -136,6 +141,7 @@ export function dashboardView(app: App): View {
   void loadChart();
   void loadSched();
 
+  const stopChecklist = liveChecklist(app, checklistEl, (items) => (gettingStarted.hidden = items.every((i) => i.done_at !== null)));
   const off = app.on((e) => {
     if (e.type === "turn_recorded" || e.type === "turn_scored") void loadTurns(true);
     if (e.type !== "scheduler_changed") void loadStatus();
@@ -150,6 +156,7 @@ export function dashboardView(app: App): View {
   return {
     el,
     destroy() {
+      stopChecklist();
       off();
       clearInterval(t1);
       clearInterval(t2);

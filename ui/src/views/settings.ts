@@ -14,7 +14,7 @@ export function settingsView(app: App): View {
   const el = h(
     "div",
     { class: "view view-settings" },
-    h("div", { class: "view-head" }, h("h1", null, "Settings")),
+    h("div", { class: "view-head" }, h("h1", null, "Settings"), h("button", { type: "button", class: "btn", id: "setup-again", onclick: () => void app.api.request("PUT", "/api/setup", { action: "reopen" }).then(() => app.navigate("#/setup"), (e) => toast(errorMessage(e), "error")) }, "Run the setup guide again")),
     cfgEl,
     h("section", { class: "card", "aria-labelledby": "keys-h", id: "keys" }, h("h2", { id: "keys-h" }, "API keys"), h("p", { class: "hint" }, "Keys go straight into your OS keyring. MetaClaw never shows a stored key again, only whether one is set and where it comes from."), keysEl),
     h("section", { class: "card", "aria-labelledby": "exp-h" }, h("h2", { id: "exp-h" }, "Export data"), exportBlock(app)),

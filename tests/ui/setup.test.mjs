@@ -1,0 +1,165 @@
+// The first-run guide, keyboard only, against the stand-in: it opens by itself on a fresh engine,
+// Test explains a wrong address in plain words and then lists the stand-in's models, the guide
+// writes the key and the config (judge and evolver on with the cheaper listed model, sleep
+// hours), marks itself done, and the Dashboard's checklist ticks live after a turn. "Not now"
+// dismisses it; Settings opens it again.
+
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { after, before, test } from "node:test";
+import { api, closeSession, openBrowser, say, screenshot, startStack, unlabelled, waitFor } from "./harness.mjs";
+
+// The engine inherits this HOME: the guide's Connect step never sees the real user's agents.
+const userHome = mkdtempSync(path.join(os.tmpdir(), "metaclaw-ui-user-"));
+process.env.HOME = userHome;
+
+let stack;
+let browser;
+let page;
+
+before(async () => {
+  stack = await startStack({ learning: false });
+  browser = await openBrowser();
+  page = browser.page;
+});
+after(async () => {
+  await closeSession({ stack, browser });
+  rmSync(userHome, { recursive: true, force: true });
+});
+
+/** Presses Tab (Shift+Tab with `back`) until the element with `id` has focus. */
+async function tabTo(id, back = false) {
+  for (let i = 0; i < 40; i++) {
+    if ((await page.evaluate(() => document.activeElement?.id)) === id) return;
+    await page.keyboard.press(back ? "Shift+Tab" : "Tab");
+  }
+  throw new Error(`Tab never reached #${id}`);
+}
+
+async function typeInto(id, text) {
+  await tabTo(id);
+  await page.keyboard.press("Control+A");
+  await page.keyboard.press("Backspace");
+  await page.keyboard.type(text);
+}
+
+test("a fresh engine opens the guide; the keyboard alone takes it from the key to the Dashboard's ticks", async () => {
+  await page.goto(`${stack.ui}/#token=${stack.token}`);
+  await page.getByRole("heading", { level: 1, name: "Set up MetaClaw" }).waitFor();
+  assert.equal(await page.evaluate(() => location.hash), "#/setup");
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "setup-step-h", "the step's heading has focus");
+  for (const p of ["OpenAI", "Anthropic", "OpenRouter", "Ollama", "LM Studio", "llama.cpp", "Another server"]) await page.getByLabel(new RegExp(`^${p}`)).waitFor();
+  // The engine's upstream is the stand-in: "another server", its address filled in.
+  assert.equal(await page.locator("#setup-provider-custom").isChecked(), true);
+  assert.equal(await page.locator("#setup-base-url").inputValue(), `${stack.upstream}/v1`);
+  assert.deepEqual(await unlabelled(page), [], "every control has a name");
+  await screenshot(page, "setup-provider");
+
+  // A wrong address first: explained in plain words, Next stays off.
+  await typeInto("setup-base-url", "http://127.0.0.1:9/v1");
+  await page.keyboard.press("Enter");
+  const bad = page.locator('#setup-test-result [data-outcome="connection_refused"]');
+  await bad.waitFor();
+  assert.match(await bad.textContent(), /connection refused\)\. Is the server running, on that port\?/);
+  assert.equal(await page.locator("#setup-next-a").isDisabled(), true);
+
+  // The right one, with a key: the models are listed and Next takes the focus.
+  await typeInto("setup-base-url", `${stack.upstream}/v1`);
+  await typeInto("setup-key", "sk-guide-test-1234");
+  await page.keyboard.press("Enter");
+  const ok = page.locator('#setup-test-result [data-outcome="ok"]');
+  await ok.waitFor();
+  assert.match(await ok.textContent(), /lists 2 models/);
+  await waitFor("focus on Next", async () => (await page.evaluate(() => document.activeElement?.id)) === "setup-next-a");
+  await page.keyboard.press("Enter");
+
+  // (b) The agent's model; the judge and the evolver get the cheaper sibling by default.
+  await page.getByRole("heading", { level: 2, name: "2. Model" }).waitFor();
+  assert.equal(await page.locator("#setup-model").inputValue(), "standin-large");
+  assert.equal(await page.locator("#setup-learning").isChecked(), true, "learning on by default once a key works");
+  assert.equal(await page.locator("#setup-learning-model").inputValue(), "standin-small");
+  await tabTo("setup-save");
+  await page.keyboard.press("Enter");
+
+  // (c) Connect: nothing to wire in this HOME; snippets are there.
+  await page.getByRole("heading", { level: 2, name: "3. Connect your agent" }).waitFor();
+  await page.locator(".setup-snippets summary").waitFor();
+  await tabTo("setup-next-c");
+  await page.keyboard.press("Enter");
+
+  // (d) Sleep hours: one hour later with the arrow key, and the calendars link.
+  await page.getByRole("heading", { level: 2, name: "4. Sleep hours" }).waitFor();
+  await page.locator("#setup-calendars").waitFor();
+  await tabTo("setup-sleep-from");
+  await page.keyboard.press("ArrowUp");
+  const from = await page.locator("#setup-sleep-from").inputValue();
+  assert.notEqual(from, "23:00", "the arrow key changed the hour");
+  await tabTo("setup-save-sleep");
+  await page.keyboard.press("Enter");
+
+  // (e) Done: the guide is closed for good, "key works" ticked.
+  await page.getByRole("heading", { level: 2, name: "5. Done" }).waitFor();
+  await page.locator('.setup-checklist li[data-step="key_works"][data-done="true"]').waitFor();
+  assert.equal(await page.locator('.setup-checklist li[data-step="first_turn"]').getAttribute("data-done"), "false");
+  await screenshot(page, "setup-done");
+  await waitFor("the guide marked done", async () => (await api(stack, "GET", "/api/setup")).json.state === "done");
+
+  // What the guide wrote: the config (upstream, judge, evolver, sleep) and the key (never in the config).
+  const cfg = (await api(stack, "GET", "/api/config")).json.config;
+  assert.equal(cfg.upstream.base_url, `${stack.upstream}/v1`);
+  assert.equal(cfg.upstream.kind, "openai");
+  assert.equal(cfg.judge.model, "standin-small");
+  assert.equal(cfg.evolve.model, "standin-small");
+  assert.equal(cfg.scheduler.sleep.default, `${from}-07:00`);
+  assert.ok(!JSON.stringify(cfg).includes("sk-guide-test"), "the key is not in the config");
+  const keys = (await api(stack, "GET", "/api/keys")).json;
+  assert.equal(keys.find((k) => k.name === "upstream.default").set, true, "the key was stored");
+
+  // The Dashboard's checklist ticks as the first turn comes through.
+  await tabTo("setup-finish");
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { level: 1, name: "Dashboard" }).waitFor();
+  const card = page.locator("#setup-checklist-card");
+  await card.locator('li[data-step="key_works"][data-done="true"]').waitFor();
+  assert.equal(await card.locator('li[data-step="first_turn"]').getAttribute("data-done"), "false");
+  await say(stack, "guide-first", ["hello from the guide test"]);
+  await card.locator('li[data-step="first_turn"][data-done="true"]').waitFor();
+  assert.deepEqual(page.errors, []);
+});
+
+test("Not now dismisses the guide; Settings opens it again", async () => {
+  await api(stack, "PUT", "/api/setup", { action: "reopen" });
+  await page.evaluate(() => (location.hash = "#/setup"));
+  await page.getByRole("heading", { level: 1, name: "Set up MetaClaw" }).waitFor();
+  await page.locator("#setup-later").focus();
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { level: 1, name: "Dashboard" }).waitFor();
+  assert.equal((await api(stack, "GET", "/api/setup")).json.state, "dismissed");
+
+  // A new start no longer opens the guide.
+  await page.goto(`${stack.ui}/#token=${stack.token}`);
+  await page.getByRole("heading", { level: 1, name: "Dashboard" }).waitFor();
+  await page.evaluate(() => (location.hash = "#/settings"));
+  await page.getByRole("heading", { level: 1, name: "Settings" }).waitFor();
+  await page.locator("#setup-again").focus();
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { level: 1, name: "Set up MetaClaw" }).waitFor();
+  assert.equal((await api(stack, "GET", "/api/setup")).json.state, "open");
+  assert.deepEqual(page.errors, []);
+});
+
+test("the guide reads well in the dark theme", async () => {
+  const dark = await openBrowser({ colorScheme: "dark" });
+  try {
+    await dark.page.goto(`${stack.ui}/#token=${stack.token}`);
+    await dark.page.evaluate(() => (location.hash = "#/setup"));
+    await dark.page.getByRole("heading", { level: 1, name: "Set up MetaClaw" }).waitFor();
+    assert.equal(await dark.page.evaluate(() => document.documentElement.dataset.theme), "dark");
+    await screenshot(dark.page, "setup-provider-dark");
+    assert.deepEqual(dark.page.errors, []);
+  } finally {
+    await dark.close();
+  }
+});
