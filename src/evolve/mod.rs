@@ -410,7 +410,7 @@ impl Evolver {
                 answer: f.answer,
                 reason: f.reason,
                 next_message: f.next_messages.as_deref().and_then(last_user_text),
-                source: if f.by_user { "user" } else { "judge" }.to_string(),
+                source: if f.by_user { crate::turn::ScoreSource::User } else { crate::turn::ScoreSource::Judge },
             })
             .collect();
         Ok((failures, agents))

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::secrets::redact;
+use crate::turn::ScoreSource;
 
 pub const SYSTEM: &str = "You improve an AI assistant by writing skills: short Markdown instructions that are \
 added to its prompt when a request is relevant. You are shown turns where the assistant failed, with the judge's \
@@ -30,11 +31,11 @@ pub struct Failure {
     pub next_message: Option<String>,
     /// Who scored the turn: `judge` or `user` (whose verdict and note replace the judge's).
     #[serde(default = "judge_source")]
-    pub source: String,
+    pub source: ScoreSource,
 }
 
-fn judge_source() -> String {
-    "judge".into()
+fn judge_source() -> ScoreSource {
+    ScoreSource::Judge
 }
 
 /// A judge's or user's reason as one quoted line: markdown headings, fences and blank lines
@@ -81,9 +82,9 @@ pub fn user_prompt(failures: &[Failure], skills: &[(String, String)], rejected: 
             cut(&f.request, 1500),
             cut(&f.answer, 1200)
         ));
-        match (f.source.as_str(), f.reason.as_deref().map(|r| sanitise_reason(r, 400))) {
-            ("user", Some(r)) if r != "\"\"" => p.push_str(&format!("\nThe user marked it failed: {r}\n")),
-            ("user", _) => p.push_str("\nThe user marked it failed.\n"),
+        match (f.source, f.reason.as_deref().map(|r| sanitise_reason(r, 400))) {
+            (ScoreSource::User, Some(r)) if r != "\"\"" => p.push_str(&format!("\nThe user marked it failed: {r}\n")),
+            (ScoreSource::User, _) => p.push_str("\nThe user marked it failed.\n"),
             (_, Some(r)) if r != "\"\"" => p.push_str(&format!("\nWhy it failed (the judge): {r}\n")),
             _ => {}
         }
@@ -134,7 +135,7 @@ mod tests {
             answer: "a".into(),
             reason: Some(r.into()),
             next_message: None,
-            source: "judge".into(),
+            source: ScoreSource::Judge,
         };
         let p = user_prompt(&[f], &[], &[]);
         assert_eq!(p.lines().filter(|l| l.starts_with('#')).count(), 3, "only the prompt's own headings: {p}");
@@ -148,7 +149,7 @@ mod tests {
             answer: "a".into(),
             reason: Some("the user wanted French".into()),
             next_message: None,
-            source: "user".into(),
+            source: ScoreSource::User,
         };
         let p = user_prompt(&[f], &[], &[]);
         assert!(p.contains("The user marked it failed: \"the user wanted French\""), "{p}");
@@ -174,7 +175,7 @@ mod tests {
             answer: "ok".into(),
             reason: Some("wrong format".into()),
             next_message: Some("no, +08:00".into()),
-            source: "judge".into(),
+            source: ScoreSource::Judge,
         };
         let p = user_prompt(&[f], &[("iso".into(), "dates".into())], &[("bad-one".into(), "too vague".into())]);
         assert!(

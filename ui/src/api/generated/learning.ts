@@ -1,7 +1,7 @@
 // Generated from the Rust types in src/api/types/ by ts-rs: do not edit by hand.
 // Regenerate with: METACLAW_WRITE_TS=1 cargo test --lib api::types
 import type { ChangeKind } from "./skills";
-import type { AgentId, EvolveRun } from "./status";
+import type { AgentId, EvolveRun, ScoreSource } from "./status";
 
 /**
  * `POST /api/evolve` body (optional).
@@ -123,7 +123,7 @@ next_message: string | null,
 /**
  * Who scored the turn: `judge` or `user` (whose verdict and note replace the judge's).
  */
-source: string, };
+source: ScoreSource, };
 
 /**
  * One reason a candidate needs a person's eyes: what kind of risk, and the text that matched.
