@@ -83,18 +83,16 @@ impl Keys {
     }
 
     /// Looks every configured upstream's key, and the proxy key, up in the environment, then
-    /// the OS keyring.
-    pub async fn lookup(cfg: &Config) -> Self {
+    /// the vault of `home`: the OS keyring when this system has one, else the home's owner-only
+    /// secrets file (see [`secrets::Vault::for_home`]).
+    pub async fn lookup(cfg: &Config, home: &Home) -> Self {
+        let vault = secrets::Vault::for_home(home.root()).await;
         let mut upstreams = HashMap::new();
         for up in crate::upstream::from_config(cfg) {
-            upstreams.insert(up.name.clone(), secrets::lookup(&SecretName::upstream(&up.name)).await);
+            upstreams.insert(up.name.clone(), vault.lookup(&SecretName::upstream(&up.name)).await);
         }
-        let vault = if std::env::var_os("METACLAW_NO_KEYRING").is_some() {
-            secrets::Vault::memory()
-        } else {
-            secrets::Vault::Os
-        };
-        Self { upstreams, proxy: secrets::lookup(&SecretName::proxy()).await.0, vault, tinker: None }
+        let proxy = vault.lookup(&SecretName::proxy()).await.0;
+        Self { upstreams, proxy, vault, tinker: None }
     }
 }
 

@@ -49,7 +49,7 @@ pub fn run() -> anyhow::Result<()> {
             #[cfg(target_os = "macos")]
             app.set_activation_policy(tauri::ActivationPolicy::Accessory);
             let engine = tauri::async_runtime::block_on(async {
-                let keys = Keys::lookup(&cfg).await;
+                let keys = Keys::lookup(&cfg, &home).await;
                 Engine::start(cfg, home.clone(), keys).await
             })?;
             let base = origin::engine_origin(engine.addr());

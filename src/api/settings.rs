@@ -92,7 +92,8 @@ async fn keys(State(st): State<Arc<ApiState>>) -> Result<Json<Vec<KeyInfo>>, Api
     for name in names {
         let (secret, label) = secret_for(&st, &name)?;
         let (value, source) = st.vault.get(&secret).await.unwrap_or((None, SecretSource::None));
-        out.push(KeyInfo { name, label, set: value.is_some(), source, env_var: secret.env_var().into() });
+        let location = st.vault.location(&secret, source);
+        out.push(KeyInfo { name, label, set: value.is_some(), source, env_var: secret.env_var().into(), location });
     }
     Ok(Json(out))
 }

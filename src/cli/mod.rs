@@ -3,6 +3,7 @@
 mod calendar;
 mod client;
 mod connect;
+mod key;
 mod learning;
 mod output;
 mod scheduler;
@@ -13,12 +14,11 @@ mod train;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use metaclaw::config::Config;
 use metaclaw::home::Home;
-use metaclaw::secrets::{self, SecretName};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -126,9 +126,9 @@ enum Command {
     /// Show or check the configuration.
     #[command(subcommand)]
     Config(ConfigCmd),
-    /// Store or remove API keys in the OS keyring.
+    /// Store, check or remove API keys (OS keyring, else MetaClaw's owner-only secrets file).
     #[command(subcommand)]
-    Key(KeyCmd),
+    Key(key::KeyCmd),
     /// Wire an agent (openclaw, claude-code, codex, hermes, nanoclaw, sdk) to MetaClaw: shows
     /// the change to its config, keeps a backup, writes it. Without an agent: every agent's state.
     Connect(connect::ConnectArgs),
@@ -171,43 +171,6 @@ enum ConfigCmd {
     Path,
 }
 
-#[derive(Debug, Subcommand)]
-enum KeyCmd {
-    /// Read a key from standard input and store it in the OS keyring.
-    Set {
-        name: KeyName,
-        /// Which upstream (a `[[upstreams]]` name); the `[upstream]` shorthand is `default`.
-        #[arg(long, default_value = "default")]
-        upstream: String,
-    },
-    /// Remove a key from the OS keyring.
-    Delete {
-        name: KeyName,
-        #[arg(long, default_value = "default")]
-        upstream: String,
-    },
-    /// Say where each key comes from (environment, keyring or nowhere), never the key.
-    Status,
-}
-
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-enum KeyName {
-    /// The upstream LLM API key.
-    Upstream,
-    /// The key agents must send to the proxy.
-    Proxy,
-    /// The Tinker API key (policy training and serving).
-    Tinker,
-}
-
-fn secret(k: KeyName, upstream: &str) -> SecretName {
-    match k {
-        KeyName::Upstream => SecretName::upstream(upstream),
-        KeyName::Proxy => SecretName::proxy(),
-        KeyName::Tinker => SecretName::tinker(),
-    }
-}
-
 fn home(args: &Cli) -> Result<Home> {
     Ok(match &args.home {
         Some(p) => Home::at(p),
@@ -247,7 +210,7 @@ pub fn run(args: Cli) -> Result<()> {
         Command::Resume => runtime()?.block_on(scheduler::learning(&home, false)),
         Command::Ui { no_open } => client::ui(&home, no_open),
         Command::Config(c) => config(&home, c),
-        Command::Key(k) => key(&home, k),
+        Command::Key(k) => key::run(&home, k),
         Command::Connect(a) => connect::connect(&home, a),
         Command::Disconnect { agent } => connect::disconnect(&home, &agent),
         Command::Doctor => connect::doctor(&home),
@@ -271,34 +234,3 @@ fn config(home: &Home, cmd: ConfigCmd) -> Result<()> {
     Ok(())
 }
 
-fn key(home: &Home, cmd: KeyCmd) -> Result<()> {
-    match cmd {
-        KeyCmd::Set { name, upstream } => {
-            let mut value = String::new();
-            std::io::stdin().read_line(&mut value).context("cannot read the key from standard input")?;
-            let value = value.trim();
-            if value.is_empty() {
-                bail!("no key on standard input (try: printf %s \"$KEY\" | metaclaw key set upstream)");
-            }
-            secrets::keyring_set(&secret(name, &upstream), value)?;
-            println!("stored in the OS keyring; restart `metaclaw serve` to use it");
-        }
-        KeyCmd::Delete { name, upstream } => {
-            secrets::keyring_delete(&secret(name, &upstream))?;
-            println!("removed from the OS keyring");
-        }
-        KeyCmd::Status => {
-            let rt = runtime()?;
-            let cfg = Config::load(&home.config_path())?;
-            let mut names: Vec<SecretName> =
-                metaclaw::upstream::from_config(&cfg).iter().map(|u| SecretName::upstream(&u.name)).collect();
-            names.push(SecretName::proxy());
-            names.push(SecretName::tinker());
-            for name in names {
-                let (_, source) = rt.block_on(secrets::lookup(&name));
-                println!("{:<28} {:?} (env {})", name.keyring_user(), source, name.env_var());
-            }
-        }
-    }
-    Ok(())
-}

@@ -57,7 +57,7 @@ pub fn run(home: Home, args: ServeArgs) -> Result<()> {
     });
     let result = rt.block_on(async move {
         let engine = {
-            let keys = Keys::lookup(&cfg).await;
+            let keys = Keys::lookup(&cfg, &home).await;
             Engine::start(cfg, home, keys).await?
         };
         // The one line scripts may rely on: where to point agents.

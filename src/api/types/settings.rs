@@ -46,6 +46,10 @@ pub struct KeyInfo {
     pub source: SecretSource,
     /// Where a headless server sets it instead.
     pub env_var: String,
+    /// Where the key is kept, in plain words: "OS keyring", "file ~/.local/share/metaclaw/secrets.toml",
+    /// "environment variable METACLAW_UPSTREAM_API_KEY", or "not set".
+    #[serde(default)]
+    pub location: String,
 }
 
 /// `PUT /api/keys/{name}`: the key, one line of 1 to 4096 printable characters.

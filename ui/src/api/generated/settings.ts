@@ -37,7 +37,12 @@ name: string, label: string, set: boolean, source: SecretSource,
 /**
  * Where a headless server sets it instead.
  */
-env_var: string, };
+env_var: string, 
+/**
+ * Where the key is kept, in plain words: "OS keyring", "file ~/.local/share/metaclaw/secrets.toml",
+ * "environment variable METACLAW_UPSTREAM_API_KEY", or "not set".
+ */
+location: string, };
 
 /**
  * `PUT /api/keys/{name}`: the key, one line of 1 to 4096 printable characters.

@@ -104,7 +104,7 @@ export type Auth = "key" | "passthrough";
 /**
  * Where a secret was found, for status output (never the value itself).
  */
-export type SecretSource = "env" | "keyring" | "none";
+export type SecretSource = "env" | "keyring" | "file" | "none";
 
 /**
  * Overhead percentiles over the most recent turns, in milliseconds.
