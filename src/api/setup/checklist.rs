@@ -48,7 +48,7 @@ pub fn read(c: &Connection) -> Result<(SetupState, Option<i64>, Vec<ChecklistIte
         (None, Some(t)) => (SetupState::Dismissed, Some(t)),
         (None, None) => (SetupState::Open, None),
     };
-    // Each query stops at its first row (by the started_at index, or the tables' small size).
+    // Each query stops at its first row (by an index or the primary key): cheap on a big store.
     let first_ok_turn = first(c, "SELECT started_at FROM turns WHERE status = 'ok' ORDER BY started_at LIMIT 1")?;
     let key_ok = match (meta(c, KEY_OK)?, first_ok_turn) {
         (Some(a), Some(b)) => Some(a.min(b)),
@@ -65,12 +65,12 @@ pub fn read(c: &Connection) -> Result<(SetupState, Option<i64>, Vec<ChecklistIte
         item(
             ChecklistStep::FirstJudged,
             "The judge scored a turn",
-            first(c, "SELECT MIN(created_at) FROM turn_scores WHERE source = 'judge'")?,
+            first(c, "SELECT created_at FROM turn_scores WHERE source = 'judge' ORDER BY turn_id LIMIT 1")?,
         ),
         item(
             ChecklistStep::FirstSkill,
             "The evolver proposed a skill",
-            first(c, "SELECT MIN(created_at) FROM candidates")?,
+            first(c, "SELECT created_at FROM candidates ORDER BY id LIMIT 1")?,
         ),
     ];
     Ok((state, changed_at, checklist))
