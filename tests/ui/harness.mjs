@@ -45,7 +45,8 @@ function spawnUntil(cmd, args, opts, re, what, timeoutMs = 20_000) {
 
 function stop(proc) {
   return new Promise((resolve) => {
-    if (!proc || proc.exitCode !== null) return resolve();
+    // Already gone (exited, or killed by a signal: then exitCode stays null).
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return resolve();
     const t = setTimeout(() => proc.kill("SIGKILL"), 5000);
     proc.once("exit", () => {
       clearTimeout(t);

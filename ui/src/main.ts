@@ -4,6 +4,7 @@ import "./styles.css";
 import { ApiError, Client, discoverConnection, rememberToken } from "./api/client";
 import type { EngineEvent, Status } from "./api/types";
 import type { App, Listener, View } from "./app";
+import { healthPill } from "./health";
 import { h, replace } from "./lib/dom";
 import { roving, toast, toastHost } from "./lib/ui";
 import { calendarsView } from "./views/calendars";
@@ -174,6 +175,7 @@ function shell(root: HTMLElement, api: Client): () => void {
 
   const live = h("span", { class: "conn conn-wait", id: "conn-state", role: "status" }, "Connecting…");
   const paused = h("span", { class: "badge badge-warn", hidden: true, id: "paused-badge" }, "Learning paused");
+  const health = healthPill();
   const banner = h("div", { class: "banner", role: "alert", hidden: true, id: "offline-banner" });
   const reviewCount = h("span", { class: "count", hidden: true, "aria-hidden": "true" });
   const navLinks = ROUTES.filter((r) => !r.hidden).map((r) =>
@@ -193,7 +195,7 @@ function shell(root: HTMLElement, api: Client): () => void {
         "header",
         { class: "topbar" },
         h("a", { href: "#/dashboard", class: "brand", "aria-label": "MetaClaw dashboard" }, logo(), h("span", null, "MetaClaw")),
-        h("div", { class: "topbar-right" }, paused, live, themeButton()),
+        h("div", { class: "topbar-right" }, paused, health.el, live, themeButton()),
       ),
       nav,
       h("div", { class: "content" }, banner, main),
@@ -211,12 +213,33 @@ function shell(root: HTMLElement, api: Client): () => void {
       const a = nav.querySelector('a[data-route="review"]')!;
       a.setAttribute("aria-label", n > 0 ? `Review, ${n} waiting` : "Review");
       paused.hidden = !st.learning_paused;
+      health.paint(st.health ?? null);
     } catch (e) {
       if ((e as Error).name === "AbortError") return;
     }
   }
 
+  // The Live badge is the real connection: the event stream open AND the API answering. When the
+  // engine comes back after being away, the current view is rebuilt from fresh data.
+  let streamOpen = false;
+  let answering = true;
+  let wasAway = false;
+  function paintLive(): void {
+    const state = !answering ? "down" : streamOpen ? "live" : "wait";
+    live.className = `conn conn-${state}`;
+    live.textContent = state === "live" ? "Live" : state === "down" ? "Disconnected" : "Reconnecting…";
+    if (state !== "live") wasAway = true;
+    else if (wasAway) {
+      wasAway = false;
+      rerender();
+    }
+  }
+
   api.onReachability = (ok) => {
+    if (answering !== ok) {
+      answering = ok;
+      paintLive();
+    }
     banner.hidden = ok;
     if (!ok) replace(banner, h("strong", null, "MetaClaw is not reachable. "), `Is \`metaclaw serve\` running at ${api.base || location.origin}? Retrying…`);
   };
@@ -226,11 +249,15 @@ function shell(root: HTMLElement, api: Client): () => void {
     (e: EngineEvent) => {
       for (const l of listeners) l(e);
       if (e.type.startsWith("candidate_") || e.type === "generation_changed" || e.type === "scheduler_changed" || e.type.startsWith("learning_")) void refreshStatus();
+      // Health changes: the pill follows at once.
+      else if (e.type === "upstream_failed" || e.type === "judge_failed" || e.type === "evolver_ran" || e.type === "calendar_refreshed" || e.type === "train_run_ended") void refreshStatus();
       if (e.type === "candidate_proposed") toast(`New skill to review: ${String((e as { name?: string }).name ?? "")}`, "info");
     },
     (on) => {
-      live.className = `conn ${on ? "conn-live" : "conn-wait"}`;
-      live.textContent = on ? "Live" : "Reconnecting…";
+      streamOpen = on;
+      // The stream is back: ask the API too (it says whether the engine really answers).
+      if (on !== answering) void refreshStatus();
+      paintLive();
     },
     abort.signal,
   );
@@ -259,6 +286,17 @@ function shell(root: HTMLElement, api: Client): () => void {
     document.title = `${r.label} · MetaClaw`;
     if (focusMain) main.focus({ preventScroll: false });
   }
+  /** Rebuilds the current view in place (fresh data), without moving focus. */
+  function rerender(): void {
+    if (!current) return;
+    const id = current.id;
+    const params = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent).slice(1);
+    current.view.destroy?.();
+    const view = (ROUTES.find((x) => x.id === id) ?? ROUTES[0]).make(app, params);
+    current = { id, view };
+    replace(main, view.el);
+    void refreshStatus();
+  }
   addEventListener("hashchange", route);
   route();
   // First start: the setup guide, until it is done or dismissed (only if no other page was asked for meanwhile).
@@ -274,6 +312,7 @@ function shell(root: HTMLElement, api: Client): () => void {
   return () => {
     abort.abort();
     clearInterval(timer);
+    health.destroy();
     removeEventListener("hashchange", route);
     current?.view.destroy?.();
   };

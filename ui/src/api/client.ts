@@ -333,7 +333,7 @@ export class Client {
       }
       onState(false);
       await sleep(delay, signal);
-      delay = Math.min(delay * 2, 15_000);
+      delay = Math.min(delay * 2, 5_000);
     }
   }
 }

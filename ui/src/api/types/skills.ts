@@ -18,4 +18,8 @@ export type EngineEvent =
   | { type: "job_stopped"; job: string; outcome: string; detail: string }
   | { type: "train_changed"; state: string; serving?: string | null }
   | { type: "train_run_ended"; run_id: number; status: string; detail: string }
+  | { type: "upstream_failed"; upstream: string; status: number; error: string }
+  | { type: "judge_failed"; turn_id: number; error: string; retry_at_ms: number | null }
+  | { type: "evolver_ran"; run_id: number; outcome: string; error: string | null; retry_at_ms: number | null }
+  | { type: "calendar_refreshed"; calendar: number; error: string | null }
   | { type: string; [key: string]: Json };
