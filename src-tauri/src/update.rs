@@ -246,6 +246,9 @@ async fn check_once(app: &AppHandle, updates: &Arc<Updates>, src: &Source) -> Re
         return Ok(());
     };
     let version = update.version.clone();
+    if updates.ready.lock().expect("ready").as_ref().is_some_and(|(u, _)| u.version == version) {
+        return Ok(()); // already downloaded and verified, waiting for the tray's item
+    }
     tracing::info!(version, "an update is available; downloading it");
     let bytes = download(&update).await?;
     update.verify(&bytes).map_err(|e| UpdateError::Refused { version: version.clone(), why: refusal(&e) })?;

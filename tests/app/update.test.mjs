@@ -1,7 +1,7 @@
 // Signed updates, for real: the desktop app (a copy of the debug build, installed in a temp dir
 // as a plain binary, the AppImage path of tauri-plugin-updater) checks a local update server
 // (update-server.mjs) that offers version 0.2.0, signed with a throwaway minisign key made here.
-// A tampered download is refused and nothing is replaced; the genuine one is verified, installed
+// A tampered or unsigned download is refused and nothing is replaced; the genuine one is verified, installed
 // over the running binary, and the app restarts from it with its turns and skills intact.
 // The "newer build" is the same build with bytes appended (still a valid ELF, a different file):
 // building a second version of the app would cost a full relink. Run by scripts/test.sh inside
@@ -132,7 +132,18 @@ test("a signed update is verified, a tampered one refused, the good one installe
     const skillFiles = tree(path.join(home, "skills"));
     await quit(first.pid);
 
-    // 2. The genuine release: verified, installed, restarted from the new file, data intact.
+    // 2. An unsigned release (no signature in latest.json): refused the same way.
+    log = "";
+    server.state.offer = { version: "0.2.0", file: release, signature: "" };
+    launch();
+    const unsigned = await waitFor("the app", () => existsSync(path.join(home, "serve.json")) && runtime());
+    await waitFor("the refusal of the unsigned release", () => /refused/.test(log));
+    assert.match(log, /the update to version 0\.2\.0 was refused: .*Nothing was changed/);
+    assert.equal(sha(installed), before, "the unsigned payload replaced nothing");
+    assert.ok((await fetch(`${unsigned.address}/healthz`)).ok, "the old version still runs");
+    await quit(unsigned.pid);
+
+    // 3. The genuine release: verified, installed, restarted from the new file, data intact.
     log = "";
     server.state.offer = { version: "0.2.0", file: release, signature, once: true };
     launch();
