@@ -184,3 +184,80 @@ _agents_install() {
       --loglevel=error "$pkg@$version" >/dev/null)
   done
 }
+
+# tauri-cli (Tauri's bundler) at the version matching the tauri crate's 2.x line, installed once
+# into $HOME/.cache/metaclaw/bin/cargo-tauri (cargo install --locked, built in cargo's own temp dir
+# so it never holds the shared target dir's lock). Sets CARGO_TAURI.
+TAURI_CLI_VERSION=2.12.4
+
+need_tauri_cli() {
+  local root="$HOME/.cache/metaclaw"
+  CARGO_TAURI="$root/bin/cargo-tauri"
+  export CARGO_TAURI
+  if [ -x "$CARGO_TAURI" ] && "$CARGO_TAURI" tauri --version 2>/dev/null | grep -qx "tauri-cli $TAURI_CLI_VERSION"; then
+    return 0
+  fi
+  need_rust
+  mkdir -p "$root"
+  (
+    flock 9
+    if ! { [ -x "$CARGO_TAURI" ] && "$CARGO_TAURI" tauri --version 2>/dev/null | grep -qx "tauri-cli $TAURI_CLI_VERSION"; }; then
+      say "installing tauri-cli $TAURI_CLI_VERSION into $root/bin (once; about 10 minutes on 2 cores)"
+      env -u CARGO_TARGET_DIR nice -n 10 cargo install tauri-cli --version "$TAURI_CLI_VERSION" --locked \
+        --root "$root" --quiet
+    fi
+  ) 9>"$root/.tauri-cli.lock"
+}
+
+# What scripts/package.sh needs beyond the desktop build: strip (binutils), dpkg-shlibdeps
+# (dpkg-dev) for the .deb's real Depends.
+need_package_tools() {
+  apt_need binutils dpkg-dev file
+}
+
+# A clean Debian bookworm root (variant minbase) from Debian's own packages, for the install test.
+# Cached under $HOME/.cache/metaclaw/debootstrap: the packages debootstrap fetched
+# (--make-tarball) and the finished root with fresh package lists (bookworm-root.tar), rebuilt when
+# it is older than a week so its package lists stay current. Apt archives that later installs
+# download are kept in archives/ (bind-mounted by the test). Sets DEBIAN_ROOT_TAR.
+DEBIAN_MIRROR="${METACLAW_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+
+need_debian_root() {
+  local cache="$HOME/.cache/metaclaw/debootstrap"
+  DEBIAN_ROOT_TAR="$cache/bookworm-root.tar"
+  export DEBIAN_ROOT_TAR
+  mkdir -p "$cache/archives/partial"
+  if [ -f "$DEBIAN_ROOT_TAR" ] && [ -z "$(find "$DEBIAN_ROOT_TAR" -mtime +7)" ]; then return 0; fi
+  apt_need debootstrap
+  (
+    flock 9
+    if [ -f "$DEBIAN_ROOT_TAR" ] && [ -z "$(find "$DEBIAN_ROOT_TAR" -mtime +7)" ]; then exit 0; fi
+    _debian_root_build "$cache"
+  ) 9>"$cache/.lock"
+}
+
+# Does the work for need_debian_root, under its lock.
+_debian_root_build() {
+  local cache="$1" work
+  work="$(mktemp -d "$cache/build.XXXXXX")"
+  if [ ! -f "$cache/bookworm-minbase.tgz" ] || [ -n "$(find "$cache/bookworm-minbase.tgz" -mtime +7)" ]; then
+    say "downloading a minimal Debian bookworm (debootstrap --make-tarball, once a week)"
+    rm -f "$cache/bookworm-minbase.tgz"
+    as_root debootstrap --variant=minbase --make-tarball="$cache/bookworm-minbase.tgz.tmp" bookworm "$work/tb" \
+      "$DEBIAN_MIRROR" >"$cache/debootstrap.log" 2>&1 || { tail -n 20 "$cache/debootstrap.log" >&2; rm -rf "$work"; return 1; }
+    mv "$cache/bookworm-minbase.tgz.tmp" "$cache/bookworm-minbase.tgz"
+    rm -rf "$work/tb"
+  fi
+  say "creating the clean Debian root from $cache/bookworm-minbase.tgz"
+  as_root debootstrap --variant=minbase --unpack-tarball="$cache/bookworm-minbase.tgz" bookworm "$work/root" \
+    "$DEBIAN_MIRROR" >>"$cache/debootstrap.log" 2>&1 || { tail -n 20 "$cache/debootstrap.log" >&2; rm -rf --one-file-system "$work"; return 1; }
+  cp /etc/resolv.conf "$work/root/etc/resolv.conf"
+  printf 'deb %s bookworm main\ndeb %s bookworm-updates main\ndeb http://deb.debian.org/debian-security bookworm-security main\n' \
+    "$DEBIAN_MIRROR" "$DEBIAN_MIRROR" >"$work/root/etc/apt/sources.list"
+  as_root chroot "$work/root" apt-get update -qq >>"$cache/debootstrap.log" 2>&1 \
+    || { tail -n 20 "$cache/debootstrap.log" >&2; rm -rf --one-file-system "$work"; return 1; }
+  as_root chroot "$work/root" apt-get clean
+  tar -C "$work/root" -cf "$DEBIAN_ROOT_TAR.tmp" .
+  mv "$DEBIAN_ROOT_TAR.tmp" "$DEBIAN_ROOT_TAR"
+  rm -rf --one-file-system "$work"
+}

@@ -87,6 +87,15 @@ d_fail=$(sed -n 's/^# fail \([0-9]*\)/\1/p' "$DESKTOP_LOG")
 echo "desktop: ${d_pass:-0} passed, ${d_fail:-1} failed" | tee -a "$LOG"
 rm -f "$DESKTOP_LOG"
 
+say "install test: the .deb on a clean Debian bookworm root (tests/install/)"
+# Packages the debug build above (stripped), installs it with apt into a debootstrapped root
+# (cached in ~/.cache/metaclaw/debootstrap) and runs the installed app there. Needs root.
+if [ "$(id -u)" = 0 ]; then
+  stage "install test" bash tests/install/install.sh
+else
+  stage "install test" sudo -E bash tests/install/install.sh
+fi
+
 # One closing line for the whole suite.
 passed=$(grep -oE '([0-9]+) passed' "$LOG" | awk '{s+=$1} END {print s+0}')
 failed=$(grep -oE '([0-9]+) failed' "$LOG" | awk '{s+=$1} END {print s+0}')
