@@ -16,7 +16,7 @@ export function settingsView(app: App): View {
     { class: "view view-settings" },
     h("div", { class: "view-head" }, h("h1", null, "Settings"), h("button", { type: "button", class: "btn", id: "setup-again", onclick: () => void app.api.request("PUT", "/api/setup", { action: "reopen" }).then(() => app.navigate("#/setup"), (e) => toast(errorMessage(e), "error")) }, "Run the setup guide again")),
     cfgEl,
-    h("section", { class: "card", "aria-labelledby": "keys-h", id: "keys" }, h("h2", { id: "keys-h" }, "API keys"), h("p", { class: "hint" }, "Keys go straight into your OS keyring. MetaClaw never shows a stored key again, only whether one is set and where it comes from."), keysEl),
+    h("section", { class: "card", "aria-labelledby": "keys-h", id: "keys" }, h("h2", { id: "keys-h" }, "API keys"), h("p", { class: "hint" }, "Keys go into your OS keyring, or, on a system without one, into a secrets file in MetaClaw's folder that only your user can read. MetaClaw never shows a stored key again, only whether one is set and where it is kept."), keysEl),
     h("section", { class: "card", "aria-labelledby": "exp-h" }, h("h2", { id: "exp-h" }, "Export data"), exportBlock(app)),
     desktopBlock(),
     h("section", { class: "card danger-zone", "aria-labelledby": "del-h" }, h("h2", { id: "del-h" }, "Delete all data"), deleteBlock(app)),
@@ -367,7 +367,13 @@ async function loadKeys(app: App, el: HTMLElement): Promise<void> {
   }
 }
 
-const SOURCE: Record<string, string> = { env: "from an environment variable", keyring: "in the OS keyring", none: "" };
+/** Where a set key is kept, in words: "in the OS keyring", "in file ~/…/secrets.toml", "from environment variable X". */
+function keptIn(k: KeyInfo): string {
+  if (!k.set) return "";
+  if (k.source === "env") return `from ${k.location || "an environment variable"}`;
+  if (k.source === "keyring") return "in the OS keyring";
+  return `in ${k.location || "MetaClaw's secrets file"}`;
+}
 
 function keyList(app: App, keys: KeyInfo[], reload: () => void): HTMLElement {
   return h(
@@ -377,12 +383,12 @@ function keyList(app: App, keys: KeyInfo[], reload: () => void): HTMLElement {
       h(
         "li",
         { class: "key-row", "data-key": k.name },
-        h("div", null, h("strong", null, k.label || k.name), h("span", { class: `badge ${k.set ? "badge-ok" : "badge-muted"}` }, k.set ? "set" : "not set"), h("span", { class: "muted small" }, ` ${SOURCE[k.source] ?? k.source}`)),
+        h("div", null, h("strong", null, k.label || k.name), h("span", { class: `badge ${k.set ? "badge-ok" : "badge-muted"}` }, k.set ? "set" : "not set"), h("span", { class: "muted small key-where" }, ` ${keptIn(k)}`)),
         h(
           "div",
           { class: "row" },
           h("button", { type: "button", class: "btn btn-small", "aria-label": `${k.set ? "Replace" : "Set"} ${k.label || k.name}`, onclick: () => void setKey(app, k, reload) }, k.set ? "Replace…" : "Set…"),
-          k.source === "keyring"
+          k.source === "keyring" || k.source === "file"
             ? h(
                 "button",
                 {
@@ -403,20 +409,21 @@ function keyList(app: App, keys: KeyInfo[], reload: () => void): HTMLElement {
               )
             : null,
         ),
-        k.source === "env" ? h("p", { class: "hint" }, `${k.env_var ?? "An environment variable"} overrides the keyring while it is set.`) : k.env_var ? h("p", { class: "hint" }, `On a server without a keyring, set ${k.env_var} instead.`) : null,
+        k.source === "env" ? h("p", { class: "hint" }, `${k.env_var ?? "An environment variable"} overrides a stored key while it is set.`) : k.env_var ? h("p", { class: "hint" }, `Or set the environment variable ${k.env_var}, which wins over a stored key.`) : null,
       ),
     ),
   );
 }
 
+/** The engine's own words (they say what to do), with a capital letter. */
 function keyError(e: unknown): string {
-  if (e instanceof ApiError && e.code === "keyring_unavailable") return `No OS keyring is available here: ${e.message}. On a headless server, set the key in an environment variable instead (e.g. METACLAW_UPSTREAM_API_KEY).`;
-  return errorMessage(e);
+  const m = e instanceof ApiError && e.code === "keyring_unavailable" ? e.message : errorMessage(e);
+  return m.charAt(0).toUpperCase() + m.slice(1);
 }
 
 async function setKey(app: App, k: KeyInfo, reload: () => void): Promise<void> {
   const input = h("input", { type: "password", id: "key-value", autocomplete: "off", spellcheck: "false", required: true }) as HTMLInputElement;
-  const ok = await dialog(`Set ${k.label || k.name}`, [h("p", null, "The key is stored in your OS keyring and never shown again."), field("Key", input)], {
+  const ok = await dialog(`Set ${k.label || k.name}`, [h("p", null, "The key is stored in your OS keyring (or, without one, in a file only your user can read) and never shown again."), field("Key", input)], {
     submitLabel: "Save key",
     submit: async () => {
       if (!input.value.trim()) throw new Error("Enter the key.");
