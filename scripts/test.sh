@@ -76,7 +76,7 @@ say "web UI: type-check, build, browser tests (Debian's Chromium via playwright-
 stage "web UI" bash scripts/ui-test.sh
 
 say "desktop app: the real app under Xvfb, driven by tauri-driver + WebKitWebDriver"
-apt_need webkit2gtk-driver minisign  # minisign: tests/app/update.test.mjs signs a test release
+apt_need webkit2gtk-driver minisign python3-gi  # tests/app/update.test.mjs: signs a test release, reads the tray
 command -v tauri-driver >/dev/null || [ -x "$HOME/.cargo/bin/tauri-driver" ] || cargo install tauri-driver --locked --quiet
 DESKTOP_LOG="$(mktemp)"
 xvfb-run -a -s "-screen 0 1280x800x24 -noreset" dbus-run-session -- node --test --test-concurrency=1 tests/app/desktop.test.mjs tests/app/update.test.mjs 2>&1 \

@@ -1,11 +1,13 @@
 // Signed updates, for real: the desktop app (a copy of the debug build, installed in a temp dir
 // as a plain binary, the AppImage path of tauri-plugin-updater) checks a local update server
 // (update-server.mjs) that offers version 0.2.0, signed with a throwaway minisign key made here.
-// A tampered or unsigned download is refused and nothing is replaced; the genuine one is verified, installed
-// over the running binary, and the app restarts from it with its turns and skills intact.
+// A tampered or unsigned download is refused and nothing is replaced; the genuine one is verified, the
+// tray offers it (read and clicked over D-Bus, as a panel does, with tests/app/tray_host.py as the
+// panel), it is installed over the running binary, and the app restarts from it with its turns
+// and skills intact.
 // The "newer build" is the same build with bytes appended (still a valid ELF, a different file):
 // building a second version of the app would cost a full relink. Run by scripts/test.sh inside
-// xvfb-run + dbus-run-session; needs minisign (apt).
+// xvfb-run + dbus-run-session; needs minisign and python3-gi (apt).
 
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -36,6 +38,26 @@ async function waitFor(what, f, ms = 30_000) {
 function run(cmd, args) {
   const r = spawnSync(cmd, args, { encoding: "utf8" });
   assert.equal(r.status, 0, `${cmd} ${args.join(" ")}: ${r.stderr}`);
+}
+
+/** The app's tray menu as the panel sees it: [{ id, label, enabled }] of its last registered item. */
+function trayMenu(items) {
+  const lines = existsSync(items) ? readFileSync(items, "utf8").trim().split("\n").filter(Boolean) : [];
+  if (!lines.length) return [];
+  const [owner, item] = lines.at(-1).split(" ");
+  const gdbus = (objectPath, ...args) => {
+    const r = spawnSync("gdbus", ["call", "--session", "--dest", owner, "--object-path", objectPath, "--method", ...args], { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(r.stderr);
+    return r.stdout;
+  };
+  const menu = /objectpath '([^']+)'/.exec(gdbus(item, "org.freedesktop.DBus.Properties.Get", "org.kde.StatusNotifierItem", "Menu"))[1];
+  const layout = gdbus(menu, "com.canonical.dbusmenu.GetLayout", "--", "0", "-1", "[]");
+  const entries = [...layout.matchAll(/<\((\d+), \{([^}]*)\}/g)].map(([, id, props]) => ({
+    id: Number(id),
+    label: /'label': <'([^']*)'>/.exec(props)?.[1] ?? "",
+    enabled: !/'enabled': <false>/.test(props),
+  }));
+  return entries.map((e) => ({ ...e, click: () => gdbus(menu, "com.canonical.dbusmenu.Event", "--", String(e.id), "clicked", "<0>", "0") }));
 }
 
 /** Every file under dir with its hash (the skills as they are on disk). */
@@ -86,9 +108,16 @@ test("a signed update is verified, a tampered one refused, the good one installe
   writeFileSync(path.join(home, "config.toml"), [
     "[proxy]", "port = 0", "[upstream]", `base_url = "${upstream}/v1"`, "[store]", "flush_interval_ms = 20", "",
   ].join("\n"));
-  // Install as soon as verified (the tray's "Update available" item otherwise); start-at-login
-  // already decided so the first run leaves ~/.config alone.
-  writeFileSync(path.join(home, "desktop.json"), JSON.stringify({ auto_update: true, autostart_decided: true }));
+  // The update waits for the tray's "Update available" item; start-at-login already decided so
+  // the first run leaves ~/.config alone.
+  writeFileSync(path.join(home, "desktop.json"), JSON.stringify({ auto_update: false, autostart_decided: true }));
+  // A panel's tray host on this session bus, so the app's tray item and its menu are on the bus.
+  const items = path.join(dir, "tray-items.txt");
+  const host = spawn("/usr/bin/python3", [path.join(path.dirname(new URL(import.meta.url).pathname), "tray_host.py"), items], { stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise((resolve, reject) => {
+    host.stdout.on("data", (d) => { if (String(d).includes("tray host ready")) resolve(); });
+    host.on("exit", (c) => reject(new Error(`the tray host exited ${c} (python3-gi installed?)`)));
+  });
   const env = {
     ...process.env, HOME: dir, XDG_CONFIG_HOME: path.join(dir, ".config"), METACLAW_HOME: home, METACLAW_NO_KEYRING: "1",
     METACLAW_LOG: "info", METACLAW_UPDATE_URL: server.url, METACLAW_UPDATE_PUBKEY: b64(pub), TMPDIR: dir,
@@ -122,6 +151,8 @@ test("a signed update is verified, a tampered one refused, the good one installe
     await waitFor("the refusal", () => /refused/.test(log));
     assert.match(log, /the update to version 0\.2\.0 was refused: it is not signed with MetaClaw's release key.*Nothing was changed/);
     assert.equal(server.state.downloads, 1);
+    const refusedItem = await waitFor("the tray's refusal", () => trayMenu(items).find((e) => e.label.startsWith("Update 0.2.0")));
+    assert.deepEqual([refusedItem.label, refusedItem.enabled], ["Update 0.2.0 refused: not signed by MetaClaw", false]);
     assert.equal(sha(installed), before, "the tampered payload replaced nothing");
     assert.ok(alive(first.pid) && (await fetch(`${first.address}/healthz`)).ok, "the old version still runs");
     assert.doesNotMatch(log, /restarting/);
@@ -148,6 +179,12 @@ test("a signed update is verified, a tampered one refused, the good one installe
     server.state.offer = { version: "0.2.0", file: release, signature, once: true };
     launch();
     await waitFor("the verified update", () => /update available: version 0\.2\.0, signature verified/.test(log));
+    // The tray offers it; nothing is installed until the user chooses it.
+    const offered = await waitFor("the tray's update item", () => trayMenu(items).find((e) => e.label.startsWith("Update available")));
+    assert.equal(offered.label, "Update available — version 0.2.0");
+    assert.ok(offered.enabled);
+    assert.equal(sha(installed), before, "nothing installed before the user chooses the update");
+    offered.click();
     await waitFor("the restart", () => /installed version 0\.2\.0; restarting/.test(log));
     const second = await waitFor("the restarted app", () => {
       const rt = existsSync(path.join(home, "serve.json")) && runtime();
@@ -164,6 +201,7 @@ test("a signed update is verified, a tampered one refused, the good one installe
   } finally {
     try { const rt = runtime(); if (alive(rt.pid)) process.kill(rt.pid, "SIGTERM"); } catch { /* stopped */ }
     standin.kill("SIGTERM");
+    host.kill("SIGTERM");
     server.close();
     await sleep(300);
     if (process.env.KEEP_UPDATE_TEST) console.log(`kept ${dir}\n${log}`);
