@@ -23,3 +23,11 @@ claw 64 '#0f766e' white tray.png
 claw 64 '#6b7280' '#e5e7eb' tray-paused.png
 badge tray.png '#f59e0b' tray-review.png
 badge tray.png '#dc2626' tray-error.png
+warn() { # in out: an amber warning triangle with a white "!" (a part of MetaClaw is degraded)
+  local s; s=$(identify -format %w "$1")
+  convert "$1" -fill '#f59e0b' -stroke white -strokewidth $(( s / 16 + 1 )) \
+    -draw "polygon $((s*76/100)),$((s*2/100)) $((s*98/100)),$((s*44/100)) $((s*54/100)),$((s*44/100))" \
+    -stroke none -fill white -draw "rectangle $((s*74/100)),$((s*17/100)) $((s*79/100)),$((s*31/100))" \
+    -draw "circle $((s*765/1000)),$((s*37/100)) $((s*765/1000)),$((s*39/100))" "PNG32:$2"
+}
+warn tray.png tray-degraded.png

@@ -32,8 +32,6 @@ pub struct Shell {
     view: Mutex<View>,
     prefs: Mutex<Prefs>,
     notifier: Notifier,
-    /// Consecutive failed turns (upstream errors), for the "failing" notification.
-    failures: Mutex<u32>,
 }
 
 pub fn run() -> anyhow::Result<()> {
@@ -84,7 +82,6 @@ pub fn run() -> anyhow::Result<()> {
                 view: Mutex::new(view.clone()),
                 prefs: Mutex::new(prefs),
                 notifier: Notifier::new(Duration::from_secs(30)),
-                failures: Mutex::new(0),
             });
             app.manage(shell.clone());
             tray::create(app.handle(), &view, on_menu)?;
@@ -298,13 +295,19 @@ async fn refresh(app: &AppHandle, s: &Shell) {
             v.pending = st.candidates_pending;
             v.paused = st.learning_paused;
             v.training = st.training == metaclaw::train::TrainState::Training;
+            v.health = Some(st.health.overall);
+            v.problem = (st.health.overall > metaclaw::health::HealthState::Ok).then(|| st.health.summary());
+            if s.prefs.lock().expect("prefs").notifications {
+                for (kind, title, body) in crate::notify::health_alerts(&st.health, metaclaw::clock::now_ms()) {
+                    s.notifier.show(kind, &title, &body, false, |_| {});
+                }
+            }
         }
         Err(e) => {
             tracing::warn!(error = %e, "the engine did not answer");
             v.healthy = false;
         }
     }
-    v.problem = (*s.failures.lock().expect("failures") >= 3).then(|| "upstream failing".to_string());
     // The Settings view can switch start-at-login too.
     v.autostart = app.autolaunch().is_enabled().unwrap_or(v.autostart);
     let mut current = s.view.lock().expect("view");
@@ -382,24 +385,9 @@ async fn event_loop(app: AppHandle, s: Arc<Shell>, mut rx: tokio::sync::broadcas
                     }
                 }
             }
-            Event::TurnRecorded { status, .. } => {
-                let failing = {
-                    let mut f = s.failures.lock().expect("failures");
-                    *f = if status == 0 || status >= 500 { *f + 1 } else { 0 };
-                    *f == 3
-                };
-                if failing {
-                    refresh(&app, &s).await;
-                    if notify {
-                        s.notifier.show(
-                            Kind::UpstreamFailing,
-                            "The upstream is failing",
-                            "The last three turns failed upstream. Check Settings or your provider's status.",
-                            false,
-                            |_| {},
-                        );
-                    }
-                }
+            // Health (the tray's icon, tooltip and failing notifications) follows at once.
+            Event::UpstreamFailed { .. } | Event::JudgeFailed { .. } | Event::EvolverRan { error: Some(_), .. } => {
+                refresh(&app, &s).await
             }
             Event::GenerationChanged { .. } | Event::SchedulerChanged { .. } => refresh(&app, &s).await,
             Event::TrainChanged { state, .. } => {

@@ -2,6 +2,7 @@
 //! start at login, notifications, quit. Menu ids are a typed enum. On Linux the tray is
 //! menu-only, so every action is a menu item; the icon shows pending reviews and pauses.
 
+use metaclaw::health::HealthState;
 use tauri::image::Image;
 use tauri::menu::{CheckMenuItem, Menu, MenuEvent, MenuId, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
@@ -68,7 +69,11 @@ impl TryFrom<&MenuId> for Item {
 pub struct View {
     pub address: String,
     pub turns_today: i64,
+    /// The engine answers its admin API.
     pub healthy: bool,
+    /// The worst state among the engine's parts (`None`: not known yet).
+    pub health: Option<HealthState>,
+    /// What is wrong, naming the part (the health summary), when something is.
     pub problem: Option<String>,
     pub pending: i64,
     pub paused: bool,
@@ -103,24 +108,33 @@ impl UpdateLine {
 
 pub const TRAY_ID: &str = "metaclaw";
 
-fn icon(v: &View) -> Image<'static> {
-    let bytes: &'static [u8] = if !v.healthy {
-        include_bytes!("../../icons/tray-error.png")
+/// The icon's name and picture: trouble first (the engine not answering or a part failing, then
+/// a part degraded), then skills to review, then paused.
+fn icon_file(v: &View) -> (&'static str, &'static [u8]) {
+    if !v.healthy || v.health == Some(HealthState::Failing) {
+        ("tray-error", include_bytes!("../../icons/tray-error.png"))
+    } else if v.health == Some(HealthState::Degraded) {
+        ("tray-degraded", include_bytes!("../../icons/tray-degraded.png"))
     } else if v.pending > 0 {
-        include_bytes!("../../icons/tray-review.png")
+        ("tray-review", include_bytes!("../../icons/tray-review.png"))
     } else if v.paused {
-        include_bytes!("../../icons/tray-paused.png")
+        ("tray-paused", include_bytes!("../../icons/tray-paused.png"))
     } else {
-        include_bytes!("../../icons/tray.png")
-    };
-    Image::from_bytes(bytes).expect("tray icons are valid PNGs")
+        ("tray", include_bytes!("../../icons/tray.png"))
+    }
 }
 
-fn status_line(v: &View) -> String {
+fn icon(v: &View) -> Image<'static> {
+    Image::from_bytes(icon_file(v).1).expect("tray icons are valid PNGs")
+}
+
+/// The status line; `full` keeps the whole problem (the tooltip), else it is clipped for the menu.
+fn status_line(v: &View, full: bool) -> String {
     let health = match (&v.problem, v.healthy) {
-        (Some(p), _) => p.clone(),
+        (_, false) => "not answering".into(),
+        (Some(p), true) if !full && p.chars().count() > 80 => format!("{}…", p.chars().take(79).collect::<String>()),
+        (Some(p), true) => p.clone(),
         (None, true) => "healthy".into(),
-        (None, false) => "not answering".into(),
     };
     let training = if v.training { " · training the policy" } else { "" };
     format!("{} · {} turns today · {health}{training}", v.address.trim_start_matches("http://"), v.turns_today)
@@ -128,7 +142,7 @@ fn status_line(v: &View) -> String {
 
 fn menu(app: &AppHandle, v: &View) -> tauri::Result<Menu<Wry>> {
     let menu = Menu::new(app)?;
-    menu.append(&MenuItem::with_id(app, Item::Status, status_line(v), false, None::<&str>)?)?;
+    menu.append(&MenuItem::with_id(app, Item::Status, status_line(v, false), false, None::<&str>)?)?;
     if v.pending > 0 {
         let label = format!("Review {} new skill{}…", v.pending, if v.pending == 1 { "" } else { "s" });
         menu.append(&MenuItem::with_id(app, Item::Review, label, true, None::<&str>)?)?;
@@ -181,7 +195,7 @@ pub fn update(app: &AppHandle, v: &View) -> tauri::Result<()> {
     if let Some(tray) = app.tray_by_id(TRAY_ID) {
         tray.set_menu(Some(menu(app, v)?))?;
         tray.set_icon(Some(icon(v)))?;
-        tray.set_tooltip(Some(format!("MetaClaw: {}", status_line(v))))?;
+        tray.set_tooltip(Some(format!("MetaClaw: {}", status_line(v, true))))?;
     }
     Ok(())
 }
@@ -201,11 +215,30 @@ mod tests {
     #[test]
     fn the_status_line_says_what_matters() {
         let v = View { address: "http://127.0.0.1:30000".into(), turns_today: 12, healthy: true, ..Default::default() };
-        assert_eq!(status_line(&v), "127.0.0.1:30000 · 12 turns today · healthy");
+        assert_eq!(status_line(&v, false), "127.0.0.1:30000 · 12 turns today · healthy");
         let v = View { problem: Some("upstream failing".into()), ..v };
-        assert!(status_line(&v).ends_with("upstream failing"));
+        assert!(status_line(&v, false).ends_with("upstream failing"));
         let v = View { training: true, problem: None, ..v };
-        assert_eq!(status_line(&v), "127.0.0.1:30000 · 12 turns today · healthy · training the policy");
+        assert_eq!(status_line(&v, false), "127.0.0.1:30000 · 12 turns today · healthy · training the policy");
+    }
+
+    #[test]
+    fn the_icon_and_tooltip_follow_health() {
+        let v = View { address: "http://127.0.0.1:30000".into(), healthy: true, pending: 2, ..Default::default() };
+        assert_eq!(icon_file(&v).0, "tray-review");
+        let degraded = View { health: Some(HealthState::Degraded), ..v.clone() };
+        assert_eq!(icon_file(&degraded).0, "tray-degraded", "trouble comes before reviews");
+        let long = format!("judge failing: not found: check the model name ({})", "x".repeat(100));
+        let failing = View { health: Some(HealthState::Failing), problem: Some(long.clone()), ..v.clone() };
+        assert_eq!(icon_file(&failing).0, "tray-error");
+        assert!(status_line(&failing, true).ends_with(&long), "the tooltip names the failing part in full");
+        let menu_line = status_line(&failing, false);
+        assert!(menu_line.contains("judge failing: not found") && menu_line.ends_with('…'), "{menu_line}");
+        let down = View { healthy: false, ..failing };
+        assert!(status_line(&down, true).ends_with("not answering"));
+        for v in [v, degraded, down] {
+            Image::from_bytes(icon_file(&v).1).expect("a valid PNG");
+        }
     }
 
     #[test]
