@@ -163,7 +163,8 @@ struct Tracked {
 
 /// Tracks recent header-less conversations to infer session boundaries.
 pub struct SessionTracker {
-    idle_gap_ms: i64,
+    /// Changed live when `[sessions] idle_gap_minutes` is.
+    idle_gap_ms: std::sync::atomic::AtomicI64,
     tracked: Mutex<Vec<Tracked>>,
 }
 
@@ -205,7 +206,12 @@ impl SessionTracker {
             .take(MAX_TRACKED)
             .map(|s| Tracked { id: s.id, last_at: s.last_at, hashes: s.message_hashes })
             .collect();
-        Self { idle_gap_ms, tracked: Mutex::new(tracked) }
+        Self { idle_gap_ms: idle_gap_ms.into(), tracked: Mutex::new(tracked) }
+    }
+
+    /// Sets the gap after which a header-less conversation counts as a new session.
+    pub fn set_idle_gap(&self, idle_gap_ms: i64) {
+        self.idle_gap_ms.store(idle_gap_ms, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Assigns a turn to a session. `messages` is the request's message list.
@@ -223,7 +229,7 @@ impl SessionTracker {
         let best = tracked
             .iter()
             .enumerate()
-            .filter(|(_, t)| now_ms - t.last_at <= self.idle_gap_ms)
+            .filter(|(_, t)| now_ms - t.last_at <= self.idle_gap_ms.load(std::sync::atomic::Ordering::Relaxed))
             .filter(|(_, t)| !t.hashes.is_empty() && t.hashes.len() <= hashes.len() && hashes.starts_with(&t.hashes))
             .max_by_key(|(_, t)| (t.hashes.len(), t.last_at))
             .map(|(i, _)| i);

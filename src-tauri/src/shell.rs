@@ -55,6 +55,7 @@ pub fn run() -> anyhow::Result<()> {
             app.add_capability(origin::capability(&base)).context("granting the UI its native calls")?;
             let token = engine.admin_token().to_string();
             let events = engine.events();
+            let restarts = engine.restart_needed();
             let mut prefs = Prefs::load(&home);
             if crate::firstrun::should_register_now(prefs.autostart_decided) {
                 match app.autolaunch().enable() {
@@ -95,6 +96,7 @@ pub fn run() -> anyhow::Result<()> {
             crate::update::start(&handle, shell.api.clone(), events.clone(), auto_update, show_update);
             tauri::async_runtime::spawn(refresh_loop(handle.clone(), shell.clone()));
             tauri::async_runtime::spawn(event_loop(handle.clone(), shell, events.subscribe()));
+            tauri::async_runtime::spawn(restart_on_new_address(handle.clone(), restarts));
             tauri::async_runtime::spawn(quit_on_signal(handle));
             if !hidden {
                 open_window(app.handle());
@@ -255,6 +257,29 @@ fn stop_engine(app: &AppHandle) {
     let engine = s.engine.lock().expect("engine").take();
     if let Some(engine) = engine {
         tauri::async_runtime::block_on(engine.shutdown());
+    }
+}
+
+/// Saved settings apply live in the engine, except a new listen address: then the app restarts
+/// itself (the engine stops cleanly first, every turn on disk) and comes back on the new address,
+/// its window included.
+async fn restart_on_new_address(
+    app: AppHandle,
+    mut rx: tokio::sync::watch::Receiver<Vec<metaclaw::api::types::settings::RestartReason>>,
+) {
+    use metaclaw::api::types::settings::RestartReason;
+    while rx.changed().await.is_ok() {
+        if rx.borrow_and_update().contains(&RestartReason::ListenAddress) {
+            tracing::info!("the listen address changed in the settings; restarting MetaClaw on it");
+            let handle = app.clone();
+            // Off the async runtime: stopping the engine blocks until every turn is on disk.
+            let _ = std::thread::spawn(move || {
+                stop_engine(&handle);
+                handle.restart();
+            })
+            .join();
+            return;
+        }
     }
 }
 

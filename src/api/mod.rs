@@ -129,12 +129,14 @@ pub struct ApiState {
     pub config_path: std::path::PathBuf,
     /// The built web UI, when there is one to serve.
     pub ui_dir: Option<std::path::PathBuf>,
-    /// The configuration the engine started with.
-    pub started_config: crate::config::Config,
+    /// The configuration in force: the one this core of the engine was built from.
+    pub config: crate::config::Config,
     /// Policy training, when `[train]` is on.
     pub training: Option<Arc<crate::train::Training>>,
     /// How each part is doing (one for the engine's whole life).
     pub health: crate::health::Health,
+    /// Applies saved settings (config.toml, keys) to the running engine.
+    pub reload: crate::engine::Reloader,
 }
 
 pub fn router(state: Arc<ApiState>) -> Router {
@@ -273,7 +275,7 @@ async fn guard(
     if !ok {
         return ApiError::Unauthorized.into_response();
     }
-    let timeout = std::time::Duration::from_secs(st.started_config.proxy.body_timeout_secs);
+    let timeout = std::time::Duration::from_secs(st.config.proxy.body_timeout_secs);
     match read_body(req, timeout).await {
         Ok(req) => next.run(req).await,
         Err(e) => e.into_response(),

@@ -1,5 +1,6 @@
-//! Admin API for settings: the config file (read, validated write), API keys (stored in the OS
-//! keyring; the UI learns only whether a key is set), and deleting the recorded data.
+//! Admin API for settings: the config file (read, validated write applied live), API keys
+//! (stored in the vault and applied live; the UI learns only whether a key is set), and deleting
+//! the recorded data.
 
 use std::sync::Arc;
 
@@ -12,11 +13,13 @@ use serde::Deserialize;
 use super::types::settings::{ConfigSaved, ConfigView, DeleteAll, KeyInfo, KeyWrite};
 use super::{ApiError, ApiState};
 use crate::config::Config;
+use crate::engine::{Applied, ReloadError};
 use crate::secrets::{SecretName, SecretSource};
 
 pub fn routes() -> Router<Arc<ApiState>> {
     Router::new()
         .route("/api/config", get(show).put(save))
+        .route("/api/config/apply", axum::routing::post(apply))
         .route("/api/keys", get(keys))
         .route("/api/keys/{name}", put(set_key).delete(delete_key))
         .route("/api/data", axum::routing::delete(delete_data))
@@ -36,11 +39,11 @@ async fn load(st: &ApiState) -> Result<Config, ApiError> {
 
 async fn show(State(st): State<Arc<ApiState>>) -> Result<Json<ConfigView>, ApiError> {
     let mut config = load(&st).await?;
-    let restart_required = config != st.started_config;
+    let restart = st.reload.waiting(&config);
     if config.proxy.api_key.is_some() {
         config.proxy.api_key = Some(REDACTED.into());
     }
-    Ok(Json(ConfigView { path: st.config_path.display().to_string(), restart_required, config }))
+    Ok(Json(ConfigView { path: st.config_path.display().to_string(), restart, config }))
 }
 
 /// `PUT /api/config`'s body as the engine reads it: [`super::types::settings::ConfigWrite`], with
@@ -51,7 +54,8 @@ struct SaveConfig {
     config: serde_json::Value,
 }
 
-/// `PUT /api/config`: validates like `metaclaw config check` and writes the file atomically.
+/// `PUT /api/config`: validates like `metaclaw config check`, then writes the file atomically and
+/// applies it to the running engine (only if it can be applied: otherwise nothing changes).
 async fn save(State(st): State<Arc<ApiState>>, Json(body): Json<SaveConfig>) -> Result<Json<ConfigSaved>, ApiError> {
     let invalid = |message: String| ApiError::Invalid { message, problems: Vec::new() };
     let mut cfg: Config = serde_json::from_value(body.config).map_err(|e| invalid(format!("config: {e}")))?;
@@ -59,12 +63,25 @@ async fn save(State(st): State<Arc<ApiState>>, Json(body): Json<SaveConfig>) -> 
         cfg.proxy.api_key = load(&st).await?.proxy.api_key;
     }
     cfg.validate(&st.config_path).map_err(|e| invalid(e.to_string()))?;
-    let (path, text) = (st.config_path.clone(), cfg.to_toml());
-    tokio::task::spawn_blocking(move || crate::home::write_atomic(&path, text.as_bytes(), 0o600))
-        .await
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    Ok(Json(ConfigSaved { restart_required: cfg != st.started_config }))
+    Ok(Json(saved(st.reload.save(cfg).await)?))
+}
+
+/// `POST /api/config/apply`: reads config.toml and the keys again and applies them (after an edit
+/// by hand, or `metaclaw key set`).
+async fn apply(State(st): State<Arc<ApiState>>) -> Result<Json<ConfigSaved>, ApiError> {
+    Ok(Json(saved(st.reload.apply().await)?))
+}
+
+/// What the API answers about a change applied (or why it was not).
+fn saved(r: Result<Applied, ReloadError>) -> Result<ConfigSaved, ApiError> {
+    match r {
+        Ok(a) => Ok(ConfigSaved { applied: a.changed, restart: a.restart }),
+        Err(e @ (ReloadError::Config(_) | ReloadError::Engine(_))) => {
+            Err(ApiError::Invalid { message: e.to_string(), problems: Vec::new() })
+        }
+        Err(e @ ReloadError::Write { .. }) => Err(ApiError::BadRequest(e.to_string())),
+        Err(e @ ReloadError::Stopped) => Err(ApiError::Unavailable(e.to_string())),
+    }
 }
 
 fn secret_for(st: &ApiState, name: &str) -> Result<(SecretName, String), ApiError> {
@@ -75,7 +92,7 @@ fn secret_for(st: &ApiState, name: &str) -> Result<(SecretName, String), ApiErro
         return Ok((SecretName::tinker(), "Tinker API key (policy training and serving)".into()));
     }
     if let Some(up) = name.strip_prefix("upstream.") {
-        if st.started_config.upstream_names().iter().any(|n| n == up) {
+        if st.config.upstream_names().iter().any(|n| n == up) {
             return Ok((SecretName::upstream(up), format!("API key of upstream {up:?}")));
         }
     }
@@ -85,7 +102,7 @@ fn secret_for(st: &ApiState, name: &str) -> Result<(SecretName, String), ApiErro
 }
 
 async fn keys(State(st): State<Arc<ApiState>>) -> Result<Json<Vec<KeyInfo>>, ApiError> {
-    let mut names: Vec<String> = st.started_config.upstream_names().iter().map(|n| format!("upstream.{n}")).collect();
+    let mut names: Vec<String> = st.config.upstream_names().iter().map(|n| format!("upstream.{n}")).collect();
     names.push("proxy".into());
     names.push("tinker".into());
     let mut out = Vec::new();
@@ -109,13 +126,21 @@ async fn set_key(
         return Err(ApiError::BadRequest("a key is one line of 1 to 4096 printable characters".into()));
     }
     st.vault.set(&secret, value).await.map_err(|e| ApiError::KeyringUnavailable(e.to_string()))?;
-    Ok(StatusCode::NO_CONTENT)
+    key_applied(&st).await
+}
+
+/// Puts a changed key in force (the next request uses it); the key itself is already stored.
+async fn key_applied(st: &ApiState) -> Result<StatusCode, ApiError> {
+    match st.reload.apply().await {
+        Ok(_) => Ok(StatusCode::NO_CONTENT),
+        Err(e) => Err(ApiError::Unavailable(format!("the key is saved but not in use yet: {e}"))),
+    }
 }
 
 async fn delete_key(State(st): State<Arc<ApiState>>, Path(name): Path<String>) -> Result<StatusCode, ApiError> {
     let (secret, _) = secret_for(&st, &name)?;
     st.vault.delete(&secret).await.map_err(|e| ApiError::KeyringUnavailable(e.to_string()))?;
-    Ok(StatusCode::NO_CONTENT)
+    key_applied(&st).await
 }
 
 /// The confirmation `DELETE /api/data` needs, typed by the user.

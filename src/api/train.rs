@@ -47,7 +47,7 @@ async fn status(State(st): State<Arc<ApiState>>) -> Result<Json<Status>, ApiErro
     if let Some(t) = &st.training {
         return Ok(Json(t.status().await?));
     }
-    let cfg = &st.started_config.train;
+    let cfg = &st.config.train;
     let last = st.store.read(|c| Ok(record::runs(c, 1, None)?.into_iter().next())).await?;
     let served = st.store.read(record::served).await?;
     Ok(Json(Status {

@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use tracing_subscriber::EnvFilter;
 
+use metaclaw::api::types::settings::RestartReason;
 use metaclaw::config::Config;
 use metaclaw::engine::{Engine, Keys};
 use metaclaw::home::Home;
@@ -17,18 +18,23 @@ pub fn run(home: Home, args: ServeArgs) -> Result<()> {
     let created = home.write_default_config()?;
     let path = home.config_path();
     let mut cfg = Config::load(&path)?;
-    if let Some(u) = args.upstream {
-        cfg.upstream.base_url = u;
-    }
-    if let Some(m) = args.model {
-        cfg.upstream.model = Some(m);
-    }
-    if let Some(p) = args.port {
-        cfg.proxy.port = p;
-    }
-    if let Some(h) = args.host {
-        cfg.proxy.host = h;
-    }
+    // Kept over settings saved while running: what the command line says stays in force.
+    let overrides = move |cfg: &mut Config| {
+        if let Some(u) = &args.upstream {
+            cfg.upstream.base_url = u.clone();
+        }
+        if let Some(m) = &args.model {
+            cfg.upstream.model = Some(m.clone());
+        }
+        if let Some(p) = args.port {
+            cfg.proxy.port = p;
+        }
+        if let Some(h) = args.host {
+            cfg.proxy.host = h;
+        }
+    };
+    overrides(&mut cfg);
+    let overrides: metaclaw::engine::Overrides = std::sync::Arc::new(overrides);
     cfg.validate(std::path::Path::new("command-line options")).context("invalid command-line override")?;
 
     let filter = EnvFilter::try_from_env("METACLAW_LOG")
@@ -58,7 +64,7 @@ pub fn run(home: Home, args: ServeArgs) -> Result<()> {
     let result = rt.block_on(async move {
         let engine = {
             let keys = Keys::lookup(&cfg, &home).await;
-            Engine::start(cfg, home, keys).await?
+            Engine::start_overridden(cfg, home, keys, overrides).await?
         };
         // The one line scripts may rely on: where to point agents.
         // The token stays out of output that may end up in logs; `metaclaw ui` prints the link.
@@ -76,7 +82,9 @@ pub fn run(home: Home, args: ServeArgs) -> Result<()> {
             let mut out = std::io::stdout().lock();
             let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
         }
+        let waiting = tokio::spawn(say_when_restart_needed(engine.restart_needed()));
         stop.cancelled().await;
+        waiting.abort();
         tracing::info!(drain_timeout_secs = drain.as_secs(), "shutting down; waiting for answers in flight");
         // Exit is bounded whatever a task is stuck in: the signal thread's watchdog ends the
         // process if the clean shutdown can't finish, and a second signal ends it at once.
@@ -89,6 +97,34 @@ pub fn run(home: Home, args: ServeArgs) -> Result<()> {
     // A task stuck in synchronous code must not keep the process alive.
     rt.shutdown_timeout(Duration::from_secs(2));
     result
+}
+
+/// Settings saved while running apply at once, except the listen address (and the few others a
+/// [`RestartReason`] names): says once per change that `metaclaw serve` must be restarted.
+async fn say_when_restart_needed(mut rx: tokio::sync::watch::Receiver<Vec<RestartReason>>) {
+    let mut said = Vec::new();
+    while rx.changed().await.is_ok() {
+        let waiting = rx.borrow_and_update().clone();
+        if !waiting.is_empty() && waiting != said {
+            let what: Vec<&str> = waiting
+                .iter()
+                .map(|r| match r {
+                    RestartReason::ListenAddress => "the listen address (proxy.host, proxy.port)",
+                    RestartReason::ConnectionLimits => "the connection limits",
+                    RestartReason::StoreFlush => "the store's flush interval",
+                    RestartReason::LogLevel => "the log level",
+                })
+                .collect();
+            let line = format!(
+                "Saved settings applied, except {}: restart `metaclaw serve` for {}.\n",
+                what.join(", "),
+                if waiting.len() > 1 { "them" } else { "it" }
+            );
+            use std::io::Write;
+            let _ = std::io::stdout().lock().write_all(line.as_bytes());
+        }
+        said = waiting;
+    }
 }
 
 /// Beyond the drain timeout: stopping background work and committing the last turns.

@@ -15,6 +15,7 @@ mod messages;
 mod relay;
 pub mod request;
 mod response_store;
+pub use response_store::ResponseStore;
 mod responses;
 
 use std::net::SocketAddr;
@@ -45,7 +46,8 @@ pub struct ProxyState {
     pub routes: crate::upstream::SharedRoutes,
     pub routing: RoutingConfig,
     pub client: reqwest::Client,
-    pub sessions: SessionTracker,
+    /// Shared by every core of the engine (a reload keeps the sessions it tracks).
+    pub sessions: Arc<SessionTracker>,
     pub store: Store,
     pub metrics: Arc<Metrics>,
     /// Key agents must present; `None` means loopback clients only.
@@ -59,7 +61,7 @@ pub struct ProxyState {
     pub skills: Arc<Library>,
     pub events: crate::events::EventBus,
     /// Which session each relayed Responses API answer belongs to (`previous_response_id` chains).
-    pub responses: response_store::ResponseStore,
+    pub responses: Arc<response_store::ResponseStore>,
 }
 
 /// The agent-facing routes.

@@ -1,6 +1,6 @@
-//! The `settings` resource: the config file (read, validated write), API keys (stored in the OS
-//! keyring; the UI learns only whether a key is set), and deleting the recorded data
-//! (`/api/config`, `/api/keys`, `/api/data`).
+//! The `settings` resource: the config file (read, validated write applied live), API keys
+//! (stored in the vault; the UI learns only whether a key is set), and deleting the recorded data
+//! (`/api/config`, `/api/config/apply`, `/api/keys`, `/api/data`).
 
 use serde::{Deserialize, Serialize};
 
@@ -14,8 +14,45 @@ use crate::secrets::SecretSource;
 pub struct ConfigView {
     pub path: String,
     pub config: Config,
-    /// The file differs from what the running engine started with.
-    pub restart_required: bool,
+    /// Saved settings that wait for MetaClaw to restart (empty: everything saved is in force).
+    pub restart: Vec<RestartReason>,
+}
+
+/// A saved setting that takes effect only when MetaClaw restarts: what the listener, the store
+/// and the log were set up with. Everything else applies as soon as it is saved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum RestartReason {
+    /// `proxy.host` or `proxy.port` (the desktop app restarts its engine by itself).
+    ListenAddress,
+    /// `proxy.header_timeout_secs` or `proxy.max_connections`.
+    ConnectionLimits,
+    /// `store.flush_interval_ms`.
+    StoreFlush,
+    /// `log.level`.
+    LogLevel,
+}
+
+/// A config section that a change put in force (`keys` when a key changed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum Section {
+    Proxy,
+    Upstream,
+    Upstreams,
+    Routing,
+    Sessions,
+    Skills,
+    Judge,
+    Evolve,
+    Scheduler,
+    Calendar,
+    Train,
+    Store,
+    Log,
+    Keys,
 }
 
 /// `PUT /api/config`: the whole configuration, validated like `metaclaw config check` before it
@@ -27,12 +64,15 @@ pub struct ConfigWrite {
     pub config: Config,
 }
 
-/// The answer to `PUT /api/config`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// The answer to `PUT /api/config` and `POST /api/config/apply`: what is now in force. (`PUT` and
+/// `DELETE /api/keys/{name}` apply a changed key the same way and answer 204.)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ConfigSaved {
-    /// The saved file differs from what the running engine started with.
-    pub restart_required: bool,
+    /// The sections that changed and apply from the next request on.
+    pub applied: Vec<Section>,
+    /// Saved settings that wait for a restart (empty: none).
+    pub restart: Vec<RestartReason>,
 }
 
 /// One secret the engine uses, as the UI may see it (`GET /api/keys`).
@@ -74,6 +114,8 @@ pub(crate) fn typescript(f: &mut super::ts::File) {
     f.add::<ConfigView>();
     f.add::<ConfigWrite>();
     f.add::<ConfigSaved>();
+    f.add::<RestartReason>();
+    f.add::<Section>();
     f.add::<KeyInfo>();
     f.add::<KeyWrite>();
     f.add::<DeleteAll>();

@@ -3,7 +3,7 @@
 // only).
 
 import type { App, View } from "../app";
-import type { Config, KeyInfo, NamedUpstream } from "../api/types";
+import type { Config, KeyInfo, NamedUpstream, RestartReason } from "../api/types";
 import { ApiError } from "../api/client";
 import { field, h, replace, uid } from "../lib/dom";
 import { dialog, empty, errorMessage, failure, loading, toast, toggleSwitch } from "../lib/ui";
@@ -28,11 +28,27 @@ export function settingsView(app: App): View {
 
 // --- configuration ---------------------------------------------------------------------------
 
+const WAITING: Record<RestartReason, string> = {
+  listen_address: "the listen address",
+  connection_limits: "the connection limits",
+  store_flush: "the store's flush interval",
+  log_level: "the log level",
+};
+
+/** What a saved setting that waits for a restart means for the user, in plain words. */
+function restartNotice(waiting: RestartReason[], justSaved: boolean): string {
+  const desktop = window.__METACLAW__?.desktop === true;
+  const lead = justSaved ? "Saved and applied, except " : "Waiting for a restart: ";
+  const what = waiting.map((w) => WAITING[w]).join(", ");
+  if (waiting.includes("listen_address") && desktop) return `${lead}${what}. MetaClaw restarts on the new address by itself; this window reopens there.`;
+  return `${lead}${what}: ${waiting.length > 1 ? "they take" : "it takes"} effect when MetaClaw restarts (quit and start it again, or restart \`metaclaw serve\`).`;
+}
+
 async function loadConfig(app: App, el: HTMLElement): Promise<void> {
   replace(el, loading("Loading the configuration"));
   try {
     const r = await app.api.config();
-    replace(el, configForm(app, r.path, r.config, () => void loadConfig(app, el), r.restart_required === true));
+    replace(el, configForm(app, r.path, r.config, () => void loadConfig(app, el), r.restart ?? []));
   } catch (e) {
     replace(el, h("section", { class: "card" }, h("h2", null, "Configuration"), failure(e, () => void loadConfig(app, el))));
   }
@@ -54,10 +70,10 @@ function set(obj: unknown, path: Path, v: unknown): void {
   o[ks[ks.length - 1]] = v;
 }
 
-function configForm(app: App, path: string, original: Config, reloadAll: () => void, restartPending: boolean): HTMLElement {
+function configForm(app: App, path: string, original: Config, reloadAll: () => void, waiting: RestartReason[]): HTMLElement {
   const cfg = structuredClone(original) as Config;
   const inputs = new Map<Path, HTMLElement>();
-  const errorBox = h("div", { id: "settings-error", tabindex: -1 }, restartPending ? h("div", { class: "notice", role: "status" }, "The saved settings differ from the running ones: restart MetaClaw to apply them.") : null);
+  const errorBox = h("div", { id: "settings-error", tabindex: -1 }, waiting.length ? h("div", { class: "notice", role: "status" }, restartNotice(waiting, false)) : null);
 
   /** An input bound to `cfg` at `path`. kind: text (empty → null when nullable), number, select, checkbox. */
   const bind = (p: Path, label: string, kind: "text" | "number" | "bool" | string[], opts: { nullable?: boolean; hint?: string; min?: number; max?: number; step?: string; placeholder?: string } = {}): HTMLElement => {
@@ -111,7 +127,7 @@ function configForm(app: App, path: string, original: Config, reloadAll: () => v
         { class: "hint" },
         "Needs a Tinker API key unless your server needs none: ",
         h("button", { type: "button", class: "linkish", id: "train-key-link", onclick: showTinkerKey }, "set the tinker key under API keys"),
-        " (or TINKER_API_KEY on a headless server). Changes here apply after a restart: save, then restart MetaClaw to apply them.",
+        " (or TINKER_API_KEY on a headless server). Changes here apply as soon as they are saved.",
       ),
       enabled,
       h(
@@ -154,7 +170,7 @@ function configForm(app: App, path: string, original: Config, reloadAll: () => v
   const form = h(
     "form",
     { class: "settings-form", "aria-labelledby": "cfg-h", novalidate: true },
-    h("section", { class: "card" }, h("h2", { id: "cfg-h" }, "Configuration"), h("p", { class: "hint" }, "Saved to ", h("code", null, path), ". Some changes apply only after a restart; MetaClaw tells you which."), errorBox),
+    h("section", { class: "card" }, h("h2", { id: "cfg-h" }, "Configuration"), h("p", { class: "hint" }, "Saved to ", h("code", null, path), ". Saved settings apply at once, without a restart (a new listen address excepted)."), errorBox),
     h(
       "section",
       { class: "card", "aria-labelledby": "up-h" },
@@ -242,8 +258,9 @@ function configForm(app: App, path: string, original: Config, reloadAll: () => v
     saveBtn.disabled = true;
     try {
       const r = await app.api.saveConfig(cfg);
-      replace(errorBox, r?.restart_required ? h("div", { class: "notice", role: "status" }, "Saved. Restart MetaClaw to apply some of these changes.") : null);
-      toast(r?.restart_required ? "Settings saved — restart MetaClaw to apply them" : "Settings saved");
+      const waiting = r?.restart ?? [];
+      replace(errorBox, h("div", { class: "notice", role: "status" }, waiting.length ? restartNotice(waiting, true) : "Saved and applied."));
+      toast(waiting.length ? "Settings saved — see the note above the form" : "Settings saved and applied");
     } catch (e) {
       const key = e instanceof ApiError ? [...inputs.keys()].find((k) => e.message.includes(k)) ?? [...inputs.keys()].find((k) => e.message.includes(k.split(".").slice(0, 2).join("."))) : undefined;
       showError(errorMessage(e), key, e);

@@ -7,9 +7,9 @@ import type { Auth, Protocol, SecretSource } from "./status";
  */
 export type ConfigReply = { path: string, config: Config, 
 /**
- * The file differs from what the running engine started with.
+ * Saved settings that wait for MetaClaw to restart (empty: everything saved is in force).
  */
-restart_required: boolean, };
+restart: Array<RestartReason>, };
 
 /**
  * `PUT /api/config`: the whole configuration, validated like `metaclaw config check` before it
@@ -18,13 +18,29 @@ restart_required: boolean, };
 export type ConfigWrite = { config: Config, };
 
 /**
- * The answer to `PUT /api/config`.
+ * The answer to `PUT /api/config` and `POST /api/config/apply`: what is now in force. (`PUT` and
+ * `DELETE /api/keys/{name}` apply a changed key the same way and answer 204.)
  */
 export type ConfigSaved = { 
 /**
- * The saved file differs from what the running engine started with.
+ * The sections that changed and apply from the next request on.
  */
-restart_required: boolean, };
+applied: Array<Section>, 
+/**
+ * Saved settings that wait for a restart (empty: none).
+ */
+restart: Array<RestartReason>, };
+
+/**
+ * A saved setting that takes effect only when MetaClaw restarts: what the listener, the store
+ * and the log were set up with. Everything else applies as soon as it is saved.
+ */
+export type RestartReason = "listen_address" | "connection_limits" | "store_flush" | "log_level";
+
+/**
+ * A config section that a change put in force (`keys` when a key changed).
+ */
+export type Section = "proxy" | "upstream" | "upstreams" | "routing" | "sessions" | "skills" | "judge" | "evolve" | "scheduler" | "calendar" | "train" | "store" | "log" | "keys";
 
 /**
  * One secret the engine uses, as the UI may see it (`GET /api/keys`).

@@ -1,0 +1,259 @@
+//! Settings apply live: a real engine on loopback in front of the stand-in, changed through
+//! `PUT /api/config` and `PUT /api/keys/{name}` while it runs; the next request uses the change,
+//! answers in flight finish, nothing fails, and a configuration that can't apply changes nothing.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{config_for, standin, turn_id, user, Harness};
+use futures_util::StreamExt;
+use metaclaw::config::Config;
+use metaclaw_standin::Options;
+use serde_json::{json, Value};
+
+/// `PUT /api/config` with `cfg`: the status and the answer.
+async fn put_config(h: &Harness, cfg: &Config) -> (u16, Value) {
+    let r =
+        h.http.put(h.url("/api/config")).bearer_auth(&h.token).json(&json!({ "config": cfg })).send().await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+async fn put_key(h: &Harness, name: &str, value: &str) -> u16 {
+    let r = h
+        .http
+        .put(h.url(&format!("/api/keys/{name}")))
+        .bearer_auth(&h.token)
+        .json(&json!({ "value": value }))
+        .send()
+        .await
+        .unwrap();
+    r.status().as_u16()
+}
+
+/// The configuration the harness started with (what a settings page would show and send back).
+fn started(h: &Harness) -> Config {
+    config_for(&h.standin)
+}
+
+#[tokio::test]
+async fn a_new_upstream_url_and_key_are_used_by_the_next_request_without_a_restart() {
+    let h = Harness::start(|_| {}).await;
+    assert_eq!(h.chat(user("before")).await.status(), 200);
+    let second = standin(Options { record: true, require_key: Some("sk-second".into()), ..Default::default() }).await;
+
+    let mut cfg = started(&h);
+    cfg.upstream.base_url = second.base_url();
+    let (status, saved) = put_config(&h, &cfg).await;
+    assert_eq!(status, 200, "{saved}");
+    assert_eq!(saved["applied"], json!(["upstream"]));
+    assert_eq!(saved["restart"], json!([]));
+    assert!(h.home.path().join("config.toml").exists(), "the file is written");
+    // The new upstream answers at once; it refuses the request without its key.
+    assert_eq!(h.chat(user("no key yet")).await.status(), 401);
+    assert_eq!(second.requests().len(), 1);
+
+    assert_eq!(put_key(&h, "upstream.default", "sk-second").await, 204);
+    let r = h.chat(user("with the key")).await;
+    assert_eq!(r.status(), 200);
+    let last = second.requests().last().unwrap().clone();
+    assert_eq!(last.header("authorization"), Some("Bearer sk-second"));
+    // The first upstream saw only the request made before the change.
+    assert_eq!(h.standin.requests().len(), 1);
+    let status = h.admin("/api/status").await;
+    assert_eq!(status["upstreams"][0]["base_url"], json!(second.base_url()));
+    assert_ne!(status["upstreams"][0]["key"], "none", "the status shows a key is set: {status}");
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_judge_model_set_while_running_judges_the_next_turn() {
+    let h = Harness::start(|_| {}).await;
+    assert!(h.admin("/api/status").await["judge"].is_null(), "no judge at first");
+    let mut cfg = started(&h);
+    cfg.judge.model = Some("standin-judge".into());
+    cfg.judge.wait_for_next_secs = 1;
+    let (status, saved) = put_config(&h, &cfg).await;
+    assert_eq!(status, 200, "{saved}");
+    assert_eq!(saved["applied"], json!(["judge"]));
+
+    let r = h.chat(user("judge me [[judge_score:-1]]")).await;
+    assert_eq!(r.status(), 200);
+    let id = turn_id(&r);
+    let mut judgement = Value::Null;
+    for _ in 0..400 {
+        judgement = h.turn(id).await["judgement"].clone();
+        if !judgement.is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(judgement["score"], -1, "the turn was judged by the new judge: {judgement}");
+    assert!(h.standin.requests().iter().any(|r| r.json()["model"] == "standin-judge"));
+    assert!(!h.admin("/api/status").await["judge"].is_null());
+    h.stop().await;
+}
+
+fn skill_md(name: &str, description: &str, body: &str) -> String {
+    format!("---\nname: {name}\ndescription: {description:?}\nmetadata:\n  category: agentic\n---\n\n{body}\n")
+}
+
+/// The system messages of the last request the stand-in saw, joined.
+fn systems_sent(h: &Harness) -> Vec<String> {
+    let last = h.standin.requests().last().unwrap().json();
+    last["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == "system")
+        .map(|m| m["content"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn skills_placement_and_budget_apply_to_the_next_request() {
+    let h = Harness::start(|_| {}).await;
+    let r = h
+        .http
+        .post(h.url("/api/skills"))
+        .bearer_auth(&h.token)
+        .json(&json!({"name": "iso-timestamps", "content": skill_md("iso-timestamps", "Use whenever writing timestamps: ISO 8601.", &"Write timestamps as 2026-01-02T03:04:05Z, with the zone. ".repeat(30))}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let ask = || {
+        json!({"model": "m", "messages": [
+            {"role": "system", "content": "sys"}, {"role": "user", "content": "hello"},
+            {"role": "assistant", "content": "hi"}, {"role": "user", "content": "fix the timestamps"}]})
+    };
+    h.chat(ask()).await;
+    let before = systems_sent(&h);
+    assert_eq!(before.len(), 1, "skills go into the system prompt by default: {before:?}");
+    assert!(before[0].starts_with("sys") && before[0].contains("iso-timestamps"));
+
+    // Late placement: the system prompt stays as the agent sent it.
+    let mut cfg = started(&h);
+    cfg.skills.placement = metaclaw::skills::Placement::Late;
+    let (status, saved) = put_config(&h, &cfg).await;
+    assert_eq!(status, 200, "{saved}");
+    assert_eq!(saved["applied"], json!(["skills"]));
+    h.chat(ask()).await;
+    let late = systems_sent(&h);
+    assert_eq!(late[0], "sys");
+    assert!(late.len() == 2 && late[1].contains("iso-timestamps"), "{late:?}");
+
+    // A budget no skill fits in: nothing is injected.
+    cfg.skills.max_tokens = 50;
+    let (status, saved) = put_config(&h, &cfg).await;
+    assert_eq!(status, 200, "{saved}");
+    h.chat(ask()).await;
+    assert_eq!(systems_sent(&h), vec!["sys".to_string()]);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn scheduler_settings_apply_without_a_restart() {
+    let h = Harness::start(|c| c.scheduler.timezone = Some("UTC".into())).await;
+    assert_eq!(h.admin("/api/scheduler").await["timezone"], "UTC");
+    let mut cfg = started(&h);
+    cfg.scheduler.timezone = Some("Asia/Tokyo".into());
+    let (status, saved) = put_config(&h, &cfg).await;
+    assert_eq!(status, 200, "{saved}");
+    assert_eq!(saved["applied"], json!(["scheduler"]));
+    assert_eq!(h.admin("/api/scheduler").await["timezone"], "Asia/Tokyo");
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_streaming_answer_in_flight_across_a_reload_completes() {
+    let h = Harness::start(|_| {}).await;
+    let second = standin(Options { record: true, ..Default::default() }).await;
+    let body = json!({"model": "m", "stream": true,
+        "messages": [{"role": "user", "content": "one two three four five six [[chunk_delay_ms:150]]"}]});
+    let r = h.chat(body).await;
+    assert_eq!(r.status(), 200);
+    let id = turn_id(&r);
+    let mut stream = r.bytes_stream();
+    let mut text = String::from_utf8(stream.next().await.unwrap().unwrap().to_vec()).unwrap();
+
+    let mut cfg = started(&h);
+    cfg.upstream.base_url = second.base_url();
+    let (status, saved) = put_config(&h, &cfg).await;
+    assert_eq!(status, 200, "{saved}");
+    // A new request goes to the new upstream while the old answer still streams.
+    assert_eq!(h.chat(user("meanwhile")).await.status(), 200);
+    assert_eq!(second.requests().len(), 1);
+
+    while let Some(chunk) = stream.next().await {
+        text.push_str(&String::from_utf8(chunk.unwrap().to_vec()).unwrap());
+    }
+    assert!(text.contains("data: [DONE]"), "the stream ran to its end: {text}");
+    let turn = h.turn(id).await;
+    assert_eq!(turn["status"], "ok", "{turn}");
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn two_hundred_concurrent_requests_across_five_reloads_all_succeed() {
+    let h = Harness::start(|_| {}).await;
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let (http, url) = (h.http.clone(), h.url("/v1/chat/completions"));
+        tasks.push(tokio::spawn(async move {
+            let body = json!({"model": "m", "messages": [{"role": "user", "content": format!("request {i} [[delay_ms:{}]]", i % 7 * 20)}]});
+            http.post(url).json(&body).send().await.map(|r| r.status().as_u16())
+        }));
+    }
+    let mut cfg = started(&h);
+    for n in 0..5 {
+        cfg.skills.max_tokens = 500 + n * 100;
+        cfg.judge.model = (n % 2 == 0).then(|| "standin-judge".to_string());
+        let (status, saved) = put_config(&h, &cfg).await;
+        assert_eq!(status, 200, "reload {n}: {saved}");
+    }
+    let mut failed = Vec::new();
+    for (i, t) in tasks.into_iter().enumerate() {
+        match t.await.unwrap() {
+            Ok(200) => {}
+            other => failed.push((i, format!("{other:?}"))),
+        }
+    }
+    assert!(failed.is_empty(), "requests failed across reloads: {failed:?}");
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_config_that_fails_validation_changes_nothing() {
+    let h = Harness::start(|_| {}).await;
+    let mut cfg = started(&h);
+    cfg.upstream.base_url = "http://127.0.0.1:9/v1".into();
+    cfg.scheduler.timezone = Some("Mars/Olympus_Mons".into());
+    let (status, answer) = put_config(&h, &cfg).await;
+    assert_eq!(status, 422, "{answer}");
+    assert!(answer["error"]["message"].as_str().unwrap().contains("Mars/Olympus_Mons"), "{answer}");
+    assert!(!h.home.path().join("config.toml").exists(), "nothing was written");
+    // The engine still uses the upstream it had.
+    assert_eq!(h.chat(user("still here")).await.status(), 200);
+    assert_eq!(h.standin.requests().len(), 1);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_new_listen_address_is_saved_and_reported_as_waiting_for_a_restart() {
+    let h = Harness::start(|_| {}).await;
+    let mut restart = h.engine.as_ref().unwrap().restart_needed();
+    let mut cfg = started(&h);
+    cfg.proxy.port = 1;
+    cfg.judge.model = Some("standin-judge".into());
+    let (status, saved) = put_config(&h, &cfg).await;
+    assert_eq!(status, 200, "{saved}");
+    assert_eq!(saved["restart"], json!(["listen_address"]));
+    assert_eq!(saved["applied"], json!(["proxy", "judge"]), "the rest applies at once");
+    tokio::time::timeout(Duration::from_secs(5), restart.changed()).await.unwrap().unwrap();
+    assert_eq!(*restart.borrow(), vec![metaclaw::api::types::settings::RestartReason::ListenAddress]);
+    // Still serving where it listens; GET /api/config says what waits.
+    assert_eq!(h.chat(user("still on the old port")).await.status(), 200);
+    assert_eq!(h.admin("/api/config").await["restart"], json!(["listen_address"]));
+    h.stop().await;
+}
