@@ -1,8 +1,8 @@
 // The first-run guide, keyboard only, against the stand-in: it opens by itself on a fresh engine,
 // Test explains a wrong address in plain words and then lists the stand-in's models, the guide
-// writes the key and the config (judge and evolver on with the cheaper listed model, sleep
-// hours), marks itself done, and the Dashboard's checklist ticks live after a turn. "Not now"
-// dismisses it; Settings opens it again.
+// writes the key and the config (judge and evolver on, the cheaper listed model suggested; sleep
+// hours), marks itself done, and the next turn carries that key and is judged with no restart
+// while the Dashboard's checklist ticks live. "Not now" dismisses it; Settings opens it again.
 
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -71,15 +71,22 @@ test("a fresh engine opens the guide; the keyboard alone takes it from the key t
   await page.keyboard.press("Enter");
   const ok = page.locator('#setup-test-result [data-outcome="ok"]');
   await ok.waitFor();
-  assert.match(await ok.textContent(), /lists 2 models/);
+  assert.match(await ok.textContent(), /lists 3 models/);
   await waitFor("focus on Next", async () => (await page.evaluate(() => document.activeElement?.id)) === "setup-next-a");
   await page.keyboard.press("Enter");
 
   // (b) The agent's model; the judge and the evolver get the cheaper sibling by default.
   await page.getByRole("heading", { level: 2, name: "2. Model" }).waitFor();
-  assert.equal(await page.locator("#setup-model").inputValue(), "standin-large");
   assert.equal(await page.locator("#setup-learning").isChecked(), true, "learning on by default once a key works");
-  assert.equal(await page.locator("#setup-learning-model").inputValue(), "standin-small");
+  await tabTo("setup-model");
+  await page.keyboard.press("Home");
+  await page.keyboard.press("ArrowDown");
+  assert.equal(await page.locator("#setup-model").inputValue(), "standin-large");
+  assert.equal(await page.locator("#setup-learning-model").inputValue(), "standin-small", "the cheaper sibling");
+  // The stand-in judges only as `standin-judge`: pick it for learning (the first in the list).
+  await tabTo("setup-learning-model");
+  await page.keyboard.press("Home");
+  assert.equal(await page.locator("#setup-learning-model").inputValue(), "standin-judge");
   await tabTo("setup-save");
   await page.keyboard.press("Enter");
 
@@ -110,8 +117,8 @@ test("a fresh engine opens the guide; the keyboard alone takes it from the key t
   const cfg = (await api(stack, "GET", "/api/config")).json.config;
   assert.equal(cfg.upstream.base_url, `${stack.upstream}/v1`);
   assert.equal(cfg.upstream.kind, "openai");
-  assert.equal(cfg.judge.model, "standin-small");
-  assert.equal(cfg.evolve.model, "standin-small");
+  assert.equal(cfg.judge.model, "standin-judge");
+  assert.equal(cfg.evolve.model, "standin-judge");
   assert.equal(cfg.scheduler.sleep.default, `${from}-07:00`);
   assert.ok(!JSON.stringify(cfg).includes("sk-guide-test"), "the key is not in the config");
   const keys = (await api(stack, "GET", "/api/keys")).json;
@@ -124,8 +131,19 @@ test("a fresh engine opens the guide; the keyboard alone takes it from the key t
   const card = page.locator("#setup-checklist-card");
   await card.locator('li[data-step="key_works"][data-done="true"]').waitFor();
   assert.equal(await card.locator('li[data-step="first_turn"]').getAttribute("data-done"), "false");
-  await say(stack, "guide-first", ["hello from the guide test"]);
+  await say(stack, "guide-first", ["hello from the guide test"], true);
   await card.locator('li[data-step="first_turn"][data-done="true"]').waitFor();
+  assert.deepEqual(page.errors, []);
+});
+
+// Needs settings that apply live (PUT /api/keys and PUT /api/config reach the running engine).
+test("the turn after the guide went upstream with the key it stored and is judged, with no restart", async () => {
+  const card = page.locator("#setup-checklist-card");
+  const seen = await fetch(`${stack.upstream}/_standin/requests`).then((r) => r.json());
+  const turn = seen.find((q) => q.path === "/v1/chat/completions" && JSON.stringify(q.body).includes("hello from the guide test"));
+  const auth = turn.headers.find(([k]) => k === "authorization");
+  assert.equal(auth?.[1], "Bearer sk-guide-test-1234", "the stored key reached the upstream");
+  await card.locator('li[data-step="first_judged"][data-done="true"]').waitFor({ timeout: 30_000 });
   assert.deepEqual(page.errors, []);
 });
 

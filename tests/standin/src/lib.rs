@@ -302,7 +302,8 @@ async fn dispatch(State(s): State<Shared>, req: Request) -> Response {
         },
         ("GET", "/v1/models") => Json(json!({"object": "list", "data": [
             {"id": "standin-small", "object": "model", "created": CREATED, "owned_by": "standin"},
-            {"id": "standin-large", "object": "model", "created": CREATED, "owned_by": "standin"}]}))
+            {"id": "standin-large", "object": "model", "created": CREATED, "owned_by": "standin"},
+            {"id": "standin-judge", "object": "model", "created": CREATED, "owned_by": "standin"}]}))
         .into_response(),
         ("POST", "/v1/embeddings") => embeddings(&body),
         ("POST", "/v1/responses") if !s.chat_only => responses::create(&body, s.dropped.clone()).await,
