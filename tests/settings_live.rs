@@ -186,7 +186,7 @@ async fn a_streaming_answer_in_flight_across_a_reload_completes() {
     assert_eq!(second.requests().len(), 1);
 
     while let Some(chunk) = stream.next().await {
-        text.push_str(&String::from_utf8(chunk.unwrap().to_vec()).unwrap());
+        text.push_str(std::str::from_utf8(&chunk.unwrap()).unwrap());
     }
     assert!(text.contains("data: [DONE]"), "the stream ran to its end: {text}");
     let turn = h.turn(id).await;
