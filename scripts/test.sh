@@ -52,9 +52,11 @@ desktop_signals() {
     export GNOME_KEYRING_CONTROL SSH_AUTH_SOCK
     cargo test --test desktop --no-fail-fast -- --ignored --test-threads 1
     a=$?
+    cargo test --test keys --no-fail-fast -- --ignored
+    k=$?
     cargo test -p metaclaw-desktop --no-fail-fast -- --ignored
     b=$?
-    [ $a = 0 ] && [ $b = 0 ]' 2>&1 | grep -v "Failed to set fd limit"
+    [ $a = 0 ] && [ $k = 0 ] && [ $b = 0 ]' 2>&1 | grep -v "Failed to set fd limit"
 }
 stage "desktop signals" desktop_signals
 rm -rf "$KEYRING_DATA"

@@ -243,3 +243,42 @@ async fn metaclaw_key_without_a_keyring_stores_in_the_file_says_where_and_never_
 
     assert_eq!(files_containing(h, KEY), Vec::<PathBuf>::new(), "nothing left anywhere in the home");
 }
+
+#[test]
+#[ignore = "needs a D-Bus session with an unlocked Secret Service: scripts/test.sh runs it under dbus-run-session"]
+fn with_a_keyring_keys_go_there_and_a_copy_left_in_the_secrets_file_is_removed() {
+    const OLD: &str = "sk-old-from-file-11aa";
+    const KEY: &str = "sk-into-keyring-22bb";
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let secrets = h.join("secrets.toml");
+    std::fs::write(&secrets, format!("[keys]\nupstream-api-key = \"{OLD}\"\n")).unwrap();
+    let run = |args: &[&str], stdin: &str| {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .env("METACLAW_HOME", h)
+            .env_remove("METACLAW_NO_KEYRING")
+            .env_remove("METACLAW_UPSTREAM_API_KEY")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        (out.status.success(), text)
+    };
+    // A key left in the file (from a time without a keyring) is still read.
+    let (ok, out) = run(&["key", "get", "upstream"], "");
+    assert!(ok && out.contains("kept in file"), "{out}");
+    let (ok, out) = run(&["key", "set", "upstream"], &format!("{KEY}\n"));
+    assert!(ok && out.contains("upstream.default: stored in OS keyring"), "{out}");
+    assert_eq!(keyring::Entry::new("metaclaw", "upstream-api-key").unwrap().get_password().unwrap(), KEY);
+    assert!(!std::fs::read_to_string(&secrets).unwrap().contains(OLD), "one copy only: the file's is gone");
+    let (ok, out) = run(&["key", "get", "upstream"], "");
+    assert!(ok && out.contains("upstream.default: set, kept in OS keyring") && !out.contains(KEY), "{out}");
+    let (ok, out) = run(&["key", "delete", "upstream"], "");
+    assert!(ok && out.contains("removed"), "{out}");
+    assert!(keyring::Entry::new("metaclaw", "upstream-api-key").unwrap().get_password().is_err());
+}
