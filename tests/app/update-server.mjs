@@ -1,15 +1,32 @@
 // A local update server for tests/app/update.test.mjs: answers the Tauri updater's latest.json
 // (static format: version, notes, pub_date, platforms → url + signature) and serves the payload,
 // optionally with one byte flipped (a tampered download under a genuine signature). With no offer
-// it answers 204 No Content ("no update").
+// it answers 204 No Content ("no update"). It also plays a model hub that holds every request
+// (`/hub/…`: a tokenizer download, the first thing a training run does) until `releaseHub()`,
+// then answers 404, so a test can keep a training run going as long as it needs.
 
 import { createReadStream, statSync } from "node:fs";
 import http from "node:http";
 
 /** Starts the server on loopback; `offer` is changed by the test between launches. */
 export async function startUpdateServer() {
-  const state = { offer: null, downloads: 0 };
+  const held = [];
+  const state = {
+    offer: null,
+    downloads: 0,
+    hubRequests: 0,
+    releaseHub() {
+      state.hubOpen = true;
+      for (const res of held.splice(0)) res.writeHead(404).end();
+    },
+  };
   const server = http.createServer((req, res) => {
+    if (req.url.startsWith("/hub/")) {
+      state.hubRequests++;
+      if (state.hubOpen) res.writeHead(404).end();
+      else held.push(res);
+      return;
+    }
     const offer = state.offer;
     if (req.url.startsWith("/latest.json")) {
       if (!offer) { res.writeHead(204).end(); return; }
@@ -49,5 +66,12 @@ export async function startUpdateServer() {
   });
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   state.base = `http://127.0.0.1:${server.address().port}`;
-  return { state, url: `${state.base}/latest.json`, close: () => server.close() };
+  return {
+    state,
+    url: `${state.base}/latest.json`,
+    close: () => {
+      state.releaseHub();
+      server.close();
+    },
+  };
 }

@@ -3,8 +3,8 @@
 // (update-server.mjs) that offers version 0.2.0, signed with a throwaway minisign key made here.
 // A tampered or unsigned download is refused and nothing is replaced; the genuine one is verified, the
 // tray offers it (read and clicked over D-Bus, as a panel does, with tests/app/tray_host.py as the
-// panel), it is installed over the running binary, and the app restarts from it with its turns
-// and skills intact.
+// panel), chosen while a training run is going it waits for the run's step to end, then it is
+// installed over the running binary and the app restarts from it with its turns and skills intact.
 // The "newer build" is the same build with bytes appended (still a valid ELF, a different file):
 // building a second version of the app would cost a full relink. Run by scripts/test.sh inside
 // xvfb-run + dbus-run-session; needs minisign and python3-gi (apt).
@@ -175,7 +175,13 @@ test("a signed update is verified, a tampered one refused, the good one installe
     await quit(unsigned.pid);
 
     // 3. The genuine release: verified, installed, restarted from the new file, data intact.
+    // Training is on, with a run kept going (its tokenizer download held by the server's hub).
     log = "";
+    writeFileSync(path.join(home, "config.toml"), [
+      "[proxy]", "port = 0", "[upstream]", `base_url = "${upstream}/v1"`, "[store]", "flush_interval_ms = 20",
+      "[train]", "enabled = true", 'base_model = "standin/held-run"', 'base_url = "http://127.0.0.1:9"',
+      `hub_url = "${server.state.base}/hub"`, "",
+    ].join("\n"));
     server.state.offer = { version: "0.2.0", file: release, signature, once: true };
     launch();
     await waitFor("the verified update", () => /update available: version 0\.2\.0, signature verified/.test(log));
@@ -184,7 +190,17 @@ test("a signed update is verified, a tampered one refused, the good one installe
     assert.equal(offered.label, "Update available — version 0.2.0");
     assert.ok(offered.enabled);
     assert.equal(sha(installed), before, "nothing installed before the user chooses the update");
+    const third = runtime();
+    const post = await fetch(`${third.address}/api/train/run-now`, { method: "POST", headers: { authorization: `Bearer ${token}` } });
+    assert.ok([202, 409].includes(post.status), `run-now: ${post.status} ${await post.text()}`); // 409: a run already going
+    await waitFor("a training run", async () => (await api(third.address, "/api/status")).training === "training" && server.state.hubRequests > 0);
     offered.click();
+    // Chosen mid-run: it waits for the step boundary, with nothing replaced yet.
+    await waitFor("the wait for the training step", () => /waiting for the training step to finish before updating/.test(log));
+    assert.equal(sha(installed), before, "nothing installed while a training step runs");
+    assert.doesNotMatch(log, /restarting/);
+    assert.equal((await api(third.address, "/api/status")).training, "training");
+    server.state.releaseHub(); // the run ends (its tokenizer is not found)
     await waitFor("the restart", () => /installed version 0\.2\.0; restarting/.test(log));
     const second = await waitFor("the restarted app", () => {
       const rt = existsSync(path.join(home, "serve.json")) && runtime();
