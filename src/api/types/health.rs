@@ -184,6 +184,14 @@ fn within(ms: i64) -> String {
 }
 
 #[cfg(test)]
+pub(crate) fn typescript(f: &mut super::ts::File) {
+    f.add::<HealthReport>();
+    f.add::<ComponentHealth>();
+    f.add::<Component>();
+    f.add::<HealthState>();
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -205,12 +213,4 @@ mod tests {
         let ok = ComponentHealth { state: HealthState::Ok, failures: 0, ..c };
         assert_eq!(ok.line(1_000_000), "judge      ok");
     }
-}
-
-#[cfg(test)]
-pub(crate) fn typescript(f: &mut super::ts::File) {
-    f.add::<HealthReport>();
-    f.add::<ComponentHealth>();
-    f.add::<Component>();
-    f.add::<HealthState>();
 }
