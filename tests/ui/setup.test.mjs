@@ -181,3 +181,36 @@ test("the guide reads well in the dark theme", async () => {
     await dark.close();
   }
 });
+
+test("in the desktop app the guide offers start-at-login, wired to the shell's autostart; a stored key is tested as is", async () => {
+  await api(stack, "PUT", "/api/setup", { action: "reopen" });
+  const desk = await openBrowser();
+  try {
+    const p = desk.page;
+    // What the desktop shell injects (src-tauri/src/origin.rs), with a recording autostart.
+    await p.addInitScript(() => {
+      window.__autostartCalls = [];
+      window.__METACLAW__ = { desktop: true, autostart: { get: async () => false, set: async (on) => void window.__autostartCalls.push(on) } };
+    });
+    await p.goto(`${stack.ui}/#token=${stack.token}`);
+    await p.getByRole("heading", { level: 1, name: "Set up MetaClaw" }).waitFor();
+    assert.match(await p.locator("#setup-key-hint").textContent(), /already stored/);
+    await p.locator("#setup-test").click();
+    await p.locator('#setup-test-result [data-outcome="ok"]').waitFor();
+    const asked = (await fetch(`${stack.upstream}/_standin/requests`).then((r) => r.json())).filter((q) => q.path === "/v1/models").at(-1);
+    assert.equal(asked.headers.find(([k]) => k === "authorization")?.[1], "Bearer sk-guide-test-1234", "the stored key was used");
+    await p.locator("#setup-next-a").click();
+    await p.locator("#setup-save").click();
+    await p.locator("#setup-next-c").click();
+    const sw = p.getByRole("switch", { name: "Start MetaClaw when I log in" });
+    await sw.waitFor();
+    assert.equal(await sw.isChecked(), false);
+    await sw.focus();
+    await p.keyboard.press("Space");
+    await waitFor("autostart set", async () => (await p.evaluate(() => window.__autostartCalls)).length === 1);
+    assert.deepEqual(await p.evaluate(() => window.__autostartCalls), [true]);
+    assert.deepEqual(p.errors, []);
+  } finally {
+    await desk.close();
+  }
+});
