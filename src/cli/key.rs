@@ -153,7 +153,9 @@ impl Target {
         if let Ok(client) = Client::for_home(home) {
             match client.keys().await {
                 Ok(_) => return Ok(Self::Engine(client)),
+                // Not running, or another home's engine on the configured port (not our token).
                 Err(ClientError::Unreachable { .. }) => {}
+                Err(e) if e.status() == Some(401) => {}
                 Err(e) => return Err(e.into()),
             }
         }
