@@ -75,11 +75,11 @@ for bin in metaclaw metaclaw-desktop; do
 done
 
 # Real Depends for the .deb: what the binaries link (dpkg-shlibdeps, with the versions they
-# need). The bundler itself adds libwebkit2gtk-4.1-0, libgtk-3-0 and the tray's
-# libayatana-appindicator3-1, which is loaded at run time (dlopen).
+# need; the app links every library the CLI does). The bundler itself adds libwebkit2gtk-4.1-0,
+# libgtk-3-0 and the tray's libayatana-appindicator3-1, which is loaded at run time (dlopen).
 shlibs="$(
   cd "$STAGE" && mkdir -p debian && printf 'Source: metaclaw\n\nPackage: metaclaw\nArchitecture: any\n' >debian/control \
-    && dpkg-shlibdeps -O "$PROFILE/metaclaw" "$PROFILE/metaclaw-desktop" 2>/dev/null | sed -n 's/^shlibs:Depends=//p'
+    && dpkg-shlibdeps -O "$PROFILE/metaclaw-desktop" 2>/dev/null | sed -n 's/^shlibs:Depends=//p'
 )"
 [ -n "$shlibs" ] || { echo "package.sh: dpkg-shlibdeps found no dependencies" >&2; exit 1; }
 DEPENDS_JSON="$(printf '%s' "$shlibs" \
