@@ -91,6 +91,9 @@ test("the desktop app hosts the engine and its UI", { timeout: 120_000 }, async 
 
     // The window shows the engine's own UI, signed in by the shell.
     await waitFor("the dashboard", async () => (await text()).includes("Dashboard"));
+    // A first run opens the setup guide (tests/ui/setup.test.mjs walks it); this test works on the Dashboard.
+    await waitFor("the setup guide on a first run", async () => (await text()).includes("Set up MetaClaw"));
+    await run("location.hash = '#/dashboard'; return true");
     const say = async (sessionId, history, done) => {
       const headers = { "content-type": "application/json", "x-session-id": sessionId };
       if (done) headers["x-session-done"] = "true";

@@ -62,9 +62,9 @@ function stop(proc) {
  * starts the stand-in of the Tinker training service (`metaclaw-standin --tinker`, with its test
  * tokenizer) and turns policy training on against it: every model's chat turns are then answered
  * by the policy ("sure thing"), and two scored turns make a batch. `config` is extra TOML lines
- * appended to config.toml.
+ * appended to config.toml. The first-run guide is dismissed unless `setupGuide` is true.
  */
-export async function startStack({ learning = true, skills = 0, builtin = true, tinker = false, config = [] } = {}) {
+export async function startStack({ learning = true, skills = 0, builtin = true, tinker = false, config = [], setupGuide = false } = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), "metaclaw-ui-"));
   const home = path.join(dir, "home");
   mkdirSync(home);
@@ -126,6 +126,9 @@ export async function startStack({ learning = true, skills = 0, builtin = true, 
   }
   const base = serve.match[1];
   const token = readFileSync(path.join(home, "admin.token"), "utf8").trim();
+  // A fresh engine opens the first-run guide; tests of other views start past it (setupGuide: true keeps it).
+  if (!setupGuide)
+    await fetch(`${base}/api/setup`, { method: "PUT", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: '{"action":"dismissed"}' }).catch(() => null);
   // The engine serves the UI itself once static serving lands; until then, serve.mjs does.
   let ui = base;
   let stat = null;

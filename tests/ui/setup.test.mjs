@@ -20,7 +20,7 @@ let browser;
 let page;
 
 before(async () => {
-  stack = await startStack({ learning: false });
+  stack = await startStack({ learning: false, setupGuide: true });
   browser = await openBrowser();
   page = browser.page;
 });
