@@ -257,3 +257,33 @@ async fn a_new_listen_address_is_saved_and_reported_as_waiting_for_a_restart() {
     assert_eq!(h.admin("/api/config").await["restart"], json!(["listen_address"]));
     h.stop().await;
 }
+
+#[tokio::test]
+async fn a_deleted_key_is_no_longer_sent_and_a_hand_edit_applies_on_request() {
+    let locked = standin(Options { record: true, require_key: Some("sk-k".into()), ..Default::default() }).await;
+    let h = Harness::start(|_| {}).await;
+    let mut cfg = started(&h);
+    cfg.upstream.base_url = locked.base_url();
+    assert_eq!(put_config(&h, &cfg).await.0, 200);
+    assert_eq!(put_key(&h, "upstream.default", "sk-k").await, 204);
+    assert_eq!(h.chat(user("with the key")).await.status(), 200);
+    let r = h.http.delete(h.url("/api/keys/upstream.default")).bearer_auth(&h.token).send().await.unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(h.chat(user("key deleted")).await.status(), 401);
+    assert_eq!(locked.requests().last().unwrap().header("authorization"), None);
+
+    // config.toml edited by hand: nothing changes until it is applied.
+    cfg.upstream.base_url = started(&h).upstream.base_url;
+    cfg.proxy.max_body_mib = 1;
+    std::fs::write(h.home.path().join("config.toml"), cfg.to_toml()).unwrap();
+    assert_eq!(h.chat(user("still the locked one")).await.status(), 401);
+    let r = h.http.post(h.url("/api/config/apply")).bearer_auth(&h.token).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let applied: Value = r.json().await.unwrap();
+    assert_eq!(applied["applied"], json!(["proxy", "upstream"]));
+    assert_eq!(h.chat(user("back on the first")).await.status(), 200);
+    // The proxy's body limit is in force too.
+    let big = "x".repeat(1_200_000);
+    assert_eq!(h.chat(user(&big)).await.status(), 413);
+    h.stop().await;
+}
