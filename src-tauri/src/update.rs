@@ -8,6 +8,7 @@
 //! tests sign with a throwaway key), never in a release build.
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -188,8 +189,9 @@ pub struct Updates {
     events: EventBus,
     /// Install as soon as an update is verified (the tray's item otherwise).
     auto: bool,
-    /// The verified update and its bytes, waiting for the user or the step boundary.
-    ready: Mutex<Option<(Update, Arc<Vec<u8>>)>>,
+    /// The verified update and where its download is kept (not in memory: the app idles in the
+    /// tray for hours), waiting for the user or the step boundary.
+    ready: Mutex<Option<(Update, PathBuf)>>,
     installing: std::sync::atomic::AtomicBool,
     /// Shows a line in the tray.
     show: Show,
@@ -250,10 +252,18 @@ async fn check_once(app: &AppHandle, updates: &Arc<Updates>, src: &Source) -> Re
         return Ok(()); // already downloaded and verified, waiting for the tray's item
     }
     tracing::info!(version, "an update is available; downloading it");
-    let bytes = download(&update).await?;
-    update.verify(&bytes).map_err(|e| UpdateError::Refused { version: version.clone(), why: refusal(&e) })?;
+    let staged = staging_file(app, &version)?;
+    download(&update, &staged).await.inspect_err(|_| {
+        let _ = std::fs::remove_file(&staged);
+    })?;
+    let bytes = tokio::fs::read(&staged).await.map_err(|e| UpdateError::Download(e.to_string()))?;
+    if let Err(e) = update.verify(&bytes) {
+        let _ = std::fs::remove_file(&staged);
+        return Err(UpdateError::Refused { version, why: refusal(&e) });
+    }
+    drop(bytes);
     tracing::info!(version, "update available: version {version}, signature verified");
-    *updates.ready.lock().expect("ready") = Some((update, Arc::new(bytes)));
+    *updates.ready.lock().expect("ready") = Some((update, staged));
     (updates.show)(app, Some(UpdateLine::Available(version)));
     if updates.auto {
         install_now(app);
@@ -261,8 +271,25 @@ async fn check_once(app: &AppHandle, updates: &Arc<Updates>, src: &Source) -> Re
     Ok(())
 }
 
-/// Downloads the payload, at most [`MAX_PAYLOAD`] bytes.
-async fn download(update: &Update) -> Result<Vec<u8>, UpdateError> {
+/// Where a download waits to be installed: the app's cache folder (owner-only), one file per
+/// version.
+fn staging_file(app: &AppHandle, version: &str) -> Result<PathBuf, UpdateError> {
+    let err = |e: String| UpdateError::Download(format!("no folder to keep it in: {e}"));
+    let dir = app.path().app_cache_dir().map_err(|e| err(e.to_string()))?.join("updates");
+    std::fs::create_dir_all(&dir).map_err(|e| err(e.to_string()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).map_err(|e| err(e.to_string()))?;
+    }
+    // The version is a parsed semver; keep only its own characters all the same.
+    let name: String = version.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+')).collect();
+    Ok(dir.join(format!("metaclaw-{name}.update")))
+}
+
+/// Downloads the payload into `to`, at most [`MAX_PAYLOAD`] bytes.
+async fn download(update: &Update, to: &std::path::Path) -> Result<(), UpdateError> {
+    use tokio::io::AsyncWriteExt;
     let err = |e: reqwest::Error| UpdateError::Download(e.to_string());
     let client = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(30))
@@ -277,22 +304,25 @@ async fn download(update: &Update) -> Result<Vec<u8>, UpdateError> {
     if resp.content_length().is_some_and(|n| n > MAX_PAYLOAD) {
         return Err(too_big());
     }
-    let mut bytes = Vec::new();
-    let mut resp = resp;
+    let io = |e: std::io::Error| UpdateError::Download(format!("{}: {e}", to.display()));
+    let mut file = tokio::fs::OpenOptions::new().write(true).create(true).truncate(true).open(to).await.map_err(io)?;
+    let (mut resp, mut taken) = (resp, 0u64);
     while let Some(chunk) = resp.chunk().await.map_err(err)? {
-        if (bytes.len() + chunk.len()) as u64 > MAX_PAYLOAD {
+        taken += chunk.len() as u64;
+        if taken > MAX_PAYLOAD {
             return Err(too_big());
         }
-        bytes.extend_from_slice(&chunk);
+        file.write_all(&chunk).await.map_err(io)?;
     }
-    Ok(bytes)
+    file.flush().await.map_err(io)?;
+    Ok(())
 }
 
 /// Installs the verified update (the tray's "Update available" item): waits for the training
 /// step boundary, puts the new build in place, waits again if a run started meanwhile, restarts.
 pub fn install_now(app: &AppHandle) {
     let Some(updates) = app.try_state::<Arc<Updates>>().map(|s| s.inner().clone()) else { return };
-    let Some((update, bytes)) = updates.ready.lock().expect("ready").clone() else { return };
+    let Some((update, staged)) = updates.ready.lock().expect("ready").clone() else { return };
     if updates.installing.swap(true, std::sync::atomic::Ordering::SeqCst) {
         return;
     }
@@ -302,8 +332,17 @@ pub fn install_now(app: &AppHandle) {
         (updates.show)(&app, Some(UpdateLine::Installing(version.clone())));
         wait_for_step_boundary(&updates).await;
         let installed = {
-            let (update, bytes) = (update.clone(), bytes.clone());
-            tauri::async_runtime::spawn_blocking(move || update.install(bytes.as_slice())).await
+            // Verified again as it is installed: the file may have changed since.
+            let (update, staged) = (update.clone(), staged.clone());
+            tauri::async_runtime::spawn_blocking(move || {
+                let bytes = std::fs::read(&staged)?;
+                let done = update.install(&bytes);
+                if matches!(done, Ok(()) | Err(PluginError::Minisign(_) | PluginError::SignedVersionMismatch { .. })) {
+                    let _ = std::fs::remove_file(&staged);
+                }
+                done
+            })
+            .await
         };
         let failed = match installed {
             Ok(Ok(())) => None,
@@ -315,8 +354,14 @@ pub fn install_now(app: &AppHandle) {
         };
         if let Some(e) = failed {
             tracing::error!("{e}");
+            let line = if let UpdateError::Refused { .. } = e {
+                *updates.ready.lock().expect("ready") = None;
+                UpdateLine::Refused(version)
+            } else {
+                UpdateLine::Available(version)
+            };
             updates.installing.store(false, std::sync::atomic::Ordering::SeqCst);
-            (updates.show)(&app, Some(UpdateLine::Available(version)));
+            (updates.show)(&app, Some(line));
             return;
         }
         // The running process is untouched by the new file; a run that started while it was

@@ -86,6 +86,8 @@ test("a signed update is verified, a tampered one refused, the good one installe
   copyFileSync(APP, release);
   appendFileSync(release, `\nMETACLAW-UPDATE-TEST 0.2.0 ${Date.now()}\n`);
   const before = sha(installed);
+  // Where the app keeps a verified download until it is installed (its cache folder).
+  const staged = path.join(dir, ".cache", "dev.metaclaw.desktop", "updates", "metaclaw-0.2.0.update");
   const after = sha(release);
 
   // A throwaway release key (no password) and the release's signature, as `cargo tauri signer
@@ -119,7 +121,7 @@ test("a signed update is verified, a tampered one refused, the good one installe
     host.on("exit", (c) => reject(new Error(`the tray host exited ${c} (python3-gi installed?)`)));
   });
   const env = {
-    ...process.env, HOME: dir, XDG_CONFIG_HOME: path.join(dir, ".config"), METACLAW_HOME: home, METACLAW_NO_KEYRING: "1",
+    ...process.env, HOME: dir, XDG_CONFIG_HOME: path.join(dir, ".config"), XDG_CACHE_HOME: path.join(dir, ".cache"), METACLAW_HOME: home, METACLAW_NO_KEYRING: "1",
     METACLAW_LOG: "info", METACLAW_UPDATE_URL: server.url, METACLAW_UPDATE_PUBKEY: b64(pub), TMPDIR: dir,
   };
   let log = "";
@@ -154,6 +156,7 @@ test("a signed update is verified, a tampered one refused, the good one installe
     const refusedItem = await waitFor("the tray's refusal", () => trayMenu(items).find((e) => e.label.startsWith("Update 0.2.0")));
     assert.deepEqual([refusedItem.label, refusedItem.enabled], ["Update 0.2.0 refused: not signed by MetaClaw", false]);
     assert.equal(sha(installed), before, "the tampered payload replaced nothing");
+    assert.ok(!existsSync(staged), "a refused download is not kept");
     assert.ok(alive(first.pid) && (await fetch(`${first.address}/healthz`)).ok, "the old version still runs");
     assert.doesNotMatch(log, /restarting/);
     const token = readFileSync(path.join(home, "admin.token"), "utf8").trim();
@@ -190,6 +193,7 @@ test("a signed update is verified, a tampered one refused, the good one installe
     assert.equal(offered.label, "Update available — version 0.2.0");
     assert.ok(offered.enabled);
     assert.equal(sha(installed), before, "nothing installed before the user chooses the update");
+    assert.equal(sha(staged), after, "the verified download waits in the cache folder, not in memory");
     const third = runtime();
     const post = await fetch(`${third.address}/api/train/run-now`, { method: "POST", headers: { authorization: `Bearer ${token}` } });
     assert.ok([202, 409].includes(post.status), `run-now: ${post.status} ${await post.text()}`); // 409: a run already going
@@ -208,6 +212,7 @@ test("a signed update is verified, a tampered one refused, the good one installe
     }, 60_000);
     await waitFor("the restarted proxy", async () => (await fetch(`${second.address}/healthz`)).ok);
     assert.equal(sha(installed), after, "the installed file is the release");
+    assert.ok(!existsSync(staged), "the installed download is cleaned up");
     assert.equal(readFileSync(`/proc/${second.pid}/cmdline`, "utf8").split("\0")[0], installed);
     assert.equal(sha(`/proc/${second.pid}/exe`), after, "the running app is the new build");
     assert.ok(JSON.stringify(await api(second.address, "/api/turns")).includes("remember me across the update"), "turns kept");
