@@ -209,7 +209,7 @@ turn_recorded() {
   wait_for 10 bash -c "curl -fsS -H 'authorization: Bearer $TOKEN' '$BASE/api/turns' | grep -q '\"session_id\":\"install-test\"'"
 }
 check "a proxied turn to the stand-in upstream is recorded (GET /api/turns)" turn_recorded
-echo "# install to first recorded turn: $(elapsed "$T_INSTALL") s (package downloads cached)"
+echo "# install to first recorded turn: $(elapsed "$T_INSTALL") s (apt downloads included unless cached)"
 
 # Quit as logout does; then uninstall.
 kill -TERM "$APP" 2>/dev/null
