@@ -235,6 +235,9 @@ async fn broken_addresses_are_explained_in_plain_words_within_the_time_limit() {
         let e = client(&h).setup_test(&custom(bad, None)).await.unwrap_err();
         assert_eq!(e.status(), Some(400), "{bad}: {e}");
     }
+    let mut odd = custom(&h.standin.base_url(), None);
+    odd.stored_key = Some("../Default".into());
+    assert_eq!(client(&h).setup_test(&odd).await.unwrap_err().status(), Some(400), "not an upstream name");
     let s = client(&h).setup().await.unwrap();
     assert_eq!(done_at(&s, ChecklistStep::KeyWorks), None);
     h.stop().await;

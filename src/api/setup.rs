@@ -53,7 +53,15 @@ async fn test(State(st): State<Arc<ApiState>>, Json(t): Json<SetupTest>) -> Resu
             }
             Some(k.to_string())
         }
-        (_, Some(name)) => st.vault.get(&SecretName::upstream(name)).await.ok().and_then(|(v, _)| v),
+        (_, Some(name)) => {
+            let ok = !name.is_empty()
+                && name.len() <= 64
+                && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+            if !ok {
+                return Err(ApiError::BadRequest(format!("{name:?} is not an upstream name")));
+            }
+            st.vault.get(&SecretName::upstream(name)).await.ok().and_then(|(v, _)| v)
+        }
         _ => None,
     };
     let target = probe::Target::resolve(&t)?;
