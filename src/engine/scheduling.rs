@@ -95,12 +95,17 @@ pub(super) struct Parts<'a> {
 }
 
 /// Starts the scheduler with every job that waits for its windows: training, deferred evolution
-/// and judging, and maintenance.
+/// and judging, and maintenance. Fails only on settings [`calendar_zone`] refuses, so a reload
+/// that checked them first can't fail here.
 pub(super) async fn start(p: Parts<'_>) -> Result<Running, EngineError> {
     let cfg = p.cfg;
     // A restart is not the user's activity: idle time counts from the last recorded turn.
-    let last_turn = p.store.read(crate::store::turns::last_started_at).await?;
-    p.metrics.last_request.fetch_max(last_turn.unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
+    match p.store.read(crate::store::turns::last_started_at).await {
+        Ok(last) => {
+            p.metrics.last_request.fetch_max(last.unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
+        }
+        Err(e) => tracing::warn!(error = %e, "could not read when the last turn was; idle time counts from now"),
+    }
     let signals = p.hooks.signals.clone().unwrap_or_else(|| {
         if cfg.scheduler.os_idle {
             crate::scheduler::signals::Signals::detect(p.metrics.last_request.clone())
