@@ -95,6 +95,16 @@ impl Serve {
     }
 }
 
+/// A test that fails part-way leaves no engine running.
+impl Drop for Serve {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// `metaclaw <args>` in `home` with `stdin`: (success, stdout, stderr).
 fn cli(home: &Path, runtime: &Path, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> (bool, String, String) {
     let mut cmd = Command::new(BIN);
