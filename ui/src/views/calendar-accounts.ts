@@ -214,7 +214,7 @@ export function accountList(app: App, reload: () => Promise<void>): AccountList 
       p !== null
         ? `MetaClaw forgets this account, its cached busy times and its sign-in, and asks ${PROVIDER_NAME[p]} to revoke MetaClaw's access.`
         : a.kind === "caldav"
-          ? "MetaClaw forgets this account, its cached events and its password in the keyring."
+          ? "MetaClaw forgets this account, its cached events and its stored password."
           : "MetaClaw forgets this calendar and its cached events (and the secret link in the keyring).";
     if (!(await confirmDialog(`Remove ${a.name}?`, what, "Remove", true))) return;
     try {

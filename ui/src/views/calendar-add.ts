@@ -79,7 +79,7 @@ export function addAccount(app: App, added: (a: CalendarAccount) => Promise<void
     link("https://account.apple.com", "account.apple.com"),
     " (Sign-In and Security → App-Specific Passwords); Fastmail in ",
     link("https://app.fastmail.com/settings/security", "Settings → Privacy & Security"),
-    " (Manage app passwords and access); Nextcloud in your Personal settings → Security → Devices & sessions. MetaClaw keeps it in the OS keyring and only reads your busy times.",
+    " (Manage app passwords and access); Nextcloud in your Personal settings → Security → Devices & sessions. MetaClaw keeps it with your API keys (the OS keyring, or a file only your user can read) and only reads your busy times.",
   );
   const davForm = h(
     "form",
@@ -171,7 +171,7 @@ export function addAccount(app: App, added: (a: CalendarAccount) => Promise<void
   const icsForm = h(
     "form",
     { class: "filters add-form", "aria-label": "ICS address or file", novalidate: true },
-    field("Calendar address or file", source, "A Google “secret address in iCal format”, an Outlook published ICS link, an iCloud webcal:// link, or a local .ics file. Secret links are kept in the OS keyring."),
+    field("Calendar address or file", source, "A Google “secret address in iCal format”, an Outlook published ICS link, an iCloud webcal:// link, or a local .ics file. Secret links are kept with your API keys, never in the config file."),
     field("Name (optional)", name),
     h("div", { class: "field field-btn" }, addBtn),
   );

@@ -219,7 +219,7 @@ function configForm(app: App, path: string, original: Config, reloadAll: () => v
         bind("proxy.host", "Listen address", "text", { hint: "Keep 127.0.0.1 unless you set a proxy key." }),
         bind("proxy.drain_timeout_secs", "Shutdown wait (seconds)", "number", { min: 0, max: 3600, step: "1", hint: "Up to 3600: at shutdown, answers still streaming get this long to finish, then are recorded as cut off. 0 doesn't wait." }),
       ),
-      cfg.proxy?.api_key ? h("p", { class: "hint" }, "A proxy key is set in config.toml. Prefer the keyring (API keys below).") : null,
+      cfg.proxy?.api_key ? h("p", { class: "hint" }, "A proxy key is set in config.toml. Prefer storing it under API keys below, and remove it from the file.") : null,
     ),
     h(
       "section",
