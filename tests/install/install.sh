@@ -218,4 +218,12 @@ in_root env DEBIAN_FRONTEND=noninteractive apt-get remove -y -q metaclaw >"$WORK
 check "apt-get remove takes the program away" bash -c "! test -e '$R/usr/bin/metaclaw-desktop' && ! test -e '$R/usr/bin/metaclaw'"
 check "the user's data stays after uninstall (config, database, token)" \
   test -s "$DATA/config.toml" -a -s "$DATA/metaclaw.db" -a -s "$DATA/admin.token"
+in_root env DEBIAN_FRONTEND=noninteractive apt-get purge -y -q metaclaw >>"$WORK/remove.log" 2>&1
+purged_data_kept() {
+  local st
+  st="$(in_root dpkg-query -W -f='${Status}' metaclaw 2>/dev/null)"
+  [ -z "$st" ] || [ "$st" = "unknown ok not-installed" ] || { echo "after purge: $st"; return 1; }
+  test -s "$DATA/metaclaw.db" -a -s "$DATA/config.toml"
+}
+check "apt-get purge leaves the user's data too (the package never touches a home)" purged_data_kept
 finish
