@@ -33,6 +33,7 @@ pub enum Event {
     TrainRunEnded { run_id: i64, status: String, detail: String },
     /// A proxied turn got no usable answer from its upstream (unreachable, timed out, 5xx, key
     /// refused…); `error` is in plain words. Health counts these; a 2xx `TurnRecorded` clears them.
+    /// `status` is the upstream's HTTP status, 0 when no answer came at all.
     UpstreamFailed { upstream: String, status: u16, error: String },
     /// A judging attempt got no valid vote; `retry_at_ms` is when it is tried again (`None`: given up).
     JudgeFailed { turn_id: i64, error: String, retry_at_ms: Option<i64> },

@@ -18,6 +18,11 @@ use crate::events::{Event, EventBus};
 pub const FAILING_AFTER: u32 = 3;
 /// Most sources (upstreams, calendars) tracked per component; more are folded into one.
 const MAX_SOURCES: usize = 64;
+/// An upstream that could not be reached is tried again (a TCP connection) this often, while
+/// someone reads the health, so it shows as recovered without waiting for the agent's next turn.
+pub const PROBE_EVERY_MS: i64 = 10_000;
+/// How long one reachability probe may take.
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Which components are configured (the others are `off`), given by whoever reads the snapshot:
 /// the engine's current settings, which can change while it runs.
@@ -52,6 +57,9 @@ struct Track {
     error_at_ms: Option<i64>,
     next_retry_ms: Option<i64>,
     failing_since_ms: Option<i64>,
+    /// The last failure was no answer at all (nothing listening, DNS, timeout): a TCP
+    /// connection tells whether it is back.
+    unreachable: bool,
 }
 
 impl Track {
@@ -64,6 +72,7 @@ impl Track {
     }
 
     fn succeed(&mut self) {
+        self.unreachable = false;
         self.failures = 0;
         self.next_retry_ms = None;
         self.failing_since_ms = None;
@@ -115,8 +124,13 @@ impl Health {
     pub fn apply(&self, e: &Event) {
         let now = now_ms();
         match e {
-            Event::UpstreamFailed { upstream: _, error, .. } => {
-                self.fail(Component::Upstream, "", error.clone(), now, None)
+            Event::UpstreamFailed { upstream: _, error, status } => {
+                self.fail(Component::Upstream, "", error.clone(), now, None);
+                if let Some(t) =
+                    self.inner.tracks.lock().expect("health").get_mut(&(Component::Upstream, String::new()))
+                {
+                    t.unreachable = *status == 0;
+                }
             }
             Event::TurnRecorded { status, .. } if (200..300).contains(status) => self.succeed(Component::Upstream, ""),
             Event::TurnScored { source, .. } if source == "judge" => self.succeed(Component::Judge, ""),
@@ -155,6 +169,37 @@ impl Health {
         if let Some(t) = self.inner.tracks.lock().expect("health").get_mut(&(c, source.to_string())) {
             t.succeed();
         }
+    }
+
+    /// While the upstream is failing because it could not be reached, tries a TCP connection to
+    /// each of `base_urls` (in the background, at most every [`PROBE_EVERY_MS`]); one that
+    /// connects marks the upstream ok again. Called when health is read; cheap otherwise.
+    pub fn probe_upstream(&self, base_urls: impl FnOnce() -> Vec<String>) {
+        let now = now_ms();
+        {
+            let mut tracks = self.inner.tracks.lock().expect("health");
+            let Some(t) = tracks.get_mut(&(Component::Upstream, String::new())) else { return };
+            if t.failures == 0 || !t.unreachable || t.next_retry_ms.is_some_and(|at| now < at) {
+                return;
+            }
+            t.next_retry_ms = Some(now + PROBE_EVERY_MS);
+        }
+        let targets: Vec<(String, u16)> = base_urls()
+            .iter()
+            .filter_map(|u| reqwest::Url::parse(u).ok())
+            .filter_map(|u| Some((u.host_str()?.trim_matches(['[', ']']).to_string(), u.port_or_known_default()?)))
+            .collect();
+        let me = self.clone();
+        tokio::spawn(async move {
+            for (host, port) in targets {
+                let connect = tokio::net::TcpStream::connect((host.as_str(), port));
+                if let Ok(Ok(_)) = tokio::time::timeout(PROBE_TIMEOUT, connect).await {
+                    tracing::info!(host, port, "the upstream answers again");
+                    me.succeed(Component::Upstream, "");
+                    return;
+                }
+            }
+        });
     }
 
     /// Every component's health now (a lock, a few small copies and one `statvfs`).
@@ -198,8 +243,14 @@ impl Health {
     }
 }
 
-static EMPTY: Track =
-    Track { failures: 0, error: None, error_at_ms: None, next_retry_ms: None, failing_since_ms: None };
+static EMPTY: Track = Track {
+    failures: 0,
+    error: None,
+    error_at_ms: None,
+    next_retry_ms: None,
+    failing_since_ms: None,
+    unreachable: false,
+};
 
 /// An error from an LLM call or a proxied turn, with what it most likely means first, in plain
 /// words ("the key was refused — openai answered 401: …"). Unknown errors pass unchanged.

@@ -78,11 +78,42 @@ async fn an_upstream_refusing_connections_is_failing_until_it_listens_again() {
     let err = up["error"].as_str().unwrap();
     assert!(err.starts_with("nothing answers at the upstream's address: is the server running?"), "{err}");
 
-    // The server comes (back) up on that port.
+    // Reading health tries the address again (a TCP connection): still nothing there.
+    let up = component_when(&h, "upstream", |c| c["next_retry_ms"].is_i64()).await;
+    assert_eq!(up["state"], "failing", "{up}");
+
+    // The server comes (back) up on that port: health sees it by itself at the next try, before
+    // any turn.
     let _back = metaclaw_standin::spawn(SocketAddr::from(([127, 0, 0, 1], port)), Options::default()).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(25);
+    let up = loop {
+        let up = component_when(&h, "upstream", |_| true).await;
+        if up["state"] == "ok" {
+            break up;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never seen as reachable again: {up}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(up["failures"], 0);
+    assert_eq!(h.admin("/api/status").await["turns_total"], 3, "recovered without a turn");
     let r = h.chat(user("hello")).await;
     assert_eq!(r.status(), 200);
     component_when(&h, "upstream", |c| c["state"] == "ok").await;
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn an_upstream_answering_500s_is_not_declared_recovered_by_a_mere_connection() {
+    let h = Harness::start(|_| {}).await;
+    for _ in 0..3 {
+        assert_eq!(h.chat(user("hello [[status:503]]")).await.status(), 503);
+    }
+    component_when(&h, "upstream", |c| c["state"] == "failing").await;
+    // It accepts connections, but only the next good turn says it works again.
+    for _ in 0..5 {
+        let up = component_when(&h, "upstream", |_| true).await;
+        assert_eq!((up["state"].as_str(), up["next_retry_ms"].as_i64()), (Some("failing"), None), "{up}");
+    }
     h.stop().await;
 }
 

@@ -342,7 +342,10 @@ async fn status(State(st): State<Arc<ApiState>>) -> Result<Json<Status>, ApiErro
         learning_paused: st.scheduler.is_paused(),
         training: st.training.as_ref().map_or(crate::train::TrainState::Off, |t| t.state()),
         unrecorded: st.metrics.unrecorded(),
-        health: st.health.snapshot(&st.health_configured()),
+        health: {
+            st.health.probe_upstream(|| st.info.upstreams.iter().map(|u| u.base_url.clone()).collect());
+            st.health.snapshot(&st.health_configured())
+        },
     }))
 }
 

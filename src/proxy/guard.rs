@@ -227,7 +227,9 @@ impl Sink {
         let answered = http_status.filter(|_| status != TurnStatus::Ok);
         if crate::health::upstream_at_fault(status == TurnStatus::Failed, answered) {
             let error = crate::health::plain(r.error.as_deref().unwrap_or("no answer"));
-            let (upstream, status) = (r.upstream.clone(), http_status.unwrap_or(0));
+            // The upstream's own status when it answered; 0 when no answer came.
+            let answered_with = if status == TurnStatus::UpstreamError { http_status.unwrap_or(0) } else { 0 };
+            let (upstream, status) = (r.upstream.clone(), answered_with);
             self.events.publish(crate::events::Event::UpstreamFailed { upstream, status, error });
         }
         self.events.publish(crate::events::Event::TurnRecorded {
