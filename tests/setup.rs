@@ -150,7 +150,11 @@ async fn a_refused_or_missing_key_is_explained_without_showing_the_key() {
     .await;
     let r = test(&h, &custom(&h.standin.base_url(), Some("sk-wrong-key-9876"))).await;
     assert_eq!((r.outcome, r.http_status), (TestOutcome::KeyRefused, Some(401)));
-    assert!(r.message.contains("refused the key"), "{}", r.message);
+    assert!(
+        r.message.starts_with("The server at 127.0.0.1:") && r.message.contains("refused the key"),
+        "{}",
+        r.message
+    );
     assert!(!r.message.contains("sk-wrong"), "{}", r.message);
     let r = test(&h, &custom(&h.standin.base_url(), None)).await;
     assert_eq!(r.outcome, TestOutcome::KeyRefused);

@@ -78,8 +78,14 @@ impl Target {
             )));
         }
         let secs = t.timeout_secs.unwrap_or(DEFAULT_TIMEOUT).clamp(1, 60);
+        // Messages start with who answered: the service's name, or the server's address.
+        let label = match (t.provider, url.host_str(), url.port()) {
+            (Provider::Custom, Some(host), Some(port)) => format!("The server at {host}:{port}"),
+            (Provider::Custom, Some(host), None) => format!("The server at {host}"),
+            _ => p.label,
+        };
         Ok(Self {
-            label: p.label,
+            label,
             base_url: base.trim_end_matches('/').to_string(),
             protocol: t.protocol.unwrap_or(p.protocol),
             timeout: Duration::from_secs(secs),
@@ -209,7 +215,7 @@ async fn call(t: &Target, key: Option<&str>) -> Answer {
                 format!("{} answered, but lists no models: load or pull a model on it first.", t.label)
             } else {
                 let more = if ids.len() == 1 { "1 model".to_string() } else { format!("{} models", ids.len()) };
-                format!("It works: {} lists {more}.", t.label)
+                format!("{} lists {more}.", t.label)
             };
             (TestOutcome::Ok, m, code, with_cheaper(ids))
         }
@@ -400,6 +406,7 @@ mod tests {
         assert!(Target::resolve(&t("")).is_err());
         let ok = Target::resolve(&t("http://127.0.0.1:8000/v1/")).unwrap();
         assert_eq!(ok.base_url, "http://127.0.0.1:8000/v1");
+        assert_eq!(ok.label, "The server at 127.0.0.1:8000", "messages name the server, not the preset");
         let openai = SetupTest { provider: Provider::Openai, ..t("") };
         assert_eq!(Target::resolve(&openai).unwrap().base_url, "https://api.openai.com/v1");
     }
