@@ -271,7 +271,7 @@ pub struct NewAccount {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(test, ts(optional))]
     pub user: Option<String>,
-    /// CalDAV: an app-specific password; kept in the OS keyring.
+    /// CalDAV: an app-specific password; kept in the vault (OS keyring, else the secrets file).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(test, ts(optional))]
     pub password: Option<String>,

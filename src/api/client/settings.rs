@@ -20,7 +20,7 @@ impl Client {
         self.get("/api/keys").await
     }
 
-    /// `PUT /api/keys/{name}`: stores a key in the OS keyring.
+    /// `PUT /api/keys/{name}`: stores a key (the OS keyring, else the owner-only secrets file).
     pub async fn set_key(&self, name: &str, value: &str) -> Result<(), ClientError> {
         self.put(&format!("/api/keys/{name}"), &KeyWrite { value: value.to_string() }).await
     }

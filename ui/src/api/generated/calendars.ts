@@ -78,7 +78,7 @@ source?: string, name?: string, owner?: Array<string>, kind?: CalendarKind,
  */
 server?: string, user?: string, 
 /**
- * CalDAV: an app-specific password; kept in the OS keyring.
+ * CalDAV: an app-specific password; kept in the vault (OS keyring, else the secrets file).
  */
 password?: string, };
 
