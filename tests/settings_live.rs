@@ -287,3 +287,66 @@ async fn a_deleted_key_is_no_longer_sent_and_a_hand_edit_applies_on_request() {
     assert_eq!(h.chat(user(&big)).await.status(), 413);
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metaclaw_serve_keeps_its_command_line_over_saved_settings_and_says_when_to_restart() {
+    use std::io::BufRead;
+    let first = standin(Options { record: true, ..Default::default() }).await;
+    let other = standin(Options { record: true, ..Default::default() }).await;
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("config.toml");
+    std::fs::write(&config, "[proxy]\nport = 0\n[skills]\nbuiltin = false\n").unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_metaclaw"))
+        .args(["serve", "--upstream", &first.base_url()])
+        .env("METACLAW_HOME", home.path())
+        .env("METACLAW_NO_KEYRING", "1")
+        .env_remove("METACLAW_UPSTREAM_API_KEY")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let base = line.trim().strip_prefix("MetaClaw listening on ").expect("the address").trim_end_matches("/v1");
+    let base = base.to_string();
+    let token = std::fs::read_to_string(home.path().join("admin.token")).unwrap();
+    let http = reqwest::Client::new();
+
+    let mut cfg = Config::load(&config).unwrap();
+    cfg.upstream.base_url = other.base_url();
+    cfg.proxy.port = 1;
+    cfg.judge.model = Some("standin-judge".into());
+    let r = http
+        .put(format!("{base}/api/config"))
+        .bearer_auth(token.trim())
+        .json(&json!({ "config": cfg }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let saved: Value = r.json().await.unwrap();
+    assert_eq!(saved["restart"], json!(["listen_address"]));
+    assert_eq!(saved["applied"], json!(["proxy", "judge"]), "--upstream stays in force: {saved}");
+    let chat = http.post(format!("{base}/v1/chat/completions")).json(&user("which upstream?")).send().await.unwrap();
+    assert_eq!(chat.status(), 200);
+    assert_eq!((first.requests().len(), other.requests().len()), (1, 0));
+
+    // `metaclaw serve` says it must be restarted for the new address.
+    let said = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        while out.read_line(&mut line).is_ok_and(|n| n > 0) {
+            if line.contains("restart `metaclaw serve`") {
+                return Some(line);
+            }
+            line.clear();
+        }
+        None
+    });
+    let said = tokio::time::timeout(Duration::from_secs(20), said).await;
+    let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let status = child.wait().unwrap();
+    let said = said.expect("serve printed in time").unwrap().expect("a line about restarting");
+    assert!(said.contains("the listen address"), "{said}");
+    assert!(status.success(), "{status:?}");
+}
