@@ -158,18 +158,17 @@ pub(super) struct Reuse {
 }
 
 impl Reuse {
-    /// Compares the inputs of each part.
-    pub fn between(old: &Core, cfg: &Config, keys: &KeySet) -> Self {
-        let o = &old.cfg;
+    /// Compares the inputs of each part: the old core's configuration and keys with the new ones.
+    pub fn between(o: &Config, old_keys: &KeySet, cfg: &Config, keys: &KeySet) -> Self {
         let client = o.upstream == cfg.upstream;
         let routes =
-            client && o.upstreams == cfg.upstreams && o.routing == cfg.routing && old.keys.upstreams == keys.upstreams;
+            client && o.upstreams == cfg.upstreams && o.routing == cfg.routing && old_keys.upstreams == keys.upstreams;
         let library = routes && o.skills == cfg.skills;
         let learning = library && o.judge == cfg.judge && o.evolve == cfg.evolve && o.sessions == cfg.sessions;
         let calendars = o.calendar == cfg.calendar
             && o.scheduler.timezone == cfg.scheduler.timezone
             && o.scheduler.calendar_refresh_minutes == cfg.scheduler.calendar_refresh_minutes;
-        let training = routes && o.train == cfg.train && old.keys.tinker == keys.tinker;
+        let training = routes && o.train == cfg.train && old_keys.tinker == keys.tinker;
         let scheduler = learning
             && calendars
             && training
@@ -199,7 +198,7 @@ pub(super) async fn prepare(
     cfg: Config,
     keys: KeySet,
 ) -> Result<Prepared, EngineError> {
-    let reuse = old.map(|o| Reuse::between(o, &cfg, &keys)).unwrap_or_default();
+    let reuse = old.map(|o| Reuse::between(&o.cfg, &o.keys, &cfg, &keys)).unwrap_or_default();
     scheduling::calendar_zone(&cfg)?;
     let (routes, infos) = resolve_upstreams(&cfg, &keys);
     let client = match old {
@@ -493,4 +492,55 @@ async fn open_library(
         events.clone(),
     )
     .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(upstream: Option<&str>) -> KeySet {
+        let mut k = KeySet::default();
+        k.upstreams.insert("default".into(), (upstream.map(str::to_string), SecretSource::Keyring));
+        k
+    }
+
+    #[test]
+    fn a_change_rebuilds_only_the_parts_that_depend_on_it() {
+        let (cfg, k) = (Config::default(), keys(Some("a")));
+        let all = Reuse::between(&cfg, &k, &cfg, &k);
+        assert!(all.client && all.routes && all.library && all.learning && all.calendars && all.training);
+        assert!(all.scheduler, "nothing changed: everything is kept");
+
+        let mut proxy = cfg.clone();
+        proxy.proxy.max_body_mib = 1;
+        proxy.log.bodies = true;
+        assert_eq!(Reuse::between(&cfg, &k, &proxy, &k), all, "proxy settings live in the proxy's state only");
+
+        let mut judge = cfg.clone();
+        judge.judge.model = Some("j".into());
+        let r = Reuse::between(&cfg, &k, &judge, &k);
+        assert!(r.routes && r.library && r.calendars && r.training);
+        assert!(!r.learning && !r.scheduler, "the judge and the jobs that wait for it are rebuilt");
+
+        let r = Reuse::between(&cfg, &k, &cfg, &keys(Some("b")));
+        assert!(r.client && r.calendars, "a key keeps the HTTP client and the calendars");
+        assert!(!r.routes && !r.library && !r.learning && !r.training && !r.scheduler);
+
+        let mut skills = cfg.clone();
+        skills.skills.placement = crate::skills::Placement::Late;
+        let r = Reuse::between(&cfg, &k, &skills, &k);
+        assert!(r.routes && r.calendars && r.training && !r.library && !r.learning);
+
+        let mut zone = cfg.clone();
+        zone.scheduler.timezone = Some("Asia/Tokyo".into());
+        let r = Reuse::between(&cfg, &k, &zone, &k);
+        assert!(r.routes && r.library && r.learning && r.training);
+        assert!(!r.calendars && !r.scheduler, "calendars read in the scheduler's zone");
+    }
+
+    #[test]
+    fn no_key_compares_equal_wherever_it_was_looked_for() {
+        assert_eq!(unset_is_none((None, SecretSource::Env)), (None, SecretSource::None));
+        assert_eq!(unset_is_none((Some("k".into()), SecretSource::Env)), (Some("k".into()), SecretSource::Env));
+    }
 }

@@ -197,3 +197,36 @@ pub(super) async fn first(inner: &Arc<Inner>, cfg: Config, keys: KeySet) -> Resu
     *inner.core.lock().await = Some(core);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_what_the_listener_store_and_log_were_set_up_with_waits_for_a_restart() {
+        let started = Config::default();
+        let mut cfg = started.clone();
+        cfg.judge.model = Some("j".into());
+        cfg.skills.max_tokens = 99;
+        cfg.proxy.drain_timeout_secs = 5;
+        cfg.log.bodies = true;
+        assert_eq!(restart(&started, &cfg), Vec::<RestartReason>::new());
+        cfg.proxy.port += 1;
+        cfg.proxy.max_connections = 7;
+        cfg.store.flush_interval_ms += 1;
+        cfg.log.level = "debug".into();
+        assert_eq!(
+            restart(&started, &cfg),
+            vec![
+                RestartReason::ListenAddress,
+                RestartReason::ConnectionLimits,
+                RestartReason::StoreFlush,
+                RestartReason::LogLevel
+            ]
+        );
+        assert_eq!(
+            changed(&started, &cfg, true),
+            vec![Section::Proxy, Section::Skills, Section::Judge, Section::Store, Section::Log, Section::Keys]
+        );
+    }
+}
