@@ -1,6 +1,8 @@
 //! Transcripts: what the model said in one OpenAI chat completion, rebuilt from the raw response
 //! (a JSON body, or SSE chunks with content, reasoning and tool-call deltas).
 
+mod completion;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -58,9 +60,30 @@ fn is_zero(n: &u64) -> bool {
 }
 
 impl Transcript {
-    /// From a non-streaming `chat.completion` body. `None` if it is not one.
+    /// From a non-streaming `chat.completion` body. `None` if it is not one. Read without a
+    /// JSON tree of the whole body when it has the usual shape (see [`completion`]).
     pub fn from_json(body: &[u8]) -> Option<Self> {
-        let v: Value = serde_json::from_slice(body).ok()?;
+        match completion::parts(body) {
+            Ok(p) => {
+                let choice = p.choice?;
+                let msg = choice.message?;
+                let mut t = Transcript {
+                    text: content_text(msg.get("content")),
+                    reasoning: reasoning_of(|k| msg.get(k)),
+                    finish_reason: choice.finish_reason.as_ref().and_then(Value::as_str).map(str::to_string),
+                    usage: usage(p.usage.as_ref()),
+                    ..Default::default()
+                };
+                push_sampled(&mut t.sampled, choice.logprobs.as_ref());
+                t.tool_calls = tool_calls(msg.get("tool_calls"));
+                Some(t)
+            }
+            Err(_) => Self::from_value(&serde_json::from_slice(body).ok()?),
+        }
+    }
+
+    /// From a `chat.completion` already parsed. `None` if it is not one.
+    pub fn from_value(v: &Value) -> Option<Self> {
         let choice = v.get("choices")?.get(0)?;
         let msg = choice.get("message")?;
         let mut t = Transcript {
@@ -70,17 +93,8 @@ impl Transcript {
             usage: usage(v.get("usage")),
             ..Default::default()
         };
-        push_sampled(&mut t.sampled, choice);
-        if let Some(calls) = msg.get("tool_calls").and_then(Value::as_array) {
-            t.tool_calls = calls
-                .iter()
-                .map(|c| ToolCall {
-                    id: str_field(c, "id").unwrap_or_default(),
-                    name: c.pointer("/function/name").and_then(Value::as_str).unwrap_or_default().into(),
-                    arguments: c.pointer("/function/arguments").and_then(Value::as_str).unwrap_or_default().into(),
-                })
-                .collect();
-        }
+        push_sampled(&mut t.sampled, choice.get("logprobs"));
+        t.tool_calls = tool_calls(msg.get("tool_calls"));
         Some(t)
     }
 
@@ -88,8 +102,7 @@ impl Transcript {
     pub fn from_anthropic_json(body: &[u8]) -> Option<Self> {
         let v: Value = serde_json::from_slice(body).ok()?;
         v.get("content")?;
-        let oa = crate::translate::anthropic_to_openai_response(&v, 0);
-        Self::from_json(oa.to_string().as_bytes())
+        Self::from_value(&crate::translate::anthropic_to_openai_response(&v, 0))
     }
 
     /// From the chunks of a streamed Anthropic response.
@@ -132,7 +145,7 @@ impl Transcript {
         if let Some(fr) = str_field(choice, "finish_reason") {
             self.finish_reason = Some(fr);
         }
-        push_sampled(&mut self.sampled, choice);
+        push_sampled(&mut self.sampled, choice.get("logprobs"));
         let Some(delta) = choice.get("delta") else {
             return;
         };
@@ -163,9 +176,22 @@ impl Transcript {
     }
 }
 
-/// Appends a choice's `logprobs.content` entries (OpenAI's shape: `{token, logprob, bytes}`).
-fn push_sampled(out: &mut Vec<Sampled>, choice: &Value) {
-    let Some(items) = choice.pointer("/logprobs/content").and_then(Value::as_array) else { return };
+/// The tool calls of a message's `tool_calls` (an array; anything else means none).
+fn tool_calls(calls: Option<&Value>) -> Vec<ToolCall> {
+    let Some(calls) = calls.and_then(Value::as_array) else { return Vec::new() };
+    calls
+        .iter()
+        .map(|c| ToolCall {
+            id: str_field(c, "id").unwrap_or_default(),
+            name: c.pointer("/function/name").and_then(Value::as_str).unwrap_or_default().into(),
+            arguments: c.pointer("/function/arguments").and_then(Value::as_str).unwrap_or_default().into(),
+        })
+        .collect()
+}
+
+/// Appends the entries of a choice's `logprobs.content` (OpenAI's shape: `{token, logprob, bytes}`).
+fn push_sampled(out: &mut Vec<Sampled>, logprobs: Option<&Value>) {
+    let Some(items) = logprobs.and_then(|l| l.get("content")).and_then(Value::as_array) else { return };
     for it in items {
         let (Some(token), Some(logprob)) =
             (it.get("token").and_then(Value::as_str), it.get("logprob").and_then(Value::as_f64))
@@ -245,9 +271,14 @@ pub fn content_text(content: Option<&Value>) -> String {
 }
 
 fn reasoning_text(v: &Value) -> String {
+    reasoning_of(|k| v.get(k))
+}
+
+/// `reasoning_content`, else `reasoning`, of a message or delta whose fields `get` gives.
+fn reasoning_of<'a>(get: impl Fn(&str) -> Option<&'a Value>) -> String {
     ["reasoning_content", "reasoning"]
         .iter()
-        .find_map(|k| v.get(*k).and_then(Value::as_str))
+        .find_map(|k| get(k).and_then(Value::as_str))
         .unwrap_or_default()
         .to_string()
 }
@@ -284,6 +315,39 @@ mod tests {
         );
         assert_eq!(t.finish_reason.as_deref(), Some("tool_calls"));
         assert_eq!(t.usage.total_tokens, Some(7));
+    }
+
+    #[test]
+    fn a_completion_reads_the_same_with_or_without_a_json_tree() {
+        let bodies = [
+            r#"{"id":"x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"hi \"there\" \u00e9","refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":13,"completion_tokens":14,"total_tokens":27},"x":{"kept":[1,2,{"a":null}]}}"#,
+            r#"{"choices":[{"message":{"content":[{"type":"text","text":"a"},{"type":"image_url"},{"type":"text","text":"b"}],"reasoning":"r","reasoning_content":null,"tool_calls":[{"id":"c","function":{"name":"f","arguments":"{}"}},{"function":{}}]},"finish_reason":"tool_calls","logprobs":{"content":[{"token":"h","logprob":-0.5,"bytes":[104]},{"token":"\u00e9","logprob":-1,"bytes":[195]}]}},{"message":{"content":"second"}}]}"#,
+            r#"{"choices":[{"message":null,"finish_reason":7}],"usage":null}"#,
+            r#"{"choices":[{"finish_reason":"stop"}]}"#,
+            r#"{"choices":[]}"#,
+            r#"{"choices":null}"#,
+            r#"{"choices":{"0":{"message":{"content":"not an array"}}}}"#,
+            r#"{"choices":[["not","an","object"]]}"#,
+            r#"{"choices":["text"]}"#,
+            r#"{"choices":[{"message":"text"}]}"#,
+            r#"{"choices":[{"message":{"content":"first"}}],"choices":[{"message":{"content":"last wins"}}]}"#,
+            r#"{"choices":[{"message":{"content":"a","content":"b"},"finish_reason":"x","finish_reason":null}]}"#,
+            r#"{"ch\u006fices":[{"message":{"content":"escaped key"}}]}"#,
+            r#"{"choices":[{"message":{"content":"u"}}],"usage":{"prompt_tokens":1.5,"completion_tokens":-3,"total_tokens":18446744073709551615}}"#,
+            r#"[{"message":{"content":"an array"}}]"#,
+            r#"{"choices":[{"message":{"content":"trailing"}}]} x"#,
+            r#"{"choices":[{"message":{"content":"cut"#,
+            "",
+            "null",
+        ];
+        for body in bodies {
+            let slow = serde_json::from_slice::<Value>(body.as_bytes()).ok().and_then(|v| Transcript::from_value(&v));
+            assert_eq!(Transcript::from_json(body.as_bytes()), slow, "{body}");
+        }
+        let t = Transcript::from_json(bodies[1].as_bytes()).unwrap();
+        assert_eq!((t.text.as_str(), t.reasoning.as_str(), t.tool_calls.len(), t.sampled.len()), ("a\nb", "r", 2, 2));
+        assert_eq!(t.sampled[1].bytes, Some(vec![195]));
+        assert!(completion::parts(bodies[0].as_bytes()).is_ok(), "the usual shape takes the fast path");
     }
 
     #[test]
