@@ -11,6 +11,7 @@ mod front;
 mod index;
 mod inject;
 mod library;
+mod memo;
 mod parse;
 mod snapshot;
 

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::index::{Hit, Index};
 use super::inject::{render_block, Injected, HEADER};
+use super::memo::Memo;
 use super::parse::Problem;
 use super::Skill;
 use crate::agent::AgentId;
@@ -39,6 +40,8 @@ pub struct Snapshot {
     pub generation: i64,
     pub problems: Vec<Problem>,
     pub warnings: Vec<Problem>,
+    /// The rankings this snapshot made, by query.
+    memo: Memo,
 }
 
 /// Why a candidate skill was or wasn't injected.
@@ -129,13 +132,44 @@ pub fn query_parts(messages: &[Value]) -> Vec<(String, f32)> {
         .collect()
 }
 
+/// A user message of a selection's window, newest first.
+struct UserText {
+    /// Its words, clipped as a query part.
+    clipped: String,
+    /// It counts as a turn of the window: its words are not empty (before clipping).
+    end: bool,
+}
+
+/// The user messages a selection reads, newest first: the latest [`STABLE_TURNS`] + 1 with words
+/// (the window's turns), and those before them until the oldest turn's query has its two parts.
+/// Each message's words are read once.
+fn recent_users(messages: &[Value]) -> Vec<UserText> {
+    let mut out = Vec::new();
+    let (mut ends, mut words_since_end) = (0, 0);
+    for m in messages.iter().rev().filter(|m| m.get("role").and_then(Value::as_str) == Some("user")) {
+        if ends > STABLE_TURNS && words_since_end >= 2 {
+            break;
+        }
+        let text = user_text(m.get("content"));
+        let clipped = clip(&text);
+        let end = ends <= STABLE_TURNS && !text.trim().is_empty();
+        if end {
+            ends += 1;
+            words_since_end = 0;
+        }
+        words_since_end += usize::from(!clipped.trim().is_empty());
+        out.push(UserText { clipped, end });
+    }
+    out
+}
+
 impl Snapshot {
     pub(super) fn build(entries: Vec<Entry>, generation: i64, problems: Vec<Problem>, warnings: Vec<Problem>) -> Self {
         let active: Vec<usize> = entries.iter().enumerate().filter(|(_, e)| e.enabled).map(|(i, _)| i).collect();
         let skills: Vec<Skill> = active.iter().map(|&i| entries[i].skill.clone()).collect();
         let index = Index::build(&skills);
         let scoped = skills.iter().any(|s| !s.agents.is_empty());
-        Self { entries, active, index, scoped, generation, problems, warnings }
+        Self { entries, active, index, scoped, generation, problems, warnings, memo: Memo::default() }
     }
 
     /// A snapshot of just these skills, all enabled (for tests, benchmarks and tools).
@@ -265,7 +299,8 @@ impl Snapshot {
         out
     }
 
-    /// The skills for a request's messages (hot path: no I/O, no locks).
+    /// The skills for a request's messages (hot path: no I/O, never waits on a lock; rankings
+    /// made before are remembered in the snapshot's memo).
     ///
     /// Within a conversation the set stays the same from turn to turn (so the upstream's prefix
     /// cache keeps working, and a "thanks!" doesn't drop them), unless the latest message clearly
@@ -287,23 +322,28 @@ impl Snapshot {
         if self.active.is_empty() {
             return Selection::default();
         }
-        let users: Vec<usize> = messages
-            .iter()
-            .enumerate()
-            .filter(|(_, m)| m.get("role").and_then(Value::as_str) == Some("user"))
-            .filter(|(_, m)| !user_text(m.get("content")).trim().is_empty())
-            .map(|(i, _)| i)
-            .collect();
-        let Some(&latest) = users.last() else { return Selection::default() };
+        let users = recent_users(messages);
+        let Some(latest) = users.iter().position(|u| u.end) else { return Selection::default() };
+        // Only the agent's own skills are set apart: without scoped skills every agent ranks alike.
+        let scoped_agent = agent.filter(|_| self.scoped);
         let mut chosen: Vec<Candidate> = Vec::new();
-        for &end in &users[users.len().saturating_sub(STABLE_TURNS + 1)..] {
-            let now = end == latest;
-            let parts = query_parts(&messages[..=end]);
-            let found: Vec<Candidate> = self
-                .candidates(&parts, cfg, if now { semantic } else { None }, agent)
-                .into_iter()
-                .filter(|c| c.injected)
+        for (n, _) in users.iter().enumerate().rev().filter(|(_, u)| u.end) {
+            let now = n == latest;
+            // The latest two non-empty texts at or before this message, as `query_parts` gives them.
+            let parts: Vec<(String, f32)> = users[n..]
+                .iter()
+                .filter(|u| !u.clipped.trim().is_empty())
+                .take(2)
+                .zip([1.0, 0.35])
+                .map(|(u, w)| (u.clipped.clone(), w))
                 .collect();
+            let semantic = if now { semantic } else { None };
+            let rank = || self.candidates(&parts, cfg, semantic, agent).into_iter().filter(|c| c.injected).collect();
+            // A semantic ranking depends on the request's vector too: made afresh each time.
+            let found: Vec<Candidate> = match semantic {
+                None => self.memo.get_or_rank(&parts, scoped_agent, cfg, rank),
+                Some(_) => rank(),
+            };
             let switch = found
                 .first()
                 .is_some_and(|top| top.score >= SWITCH_MIN_SCORE && !chosen.iter().any(|c| c.name == top.name));
@@ -398,5 +438,108 @@ mod tests {
         let ask = "deploying kubernetes clusters with helm charts, argocd";
         assert!(!names(&snap, ask, None).contains(&"argocd-sync".to_string()), "crowded out without a filter");
         assert_eq!(names(&snap, ask, Some("openclaw")), ["argocd-sync"]);
+    }
+
+    /// The selection as it was made before rankings were remembered: every window turn's query
+    /// rebuilt from the whole conversation and ranked afresh.
+    fn replayed(snap: &Snapshot, messages: &[Value], cfg: &SkillsConfig, agent: Option<&AgentId>) -> Vec<String> {
+        let users: Vec<usize> = messages
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.get("role").and_then(Value::as_str) == Some("user"))
+            .filter(|(_, m)| !user_text(m.get("content")).trim().is_empty())
+            .map(|(i, _)| i)
+            .collect();
+        let mut chosen: Vec<Candidate> = Vec::new();
+        for &end in &users[users.len().saturating_sub(STABLE_TURNS + 1)..] {
+            let found: Vec<Candidate> = snap
+                .candidates(&query_parts(&messages[..=end]), cfg, None, agent)
+                .into_iter()
+                .filter(|c| c.injected)
+                .collect();
+            let switch = found
+                .first()
+                .is_some_and(|top| top.score >= SWITCH_MIN_SCORE && !chosen.iter().any(|c| c.name == top.name));
+            if chosen.is_empty() || switch {
+                chosen = found;
+            }
+        }
+        chosen.into_iter().map(|c| c.name).collect()
+    }
+
+    fn conversation(users: &[&str]) -> Vec<Value> {
+        let mut out = vec![json!({"role": "system", "content": "You are an agent."})];
+        for u in users {
+            out.push(json!({"role": "user", "content": u}));
+            out.push(json!({"role": "assistant", "content": "ok"}));
+        }
+        out.pop();
+        out
+    }
+
+    #[test]
+    fn a_resent_conversation_gets_the_same_skills_and_is_ranked_only_for_its_new_message() {
+        let snap = Snapshot::from_skills(crate::skills::builtin());
+        let cfg = SkillsConfig::default();
+        let asks = [
+            "the checkout page got really slow after the deploy, can you profile it?",
+            "thanks! now write a regex that matches ISO dates",
+            "   ",
+            "<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>>\nsessions\n<<<END_OPENCLAW_INTERNAL_CONTEXT>>>",
+            "review this pull request for security problems",
+            "the tests are flaky on CI, find out why",
+            "ok",
+            "write a commit message for these changes",
+            "how do I profile memory in rust",
+            "debug this segfault in the parser",
+            "and now deploy it",
+            "what was the first thing I asked?",
+        ];
+        let mut before = 0;
+        for n in 1..=asks.len() {
+            let messages = conversation(&asks[..n]);
+            let first = snap.select(&messages, &cfg, None);
+            let names: Vec<String> = first.injected.iter().map(|i| i.name.clone()).collect();
+            assert_eq!(names, replayed(&snap, &messages, &cfg, None), "turn {n}");
+            let ranked = snap.memo.ranked.load(std::sync::atomic::Ordering::Relaxed);
+            // Each turn ranks at most its own new query; resending it ranks nothing.
+            assert!(ranked - before <= 1, "turn {n} ranked {} queries", ranked - before);
+            let again = snap.select(&messages, &cfg, None);
+            assert_eq!(snap.memo.ranked.load(std::sync::atomic::Ordering::Relaxed), ranked, "turn {n} resent");
+            assert_eq!((again.block, again.injected.len()), (first.block, first.injected.len()));
+            before = ranked;
+        }
+        // A long pasted message keeps the same clipped query.
+        let long = format!("{} profile the slow checkout {}", " ".repeat(2500), "x ".repeat(2000));
+        let messages = conversation(&[asks[0], &long, "   "]);
+        assert_eq!(
+            snap.select(&messages, &cfg, None).injected.into_iter().map(|i| i.name).collect::<Vec<_>>(),
+            replayed(&snap, &messages, &cfg, None)
+        );
+    }
+
+    #[test]
+    fn remembered_rankings_follow_the_skills_settings_and_the_agent() {
+        let mut skills = vec![
+            skill("codex-timestamps", "Use whenever writing timestamps: ISO 8601 with the offset.", &["codex"]),
+            skill("iso-dates", "Use whenever writing timestamps: ISO 8601 with the offset.", &[]),
+        ];
+        skills.extend((0..6).map(|i| skill(&format!("filler-{i}"), &format!("Use for topic{i} questions."), &[])));
+        let snap = Snapshot::from_skills(skills);
+        let messages = conversation(&["write the timestamps in ISO 8601 with the offset"]);
+        let pick = |cfg: &SkillsConfig, agent: Option<&str>| {
+            let agent = agent.map(|a| AgentId::parse(a).unwrap());
+            let got: Vec<String> =
+                snap.select_for(&messages, cfg, None, agent.as_ref()).injected.into_iter().map(|i| i.name).collect();
+            assert_eq!(got, replayed(&snap, &messages, cfg, agent.as_ref()));
+            got
+        };
+        let cfg = SkillsConfig::default();
+        let one = SkillsConfig { top_k: 1, ..SkillsConfig::default() };
+        assert_eq!(pick(&cfg, Some("codex")).len(), 2);
+        assert_eq!(pick(&one, Some("codex")).len(), 1, "new settings are not served the old ranking");
+        assert_eq!(pick(&cfg, Some("codex")).len(), 2);
+        assert_eq!(pick(&cfg, Some("claude-code")), ["iso-dates"], "another agent, another ranking");
+        assert_eq!(pick(&cfg, Some("codex")).len(), 2);
     }
 }
