@@ -99,6 +99,7 @@ test("the Live badge says Disconnected while the engine is down, and the view is
   process.kill(runtime.pid, "SIGKILL");
   await waitFor("the Disconnected badge", async () => (await page.locator("#conn-state").textContent()) === "Disconnected");
   assert.match(await page.locator("#conn-state").getAttribute("class"), /conn-down/);
+  assert.equal(await page.locator("#health-pill").isHidden(), true, "no stale health while the engine is away");
 
   restarted = await serveAgain(stack, port);
   assert.equal(await chat(stack.base, "said after the restart"), 200);
@@ -106,5 +107,6 @@ test("the Live badge says Disconnected while the engine is down, and the view is
   await waitFor("the view rebuilt", async () => page.evaluate(() => document.querySelector("#main > *")?.dataset.stale === undefined));
   await waitFor("the new turn listed", async () => (await page.locator("#main").textContent()).includes("said after the restart"));
   await page.getByRole("heading", { level: 1, name: "Turns" }).waitFor();
+  await waitFor("the pill back", async () => (await page.locator("#health-pill").textContent()) === "Healthy");
   assert.deepEqual(page.errors.filter((e) => !/Failed to fetch|ERR_CONNECTION_REFUSED|network/i.test(e)), []);
 });

@@ -228,6 +228,8 @@ function shell(root: HTMLElement, api: Client): () => void {
     const state = !answering ? "down" : streamOpen ? "live" : "wait";
     live.className = `conn conn-${state}`;
     live.textContent = state === "live" ? "Live" : state === "down" ? "Disconnected" : "Reconnecting…";
+    // Health last heard from an engine that does not answer is stale: the pill waits for it.
+    if (state === "down") health.paint(null);
     if (state !== "live") wasAway = true;
     else if (wasAway) {
       wasAway = false;
