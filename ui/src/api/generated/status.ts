@@ -1,7 +1,7 @@
 // Generated from the Rust types in src/api/types/ by ts-rs: do not edit by hand.
 // Regenerate with: METACLAW_WRITE_TS=1 cargo test --lib api::types
 import type { HealthReport } from "./health";
-import type { EvolveOutcome } from "./learning";
+import type { EvolveOutcome, EvolveTrigger } from "./learning";
 import type { TrainState } from "./train";
 
 /**
@@ -173,7 +173,7 @@ failures_waiting: number, last_run: EvolveRun | null, };
 /**
  * One recorded evolution run.
  */
-export type EvolveRun = { id: number, created_at: number, trigger: string, session_id: string | null, turns: Array<number>, status: EvolveOutcome, 
+export type EvolveRun = { id: number, created_at: number, trigger: EvolveTrigger, session_id: string | null, turns: Array<number>, status: EvolveOutcome, 
 /**
  * Why it failed, or what screening dropped.
  */
