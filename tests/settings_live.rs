@@ -350,3 +350,88 @@ async fn metaclaw_serve_keeps_its_command_line_over_saved_settings_and_says_when
     assert!(said.contains("the listen address"), "{said}");
     assert!(status.success(), "{status:?}");
 }
+
+/// Counts to `target`, one step every 50 ms, saving its count after each step.
+struct Counting {
+    count: std::sync::Arc<std::sync::atomic::AtomicU32>,
+    resumed_from: std::sync::Arc<std::sync::Mutex<Vec<u32>>>,
+    target: u32,
+}
+
+impl metaclaw::scheduler::Job for Counting {
+    fn name(&self) -> &'static str {
+        "counting"
+    }
+    fn default_estimate(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+    fn pending(&self) -> futures_util::future::BoxFuture<'_, bool> {
+        use futures_util::FutureExt;
+        async move { self.count.load(std::sync::atomic::Ordering::SeqCst) < self.target }.boxed()
+    }
+    fn run(
+        &self,
+        ctx: metaclaw::scheduler::JobCtx,
+    ) -> futures_util::future::BoxFuture<'_, metaclaw::scheduler::Outcome> {
+        use futures_util::FutureExt;
+        use metaclaw::scheduler::Outcome;
+        async move {
+            let mut n = ctx.checkpoint.load().await.unwrap().and_then(|v| v["done"].as_u64()).unwrap_or(0) as u32;
+            self.resumed_from.lock().unwrap().push(n);
+            while n < self.target {
+                tokio::select! {
+                    _ = ctx.cancel.cancelled() => return Outcome::Paused(format!("at step {n}")),
+                    _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+                }
+                n += 1;
+                ctx.checkpoint.save(&json!({"done": n})).await.unwrap();
+                self.count.store(n, std::sync::atomic::Ordering::SeqCst);
+            }
+            Outcome::Done(format!("counted to {n}"))
+        }
+        .boxed()
+    }
+}
+
+#[tokio::test]
+async fn a_running_job_is_untouched_by_a_proxy_setting_and_resumes_from_its_checkpoint_after_a_judge_change() {
+    use metaclaw::scheduler::signals::{FakeIdle, FakePower, Signals};
+    use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+    use std::sync::Arc;
+    let signals = Signals {
+        os: Some(Arc::new(FakeIdle(Arc::new(AtomicU64::new(10 * 60_000))))),
+        power: Arc::new(FakePower::default()),
+        last_request: Arc::new(AtomicI64::new(0)),
+    };
+    let job = Counting { count: Default::default(), resumed_from: Default::default(), target: 80 };
+    let (count, resumed) = (job.count.clone(), job.resumed_from.clone());
+    let timing = metaclaw::scheduler::runner::Timing {
+        idle_poll: Duration::from_millis(100),
+        running_poll: Duration::from_millis(250),
+        pause_grace: Duration::from_secs(2),
+        relearn: Duration::from_secs(600),
+    };
+    let hooks = metaclaw::engine::Hooks { signals: Some(signals), timing: Some(timing), jobs: vec![Arc::new(job)] };
+    let away = |c: &mut Config| {
+        c.scheduler.sleep = [("default".to_string(), "off".to_string())].into();
+        c.scheduler.idle_minutes = 5;
+    };
+    let h = Harness::start_hooked(away, metaclaw::engine::Keys::none(), Default::default(), hooks).await;
+    common::wait_until("the job to make progress", || count.load(Ordering::SeqCst) >= 3).await;
+
+    let mut cfg = started(&h);
+    away(&mut cfg);
+    cfg.proxy.max_body_mib = 8;
+    assert_eq!(put_config(&h, &cfg).await.0, 200);
+    let before = count.load(Ordering::SeqCst);
+    common::wait_until("the job to go on", || count.load(Ordering::SeqCst) >= before + 3).await;
+    assert_eq!(resumed.lock().unwrap().len(), 1, "a proxy setting leaves the scheduler and its job running");
+
+    cfg.judge.model = Some("standin-judge".into());
+    assert_eq!(put_config(&h, &cfg).await.0, 200);
+    common::wait_until("the job to finish", || count.load(Ordering::SeqCst) == 80).await;
+    let resumed = resumed.lock().unwrap().clone();
+    assert_eq!(resumed.len(), 2, "paused once, by the rebuilt scheduler: {resumed:?}");
+    assert!(resumed[1] > before, "resumed from its checkpoint, not from zero: {resumed:?}");
+    h.stop().await;
+}
