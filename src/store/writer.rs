@@ -91,27 +91,36 @@ fn commit_with_retry(conn: &mut Connection, batch: &mut Vec<WriteOp>, counters: 
     }
 }
 
+/// Runs a statement without results from the connection's cache of prepared statements: the
+/// per-turn savepoint is not parsed again for every turn (`Transaction::savepoint` would).
+fn run_cached(conn: &Connection, sql: &str) -> Result<(), StoreError> {
+    conn.prepare_cached(sql)?.execute([])?;
+    Ok(())
+}
+
 fn commit(conn: &mut Connection, batch: &[WriteOp], counters: &Counters) -> Result<(), StoreError> {
     let mut tx = conn.transaction()?;
     for op in batch {
         match op {
             WriteOp::Turn(turn) => {
                 // A savepoint per turn: one bad record must not sink the batch, nor kill the writer.
-                let sp = tx.savepoint()?;
-                match catch_unwind(AssertUnwindSafe(|| super::turns::insert(&sp, turn))) {
-                    Ok(Ok(())) => sp.commit()?,
-                    Ok(Err(e)) => {
-                        counters.lost.fetch_add(1, Ordering::Relaxed);
-                        tracing::error!(turn = turn.id, error = %e, "turn not recorded")
-                    }
-                    Err(p) => {
-                        counters.lost.fetch_add(1, Ordering::Relaxed);
-                        tracing::error!(
-                            turn = turn.id,
-                            panic = panic_text(&*p),
-                            "turn not recorded: its record could not be built"
-                        )
-                    }
+                run_cached(&tx, "SAVEPOINT turn")?;
+                let inserted = catch_unwind(AssertUnwindSafe(|| super::turns::insert(&tx, turn)));
+                if matches!(inserted, Ok(Ok(()))) {
+                    run_cached(&tx, "RELEASE turn")?;
+                    continue;
+                }
+                run_cached(&tx, "ROLLBACK TO turn")?;
+                run_cached(&tx, "RELEASE turn")?;
+                counters.lost.fetch_add(1, Ordering::Relaxed);
+                match inserted {
+                    Ok(Err(e)) => tracing::error!(turn = turn.id, error = %e, "turn not recorded"),
+                    Err(p) => tracing::error!(
+                        turn = turn.id,
+                        panic = panic_text(&*p),
+                        "turn not recorded: its record could not be built"
+                    ),
+                    Ok(Ok(())) => {}
                 }
             }
             WriteOp::Prune(before) => super::turns::prune(&tx, *before)?,
@@ -121,4 +130,68 @@ fn commit(conn: &mut Connection, batch: &[WriteOp], counters: &Counters) -> Resu
     tx.set_drop_behavior(rusqlite::DropBehavior::Commit);
     tx.commit()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::store::Store;
+    use crate::turn::{RawResponse, SessionSource, TurnRecord, TurnStatus, TurnType};
+
+    fn turn(id: i64, words: &str) -> TurnRecord {
+        TurnRecord {
+            id,
+            session_id: "s".into(),
+            session_source: SessionSource::Client,
+            session_done: false,
+            turn_type: TurnType::Main,
+            protocol: "openai",
+            upstream: "u".into(),
+            policy_model: None,
+            attempts: 1,
+            model: Some("m".into()),
+            stream: false,
+            started_at_ms: 1,
+            finished_at_ms: 2,
+            status: TurnStatus::Ok,
+            http_status: Some(200),
+            error: None,
+            latency_ms: 1.0,
+            upstream_ms: 1.0,
+            overhead_ms: 0.0,
+            request: serde_json::json!({"model": "m", "messages": [{"role": "user", "content": words}]}),
+            response: RawResponse::None,
+            skills: Vec::new(),
+            generation: 0,
+            agent: Default::default(),
+            inject_off: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_turn_that_fails_midway_leaves_nothing_behind_and_its_batch_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db"), Duration::from_millis(50)).unwrap();
+        // The second turn reuses the first one's id: its blob and its session's count are written
+        // before its row is refused, and must be undone.
+        for t in [turn(1, "first"), turn(1, "a clash"), turn(2, "second"), turn(1, "again"), turn(3, "third")] {
+            store.record(t);
+        }
+        store.flush().await.unwrap();
+        let (turns, session_turns, blobs) = store
+            .read(|c| {
+                let one = |sql: &str| c.query_row(sql, [], |r| r.get::<_, i64>(0));
+                Ok((
+                    one("SELECT COUNT(*) FROM turns")?,
+                    one("SELECT turns FROM sessions WHERE id = 's'")?,
+                    one("SELECT COUNT(*) FROM blobs WHERE body LIKE '%\"content\":\"a%'")?,
+                ))
+            })
+            .await
+            .unwrap();
+        assert_eq!((turns, session_turns, blobs), (3, 3, 0), "turns, the session's count, the failed turns' blobs");
+        assert_eq!(store.lost_turns(), 2);
+        store.close().await;
+    }
 }
