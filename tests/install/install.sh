@@ -126,6 +126,8 @@ check "every library the app links is installed" bash -c "! chroot '$R' ldd /usr
 # The session: a virtual display and a session bus, each reached from inside the root through a
 # bind mount or a socket placed in it; a stand-in tray host on the bus; the stand-in upstream on
 # loopback (the root shares the host's network).
+# The socket dir exists before Xvfb starts, so the bind mount below never races its creation.
+mkdir -p /tmp/.X11-unix && chmod 1777 /tmp/.X11-unix
 Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp -noreset 3>"$WORK/display" >"$WORK/xvfb.log" 2>&1 &
 PIDS+=($!)
 mount --bind /tmp/.X11-unix "$R/tmp/.X11-unix"
