@@ -81,7 +81,7 @@ say "desktop app: the real app under Xvfb, driven by tauri-driver + WebKitWebDri
 apt_need webkit2gtk-driver minisign python3-gi  # tests/app/update.test.mjs: signs a test release, reads the tray
 command -v tauri-driver >/dev/null || [ -x "$HOME/.cargo/bin/tauri-driver" ] || cargo install tauri-driver --locked --quiet
 DESKTOP_LOG="$(mktemp)"
-xvfb-run -a -s "-screen 0 1280x800x24 -noreset" dbus-run-session -- node --test --test-concurrency=1 tests/app/desktop.test.mjs tests/app/update.test.mjs tests/app/health.test.mjs 2>&1 \
+xvfb-run -a -s "-screen 0 1280x800x24 -noreset" dbus-run-session -- node --test --test-concurrency=1 tests/app/desktop.test.mjs tests/app/update.test.mjs tests/app/health.test.mjs tests/app/settings-live.test.mjs 2>&1 \
   | grep -v -e "fd limit" -e "dbus-daemon" -e "SpiRegistry" | tee "$DESKTOP_LOG" || true
 d_pass=$(sed -n 's/^# pass \([0-9]*\)/\1/p' "$DESKTOP_LOG")
 d_fail=$(sed -n 's/^# fail \([0-9]*\)/\1/p' "$DESKTOP_LOG")
