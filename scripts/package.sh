@@ -44,7 +44,7 @@ need_desktop_deps
 need_package_tools
 need_ui_build
 need_tauri_cli
-cd "$ROOT"
+cd "$ROOT" || exit 1
 
 VERSION="$(cargo metadata --no-deps --format-version 1 --offline 2>/dev/null \
   | python3 -c 'import json,sys; print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"]=="metaclaw-desktop"))')"

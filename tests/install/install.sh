@@ -14,7 +14,7 @@
 # Needs root (chroot, mounts). Prints the stage's timings.
 . "$(dirname "$0")/../../scripts/lib.sh"
 set +e
-cd "$ROOT"
+cd "$ROOT" || exit 1
 T_START=$(date +%s.%N)
 elapsed() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$1" "$(date +%s.%N)"; }
 
@@ -136,7 +136,7 @@ dbus-daemon --session --nofork --address="unix:path=$BUS" >"$WORK/dbus.log" 2>&1
 PIDS+=($!)
 /usr/bin/python3 "$ROOT/tests/install/sni_watcher.py" "unix:path=$BUS" "$WORK/tray.jsonl" >"$WORK/watcher.log" 2>&1 &
 WATCHER=$!
-PIDS+=($WATCHER)
+PIDS+=("$WATCHER")
 "$CARGO_TARGET_DIR/debug/metaclaw-standin" --port 0 >"$WORK/standin.log" 2>&1 &
 PIDS+=($!)
 wait_for() { # wait_for SECONDS CMD...: polls CMD every 0.1 s
@@ -164,7 +164,7 @@ chroot "$R" env -i PATH=/usr/bin:/bin HOME=/root LANG=C.UTF-8 USER=root DISPLAY=
   DBUS_SESSION_BUS_ADDRESS=unix:path=/run/metaclaw-test/bus XDG_RUNTIME_DIR=/run/metaclaw-test/xdg \
   NO_AT_BRIDGE=1 METACLAW_LOG=info /usr/bin/metaclaw-desktop >"$WORK/app.log" 2>&1 &
 APP=$!
-PIDS+=($APP)
+PIDS+=("$APP")
 address() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["address"])' "$DATA/serve.json"; }
 if ! wait_for 60 address; then
   check "the installed app starts its engine" false
