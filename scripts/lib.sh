@@ -185,28 +185,30 @@ _agents_install() {
   done
 }
 
-# tauri-cli (Tauri's bundler) at the version matching the tauri crate's 2.x line, installed once
-# into $HOME/.cache/metaclaw/bin/cargo-tauri (cargo install --locked, built in cargo's own temp dir
-# so it never holds the shared target dir's lock). Sets CARGO_TAURI.
+# tauri-cli (Tauri's bundler) at the version matching the tauri crate's 2.x line: the npm package
+# @tauri-apps/cli, whose prebuilt binary for this platform comes from the npm registry in seconds
+# (`cargo install tauri-cli` compiles for half an hour on 2 cores). Installed once into
+# $HOME/.cache/metaclaw/tauri-cli/<version>. Sets TAURI_CLI (run as `"$TAURI_CLI" bundle ...`).
 TAURI_CLI_VERSION=2.12.4
-
 need_tauri_cli() {
-  local root="$HOME/.cache/metaclaw"
-  CARGO_TAURI="$root/bin/cargo-tauri"
-  export CARGO_TAURI
-  if [ -x "$CARGO_TAURI" ] && "$CARGO_TAURI" tauri --version 2>/dev/null | grep -qx "tauri-cli $TAURI_CLI_VERSION"; then
+  local dir="$HOME/.cache/metaclaw/tauri-cli/$TAURI_CLI_VERSION"
+  TAURI_CLI="$dir/node_modules/.bin/tauri"
+  export TAURI_CLI
+  if [ -x "$TAURI_CLI" ] && "$TAURI_CLI" --version 2>/dev/null | grep -qx "tauri-cli $TAURI_CLI_VERSION"; then
     return 0
   fi
-  need_rust
-  mkdir -p "$root"
+  need_ui_build
+  mkdir -p "$dir"
   (
     flock 9
-    if ! { [ -x "$CARGO_TAURI" ] && "$CARGO_TAURI" tauri --version 2>/dev/null | grep -qx "tauri-cli $TAURI_CLI_VERSION"; }; then
-      say "installing tauri-cli $TAURI_CLI_VERSION into $root/bin (once; about 10 minutes on 2 cores)"
-      env -u CARGO_TARGET_DIR nice -n 10 cargo install tauri-cli --version "$TAURI_CLI_VERSION" --locked \
-        --root "$root" --quiet
+    if ! { [ -x "$TAURI_CLI" ] && "$TAURI_CLI" --version 2>/dev/null | grep -qx "tauri-cli $TAURI_CLI_VERSION"; }; then
+      say "installing tauri-cli $TAURI_CLI_VERSION (npm: @tauri-apps/cli) into $dir"
+      [ -f "$dir/package.json" ] || echo '{"private":true}' >"$dir/package.json"
+      (cd "$dir" && npm install --no-audit --no-fund --loglevel=error "@tauri-apps/cli@$TAURI_CLI_VERSION" >/dev/null)
     fi
-  ) 9>"$root/.tauri-cli.lock"
+  ) 9>"$dir/.lock"
+  "$TAURI_CLI" --version 2>/dev/null | grep -qx "tauri-cli $TAURI_CLI_VERSION" \
+    || { echo "could not install tauri-cli $TAURI_CLI_VERSION from npm (@tauri-apps/cli)" >&2; return 1; }
 }
 
 # What scripts/package.sh needs beyond the desktop build: strip (binutils), dpkg-shlibdeps

@@ -108,7 +108,7 @@ say "bundling $BUNDLES with tauri-cli $TAURI_CLI_VERSION"
 flags=()
 [ "$PROFILE" = debug ] && flags+=(--debug)
 # CARGO_TARGET_DIR points the bundler at the staged binaries; nothing is compiled there.
-(cd "$ROOT/src-tauri" && CARGO_TARGET_DIR="$STAGE" "$CARGO_TAURI" tauri bundle "${flags[@]}" --bundles "$BUNDLES" \
+(cd "$ROOT/src-tauri" && CARGO_TARGET_DIR="$STAGE" "$TAURI_CLI" bundle "${flags[@]}" --bundles "$BUNDLES" \
   --config "$CONFIG" --no-sign)
 
 found=0
