@@ -292,3 +292,35 @@ fn with_a_keyring_keys_go_there_and_a_copy_left_in_the_secrets_file_is_removed()
     assert!(ok && out.contains("removed"), "{out}");
     assert!(keyring::Entry::new("metaclaw", "upstream-api-key").unwrap().get_password().is_err());
 }
+
+#[test]
+fn concurrent_metaclaw_key_sets_without_an_engine_lose_no_key() {
+    const N: usize = 12;
+    let home = tempfile::tempdir().unwrap();
+    let runtime = tempfile::tempdir().unwrap();
+    let (h, rt) = (home.path(), runtime.path());
+    let mut config = String::new();
+    for i in 0..N {
+        config +=
+            &format!("[[upstreams]]\nname = \"u{i}\"\nbase_url = \"http://127.0.0.1:9/v1\"\nmodels = [\"m{i}\"]\n\n");
+    }
+    std::fs::write(h.join("config.toml"), config).unwrap();
+    // Separate processes, each reading, changing and replacing the one file at about the same time.
+    let children: Vec<_> = (0..N)
+        .map(|i| {
+            let mut cmd = Command::new(BIN);
+            cmd.args(["key", "set", "upstream", "--upstream", &format!("u{i}")]);
+            without_keyring(&mut cmd, h, rt);
+            let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+            child.stdin.take().unwrap().write_all(format!("sk-concurrent-{i}\n").as_bytes()).unwrap();
+            child
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let text = std::fs::read_to_string(h.join("secrets.toml")).unwrap();
+    let missing: Vec<usize> = (0..N).filter(|i| !text.contains(&format!("sk-concurrent-{i}\""))).collect();
+    assert!(missing.is_empty(), "keys lost to a concurrent write: {missing:?}");
+}

@@ -71,6 +71,7 @@ impl SecretsFile {
     /// Stores `value` under `user`, creating the file (0600) if needed. Blocking.
     pub fn set(&self, user: &str, value: &str) -> Result<(), SecretError> {
         let mut last = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let _other_processes_wait = self.lock()?;
         let read = self.read();
         note_problem(&mut last, &read);
         let mut body = read?;
@@ -84,6 +85,7 @@ impl SecretsFile {
         if !self.exists() {
             return Ok(());
         }
+        let _other_processes_wait = self.lock()?;
         let read = self.read();
         note_problem(&mut last, &read);
         let mut body = read?;
@@ -125,12 +127,41 @@ impl SecretsFile {
         })
     }
 
-    fn write(&self, body: &Body) -> Result<(), SecretError> {
+    /// Creates the home (owner-only) if it is not there yet.
+    fn ensure_dir(&self) -> Result<(), SecretError> {
         if let Some(dir) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
             if !dir.is_dir() {
                 crate::home::Home::at(dir).ensure().map_err(|e| SecretError::File(e.to_string()))?;
             }
         }
+        Ok(())
+    }
+
+    /// An exclusive lock on `.secrets.toml.lock` beside the file, held until the returned file is
+    /// dropped: another process (a `metaclaw key` run, the desktop app) changing the file at the
+    /// same moment waits, so neither loses the other's key. Writes hold it for milliseconds.
+    fn lock(&self) -> Result<std::fs::File, SecretError> {
+        self.ensure_dir()?;
+        let name = self.path.file_name().and_then(|n| n.to_str()).unwrap_or(FILE_NAME);
+        let path = self.path.with_file_name(format!(".{name}.lock"));
+        let mut opts = std::fs::OpenOptions::new();
+        opts.create(true).truncate(false).write(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let fail = |e: std::io::Error| SecretError::File(format!("cannot lock {}: {e}", path.display()));
+        let file = opts.open(&path).map_err(fail)?;
+        // flock, not File::lock: that needs Rust 1.89, newer than the MSRV. Elsewhere (Windows)
+        // only this process's writes are ordered.
+        #[cfg(unix)]
+        rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive).map_err(|e| fail(e.into()))?;
+        Ok(file)
+    }
+
+    fn write(&self, body: &Body) -> Result<(), SecretError> {
+        self.ensure_dir()?;
         let toml = toml::to_string(body).map_err(|_| SecretError::File("cannot encode the secrets file".into()))?;
         let text = format!("{HEADER}\n{toml}");
         crate::home::write_atomic(&self.path, text.as_bytes(), 0o600).map_err(|e| SecretError::File(e.to_string()))
