@@ -268,16 +268,41 @@ async fn restart_on_new_address(
     mut rx: tokio::sync::watch::Receiver<Vec<metaclaw::api::types::settings::RestartReason>>,
 ) {
     use metaclaw::api::types::settings::RestartReason;
-    while rx.changed().await.is_ok() {
-        if rx.borrow_and_update().contains(&RestartReason::ListenAddress) {
-            tracing::info!("the listen address changed in the settings; restarting MetaClaw on it");
-            let handle = app.clone();
-            // Off the async runtime: stopping the engine blocks until every turn is on disk.
-            let _ = std::thread::spawn(move || {
-                stop_engine(&handle);
-                handle.restart();
-            })
-            .join();
+    // What waits already (a save between the engine's start and this task) counts too.
+    loop {
+        let waiting = rx.borrow_and_update().contains(&RestartReason::ListenAddress);
+        if waiting {
+            // A taken or foreign address would leave no app at all after the restart: stay.
+            let home = shell(&app).home.clone();
+            let target =
+                Config::load(&home.config_path()).map(|c| std::net::SocketAddr::new(c.proxy.host, c.proxy.port));
+            let usable = match target.as_ref().map(std::net::TcpListener::bind) {
+                Ok(Ok(probe)) => {
+                    drop(probe);
+                    true
+                }
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, address = ?target, "the new listen address can't be used; MetaClaw stays where it listens");
+                    false
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "the saved config can't be read; MetaClaw stays where it listens");
+                    false
+                }
+            };
+            if usable {
+                tracing::info!("the listen address changed in the settings; restarting MetaClaw on it");
+                let handle = app.clone();
+                // Off the async runtime: stopping the engine blocks until every turn is on disk.
+                let _ = std::thread::spawn(move || {
+                    stop_engine(&handle);
+                    handle.restart();
+                })
+                .join();
+                return;
+            }
+        }
+        if rx.changed().await.is_err() {
             return;
         }
     }

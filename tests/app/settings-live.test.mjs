@@ -1,7 +1,8 @@
 // Settings apply live in the desktop app, and a new listen address restarts it by itself: the
 // real app (the debug build), its port changed through the admin API as the Settings page does;
 // the app stops its engine cleanly, comes back on the new port with the same data, and the old
-// port is closed. Run by scripts/test.sh inside xvfb-run + dbus-run-session.
+// port is closed; a port already taken leaves it where it listens. Run by scripts/test.sh inside
+// xvfb-run + dbus-run-session.
 
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -126,6 +127,48 @@ test("a new port saved while the desktop app runs restarts it there, data intact
     }
     if (app && app.exitCode === null && app.signalCode === null) app.kill("SIGKILL");
     standin.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a port already taken is not restarted onto: the app stays where it listens", { timeout: 120_000 }, async () => {
+  assert.ok(existsSync(APP), `build the app first: ${APP}`);
+  const dir = mkdtempSync(path.join(os.tmpdir(), "metaclaw-settings-taken-"));
+  const home = path.join(dir, "home");
+  mkdirSync(home);
+  const taken = net.createServer();
+  await new Promise((r) => taken.listen(0, "127.0.0.1", r));
+  let app = null;
+  let log = "";
+  try {
+    const first = await freePort();
+    writeFileSync(path.join(home, "config.toml"), ["[proxy]", `port = ${first}`, "[upstream]", 'base_url = "http://127.0.0.1:9/v1"', ""].join("\n"));
+    writeFileSync(path.join(home, "desktop.json"), JSON.stringify({ auto_update: false, autostart_decided: true, notifications: false }));
+    const env = { ...process.env, HOME: dir, XDG_CONFIG_HOME: path.join(dir, ".config"), METACLAW_HOME: home, METACLAW_NO_KEYRING: "1", METACLAW_LOG: "info", TMPDIR: dir };
+    app = spawn(APP, ["--hidden"], { env, stdio: ["ignore", "pipe", "pipe"] });
+    app.stdout.on("data", (d) => (log += d));
+    app.stderr.on("data", (d) => (log += d));
+    const base = `http://127.0.0.1:${first}`;
+    await waitFor("a healthy proxy", async () => (await fetch(`${base}/healthz`)).ok);
+    const token = readFileSync(path.join(home, "admin.token"), "utf8").trim();
+    const auth = { authorization: `Bearer ${token}` };
+    const shown = await (await fetch(`${base}/api/config`, { headers: auth })).json();
+    const config = { ...shown.config, proxy: { ...shown.config.proxy, port: taken.address().port } };
+    const saved = await fetch(`${base}/api/config`, { method: "PUT", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ config }) });
+    assert.equal(saved.status, 200);
+    await waitFor("the app to say it stays", () => log.includes("the new listen address can't be used"));
+    assert.equal(app.exitCode, null, "the app still runs");
+    assert.ok((await fetch(`${base}/healthz`)).ok, "and still answers where it listens");
+  } catch (e) {
+    e.message += `\napp log:\n${log.slice(-3000)}`;
+    throw e;
+  } finally {
+    if (app && app.exitCode === null && app.signalCode === null) {
+      const gone = new Promise((r) => app.once("exit", r));
+      app.kill("SIGTERM");
+      await Promise.race([gone, sleep(15_000)]);
+    }
+    taken.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });
