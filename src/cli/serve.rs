@@ -103,7 +103,8 @@ pub fn run(home: Home, args: ServeArgs) -> Result<()> {
 /// [`RestartReason`] names): says once per change that `metaclaw serve` must be restarted.
 async fn say_when_restart_needed(mut rx: tokio::sync::watch::Receiver<Vec<RestartReason>>) {
     let mut said = Vec::new();
-    while rx.changed().await.is_ok() {
+    // What waits already (a save before this task started) counts too.
+    loop {
         let waiting = rx.borrow_and_update().clone();
         if !waiting.is_empty() && waiting != said {
             let what: Vec<&str> = waiting
@@ -124,6 +125,9 @@ async fn say_when_restart_needed(mut rx: tokio::sync::watch::Receiver<Vec<Restar
             let _ = std::io::stdout().lock().write_all(line.as_bytes());
         }
         said = waiting;
+        if rx.changed().await.is_err() {
+            return;
+        }
     }
 }
 
