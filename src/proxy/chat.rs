@@ -10,7 +10,6 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
 use serde_json::Value;
 
 use super::error::{Protocol, ProxyError};
@@ -28,7 +27,7 @@ pub async fn chat_completions(State(st): State<Arc<ProxyState>>, headers: Header
 }
 
 async fn handle(st: &Arc<ProxyState>, t0: Instant, headers: HeaderMap, body: Body) -> Result<Response, ProxyError> {
-    let Intake { raw, req, mut guard, t_parse, stream, model } =
+    let Intake { forward: original, req, mut guard, t_parse, stream, model } =
         intake(st, t0, &headers, body, Protocol::OpenAi, |_| Ok(()), inject).await?;
     if st.log_bodies {
         tracing::debug!(body = %serde_json::Value::Object(req.body.clone()), "request");
@@ -36,8 +35,8 @@ async fn handle(st: &Arc<ProxyState>, t0: Instant, headers: HeaderMap, body: Bod
 
     let routes = st.routes.load_full();
     let candidates = routes.candidates(model.as_deref());
-    // Unedited requests to an OpenAI upstream go out byte for byte.
-    let original: Option<Bytes> = (!req.edited).then_some(raw);
+    // To an OpenAI upstream the client's bytes go out as they came (with the skills block spliced
+    // in when that was the only edit).
     guard.add_own(t_parse.elapsed());
     let sent = forward::send_turn(st, &candidates, &headers, Protocol::OpenAi, &req.body, original).await;
     guard.set_request(Value::Object(req.body));

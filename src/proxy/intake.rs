@@ -1,6 +1,8 @@
 //! Taking a turn in, the same for both client protocols: read and check the body, assign the
 //! session, pick and inject the skills, and open the turn's record.
 
+mod splice;
+
 use std::time::Instant;
 
 use axum::body::Body;
@@ -19,8 +21,10 @@ use crate::turn::{RawResponse, TurnRecord, TurnStatus, TurnType};
 
 /// A turn taken in and ready to forward.
 pub(super) struct Intake {
-    /// The body as received (forwarded as is when nothing was edited).
-    pub raw: Bytes,
+    /// The bytes to send an upstream of the client's protocol: the body as received when nothing
+    /// was edited, or with the skills block spliced into it (see [`splice`]); `None` when
+    /// the edited body must be serialised.
+    pub forward: Option<Bytes>,
     pub req: ChatRequest,
     pub guard: TurnGuard,
     /// When the body had been read: MetaClaw's own time starts here.
@@ -65,6 +69,8 @@ async fn take_in(
     let raw = request::read_body(headers, body, st.max_body_mib).await?;
     let t_parse = Instant::now();
     let mut req = request::parse(&raw, headers)?;
+    // Edited already: MetaClaw's session hints were taken out of the body.
+    let hinted = req.edited;
     validate(&req.body)?;
     if let Some(why) = crate::session::add_agent_hints(&mut req.hints, headers, &req.body) {
         tracing::debug!(why, "an agent's housekeeping call: recorded as a side turn");
@@ -74,15 +80,21 @@ async fn take_in(
     let mut block = None;
     // The messages are borrowed for the choice: the body is edited only once it is made.
     let served = select_skills(st, session.turn_type, &caller, req.messages(), |b| block = Some(b.to_string())).await;
+    let mut forward = (!req.edited).then(|| raw.clone());
     if let Some(b) = block {
-        inject(&mut req.body, &b, st.skills.config().placement);
+        let placement = st.skills.config().placement;
+        inject(&mut req.body, &b, placement);
         req.edited = true;
+        forward = None;
+        if protocol == Protocol::OpenAi && placement == Placement::System && !hinted {
+            forward = splice::system_block_appended(&raw, &b);
+        }
     }
     let stream = req.stream();
     let model = req.model().map(str::to_string);
     let record = new_record(st, session, caller, protocol, model.clone(), stream, served);
     let guard = TurnGuard::new(record, t0, st.store.clone(), st.metrics.clone(), st.events.clone());
-    Ok(Intake { raw, req, guard, t_parse, stream, model })
+    Ok(Intake { forward, req, guard, t_parse, stream, model })
 }
 
 /// Picks and injects the skills for a `main` turn (none when the client turned injection off);

@@ -12,7 +12,6 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use bytes::Bytes;
 use serde_json::{json, Map, Value};
 
 use super::error::{Protocol, ProxyError};
@@ -94,12 +93,11 @@ fn inject_anthropic(body: &mut Map<String, Value>, block: &str, placement: Place
 }
 
 async fn handle(st: &Arc<ProxyState>, t0: Instant, headers: HeaderMap, body: Body) -> Result<Response, ProxyError> {
-    let Intake { raw, req, mut guard, t_parse, stream, model } =
+    let Intake { forward: original, req, mut guard, t_parse, stream, model } =
         intake(st, t0, &headers, body, Protocol::Anthropic, |b| validate(b, true), inject_anthropic).await?;
 
     let routes = st.routes.load_full();
     let candidates = routes.candidates(model.as_deref());
-    let original: Option<Bytes> = (!req.edited).then_some(raw);
     guard.add_own(t_parse.elapsed());
     let sent = forward::send_turn(st, &candidates, &headers, Protocol::Anthropic, &req.body, original).await;
     // Recorded in the normalised (OpenAI) form, like every other turn.
