@@ -247,7 +247,12 @@ mod tests {
         check(&[TurnProtocol::OpenAi, TurnProtocol::Anthropic, TurnProtocol::Responses]);
         use crate::evolve::review::{CandidateAction, CandidateStatus};
         use crate::evolve::Trigger;
-        check(&[CandidateStatus::Pending, CandidateStatus::Approved, CandidateStatus::Rejected, CandidateStatus::Deferred]);
+        check(&[
+            CandidateStatus::Pending,
+            CandidateStatus::Approved,
+            CandidateStatus::Rejected,
+            CandidateStatus::Deferred,
+        ]);
         check(&[CandidateAction::Create, CandidateAction::Edit]);
         check(&[Trigger::SessionEnd, Trigger::Failures, Trigger::OnDemand]);
     }

@@ -48,8 +48,7 @@ fn agent(name: &str) -> Result<AgentKind, ApiError> {
 }
 
 fn target(st: &ApiState, req: &ConnectRequest) -> Target {
-    let model =
-        req.model.clone().or_else(|| st.config.upstream.model.clone()).unwrap_or_else(|| "default".into());
+    let model = req.model.clone().or_else(|| st.config.upstream.model.clone()).unwrap_or_else(|| "default".into());
     Target { port: st.local.port, model, inject: req.inject.unwrap_or(true) }
 }
 

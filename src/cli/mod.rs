@@ -233,4 +233,3 @@ fn config(home: &Home, cmd: ConfigCmd) -> Result<()> {
     }
     Ok(())
 }
-

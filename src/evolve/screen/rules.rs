@@ -112,7 +112,10 @@ static RULES: LazyLock<Vec<(FlagKind, Regex)>> = LazyLock::new(|| {
             ),
         ),
         // Credential paths.
-        (FlagKind::CredentialPath, re(r"(?i)~/\.ssh\b|\.ssh/|\bid_(?:rsa|dsa|ecdsa|ed25519)\b|\bauthorized_keys\b|\.gnupg\b")),
+        (
+            FlagKind::CredentialPath,
+            re(r"(?i)~/\.ssh\b|\.ssh/|\bid_(?:rsa|dsa|ecdsa|ed25519)\b|\bauthorized_keys\b|\.gnupg\b"),
+        ),
         (FlagKind::CredentialPath, re(r"(?i)\.config/gh\b|\bhosts\.yml\b|\b[\w.-]+\.pem\b|\.config/gcloud\b|\.azure/")),
         (
             FlagKind::CredentialPath,
