@@ -153,6 +153,7 @@ impl Engine {
         let seeds = store.read(move |c| read::inferred_seeds(c, active_after)).await?;
         let (listener, addr) = listen::bind(&cfg).await?;
         let app: listen::SharedApp = Arc::new(ArcSwap::from_pointee(axum::Router::new()));
+        let limits = listen::limits(&cfg);
         let first_keys = core::KeySet::given(&cfg, &keys).await;
         let events = EventBus::default();
         let health = crate::health::Health::new(home.root().to_path_buf());
@@ -180,9 +181,10 @@ impl Engine {
             },
             core: tokio::sync::Mutex::new(None),
             restart: tokio::sync::watch::channel(Vec::new()).0,
+            limits: limits.clone(),
         });
         reload::first(&inner, cfg.clone(), first_keys).await?;
-        let (server, shutdown) = listen::serve(&cfg, listener, app);
+        let (server, shutdown) = listen::serve(limits, listener, app);
         listen::write_runtime_file(&home, addr);
         tracing::info!(address = %addr, home = %home.root().display(), "MetaClaw is listening");
         Ok(Self { addr, shutdown, server, inner, health: health_task })

@@ -16,6 +16,7 @@ pub mod evolve;
 pub mod health;
 pub mod home;
 pub mod judge;
+pub mod log;
 pub mod metrics;
 pub mod proxy;
 pub mod scheduler;

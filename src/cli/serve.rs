@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use tracing_subscriber::EnvFilter;
 
 use metaclaw::api::types::settings::RestartReason;
 use metaclaw::config::Config;
@@ -37,11 +36,8 @@ pub fn run(home: Home, args: ServeArgs) -> Result<()> {
     let overrides: metaclaw::engine::Overrides = std::sync::Arc::new(overrides);
     cfg.validate(std::path::Path::new("command-line options")).context("invalid command-line override")?;
 
-    let filter = EnvFilter::try_from_env("METACLAW_LOG")
-        .unwrap_or_else(|_| EnvFilter::new(format!("metaclaw={}", cfg.log.level)));
-    // Colour codes only for a terminal: a log redirected to a file stays plain text.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).init();
+    // The level follows log.level while running (METACLAW_LOG, when set, decides alone).
+    metaclaw::log::init(&cfg.log.level).context("cannot set up the log")?;
     if created {
         tracing::info!(path = %path.display(), "wrote a default config file");
     }
@@ -99,8 +95,8 @@ pub fn run(home: Home, args: ServeArgs) -> Result<()> {
     result
 }
 
-/// Settings saved while running apply at once, except the listen address (and the few others a
-/// [`RestartReason`] names): says once per change that `metaclaw serve` must be restarted.
+/// Settings saved while running apply at once, except the listen address ([`RestartReason`]):
+/// says once per change that `metaclaw serve` must be restarted.
 async fn say_when_restart_needed(mut rx: tokio::sync::watch::Receiver<Vec<RestartReason>>) {
     let mut said = Vec::new();
     // What waits already (a save before this task started) counts too.
@@ -111,9 +107,6 @@ async fn say_when_restart_needed(mut rx: tokio::sync::watch::Receiver<Vec<Restar
                 .iter()
                 .map(|r| match r {
                     RestartReason::ListenAddress => "the listen address (proxy.host, proxy.port)",
-                    RestartReason::ConnectionLimits => "the connection limits",
-                    RestartReason::StoreFlush => "the store's flush interval",
-                    RestartReason::LogLevel => "the log level",
                 })
                 .collect();
             let line = format!(

@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use super::EngineError;
 use crate::config::Config;
 use crate::home::Home;
+use crate::proxy::listen::Limits;
 
 /// The app of the core in force, swapped whole by a reload.
 pub(super) type SharedApp = Arc<ArcSwap<Router>>;
@@ -45,17 +46,23 @@ async fn dispatch(State(app): State<SharedApp>, req: Request) -> Response {
     }
 }
 
-/// Serves the app in `app` on `listener` within the configured limits until the returned token
-/// is cancelled.
+/// The listener's limits as configured; [`set_limits`] changes them while it runs.
+pub(super) fn limits(cfg: &Config) -> Arc<Limits> {
+    Arc::new(Limits::new(Duration::from_secs(cfg.proxy.header_timeout_secs), cfg.proxy.max_connections as usize))
+}
+
+/// Puts `cfg`'s connection limits in force for the connections accepted from now on.
+pub(super) fn set_limits(limits: &Limits, cfg: &Config) {
+    limits.set(Duration::from_secs(cfg.proxy.header_timeout_secs), cfg.proxy.max_connections as usize);
+}
+
+/// Serves the app in `app` on `listener` within `limits` (read for each connection) until the
+/// returned token is cancelled.
 pub(super) fn serve(
-    cfg: &Config,
+    limits: Arc<Limits>,
     listener: tokio::net::TcpListener,
     app: SharedApp,
 ) -> (JoinHandle<()>, CancellationToken) {
-    let limits = crate::proxy::listen::Limits {
-        header_timeout: Duration::from_secs(cfg.proxy.header_timeout_secs),
-        max_connections: cfg.proxy.max_connections as usize,
-    };
     let front = Router::new().fallback(dispatch).with_state(app);
     let shutdown = CancellationToken::new();
     let signal = shutdown.clone();

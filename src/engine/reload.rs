@@ -1,7 +1,7 @@
 //! Settings applied live: [`Reloader::apply`] re-reads config.toml and the keys, builds a new
 //! core (reusing each part whose inputs did not change) and swaps it in; requests in flight
-//! finish on the core they started with. Only what the listener, the store and the log were set
-//! up with (the listen address, connection limits, flush interval, log level) waits for a restart.
+//! finish on the core they started with. The listener's limits, the store's flush interval and the
+//! log level are changed in place; only the listen address waits for a restart.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Weak};
@@ -40,6 +40,8 @@ pub(super) struct Inner {
     pub core: tokio::sync::Mutex<Option<Core>>,
     /// The settings waiting for a restart (the desktop shell restarts its engine on them).
     pub restart: tokio::sync::watch::Sender<Vec<RestartReason>>,
+    /// The listener's limits, read for each connection it accepts.
+    pub limits: Arc<crate::proxy::listen::Limits>,
 }
 
 /// Applies settings to the running engine (held by every core's admin API).
@@ -130,21 +132,35 @@ impl Inner {
             changed: changed(&old.cfg, &cfg, old.keys != keys),
             restart: restart(&self.lasting.started, &cfg),
         };
+        let level_changed = old.cfg.log.level != cfg.log.level;
         let core = core::commit(&self.lasting, Some(old), prepared).await?;
         *slot = Some(core);
         drop(slot);
+        self.apply_in_place(&cfg, level_changed);
         if !applied.changed.is_empty() {
             tracing::info!(changed = ?applied.changed, "settings applied");
         }
         if !applied.restart.is_empty() {
             tracing::warn!(
                 waiting = ?applied.restart,
-                "some saved settings take effect only when MetaClaw restarts (the listen address, \
-                 connection limits, the store's flush interval or the log level)"
+                "a saved listen address takes effect only when MetaClaw restarts"
             );
         }
         self.restart.send_replace(applied.restart.clone());
         Ok(applied)
+    }
+
+    /// Changes what the listener, the store and the log were set up with: the connection limits
+    /// (for connections accepted from now on), the flush interval (from the writer's next batch)
+    /// and the log level.
+    fn apply_in_place(&self, cfg: &Config, level_changed: bool) {
+        super::listen::set_limits(&self.limits, cfg);
+        self.lasting.store.set_flush_interval(std::time::Duration::from_millis(cfg.store.flush_interval_ms));
+        if level_changed {
+            if let Err(e) = crate::log::set_level(&cfg.log.level) {
+                tracing::warn!(error = %e, "the log level stays as it was");
+            }
+        }
     }
 }
 
@@ -177,16 +193,6 @@ pub(crate) fn restart(started: &Config, new: &Config) -> Vec<RestartReason> {
     if s.proxy.host != n.proxy.host || s.proxy.port != n.proxy.port {
         out.push(RestartReason::ListenAddress);
     }
-    if s.proxy.header_timeout_secs != n.proxy.header_timeout_secs || s.proxy.max_connections != n.proxy.max_connections
-    {
-        out.push(RestartReason::ConnectionLimits);
-    }
-    if s.store.flush_interval_ms != n.store.flush_interval_ms {
-        out.push(RestartReason::StoreFlush);
-    }
-    if s.log.level != n.log.level {
-        out.push(RestartReason::LogLevel);
-    }
     out
 }
 
@@ -203,27 +209,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_what_the_listener_store_and_log_were_set_up_with_waits_for_a_restart() {
+    fn only_the_listen_address_waits_for_a_restart() {
         let started = Config::default();
         let mut cfg = started.clone();
         cfg.judge.model = Some("j".into());
         cfg.skills.max_tokens = 99;
         cfg.proxy.drain_timeout_secs = 5;
         cfg.log.bodies = true;
-        assert_eq!(restart(&started, &cfg), Vec::<RestartReason>::new());
-        cfg.proxy.port += 1;
         cfg.proxy.max_connections = 7;
+        cfg.proxy.header_timeout_secs += 1;
         cfg.store.flush_interval_ms += 1;
         cfg.log.level = "debug".into();
-        assert_eq!(
-            restart(&started, &cfg),
-            vec![
-                RestartReason::ListenAddress,
-                RestartReason::ConnectionLimits,
-                RestartReason::StoreFlush,
-                RestartReason::LogLevel
-            ]
-        );
+        assert_eq!(restart(&started, &cfg), Vec::<RestartReason>::new());
+        cfg.proxy.port += 1;
+        assert_eq!(restart(&started, &cfg), vec![RestartReason::ListenAddress]);
         assert_eq!(
             changed(&started, &cfg, true),
             vec![Section::Proxy, Section::Skills, Section::Judge, Section::Store, Section::Log, Section::Keys]

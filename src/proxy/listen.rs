@@ -5,7 +5,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,39 +14,103 @@ use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-/// What the listener allows each client.
-#[derive(Debug, Clone, Copy)]
+/// What the listener allows each client; changed while it runs by [`Limits::set`] (the settings
+/// apply live), read for each connection it accepts.
+#[derive(Debug)]
 pub struct Limits {
     /// Longest wait for a request's headers, counted from the connection's start or the end of
     /// its previous answer: a socket silent for this long is closed (an HTTP/2 one too, however
     /// well it answers pings, once no request has been in flight for this long).
-    pub header_timeout: Duration,
-    /// Connections served at once; further ones wait in the kernel's backlog.
-    pub max_connections: usize,
+    header_timeout_ms: AtomicU64,
+    /// Connections served at once; further ones wait in the kernel's backlog. Lowered, it admits
+    /// no new connection until enough have closed (none is cut); raised, it admits more at once.
+    max_connections: AtomicUsize,
+    changed: Notify,
+}
+
+impl Limits {
+    pub fn new(header_timeout: Duration, max_connections: usize) -> Self {
+        let l =
+            Self { header_timeout_ms: AtomicU64::new(0), max_connections: AtomicUsize::new(1), changed: Notify::new() };
+        l.set(header_timeout, max_connections);
+        l
+    }
+
+    /// Puts new limits in force: new connections get them at once, open ones keep the header
+    /// deadline they started with.
+    pub fn set(&self, header_timeout: Duration, max_connections: usize) {
+        let ms = u64::try_from(header_timeout.as_millis()).unwrap_or(u64::MAX).max(1);
+        self.header_timeout_ms.store(ms, Ordering::SeqCst);
+        self.max_connections.store(max_connections.max(1), Ordering::SeqCst);
+        self.changed.notify_one();
+    }
+
+    pub fn header_timeout(&self) -> Duration {
+        Duration::from_millis(self.header_timeout_ms.load(Ordering::SeqCst))
+    }
+
+    pub fn max_connections(&self) -> usize {
+        self.max_connections.load(Ordering::SeqCst)
+    }
+}
+
+/// The connections open, each counted until it closes.
+#[derive(Default)]
+struct Open {
+    count: AtomicUsize,
+    closed: Notify,
+}
+
+/// One open connection's place in [`Open`], given back when dropped.
+struct Slot(Arc<Open>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.count.fetch_sub(1, Ordering::SeqCst);
+        self.0.closed.notify_one();
+    }
+}
+
+/// Waits until fewer connections are open than the limit in force, and takes a place. Only the
+/// accept loop takes places, so the check and the count can't race.
+async fn take_slot(open: &Arc<Open>, limits: &Limits) -> Slot {
+    loop {
+        if open.count.load(Ordering::SeqCst) < limits.max_connections() {
+            open.count.fetch_add(1, Ordering::SeqCst);
+            return Slot(open.clone());
+        }
+        // Both wake-ups leave a permit when no one waits, so one between the check and here is kept.
+        tokio::select! {
+            _ = open.closed.notified() => {}
+            _ = limits.changed.notified() => {}
+        }
+    }
+}
+
+/// The connection builder for a header deadline.
+fn builder(header_timeout: Duration) -> Arc<auto::Builder<TokioExecutor>> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(header_timeout).keep_alive(true);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(header_timeout))
+        .keep_alive_timeout(header_timeout);
+    Arc::new(builder)
 }
 
 /// Serves `app` on `listener` until `shutdown` fires, then stops accepting, lets every open
 /// connection finish its in-flight requests, and returns once all are closed.
-pub async fn serve(listener: TcpListener, app: Router, limits: Limits, shutdown: CancellationToken) {
-    let max = limits.max_connections.clamp(1, Semaphore::MAX_PERMITS);
-    let slots = Arc::new(Semaphore::new(max));
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_timeout).keep_alive(true);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .keep_alive_interval(Some(limits.header_timeout))
-        .keep_alive_timeout(limits.header_timeout);
-    let builder = Arc::new(builder);
+pub async fn serve(listener: TcpListener, app: Router, limits: Arc<Limits>, shutdown: CancellationToken) {
+    let open = Arc::new(Open::default());
+    let mut header_timeout = limits.header_timeout();
+    let mut conn_builder = builder(header_timeout);
     loop {
         let slot = tokio::select! {
-            s = slots.clone().acquire_owned() => match s {
-                Ok(s) => s,
-                Err(_) => break,
-            },
+            s = take_slot(&open, &limits) => s,
             _ = shutdown.cancelled() => break,
         };
         let (tcp, peer) = tokio::select! {
@@ -65,14 +129,24 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits, shutdown:
         };
         // Small writes (SSE chunks, short answers) must leave at once, not wait for Nagle.
         let _ = tcp.set_nodelay(true);
-        let (app, builder, shutdown) = (app.clone(), builder.clone(), shutdown.clone());
+        if limits.header_timeout() != header_timeout {
+            header_timeout = limits.header_timeout();
+            conn_builder = builder(header_timeout);
+        }
+        let (app, builder, shutdown) = (app.clone(), conn_builder.clone(), shutdown.clone());
         tokio::spawn(async move {
             let _slot = slot;
-            connection(tcp, peer, app, &builder, limits.header_timeout, shutdown).await;
+            connection(tcp, peer, app, &builder, header_timeout, shutdown).await;
         });
     }
-    // Every connection holds a slot until it closes: having them all back means drained.
-    let _ = slots.acquire_many(max as u32).await;
+    // Every connection holds a slot until it closes: none left open means drained.
+    loop {
+        let closed = open.closed.notified();
+        if open.count.load(Ordering::SeqCst) == 0 {
+            break;
+        }
+        closed.await;
+    }
 }
 
 /// Requests in flight on one connection (answers still streaming included) and when the last one

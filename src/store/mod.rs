@@ -81,6 +81,8 @@ struct Inner {
     max_queued: u64,
     in_flight: Arc<InFlight>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// The flush interval in force (milliseconds), read by the writer for each batch.
+    flush_ms: Arc<AtomicU64>,
 }
 
 /// Counts shared with the writer thread.
@@ -157,6 +159,11 @@ fn restrict_mode(path: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// A flush interval in whole milliseconds, at least one.
+fn interval_ms(interval: Duration) -> u64 {
+    u64::try_from(interval.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
 impl Store {
     /// Opens (creating and migrating if needed) the database at `path` and starts the writer.
     pub fn open(path: &Path, flush_interval: Duration) -> Result<Self, StoreError> {
@@ -176,10 +183,11 @@ impl Store {
 
         let queue = Arc::new(Queue::default());
         let counters = Arc::new(Counters::default());
-        let (q, c) = (queue.clone(), counters.clone());
+        let flush_ms = Arc::new(AtomicU64::new(interval_ms(flush_interval)));
+        let (q, c, f) = (queue.clone(), counters.clone(), flush_ms.clone());
         let handle = std::thread::Builder::new()
             .name("metaclaw-store".into())
-            .spawn(move || writer::run(conn, &q, &c, flush_interval))
+            .spawn(move || writer::run(conn, &q, &c, &f))
             .map_err(|e| StoreError::Task(e.to_string()))?;
         Ok(Self {
             inner: Arc::new(Inner {
@@ -191,8 +199,20 @@ impl Store {
                 max_queued: MAX_QUEUED_TURNS,
                 in_flight: Arc::default(),
                 writer: Mutex::new(Some(handle)),
+                flush_ms,
             }),
         })
+    }
+
+    /// Changes the flush interval (the longest a queued turn waits before its commit starts);
+    /// the writer uses it from its next batch.
+    pub fn set_flush_interval(&self, interval: Duration) {
+        self.inner.flush_ms.store(interval_ms(interval), Ordering::Relaxed);
+    }
+
+    /// The flush interval in force.
+    pub fn flush_interval(&self) -> Duration {
+        Duration::from_millis(self.inner.flush_ms.load(Ordering::Relaxed))
     }
 
     pub fn path(&self) -> &Path {

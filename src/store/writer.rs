@@ -4,7 +4,7 @@
 //! anyway, the queue is abandoned so no one waits on it for ever.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::queue::Queue;
@@ -29,12 +29,14 @@ impl Drop for AbandonOnPanic<'_> {
     }
 }
 
-pub(super) fn run(mut conn: Connection, queue: &Queue, counters: &Counters, interval: Duration) {
+/// Commits batches until the queue is closed and drained. `interval_ms` is the flush interval in
+/// force, read for each batch (a change applies from the next one).
+pub(super) fn run(mut conn: Connection, queue: &Queue, counters: &Counters, interval_ms: &AtomicU64) {
     let _abandon = AbandonOnPanic(queue, counters);
     // Gather for a few milliseconds (one wake-up per batch under load), never more than half the
     // flush interval, so the commit fits in the rest of it.
-    let tick = (interval / 2).min(Duration::from_millis(5));
-    while let Some(mut batch) = queue.next_batch(tick) {
+    let tick = || (Duration::from_millis(interval_ms.load(Ordering::Relaxed)) / 2).min(Duration::from_millis(5));
+    while let Some(mut batch) = queue.next_batch(tick()) {
         commit_with_retry(&mut conn, &mut batch, counters);
     }
     tracing::debug!("store writer stopped");

@@ -18,20 +18,14 @@ pub struct ConfigView {
     pub restart: Vec<RestartReason>,
 }
 
-/// A saved setting that takes effect only when MetaClaw restarts: what the listener, the store
-/// and the log were set up with. Everything else applies as soon as it is saved.
+/// A saved setting that takes effect only when MetaClaw restarts: the address the listener is
+/// bound to. Everything else applies as soon as it is saved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum RestartReason {
     /// `proxy.host` or `proxy.port` (the desktop app restarts its engine by itself).
     ListenAddress,
-    /// `proxy.header_timeout_secs` or `proxy.max_connections`.
-    ConnectionLimits,
-    /// `store.flush_interval_ms`.
-    StoreFlush,
-    /// `log.level`.
-    LogLevel,
 }
 
 /// A config section that a change put in force (`keys` when a key changed).

@@ -30,9 +30,6 @@ export function settingsView(app: App): View {
 
 const WAITING: Record<RestartReason, string> = {
   listen_address: "the listen address",
-  connection_limits: "the connection limits",
-  store_flush: "the store's flush interval",
-  log_level: "the log level",
 };
 
 /** What a saved setting that waits for a restart means for the user, in plain words. */

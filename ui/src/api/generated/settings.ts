@@ -32,10 +32,10 @@ applied: Array<Section>,
 restart: Array<RestartReason>, };
 
 /**
- * A saved setting that takes effect only when MetaClaw restarts: what the listener, the store
- * and the log were set up with. Everything else applies as soon as it is saved.
+ * A saved setting that takes effect only when MetaClaw restarts: the address the listener is
+ * bound to. Everything else applies as soon as it is saved.
  */
-export type RestartReason = "listen_address" | "connection_limits" | "store_flush" | "log_level";
+export type RestartReason = "listen_address";
 
 /**
  * A config section that a change put in force (`keys` when a key changed).
