@@ -19,10 +19,15 @@ fn main() {
     if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none() {
         std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("METACLAW_LOG").unwrap_or_else(|_| "info".into()))
-        .with_writer(std::io::stderr)
-        .init();
+    // MetaClaw's log at the configured level, which follows `log.level` while the app runs
+    // (`METACLAW_LOG`, when set, decides alone); an unreadable config is reported by the shell.
+    let level = metaclaw::home::Home::from_env()
+        .ok()
+        .and_then(|home| metaclaw::config::Config::load(&home.config_path()).ok())
+        .map_or_else(|| "info".to_string(), |cfg| cfg.log.level);
+    if let Err(e) = metaclaw::log::init(&level) {
+        eprintln!("metaclaw-desktop: {e}");
+    }
     if let Err(e) = shell::run() {
         eprintln!("metaclaw-desktop: {e:#}");
         std::process::exit(1);
