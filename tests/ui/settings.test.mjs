@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { api, closeSession, openSession, unlabelled, waitFor } from "./harness.mjs";
+import { api, closeSession, openSession, unlabelled } from "./harness.mjs";
 
 let stack;
 let browser;
@@ -93,11 +93,11 @@ test("the judge's, the evolver's and the shutdown's limits load, are checked aga
 
   await judgeRunIn.selectOption("idle");
   await page.locator("#save-settings").click();
-  const saved = await waitFor("the judge's run_in saved", async () => {
-    const c = (await api(stack, "GET", "/api/config")).json.config;
-    return c.judge.run_in === "idle" && c;
-  });
+  // The file is written before the engine answers; the view updates when the answer arrives.
+  await page.locator("#settings-error .notice[role=status]", { hasText: "Saved and applied" }).waitFor();
   assert.equal(await err.count(), 0, "the error is gone");
+  const saved = (await api(stack, "GET", "/api/config")).json.config;
+  assert.equal(saved.judge.run_in, "idle", "the judge's run_in saved");
   for (const [key, [, , good]] of Object.entries(fields)) {
     const [section, name] = key.split(".");
     assert.equal(saved[section][name], Number(good), `${key} saved`);
