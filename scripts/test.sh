@@ -42,7 +42,9 @@ say "cargo test"
 cargo build --workspace --quiet
 stage "cargo test" cargo test --workspace --no-fail-fast
 # 30 s a target here (the whole suite has a 15-minute warm budget); METACLAW_FUZZ_SECS=600 for a long run.
-stage "fuzz (30 s a target; tests/fuzz.rs)" env METACLAW_FUZZ_SECS=30 cargo test --test fuzz -- --ignored
+# --workspace here and below: the same feature set as the build above, so nothing is compiled
+# again (without it the library is rebuilt for the root package's features: about a minute).
+stage "fuzz (30 s a target; tests/fuzz.rs)" env METACLAW_FUZZ_SECS=30 cargo test --workspace --test fuzz -- --ignored
 say "desktop signals: X11 idle timer under Xvfb; keyring and notifications on a D-Bus session"
 # -noreset: an X server resets when its last client leaves and refuses connections meanwhile;
 # a desktop session always has clients (the window manager), a bare Xvfb does not.
@@ -51,9 +53,9 @@ desktop_signals() {
   XDG_DATA_HOME="$KEYRING_DATA" xvfb-run -a -s "-screen 0 1024x768x24 -noreset" dbus-run-session -- bash -c '
     eval "$(printf metaclaw-ci | gnome-keyring-daemon --unlock --components=secrets)"
     export GNOME_KEYRING_CONTROL SSH_AUTH_SOCK
-    cargo test --test desktop --no-fail-fast -- --ignored --test-threads 1
+    cargo test --workspace --test desktop --no-fail-fast -- --ignored --test-threads 1
     a=$?
-    cargo test --test keys --no-fail-fast -- --ignored
+    cargo test --workspace --test keys --no-fail-fast -- --ignored
     k=$?
     cargo test -p metaclaw-desktop --no-fail-fast -- --ignored
     b=$?
