@@ -169,3 +169,8 @@ pub(super) fn clear(c: &Connection) -> Result<(), StoreError> {
     c.execute_batch("DELETE FROM candidate_support; DELETE FROM candidates;")?;
     Ok(())
 }
+
+/// When the first candidate was proposed (ms), if one was.
+pub fn first_created_at(c: &Connection) -> Result<Option<i64>, StoreError> {
+    Ok(c.query_row("SELECT created_at FROM candidates ORDER BY id LIMIT 1", [], |r| r.get(0)).optional()?)
+}

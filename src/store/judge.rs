@@ -304,3 +304,11 @@ pub(super) fn clear(c: &Connection) -> Result<(), StoreError> {
     c.execute_batch("DELETE FROM turn_scores; DELETE FROM judge_jobs;")?;
     Ok(())
 }
+
+/// When the judge first scored a turn (ms), if it has; the first row by turn, not a scan.
+pub fn first_judged_at(c: &Connection) -> Result<Option<i64>, StoreError> {
+    Ok(c.query_row("SELECT created_at FROM turn_scores WHERE source = 'judge' ORDER BY turn_id LIMIT 1", [], |r| {
+        r.get(0)
+    })
+    .optional()?)
+}

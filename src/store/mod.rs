@@ -10,6 +10,7 @@ pub mod evolution;
 pub mod generations;
 pub mod inflight;
 pub mod judge;
+pub mod meta;
 mod queue;
 pub mod read;
 pub mod scheduler;

@@ -308,6 +308,17 @@ pub fn last_started_at(conn: &Connection) -> Result<Option<i64>, StoreError> {
     Ok(conn.query_row("SELECT MAX(started_at) FROM turns", [], |r| r.get(0))?)
 }
 
+/// When the first turn started (ms), or the first one the upstream answered when `answered`;
+/// `None` before any. Stops at the first row of the `started_at` index: cheap on a big store.
+pub fn first_started_at(conn: &Connection, answered: bool) -> Result<Option<i64>, StoreError> {
+    let sql = if answered {
+        "SELECT started_at FROM turns WHERE status = 'ok' ORDER BY started_at LIMIT 1"
+    } else {
+        "SELECT started_at FROM turns ORDER BY started_at LIMIT 1"
+    };
+    Ok(conn.query_row(sql, [], |r| r.get(0)).optional()?)
+}
+
 /// Every agent with recorded turns: (agent, turn count, last start in ms), the most recently
 /// seen first. One row per agent, so bounded by the agents, not the turns.
 pub fn agents_seen(conn: &Connection) -> Result<Vec<(AgentId, i64, i64)>, StoreError> {

@@ -185,7 +185,7 @@ mod tests {
             .read(|c| {
                 let one = |sql: &str| c.query_row(sql, [], |r| r.get::<_, i64>(0));
                 Ok((
-                    one("SELECT COUNT(*) FROM turns")?,
+                    crate::store::turns::counts(c, 0)?.0,
                     one("SELECT turns FROM sessions WHERE id = 's'")?,
                     one("SELECT COUNT(*) FROM blobs WHERE body LIKE '%\"content\":\"a%'")?,
                 ))
