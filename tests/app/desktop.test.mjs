@@ -11,14 +11,13 @@ import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { APP, BIN, sleep, waitFor as waitUpTo } from "./common.mjs";
+
+const waitFor = (what, f, ms = 20_000) => waitUpTo(what, f, ms, 200);
 
 const HERE = path.dirname(new URL(import.meta.url).pathname);
-const TARGET = process.env.CARGO_TARGET_DIR ?? path.join(os.homedir(), ".cache/metaclaw/target");
-const BIN = path.join(TARGET, "debug");
-const APP = path.join(BIN, "metaclaw-desktop");
 const DRIVER = process.env.TAURI_DRIVER ?? path.join(os.homedir(), ".cargo/bin/tauri-driver");
 const WD = "http://127.0.0.1:4444";
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function spawnUntil(cmd, args, opts, re, what) {
   return new Promise((resolve, reject) => {
@@ -42,15 +41,6 @@ async function wd(method, p, body) {
   return j.value;
 }
 
-async function waitFor(what, f, ms = 20_000) {
-  const end = Date.now() + ms;
-  let last;
-  while (Date.now() < end) {
-    try { last = await f(); if (last) return last; } catch (e) { last = e; }
-    await sleep(200);
-  }
-  throw new Error(`timed out waiting for ${what} (last: ${last})`);
-}
 
 test("the desktop app hosts the engine and its UI", { timeout: 120_000 }, async () => {
   assert.ok(existsSync(APP), `build the app first: ${APP}`);

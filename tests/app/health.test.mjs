@@ -9,43 +9,10 @@ import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { APP, BIN, sleep, trayItem as tray, waitFor } from "./common.mjs";
 
-const TARGET = process.env.CARGO_TARGET_DIR ?? path.join(os.homedir(), ".cache/metaclaw/target");
-const BIN = path.join(TARGET, "debug");
-const APP = path.join(BIN, "metaclaw-desktop");
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor(what, f, ms = 30_000) {
-  const end = Date.now() + ms;
-  let last;
-  while (Date.now() < end) {
-    try {
-      last = await f();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what} (last: ${last})`);
-}
 
-/** The app's tray item as a panel sees it: a property of it, and its menu's labels. */
-function tray(items) {
-  const lines = existsSync(items) ? readFileSync(items, "utf8").trim().split("\n").filter(Boolean) : [];
-  if (!lines.length) return null;
-  const [owner, item] = lines.at(-1).split(" ");
-  const gdbus = (objectPath, ...args) => {
-    const r = spawnSync("gdbus", ["call", "--session", "--dest", owner, "--object-path", objectPath, "--method", ...args], { encoding: "utf8" });
-    if (r.status !== 0) throw new Error(r.stderr);
-    return r.stdout;
-  };
-  const prop = (name) => gdbus(item, "org.freedesktop.DBus.Properties.Get", "org.kde.StatusNotifierItem", name);
-  const menu = /objectpath '([^']+)'/.exec(prop("Menu"))[1];
-  const layout = gdbus(menu, "com.canonical.dbusmenu.GetLayout", "--", "0", "-1", "[]");
-  const labels = [...layout.matchAll(/'label': <'([^']*)'>/g)].map((m) => m[1]);
-  return { prop, labels };
-}
 
 async function chat(base, text) {
   const r = await fetch(`${base}/v1/chat/completions`, {

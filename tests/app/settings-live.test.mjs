@@ -11,26 +11,11 @@ import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { APP, BIN, sleep, waitFor as waitUpTo } from "./common.mjs";
 
-const TARGET = process.env.CARGO_TARGET_DIR ?? path.join(os.homedir(), ".cache/metaclaw/target");
-const BIN = path.join(TARGET, "debug");
-const APP = path.join(BIN, "metaclaw-desktop");
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const waitFor = (what, f, ms = 60_000) => waitUpTo(what, f, ms);
 
-async function waitFor(what, f, ms = 60_000) {
-  const end = Date.now() + ms;
-  let last;
-  while (Date.now() < end) {
-    try {
-      last = await f();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what} (last: ${last})`);
-}
+
 
 /** A port nothing listens on right now. */
 function freePort() {

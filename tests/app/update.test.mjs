@@ -18,22 +18,11 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 
 import { startUpdateServer } from "./update-server.mjs";
+import { APP, BIN, sleep, trayItem, waitFor } from "./common.mjs";
 
-const TARGET = process.env.CARGO_TARGET_DIR ?? path.join(os.homedir(), ".cache/metaclaw/target");
-const BIN = path.join(TARGET, "debug");
-const APP = path.join(BIN, "metaclaw-desktop");
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const trayMenu = (items) => trayItem(items)?.entries ?? [];
+
 const sha = (f) => createHash("sha256").update(readFileSync(f)).digest("hex");
-
-async function waitFor(what, f, ms = 30_000) {
-  const end = Date.now() + ms;
-  let last;
-  while (Date.now() < end) {
-    try { last = await f(); if (last) return last; } catch (e) { last = e; }
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what} (last: ${last})`);
-}
 
 function run(cmd, args) {
   const r = spawnSync(cmd, args, { encoding: "utf8" });
@@ -41,24 +30,6 @@ function run(cmd, args) {
 }
 
 /** The app's tray menu as the panel sees it: [{ id, label, enabled }] of its last registered item. */
-function trayMenu(items) {
-  const lines = existsSync(items) ? readFileSync(items, "utf8").trim().split("\n").filter(Boolean) : [];
-  if (!lines.length) return [];
-  const [owner, item] = lines.at(-1).split(" ");
-  const gdbus = (objectPath, ...args) => {
-    const r = spawnSync("gdbus", ["call", "--session", "--dest", owner, "--object-path", objectPath, "--method", ...args], { encoding: "utf8" });
-    if (r.status !== 0) throw new Error(r.stderr);
-    return r.stdout;
-  };
-  const menu = /objectpath '([^']+)'/.exec(gdbus(item, "org.freedesktop.DBus.Properties.Get", "org.kde.StatusNotifierItem", "Menu"))[1];
-  const layout = gdbus(menu, "com.canonical.dbusmenu.GetLayout", "--", "0", "-1", "[]");
-  const entries = [...layout.matchAll(/<\((\d+), \{([^}]*)\}/g)].map(([, id, props]) => ({
-    id: Number(id),
-    label: /'label': <'([^']*)'>/.exec(props)?.[1] ?? "",
-    enabled: !/'enabled': <false>/.test(props),
-  }));
-  return entries.map((e) => ({ ...e, click: () => gdbus(menu, "com.canonical.dbusmenu.Event", "--", String(e.id), "clicked", "<0>", "0") }));
-}
 
 /** Every file under dir with its hash (the skills as they are on disk). */
 function tree(dir) {
