@@ -3,23 +3,13 @@
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { api, say, openBrowser, openUi, startStack, waitFor } from "./harness.mjs";
+import { api, closeSession, openSession, openUi, say, waitFor } from "./harness.mjs";
 
-let stack;
-let browser;
-let page;
+let stack, browser, page;
 
-before(async () => {
-  stack = await startStack();
-  browser = await openBrowser();
-  page = browser.page;
-});
+before(async () => ({ stack, browser, page } = await openSession({ stackOptions: {} })));
 
-after(async () => {
-  await browser?.close();
-  await stack?.stop();
-});
-
+after(() => closeSession({ stack, browser }));
 
 test("a codex-only candidate shows its scope and the switch approves it for all agents", async () => {
   const first = "put the standup time in the notes [[evolve:timestamps]]";

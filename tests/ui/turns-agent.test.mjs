@@ -2,22 +2,13 @@
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { openBrowser, openUi, startStack } from "./harness.mjs";
+import { closeSession, openSession, openUi } from "./harness.mjs";
 
-let stack;
-let browser;
-let page;
+let stack, browser, page;
 
-before(async () => {
-  stack = await startStack();
-  browser = await openBrowser();
-  page = browser.page;
-});
+before(async () => ({ stack, browser, page } = await openSession({ stackOptions: {} })));
 
-after(async () => {
-  await browser?.close();
-  await stack?.stop();
-});
+after(() => closeSession({ stack, browser }));
 
 test("a turn sent with X-MetaClaw-Inject: off says the client asked for no skills", async () => {
   const r = await fetch(`${stack.base}/agents/openclaw/v1/chat/completions`, {
