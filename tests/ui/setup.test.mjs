@@ -49,6 +49,8 @@ test("a fresh engine opens the guide; the keyboard alone takes it from the key t
   await page.goto(`${stack.ui}/#token=${stack.token}`);
   await page.getByRole("heading", { level: 1, name: "Set up MetaClaw" }).waitFor();
   assert.equal(await page.evaluate(() => location.hash), "#/setup");
+  // The first step is shown once the guide has read the engine's presets, config and keys.
+  await page.locator("#setup-step-h").waitFor();
   assert.equal(await page.evaluate(() => document.activeElement?.id), "setup-step-h", "the step's heading has focus");
   for (const p of ["OpenAI", "Anthropic", "OpenRouter", "Ollama", "LM Studio", "llama.cpp", "Another server"]) await page.getByLabel(new RegExp(`^${p}`)).waitFor();
   // The engine's upstream is the stand-in: "another server", its address filled in.
