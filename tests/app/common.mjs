@@ -2,7 +2,7 @@
 // app's tray item as a panel sees it over D-Bus (the items file that tests/app/tray_host.py
 // writes: one "<owner> <object path>" line per registered item).
 
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -53,4 +53,19 @@ export function trayItem(items) {
   }));
   const labels = [...layout.matchAll(/'label': <'([^']*)'>/g)].map((m) => m[1]);
   return { prop, entries, labels };
+}
+
+/** Starts the stand-in upstream on a free port; resolves to `{ proc, url }` once it listens. */
+export function startStandin() {
+  const proc = spawn(path.join(BIN, "metaclaw-standin"), ["--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+  const url = new Promise((resolve, reject) => {
+    let out = "";
+    proc.stdout.on("data", (d) => {
+      out += d;
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    proc.on("exit", (c) => reject(new Error(`stand-in exited ${c}`)));
+  });
+  return { proc, url };
 }

@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { APP, BIN, sleep, trayItem as tray, waitFor } from "./common.mjs";
+import { APP, BIN, sleep, trayItem as tray, waitFor, startStandin } from "./common.mjs";
 
 
 
@@ -29,21 +29,13 @@ test("the tray's status line and icon follow the engine's health", { timeout: 12
   const dir = mkdtempSync(path.join(os.tmpdir(), "metaclaw-tray-health-"));
   const home = path.join(dir, "home");
   mkdirSync(home);
-  const standin = spawn(path.join(BIN, "metaclaw-standin"), ["--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+  const { proc: standin, url: standinUrl } = startStandin();
   const items = path.join(dir, "tray-items.txt");
   const host = spawn("/usr/bin/python3", [path.join(path.dirname(new URL(import.meta.url).pathname), "tray_host.py"), items], { stdio: ["ignore", "pipe", "inherit"] });
   let app = null;
   let log = "";
   try {
-    const upstream = await new Promise((resolve, reject) => {
-      let out = "";
-      standin.stdout.on("data", (d) => {
-        out += d;
-        const m = /listening on (http:\/\/\S+)/.exec(out);
-        if (m) resolve(m[1]);
-      });
-      standin.on("exit", (c) => reject(new Error(`stand-in exited ${c}`)));
-    });
+    const upstream = await standinUrl;
     await new Promise((resolve, reject) => {
       host.stdout.on("data", (d) => {
         if (String(d).includes("tray host ready")) resolve();

@@ -11,7 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { APP, BIN, sleep, waitFor as waitUpTo } from "./common.mjs";
+import { APP, BIN, sleep, waitFor as waitUpTo, startStandin } from "./common.mjs";
 
 const waitFor = (what, f, ms = 60_000) => waitUpTo(what, f, ms);
 
@@ -43,20 +43,12 @@ test("a new port saved while the desktop app runs restarts it there, data intact
   const dir = mkdtempSync(path.join(os.tmpdir(), "metaclaw-settings-live-"));
   const home = path.join(dir, "home");
   mkdirSync(home);
-  const standin = spawn(path.join(BIN, "metaclaw-standin"), ["--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+  const { proc: standin, url: standinUrl } = startStandin();
   let app = null;
   let pids = [];
   let log = "";
   try {
-    const upstream = await new Promise((resolve, reject) => {
-      let out = "";
-      standin.stdout.on("data", (d) => {
-        out += d;
-        const m = /listening on (http:\/\/\S+)/.exec(out);
-        if (m) resolve(m[1]);
-      });
-      standin.on("exit", (c) => reject(new Error(`stand-in exited ${c}`)));
-    });
+    const upstream = await standinUrl;
     const first = await freePort();
     writeFileSync(path.join(home, "config.toml"), ["[proxy]", `port = ${first}`, "[upstream]", `base_url = "${upstream}/v1"`, "[store]", "flush_interval_ms = 20", ""].join("\n"));
     writeFileSync(path.join(home, "desktop.json"), JSON.stringify({ auto_update: false, autostart_decided: true, notifications: false }));

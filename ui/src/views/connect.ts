@@ -26,7 +26,8 @@ function diffBlock(diff: string): HTMLElement {
   );
 }
 
-function snippetBlock(a: ConnectAgent): HTMLElement {
+/** An agent's snippet with its Copy button (also shown by the setup guide). */
+export function snippetBlock(a: ConnectAgent): HTMLElement {
   return h(
     "div",
     { class: "snippet" },

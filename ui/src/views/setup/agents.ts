@@ -3,8 +3,9 @@
 
 import type { App } from "../../app";
 import type { ConnectAgent, ConnectAgents, ConnectPlan } from "../../api/generated/connect";
-import { copyText, h } from "../../lib/dom";
+import { h } from "../../lib/dom";
 import { badge, dialog, load, toast } from "../../lib/ui";
+import { snippetBlock } from "../connect";
 
 export function agentsStep(app: App, model: string): HTMLElement {
   const list = h("div", { class: "setup-agents", "aria-live": "polite" });
@@ -52,27 +53,11 @@ export function agentsStep(app: App, model: string): HTMLElement {
         "details",
         { class: "setup-snippets" },
         h("summary", null, "Other agents and SDKs: set up by hand"),
-        byHand.map((a) =>
-          h(
-            "div",
-            { class: "snippet" },
-            h("h3", null, a.label),
-            h("pre", null, h("code", null, a.snippet)),
-            h(
-              "button",
-              {
-                type: "button",
-                class: "btn btn-small",
-                "aria-label": `Copy the ${a.label} snippet`,
-                onclick: async () => {
-                  const ok = await copyText(a.snippet);
-                  toast(ok ? `Copied the ${a.label} snippet` : "Copy failed: select the text and copy it by hand", ok ? "ok" : "error");
-                },
-              },
-              "Copy",
-            ),
-          ),
-        ),
+        byHand.map((a) => {
+          const el = snippetBlock(a);
+          el.prepend(h("h3", null, a.label));
+          return el;
+        }),
       ),
     );
   };
