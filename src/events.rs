@@ -41,6 +41,14 @@ pub enum Event {
     EvolverRan { run_id: i64, outcome: String, error: Option<String>, retry_at_ms: Option<i64> },
     /// A calendar account was refreshed (`error` when it failed).
     CalendarRefreshed { calendar: i64, error: Option<String> },
+    /// Per-skill effectiveness was brought up to date with newly recorded or scored turns.
+    SkillStatsUpdated { turns: u64 },
+    /// A candidate's validation set was judged (with and without it, turn by turn).
+    CandidateValidated { id: i64, wins: u32, ties: u32, losses: u32 },
+    /// The curator ran (`actions`: what it archived or proposed; `dry_run`: nothing applied).
+    CurateRan { actions: usize, dry_run: bool },
+    /// The curator (or the user) moved a skill to the archive, or brought one back.
+    SkillArchived { name: String, archived: bool },
 }
 
 impl Event {
@@ -61,6 +69,10 @@ impl Event {
             Self::JudgeFailed { .. } => "judge_failed",
             Self::EvolverRan { .. } => "evolver_ran",
             Self::CalendarRefreshed { .. } => "calendar_refreshed",
+            Self::SkillStatsUpdated { .. } => "skill_stats_updated",
+            Self::CandidateValidated { .. } => "candidate_validated",
+            Self::CurateRan { .. } => "curate_ran",
+            Self::SkillArchived { .. } => "skill_archived",
         }
     }
 }

@@ -362,6 +362,71 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE turns ADD COLUMN inject_off INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX turns_agent ON turns(agent, id);
     "#,
+    // 14: learning you can measure.
+    // - Which skills a main turn carried, and which it would have matched but did not carry
+    //   (held out, over the budget or top_k, disabled, not yet written), filled in the background
+    //   from the turns (never on the request path); `skill_stats` is its per-day aggregate with
+    //   the judged outcome, kept up to date as turns are scored, so statistics over 100,000
+    //   turns are a read of a small table.
+    // - The skills a turn had withheld from it for comparison (holdout), and how many matches
+    //   each new skill version has seen.
+    // - Skills the user pinned (immune to the curator and to holdout); the curator's archive.
+    // - A candidate's validation set (wins, ties, losses against earlier turns), its delta edit
+    //   and the skills a merge replaces.
+    r#"
+    ALTER TABLE turns ADD COLUMN held_out TEXT NOT NULL DEFAULT '[]';
+    CREATE TABLE skill_exposure (
+        turn_id  INTEGER NOT NULL REFERENCES turns(id) ON DELETE CASCADE,
+        skill    TEXT NOT NULL,
+        hash     TEXT,
+        state    TEXT NOT NULL CHECK (state IN ('injected', 'held_out', 'budget', 'disabled', 'absent')),
+        score    REAL NOT NULL,
+        agent    TEXT NOT NULL,
+        at       INTEGER NOT NULL,
+        PRIMARY KEY (turn_id, skill)
+    );
+    CREATE INDEX skill_exposure_skill ON skill_exposure(skill, at);
+    CREATE TABLE skill_stats (
+        skill    TEXT NOT NULL,
+        agent    TEXT NOT NULL,
+        day      INTEGER NOT NULL,
+        state    TEXT NOT NULL,
+        turns    INTEGER NOT NULL DEFAULT 0,
+        judged   INTEGER NOT NULL DEFAULT 0,
+        wins     INTEGER NOT NULL DEFAULT 0,
+        losses   INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (skill, agent, day, state)
+    );
+    CREATE TABLE skill_holdout (
+        skill    TEXT NOT NULL,
+        hash     TEXT NOT NULL,
+        matches  INTEGER NOT NULL DEFAULT 0,
+        held_out INTEGER NOT NULL DEFAULT 0,
+        since    INTEGER NOT NULL,
+        PRIMARY KEY (skill, hash)
+    );
+    ALTER TABLE skill_settings ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE skill_archive (
+        name        TEXT PRIMARY KEY,
+        content     TEXT NOT NULL,
+        reason      TEXT NOT NULL,
+        archived_at INTEGER NOT NULL,
+        generation  INTEGER
+    );
+    CREATE TABLE candidate_validation (
+        candidate_id INTEGER NOT NULL REFERENCES candidates(id),
+        turn_id      INTEGER NOT NULL REFERENCES turns(id) ON DELETE CASCADE,
+        role         TEXT NOT NULL CHECK (role IN ('failure', 'earlier')),
+        verdict      TEXT NOT NULL CHECK (verdict IN ('win', 'tie', 'loss', 'error')),
+        reason       TEXT,
+        answer       TEXT,
+        at           INTEGER NOT NULL,
+        PRIMARY KEY (candidate_id, turn_id)
+    );
+    ALTER TABLE candidates ADD COLUMN ops TEXT;
+    ALTER TABLE candidates ADD COLUMN base_hash TEXT;
+    ALTER TABLE candidates ADD COLUMN merges TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -22,4 +22,8 @@ export type EngineEvent =
   | { type: "judge_failed"; turn_id: number; error: string; retry_at_ms: number | null }
   | { type: "evolver_ran"; run_id: number; outcome: string; error: string | null; retry_at_ms: number | null }
   | { type: "calendar_refreshed"; calendar: number; error: string | null }
+  | { type: "skill_stats_updated"; turns: number }
+  | { type: "candidate_validated"; id: number; wins: number; ties: number; losses: number }
+  | { type: "curate_ran"; actions: number; dry_run: boolean }
+  | { type: "skill_archived"; name: string; archived: boolean }
   | { type: string; [key: string]: Json };
