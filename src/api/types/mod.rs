@@ -16,6 +16,7 @@ pub mod scheduler;
 pub mod settings;
 pub mod setup;
 pub mod skills;
+pub mod stats;
 pub mod status;
 pub mod train;
 
@@ -115,7 +116,9 @@ mod tests {
         super::health::typescript(&mut health);
         let mut setup = File::new("setup");
         super::setup::typescript(&mut setup);
-        vec![error, status, learning, skills, scheduler, calendars, settings, train, connect, setup, health]
+        let mut stats = File::new("stats");
+        super::stats::typescript(&mut stats);
+        vec![error, status, learning, skills, scheduler, calendars, settings, train, connect, setup, health, stats]
     }
 
     #[test]

@@ -12,3 +12,4 @@ export type * from "./train";
 export type * from "./connect";
 export type * from "./setup";
 export type * from "./health";
+export type * from "./stats";
