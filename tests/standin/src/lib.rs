@@ -27,6 +27,9 @@
 //! | `[[garbage]]` | answer 200 with a body that is not JSON |
 //! | `[[embed_status:N]]`, `[[embed_delay_ms:N]]` | in an embeddings input: fail with N, or delay |
 //!
+//! A chat completion whose `model` starts with `standin-follower` plays an agent's model that follows
+//! injected skills (see [`follower`]).
+//!
 //! A chat completion whose `model` starts with `standin-judge` or `standin-evolver` plays a role
 //! of MetaClaw's learning loop instead of echoing (non-streaming only). Its directives may sit in
 //! any message, since MetaClaw quotes the conversation inside its prompts:
@@ -47,6 +50,7 @@
 //! | evolver | `[[evolve:hostile]]` | creates `helpful-override` (a prompt injection and a fake `sk-live-` key) |
 //! | evolver | `[[evolve:risky]]` | creates `quick-setup` (pipes a download into `sh`, silently, a URL the user never wrote) |
 //! | evolver | `[[evolve:edit:NAME]]` | edits skill NAME (lowercase letters, digits, hyphens) |
+//! | evolver | `[[evolve_edit_ops:NAME[:MODE]]]` | edits skill NAME with operations on the text MetaClaw shows: adds a step after its last line; MODE `noop`, `gut` (removes all but the first line) or `whole` (a whole body instead) |
 //! | evolver | `[[evolve:duplicate]]` | creates `timestamps-again`, the same as `timestamp-offsets` |
 //! | evolver | `[[evolve:ramble]]`, `[[evolve:prose]]` | a heading repeated to `max_tokens` (finish `length`); prose without JSON |
 //! | evolver | (none) | `{"skills": []}`; with several directives, the first in this table wins |
@@ -54,6 +58,7 @@
 //! Every request is kept (method, path, headers, body) and listed at `GET /_standin/requests`.
 
 mod anthropic;
+pub mod follower;
 pub mod google;
 pub mod microsoft;
 mod responses;
@@ -298,12 +303,16 @@ async fn dispatch(State(s): State<Shared>, req: Request) -> Response {
     match (method.as_str(), path.as_str()) {
         ("POST", "/v1/chat/completions") => match roles::answer(&body, &s.judge_calls).await {
             Some(r) => r,
-            None => chat(&headers, &body, s.dropped.clone(), s.split_done).await,
+            None => match follower::answer(&body, s.dropped.clone()) {
+                Some(r) => r,
+                None => chat(&headers, &body, s.dropped.clone(), s.split_done).await,
+            },
         },
         ("GET", "/v1/models") => Json(json!({"object": "list", "data": [
             {"id": "standin-small", "object": "model", "created": CREATED, "owned_by": "standin"},
             {"id": "standin-large", "object": "model", "created": CREATED, "owned_by": "standin"},
-            {"id": "standin-judge", "object": "model", "created": CREATED, "owned_by": "standin"}]}))
+            {"id": "standin-judge", "object": "model", "created": CREATED, "owned_by": "standin"},
+            {"id": "standin-follower", "object": "model", "created": CREATED, "owned_by": "standin"}]}))
         .into_response(),
         ("POST", "/v1/embeddings") => embeddings(&body),
         ("POST", "/v1/responses") if !s.chat_only => responses::create(&body, s.dropped.clone()).await,
