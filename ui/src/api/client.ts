@@ -1,6 +1,8 @@
 // The one client of the admin API: every request the UI makes goes through here.
 
 import type {
+  SkillStatsDetail,
+  SkillStatsList,
   ErrorBody,
   Feedback,
   ApproveArg,
@@ -236,6 +238,9 @@ export class Client {
   trash = () => this.request<TrashList>("GET", "/api/skills-trash");
   validateFolder = (path: string) => this.request<ValidationList>("POST", "/api/skills/validate", { path });
   explain = (query: string) => this.request<Explanation>("POST", "/api/skills/explain", { query });
+  /** Per-skill effectiveness (issue 17): uses, judged outcome with and without, the verdict. */
+  skillStats = (agent?: string, signal?: AbortSignal) => this.request<SkillStatsList>("GET", `/api/skills-stats${qs({ agent })}`, undefined, { signal });
+  skillStatsOf = (name: string) => this.request<SkillStatsDetail>("GET", `/api/skills/${enc(name)}/stats`);
 
   // --- learning loop ------------------------------------------------------------------------
   candidates = (status?: string, agent?: string) => this.request<CandidateList>("GET", `/api/candidates${qs({ status, agent })}`);

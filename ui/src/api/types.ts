@@ -4,3 +4,4 @@
 export type * from "./generated";
 export * from "./types/skills";
 export * from "./types/settings";
+export type * from "./types/measure";

@@ -1,5 +1,6 @@
-// Review: the evolver's candidates with their evidence, replay verdict and diff; approve,
-// edit then approve, reject with a reason, or defer.
+// Review: the evolver's candidates with their evidence, replay verdict, validation set and
+// changes (delta operations or a diff), and the curator's proposals; approve, edit then approve,
+// reject with a reason, or defer.
 
 import type { App, View } from "../app";
 import type { Candidate, Failure } from "../api/types";
@@ -9,6 +10,7 @@ import { dateTime } from "../lib/format";
 import { renderMarkdown, splitFrontMatter } from "../lib/markdown";
 import { badge, dialog, empty, errorMessage, load, loading, problemList, roving, tabs, toast } from "../lib/ui";
 import { ApiError } from "../api/client";
+import { actionBadge, actionWords, curatorBlock, currentStats, type Measured, opsBlock, REMOVES_MOST, removesMostWarning, validationBlock, wtlBadge } from "./review/measure";
 
 const STATUSES = [
   { id: "pending", label: "Pending" },
@@ -97,7 +99,7 @@ export function reviewView(app: App, params: string[]): View {
             "button",
             { type: "button", class: "item", "data-id": c.id, onclick: () => select(c.id) },
             h("span", { class: "item-title" }, c.name),
-            h("span", { class: "item-meta" }, badge(c.action === "edit" ? "edit" : "new", c.action === "edit" ? "info" : "ok"), c.flags?.length ? badge(`${c.flags.length} risk flag${c.flags.length === 1 ? "" : "s"}`, "warn") : null, c.replay ? badge(c.replay.improved ? "replay improved" : "replay not improved", c.replay.improved ? "ok" : "warn") : badge("replay pending", "muted"), h("span", { class: "muted" }, dateTime(c.created_at))),
+            h("span", { class: "item-meta" }, actionBadge(c), c.flags?.length ? badge(`${c.flags.length} risk flag${c.flags.length === 1 ? "" : "s"}`, "warn") : null, wtlBadge(c as Measured), c.replay ? badge(c.replay.improved ? "replay improved" : "replay not improved", c.replay.improved ? "ok" : "warn") : badge("replay pending", "muted"), h("span", { class: "muted" }, dateTime(c.created_at))),
           ),
         ),
       ),
@@ -124,7 +126,7 @@ export function reviewView(app: App, params: string[]): View {
     await load(detailEl, () => app.api.candidate(id), (c) => renderDetail(c), "Loading the candidate");
   }
 
-  function renderDetail(c: Candidate): HTMLElement {
+  function renderDetail(c: Measured): HTMLElement {
     const open = c.status === "pending" || c.status === "deferred";
     const evidence = Array.isArray(c.evidence) ? (c.evidence as unknown as Failure[]) : [];
     const actions = open
@@ -153,11 +155,14 @@ export function reviewView(app: App, params: string[]): View {
     return h(
       "article",
       { class: "candidate", "aria-labelledby": "cand-title" },
-      h("header", null, h("h2", { id: "cand-title" }, c.name), h("div", { class: "row" }, badge(c.action === "edit" ? "Edit of an existing skill" : "New skill", c.action === "edit" ? "info" : "ok"), badge(c.category || "uncategorised"), badge(c.status, c.status === "approved" ? "ok" : c.status === "rejected" ? "bad" : "muted"))),
+      h("header", null, h("h2", { id: "cand-title" }, c.name), h("div", { class: "row" }, badge(...actionWords(c)), badge(c.category || "uncategorised"), badge(c.status, c.status === "approved" ? "ok" : c.status === "rejected" ? "bad" : "muted"))),
       h("p", { class: "description" }, c.description),
       scopeEl,
+      removesMostWarning(c),
       flagsBlock(c),
-      h("section", { "aria-labelledby": "why-h" }, h("h3", { id: "why-h" }, "Why the evolver proposes it"), h("p", null, c.rationale || "—")),
+      curatorBlock(app, c) ?? h("section", { "aria-labelledby": "why-h" }, h("h3", { id: "why-h" }, "Why the evolver proposes it"), h("p", null, c.rationale || "—")),
+      c.action === "edit" ? currentStats(app, c.name) : null,
+      validationBlock(c),
       replayBlock(c),
       actions,
       editor,
@@ -165,7 +170,7 @@ export function reviewView(app: App, params: string[]): View {
         "section",
         { "aria-labelledby": "chg-h" },
         h("h3", { id: "chg-h" }, c.action === "edit" && c.previous ? "What changes" : "The proposed skill"),
-        c.action === "edit" && c.previous ? renderDiff(c.previous, c.content, `Changes to ${c.name}`) : skillPreview(c.content),
+        changes(c),
       ),
       h(
         "section",
@@ -273,6 +278,16 @@ export function reviewView(app: App, params: string[]): View {
   };
 }
 
+/** An edit as its operations (with the whole-file diff folded away), else the diff or the skill. */
+function changes(c: Measured): HTMLElement {
+  const ops = opsBlock(c);
+  if (c.action === "edit" && c.previous) {
+    if (!ops) return renderDiff(c.previous, c.content, `Changes to ${c.name}`);
+    return h("div", null, ops, h("details", { class: "whole-diff" }, h("summary", null, "The whole file before and after"), renderDiff(c.previous, c.content, `Changes to ${c.name}`)));
+  }
+  return skillPreview(c.content);
+}
+
 const FLAG_LABELS: Record<string, string> = {
   fetch_execute: "Downloads and runs code",
   send_data: "Sends data off the machine",
@@ -286,7 +301,7 @@ const FLAG_LABELS: Record<string, string> = {
 
 /** The screen's risk flags, as a warning list (nothing when there are none). */
 function flagsBlock(c: Candidate): HTMLElement | null {
-  const flags = c.flags ?? [];
+  const flags = (c.flags ?? []).filter((f) => (f.kind as string) !== REMOVES_MOST);
   if (!flags.length) return null;
   return h(
     "section",
