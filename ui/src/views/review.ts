@@ -10,7 +10,7 @@ import { dateTime } from "../lib/format";
 import { renderMarkdown, splitFrontMatter } from "../lib/markdown";
 import { badge, dialog, empty, errorMessage, load, loading, problemList, roving, tabs, toast } from "../lib/ui";
 import { ApiError } from "../api/client";
-import { actionBadge, actionWords, curatorBlock, currentStats, type Measured, opsBlock, REMOVES_MOST, removesMostWarning, validationBlock, wtlBadge } from "./review/measure";
+import { actionBadge, actionWords, curatorBlock, currentStats, type Measured, opsBlock, REMOVES_MOST, removesMost, removesMostWarning, validationBlock, wtlBadge } from "./review/measure";
 
 const STATUSES = [
   { id: "pending", label: "Pending" },
@@ -99,7 +99,7 @@ export function reviewView(app: App, params: string[]): View {
             "button",
             { type: "button", class: "item", "data-id": c.id, onclick: () => select(c.id) },
             h("span", { class: "item-title" }, c.name),
-            h("span", { class: "item-meta" }, actionBadge(c), c.flags?.length ? badge(`${c.flags.length} risk flag${c.flags.length === 1 ? "" : "s"}`, "warn") : null, wtlBadge(c as Measured), c.replay ? badge(c.replay.improved ? "replay improved" : "replay not improved", c.replay.improved ? "ok" : "warn") : badge("replay pending", "muted"), h("span", { class: "muted" }, dateTime(c.created_at))),
+            h("span", { class: "item-meta" }, actionBadge(c), riskBadges(c as Measured), wtlBadge(c as Measured), c.replay ? badge(c.replay.improved ? "replay improved" : "replay not improved", c.replay.improved ? "ok" : "warn") : badge("replay pending", "muted"), h("span", { class: "muted" }, dateTime(c.created_at))),
           ),
         ),
       ),
@@ -276,6 +276,12 @@ export function reviewView(app: App, params: string[]): View {
       }
     },
   };
+}
+
+/** The list's warnings: an edit removing most of its skill, then how many other risk flags. */
+function riskBadges(c: Measured): HTMLElement[] {
+  const n = (c.flags ?? []).filter((f) => (f.kind as string) !== REMOVES_MOST).length;
+  return [removesMost(c) ? badge("removes most of the skill", "bad") : null, n ? badge(`${n} risk flag${n === 1 ? "" : "s"}`, "warn") : null].filter((x): x is HTMLElement => x !== null);
 }
 
 /** An edit as its operations (with the whole-file diff folded away), else the diff or the skill. */

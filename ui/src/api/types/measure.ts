@@ -10,7 +10,7 @@ export type EditOp =
 
 export type ValidationTurn = { turn_id: number; role: string; verdict: string; reason: string | null };
 
-export type ValidationSummary = { wins: number; ties: number; losses: number; errors: number; turns: Array<ValidationTurn> };
+export type ValidationSummary = { wins: number; ties: number; losses: number; errors: number; unjudged?: number; note?: string | null; turns: Array<ValidationTurn> };
 
 /** What issue 17 adds to a Candidate (optional: older engines lack them). */
 export type CandidateMeasure = {

@@ -24,11 +24,13 @@ export function removesMost(c: Measured): boolean {
 export function removesMostWarning(c: Measured): HTMLElement | null {
   if (!removesMost(c)) return null;
   const share = c.removed_share ?? null;
+  const flag = (c.flags ?? []).find((f) => (f.kind as string) === REMOVES_MOST);
   return h(
     "section",
     { class: "card danger", id: "removes-most", role: "note", "aria-labelledby": "removes-most-h" },
     h("h3", { id: "removes-most-h" }, "This edit removes most of the skill"),
     h("p", null, share !== null ? `It removes ${Math.round(share * 100)}% of the lines of ${c.name} as it is now.` : `It removes more than half of ${c.name} as it is now.`, " Whole-file rewrites lose detail the skill learned earlier: read what goes before approving."),
+    flag?.excerpt ? h("p", { class: "small" }, `The screen: ${flag.excerpt}.`) : null,
   );
 }
 
@@ -77,7 +79,9 @@ export function validationBlock(c: Measured): HTMLElement | null {
             h("span", null, h("strong", null, String(v.ties)), " ties"),
             h("span", null, h("strong", null, String(v.losses)), " losses"),
             v.errors ? h("span", null, h("strong", null, String(v.errors)), " errors") : null,
+            v.unjudged ? h("span", null, h("strong", null, String(v.unjudged)), " not judged yet") : null,
           ),
+          v.note ? h("p", { class: "muted small", id: "validation-note" }, v.note) : null,
           v.turns.length
             ? h(
                 "div",

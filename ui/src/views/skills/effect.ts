@@ -45,7 +45,7 @@ export function effectCell(st: SkillStats | undefined): HTMLElement {
     { class: "effect", title: st.summary },
     verdictBadge(st.verdict),
     up ? h("span", { class: "effect-uplift" }, up) : null,
-    h("span", { class: "effect-n muted small" }, `N=${num(st.carried.judged)} judged of ${num(st.carried.turns)}`),
+    h("span", { class: "effect-n muted small" }, `${num(st.carried.turns)} carried, ${num(st.carried.judged)} judged`),
   );
 }
 
