@@ -4,11 +4,14 @@
 
 pub mod agent;
 pub mod api;
+pub mod bench;
 pub mod calendar;
 pub mod clock;
 pub mod config;
 pub mod connect;
+pub mod curate;
 pub mod dataset;
+pub mod effect;
 pub mod engine;
 pub mod envelope;
 pub mod events;

@@ -1,8 +1,10 @@
 //! Command-line interface: argument definitions and dispatch.
 
+mod bench;
 mod calendar;
 mod client;
 mod connect;
+mod curate;
 mod key;
 mod learning;
 mod output;
@@ -104,6 +106,15 @@ enum Command {
         #[arg(long)]
         note: Option<String>,
     },
+    /// Keep the skill library lean: archive skills unused for [curator] unused_days, propose
+    /// disabling harmful ones and merging near-duplicates (proposals go to Review).
+    Curate {
+        /// Only print what would be done and why; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// The opportunistic scheduler: whether learning work may run now, and why.
     #[command(subcommand)]
     Scheduler(scheduler::SchedulerCmd),
@@ -136,6 +147,9 @@ enum Command {
     Disconnect { agent: String },
     /// Per agent: installed, wired to MetaClaw, config parses, last turn seen.
     Doctor,
+    /// MetaClaw-Bench: check a dataset, run it with an agent per mode, report accuracy per day.
+    #[command(subcommand)]
+    Bench(bench::BenchCmd),
 }
 
 #[derive(Debug, Args)]
@@ -203,6 +217,7 @@ pub fn run(args: Cli) -> Result<()> {
         Command::Generations(c) => runtime()?.block_on(learning::generations(&home, c)),
         Command::Dataset(c) => runtime()?.block_on(learning::dataset(&home, c)),
         Command::Feedback { turn, score, note } => runtime()?.block_on(learning::feedback(&home, turn, score, note)),
+        Command::Curate { dry_run, json } => runtime()?.block_on(curate::run(&home, dry_run, json)),
         Command::Scheduler(c) => runtime()?.block_on(scheduler::run(&home, c)),
         Command::Calendar(c) => runtime()?.block_on(calendar::run(&home, c)),
         Command::Train(c) => runtime()?.block_on(train::run(&home, c)),
@@ -214,6 +229,7 @@ pub fn run(args: Cli) -> Result<()> {
         Command::Connect(a) => connect::connect(&home, a),
         Command::Disconnect { agent } => connect::disconnect(&home, &agent),
         Command::Doctor => connect::doctor(&home),
+        Command::Bench(c) => bench::run_cmd(home, c),
     }
 }
 
