@@ -1,5 +1,6 @@
 // The one client of the admin API: every request the UI makes goes through here.
 
+import type { ArchiveList, CurateReport, PinArg, PinReply } from "./types/curate-shim";
 import type {
   SkillStatsDetail,
   SkillStatsList,
@@ -241,6 +242,11 @@ export class Client {
   /** Per-skill effectiveness (issue 17): uses, judged outcome with and without, the verdict. */
   skillStats = (agent?: string, signal?: AbortSignal) => this.request<SkillStatsList>("GET", `/api/skills-stats${qs({ agent })}`, undefined, { signal });
   skillStatsOf = (name: string) => this.request<SkillStatsDetail>("GET", `/api/skills/${enc(name)}/stats`);
+  /** The curator: `dryRun` says what it would do and why; otherwise it archives and proposes. */
+  curate = (dryRun: boolean) => this.request<CurateReport>("POST", "/api/curate", { dry_run: dryRun });
+  archive = () => this.request<ArchiveList>("GET", "/api/skills-archive");
+  unarchive = (name: string) => this.request<GenerationReply>("POST", `/api/skills/${enc(name)}/unarchive`);
+  pinSkill = (name: string, pinned: boolean) => this.request<PinReply>("POST", `/api/skills/${enc(name)}/pin`, { pinned } satisfies PinArg);
 
   // --- learning loop ------------------------------------------------------------------------
   candidates = (status?: string, agent?: string) => this.request<CandidateList>("GET", `/api/candidates${qs({ status, agent })}`);

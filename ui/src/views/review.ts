@@ -129,12 +129,15 @@ export function reviewView(app: App, params: string[]): View {
   function renderDetail(c: Measured): HTMLElement {
     const open = c.status === "pending" || c.status === "deferred";
     const evidence = Array.isArray(c.evidence) ? (c.evidence as unknown as Failure[]) : [];
+    // A curator proposal (disable, merge) comes from numbers, not from failed turns: no replay.
+    const curator = (c.action as string) === "disable" || (c.action as string) === "merge";
+    const disable = (c.action as string) === "disable";
     const actions = open
       ? h(
           "div",
           { class: "actions sticky-actions", role: "group", "aria-label": "Decision" },
           h("button", { type: "button", class: "btn btn-primary", id: "approve", onclick: () => void approve(c) }, "Approve"),
-          h("button", { type: "button", class: "btn", id: "edit-approve", onclick: () => editThenApprove(c) }, "Edit, then approve"),
+          disable ? null : h("button", { type: "button", class: "btn", id: "edit-approve", onclick: () => editThenApprove(c) }, "Edit, then approve"),
           h("button", { type: "button", class: "btn btn-danger", id: "reject", onclick: () => void reject(c) }, "Reject…"),
           c.status === "pending" ? h("button", { type: "button", class: "btn btn-ghost", id: "defer", onclick: () => void defer(c) }, "Defer") : null,
         )
@@ -163,21 +166,23 @@ export function reviewView(app: App, params: string[]): View {
       curatorBlock(app, c) ?? h("section", { "aria-labelledby": "why-h" }, h("h3", { id: "why-h" }, "Why the evolver proposes it"), h("p", null, c.rationale || "—")),
       c.action === "edit" ? currentStats(app, c.name) : null,
       validationBlock(c),
-      replayBlock(c),
+      curator && !c.replay ? null : replayBlock(c),
       actions,
       editor,
       h(
         "section",
         { "aria-labelledby": "chg-h" },
-        h("h3", { id: "chg-h" }, c.action === "edit" && c.previous ? "What changes" : "The proposed skill"),
+        h("h3", { id: "chg-h" }, c.action === "edit" && c.previous ? "What changes" : disable ? "The skill it switches off" : (c.action as string) === "merge" ? "The merged skill" : "The proposed skill"),
         changes(c),
       ),
-      h(
-        "section",
-        { "aria-labelledby": "ev-h" },
-        h("h3", { id: "ev-h" }, `Failing turns (${evidence.length})`),
-        evidence.length ? h("ol", { class: "evidence" }, evidence.map(failureItem)) : h("p", { class: "muted" }, "No evidence recorded."),
-      ),
+      curator && !evidence.length
+        ? null
+        : h(
+            "section",
+            { "aria-labelledby": "ev-h" },
+            h("h3", { id: "ev-h" }, `Failing turns (${evidence.length})`),
+            evidence.length ? h("ol", { class: "evidence" }, evidence.map(failureItem)) : h("p", { class: "muted" }, "No evidence recorded."),
+          ),
     );
   }
 

@@ -1,40 +1,59 @@
-// Skills: search and filter the library (1,000+ skills render in pages), read a skill rendered,
-// enable/disable, edit with validation, create, delete → trash → restore.
+// Skills: search and filter the library (1,000+ skills render in pages), each with its measured
+// effect (sortable, filterable by verdict); read a skill rendered with its effect over time;
+// enable/disable, pin, edit with validation, create, delete → trash → restore; the curator's
+// dry run and run, and its archive with restore.
 
 import type { App, View } from "../app";
-import type { SkillDetail, SkillSummary } from "../api/types";
+import type { SkillDetail, SkillStats, SkillSummary, Verdict } from "../api/types";
+import type { Pinnable } from "../api/types/curate-shim";
 import { ApiError } from "../api/client";
 import { debounce, field, h, replace } from "../lib/dom";
 import { dateTime, num } from "../lib/format";
 import { renderMarkdown, splitFrontMatter } from "../lib/markdown";
-import { badge, confirmDialog, empty, errorMessage, load, loading, problemList, roving, toast, toggleSwitch } from "../lib/ui";
+import { badge, confirmDialog, empty, errorMessage, load, loading, problemList, toast, toggleSwitch } from "../lib/ui";
 import { frontTable } from "./review";
-
-const PAGE = 100;
+import { showArchive } from "./skills/archive";
+import { effectSection } from "./skills/chart";
+import { curateDialog } from "./skills/curate";
+import type { SortDir, SortKey } from "./skills/effect";
+import { pinGlyph, type SkillTable, skillTable } from "./skills/list";
 
 export function skillsView(app: App, params: string[]): View {
   let selected: string | null = params[0] ?? null;
-  let shown = PAGE;
-  const ctrl = { q: "", category: "", origin: "", enabled: "" };
+  const ctrl = { q: "", category: "", origin: "", enabled: "", verdict: "" };
+  const sort: { key: SortKey; dir: SortDir } = { key: "name", dir: "ascending" };
+  let stats = new Map<string, SkillStats>();
+  let table: SkillTable | null = null;
 
   const q = h("input", { type: "search", id: "skill-search", placeholder: "Name or description", autocomplete: "off" }) as HTMLInputElement;
   const cat = h("select", { id: "skill-category" }, h("option", { value: "" }, "All categories")) as HTMLSelectElement;
   const origin = h("select", { id: "skill-origin" }, ["", "builtin", "user", "evolved"].map((o) => h("option", { value: o }, o ? o[0].toUpperCase() + o.slice(1) : "All origins"))) as HTMLSelectElement;
   const enabled = h("select", { id: "skill-enabled" }, h("option", { value: "" }, "Enabled and disabled"), h("option", { value: "true" }, "Enabled"), h("option", { value: "false" }, "Disabled")) as HTMLSelectElement;
+  const verdict = h("select", { id: "skill-verdict" }, h("option", { value: "" }, "Any effect"), h("option", { value: "helps" }, "Helps"), h("option", { value: "no_evidence" }, "No evidence yet"), h("option", { value: "hurts" }, "Hurts")) as HTMLSelectElement;
   const count = h("p", { class: "muted", role: "status", id: "skill-count" });
   const problemsEl = h("div");
   const listEl = h("div", { class: "list-pane" });
   const detailEl = h("section", { class: "detail-pane", "aria-label": "Skill" });
   const trashEl = h("div");
+  const archiveEl = h("div");
 
   const el = h(
     "div",
     { class: "view view-skills" },
-    h("div", { class: "view-head" }, h("h1", null, "Skills"), h("div", { class: "row" }, h("button", { type: "button", class: "btn btn-primary", id: "new-skill", onclick: () => editor(null) }, "New skill"), h("button", { type: "button", class: "btn", id: "show-trash", onclick: () => void showTrash() }, "Trash"))),
-    h("form", { class: "filters", role: "search", "aria-label": "Filter skills", onsubmit: (e: Event) => e.preventDefault() }, field("Search", q), field("Category", cat), field("Origin", origin), field("State", enabled)),
+    h("div", { class: "view-head" }, h("h1", null, "Skills"), h(
+        "div",
+        { class: "row" },
+        h("button", { type: "button", class: "btn btn-primary", id: "new-skill", onclick: () => editor(null) }, "New skill"),
+        h("button", { type: "button", class: "btn", id: "curate", "aria-haspopup": "dialog", onclick: () => void curateDialog(app, () => afterCurate()) }, "Curate…"),
+        h("button", { type: "button", class: "btn", id: "show-archive", onclick: () => void showArchive(app, archiveEl, () => reload()) }, "Archive"),
+        h("button", { type: "button", class: "btn", id: "show-trash", onclick: () => void showTrash() }, "Trash"),
+      ),
+    ),
+    h("form", { class: "filters", role: "search", "aria-label": "Filter skills", onsubmit: (e: Event) => e.preventDefault() }, field("Search", q), field("Category", cat), field("Origin", origin), field("State", enabled), field("Effect", verdict)),
     count,
     problemsEl,
     trashEl,
+    archiveEl,
     h("div", { class: "split" }, listEl, detailEl),
   );
 
@@ -47,6 +66,7 @@ export function skillsView(app: App, params: string[]): View {
     [cat, "category"],
     [origin, "origin"],
     [enabled, "enabled"],
+    [verdict, "verdict"],
   ] as const)
     sel.addEventListener("change", () => {
       ctrl[key] = sel.value;
@@ -55,15 +75,24 @@ export function skillsView(app: App, params: string[]): View {
 
   let categoriesLoaded = false;
   async function reload(keepFocus = false): Promise<void> {
-    shown = PAGE;
-    const d = await load(
+    const data = await load(
       listEl,
-      () => app.api.skills({ q: ctrl.q || undefined, category: ctrl.category || undefined, origin: ctrl.origin || undefined, enabled: ctrl.enabled === "" ? undefined : ctrl.enabled === "true" }),
-      (d) => renderList(d.skills),
+      async () => {
+        const [d, st] = await Promise.all([
+          app.api.skills({ q: ctrl.q || undefined, category: ctrl.category || undefined, origin: ctrl.origin || undefined, enabled: ctrl.enabled === "" ? undefined : ctrl.enabled === "true" }),
+          loadStats(),
+        ]);
+        return { d, st };
+      },
+      ({ d, st }) => {
+        if (st) stats = st;
+        return renderList(d.skills.filter((x) => !ctrl.verdict || (stats.get(x.name)?.verdict ?? "no_evidence") === (ctrl.verdict as Verdict)));
+      },
       "Loading skills",
     );
-    if (!d) return;
-    count.textContent = `${num(d.skills.length)} skill${d.skills.length === 1 ? "" : "s"} · generation #${d.generation}`;
+    if (!data) return;
+    const d = data.d;
+    count.textContent = `${num(listed)} skill${listed === 1 ? "" : "s"} · generation #${d.generation}`;
     replace(problemsEl, d.problems.length ? h("div", { class: "card warn", role: "note" }, h("h2", null, `${d.problems.length} skill file(s) could not be loaded`), problemList(d.problems)) : null);
     if (!categoriesLoaded && !ctrl.category && !ctrl.q && !ctrl.origin && !ctrl.enabled) {
       categoriesLoaded = true;
@@ -74,48 +103,28 @@ export function skillsView(app: App, params: string[]): View {
     else if (!selected) replace(detailEl, d.skills.length ? empty("Pick a skill", "Select a skill on the left to read it.") : null);
   }
 
-  function renderList(skills: SkillSummary[]): HTMLElement {
-    if (!skills.length) return empty("No skills match", ctrl.q || ctrl.category || ctrl.origin || ctrl.enabled ? "Try a broader search." : "Create one with “New skill”.");
-    const ul = h("ul", { class: "item-list", "aria-label": "Skills" });
-    const more = h("button", { type: "button", class: "btn more" }) as HTMLButtonElement;
-    const paint = () => {
-      const from = ul.children.length;
-      for (const s of skills.slice(from, shown)) ul.appendChild(item(s));
-      more.hidden = shown >= skills.length;
-      more.textContent = `Show ${Math.min(PAGE, skills.length - shown)} more (${num(skills.length - shown)} left)`;
-      markSelected();
-    };
-    more.addEventListener("click", () => {
-      const first = ul.children.length;
-      shown += PAGE;
-      paint();
-      (ul.children[first]?.querySelector("button") as HTMLElement | null)?.focus();
-    });
-    paint();
-    roving(ul, "button.item");
-    return h("div", null, ul, more);
+  /** The statistics per skill, or null when the engine has none (an older MetaClaw, or it failed:
+   * the list still shows, its Effect column says "not measured"). */
+  async function loadStats(): Promise<Map<string, SkillStats> | null> {
+    try {
+      const r = await app.api.skillStats();
+      return new Map(r.skills.map((x) => [x.name, x]));
+    } catch {
+      return null;
+    }
   }
 
-  function item(s: SkillSummary): HTMLElement {
-    return h(
-      "li",
-      null,
-      h(
-        "button",
-        { type: "button", class: `item${s.enabled ? "" : " item-off"}`, "data-name": s.name, onclick: () => select(s.name) },
-        h("span", { class: "item-title" }, s.name),
-        h("span", { class: "item-desc" }, s.description),
-        h("span", { class: "item-meta" }, badge(s.category), badge(s.origin, s.origin === "evolved" ? "ok" : s.origin === "user" ? "info" : "muted"), s.enabled ? null : badge("disabled", "warn")),
-      ),
-    );
+  let listed = 0;
+  function renderList(skills: SkillSummary[]): HTMLElement {
+    listed = skills.length;
+    table = null;
+    if (!skills.length) return empty("No skills match", ctrl.q || ctrl.category || ctrl.origin || ctrl.enabled || ctrl.verdict ? "Try a broader search." : "Create one with “New skill”.");
+    table = skillTable(skills, stats, sort, { selected, onSelect: select });
+    return table.el;
   }
 
   function markSelected(): void {
-    for (const b of listEl.querySelectorAll<HTMLElement>("button.item")) {
-      const on = b.dataset.name === selected;
-      b.setAttribute("aria-current", String(on));
-      if (on && !listEl.contains(document.activeElement)) b.scrollIntoView({ block: "nearest" });
-    }
+    table?.mark(selected);
   }
 
   function select(name: string): void {
@@ -153,13 +162,51 @@ export function skillsView(app: App, params: string[]): View {
         "div",
         { class: "actions" },
         sw,
+        pinButton(s.name, (s as Pinnable).pinned === true),
         h("button", { type: "button", class: "btn", id: "edit-skill", onclick: () => editor(s) }, "Edit"),
         h("button", { type: "button", class: "btn btn-danger", id: "delete-skill", onclick: () => void remove(s) }, s.origin === "builtin" ? "Disable (built-in)" : "Delete"),
       ),
+      effectEl(s.name),
       front ? frontTable(front.fields) : null,
       h("p", { class: "muted small" }, s.path),
       renderMarkdown(body),
     );
+  }
+
+  /** Pin (the curator never archives a pinned skill, nor withholds it for comparison) or unpin. */
+  function pinButton(name: string, pinned: boolean): HTMLElement {
+    const b = h("button", { type: "button", class: "btn pin-btn", id: "pin-skill", "aria-pressed": String(pinned), title: "A pinned skill is never archived by the curator nor held out for comparison" }, pinGlyph(), pinned ? "Pinned" : "Pin") as HTMLButtonElement;
+    b.addEventListener("click", async () => {
+      const on = b.getAttribute("aria-pressed") !== "true";
+      b.disabled = true;
+      try {
+        await app.api.pinSkill(name, on);
+        b.setAttribute("aria-pressed", String(on));
+        replace(b, pinGlyph(), on ? "Pinned" : "Pin");
+        toast(on ? `Pinned ${name}: the curator leaves it alone` : `Unpinned ${name}`);
+        await reload(true);
+      } catch (e) {
+        toast(errorMessage(e), "error");
+      } finally {
+        b.disabled = false;
+      }
+    });
+    return b;
+  }
+
+  /** The skill's measured effect, loaded on its own; quiet when this engine cannot measure. */
+  function effectEl(name: string): HTMLElement {
+    const slot = h("div", { class: "effect-slot", "aria-busy": "true" }, loading("Measuring its effect"));
+    app.api.skillStatsOf(name).then(
+      (st) => replace(slot, effectSection(st)),
+      (e) => replace(slot, e instanceof ApiError && (e.status === 404 || e.code === "unsupported") ? h("p", { class: "muted small", id: "skill-effect" }, e.code === "unsupported" ? "Effect statistics need a newer MetaClaw." : "No turn has carried or matched this skill yet.") : h("p", { class: "error-text small", id: "skill-effect" }, `Its effect could not be loaded: ${errorMessage(e)}`)),
+    ).finally(() => slot.removeAttribute("aria-busy"));
+    return slot;
+  }
+
+  async function afterCurate(): Promise<void> {
+    await reload(true);
+    if (archiveEl.childElementCount) await showArchive(app, archiveEl, () => reload());
   }
 
   async function remove(s: SkillDetail): Promise<void> {
@@ -299,8 +346,15 @@ export function skillsView(app: App, params: string[]): View {
     (s ? ta : name).focus();
   }
 
+  const restat = debounce(async () => {
+    const st = await loadStats();
+    if (!st) return;
+    stats = st;
+    table?.restat(st);
+  }, 1000);
   const off = app.on((e) => {
     if (e.type === "generation_changed") void reload(true);
+    else if (e.type === "skill_stats_updated") restat();
   });
   void reload();
   replace(detailEl, loading());

@@ -64,6 +64,8 @@ export function wtlBadge(c: Measured): HTMLElement | null {
 /** The validation set: with and without the candidate on each turn, judged; null before it exists. */
 export function validationBlock(c: Measured): HTMLElement | null {
   if (c.validation === undefined) return null;
+  // The curator's proposals are not validated on turns: their evidence is the numbers.
+  if (c.validation === null && ((c.action as string) === "disable" || (c.action as string) === "merge")) return null;
   const v = c.validation;
   return h(
     "section",
