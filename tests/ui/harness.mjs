@@ -2,7 +2,7 @@
 // on a temp METACLAW_HOME, the built UI (served by the engine itself when it does, else by
 // tests/ui/serve.mjs in front of it), and Debian's Chromium driven by playwright-core.
 
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -278,4 +278,14 @@ export async function unlabelled(page) {
     }
     return bad;
   });
+}
+
+/**
+ * Runs one SQL statement on the engine's database while it runs (Python's sqlite3, waiting out
+ * the writer's lock), for what a test cannot wait for in real time (e.g. days passing: shift
+ * timestamps back). Returns the rows as JSON.
+ */
+export function sql(stack, statement) {
+  const py = "import json,sqlite3,sys\nc=sqlite3.connect(sys.argv[1],timeout=10)\nr=c.execute(sys.argv[2]).fetchall()\nc.commit()\nprint(json.dumps(r))";
+  return JSON.parse(execFileSync("python3", ["-c", py, path.join(stack.home, "metaclaw.db"), statement], { encoding: "utf8" }));
 }
