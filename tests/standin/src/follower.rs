@@ -7,8 +7,10 @@
 //!   `write` (`{"path", "content"}`, or the names its schema uses), writing
 //!   `{"date", "events": [{"title", "start"}]}`; without tools, the file's content in a fenced
 //!   block. Each `start` carries `+08:00` **only** when a system message holds an injected
-//!   `## Skills` block that mentions `+08:00`; otherwise it ends in `Z` (the hidden preference is
-//!   missed, as a model that was never told would miss it).
+//!   `## Skills` block stating it as a rule (a line with `+08:00` and "every timestamp", "all
+//!   timestamps", "always" or "whenever writing"; an example or a convention "when the user states
+//!   one" is not a rule); otherwise it ends in `Z` (the hidden preference is missed, as a model
+//!   that was never told would miss it).
 //! - After a tool result (the last message has role `tool`), a short sentence.
 //! - A multiple-choice question (it asks for `\bbox{…}`) is answered with the options whose text
 //!   the model "knows" to be true ([`KNOWN_TRUE`]), e.g. `\bbox{A,C}`.
@@ -111,7 +113,7 @@ pub fn feedback_score(prompt: &str) -> Option<i64> {
     if next.trim() == request.trim() {
         return None;
     }
-    feedback_of(next).map(|f| if failed(f) { -1 } else { 1 })
+    feedback_of(without_envelope(next)).map(|f| if failed(f) { -1 } else { 1 })
 }
 
 /// Whether an evolver prompt holds a failed round whose `[Previous Feedback]` asks for the
@@ -123,13 +125,28 @@ pub fn offset_feedback(prompt: &str) -> bool {
     })
 }
 
-/// Whether an injected skills block in a system message carries the `+08:00` rule.
+/// Wordings that make a line a rule for every timestamp (not an example, nor a convention to
+/// follow only once the user states it, as some built-in skills put it).
+const RULE_WORDS: &[&str] = &["every timestamp", "all timestamps", "always", "whenever writing"];
+
+/// Whether an injected skills block in a system message states the `+08:00` rule: a line after
+/// `## Skills` holding `+08:00` and one of [`RULE_WORDS`] (any case).
 fn skill_carries_offset(messages: &[Value]) -> bool {
     messages.iter().filter(|m| m["role"] == "system" || m["role"] == "developer").any(|m| {
         let text = text_of(&m["content"]);
-        text.find("## Skills").is_some_and(|i| text[i..].contains("+08:00"))
+        text.find("## Skills").is_some_and(|i| {
+            text[i..].lines().any(|l| {
+                let l = l.to_lowercase();
+                l.contains("+08:00") && RULE_WORDS.iter().any(|w| l.contains(w))
+            })
+        })
     })
 }
+
+/// The description the stand-in evolver gives the timestamps skill it learns from a failed
+/// benchmark round: in the words of such requests, as the evolver's prompt asks.
+pub const LEARNED_DESCRIPTION: &str = "Use whenever writing dates, times or timestamps to a file, such as the start \
+    time of each event, meeting or review in a JSON schedule: ISO 8601 with seconds and the user's +08:00 offset.";
 
 /// The first `` `….json` `` in `q`.
 fn json_path(q: &str) -> Option<&str> {
@@ -207,10 +224,12 @@ fn choices(q: &str) -> Vec<char> {
 
 /// A write tool offered in the request: its name and the argument names for path and content.
 fn write_tool(req: &Value) -> Option<(String, String, String)> {
-    let tool = req["tools"]
-        .as_array()?
+    let tools = req["tools"].as_array()?;
+    let name = |t: &Value| t["function"]["name"].as_str().unwrap_or("").to_ascii_lowercase();
+    let tool = tools
         .iter()
-        .find(|t| t["function"]["name"].as_str().is_some_and(|n| n.to_ascii_lowercase().contains("write")))?;
+        .find(|t| matches!(name(t).as_str(), "write" | "write_file"))
+        .or_else(|| tools.iter().find(|t| name(t).contains("write")))?;
     let props = &tool["function"]["parameters"]["properties"];
     let pick = |names: &[&str]| names.iter().find(|n| !props[**n].is_null()).unwrap_or(&names[0]).to_string();
     Some((
@@ -227,15 +246,32 @@ enum Reply {
     Call(String, String),
 }
 
+/// How OpenClaw opens a user message it adds after the user's own (runtime context, not words).
+const AGENT_CONTEXT: &str = "<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>>";
+
+/// A user message without an agent's leading time envelope (`[Sun 2026-03-16 09:00 UTC] …`).
+fn without_envelope(text: &str) -> &str {
+    let t = text.trim_start();
+    match t.strip_prefix('[').and_then(|r| r.split_once(']')) {
+        Some((inside, rest)) if inside.contains(':') && inside.bytes().any(|b| b.is_ascii_digit()) => rest.trim_start(),
+        _ => t,
+    }
+}
+
 fn reply(req: &Value, messages: &[Value]) -> Reply {
-    let last = messages.last().cloned().unwrap_or(Value::Null);
-    if last["role"] == "tool" {
-        let result = text_of(&last["content"]);
+    // The user's latest own message (not an agent's context message), and whether a tool has
+    // answered since: then the task is done and a sentence says so.
+    let at = messages
+        .iter()
+        .rposition(|m| m["role"] == "user" && !text_of(&m["content"]).trim_start().starts_with(AGENT_CONTEXT));
+    let since = at.map_or(messages, |i| &messages[i + 1..]);
+    if let Some(result) = since.iter().rev().find(|m| m["role"] == "tool") {
+        let result = text_of(&result["content"]);
         let first = result.lines().next().unwrap_or("").trim();
         return Reply::Text(if first.is_empty() { "Done.".into() } else { format!("Done: {first}") });
     }
-    let user = messages.iter().rev().find(|m| m["role"] == "user").map(|m| text_of(&m["content"])).unwrap_or_default();
-    let q = question_of(&user);
+    let user = at.map(|i| text_of(&messages[i]["content"])).unwrap_or_default();
+    let q = question_of(without_envelope(&user));
     if q.contains("\\bbox") {
         let picked = choices(q);
         let letters = if picked.is_empty() {
@@ -388,8 +424,11 @@ mod tests {
         // The rule in the user's conversation (feedback) is not enough; in a skills block it is.
         let feedback = "You are an agent. The user said +08:00 once.";
         assert!(!written(&post(&request(feedback, false)).await)["content"].as_str().unwrap().contains("+08:00"));
-        let skilled =
-            "You are an agent.\n\n## Skills\nInstructions…\n\n### timestamp-offsets\nUse ISO 8601 with +08:00.";
+        let example = "You are an agent.\n\n## Skills\nInstructions…\n\n### conventions\nUse when the user states a \
+            preference - timestamp format (e.g. ISO 8601 with a +08:00 offset).\n\ncreated_at: 2024-06-10T09:15:00+08:00";
+        assert!(!written(&post(&request(example, false)).await)["content"].as_str().unwrap().contains("+08:00"));
+        let skilled = "You are an agent.\n\n## Skills\nInstructions…\n\n### timestamp-offsets\nUse whenever writing \
+            timestamps.\n\n1. Write every timestamp as ISO 8601 with seconds and +08:00.";
         let file: Value =
             serde_json::from_str(written(&post(&request(skilled, false)).await)["content"].as_str().unwrap()).unwrap();
         assert_eq!(file["events"][1]["start"], "2026-03-17T14:00:00+08:00");
@@ -456,6 +495,35 @@ mod tests {
         assert!(v["choices"][0]["message"]["content"].as_str().unwrap().contains("\"timestamp-offsets\""), "{v}");
     }
 
+    #[tokio::test]
+    async fn openclaw_shaped_requests_are_read_for_the_users_own_words() {
+        // OpenClaw stamps the user's message, appends runtime lines, and sends a context message
+        // after it; its write tool is `write`.
+        let q = "[Sun 2026-12-06 19:51 UTC] Which HTTP status codes are client errors?\n\nA. 404 Not Found\nB. 302 Found\n\n\
+            Answer using \\bbox{X} or \\bbox{X,Y} format.\n\nRuntime: agent=main | host=vm";
+        let context = json!({"role": "user", "content": [{"type": "text", "text": "<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>>\nnone"}]});
+        let mc = json!({"model": MODEL, "messages": [{"role": "user", "content": q}, context]});
+        let v: Value = serde_json::from_str(&post(&mc).await).unwrap();
+        assert_eq!(v["choices"][0]["message"]["content"], "The answer is \\bbox{A}.");
+
+        let task = format!("[Sun 2026-12-06 19:51 UTC] {TASK}");
+        let tools = json!([{"type": "function", "function": {"name": "write", "parameters": {"type": "object",
+            "properties": {"path": {"type": "string"}, "content": {"type": "string"}}}}}]);
+        let first = json!({"model": MODEL, "tools": tools, "messages": [{"role": "user", "content": task}, context]});
+        let v: Value = serde_json::from_str(&post(&first).await).unwrap();
+        let call = &v["choices"][0]["message"]["tool_calls"][0]["function"];
+        assert_eq!(call["name"], "write");
+        assert!(
+            call["arguments"].as_str().unwrap().contains("2026-03-17T09:30:00Z"),
+            "the task's date, not the stamp's"
+        );
+        let after = json!({"model": MODEL, "tools": tools, "messages": [{"role": "user", "content": task},
+            {"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function", "function": call}]},
+            {"role": "tool", "tool_call_id": "c1", "content": "Successfully wrote 120 bytes"}, context]});
+        let v: Value = serde_json::from_str(&post(&after).await).unwrap();
+        assert_eq!(v["choices"][0]["message"]["content"], "Done: Successfully wrote 120 bytes", "no second write");
+    }
+
     #[test]
     fn the_judge_reads_failed_feedback_but_not_a_tool_loops_repeat_of_the_request() {
         let prompt = |request: &str, next: &str| {
@@ -466,6 +534,10 @@ mod tests {
         assert_eq!(feedback_score(&prompt("Write the file", "[Previous Feedback] Correct!\n\nNext")), Some(1));
         assert_eq!(feedback_score(&prompt(failed, failed)), None, "the follow-up call of a tool loop is not feedback");
         assert_eq!(feedback_score(&prompt("Write the file", "thanks")), None);
+        assert_eq!(
+            feedback_score(&prompt("Write the file", &format!("[Sun 2026-12-06 19:51 UTC] {failed}"))),
+            Some(-1)
+        );
         assert_eq!(feedback_score(&prompt("Write the file", "(none yet: judge the answer on its own)")), None);
 
         let evolver =

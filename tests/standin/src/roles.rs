@@ -179,8 +179,7 @@ fn evolver_reply(prompt: &str, max_tokens: usize) -> Result<String, u16> {
             .to_string());
     }
     let skills = |candidate: Value| json!({"skills": [candidate]}).to_string();
-    // Also a MetaClaw-Bench round that failed for want of the +08:00 offset.
-    if prompt.contains("[[evolve:timestamps]]") || crate::follower::offset_feedback(prompt) {
+    if prompt.contains("[[evolve:timestamps]]") {
         let candidate = json!({"action": "create", "name": "timestamp-offsets",
             "description": TIMESTAMPS_DESCRIPTION, "body": TIMESTAMPS_BODY, "category": "agentic",
             "rationale": "The user corrected a timestamp that lacked the +08:00 offset."});
@@ -188,6 +187,12 @@ fn evolver_reply(prompt: &str, max_tokens: usize) -> Result<String, u16> {
         return Ok(format!(
             "One lesson from this conversation is worth keeping as a skill.\n\n```json\n{fenced}\n```\n"
         ));
+    }
+    // A MetaClaw-Bench round that failed for want of the +08:00 offset.
+    if crate::follower::offset_feedback(prompt) {
+        return Ok(skills(json!({"action": "create", "name": "timestamp-offsets",
+            "description": crate::follower::LEARNED_DESCRIPTION, "body": TIMESTAMPS_BODY, "category": "agentic",
+            "rationale": "The user's feedback says timestamps must carry the +08:00 offset."})));
     }
     if prompt.contains("[[evolve:malformed]]") {
         return Ok(r#"Here you go: {"skills": [ {"action": "create", "name": "#.to_string());
@@ -216,6 +221,9 @@ fn evolver_reply(prompt: &str, max_tokens: usize) -> Result<String, u16> {
             "description": "Use whenever writing timestamps: ISO 8601 with the +08:00 offset, always with seconds.",
             "body": "Always include seconds and the +08:00 offset, as in 2026-03-16T09:00:00+08:00; never a bare local time or a date without its time.", "category": "agentic",
             "rationale": "The existing skill missed the seconds."})));
+    }
+    if prompt.contains("## Skills to merge") {
+        return Ok(merged(prompt));
     }
     if prompt.contains("[[evolve:duplicate]]") {
         return Ok(skills(json!({"action": "create", "name": "timestamps-again",
@@ -254,4 +262,22 @@ fn edit_ops(prompt: &str, arg: &str) -> String {
             "ops": [{"op": "add_step", "after": last, "text": SECONDS_STEP}]}),
     };
     json!({"skills": [edit]}).to_string()
+}
+
+/// The curator's merge request (`## Skills to merge`, each skill under `### Skill: NAME` with its
+/// `Description:` and its text in a four-backtick fence): one skill named after the first, with
+/// its description and every distinct line of their texts, in order.
+fn merged(prompt: &str) -> String {
+    let name = prompt.lines().find_map(|l| l.strip_prefix("### Skill: ")).unwrap_or("merged-skill").trim();
+    let description = prompt.lines().find_map(|l| l.strip_prefix("Description: ")).unwrap_or("Use when asked.");
+    let mut lines: Vec<&str> = Vec::new();
+    let mut inside = false;
+    for l in prompt.lines() {
+        if l.trim_end() == "````" {
+            inside = !inside;
+        } else if inside && !l.trim().is_empty() && !lines.contains(&l) {
+            lines.push(l);
+        }
+    }
+    json!({"name": name, "description": description, "body": lines.join("\n")}).to_string()
 }
