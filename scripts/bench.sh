@@ -15,3 +15,9 @@ R="$CARGO_TARGET_DIR/release"
 case " $* " in *" --one-core "*) exit 0 ;; esac
 say "skill library benchmark"
 cargo bench --quiet --bench skills
+
+# The learning curve (issue 17): the mini benchmark in baseline and skills mode on the stand-in,
+# with its per-day accuracy table (tests/bench/mini.sh; fails when skills does not learn).
+say "learning curve: the mini benchmark, baseline and skills"
+need_python_venv
+METACLAW_BIN="$R/metaclaw" METACLAW_STANDIN_BIN="$R/metaclaw-standin" bash tests/bench/mini.sh --no-openclaw

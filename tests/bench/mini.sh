@@ -13,17 +13,19 @@
 #
 # Builds nothing: uses METACLAW_BIN and METACLAW_STANDIN_BIN (default: the debug binaries in
 # $CARGO_TARGET_DIR). `--keep` keeps the results folder; `--table-only` prints the table of an
-# existing results folder (`--out DIR`) without running. Target: the whole run in <= 3 minutes.
+# existing results folder (`--out DIR`) without running; `--no-openclaw` skips the OpenClaw smoke.
+# Target: both modes and the report in <= 3 minutes.
 . "$(dirname "$0")/../../scripts/lib.sh"
 cd "$ROOT"
 
-KEEP=0 TABLE_ONLY=0 OUT=""
+KEEP=0 TABLE_ONLY=0 OUT="" OPENCLAW=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --keep) KEEP=1 ;;
     --table-only) TABLE_ONLY=1 ;;
+    --no-openclaw) OPENCLAW=0 ;;
     --out) OUT="$2"; shift ;;
-    *) echo "usage: tests/bench/mini.sh [--keep] [--out DIR] [--table-only]" >&2; exit 2 ;;
+    *) echo "usage: tests/bench/mini.sh [--keep] [--out DIR] [--table-only] [--no-openclaw]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -145,7 +147,7 @@ check_results "$OUT" || status=1
 echo "mini benchmark: both modes and the report in ${took} s (target: <= 180 s)"
 
 # OpenClaw smoke: one day through the real agent, when it is installed.
-if [ -x "$HOME/.cache/metaclaw/agents/openclaw/node_modules/.bin/openclaw" ] || command -v openclaw >/dev/null; then
+if [ "$OPENCLAW" = 1 ] && { [ -x "$HOME/.cache/metaclaw/agents/openclaw/node_modules/.bin/openclaw" ] || command -v openclaw >/dev/null; }; then
   say "mini benchmark: one day with OpenClaw (smoke)"
   t0=$(date +%s)
   if run_mode "$OUT/openclaw" baseline --agent openclaw --days 1; then
