@@ -4,4 +4,3 @@
 export type * from "./generated";
 export * from "./types/skills";
 export * from "./types/settings";
-export type * from "./types/measure";

@@ -10,7 +10,8 @@ import { dateTime } from "../lib/format";
 import { renderMarkdown, splitFrontMatter } from "../lib/markdown";
 import { badge, dialog, empty, errorMessage, load, loading, problemList, roving, tabs, toast } from "../lib/ui";
 import { ApiError } from "../api/client";
-import { actionBadge, actionWords, curatorBlock, currentStats, type Measured, opsBlock, REMOVES_MOST, removesMost, removesMostWarning, validationBlock, wtlBadge } from "./review/measure";
+import { type Measured, measured } from "../api/types/measure";
+import { actionBadge, actionWords, curatorBlock, currentStats, opsBlock, REMOVES_MOST, removesMost, removesMostWarning, validationBlock, wtlBadge } from "./review/measure";
 
 const STATUSES = [
   { id: "pending", label: "Pending" },
@@ -99,7 +100,7 @@ export function reviewView(app: App, params: string[]): View {
             "button",
             { type: "button", class: "item", "data-id": c.id, onclick: () => select(c.id) },
             h("span", { class: "item-title" }, c.name),
-            h("span", { class: "item-meta" }, actionBadge(c), riskBadges(c as Measured), wtlBadge(c as Measured), c.replay ? badge(c.replay.improved ? "replay improved" : "replay not improved", c.replay.improved ? "ok" : "warn") : badge("replay pending", "muted"), h("span", { class: "muted" }, dateTime(c.created_at))),
+            h("span", { class: "item-meta" }, actionBadge(c), riskBadges(measured(c)), wtlBadge(measured(c)), c.replay ? badge(c.replay.improved ? "replay improved" : "replay not improved", c.replay.improved ? "ok" : "warn") : badge("replay pending", "muted"), h("span", { class: "muted" }, dateTime(c.created_at))),
           ),
         ),
       ),
@@ -126,7 +127,8 @@ export function reviewView(app: App, params: string[]): View {
     await load(detailEl, () => app.api.candidate(id), (c) => renderDetail(c), "Loading the candidate");
   }
 
-  function renderDetail(c: Measured): HTMLElement {
+  function renderDetail(cand: Candidate): HTMLElement {
+    const c = measured(cand);
     const open = c.status === "pending" || c.status === "deferred";
     const evidence = Array.isArray(c.evidence) ? (c.evidence as unknown as Failure[]) : [];
     // A curator proposal (disable, merge) comes from numbers, not from failed turns: no replay.
@@ -136,10 +138,10 @@ export function reviewView(app: App, params: string[]): View {
       ? h(
           "div",
           { class: "actions sticky-actions", role: "group", "aria-label": "Decision" },
-          h("button", { type: "button", class: "btn btn-primary", id: "approve", onclick: () => void approve(c) }, "Approve"),
-          disable ? null : h("button", { type: "button", class: "btn", id: "edit-approve", onclick: () => editThenApprove(c) }, "Edit, then approve"),
-          h("button", { type: "button", class: "btn btn-danger", id: "reject", onclick: () => void reject(c) }, "Reject…"),
-          c.status === "pending" ? h("button", { type: "button", class: "btn btn-ghost", id: "defer", onclick: () => void defer(c) }, "Defer") : null,
+          h("button", { type: "button", class: "btn btn-primary", id: "approve", onclick: () => void approve(cand) }, "Approve"),
+          disable ? null : h("button", { type: "button", class: "btn", id: "edit-approve", onclick: () => editThenApprove(cand) }, "Edit, then approve"),
+          h("button", { type: "button", class: "btn btn-danger", id: "reject", onclick: () => void reject(cand) }, "Reject…"),
+          c.status === "pending" ? h("button", { type: "button", class: "btn btn-ghost", id: "defer", onclick: () => void defer(cand) }, "Defer") : null,
         )
       : h("p", { class: "decided" }, `${c.status[0].toUpperCase()}${c.status.slice(1)} ${c.decided_by ? `by ${c.decided_by} ` : ""}${dateTime(c.decided_at)}`, c.reason ? ` — “${c.reason}”` : "", c.generation ? [" · ", h("a", { href: "#/history" }, `generation #${c.generation}`)] : null);
 
@@ -162,11 +164,11 @@ export function reviewView(app: App, params: string[]): View {
       h("p", { class: "description" }, c.description),
       scopeEl,
       removesMostWarning(c),
-      flagsBlock(c),
+      flagsBlock(cand),
       curatorBlock(app, c) ?? h("section", { "aria-labelledby": "why-h" }, h("h3", { id: "why-h" }, "Why the evolver proposes it"), h("p", null, c.rationale || "—")),
       c.action === "edit" ? currentStats(app, c.name) : null,
       validationBlock(c),
-      curator && !c.replay ? null : replayBlock(c),
+      curator && !c.replay ? null : replayBlock(cand),
       actions,
       editor,
       h(

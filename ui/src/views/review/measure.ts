@@ -3,15 +3,13 @@
 // the warning for an edit that removes most of a skill, and the curator's disable/merge proposals.
 
 import type { App } from "../../app";
-import type { Candidate, CandidateMeasure, EditOp, ValidationSummary } from "../../api/types";
+import type { Candidate } from "../../api/types";
+import type { CheckSummary, Measured, Op } from "../../api/types/measure";
 import { ApiError } from "../../api/client";
 import { h, replace } from "../../lib/dom";
 import { num } from "../../lib/format";
 import { badge, errorMessage, loading } from "../../lib/ui";
 import { upliftText, verdictBadge } from "../skills/effect";
-
-/** A candidate with issue 17's fields (absent from older engines). */
-export type Measured = Candidate & CandidateMeasure;
 
 export const REMOVES_MOST = "removes_most_of_skill";
 
@@ -50,7 +48,7 @@ export function currentStats(app: App, name: string, heading = "How the skill do
 const ROLE_WORDS: Record<string, string> = { failure: "failing turn", earlier: "earlier turn" };
 const VERDICT_KIND: Record<string, string> = { win: "ok", tie: "muted", loss: "bad", error: "warn" };
 
-function wtlText(v: ValidationSummary): string {
+function wtlText(v: CheckSummary): string {
   return `${v.wins} win${v.wins === 1 ? "" : "s"}, ${v.ties} tie${v.ties === 1 ? "" : "s"}, ${v.losses} loss${v.losses === 1 ? "" : "es"}${v.errors ? `, ${v.errors} error${v.errors === 1 ? "" : "s"}` : ""}`;
 }
 
@@ -111,7 +109,7 @@ function quoted(text: string, cls: string): HTMLElement {
 }
 
 /** One operation in words, with the anchor line it applies to. */
-export function opItem(op: EditOp): HTMLElement {
+export function opItem(op: Op): HTMLElement {
   switch (op.op) {
     case "add_step":
       return h("li", { "data-op": op.op }, h("strong", null, "Added step"), op.after ? [" after ", quoted(op.after, "op-anchor")] : " at the end", quoted(op.text, "op-text"));
@@ -158,7 +156,7 @@ export function curatorBlock(app: App, c: Measured): HTMLElement | null {
 }
 
 /** The candidate list's action badge. */
-export function actionBadge(c: Candidate): HTMLElement {
+export function actionBadge(c: Pick<Candidate, "action">): HTMLElement {
   const a = c.action as string;
   if (a === "edit") return badge("edit", "info");
   if (a === "disable") return badge("disable", "bad");
@@ -167,7 +165,7 @@ export function actionBadge(c: Candidate): HTMLElement {
 }
 
 /** The detail's header words for the action. */
-export function actionWords(c: Candidate): [string, string] {
+export function actionWords(c: Pick<Candidate, "action">): [string, string] {
   const a = c.action as string;
   if (a === "edit") return ["Edit of an existing skill", "info"];
   if (a === "disable") return ["Curator: disable", "bad"];
