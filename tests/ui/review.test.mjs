@@ -98,8 +98,9 @@ test("reject asks for a reason and sends it", async () => {
   }, 20_000);
   await page.evaluate((id) => (location.hash = `#/review/${id}`), c.id);
   await page.locator("#cand-title", { hasText: c.name }).waitFor();
-  // An edit shows a diff of the skill it changes.
-  await page.locator(".diff").first().waitFor();
+  // An edit shows a diff of the skill it changes (folded under its operations when it has them).
+  if (c.ops?.length) await page.locator("#edit-ops").waitFor();
+  else await page.locator(".diff").first().waitFor();
   assert.match(await page.locator(".diff").first().getAttribute("aria-label"), /lines added/);
   await page.locator("#reject").click();
   const dlg = page.getByRole("dialog");
