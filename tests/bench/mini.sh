@@ -16,6 +16,7 @@
 # existing results folder (`--out DIR`) without running; `--no-openclaw` skips the OpenClaw smoke.
 # Target: both modes and the report in <= 3 minutes.
 . "$(dirname "$0")/../../scripts/lib.sh"
+CALLER_DIR="$PWD"
 cd "$ROOT"
 
 KEEP=0 TABLE_ONLY=0 OUT="" OPENCLAW=1
@@ -24,7 +25,7 @@ while [ $# -gt 0 ]; do
     --keep) KEEP=1 ;;
     --table-only) TABLE_ONLY=1 ;;
     --no-openclaw) OPENCLAW=0 ;;
-    --out) OUT="$2"; shift ;;
+    --out) OUT="$2"; case "$OUT" in /*) ;; *) OUT="$CALLER_DIR/$OUT" ;; esac; shift ;;
     *) echo "usage: tests/bench/mini.sh [--keep] [--out DIR] [--table-only] [--no-openclaw]" >&2; exit 2 ;;
   esac
   shift
