@@ -177,8 +177,7 @@ impl Dataset {
     pub fn load(root: &Path) -> Result<Self, Vec<Problem>> {
         let index_path = root.join("all_tests.json");
         let bytes = read_bounded(&index_path, MAX_INDEX_BYTES).map_err(|p| vec![p])?;
-        let index = parse_index(&bytes, &index_path)?;
-        let mut problems = Vec::new();
+        let (index, mut problems) = read_index(&bytes, &index_path)?;
         let mut resolve = |field: &str, value: &Option<String>, required: bool| -> Option<PathBuf> {
             let Some(v) = value else {
                 if required {
@@ -377,6 +376,17 @@ fn parse_json(bytes: &[u8], file: &Path) -> Result<Value, Vec<Problem>> {
 
 /// Parses `all_tests.json`: its fields and every test (day), checking ids and tags.
 pub fn parse_index(bytes: &[u8], file: &Path) -> Result<Index, Vec<Problem>> {
+    let (index, problems) = read_index(bytes, file)?;
+    if problems.is_empty() {
+        Ok(index)
+    } else {
+        Err(problems)
+    }
+}
+
+/// [`parse_index`] that keeps going: the days that could be read, and the problems; an error
+/// only when the file is not a JSON object at all.
+fn read_index(bytes: &[u8], file: &Path) -> Result<(Index, Vec<Problem>), Vec<Problem>> {
     let v = parse_json(bytes, file)?;
     let Some(obj) = v.as_object() else {
         return Err(vec![problem(file, "", "must be a JSON object with a `test` list")]);
@@ -460,10 +470,7 @@ pub fn parse_index(bytes: &[u8], file: &Path) -> Result<Index, Vec<Problem>> {
             out.push(IndexTest { id, desc, agent, session, eval, arc, preference_tags: tags });
         }
     }
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-    Ok(Index { name, state_dir, config_file, eval_dir, workspace_src, tests: out })
+    Ok((Index { name, state_dir, config_file, eval_dir, workspace_src, tests: out }, problems))
 }
 
 /// Parses a day's `questions.json`: one group object or a list of groups. `day` names the day in

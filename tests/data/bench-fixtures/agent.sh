@@ -21,7 +21,7 @@ case "$msg" in *"[crash]"*) echo "simulated crash" >&2; exit 3 ;; esac
 case "$msg" in *"[write done.txt]"*) echo ok >"$ws/done.txt" ;; esac
 case "$msg" in *"[write report_1.md]"*) echo "# Report" >"$ws/report_1.md" ;; esac
 case "$msg" in
-  *"[answer A]"*) echo 'I think \bbox{A}' ;;
-  *"[answer boxed B]"*) echo 'It is \boxed{b}' ;;
+  *"[answer A]"*) printf '%s\n' 'I think \bbox{A}' ;;
+  *"[answer boxed B]"*) printf '%s\n' 'It is \boxed{b}' ;;
   *) echo done ;;
 esac
