@@ -193,6 +193,12 @@ test("every response the UI reads matches its TypeScript type", async () => {
     ["GET", "/api/train/runs?limit=5", "TrainRun[]"],
     ["GET", "/api/train/checkpoints?limit=5", "TrainStep[]"],
     ["GET", "/api/train/serving?limit=5", "ServingChange[]"],
+    // Issue 17: effectiveness, the curator (a dry run), the archive, pins.
+    ["GET", "/api/skills-stats", "SkillStatsList"],
+    ["GET", `/api/skills/${ids.skill}/stats`, "SkillStatsDetail"],
+    ["POST", "/api/curate", "CurateReport", { dry_run: true }],
+    ["GET", "/api/skills-archive", "ArchiveList"],
+    ["POST", `/api/skills/${ids.skill}/pin`, "PinReply", { pinned: false }],
   ];
   // A run's detail, when the engine has a run to show (not with training off, as here).
   const runs = (await api(stack, "GET", "/api/train/runs?limit=1")).json;

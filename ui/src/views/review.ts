@@ -100,7 +100,7 @@ export function reviewView(app: App, params: string[]): View {
             "button",
             { type: "button", class: "item", "data-id": c.id, onclick: () => select(c.id) },
             h("span", { class: "item-title" }, c.name),
-            h("span", { class: "item-meta" }, actionBadge(c), riskBadges(measured(c)), wtlBadge(measured(c)), c.replay ? badge(c.replay.improved ? "replay improved" : "replay not improved", c.replay.improved ? "ok" : "warn") : badge("replay pending", "muted"), h("span", { class: "muted" }, dateTime(c.created_at))),
+            h("span", { class: "item-meta" }, actionBadge(c), riskBadges(measured(c)), wtlBadge(measured(c)), c.replay ? badge(c.replay.improved ? "replay improved" : "replay not improved", c.replay.improved ? "ok" : "warn") : (c.action as string) === "disable" || (c.action as string) === "merge" ? null : badge("replay pending", "muted"), h("span", { class: "muted" }, dateTime(c.created_at))),
           ),
         ),
       ),

@@ -147,7 +147,7 @@ export function curatorBlock(app: App, c: Measured): HTMLElement | null {
       "section",
       { class: "card inset", id: "curator-proposal", "aria-labelledby": "curator-h" },
       h("h3", { id: "curator-h" }, `The curator proposes merging ${merges.length} near-duplicate skill${merges.length === 1 ? "" : "s"} into ${c.name}`),
-      h("p", null, "Approving adds the merged skill and archives the ones it replaces (restorable from Skills → Archive):"),
+      h("p", null, `Approving writes the merged skill as ${c.name} and archives the others (restorable from Skills → Archive). It replaces:`),
       h("ul", { id: "merge-list" }, merges.map((m) => h("li", null, h("a", { href: `#/skills/${encodeURIComponent(m)}` }, m)))),
       c.rationale ? h("p", null, h("span", { class: "muted" }, "Evidence: "), c.rationale) : null,
     );
