@@ -132,6 +132,12 @@ test("the verdict filter narrows the list", async () => {
   assert.equal(await page.locator("tbody button.item").count(), 1);
   await page.locator("#skill-verdict").selectOption("");
   await page.waitForFunction(() => document.querySelectorAll("tbody button.item").length === 3);
+  // Over one agent's turns: every turn here came without an agent route ("unknown").
+  const agents = (await api(stack, "GET", "/api/agents")).json.agents.map((a) => a.agent);
+  assert.deepEqual(await page.locator("#skill-stats-agent option").evaluateAll((os) => os.slice(1).map((o) => o.value)), agents);
+  await page.locator("#skill-stats-agent").selectOption(agents[0]);
+  await page.locator('tr[data-name="commit-messages"] .verdict-badge[data-verdict="helps"]').waitFor();
+  await page.locator("#skill-stats-agent").selectOption("");
 });
 
 test("the skill page shows its verdict, uses per agent, and a chart with its table", async () => {

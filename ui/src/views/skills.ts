@@ -29,6 +29,18 @@ export function skillsView(app: App, params: string[]): View {
   const cat = h("select", { id: "skill-category" }, h("option", { value: "" }, "All categories")) as HTMLSelectElement;
   const origin = h("select", { id: "skill-origin" }, ["", "builtin", "user", "evolved"].map((o) => h("option", { value: o }, o ? o[0].toUpperCase() + o.slice(1) : "All origins"))) as HTMLSelectElement;
   const enabled = h("select", { id: "skill-enabled" }, h("option", { value: "" }, "Enabled and disabled"), h("option", { value: "true" }, "Enabled"), h("option", { value: "false" }, "Disabled")) as HTMLSelectElement;
+  // The Effect column over one agent's turns only; the agents come from GET /api/agents (the
+  // list stays usable if that fails).
+  let agent = "";
+  const agentSel = h("select", { id: "skill-stats-agent" }, h("option", { value: "" }, "All agents")) as HTMLSelectElement;
+  void app.api.agents().then(
+    (r) => agentSel.append(...r.agents.map((a) => h("option", { value: a.agent }, a.agent))),
+    () => undefined,
+  );
+  agentSel.addEventListener("change", () => {
+    agent = agentSel.value;
+    void reload(true);
+  });
   const verdict = h("select", { id: "skill-verdict" }, h("option", { value: "" }, "Any effect"), h("option", { value: "helps" }, "Helps"), h("option", { value: "no_evidence" }, "No evidence yet"), h("option", { value: "hurts" }, "Hurts")) as HTMLSelectElement;
   const count = h("p", { class: "muted", role: "status", id: "skill-count" });
   const problemsEl = h("div");
@@ -49,7 +61,7 @@ export function skillsView(app: App, params: string[]): View {
         h("button", { type: "button", class: "btn", id: "show-trash", onclick: () => void showTrash() }, "Trash"),
       ),
     ),
-    h("form", { class: "filters", role: "search", "aria-label": "Filter skills", onsubmit: (e: Event) => e.preventDefault() }, field("Search", q), field("Category", cat), field("Origin", origin), field("State", enabled), field("Effect", verdict)),
+    h("form", { class: "filters", role: "search", "aria-label": "Filter skills", onsubmit: (e: Event) => e.preventDefault() }, field("Search", q), field("Category", cat), field("Origin", origin), field("State", enabled), field("Effect", verdict), field("Effect on turns of", agentSel)),
     count,
     problemsEl,
     trashEl,
@@ -107,7 +119,7 @@ export function skillsView(app: App, params: string[]): View {
    * the list still shows, its Effect column says "not measured"). */
   async function loadStats(): Promise<Map<string, SkillStats> | null> {
     try {
-      const r = await app.api.skillStats();
+      const r = await app.api.skillStats(agent || undefined);
       return new Map(r.skills.map((x) => [x.name, x]));
     } catch {
       return null;
@@ -354,6 +366,7 @@ export function skillsView(app: App, params: string[]): View {
   }, 1000);
   const off = app.on((e) => {
     if (e.type === "generation_changed") void reload(true);
+    else if (e.type === "skill_archived" && archiveEl.childElementCount) void showArchive(app, archiveEl, () => reload(), false);
     else if (e.type === "skill_stats_updated") restat();
   });
   void reload();

@@ -6,8 +6,9 @@ import { h, replace } from "../../lib/dom";
 import { dateTime } from "../../lib/format";
 import { empty, errorMessage, load, toast } from "../../lib/ui";
 
-/** Shows the archive in `slot` (a card with Close); `changed` runs after a restore. */
-export async function showArchive(app: App, slot: HTMLElement, changed: () => Promise<void>): Promise<void> {
+/** Shows the archive in `slot` (a card with Close); `changed` runs after a restore. `focus`: move
+ * focus to its heading (not when it refreshes itself on an event). */
+export async function showArchive(app: App, slot: HTMLElement, changed: () => Promise<void>, focus = true): Promise<void> {
   const close = h("button", { type: "button", class: "btn btn-small", onclick: () => replace(slot) }, "Close");
   const body = h("div");
   const status = h("p", { class: "sr-only", role: "status" });
@@ -56,5 +57,5 @@ export async function showArchive(app: App, slot: HTMLElement, changed: () => Pr
     "Loading the archive",
   );
   if (list) status.textContent = `${list.skills.length} archived skill${list.skills.length === 1 ? "" : "s"}`;
-  (slot.querySelector("#archive-h") as HTMLElement | null)?.focus();
+  if (focus) (slot.querySelector("#archive-h") as HTMLElement | null)?.focus();
 }
