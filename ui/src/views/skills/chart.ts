@@ -4,7 +4,7 @@
 
 import type { Rate, SkillStatsDay, SkillStatsDetail } from "../../api/types";
 import { h, s } from "../../lib/dom";
-import { num, pct } from "../../lib/format";
+import { dateTime, num, pct } from "../../lib/format";
 import { upliftText, verdictBadge } from "./effect";
 
 const dayFmt = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", timeZone: "UTC" });
@@ -87,6 +87,8 @@ export function effectSection(st: SkillStatsDetail): HTMLElement {
       h("dt", null, "Carried by"),
       h("dd", null, `${num(st.injected)} turn${st.injected === 1 ? "" : "s"}${st.held_out ? `, held out of ${num(st.held_out)} for comparison` : ""}`),
       st.by_agent.length ? [h("dt", null, "Per agent"), h("dd", null, h("ul", { class: "plain-list" }, st.by_agent.map((a) => h("li", null, `${a.agent}: ${num(a.injected)}`))))] : null,
+      h("dt", null, "Last carried"),
+      h("dd", null, st.last_injected ? dateTime(st.last_injected) : "never"),
       h("dt", null, "With it"),
       h("dd", null, rateText(st.carried)),
       h("dt", null, "Without it"),
