@@ -155,6 +155,21 @@ fn envelope(b: &[u8]) {
     assert!(words.len() <= text.len(), "stripping an envelope made the text longer");
 }
 
+/// A MetaClaw-Bench dataset's files (a day's questions.json, all_tests.json) and the answers the
+/// scorer reads `\bbox{…}` letters from.
+fn bench_dataset(b: &[u8]) {
+    use metaclaw::bench::{dataset, score};
+    if let Ok(groups) = dataset::parse_questions(b, Path::new("questions.json"), "day01") {
+        for r in groups.iter().flat_map(|g| &g.rounds) {
+            if let dataset::Check::MultiChoice { options, answer } = &r.check {
+                let _ = score::multi_choice(options.len(), answer, &r.feedback, &r.question);
+            }
+        }
+    }
+    let _ = dataset::parse_index(b, Path::new("all_tests.json"));
+    let _ = score::boxed_letters(&String::from_utf8_lossy(b));
+}
+
 #[path = "fuzz/dict.rs"]
 mod dict;
 use dict::*;
@@ -193,6 +208,7 @@ fn target(name: &str) -> Target {
             (b"<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>>\n", b"\n<<<END_OPENCLAW_INTERNAL_CONTEXT>>>"),
             envelope,
         ),
+        "bench_dataset" => make(BENCH, JSON_NEST, bench_dataset),
         _ => make(RRULE, (b"BEGIN:VALARM\r\n", b"END:VALARM\r\n"), ics),
     }
 }
@@ -207,6 +223,7 @@ const TARGETS: &[&str] = &[
     "rrule",
     "caldav_xml",
     "envelope",
+    "bench_dataset",
 ];
 
 fn root() -> PathBuf {
@@ -571,6 +588,12 @@ fn fuzz_agent_envelopes() {
     fuzz("envelope", budget()).unwrap_or_else(|e| panic!("{e}"));
 }
 
+#[test]
+#[ignore = "fuzzing takes a while: cargo test --test fuzz -- --ignored"]
+fn fuzz_bench_dataset() {
+    fuzz("bench_dataset", budget()).unwrap_or_else(|e| panic!("{e}"));
+}
+
 /// The seed corpora are real samples each target accepts: a seed the parser rejects outright
 /// would only fuzz the first error path. (Seeds named `edge-*` probe edges a parser may refuse.)
 #[test]
@@ -603,6 +626,11 @@ fn every_seed_is_a_sample_its_parser_reads() {
                 "envelope" => {
                     let words = metaclaw::envelope::user_words(&text);
                     words.len() < text.trim().len() && !words.trim().is_empty()
+                }
+                "bench_dataset" => {
+                    let p = Path::new("seed.json");
+                    metaclaw::bench::dataset::parse_questions(b, p, "day01").is_ok()
+                        || metaclaw::bench::dataset::parse_index(b, p).is_ok()
                 }
                 // Decoded as feeds are (UTF-8, or UTF-16 with its byte order mark).
                 _ => Feed::parse(&metaclaw::calendar::ics::decode(b), chrono_tz::Europe::Berlin, &[])

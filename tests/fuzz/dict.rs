@@ -221,3 +221,23 @@ pub const ENVELOPE: &[&[u8]] = &[
     b"```",
     b"\n\n",
 ];
+
+pub const BENCH: &[&[u8]] = &[
+    b"\"rounds\":",
+    b"\"type\":\"file_check\"",
+    b"\"type\":\"multi_choice\"",
+    b"\"eval\":",
+    b"\"command\":",
+    b"\"expect_exit\":",
+    b"\"expect_stdout_regex\":\"(?m)^\\\\d{8}_[a-z_]+\\\\.md$\"",
+    b"\"timeout\":",
+    b"\"options\":{\"A\":\"a\",\"B\":\"b\"}",
+    b"\"answer\":[\"A\"]",
+    b"\"feedback\":",
+    b"\"preference_tags\":[\"output_format\"]",
+    b"\"test\":",
+    b"\"id\":\"../x\"",
+    b"\\bbox{A,B}",
+    b"\\boxed{",
+    b"1e999",
+];
