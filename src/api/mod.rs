@@ -16,6 +16,7 @@ use axum::routing::get;
 pub mod calendars;
 pub mod client;
 pub mod connect;
+pub mod curate;
 pub mod learning;
 pub mod scheduler;
 pub mod settings;
@@ -150,6 +151,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/api/turns/{id}/feedback", axum::routing::post(feedback))
         .route("/api/events", get(events))
         .merge(skills::routes())
+        .merge(curate::routes())
         .merge(scheduler::routes())
         .merge(calendars::routes())
         .merge(settings::routes())

@@ -59,6 +59,7 @@ impl From<&Entry> for SkillSummary {
             tokens: e.skill.tokens(),
             hash: e.skill.hash.clone(),
             agents: e.skill.agents.clone(),
+            pinned: e.pinned,
         }
     }
 }

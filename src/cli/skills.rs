@@ -33,6 +33,16 @@ pub enum SkillsCmd {
     Enable { name: String },
     /// Turn a skill off (applies from the next turn).
     Disable { name: String },
+    /// Pin a skill: the curator keeps it whatever its use, and it is never held out.
+    Pin { name: String },
+    /// Unpin a skill.
+    Unpin { name: String },
+    /// The archive: skills the curator moved out of the library (`list`, the default), or
+    /// `restore NAME` to bring one back.
+    Archive {
+        #[command(subcommand)]
+        cmd: Option<ArchiveCmd>,
+    },
     /// Check a folder of skills (`<folder>/<name>/SKILL.md`) without changing anything.
     Validate { folder: PathBuf },
     /// Copy the valid skills of a folder (e.g. the reference implementation's bank) into yours.
@@ -50,6 +60,17 @@ pub enum SkillsCmd {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ArchiveCmd {
+    /// List archived skills with why and when.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Bring an archived skill back (refused if a skill of that name exists).
+    Restore { name: String },
 }
 
 fn abs(p: PathBuf) -> Result<PathBuf> {
@@ -80,7 +101,7 @@ pub async fn run(home: &Home, cmd: SkillsCmd) -> Result<()> {
                         s.name.clone(),
                         s.category.clone(),
                         s.origin.as_str().to_string(),
-                        if s.enabled { "on".into() } else { "off".into() },
+                        format!("{}{}", if s.enabled { "on" } else { "off" }, if s.pinned { ", pinned" } else { "" }),
                         desc,
                     ]
                 })
@@ -109,6 +130,32 @@ pub async fn run(home: &Home, cmd: SkillsCmd) -> Result<()> {
             let r = api(home)?.enable_skill(&name, false).await?;
             println!("{name} disabled; library generation {}", r.generation);
         }
+        SkillsCmd::Pin { name } => {
+            let r = api(home)?.pin_skill(&name, true).await?;
+            println!("{} pinned; library generation {}", r.name, r.generation);
+        }
+        SkillsCmd::Unpin { name } => {
+            let r = api(home)?.pin_skill(&name, false).await?;
+            println!("{} unpinned; library generation {}", r.name, r.generation);
+        }
+        SkillsCmd::Archive { cmd } => match cmd.unwrap_or(ArchiveCmd::List { json: false }) {
+            ArchiveCmd::List { json } => {
+                let list = api(home)?.skills_archive().await?;
+                if json {
+                    return print_json(&list);
+                }
+                let rows = list
+                    .skills
+                    .iter()
+                    .map(|s| vec![s.name.clone(), super::output::time(s.archived_at), s.reason.clone()])
+                    .collect();
+                table(&["NAME", "ARCHIVED", "WHY"], rows);
+            }
+            ArchiveCmd::Restore { name } => {
+                let r = api(home)?.unarchive_skill(&name).await?;
+                println!("{name} restored from the archive; library generation {}", r.generation);
+            }
+        },
         SkillsCmd::Validate { folder } => {
             let results = validate_dir(&folder)?;
             let mut bad = 0;

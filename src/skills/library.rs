@@ -39,14 +39,14 @@ pub struct Library {
     current: ArcSwap<Snapshot>,
     embedder: Option<Embedder>,
     vectors: ArcSwap<Vectors>,
-    events: crate::events::EventBus,
+    pub(super) events: crate::events::EventBus,
     /// Wakes the task that embeds skills after a reload.
     refresh: tokio::sync::mpsc::UnboundedSender<()>,
-    dir: PathBuf,
+    pub(super) dir: PathBuf,
     trash: PathBuf,
-    store: Store,
+    pub(super) store: Store,
     cfg: SkillsConfig,
-    reload_lock: tokio::sync::Mutex<()>,
+    pub(super) reload_lock: tokio::sync::Mutex<()>,
 }
 
 /// Keeps skill vectors up to date after each reload (one pass per burst of reloads).
@@ -229,7 +229,7 @@ impl Library {
     /// [`Self::reload`] for a caller that holds `reload_lock`. Every change to the files or the
     /// switches holds the lock from the change through its reload, so the watcher's reload (or
     /// another change's) can never record that change under its own reason.
-    async fn reload_locked(&self, reason: &str) -> Result<i64, LibraryError> {
+    pub(super) async fn reload_locked(&self, reason: &str) -> Result<i64, LibraryError> {
         let (dir, builtin) = (self.dir.clone(), self.cfg.builtin);
         let (builtins, users) = tokio::task::spawn_blocking(move || {
             let b = if builtin { bank::load() } else { Vec::new() };
@@ -237,8 +237,10 @@ impl Library {
         })
         .await
         .map_err(|e| StoreError::Task(e.to_string()))?;
-        let settings: HashMap<String, bool> =
-            self.store.read(|c| Ok(mirror::switches(c)?.into_iter().collect())).await?;
+        let (settings, pins): (HashMap<String, bool>, std::collections::HashSet<String>) = self
+            .store
+            .read(|c| Ok((mirror::switches(c)?.into_iter().collect(), mirror::pins(c)?.into_iter().collect())))
+            .await?;
 
         let mut problems = Vec::new();
         let mut warnings = Vec::new();
@@ -248,7 +250,10 @@ impl Library {
             match p.skill {
                 Ok(s) => {
                     let path = format!("builtin:{}", s.name);
-                    by_name.insert(s.name.clone(), Entry { skill: s, enabled: true, path, overrides_builtin: false });
+                    by_name.insert(
+                        s.name.clone(),
+                        Entry { skill: s, enabled: true, path, overrides_builtin: false, pinned: false },
+                    );
                 }
                 Err(e) => problems.push(e),
             }
@@ -259,8 +264,8 @@ impl Library {
                 Ok(s) => {
                     let overrides = by_name.get(&s.name).is_some_and(|e| e.skill.origin == Origin::Builtin);
                     let path = file.display().to_string();
-                    by_name
-                        .insert(s.name.clone(), Entry { skill: s, enabled: true, path, overrides_builtin: overrides });
+                    let e = Entry { skill: s, enabled: true, path, overrides_builtin: overrides, pinned: false };
+                    by_name.insert(e.skill.name.clone(), e);
                 }
                 Err(e) => {
                     tracing::warn!(problem = %e, "skill skipped");
@@ -272,6 +277,7 @@ impl Library {
             if let Some(on) = settings.get(&e.skill.name) {
                 e.enabled = *on;
             }
+            e.pinned = pins.contains(&e.skill.name);
         }
         let entries: Vec<Entry> = by_name.into_values().collect();
         let mirror: Vec<Mirror> = entries
@@ -326,7 +332,7 @@ impl Library {
         }))
     }
 
-    fn user_file(&self, name: &str) -> PathBuf {
+    pub(super) fn user_file(&self, name: &str) -> PathBuf {
         self.dir.join(name).join("SKILL.md")
     }
 
@@ -340,8 +346,18 @@ impl Library {
         self.reload_locked(&format!("{} {name}", if enabled { "enabled" } else { "disabled" })).await
     }
 
+    /// Pins or unpins a skill (kept by the curator whatever its use, never held out). The set of
+    /// active skills does not change, so neither does the generation returned.
+    pub async fn set_pinned(&self, name: &str, pinned: bool) -> Result<i64, LibraryError> {
+        let enabled = self.snapshot().get(name).ok_or_else(|| LibraryError::NotFound(name.into()))?.enabled;
+        let _guard = self.reload_lock.lock().await;
+        let n = name.to_string();
+        self.store.write(move |c| mirror::save_pin(c, &n, pinned, enabled, crate::clock::now_ms())).await?;
+        self.reload_locked(&format!("{} {name}", if pinned { "pinned" } else { "unpinned" })).await
+    }
+
     /// Remembers which skills the user (or a rollback) switched on or off.
-    async fn save_switches(&self, switches: Vec<(String, bool)>) -> Result<(), LibraryError> {
+    pub(super) async fn save_switches(&self, switches: Vec<(String, bool)>) -> Result<(), LibraryError> {
         self.store
             .write(move |c| {
                 for (name, on) in &switches {

@@ -4,6 +4,7 @@
 //! The library is an immutable snapshot (skills, their search index and the library generation)
 //! swapped atomically when files change, so a request never sees a half-loaded library.
 
+mod archive;
 mod bank;
 pub mod embed;
 mod files;
@@ -19,6 +20,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use archive::{archived_folder, Curation, ARCHIVE_DIR};
 pub use files::ImportReport;
 pub use files::{export_to, import_from, validate_dir, FileError, TRASH_DIR};
 pub use index::{Hit, Index};

@@ -27,6 +27,9 @@ pub struct Entry {
     pub path: String,
     /// A user skill that replaces a built-in of the same name.
     pub overrides_builtin: bool,
+    /// The user pinned it: the curator keeps it whatever its use, and it is never held out.
+    #[serde(default)]
+    pub pinned: bool,
 }
 
 /// An immutable state of the library. Requests hold one for their whole duration.
@@ -176,7 +179,13 @@ impl Snapshot {
     pub fn from_skills(skills: Vec<Skill>) -> Self {
         let entries = skills
             .into_iter()
-            .map(|s| Entry { path: format!("memory:{}", s.name), skill: s, enabled: true, overrides_builtin: false })
+            .map(|s| Entry {
+                path: format!("memory:{}", s.name),
+                skill: s,
+                enabled: true,
+                overrides_builtin: false,
+                pinned: false,
+            })
             .collect();
         Self::build(entries, 0, Vec::new(), Vec::new())
     }

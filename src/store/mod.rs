@@ -4,6 +4,7 @@
 //! waits on disk. Reads use their own connection on the blocking pool. Committed turns survive a
 //! crash of the process (WAL with `synchronous = NORMAL`); a clean shutdown drains the queue.
 
+pub mod archive;
 pub mod calendars;
 pub mod candidates;
 pub mod evolution;

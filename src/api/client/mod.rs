@@ -4,6 +4,7 @@
 
 mod calendars;
 mod connect;
+mod curate;
 mod learning;
 mod scheduler;
 mod settings;

@@ -10,6 +10,7 @@
 
 pub mod calendars;
 pub mod connect;
+pub mod curate;
 pub mod health;
 pub mod learning;
 pub mod scheduler;
@@ -114,11 +115,13 @@ mod tests {
         super::connect::typescript(&mut connect);
         let mut health = File::new("health");
         super::health::typescript(&mut health);
+        let mut curate = File::new("curate");
+        super::curate::typescript(&mut curate);
         let mut setup = File::new("setup");
         super::setup::typescript(&mut setup);
         let mut stats = File::new("stats");
         super::stats::typescript(&mut stats);
-        vec![error, status, learning, skills, scheduler, calendars, settings, train, connect, setup, health, stats]
+        vec![error, status, learning, skills, scheduler, calendars, settings, train, connect, setup, health, stats, curate]
     }
 
     #[test]

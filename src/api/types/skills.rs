@@ -21,6 +21,8 @@ pub struct SkillSummary {
     pub hash: String,
     /// The agents the skill is for; empty: shared by every agent.
     pub agents: Vec<crate::agent::AgentId>,
+    /// The user pinned it (the curator keeps it; it is never held out).
+    pub pinned: bool,
 }
 
 /// Query of `GET /api/skills`.

@@ -13,3 +13,4 @@ export type * from "./connect";
 export type * from "./setup";
 export type * from "./health";
 export type * from "./stats";
+export type * from "./curate";
