@@ -6,10 +6,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use arc_swap::ArcSwap;
-use axum::extract::{Request, State};
-use axum::response::Response;
-use axum::Router;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -18,8 +14,9 @@ use crate::config::Config;
 use crate::home::Home;
 use crate::proxy::listen::Limits;
 
-/// The app of the core in force, swapped whole by a reload.
-pub(super) type SharedApp = Arc<ArcSwap<Router>>;
+/// The app of the core in force, swapped whole by a reload (the listener looks it up for each
+/// request: one atomic load and a reference count).
+pub(super) type SharedApp = crate::proxy::listen::CurrentApp;
 
 /// Binds the configured address (port 0 picks a free one); says what to do when it is taken.
 pub(super) async fn bind(cfg: &Config) -> Result<(tokio::net::TcpListener, SocketAddr), EngineError> {
@@ -35,15 +32,6 @@ pub(super) async fn bind(cfg: &Config) -> Result<(tokio::net::TcpListener, Socke
     })?;
     let addr = listener.local_addr().map_err(|source| EngineError::Bind { addr: bind, source, hint: "" })?;
     Ok((listener, addr))
-}
-
-/// Hands each request to the app in force when it arrives.
-async fn dispatch(State(app): State<SharedApp>, req: Request) -> Response {
-    let mut current = Router::clone(&app.load());
-    match tower_service::Service::call(&mut current, req).await {
-        Ok(resp) => resp,
-        Err(never) => match never {},
-    }
 }
 
 /// The listener's limits as configured; [`set_limits`] changes them while it runs.
@@ -63,11 +51,10 @@ pub(super) fn serve(
     listener: tokio::net::TcpListener,
     app: SharedApp,
 ) -> (JoinHandle<()>, CancellationToken) {
-    let front = Router::new().fallback(dispatch).with_state(app);
     let shutdown = CancellationToken::new();
     let signal = shutdown.clone();
     let server = tokio::spawn(async move {
-        crate::proxy::listen::serve(listener, front, limits, signal).await;
+        crate::proxy::listen::serve(listener, app, limits, signal).await;
     });
     (server, shutdown)
 }

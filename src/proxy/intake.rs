@@ -3,6 +3,7 @@
 
 mod splice;
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Body;
@@ -16,7 +17,7 @@ use super::request::{self, ChatRequest};
 use super::ProxyState;
 use crate::agent::Caller;
 use crate::clock::now_ms;
-use crate::skills::{query_parts, Injected, Placement, Semantic};
+use crate::skills::{query_parts, Block, Injected, Placement, Semantic};
 use crate::turn::{RawResponse, TurnRecord, TurnStatus, TurnType};
 
 /// A turn taken in and ready to forward.
@@ -79,15 +80,16 @@ async fn take_in(
     let caller = Caller::of(headers);
     let mut block = None;
     // The messages are borrowed for the choice: the body is edited only once it is made.
-    let served = select_skills(st, session.turn_type, &caller, req.messages(), |b| block = Some(b.to_string())).await;
+    let served = select_skills(st, session.turn_type, &caller, req.messages(), |b| block = Some(b.clone())).await;
     let mut forward = (!req.edited).then(|| raw.clone());
     if let Some(b) = block {
         let placement = st.skills.config().placement;
-        inject(&mut req.body, &b, placement);
+        inject(&mut req.body, b.text(), placement);
         req.edited = true;
         forward = None;
         if protocol == Protocol::OpenAi && placement == Placement::System && !hinted {
-            forward = splice::system_block_appended(&raw, &b);
+            // The block's escaped form is made once and kept with it for later requests.
+            forward = splice::system_block_appended(&raw, b.escaped_appendix());
         }
     }
     let stream = req.stream();
@@ -104,7 +106,7 @@ pub(super) async fn select_skills(
     turn_type: TurnType,
     caller: &Caller,
     messages: &[Value],
-    apply: impl FnOnce(&str),
+    apply: impl FnOnce(&Arc<Block>),
 ) -> (Vec<Injected>, i64) {
     let library = st.skills.snapshot();
     let cfg = st.skills.config();

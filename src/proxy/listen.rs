@@ -102,9 +102,13 @@ fn builder(header_timeout: Duration) -> Arc<auto::Builder<TokioExecutor>> {
     Arc::new(builder)
 }
 
+/// The app to serve, swapped whole when settings change: each request is handed to the one in
+/// force when it arrives (one atomic load), so answers in flight finish on the old one.
+pub type CurrentApp = Arc<arc_swap::ArcSwap<Router>>;
+
 /// Serves `app` on `listener` until `shutdown` fires, then stops accepting, lets every open
 /// connection finish its in-flight requests, and returns once all are closed.
-pub async fn serve(listener: TcpListener, app: Router, limits: Arc<Limits>, shutdown: CancellationToken) {
+pub async fn serve(listener: TcpListener, app: CurrentApp, limits: Arc<Limits>, shutdown: CancellationToken) {
     let open = Arc::new(Open::default());
     let mut header_timeout = limits.header_timeout();
     let mut conn_builder = builder(header_timeout);
@@ -200,7 +204,7 @@ impl Drop for InFlight {
 async fn connection(
     tcp: tokio::net::TcpStream,
     peer: SocketAddr,
-    app: Router,
+    app: CurrentApp,
     builder: &auto::Builder<TokioExecutor>,
     header_timeout: Duration,
     shutdown: CancellationToken,
@@ -213,7 +217,7 @@ async fn connection(
         seen.notify_one();
         let guard = InFlight::new(active.clone());
         req.extensions_mut().insert(ConnectInfo(peer));
-        let mut app = app.clone();
+        let mut app = Router::clone(&app.load());
         async move {
             let resp = tower_service::Service::call(&mut app, req).await.unwrap_or_else(|e| match e {});
             // The request stays in flight until its answer's body is done (or dropped).

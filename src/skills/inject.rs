@@ -3,6 +3,8 @@
 //! late system message just before the latest user message so the provider's prefix cache of
 //! the conversation survives.
 
+use std::sync::OnceLock;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
@@ -49,6 +51,42 @@ pub fn render_block(skills: &[&Skill]) -> String {
     out
 }
 
+/// A rendered skills block, kept by the snapshot for the set of skills it was made for so a
+/// resent conversation reuses it; its JSON-escaped form (for splicing into the client's bytes)
+/// is made once, on first use.
+#[derive(Debug, Default)]
+pub struct Block {
+    text: String,
+    /// `"\n\n" + text` as JSON string content (without the quotes).
+    escaped: OnceLock<String>,
+}
+
+impl Block {
+    pub fn new(text: String) -> Self {
+        Self { text, escaped: OnceLock::new() }
+    }
+
+    /// The block's text.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// What [`inject`] appends to a string system message (`"\n\n"` and the block), escaped as
+    /// JSON string content.
+    pub fn escaped_appendix(&self) -> &str {
+        self.escaped.get_or_init(|| {
+            let quoted = serde_json::to_string(&format!("\n\n{}", self.text)).unwrap_or_default();
+            quoted.get(1..quoted.len().saturating_sub(1)).unwrap_or_default().to_string()
+        })
+    }
+}
+
+impl PartialEq for Block {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
 /// Puts `block` into the request's messages.
 pub fn inject(body: &mut Map<String, Value>, block: &str, placement: Placement) {
     let Some(Value::Array(messages)) = body.get_mut("messages") else { return };
@@ -92,6 +130,16 @@ mod tests {
 
     fn body(messages: Value) -> Map<String, Value> {
         json!({"model": "m", "messages": messages}).as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn a_blocks_escaped_appendix_is_what_appending_it_to_a_system_string_serialises_to() {
+        let block = Block::new("## Skills\n\"quoted\" \\ back\tslash, é and \u{1}".into());
+        let mut b = body(json!([{"role": "system", "content": "be nice"}]));
+        inject(&mut b, block.text(), Placement::System);
+        let whole = serde_json::to_string(&b["messages"][0]["content"]).unwrap();
+        assert_eq!(format!("\"be nice{}\"", block.escaped_appendix()), whole);
+        assert!(std::ptr::eq(block.escaped_appendix(), block.escaped_appendix()), "escaped once");
     }
 
     #[test]

@@ -4,17 +4,22 @@
 //! replays up to [`super::snapshot::STABLE_TURNS`] earlier messages, so most rankings a request
 //! needs were made before. A memo lives in its snapshot (a new generation starts empty), is
 //! bounded (cleared when full) and never makes a request wait: when another request holds it,
-//! the ranking is simply made again.
+//! the ranking is simply made again. It also keeps the skills blocks rendered for the sets it
+//! chose, so a resent conversation's block is neither rendered nor escaped again.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
+use super::inject::Block;
 use super::snapshot::Candidate;
 use crate::agent::AgentId;
 use crate::config::SkillsConfig;
 
 /// Most rankings one snapshot remembers.
 const MAX_ENTRIES: usize = 1024;
+
+/// Most rendered blocks one snapshot keeps.
+const MAX_BLOCKS: usize = 256;
 
 /// Longest query (all parts together, in bytes) worth remembering: a pasted log is ranked again
 /// rather than kept.
@@ -43,6 +48,8 @@ struct Inner {
 #[derive(Default)]
 pub struct Memo {
     inner: Mutex<Inner>,
+    /// Rendered blocks by the hash of their skills' names (the names kept to rule out a clash).
+    blocks: Mutex<HashMap<u128, (Vec<String>, Arc<Block>)>>,
     #[cfg(test)]
     pub(super) ranked: std::sync::atomic::AtomicUsize,
 }
@@ -97,6 +104,31 @@ impl Memo {
             inner.by_hash.insert(key, Remembered { query, chosen: chosen.clone() });
         }
         chosen
+    }
+
+    /// The block for the skills named `names` (in this order): remembered, or made by `render`
+    /// and remembered.
+    pub fn block(&self, names: &[&str], render: impl FnOnce() -> String) -> Arc<Block> {
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        for n in names {
+            h.update(&(n.len() as u64).to_le_bytes());
+            h.update(n.as_bytes());
+        }
+        let key = h.digest128();
+        let same = |kept: &[String]| kept.len() == names.len() && kept.iter().zip(names).all(|(a, b)| a == b);
+        if let Ok(blocks) = self.blocks.try_lock() {
+            if let Some((_, b)) = blocks.get(&key).filter(|(kept, _)| same(kept)) {
+                return b.clone();
+            }
+        }
+        let block = Arc::new(Block::new(render()));
+        if let Ok(mut blocks) = self.blocks.try_lock() {
+            if blocks.len() >= MAX_BLOCKS {
+                blocks.clear();
+            }
+            blocks.insert(key, (names.iter().map(|n| n.to_string()).collect(), block.clone()));
+        }
+        block
     }
 
     fn rank(&self, rank: impl FnOnce() -> Vec<Candidate>) -> Vec<Candidate> {

@@ -24,7 +24,7 @@ pub use archive::{archived_folder, Curation, ARCHIVE_DIR};
 pub use files::ImportReport;
 pub use files::{export_to, import_from, validate_dir, FileError, TRASH_DIR};
 pub use index::{Hit, Index};
-pub use inject::{inject, render_block, Injected, Placement};
+pub use inject::{inject, render_block, Block, Injected, Placement};
 pub use library::{Library, LibraryError};
 pub use parse::{parse, render, valid_name, Parsed, Problem};
 pub use snapshot::{query_parts, Candidate, Entry, Explanation, Selection, Semantic, Snapshot, Vectors};

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::index::{Hit, Index};
-use super::inject::{render_block, Injected, HEADER};
+use super::inject::{render_block, Block, Injected, HEADER};
 use super::memo::Memo;
 use super::parse::Problem;
 use super::Skill;
@@ -89,7 +89,9 @@ pub struct Explanation {
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
     pub injected: Vec<Injected>,
-    pub block: String,
+    /// The block for `injected` (shared with the snapshot, which keeps it for the next request
+    /// choosing the same skills).
+    pub block: Arc<Block>,
 }
 
 const PART_CHARS: usize = 2000;
@@ -363,14 +365,23 @@ impl Snapshot {
         if chosen.is_empty() {
             return Selection::default();
         }
-        let skills: Vec<&Skill> = chosen.iter().filter_map(|c| self.get(&c.name).map(|e| &e.skill)).collect();
+        let names: Vec<&str> = chosen.iter().map(|c| c.name.as_str()).collect();
         Selection {
-            block: render_block(&skills),
+            block: self.block_for(&names),
             injected: chosen
                 .into_iter()
                 .map(|c| Injected { name: c.name, score: c.score, terms: c.terms, similarity: c.similarity })
                 .collect(),
         }
+    }
+
+    /// The skills block for the skills named `names`, in this order (rendered once per snapshot
+    /// and set of skills; names it doesn't know are left out).
+    pub fn block_for(&self, names: &[&str]) -> Arc<Block> {
+        self.memo.block(names, || {
+            let skills: Vec<&Skill> = names.iter().filter_map(|n| self.get(n).map(|e| &e.skill)).collect();
+            render_block(&skills)
+        })
     }
 
     /// What `query` (as the latest user message) would get, and why.
@@ -515,7 +526,9 @@ mod tests {
             assert!(ranked - before <= 1, "turn {n} ranked {} queries", ranked - before);
             let again = snap.select(&messages, &cfg, None);
             assert_eq!(snap.memo.ranked.load(std::sync::atomic::Ordering::Relaxed), ranked, "turn {n} resent");
-            assert_eq!((again.block, again.injected.len()), (first.block, first.injected.len()));
+            assert_eq!((&again.block, again.injected.len()), (&first.block, first.injected.len()));
+            // The block, and so its escaped form, is the one made for the first request.
+            assert!(Arc::ptr_eq(&again.block, &first.block), "turn {n}: block made again");
             before = ranked;
         }
         // A long pasted message keeps the same clipped query.

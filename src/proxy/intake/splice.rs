@@ -6,13 +6,12 @@
 
 use bytes::Bytes;
 
-/// The received `raw` body with `"\n\n" + block` appended to the content of its first `system`
-/// or `developer` message, as [`crate::skills::inject`] appends it; `None` when that can't be
-/// done on the bytes alone. `raw` is a body that parsed as JSON.
-pub fn system_block_appended(raw: &[u8], block: &str) -> Option<Bytes> {
+/// The received `raw` body with a skills block appended to the content of its first `system` or
+/// `developer` message, as [`crate::skills::inject`] appends it; `None` when that can't be done
+/// on the bytes alone. `raw` is a body that parsed as JSON; `escaped` is what is appended, as
+/// JSON string content ([`crate::skills::Block::escaped_appendix`]).
+pub fn system_block_appended(raw: &[u8], escaped: &str) -> Option<Bytes> {
     let at = system_content_end(raw)?;
-    let text = serde_json::to_string(&format!("\n\n{block}")).ok()?;
-    let escaped = text.get(1..text.len() - 1)?;
     let mut out = Vec::with_capacity(raw.len() + escaped.len());
     out.extend_from_slice(raw.get(..at)?);
     out.extend_from_slice(escaped.as_bytes());
@@ -228,9 +227,13 @@ mod tests {
     use serde_json::{Map, Value};
 
     use super::*;
-    use crate::skills::{inject, Placement};
+    use crate::skills::{inject, Block, Placement};
 
     const BLOCK: &str = "## Skills\n\"quoted\" \\ back\tslash, é and \u{1}";
+
+    fn appendix() -> String {
+        Block::new(BLOCK.into()).escaped_appendix().to_string()
+    }
 
     fn edited(raw: &str) -> Value {
         let mut body: Map<String, Value> = serde_json::from_str(raw).unwrap();
@@ -247,7 +250,8 @@ mod tests {
             r#"{"messages":[{"role":"assistant","content":null},{"role":"system","content":"\u00e9\ud83d\ude00"},{"role":"system","content":"second"}]}"#,
         ];
         for raw in spliced {
-            let out = system_block_appended(raw.as_bytes(), BLOCK).unwrap_or_else(|| panic!("not spliced: {raw}"));
+            let out =
+                system_block_appended(raw.as_bytes(), &appendix()).unwrap_or_else(|| panic!("not spliced: {raw}"));
             let got: Value = serde_json::from_slice(&out).unwrap();
             assert_eq!(got, edited(raw), "{raw}");
         }
@@ -263,7 +267,7 @@ mod tests {
         ];
         for raw in left {
             serde_json::from_str::<Value>(raw).unwrap();
-            assert!(system_block_appended(raw.as_bytes(), BLOCK).is_none(), "{raw}");
+            assert!(system_block_appended(raw.as_bytes(), &appendix()).is_none(), "{raw}");
         }
     }
 
@@ -286,12 +290,12 @@ mod tests {
     fn any_prefix_or_garbage_is_refused_without_a_panic() {
         let raw = r#"{"a":[1,{"b":"c\"d"}],"messages":[{"role":"system","content":"s\\"}]}"#;
         for end in 0..raw.len() {
-            assert!(system_block_appended(&raw.as_bytes()[..end], BLOCK).is_none(), "{}", &raw[..end]);
+            assert!(system_block_appended(&raw.as_bytes()[..end], &appendix()).is_none(), "{}", &raw[..end]);
         }
         let deep = format!(r#"{{"x":{}1{},"messages":[]}}"#, "[".repeat(500), "]".repeat(500));
-        assert!(system_block_appended(deep.as_bytes(), BLOCK).is_none());
+        assert!(system_block_appended(deep.as_bytes(), &appendix()).is_none());
         for junk in ["", "{", "\"", "{\"messages\":[{\"role\":\"system\",\"content\":\"\\", "[]", "{]"] {
-            assert!(system_block_appended(junk.as_bytes(), BLOCK).is_none(), "{junk}");
+            assert!(system_block_appended(junk.as_bytes(), &appendix()).is_none(), "{junk}");
         }
     }
 }
