@@ -348,3 +348,44 @@ fn skills_and_rl_without_a_training_service_is_refused_in_plain_words() {
     assert!(err.contains("none is configured"), "{err}");
     assert!(!work.path().join("out/skills+rl/home").exists(), "refused before starting anything");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_skills_run_judges_and_evolves_between_days_so_the_next_day_runs_on_the_new_generation() {
+    let standin = common::standin(Options::default()).await;
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("out");
+    let agent = fixtures().join("agent.sh");
+    let template = format!("{} {{session}} {{message_file}} {{workspace}} {{base_url}} {{model}}", agent.display());
+    let started = Instant::now();
+    let run = Command::new(BIN)
+        .arg("--home")
+        .arg(work.path().join("user-home"))
+        .args(["bench", "run", "--agent", "command", "--mode", "skills", "--model", "standin-small"])
+        .args(["--judge-model", "standin-judge", "--evolver-model", "standin-evolver", "--days", "2"])
+        .args(["--agent-timeout", "2", "--agent-cmd", &template, "--upstream", &standin.base_url()])
+        .arg("--data")
+        .arg(fixtures().join("valid"))
+        .arg("--out")
+        .arg(&out)
+        .env("BENCH_LOG", work.path().join("calls.log"))
+        .env("BENCH_BLOCK", work.path().join("no-block"))
+        // Every turn is judged a failure, and the evolver answers with a timestamps skill.
+        .env("BENCH_EXTRA", "[[judge_score:-1]] [[evolve:timestamps]]")
+        .env_remove("METACLAW_UPSTREAM_API_KEY")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    eprintln!("skills run took {:?}:\n{stderr}", started.elapsed());
+    let learned = read(&out.join("skills/day01/learned.json"));
+    assert_eq!(learned["turns_judged"], 3, "r1-r3 judged (the closing message waits for a next one): {learned}");
+    assert!(learned["note"].is_null(), "{learned}");
+    let (before, after) =
+        (learned["generation_before"].as_i64().unwrap(), learned["generation_after"].as_i64().unwrap());
+    assert!(after > before, "the evolved skill was approved (auto) into a new generation: {learned}");
+    assert_eq!(learned["evolve"]["proposed"].as_array().map(Vec::len), Some(1), "{learned}");
+    let day02 = read(&out.join("skills/day02/morning.r1.json"));
+    assert_eq!(day02["generation"].as_i64(), Some(after), "day02 runs on the new generation");
+    // No learning step after the last day.
+    assert!(read(&out.join("skills/day02/learned.json"))["evolve"].is_null());
+}

@@ -89,6 +89,11 @@ impl Agent {
         std::fs::create_dir_all(agent_dir).map_err(BenchError::io("cannot create", agent_dir))?;
         let Self::OpenClaw { .. } = self else { return Ok(()) };
         let state = agent_dir.join(".openclaw");
+        // OpenClaw's own route, so its turns are attributed to it.
+        let base_url = match base_url.strip_suffix("/v1") {
+            Some(root) => format!("{root}/agents/openclaw/v1"),
+            None => base_url.to_string(),
+        };
         let config = json!({
             "models": {"providers": {"metaclaw": {
                 "api": "openai-completions", "baseUrl": base_url, "apiKey": "metaclaw",

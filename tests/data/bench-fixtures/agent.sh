@@ -4,12 +4,13 @@
 # It logs each call to $BENCH_LOG, sends one chat turn through the proxy (so the engine records
 # it), then acts on markers in the question: [write FILE], [answer A], [answer boxed B], [slow],
 # [crash], and [block] (waits while the file $BENCH_BLOCK exists, after touching $BENCH_BLOCK.reached).
+# $BENCH_EXTRA is added to the text sent upstream (the stand-in's judge and evolver directives).
 session="$1"; msg_file="$2"; ws="$3"; base="$4"; model="$5"
 msg=$(cat "$msg_file")
 tag=$(basename "$msg_file" .txt)
 echo "$tag" >>"$BENCH_LOG"
 curl -sS -m 20 "$base/chat/completions" -H 'content-type: application/json' -H "X-Session-Id: $session" \
-  -d "{\"model\":\"$model\",\"messages\":[{\"role\":\"user\",\"content\":\"round $tag\"}]}" >/dev/null || exit 7
+  -d "{\"model\":\"$model\",\"messages\":[{\"role\":\"user\",\"content\":\"round $tag $BENCH_EXTRA\"}]}" >/dev/null || exit 7
 case "$msg" in *"[block]"*)
   if [ -e "$BENCH_BLOCK" ]; then
     touch "$BENCH_BLOCK.reached"
