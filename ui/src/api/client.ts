@@ -1,7 +1,10 @@
 // The one client of the admin API: every request the UI makes goes through here.
 
-import type { ArchiveList, CurateReport, PinArg, PinReply } from "./types/curate-shim";
 import type {
+  ArchiveList,
+  CurateReport,
+  PinArg,
+  PinReply,
   SkillStatsDetail,
   SkillStatsList,
   ErrorBody,

@@ -3,7 +3,7 @@
 // proposals in Review.
 
 import type { App } from "../../app";
-import type { CurateAction, CurateKind, CurateReport } from "../../api/types/curate-shim";
+import type { CurateAction, CurateKind, CurateReport } from "../../api/types";
 import { h, replace } from "../../lib/dom";
 import { badge, dialog, empty, load, toast } from "../../lib/ui";
 
