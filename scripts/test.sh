@@ -67,6 +67,11 @@ say "Python SDK tests (openai, anthropic)"
 export METACLAW_BIN="$CARGO_TARGET_DIR/debug/metaclaw" METACLAW_STANDIN_BIN="$CARGO_TARGET_DIR/debug/metaclaw-standin"
 stage "Python SDK tests" "$VENV/bin/pytest" -q -p no:cacheprovider --ignore=tests/python/real_server tests/python
 
+say "learning curve: the mini MetaClaw-Bench (tests/data/metaclaw-bench-mini) in baseline and skills mode"
+# metaclaw bench run with a small official-SDK agent against the stand-in's instruction-following
+# model; fails unless baseline stays flat and skills rises after day 1's correction.
+stage "learning curve" bash tests/bench/mini.sh --no-openclaw
+
 say "real LLM server: llama.cpp's llama-server with SmolLM2-135M behind MetaClaw (protocol facts only)"
 # Cached under ~/.cache/metaclaw/llama/: only a cold machine builds it (about 14 minutes). Built in
 # a child shell so that a failed build is counted as a failure instead of ending the run.

@@ -13,6 +13,8 @@ use tokio::sync::broadcast::error::RecvError;
 pub use crate::api::types::health::{Component, ComponentHealth, HealthReport, HealthState};
 use crate::clock::now_ms;
 use crate::events::{Event, EventBus};
+use crate::store::training::RunStatus as TrainRunStatus;
+use crate::turn::ScoreSource;
 
 /// Failures in a row after which a component is `failing` rather than `degraded`.
 pub const FAILING_AFTER: u32 = 3;
@@ -133,7 +135,7 @@ impl Health {
                 }
             }
             Event::TurnRecorded { status, .. } if (200..300).contains(status) => self.succeed(Component::Upstream, ""),
-            Event::TurnScored { source, .. } if source == "judge" => self.succeed(Component::Judge, ""),
+            Event::TurnScored { source: ScoreSource::Judge, .. } => self.succeed(Component::Judge, ""),
             Event::JudgeFailed { error, retry_at_ms, .. } => {
                 self.fail(Component::Judge, "", error.clone(), now, *retry_at_ms)
             }
@@ -141,10 +143,10 @@ impl Health {
                 self.fail(Component::Evolver, "", error.clone(), now, *retry_at_ms)
             }
             Event::EvolverRan { error: None, .. } => self.succeed(Component::Evolver, ""),
-            Event::TrainRunEnded { status, detail, .. } if status == "failed" => {
+            Event::TrainRunEnded { status: TrainRunStatus::Failed, detail, .. } => {
                 self.fail(Component::Trainer, "", format!("the last training run failed: {detail}"), now, None)
             }
-            Event::TrainRunEnded { status, .. } if status == "done" => self.succeed(Component::Trainer, ""),
+            Event::TrainRunEnded { status: TrainRunStatus::Done, .. } => self.succeed(Component::Trainer, ""),
             Event::CalendarRefreshed { calendar, error: Some(error) } => {
                 self.fail(Component::Calendars, &calendar.to_string(), error.clone(), now, None)
             }

@@ -19,6 +19,7 @@ use crate::secrets::redact;
 use crate::store::judge::{DueTurn, FailedAttempt, Scored};
 use crate::store::{Store, StoreError};
 use crate::transcript::last_user_text;
+use crate::turn::ScoreSource;
 use crate::upstream::complete as llm;
 use crate::upstream::Routes;
 
@@ -367,7 +368,7 @@ async fn judge_one(
     match written {
         Ok(true) => {
             tracing::info!(turn = turn_id, score, "turn judged");
-            events.publish(Event::TurnScored { turn_id, score, source: "judge".into() });
+            events.publish(Event::TurnScored { turn_id, score, source: ScoreSource::Judge });
         }
         Ok(false) => {}
         Err(e) => tracing::warn!(turn = turn_id, error = %e, "judge score not saved; will retry"),
@@ -393,7 +394,7 @@ pub async fn feedback(
 ) -> Result<bool, StoreError> {
     let found = store.record_user_score(turn_id, score, note).await?;
     if found {
-        events.publish(Event::TurnScored { turn_id, score, source: "user".into() });
+        events.publish(Event::TurnScored { turn_id, score, source: ScoreSource::User });
     }
     Ok(found)
 }

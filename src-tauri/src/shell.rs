@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use metaclaw::api::client::Client;
-use metaclaw::api::types::learning::{ApproveArg, CandidateFilter, CandidateStatus, RejectArg};
+use metaclaw::api::types::learning::{ApproveArg, CandidateAction, CandidateFilter, CandidateStatus, RejectArg};
+use metaclaw::api::types::train::{TrainRunStatus, TrainState};
 use metaclaw::config::Config;
 use metaclaw::engine::{Engine, Keys};
 use metaclaw::events::Event;
@@ -388,7 +389,7 @@ async fn event_loop(app: AppHandle, s: Arc<Shell>, mut rx: tokio::sync::broadcas
                 refresh(&app, &s).await;
                 if notify {
                     let (app2, s2) = (app.clone(), s.clone());
-                    let verb = if action == "edit" { "an edit of" } else { "a new skill," };
+                    let verb = if action == CandidateAction::Edit { "an edit of" } else { "a new skill," };
                     s.notifier.show(
                         Kind::Candidate,
                         "A skill to review",
@@ -417,7 +418,7 @@ async fn event_loop(app: AppHandle, s: Arc<Shell>, mut rx: tokio::sync::broadcas
             }
             Event::CandidateDecided { status, .. } => {
                 refresh(&app, &s).await;
-                if notify && status == "approved" {
+                if notify && status == CandidateStatus::Approved {
                     // Only automatic approvals are news: the user made the others.
                     let approved = CandidateFilter { status: Some(CandidateStatus::Approved), ..Default::default() };
                     if let Ok(c) = s.api.candidates(&approved).await {
@@ -443,16 +444,16 @@ async fn event_loop(app: AppHandle, s: Arc<Shell>, mut rx: tokio::sync::broadcas
             Event::TrainChanged { state, .. } => {
                 let v = {
                     let mut v = s.view.lock().expect("view");
-                    v.training = state == "training";
+                    v.training = state == TrainState::Training;
                     v.clone()
                 };
                 let _ = tray::update(&app, &v);
             }
             Event::TrainRunEnded { status, detail, .. } => {
                 refresh(&app, &s).await;
-                let title = match status.as_str() {
-                    "failed" => Some("Training failed"),
-                    "done" if !detail.starts_with("no batch") => Some("Training finished"),
+                let title = match status {
+                    TrainRunStatus::Failed => Some("Training failed"),
+                    TrainRunStatus::Done if !detail.starts_with("no batch") => Some("Training finished"),
                     _ => None,
                 };
                 if let (true, Some(title)) = (notify, title) {

@@ -571,7 +571,7 @@ impl Evolver {
         let retry_at_ms = automatic.as_ref().and_then(|session| self.note_run(session, report.error.as_deref()));
         self.events.publish(Event::EvolverRan {
             run_id,
-            outcome: report.outcome.map(|o| o.as_str().to_string()).unwrap_or_default(),
+            outcome: report.outcome,
             error: report.error.as_deref().map(crate::health::plain),
             retry_at_ms,
         });
@@ -584,7 +584,7 @@ impl Evolver {
                 self.events.publish(Event::CandidateProposed {
                     id,
                     name: c.name.clone(),
-                    action: c.action.to_string(),
+                    action: c.action,
                 });
             }
             if let Err(e) = review::verify_and_apply_policy(self, id).await {

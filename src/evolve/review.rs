@@ -292,7 +292,7 @@ pub async fn approve_candidate(
     // A renamed candidate keeps its id, so its support turns and evidence stay linked.
     let renamed = (name != cand.name).then(|| format!("renamed from {} on approval", cand.name));
     ev.store.write(move |c| candidates::approve(c, id, &by, generation, &name, renamed.as_deref())).await?;
-    ev.events.publish(Event::CandidateDecided { id, status: CandidateStatus::Approved.to_string() });
+    ev.events.publish(Event::CandidateDecided { id, status: CandidateStatus::Approved });
     Ok(generation)
 }
 
@@ -315,6 +315,6 @@ pub async fn decide(ev: &Evolver, id: i64, status: CandidateStatus, reason: Opti
         return Err(EvolveError::Conflict(format!("candidate {id} is already {}", cand.status)));
     }
     ev.store.write(move |c| candidates::decide(c, id, status, reason.as_deref())).await?;
-    ev.events.publish(Event::CandidateDecided { id, status: status.to_string() });
+    ev.events.publish(Event::CandidateDecided { id, status });
     Ok(())
 }

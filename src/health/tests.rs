@@ -22,7 +22,7 @@ fn a_component_is_degraded_then_failing_then_ok_again() {
     assert_eq!((j.state, j.error.as_deref()), (HealthState::Failing, Some("judge down")));
     assert!(j.failing_since_ms.is_some());
     assert_eq!(h.snapshot(&all_on()).overall, HealthState::Failing);
-    h.apply(&Event::TurnScored { turn_id: 1, score: 1, source: "judge".into() });
+    h.apply(&Event::TurnScored { turn_id: 1, score: 1, source: crate::turn::ScoreSource::Judge });
     let j = state(&h, Component::Judge);
     assert_eq!((j.state, j.failures, j.failing_since_ms), (HealthState::Ok, 0, None));
     assert_eq!(j.error.as_deref(), Some("judge down"), "the last error stays for reading");
@@ -32,7 +32,7 @@ fn a_component_is_degraded_then_failing_then_ok_again() {
 fn unconfigured_components_are_off_and_do_not_count() {
     let h = Health::new(std::env::temp_dir());
     for _ in 0..3 {
-        h.apply(&Event::EvolverRan { run_id: 1, outcome: "failed".into(), error: Some("x".into()), retry_at_ms: None });
+        h.apply(&Event::EvolverRan { run_id: 1, outcome: Some(crate::evolve::Outcome::Failed), error: Some("x".into()), retry_at_ms: None });
     }
     let off = Configured { upstream: true, ..Default::default() };
     let r = h.snapshot(&off);

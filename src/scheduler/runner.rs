@@ -33,11 +33,11 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    fn parts(&self) -> (&'static str, &str) {
+    fn parts(&self) -> (RunOutcome, &str) {
         match self {
-            Self::Done(d) => (RunOutcome::Done.as_str(), d),
-            Self::Paused(d) => (RunOutcome::Paused.as_str(), d),
-            Self::Failed(d) => (RunOutcome::Failed.as_str(), d),
+            Self::Done(d) => (RunOutcome::Done, d),
+            Self::Paused(d) => (RunOutcome::Paused, d),
+            Self::Failed(d) => (RunOutcome::Failed, d),
         }
     }
 }
@@ -394,10 +394,10 @@ impl Scheduler {
 
     async fn record_end(&self, run: Option<i64>, job: &str, outcome: &Outcome) {
         let (kind, detail) = outcome.parts();
-        tracing::info!(job, outcome = kind, detail, "scheduled job stopped");
-        self.events.publish(Event::JobStopped { job: job.into(), outcome: kind.into(), detail: detail.into() });
+        tracing::info!(job, outcome = kind.as_str(), detail, "scheduled job stopped");
+        self.events.publish(Event::JobStopped { job: job.into(), outcome: kind, detail: detail.into() });
         let Some(id) = run else { return };
-        let (kind, detail, now) = (kind.to_string(), detail.to_string(), crate::clock::now_ms());
+        let (kind, detail, now) = (kind.as_str().to_string(), detail.to_string(), crate::clock::now_ms());
         let _ = self.store.write(move |c| store::scheduler::record_end(c, id, now, &kind, &detail)).await;
     }
 
@@ -514,11 +514,8 @@ impl Scheduler {
         if last.as_ref() != Some(&key) {
             tracing::debug!(state = state.as_str(), reason = ?d.reason, "scheduler state");
             self.events.publish(Event::SchedulerChanged {
-                state: state.as_str().into(),
-                reason: serde_json::to_value(d.reason)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default(),
+                state,
+                reason: d.reason,
                 explanation: d.explanation.clone(),
                 job: job.map(str::to_string),
             });

@@ -291,7 +291,7 @@ impl Training {
     fn changed(&self) {
         let state = self.state_word();
         self.events.publish(Event::TrainChanged {
-            state: state.as_str().into(),
+            state,
             serving: self.serving.as_ref().and_then(Serving::current),
         });
     }

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::backend::{AdamParams, BackendError, Trainer};
 use super::data::{self, Sample};
-use super::record::{self, StepResult};
+use super::record::{self, RunStatus, StepResult};
 use super::Training;
 use crate::events::Event;
 use crate::scheduler::runner::Outcome;
@@ -99,22 +99,22 @@ impl Training {
         self.changed();
         let result = self.steps(run, head, &tokens, cancel).await;
         let (status, detail) = match &result {
-            Ok(d) => ("done", d.clone()),
+            Ok(d) => (RunStatus::Done, d.clone()),
             Err(Stop::Paused) => (
-                "paused",
+                RunStatus::Paused,
                 "stopped because you came back; the unfinished step is redone in the next window".to_string(),
             ),
-            Err(Stop::Failed(e)) => ("failed", e.clone()),
+            Err(Stop::Failed(e)) => (RunStatus::Failed, e.clone()),
         };
-        let (s, d) = (status.to_string(), detail.clone());
+        let (s, d) = (status.as_str(), detail.clone());
         if let Err(e) = self.store.write(move |c| record::end_run(c, run, &s, &d)).await {
             tracing::error!(error = %e, "could not record the end of a training run");
         }
-        if status == "failed" {
+        if status == RunStatus::Failed {
             self.set_note(format!("the last run failed: {detail}"));
         }
-        self.events.publish(Event::TrainRunEnded { run_id: run, status: status.into(), detail: detail.clone() });
-        tracing::info!(run, status, detail, "training run ended");
+        self.events.publish(Event::TrainRunEnded { run_id: run, status, detail: detail.clone() });
+        tracing::info!(run, status = status.as_str(), detail, "training run ended");
         match result {
             Ok(d) => Outcome::Done(d),
             Err(Stop::Paused) => Outcome::Paused(detail),

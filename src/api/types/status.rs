@@ -142,6 +142,7 @@ pub(crate) fn typescript(f: &mut super::ts::File) {
     f.add::<crate::judge::JudgeStatus>();
     f.add::<crate::evolve::EvolverStatus>();
     f.add::<crate::evolve::Run>();
+    f.add::<crate::events::Event>();
     f.add::<SessionList>();
     f.add::<SessionRow>();
     f.add::<Paging>();

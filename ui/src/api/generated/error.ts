@@ -4,27 +4,40 @@
 /**
  * What every admin API error looks like: `{"error": {"code", "message", "problems"?}}`.
  */
-export type ErrorBody = { error: ErrorDetail, };
+export type ErrorBody = { error: ErrorDetail };
 
 /**
  * The inside of [`ErrorBody`].
  */
-export type ErrorDetail = { code: ErrorCode, 
-/**
- * Plain words for the user.
- */
-message: string, 
-/**
- * What is wrong with a skill (only with `invalid`).
- */
-problems?: Array<Problem>, };
+export type ErrorDetail = {
+  code: ErrorCode,
+  /**
+   * Plain words for the user.
+   */
+  message: string,
+  /**
+   * What is wrong with a skill (only with `invalid`).
+   */
+  problems?: Array<Problem>,
+};
 
 /**
  * What went wrong, for callers to branch on (the HTTP status says it too).
  */
-export type ErrorCode = "unauthorized" | "forbidden" | "not_found" | "bad_request" | "conflict" | "invalid" | "unavailable" | "request_timeout" | "too_large" | "keyring_unavailable" | "store_error";
+export type ErrorCode =
+  | "unauthorized"
+  | "forbidden"
+  | "not_found"
+  | "bad_request"
+  | "conflict"
+  | "invalid"
+  | "unavailable"
+  | "request_timeout"
+  | "too_large"
+  | "keyring_unavailable"
+  | "store_error";
 
 /**
  * A problem with one SKILL.md, located for the user.
  */
-export type Problem = { file: string, line: number | null, reason: string, };
+export type Problem = { file: string, line: number | null, reason: string };
