@@ -10,6 +10,7 @@ pub mod clock;
 pub mod config;
 pub mod connect;
 pub mod dataset;
+pub mod effect;
 pub mod engine;
 pub mod envelope;
 pub mod events;

@@ -209,6 +209,8 @@ pub struct TurnRecord {
     pub agent: crate::agent::AgentId,
     /// The client asked for no skill injection (`X-MetaClaw-Inject: off`).
     pub inject_off: bool,
+    /// Skills withheld from this turn for comparison (holdout).
+    pub held_out: Vec<String>,
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ pub mod curate;
 pub mod learning;
 pub mod scheduler;
 pub mod settings;
+pub mod stats;
 pub mod setup;
 pub mod skills;
 pub mod train;
@@ -151,6 +152,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/api/turns/{id}/feedback", axum::routing::post(feedback))
         .route("/api/events", get(events))
         .merge(skills::routes())
+        .merge(stats::routes())
         .merge(curate::routes())
         .merge(scheduler::routes())
         .merge(calendars::routes())

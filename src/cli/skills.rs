@@ -60,6 +60,14 @@ pub enum SkillsCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Whether each skill helps: judged turns with it against comparable turns without it.
+    Stats {
+        #[arg(long)]
+        json: bool,
+        /// Only this agent's turns.
+        #[arg(long)]
+        agent: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -216,6 +224,59 @@ pub async fn run(home: &Home, cmd: SkillsCmd) -> Result<()> {
             table(&["SKILL", "SCORE", "DECISION", "MATCHED TERMS"], rows);
             println!("{} tokens would be injected (library generation {})", e.tokens, e.generation);
         }
+        SkillsCmd::Stats { json, agent } => {
+            let agent = agent.map(|a| metaclaw::agent::AgentId::parse(&a)).transpose()?;
+            let list = api(home)?.skill_stats(&metaclaw::api::types::stats::StatsQuery { agent }).await?;
+            if json {
+                return print_json(&list);
+            }
+            stats_table(list.skills);
+        }
     }
     Ok(())
+}
+
+/// `skills stats` as a table: what helps first, then by uplift.
+fn stats_table(mut skills: Vec<metaclaw::api::types::stats::SkillStats>) {
+    use metaclaw::api::types::stats::{Rate, Verdict};
+    if skills.is_empty() {
+        println!("no skill has matched a recorded turn yet");
+        return;
+    }
+    let rank = |v: Verdict| match v {
+        Verdict::Helps => 0,
+        Verdict::NoEvidence => 1,
+        Verdict::Hurts => 2,
+    };
+    skills.sort_by(|a, b| {
+        rank(a.verdict)
+            .cmp(&rank(b.verdict))
+            .then(b.uplift.unwrap_or(f64::NEG_INFINITY).total_cmp(&a.uplift.unwrap_or(f64::NEG_INFINITY)))
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    let rate = |r: &Rate| match r.rate {
+        Some(p) => format!("{}/{} ({:.0}%)", r.wins, r.judged, p * 100.0),
+        None => "-".into(),
+    };
+    let points = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| format!("{:+.0}", v * 100.0));
+    let rows = skills
+        .iter()
+        .map(|s| {
+            let uplift = match s.uplift {
+                Some(_) => format!("{} ({} to {})", points(s.uplift), points(s.uplift_low), points(s.uplift_high)),
+                None => "-".into(),
+            };
+            vec![
+                s.name.clone(),
+                s.verdict.as_str().replace('_', " "),
+                s.injected.to_string(),
+                s.held_out.to_string(),
+                rate(&s.carried),
+                rate(&s.comparison),
+                uplift,
+                s.last_injected.map_or_else(|| "-".into(), super::output::time),
+            ]
+        })
+        .collect();
+    table(&["SKILL", "VERDICT", "INJECTED", "HELD OUT", "WITH", "WITHOUT", "UPLIFT (95%)", "LAST USED"], rows);
 }

@@ -10,9 +10,11 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 mod calendar;
+mod holdout;
 mod train;
 mod upstream;
 pub use calendar::{CalendarConfig, GoogleConfig, MicrosoftConfig};
+pub use holdout::HoldoutConfig;
 pub use train::{DistillConfig, Loss, TrainConfig, TINKER_BASE_URL};
 pub use upstream::{Auth, NamedUpstream, Protocol, RoutingConfig, UpstreamConfig, SHORTHAND_UPSTREAM};
 
@@ -117,6 +119,8 @@ pub struct SkillsConfig {
     pub embedding_weight: f32,
     /// Longest a turn waits for its request's embedding before using the lexical score alone.
     pub embedding_timeout_ms: u64,
+    /// `[skills.holdout]`: new and edited skills withheld from some matching turns, to compare.
+    pub holdout: HoldoutConfig,
 }
 
 impl Default for SkillsConfig {
@@ -131,6 +135,7 @@ impl Default for SkillsConfig {
             embedding_model: None,
             embedding_weight: 0.5,
             embedding_timeout_ms: 800,
+            holdout: HoldoutConfig::default(),
         }
     }
 }
@@ -488,6 +493,9 @@ impl Config {
         }
         if !(0.0..1.0).contains(&self.skills.min_score) {
             return Err(invalid("skills.min_score", format!("{} is outside 0..1", self.skills.min_score)));
+        }
+        if let Some((key, problem)) = self.skills.holdout.problem() {
+            return Err(invalid(key, problem));
         }
         if !(0.0..=1.0).contains(&self.skills.embedding_weight) {
             return Err(invalid(

@@ -383,6 +383,7 @@ impl Core {
             local: lasting.local,
             log_bodies: cfg.log.bodies,
             skills: self.skills.clone(),
+            holdout: self.learning.effect.holdout.clone(),
             events: lasting.events.clone(),
             responses: lasting.responses.clone(),
         });

@@ -25,6 +25,8 @@ pub(super) struct Learning {
     pub evolving: Option<JoinHandle<()>>,
     /// Evolution runs only in windows (`[evolve] run_in = "idle"`).
     pub evolve_idle: bool,
+    /// Per-skill effectiveness: holdout and the task that follows turns.
+    pub effect: crate::effect::Running,
 }
 
 impl Learning {
@@ -34,6 +36,7 @@ impl Learning {
         for task in [&self.judge, &self.evolving].into_iter().flatten() {
             task.abort();
         }
+        self.effect.stop();
     }
 }
 
@@ -72,5 +75,6 @@ pub(super) async fn start(
     });
     let evolve_idle = cfg.evolve.run_in == crate::config::RunIn::Idle;
     let evolving = (evolver.enabled() && !evolve_idle).then(|| evolver.spawn());
-    Learning { evolver, judge, judge_gate, judge_idle, evolving, evolve_idle }
+    let effect = crate::effect::start(store, skills, events).await;
+    Learning { evolver, judge, judge_gate, judge_idle, evolving, evolve_idle, effect }
 }

@@ -80,7 +80,8 @@ async fn take_in(
     let caller = Caller::of(headers);
     let mut block = None;
     // The messages are borrowed for the choice: the body is edited only once it is made.
-    let served = select_skills(st, session.turn_type, &caller, req.messages(), |b| block = Some(b.clone())).await;
+    let served =
+        select_skills(st, (session.turn_type, &session.id), &caller, req.messages(), |b| block = Some(b.clone())).await;
     let mut forward = (!req.edited).then(|| raw.clone());
     if let Some(b) = block {
         let placement = st.skills.config().placement;
@@ -100,18 +101,18 @@ async fn take_in(
 }
 
 /// Picks and injects the skills for a `main` turn (none when the client turned injection off);
-/// returns what was injected and the generation served.
+/// returns what was injected, the generation served and the skills held out.
 pub(super) async fn select_skills(
     st: &ProxyState,
-    turn_type: TurnType,
+    (turn_type, session): (TurnType, &str),
     caller: &Caller,
     messages: &[Value],
     apply: impl FnOnce(&Arc<Block>),
-) -> (Vec<Injected>, i64) {
+) -> (Vec<Injected>, i64, Vec<String>) {
     let library = st.skills.snapshot();
     let cfg = st.skills.config();
     if turn_type != TurnType::Main || !cfg.enabled || caller.inject_off {
-        return (Vec::new(), library.generation);
+        return (Vec::new(), library.generation, Vec::new());
     }
     // Semantic retrieval (opt-in) waits for the request's embedding, with a short timeout.
     let query = if st.skills.semantic_on() { query_parts(messages).into_iter().next() } else { None };
@@ -121,11 +122,15 @@ pub(super) async fn select_skills(
     };
     let vectors = st.skills.vectors();
     let semantic = qvec.as_deref().map(|q| Semantic { query: q, vectors: &vectors, weight: cfg.embedding_weight });
-    let sel = library.select_for(messages, cfg, semantic, Some(&caller.agent));
+    let mut sel = library.select_for(messages, cfg, semantic, Some(&caller.agent));
+    let held_out = st.holdout.apply(&library, session, &mut sel.injected);
+    if !held_out.is_empty() {
+        sel.block = Arc::new(Block::new(crate::effect::holdout::block_text(&library, &sel.injected)));
+    }
     if !sel.injected.is_empty() {
         apply(&sel.block);
     }
-    (sel.injected, library.generation)
+    (sel.injected, library.generation, held_out)
 }
 
 /// A fresh record for a turn; the upstream, request and answer are filled in as it goes.
@@ -136,7 +141,7 @@ pub(super) fn new_record(
     protocol: Protocol,
     model: Option<String>,
     stream: bool,
-    (skills, generation): (Vec<Injected>, i64),
+    (skills, generation, held_out): (Vec<Injected>, i64, Vec<String>),
 ) -> TurnRecord {
     let started_at_ms = now_ms();
     TurnRecord {
@@ -165,5 +170,6 @@ pub(super) fn new_record(
         generation,
         agent: caller.agent,
         inject_off: caller.inject_off,
+        held_out,
     }
 }

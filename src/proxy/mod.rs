@@ -59,6 +59,8 @@ pub struct ProxyState {
     pub local: LocalAddr,
     pub log_bodies: bool,
     pub skills: Arc<Library>,
+    /// New and edited skills withheld from some turns, to measure them.
+    pub holdout: Arc<crate::effect::Holdout>,
     pub events: crate::events::EventBus,
     /// Which session each relayed Responses API answer belongs to (`previous_response_id` chains).
     pub responses: Arc<response_store::ResponseStore>,

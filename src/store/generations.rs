@@ -71,3 +71,17 @@ pub fn version(c: &Connection, hash: &str) -> Result<Option<String>, StoreError>
         .query_row([hash], |r| r.get(0))
         .optional()?)
 }
+
+/// When a version of each skill was first active (ms): name → time.
+pub fn first_active(c: &Connection) -> Result<std::collections::HashMap<String, i64>, StoreError> {
+    let mut s = c.prepare("SELECT name, MIN(created_at) FROM skill_versions GROUP BY name")?;
+    let rows = s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// The generations after `after`, oldest first: `(id, changes JSON)`.
+pub fn changes_after(c: &Connection, after: i64) -> Result<Vec<(i64, String)>, StoreError> {
+    let mut s = c.prepare_cached("SELECT id, changes FROM generations WHERE id > ?1 ORDER BY id")?;
+    let rows = s.query_map([after], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+    Ok(rows)
+}

@@ -198,6 +198,9 @@ impl Store {
                 "INSERT OR IGNORE INTO turn_scores(turn_id, score, source, votes, reason, created_at) VALUES (?1, ?2, 'judge', ?3, ?4, ?5)",
                 params![s.turn_id, s.score, s.votes, s.reason, now_ms()],
             )?;
+            if n > 0 {
+                super::effect::rescore(c, s.turn_id, None, Some(s.score))?;
+            }
             c.execute(
                 "UPDATE judge_jobs SET status = 'done', attempts = attempts + 1, updated_at = ?2, last_error = NULL, outcome = 'scored',
                     last_answer = ?3, unparseable = unparseable + ?4, timed_out = timed_out + ?5
@@ -216,6 +219,10 @@ impl Store {
             if !turns::exists(c, turn_id)? {
                 return Ok(false);
             }
+            let old: Option<i64> = c
+                .query_row("SELECT score FROM turn_scores WHERE turn_id = ?1", [turn_id], |r| r.get(0))
+                .optional()?;
+            super::effect::rescore(c, turn_id, old, Some(score))?;
             c.execute(
                 "INSERT INTO turn_scores(turn_id, score, source, votes, reason, note, created_at) VALUES (?1, ?2, 'user', NULL, NULL, ?3, ?4)
                  ON CONFLICT(turn_id) DO UPDATE SET score = excluded.score, source = 'user', note = excluded.note,

@@ -7,6 +7,7 @@
 pub mod archive;
 pub mod calendars;
 pub mod candidates;
+pub mod effect;
 pub mod evolution;
 pub mod generations;
 pub mod inflight;
@@ -392,6 +393,7 @@ impl Store {
             candidates::clear(c)?;
             evolution::clear(c)?;
             judge::clear(c)?;
+            effect::clear(c)?;
             turns::clear(c)?;
             sessions::clear(c)?;
             turns::clear_blobs(c)?;
@@ -480,6 +482,7 @@ mod tests {
             generation: 0,
             agent: Default::default(),
             inject_off: false,
+            held_out: Vec::new(),
         }
     }
 

@@ -168,6 +168,7 @@ mod tests {
             generation: 0,
             agent: Default::default(),
             inject_off: false,
+            held_out: Vec::new(),
         }
     }
 

@@ -86,3 +86,19 @@ impl Client {
         self.get_query("/api/generations", limit).await
     }
 }
+
+// Per-skill effectiveness.
+impl Client {
+    /// `GET /api/skills-stats`: every skill's effectiveness (of one agent's turns, if asked).
+    pub async fn skill_stats(
+        &self,
+        query: &crate::api::types::stats::StatsQuery,
+    ) -> Result<crate::api::types::stats::SkillStatsList, ClientError> {
+        self.get_query("/api/skills-stats", query).await
+    }
+
+    /// `GET /api/skills/{name}/stats`: one skill's effectiveness and its per-day series.
+    pub async fn skill_stats_of(&self, name: &str) -> Result<crate::api::types::stats::SkillStatsDetail, ClientError> {
+        self.get(&format!("/api/skills/{}/stats", segment(name))).await
+    }
+}

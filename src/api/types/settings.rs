@@ -120,6 +120,7 @@ pub(crate) fn typescript(f: &mut super::ts::File) {
     f.add::<config::RoutingConfig>();
     f.add::<config::SessionsConfig>();
     f.add::<config::SkillsConfig>();
+    f.add::<config::HoldoutConfig>();
     f.add::<crate::skills::Placement>();
     f.add::<config::JudgeConfig>();
     f.add::<config::EvolveConfig>();

@@ -275,6 +275,27 @@ export type SkillsConfig = {
    * Longest a turn waits for its request's embedding before using the lexical score alone.
    */
   embedding_timeout_ms: number,
+  /**
+   * `[skills.holdout]`: new and edited skills withheld from some matching turns, to compare.
+   */
+  holdout: HoldoutConfig,
+};
+
+export type HoldoutConfig = {
+  /**
+   * Withhold new and edited skills (user-written or evolved; never built-in, pinned or
+   * `critical: true` ones) from some of their first matching turns.
+   */
+  enabled: boolean,
+  /**
+   * Share of the matching turns withheld, 0..=1 (decided per conversation, so a conversation
+   * keeps a stable set of skills).
+   */
+  share: number,
+  /**
+   * Only a version's first this many matching turns are considered.
+   */
+  first: number,
 };
 
 /**
