@@ -389,3 +389,61 @@ async fn a_skills_run_judges_and_evolves_between_days_so_the_next_day_runs_on_th
     // No learning step after the last day.
     assert!(read(&out.join("skills/day02/learned.json"))["evolve"].is_null());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_skills_and_rl_run_trains_one_step_on_the_configured_service_between_days() {
+    use metaclaw_standin::tinker::{self, write_tokenizer, TinkerOptions};
+    let standin = common::standin(Options::default()).await;
+    let work = tempfile::tempdir().unwrap();
+    let tok = work.path().join("tokenizer");
+    std::fs::create_dir_all(&tok).unwrap();
+    write_tokenizer(&tok);
+    let service = tinker::spawn(TinkerOptions {
+        api_key: Some("tml-bench-key".into()),
+        hub_dir: Some(tok.clone()),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    // The user's own config names the training service; the bench copies its [train] section.
+    let user_home = work.path().join("user-home");
+    std::fs::create_dir_all(&user_home).unwrap();
+    let mut cfg = metaclaw::config::Config::default();
+    cfg.train.enabled = true;
+    cfg.train.base_model = Some("standin/tiny-chat".into());
+    cfg.train.base_url = service.base_url();
+    cfg.train.hub_url = service.base_url();
+    cfg.train.tokenizer_dir = Some(tok.clone());
+    cfg.train.min_batch = 2;
+    cfg.train.save_timeout_secs = 2;
+    std::fs::write(user_home.join("config.toml"), cfg.to_toml()).unwrap();
+    let out = work.path().join("out");
+    let template = format!(
+        "{} {{session}} {{message_file}} {{workspace}} {{base_url}} {{model}}",
+        fixtures().join("agent.sh").display()
+    );
+    let run = Command::new(BIN)
+        .arg("--home")
+        .arg(&user_home)
+        .args(["bench", "run", "--agent", "command", "--mode", "skills+rl", "--model", "standin-small"])
+        .args(["--judge-model", "standin-judge", "--evolver-model", "standin-evolver", "--days", "2"])
+        .args(["--agent-timeout", "2", "--agent-cmd", &template, "--upstream", &standin.base_url()])
+        .arg("--data")
+        .arg(fixtures().join("valid"))
+        .arg("--out")
+        .arg(&out)
+        .env("BENCH_LOG", work.path().join("calls.log"))
+        .env("BENCH_BLOCK", work.path().join("no-block"))
+        .env("BENCH_EXTRA", "[[judge_score:1]]")
+        .env("TINKER_API_KEY", "tml-bench-key")
+        .env_remove("METACLAW_UPSTREAM_API_KEY")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    let learned = read(&out.join("skills+rl/day01/learned.json"));
+    let train = learned["train"].as_str().unwrap_or_else(|| panic!("no training step: {learned}"));
+    assert!(train.starts_with("Done"), "one training step ran to its end: {train}");
+    let config = std::fs::read_to_string(out.join("skills+rl/home/config.toml")).unwrap();
+    assert!(!config.contains("tml-bench-key"), "the service's key stays out of --out");
+}

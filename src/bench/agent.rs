@@ -1,7 +1,7 @@
 //! The agent under test: OpenClaw (the built-in preset, with its own HOME and state under
 //! `--out/<mode>/agent`, its provider pointed at this run's proxy) or any program through a
 //! command template. One call is one agent turn; a timeout or a crash is an error in plain words,
-//! never a hang (the whole process group is killed).
+//! never a hang (the agent is killed and the round stops waiting for it).
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::score::{kill_group, read_capped};
+use super::score::read_capped;
 use super::BenchError;
 
 /// Which agent drives the rounds.
@@ -116,7 +116,7 @@ impl Agent {
         Ok(())
     }
 
-    /// Runs one turn; never longer than `turn.timeout` (then the agent's process group is killed).
+    /// Runs one turn; never longer than `turn.timeout` (then the agent is killed).
     pub async fn send(&self, turn: &Turn<'_>) -> Reply {
         let started = Instant::now();
         let mut cmd = match self.command(turn) {
@@ -125,8 +125,6 @@ impl Agent {
         };
         cmd.current_dir(turn.workspace).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
         cmd.kill_on_drop(true);
-        #[cfg(unix)]
-        cmd.process_group(0);
         let mut child = match cmd.spawn() {
             Ok(c) => c,
             Err(e) => {
@@ -137,7 +135,6 @@ impl Agent {
                 }
             }
         };
-        let pid = child.id();
         let (out, err) = (child.stdout.take(), child.stderr.take());
         let run = async {
             let (o, e) = tokio::join!(read_capped(out), read_capped(err));
@@ -147,7 +144,7 @@ impl Agent {
         let took_ms = started.elapsed().as_secs_f64() * 1000.0;
         match result {
             Err(_) => {
-                kill_group(pid);
+                let _ = child.start_kill();
                 Reply {
                     output: String::new(),
                     error: Some(format!(

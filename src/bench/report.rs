@@ -125,7 +125,7 @@ fn style(mode: Mode) -> (&'static str, &'static str) {
 /// The self-contained page.
 pub fn html_page(report: &Report) -> String {
     let (w, h) = (720.0_f64, 320.0_f64);
-    let (left, right, top, bottom) = (52.0, 16.0, 16.0, 44.0);
+    let (left, right, top, bottom) = (52.0, 40.0, 16.0, 44.0);
     let n = report.days.len().max(1);
     let x = |i: usize| {
         if n == 1 {
@@ -139,7 +139,7 @@ pub fn html_page(report: &Report) -> String {
     let summary: Vec<String> = report.modes.iter().map(|m| format!("{} {}", m.mode, pct(m.overall.accuracy))).collect();
     let _ = write!(
         svg,
-        r#"<svg viewBox="0 0 {w} {h}" role="img" aria-labelledby="chart-title chart-desc" xmlns="http://www.w3.org/2000/svg"><title id="chart-title">Accuracy per day, one line per mode</title><desc id="chart-desc">Overall: {}. The table below has every number.</desc>"#,
+        r#"<svg class="chart" viewBox="0 0 {w} {h}" role="img" aria-labelledby="chart-title chart-desc" xmlns="http://www.w3.org/2000/svg"><title id="chart-title">Accuracy per day, one line per mode</title><desc id="chart-desc">Overall: {}. The table below has every number.</desc>"#,
         esc(&summary.join(", "))
     );
     for tick in [0.0, 0.25, 0.5, 0.75, 1.0] {
@@ -269,7 +269,8 @@ pub fn html_page(report: &Report) -> String {
 @media (prefers-color-scheme: dark) {{ :root {{ --bg: #0d1117; --fg: #e6edf3; --muted: #9198a1; --grid: #30363d;
   --baseline: #9198a1; --skills: #58a6ff; --rl: #f778ba; }} }}
 body {{ background: var(--bg); color: var(--fg); font: 15px/1.5 system-ui, sans-serif; margin: 2rem auto; max-width: 760px; padding: 0 1rem; }}
-svg {{ width: 100%; height: auto; }}
+svg.chart {{ width: 100%; height: auto; }}
+ul.legend svg {{ vertical-align: middle; }}
 .grid {{ stroke: var(--grid); stroke-width: 1; }}
 .axis {{ fill: var(--muted); font-size: 12px; }}
 ul.legend {{ list-style: none; padding: 0; display: flex; gap: 1.5rem; flex-wrap: wrap; }}

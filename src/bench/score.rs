@@ -87,19 +87,16 @@ pub fn file_check_passed(run: &CheckRun, expect_exit: i32, stdout: Option<&str>,
     true
 }
 
-/// Runs `command` with `sh -c` in `cwd` (its own process group, killed whole at `timeout`),
-/// keeping at most 64 KiB of each output.
+/// Runs `command` with `sh -c` in `cwd` (killed at `timeout`; what it started in the background
+/// is not waited for), keeping at most 64 KiB of each output.
 pub async fn run_check(command: &str, cwd: &Path, timeout: Duration) -> CheckRun {
     let mut cmd = tokio::process::Command::new("sh");
     cmd.arg("-c").arg(command).current_dir(cwd).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     cmd.kill_on_drop(true);
-    #[cfg(unix)]
-    cmd.process_group(0);
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => return CheckRun { error: Some(format!("cannot start sh: {e}")), ..CheckRun::default() },
     };
-    let pid = child.id();
     let out = child.stdout.take();
     let err = child.stderr.take();
     let read = async {
@@ -112,24 +109,9 @@ pub async fn run_check(command: &str, cwd: &Path, timeout: Duration) -> CheckRun
             CheckRun { exit: status.ok().and_then(|s| s.code()), stdout, stderr, timed_out: false, error: None }
         }
         Err(_) => {
-            kill_group(pid);
+            let _ = child.start_kill();
             CheckRun { timed_out: true, error: Some(format!("no result within {timeout:?}")), ..CheckRun::default() }
         }
-    }
-}
-
-/// Kills a process group started with `process_group(0)` (its id is the leader's pid).
-pub fn kill_group(pid: Option<u32>) {
-    #[cfg(unix)]
-    if let Some(pid) = pid {
-        // `kill -KILL -<pgid>`: the whole group, including what the shell started.
-        let _ = std::process::Command::new("kill")
-            .arg("-KILL")
-            .arg(format!("-{pid}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
     }
 }
 

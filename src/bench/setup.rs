@@ -189,7 +189,8 @@ impl BenchEngine {
         }
     }
 
-    /// Asks for a training step now and waits for it to end.
+    /// Asks for a training step now and waits for it to end: its end event, or the status no
+    /// longer training (a run that could not start ends without one).
     async fn train_step(&mut self) -> String {
         if let Err(e) = self.client.train_now().await {
             return format!("training did not start: {e}");
@@ -200,11 +201,16 @@ impl BenchEngine {
             if now >= deadline {
                 return format!("no training result within {} min", TRAIN_WAIT.as_secs() / 60);
             }
-            match tokio::time::timeout(deadline - now, self.events.recv()).await {
+            match tokio::time::timeout(RECHECK.min(deadline - now), self.events.recv()).await {
                 Ok(Ok(Event::TrainRunEnded { status, detail, .. })) => return format!("{status:?}: {detail}"),
                 Ok(Err(broadcast::error::RecvError::Closed)) => return "the engine stopped".into(),
-                Err(_) => return format!("no training result within {} min", TRAIN_WAIT.as_secs() / 60),
-                _ => {}
+                _ => match self.client.train_status().await {
+                    Ok(s) if s.current_run.is_none() && s.state != crate::train::TrainState::Training => {
+                        return format!("{:?}: {}", s.state, s.detail)
+                    }
+                    Ok(_) => {}
+                    Err(e) => return format!("cannot read the training status: {e}"),
+                },
             }
         }
     }
