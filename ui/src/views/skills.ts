@@ -5,7 +5,6 @@
 
 import type { App, View } from "../app";
 import type { SkillDetail, SkillStats, SkillSummary, Verdict } from "../api/types";
-import type { Pinnable } from "../api/types/curate-shim";
 import { ApiError } from "../api/client";
 import { debounce, field, h, replace } from "../lib/dom";
 import { dateTime, num } from "../lib/format";
@@ -174,7 +173,7 @@ export function skillsView(app: App, params: string[]): View {
         "div",
         { class: "actions" },
         sw,
-        pinButton(s.name, (s as Pinnable).pinned === true),
+        pinButton(s.name, s.pinned),
         h("button", { type: "button", class: "btn", id: "edit-skill", onclick: () => editor(s) }, "Edit"),
         h("button", { type: "button", class: "btn btn-danger", id: "delete-skill", onclick: () => void remove(s) }, s.origin === "builtin" ? "Disable (built-in)" : "Delete"),
       ),

@@ -3,7 +3,6 @@
 // with arrow keys moving between skills.
 
 import type { SkillStats, SkillSummary } from "../../api/types";
-import type { Pinnable } from "../../api/types/curate-shim";
 import { h, replace, s } from "../../lib/dom";
 import { num } from "../../lib/format";
 import { badge, roving } from "../../lib/ui";
@@ -77,7 +76,7 @@ export function skillTable(skills: SkillSummary[], stats: Map<string, SkillStats
         h(
           "button",
           { type: "button", class: `item${sk.enabled ? "" : " item-off"}`, "data-name": sk.name, onclick: () => opts.onSelect(sk.name) },
-          h("span", { class: "item-title" }, sk.name, (sk as Pinnable).pinned ? h("span", { class: "pinned-mark", title: "Pinned" }, pinGlyph(), h("span", { class: "sr-only" }, " (pinned)")) : null),
+          h("span", { class: "item-title" }, sk.name, sk.pinned ? h("span", { class: "pinned-mark", title: "Pinned" }, pinGlyph(), h("span", { class: "sr-only" }, " (pinned)")) : null),
           h("span", { class: "item-desc" }, sk.description),
           h("span", { class: "item-meta" }, badge(sk.category), badge(sk.origin, sk.origin === "evolved" ? "ok" : sk.origin === "user" ? "info" : "muted"), sk.enabled ? null : badge("disabled", "warn")),
         ),
