@@ -170,6 +170,26 @@ fn bench_dataset(b: &[u8]) {
     let _ = score::boxed_letters(&String::from_utf8_lossy(b));
 }
 
+/// The evolver's answer and its edit operations: read, applied to a skill body, and a whole new
+/// body turned into operations (`{"body", "ops", "new"}` or an evolver answer `{"skills": [...]}`).
+fn edit_ops(b: &[u8]) {
+    use metaclaw::evolve::ops;
+    let text = String::from_utf8_lossy(b);
+    let _ = metaclaw::evolve::parse_answer(&text);
+    let Ok(v) = serde_json::from_slice::<Value>(b) else { return };
+    let body = v["body"].as_str().unwrap_or("# A skill\n\n1. First step.\n2. Second step.");
+    if let Ok(list) = ops::parse(&v["ops"]) {
+        if let Ok(applied) = ops::apply(body, &list) {
+            let added: usize = list.iter().map(|o| format!("{o:?}").len() + 1).sum();
+            assert!(applied.text.len() <= body.len() + added, "applying operations grew the text past what they carry");
+            let _ = ops::removed_share(body, applied.removed);
+        }
+    }
+    if let Some(new) = v["new"].as_str() {
+        let _ = ops::diff(body, new);
+    }
+}
+
 #[path = "fuzz/dict.rs"]
 mod dict;
 use dict::*;
@@ -203,6 +223,7 @@ fn target(name: &str) -> Target {
         "skill_md" => make(SKILL, (b"[", b"]"), skill_md),
         "ics" => make(ICS, (b"BEGIN:VEVENT\r\n", b"END:VEVENT\r\n"), ics),
         "caldav_xml" => make(CALDAV_XML, (b"<d:prop>", b"</d:prop>"), caldav_xml),
+        "edit_ops" => make(EDIT_OPS, JSON_NEST, edit_ops),
         "envelope" => make(
             ENVELOPE,
             (b"<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>>\n", b"\n<<<END_OPENCLAW_INTERNAL_CONTEXT>>>"),
@@ -224,6 +245,7 @@ const TARGETS: &[&str] = &[
     "caldav_xml",
     "envelope",
     "bench_dataset",
+    "edit_ops",
 ];
 
 fn root() -> PathBuf {
@@ -590,6 +612,12 @@ fn fuzz_agent_envelopes() {
 
 #[test]
 #[ignore = "fuzzing takes a while: cargo test --test fuzz -- --ignored"]
+fn fuzz_evolver_edit_operations() {
+    fuzz("edit_ops", budget()).unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+#[ignore = "fuzzing takes a while: cargo test --test fuzz -- --ignored"]
 fn fuzz_bench_dataset() {
     fuzz("bench_dataset", budget()).unwrap_or_else(|e| panic!("{e}"));
 }
@@ -621,6 +649,14 @@ fn every_seed_is_a_sample_its_parser_reads() {
                 }
                 "caldav_xml" => {
                     metaclaw::calendar::caldav::xml::multistatus(&text).is_ok_and(|m| !m.responses.is_empty())
+                }
+                // Operations that apply to their body, or an evolver answer that parses.
+                "edit_ops" => {
+                    let v: Value = serde_json::from_slice(b).unwrap_or_default();
+                    let body = v["body"].as_str().unwrap_or("");
+                    metaclaw::evolve::parse_answer(&text).is_ok()
+                        || metaclaw::evolve::ops::parse(&v["ops"])
+                            .is_ok_and(|o| metaclaw::evolve::ops::apply(body, &o).is_ok())
                 }
                 // Each seed carries an envelope and some words of the user's.
                 "envelope" => {

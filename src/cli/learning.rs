@@ -8,7 +8,7 @@ use clap::Subcommand;
 
 use metaclaw::api::types::learning::{
     ApprovalScope, ApproveArg, Candidate, CandidateFilter, CandidateStatus, DatasetQuery, EvolveArg, LearningQuery,
-    Limit, RejectArg, Replay, Split,
+    Limit, RejectArg, Replay, Split, ValidationSummary,
 };
 use metaclaw::api::types::status::Feedback;
 use metaclaw::evolve::Failure;
@@ -21,7 +21,7 @@ use super::output::{table, time};
 pub enum ReviewCmd {
     /// Candidates proposed by the evolver (pending by default).
     List {
-        /// pending, approved, rejected, deferred, or all.
+        /// pending, approved, rejected, deferred, stale, or all.
         #[arg(long, default_value = "pending")]
         status: String,
         /// Only candidates learned from this agent's turns.
@@ -102,7 +102,7 @@ fn candidate_status(s: &str) -> Result<Option<CandidateStatus>> {
     }
     serde_json::from_value(serde_json::Value::String(s.to_string()))
         .map(Some)
-        .map_err(|_| anyhow::anyhow!("--status is pending, approved, rejected, deferred or all, not {s:?}"))
+        .map_err(|_| anyhow::anyhow!("--status is pending, approved, rejected, deferred, stale or all, not {s:?}"))
 }
 
 pub async fn evolve(home: &Home, session: Option<String>, retry_failed: bool) -> Result<()> {
@@ -157,6 +157,18 @@ pub async fn runs(home: &Home, limit: u32, json: bool) -> Result<()> {
     Ok(())
 }
 
+/// A validation set's verdicts in a few characters: `2W 1T 0L`, with errors and unjudged turns.
+fn validation_counts(v: &ValidationSummary) -> String {
+    let mut out = format!("{}W {}T {}L", v.wins, v.ties, v.losses);
+    if v.errors > 0 {
+        out.push_str(&format!(" {}E", v.errors));
+    }
+    if v.unjudged > 0 {
+        out.push_str(&format!(" ({} unjudged)", v.unjudged));
+    }
+    out
+}
+
 /// A candidate's replay verdict, when it has one of the expected shape.
 fn replay(c: &Candidate) -> Option<Replay> {
     c.replay.clone().and_then(|r| serde_json::from_value(r).ok())
@@ -174,23 +186,24 @@ pub async fn review(home: &Home, cmd: ReviewCmd) -> Result<()> {
                 .candidates
                 .iter()
                 .map(|c| {
-                    let verdict = match replay(c).map(|r| r.improved) {
-                        Some(true) => "improves",
-                        Some(false) => "no better",
-                        None => "-",
+                    let verdict = match (&c.validation, replay(c).map(|r| r.improved)) {
+                        (Some(v), _) => validation_counts(v),
+                        (None, Some(true)) => "improves".into(),
+                        (None, Some(false)) => "no better".into(),
+                        (None, None) => "-".into(),
                     };
                     vec![
                         c.id.to_string(),
                         c.status.to_string(),
                         c.action.to_string(),
                         c.name.clone(),
-                        verdict.into(),
+                        verdict,
                         time(c.created_at),
                         c.rationale.chars().take(60).collect(),
                     ]
                 })
                 .collect();
-            table(&["ID", "STATUS", "ACTION", "SKILL", "REPLAY", "PROPOSED", "WHY"], rows);
+            table(&["ID", "STATUS", "ACTION", "SKILL", "VALIDATION", "PROPOSED", "WHY"], rows);
         }
         ReviewCmd::Show { id } => {
             let c = api.candidate(id).await?;
@@ -208,6 +221,29 @@ pub async fn review(home: &Home, cmd: ReviewCmd) -> Result<()> {
                     if r.improved { "improves on the failed answer" } else { "no better than the failed answer" },
                     r.reason.as_deref().unwrap_or("")
                 );
+            }
+            if let Some(v) = &c.validation {
+                println!("validation: {}", validation_counts(v));
+                for t in &v.turns {
+                    let why = t.reason.as_deref().map(|r| super::output::one_line(r, 160)).unwrap_or_default();
+                    println!("  {} turn {} ({}): {why}", t.verdict, t.turn_id, t.role);
+                }
+                if let Some(note) = &v.note {
+                    println!("  {note}");
+                }
+            }
+            if let Some(ops) = &c.ops {
+                let plural = if ops.len() == 1 { "" } else { "s" };
+                println!("\nchanges to {} ({} operation{plural}):", c.name, ops.len());
+                for op in ops {
+                    println!("  {}", op.describe());
+                }
+            }
+            if let Some(share) = c.removed_share.filter(|s| *s > 0.5) {
+                println!("warning: this edit removes {:.0}% of the skill's lines", share * 100.0);
+            }
+            if c.status == CandidateStatus::Stale {
+                println!("stale: {}", c.reason.as_deref().unwrap_or("the skill changed since"));
             }
             // Evidence of the expected shape; older records may differ and are left out.
             let evidence: Vec<Failure> = serde_json::from_value(c.evidence.clone()).unwrap_or_default();

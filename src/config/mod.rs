@@ -224,6 +224,9 @@ pub struct EvolveConfig {
     pub max_tokens: u32,
     /// Existing skills shown to the evolver: the ones closest to the failures, at most this many.
     pub prompt_skills: usize,
+    /// Earlier turns a candidate would have matched, replayed with it beside its failed turns
+    /// before it is promoted (its validation set), at most this many.
+    pub validation_turns: usize,
 }
 
 /// When deferrable learning work runs.
@@ -251,6 +254,7 @@ impl Default for EvolveConfig {
             timeout_secs: 300,
             max_tokens: 1500,
             prompt_skills: 8,
+            validation_turns: 4,
         }
     }
 }
@@ -517,6 +521,12 @@ impl Config {
         }
         if !(16..=8192).contains(&self.judge.max_tokens) {
             return Err(invalid("judge.max_tokens", format!("{} is outside 16..=8192", self.judge.max_tokens)));
+        }
+        if self.evolve.validation_turns > 50 {
+            return Err(invalid(
+                "evolve.validation_turns",
+                format!("{} is more than 50", self.evolve.validation_turns),
+            ));
         }
         if self.evolve.prompt_skills > 100 {
             return Err(invalid("evolve.prompt_skills", format!("{} is more than 100", self.evolve.prompt_skills)));

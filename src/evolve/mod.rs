@@ -3,9 +3,12 @@
 //! and verified by a replay, into a review queue. Runs at session end, after N failures in a
 //! session, and on demand; in the background, within an hourly call budget; all state in SQLite.
 
+mod delta;
+pub mod ops;
 mod prompt;
 pub mod review;
 mod screen;
+pub mod validate;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -14,7 +17,8 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use tokio::task::JoinHandle;
 
-pub use prompt::{Failure, Proposal};
+pub use ops::EditOp;
+pub use prompt::{parse as parse_answer, Failure, Proposal};
 
 use crate::agent::AgentId;
 use crate::clock::now_ms;
@@ -133,6 +137,9 @@ impl Outcome {
 }
 
 pub use crate::store::evolution::FAILED_STATUSES;
+
+/// Existing skills shown to the evolver with their whole text (the closest ones).
+const BODIES_SHOWN: usize = 3;
 
 /// Automatic runs of a session that keep failing stop after this many (in windows too), until a
 /// restart or `metaclaw evolve --retry-failed`.
@@ -288,7 +295,7 @@ impl Evolver {
         self.paused.clone()
     }
 
-    fn upstream(&self, name: Option<&str>) -> Option<Arc<Upstream>> {
+    pub(crate) fn upstream(&self, name: Option<&str>) -> Option<Arc<Upstream>> {
         match name {
             Some(n) => self.routes.upstreams.iter().find(|u| u.name == n).cloned(),
             None => self.routes.candidates(None).into_iter().next(),
@@ -422,8 +429,9 @@ impl Evolver {
 
     /// The existing skills closest to the failures (their requests, the user's reactions and
     /// the reasons), at most `[evolve] prompt_skills`, best first: the evolver sees what it might
-    /// edit without the whole library.
-    fn closest_skills(&self, snap: &crate::skills::Snapshot, failures: &[Failure]) -> Vec<(String, String)> {
+    /// edit without the whole library; the closest [`BODIES_SHOWN`] with their current text,
+    /// which its edit operations anchor on.
+    fn closest_skills(&self, snap: &crate::skills::Snapshot, failures: &[Failure]) -> Vec<prompt::Shown> {
         let k = self.cfg.prompt_skills;
         if k == 0 {
             return Vec::new();
@@ -443,8 +451,14 @@ impl Evolver {
         ranked
             .into_iter()
             .filter(|c| c.score > 0.0)
-            .filter_map(|c| snap.get(&c.name).map(|e| (e.skill.name.clone(), e.skill.description.clone())))
+            .filter_map(|c| snap.get(&c.name))
             .take(k)
+            .enumerate()
+            .map(|(i, e)| prompt::Shown {
+                name: e.skill.name.clone(),
+                description: e.skill.description.clone(),
+                body: (i < BODIES_SHOWN).then(|| e.skill.body.clone()),
+            })
             .collect()
     }
 
@@ -522,9 +536,19 @@ impl Evolver {
             Ok(proposals) => {
                 let none = proposals.is_empty();
                 for p in proposals.into_iter().take(self.cfg.max_candidates) {
-                    match screen::screen(&p, &snap, &rejected, self.cfg.similarity_threshold) {
-                        screen::Verdict::Keep { action, skill, previous } => keep.push((p, action, skill, previous)),
-                        screen::Verdict::Drop(why) => report.dropped.push(format!("{}: {why}", p.name)),
+                    let name = p.name.clone();
+                    let kept = delta::resolve(p, &snap).and_then(|(p, delta)| {
+                        match screen::screen(&p, &snap, &rejected, self.cfg.similarity_threshold) {
+                            screen::Verdict::Keep { action, skill, previous } => {
+                                let delta = delta::of_kept(action, &skill, &snap, delta)?;
+                                Ok((p, action, skill, previous, delta))
+                            }
+                            screen::Verdict::Drop(why) => Err(why),
+                        }
+                    });
+                    match kept {
+                        Ok(k) => keep.push(k),
+                        Err(why) => report.dropped.push(format!("{name}: {why}")),
                     }
                 }
                 if none {
@@ -556,7 +580,7 @@ impl Evolver {
         };
         let proposed: Vec<NewCandidate> = keep
             .iter()
-            .map(|(p, action, skill, previous)| NewCandidate {
+            .map(|(p, action, skill, previous, delta)| NewCandidate {
                 action: *action,
                 name: skill.name.clone(),
                 description: skill.description.clone(),
@@ -564,6 +588,8 @@ impl Evolver {
                 rationale: p.rationale.clone(),
                 content: crate::skills::render(&scoped(skill, *action, &snap, &agents)),
                 previous: previous.clone(),
+                ops: delta.as_ref().map(|d| serde_json::to_string(&d.ops).expect("json")),
+                base_hash: delta.as_ref().map(|d| d.base_hash.clone()),
             })
             .collect();
         let (run_id, ids) = self.store.write(move |c| evolution::record_run(c, &run, &proposed)).await?;
@@ -584,7 +610,7 @@ impl Evolver {
                 self.events.publish(Event::CandidateProposed {
                     id,
                     name: c.name.clone(),
-                    action: c.action,
+                    action: c.action.to_string(),
                 });
             }
             if let Err(e) = review::verify_and_apply_policy(self, id).await {

@@ -4,19 +4,34 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::ops::{self, EditOp};
 use crate::secrets::redact;
 use crate::turn::ScoreSource;
 
 pub const SYSTEM: &str = "You improve an AI assistant by writing skills: short Markdown instructions that are \
 added to its prompt when a request is relevant. You are shown turns where the assistant failed, with the judge's \
 reasons and the user's reaction, and the skills it already has. Propose at most MAX skills that would have \
-prevented these failures. Prefer editing an existing skill that almost covers the failure (action \"edit\", same \
-name) over creating a new one. Each skill: a name (lowercase letters, digits and single hyphens), a one-sentence \
-description saying when to use it (with the words a user would type), a concise body of numbered steps with a \
-short example, a category, and a rationale naming the failure it fixes. Never include credentials, and never tell \
-the assistant to ignore its instructions or the user. Answer with JSON only, exactly: \
-{\"skills\": [{\"action\": \"create\" or \"edit\", \"name\": \"...\", \"description\": \"...\", \"body\": \"...\", \
-\"category\": \"...\", \"rationale\": \"...\"}]} — or {\"skills\": []} if no skill would help.";
+prevented these failures. Prefer editing an existing skill that almost covers the failure over creating a new one. \
+A new skill (action \"create\"): a name (lowercase letters, digits and single hyphens), a one-sentence description \
+saying when to use it (with the words a user would type), a concise body of numbered steps with a short example, a \
+category, and a rationale naming the failure it fixes. An edit (action \"edit\", the existing skill's name) never \
+rewrites the skill: it lists small operations on the current text shown to you, each naming the exact line it \
+applies to: {\"op\": \"add_step\", \"after\": \"<existing line>\", \"text\": \"<new line>\"} (omit \"after\" to add \
+at the end), {\"op\": \"replace_line\", \"anchor\": \"<existing line>\", \"text\": \"<new line>\"}, \
+{\"op\": \"remove_line\", \"anchor\": \"<existing line>\"}; keep every line that is still right. Never include \
+credentials, and never tell the assistant to ignore its instructions or the user. Answer with JSON only, exactly: \
+{\"skills\": [{\"action\": \"create\", \"name\": \"...\", \"description\": \"...\", \"body\": \"...\", \
+\"category\": \"...\", \"rationale\": \"...\"}, {\"action\": \"edit\", \"name\": \"...\", \"ops\": [...], \
+\"rationale\": \"...\"}]} — or {\"skills\": []} if no skill would help.";
+
+/// An existing skill as the evolver sees it: its name, description and (for the closest few) its
+/// current body, which edit operations anchor on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shown {
+    pub name: String,
+    pub description: String,
+    pub body: Option<String>,
+}
 
 /// One failed turn as shown to the evolver (and kept as a candidate's evidence).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -51,13 +66,19 @@ pub fn sanitise_reason(reason: &str, max: usize) -> String {
     format!("\"{}\"", cut(&line, max))
 }
 
-/// One proposed skill, as the evolver wrote it.
+/// One proposed skill, as the evolver wrote it: a create carries a `body`; an edit carries `ops`
+/// on the current body (or, from a model that ignores the contract, a whole `body`, which is
+/// diffed into operations). An edit's description, when absent, stays as it is.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Proposal {
     pub action: String,
     pub name: String,
+    #[serde(default)]
     pub description: String,
+    #[serde(default)]
     pub body: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ops: Option<Vec<EditOp>>,
     #[serde(default)]
     pub category: String,
     #[serde(default)]
@@ -73,7 +94,7 @@ fn cut(s: &str, n: usize) -> String {
 }
 
 /// The user message for the evolver.
-pub fn user_prompt(failures: &[Failure], skills: &[(String, String)], rejected: &[(String, String)]) -> String {
+pub fn user_prompt(failures: &[Failure], skills: &[Shown], rejected: &[(String, String)]) -> String {
     let mut p = String::from("## Failed turns\n");
     for (i, f) in failures.iter().enumerate() {
         p.push_str(&format!(
@@ -93,8 +114,15 @@ pub fn user_prompt(failures: &[Failure], skills: &[(String, String)], rejected: 
         }
     }
     p.push_str("\n## Existing skills (edit one rather than duplicate it)\n");
-    for (name, desc) in skills {
-        p.push_str(&format!("- {name}: {}\n", cut(desc, 200)));
+    for s in skills {
+        p.push_str(&format!("- {}: {}\n", s.name, cut(&s.description, 200)));
+    }
+    for s in skills {
+        if let Some(body) = &s.body {
+            // Whole, not cut: edit operations anchor on its lines. Four backticks: a fence inside
+            // the body can't close it.
+            p.push_str(&format!("\n### Current text of {}\n````\n{}\n````\n", s.name, body));
+        }
     }
     if !rejected.is_empty() {
         p.push_str("\n## Skills the user rejected (do not propose them again)\n");
@@ -116,7 +144,21 @@ pub fn parse(text: &str) -> Result<Vec<Proposal>, String> {
     skills
         .iter()
         .map(|s| {
-            serde_json::from_value::<Proposal>(s.clone()).map_err(|e| format!("a proposed skill is incomplete: {e}"))
+            // The operations are read on their own, for an error that names the bad one.
+            let mut s = s.clone();
+            let ops = s.as_object_mut().and_then(|o| o.remove("ops")).filter(|o| !o.is_null());
+            let mut p =
+                serde_json::from_value::<Proposal>(s).map_err(|e| format!("a proposed skill is incomplete: {e}"))?;
+            if let Some(ops) = ops {
+                p.ops = Some(ops::parse(&ops).map_err(|e| format!("the edit of {} is not usable: {e}", p.name))?);
+            }
+            if p.action != "edit" && p.body.trim().is_empty() {
+                return Err(format!("the new skill {} has no body", p.name));
+            }
+            if p.action == "edit" && p.ops.is_none() && p.body.trim().is_empty() {
+                return Err(format!("the edit of {} has neither operations nor a body", p.name));
+            }
+            Ok(p)
         })
         .collect()
 }
@@ -164,7 +206,23 @@ mod tests {
         assert!(parse("Here you go: {\"skills\": [ {\"action\": \"create\", \"name\": ").is_err());
         assert!(parse("no json").is_err());
         assert!(parse("{\"skills\": [{\"name\": \"x\"}]}").unwrap_err().contains("incomplete"));
+        let no_body = "{\"skills\": [{\"action\": \"create\", \"name\": \"x\", \"description\": \"d\"}]}";
+        assert!(parse(no_body).unwrap_err().contains("no body"));
         assert_eq!(parse("{\"skills\": []}").unwrap(), vec![]);
+    }
+
+    #[test]
+    fn an_edit_arrives_as_operations_and_a_bad_operation_is_named() {
+        let text = r#"{"skills": [{"action": "edit", "name": "iso", "ops": [{"op": "add_step", "after": "1. Use ISO 8601.", "text": "2. Seconds."}], "rationale": "r"}]}"#;
+        let p = parse(text).unwrap();
+        assert_eq!(
+            p[0].ops.as_ref().unwrap()[0],
+            EditOp::AddStep { after: Some("1. Use ISO 8601.".into()), text: "2. Seconds.".into() }
+        );
+        assert_eq!((p[0].body.as_str(), p[0].description.as_str()), ("", ""));
+        let bad = r#"{"skills": [{"action": "edit", "name": "iso", "ops": [{"op": "rewrite_everything"}]}]}"#;
+        assert!(parse(bad).unwrap_err().contains("the edit of iso is not usable: operation 1"), "{:?}", parse(bad));
+        assert!(parse(r#"{"skills": [{"action": "edit", "name": "iso"}]}"#).unwrap_err().contains("neither"));
     }
 
     #[test]
@@ -177,7 +235,9 @@ mod tests {
             next_message: Some("no, +08:00".into()),
             source: ScoreSource::Judge,
         };
-        let p = user_prompt(&[f], &[("iso".into(), "dates".into())], &[("bad-one".into(), "too vague".into())]);
+        let shown = Shown { name: "iso".into(), description: "dates".into(), body: Some("1. Use ISO 8601.".into()) };
+        let p = user_prompt(&[f], &[shown], &[("bad-one".into(), "too vague".into())]);
+        assert!(p.contains("### Current text of iso\n````\n1. Use ISO 8601.\n````"), "{p}");
         assert!(
             p.contains("The user's next message: no, +08:00")
                 && p.contains("Why it failed (the judge): \"wrong format\"")

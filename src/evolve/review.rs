@@ -2,21 +2,19 @@
 //! editing), reject (remembered, so the evolver won't propose it again) or defer. Approving writes
 //! the skill and makes a new library generation; the failed turns become the candidate's support.
 
-use std::time::Duration;
-
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::ops::{self, EditOp};
 use super::screen;
 pub use super::screen::{Flag, FlagKind};
-use super::{recorded, EvolveError, Evolver};
+pub use super::validate::{ValidationSummary, ValidationTurn};
+use super::{EvolveError, Evolver};
 use crate::config::Approval;
 use crate::events::Event;
-use crate::judge::{majority, parse_vote};
-use crate::skills::{inject, parse, render, Origin, Placement};
+use crate::skills::{parse, render, Origin};
 use crate::store::candidates;
 use crate::store::{Store, StoreError};
-use crate::upstream::complete as llm;
 
 /// One proposed skill awaiting (or past) review.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -55,6 +53,19 @@ pub struct Candidate {
     /// in its evidence; a flagged candidate is never approved by the policy, only by a person.
     #[serde(default)]
     pub flags: Vec<Flag>,
+    /// For edits: the operations on the current SKILL.md body that `content` applies (a delta).
+    #[serde(default)]
+    pub ops: Option<Vec<EditOp>>,
+    /// Its validation set: the judge's verdicts with and without it on the turns it was learned
+    /// from and on earlier turns it would have matched.
+    #[serde(default)]
+    pub validation: Option<ValidationSummary>,
+    /// For edits: the share (0..1) of the old body's lines the edit removes.
+    #[serde(default)]
+    pub removed_share: Option<f32>,
+    /// For edits: the hash of the SKILL.md the operations apply to.
+    #[serde(skip)]
+    pub base_hash: Option<String>,
 }
 
 /// Where a candidate stands in review (stored in `candidates.status` as the same words).
@@ -69,6 +80,9 @@ pub enum CandidateStatus {
     Rejected,
     /// Put off: still decidable later.
     Deferred,
+    /// Its edit no longer applies: the skill changed since and an anchor line is gone. Not
+    /// forced; its failed turns go back to the evolver, which proposes again on the current text.
+    Stale,
 }
 
 impl CandidateStatus {
@@ -78,6 +92,7 @@ impl CandidateStatus {
             Self::Approved => "approved",
             Self::Rejected => "rejected",
             Self::Deferred => "deferred",
+            Self::Stale => "stale",
         }
     }
 
@@ -106,7 +121,7 @@ impl CandidateAction {
 }
 
 crate::turn::text_enum! {
-    CandidateStatus: Pending, Approved, Rejected, Deferred;
+    CandidateStatus: Pending, Approved, Rejected, Deferred, Stale;
     CandidateAction: Create, Edit;
 }
 
@@ -135,6 +150,25 @@ pub fn candidate_flags(content: &str, evidence: &Value) -> Vec<Flag> {
 /// reason.
 fn complete(c: &rusqlite::Connection, mut cand: Candidate) -> Result<Candidate, StoreError> {
     cand.flags = candidate_flags(&cand.content, &cand.evidence);
+    if let (Some(ops), Some(previous)) = (&cand.ops, &cand.previous) {
+        let body = body_of(previous);
+        if let Ok(applied) = ops::apply(&body, ops) {
+            let share = ops::removed_share(&body, applied.removed);
+            cand.removed_share = Some(share);
+            if share > 0.5 {
+                cand.flags.push(Flag {
+                    kind: FlagKind::RemovesMostOfSkill,
+                    excerpt: format!(
+                        "removes {} of {} lines ({:.0}%)",
+                        applied.removed,
+                        non_blank(&body),
+                        share * 100.0
+                    ),
+                });
+            }
+        }
+    }
+    cand.validation = candidates::validation(c, cand.id)?;
     cand.support = candidates::support(c, cand.id)?;
     cand.agents = crate::store::turns::agents_of(c, &cand.support)?;
     for f in cand.evidence.as_array_mut().into_iter().flatten() {
@@ -147,6 +181,18 @@ fn complete(c: &rusqlite::Connection, mut cand: Candidate) -> Result<Candidate, 
     Ok(cand)
 }
 
+/// The body (instructions) of a SKILL.md text, as the operations of an edit see it.
+pub(crate) fn body_of(text: &str) -> String {
+    match parse(text, front_matter_name(text).as_deref().unwrap_or("skill"), "skill", Origin::Evolved).skill {
+        Ok(s) => s.body,
+        Err(_) => text.to_string(),
+    }
+}
+
+fn non_blank(text: &str) -> usize {
+    text.lines().filter(|l| !l.trim().is_empty()).count()
+}
+
 pub async fn get(store: &Store, id: i64) -> Result<Option<Candidate>, StoreError> {
     store.read(move |c| candidates::get(c, id)?.map(|cand| complete(c, cand)).transpose()).await
 }
@@ -155,27 +201,16 @@ pub async fn list(store: &Store, status: Option<CandidateStatus>) -> Result<Vec<
     store.read(move |c| candidates::list(c, status)?.into_iter().map(|cand| complete(c, cand)).collect()).await
 }
 
-const COMPARE: &str = "You compare two answers an AI assistant gave to the same request: the one that failed, and one \
-written with a proposed new instruction. Judge whether the new answer fixes what went wrong (the user's next message, \
-when shown, says what that was). Reply with one or two sentences, then a last line `Score: 1` if the new answer is \
-better, `Score: 0` if it is no better, or `Score: -1` if it is worse.";
-
-/// Replays the first failed turn with the candidate injected, has the judge compare the answers,
-/// stores the verdict, then applies the approval policy.
+/// Validates the candidate (its failed turns and earlier turns it would have matched, each
+/// replayed with it and compared by the judge), then applies the approval policy: `verified`
+/// approves only with no losses and at least one win on a fully judged set.
 pub async fn verify_and_apply_policy(ev: &Evolver, id: i64) -> Result<(), EvolveError> {
     let cand = get(&ev.store, id).await?.ok_or_else(|| EvolveError::NotFound(format!("no candidate {id}")))?;
-    let mut improved = None;
-    if let (Some(judge_model), Some(turn)) = (ev.judge.model.clone(), cand.support.first().copied()) {
-        if ev.take_budget(2) {
-            match replay(ev, &cand, turn, &judge_model).await {
-                Ok(verdict) => {
-                    improved = verdict["improved"].as_bool();
-                    let v = verdict.to_string();
-                    ev.store.write(move |c| candidates::set_replay(c, id, &v)).await?;
-                    ev.events.publish(Event::CandidateVerified { id, improved: improved.unwrap_or(false) });
-                }
-                Err(e) => tracing::warn!(candidate = id, error = %e, "replay failed"),
-            }
+    let mut validation = None;
+    if let Some(judge_model) = ev.judge.model.clone().filter(|_| !cand.support.is_empty()) {
+        match super::validate::validate(ev, &cand, &judge_model).await {
+            Ok(v) => validation = Some(v),
+            Err(e) => tracing::warn!(candidate = id, error = %e, "candidate not validated"),
         }
     }
     let approve = match ev.cfg.approval {
@@ -184,7 +219,7 @@ pub async fn verify_and_apply_policy(ev: &Evolver, id: i64) -> Result<(), Evolve
             false
         }
         Approval::Auto => true,
-        Approval::Verified => improved == Some(true),
+        Approval::Verified => validation.as_ref().is_some_and(ValidationSummary::verified),
         Approval::Manual => false,
     };
     if approve {
@@ -194,45 +229,51 @@ pub async fn verify_and_apply_policy(ev: &Evolver, id: i64) -> Result<(), Evolve
     Ok(())
 }
 
-async fn replay(ev: &Evolver, cand: &Candidate, turn: i64, judge_model: &str) -> Result<Value, EvolveError> {
-    let (mut body, old_answer, upstream, _) =
-        recorded(&ev.store, turn).await?.ok_or_else(|| EvolveError::NotFound(format!("turn {turn} is gone")))?;
-    let skill = parse(&cand.content, &cand.name, "candidate", Origin::Evolved)
-        .skill
-        .map_err(|p| EvolveError::Conflict(p.reason))?;
-    if let Value::Object(m) = &mut body {
-        inject(m, &crate::skills::render_block(&[&skill]), Placement::System);
+/// An edit's text for approval: its own when the skill is as it was; else its operations applied
+/// to the skill's current text, or `Err(why)` when an anchor line is gone (or the skill is).
+fn rebase(ev: &Evolver, cand: &Candidate) -> Result<Option<String>, String> {
+    let (Some(ops), Some(base)) = (&cand.ops, &cand.base_hash) else { return Ok(None) };
+    let snap = ev.library.snapshot();
+    let Some(entry) = snap.get(&cand.name) else {
+        return Err(format!("the skill {} is gone since this edit was proposed", cand.name));
+    };
+    let current = render(&entry.skill);
+    if ops::text_hash(&current) == *base {
+        return Ok(None);
     }
-    let up = ev.upstream(Some(&upstream)).or_else(|| ev.upstream(None)).ok_or(EvolveError::Off)?;
-    let request = body.as_object().cloned().unwrap_or_default();
-    let new_answer = llm::complete(&ev.client, &up, request.clone(), Duration::from_secs(ev.cfg.timeout_secs)).await?;
-    let user = request
-        .get("messages")
-        .and_then(Value::as_array)
-        .and_then(|m| m.iter().rev().find(|m| m["role"] == "user"))
-        .map(|m| crate::transcript::user_text(m.get("content")))
-        .unwrap_or_default();
-    let next = cand
-        .evidence
-        .as_array()
-        .and_then(|e| e.iter().find(|f| f["turn_id"] == turn))
-        .and_then(|f| f["next_message"].as_str())
-        .unwrap_or("(none)")
-        .to_string();
-    let prompt = crate::secrets::redact(&format!(
-        "## The user's request\n{user}\n\n## The answer that failed\n{old_answer}\n\n## The answer with the proposed skill\n{new_answer}\n\n## The user's next message after the failed answer\n{next}"
-    ));
-    let judge_up = ev.upstream(ev.judge.upstream.as_deref()).unwrap_or(up);
-    let text = llm::complete(
-        &ev.client,
-        &judge_up,
-        llm::request(judge_model, COMPARE, &prompt, 0.0, ev.judge.max_tokens),
-        Duration::from_secs(ev.judge.timeout_secs),
+    let applied = ops::apply(&entry.skill.body, ops).map_err(|e| {
+        format!("the skill {} changed since this edit was proposed and the edit no longer applies: {e}", cand.name)
+    })?;
+    let mine = parse(&cand.content, &cand.name, "candidate", Origin::Evolved)
+        .skill
+        .map_err(|p| format!("the candidate is not a valid skill: {}", p.reason))?;
+    let skill = crate::skills::Skill::new(
+        mine.name,
+        mine.description,
+        applied.text,
+        mine.license,
+        mine.compatibility,
+        mine.allowed_tools,
+        mine.metadata,
+        Origin::Evolved,
     )
-    .await?;
-    let score = majority(&[parse_vote(&text)]);
-    let reason = text.rsplit_once("Score:").map(|(r, _)| r).unwrap_or(&text).trim().to_string();
-    Ok(json!({"turn_id": turn, "improved": score > 0, "score": score, "answer": new_answer, "reason": reason}))
+    .with_agents(mine.agents);
+    Ok(Some(render(&skill)))
+}
+
+/// Marks a candidate whose edit no longer applies stale and gives its failed turns back to the
+/// evolver, which proposes again against the current text.
+async fn supersede(ev: &Evolver, cand: &Candidate, why: String) -> Result<(), EvolveError> {
+    let (id, support) = (cand.id, cand.support.clone());
+    let reason = format!("{why}; its failed turns go back to the evolver to propose again on the current text");
+    ev.store
+        .write(move |c| {
+            candidates::mark_stale(c, id, &reason)?;
+            crate::store::evolution::release_turns(c, &support)
+        })
+        .await?;
+    ev.events.publish(Event::CandidateDecided { id, status: CandidateStatus::Stale });
+    Ok(())
 }
 
 /// Approves a pending or deferred candidate, optionally with the user's edited SKILL.md; `shared`
@@ -248,7 +289,17 @@ pub async fn approve_candidate(
     if !cand.status.is_open() {
         return Err(EvolveError::Conflict(format!("candidate {id} is already {}", cand.status)));
     }
-    let text = edited.unwrap_or(cand.content.clone());
+    // An edit of a skill that changed since is applied to the current text, or not at all.
+    let text = match edited {
+        Some(t) => t,
+        None => match rebase(ev, &cand) {
+            Ok(rebased) => rebased.unwrap_or(cand.content.clone()),
+            Err(why) => {
+                supersede(ev, &cand, why.clone()).await?;
+                return Err(EvolveError::Conflict(format!("candidate {id} is stale: {why}")));
+            }
+        },
+    };
     // An edit may rename the skill: its front matter's name is the folder it goes into.
     let name = front_matter_name(&text).filter(|n| *n != cand.name).unwrap_or_else(|| cand.name.clone());
     if name != cand.name {

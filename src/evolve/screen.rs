@@ -152,6 +152,7 @@ mod tests {
             name: name.into(),
             description: description.into(),
             body: body.into(),
+            ops: None,
             category: "agentic".into(),
             rationale: "r".into(),
         }

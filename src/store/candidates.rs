@@ -1,11 +1,13 @@
-//! The review queue's tables: candidates (proposed skills with their evidence, replay verdict
-//! and decision) and their support (the failed turns each was learned from).
+//! The review queue's tables: candidates (proposed skills with their evidence, replay verdict,
+//! delta edit and decision), their support (the failed turns each was learned from) and their
+//! validation sets (`candidate_validation`: a verdict per replayed turn).
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 
 use super::StoreError;
 use crate::evolve::review::{Candidate, CandidateAction, CandidateStatus};
+use crate::evolve::validate::{ValidationSummary, ValidationTurn};
 
 /// A proposed skill to queue for review.
 #[derive(Debug, Clone)]
@@ -19,6 +21,22 @@ pub struct NewCandidate {
     pub content: String,
     /// For edits: the SKILL.md it replaces.
     pub previous: Option<String>,
+    /// For edits: the operations on `previous`'s body (JSON of `Vec<EditOp>`).
+    pub ops: Option<String>,
+    /// For edits: the hash of `previous` (see `evolve::ops::text_hash`).
+    pub base_hash: Option<String>,
+}
+
+/// One verdict of a candidate's validation set.
+#[derive(Debug, Clone)]
+pub struct NewValidation {
+    pub turn_id: i64,
+    /// `failure` or `earlier`.
+    pub role: &'static str,
+    /// `win`, `tie`, `loss` or `error`.
+    pub verdict: &'static str,
+    pub reason: Option<String>,
+    pub answer: Option<String>,
 }
 
 /// Queues a candidate of run `run`, learned from `support`; `None` (nothing queued) when one
@@ -40,9 +58,22 @@ pub(super) fn propose(
         return Ok(None);
     }
     c.execute(
-        "INSERT INTO candidates(run_id, created_at, status, action, name, description, category, rationale, content, previous, evidence)
-         VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        params![run, now, p.action, p.name, p.description, p.category, p.rationale, p.content, p.previous, evidence],
+        "INSERT INTO candidates(run_id, created_at, status, action, name, description, category, rationale, content, previous, evidence, ops, base_hash)
+         VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        params![
+            run,
+            now,
+            p.action,
+            p.name,
+            p.description,
+            p.category,
+            p.rationale,
+            p.content,
+            p.previous,
+            evidence,
+            p.ops,
+            p.base_hash
+        ],
     )?;
     let id = c.last_insert_rowid();
     for t in support {
@@ -51,13 +82,18 @@ pub(super) fn propose(
     Ok(Some(id))
 }
 
-const COLS: &str = "id, run_id, created_at, status, action, name, description, category, rationale, content, previous, evidence, replay, decided_at, decided_by, reason, generation";
+const COLS: &str = "id, run_id, created_at, status, action, name, description, category, rationale, content, previous, evidence, replay, decided_at, decided_by, reason, generation, ops, base_hash";
 
 /// A candidate as stored; its flags and support are filled in by [`get`] and [`list`]'s callers.
 fn row(r: &rusqlite::Row) -> rusqlite::Result<Candidate> {
     let evidence: String = r.get(11)?;
     let replay: Option<String> = r.get(12)?;
+    let ops: Option<String> = r.get(17)?;
     Ok(Candidate {
+        ops: ops.and_then(|o| serde_json::from_str(&o).ok()),
+        base_hash: r.get(18)?,
+        validation: None,
+        removed_share: None,
         flags: Vec::new(),
         id: r.get(0)?,
         run_id: r.get(1)?,
@@ -164,9 +200,60 @@ pub fn decide(c: &Connection, id: i64, status: CandidateStatus, reason: Option<&
     Ok(())
 }
 
-/// Deletes every candidate and its support.
+/// Records one verdict of a candidate's validation set (a turn judged again replaces its verdict).
+pub fn add_validation(c: &Connection, id: i64, v: &NewValidation) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT OR REPLACE INTO candidate_validation(candidate_id, turn_id, role, verdict, reason, answer, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![id, v.turn_id, v.role, v.verdict, v.reason, v.answer, crate::clock::now_ms()],
+    )?;
+    Ok(())
+}
+
+/// Notes why a candidate's validation set is incomplete: `unjudged` turns were left over.
+pub fn set_validation_note(c: &Connection, id: i64, unjudged: u32, note: &str) -> Result<(), StoreError> {
+    let v = serde_json::json!({"unjudged": unjudged, "note": note}).to_string();
+    c.execute("UPDATE candidates SET validation = ?2 WHERE id = ?1", params![id, v])?;
+    Ok(())
+}
+
+/// A candidate's validation set: its verdicts, failed turns first then by turn, and the note on
+/// what was left unjudged (`None` when it was never validated).
+pub fn validation(c: &Connection, id: i64) -> Result<Option<ValidationSummary>, StoreError> {
+    let mut st = c.prepare_cached(
+        "SELECT turn_id, role, verdict, reason FROM candidate_validation WHERE candidate_id = ?1
+         ORDER BY role = 'earlier', turn_id",
+    )?;
+    let turns = st
+        .query_map([id], |r| {
+            Ok(ValidationTurn { turn_id: r.get(0)?, role: r.get(1)?, verdict: r.get(2)?, reason: r.get(3)? })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let note: Option<String> =
+        c.query_row("SELECT validation FROM candidates WHERE id = ?1", [id], |r| r.get(0)).optional()?.flatten();
+    if turns.is_empty() && note.is_none() {
+        return Ok(None);
+    }
+    let mut summary = ValidationSummary::of(turns);
+    if let Some(v) = note.and_then(|n| serde_json::from_str::<Value>(&n).ok()) {
+        summary.unjudged = v["unjudged"].as_u64().unwrap_or(0) as u32;
+        summary.note = v["note"].as_str().map(str::to_string);
+    }
+    Ok(Some(summary))
+}
+
+/// Marks an open candidate stale (its edit no longer applies to the skill), with why.
+pub fn mark_stale(c: &Connection, id: i64, reason: &str) -> Result<(), StoreError> {
+    c.execute(
+        "UPDATE candidates SET status = 'stale', decided_at = ?2, decided_by = 'policy: stale', reason = ?3 WHERE id = ?1",
+        params![id, crate::clock::now_ms(), reason],
+    )?;
+    Ok(())
+}
+
+/// Deletes every candidate, its support and its validation set.
 pub(super) fn clear(c: &Connection) -> Result<(), StoreError> {
-    c.execute_batch("DELETE FROM candidate_support; DELETE FROM candidates;")?;
+    c.execute_batch("DELETE FROM candidate_validation; DELETE FROM candidate_support; DELETE FROM candidates;")?;
     Ok(())
 }
 

@@ -176,6 +176,15 @@ pub fn release_failed(c: &Connection) -> Result<usize, StoreError> {
     )?)
 }
 
+/// Gives `turns` back to the evolver (a candidate learned from them went stale): the next run
+/// of their session sees them again.
+pub fn release_turns(c: &Connection, turns: &[i64]) -> Result<(), StoreError> {
+    for t in turns {
+        c.execute("DELETE FROM evolve_consumed WHERE turn_id = ?1", [t])?;
+    }
+    Ok(())
+}
+
 /// Deletes every run and what they consumed (after the candidates).
 pub(super) fn clear(c: &Connection) -> Result<(), StoreError> {
     c.execute_batch("DELETE FROM evolve_consumed; DELETE FROM evolve_runs;")?;

@@ -426,6 +426,8 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE candidates ADD COLUMN ops TEXT;
     ALTER TABLE candidates ADD COLUMN base_hash TEXT;
     ALTER TABLE candidates ADD COLUMN merges TEXT;
+    -- Why a candidate's validation set is incomplete (JSON {unjudged, note}), e.g. the budget ran out.
+    ALTER TABLE candidates ADD COLUMN validation TEXT;
     "#,
 ];
 

@@ -241,3 +241,17 @@ pub const BENCH: &[&[u8]] = &[
     b"\\boxed{",
     b"1e999",
 ];
+
+pub const EDIT_OPS: &[&[u8]] = &[
+    b"{\"op\": \"add_step\", \"after\": \"1. First step.\", \"text\": \"2. New.\"}",
+    b"{\"op\": \"replace_line\", \"anchor\": \"",
+    b"{\"op\": \"remove_line\", \"anchor\": \"2. Second step.\"}",
+    b"\"ops\": [",
+    b"\"body\": \"",
+    b"\"new\": \"",
+    b"\"text\": \"",
+    b"\\n",
+    b"1. First step.",
+    b"{\"skills\": [{\"action\": \"edit\", \"name\": \"a\", \"ops\": [",
+    b"\"after\": null",
+];

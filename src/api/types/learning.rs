@@ -6,7 +6,8 @@
 use serde::{Deserialize, Serialize};
 
 pub use crate::dataset::{GenerationSignal, SkillChange, Split};
-pub use crate::evolve::review::Candidate;
+pub use crate::evolve::review::{Candidate, ValidationSummary, ValidationTurn};
+pub use crate::evolve::EditOp;
 pub use crate::evolve::{Run, RunReport};
 
 /// `POST /api/evolve` body (optional).
@@ -196,6 +197,9 @@ pub(crate) fn typescript(f: &mut super::ts::File) {
     f.add::<crate::evolve::Failure>();
     f.add::<crate::evolve::review::Flag>();
     f.add::<crate::evolve::review::FlagKind>();
+    f.add::<crate::evolve::EditOp>();
+    f.add::<crate::evolve::review::ValidationSummary>();
+    f.add::<crate::evolve::review::ValidationTurn>();
     f.add::<Replay>();
     f.add::<ApproveArg>();
     f.add::<ApprovalScope>();

@@ -40,6 +40,8 @@ pub enum FlagKind {
     Url,
     /// An encoded blob (base64, hex) the user never wrote.
     EncodedBlob,
+    /// An edit that removes more than half of the skill's lines.
+    RemovesMostOfSkill,
 }
 
 impl FlagKind {
@@ -53,6 +55,7 @@ impl FlagKind {
             Self::OverrideInstructions => "override_instructions",
             Self::Url => "url",
             Self::EncodedBlob => "encoded_blob",
+            Self::RemovesMostOfSkill => "removes_most_of_skill",
         }
     }
 }
