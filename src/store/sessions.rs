@@ -10,8 +10,8 @@ use crate::turn::TurnRecord;
 
 /// Creates or extends the session of turn `t`; returns the turn's index in it.
 pub(super) fn touch(tx: &Connection, t: &TurnRecord) -> Result<i64, StoreError> {
-    // An update, then its count read back (or an insert): a third of an upsert with RETURNING's
-    // cost, which stages its one row in a temporary table for every turn.
+    // An update, then its count read back (or an insert): about half the cost of an upsert with
+    // RETURNING, which stages its one row in a temporary table for every turn.
     let done = t.session_done.then_some(t.finished_at_ms);
     let updated = tx
         .prepare_cached(
