@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod clock;
 pub mod config;
 pub mod connect;
+pub mod curate;
 pub mod dataset;
 pub mod effect;
 pub mod engine;

@@ -255,7 +255,7 @@ mod tests {
             CandidateStatus::Rejected,
             CandidateStatus::Deferred,
         ]);
-        check(&[CandidateAction::Create, CandidateAction::Edit]);
-        check(&[Trigger::SessionEnd, Trigger::Failures, Trigger::OnDemand]);
+        check(&[CandidateAction::Create, CandidateAction::Edit, CandidateAction::Disable, CandidateAction::Merge]);
+        check(&[Trigger::SessionEnd, Trigger::Failures, Trigger::OnDemand, Trigger::Curator]);
     }
 }

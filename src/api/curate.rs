@@ -1,4 +1,4 @@
-//! Admin API of the curator: the archive (`GET /api/skills-archive`,
+//! Admin API of the curator: run it (`POST /api/curate`), the archive (`GET /api/skills-archive`,
 //! `POST /api/skills/{name}/unarchive`) and pins (`POST /api/skills/{name}/pin`).
 
 use std::sync::Arc;
@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
-use super::types::curate::{ArchiveList, ArchivedSkill, PinArg, PinReply};
+use super::types::curate::{ArchiveList, ArchivedSkill, CurateArg, CurateReport, PinArg, PinReply};
 use super::types::skills::GenerationReply;
 use super::{ApiError, ApiState};
 
@@ -16,6 +16,23 @@ pub fn routes() -> Router<Arc<ApiState>> {
         .route("/api/skills/{name}/pin", post(pin))
         .route("/api/skills/{name}/unarchive", post(unarchive))
         .route("/api/skills-archive", get(archive))
+        .route("/api/curate", post(curate))
+}
+
+impl From<crate::curate::CurateError> for ApiError {
+    fn from(e: crate::curate::CurateError) -> Self {
+        match e {
+            crate::curate::CurateError::Store(s) => ApiError::Store(s),
+            crate::curate::CurateError::Library(l) => l.into(),
+            other => ApiError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+/// Runs the curator now; a dry run only says what it would do.
+async fn curate(State(st): State<Arc<ApiState>>, Json(a): Json<CurateArg>) -> Result<Json<CurateReport>, ApiError> {
+    let curator = crate::curate::Curator::new(st.evolver.clone(), st.config.curator.clone());
+    Ok(Json(curator.run(a.dry_run).await?))
 }
 
 async fn pin(

@@ -4,6 +4,7 @@ mod bench;
 mod calendar;
 mod client;
 mod connect;
+mod curate;
 mod key;
 mod learning;
 mod output;
@@ -104,6 +105,15 @@ enum Command {
         score: i64,
         #[arg(long)]
         note: Option<String>,
+    },
+    /// Keep the skill library lean: archive skills unused for [curator] unused_days, propose
+    /// disabling harmful ones and merging near-duplicates (proposals go to Review).
+    Curate {
+        /// Only print what would be done and why; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
     },
     /// The opportunistic scheduler: whether learning work may run now, and why.
     #[command(subcommand)]
@@ -207,6 +217,7 @@ pub fn run(args: Cli) -> Result<()> {
         Command::Generations(c) => runtime()?.block_on(learning::generations(&home, c)),
         Command::Dataset(c) => runtime()?.block_on(learning::dataset(&home, c)),
         Command::Feedback { turn, score, note } => runtime()?.block_on(learning::feedback(&home, turn, score, note)),
+        Command::Curate { dry_run, json } => runtime()?.block_on(curate::run(&home, dry_run, json)),
         Command::Scheduler(c) => runtime()?.block_on(scheduler::run(&home, c)),
         Command::Calendar(c) => runtime()?.block_on(calendar::run(&home, c)),
         Command::Train(c) => runtime()?.block_on(train::run(&home, c)),

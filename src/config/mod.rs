@@ -10,10 +10,12 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 mod calendar;
+mod curator;
 mod holdout;
 mod train;
 mod upstream;
 pub use calendar::{CalendarConfig, GoogleConfig, MicrosoftConfig};
+pub use curator::CuratorConfig;
 pub use holdout::HoldoutConfig;
 pub use train::{DistillConfig, Loss, TrainConfig, TINKER_BASE_URL};
 pub use upstream::{Auth, NamedUpstream, Protocol, RoutingConfig, UpstreamConfig, SHORTHAND_UPSTREAM};
@@ -39,6 +41,8 @@ pub struct Config {
     /// What counts as busy, and Google and Microsoft sign-in.
     pub calendar: CalendarConfig,
     pub train: TrainConfig,
+    /// The curator: archives unused skills, proposes disabling harmful ones and merging duplicates.
+    pub curator: CuratorConfig,
     pub store: StoreConfig,
     pub log: LogConfig,
 }
@@ -499,6 +503,9 @@ impl Config {
             return Err(invalid("skills.min_score", format!("{} is outside 0..1", self.skills.min_score)));
         }
         if let Some((key, problem)) = self.skills.holdout.problem() {
+            return Err(invalid(key, problem));
+        }
+        if let Some((key, problem)) = self.curator.problem() {
             return Err(invalid(key, problem));
         }
         if !(0.0..=1.0).contains(&self.skills.embedding_weight) {

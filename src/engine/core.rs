@@ -173,6 +173,7 @@ impl Reuse {
             && calendars
             && training
             && o.scheduler == cfg.scheduler
+            && o.curator == cfg.curator
             && o.store.retention_days == cfg.store.retention_days;
         Self { client, routes, library, learning, calendars, training, scheduler }
     }

@@ -178,6 +178,7 @@ fn changed(old: &Config, new: &Config, keys: bool) -> Vec<Section> {
         (Section::Scheduler, old.scheduler != new.scheduler),
         (Section::Calendar, old.calendar != new.calendar),
         (Section::Train, old.train != new.train),
+        (Section::Curator, old.curator != new.curator),
         (Section::Store, old.store != new.store),
         (Section::Log, old.log != new.log),
         (Section::Keys, keys),

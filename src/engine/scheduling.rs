@@ -128,6 +128,10 @@ pub(super) async fn start(p: Parts<'_>) -> Result<Running, EngineError> {
     if learning.judge.is_some() && learning.judge_idle {
         jobs.push(Arc::new(crate::judge::JudgeJob::new(p.store.clone(), learning.judge_gate.clone(), &cfg.judge)));
     }
+    if cfg.curator.enabled {
+        let curator = crate::curate::Curator::new(learning.evolver.clone(), cfg.curator.clone());
+        jobs.push(Arc::new(crate::curate::CurateJob { curator: Arc::new(curator) }));
+    }
     jobs.push(Arc::new(crate::scheduler::jobs::MaintenanceJob {
         store: p.store.clone(),
         retention_days: cfg.store.retention_days,

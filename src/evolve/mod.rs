@@ -159,6 +159,9 @@ pub enum Trigger {
     /// The user asked (`metaclaw evolve`, the UI's button).
     #[serde(rename = "on demand")]
     OnDemand,
+    /// The curator's proposals (switch off a harmful skill, merge near-duplicates).
+    #[serde(rename = "curator")]
+    Curator,
 }
 
 impl Trigger {
@@ -167,12 +170,13 @@ impl Trigger {
             Self::SessionEnd => "session end",
             Self::Failures => "failures",
             Self::OnDemand => "on demand",
+            Self::Curator => "curator",
         }
     }
 }
 
 crate::turn::text_enum! {
-    Trigger: SessionEnd, Failures, OnDemand;
+    Trigger: SessionEnd, Failures, OnDemand, Curator;
 }
 
 /// One recorded evolution run.

@@ -53,6 +53,9 @@ pub struct Candidate {
     /// in its evidence; a flagged candidate is never approved by the policy, only by a person.
     #[serde(default)]
     pub flags: Vec<Flag>,
+    /// For merges: the skills the merged one replaces (archived on approval).
+    #[serde(default)]
+    pub merges: Vec<String>,
     /// For edits: the operations on the current SKILL.md body that `content` applies (a delta).
     #[serde(default)]
     pub ops: Option<Vec<EditOp>>,
@@ -109,6 +112,10 @@ impl CandidateStatus {
 pub enum CandidateAction {
     Create,
     Edit,
+    /// The curator proposes switching the skill off (its turns went worse with it).
+    Disable,
+    /// The curator proposes one skill in place of near-duplicates (`merges`).
+    Merge,
 }
 
 impl CandidateAction {
@@ -116,13 +123,15 @@ impl CandidateAction {
         match self {
             Self::Create => "create",
             Self::Edit => "edit",
+            Self::Disable => "disable",
+            Self::Merge => "merge",
         }
     }
 }
 
 crate::turn::text_enum! {
     CandidateStatus: Pending, Approved, Rejected, Deferred, Stale;
-    CandidateAction: Create, Edit;
+    CandidateAction: Create, Edit, Disable, Merge;
 }
 
 /// What the user wrote in the turns a candidate was learned from: their requests and next
@@ -170,6 +179,7 @@ fn complete(c: &rusqlite::Connection, mut cand: Candidate) -> Result<Candidate, 
     }
     cand.validation = candidates::validation(c, cand.id)?;
     cand.support = candidates::support(c, cand.id)?;
+    cand.merges = candidates::merges(c, cand.id)?;
     cand.agents = crate::store::turns::agents_of(c, &cand.support)?;
     for f in cand.evidence.as_array_mut().into_iter().flatten() {
         let Some(turn) = f["turn_id"].as_i64() else { continue };
@@ -288,6 +298,12 @@ pub async fn approve_candidate(
     let cand = get(&ev.store, id).await?.ok_or_else(|| EvolveError::NotFound(format!("no candidate {id}")))?;
     if !cand.status.is_open() {
         return Err(EvolveError::Conflict(format!("candidate {id} is already {}", cand.status)));
+    }
+    // The curator's proposals (see crate::curate::approve).
+    match cand.action {
+        CandidateAction::Disable => return crate::curate::approve::disable(ev, &cand, by).await,
+        CandidateAction::Merge => return crate::curate::approve::merge(ev, &cand, edited, by).await,
+        CandidateAction::Create | CandidateAction::Edit => {}
     }
     // An edit of a skill that changed since is applied to the current text, or not at all.
     let text = match edited {

@@ -114,6 +114,7 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Candidate> {
         generation: r.get(16)?,
         support: Vec::new(),
         agents: Vec::new(),
+        merges: Vec::new(),
     })
 }
 
@@ -260,4 +261,21 @@ pub(super) fn clear(c: &Connection) -> Result<(), StoreError> {
 /// When the first candidate was proposed (ms), if one was.
 pub fn first_created_at(c: &Connection) -> Result<Option<i64>, StoreError> {
     Ok(c.query_row("SELECT created_at FROM candidates ORDER BY id LIMIT 1", [], |r| r.get(0)).optional()?)
+}
+
+/// Records the skills a merge candidate replaces.
+pub fn set_merges(c: &Connection, id: i64, merges: &[String]) -> Result<(), StoreError> {
+    let json = (!merges.is_empty()).then(|| serde_json::to_string(merges).expect("json"));
+    c.execute("UPDATE candidates SET merges = ?2 WHERE id = ?1", params![id, json])?;
+    Ok(())
+}
+
+/// The skills a merge candidate replaces (none for other candidates).
+pub fn merges(c: &Connection, id: i64) -> Result<Vec<String>, StoreError> {
+    let json: Option<String> = c
+        .prepare_cached("SELECT merges FROM candidates WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?
+        .flatten();
+    Ok(json.and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default())
 }

@@ -7,6 +7,7 @@
 pub mod archive;
 pub mod calendars;
 pub mod candidates;
+pub mod curate;
 pub mod effect;
 pub mod evolution;
 pub mod generations;

@@ -44,6 +44,7 @@ pub enum Section {
     Scheduler,
     Calendar,
     Train,
+    Curator,
     Store,
     Log,
     Keys,
@@ -133,6 +134,7 @@ pub(crate) fn typescript(f: &mut super::ts::File) {
     f.add::<config::TrainConfig>();
     f.add::<config::DistillConfig>();
     f.add::<config::Loss>();
+    f.add::<config::CuratorConfig>();
     f.add::<config::StoreConfig>();
     f.add::<config::LogConfig>();
 }

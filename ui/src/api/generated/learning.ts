@@ -36,7 +36,7 @@ export type EvolveOutcome = "proposed" | "nothing" | "screened out" | "malformed
 /**
  * What started an evolution run (stored in `evolve_runs.trigger` as the same words).
  */
-export type EvolveTrigger = "session end" | "failures" | "on demand";
+export type EvolveTrigger = "session end" | "failures" | "on demand" | "curator";
 
 /**
  * Query of `GET /api/evolve/runs`.
@@ -61,7 +61,7 @@ export type CandidateStatus = "pending" | "approved" | "rejected" | "deferred";
 /**
  * What a candidate does to the library: a new skill, or a new text for an existing one.
  */
-export type CandidateAction = "create" | "edit";
+export type CandidateAction = "create" | "edit" | "disable" | "merge";
 
 /**
  * Query of `GET /api/candidates`.
@@ -128,6 +128,10 @@ export type Candidate = {
    * in its evidence; a flagged candidate is never approved by the policy, only by a person.
    */
   flags: Array<Flag>,
+  /**
+   * For merges: the skills the merged one replaces (archived on approval).
+   */
+  merges: Array<string>,
 };
 
 /**

@@ -56,6 +56,7 @@ export type Section =
   | "scheduler"
   | "calendar"
   | "train"
+  | "curator"
   | "store"
   | "log"
   | "keys";
@@ -119,6 +120,10 @@ export type Config = {
    */
   calendar: CalendarConfig,
   train: TrainConfig,
+  /**
+   * The curator: archives unused skills, proposes disabling harmful ones and merging duplicates.
+   */
+  curator: CuratorConfig,
   store: StoreConfig,
   log: LogConfig,
 };
@@ -581,6 +586,28 @@ export type DistillConfig = {
  * The loss the service computes on each batch.
  */
 export type TrainLoss = "importance_sampling" | "ppo" | "cispo";
+
+export type CuratorConfig = {
+  /**
+   * Run the curator in the scheduler's windows (at most once a day). `metaclaw curate` works
+   * either way.
+   */
+  enabled: boolean,
+  /**
+   * A skill no turn carried for this many days (and active at least that long) is archived.
+   * Pinned and built-in skills never are.
+   */
+  unused_days: number,
+  /**
+   * Also archive skills you wrote or imported (by default only evolved skills are).
+   */
+  include_hand_written: boolean,
+  /**
+   * Skills at least this similar (0..=1, word overlap of name, description and text) are
+   * proposed for merging into one.
+   */
+  merge_similarity: number,
+};
 
 export type StoreConfig = {
   /**
