@@ -59,6 +59,7 @@ pub async fn run(opts: RunOptions) -> Result<Summary, BenchError> {
             break;
         }
     }
+    opts.agent.finish().await;
     engine.shutdown().await;
     outcome?;
     let all = results::read_mode(&opts.out, opts.mode);
@@ -115,7 +116,7 @@ async fn run_day(ctx: &DayContext<'_>, engine: &mut BenchEngine, day: &Day, last
     }
     let seed = seed_session(ctx.data.state_dir.as_deref(), &day.agent, &day.session);
     let agent = &opts.agent;
-    agent.prepare_day(ctx.agent_dir, ctx.base_url, ctx.model, &day.session, &workspace, seed.as_deref())?;
+    agent.prepare_day(ctx.agent_dir, ctx.base_url, ctx.model, &day.session, &workspace, seed.as_deref()).await?;
     let mut previous: Option<String> = None;
     for (group, round) in day.rounds() {
         let path = round_file(opts, day, group, round);
