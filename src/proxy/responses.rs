@@ -137,7 +137,9 @@ async fn take_in(st: &ProxyState, t0: Instant, headers: &HeaderMap, body: Body) 
     };
     let caller = crate::agent::Caller::of(headers);
     let mut block = None;
-    let served = select_skills(st, (session.turn_type, &session.id), &caller, &messages, |b| block = Some(b.text().to_string())).await;
+    let served =
+        select_skills(st, (session.turn_type, &session.id), &caller, &messages, |b| block = Some(b.text().to_string()))
+            .await;
     if let Some(b) = block {
         inject_responses(&mut body, &b, st.skills.config().placement);
         edited = true;
