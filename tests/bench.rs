@@ -187,11 +187,16 @@ async fn file_checks_score_exit_status_stdout_pattern_and_time_out() {
         assert_eq!(s.score, if pass { 1.0 } else { 0.0 });
         assert_eq!(s.feedback, if pass { "Right.".to_string() } else { format!("Wrong. {}", score::REMINDER) });
     }
-    // A check that hangs (and its children) is stopped at its timeout.
+    // A check that hangs is stopped at its timeout, and only it: a process beside it lives on
+    // (the kill program once read `kill -KILL -<pid>` as a kill of every process).
+    let mut neighbour = Command::new("sleep").arg("30").spawn().unwrap();
     let started = Instant::now();
     let run = run_check("sleep 30 & sleep 30", ws.path(), Duration::from_secs(1)).await;
     assert!(run.timed_out);
     assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(neighbour.try_wait().unwrap().is_none(), "a process outside the check was killed");
+    neighbour.kill().unwrap();
+    neighbour.wait().unwrap();
     let s = score::score(&check("sleep 30", 0, None, None, 1), &fb(), "", ws.path()).await;
     assert!(!s.passed);
     assert_eq!(s.detail["timed_out"], true);
