@@ -44,12 +44,18 @@ struct Inner {
     by_hash: HashMap<u128, Remembered>,
 }
 
+/// A rendered block and the names of its skills (kept to rule out a hash clash).
+struct KeptBlock {
+    names: Vec<String>,
+    block: Arc<Block>,
+}
+
 /// The rankings of one snapshot, by query.
 #[derive(Default)]
 pub struct Memo {
     inner: Mutex<Inner>,
-    /// Rendered blocks by the hash of their skills' names (the names kept to rule out a clash).
-    blocks: Mutex<HashMap<u128, (Vec<String>, Arc<Block>)>>,
+    /// Rendered blocks by the hash of their skills' names.
+    blocks: Mutex<HashMap<u128, KeptBlock>>,
     #[cfg(test)]
     pub(super) ranked: std::sync::atomic::AtomicUsize,
 }
@@ -117,8 +123,8 @@ impl Memo {
         let key = h.digest128();
         let same = |kept: &[String]| kept.len() == names.len() && kept.iter().zip(names).all(|(a, b)| a == b);
         if let Ok(blocks) = self.blocks.try_lock() {
-            if let Some((_, b)) = blocks.get(&key).filter(|(kept, _)| same(kept)) {
-                return b.clone();
+            if let Some(kept) = blocks.get(&key).filter(|k| same(&k.names)) {
+                return kept.block.clone();
             }
         }
         let block = Arc::new(Block::new(render()));
@@ -126,7 +132,8 @@ impl Memo {
             if blocks.len() >= MAX_BLOCKS {
                 blocks.clear();
             }
-            blocks.insert(key, (names.iter().map(|n| n.to_string()).collect(), block.clone()));
+            blocks
+                .insert(key, KeptBlock { names: names.iter().map(|n| n.to_string()).collect(), block: block.clone() });
         }
         block
     }
