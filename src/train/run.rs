@@ -107,7 +107,7 @@ impl Training {
             Err(Stop::Failed(e)) => (RunStatus::Failed, e.clone()),
         };
         let (s, d) = (status.as_str(), detail.clone());
-        if let Err(e) = self.store.write(move |c| record::end_run(c, run, &s, &d)).await {
+        if let Err(e) = self.store.write(move |c| record::end_run(c, run, s, &d)).await {
             tracing::error!(error = %e, "could not record the end of a training run");
         }
         if status == RunStatus::Failed {
