@@ -22,6 +22,9 @@ pub const SCAN_BACK: u32 = 5_000;
 /// A turn recorded this long after its id's successors is still picked up (ids are handed out
 /// when a turn starts; a long turn is recorded after shorter later ones).
 pub const LATE_MS: i64 = 60_000;
+/// How far behind the cursor (in turn ids) a late turn is looked for: a turn recorded after this
+/// many later ones is not seen (each pass reads this range by id, so it is kept small).
+pub const LATE_IDS: i64 = 5_000;
 /// Generations' active sets kept in memory.
 const MAX_GENERATIONS: usize = 64;
 
@@ -216,7 +219,7 @@ impl Follower {
         let ranker = self.ranker(library, cfg).await?;
         let cursor = self.store.read(table::cursor).await?;
         let since = self.last_pass - LATE_MS;
-        let (mut floor, mut top, mut seen) = (cursor.saturating_sub(100_000).max(0), cursor, 0u64);
+        let (mut floor, mut top, mut seen) = (cursor.saturating_sub(LATE_IDS).max(0), cursor, 0u64);
         loop {
             let turns = self.store.read(move |c| turns::exposure_turns(c, floor, cursor, since, BATCH)).await?;
             let n = turns.len();

@@ -1,14 +1,14 @@
 //! Per-skill statistics from the aggregate: carried and comparison rates with their intervals,
 //! the uplift and its verdict, in numbers and in plain words.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use rusqlite::Connection;
 
 use super::math::{newcombe, wilson};
 use crate::agent::AgentId;
 use crate::api::types::stats::{AgentUse, Rate, SkillStats, SkillStatsDay, SkillStatsDetail, Verdict};
-use crate::store::effect::{self as table, DayRow, StatRow, DAY_MS};
+use crate::store::effect::{self as table, Cell, DAY_MS};
 use crate::store::StoreError;
 
 /// Judged turns each side needs before a verdict other than "no evidence yet".
@@ -121,39 +121,63 @@ pub fn skill_stats(
     }
 }
 
-/// Folds the aggregate's rows into per-skill counts: `(carried, comparison, held_out)`.
-fn fold(rows: Vec<StatRow>) -> HashMap<String, (Counts, Counts, u64)> {
-    let mut out: HashMap<String, (Counts, Counts, u64)> = HashMap::new();
-    for r in rows {
-        let Some(carried) = side(&r.state) else { continue };
-        let e = out.entry(r.skill).or_default();
-        if carried {
-            e.0.add(r.turns, r.judged, r.wins, r.losses);
-        } else {
-            e.1.add(r.turns, r.judged, r.wins, r.losses);
-        }
-        if r.state == "held_out" {
-            e.2 += u64::try_from(r.turns).unwrap_or(0);
-        }
-    }
-    out
+/// One skill's sums while the aggregate is read.
+#[derive(Default)]
+struct Acc {
+    carried: Counts,
+    comparison: Counts,
+    held_out: u64,
+    /// Turns that carried it, per agent.
+    agents: Vec<(String, u64)>,
 }
 
-/// Every skill with exposure (of `agent`'s turns, if given), by name.
+impl Acc {
+    fn add(&mut self, cell: &Cell<'_>) {
+        let Some(carried) = side(cell.state) else { return };
+        if carried {
+            self.carried.add(cell.turns, cell.judged, cell.wins, cell.losses);
+            let n = u64::try_from(cell.turns).unwrap_or(0);
+            match self.agents.iter_mut().find(|(a, _)| a == cell.agent) {
+                Some(a) => a.1 += n,
+                None => self.agents.push((cell.agent.to_string(), n)),
+            }
+        } else {
+            self.comparison.add(cell.turns, cell.judged, cell.wins, cell.losses);
+        }
+        if cell.state == "held_out" {
+            self.held_out += u64::try_from(cell.turns).unwrap_or(0);
+        }
+    }
+
+    fn stats(self, name: String, last_injected: Option<i64>) -> SkillStats {
+        let mut by_agent: Vec<AgentUse> = self
+            .agents
+            .into_iter()
+            .filter_map(|(a, n)| Some(AgentUse { agent: AgentId::parse(&a).ok()?, injected: n }))
+            .collect();
+        by_agent.sort_by(|a, b| b.injected.cmp(&a.injected).then_with(|| a.agent.cmp(&b.agent)));
+        skill_stats(name, self.carried, self.comparison, self.held_out, by_agent, last_injected)
+    }
+}
+
+/// Every skill with exposure (of `agent`'s turns, if given), by name: one pass over the
+/// aggregate, then each skill's latest carrying turn from the index.
 pub fn list(c: &Connection, agent: Option<&AgentId>) -> Result<Vec<SkillStats>, StoreError> {
     let agent = agent.map(AgentId::as_str);
-    let counts = fold(table::sums(c, agent)?);
-    let mut agents: HashMap<String, Vec<AgentUse>> = HashMap::new();
-    for (skill, a, n) in table::injected_by_agent(c, agent)? {
-        let Ok(a) = AgentId::parse(&a) else { continue };
-        agents.entry(skill).or_default().push(AgentUse { agent: a, injected: u64::try_from(n).unwrap_or(0) });
-    }
-    let mut out = Vec::with_capacity(counts.len());
-    for (name, (carried, comparison, held_out)) in counts {
-        let mut by_agent = agents.remove(&name).unwrap_or_default();
-        by_agent.sort_by(|a, b| b.injected.cmp(&a.injected).then_with(|| a.agent.cmp(&b.agent)));
-        let last = if carried.turns > 0 { table::last_injected(c, &name, agent)? } else { None };
-        out.push(skill_stats(name, carried, comparison, held_out, by_agent, last));
+    let mut by: HashMap<String, Acc> = HashMap::new();
+    table::scan(c, None, agent, |cell| {
+        if side(cell.state).is_none() {
+            return;
+        }
+        match by.get_mut(cell.skill) {
+            Some(acc) => acc.add(&cell),
+            None => by.entry(cell.skill.to_string()).or_default().add(&cell),
+        }
+    })?;
+    let mut out = Vec::with_capacity(by.len());
+    for (name, acc) in by {
+        let last = if acc.carried.turns > 0 { table::last_injected(c, &name, agent)? } else { None };
+        out.push(acc.stats(name, last));
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
@@ -161,42 +185,27 @@ pub fn list(c: &Connection, agent: Option<&AgentId>) -> Result<Vec<SkillStats>, 
 
 /// One skill's statistics and its per-day series (`None` when no turn ever matched it).
 pub fn detail(c: &Connection, name: &str, agent: Option<&AgentId>) -> Result<Option<SkillStatsDetail>, StoreError> {
-    let agent_s = agent.map(AgentId::as_str);
-    let rows = table::days(c, name, agent_s)?;
-    if rows.is_empty() {
+    let agent = agent.map(AgentId::as_str);
+    let mut acc = Acc::default();
+    let mut days: BTreeMap<i64, (Counts, Counts)> = BTreeMap::new();
+    let mut any = false;
+    table::scan(c, Some(name), agent, |cell| {
+        let Some(carried) = side(cell.state) else { return };
+        any = true;
+        acc.add(&cell);
+        let d = days.entry(cell.day).or_default();
+        let side = if carried { &mut d.0 } else { &mut d.1 };
+        side.add(cell.turns, cell.judged, cell.wins, cell.losses);
+    })?;
+    if !any {
         return Ok(None);
     }
-    let mut days: Vec<(i64, Counts, Counts)> = Vec::new();
-    let (mut carried, mut comparison, mut held_out) = (Counts::default(), Counts::default(), 0u64);
-    for DayRow { day, state, turns, judged, wins, losses } in rows {
-        let Some(is_carried) = side(&state) else { continue };
-        if days.last().is_none_or(|d| d.0 != day) {
-            days.push((day, Counts::default(), Counts::default()));
-        }
-        let d = days.last_mut().expect("pushed");
-        if is_carried {
-            d.1.add(turns, judged, wins, losses);
-            carried.add(turns, judged, wins, losses);
-        } else {
-            d.2.add(turns, judged, wins, losses);
-            comparison.add(turns, judged, wins, losses);
-        }
-        if state == "held_out" {
-            held_out += u64::try_from(turns).unwrap_or(0);
-        }
-    }
-    let mut by_agent: Vec<AgentUse> = table::injected_by_agent(c, agent_s)?
-        .into_iter()
-        .filter(|(s, _, _)| s == name)
-        .filter_map(|(_, a, n)| Some(AgentUse { agent: AgentId::parse(&a).ok()?, injected: u64::try_from(n).ok()? }))
-        .collect();
-    by_agent.sort_by(|a, b| b.injected.cmp(&a.injected).then_with(|| a.agent.cmp(&b.agent)));
-    let last = table::last_injected(c, name, agent_s)?;
+    let last = table::last_injected(c, name, agent)?;
     Ok(Some(SkillStatsDetail {
-        stats: skill_stats(name.to_string(), carried, comparison, held_out, by_agent, last),
+        stats: acc.stats(name.to_string(), last),
         days: days
             .into_iter()
-            .map(|(day, a, b)| SkillStatsDay { day: day * DAY_MS, carried: a.rate(), comparison: b.rate() })
+            .map(|(day, (a, b))| SkillStatsDay { day: day * DAY_MS, carried: a.rate(), comparison: b.rate() })
             .collect(),
     }))
 }

@@ -212,6 +212,53 @@ pub fn save_holdout(c: &Connection, rows: &[HoldoutRow]) -> Result<(), StoreErro
     Ok(())
 }
 
+/// One `skill_stats` row as read by [`scan`], borrowed from the statement.
+#[derive(Debug, Clone, Copy)]
+pub struct Cell<'a> {
+    pub skill: &'a str,
+    pub agent: &'a str,
+    /// UTC day number.
+    pub day: i64,
+    pub state: &'a str,
+    pub turns: i64,
+    pub judged: i64,
+    pub wins: i64,
+    pub losses: i64,
+}
+
+/// Calls `f` with every `skill_stats` row (of `skill`, and of `agent`, when given), in no
+/// particular order, without copying them: one pass, summed by the caller.
+pub fn scan(
+    c: &Connection,
+    skill: Option<&str>,
+    agent: Option<&str>,
+    mut f: impl FnMut(Cell<'_>),
+) -> Result<(), StoreError> {
+    let sql = match skill {
+        Some(_) => "SELECT skill, agent, day, state, turns, judged, wins, losses FROM skill_stats WHERE skill = ?1",
+        None => "SELECT skill, agent, day, state, turns, judged, wins, losses FROM skill_stats WHERE ?1 IS NULL",
+    };
+    let mut st = c.prepare_cached(sql)?;
+    let mut rows = st.query([skill])?;
+    while let Some(r) = rows.next()? {
+        let text = |i| r.get_ref(i).and_then(|v| v.as_str().map_err(Into::into));
+        let cell = Cell {
+            skill: text(0)?,
+            agent: text(1)?,
+            day: r.get(2)?,
+            state: text(3)?,
+            turns: r.get(4)?,
+            judged: r.get(5)?,
+            wins: r.get(6)?,
+            losses: r.get(7)?,
+        };
+        if agent.is_none_or(|a| a == cell.agent) {
+            f(cell);
+        }
+    }
+    Ok(())
+}
+
 /// Each skill's sums per state, over every agent or `agent`'s turns only.
 pub fn sums(c: &Connection, agent: Option<&str>) -> Result<Vec<StatRow>, StoreError> {
     let sql = "SELECT skill, state, SUM(turns), SUM(judged), SUM(wins), SUM(losses) FROM skill_stats
