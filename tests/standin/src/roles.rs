@@ -103,8 +103,9 @@ pub(crate) async fn answer(body: &Bytes, judge_calls: &Mutex<HashMap<u64, usize>
 /// the k-th vote (cycling); `[[judge_score:N]]` always gives N; `[[judge_garbage]]` gives no
 /// score line; `[[judge_echo]]` echoes the rubric's score lines (the last one `-1`) without a
 /// verdict of its own; otherwise the score is 1. Verification replays (prompts with "## The
-/// answer with the proposed skill") are scored by `[[replay_score:N]]` alone. With `schema` (the
-/// request asked for a `json_schema` answer) a verdict is `{"reason": …, "score": N}`.
+/// answer with the proposed skill") are scored by `[[replay_score:N]]` alone: each turn of a
+/// candidate's validation set by the directive in its own request (1 win, 0 tie, -1 loss).
+/// With `schema` (the request asked for a `json_schema` answer) a verdict is `{"reason": …, "score": N}`.
 fn judge_reply(
     prompt: &str,
     body: &Bytes,
