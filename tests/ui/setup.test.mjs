@@ -73,7 +73,7 @@ test("a fresh engine opens the guide; the keyboard alone takes it from the key t
   await page.keyboard.press("Enter");
   const ok = page.locator('#setup-test-result [data-outcome="ok"]');
   await ok.waitFor();
-  assert.match(await ok.textContent(), /lists 3 models/);
+  assert.match(await ok.textContent(), /lists 4 models/);
   await waitFor("focus on Next", async () => (await page.evaluate(() => document.activeElement?.id)) === "setup-next-a");
   await page.keyboard.press("Enter");
 
@@ -81,13 +81,16 @@ test("a fresh engine opens the guide; the keyboard alone takes it from the key t
   await page.getByRole("heading", { level: 2, name: "2. Model" }).waitFor();
   assert.equal(await page.locator("#setup-learning").isChecked(), true, "learning on by default once a key works");
   await tabTo("setup-model");
+  // Sorted by name: standin-follower, standin-judge, standin-large, standin-small.
   await page.keyboard.press("Home");
+  await page.keyboard.press("ArrowDown");
   await page.keyboard.press("ArrowDown");
   assert.equal(await page.locator("#setup-model").inputValue(), "standin-large");
   assert.equal(await page.locator("#setup-learning-model").inputValue(), "standin-small", "the cheaper sibling");
-  // The stand-in judges only as `standin-judge`: pick it for learning (the first in the list).
+  // The stand-in judges only as `standin-judge`: pick it for learning (the second in the list).
   await tabTo("setup-learning-model");
   await page.keyboard.press("Home");
+  await page.keyboard.press("ArrowDown");
   assert.equal(await page.locator("#setup-learning-model").inputValue(), "standin-judge");
   await tabTo("setup-save");
   await page.keyboard.press("Enter");
