@@ -193,6 +193,7 @@ async fn disabled_absent_and_over_budget_comparison_turns_are_found() {
 #[tokio::test]
 async fn a_new_skill_is_withheld_from_its_share_of_matching_turns_and_really_absent_upstream() {
     let h = Harness::start(|c| {
+        c.skills.holdout.enabled = true;
         c.skills.holdout.share = 1.0;
         c.skills.holdout.first = 3;
     })
@@ -232,7 +233,11 @@ async fn a_new_skill_is_withheld_from_its_share_of_matching_turns_and_really_abs
 
 #[tokio::test]
 async fn a_pinned_skill_is_never_held_out() {
-    let h = Harness::start(|c| c.skills.holdout.share = 1.0).await;
+    let h = Harness::start(|c| {
+        c.skills.holdout.enabled = true;
+        c.skills.holdout.share = 1.0;
+    })
+    .await;
     create(&h, "iso-timestamps", ISO_SKILL, "Add +08:00.").await;
     let (s, v) = api(&h, reqwest::Method::POST, "/api/skills/iso-timestamps/pin", Some(json!({"pinned": true}))).await;
     assert_eq!(s, 200, "{v}");

@@ -33,6 +33,9 @@ pub fn config_for(standin: &Standin) -> Config {
     cfg.store.flush_interval_ms = 20;
     // Faithfulness tests compare bytes with the upstream's; skill tests add their own skills.
     cfg.skills.builtin = false;
+    // A test's new skill must reach its turns: holdout (withholding a new skill from a share of
+    // conversations, to measure it) would drop it from some; tests/skill_stats.rs turns it on.
+    cfg.skills.holdout.enabled = false;
     // The scheduler reads requests only: no X11, GNOME or logind on a test machine.
     cfg.scheduler.os_idle = false;
     cfg
