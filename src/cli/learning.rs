@@ -186,24 +186,25 @@ pub async fn review(home: &Home, cmd: ReviewCmd) -> Result<()> {
                 .candidates
                 .iter()
                 .map(|c| {
-                    let verdict = match (&c.validation, replay(c).map(|r| r.improved)) {
-                        (Some(v), _) => validation_counts(v),
-                        (None, Some(true)) => "improves".into(),
-                        (None, Some(false)) => "no better".into(),
-                        (None, None) => "-".into(),
+                    let verdict = match replay(c).map(|r| r.improved) {
+                        Some(true) => "improves",
+                        Some(false) => "no better",
+                        None => "-",
                     };
+                    let validation = c.validation.as_ref().map(validation_counts).unwrap_or_else(|| "-".into());
                     vec![
                         c.id.to_string(),
                         c.status.to_string(),
                         c.action.to_string(),
                         c.name.clone(),
-                        verdict,
+                        verdict.into(),
+                        validation,
                         time(c.created_at),
                         c.rationale.chars().take(60).collect(),
                     ]
                 })
                 .collect();
-            table(&["ID", "STATUS", "ACTION", "SKILL", "VALIDATION", "PROPOSED", "WHY"], rows);
+            table(&["ID", "STATUS", "ACTION", "SKILL", "REPLAY", "VALIDATION", "PROPOSED", "WHY"], rows);
         }
         ReviewCmd::Show { id } => {
             let c = api.candidate(id).await?;
