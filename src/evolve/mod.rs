@@ -611,11 +611,7 @@ impl Evolver {
         report.proposed = ids.clone();
         for id in ids {
             if let Some(c) = review::get(&self.store, id).await? {
-                self.events.publish(Event::CandidateProposed {
-                    id,
-                    name: c.name.clone(),
-                    action: c.action.to_string(),
-                });
+                self.events.publish(Event::CandidateProposed { id, name: c.name.clone(), action: c.action });
             }
             if let Err(e) = review::verify_and_apply_policy(self, id).await {
                 tracing::warn!(candidate = id, error = %e, "candidate not verified");
