@@ -32,7 +32,12 @@ fn a_component_is_degraded_then_failing_then_ok_again() {
 fn unconfigured_components_are_off_and_do_not_count() {
     let h = Health::new(std::env::temp_dir());
     for _ in 0..3 {
-        h.apply(&Event::EvolverRan { run_id: 1, outcome: Some(crate::evolve::Outcome::Failed), error: Some("x".into()), retry_at_ms: None });
+        h.apply(&Event::EvolverRan {
+            run_id: 1,
+            outcome: Some(crate::evolve::Outcome::Failed),
+            error: Some("x".into()),
+            retry_at_ms: None,
+        });
     }
     let off = Configured { upstream: true, ..Default::default() };
     let r = h.snapshot(&off);

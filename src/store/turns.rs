@@ -642,9 +642,8 @@ pub fn recent_exposure_turns(conn: &Connection, upto: i64, limit: u32) -> Result
 }
 
 fn exposure_query(conn: &Connection, filter: &str, p: impl rusqlite::Params) -> Result<Vec<ExposureTurn>, StoreError> {
-    let sql = format!(
-        "SELECT id, agent, started_at, generation, skills, held_out, message_hashes FROM turns WHERE {filter}"
-    );
+    let sql =
+        format!("SELECT id, agent, started_at, generation, skills, held_out, message_hashes FROM turns WHERE {filter}");
     let mut st = conn.prepare_cached(&sql)?;
     let rows = st
         .query_map(p, |r| {

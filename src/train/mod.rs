@@ -290,10 +290,7 @@ impl Training {
 
     fn changed(&self) {
         let state = self.state_word();
-        self.events.publish(Event::TrainChanged {
-            state,
-            serving: self.serving.as_ref().and_then(Serving::current),
-        });
+        self.events.publish(Event::TrainChanged { state, serving: self.serving.as_ref().and_then(Serving::current) });
     }
 
     /// off, idle, waiting, training or paused, in a word.

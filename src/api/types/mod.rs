@@ -121,7 +121,10 @@ mod tests {
         super::setup::typescript(&mut setup);
         let mut stats = File::new("stats");
         super::stats::typescript(&mut stats);
-        vec![error, status, learning, skills, scheduler, calendars, settings, train, connect, setup, health, stats, curate]
+        vec![
+            error, status, learning, skills, scheduler, calendars, settings, train, connect, setup, health, stats,
+            curate,
+        ]
     }
 
     #[test]

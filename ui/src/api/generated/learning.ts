@@ -56,7 +56,7 @@ export type RetryReply = { turns: number };
 /**
  * Where a candidate stands in review (stored in `candidates.status` as the same words).
  */
-export type CandidateStatus = "pending" | "approved" | "rejected" | "deferred";
+export type CandidateStatus = "pending" | "approved" | "rejected" | "deferred" | "stale";
 
 /**
  * What a candidate does to the library: a new skill, or a new text for an existing one.
@@ -132,6 +132,19 @@ export type Candidate = {
    * For merges: the skills the merged one replaces (archived on approval).
    */
   merges: Array<string>,
+  /**
+   * For edits: the operations on the current SKILL.md body that `content` applies (a delta).
+   */
+  ops: Array<EditOp> | null,
+  /**
+   * Its validation set: the judge's verdicts with and without it on the turns it was learned
+   * from and on earlier turns it would have matched.
+   */
+  validation: ValidationSummary | null,
+  /**
+   * For edits: the share (0..1) of the old body's lines the edit removes.
+   */
+  removed_share: number | null,
 };
 
 /**
@@ -177,7 +190,52 @@ export type FlagKind =
   | "hide_from_user"
   | "override_instructions"
   | "url"
-  | "encoded_blob";
+  | "encoded_blob"
+  | "removes_most_of_skill";
+
+/**
+ * One operation on a skill's body. An anchor is the text of a line of the current body
+ * (compared with surrounding whitespace ignored; a unique line containing it also matches).
+ */
+export type EditOp =
+  | { "op": "add_step", after?: string, text: string }
+  | { "op": "replace_line", anchor: string, text: string }
+  | { "op": "remove_line", anchor: string };
+
+/**
+ * A candidate's validation set: its verdicts, counted.
+ */
+export type ValidationSummary = {
+  wins: number,
+  ties: number,
+  losses: number,
+  errors: number,
+  /**
+   * Turns of the set left unjudged (the hourly budget ran out).
+   */
+  unjudged: number,
+  /**
+   * Why the set is incomplete, in plain words.
+   */
+  note: string | null,
+  turns: Array<ValidationTurn>,
+};
+
+/**
+ * One turn of a candidate's validation set and the judge's verdict on it.
+ */
+export type ValidationTurn = {
+  turn_id: number,
+  /**
+   * `failure` (a turn it was learned from) or `earlier` (an earlier turn it would have matched).
+   */
+  role: string,
+  /**
+   * `win`, `tie`, `loss`, or `error` (a replay or comparison call failed).
+   */
+  verdict: string,
+  reason: string | null,
+};
 
 /**
  * A candidate's verification replay: its skill applied to one of the turns it comes from.

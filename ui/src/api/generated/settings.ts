@@ -397,6 +397,11 @@ export type EvolveConfig = {
    * Existing skills shown to the evolver: the ones closest to the failures, at most this many.
    */
   prompt_skills: number,
+  /**
+   * Earlier turns a candidate would have matched, replayed with it beside its failed turns
+   * before it is promoted (its validation set), at most this many.
+   */
+  validation_turns: number,
 };
 
 /**
