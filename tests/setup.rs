@@ -113,9 +113,9 @@ async fn a_working_key_lists_the_models_ticks_key_works_and_is_never_stored() {
     assert_eq!(r.outcome, TestOutcome::Ok, "{}", r.message);
     assert_eq!(r.http_status, Some(200));
     let ids: Vec<_> = r.models.iter().map(|m| m.id.as_str()).collect();
-    assert_eq!(ids, ["standin-judge", "standin-large", "standin-small"]);
-    assert_eq!(r.models[1].cheaper.as_deref(), Some("standin-small"), "a cheaper sibling for the judge");
-    assert_eq!(r.models[2].cheaper, None, "already the cheap one");
+    assert_eq!(ids, ["standin-follower", "standin-judge", "standin-large", "standin-small"]);
+    assert_eq!(r.models[2].cheaper.as_deref(), Some("standin-small"), "a cheaper sibling for the judge");
+    assert_eq!(r.models[3].cheaper, None, "already the cheap one");
     assert_eq!(r.base_url, h.standin.base_url());
 
     // The key went to that address once, as the protocol wants it.
