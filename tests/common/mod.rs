@@ -72,7 +72,14 @@ impl Harness {
         edit(&mut cfg);
         let engine = Engine::start_with(cfg, Home::at(self.home.path()), keys, hooks).await.expect("engine restarts");
         self.base = format!("http://{}", engine.addr());
+        self.token = engine.admin_token().to_string();
         self.engine = Some(engine);
+    }
+
+    /// The typed admin-API client of the running engine (its current address: after `restart`, the
+    /// new one).
+    pub fn client(&self) -> metaclaw::api::client::Client {
+        metaclaw::api::client::Client::new(self.base.clone(), self.token.clone())
     }
 
     pub fn url(&self, path: &str) -> String {
