@@ -3,26 +3,22 @@
 // reject with a reason, or defer.
 
 import type { App, View } from "../app";
-import type { Candidate, Failure } from "../api/types";
+import type { Candidate, CandidateStatus, Failure, FlagKind } from "../api/types";
 import { debounce, field, h, replace } from "../lib/dom";
 import { diffLines, renderDiff } from "../lib/diff";
 import { dateTime } from "../lib/format";
 import { renderMarkdown, splitFrontMatter } from "../lib/markdown";
 import { badge, dialog, empty, errorMessage, load, loading, problemList, roving, tabs, toast } from "../lib/ui";
 import { ApiError } from "../api/client";
-import { type Measured, measured } from "../api/types/measure";
-import { actionBadge, actionWords, curatorBlock, currentStats, opsBlock, REMOVES_MOST, removesMost, removesMostWarning, validationBlock, wtlBadge } from "./review/measure";
+import { actionBadge, actionWords, curatorBlock, currentStats, isCurator, opsBlock, REMOVES_MOST, removesMost, removesMostWarning, validationBlock, wtlBadge } from "./review/measure";
 
-const STATUSES = [
-  { id: "pending", label: "Pending" },
-  { id: "deferred", label: "Deferred" },
-  { id: "approved", label: "Approved" },
-  { id: "rejected", label: "Rejected" },
-];
+/** The status tabs, one per status the engine has (stale: an edit that no longer applies). */
+const STATUS_LABELS: Record<CandidateStatus, string> = { pending: "Pending", deferred: "Deferred", approved: "Approved", rejected: "Rejected", stale: "Stale" };
+const STATUSES = (Object.keys(STATUS_LABELS) as CandidateStatus[]).map((id) => ({ id, label: STATUS_LABELS[id] }));
 
 export function reviewView(app: App, params: string[]): View {
   let selected: number | null = params[0] ? Number(params[0]) : null;
-  let status = "pending";
+  let status: CandidateStatus = "pending";
   let list: Candidate[] = [];
   const listEl = h("div", { class: "list-pane" });
   const detailEl = h("section", { class: "detail-pane", "aria-label": "Candidate", "aria-live": "off" });
@@ -42,7 +38,7 @@ export function reviewView(app: App, params: string[]): View {
   });
 
   const t = tabs("Candidates by status", STATUSES, status, (id) => {
-    status = id;
+    status = STATUSES.find((s) => s.id === id)?.id ?? "pending";
     void reload();
   });
 
@@ -100,7 +96,7 @@ export function reviewView(app: App, params: string[]): View {
             "button",
             { type: "button", class: "item", "data-id": c.id, onclick: () => select(c.id) },
             h("span", { class: "item-title" }, c.name),
-            h("span", { class: "item-meta" }, actionBadge(c), riskBadges(measured(c)), wtlBadge(measured(c)), c.replay ? badge(c.replay.improved ? "replay improved" : "replay not improved", c.replay.improved ? "ok" : "warn") : (c.action as string) === "disable" || (c.action as string) === "merge" ? null : badge("replay pending", "muted"), h("span", { class: "muted" }, dateTime(c.created_at))),
+            h("span", { class: "item-meta" }, actionBadge(c), riskBadges(c), wtlBadge(c), c.replay ? badge(c.replay.improved ? "replay improved" : "replay not improved", c.replay.improved ? "ok" : "warn") : isCurator(c) ? null : badge("replay pending", "muted"), h("span", { class: "muted" }, dateTime(c.created_at))),
           ),
         ),
       ),
@@ -127,21 +123,20 @@ export function reviewView(app: App, params: string[]): View {
     await load(detailEl, () => app.api.candidate(id), (c) => renderDetail(c), "Loading the candidate");
   }
 
-  function renderDetail(cand: Candidate): HTMLElement {
-    const c = measured(cand);
+  function renderDetail(c: Candidate): HTMLElement {
     const open = c.status === "pending" || c.status === "deferred";
-    const evidence = Array.isArray(c.evidence) ? (c.evidence as unknown as Failure[]) : [];
+    const evidence = c.evidence ?? [];
     // A curator proposal (disable, merge) comes from numbers, not from failed turns: no replay.
-    const curator = (c.action as string) === "disable" || (c.action as string) === "merge";
-    const disable = (c.action as string) === "disable";
+    const curator = isCurator(c);
+    const disable = c.action === "disable";
     const actions = open
       ? h(
           "div",
           { class: "actions sticky-actions", role: "group", "aria-label": "Decision" },
-          h("button", { type: "button", class: "btn btn-primary", id: "approve", onclick: () => void approve(cand) }, "Approve"),
-          disable ? null : h("button", { type: "button", class: "btn", id: "edit-approve", onclick: () => editThenApprove(cand) }, "Edit, then approve"),
-          h("button", { type: "button", class: "btn btn-danger", id: "reject", onclick: () => void reject(cand) }, "Reject…"),
-          c.status === "pending" ? h("button", { type: "button", class: "btn btn-ghost", id: "defer", onclick: () => void defer(cand) }, "Defer") : null,
+          h("button", { type: "button", class: "btn btn-primary", id: "approve", onclick: () => void approve(c) }, "Approve"),
+          disable ? null : h("button", { type: "button", class: "btn", id: "edit-approve", onclick: () => editThenApprove(c) }, "Edit, then approve"),
+          h("button", { type: "button", class: "btn btn-danger", id: "reject", onclick: () => void reject(c) }, "Reject…"),
+          c.status === "pending" ? h("button", { type: "button", class: "btn btn-ghost", id: "defer", onclick: () => void defer(c) }, "Defer") : null,
         )
       : h("p", { class: "decided" }, `${c.status[0].toUpperCase()}${c.status.slice(1)} ${c.decided_by ? `by ${c.decided_by} ` : ""}${dateTime(c.decided_at)}`, c.reason ? ` — “${c.reason}”` : "", c.generation ? [" · ", h("a", { href: "#/history" }, `generation #${c.generation}`)] : null);
 
@@ -164,17 +159,17 @@ export function reviewView(app: App, params: string[]): View {
       h("p", { class: "description" }, c.description),
       scopeEl,
       removesMostWarning(c),
-      flagsBlock(cand),
+      flagsBlock(c),
       curatorBlock(app, c) ?? h("section", { "aria-labelledby": "why-h" }, h("h3", { id: "why-h" }, "Why the evolver proposes it"), h("p", null, c.rationale || "—")),
       c.action === "edit" ? currentStats(app, c.name) : null,
       validationBlock(c),
-      curator && !c.replay ? null : replayBlock(cand),
+      curator && !c.replay ? null : replayBlock(c),
       actions,
       editor,
       h(
         "section",
         { "aria-labelledby": "chg-h" },
-        h("h3", { id: "chg-h" }, c.action === "edit" && c.previous ? "What changes" : disable ? "The skill it switches off" : (c.action as string) === "merge" ? "The merged skill" : "The proposed skill"),
+        h("h3", { id: "chg-h" }, c.action === "edit" && c.previous ? "What changes" : disable ? "The skill it switches off" : c.action === "merge" ? "The merged skill" : "The proposed skill"),
         changes(c),
       ),
       curator && !evidence.length
@@ -286,13 +281,13 @@ export function reviewView(app: App, params: string[]): View {
 }
 
 /** The list's warnings: an edit removing most of its skill, then how many other risk flags. */
-function riskBadges(c: Measured): HTMLElement[] {
-  const n = (c.flags ?? []).filter((f) => (f.kind as string) !== REMOVES_MOST).length;
+function riskBadges(c: Candidate): HTMLElement[] {
+  const n = (c.flags ?? []).filter((f) => f.kind !== REMOVES_MOST).length;
   return [removesMost(c) ? badge("removes most of the skill", "bad") : null, n ? badge(`${n} risk flag${n === 1 ? "" : "s"}`, "warn") : null].filter((x): x is HTMLElement => x !== null);
 }
 
 /** An edit as its operations (with the whole-file diff folded away), else the diff or the skill. */
-function changes(c: Measured): HTMLElement {
+function changes(c: Candidate): HTMLElement {
   const ops = opsBlock(c);
   if (c.action === "edit" && c.previous) {
     if (!ops) return renderDiff(c.previous, c.content, `Changes to ${c.name}`);
@@ -301,7 +296,7 @@ function changes(c: Measured): HTMLElement {
   return skillPreview(c.content);
 }
 
-const FLAG_LABELS: Record<string, string> = {
+const FLAG_LABELS: Record<FlagKind, string> = {
   fetch_execute: "Downloads and runs code",
   send_data: "Sends data off the machine",
   network: "Contacts a server you never named",
@@ -310,11 +305,12 @@ const FLAG_LABELS: Record<string, string> = {
   override_instructions: "Overrides earlier instructions",
   url: "A web address you never wrote",
   encoded_blob: "Encoded text you never wrote",
+  removes_most_of_skill: "Removes most of the skill",
 };
 
 /** The screen's risk flags, as a warning list (nothing when there are none). */
 function flagsBlock(c: Candidate): HTMLElement | null {
-  const flags = (c.flags ?? []).filter((f) => (f.kind as string) !== REMOVES_MOST);
+  const flags = (c.flags ?? []).filter((f) => f.kind !== REMOVES_MOST);
   if (!flags.length) return null;
   return h(
     "section",

@@ -3,26 +3,25 @@
 // the warning for an edit that removes most of a skill, and the curator's disable/merge proposals.
 
 import type { App } from "../../app";
-import type { Candidate } from "../../api/types";
-import type { CheckSummary, Measured, Op } from "../../api/types/measure";
+import type { Candidate, CandidateAction, EditOp, FlagKind, ValidationSummary } from "../../api/types";
 import { ApiError } from "../../api/client";
 import { h, replace } from "../../lib/dom";
 import { num } from "../../lib/format";
 import { badge, errorMessage, loading } from "../../lib/ui";
 import { upliftText, verdictBadge } from "../skills/effect";
 
-export const REMOVES_MOST = "removes_most_of_skill";
+export const REMOVES_MOST: FlagKind = "removes_most_of_skill";
 
 /** Whether the edit removes more than half of the skill (the screen's flag or the share itself). */
-export function removesMost(c: Measured): boolean {
-  return (c.flags ?? []).some((f) => (f.kind as string) === REMOVES_MOST) || (c.removed_share ?? 0) > 0.5;
+export function removesMost(c: Candidate): boolean {
+  return (c.flags ?? []).some((f) => f.kind === REMOVES_MOST) || (c.removed_share ?? 0) > 0.5;
 }
 
 /** The prominent warning for an edit that removes more than half of a skill, or null. */
-export function removesMostWarning(c: Measured): HTMLElement | null {
+export function removesMostWarning(c: Candidate): HTMLElement | null {
   if (!removesMost(c)) return null;
   const share = c.removed_share ?? null;
-  const flag = (c.flags ?? []).find((f) => (f.kind as string) === REMOVES_MOST);
+  const flag = (c.flags ?? []).find((f) => f.kind === REMOVES_MOST);
   return h(
     "section",
     { class: "card danger", id: "removes-most", role: "note", "aria-labelledby": "removes-most-h" },
@@ -48,22 +47,23 @@ export function currentStats(app: App, name: string, heading = "How the skill do
 const ROLE_WORDS: Record<string, string> = { failure: "failing turn", earlier: "earlier turn" };
 const VERDICT_KIND: Record<string, string> = { win: "ok", tie: "muted", loss: "bad", error: "warn" };
 
-function wtlText(v: CheckSummary): string {
+function wtlText(v: ValidationSummary): string {
   return `${v.wins} win${v.wins === 1 ? "" : "s"}, ${v.ties} tie${v.ties === 1 ? "" : "s"}, ${v.losses} loss${v.losses === 1 ? "" : "es"}${v.errors ? `, ${v.errors} error${v.errors === 1 ? "" : "s"}` : ""}`;
 }
 
 /** "3W 1T 0L" for the candidate list. */
-export function wtlBadge(c: Measured): HTMLElement | null {
+export function wtlBadge(c: Candidate): HTMLElement | null {
   const v = c.validation;
   if (!v) return null;
   return h("span", { class: `badge badge-${v.losses ? "bad" : v.wins ? "ok" : "muted"}`, title: wtlText(v) }, `${v.wins}W ${v.ties}T ${v.losses}L`);
 }
 
 /** The validation set: with and without the candidate on each turn, judged; null before it exists. */
-export function validationBlock(c: Measured): HTMLElement | null {
+export function validationBlock(c: Candidate): HTMLElement | null {
+  // An engine older than issue 17 sends no validation at all.
   if (c.validation === undefined) return null;
   // The curator's proposals are not validated on turns: their evidence is the numbers.
-  if (c.validation === null && ((c.action as string) === "disable" || (c.action as string) === "merge")) return null;
+  if (c.validation === null && isCurator(c)) return null;
   const v = c.validation;
   return h(
     "section",
@@ -109,7 +109,7 @@ function quoted(text: string, cls: string): HTMLElement {
 }
 
 /** One operation in words, with the anchor line it applies to. */
-export function opItem(op: Op): HTMLElement {
+export function opItem(op: EditOp): HTMLElement {
   switch (op.op) {
     case "add_step":
       return h("li", { "data-op": op.op }, h("strong", null, "Added step"), op.after ? [" after ", quoted(op.after, "op-anchor")] : " at the end", quoted(op.text, "op-text"));
@@ -118,21 +118,21 @@ export function opItem(op: Op): HTMLElement {
     case "remove_line":
       return h("li", { "data-op": op.op }, h("strong", null, "Removed line"), quoted(op.anchor, "op-anchor op-removed"));
     default:
+      // An operation a newer engine added: shown as it came.
       return h("li", null, JSON.stringify(op));
   }
 }
 
 /** The edit as operations on the current text, or null when it is a whole-file proposal. */
-export function opsBlock(c: Measured): HTMLElement | null {
+export function opsBlock(c: Candidate): HTMLElement | null {
   const ops = c.ops ?? [];
   if (!ops.length) return null;
   return h("ol", { class: "ops", id: "edit-ops", "aria-label": `${ops.length} operation${ops.length === 1 ? "" : "s"} on ${c.name}` }, ops.map(opItem));
 }
 
 /** A curator proposal: disable (with the skill's numbers) or merge (listing what it replaces). */
-export function curatorBlock(app: App, c: Measured): HTMLElement | null {
-  const action = c.action as string;
-  if (action === "disable")
+export function curatorBlock(app: App, c: Candidate): HTMLElement | null {
+  if (c.action === "disable")
     return h(
       "section",
       { class: "card inset", id: "curator-proposal", "aria-labelledby": "curator-h" },
@@ -141,7 +141,7 @@ export function curatorBlock(app: App, c: Measured): HTMLElement | null {
       currentStats(app, c.name, "Its numbers"),
       h("p", null, h("a", { href: `#/skills/${encodeURIComponent(c.name)}` }, `Open ${c.name} in Skills`)),
     );
-  if (action === "merge") {
+  if (c.action === "merge") {
     const merges = c.merges ?? [];
     return h(
       "section",
@@ -155,20 +155,33 @@ export function curatorBlock(app: App, c: Measured): HTMLElement | null {
   return null;
 }
 
+/** Whether the candidate is a curator proposal (disable, merge): it comes from the skill's numbers,
+ * not from failed turns, so it has no replay and no validation set. */
+export function isCurator(c: Pick<Candidate, "action">): boolean {
+  return c.action === "disable" || c.action === "merge";
+}
+
+/** Per action: the list's badge word, the detail's header words, and the badge kind. */
+const ACTIONS: Record<CandidateAction, { badge: string; words: string; kind: string }> = {
+  create: { badge: "new", words: "New skill", kind: "ok" },
+  edit: { badge: "edit", words: "Edit of an existing skill", kind: "info" },
+  disable: { badge: "disable", words: "Curator: disable", kind: "bad" },
+  merge: { badge: "merge", words: "Curator: merge", kind: "info" },
+};
+
+/** An action a newer engine added reads as a new skill. */
+function actionOf(c: Pick<Candidate, "action">): { badge: string; words: string; kind: string } {
+  return ACTIONS[c.action] ?? ACTIONS.create;
+}
+
 /** The candidate list's action badge. */
 export function actionBadge(c: Pick<Candidate, "action">): HTMLElement {
-  const a = c.action as string;
-  if (a === "edit") return badge("edit", "info");
-  if (a === "disable") return badge("disable", "bad");
-  if (a === "merge") return badge("merge", "info");
-  return badge("new", "ok");
+  const a = actionOf(c);
+  return badge(a.badge, a.kind);
 }
 
 /** The detail's header words for the action. */
 export function actionWords(c: Pick<Candidate, "action">): [string, string] {
-  const a = c.action as string;
-  if (a === "edit") return ["Edit of an existing skill", "info"];
-  if (a === "disable") return ["Curator: disable", "bad"];
-  if (a === "merge") return ["Curator: merge", "info"];
-  return ["New skill", "ok"];
+  const a = actionOf(c);
+  return [a.words, a.kind];
 }
