@@ -12,6 +12,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use common::Harness;
+use metaclaw::api::client::ClientError;
+use metaclaw::api::types::calendars::{CalendarAccount, CalendarAdd, CalendarKind, CalendarPatch, CalendarState};
+use metaclaw::api::types::scheduler::TimeRange;
 use metaclaw::calendar::Feed;
 use serde_json::{json, Value};
 
@@ -150,79 +153,90 @@ async fn post(h: &Harness, path: &str, body: Value) -> reqwest::Response {
     h.http.post(h.url(path)).bearer_auth(&h.token).json(&body).send().await.unwrap()
 }
 
+/// Adds an account by its source (and name) over raw HTTP, to see the 201; the answer typed.
+async fn add(h: &Harness, source: &str, name: Option<&str>) -> CalendarAccount {
+    let mut body = json!({"source": source});
+    if let Some(n) = name {
+        body["name"] = json!(n);
+    }
+    let r = post(h, "/api/calendars", body).await;
+    assert_eq!(r.status(), 201, "{source}");
+    r.json().await.unwrap()
+}
+
+/// What the client's `add_calendar` is refused with: the HTTP status and the API's message.
+async fn refused(h: &Harness, source: &str, name: Option<&str>) -> (u16, String) {
+    let add = CalendarAdd { source: source.to_string(), name: name.map(String::from), ..Default::default() };
+    match h.client().add_calendar(&add).await {
+        Err(e @ ClientError::Api { .. }) => (e.status().unwrap(), e.to_string()),
+        other => panic!("{source}: expected the API to refuse, got {other:?}"),
+    }
+}
+
+fn range(from: i64, to: i64) -> TimeRange {
+    TimeRange { from: Some(from), to: Some(to) }
+}
+
 #[tokio::test]
 async fn url_feeds_are_added_refreshed_with_etags_and_errors_are_kept_on_the_account() {
     let (server, url) = feed_server().await;
     let h = Harness::start(|c| c.scheduler.timezone = Some("Europe/Berlin".into())).await;
 
+    let c = h.client();
     // Wrong addresses are refused up front, in words.
     server.mode.store(UNAUTHORIZED, Ordering::SeqCst);
-    let r = post(&h, "/api/calendars", json!({"source": url, "name": "Work"})).await;
-    assert_eq!(r.status(), 400);
-    let msg = r.json::<Value>().await.unwrap()["error"]["message"].as_str().unwrap().to_string();
+    let (status, msg) = refused(&h, &url, Some("Work")).await;
+    assert_eq!(status, 400);
     assert!(msg.contains("HTTP 401") && msg.contains("secret address"), "{msg}");
     assert!(!msg.contains("s3cr3t"), "the secret address leaked into an error: {msg}");
     server.mode.store(GONE, Ordering::SeqCst);
-    let r = post(&h, "/api/calendars", json!({"source": url})).await;
-    assert!(r.json::<Value>().await.unwrap()["error"]["message"].as_str().unwrap().contains("404"));
+    let (_, msg) = refused(&h, &url, None).await;
+    assert!(msg.contains("404"), "{msg}");
     server.mode.store(GARBAGE, Ordering::SeqCst);
-    let r = post(&h, "/api/calendars", json!({"source": url})).await;
-    assert!(r.json::<Value>().await.unwrap()["error"]["message"].as_str().unwrap().contains("not an iCalendar file"));
-    let r = post(&h, "/api/calendars", json!({"source": "ftp://example.com/cal.ics"})).await;
-    assert_eq!(r.status(), 400);
-    assert!(h.admin("/api/calendars").await.as_array().unwrap().is_empty(), "nothing was kept");
+    let (_, msg) = refused(&h, &url, None).await;
+    assert!(msg.contains("not an iCalendar file"), "{msg}");
+    let (status, _) = refused(&h, "ftp://example.com/cal.ics", None).await;
+    assert_eq!(status, 400);
+    assert!(c.calendars().await.unwrap().is_empty(), "nothing was kept");
 
     // A good feed: added, tested (304 the second time), busy blocks served.
     server.mode.store(OK, Ordering::SeqCst);
-    let r = post(&h, "/api/calendars", json!({"source": url, "name": "Work"})).await;
-    assert_eq!(r.status(), 201);
-    let acct: Value = r.json().await.unwrap();
-    let id = acct["id"].as_i64().unwrap();
-    assert_eq!(acct["display"], json!("http://127.0.0.1"));
-    assert_eq!(acct["kind"], "url");
-    assert_eq!(acct["env_var"], "METACLAW_CALENDAR_WORK_URL");
-    assert!(acct["events"].as_i64().unwrap() > 5);
+    let acct = add(&h, &url, Some("Work")).await;
+    let id = acct.id;
+    assert_eq!(acct.display, "http://127.0.0.1");
+    assert_eq!(acct.kind, CalendarKind::Url);
+    assert_eq!(acct.env_var.as_deref(), Some("METACLAW_CALENDAR_WORK_URL"));
+    assert!(acct.events > 5, "{acct:?}");
     assert_eq!(server.full.load(Ordering::SeqCst), 1);
-    let t: Value = post(&h, &format!("/api/calendars/{id}/test"), json!({})).await.json().await.unwrap();
-    assert_eq!(t["ok"], true, "{t}");
+    let t = c.test_calendar(id).await.unwrap();
+    assert!(t.ok, "{t:?}");
     assert_eq!(server.not_modified.load(Ordering::SeqCst), 1, "the second fetch is conditional");
     assert_eq!(server.full.load(Ordering::SeqCst), 1);
     let (from, to) = (ms("2026-10-19T00:00:00Z"), ms("2026-11-16T00:00:00Z"));
-    let busy = h.admin(&format!("/api/calendars/busy?from={from}&to={to}")).await;
+    let busy = c.busy(&range(from, to)).await.unwrap();
     let expected = fixture("google").1["busy"].as_array().unwrap().len();
-    assert_eq!(busy.as_array().unwrap().len(), expected, "{busy}");
-    assert_eq!(busy[1]["summary"], "Team sync");
-    assert_eq!(busy[1]["calendar"], id);
+    assert_eq!(busy.len(), expected, "{busy:?}");
+    assert_eq!(busy[1].summary, "Team sync");
+    assert_eq!(busy[1].calendar, id);
 
     // The feed starts failing: the error shows on the account, the cached schedule stays.
     server.mode.store(UNAUTHORIZED, Ordering::SeqCst);
-    let t: Value = post(&h, &format!("/api/calendars/{id}/test"), json!({})).await.json().await.unwrap();
-    assert_eq!(t["ok"], false);
-    assert!(t["error"].as_str().unwrap().contains("401"));
-    let acct = h.admin(&format!("/api/calendars/{id}")).await;
-    assert!(acct["last_error"].as_str().unwrap().contains("401"), "{acct}");
-    let busy = h.admin(&format!("/api/calendars/busy?from={from}&to={to}")).await;
-    assert_eq!(busy.as_array().unwrap().len(), expected, "the cached feed still counts");
+    let t = c.test_calendar(id).await.unwrap();
+    assert!(!t.ok);
+    assert!(t.error.as_deref().unwrap().contains("401"), "{t:?}");
+    let acct = c.calendar(id).await.unwrap();
+    assert!(acct.last_error.as_deref().unwrap().contains("401"), "{acct:?}");
+    assert_eq!(acct.state, CalendarState::Error);
+    let busy = c.busy(&range(from, to)).await.unwrap();
+    assert_eq!(busy.len(), expected, "the cached feed still counts");
 
     // Disabled: no busy time; renamed; bad ranges are refused.
-    let r = h
-        .http
-        .patch(h.url(&format!("/api/calendars/{id}")))
-        .bearer_auth(&h.token)
-        .json(&json!({"enabled": false, "name": "Old work"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.json::<Value>().await.unwrap()["name"], "Old work");
-    assert!(h.admin(&format!("/api/calendars/busy?from={from}&to={to}")).await.as_array().unwrap().is_empty());
-    let r = h
-        .http
-        .get(h.url(&format!("/api/calendars/busy?from={to}&to={from}")))
-        .bearer_auth(&h.token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
+    let patch = CalendarPatch { enabled: Some(false), name: Some("Old work".into()) };
+    let acct = c.update_calendar(id, &patch).await.unwrap();
+    assert_eq!((acct.name.as_str(), acct.enabled), ("Old work", false));
+    assert!(c.busy(&range(from, to)).await.unwrap().is_empty());
+    let e = c.busy(&range(to, from)).await.unwrap_err();
+    assert_eq!(e.status(), Some(400), "{e}");
 
     // The secret address is in no file of the home (database, WAL, config, logs).
     h.flush().await;
@@ -234,7 +248,7 @@ async fn url_feeds_are_added_refreshed_with_etags_and_errors_are_kept_on_the_acc
     // Removal forgets the account (and its keyring entry).
     let r = h.http.delete(h.url(&format!("/api/calendars/{id}"))).bearer_auth(&h.token).send().await.unwrap();
     assert_eq!(r.status(), 204);
-    assert!(h.admin("/api/calendars").await.as_array().unwrap().is_empty());
+    assert!(c.calendars().await.unwrap().is_empty());
     h.stop().await;
 }
 
@@ -257,30 +271,26 @@ async fn local_files_are_watched_and_the_cache_survives_a_restart() {
     let path = dir.path().join("family.ics");
     std::fs::write(&path, fixture("fastmail").0).unwrap();
     let mut h = Harness::start(|c| c.scheduler.timezone = Some("Europe/Berlin".into())).await;
-    let r = post(&h, "/api/calendars", json!({"source": path.display().to_string()})).await;
-    assert_eq!(r.status(), 201);
-    let acct: Value = r.json().await.unwrap();
-    assert_eq!((acct["kind"].as_str(), acct["name"].as_str()), (Some("file"), Some("family")));
+    let acct = add(&h, &path.display().to_string(), None).await;
+    assert_eq!((acct.kind, acct.name.as_str()), (CalendarKind::File, "family"));
     let (from, to) = (ms("2026-10-19T00:00:00Z"), ms("2026-11-16T00:00:00Z"));
     let n = fixture("fastmail").1["busy"].as_array().unwrap().len();
-    assert_eq!(h.admin(&format!("/api/calendars/busy?from={from}&to={to}")).await.as_array().unwrap().len(), n);
+    let c = h.client();
+    assert_eq!(c.busy(&range(from, to)).await.unwrap().len(), n);
 
     // Replace the file (as editors do: write a temp file, rename): the new schedule shows.
     let one = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:x@1\r\nDTSTART:20261102T090000Z\r\nDTEND:20261102T100000Z\r\nSUMMARY:Only this\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
     let tmp = dir.path().join(".family.ics.tmp");
     std::fs::write(&tmp, one).unwrap();
     std::fs::rename(&tmp, &path).unwrap();
-    let client = h.http.clone();
-    let url = h.url(&format!("/api/calendars/busy?from={from}&to={to}"));
-    let token = h.token.clone();
     // The watcher is installed before `add` answers, so this change is never missed; the
     // deadline only bounds a slow machine.
     let mut seen = 0;
     for _ in 0..600 {
-        let v: Value = client.get(&url).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
-        seen = v.as_array().unwrap().len();
+        let v = c.busy(&range(from, to)).await.unwrap();
+        seen = v.len();
         if seen == 1 {
-            assert_eq!(v[0]["summary"], "Only this");
+            assert_eq!(v[0].summary, "Only this");
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -290,12 +300,11 @@ async fn local_files_are_watched_and_the_cache_survives_a_restart() {
     // Offline (file gone) after a restart: the cached copy still gives the schedule.
     std::fs::remove_file(&path).unwrap();
     h.restart(|c| c.scheduler.timezone = Some("Europe/Berlin".into())).await;
-    let v = h.admin(&format!("/api/calendars/busy?from={from}&to={to}")).await;
-    assert_eq!(v.as_array().unwrap().len(), 1);
-    let id = acct["id"].as_i64().unwrap();
-    let t: Value = post(&h, &format!("/api/calendars/{id}/test"), json!({})).await.json().await.unwrap();
-    assert_eq!(t["ok"], false);
-    assert!(t["error"].as_str().unwrap().contains("family.ics"), "{t}");
+    let c = h.client();
+    assert_eq!(c.busy(&range(from, to)).await.unwrap().len(), 1);
+    let t = c.test_calendar(acct.id).await.unwrap();
+    assert!(!t.ok);
+    assert!(t.error.as_deref().unwrap().contains("family.ics"), "{t:?}");
     h.stop().await;
 }
 
@@ -309,11 +318,9 @@ async fn a_hostile_feed_never_freezes_the_engine_and_busy_time_answers_quickly()
     let (server, url) = feed_server().await;
     *server.body.lock().unwrap() = ics("hostile");
     let h = Harness::start(|c| c.scheduler.timezone = Some("Europe/Berlin".into())).await;
-    let r = post(&h, "/api/calendars", json!({"source": url, "name": "Hostile"})).await;
-    assert_eq!(r.status(), 201);
-    let acct: Value = r.json().await.unwrap();
+    let acct = add(&h, &url, Some("Hostile")).await;
     // What was skipped is said at `add`, in words.
-    let warnings = acct["warnings"].to_string();
+    let warnings = acct.warnings.join("\n");
     for want in ["spin-forever", "every second without end", "huge-weeks", "huge-hours", "huge-all-day", "ten years"] {
         assert!(warnings.contains(want), "{want} missing from {warnings}");
     }
@@ -321,33 +328,33 @@ async fn a_hostile_feed_never_freezes_the_engine_and_busy_time_answers_quickly()
     // Several busy queries at once (both workers), and the engine keeps answering meanwhile.
     let (from, to) = (ms("2026-10-19T00:00:00Z"), ms("2026-11-16T00:00:00Z"));
     let started = std::time::Instant::now();
-    let busy_url = h.url(&format!("/api/calendars/busy?from={from}&to={to}"));
     let queries: Vec<_> = (0..4)
         .map(|_| {
-            let (client, url, token) = (h.http.clone(), busy_url.clone(), h.token.clone());
+            let c = h.client();
             tokio::spawn(async move {
-                let r = client.get(url).bearer_auth(token).timeout(std::time::Duration::from_secs(60)).send().await;
-                r.unwrap().json::<Value>().await.unwrap()
+                let period = range(from, to);
+                let q = tokio::time::timeout(std::time::Duration::from_secs(60), c.busy(&period));
+                q.await.expect("busy time answers within a minute").unwrap()
             })
         })
         .collect();
     let health = h.http.get(h.url("/healthz")).timeout(std::time::Duration::from_secs(20)).send().await;
     assert!(health.is_ok_and(|r| r.status() == 200), "/healthz did not answer while busy time was computed");
     for q in queries {
-        let v = q.await.unwrap();
-        let blocks = v.as_array().unwrap();
-        assert_eq!(blocks.len(), 29, "28 days of the daily rule and the one good event: {v}");
-        assert!(blocks.iter().any(|b| b["summary"] == "Still here"));
-        assert!(blocks.iter().all(|b| b["summary"] != "Forever" && b["summary"] != "All-day forever"));
+        let blocks = q.await.unwrap();
+        assert_eq!(blocks.len(), 29, "28 days of the daily rule and the one good event: {blocks:?}");
+        assert!(blocks.iter().any(|b| b.summary == "Still here"));
+        assert!(blocks.iter().all(|b| b.summary != "Forever" && b.summary != "All-day forever"));
     }
     let took = started.elapsed();
     assert!(took < std::time::Duration::from_secs(30), "busy time took {took:?}");
-    // The scheduler's sampling and the simulation still answer.
-    let v = h.admin("/api/scheduler").await;
-    assert!(v["decision"]["reason"].is_string(), "{v}");
+    // The scheduler's sampling and the simulation still answer (a decision with its reason).
+    let c = h.client();
+    let v = c.scheduler().await.unwrap();
+    assert!(!v.decision.explanation.is_empty(), "{v:?}");
     let now = metaclaw::clock::now_ms();
-    let sim = h.admin(&format!("/api/scheduler/simulate?from={}&to={now}", now - 7 * 86_400_000)).await;
-    assert!(sim["windows"].is_array());
+    let sim = c.simulate(&range(now - 7 * 86_400_000, now)).await.unwrap();
+    assert_eq!((sim.from, sim.to), (now - 7 * 86_400_000, now));
     // Ranges that overflow or lie in year 9000 are refused, not computed.
     for q in ["from=-9223372036854775808&to=9223372036854775807", "from=221845392000000&to=221845392086400"] {
         let r = h.http.get(h.url(&format!("/api/calendars/busy?{q}"))).bearer_auth(&h.token).send().await.unwrap();
@@ -362,31 +369,27 @@ async fn a_hostile_feed_never_freezes_the_engine_and_busy_time_answers_quickly()
 async fn local_paths_must_be_absolute_regular_files_and_errors_do_not_tell_what_exists() {
     let dir = tempfile::tempdir().unwrap();
     let h = Harness::start(|c| c.scheduler.timezone = Some("Europe/Berlin".into())).await;
-    let message = |r: Value| r["error"]["message"].as_str().unwrap().to_string();
-    let r = post(&h, "/api/calendars", json!({"source": "calendars/family.ics"})).await;
-    assert_eq!(r.status(), 400);
-    let m = message(r.json().await.unwrap());
+    let (status, m) = refused(&h, "calendars/family.ics", None).await;
+    assert_eq!(status, 400);
     assert!(m.contains("absolute path"), "{m}");
     let link = dir.path().join("zero.ics");
     std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
     let missing = dir.path().join("missing.ics");
     let mut seen = Vec::new();
     for p in [std::path::Path::new("/dev/zero"), dir.path(), &link, &missing] {
-        let r = post(&h, "/api/calendars", json!({"source": p.display().to_string()})).await;
-        assert_eq!(r.status(), 400, "{}", p.display());
-        seen.push(message(r.json().await.unwrap()).replace(&p.display().to_string(), "PATH"));
+        let (status, m) = refused(&h, &p.display().to_string(), None).await;
+        assert_eq!(status, 400, "{}", p.display());
+        seen.push(m.replace(&p.display().to_string(), "PATH"));
     }
     seen.dedup();
     assert_eq!(seen.len(), 1, "the messages tell which paths exist: {seen:?}");
-    assert!(h.admin("/api/calendars").await.as_array().unwrap().is_empty());
+    assert!(h.client().calendars().await.unwrap().is_empty());
 
     // A zone the feed names but we can't resolve is said at `add`, not only in `calendar test`.
     let path = dir.path().join("mars.ics");
     std::fs::write(&path, "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:m\r\nDTSTART;TZID=Mars/Olympus_Mons:20261020T090000\r\nDTEND;TZID=Mars/Olympus_Mons:20261020T100000\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n").unwrap();
-    let r = post(&h, "/api/calendars", json!({"source": path.display().to_string()})).await;
-    assert_eq!(r.status(), 201);
-    let acct: Value = r.json().await.unwrap();
-    assert!(acct["warnings"].to_string().contains("unknown time zone \\\"Mars/Olympus_Mons\\\""), "{acct}");
+    let acct = add(&h, &path.display().to_string(), None).await;
+    assert!(acct.warnings.iter().any(|w| w.contains("unknown time zone \"Mars/Olympus_Mons\"")), "{acct:?}");
     h.stop().await;
 }
 
@@ -442,11 +445,9 @@ async fn a_calendar_that_turns_bad_never_stops_the_refresher_or_the_other_calend
     );
     std::fs::write(&a, bad).unwrap();
     let (from, to) = (ms("2026-10-19T00:00:00Z"), ms("2026-11-16T00:00:00Z"));
-    let url = h.url(&format!("/api/calendars/busy?from={from}&to={to}"));
-    let summaries = || async {
-        let v: Value = h.http.get(&url).bearer_auth(&h.token).send().await.unwrap().json().await.unwrap();
-        v.as_array().unwrap().iter().map(|b| b["summary"].as_str().unwrap().to_string()).collect::<Vec<_>>()
-    };
+    let c = h.client();
+    let summaries =
+        || async { c.busy(&range(from, to)).await.unwrap().into_iter().map(|b| b.summary).collect::<Vec<_>>() };
     let mut got = Vec::new();
     for _ in 0..600 {
         got = summaries().await;
