@@ -116,3 +116,28 @@ test("an edit that removes most of the skill shows a prominent warning", async (
   await screenshot(page, "review-measure-removes-most");
   assert.deepEqual(page.errors, []);
 });
+
+test("an edit that no longer applies is listed under the Stale tab with why", async () => {
+  // The gutting edit of the test above, still pending: its anchor lines go from the skill, so
+  // approving it finds the candidate stale.
+  const cand = (await api(stack, "GET", "/api/candidates?status=pending")).json.candidates.find((c) => c.name === "standup-notes" && c.action === "edit");
+  assert.ok(cand, "the standup-notes edit is pending");
+  const rewritten = STANDUP.replace(/\n1\.[\s\S]*$/, "\nOpen the notes with the meeting's date.\nList what each attendee did since the last standup.\n");
+  assert.equal((await api(stack, "PUT", "/api/skills/standup-notes", { content: rewritten })).status, 200);
+  await openUi(page, stack, `#/review/${cand.id}`);
+  await page.locator("#cand-title", { hasText: "standup-notes" }).waitFor();
+  await page.locator("#approve").click();
+  await page.locator(".toast", { hasText: /stale/ }).waitFor();
+  assert.equal((await api(stack, "GET", `/api/candidates/${cand.id}`)).json.status, "stale");
+
+  const tab = page.getByRole("tab", { name: "Stale" });
+  await tab.click();
+  assert.equal(await tab.getAttribute("aria-selected"), "true");
+  await page.locator(`button.item[data-id="${cand.id}"]`).click();
+  const decided = page.locator(".candidate .decided");
+  await decided.waitFor();
+  assert.match(await decided.textContent(), /^Stale /);
+  assert.match(await decided.textContent(), /go back to the evolver/);
+  assert.equal(await page.locator("#approve").count(), 0, "a stale candidate is not decidable");
+  assert.deepEqual(page.errors, []);
+});
