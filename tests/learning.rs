@@ -8,130 +8,101 @@ mod common;
 
 use std::time::Duration;
 
-use common::{say, Harness};
-use serde_json::{json, Value};
+use common::{candidates, cli, corrected_session, learning, runs, say, wait_for, Harness};
+use metaclaw::api::types::learning::{
+    ApproveArg, CandidateAction, CandidateStatus, EvolveArg, Limit, RejectArg, Replay, RunList,
+};
+use metaclaw::api::types::skills::{Origin, SkillWrite};
+use metaclaw::api::types::status::Feedback;
+use metaclaw::evolve::{Failure, Outcome};
+use metaclaw::scheduler::runner::RunOutcome;
+use metaclaw::turn::ScoreSource;
+use serde_json::Value;
 
-fn learning(c: &mut metaclaw::config::Config) {
-    c.judge.model = Some("standin-judge".into());
-    c.judge.wait_for_next_secs = 1;
-    c.evolve.model = Some("standin-evolver".into());
+/// A candidate's evidence (the failed turns it was learned from), typed.
+fn evidence(c: &metaclaw::api::types::learning::Candidate) -> Vec<Failure> {
+    serde_json::from_value(c.evidence.clone()).unwrap_or_else(|e| panic!("evidence of #{}: {e}", c.id))
 }
 
-async fn api(h: &Harness, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut rb = h.http.request(method, h.url(path)).bearer_auth(&h.token);
-    if let Some(b) = body {
-        rb = rb.json(&b);
-    }
-    let r = rb.send().await.unwrap();
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+/// A candidate's replay verdict, typed, once it has one.
+fn replay(c: &metaclaw::api::types::learning::Candidate) -> Option<Replay> {
+    c.replay.clone().map(|r| serde_json::from_value(r).unwrap_or_else(|e| panic!("replay of #{}: {e}", c.id)))
 }
 
-async fn wait_for<T>(what: &str, mut f: impl AsyncFnMut() -> Option<T>) -> T {
-    for _ in 0..300 {
-        if let Some(v) = f().await {
-            return v;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
-
-/// A session where the user corrects the agent, ending it; returns (failed turn, correction turn).
-async fn corrected_session(h: &Harness, session: &str, directive: &str) -> (i64, i64) {
-    let first = format!("put the standup time in the notes {directive}");
-    let a = say(h, session, &[&first], false).await;
-    let b = say(
-        h,
-        session,
-        &[&first, &format!("Echo: {first}"), "no, timestamps must carry +08:00 [[judge_score:-1]]"],
-        true,
-    )
-    .await;
-    (a, b)
-}
-
-async fn candidates(h: &Harness, status: &str) -> Vec<Value> {
-    api(h, reqwest::Method::GET, &format!("/api/candidates?status={status}"), None).await.1["candidates"]
-        .as_array()
-        .unwrap()
-        .clone()
+/// The skills a turn carried.
+fn injected(t: &metaclaw::api::types::status::TurnDetail) -> Vec<metaclaw::skills::Injected> {
+    serde_json::from_value(t.summary.skills.clone()).unwrap()
 }
 
 #[tokio::test]
 async fn a_correction_becomes_an_approved_skill_that_serves_the_next_turn() {
     let h = Harness::start(learning).await;
-    use reqwest::Method;
+    let api = h.client();
     let (a, b) = corrected_session(&h, "e2e", "[[evolve:timestamps]]").await;
 
-    let cand = wait_for("a candidate", async || candidates(&h, "pending").await.into_iter().next()).await;
-    assert_eq!((cand["name"].as_str(), cand["action"].as_str()), (Some("timestamp-offsets"), Some("create")));
-    assert_eq!(cand["support"], json!([a, b]), "the failed turns are its support");
-    assert!(cand["evidence"][0]["next_message"].as_str().unwrap().contains("+08:00"), "{cand}");
-    assert!(cand["rationale"].as_str().unwrap().contains("+08:00"));
-    assert!(cand["content"].as_str().unwrap().contains("origin: evolved"));
-    let replay = wait_for("the replay verdict", async || {
-        let c = api(&h, Method::GET, &format!("/api/candidates/{}", cand["id"]), None).await.1;
-        (!c["replay"].is_null()).then(|| c["replay"].clone())
-    })
-    .await;
-    assert_eq!(replay["improved"], true, "{replay}");
-    assert_eq!(replay["turn_id"], a);
+    let cand =
+        wait_for("a candidate", async || candidates(&h, CandidateStatus::Pending).await.into_iter().next()).await;
+    assert_eq!((cand.name.as_str(), cand.action), ("timestamp-offsets", CandidateAction::Create));
+    assert_eq!(cand.support, vec![a, b], "the failed turns are its support");
+    assert!(evidence(&cand)[0].next_message.as_deref().unwrap().contains("+08:00"), "{cand:?}");
+    assert!(cand.rationale.contains("+08:00"));
+    assert!(cand.content.contains("origin: evolved"));
+    let verdict = wait_for("the replay verdict", async || replay(&api.candidate(cand.id).await.unwrap())).await;
+    assert!(verdict.improved, "{verdict:?}");
+    assert_eq!(verdict.turn_id, a);
 
-    let status = h.admin("/api/status").await;
-    assert_eq!(status["candidates_pending"], 1);
-    let g0 = h.admin("/api/skills").await["generation"].as_i64().unwrap();
-    assert_eq!(status["generation"], g0);
-    let (s, v) = api(&h, Method::POST, &format!("/api/candidates/{}/approve", cand["id"]), None).await;
-    assert_eq!(s, 200, "{v}");
-    let g1 = v["generation"].as_i64().unwrap();
+    let status = api.status().await.unwrap();
+    assert_eq!(status.candidates_pending, 1);
+    let g0 = api.skills(&Default::default()).await.unwrap().generation;
+    assert_eq!(status.generation, g0);
+    let decision = api.approve(cand.id, &ApproveArg::default()).await.unwrap();
+    assert_eq!(decision.status, CandidateStatus::Approved);
+    let g1 = decision.generation.unwrap();
     assert_eq!(g1, g0 + 1);
-    let (s, _) = api(&h, Method::POST, &format!("/api/candidates/{}/approve", cand["id"]), None).await;
-    assert_eq!(s, 409, "approved once");
-    let skill = h.admin("/api/skills/timestamp-offsets").await;
+    let again = api.approve(cand.id, &ApproveArg::default()).await.unwrap_err();
+    assert_eq!(again.status(), Some(409), "approved once: {again}");
+    let skill = api.skill("timestamp-offsets").await.unwrap().entry.skill;
     assert_eq!(
-        (skill["origin"].as_str(), skill["metadata"]["candidate"].as_str()),
-        (Some("evolved"), Some(cand["id"].to_string().as_str()))
+        (skill.origin, skill.metadata.get("candidate").map(String::as_str)),
+        (Origin::Evolved, Some(cand.id.to_string().as_str()))
     );
-    assert_eq!(skill["metadata"]["generation"], g1.to_string());
-    let history = h.admin("/api/generations").await;
-    assert!(history["generations"][0]["reason"]
-        .as_str()
-        .unwrap()
-        .starts_with(&format!("approved candidate #{}", cand["id"])));
+    assert_eq!(skill.metadata.get("generation"), Some(&g1.to_string()));
+    let history = api.generations(&Limit::default()).await.unwrap();
+    assert!(history.generations[0].reason.starts_with(&format!("approved candidate #{}", cand.id)));
 
     // The next matching turn carries the skill and is stamped with the new generation.
     let c = say(&h, "next", &["what time is the standup tomorrow? give me the timestamp"], false).await;
-    let t = h.turn(c).await;
-    assert!(t["skills"].as_array().unwrap().iter().any(|s| s["name"] == "timestamp-offsets"), "{}", t["skills"]);
-    assert_eq!(t["generation"], g1);
-    assert!(t["messages"][0]["content"].as_str().unwrap().contains("+08:00"));
+    let t = h.turn_detail(c).await;
+    assert!(injected(&t).iter().any(|s| s.name == "timestamp-offsets"), "{}", t.summary.skills);
+    assert_eq!(t.summary.generation, g1);
+    assert!(t.messages[0]["content"].as_str().unwrap().contains("+08:00"));
 
     // Support and query stay apart: the failed turns are support; the new turn, once scored, is query.
-    wait_for("the new turn's score", async || h.turn(c).await["judgement"].as_object().cloned()).await;
+    wait_for("the new turn's score", async || h.turn_detail(c).await.judgement).await;
+    // Raw HTTP: the export's content type is part of what is checked.
     let export = |split: &'static str| {
         let h = &h;
         async move {
             let r =
                 h.http.get(h.url(&format!("/api/dataset?split={split}"))).bearer_auth(&h.token).send().await.unwrap();
             assert_eq!(r.headers()["content-type"], "application/x-ndjson");
-            r.text().await.unwrap().lines().map(|l| serde_json::from_str::<Value>(l).unwrap()).collect::<Vec<_>>()
+            let text = r.text().await.unwrap();
+            text.lines().map(|l| serde_json::from_str::<metaclaw::dataset::Example>(l).unwrap()).collect::<Vec<_>>()
         }
     };
     let support = export("support").await;
-    let ids: Vec<i64> = support.iter().map(|e| e["turn_id"].as_i64().unwrap()).collect();
+    let ids: Vec<i64> = support.iter().map(|e| e.turn_id).collect();
     assert_eq!(ids, vec![b, a]);
-    assert_eq!(support[0]["candidates"], json!([cand["id"]]));
+    assert_eq!(support[0].candidates, vec![cand.id]);
     let query = export("query").await;
-    let qids: Vec<i64> = query.iter().map(|e| e["turn_id"].as_i64().unwrap()).collect();
+    let qids: Vec<i64> = query.iter().map(|e| e.turn_id).collect();
     assert_eq!(qids, vec![c], "only scored turns of the current generation, never support");
-    assert_eq!(query[0]["generation"], g1);
+    assert_eq!(query[0].generation, g1);
 
-    let signal = h.admin("/api/learning").await;
-    let latest = &signal["generations"][0];
-    assert_eq!((latest["generation"].as_i64(), latest["scored"].as_i64()), (Some(g1), Some(1)));
-    assert_eq!(latest["skills_in_success"]["timestamp-offsets"], 1);
+    let signal = api.learning(&Default::default()).await.unwrap();
+    let latest = &signal.generations[0];
+    assert_eq!((latest.generation, latest.scored), (g1, 1));
+    assert_eq!(latest.skills_in_success.get("timestamp-offsets"), Some(&1));
     h.stop().await;
 }
 
@@ -168,26 +139,21 @@ async fn hostile_and_malformed_proposals_never_reach_review() {
         .count();
     let broken_runs = runs.iter().filter(|r| r.0 == "broken").count();
     assert_eq!(evolver_calls, 2 * broken_runs, "malformed output is retried once per run");
-    assert!(candidates(&h, "pending").await.is_empty());
-    let skills = h.admin("/api/skills").await;
-    assert!(!skills.to_string().contains("helpful-override"));
+    assert!(candidates(&h, CandidateStatus::Pending).await.is_empty());
+    let skills = h.client().skills(&Default::default()).await.unwrap();
+    assert!(!format!("{skills:?}").contains("helpful-override"), "{skills:?}");
     h.stop().await;
 }
 
 #[tokio::test]
 async fn rejections_are_remembered_duplicates_become_edits_and_rollback_restores() {
     let h = Harness::start(learning).await;
-    use reqwest::Method;
+    let api = h.client();
     corrected_session(&h, "r1", "[[evolve:timestamps]]").await;
-    let first = wait_for("a candidate", async || candidates(&h, "pending").await.into_iter().next()).await;
-    let (s, _) = api(
-        &h,
-        Method::POST,
-        &format!("/api/candidates/{}/reject", first["id"]),
-        Some(json!({"reason": "too strict for me"})),
-    )
-    .await;
-    assert_eq!(s, 200);
+    let first =
+        wait_for("a candidate", async || candidates(&h, CandidateStatus::Pending).await.into_iter().next()).await;
+    let reject = RejectArg { reason: Some("too strict for me".into()) };
+    assert_eq!(api.reject(first.id, &reject).await.unwrap().status, CandidateStatus::Rejected);
     // The same failure again: the evolver is told about the rejection, and the same proposal is dropped.
     corrected_session(&h, "r2", "[[evolve:timestamps]]").await;
     let db = rusqlite::Connection::open(h.home.path().join("metaclaw.db")).unwrap();
@@ -200,39 +166,37 @@ async fn rejections_are_remembered_duplicates_become_edits_and_rollback_restores
     let prompt =
         h.standin.requests().iter().rev().find(|r| r.json()["model"] == "standin-evolver").unwrap().body.clone();
     assert!(prompt.contains("too strict for me"), "the evolver saw the rejection");
-    assert!(candidates(&h, "pending").await.is_empty());
+    assert!(candidates(&h, CandidateStatus::Pending).await.is_empty());
 
     // An approved skill, then a near-duplicate proposal: it becomes an edit of the existing skill.
-    let (s, v) = api(&h, Method::POST, "/api/skills", Some(json!({"name": "iso-timestamps", "description": "Use whenever writing timestamps or dates: ISO 8601 with the user's +08:00 offset.", "body": "# Timestamps with offsets\n\n1. Write every timestamp as ISO 8601 with seconds and the user's offset, e.g. 2026-03-16T09:00:00+08:00.", "category": "agentic"}))).await;
-    assert_eq!(s, 200, "{v}");
-    let before = v["generation"].as_i64().unwrap();
+    let before = api
+        .create_skill(&SkillWrite {
+            name: Some("iso-timestamps".into()),
+            description: Some("Use whenever writing timestamps or dates: ISO 8601 with the user's +08:00 offset.".into()),
+            body: Some("# Timestamps with offsets\n\n1. Write every timestamp as ISO 8601 with seconds and the user's offset, e.g. 2026-03-16T09:00:00+08:00.".into()),
+            category: Some("agentic".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .generation;
     corrected_session(&h, "d1", "[[evolve:duplicate]]").await;
-    let dup = wait_for("a candidate", async || candidates(&h, "pending").await.into_iter().next()).await;
-    assert_eq!((dup["action"].as_str(), dup["name"].as_str()), (Some("edit"), Some("iso-timestamps")), "{dup}");
-    assert!(dup["previous"].as_str().unwrap().contains("name: iso-timestamps"));
-    let (_, v) = api(
-        &h,
-        Method::POST,
-        &format!("/api/candidates/{}/approve", dup["id"]),
-        Some(json!({"content": dup["content"].as_str().unwrap().replace("ISO 8601", "ISO-8601 (edited by me)")})),
-    )
-    .await;
-    let after = v["generation"].as_i64().unwrap();
-    assert!(
-        h.admin("/api/skills/iso-timestamps").await["content"].as_str().unwrap().contains("edited by me"),
-        "edit-then-approve"
-    );
+    let dup = wait_for("a candidate", async || candidates(&h, CandidateStatus::Pending).await.into_iter().next()).await;
+    assert_eq!((dup.action, dup.name.as_str()), (CandidateAction::Edit, "iso-timestamps"), "{dup:?}");
+    assert!(dup.previous.as_deref().unwrap().contains("name: iso-timestamps"));
+    let edited = ApproveArg { content: Some(dup.content.replace("ISO 8601", "ISO-8601 (edited by me)")), scope: None };
+    let after = api.approve(dup.id, &edited).await.unwrap().generation.unwrap();
+    assert!(api.skill("iso-timestamps").await.unwrap().content.contains("edited by me"), "edit-then-approve");
 
-    let (_, d) = api(&h, Method::GET, &format!("/api/generations/{before}/diff/{after}"), None).await;
-    assert_eq!(d["changes"][0]["name"], "iso-timestamps");
-    assert_eq!(d["changes"][0]["change"], "modified");
-    assert!(d["changes"][0]["after"].as_str().unwrap().contains("edited by me"));
-    let (s, v) = api(&h, Method::POST, &format!("/api/generations/{before}/rollback"), None).await;
-    assert_eq!(s, 200, "{v}");
-    assert_eq!(v["generation"].as_i64().unwrap(), after + 1, "a rollback is a new generation");
-    assert!(!h.admin("/api/skills/iso-timestamps").await["content"].as_str().unwrap().contains("edited by me"));
-    let (_, d) = api(&h, Method::GET, &format!("/api/generations/{before}/diff/{}", after + 1), None).await;
-    assert_eq!(d["changes"], json!([]), "back to the same skills");
+    let d = api.generation_diff(before, after).await.unwrap();
+    assert_eq!(d.changes[0].name, "iso-timestamps");
+    assert_eq!(d.changes[0].change, metaclaw::dataset::ChangeKind::Modified);
+    assert!(d.changes[0].after.as_deref().unwrap().contains("edited by me"));
+    let back = api.rollback(before).await.unwrap();
+    assert_eq!((back.rolled_back_to, back.generation), (before, after + 1), "a rollback is a new generation");
+    assert!(!api.skill("iso-timestamps").await.unwrap().content.contains("edited by me"));
+    let d = api.generation_diff(before, after + 1).await.unwrap();
+    assert_eq!(d.changes, vec![], "back to the same skills");
     h.stop().await;
 }
 
@@ -243,25 +207,32 @@ async fn the_verified_policy_applies_only_candidates_whose_replay_improves() {
         c.evolve.approval = metaclaw::config::Approval::Verified;
     })
     .await;
+    let api = h.client();
     corrected_session(&h, "bad", "[[evolve:timestamps]] [[replay_score:-1]]").await;
     let c = wait_for("a verified candidate", async || {
-        candidates(&h, "pending").await.into_iter().find(|c| !c["replay"].is_null())
+        candidates(&h, CandidateStatus::Pending).await.into_iter().find(|c| c.replay.is_some())
     })
     .await;
-    assert_eq!(c["replay"]["improved"], false);
-    let (_, v) = api(&h, reqwest::Method::POST, &format!("/api/candidates/{}/reject", c["id"]), None).await;
-    assert_eq!(v["status"], "rejected");
+    assert!(!replay(&c).unwrap().improved, "{c:?}");
+    let v = api.reject(c.id, &RejectArg::default()).await.unwrap();
+    assert_eq!(v.status, CandidateStatus::Rejected);
     // Rejected names are not proposed again, so the good case uses an edit of an existing skill.
-    let (s, _) = api(&h, reqwest::Method::POST, "/api/skills", Some(json!({"name": "stamp-rules", "description": "Use when writing timestamps.", "body": "Use ISO 8601.", "category": "agentic"}))).await;
-    assert_eq!(s, 200);
+    api.create_skill(&SkillWrite {
+        name: Some("stamp-rules".into()),
+        description: Some("Use when writing timestamps.".into()),
+        body: Some("Use ISO 8601.".into()),
+        category: Some("agentic".into()),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
     corrected_session(&h, "good", "[[evolve:edit:stamp-rules]]").await;
-    let approved =
-        wait_for("an auto-approved candidate", async || candidates(&h, "approved").await.into_iter().next()).await;
-    assert_eq!(
-        (approved["name"].as_str(), approved["decided_by"].as_str()),
-        (Some("stamp-rules"), Some("policy: verified"))
-    );
-    assert!(h.admin("/api/skills/stamp-rules").await["content"].as_str().unwrap().contains("seconds"));
+    let approved = wait_for("an auto-approved candidate", async || {
+        candidates(&h, CandidateStatus::Approved).await.into_iter().next()
+    })
+    .await;
+    assert_eq!((approved.name.as_str(), approved.decided_by.as_deref()), ("stamp-rules", Some("policy: verified")));
+    assert!(api.skill("stamp-rules").await.unwrap().content.contains("seconds"));
     h.stop().await;
 }
 
@@ -291,7 +262,7 @@ async fn a_down_evolver_is_backed_off_not_hammered() {
     wait_for("the first evolver call", async || (!down.requests().is_empty()).then_some(())).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(down.requests().len(), 1, "one call, then a backoff");
-    assert!(candidates(&h, "pending").await.is_empty());
+    assert!(candidates(&h, CandidateStatus::Pending).await.is_empty());
     h.stop().await;
 }
 
@@ -327,32 +298,32 @@ async fn deferred_evolution_waits_for_the_user_to_be_away() {
     .await;
     corrected_session(&h, "deferred", "[[evolve:timestamps]]").await;
     // The judge scores the failure; the evolve job has work but no window.
-    wait_for("the evolve job to have work", async || {
-        let s = h.admin("/api/scheduler").await;
-        let job = s["jobs"].as_array().unwrap().iter().find(|j| j["name"] == "evolve").cloned()?;
-        (job["pending"] == true).then_some(())
-    })
-    .await;
+    let api = h.client();
+    let evolve_job = async || {
+        let s = api.scheduler().await.unwrap();
+        s.jobs.into_iter().find(|j| j.name == "evolve")
+    };
+    wait_for("the evolve job to have work", async || evolve_job().await.filter(|j| j.pending).map(|_| ())).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(candidates(&h, "pending").await.is_empty(), "evolution ran while the user was present");
-    assert_eq!(h.admin("/api/scheduler").await["decision"]["reason"], "present");
+    assert!(candidates(&h, CandidateStatus::Pending).await.is_empty(), "evolution ran while the user was present");
+    assert_eq!(api.scheduler().await.unwrap().decision.reason, metaclaw::scheduler::Reason::Present);
 
     // The user leaves for 40 minutes: the window opens and the evolve job proposes the skill.
     idle.0.store(40 * 60_000, Ordering::SeqCst);
-    let cand = wait_for("a candidate", async || candidates(&h, "pending").await.into_iter().next()).await;
-    assert_eq!(cand["name"], "timestamp-offsets");
+    let cand =
+        wait_for("a candidate", async || candidates(&h, CandidateStatus::Pending).await.into_iter().next()).await;
+    assert_eq!(cand.name, "timestamp-offsets");
     let run = wait_for("the evolve run to be recorded", async || {
-        let s = h.admin("/api/scheduler").await;
-        let job = s["jobs"].as_array().unwrap().iter().find(|j| j["name"] == "evolve").cloned()?;
-        (job["last_run"]["outcome"] == "done").then_some(job["last_run"].clone())
+        evolve_job().await?.last_run.filter(|r| r.outcome == Some(RunOutcome::Done))
     })
     .await;
-    assert!(run["window"].as_str().unwrap().contains("away"), "{run}");
+    assert!(run.window.contains("away"), "{run:?}");
     h.stop().await;
 }
 
-async fn runs(h: &Harness) -> Vec<Value> {
-    h.admin("/api/evolve/runs").await["runs"].as_array().unwrap().clone()
+/// The evolver's waiting failed turns, as the status shows them.
+async fn failures_waiting(h: &Harness) -> i64 {
+    h.client().status().await.unwrap().evolver.expect("an evolver").failures_waiting
 }
 
 fn evolver_prompts(h: &Harness) -> Vec<Value> {
@@ -368,13 +339,12 @@ async fn an_evolver_that_times_out_is_recorded_and_its_failures_wait() {
     .await;
     let (a, b) = corrected_session(&h, "slow", "[[evolve_delay_ms:1500]]").await;
     let run = wait_for("a recorded run", async || runs(&h).await.into_iter().next()).await;
-    assert_eq!(run["status"], "timed out", "{run}");
-    assert!(run["reason"].as_str().unwrap().contains("took longer than 1s"), "{run}");
-    assert_eq!(run["turns"], json!([a, b]));
-    let status = h.admin("/api/status").await;
-    let ev = &status["evolver"];
-    assert_eq!((ev["last_run"]["status"].as_str(), ev["failed_runs"].as_i64()), (Some("timed out"), Some(1)), "{ev}");
-    assert_eq!(ev["failures_waiting"], 2, "a run that timed out consumes nothing: {ev}");
+    assert_eq!(run.status, Outcome::TimedOut, "{run:?}");
+    assert!(run.reason.as_deref().unwrap().contains("took longer than 1s"), "{run:?}");
+    assert_eq!(run.turns, vec![a, b]);
+    let ev = h.client().status().await.unwrap().evolver.unwrap();
+    assert_eq!((ev.last_run.as_ref().map(|r| r.status), ev.failed_runs), (Some(Outcome::TimedOut), 1), "{ev:?}");
+    assert_eq!(ev.failures_waiting, 2, "a run that timed out consumes nothing: {ev:?}");
     // The automatic run backs off: one call, not a loop.
     assert_eq!(evolver_prompts(&h).len(), 1);
     h.stop().await;
@@ -395,13 +365,13 @@ async fn rambling_or_prose_answers_are_recorded_as_malformed_and_consume_nothing
     })
     .await;
     for r in &all {
-        assert_eq!(r["status"], "malformed", "{r}");
-        assert!(r["reason"].as_str().unwrap().contains("JSON"), "{r}");
+        assert_eq!(r.status, Outcome::Malformed, "{r:?}");
+        assert!(r.reason.as_deref().unwrap().contains("JSON"), "{r:?}");
     }
     let prompts = evolver_prompts(&h);
     assert!(prompts.iter().all(|p| p["max_tokens"] == 64 && p["response_format"]["type"] == "json_object"));
-    assert_eq!(h.admin("/api/status").await["evolver"]["failures_waiting"], 4);
-    assert!(candidates(&h, "pending").await.is_empty());
+    assert_eq!(failures_waiting(&h).await, 4);
+    assert!(candidates(&h, CandidateStatus::Pending).await.is_empty());
     h.stop().await;
 }
 
@@ -413,18 +383,16 @@ async fn retry_failed_brings_back_failures_a_failed_run_used_up() {
     })
     .await;
     let (a, _) = corrected_session(&h, "old", "[[evolve:timestamps]]").await;
-    wait_for("a candidate", async || candidates(&h, "pending").await.into_iter().next()).await;
+    wait_for("a candidate", async || candidates(&h, CandidateStatus::Pending).await.into_iter().next()).await;
     // Paused, so no automatic run takes the failures back before the test looks.
-    let r = h.http.post(h.url("/api/learning/pause")).bearer_auth(&h.token).send().await.unwrap();
-    assert_eq!(r.status(), 200);
+    assert!(h.client().pause_learning(true).await.unwrap().learning_paused);
     h.flush().await;
     // An older build recorded a malformed answer as `failed` and consumed its failures.
     let db = rusqlite::Connection::open(h.home.path().join("metaclaw.db")).unwrap();
     db.execute("UPDATE evolve_runs SET status = 'failed', error = 'no JSON object in the answer'", []).unwrap();
-    assert_eq!(h.admin("/api/status").await["evolver"]["failures_waiting"], 0);
-    let (s, v) = api(&h, reqwest::Method::POST, "/api/evolve/retry-failed", None).await;
-    assert_eq!((s, v["turns"].as_i64()), (200, Some(2)), "{v}");
-    assert_eq!(h.admin("/api/status").await["evolver"]["failures_waiting"], 2);
+    assert_eq!(failures_waiting(&h).await, 0);
+    assert_eq!(h.client().evolve_retry_failed().await.unwrap().turns, 2);
+    assert_eq!(failures_waiting(&h).await, 2);
     let waiting: i64 =
         db.query_row("SELECT COUNT(*) FROM evolve_consumed WHERE turn_id = ?1", [a], |r| r.get(0)).unwrap();
     assert_eq!(waiting, 0);
@@ -439,7 +407,7 @@ async fn the_evolver_prompt_carries_only_the_closest_skills() {
         c.evolve.prompt_skills = 3;
     })
     .await;
-    let library = h.admin("/api/skills").await["skills"].as_array().unwrap().len();
+    let library = h.client().skills(&Default::default()).await.unwrap().skills.len();
     assert!(library > 10, "the built-in library is large ({library})");
     corrected_session(&h, "topk", "[[evolve:timestamps]]").await;
     wait_for("a recorded run", async || runs(&h).await.into_iter().next()).await;
@@ -458,16 +426,15 @@ async fn a_paused_engine_runs_no_evolution_at_start() {
     })
     .await;
     let (a, _) = corrected_session(&h, "paused", "[[evolve:timestamps]]").await;
-    wait_for("the failure judged", async || h.turn(a).await["judgement"].as_object().cloned()).await;
-    let r = h.http.post(h.url("/api/learning/pause")).bearer_auth(&h.token).send().await.unwrap();
-    assert_eq!(r.status(), 200);
+    wait_for("the failure judged", async || h.turn_detail(a).await.judgement).await;
+    assert!(h.client().pause_learning(true).await.unwrap().learning_paused);
     h.restart(learning).await;
     // The evolver's first look is immediate at start; give it a few of its one-second ticks.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert!(evolver_prompts(&h).is_empty(), "evolution ran while learning was paused");
-    let r = h.http.post(h.url("/api/learning/resume")).bearer_auth(&h.token).send().await.unwrap();
-    assert_eq!(r.status(), 200);
-    wait_for("a candidate after resuming", async || candidates(&h, "pending").await.into_iter().next()).await;
+    assert!(!h.client().pause_learning(false).await.unwrap().learning_paused);
+    wait_for("a candidate after resuming", async || candidates(&h, CandidateStatus::Pending).await.into_iter().next())
+        .await;
     h.stop().await;
 }
 
@@ -480,23 +447,18 @@ async fn the_users_verdict_replaces_the_judges_reason_for_the_evolver_and_review
     .await;
     // Judged fine by the judge, then marked failed by the user with a note.
     let a = say(&h, "fb", &["tell me a fun fact about cats [[evolve:timestamps]]"], false).await;
-    wait_for("the judge's score", async || h.turn(a).await["judgement"].as_object().cloned()).await;
-    let (s, _) = api(
-        &h,
-        reqwest::Method::POST,
-        &format!("/api/turns/{a}/feedback"),
-        Some(json!({"score": -1, "note": "the user wanted French"})),
-    )
-    .await;
-    assert_eq!(s, 200);
-    let (s, v) = api(&h, reqwest::Method::POST, "/api/evolve", Some(json!({"session": "fb"}))).await;
-    assert_eq!(s, 200, "{v}");
+    wait_for("the judge's score", async || h.turn_detail(a).await.judgement).await;
+    let api = h.client();
+    let verdict = Feedback { score: -1, note: Some("the user wanted French".into()) };
+    assert_eq!(api.feedback(a, &verdict).await.unwrap().source, ScoreSource::User);
+    api.evolve(&EvolveArg { session: Some("fb".into()) }).await.unwrap();
     let prompt = evolver_prompts(&h)[0]["messages"][1]["content"].as_str().unwrap().to_string();
     assert!(prompt.contains("The user marked it failed: \"the user wanted French\""), "{prompt}");
     assert!(!prompt.contains("follows the request"), "the judge's old reason is gone: {prompt}");
-    let cand = candidates(&h, "pending").await.into_iter().next().expect("a candidate");
-    assert_eq!(cand["evidence"][0]["reason"], "the user wanted French");
-    assert_eq!(cand["evidence"][0]["source"], "user");
+    let cand = candidates(&h, CandidateStatus::Pending).await.into_iter().next().expect("a candidate");
+    let failed = &evidence(&cand)[0];
+    assert_eq!(failed.reason.as_deref(), Some("the user wanted French"));
+    assert_eq!(failed.source, ScoreSource::User);
     h.stop().await;
 }
 
@@ -504,36 +466,23 @@ async fn the_users_verdict_replaces_the_judges_reason_for_the_evolver_and_review
 async fn an_edited_candidate_can_be_renamed_on_approval_keeping_its_support() {
     let h = Harness::start(learning).await;
     let (a, b) = corrected_session(&h, "rename", "[[evolve:timestamps]]").await;
-    let cand = wait_for("a candidate", async || candidates(&h, "pending").await.into_iter().next()).await;
-    let edited = cand["content"].as_str().unwrap().replace("name: timestamp-offsets", "name: offset-timestamps");
-    let bad = cand["content"].as_str().unwrap().replace("name: timestamp-offsets", "name: Bad Name");
-    let path = format!("/api/candidates/{}/approve", cand["id"]);
-    let (s, v) = api(&h, reqwest::Method::POST, &path, Some(json!({"content": bad}))).await;
-    assert_eq!(s, 422, "an invalid new name is refused: {v}");
-    let (s, v) = api(&h, reqwest::Method::POST, &path, Some(json!({"content": edited}))).await;
-    assert_eq!(s, 200, "{v}");
-    let skill = h.admin("/api/skills/offset-timestamps").await;
-    assert_eq!(skill["metadata"]["candidate"], cand["id"].to_string());
-    let r = h.http.get(h.url("/api/skills/timestamp-offsets")).bearer_auth(&h.token).send().await.unwrap();
-    assert_eq!(r.status(), 404, "no skill under the proposed name");
-    let approved = api(&h, reqwest::Method::GET, &format!("/api/candidates/{}", cand["id"]), None).await.1;
-    assert_eq!((approved["name"].as_str(), approved["status"].as_str()), (Some("offset-timestamps"), Some("approved")));
-    assert_eq!(approved["support"], json!([a, b]), "the support stays");
-    assert_eq!(approved["evidence"], cand["evidence"]);
+    let api = h.client();
+    let cand =
+        wait_for("a candidate", async || candidates(&h, CandidateStatus::Pending).await.into_iter().next()).await;
+    let edited = cand.content.replace("name: timestamp-offsets", "name: offset-timestamps");
+    let bad = cand.content.replace("name: timestamp-offsets", "name: Bad Name");
+    let refused = api.approve(cand.id, &ApproveArg { content: Some(bad), scope: None }).await.unwrap_err();
+    assert_eq!(refused.status(), Some(422), "an invalid new name is refused: {refused}");
+    api.approve(cand.id, &ApproveArg { content: Some(edited), scope: None }).await.unwrap();
+    let skill = api.skill("offset-timestamps").await.unwrap().entry.skill;
+    assert_eq!(skill.metadata.get("candidate"), Some(&cand.id.to_string()));
+    let absent = api.skill("timestamp-offsets").await.unwrap_err();
+    assert_eq!(absent.status(), Some(404), "no skill under the proposed name: {absent}");
+    let approved = api.candidate(cand.id).await.unwrap();
+    assert_eq!((approved.name.as_str(), approved.status), ("offset-timestamps", CandidateStatus::Approved));
+    assert_eq!(approved.support, vec![a, b], "the support stays");
+    assert_eq!(approved.evidence, cand.evidence);
     h.stop().await;
-}
-
-const BIN: &str = env!("CARGO_BIN_EXE_metaclaw");
-
-/// Runs the CLI against the harness's engine (same home): (success, stdout, stderr).
-fn cli(h: &Harness, args: &[&str]) -> (bool, String, String) {
-    let out = std::process::Command::new(BIN)
-        .args(args)
-        .env("METACLAW_HOME", h.home.path())
-        .env("METACLAW_NO_KEYRING", "1")
-        .output()
-        .unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -547,12 +496,13 @@ async fn status_and_evolve_runs_show_what_the_judge_and_evolver_could_not_do() {
     say(&h, "mute", &["decide [[judge_garbage]]"], true).await;
     corrected_session(&h, "slow", "[[evolve_delay_ms:1500]]").await;
     wait_for("the judge to give up and the evolver to time out", async || {
-        let s = h.admin("/api/status").await;
-        (s["judge"]["failed"] == 1 && s["evolver"]["last_run"]["status"] == "timed out").then_some(())
+        let s = h.client().status().await.unwrap();
+        let given_up = s.judge.is_some_and(|j| j.failed == 1);
+        let timed_out = s.evolver.and_then(|e| e.last_run).is_some_and(|r| r.status == Outcome::TimedOut);
+        (given_up && timed_out).then_some(())
     })
     .await;
-    let r = h.http.post(h.url("/api/learning/pause")).bearer_auth(&h.token).send().await.unwrap();
-    assert_eq!(r.status(), 200);
+    assert!(h.client().pause_learning(true).await.unwrap().learning_paused);
 
     let (ok, out, err) = cli(&h, &["status"]);
     assert!(ok, "{err}");
@@ -572,8 +522,8 @@ async fn status_and_evolve_runs_show_what_the_judge_and_evolver_could_not_do() {
     let (ok, out, _) = cli(&h, &["evolve", "runs"]);
     assert!(ok && out.contains("OUTCOME") && out.contains("timed out") && out.contains("took longer than 1s"), "{out}");
     let (ok, out, _) = cli(&h, &["evolve", "runs", "--json"]);
-    let v: Value = serde_json::from_str(&out).unwrap();
-    assert!(ok && v["runs"][0]["status"] == "timed out", "{out}");
+    let v: RunList = serde_json::from_str(&out).unwrap();
+    assert!(ok && v.runs[0].status == Outcome::TimedOut, "{out}");
     h.stop().await;
 }
 
@@ -585,13 +535,13 @@ async fn review_show_labels_the_users_verdict_as_theirs() {
     })
     .await;
     let a = say(&h, "you", &["tell me a fun fact about cats [[evolve:timestamps]]"], false).await;
-    wait_for("the judge's score", async || h.turn(a).await["judgement"].as_object().cloned()).await;
+    wait_for("the judge's score", async || h.turn_detail(a).await.judgement).await;
     let (ok, out, err) = cli(&h, &["feedback", &a.to_string(), "-1", "--note", "the user wanted French"]);
     assert!(ok, "{out}{err}");
     let (ok, out, err) = cli(&h, &["evolve", "--session", "you"]);
     assert!(ok && out.contains("proposed candidates"), "{out}{err}");
-    let cand = candidates(&h, "pending").await.into_iter().next().expect("a candidate");
-    let (ok, out, _) = cli(&h, &["review", "show", &cand["id"].to_string()]);
+    let cand = candidates(&h, CandidateStatus::Pending).await.into_iter().next().expect("a candidate");
+    let (ok, out, _) = cli(&h, &["review", "show", &cand.id.to_string()]);
     assert!(ok && out.contains("  you: the user wanted French"), "{out}");
     assert!(!out.contains("  judge:"), "{out}");
     h.stop().await;
@@ -602,7 +552,7 @@ async fn the_serve_log_has_no_colour_codes_when_written_to_a_file() {
     let home = tempfile::tempdir().unwrap();
     let log = home.path().join("serve.log");
     let standin = common::standin(metaclaw_standin::Options::default()).await;
-    let mut child = std::process::Command::new(BIN)
+    let mut child = std::process::Command::new(common::BIN)
         .args(["serve", "--port", "0", "--upstream", &standin.base_url()])
         .env("METACLAW_HOME", home.path())
         .env("METACLAW_NO_KEYRING", "1")

@@ -110,6 +110,12 @@ impl Harness {
         self.admin(&format!("/api/turns/{id}")).await
     }
 
+    /// The turn as the typed client reads it, after flushing the store's pending writes.
+    pub async fn turn_detail(&self, id: i64) -> metaclaw::api::types::status::TurnDetail {
+        self.flush().await;
+        self.client().turn(id).await.unwrap_or_else(|e| panic!("turn {id}: {e}"))
+    }
+
     pub async fn stop(mut self) {
         if let Some(e) = self.engine.take() {
             e.shutdown().await;
@@ -149,15 +155,125 @@ where
     panic!("timed out waiting for {what}");
 }
 
+/// Calls the admin API raw, for tests about the wire (status codes, error bodies, the JSON
+/// shape): (status, the body as JSON, or as a JSON string when it is not JSON).
+pub async fn api(h: &Harness, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    let mut rb = h.http.request(method, h.url(path)).bearer_auth(&h.token);
+    if let Some(b) = body {
+        rb = rb.json(&b);
+    }
+    let r = rb.send().await.unwrap();
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+/// Polls `f` (every 25 ms, for up to 10 s) until it gives a value.
+pub async fn wait_for<T>(what: &str, mut f: impl AsyncFnMut() -> Option<T>) -> T {
+    for _ in 0..400 {
+        if let Some(v) = f().await {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// The learning loop on, with the stand-in as judge and evolver.
+pub fn learning(c: &mut Config) {
+    c.judge.model = Some("standin-judge".into());
+    c.judge.wait_for_next_secs = 1;
+    c.evolve.model = Some("standin-evolver".into());
+}
+
+/// The learning loop on, evolving only when asked (`POST /api/evolve`) or at a session's end.
+pub fn learning_on_demand(c: &mut Config) {
+    learning(c);
+    c.evolve.failures_to_trigger = 99;
+}
+
+/// A session where the user corrects the agent's timestamp, ending it, with `directive` telling
+/// the stand-in evolver what to propose: (failed turn, correction turn).
+pub async fn corrected_session(h: &Harness, session: &str, directive: &str) -> (i64, i64) {
+    corrected_session_as(h, None, session, directive).await
+}
+
+/// [`corrected_session`] sent as `agent` (`X-Agent-Id`) when given.
+pub async fn corrected_session_as(h: &Harness, agent: Option<&str>, session: &str, directive: &str) -> (i64, i64) {
+    let first = format!("put the standup time in the notes {directive}");
+    let a = say_as(h, agent, session, &[&first], false).await;
+    let correction = [first.as_str(), &format!("Echo: {first}"), "no, timestamps must carry +08:00 [[judge_score:-1]]"];
+    let b = say_as(h, agent, session, &correction, true).await;
+    (a, b)
+}
+
+/// The candidates of `status`, newest first.
+pub async fn candidates(
+    h: &Harness,
+    status: metaclaw::api::types::learning::CandidateStatus,
+) -> Vec<metaclaw::api::types::learning::Candidate> {
+    let filter = metaclaw::api::types::learning::CandidateFilter { status: Some(status), ..Default::default() };
+    h.client().candidates(&filter).await.unwrap().candidates
+}
+
+/// The recorded evolution runs, newest first.
+pub async fn runs(h: &Harness) -> Vec<metaclaw::api::types::learning::Run> {
+    h.client().evolve_runs(&Default::default()).await.unwrap().runs
+}
+
+/// Returns once the evolution run in progress (with its validation and approval policy) is over:
+/// an on-demand run waits for it (one evolution at a time) and finds nothing left to learn from.
+pub async fn settled(h: &Harness) {
+    h.client().evolve(&Default::default()).await.unwrap();
+}
+
+/// Adds a skill from its whole SKILL.md; returns the generation it made.
+pub async fn create_skill(h: &Harness, name: &str, content: &str) -> i64 {
+    let skill = metaclaw::api::types::skills::SkillWrite {
+        name: Some(name.into()),
+        content: Some(content.into()),
+        ..Default::default()
+    };
+    h.client().create_skill(&skill).await.unwrap_or_else(|e| panic!("creating {name}: {e}")).generation
+}
+
+/// The user's verdict on a turn (+1 or -1).
+pub async fn feedback(h: &Harness, turn: i64, score: i64) {
+    let fb = metaclaw::api::types::status::Feedback { score, note: None };
+    h.client().feedback(turn, &fb).await.unwrap_or_else(|e| panic!("feedback on {turn}: {e}"));
+}
+
+/// The `metaclaw` binary of this build.
+pub const BIN: &str = env!("CARGO_BIN_EXE_metaclaw");
+
+/// Runs the CLI against the harness's engine (same home): (success, stdout, stderr).
+pub fn cli(h: &Harness, args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(BIN)
+        .args(args)
+        .env("METACLAW_HOME", h.home.path())
+        .env("METACLAW_NO_KEYRING", "1")
+        .output()
+        .unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
 /// Sends one chat turn of `history` (alternating user/assistant, the last one the user's) in
 /// `session`, optionally marking the session done; asserts 200 and returns the turn's id.
 pub async fn say(h: &Harness, session: &str, history: &[&str], done: bool) -> i64 {
+    say_as(h, None, session, history, done).await
+}
+
+/// [`say`] sent as `agent` (`X-Agent-Id`) when given.
+pub async fn say_as(h: &Harness, agent: Option<&str>, session: &str, history: &[&str], done: bool) -> i64 {
     let messages: Vec<Value> = history
         .iter()
         .enumerate()
         .map(|(i, t)| json!({"role": if i % 2 == 0 { "user" } else { "assistant" }, "content": t}))
         .collect();
     let mut rb = h.http.post(h.url("/v1/chat/completions")).header("x-session-id", session);
+    if let Some(agent) = agent {
+        rb = rb.header("x-agent-id", agent);
+    }
     if done {
         rb = rb.header("x-session-done", "true");
     }
