@@ -1,6 +1,12 @@
 //! The turns table and the message blobs its turns point to: recording a turn, reading turns
-//! back, the questions the judge, the evolver, the dataset and training ask about turns, and
-//! pruning. The only module that names the `turns` table; others embed its SQL fragments.
+//! back, the questions the judge asks about turns, and pruning. The only module (with its
+//! children) that names the `turns` table; others embed its SQL fragments. Children: hashing and
+//! storing blobs ([`blobs`]), the dataset's and training's splits ([`splits`]), and per-skill
+//! effectiveness's reads ([`exposure`]).
+
+mod blobs;
+mod exposure;
+mod splits;
 
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, Transaction};
 use serde_json::Value;
@@ -10,6 +16,14 @@ use super::StoreError;
 use crate::agent::AgentId;
 use crate::transcript::{ToolCall, Transcript};
 use crate::turn::{RawResponse, TurnRecord, TurnStatus};
+use blobs::{put_blob, put_message};
+
+pub(super) use blobs::clear_blobs;
+pub use blobs::{content_hash, hash_json};
+pub use exposure::{exposure_turns, last_message_where, recent_exposure_turns, ExposureTurn};
+pub use splits::{
+    not_policy_served_count, outcomes_under, policy_facts, query_split, trainable, trainable_count, PolicyFacts,
+};
 
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
@@ -31,136 +45,6 @@ pub(super) const JUDGEABLE_AFTER: &str =
 
 /// The session aliased `sessions` still has a turn.
 pub(super) const SESSION_HAS_TURNS: &str = "EXISTS (SELECT 1 FROM turns WHERE turns.session_id = sessions.id)";
-
-/// The query split as a condition on `turns t` joined with `turn_scores sc`; `?1` is the
-/// current generation. Export and policy training share this one definition.
-const QUERY_SPLIT: &str = "t.generation = ?1 AND t.turn_type = 'main' AND t.status = 'ok'
-    AND NOT EXISTS (SELECT 1 FROM candidate_support cs WHERE cs.turn_id = t.id)";
-
-/// The policy answered the turn: it reported sampled tokens, or its adapter is on record.
-const POLICY_SERVED: &str =
-    "(t.policy_model IS NOT NULL OR EXISTS (SELECT 1 FROM turn_sampled ts WHERE ts.turn_id = t.id))";
-
-/// Content hash used for message blobs and for session inference.
-pub fn hash_json(v: &Value) -> (u128, String) {
-    let text = serde_json::to_string(v).expect("JSON values serialise");
-    (xxhash_rust::xxh3::xxh3_128(text.as_bytes()), text)
-}
-
-/// Content hashes already computed, by the value's shape: agents resend the whole conversation
-/// (and the same tools and settings) every turn, so most blobs of a turn were hashed before and
-/// need not be serialised again. A pure function of the content, so it never goes stale; bounded
-/// by starting afresh when full.
-static KNOWN_HASHES: std::sync::Mutex<Option<std::collections::HashMap<u128, u128>>> = std::sync::Mutex::new(None);
-
-/// Most entries [`KNOWN_HASHES`] holds (32 bytes each).
-const MAX_KNOWN_HASHES: usize = 4096;
-
-fn known_hash(shape: u128) -> Option<u128> {
-    KNOWN_HASHES.lock().ok()?.as_ref()?.get(&shape).copied()
-}
-
-fn remember_hash(shape: u128, hash: u128) {
-    if let Ok(mut known) = KNOWN_HASHES.lock() {
-        let known = known.get_or_insert_with(Default::default);
-        if known.len() >= MAX_KNOWN_HASHES {
-            known.clear();
-        }
-        known.insert(shape, hash);
-    }
-}
-
-/// A 128-bit fingerprint of a JSON value's content without escaping it: every part tagged and
-/// length-prefixed, keys in their order, so two values share it only if they serialise alike.
-fn shape<'a>(entries: impl Iterator<Item = (&'a String, &'a Value)>, len: usize) -> u128 {
-    fn put(buf: &mut Vec<u8>, v: &Value) {
-        match v {
-            Value::Null => buf.push(0),
-            Value::Bool(b) => buf.extend_from_slice(&[1, *b as u8]),
-            Value::Number(n) => {
-                if let Some(u) = n.as_u64() {
-                    buf.push(2);
-                    buf.extend_from_slice(&u.to_le_bytes());
-                } else if let Some(i) = n.as_i64() {
-                    buf.push(3);
-                    buf.extend_from_slice(&i.to_le_bytes());
-                } else {
-                    buf.push(4);
-                    buf.extend_from_slice(&n.as_f64().unwrap_or_default().to_bits().to_le_bytes());
-                }
-            }
-            Value::String(s) => put_str(buf, 5, s),
-            Value::Array(a) => {
-                buf.push(6);
-                buf.extend_from_slice(&(a.len() as u64).to_le_bytes());
-                a.iter().for_each(|x| put(buf, x));
-            }
-            Value::Object(m) => put_object(buf, m.iter(), m.len()),
-        }
-    }
-    fn put_str(buf: &mut Vec<u8>, tag: u8, s: &str) {
-        buf.push(tag);
-        buf.extend_from_slice(&(s.len() as u64).to_le_bytes());
-        buf.extend_from_slice(s.as_bytes());
-    }
-    fn put_object<'a>(buf: &mut Vec<u8>, entries: impl Iterator<Item = (&'a String, &'a Value)>, len: usize) {
-        buf.push(7);
-        buf.extend_from_slice(&(len as u64).to_le_bytes());
-        for (k, v) in entries {
-            put_str(buf, 8, k);
-            put(buf, v);
-        }
-    }
-    let mut buf = Vec::with_capacity(1024);
-    put_object(&mut buf, entries, len);
-    xxhash_rust::xxh3::xxh3_128(&buf)
-}
-
-/// The content hash of [`hash_json`], without serialising a message object seen before.
-pub fn content_hash(v: &Value) -> u128 {
-    let Value::Object(map) = v else { return hash_json(v).0 };
-    let seen = shape(map.iter(), map.len());
-    known_hash(seen).unwrap_or_else(|| {
-        let h = hash_json(v).0;
-        remember_hash(seen, h);
-        h
-    })
-}
-
-/// Stores `v` (an object's `entries`, `len` of them) as a blob unless stored already; its hash.
-fn put_blob<'a>(
-    tx: &Connection,
-    entries: impl Iterator<Item = (&'a String, &'a Value)> + Clone,
-    len: usize,
-) -> Result<String, StoreError> {
-    let seen = shape(entries.clone(), len);
-    if let Some(h) = known_hash(seen) {
-        let hash = format!("{h:032x}");
-        if tx.prepare_cached("SELECT 1 FROM blobs WHERE hash = ?1")?.exists(params![hash])? {
-            return Ok(hash);
-        }
-    }
-    let value = Value::Object(entries.map(|(k, v)| (k.clone(), v.clone())).collect());
-    let (h, text) = hash_json(&value);
-    remember_hash(seen, h);
-    let hash = format!("{h:032x}");
-    tx.prepare_cached("INSERT OR IGNORE INTO blobs(hash, body) VALUES (?1, ?2)")?.execute(params![hash, text])?;
-    Ok(hash)
-}
-
-/// Stores one message (any JSON value) as a blob; its hash.
-fn put_message(tx: &Connection, m: &Value) -> Result<String, StoreError> {
-    match m {
-        Value::Object(map) => put_blob(tx, map.iter(), map.len()),
-        other => {
-            let (h, text) = hash_json(other);
-            let hash = format!("{h:032x}");
-            tx.prepare_cached("INSERT OR IGNORE INTO blobs(hash, body) VALUES (?1, ?2)")?
-                .execute(params![hash, text])?;
-            Ok(hash)
-        }
-    }
-}
 
 /// Records one finished turn (its messages as blobs, its session touched).
 pub(super) fn insert(tx: &Connection, t: &TurnRecord) -> Result<(), StoreError> {
@@ -290,12 +174,6 @@ pub(super) fn prune(tx: &Transaction, before_ms: i64) -> Result<(), StoreError> 
 /// Deletes every turn (their scores, jobs and sampled tokens go with them).
 pub(super) fn clear(c: &Connection) -> Result<(), StoreError> {
     c.execute_batch("DELETE FROM turns;")?;
-    Ok(())
-}
-
-/// Deletes every message blob (after [`clear`] and the sessions went).
-pub(super) fn clear_blobs(c: &Connection) -> Result<(), StoreError> {
-    c.execute_batch("DELETE FROM blobs;")?;
     Ok(())
 }
 
@@ -526,224 +404,4 @@ pub fn load_messages(conn: &Connection, hashes: &str) -> Result<Vec<Value>, Stor
         }
     }
     Ok(out)
-}
-
-/// The query split's turns under `generation` (scored, never support), newest first.
-pub fn query_split(conn: &Connection, generation: i64, limit: u32) -> Result<Vec<i64>, StoreError> {
-    let sql = format!(
-        "SELECT t.id FROM turns t JOIN turn_scores sc ON sc.turn_id = t.id WHERE {QUERY_SPLIT}
-         ORDER BY t.id DESC LIMIT ?2"
-    );
-    Ok(conn.prepare(&sql)?.query_map(params![generation, limit], |r| r.get(0))?.collect::<Result<_, _>>()?)
-}
-
-/// Query-split turns under `generation` the policy served and training has not looked at,
-/// oldest first, at most `limit`.
-pub fn trainable(conn: &Connection, generation: i64, limit: u32) -> Result<Vec<i64>, StoreError> {
-    let sql = format!(
-        "SELECT t.id FROM turns t JOIN turn_scores sc ON sc.turn_id = t.id
-         WHERE {QUERY_SPLIT} AND {POLICY_SERVED} AND NOT EXISTS (SELECT 1 FROM train_samples x WHERE x.turn_id = t.id)
-         ORDER BY t.id LIMIT ?2"
-    );
-    Ok(conn.prepare(&sql)?.query_map(params![generation, limit], |r| r.get(0))?.collect::<Result<_, _>>()?)
-}
-
-/// How many turns [`trainable`] would give without a limit.
-pub fn trainable_count(conn: &Connection, generation: i64) -> Result<i64, StoreError> {
-    let sql = format!(
-        "SELECT COUNT(*) FROM turns t JOIN turn_scores sc ON sc.turn_id = t.id
-         WHERE {QUERY_SPLIT} AND {POLICY_SERVED} AND NOT EXISTS (SELECT 1 FROM train_samples x WHERE x.turn_id = t.id) AND ?2 = ?2"
-    );
-    Ok(conn.query_row(&sql, params![generation, 0], |r| r.get(0))?)
-}
-
-/// Query-split turns under `generation` another upstream than the policy answered.
-pub fn not_policy_served_count(conn: &Connection, generation: i64) -> Result<i64, StoreError> {
-    let sql = format!(
-        "SELECT COUNT(*) FROM turns t JOIN turn_scores sc ON sc.turn_id = t.id
-         WHERE {QUERY_SPLIT} AND NOT {POLICY_SERVED} AND ?2 = ?2"
-    );
-    Ok(conn.query_row(&sql, params![generation, 0], |r| r.get(0))?)
-}
-
-/// A turn's score (0 when unscored), the tokens the policy sampled (JSON) and the adapter that
-/// served it.
-pub type PolicyFacts = (i64, Option<String>, Option<String>);
-
-/// What training needs of a turn besides its messages (see [`PolicyFacts`]); `None` if the turn
-/// is gone.
-pub fn policy_facts(conn: &Connection, id: i64) -> Result<Option<PolicyFacts>, StoreError> {
-    let mut q = conn.prepare_cached(
-        "SELECT COALESCE(sc.score, 0), ts.tokens, t.policy_model FROM turns t
-           LEFT JOIN turn_scores sc ON sc.turn_id = t.id LEFT JOIN turn_sampled ts ON ts.turn_id = t.id
-         WHERE t.id = ?1",
-    )?;
-    Ok(q.query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional()?)
-}
-
-/// The skills injected (JSON) and the score, if any, of every `main` turn served under
-/// `generation`.
-pub fn outcomes_under(
-    conn: &Connection,
-    generation: i64,
-    agent: Option<&AgentId>,
-) -> Result<Vec<(String, Option<i64>)>, StoreError> {
-    let mut turns = conn.prepare_cached(
-        "SELECT t.skills, sc.score FROM turns t LEFT JOIN turn_scores sc ON sc.turn_id = t.id
-         WHERE t.generation = ?1 AND t.turn_type = 'main' AND (?2 IS NULL OR t.agent = ?2)",
-    )?;
-    let agent = agent.map(AgentId::as_str);
-    let rows = turns
-        .query_map(rusqlite::params![generation, agent], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
-}
-
-// Per-skill effectiveness (store::effect) reads `main` turns through these two.
-
-/// What per-skill effectiveness reads of a `main` turn.
-#[derive(Debug, Clone)]
-pub struct ExposureTurn {
-    pub id: i64,
-    pub agent: String,
-    pub started_at: i64,
-    pub generation: i64,
-    /// The skills injected (JSON list of `Injected`).
-    pub skills: String,
-    /// The skills held out (JSON list of names).
-    pub held_out: String,
-    pub message_hashes: String,
-}
-
-/// `main` turns that took skills (injection not turned off), oldest first, at most `limit`, with
-/// an id above `floor` and either above `cursor` or finished at `since` or later (a long turn
-/// recorded after later ones).
-pub fn exposure_turns(
-    conn: &Connection,
-    floor: i64,
-    cursor: i64,
-    since: i64,
-    limit: u32,
-) -> Result<Vec<ExposureTurn>, StoreError> {
-    exposure_query(
-        conn,
-        "id > ?1 AND (id > ?2 OR finished_at >= ?3) AND turn_type = 'main' AND inject_off = 0 ORDER BY id LIMIT ?4",
-        params![floor, cursor, since, limit],
-    )
-}
-
-/// The newest `limit` `main` turns that took skills with an id up to `upto`, newest first.
-pub fn recent_exposure_turns(conn: &Connection, upto: i64, limit: u32) -> Result<Vec<ExposureTurn>, StoreError> {
-    exposure_query(
-        conn,
-        "id <= ?1 AND turn_type = 'main' AND inject_off = 0 ORDER BY id DESC LIMIT ?2",
-        params![upto, limit],
-    )
-}
-
-fn exposure_query(conn: &Connection, filter: &str, p: impl rusqlite::Params) -> Result<Vec<ExposureTurn>, StoreError> {
-    let sql =
-        format!("SELECT id, agent, started_at, generation, skills, held_out, message_hashes FROM turns WHERE {filter}");
-    let mut st = conn.prepare_cached(&sql)?;
-    let rows = st
-        .query_map(p, |r| {
-            Ok(ExposureTurn {
-                id: r.get(0)?,
-                agent: r.get(1)?,
-                started_at: r.get(2)?,
-                generation: r.get(3)?,
-                skills: r.get(4)?,
-                held_out: r.get(5)?,
-                message_hashes: r.get(6)?,
-            })
-        })?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
-}
-
-/// The last message under `hashes` (a turn's `message_hashes`) for which `keep` is true, read
-/// from the end, one blob at a time.
-pub fn last_message_where(
-    conn: &Connection,
-    hashes: &str,
-    keep: impl Fn(&Value) -> bool,
-) -> Result<Option<Value>, StoreError> {
-    let hs: Vec<String> = serde_json::from_str(hashes).unwrap_or_default();
-    let mut blob = conn.prepare_cached("SELECT body FROM blobs WHERE hash = ?1")?;
-    for h in hs.iter().rev() {
-        if let Some(b) = blob.query_row([h], |r| r.get::<_, String>(0)).optional()? {
-            let v: Value = serde_json::from_str(&b).unwrap_or(Value::Null);
-            if keep(&v) {
-                return Ok(Some(v));
-            }
-        }
-    }
-    Ok(None)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn db() -> Connection {
-        let mut c = Connection::open_in_memory().unwrap();
-        super::super::schema::migrate(&mut c).unwrap();
-        c
-    }
-
-    fn stored(c: &Connection, hash: &str) -> Option<String> {
-        c.query_row("SELECT body FROM blobs WHERE hash = ?1", [hash], |r| r.get(0)).optional().unwrap()
-    }
-
-    #[test]
-    fn a_blob_seen_before_keeps_its_hash_and_is_stored_again_once_deleted() {
-        let c = db();
-        let m = json!({"role": "system", "content": "a prompt seen before \"quoted\" \u{e9}"});
-        let want = format!("{:032x}", hash_json(&m).0);
-        assert_eq!(put_message(&c, &m).unwrap(), want);
-        assert_eq!(put_message(&c, &m).unwrap(), want, "remembered: the same hash");
-        c.execute("DELETE FROM blobs", []).unwrap();
-        assert_eq!(put_message(&c, &m).unwrap(), want);
-        assert_eq!(stored(&c, &want), Some(hash_json(&m).1), "stored again after the blobs were cleared");
-    }
-
-    #[test]
-    fn values_that_serialise_differently_never_share_a_remembered_hash() {
-        let c = db();
-        let values = [
-            json!({"a": 1}),
-            json!({"a": 1.0}),
-            json!({"a": -1}),
-            json!({"a": "1"}),
-            json!({"a": null}),
-            json!({"a": false}),
-            json!({"a": [1, 2]}),
-            json!({"a": [[1], 2]}),
-            json!({"a": {"b": 1}}),
-            json!({"a": 2, "b": 1}),
-            json!({"b": 1, "a": 2}),
-            json!({"ab": ""}),
-            json!({"a": "b"}),
-            json!("a bare string"),
-        ];
-        for _round in 0..2 {
-            for v in &values {
-                let want = format!("{:032x}", hash_json(v).0);
-                assert_eq!(put_message(&c, v).unwrap(), want, "{v}");
-                assert_eq!(stored(&c, &want), Some(hash_json(v).1), "{v}");
-            }
-        }
-        for v in &values {
-            assert_eq!(content_hash(v), hash_json(v).0, "{v}");
-        }
-        // The request's settings (everything but the messages) hash like the object without them.
-        let req = json!({"model": "m", "messages": [], "tools": [{"name": "t"}], "stream": true});
-        let map = req.as_object().unwrap();
-        let rest = map.iter().filter(|(k, _)| k.as_str() != "messages");
-        let want = json!({"model": "m", "tools": [{"name": "t"}], "stream": true});
-        for _round in 0..2 {
-            assert_eq!(put_blob(&c, rest.clone(), 3).unwrap(), format!("{:032x}", hash_json(&want).0));
-        }
-    }
 }
