@@ -77,6 +77,18 @@ impl Ranker {
         only: Option<&HashSet<String>>,
     ) -> Vec<Exposure> {
         let agent = AgentId::parse(&t.agent).unwrap_or(AgentId::UNKNOWN);
+        self.classify_matched(t, self.matches(query, &agent), active, only)
+    }
+
+    /// [`Self::classify`] with the turn's matches already ranked (an agent's tool loop sends
+    /// the same latest user message turn after turn: it is ranked once).
+    fn classify_matched(
+        &self,
+        t: &ExposureTurn,
+        matched: Vec<(String, f32)>,
+        active: &HashMap<String, String>,
+        only: Option<&HashSet<String>>,
+    ) -> Vec<Exposure> {
         let injected: Vec<Injected> = serde_json::from_str(&t.skills).unwrap_or_default();
         let held: Vec<String> = serde_json::from_str(&t.held_out).unwrap_or_default();
         let row = |skill: &str, hash: Option<String>, state, score| Exposure {
@@ -88,7 +100,6 @@ impl Ranker {
             agent: t.agent.clone(),
             at: t.started_at,
         };
-        let matched = self.matches(query, &agent);
         let mut out = Vec::new();
         if only.is_none() {
             for i in &injected {
@@ -196,11 +207,16 @@ impl Follower {
         let r = ranker.clone();
         let rows = tokio::task::spawn_blocking(move || {
             let empty = HashMap::new();
+            let mut ranked: HashMap<(&str, &str), Vec<(String, f32)>> = HashMap::new();
             batch
                 .iter()
                 .flat_map(|(t, q)| {
                     let active = gens.get(&t.generation).map_or(&empty, |a| a.as_ref());
-                    r.classify(t, q, active, only.as_deref())
+                    let matched = ranked
+                        .entry((q, &t.agent))
+                        .or_insert_with(|| r.matches(q, &AgentId::parse(&t.agent).unwrap_or(AgentId::UNKNOWN)))
+                        .clone();
+                    r.classify_matched(t, matched, active, only.as_deref())
                 })
                 .collect::<Vec<_>>()
         })

@@ -21,6 +21,9 @@ use crate::store::{effect as table, Store};
 
 /// The longest the background task waits between passes when nothing wakes it.
 pub const TICK: Duration = Duration::from_secs(5);
+/// How long the task lets turns gather once one wakes it: a burst (or a steady stream) of turns
+/// is one pass, one commit and one read, not one per turn on the proxy's cores.
+pub const SETTLE: Duration = Duration::from_millis(500);
 
 /// Effectiveness for one engine configuration: its holdout (read by the proxy) and its
 /// background task.
@@ -82,8 +85,10 @@ async fn follow(store: Store, library: std::sync::Weak<Library>, holdout: Arc<Ho
             }
         })
         .await;
-        if woken == Ok(false) {
-            tokio::time::sleep(TICK).await;
+        match woken {
+            Ok(false) => tokio::time::sleep(TICK).await,
+            Ok(true) => tokio::time::sleep(SETTLE).await,
+            Err(_) => {}
         }
         // A burst of turns is one pass.
         while rx.try_recv().is_ok() {}

@@ -3,6 +3,8 @@
 //! date as exposure is written and as turns are scored or re-scored) and the holdout counters
 //! (`skill_holdout`). The only module that names these tables.
 
+use std::collections::HashMap;
+
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::StoreError;
@@ -109,15 +111,14 @@ fn score_of(c: &Connection, turn_id: i64) -> Result<Option<i64>, StoreError> {
 
 /// Writes exposure rows (a row already there for the same turn and skill is kept) and adds each
 /// new one to `skill_stats` with its turn's score as it is now. Returns the rows written.
+///
+/// A batch's new rows are summed per skill, agent, day and state first: a pass over hundreds
+/// of turns is a handful of `skill_stats` updates, not one per row.
 pub fn insert(c: &Connection, rows: &[Exposure]) -> Result<usize, StoreError> {
     let mut ins = c.prepare_cached(
         "INSERT OR IGNORE INTO skill_exposure(turn_id, skill, hash, state, score, agent, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
-    let mut add = c.prepare_cached(
-        "INSERT INTO skill_stats(skill, agent, day, state, turns, judged, wins, losses) VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7)
-         ON CONFLICT(skill, agent, day, state) DO UPDATE SET turns = turns + 1, judged = judged + excluded.judged,
-            wins = wins + excluded.wins, losses = losses + excluded.losses",
-    )?;
+    let mut sums: HashMap<(&str, &str, i64, ExposureState), [i64; 4]> = HashMap::new();
     let mut written = 0;
     let mut scored: Option<(i64, Option<i64>)> = None;
     for e in rows {
@@ -134,7 +135,18 @@ pub fn insert(c: &Connection, rows: &[Exposure]) -> Result<usize, StoreError> {
             }
         };
         let (judged, wins, losses) = outcome(score);
-        add.execute(params![e.skill, e.agent, e.at.div_euclid(DAY_MS), e.state, judged, wins, losses])?;
+        let sum = sums.entry((&e.skill, &e.agent, e.at.div_euclid(DAY_MS), e.state)).or_default();
+        for (s, n) in sum.iter_mut().zip([1, judged, wins, losses]) {
+            *s += n;
+        }
+    }
+    let mut add = c.prepare_cached(
+        "INSERT INTO skill_stats(skill, agent, day, state, turns, judged, wins, losses) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT(skill, agent, day, state) DO UPDATE SET turns = turns + excluded.turns,
+            judged = judged + excluded.judged, wins = wins + excluded.wins, losses = losses + excluded.losses",
+    )?;
+    for ((skill, agent, day, state), [turns, judged, wins, losses]) in sums {
+        add.execute(params![skill, agent, day, state, turns, judged, wins, losses])?;
     }
     Ok(written)
 }
@@ -409,6 +421,38 @@ mod tests {
         assert_eq!(count(&c).unwrap(), 3);
         clear(&c).unwrap();
         assert!(sums(&c, None).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_batch_is_summed_per_skill_agent_day_and_state_as_row_by_row_writes_would_be() {
+        let (batched, one_by_one) = (db(), db());
+        score(&batched, 2, -1);
+        score(&one_by_one, 2, -1);
+        let mut rows = Vec::new();
+        for id in 1..=6 {
+            let mut r = row(id, if id % 2 == 0 { "a" } else { "b" }, ExposureState::Injected);
+            r.at += (id % 3) * DAY_MS;
+            r.agent = if id > 4 { "claude-code".into() } else { "codex".into() };
+            rows.push(r);
+            rows.push(row(id, "c", ExposureState::Budget));
+        }
+        // The second batch overlaps the first: its old rows are not counted again.
+        assert_eq!(insert(&batched, &rows[..8]).unwrap(), 8);
+        assert_eq!(insert(&batched, &rows[4..]).unwrap(), 4);
+        for r in &rows {
+            insert(&one_by_one, std::slice::from_ref(r)).unwrap();
+        }
+        let all = |c: &Connection| {
+            let mut v: Vec<_> = ["a", "b", "c"]
+                .iter()
+                .flat_map(|s| [Some("codex"), Some("claude-code")].map(|a| (s, a, days(c, s, a).unwrap())))
+                .map(|(s, a, d)| format!("{s} {a:?} {d:?}"))
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(all(&batched), all(&one_by_one));
+        assert_eq!(sums_of(&batched, "c"), [("budget".into(), 6, 1, 0, 1)]);
     }
 
     #[test]
