@@ -12,6 +12,12 @@ use std::time::Duration;
 
 use common::radicale::{Radicale, EMAIL, PASSWORD, USER};
 use common::Harness;
+use metaclaw::api::client::ClientError;
+use metaclaw::api::types::calendars::{
+    CalendarAccount, CalendarAdd, CalendarEntry, CalendarKind, CalendarState, SignInArg, SignInProvider, SignInStart,
+    SignInState,
+};
+use metaclaw::api::types::scheduler::{Reason, TimeRange};
 use metaclaw::engine::{Hooks, Keys};
 use metaclaw::secrets::SecretName;
 use metaclaw_standin::google::GoogleOptions;
@@ -27,6 +33,7 @@ fn iso(ms: i64) -> String {
     jiff::Timestamp::from_millisecond(ms).unwrap().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
+/// A raw call, for the tests that check the HTTP status itself: (status, the JSON answer).
 async fn send(h: &Harness, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
     let mut rb = h.http.request(method, h.url(path)).bearer_auth(&h.token);
     if let Some(b) = body {
@@ -38,40 +45,39 @@ async fn send(h: &Harness, method: reqwest::Method, path: &str, body: Option<Val
     (status, if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap() })
 }
 
-async fn post(h: &Harness, path: &str, body: Value) -> (u16, Value) {
-    send(h, reqwest::Method::POST, path, Some(body)).await
+/// A raw call whose answer must be `status`, read as `T`.
+async fn expect<T: serde::de::DeserializeOwned>(
+    h: &Harness,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+    status: u16,
+) -> T {
+    let (s, v) = send(h, method, path, body).await;
+    assert_eq!(s, status, "{path}: {v}");
+    serde_json::from_value(v).unwrap()
 }
 
-async fn tick(h: &Harness, id: i64, cid: i64, included: bool) -> Value {
-    let (s, v) = send(
-        h,
-        reqwest::Method::PATCH,
-        &format!("/api/calendars/{id}/calendars/{cid}"),
-        Some(json!({"included": included})),
-    )
-    .await;
-    assert_eq!(s, 200, "{v}");
-    v
+/// What the API refused a call with: the HTTP status and its message.
+fn refusal<T: std::fmt::Debug>(r: Result<T, ClientError>) -> (u16, String) {
+    match r {
+        Err(e @ ClientError::Api { .. }) => (e.status().unwrap(), e.to_string()),
+        other => panic!("expected the API to refuse, got {other:?}"),
+    }
+}
+
+async fn tick(h: &Harness, id: i64, cid: i64, included: bool) -> CalendarAccount {
+    h.client().include_calendar(id, cid, included).await.unwrap()
 }
 
 /// Busy blocks in `[from, to)` as (summary, start, end).
 async fn busy(h: &Harness, from: &str, to: &str) -> Vec<(String, String, String)> {
-    let v = h.admin(&format!("/api/calendars/busy?from={}&to={}", ms(from), ms(to))).await;
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|b| {
-            (
-                b["summary"].as_str().unwrap().to_string(),
-                iso(b["start"].as_i64().unwrap()),
-                iso(b["end"].as_i64().unwrap()),
-            )
-        })
-        .collect()
+    let period = TimeRange { from: Some(ms(from)), to: Some(ms(to)) };
+    h.client().busy(&period).await.unwrap().into_iter().map(|b| (b.summary, iso(b.start), iso(b.end))).collect()
 }
 
-fn calendar<'a>(account: &'a Value, name: &str) -> &'a Value {
-    account["calendars"].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap_or_else(|| panic!("{account}"))
+fn calendar<'a>(account: &'a CalendarAccount, name: &str) -> &'a CalendarEntry {
+    account.calendars.iter().find(|c| c.name == name).unwrap_or_else(|| panic!("no {name}: {account:?}"))
 }
 
 fn utc(c: &mut metaclaw::config::Config) {
@@ -100,40 +106,37 @@ async fn caldav_accounts_sync_incrementally_follow_ticks_and_keep_their_schedule
     let keys = Keys::none();
     let vault = keys.vault.clone();
     let mut h = Harness::start_with(utc, keys.clone(), Options { record: true, ..Default::default() }).await;
+    let mut c = h.client();
 
     // A wrong password: refused in plain words, nothing kept, the password never echoed.
-    let (s, v) = post(
-        &h,
-        "/api/calendars",
-        json!({"kind": "caldav", "server": r.base, "user": USER, "password": "wrong-hunter22"}),
-    )
-    .await;
-    assert_eq!(s, 400, "{v}");
-    let msg = v["error"]["message"].as_str().unwrap();
+    let wrong = CalendarAdd {
+        kind: Some(CalendarKind::Caldav),
+        server: Some(r.base.clone()),
+        user: Some(USER.into()),
+        password: Some("wrong-hunter22".into()),
+        ..Default::default()
+    };
+    let (s, msg) = refusal(c.add_calendar(&wrong).await);
+    assert_eq!(s, 400, "{msg}");
     assert!(msg.contains("wrong user name or password"), "{msg}");
     assert!(!msg.contains("hunter22"), "{msg}");
-    assert!(h.admin("/api/calendars").await.as_array().unwrap().is_empty(), "a failed add stores nothing");
+    assert!(c.calendars().await.unwrap().is_empty(), "a failed add stores nothing");
     assert_eq!(vault.get(&SecretName::calendar_secret("work-dav")).await.unwrap().0, None);
 
     // Added: calendars listed with colours, the user's own ticked, the subscribed one left out.
     let body = json!({"kind": "caldav", "server": r.base, "user": USER, "password": PASSWORD,
                       "name": "Work DAV", "owner": [EMAIL]});
-    let (s, acct) = post(&h, "/api/calendars", body).await;
-    assert_eq!(s, 201, "{acct}");
-    let id = acct["id"].as_i64().unwrap();
-    assert_eq!(
-        (acct["kind"].as_str(), acct["user"].as_str(), acct["state"].as_str()),
-        (Some("caldav"), Some(USER), Some("ok"))
-    );
-    assert_eq!(acct["display"], "127.0.0.1");
-    let names: Vec<&str> = acct["calendars"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
-    assert_eq!(names.len(), 2, "{acct}");
+    let acct: CalendarAccount = expect(&h, reqwest::Method::POST, "/api/calendars", Some(body), 201).await;
+    let id = acct.id;
+    assert_eq!((acct.kind, acct.user.as_deref(), acct.state), (CalendarKind::Caldav, Some(USER), CalendarState::Ok));
+    assert_eq!(acct.display, "127.0.0.1");
+    assert_eq!(acct.calendars.len(), 2, "{acct:?}");
     let work = calendar(&acct, "Work");
-    assert_eq!((work["included"].as_bool(), work["own"].as_bool()), (Some(true), Some(true)));
-    assert_eq!(work["color"], "#ff2968");
-    assert_eq!(work["events"], 5, "four events and one override: {acct}");
-    assert_eq!(calendar(&acct, "Personal")["included"], true);
-    let work_id = work["id"].as_i64().unwrap();
+    assert_eq!((work.included, work.own), (true, true));
+    assert_eq!(work.color.as_deref(), Some("#ff2968"));
+    assert_eq!(work.events, 5, "four events and one override: {acct:?}");
+    assert!(calendar(&acct, "Personal").included);
+    let work_id = work.id;
     assert_eq!(vault.get(&SecretName::calendar_secret("work-dav")).await.unwrap().0.as_deref(), Some(PASSWORD));
 
     // What the scheduler sees: the declined invitation is free, the moved occurrence moved, the
@@ -153,15 +156,15 @@ async fn caldav_accounts_sync_incrementally_follow_ticks_and_keep_their_schedule
 
     // The scheduler sees the meeting: its simulation opens a "meeting" window over it.
     let (nine, noon) = (ms("2026-01-05T09:00:00Z"), ms("2026-01-05T12:00:00Z"));
-    let sim = h.admin(&format!("/api/scheduler/simulate?from={nine}&to={noon}")).await;
-    let meeting = sim["windows"].as_array().unwrap().iter().find(|w| w["reason"] == "meeting");
-    let meeting = meeting.unwrap_or_else(|| panic!("{sim}"));
-    assert_eq!(iso(meeting["start"].as_i64().unwrap()), "2026-01-05T10:00:00Z", "{sim}");
-    assert_eq!(iso(meeting["end"].as_i64().unwrap()), "2026-01-05T11:00:00Z", "{sim}");
+    let sim = c.simulate(&TimeRange { from: Some(nine), to: Some(noon) }).await.unwrap();
+    let meeting = sim.windows.iter().find(|w| w.reason == Reason::Meeting);
+    let meeting = meeting.unwrap_or_else(|| panic!("{sim:?}"));
+    assert_eq!(iso(meeting.start), "2026-01-05T10:00:00Z", "{sim:?}");
+    assert_eq!(iso(meeting.end), "2026-01-05T11:00:00Z", "{sim:?}");
 
     // Nothing changed on the server: nothing is fetched.
-    let (_, t) = post(&h, &format!("/api/calendars/{id}/test"), json!({})).await;
-    assert_eq!((t["ok"].as_bool(), t["fetched"].as_i64()), (Some(true), Some(0)), "{t}");
+    let t = c.test_calendar(id).await.unwrap();
+    assert_eq!((t.ok, t.fetched), (true, Some(0)), "{t:?}");
 
     // One event changes on the server: only it is fetched, and busy time follows.
     let moved = common::radicale::seed_events().into_iter().find(|(n, _)| *n == "tentative.ics").unwrap().1;
@@ -170,8 +173,8 @@ async fn caldav_accounts_sync_incrementally_follow_ticks_and_keep_their_schedule
         &moved.replace("20260108T160000Z", "20260108T180000Z").replace("20260108T170000Z", "20260108T190000Z"),
     )
     .await;
-    let (_, t) = post(&h, &format!("/api/calendars/{id}/test"), json!({})).await;
-    assert_eq!((t["ok"].as_bool(), t["fetched"].as_i64()), (Some(true), Some(1)), "{t}");
+    let t = c.test_calendar(id).await.unwrap();
+    assert_eq!((t.ok, t.fetched), (true, Some(1)), "{t:?}");
     let got = busy(&h, JAN.0, JAN.1).await;
     assert!(
         got.contains(&("Maybe lunch talk".into(), "2026-01-08T18:00:00Z".into(), "2026-01-08T19:00:00Z".into())),
@@ -181,29 +184,23 @@ async fn caldav_accounts_sync_incrementally_follow_ticks_and_keep_their_schedule
 
     // An event deleted on the server leaves.
     r.delete("/ada/work/allday.ics").await;
-    let (_, t) = post(&h, &format!("/api/calendars/{id}/test"), json!({})).await;
-    assert_eq!((t["ok"].as_bool(), t["fetched"].as_i64()), (Some(true), Some(0)), "{t}");
+    let t = c.test_calendar(id).await.unwrap();
+    assert_eq!((t.ok, t.fetched), (true, Some(0)), "{t:?}");
     let got = busy(&h, JAN.0, JAN.1).await;
     assert!(!got.iter().any(|b| b.0 == "Offsite"), "{got:?}");
     assert_eq!(got.len(), want.len() - 1);
-    let acct = h.admin(&format!("/api/calendars/{id}")).await;
-    assert_eq!(calendar(&acct, "Work")["events"], 4, "{acct}");
+    let acct = c.calendar(id).await.unwrap();
+    assert_eq!(calendar(&acct, "Work").events, 4, "{acct:?}");
 
     // Unticked, the work calendar stops counting; ticked again, it counts at once.
     let acct = tick(&h, id, work_id, false).await;
-    assert_eq!(calendar(&acct, "Work")["included"], false);
+    assert!(!calendar(&acct, "Work").included);
     assert!(busy(&h, JAN.0, JAN.1).await.is_empty());
     let acct = tick(&h, id, work_id, true).await;
-    assert_eq!(calendar(&acct, "Work")["included"], true);
+    assert!(calendar(&acct, "Work").included);
     assert_eq!(busy(&h, JAN.0, JAN.1).await.len(), want.len() - 1);
     // A calendar of another account, or none, is refused.
-    let (s, _) = send(
-        &h,
-        reqwest::Method::PATCH,
-        &format!("/api/calendars/{id}/calendars/999"),
-        Some(json!({"included": true})),
-    )
-    .await;
+    let (s, _) = refusal(c.include_calendar(id, 999, true).await);
     assert_eq!(s, 404);
 
     // The password is in no file of the home (database, WAL, config, logs).
@@ -217,18 +214,19 @@ async fn caldav_accounts_sync_incrementally_follow_ticks_and_keep_their_schedule
     // sync says what went wrong on the account.
     drop(r);
     h.restart_hooked(utc, keys.clone(), Hooks::default()).await;
+    c = h.client();
     assert_eq!(busy(&h, JAN.0, JAN.1).await.len(), want.len() - 1, "the cache survives a restart offline");
-    let (_, t) = post(&h, &format!("/api/calendars/{id}/test"), json!({})).await;
-    assert_eq!(t["ok"], false, "{t}");
-    let acct = h.admin(&format!("/api/calendars/{id}")).await;
-    assert_eq!(acct["state"], "error", "{acct}");
-    assert!(acct["last_error"].as_str().unwrap().contains("could not reach"), "{acct}");
+    let t = c.test_calendar(id).await.unwrap();
+    assert!(!t.ok, "{t:?}");
+    let acct = c.calendar(id).await.unwrap();
+    assert_eq!(acct.state, CalendarState::Error, "{acct:?}");
+    assert!(acct.last_error.as_deref().unwrap().contains("could not reach"), "{acct:?}");
     assert_eq!(busy(&h, JAN.0, JAN.1).await.len(), want.len() - 1, "a failed sync keeps the schedule");
 
     // Removal forgets the account, its cache and its password.
     let (s, _) = send(&h, reqwest::Method::DELETE, &format!("/api/calendars/{id}"), None).await;
     assert_eq!(s, 204);
-    assert!(h.admin("/api/calendars").await.as_array().unwrap().is_empty());
+    assert!(c.calendars().await.unwrap().is_empty());
     assert!(busy(&h, JAN.0, JAN.1).await.is_empty());
     assert_eq!(vault.get(&SecretName::calendar_secret("work-dav")).await.unwrap().0, None);
     h.stop().await;
@@ -246,20 +244,20 @@ async fn play_browser(url: &str) {
 }
 
 /// Signs in through the API and waits for the account.
-async fn sign_in(h: &Harness, provider: &str) -> Value {
-    let (s, started) = post(h, "/api/calendars/signin", json!({"provider": provider})).await;
-    assert_eq!(s, 200, "{started}");
-    let flow = started["flow"].as_str().unwrap().to_string();
-    let status = h.admin(&format!("/api/calendars/signin/{flow}")).await;
-    assert_eq!(status["state"], "waiting", "{status}");
-    play_browser(started["url"].as_str().unwrap()).await;
+async fn sign_in(h: &Harness, provider: SignInProvider) -> CalendarAccount {
+    let arg = json!(SignInArg { provider, name: None });
+    let started: SignInStart = expect(h, reqwest::Method::POST, "/api/calendars/signin", Some(arg), 200).await;
+    let c = h.client();
+    let status = c.signin_status(&started.flow).await.unwrap();
+    assert_eq!(status.state, SignInState::Waiting, "{status:?}");
+    play_browser(&started.url).await;
     // The flow finishes on its own task; the deadline only bounds a slow machine.
     for _ in 0..600 {
-        let status = h.admin(&format!("/api/calendars/signin/{flow}")).await;
-        match status["state"].as_str() {
-            Some("done") => return status["account"].clone(),
-            Some("failed") => panic!("sign-in failed: {status}"),
-            _ => tokio::time::sleep(Duration::from_millis(50)).await,
+        let status = c.signin_status(&started.flow).await.unwrap();
+        match status.state {
+            SignInState::Done => return status.account.unwrap_or_else(|| panic!("done without an account")),
+            SignInState::Failed => panic!("sign-in failed: {status:?}"),
+            SignInState::Waiting => tokio::time::sleep(Duration::from_millis(50)).await,
         }
     }
     panic!("the sign-in did not finish");
@@ -284,31 +282,30 @@ async fn google_accounts_sign_in_refresh_ask_to_sign_in_again_when_revoked_and_r
         c.calendar.google.api_url = g.api_url();
     })
     .await;
+    let c = h.client();
 
     // A provider without a client id says how to register one.
-    let (s, v) = post(&h, "/api/calendars/signin", json!({"provider": "microsoft"})).await;
+    let (s, msg) = refusal(c.start_signin(&SignInArg { provider: SignInProvider::Microsoft, name: None }).await);
     assert_eq!(s, 400);
-    let msg = v["error"]["message"].as_str().unwrap();
-    assert!(msg.contains("calendar.microsoft.client_id"), "{v}");
+    assert!(msg.contains("calendar.microsoft.client_id"), "{msg}");
     // The redirect to register is the one the sign-in listener uses (http://127.0.0.1:<port>,
     // the port ignored for loopback), not localhost, which would not match.
     assert!(msg.contains("(redirect http://127.0.0.1)") && !msg.contains("localhost"), "{msg}");
 
-    let acct = sign_in(&h, "google").await;
-    let id = acct["id"].as_i64().unwrap();
-    assert_eq!(
-        (acct["kind"].as_str(), acct["user"].as_str()),
-        (Some("google"), Some(metaclaw_standin::google::ACCOUNT))
-    );
-    assert_eq!(acct["display"], metaclaw_standin::google::ACCOUNT);
+    let acct = sign_in(&h, SignInProvider::Google).await;
+    let id = acct.id;
+    assert_eq!((acct.kind, acct.user.as_deref()), (CalendarKind::Google, Some(metaclaw_standin::google::ACCOUNT)));
+    assert_eq!(acct.display, metaclaw_standin::google::ACCOUNT);
     let primary = calendar(&acct, metaclaw_standin::google::ACCOUNT);
-    assert_eq!((primary["own"].as_bool(), primary["included"].as_bool()), (Some(true), Some(true)), "{acct}");
-    assert_eq!(calendar(&acct, "Holidays in United States")["included"], false, "{acct}");
-    assert_eq!(acct["calendars"].as_array().unwrap().len(), 4);
-    // The listed accounts carry it too, with no secret in sight.
-    let list = h.admin("/api/calendars").await;
-    assert_eq!(list[0]["id"], id);
-    assert!(!list.to_string().contains("refresh-") && !list.to_string().contains("access-"), "{list}");
+    assert_eq!((primary.own, primary.included), (true, true), "{acct:?}");
+    assert!(!calendar(&acct, "Holidays in United States").included, "{acct:?}");
+    assert_eq!(acct.calendars.len(), 4);
+    // The listed accounts carry it too, with no secret in sight (in the raw answer, every field
+    // the UI gets, not only those this client reads).
+    let list = c.calendars().await.unwrap();
+    assert_eq!(list[0].id, id);
+    let raw = h.admin("/api/calendars").await.to_string();
+    assert!(!raw.contains("refresh-") && !raw.contains("access-"), "{raw}");
 
     let want = metaclaw_standin::google::expected_busy_utc(g.week());
     let dec = week_span(g.week());
@@ -318,8 +315,8 @@ async fn google_accounts_sign_in_refresh_ask_to_sign_in_again_when_revoked_and_r
 
     // The access token expired: the sync refreshes it and goes on.
     g.expire_access_tokens();
-    let (_, t) = post(&h, &format!("/api/calendars/{id}/test"), json!({})).await;
-    assert_eq!(t["ok"], true, "{t}");
+    let t = c.test_calendar(id).await.unwrap();
+    assert!(t.ok, "{t:?}");
     assert!(g
         .requests()
         .iter()
@@ -329,21 +326,21 @@ async fn google_accounts_sign_in_refresh_ask_to_sign_in_again_when_revoked_and_r
     // The user revoked the app: "sign in again", and the cached schedule still counts.
     g.revoke_all();
     g.expire_access_tokens();
-    let (_, t) = post(&h, &format!("/api/calendars/{id}/test"), json!({})).await;
-    assert_eq!(t["ok"], false, "{t}");
-    let acct = h.admin(&format!("/api/calendars/{id}")).await;
-    assert_eq!(acct["state"], "sign_in_again", "{acct}");
-    assert!(acct["last_error"].as_str().unwrap().contains("sign in again"), "{acct}");
+    let t = c.test_calendar(id).await.unwrap();
+    assert!(!t.ok, "{t:?}");
+    let acct = c.calendar(id).await.unwrap();
+    assert_eq!(acct.state, CalendarState::SignInAgain, "{acct:?}");
+    assert!(acct.last_error.as_deref().unwrap().contains("sign in again"), "{acct:?}");
     assert_eq!(spans(busy(&h, dec.0, dec.1).await), want);
 
     // Signing in again as the same address revives that account (its ticks kept), no second one.
-    let side = calendar(&acct, "Side project")["id"].as_i64().unwrap();
+    let side = calendar(&acct, "Side project").id;
     tick(&h, id, side, false).await;
-    let again = sign_in(&h, "google").await;
-    assert_eq!(again["id"], id, "{again}");
-    assert_eq!(again["state"], "ok", "{again}");
-    assert_eq!(calendar(&again, "Side project")["included"], false, "{again}");
-    assert_eq!(h.admin("/api/calendars").await.as_array().unwrap().len(), 1);
+    let again = sign_in(&h, SignInProvider::Google).await;
+    assert_eq!(again.id, id, "{again:?}");
+    assert_eq!(again.state, CalendarState::Ok, "{again:?}");
+    assert!(!calendar(&again, "Side project").included, "{again:?}");
+    assert_eq!(c.calendars().await.unwrap().len(), 1);
     assert_eq!(spans(busy(&h, dec.0, dec.1).await), want);
 
     // Removal revokes the grant (best effort) and forgets the account.
@@ -351,7 +348,7 @@ async fn google_accounts_sign_in_refresh_ask_to_sign_in_again_when_revoked_and_r
     let (s, _) = send(&h, reqwest::Method::DELETE, &format!("/api/calendars/{id}"), None).await;
     assert_eq!(s, 204);
     assert!(g.revoked().len() > before, "the refresh token was sent to the revocation endpoint");
-    assert!(h.admin("/api/calendars").await.as_array().unwrap().is_empty());
+    assert!(c.calendars().await.unwrap().is_empty());
     h.stop().await;
 }
 
@@ -366,15 +363,15 @@ async fn microsoft_accounts_sign_in_and_their_ticked_calendars_decide_busy_time(
         c.calendar.microsoft.api_url = m.api_url();
     })
     .await;
-    let acct = sign_in(&h, "microsoft").await;
-    let id = acct["id"].as_i64().unwrap();
+    let acct = sign_in(&h, SignInProvider::Microsoft).await;
+    let id = acct.id;
     assert_eq!(
-        (acct["kind"].as_str(), acct["user"].as_str()),
-        (Some("microsoft"), Some(metaclaw_standin::microsoft::ACCOUNT))
+        (acct.kind, acct.user.as_deref()),
+        (CalendarKind::Microsoft, Some(metaclaw_standin::microsoft::ACCOUNT))
     );
     let default = calendar(&acct, "Calendar");
-    assert_eq!(default["included"], true, "{acct}");
-    assert_eq!(calendar(&acct, "United States holidays")["included"], false, "{acct}");
+    assert!(default.included, "{acct:?}");
+    assert!(!calendar(&acct, "United States holidays").included, "{acct:?}");
     let want = metaclaw_standin::microsoft::expected_busy_utc(m.week());
     let dec = week_span(m.week());
     let dec = (dec.0.as_str(), dec.1.as_str());
@@ -382,19 +379,20 @@ async fn microsoft_accounts_sign_in_and_their_ticked_calendars_decide_busy_time(
     assert_eq!(spans(busy(&h, dec.0, dec.1).await), want);
 
     // Unticking the default calendar frees the week; ticking it again reads it back.
-    let cid = default["id"].as_i64().unwrap();
+    let cid = default.id;
     tick(&h, id, cid, false).await;
     assert!(busy(&h, dec.0, dec.1).await.is_empty());
     let acct = tick(&h, id, cid, true).await;
-    assert_eq!(calendar(&acct, "Calendar")["included"], true);
+    assert!(calendar(&acct, "Calendar").included);
     assert_eq!(spans(busy(&h, dec.0, dec.1).await), want);
 
     // Revoked consent (Microsoft has no revocation endpoint): sign in again.
     m.revoke_all();
     m.expire_access_tokens();
-    let (_, t) = post(&h, &format!("/api/calendars/{id}/test"), json!({})).await;
-    assert_eq!(t["ok"], false, "{t}");
-    assert_eq!(h.admin(&format!("/api/calendars/{id}")).await["state"], "sign_in_again");
+    let c = h.client();
+    let t = c.test_calendar(id).await.unwrap();
+    assert!(!t.ok, "{t:?}");
+    assert_eq!(c.calendar(id).await.unwrap().state, CalendarState::SignInAgain);
     // Removal still works without a revocation endpoint.
     let (s, _) = send(&h, reqwest::Method::DELETE, &format!("/api/calendars/{id}"), None).await;
     assert_eq!(s, 204);
@@ -468,8 +466,8 @@ async fn the_tentative_setting_decides_whether_tentative_meetings_count_for_ever
             c.calendar.tentative_busy = tentative_busy;
         })
         .await;
-        let (s, v) = post(&h, "/api/calendars", json!({"source": path.display().to_string()})).await;
-        assert_eq!(s, 201, "{v}");
+        let body = json!({"source": path.display().to_string()});
+        let _: CalendarAccount = expect(&h, reqwest::Method::POST, "/api/calendars", Some(body), 201).await;
         let got: Vec<String> = busy(&h, JAN.0, JAN.1).await.into_iter().map(|b| b.0).collect();
         assert_eq!(got, want, "tentative_busy = {tentative_busy}");
         h.stop().await;
