@@ -2,7 +2,7 @@
 // generation, and the scheduler.
 
 import type { App, View } from "../app";
-import type { EvolverStatus, GenerationSignal, JudgeStatus, SchedulerStatus, Status, TurnSummary } from "../api/types";
+import type { EvolverStatus, GenerationSignal, JudgeStatus, Reason, SchedulerState, SchedulerStatus, Status, TurnSummary } from "../api/types";
 import { copyText, h, replace, s } from "../lib/dom";
 import { dateTime, duration, ms, num, pct, relative, timeOnly, WEEKDAYS } from "../lib/format";
 import { empty, errorMessage, failure, load, loading, scoreBadge, tabs, toast } from "../lib/ui";
@@ -318,8 +318,8 @@ function signalTable(data: GenerationSignal[]): HTMLElement {
   );
 }
 
-const REASONS: Record<string, string> = { asleep: "Asleep", away: "Away", active: "Active", too_short: "Too short", meeting: "In a meeting", present: "At the keyboard", on_battery: "On battery", paused: "Paused" };
-const STATES: Record<string, string> = { waiting: "Waiting", open: "Window open", running: "Running", pausing: "Pausing", paused: "Paused" };
+const REASONS: Record<Reason, string> = { asleep: "Asleep", away: "Away", active: "Active", too_short: "Too short", meeting: "In a meeting", present: "At the keyboard", on_battery: "On battery", paused: "Paused" };
+const STATES: Record<SchedulerState, string> = { waiting: "Waiting", open: "Window open", running: "Running", pausing: "Pausing", paused: "Paused" };
 
 export function scheduler(o: SchedulerStatus): HTMLElement {
   const d = o.decision;

@@ -1,7 +1,7 @@
 // History: the library's generations, what changed and why, a diff of any two, and rollback.
 
 import type { App, View } from "../app";
-import type { Generation, GenerationChangeEntry, GenerationDiff, GenerationSignal } from "../api/types";
+import type { Generation, GenerationDiff, GenerationSignal } from "../api/types";
 import { field, h, replace } from "../lib/dom";
 import { renderDiff } from "../lib/diff";
 import { dateTime, num, pct } from "../lib/format";
@@ -74,7 +74,7 @@ export function historyView(app: App): View {
   }
 
   function entry(g: Generation, sig: GenerationSignal | undefined, current: boolean): HTMLElement {
-    const changes = Array.isArray(g.changes) ? (g.changes as unknown as GenerationChangeEntry[]) : [];
+    const changes = g.changes ?? [];
     const shown = changes.slice(0, 12);
     return h(
       "li",

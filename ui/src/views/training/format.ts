@@ -1,13 +1,13 @@
 // Training view: how its values read (run badges, triggers, rewards, losses, model paths).
 
-import type { TrainRun } from "../../api/types";
+import type { TrainRun, TrainRunStatus } from "../../api/types";
 import { h } from "../../lib/dom";
 import { duration, ms } from "../../lib/format";
 import { badge } from "../../lib/ui";
 
-const RUN_STATUS: Record<string, string> = { running: "info", done: "ok", paused: "warn", failed: "bad", interrupted: "warn" };
+const RUN_STATUS: Record<TrainRunStatus, string> = { running: "info", done: "ok", paused: "warn", failed: "bad", interrupted: "warn" };
 
-export function runBadge(st: string): HTMLElement {
+export function runBadge(st: TrainRunStatus): HTMLElement {
   return badge(st, RUN_STATUS[st] ?? "muted");
 }
 

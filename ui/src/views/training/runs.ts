@@ -1,7 +1,7 @@
 // Training view: the runs (paged, newest first) and the chosen run — its totals, reward and loss
 // charts, and its steps.
 
-import type { TrainRunDetail as RunDetail, TrainStep as Step } from "../../api/types";
+import type { TrainRunDetail as RunDetail, TrainStep as Step, TrainStepStatus } from "../../api/types";
 import { h, replace } from "../../lib/dom";
 import { count, dateTime, duration, num, usd } from "../../lib/format";
 import { badge, empty, errorMessage, roving, toast } from "../../lib/ui";
@@ -9,7 +9,7 @@ import { stepChart } from "./chart";
 import { fill, PAGE, type TrainingCtx } from "./context";
 import { loss, modelCode, reward, runBadge, stepDuration, trigger } from "./format";
 
-const STEP_STATUS: Record<string, string> = { pending: "info", done: "ok", abandoned: "muted" };
+const STEP_STATUS: Record<TrainStepStatus, string> = { pending: "info", done: "ok", abandoned: "muted" };
 
 /** Fetches the runs shown so far (at least a page) again. */
 export async function loadRuns(c: TrainingCtx, quiet: boolean): Promise<void> {

@@ -1,7 +1,7 @@
 // Training view: the status card — the state and why, the actions (train now, pause, resume),
 // today's budget, what is served, and how to turn training on when it is off.
 
-import type { TrainStatus } from "../../api/types";
+import type { TrainState, TrainStatus } from "../../api/types";
 import { type Child, h, replace } from "../../lib/dom";
 import { count, dateTime, num, relative, usd } from "../../lib/format";
 import { badge, errorMessage, toast } from "../../lib/ui";
@@ -9,7 +9,7 @@ import { skipReasons } from "./checkpoints";
 import { keepFocus, type TrainingCtx } from "./context";
 import { host, modelCode, runBadge, serveModels } from "./format";
 
-const STATES: Record<string, [string, string]> = {
+const STATES: Record<TrainState, [string, string]> = {
   off: ["Off", "muted"],
   idle: ["Idle", "muted"],
   waiting: ["Waiting", "info"],
