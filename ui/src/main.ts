@@ -253,7 +253,7 @@ function shell(root: HTMLElement, api: Client): () => void {
       if (e.type.startsWith("candidate_") || e.type === "generation_changed" || e.type === "scheduler_changed" || e.type.startsWith("learning_")) void refreshStatus();
       // Health changes: the pill follows at once.
       else if (e.type === "upstream_failed" || e.type === "judge_failed" || e.type === "evolver_ran" || e.type === "calendar_refreshed" || e.type === "train_run_ended") void refreshStatus();
-      if (e.type === "candidate_proposed") toast(`New skill to review: ${String((e as { name?: string }).name ?? "")}`, "info");
+      if (e.type === "candidate_proposed") toast(`New skill to review: ${e.name}`, "info");
     },
     (on) => {
       streamOpen = on;

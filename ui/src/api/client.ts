@@ -57,6 +57,26 @@ import type {
   TurnFilter,
   TurnPage,
   ValidationList,
+  Paging,
+  SkillQuery,
+  PathArg,
+  ExplainArg,
+  StatsQuery,
+  CurateArg,
+  CandidateStatus,
+  AgentId,
+  CandidateFilter,
+  ApprovalScope,
+  RejectArg,
+  EvolveArg,
+  LearningQuery,
+  Split,
+  DatasetQuery,
+  TimeRange,
+  TrainPage,
+  ConfigWrite,
+  KeyWrite,
+  DeleteAll,
 } from "./types";
 
 declare global {
@@ -221,16 +241,16 @@ export class Client {
 
   // --- status, sessions, turns --------------------------------------------------------------
   status = (signal?: AbortSignal) => this.request<Status>("GET", "/api/status", undefined, { signal });
-  sessions = (limit = 50, offset = 0) => this.request<SessionList>("GET", `/api/sessions${qs({ limit, offset })}`);
+  sessions = (limit = 50, offset = 0) => this.request<SessionList>("GET", `/api/sessions${qs({ limit, offset } satisfies Paging)}`);
   turns = (f: TurnFilter, signal?: AbortSignal) =>
-    this.request<TurnPage>("GET", `/api/turns${qs(f as Query)}`, undefined, { signal });
+    this.request<TurnPage>("GET", `/api/turns${qs(f)}`, undefined, { signal });
   turn = (id: number) => this.request<TurnDetail>("GET", `/api/turns/${id}`);
   agents = () => this.request<AgentList>("GET", "/api/agents");
   feedback = (id: number, score: 1 | -1, note: string | null) =>
     this.request<FeedbackReply>("POST", `/api/turns/${id}/feedback`, { score, note } satisfies Feedback);
 
   // --- skills -------------------------------------------------------------------------------
-  skills = (q: { q?: string; category?: string; origin?: string; enabled?: boolean } = {}, signal?: AbortSignal) =>
+  skills = (q: SkillQuery = {}, signal?: AbortSignal) =>
     this.request<SkillList>("GET", `/api/skills${qs(q)}`, undefined, { signal });
   skill = (name: string) => this.request<SkillDetail>("GET", `/api/skills/${enc(name)}`);
   createSkill = (w: SkillWrite) => this.request<GenerationReply>("POST", "/api/skills", w);
@@ -240,36 +260,36 @@ export class Client {
   deleteSkill = (name: string) => this.request<GenerationReply>("DELETE", `/api/skills/${enc(name)}`);
   restoreSkill = (name: string) => this.request<GenerationReply>("POST", `/api/skills/${enc(name)}/restore`);
   trash = () => this.request<TrashList>("GET", "/api/skills-trash");
-  validateFolder = (path: string) => this.request<ValidationList>("POST", "/api/skills/validate", { path });
-  explain = (query: string) => this.request<Explanation>("POST", "/api/skills/explain", { query });
+  validateFolder = (path: string) => this.request<ValidationList>("POST", "/api/skills/validate", { path } satisfies PathArg);
+  explain = (query: string) => this.request<Explanation>("POST", "/api/skills/explain", { query } satisfies ExplainArg);
   /** Per-skill effectiveness (issue 17): uses, judged outcome with and without, the verdict. */
-  skillStats = (agent?: string, signal?: AbortSignal) => this.request<SkillStatsList>("GET", `/api/skills-stats${qs({ agent })}`, undefined, { signal });
+  skillStats = (agent?: string, signal?: AbortSignal) => this.request<SkillStatsList>("GET", `/api/skills-stats${qs({ agent } satisfies StatsQuery)}`, undefined, { signal });
   skillStatsOf = (name: string) => this.request<SkillStatsDetail>("GET", `/api/skills/${enc(name)}/stats`);
   /** The curator: `dryRun` says what it would do and why; otherwise it archives and proposes. */
-  curate = (dryRun: boolean) => this.request<CurateReport>("POST", "/api/curate", { dry_run: dryRun });
+  curate = (dryRun: boolean) => this.request<CurateReport>("POST", "/api/curate", { dry_run: dryRun } satisfies CurateArg);
   archive = () => this.request<ArchiveList>("GET", "/api/skills-archive");
   unarchive = (name: string) => this.request<GenerationReply>("POST", `/api/skills/${enc(name)}/unarchive`);
   pinSkill = (name: string, pinned: boolean) => this.request<PinReply>("POST", `/api/skills/${enc(name)}/pin`, { pinned } satisfies PinArg);
 
   // --- learning loop ------------------------------------------------------------------------
-  candidates = (status?: string, agent?: string) => this.request<CandidateList>("GET", `/api/candidates${qs({ status, agent })}`);
+  candidates = (status?: CandidateStatus, agent?: AgentId) => this.request<CandidateList>("GET", `/api/candidates${qs({ status, agent } satisfies CandidateFilter)}`);
   candidate = (id: number) => this.request<Candidate>("GET", `/api/candidates/${id}`);
-  approve = (id: number, content?: string, scope?: ApproveArg["scope"]) =>
-    this.request<DecisionReply>("POST", `/api/candidates/${id}/approve`, { ...(content === undefined ? {} : { content }), ...(scope ? { scope } : {}) } as ApproveArg);
-  reject = (id: number, reason: string) => this.request<DecisionReply>("POST", `/api/candidates/${id}/reject`, { reason });
+  approve = (id: number, content?: string, scope?: ApprovalScope) =>
+    this.request<DecisionReply>("POST", `/api/candidates/${id}/approve`, { ...(content === undefined ? {} : { content }), ...(scope ? { scope } : {}) } satisfies ApproveArg);
+  reject = (id: number, reason: string) => this.request<DecisionReply>("POST", `/api/candidates/${id}/reject`, { reason } satisfies RejectArg);
   defer = (id: number) => this.request<DecisionReply>("POST", `/api/candidates/${id}/defer`);
-  evolve = (session?: string) => this.request<RunReport>("POST", "/api/evolve", session ? { session } : {});
+  evolve = (session?: string) => this.request<RunReport>("POST", "/api/evolve", (session ? { session } : {}) satisfies EvolveArg);
   generations = (limit = 100) => this.request<GenerationList>("GET", `/api/generations${qs({ limit })}`);
   diff = (a: number, b: number) => this.request<GenerationDiff>("GET", `/api/generations/${a}/diff/${b}`);
   rollback = (id: number) => this.request<RollbackReply>("POST", `/api/generations/${id}/rollback`);
-  learning = (limit = 50, agent?: string) => this.request<LearningList>("GET", `/api/learning${qs({ limit, agent })}`);
+  learning = (limit = 50, agent?: string) => this.request<LearningList>("GET", `/api/learning${qs({ limit, agent } satisfies LearningQuery)}`);
   pauseLearning = () => this.request<PauseReply>("POST", "/api/learning/pause");
   resumeLearning = () => this.request<PauseReply>("POST", "/api/learning/resume");
-  datasetUrl = (split: "query" | "support") => `/api/dataset${qs({ split, limit: 100000 })}`;
+  datasetUrl = (split: Split) => `/api/dataset${qs({ split, limit: 100000 } satisfies DatasetQuery)}`;
 
   // --- scheduler and calendars --------------------------------------------------------------
   scheduler = () => this.request<SchedulerStatus>("GET", "/api/scheduler");
-  simulate = (from: number, to: number) => this.request<Simulation>("GET", `/api/scheduler/simulate${qs({ from, to })}`);
+  simulate = (from: number, to: number) => this.request<Simulation>("GET", `/api/scheduler/simulate${qs({ from, to } satisfies TimeRange)}`);
   calendars = () => this.request<CalendarAccount[]>("GET", "/api/calendars");
   /** An ICS address or file, or a CalDAV account (listed, default calendars included, synced). */
   addCalendar = (a: CalendarAdd) => this.request<CalendarAccount>("POST", "/api/calendars", a);
@@ -284,12 +304,12 @@ export class Client {
   patchCalendar = (id: number, p: CalendarPatch) => this.request<CalendarAccount>("PATCH", `/api/calendars/${id}`, p);
   removeCalendar = (id: number) => this.request<void>("DELETE", `/api/calendars/${id}`);
   testCalendar = (id: number) => this.request<CalendarTest>("POST", `/api/calendars/${id}/test`);
-  busy = (from: number, to: number) => this.request<BusyBlock[]>("GET", `/api/calendars/busy${qs({ from, to })}`);
+  busy = (from: number, to: number) => this.request<BusyBlock[]>("GET", `/api/calendars/busy${qs({ from, to } satisfies TimeRange)}`);
 
   // --- policy training ----------------------------------------------------------------------
   train = (signal?: AbortSignal) => this.request<TrainStatus>("GET", "/api/train", undefined, { signal });
   /** Newest first; page with `before` = the last id. */
-  trainRuns = (limit = 20, before?: number) => this.request<TrainRun[]>("GET", `/api/train/runs${qs({ limit, before })}`);
+  trainRuns = (limit = 20, before?: number) => this.request<TrainRun[]>("GET", `/api/train/runs${qs({ limit, before } satisfies TrainPage)}`);
   trainRun = (id: number) => this.request<TrainRunDetail>("GET", `/api/train/runs/${id}`);
   /** Steps with a saved state, newest first. */
   trainCheckpoints = (limit = 20) => this.request<TrainStep[]>("GET", `/api/train/checkpoints${qs({ limit })}`);
@@ -302,11 +322,11 @@ export class Client {
 
   // --- settings -----------------------------------------------------------------------------
   config = () => this.request<ConfigReply>("GET", "/api/config");
-  saveConfig = (config: Config) => this.request<ConfigSaved>("PUT", "/api/config", { config });
+  saveConfig = (config: Config) => this.request<ConfigSaved>("PUT", "/api/config", { config } satisfies ConfigWrite);
   keys = () => this.request<KeyInfo[]>("GET", "/api/keys");
-  setKey = (name: string, value: string) => this.request<void>("PUT", `/api/keys/${enc(name)}`, { value });
+  setKey = (name: string, value: string) => this.request<void>("PUT", `/api/keys/${enc(name)}`, { value } satisfies KeyWrite);
   clearKey = (name: string) => this.request<void>("DELETE", `/api/keys/${enc(name)}`);
-  deleteAllData = () => this.request<void>("DELETE", "/api/data", { confirm: "delete all data" });
+  deleteAllData = () => this.request<void>("DELETE", "/api/data", { confirm: "delete all data" } satisfies DeleteAll);
 
   /**
    * Server-sent events from `/api/events`, read with fetch (so the token travels in a header),
@@ -335,8 +355,10 @@ export class Client {
         delay = 500;
         await readSse(res.body, (type, data) => {
           try {
-            const parsed = JSON.parse(data) as EngineEvent;
-            onEvent({ ...parsed, type: parsed.type ?? type });
+            // The SSE event name stands in for a missing `type`. An event type a newer engine
+            // added passes through: listeners ignore types they do not know.
+            const parsed = JSON.parse(data) as { type?: string };
+            onEvent({ ...parsed, type: parsed.type ?? type } as EngineEvent);
           } catch {
             /* keep-alive comments and non-JSON data are ignored */
           }

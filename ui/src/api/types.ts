@@ -1,6 +1,6 @@
-// The admin API's JSON shapes; import from here. Most are generated from the Rust types
-// (./generated, from src/api/types/; regenerate with `METACLAW_WRITE_TS=1 cargo test --lib api::types`);
-// the modules under ./types are hand-written for resources not generated yet.
+// The admin API's JSON shapes, generated from the Rust types (./generated, from src/api/types/;
+// regenerate with `METACLAW_WRITE_TS=1 cargo test --lib api::types`); import from here.
 export type * from "./generated";
-export * from "./types/skills";
-export * from "./types/settings";
+/** An event on `/api/events` (the SSE event name is its `type`); renamed because the DOM has an `Event`. */
+export type { Event as EngineEvent } from "./generated";
+export type * from "./types/host";

@@ -3,7 +3,7 @@
 // only).
 
 import type { App, View } from "../app";
-import type { Config, KeyInfo, NamedUpstream, RestartReason } from "../api/types";
+import type { Config, KeyInfo, NamedUpstream, RestartReason, Split } from "../api/types";
 import { ApiError } from "../api/client";
 import { field, h, replace, uid } from "../lib/dom";
 import { dialog, empty, errorMessage, failure, loading, toast, toggleSwitch } from "../lib/ui";
@@ -459,7 +459,7 @@ async function setKey(app: App, k: KeyInfo, reload: () => void): Promise<void> {
 // --- export, delete, desktop -----------------------------------------------------------------
 
 function exportBlock(app: App): HTMLElement {
-  const btn = (split: "query" | "support", label: string) => {
+  const btn = (split: Split, label: string) => {
     const b = h("button", { type: "button", class: "btn", id: `export-${split}` }, label) as HTMLButtonElement;
     b.addEventListener("click", async () => {
       b.disabled = true;

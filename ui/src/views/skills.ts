@@ -4,7 +4,7 @@
 // dry run and run, and its archive with restore.
 
 import type { App, View } from "../app";
-import type { SkillDetail, SkillStats, SkillSummary, Verdict } from "../api/types";
+import type { Origin, SkillDetail, SkillStats, SkillSummary, Verdict } from "../api/types";
 import { ApiError } from "../api/client";
 import { debounce, field, h, replace } from "../lib/dom";
 import { dateTime, num } from "../lib/format";
@@ -17,6 +17,13 @@ import { curateDialog } from "./skills/curate";
 import type { SortDir, SortKey } from "./skills/effect";
 import { pinGlyph, type SkillTable, skillTable } from "./skills/list";
 
+/** The origin filter's choices, every origin the engine has. */
+const ORIGIN_WORDS: Record<Origin, string> = { builtin: "Builtin", user: "User", evolved: "Evolved" };
+const ORIGINS = Object.keys(ORIGIN_WORDS) as Origin[];
+/** The effect filter's choices, every verdict the engine gives. */
+const VERDICT_WORDS: Record<Verdict, string> = { helps: "Helps", no_evidence: "No evidence yet", hurts: "Hurts" };
+const VERDICTS = Object.keys(VERDICT_WORDS) as Verdict[];
+
 export function skillsView(app: App, params: string[]): View {
   let selected: string | null = params[0] ?? null;
   const ctrl = { q: "", category: "", origin: "", enabled: "", verdict: "" };
@@ -26,7 +33,7 @@ export function skillsView(app: App, params: string[]): View {
 
   const q = h("input", { type: "search", id: "skill-search", placeholder: "Name or description", autocomplete: "off" }) as HTMLInputElement;
   const cat = h("select", { id: "skill-category" }, h("option", { value: "" }, "All categories")) as HTMLSelectElement;
-  const origin = h("select", { id: "skill-origin" }, ["", "builtin", "user", "evolved"].map((o) => h("option", { value: o }, o ? o[0].toUpperCase() + o.slice(1) : "All origins"))) as HTMLSelectElement;
+  const origin = h("select", { id: "skill-origin" }, h("option", { value: "" }, "All origins"), ORIGINS.map((o) => h("option", { value: o }, ORIGIN_WORDS[o]))) as HTMLSelectElement;
   const enabled = h("select", { id: "skill-enabled" }, h("option", { value: "" }, "Enabled and disabled"), h("option", { value: "true" }, "Enabled"), h("option", { value: "false" }, "Disabled")) as HTMLSelectElement;
   // The Effect column over one agent's turns only; the agents come from GET /api/agents (the
   // list stays usable if that fails).
@@ -40,7 +47,7 @@ export function skillsView(app: App, params: string[]): View {
     agent = agentSel.value;
     void reload(true);
   });
-  const verdict = h("select", { id: "skill-verdict" }, h("option", { value: "" }, "Any effect"), h("option", { value: "helps" }, "Helps"), h("option", { value: "no_evidence" }, "No evidence yet"), h("option", { value: "hurts" }, "Hurts")) as HTMLSelectElement;
+  const verdict = h("select", { id: "skill-verdict" }, h("option", { value: "" }, "Any effect"), VERDICTS.map((v) => h("option", { value: v }, VERDICT_WORDS[v]))) as HTMLSelectElement;
   const count = h("p", { class: "muted", role: "status", id: "skill-count" });
   const problemsEl = h("div");
   const listEl = h("div", { class: "list-pane" });
@@ -90,14 +97,14 @@ export function skillsView(app: App, params: string[]): View {
       listEl,
       async () => {
         const [d, st] = await Promise.all([
-          app.api.skills({ q: ctrl.q || undefined, category: ctrl.category || undefined, origin: ctrl.origin || undefined, enabled: ctrl.enabled === "" ? undefined : ctrl.enabled === "true" }),
+          app.api.skills({ q: ctrl.q || undefined, category: ctrl.category || undefined, origin: ORIGINS.find((o) => o === ctrl.origin), enabled: ctrl.enabled === "" ? undefined : ctrl.enabled === "true" }),
           loadStats(),
         ]);
         return { d, st };
       },
       ({ d, st }) => {
         if (st) stats = st;
-        return renderList(d.skills.filter((x) => !ctrl.verdict || (stats.get(x.name)?.verdict ?? "no_evidence") === (ctrl.verdict as Verdict)));
+        return renderList(d.skills.filter((x) => !ctrl.verdict || (stats.get(x.name)?.verdict ?? "no_evidence") === ctrl.verdict));
       },
       "Loading skills",
     );

@@ -2,7 +2,7 @@
 // from GET /api/setup and redrawn on the engine's turn, score and candidate events.
 
 import type { App } from "../../app";
-import type { ChecklistItem } from "../../api/generated/setup";
+import type { ChecklistItem, EngineEvent } from "../../api/types";
 import { h, replace, s } from "../../lib/dom";
 import { dateTime } from "../../lib/format";
 import { failure, loading } from "../../lib/ui";
@@ -33,7 +33,7 @@ export function checklistList(items: ChecklistItem[]): HTMLElement {
 }
 
 /** Events after which a tick may have changed. */
-export const TICK_EVENTS = new Set(["turn_recorded", "turn_scored", "candidate_proposed"]);
+export const TICK_EVENTS = new Set<EngineEvent["type"]>(["turn_recorded", "turn_scored", "candidate_proposed"]);
 
 /**
  * A live checklist in `el`: calls `onItems` (if given) with each fresh answer; returns the

@@ -21,7 +21,7 @@ export function trainingView(app: App, params: string[]): View {
     if (e.type === "train_changed") void c.refresh(true);
     if (e.type === "train_run_ended") {
       const failed = e.status === "failed";
-      toast(`Training run #${String(e.run_id)} ${String(e.status)}${e.detail ? `: ${String(e.detail)}` : ""}`, failed ? "error" : "info");
+      toast(`Training run #${e.run_id} ${e.status}${e.detail ? `: ${e.detail}` : ""}`, failed ? "error" : "info");
       void c.refresh(true);
     }
   });

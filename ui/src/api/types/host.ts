@@ -1,5 +1,5 @@
-// What the desktop shell injects before the UI loads (the browser has none). The admin API's
-// settings types (config, keys) are generated: ../generated/settings.ts.
+// Hand-written: what the desktop shell injects before the UI loads (`window.__METACLAW__`); not
+// an admin API type, so nothing in Rust generates it. The browser has none.
 
 export interface HostBridge {
   /** e.g. "http://127.0.0.1:30000"; default: the page's own origin */
