@@ -8,9 +8,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{candidates, cli, corrected_session, learning, runs, say, wait_for, Harness};
+use common::{candidates, cli, corrected_session, learning, replay, runs, say, wait_for, Harness};
 use metaclaw::api::types::learning::{
-    ApproveArg, CandidateAction, CandidateStatus, EvolveArg, Limit, RejectArg, Replay, RunList,
+    ApproveArg, CandidateAction, CandidateStatus, EvolveArg, Limit, RejectArg, RunList,
 };
 use metaclaw::api::types::skills::{Origin, SkillWrite};
 use metaclaw::api::types::status::Feedback;
@@ -22,11 +22,6 @@ use serde_json::Value;
 /// A candidate's evidence (the failed turns it was learned from), typed.
 fn evidence(c: &metaclaw::api::types::learning::Candidate) -> Vec<Failure> {
     serde_json::from_value(c.evidence.clone()).unwrap_or_else(|e| panic!("evidence of #{}: {e}", c.id))
-}
-
-/// A candidate's replay verdict, typed, once it has one.
-fn replay(c: &metaclaw::api::types::learning::Candidate) -> Option<Replay> {
-    c.replay.clone().map(|r| serde_json::from_value(r).unwrap_or_else(|e| panic!("replay of #{}: {e}", c.id)))
 }
 
 /// The skills a turn carried.

@@ -216,6 +216,11 @@ pub async fn candidates(
     h.client().candidates(&filter).await.unwrap().candidates
 }
 
+/// A candidate's replay verdict, typed, once it has one.
+pub fn replay(c: &metaclaw::api::types::learning::Candidate) -> Option<metaclaw::api::types::learning::Replay> {
+    c.replay.clone().map(|r| serde_json::from_value(r).unwrap_or_else(|e| panic!("replay of #{}: {e}", c.id)))
+}
+
 /// The recorded evolution runs, newest first.
 pub async fn runs(h: &Harness) -> Vec<metaclaw::api::types::learning::Run> {
     h.client().evolve_runs(&Default::default()).await.unwrap().runs
