@@ -5,7 +5,30 @@
 mod common;
 
 use common::{turn_id, user, Harness};
+use metaclaw::agent::AgentId;
+use metaclaw::api::types::learning::{
+    ApprovalScope, ApproveArg, Candidate, CandidateFilter, CandidateStatus, LearningList, LearningQuery,
+};
+use metaclaw::api::types::status::{TurnDetail, TurnFilter, TurnPage};
+use metaclaw::skills::Injected;
+use metaclaw::turn::TurnType;
 use serde_json::{json, Value};
+
+fn agent(name: &str) -> AgentId {
+    AgentId::parse(name).unwrap()
+}
+
+/// Turn `id` as the typed client reads it, once recorded.
+async fn turn(h: &Harness, id: i64) -> TurnDetail {
+    h.flush().await;
+    h.client().turn(id).await.unwrap()
+}
+
+/// The names of the skills injected into a turn.
+fn injected(t: &TurnDetail) -> Vec<String> {
+    let skills: Vec<Injected> = serde_json::from_value(t.summary.skills.clone()).unwrap();
+    skills.into_iter().map(|s| s.name).collect()
+}
 
 /// Sends a chat completion to `path` with `headers`; asserts 200 and returns the turn's id.
 async fn chat_at(h: &Harness, path: &str, headers: &[(&str, &str)], body: &Value) -> i64 {
@@ -111,7 +134,7 @@ async fn turns_are_attributed_by_route_header_user_agent_or_unknown() {
         (sdk, "sdk"),
         (unknown, "unknown"),
     ] {
-        assert_eq!(h.turn(id).await["agent"], agent, "turn {id}");
+        assert_eq!(turn(&h, id).await.summary.agent.as_str(), agent, "turn {id}");
     }
     // Neither the header nor the route's name goes upstream.
     for r in h.standin.requests() {
@@ -126,25 +149,26 @@ async fn turns_are_attributed_by_route_header_user_agent_or_unknown() {
         .send()
         .await
         .unwrap();
-    assert_eq!(h.turn(turn_id(&r)).await["agent"], "codex");
+    assert_eq!(turn(&h, turn_id(&r)).await.summary.agent, agent("codex"));
     let anthropic =
         json!({"model": "standin-small", "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]});
     let r = h.http.post(h.url("/agents/claude-code/v1/messages")).json(&anthropic).send().await.unwrap();
-    assert_eq!(h.turn(turn_id(&r)).await["agent"], "claude-code");
+    assert_eq!(turn(&h, turn_id(&r)).await.summary.agent, agent("claude-code"));
     // Turns filter by agent.
-    let page = h.admin("/api/turns?agent=codex").await;
-    let ids: Vec<i64> = page["turns"].as_array().unwrap().iter().map(|t| t["id"].as_i64().unwrap()).collect();
-    assert_eq!(ids.len(), 2, "{page}");
+    let c = h.client();
+    let page = c.turns(&TurnFilter { agent: Some(agent("codex")), ..Default::default() }).await.unwrap();
+    let ids: Vec<i64> = page.turns.iter().map(|t| t.id).collect();
+    assert_eq!(ids.len(), 2, "{page:?}");
     assert!(ids.contains(&by_ua));
-    assert!(page["turns"].as_array().unwrap().iter().all(|t| t["agent"] == "codex"));
+    assert!(page.turns.iter().all(|t| t.agent == agent("codex")));
     // Every agent seen, with its turn count and last turn, the latest first.
-    let seen = h.admin("/api/agents").await;
-    let agents = seen["agents"].as_array().unwrap();
-    assert_eq!(agents[0]["agent"], "claude-code", "{seen}");
-    let codex = agents.iter().find(|a| a["agent"] == "codex").unwrap();
-    assert_eq!(codex["turns"], 2, "{seen}");
-    assert!(codex["last_seen_ms"].as_i64().unwrap() >= h.turn(by_ua).await["started_at"].as_i64().unwrap());
-    assert_eq!(agents.len(), 6, "openclaw, mine, codex, claude-code, sdk, unknown: {seen}");
+    let seen = c.agents().await.unwrap();
+    let agents = &seen.agents;
+    assert_eq!(agents[0].agent, agent("claude-code"), "{seen:?}");
+    let codex = agents.iter().find(|a| a.agent == agent("codex")).unwrap();
+    assert_eq!(codex.turns, 2, "{seen:?}");
+    assert!(codex.last_seen_ms >= turn(&h, by_ua).await.summary.started_at);
+    assert_eq!(agents.len(), 6, "openclaw, mine, codex, claude-code, sdk, unknown: {seen:?}");
     let r = h.http.get(h.url("/api/turns?agent=Not%20valid")).bearer_auth(&h.token).send().await.unwrap();
     assert_eq!(r.status(), 400, "a bad agent name is refused, not ignored");
     h.stop().await;
@@ -189,23 +213,24 @@ async fn a_skill_scoped_to_codex_is_injected_for_codex_and_not_for_claude_code()
         "Write 2026-03-16T09:00:00+08:00.",
     );
     create_skill(&h, "iso-timestamps", md).await;
-    let shown = h.admin("/api/skills/iso-timestamps").await;
-    assert_eq!(shown["agents"], json!(["codex"]), "the scope is shown: {shown}");
-    let listed = h.admin("/api/skills").await;
-    let row = listed["skills"].as_array().unwrap().iter().find(|s| s["name"] == "iso-timestamps").unwrap().clone();
-    assert_eq!(row["agents"], json!(["codex"]), "and in the list: {row}");
+    let c = h.client();
+    let shown = c.skill("iso-timestamps").await.unwrap();
+    assert_eq!(shown.entry.skill.agents, [agent("codex")], "the scope is shown: {shown:?}");
+    let listed = c.skills(&Default::default()).await.unwrap();
+    let row = listed.skills.iter().find(|s| s.name == "iso-timestamps").unwrap();
+    assert_eq!(row.agents, [agent("codex")], "and in the list: {row:?}");
     let ask = json!({"model": "m", "messages": [
         {"role": "system", "content": "You are an agent."},
         {"role": "user", "content": "add the timestamps to the report please"}]});
     let codex = chat_at(&h, "/agents/codex/v1/chat/completions", &[], &ask).await;
     assert!(system_sent(&h).contains("### iso-timestamps"), "injected for codex");
-    assert_eq!(h.turn(codex).await["skills"][0]["name"], "iso-timestamps");
+    assert_eq!(injected(&turn(&h, codex).await).first().map(String::as_str), Some("iso-timestamps"));
     let cc = chat_at(&h, "/agents/claude-code/v1/chat/completions", &[], &ask).await;
     assert_eq!(system_sent(&h), "You are an agent.", "not injected for claude-code");
-    assert_eq!(h.turn(cc).await["skills"], json!([]));
+    assert!(injected(&turn(&h, cc).await).is_empty());
     let none = chat_at(&h, "/v1/chat/completions", &[], &ask).await;
     assert_eq!(system_sent(&h), "You are an agent.", "nor for an unknown agent");
-    assert_eq!(h.turn(none).await["agent"], "unknown");
+    assert_eq!(turn(&h, none).await.summary.agent, AgentId::UNKNOWN);
     h.stop().await;
 }
 
@@ -226,15 +251,15 @@ async fn the_no_inject_header_records_the_turn_without_skills_and_is_not_forward
     let seen = h.standin.requests().last().unwrap().clone();
     assert_eq!(system_sent(&h), "You are an agent.", "not injected");
     assert!(seen.header("x-metaclaw-inject").is_none(), "the header stays here: {:?}", seen.headers);
-    let t = h.turn(id).await;
-    assert_eq!(t["skills"], json!([]));
-    assert_eq!(t["inject_off"], true);
-    assert_eq!(t["agent"], "openclaw");
-    assert_eq!(t["turn_type"], "main", "still a main turn: judged and learned from");
+    let t = turn(&h, id).await;
+    assert!(injected(&t).is_empty());
+    assert!(t.summary.inject_off);
+    assert_eq!(t.summary.agent, agent("openclaw"));
+    assert_eq!(t.summary.turn_type, TurnType::Main, "still a main turn: judged and learned from");
     // Without the header the same request gets the skill.
     let on = chat_at(&h, "/agents/openclaw/v1/chat/completions", &[], &ask).await;
     assert!(system_sent(&h).contains("### iso-timestamps"));
-    assert_eq!(h.turn(on).await["inject_off"], false);
+    assert!(!turn(&h, on).await.summary.inject_off);
     // The Messages API honours it too.
     let anthropic = json!({"model": "standin-small", "max_tokens": 16, "system": "You are an agent.",
         "messages": [{"role": "user", "content": "add the timestamps to the report please"}]});
@@ -247,8 +272,8 @@ async fn the_no_inject_header_records_the_turn_without_skills_and_is_not_forward
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let t = h.turn(turn_id(&r)).await;
-    assert_eq!((t["skills"].clone(), t["inject_off"].clone()), (json!([]), json!(true)));
+    let t = turn(&h, turn_id(&r)).await;
+    assert!(injected(&t).is_empty() && t.summary.inject_off, "{t:?}");
     h.stop().await;
 }
 
@@ -274,7 +299,7 @@ async fn say_as(h: &Harness, agent: &str, session: &str, history: &[&str], done:
 }
 
 /// Codex fails a turn and is corrected; returns the evolver's pending candidate, scoped to codex.
-async fn codex_candidate(h: &Harness) -> Value {
+async fn codex_candidate(h: &Harness) -> Candidate {
     let first = "put the standup time in the notes [[evolve:timestamps]]";
     say_as(h, "codex", "fix", &[first], false).await;
     say_as(
@@ -285,10 +310,11 @@ async fn codex_candidate(h: &Harness) -> Value {
         true,
     )
     .await;
+    let pending = CandidateFilter { status: Some(CandidateStatus::Pending), agent: None };
     for _ in 0..400 {
-        let list = h.admin("/api/candidates?status=pending").await;
-        if let Some(c) = list["candidates"].as_array().and_then(|c| c.first()) {
-            return c.clone();
+        let list = h.client().candidates(&pending).await.unwrap();
+        if let Some(c) = list.candidates.into_iter().next() {
+            return c;
         }
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
@@ -297,32 +323,24 @@ async fn codex_candidate(h: &Harness) -> Value {
 
 #[tokio::test]
 async fn approving_a_codex_skill_as_shared_widens_it_to_claude_code_and_the_default_keeps_it_codexs() {
-    for (scope, claude_gets_it) in [(None, false), (Some("agent"), false), (Some("shared"), true)] {
+    for (scope, claude_gets_it) in
+        [(None, false), (Some(ApprovalScope::Agent), false), (Some(ApprovalScope::Shared), true)]
+    {
         let h = Harness::start(learning).await;
+        let c = h.client();
         let cand = codex_candidate(&h).await;
-        assert!(cand["content"].as_str().unwrap().contains("agents:\n- codex"), "{cand}");
-        let body = scope.map(|s| json!({ "scope": s })).unwrap_or(json!({}));
-        let r = h
-            .http
-            .post(h.url(&format!("/api/candidates/{}/approve", cand["id"])))
-            .bearer_auth(&h.token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
-        let skill = h.admin(&format!("/api/skills/{}", cand["name"].as_str().unwrap())).await;
-        let agents = skill["agents"].as_array().cloned().unwrap_or_default();
-        let want = if claude_gets_it { vec![] } else { vec![json!("codex")] };
-        assert_eq!(agents, want, "scope {scope:?}: {skill}");
+        assert!(cand.content.contains("agents:\n- codex"), "{cand:?}");
+        let reply = c.approve(cand.id, &ApproveArg { content: None, scope }).await.unwrap();
+        assert_eq!(reply.status, CandidateStatus::Approved, "{reply:?}");
+        let skill = c.skill(&cand.name).await.unwrap();
+        let want = if claude_gets_it { vec![] } else { vec![agent("codex")] };
+        assert_eq!(skill.entry.skill.agents, want, "scope {scope:?}: {skill:?}");
+        let name = &skill.entry.skill.name;
         let ask = "what time is the standup tomorrow? give me the timestamp";
         let codex = say_as(&h, "codex", "next-codex", &[ask], false).await;
-        let names = |t: Value| -> Vec<String> {
-            t["skills"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap().to_string()).collect()
-        };
-        assert!(names(h.turn(codex).await).contains(&skill["name"].as_str().unwrap().to_string()), "codex keeps it");
+        assert!(injected(&turn(&h, codex).await).contains(name), "codex keeps it");
         let cc = say_as(&h, "claude-code", "next-cc", &[ask], false).await;
-        let got = names(h.turn(cc).await).contains(&skill["name"].as_str().unwrap().to_string());
+        let got = injected(&turn(&h, cc).await).contains(name);
         assert_eq!(got, claude_gets_it, "scope {scope:?}: claude-code injected {got}");
         h.stop().await;
     }
@@ -346,31 +364,33 @@ async fn the_cli_lists_one_agents_turns_and_approves_a_candidate_as_shared() {
     let other = chat_at(&h, "/agents/openclaw/v1/chat/completions", &[], &user("hello")).await;
     let (ok, out, err) = cli(&h, &["turns", "--agent", "codex", "--json"]);
     assert!(ok, "{err}");
-    let page: Value = serde_json::from_str(&out).unwrap();
-    let turns = page["turns"].as_array().unwrap();
-    assert_eq!(turns.len(), 2, "{page}");
-    assert!(turns.iter().all(|t| t["agent"] == "codex" && t["id"] != other), "{page}");
+    let page: TurnPage = serde_json::from_str(&out).unwrap();
+    assert_eq!(page.turns.len(), 2, "{page:?}");
+    assert!(page.turns.iter().all(|t| t.agent == agent("codex") && t.id != other), "{page:?}");
     let (ok, out, _) = cli(&h, &["turns", "--agent", "openclaw"]);
     assert!(ok && out.contains("AGENT") && out.contains("openclaw") && !out.contains("codex"), "{out}");
     let (ok, _, err) = cli(&h, &["turns", "--agent", "Not Valid"]);
     assert!(!ok && err.contains("agent"), "{err}");
     // Candidates know the agents of the turns they came from, and filter by them.
-    assert_eq!(cand["agents"], json!(["codex"]), "{cand}");
-    let mine = h.admin("/api/candidates?status=pending&agent=codex").await;
-    assert_eq!(mine["candidates"].as_array().unwrap().len(), 1, "{mine}");
-    let theirs = h.admin("/api/candidates?status=pending&agent=openclaw").await;
-    assert_eq!(theirs["candidates"], json!([]), "{theirs}");
+    assert_eq!(cand.agents, [agent("codex")], "{cand:?}");
+    let c = h.client();
+    let pending = |a: &str| CandidateFilter { status: Some(CandidateStatus::Pending), agent: Some(agent(a)) };
+    let mine = c.candidates(&pending("codex")).await.unwrap();
+    assert_eq!(mine.candidates.len(), 1, "{mine:?}");
+    let theirs = c.candidates(&pending("openclaw")).await.unwrap();
+    assert!(theirs.candidates.is_empty(), "{theirs:?}");
+    let listed = |out: &str| serde_json::from_str::<metaclaw::api::types::learning::CandidateList>(out).unwrap();
     let (ok, out, err) = cli(&h, &["review", "list", "--agent", "openclaw", "--json"]);
     assert!(ok, "{err}");
-    assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["candidates"], json!([]));
+    assert!(listed(&out).candidates.is_empty(), "{out}");
     let (ok, out, err) = cli(&h, &["review", "list", "--agent", "codex", "--json"]);
     assert!(ok, "{err}");
-    assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["candidates"][0]["id"], cand["id"]);
-    let id = cand["id"].to_string();
+    assert_eq!(listed(&out).candidates[0].id, cand.id);
+    let id = cand.id.to_string();
     let (ok, out, err) = cli(&h, &["review", "approve", &id, "--shared"]);
     assert!(ok, "{out}{err}");
-    let skill = h.admin(&format!("/api/skills/{}", cand["name"].as_str().unwrap())).await;
-    assert!(skill["agents"].as_array().is_none_or(|a| a.is_empty()), "shared: {skill}");
+    let skill = c.skill(&cand.name).await.unwrap();
+    assert!(skill.entry.skill.agents.is_empty(), "shared: {skill:?}");
     h.stop().await;
 }
 
@@ -395,24 +415,26 @@ async fn the_learning_signal_counts_only_the_chosen_agents_turns() {
     chat_at(&h, "/agents/openclaw/v1/chat/completions", &[], &user("hello")).await;
     feedback(&h, codex, 1).await;
     feedback(&h, claude, -1).await;
-    let signal = |v: &Value| {
-        let g = &v["generations"][0];
-        (g["turns"].as_i64(), g["scored"].as_i64(), g["mean_score"].as_f64(), g["failure_rate"].as_f64())
+    let signal = |v: &LearningList| {
+        let g = &v.generations[0];
+        (g.turns, g.scored, g.mean_score, g.failure_rate)
     };
-    let all = h.admin("/api/learning").await;
-    assert_eq!(signal(&all), (Some(3), Some(2), Some(0.0), Some(0.5)), "{all}");
-    let mine = h.admin("/api/learning?agent=codex").await;
-    assert_eq!(signal(&mine), (Some(1), Some(1), Some(1.0), Some(0.0)), "{mine}");
-    let theirs = h.admin("/api/learning?agent=claude-code").await;
-    assert_eq!(signal(&theirs), (Some(1), Some(1), Some(-1.0), Some(1.0)), "{theirs}");
-    assert_eq!(theirs["generations"][0]["generation"], all["generations"][0]["generation"]);
-    let none = h.admin("/api/learning?agent=hermes").await;
-    assert_eq!(signal(&none), (Some(0), Some(0), None, None), "{none}");
+    let c = h.client();
+    let of = |a: Option<&str>| LearningQuery { limit: None, agent: a.map(agent) };
+    let all = c.learning(&of(None)).await.unwrap();
+    assert_eq!(signal(&all), (3, 2, Some(0.0), Some(0.5)), "{all:?}");
+    let mine = c.learning(&of(Some("codex"))).await.unwrap();
+    assert_eq!(signal(&mine), (1, 1, Some(1.0), Some(0.0)), "{mine:?}");
+    let theirs = c.learning(&of(Some("claude-code"))).await.unwrap();
+    assert_eq!(signal(&theirs), (1, 1, Some(-1.0), Some(1.0)), "{theirs:?}");
+    assert_eq!(theirs.generations[0].generation, all.generations[0].generation);
+    let none = c.learning(&of(Some("hermes"))).await.unwrap();
+    assert_eq!(signal(&none), (0, 0, None, None), "{none:?}");
     let r = h.http.get(h.url("/api/learning?agent=Not%20Valid")).bearer_auth(&h.token).send().await.unwrap();
     assert_eq!(r.status(), 400, "a bad agent name is refused");
     let (ok, out, err) = cli(&h, &["generations", "list", "--agent", "codex", "--json"]);
     assert!(ok, "{err}");
-    assert_eq!(serde_json::from_str::<Value>(&out).unwrap(), mine);
+    assert_eq!(serde_json::from_str::<LearningList>(&out).unwrap(), mine);
     let (ok, _, err) = cli(&h, &["generations", "list", "--agent", "Not Valid"]);
     assert!(!ok && err.contains("agent"), "{err}");
     h.stop().await;
