@@ -7,29 +7,14 @@
 
 mod common;
 
-use common::{say, Harness};
+use common::{cli, say, Harness};
+use metaclaw::api::types::curate::{CurateAction, CurateArg, CurateKind, CurateReport};
+use metaclaw::api::types::learning::{ApproveArg, CandidateAction, CandidateStatus, Limit};
+use metaclaw::api::types::skills::{Generation, GenerationChangeEntry};
+use metaclaw::dataset::ChangeKind;
 use metaclaw::store::effect::{Exposure, ExposureState};
-use serde_json::{json, Value};
 
 const DAY_MS: i64 = 86_400_000;
-const BIN: &str = env!("CARGO_BIN_EXE_metaclaw");
-
-async fn api(h: &Harness, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut rb = h.http.request(method, h.url(path)).bearer_auth(&h.token);
-    if let Some(b) = body {
-        rb = rb.json(&b);
-    }
-    let r = rb.send().await.unwrap();
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-}
-
-async fn post(h: &Harness, path: &str, body: Value) -> Value {
-    let (status, v) = api(h, reqwest::Method::POST, path, Some(body)).await;
-    assert_eq!(status, 200, "{path}: {v}");
-    v
-}
 
 fn skill_md(name: &str, description: &str, body: &str, evolved: bool) -> String {
     let meta = if evolved { "metadata:\n  origin: evolved\n" } else { "" };
@@ -37,7 +22,7 @@ fn skill_md(name: &str, description: &str, body: &str, evolved: bool) -> String 
 }
 
 async fn create(h: &Harness, name: &str, description: &str, body: &str, evolved: bool) {
-    post(h, "/api/skills", json!({"name": name, "content": skill_md(name, description, body, evolved)})).await;
+    common::create_skill(h, name, &skill_md(name, description, body, evolved)).await;
 }
 
 /// Dates every generation so far back by `days`: the skills have been active that much longer.
@@ -52,26 +37,31 @@ async fn age_library(h: &Harness, days: i64) {
 }
 
 async fn names(h: &Harness) -> Vec<String> {
-    let list = h.admin("/api/skills").await;
-    list["skills"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap().to_string()).collect()
+    let list = h.client().skills(&Default::default()).await.unwrap();
+    list.skills.into_iter().map(|s| s.name).collect()
 }
 
-async fn newest_generation(h: &Harness) -> Value {
-    h.admin("/api/generations?limit=1").await["generations"][0].clone()
+async fn newest_generation(h: &Harness) -> Generation {
+    h.client().generations(&Limit { limit: Some(1) }).await.unwrap().generations.remove(0)
 }
 
-fn actions<'a>(report: &'a Value, kind: &str) -> Vec<&'a Value> {
-    report["actions"].as_array().unwrap().iter().filter(|a| a["kind"] == kind).collect()
+/// What a generation changed, typed.
+fn changes(g: &Generation) -> Vec<GenerationChangeEntry> {
+    serde_json::from_value(g.changes.clone()).unwrap_or_else(|e| panic!("changes of generation {}: {e}", g.id))
 }
 
-fn cli(h: &Harness, args: &[&str]) -> (bool, String, String) {
-    let out = std::process::Command::new(BIN)
-        .args(args)
-        .env("METACLAW_HOME", h.home.path())
-        .env("METACLAW_NO_KEYRING", "1")
-        .output()
-        .unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+/// Runs the curator (`dry_run`: only the plan).
+async fn curate(h: &Harness, dry_run: bool) -> CurateReport {
+    h.client().curate(&CurateArg { dry_run }).await.unwrap()
+}
+
+fn actions(report: &CurateReport, kind: CurateKind) -> Vec<&CurateAction> {
+    report.actions.iter().filter(|a| a.kind == kind).collect()
+}
+
+/// The archived skills' names and reasons, newest first.
+async fn archive(h: &Harness) -> Vec<metaclaw::api::types::curate::ArchivedSkill> {
+    h.client().skills_archive().await.unwrap().skills
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -81,7 +71,7 @@ async fn an_unused_evolved_skill_is_archived_with_its_reason_as_a_generation_the
     create(&h, "fresh-habit", "Use when naming files.", "Use dates in file names.", true).await;
     age_library(&h, 90).await;
     create(&h, "newer-habit", "Use when naming branches.", "Prefix branches with the ticket.", true).await;
-    let before = newest_generation(&h).await["id"].as_i64().unwrap();
+    let before = newest_generation(&h).await.id;
 
     // A turn carried fresh-habit yesterday: it is in use.
     let turn = say(&h, "s1", &["hello there"], false).await;
@@ -110,30 +100,28 @@ async fn an_unused_evolved_skill_is_archived_with_its_reason_as_a_generation_the
     let (ok, out, err) = cli(&h, &["curate", "--dry-run"]);
     assert!(ok, "{err}");
     assert!(out.contains("would archive weekly-totals") && out.contains("dry run: nothing was changed"), "{out}");
-    let plan = post(&h, "/api/curate", json!({"dry_run": true})).await;
-    let archive = actions(&plan, "archive");
-    assert_eq!(archive.len(), 1, "only the unused, old skill: {plan}");
-    assert_eq!(
-        (archive[0]["skills"][0].as_str(), archive[0]["applied"].as_bool()),
-        (Some("weekly-totals"), Some(false))
-    );
+    let plan = curate(&h, true).await;
+    assert!(plan.dry_run);
+    let planned = actions(&plan, CurateKind::Archive);
+    assert_eq!(planned.len(), 1, "only the unused, old skill: {plan:?}");
+    assert_eq!((planned[0].skills[0].as_str(), planned[0].applied), ("weekly-totals", false));
     assert!(names(&h).await.contains(&"weekly-totals".to_string()));
-    assert_eq!(newest_generation(&h).await["id"].as_i64().unwrap(), before, "a dry run makes no generation");
+    assert_eq!(newest_generation(&h).await.id, before, "a dry run makes no generation");
 
-    let report = post(&h, "/api/curate", json!({})).await;
-    let g = report["generation"].as_i64().expect("archiving made a generation");
+    let report = curate(&h, false).await;
+    let g = report.generation.expect("archiving made a generation");
     assert!(g > before);
-    assert_eq!(actions(&report, "archive")[0]["applied"], true);
+    assert!(actions(&report, CurateKind::Archive)[0].applied);
     let gen = newest_generation(&h).await;
-    assert_eq!((gen["id"].as_i64(), gen["reason"].as_str()), (Some(g), Some("curator: archived 1 unused for 60 days")));
-    assert_eq!(gen["changes"][0]["skill"], "weekly-totals");
-    assert_eq!(gen["changes"][0]["change"], "removed");
+    assert_eq!((gen.id, gen.reason.as_str()), (g, "curator: archived 1 unused for 60 days"));
+    let changed = changes(&gen);
+    assert_eq!((changed[0].skill.as_str(), changed[0].change), ("weekly-totals", ChangeKind::Removed));
     let left = names(&h).await;
     assert!(!left.contains(&"weekly-totals".to_string()) && left.contains(&"fresh-habit".to_string()), "{left:?}");
-    let archived = h.admin("/api/skills-archive").await;
-    assert_eq!(archived["skills"][0]["name"], "weekly-totals");
-    assert_eq!(archived["skills"][0]["description"], "Use when writing the weekly report.");
-    assert!(archived["skills"][0]["reason"].as_str().unwrap().contains("no turn carried it"), "{archived}");
+    let archived = archive(&h).await;
+    assert_eq!(archived[0].name, "weekly-totals");
+    assert_eq!(archived[0].description, "Use when writing the weekly report.");
+    assert!(archived[0].reason.contains("no turn carried it"), "{archived:?}");
     let (ok, out, _) = cli(&h, &["skills", "archive"]);
     assert!(ok && out.contains("weekly-totals"), "{out}");
 
@@ -142,12 +130,15 @@ async fn an_unused_evolved_skill_is_archived_with_its_reason_as_a_generation_the
     assert!(ok, "{err}");
     assert!(out.contains("weekly-totals restored"), "{out}");
     assert!(names(&h).await.contains(&"weekly-totals".to_string()));
-    assert_eq!(newest_generation(&h).await["reason"], "restored weekly-totals from the archive");
-    assert!(h.admin("/api/skills-archive").await["skills"].as_array().unwrap().is_empty());
-    let (status, e) = api(&h, reqwest::Method::POST, "/api/skills/weekly-totals/unarchive", None).await;
-    assert_eq!(status, 404, "{e}");
-    let again = post(&h, "/api/curate", json!({"dry_run": true})).await;
-    assert!(actions(&again, "archive").is_empty(), "a restored skill counts as active from its restoring: {again}");
+    assert_eq!(newest_generation(&h).await.reason, "restored weekly-totals from the archive");
+    assert!(archive(&h).await.is_empty());
+    let e = h.client().unarchive_skill("weekly-totals").await.unwrap_err();
+    assert_eq!(e.status(), Some(404), "{e}");
+    let again = curate(&h, true).await;
+    assert!(
+        actions(&again, CurateKind::Archive).is_empty(),
+        "a restored skill counts as active from its restoring: {again:?}"
+    );
     h.stop().await;
 }
 
@@ -156,29 +147,29 @@ async fn pinned_and_hand_written_skills_are_not_archived_unless_the_user_opts_in
     let mut h = Harness::start(|_| {}).await;
     create(&h, "kept-habit", "Use when writing release notes.", "List breaking changes first.", true).await;
     create(&h, "my-own-rule", "Use when replying to email.", "Sign with my first name.", false).await;
-    let pin = post(&h, "/api/skills/kept-habit/pin", json!({"pinned": true})).await;
-    assert_eq!(pin["pinned"], true);
+    let pin = h.client().pin_skill("kept-habit", true).await.unwrap();
+    assert_eq!((pin.name.as_str(), pin.pinned), ("kept-habit", true));
     let (ok, out, err) = cli(&h, &["skills", "list"]);
     assert!(ok && out.contains("on, pinned"), "{out}{err}");
-    let listed = h.admin("/api/skills").await;
-    let kept = listed["skills"].as_array().unwrap().iter().find(|s| s["name"] == "kept-habit").unwrap().clone();
-    assert_eq!(kept["pinned"], true);
+    let listed = h.client().skills(&Default::default()).await.unwrap();
+    let kept = listed.skills.iter().find(|s| s.name == "kept-habit").unwrap();
+    assert!(kept.pinned, "{kept:?}");
     age_library(&h, 400).await;
 
-    let report = post(&h, "/api/curate", json!({})).await;
-    assert!(actions(&report, "archive").is_empty(), "{report}");
-    assert_eq!(report["generation"], Value::Null);
+    let report = curate(&h, false).await;
+    assert!(actions(&report, CurateKind::Archive).is_empty(), "{report:?}");
+    assert_eq!(report.generation, None);
 
     h.restart(|c| c.curator.include_hand_written = true).await;
-    let report = post(&h, "/api/curate", json!({})).await;
-    let archived: Vec<&str> = actions(&report, "archive").iter().map(|a| a["skills"][0].as_str().unwrap()).collect();
+    let report = curate(&h, false).await;
+    let archived: Vec<&str> = actions(&report, CurateKind::Archive).iter().map(|a| a.skills[0].as_str()).collect();
     assert_eq!(archived, ["my-own-rule"], "the opt-in covers hand-written skills, never pinned ones");
 
     // Unpinned, the evolved one goes too.
     let (ok, _, err) = cli(&h, &["skills", "unpin", "kept-habit"]);
     assert!(ok, "{err}");
-    let report = post(&h, "/api/curate", json!({})).await;
-    assert_eq!(actions(&report, "archive")[0]["skills"][0], "kept-habit");
+    let report = curate(&h, false).await;
+    assert_eq!(actions(&report, CurateKind::Archive)[0].skills, ["kept-habit"]);
     h.stop().await;
 }
 
@@ -192,7 +183,7 @@ async fn a_skill_that_hurts_gets_a_disable_proposal_and_approving_it_disables_it
         let turn = say(&h, &format!("s{i}"), &[&format!("hello number {i}")], true).await;
         h.flush().await;
         let carried = i < 10;
-        post(&h, &format!("/api/turns/{turn}/feedback"), json!({"score": if carried { -1 } else { 1 }})).await;
+        common::feedback(&h, turn, if carried { -1 } else { 1 }).await;
         rows.push(Exposure {
             turn_id: turn,
             skill: "quarterly-tax-forms".into(),
@@ -206,31 +197,27 @@ async fn a_skill_that_hurts_gets_a_disable_proposal_and_approving_it_disables_it
     h.flush().await;
     h.engine.as_ref().unwrap().store().write(move |c| metaclaw::store::effect::insert(c, &rows)).await.unwrap();
 
-    let plan = post(&h, "/api/curate", json!({"dry_run": true})).await;
-    assert_eq!(actions(&plan, "disable").len(), 1, "{plan}");
-    assert_eq!(actions(&plan, "disable")[0]["candidate"], Value::Null);
+    let plan = curate(&h, true).await;
+    assert_eq!(actions(&plan, CurateKind::Disable).len(), 1, "{plan:?}");
+    assert_eq!(actions(&plan, CurateKind::Disable)[0].candidate, None);
 
-    let report = post(&h, "/api/curate", json!({})).await;
-    let disable = actions(&report, "disable");
-    assert_eq!(disable.len(), 1, "{report}");
-    let evidence = disable[0]["evidence"].as_str().unwrap();
+    let report = curate(&h, false).await;
+    let disable = actions(&report, CurateKind::Disable);
+    assert_eq!(disable.len(), 1, "{report:?}");
+    let evidence = &disable[0].evidence;
     assert!(evidence.starts_with("hurts") && evidence.contains("0 of 10"), "{evidence}");
-    let id = disable[0]["candidate"].as_i64().expect("a Review candidate");
-    let cand = h.admin(&format!("/api/candidates/{id}")).await;
-    assert_eq!((cand["action"].as_str(), cand["status"].as_str()), (Some("disable"), Some("pending")));
-    assert!(cand["rationale"].as_str().unwrap().contains("0 of 10"), "{cand}");
+    let id = disable[0].candidate.expect("a Review candidate");
+    let cand = h.client().candidate(id).await.unwrap();
+    assert_eq!((cand.action, cand.status), (CandidateAction::Disable, CandidateStatus::Pending));
+    assert!(cand.rationale.contains("0 of 10"), "{cand:?}");
     // Proposed once: the next run leaves it waiting.
-    assert!(actions(&post(&h, "/api/curate", json!({})).await, "disable").is_empty());
+    assert!(actions(&curate(&h, false).await, CurateKind::Disable).is_empty());
 
-    let reply = post(&h, &format!("/api/candidates/{id}/approve"), json!({})).await;
-    let g = reply["generation"].as_i64().unwrap();
+    let g = h.client().approve(id, &ApproveArg::default()).await.unwrap().generation.unwrap();
     let gen = newest_generation(&h).await;
-    assert_eq!(gen["id"].as_i64(), Some(g));
-    assert!(gen["reason"]
-        .as_str()
-        .unwrap()
-        .starts_with(&format!("approved candidate #{id}: disabled quarterly-tax-forms")));
-    assert_eq!(h.admin("/api/skills/quarterly-tax-forms").await["enabled"], false);
+    assert_eq!(gen.id, g);
+    assert!(gen.reason.starts_with(&format!("approved candidate #{id}: disabled quarterly-tax-forms")), "{gen:?}");
+    assert!(!h.client().skill("quarterly-tax-forms").await.unwrap().entry.enabled);
     h.stop().await;
 }
 
@@ -250,38 +237,32 @@ async fn near_duplicates_become_a_merge_proposal_and_approving_it_leaves_one_ski
     let evolver_calls = || h.standin.requests().iter().filter(|r| r.json()["model"] == "standin-evolver").count();
     assert_eq!(evolver_calls(), 0, "a dry run calls no model");
 
-    let report = post(&h, "/api/curate", json!({})).await;
-    let merge = actions(&report, "merge");
-    assert_eq!(merge.len(), 1, "{report}");
+    let report = curate(&h, false).await;
+    let merge = actions(&report, CurateKind::Merge);
+    assert_eq!(merge.len(), 1, "{report:?}");
     assert_eq!(evolver_calls(), 1);
-    let id = merge[0]["candidate"].as_i64().expect("a Review candidate");
-    let cand = h.admin(&format!("/api/candidates/{id}")).await;
-    assert_eq!(cand["action"], "merge");
-    assert_eq!(cand["merges"], json!(["iso-timestamps", "timestamp-format"]));
-    let content = cand["content"].as_str().unwrap();
+    let id = merge[0].candidate.expect("a Review candidate");
+    let cand = h.client().candidate(id).await.unwrap();
+    assert_eq!(cand.action, CandidateAction::Merge);
+    assert_eq!(cand.merges, ["iso-timestamps", "timestamp-format"]);
+    let content = &cand.content;
     assert!(content.contains("Include seconds.") && content.contains("Never drop the offset."), "{content}");
-    let before = newest_generation(&h).await["id"].as_i64().unwrap();
+    let before = newest_generation(&h).await.id;
 
-    let reply = post(&h, &format!("/api/candidates/{id}/approve"), json!({})).await;
-    let g = reply["generation"].as_i64().unwrap();
+    let g = h.client().approve(id, &ApproveArg::default()).await.unwrap().generation.unwrap();
     assert_eq!(g, before + 1, "one generation");
     let gen = newest_generation(&h).await;
     assert_eq!(
-        gen["reason"],
+        gen.reason,
         format!("approved candidate #{id}: merged iso-timestamps, timestamp-format into iso-timestamps by user")
     );
     let mut left = names(&h).await;
     left.sort();
     assert_eq!(left, ["grocery-lists", "iso-timestamps"]);
-    let merged = h.admin("/api/skills/iso-timestamps").await;
-    assert!(merged["content"].as_str().unwrap().contains("Never drop the offset."));
-    let archived = h.admin("/api/skills-archive").await;
-    let reasons: Vec<(&str, &str)> = archived["skills"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| (s["name"].as_str().unwrap(), s["reason"].as_str().unwrap()))
-        .collect();
+    let merged = h.client().skill("iso-timestamps").await.unwrap();
+    assert!(merged.content.contains("Never drop the offset."));
+    let archived = archive(&h).await;
+    let reasons: Vec<(&str, &str)> = archived.iter().map(|s| (s.name.as_str(), s.reason.as_str())).collect();
     assert!(
         reasons.contains(&("timestamp-format", &*format!("merged into iso-timestamps (candidate #{id})"))),
         "{reasons:?}"
@@ -324,13 +305,10 @@ async fn the_curator_job_archives_in_a_window_once_the_curator_is_switched_on_li
     edit(&mut cfg);
     cfg.curator.enabled = true;
     h.engine.as_ref().unwrap().reloader().save(cfg).await.expect("the curator is switched on live");
-    common::wait_until_async("the curator job to archive the unused skill", || async {
-        !h.admin("/api/skills-archive").await["skills"].as_array().unwrap().is_empty()
-    })
-    .await;
-    assert_eq!(newest_generation(&h).await["reason"], "curator: archived 1 unused for 60 days");
-    let scheduler = h.admin("/api/scheduler").await;
-    let job = scheduler["jobs"].as_array().unwrap().iter().find(|j| j["name"] == "curate").cloned();
-    assert!(job.is_some(), "{scheduler}");
+    common::wait_until_async("the curator job to archive the unused skill", || async { !archive(&h).await.is_empty() })
+        .await;
+    assert_eq!(newest_generation(&h).await.reason, "curator: archived 1 unused for 60 days");
+    let scheduler = h.client().scheduler().await.unwrap();
+    assert!(scheduler.jobs.iter().any(|j| j.name == "curate"), "{scheduler:?}");
     h.stop().await;
 }
