@@ -7,51 +7,31 @@ mod common;
 
 use std::time::Duration;
 
-use common::{say, Harness};
+use common::{feedback, say, Harness};
+use metaclaw::api::types::stats::{SkillStatsDetail, StatsQuery, Verdict};
 use metaclaw::store::effect::ExposureState;
-use serde_json::{json, Value};
 
 fn skill_md(name: &str, description: &str, body: &str) -> String {
     format!("---\nname: {name}\ndescription: {description:?}\n---\n\n{body}\n")
 }
 
-async fn api(h: &Harness, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut rb = h.http.request(method, h.url(path)).bearer_auth(&h.token);
-    if let Some(b) = body {
-        rb = rb.json(&b);
-    }
-    let r = rb.send().await.unwrap();
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-}
-
 async fn create(h: &Harness, name: &str, description: &str, body: &str) {
-    let content = skill_md(name, description, body);
-    let (s, v) = api(h, reqwest::Method::POST, "/api/skills", Some(json!({"name": name, "content": content}))).await;
-    assert_eq!(s, 200, "{v}");
-}
-
-async fn feedback(h: &Harness, turn: i64, score: i64) {
-    let (s, v) =
-        api(h, reqwest::Method::POST, &format!("/api/turns/{turn}/feedback"), Some(json!({"score": score}))).await;
-    assert_eq!(s, 200, "{v}");
+    common::create_skill(h, name, &skill_md(name, description, body)).await;
 }
 
 /// Polls (the background task writes exposure after the turn) until `f` holds for the skill's
 /// statistics; returns them.
-async fn stats_when(h: &Harness, name: &str, what: &str, f: impl Fn(&Value) -> bool) -> Value {
-    let mut last = Value::Null;
+async fn stats_when(h: &Harness, name: &str, what: &str, f: impl Fn(&SkillStatsDetail) -> bool) -> SkillStatsDetail {
+    let mut last = None;
     for _ in 0..400 {
-        let (s, v) = api(h, reqwest::Method::GET, &format!("/api/skills/{name}/stats"), None).await;
-        assert_eq!(s, 200, "{v}");
+        let v = h.client().skill_stats_of(name).await.unwrap_or_else(|e| panic!("stats of {name}: {e}"));
         if f(&v) {
             return v;
         }
-        last = v;
+        last = Some(v);
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    panic!("timed out waiting for {what}; last: {last:#}");
+    panic!("timed out waiting for {what}; last: {last:#?}");
 }
 
 async fn states_of(h: &Harness, turn: i64) -> Vec<(String, ExposureState)> {
@@ -88,32 +68,38 @@ async fn a_skill_that_helps_says_helps_and_one_without_a_difference_says_no_evid
         let t = say(&h, &format!("after-cats-{i}"), &[CATS], false).await;
         feedback(&h, t, if i % 2 == 0 { 1 } else { -1 }).await;
     }
-    let full = |v: &Value| v["injected"] == 10 && v["comparison"]["judged"] == 10 && v["carried"]["judged"] == 10;
-    let iso = stats_when(&h, "iso-timestamps", "the timestamp skill's 20 turns", full).await;
-    assert_eq!(iso["verdict"], "helps", "{iso:#}");
-    assert_eq!((iso["carried"]["wins"].as_u64(), iso["carried"]["losses"].as_u64()), (Some(9), Some(1)));
-    assert_eq!((iso["comparison"]["wins"].as_u64(), iso["comparison"]["turns"].as_u64()), (Some(1), Some(10)));
-    assert_eq!(iso["held_out"], 0);
-    assert!((iso["uplift"].as_f64().unwrap() - 0.8).abs() < 1e-9);
-    assert!(iso["uplift_low"].as_f64().unwrap() > 0.0);
-    assert!(iso["summary"].as_str().unwrap().starts_with("helps: 9 of 10 judged turns with it went well (90%)"));
-    assert_eq!(iso["by_agent"], json!([{"agent": "unknown", "injected": 10}]));
-    assert!(iso["last_injected"].as_i64().unwrap() > 0);
-    let days = iso["days"].as_array().unwrap();
-    assert!(days.iter().all(|d| d["day"].as_i64().unwrap() % 86_400_000 == 0), "days start at 00:00 UTC");
-    assert_eq!(days.iter().map(|d| d["carried"]["turns"].as_u64().unwrap()).sum::<u64>(), 10);
+    let full = |v: &SkillStatsDetail| {
+        let s = &v.stats;
+        s.injected == 10 && s.comparison.judged == 10 && s.carried.judged == 10
+    };
+    let detail = stats_when(&h, "iso-timestamps", "the timestamp skill's 20 turns", full).await;
+    let iso = &detail.stats;
+    assert_eq!(iso.verdict, Verdict::Helps, "{iso:#?}");
+    assert_eq!((iso.carried.wins, iso.carried.losses), (9, 1));
+    assert_eq!((iso.comparison.wins, iso.comparison.turns), (1, 10));
+    assert_eq!(iso.held_out, 0);
+    assert!((iso.uplift.unwrap() - 0.8).abs() < 1e-9);
+    assert!(iso.uplift_low.unwrap() > 0.0);
+    assert!(iso.summary.starts_with("helps: 9 of 10 judged turns with it went well (90%)"));
+    let by_agent: Vec<(&str, u64)> = iso.by_agent.iter().map(|a| (a.agent.as_str(), a.injected)).collect();
+    assert_eq!(by_agent, [("unknown", 10)]);
+    assert!(iso.last_injected.unwrap() > 0);
+    let days = &detail.days;
+    assert!(days.iter().all(|d| d.day % 86_400_000 == 0), "days start at 00:00 UTC");
+    assert_eq!(days.iter().map(|d| d.carried.turns).sum::<u64>(), 10);
 
-    let cats = stats_when(&h, "cat-sleep", "the cat skill's 20 turns", full).await;
-    assert_eq!(cats["verdict"], "no_evidence", "{cats:#}");
-    assert_eq!((cats["carried"]["wins"].as_u64(), cats["comparison"]["wins"].as_u64()), (Some(5), Some(5)));
+    let cats = stats_when(&h, "cat-sleep", "the cat skill's 20 turns", full).await.stats;
+    assert_eq!(cats.verdict, Verdict::NoEvidence, "{cats:#?}");
+    assert_eq!((cats.carried.wins, cats.comparison.wins), (5, 5));
 
     // The list has both, and the turns before the skills existed are `absent`.
-    let (_, list) = api(&h, reqwest::Method::GET, "/api/skills-stats", None).await;
-    let names: Vec<&str> = list["skills"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    let list = h.client().skill_stats(&StatsQuery::default()).await.unwrap();
+    let names: Vec<&str> = list.skills.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["cat-sleep", "iso-timestamps"]);
-    assert!(list["computed_ms"].as_f64().unwrap() >= 0.0);
-    let (_, other) = api(&h, reqwest::Method::GET, "/api/skills-stats?agent=codex", None).await;
-    assert_eq!(other["skills"], json!([]), "no turn of that agent");
+    assert!(list.computed_ms >= 0.0);
+    let codex = StatsQuery { agent: Some(metaclaw::agent::AgentId::parse("codex").unwrap()) };
+    let other = h.client().skill_stats(&codex).await.unwrap();
+    assert_eq!(other.skills, [], "no turn of that agent");
     h.stop().await;
 }
 
@@ -122,18 +108,14 @@ async fn a_users_rescore_moves_the_counts_without_counting_twice() {
     let h = Harness::start(no_holdout).await;
     create(&h, "iso-timestamps", ISO_SKILL, "Add +08:00.").await;
     let t = say(&h, "one", &[ISO], false).await;
-    stats_when(&h, "iso-timestamps", "the turn's exposure", |v| v["injected"] == 1).await;
+    stats_when(&h, "iso-timestamps", "the turn's exposure", |v| v.stats.injected == 1).await;
     feedback(&h, t, 1).await;
-    let v = stats_when(&h, "iso-timestamps", "the first score", |v| v["carried"]["judged"] == 1).await;
-    assert_eq!((v["carried"]["wins"].as_u64(), v["carried"]["losses"].as_u64()), (Some(1), Some(0)));
+    let v = stats_when(&h, "iso-timestamps", "the first score", |v| v.stats.carried.judged == 1).await.stats;
+    assert_eq!((v.carried.wins, v.carried.losses), (1, 0));
     for _ in 0..2 {
         feedback(&h, t, -1).await;
-        let v = stats_when(&h, "iso-timestamps", "the re-score", |v| v["carried"]["losses"] == 1).await;
-        assert_eq!(
-            (v["carried"]["judged"].as_u64(), v["carried"]["wins"].as_u64(), v["injected"].as_u64()),
-            (Some(1), Some(0), Some(1)),
-            "{v:#}"
-        );
+        let v = stats_when(&h, "iso-timestamps", "the re-score", |v| v.stats.carried.losses == 1).await.stats;
+        assert_eq!((v.carried.judged, v.carried.wins, v.injected), (1, 0, 1), "{v:#?}");
     }
     h.stop().await;
 }
@@ -151,8 +133,7 @@ async fn disabled_absent_and_over_budget_comparison_turns_are_found() {
     // Another skill for the same request: with top_k = 1 one of the two is over the budget.
     create(&h, "meeting-plans", "Use when writing up a meeting.", "Keep it.").await;
     let budget = say(&h, "budget", &[ISO], false).await;
-    let (s, _) = api(&h, reqwest::Method::POST, "/api/skills/meeting-plans/disable", None).await;
-    assert_eq!(s, 200);
+    h.client().enable_skill("meeting-plans", false).await.unwrap();
     let disabled = say(&h, "disabled", &[ISO], false).await;
     let states = |turn| {
         let h = &h;
@@ -210,11 +191,12 @@ async fn a_new_skill_is_withheld_from_its_share_of_matching_turns_and_really_abs
             assert!(text.contains("+08:00"), "after its first 3 matches the skill is carried: {text}");
         }
     }
-    let v = stats_when(&h, "iso-timestamps", "the held-out turns", |v| v["held_out"] == 3 && v["injected"] == 1).await;
-    assert_eq!(v["comparison"]["turns"], 3, "{v:#}");
+    let held_out = |v: &SkillStatsDetail| v.stats.held_out == 3 && v.stats.injected == 1;
+    let v = stats_when(&h, "iso-timestamps", "the held-out turns", held_out).await.stats;
+    assert_eq!(v.comparison.turns, 3, "{v:#?}");
     assert_eq!(states_of(&h, turns[0]).await, [("iso-timestamps".to_string(), ExposureState::HeldOut)]);
-    let t = h.turn(turns[0]).await;
-    assert_eq!(t["skills"], json!([]), "{t:#}");
+    let t = h.turn_detail(turns[0]).await;
+    assert_eq!(t.summary.skills, serde_json::json!([]), "{t:#?}");
     // The counters are saved: a restart does not open the window again.
     let counted = |h: &Harness| {
         let store = h.engine.as_ref().unwrap().store().clone();
@@ -239,13 +221,12 @@ async fn a_pinned_skill_is_never_held_out() {
     })
     .await;
     create(&h, "iso-timestamps", ISO_SKILL, "Add +08:00.").await;
-    let (s, v) = api(&h, reqwest::Method::POST, "/api/skills/iso-timestamps/pin", Some(json!({"pinned": true}))).await;
-    assert_eq!(s, 200, "{v}");
+    assert!(h.client().pin_skill("iso-timestamps", true).await.unwrap().pinned);
     for i in 0..3 {
         say(&h, &format!("pinned-{i}"), &[ISO], false).await;
         assert!(h.standin.requests().last().unwrap().json().to_string().contains("+08:00"), "turn {i}");
     }
-    let v = stats_when(&h, "iso-timestamps", "the pinned skill's turns", |v| v["injected"] == 3).await;
-    assert_eq!(v["held_out"], 0);
+    let v = stats_when(&h, "iso-timestamps", "the pinned skill's turns", |v| v.stats.injected == 3).await;
+    assert_eq!(v.stats.held_out, 0);
     h.stop().await;
 }
