@@ -8,15 +8,17 @@ use std::time::Duration;
 
 use common::{config_for, standin, turn_id, user, Harness};
 use futures_util::StreamExt;
+use metaclaw::api::client::ClientError;
+use metaclaw::api::types::settings::{ConfigSaved, RestartReason, Section};
 use metaclaw::config::Config;
+use metaclaw::secrets::SecretSource;
+use metaclaw::turn::TurnStatus;
 use metaclaw_standin::Options;
-use serde_json::{json, Value};
+use serde_json::json;
 
-/// `PUT /api/config` with `cfg`: the status and the answer.
-async fn put_config(h: &Harness, cfg: &Config) -> (u16, Value) {
-    let r =
-        h.http.put(h.url("/api/config")).bearer_auth(&h.token).json(&json!({ "config": cfg })).send().await.unwrap();
-    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+/// `PUT /api/config` with `cfg` through the typed client: what is now in force.
+async fn put_config(h: &Harness, cfg: &Config) -> ConfigSaved {
+    h.client().save_config(cfg).await.unwrap_or_else(|e| panic!("PUT /api/config: {e}"))
 }
 
 async fn put_key(h: &Harness, name: &str, value: &str) -> u16 {
@@ -44,10 +46,9 @@ async fn a_new_upstream_url_and_key_are_used_by_the_next_request_without_a_resta
 
     let mut cfg = started(&h);
     cfg.upstream.base_url = second.base_url();
-    let (status, saved) = put_config(&h, &cfg).await;
-    assert_eq!(status, 200, "{saved}");
-    assert_eq!(saved["applied"], json!(["upstream"]));
-    assert_eq!(saved["restart"], json!([]));
+    let saved = put_config(&h, &cfg).await;
+    assert_eq!(saved.applied, [Section::Upstream]);
+    assert!(saved.restart.is_empty(), "{saved:?}");
     assert!(h.home.path().join("config.toml").exists(), "the file is written");
     // The new upstream answers at once; it refuses the request without its key.
     assert_eq!(h.chat(user("no key yet")).await.status(), 401);
@@ -60,37 +61,39 @@ async fn a_new_upstream_url_and_key_are_used_by_the_next_request_without_a_resta
     assert_eq!(last.header("authorization"), Some("Bearer sk-second"));
     // The first upstream saw only the request made before the change.
     assert_eq!(h.standin.requests().len(), 1);
-    let status = h.admin("/api/status").await;
-    assert_eq!(status["upstreams"][0]["base_url"], json!(second.base_url()));
-    assert_ne!(status["upstreams"][0]["key"], "none", "the status shows a key is set: {status}");
+    let status = h.client().status().await.unwrap();
+    assert_eq!(status.info.upstreams[0].base_url, second.base_url());
+    assert_ne!(status.info.upstreams[0].key, SecretSource::None, "the status shows a key is set: {status:?}");
     h.stop().await;
 }
 
 #[tokio::test]
 async fn a_judge_model_set_while_running_judges_the_next_turn() {
     let h = Harness::start(|_| {}).await;
-    assert!(h.admin("/api/status").await["judge"].is_null(), "no judge at first");
+    let c = h.client();
+    assert!(c.status().await.unwrap().judge.is_none(), "no judge at first");
     let mut cfg = started(&h);
     cfg.judge.model = Some("standin-judge".into());
     cfg.judge.wait_for_next_secs = 1;
-    let (status, saved) = put_config(&h, &cfg).await;
-    assert_eq!(status, 200, "{saved}");
-    assert_eq!(saved["applied"], json!(["judge"]));
+    let saved = put_config(&h, &cfg).await;
+    assert_eq!(saved.applied, [Section::Judge]);
 
     let r = h.chat(user("judge me [[judge_score:-1]]")).await;
     assert_eq!(r.status(), 200);
     let id = turn_id(&r);
-    let mut judgement = Value::Null;
+    let mut judgement = None;
     for _ in 0..400 {
-        judgement = h.turn(id).await["judgement"].clone();
-        if !judgement.is_null() {
+        h.flush().await;
+        judgement = c.turn(id).await.unwrap().judgement;
+        if judgement.is_some() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    assert_eq!(judgement["score"], -1, "the turn was judged by the new judge: {judgement}");
+    let judgement = judgement.expect("the turn was judged");
+    assert_eq!(judgement.score, -1, "the turn was judged by the new judge: {judgement:?}");
     assert!(h.standin.requests().iter().any(|r| r.json()["model"] == "standin-judge"));
-    assert!(!h.admin("/api/status").await["judge"].is_null());
+    assert!(c.status().await.unwrap().judge.is_some());
     h.stop().await;
 }
 
@@ -135,9 +138,8 @@ async fn skills_placement_and_budget_apply_to_the_next_request() {
     // Late placement: the system prompt stays as the agent sent it.
     let mut cfg = started(&h);
     cfg.skills.placement = metaclaw::skills::Placement::Late;
-    let (status, saved) = put_config(&h, &cfg).await;
-    assert_eq!(status, 200, "{saved}");
-    assert_eq!(saved["applied"], json!(["skills"]));
+    let saved = put_config(&h, &cfg).await;
+    assert_eq!(saved.applied, [Section::Skills]);
     h.chat(ask()).await;
     let late = systems_sent(&h);
     assert_eq!(late[0], "sys");
@@ -145,8 +147,7 @@ async fn skills_placement_and_budget_apply_to_the_next_request() {
 
     // A budget no skill fits in: nothing is injected.
     cfg.skills.max_tokens = 50;
-    let (status, saved) = put_config(&h, &cfg).await;
-    assert_eq!(status, 200, "{saved}");
+    put_config(&h, &cfg).await;
     h.chat(ask()).await;
     assert_eq!(systems_sent(&h), vec!["sys".to_string()]);
     h.stop().await;
@@ -155,13 +156,13 @@ async fn skills_placement_and_budget_apply_to_the_next_request() {
 #[tokio::test]
 async fn scheduler_settings_apply_without_a_restart() {
     let h = Harness::start(|c| c.scheduler.timezone = Some("UTC".into())).await;
-    assert_eq!(h.admin("/api/scheduler").await["timezone"], "UTC");
+    let c = h.client();
+    assert_eq!(c.scheduler().await.unwrap().timezone, "UTC");
     let mut cfg = started(&h);
     cfg.scheduler.timezone = Some("Asia/Tokyo".into());
-    let (status, saved) = put_config(&h, &cfg).await;
-    assert_eq!(status, 200, "{saved}");
-    assert_eq!(saved["applied"], json!(["scheduler"]));
-    assert_eq!(h.admin("/api/scheduler").await["timezone"], "Asia/Tokyo");
+    let saved = put_config(&h, &cfg).await;
+    assert_eq!(saved.applied, [Section::Scheduler]);
+    assert_eq!(c.scheduler().await.unwrap().timezone, "Asia/Tokyo");
     h.stop().await;
 }
 
@@ -179,8 +180,7 @@ async fn a_streaming_answer_in_flight_across_a_reload_completes() {
 
     let mut cfg = started(&h);
     cfg.upstream.base_url = second.base_url();
-    let (status, saved) = put_config(&h, &cfg).await;
-    assert_eq!(status, 200, "{saved}");
+    put_config(&h, &cfg).await;
     // A new request goes to the new upstream while the old answer still streams.
     assert_eq!(h.chat(user("meanwhile")).await.status(), 200);
     assert_eq!(second.requests().len(), 1);
@@ -189,8 +189,9 @@ async fn a_streaming_answer_in_flight_across_a_reload_completes() {
         text.push_str(std::str::from_utf8(&chunk.unwrap()).unwrap());
     }
     assert!(text.contains("data: [DONE]"), "the stream ran to its end: {text}");
-    let turn = h.turn(id).await;
-    assert_eq!(turn["status"], "ok", "{turn}");
+    h.flush().await;
+    let turn = h.client().turn(id).await.unwrap();
+    assert_eq!(turn.summary.status, TurnStatus::Ok, "{turn:?}");
     h.stop().await;
 }
 
@@ -209,8 +210,7 @@ async fn two_hundred_concurrent_requests_across_five_reloads_all_succeed() {
     for n in 0..5 {
         cfg.skills.max_tokens = 500 + n * 100;
         cfg.judge.model = (n % 2 == 0).then(|| "standin-judge".to_string());
-        let (status, saved) = put_config(&h, &cfg).await;
-        assert_eq!(status, 200, "reload {n}: {saved}");
+        h.client().save_config(&cfg).await.unwrap_or_else(|e| panic!("reload {n}: {e}"));
     }
     let mut failed = Vec::new();
     for (i, t) in tasks.into_iter().enumerate() {
@@ -229,9 +229,9 @@ async fn a_config_that_fails_validation_changes_nothing() {
     let mut cfg = started(&h);
     cfg.upstream.base_url = "http://127.0.0.1:9/v1".into();
     cfg.scheduler.timezone = Some("Mars/Olympus_Mons".into());
-    let (status, answer) = put_config(&h, &cfg).await;
-    assert_eq!(status, 422, "{answer}");
-    assert!(answer["error"]["message"].as_str().unwrap().contains("Mars/Olympus_Mons"), "{answer}");
+    let e = h.client().save_config(&cfg).await.unwrap_err();
+    assert!(matches!(e, ClientError::Api { status: 422, .. }), "{e:?}");
+    assert!(e.to_string().contains("Mars/Olympus_Mons"), "{e}");
     assert!(!h.home.path().join("config.toml").exists(), "nothing was written");
     // The engine still uses the upstream it had.
     assert_eq!(h.chat(user("still here")).await.status(), 200);
@@ -246,15 +246,14 @@ async fn a_new_listen_address_is_saved_and_reported_as_waiting_for_a_restart() {
     let mut cfg = started(&h);
     cfg.proxy.port = 1;
     cfg.judge.model = Some("standin-judge".into());
-    let (status, saved) = put_config(&h, &cfg).await;
-    assert_eq!(status, 200, "{saved}");
-    assert_eq!(saved["restart"], json!(["listen_address"]));
-    assert_eq!(saved["applied"], json!(["proxy", "judge"]), "the rest applies at once");
+    let saved = put_config(&h, &cfg).await;
+    assert_eq!(saved.restart, [RestartReason::ListenAddress]);
+    assert_eq!(saved.applied, [Section::Proxy, Section::Judge], "the rest applies at once");
     tokio::time::timeout(Duration::from_secs(5), restart.changed()).await.unwrap().unwrap();
-    assert_eq!(*restart.borrow(), vec![metaclaw::api::types::settings::RestartReason::ListenAddress]);
+    assert_eq!(*restart.borrow(), vec![RestartReason::ListenAddress]);
     // Still serving where it listens; GET /api/config says what waits.
     assert_eq!(h.chat(user("still on the old port")).await.status(), 200);
-    assert_eq!(h.admin("/api/config").await["restart"], json!(["listen_address"]));
+    assert_eq!(h.client().config().await.unwrap().restart, [RestartReason::ListenAddress]);
     h.stop().await;
 }
 
@@ -264,7 +263,7 @@ async fn a_deleted_key_is_no_longer_sent_and_a_hand_edit_applies_on_request() {
     let h = Harness::start(|_| {}).await;
     let mut cfg = started(&h);
     cfg.upstream.base_url = locked.base_url();
-    assert_eq!(put_config(&h, &cfg).await.0, 200);
+    put_config(&h, &cfg).await;
     assert_eq!(put_key(&h, "upstream.default", "sk-k").await, 204);
     assert_eq!(h.chat(user("with the key")).await.status(), 200);
     let r = h.http.delete(h.url("/api/keys/upstream.default")).bearer_auth(&h.token).send().await.unwrap();
@@ -277,10 +276,8 @@ async fn a_deleted_key_is_no_longer_sent_and_a_hand_edit_applies_on_request() {
     cfg.proxy.max_body_mib = 1;
     std::fs::write(h.home.path().join("config.toml"), cfg.to_toml()).unwrap();
     assert_eq!(h.chat(user("still the locked one")).await.status(), 401);
-    let r = h.http.post(h.url("/api/config/apply")).bearer_auth(&h.token).send().await.unwrap();
-    assert_eq!(r.status(), 200);
-    let applied: Value = r.json().await.unwrap();
-    assert_eq!(applied["applied"], json!(["proxy", "upstream"]));
+    let applied = h.client().apply_config().await.unwrap();
+    assert_eq!(applied.applied, [Section::Proxy, Section::Upstream]);
     assert_eq!(h.chat(user("back on the first")).await.status(), 200);
     // The proxy's body limit is in force too.
     let big = "x".repeat(1_200_000);
@@ -317,17 +314,9 @@ async fn metaclaw_serve_keeps_its_command_line_over_saved_settings_and_says_when
     cfg.upstream.base_url = other.base_url();
     cfg.proxy.port = 1;
     cfg.judge.model = Some("standin-judge".into());
-    let r = http
-        .put(format!("{base}/api/config"))
-        .bearer_auth(token.trim())
-        .json(&json!({ "config": cfg }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let saved: Value = r.json().await.unwrap();
-    assert_eq!(saved["restart"], json!(["listen_address"]));
-    assert_eq!(saved["applied"], json!(["proxy", "judge"]), "--upstream stays in force: {saved}");
+    let saved = metaclaw::api::client::Client::new(base.clone(), token).save_config(&cfg).await.unwrap();
+    assert_eq!(saved.restart, [RestartReason::ListenAddress]);
+    assert_eq!(saved.applied, [Section::Proxy, Section::Judge], "--upstream stays in force: {saved:?}");
     let chat = http.post(format!("{base}/v1/chat/completions")).json(&user("which upstream?")).send().await.unwrap();
     assert_eq!(chat.status(), 200);
     assert_eq!((first.requests().len(), other.requests().len()), (1, 0));
@@ -422,13 +411,13 @@ async fn a_running_job_is_untouched_by_a_proxy_setting_and_resumes_from_its_chec
     let mut cfg = started(&h);
     away(&mut cfg);
     cfg.proxy.max_body_mib = 8;
-    assert_eq!(put_config(&h, &cfg).await.0, 200);
+    put_config(&h, &cfg).await;
     let before = count.load(Ordering::SeqCst);
     common::wait_until("the job to go on", || count.load(Ordering::SeqCst) >= before + 3).await;
     assert_eq!(resumed.lock().unwrap().len(), 1, "a proxy setting leaves the scheduler and its job running");
 
     cfg.judge.model = Some("standin-judge".into());
-    assert_eq!(put_config(&h, &cfg).await.0, 200);
+    put_config(&h, &cfg).await;
     common::wait_until("the job to finish", || count.load(Ordering::SeqCst) == 80).await;
     let resumed = resumed.lock().unwrap().clone();
     assert_eq!(resumed.len(), 2, "paused once, by the rebuilt scheduler: {resumed:?}");

@@ -15,6 +15,12 @@ impl Client {
         self.put("/api/config", &ConfigWrite { config: config.clone() }).await
     }
 
+    /// `POST /api/config/apply`: reads config.toml and the keys again and applies them (after an
+    /// edit by hand).
+    pub async fn apply_config(&self) -> Result<ConfigSaved, ClientError> {
+        self.post_empty("/api/config/apply").await
+    }
+
     /// `GET /api/keys`: whether each key is set and where from, never a value.
     pub async fn keys(&self) -> Result<Vec<KeyInfo>, ClientError> {
         self.get("/api/keys").await
