@@ -3,7 +3,13 @@
 mod common;
 
 use common::{turn_id, user, Harness};
-use serde_json::{json, Value};
+use metaclaw::api::types::scheduler::Reason;
+use metaclaw::api::types::status::TurnFilter;
+use metaclaw::api::types::ErrorCode;
+use metaclaw::config::Protocol;
+use metaclaw::secrets::SecretSource;
+use metaclaw::turn::{TurnStatus, TurnType};
+use serde_json::Value;
 
 #[tokio::test]
 async fn every_admin_route_needs_the_token_and_a_local_host() {
@@ -39,25 +45,27 @@ async fn every_admin_route_needs_the_token_and_a_local_host() {
 #[tokio::test]
 async fn status_reports_counts_and_overhead_percentiles() {
     let h = Harness::start(|_| {}).await;
-    let s = h.admin("/api/status").await;
-    assert_eq!(s["turns_total"], 0);
-    assert_eq!(s["overhead"]["samples"], 0);
-    assert!(s["overhead"]["p50_ms"].is_null());
+    let c = h.client();
+    let s = c.status().await.unwrap();
+    assert_eq!(s.turns_total, 0);
+    assert_eq!(s.overhead.samples, 0);
+    assert!(s.overhead.p50_ms.is_none());
     for i in 0..5 {
         assert_eq!(h.chat(user(&format!("q{i}"))).await.status(), 200);
     }
     h.flush().await;
-    let s = h.admin("/api/status").await;
-    assert_eq!(s["turns_total"], 5);
-    assert_eq!(s["turns_today"], 5);
-    assert_eq!(s["sessions_total"], 5);
-    assert_eq!(s["overhead"]["samples"], 5);
-    let (p50, p99) = (s["overhead"]["p50_ms"].as_f64().unwrap(), s["overhead"]["p99_ms"].as_f64().unwrap());
+    let s = c.status().await.unwrap();
+    assert_eq!(s.turns_total, 5);
+    assert_eq!(s.turns_today, 5);
+    assert_eq!(s.sessions_total, 5);
+    assert_eq!(s.overhead.samples, 5);
+    let (p50, p99) = (s.overhead.p50_ms.unwrap(), s.overhead.p99_ms.unwrap());
     assert!(p50 > 0.0 && p50 <= p99, "{p50} {p99}");
-    assert_eq!(s["schema_version"], metaclaw::store::SCHEMA_VERSION);
-    assert_eq!(s["upstreams"][0]["base_url"], h.standin.base_url());
-    assert_eq!(s["upstreams"][0]["key"], "none");
-    assert_eq!(s["upstreams"][0]["kind"], "openai");
+    assert_eq!(s.schema_version, metaclaw::store::SCHEMA_VERSION);
+    let up = &s.info.upstreams[0];
+    assert_eq!(up.base_url, h.standin.base_url());
+    assert_eq!(up.key, SecretSource::None);
+    assert_eq!(up.kind, Protocol::OpenAi);
     h.stop().await;
 }
 
@@ -80,36 +88,31 @@ async fn turns_page_and_filter() {
     h.chat(user("[[status:500]]")).await;
     h.flush().await;
 
-    let p1 = h.admin("/api/turns?limit=2").await;
-    assert_eq!(p1["turns"].as_array().unwrap().len(), 2);
-    let before = p1["next_before"].as_i64().unwrap();
-    let p2 = h.admin(&format!("/api/turns?limit=10&before={before}")).await;
-    let all: Vec<i64> = p1["turns"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .chain(p2["turns"].as_array().unwrap())
-        .map(|t| t["id"].as_i64().unwrap())
-        .collect();
+    let c = h.client();
+    let turns = |f: TurnFilter| {
+        let c = c.clone();
+        async move { c.turns(&f).await.unwrap() }
+    };
+    let p1 = turns(TurnFilter { limit: Some(2), ..Default::default() }).await;
+    assert_eq!(p1.turns.len(), 2);
+    let before = p1.next_before.unwrap();
+    let p2 = turns(TurnFilter { limit: Some(10), before: Some(before), ..Default::default() }).await;
+    let all: Vec<i64> = p1.turns.iter().chain(&p2.turns).map(|t| t.id).collect();
     assert_eq!(all.len(), 6);
     assert!(all.windows(2).all(|w| w[0] > w[1]), "newest first: {all:?}");
-    assert!(p2["next_before"].is_null());
+    assert!(p2.next_before.is_none());
 
-    let alpha = h.admin("/api/turns?session=alpha").await;
-    assert_eq!(alpha["turns"].as_array().unwrap().len(), 3);
-    let side = h.admin("/api/turns?type=side").await;
-    assert_eq!(
-        side["turns"].as_array().unwrap().iter().map(|t| t["id"].clone()).collect::<Vec<_>>(),
-        vec![json!(ids[4])]
-    );
-    let failed = h.admin("/api/turns?status=upstream_error").await;
-    assert_eq!(failed["turns"][0]["http_status"], 500);
+    let alpha = turns(TurnFilter { session: Some("alpha".into()), ..Default::default() }).await;
+    assert_eq!(alpha.turns.len(), 3);
+    let side = turns(TurnFilter { turn_type: Some(TurnType::Side), ..Default::default() }).await;
+    assert_eq!(side.turns.iter().map(|t| t.id).collect::<Vec<_>>(), vec![ids[4]]);
+    let failed = turns(TurnFilter { status: Some(TurnStatus::UpstreamError), ..Default::default() }).await;
+    assert_eq!(failed.turns[0].http_status, Some(500));
 
     let r = h.http.get(h.url("/api/turns?type=bogus")).bearer_auth(&h.token).send().await.unwrap();
     assert_eq!(r.status(), 400);
-    let r = h.http.get(h.url("/api/turns/999999")).bearer_auth(&h.token).send().await.unwrap();
-    assert_eq!(r.status(), 404);
-    assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "not_found");
+    let e = c.turn(999_999).await.unwrap_err();
+    assert_eq!((e.status(), e.code()), (Some(404), Some(ErrorCode::NotFound)), "{e}");
     h.stop().await;
 }
 
@@ -125,33 +128,25 @@ async fn the_scheduler_says_whether_learning_may_run_and_why() {
         c.scheduler.sleep = [("default".to_string(), window.clone())].into();
     })
     .await;
-    let v = h.admin("/api/scheduler").await;
-    assert_eq!(
-        (v["decision"]["open"].as_bool(), v["decision"]["reason"].as_str()),
-        (Some(true), Some("asleep")),
-        "{v}"
-    );
-    assert!(v["decision"]["until"].as_i64().unwrap() > crate_now_ms());
-    assert_eq!(v["timezone"], "UTC");
-    assert_eq!(v["activity"]["rate"].as_array().unwrap().len(), 168);
+    let v = h.client().scheduler().await.unwrap();
+    assert_eq!((v.decision.open, v.decision.reason), (true, Reason::Asleep), "{v:?}");
+    assert!(v.decision.until.unwrap().as_millisecond() > crate_now_ms());
+    assert_eq!(v.timezone, "UTC");
+    assert_eq!(v.activity.rate.len(), 168);
     // No request yet on a fresh install: idle since the engine started, not since 1970.
-    assert!(v["signals"]["idle_secs"].as_u64().unwrap() < 3_600, "{}", v["signals"]);
-    assert_eq!(v["signals"]["idle_source"], "engine start");
+    assert!(v.signals.idle_secs < 3_600, "{:?}", v.signals);
+    assert_eq!(v.signals.idle_source, "engine start");
     h.stop().await;
 
     // No sleep hours and a fresh turn: the user is at the machine; it says when a window could open.
     let h = Harness::start(|c| c.scheduler.sleep = [("default".to_string(), "off".to_string())].into()).await;
     h.chat(user("hello")).await;
     h.flush().await;
-    let v = h.admin("/api/scheduler").await;
-    assert_eq!(
-        (v["decision"]["open"].as_bool(), v["decision"]["reason"].as_str()),
-        (Some(false), Some("present")),
-        "{v}"
-    );
-    assert!(v["decision"]["explanation"].as_str().unwrap().contains("at the machine"));
-    assert!(v["decision"]["next"].as_i64().unwrap() > crate_now_ms());
-    assert!(v["signals"]["idle_secs"].as_u64().unwrap() < 60);
+    let v = h.client().scheduler().await.unwrap();
+    assert_eq!((v.decision.open, v.decision.reason), (false, Reason::Present), "{v:?}");
+    assert!(v.decision.explanation.contains("at the machine"));
+    assert!(v.decision.next.unwrap().as_millisecond() > crate_now_ms());
+    assert!(v.signals.idle_secs < 60);
     h.stop().await;
 }
 
