@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use common::{turn_id, Harness};
 use futures_util::StreamExt;
+use metaclaw::api::types::status::{Feedback, Judgement, TurnFilter};
 use metaclaw::config::{Config, NamedUpstream, Protocol};
+use metaclaw::judge::JudgeStatus;
+use metaclaw::turn::ScoreSource;
 use metaclaw_standin::Options;
 use serde_json::{json, Value};
 
@@ -16,33 +19,25 @@ fn judged(c: &mut Config) {
     c.judge.wait_for_next_secs = 1;
 }
 
+/// One chat turn of `history` in `session` (left open); returns the turn's id.
 async fn say(h: &Harness, session: &str, history: &[&str]) -> i64 {
-    let messages: Vec<Value> = history
-        .iter()
-        .enumerate()
-        .map(|(i, t)| json!({"role": if i % 2 == 0 { "user" } else { "assistant" }, "content": t}))
-        .collect();
-    let r = h
-        .http
-        .post(h.url("/v1/chat/completions"))
-        .header("x-session-id", session)
-        .json(&json!({"model": "m", "messages": messages}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    turn_id(&r)
+    common::say(h, session, history, false).await
 }
 
-async fn score_of(h: &Harness, id: i64) -> Option<Value> {
+/// The turn's judgement once it has one (polled for up to 5 s).
+async fn score_of(h: &Harness, id: i64) -> Option<Judgement> {
     for _ in 0..200 {
-        let t = h.turn(id).await;
-        if !t["judgement"].is_null() {
-            return Some(t["judgement"].clone());
+        if let Some(j) = judgement(h, id).await {
+            return Some(j);
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     None
+}
+
+/// The turn's judgement now.
+async fn judgement(h: &Harness, id: i64) -> Option<Judgement> {
+    h.turn_detail(id).await.judgement
 }
 
 #[tokio::test]
@@ -67,11 +62,11 @@ async fn a_corrected_turn_scores_minus_one_from_the_users_next_message() {
     let c = say(&h, "s2", &["thanks, that works"]).await;
 
     let ja = score_of(&h, a).await.expect("turn a judged");
-    assert_eq!((ja["score"].as_i64(), ja["source"].as_str()), (Some(-1), Some("judge")));
-    assert_eq!(ja["votes"], json!([-1, -1, -1]));
-    assert!(ja["reason"].as_str().unwrap().contains("correct"), "{ja}");
+    assert_eq!((ja.score, ja.source), (-1, ScoreSource::Judge));
+    assert_eq!(ja.votes, Some(json!([-1, -1, -1])));
+    assert!(ja.reason.as_deref().unwrap().contains("correct"), "{ja:?}");
     let jc = score_of(&h, c).await.expect("turn c judged after the wait");
-    assert_eq!(jc["score"], 1);
+    assert_eq!(jc.score, 1);
 
     // The judge saw the request, the answer and the user's next message.
     let judge_calls: Vec<Value> =
@@ -84,10 +79,10 @@ async fn a_corrected_turn_scores_minus_one_from_the_users_next_message() {
     assert!(prompt_a.contains("## The assistant's answer\nEcho: put the meeting time in the notes"), "{prompt_a}");
     assert!(prompt_a.contains("## The user's next message\nno, timestamps must carry +08:00"), "{prompt_a}");
 
-    let page = h.admin("/api/turns?session=s1").await;
-    assert_eq!(page["turns"][1]["score"], -1);
-    let status = h.admin("/api/status").await;
-    assert!(status["judge"]["scored"].as_i64().unwrap() >= 2);
+    let page = h.client().turns(&TurnFilter { session: Some("s1".into()), ..Default::default() }).await.unwrap();
+    assert_eq!(page.turns[1].score, Some(-1));
+    let status = h.client().status().await.unwrap();
+    assert!(status.judge.unwrap().scored >= 2);
 
     let mut seen = String::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
@@ -105,22 +100,22 @@ async fn votes_take_the_majority_and_a_tie_is_zero() {
     let h = Harness::start(judged).await;
     let a = say(&h, "v1", &["decide [[judge_votes:1,-1,-1]]"]).await;
     let b = say(&h, "v2", &["decide [[judge_votes:1,-1,0]]"]).await;
-    assert_eq!(score_of(&h, a).await.unwrap()["score"], -1);
+    assert_eq!(score_of(&h, a).await.unwrap().score, -1);
     let jb = score_of(&h, b).await.unwrap();
-    assert_eq!(jb["score"], 0);
-    assert_eq!(jb["votes"], json!([1, -1, 0]));
+    assert_eq!(jb.score, 0);
+    assert_eq!(jb.votes, Some(json!([1, -1, 0])));
     h.stop().await;
 }
 
 /// The judge's status once `done` holds, polled for up to `secs` seconds.
-async fn judge_status_when(h: &Harness, secs: u64, done: impl Fn(&Value) -> bool) -> Value {
+async fn judge_status_when(h: &Harness, secs: u64, done: impl Fn(&JudgeStatus) -> bool) -> JudgeStatus {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
     loop {
-        let s = h.admin("/api/status").await["judge"].clone();
+        let s = h.client().status().await.unwrap().judge.expect("a judge");
         if done(&s) {
             return s;
         }
-        assert!(tokio::time::Instant::now() < deadline, "judge status never got there: {s}");
+        assert!(tokio::time::Instant::now() < deadline, "judge status never got there: {s:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -141,17 +136,16 @@ async fn a_judge_without_a_score_line_fails_loudly_instead_of_scoring_zero() {
     })
     .await;
     let a = say(&h, "g1", &["decide [[judge_garbage]]"]).await;
-    let j = judge_status_when(&h, 15, |j| j["failed"] == 1).await;
-    h.flush().await;
-    assert!(h.turn(a).await["judgement"].is_null(), "no score from answers without a Score line");
+    let j = judge_status_when(&h, 15, |j| j.failed == 1).await;
+    assert!(judgement(&h, a).await.is_none(), "no score from answers without a Score line");
     let (status, attempts, err, raw) = job(&h, a);
     assert_eq!((status.as_str(), attempts), ("failed", 3), "retried, then given up");
     assert_eq!(err.as_deref(), Some("the judge's answers had no Score line"));
     assert!(raw.unwrap().contains("I cannot decide."), "the raw answers are kept");
-    assert_eq!((j["unparseable"].as_i64(), j["unparseable_answers"].as_i64()), (Some(1), Some(9)), "{j}");
-    assert_eq!((j["scored"].as_i64(), j["pending"].as_i64()), (Some(0), Some(0)), "{j}");
-    assert_eq!(j["last_answer"], "I cannot decide.");
-    assert!(j["problem"].as_str().unwrap().contains("this model can't judge: 9 unparseable answers"), "{j}");
+    assert_eq!((j.unparseable, j.unparseable_answers), (1, 9), "{j:?}");
+    assert_eq!((j.scored, j.pending), (0, 0), "{j:?}");
+    assert_eq!(j.last_answer.as_deref(), Some("I cannot decide."));
+    assert!(j.problem.as_deref().unwrap().contains("this model can't judge: 9 unparseable answers"), "{j:?}");
     h.stop().await;
 }
 
@@ -164,10 +158,10 @@ async fn a_judge_echoing_the_rubric_does_not_vote() {
     })
     .await;
     let a = say(&h, "e1", &["decide [[judge_echo]]"]).await;
-    let j = judge_status_when(&h, 15, |j| j["failed"] == 1).await;
-    assert!(h.turn(a).await["judgement"].is_null(), "an echoed `Score: -1` is no vote");
-    assert_eq!(j["unparseable_answers"], 3, "{j}");
-    assert!(j["last_answer"].as_str().unwrap().contains("`Score: -1` if wrong"), "{j}");
+    let j = judge_status_when(&h, 15, |j| j.failed == 1).await;
+    assert!(judgement(&h, a).await.is_none(), "an echoed `Score: -1` is no vote");
+    assert_eq!(j.unparseable_answers, 3, "{j:?}");
+    assert!(j.last_answer.as_deref().unwrap().contains("`Score: -1` if wrong"), "{j:?}");
     h.stop().await;
 }
 
@@ -181,14 +175,14 @@ async fn a_judge_that_times_out_is_retried_then_given_up_saying_so() {
     })
     .await;
     let a = say(&h, "t1", &["decide [[judge_delay_ms:1500]]"]).await;
-    let j = judge_status_when(&h, 20, |j| j["failed"] == 1).await;
-    assert!(h.turn(a).await["judgement"].is_null(), "a timed-out vote is not a 0");
+    let j = judge_status_when(&h, 20, |j| j.failed == 1).await;
+    assert!(judgement(&h, a).await.is_none(), "a timed-out vote is not a 0");
     let (status, attempts, err, _) = job(&h, a);
     assert_eq!((status.as_str(), attempts), ("failed", 3));
     assert!(err.unwrap().contains("timed out"));
-    assert_eq!((j["timed_out"].as_i64(), j["timed_out_answers"].as_i64()), (Some(1), Some(3)), "{j}");
-    assert_eq!(j["unparseable"], 0);
-    assert!(j["problem"].as_str().unwrap().contains("too slow"), "{j}");
+    assert_eq!((j.timed_out, j.timed_out_answers), (1, 3), "{j:?}");
+    assert_eq!(j.unparseable, 0);
+    assert!(j.problem.as_deref().unwrap().contains("too slow"), "{j:?}");
     h.stop().await;
 }
 
@@ -201,7 +195,7 @@ async fn the_judge_asks_for_a_json_score_and_falls_back_to_text_when_refused() {
     .await;
     let a = say(&h, "j1", &["decide [[judge_score:-1]]"]).await;
     let ja = score_of(&h, a).await.expect("scored from a JSON answer");
-    assert_eq!((ja["score"].as_i64(), ja["reason"].as_str()), (Some(-1), Some("The user had to correct the answer.")));
+    assert_eq!((ja.score, ja.reason.as_deref()), (-1, Some("The user had to correct the answer.")));
     let first = h.standin.requests().into_iter().find(|r| r.json()["model"] == "standin-judge").unwrap().json();
     assert_eq!(first["response_format"]["type"], "json_schema");
     assert_eq!(first["response_format"]["json_schema"]["schema"]["properties"]["score"]["enum"], json!([-1, 0, 1]));
@@ -209,9 +203,9 @@ async fn the_judge_asks_for_a_json_score_and_falls_back_to_text_when_refused() {
 
     // A server without structured output answers 400: asked again in text, and from then on.
     let b = say(&h, "j2", &["decide [[refuse_response_format]]"]).await;
-    assert_eq!(score_of(&h, b).await.expect("scored from text")["score"], 1);
+    assert_eq!(score_of(&h, b).await.expect("scored from text").score, 1);
     let c = say(&h, "j3", &["decide again"]).await;
-    assert_eq!(score_of(&h, c).await.expect("scored")["score"], 1);
+    assert_eq!(score_of(&h, c).await.expect("scored").score, 1);
     let for_c: Vec<Value> = h
         .standin
         .requests()
@@ -227,24 +221,13 @@ async fn the_judge_asks_for_a_json_score_and_falls_back_to_text_when_refused() {
 #[tokio::test]
 async fn pausing_learning_stops_the_judge() {
     let h = Harness::start(judged).await;
-    let r = h.http.post(h.url("/api/learning/pause")).bearer_auth(&h.token).send().await.unwrap();
-    assert_eq!(r.status(), 200);
-    let r = h
-        .http
-        .post(h.url("/v1/chat/completions"))
-        .header("x-session-id", "p1")
-        .header("x-session-done", "true")
-        .json(&json!({"model": "m", "messages": [{"role": "user", "content": "while paused"}]}))
-        .send()
-        .await
-        .unwrap();
-    let a = turn_id(&r);
+    assert!(h.client().pause_learning(true).await.unwrap().learning_paused);
+    let a = common::say(&h, "p1", &["while paused"], true).await;
     // Due at once (the session ended); the judge looks twice a second.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert!(!h.standin.requests().iter().any(|r| r.json()["model"] == "standin-judge"), "the judge ran while paused");
-    let r = h.http.post(h.url("/api/learning/resume")).bearer_auth(&h.token).send().await.unwrap();
-    assert_eq!(r.status(), 200);
-    assert_eq!(score_of(&h, a).await.expect("judged after resuming")["score"], 1);
+    assert!(!h.client().pause_learning(false).await.unwrap().learning_paused);
+    assert_eq!(score_of(&h, a).await.expect("judged after resuming").score, 1);
     h.stop().await;
 }
 
@@ -281,8 +264,7 @@ async fn an_outage_delays_scoring_and_a_restart_scores_each_turn_once() {
         tokio::time::sleep(Duration::from_millis(30)).await;
     }
     assert!(down.requests().len() >= 6, "the judge was asked ({} calls)", down.requests().len());
-    assert!(h.turn(a).await["judgement"].is_null());
-    h.flush().await;
+    assert!(judgement(&h, a).await.is_none());
     let db = rusqlite::Connection::open(h.home.path().join("metaclaw.db")).unwrap();
     let (status, attempts, err): (String, i64, String) = db
         .query_row("SELECT status, attempts, last_error FROM judge_jobs WHERE turn_id = ?1", [a], |r| {
@@ -295,8 +277,8 @@ async fn an_outage_delays_scoring_and_a_restart_scores_each_turn_once() {
 
     // The user points the judge at a working upstream and restarts: both turns get scored once.
     h.restart(|c| with_judge_upstream(c, &agent, &g)).await;
-    assert_eq!(score_of(&h, a).await.expect("scored after restart")["score"], 1);
-    assert_eq!(score_of(&h, b).await.expect("scored after restart")["score"], 1);
+    assert_eq!(score_of(&h, a).await.expect("scored after restart").score, 1);
+    assert_eq!(score_of(&h, b).await.expect("scored after restart").score, 1);
     let (status, _, err): (String, i64, Option<String>) = db
         .query_row("SELECT status, attempts, last_error FROM judge_jobs WHERE turn_id = ?1", [a], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
@@ -315,22 +297,14 @@ async fn an_outage_delays_scoring_and_a_restart_scores_each_turn_once() {
 async fn user_feedback_overrides_the_judge_and_side_turns_are_not_judged() {
     let h = Harness::start(judged).await;
     let a = say(&h, "f1", &["good answer please"]).await;
-    assert_eq!(score_of(&h, a).await.unwrap()["score"], 1);
-    let r = h
-        .http
-        .post(h.url(&format!("/api/turns/{a}/feedback")))
-        .bearer_auth(&h.token)
-        .json(&json!({"score": -1, "note": "dates were wrong"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let j = h.turn(a).await["judgement"].clone();
-    assert_eq!(
-        (j["score"].as_i64(), j["source"].as_str(), j["note"].as_str()),
-        (Some(-1), Some("user"), Some("dates were wrong"))
-    );
-    assert!(j["reason"].is_null() && j["votes"].is_null(), "the user's verdict replaces the judge's reasons: {j}");
+    assert_eq!(score_of(&h, a).await.unwrap().score, 1);
+    let verdict = Feedback { score: -1, note: Some("dates were wrong".into()) };
+    let reply = h.client().feedback(a, &verdict).await.unwrap();
+    assert_eq!((reply.turn_id, reply.score, reply.source), (a, -1, ScoreSource::User));
+    let j = judgement(&h, a).await.unwrap();
+    assert_eq!((j.score, j.source, j.note.as_deref()), (-1, ScoreSource::User, Some("dates were wrong")));
+    assert!(j.reason.is_none() && j.votes.is_none(), "the user's verdict replaces the judge's reasons: {j:?}");
+    // Raw HTTP: malformed and unknown feedback are answered by status code.
     for (body, status) in [(json!({"score": 2}), 400), (json!({"score": 1}), 404)] {
         let path =
             if status == 404 { "/api/turns/99999/feedback".to_string() } else { format!("/api/turns/{a}/feedback") };
@@ -349,7 +323,7 @@ async fn user_feedback_overrides_the_judge_and_side_turns_are_not_judged() {
     let r = h.chat(common::user("boom [[status:500]]")).await;
     let failed = turn_id(&r);
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    assert!(h.turn(side).await["judgement"].is_null(), "side turns are not judged");
-    assert!(h.turn(failed).await["judgement"].is_null(), "failed turns are not judged");
+    assert!(judgement(&h, side).await.is_none(), "side turns are not judged");
+    assert!(judgement(&h, failed).await.is_none(), "failed turns are not judged");
     h.stop().await;
 }

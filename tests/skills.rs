@@ -10,31 +10,39 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{turn_id, Harness};
+use metaclaw::api::types::learning::{Candidate, CandidateStatus};
+use metaclaw::api::types::skills::{ExplainArg, Origin, PathArg, SkillList, SkillWrite};
+use metaclaw::api::types::ErrorCode;
+use metaclaw::evolve::review::FlagKind;
+use metaclaw::skills::{Injected, Problem};
 use serde_json::{json, Value};
 
 fn skill_md(name: &str, description: &str, body: &str) -> String {
     format!("---\nname: {name}\ndescription: {description:?}\nmetadata:\n  category: agentic\n---\n\n{body}\n")
 }
 
-async fn api(h: &Harness, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut rb = h.http.request(method, h.url(path)).bearer_auth(&h.token);
-    if let Some(b) = body {
-        rb = rb.json(&b);
-    }
-    let r = rb.send().await.unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
+async fn create(h: &Harness, name: &str, description: &str, body: &str) -> i64 {
+    common::create_skill(h, name, &skill_md(name, description, body)).await
 }
 
-async fn create(h: &Harness, name: &str, description: &str, body: &str) -> i64 {
-    let (s, v) = api(
-        h,
-        reqwest::Method::POST,
-        "/api/skills",
-        Some(json!({"name": name, "content": skill_md(name, description, body)})),
-    )
-    .await;
-    assert_eq!(s, 200, "{v}");
-    v["generation"].as_i64().unwrap()
+/// The skills a turn carried.
+async fn injected(h: &Harness, turn: i64) -> Vec<Injected> {
+    let t = h.turn_detail(turn).await;
+    serde_json::from_value(t.summary.skills).unwrap()
+}
+
+/// The library as listed.
+async fn list(h: &Harness) -> SkillList {
+    h.client().skills(&Default::default()).await.unwrap()
+}
+
+/// `POST /api/skills/explain` for `query`.
+async fn explain(h: &Harness, query: &str) -> metaclaw::api::types::skills::Explanation {
+    h.client().explain(&ExplainArg { query: query.into() }).await.unwrap()
+}
+
+fn path_arg(path: &Path) -> PathArg {
+    PathArg { path: path.to_path_buf(), overwrite: None }
 }
 
 fn ask(text: &str) -> Value {
@@ -72,11 +80,12 @@ async fn matching_main_turns_get_the_skill_side_and_unrelated_turns_do_not() {
     assert!(sys.starts_with("You are an agent.\n\n## Skills"), "{sys}");
     assert!(sys.contains("### iso-timestamps") && sys.contains("+08:00"), "{sys}");
     assert!(!sys.contains("cat-facts"));
-    let t = h.turn(id).await;
-    assert_eq!(t["skills"][0]["name"], "iso-timestamps");
-    assert!(t["skills"][0]["score"].as_f64().unwrap() > 0.0);
-    assert!(t["skills"][0]["terms"].as_array().unwrap().iter().any(|x| x == "timestamp"));
-    assert_eq!(t["generation"].as_i64().unwrap(), g + 1, "stamped with the generation it was served under");
+    let t = h.turn_detail(id).await;
+    let skills: Vec<Injected> = serde_json::from_value(t.summary.skills.clone()).unwrap();
+    assert_eq!(skills[0].name, "iso-timestamps");
+    assert!(skills[0].score > 0.0);
+    assert!(skills[0].terms.iter().any(|x| x == "timestamp"));
+    assert_eq!(t.summary.generation, g + 1, "stamped with the generation it was served under");
 
     let r = h
         .http
@@ -86,8 +95,8 @@ async fn matching_main_turns_get_the_skill_side_and_unrelated_turns_do_not() {
         .send()
         .await
         .unwrap();
-    let t = h.turn(turn_id(&r)).await;
-    assert_eq!(t["skills"], json!([]));
+    let t = h.turn_detail(turn_id(&r)).await;
+    assert_eq!(t.summary.skills, json!([]));
     assert_eq!(system_sent(&h), "You are an agent.");
 
     h.chat(ask("what's the capital of France?")).await;
@@ -120,12 +129,7 @@ fn write_skill(dir: &Path, name: &str, text: &str) {
 }
 
 async fn skill_names(h: &Harness) -> Vec<String> {
-    h.admin("/api/skills").await["skills"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["name"].as_str().unwrap().to_string())
-        .collect()
+    list(h).await.skills.into_iter().map(|s| s.name).collect()
 }
 
 #[tokio::test]
@@ -150,11 +154,11 @@ async fn a_dropped_in_skill_applies_on_the_next_turn_and_broken_files_are_report
     h.chat(ask("modify the config file, keep a backup")).await;
     assert!(system_sent(&h).contains("### backup-first"));
 
-    let list = h.admin("/api/skills").await;
-    let p = &list["problems"][0];
-    assert!(p["file"].as_str().unwrap().ends_with("broken/SKILL.md"), "{p}");
-    assert_eq!(p["line"], 4);
-    assert!(p["reason"].as_str().unwrap().contains("not valid YAML"));
+    let listed = list(&h).await;
+    let p = &listed.problems[0];
+    assert!(p.file.ends_with("broken/SKILL.md"), "{p}");
+    assert_eq!(p.line, Some(4));
+    assert!(p.reason.contains("not valid YAML"));
 
     // Removing the file removes the skill, again without a restart.
     std::fs::remove_dir_all(h.home.path().join("skills/backup-first")).unwrap();
@@ -172,56 +176,52 @@ async fn a_dropped_in_skill_applies_on_the_next_turn_and_broken_files_are_report
 #[tokio::test]
 async fn managing_skills_makes_generations_and_they_survive_a_restart() {
     let mut h = Harness::start(|_| {}).await;
-    use reqwest::Method;
-    let g0 = h.admin("/api/skills").await["generation"].as_i64().unwrap();
+    let api = h.client();
+    let g0 = list(&h).await.generation;
     let g1 = create(&h, "tidy-notes", "Use when tidying meeting notes into action items.", "List owners.").await;
     assert_eq!(g1, g0 + 1);
-    let (s, v) = api(
-        &h,
-        Method::POST,
-        "/api/skills",
-        Some(json!({"name": "tidy-notes", "content": skill_md("tidy-notes", "d", "b")})),
-    )
-    .await;
-    assert_eq!((s, v["error"]["code"].as_str()), (409, Some("conflict")));
-    let (s, v) =
-        api(&h, Method::POST, "/api/skills", Some(json!({"name": "bad", "content": "---\nname: bad\n---\n"}))).await;
-    assert_eq!(s, 422);
-    assert!(v["error"]["problems"][0]["reason"].as_str().unwrap().contains("description"));
+    let again = SkillWrite {
+        name: Some("tidy-notes".into()),
+        content: Some(skill_md("tidy-notes", "d", "b")),
+        ..Default::default()
+    };
+    let e = api.create_skill(&again).await.unwrap_err();
+    assert_eq!((e.status(), e.code()), (Some(409), Some(ErrorCode::Conflict)), "{e}");
+    let bad =
+        SkillWrite { name: Some("bad".into()), content: Some("---\nname: bad\n---\n".into()), ..Default::default() };
+    let e = api.create_skill(&bad).await.unwrap_err();
+    assert_eq!(e.status(), Some(422), "{e}");
+    let metaclaw::api::client::ClientError::Api { problems, .. } = &e else { panic!("{e:?}") };
+    assert!(problems[0].reason.contains("description"), "{problems:?}");
 
-    let (_, v) = api(&h, Method::POST, "/api/skills/tidy-notes/disable", None).await;
-    let g2 = v["generation"].as_i64().unwrap();
+    let g2 = api.enable_skill("tidy-notes", false).await.unwrap().generation;
     assert_eq!(g2, g1 + 1);
     h.chat(ask("tidy these meeting notes into action items")).await;
     assert!(!system_sent(&h).contains("tidy-notes"), "a disabled skill is not injected");
-    let (_, v) = api(&h, Method::POST, "/api/skills/tidy-notes/enable", None).await;
-    let g3 = v["generation"].as_i64().unwrap();
+    let g3 = api.enable_skill("tidy-notes", true).await.unwrap().generation;
     assert_eq!(g3, g2 + 1);
 
-    let (s, v) =
-        api(&h, Method::PUT, "/api/skills/tidy-notes", Some(json!({"body": "List owners and due dates."}))).await;
-    assert_eq!(s, 200, "{v}");
-    let g4 = v["generation"].as_i64().unwrap();
+    let edit = SkillWrite { body: Some("List owners and due dates.".into()), ..Default::default() };
+    let g4 = api.update_skill("tidy-notes", &edit).await.unwrap().generation;
     assert_eq!(g4, g3 + 1);
-    let shown = h.admin("/api/skills/tidy-notes").await;
-    assert!(shown["content"].as_str().unwrap().contains("due dates"));
-    assert_eq!(shown["category"], Value::Null, "category lives in metadata");
-    assert_eq!(shown["metadata"]["category"], "agentic");
+    let shown = api.skill("tidy-notes").await.unwrap();
+    assert!(shown.content.contains("due dates"));
+    assert_eq!(shown.entry.skill.metadata.get("category").map(String::as_str), Some("agentic"));
+    // The wire shape: no top-level `category` (it lives in metadata).
+    let (s, raw) = common::api(&h, reqwest::Method::GET, "/api/skills/tidy-notes", None).await;
+    assert_eq!((s, &raw["category"]), (200, &Value::Null), "category lives in metadata: {raw}");
 
-    let (_, v) = api(&h, Method::DELETE, "/api/skills/tidy-notes", None).await;
-    let g5 = v["generation"].as_i64().unwrap();
+    let g5 = api.delete_skill("tidy-notes").await.unwrap().generation;
     assert!(!skill_names(&h).await.contains(&"tidy-notes".to_string()));
-    let trash = h.admin("/api/skills-trash").await;
-    assert_eq!(trash["trash"][0]["name"], "tidy-notes");
-    let (_, v) = api(&h, Method::POST, "/api/skills/tidy-notes/restore", None).await;
-    let g6 = v["generation"].as_i64().unwrap();
+    let trash = api.skills_trash().await.unwrap();
+    assert_eq!(trash.trash[0].name, "tidy-notes");
+    let g6 = api.restore_skill("tidy-notes").await.unwrap().generation;
     assert!(g5 > g4 && g6 > g5);
-    let (s, _) = api(&h, Method::POST, "/api/skills/nope/disable", None).await;
-    assert_eq!(s, 404);
+    let e = api.enable_skill("nope", false).await.unwrap_err();
+    assert_eq!(e.status(), Some(404), "{e}");
 
-    let history = h.admin("/api/generations").await;
-    let reasons: Vec<&str> =
-        history["generations"].as_array().unwrap().iter().map(|g| g["reason"].as_str().unwrap()).collect();
+    let history = api.generations(&Default::default()).await.unwrap();
+    let reasons: Vec<&str> = history.generations.iter().map(|g| g.reason.as_str()).collect();
     assert_eq!(
         &reasons[..7],
         &[
@@ -234,11 +234,13 @@ async fn managing_skills_makes_generations_and_they_survive_a_restart() {
             "start"
         ]
     );
-    assert_eq!(history["generations"][2]["changes"][0]["change"], "modified");
+    let edited: Vec<metaclaw::api::types::skills::GenerationChangeEntry> =
+        serde_json::from_value(history.generations[2].changes.clone()).unwrap();
+    assert_eq!(edited[0].change, metaclaw::dataset::ChangeKind::Modified);
 
     // A restart keeps the generation; the next change continues the count.
     h.restart(|_| {}).await;
-    assert_eq!(h.admin("/api/skills").await["generation"].as_i64().unwrap(), g6);
+    assert_eq!(list(&h).await.generation, g6);
     let g7 = create(&h, "another-one", "Use when testing restarts.", "x").await;
     assert_eq!(g7, g6 + 1);
     h.stop().await;
@@ -247,25 +249,19 @@ async fn managing_skills_makes_generations_and_they_survive_a_restart() {
 #[tokio::test]
 async fn builtin_skills_can_be_disabled_and_overridden_by_the_users_folder() {
     let h = Harness::start(|c| c.skills.builtin = true).await;
-    let list = h.admin("/api/skills").await;
-    let skills = list["skills"].as_array().unwrap();
+    let api = h.client();
+    let skills = list(&h).await.skills;
     assert!(skills.len() >= 40);
-    assert!(skills.iter().all(|s| s["origin"] == "builtin"));
-    use reqwest::Method;
-    let (s, _) =
-        api(&h, Method::PUT, "/api/skills/keep-completion-log", Some(json!({"body": "MY OWN LOG RULES"}))).await;
-    assert_eq!(s, 200);
-    let e = h.admin("/api/skills/keep-completion-log").await;
-    assert_eq!((e["origin"].as_str(), e["overrides_builtin"].as_bool()), (Some("user"), Some(true)));
+    assert!(skills.iter().all(|s| s.origin == Origin::Builtin));
+    let mine = SkillWrite { body: Some("MY OWN LOG RULES".into()), ..Default::default() };
+    api.update_skill("keep-completion-log", &mine).await.unwrap();
+    let e = api.skill("keep-completion-log").await.unwrap().entry;
+    assert_eq!((e.skill.origin, e.overrides_builtin), (Origin::User, true));
     // Deleting a built-in disables it (it lives in the binary).
-    let (s, _) = api(&h, Method::DELETE, "/api/skills/profile-performance", None).await;
-    assert_eq!(s, 200);
-    assert_eq!(h.admin("/api/skills/profile-performance").await["enabled"], false);
-    let ex: Value =
-        api(&h, Method::POST, "/api/skills/explain", Some(json!({"query": "the dashboard is slow, profile it"})))
-            .await
-            .1;
-    assert!(ex["candidates"].as_array().unwrap().iter().all(|c| c["name"] != "profile-performance"));
+    api.delete_skill("profile-performance").await.unwrap();
+    assert!(!api.skill("profile-performance").await.unwrap().entry.enabled);
+    let ex = explain(&h, "the dashboard is slow, profile it").await;
+    assert!(ex.candidates.iter().all(|c| c.name != "profile-performance"));
     h.stop().await;
 }
 
@@ -278,38 +274,32 @@ async fn import_validate_export_and_explain() {
     std::fs::create_dir_all(src.path().join("debug-systematically/scripts")).unwrap();
     std::fs::write(src.path().join("debug-systematically/scripts/run.sh"), "echo hi").unwrap();
     write_skill(src.path(), "Bad_Name", "---\nname: Bad_Name\ndescription: x\n---\n");
-    use reqwest::Method;
-    let (s, v) = api(&h, Method::POST, "/api/skills/validate", Some(json!({"path": src.path()}))).await;
-    assert_eq!(s, 200);
-    let results = v["skills"].as_array().unwrap();
-    assert_eq!(results.iter().filter(|r| r["ok"] == true).count(), 1);
-    let bad = results.iter().find(|r| r["ok"] == false).unwrap();
-    assert_eq!(bad["problem"]["line"], 2);
+    let api = h.client();
+    let results = api.validate_skills(&path_arg(src.path())).await.unwrap().skills;
+    assert_eq!(results.iter().filter(|r| r.ok).count(), 1);
+    let bad = results.iter().find(|r| !r.ok).unwrap();
+    assert_eq!(bad.problem.as_ref().unwrap().line, Some(2));
 
-    let (s, v) = api(&h, Method::POST, "/api/skills/import", Some(json!({"path": src.path()}))).await;
-    assert_eq!(s, 200, "{v}");
-    assert_eq!(v["imported"], json!(["debug-systematically"]));
-    assert_eq!(v["invalid"].as_array().unwrap().len(), 1);
-    assert!(v["warnings"][0]["reason"].as_str().unwrap().contains("metadata.category"));
+    let v = api.import_skills(&path_arg(src.path())).await.unwrap().report;
+    assert_eq!(v.imported, ["debug-systematically"]);
+    assert_eq!(v.invalid.len(), 1);
+    assert!(v.warnings[0].reason.contains("metadata.category"));
     let dest = h.home.path().join("skills/debug-systematically");
     assert!(dest.join("scripts/run.sh").exists(), "the whole skill folder is imported");
     let text = std::fs::read_to_string(dest.join("SKILL.md")).unwrap();
     assert!(text.contains("metadata:\n  category: coding") && !text.contains("\ncategory:"), "{text}");
-    let (_, v) = api(&h, Method::POST, "/api/skills/import", Some(json!({"path": src.path()}))).await;
-    assert_eq!(v["skipped_existing"], json!(["debug-systematically"]));
+    let v = api.import_skills(&path_arg(src.path())).await.unwrap().report;
+    assert_eq!(v.skipped_existing, ["debug-systematically"]);
 
     let out = tempfile::tempdir().unwrap();
-    let (_, v) = api(&h, Method::POST, "/api/skills/export", Some(json!({"path": out.path()}))).await;
-    assert_eq!(v["exported"], 1);
+    assert_eq!(api.export_skills(&path_arg(out.path())).await.unwrap().exported, 1);
     assert!(out.path().join("debug-systematically/SKILL.md").exists());
 
-    let (_, v) =
-        api(&h, Method::POST, "/api/skills/explain", Some(json!({"query": "help me debug this failing program"})))
-            .await;
-    assert_eq!(v["candidates"][0]["name"], "debug-systematically");
-    assert_eq!(v["candidates"][0]["injected"], true);
-    assert!(v["block"].as_str().unwrap().contains("### debug-systematically"));
-    assert!(v["query_terms"].as_array().unwrap().contains(&json!("debug")));
+    let v = explain(&h, "help me debug this failing program").await;
+    assert_eq!(v.candidates[0].name, "debug-systematically");
+    assert!(v.candidates[0].injected);
+    assert!(v.block.contains("### debug-systematically"));
+    assert!(v.query_terms.iter().any(|t| t == "debug"));
     h.stop().await;
 }
 
@@ -363,11 +353,11 @@ async fn hot_reload_under_load_never_fails_a_request_or_mixes_library_states() {
     assert!(versions.len() >= 5, "the edits made several generations: {}", versions.len());
     let mut seen = std::collections::HashSet::new();
     for id in ids {
-        let t = h.admin(&format!("/api/turns/{id}")).await;
-        let sys = t["messages"][0]["content"].as_str().unwrap();
+        let t = h.client().turn(id).await.unwrap();
+        let sys = t.messages[0]["content"].as_str().unwrap();
         let served: Vec<&str> = sys.split_whitespace().filter(|w| w.starts_with("VERSION-")).collect();
         assert_eq!(served.len(), 1, "exactly one version of the skill per turn: {sys}");
-        let g = t["generation"].as_i64().unwrap();
+        let g = t.summary.generation;
         assert_eq!(
             Some(served[0]),
             versions.get(&g).map(String::as_str),
@@ -404,10 +394,8 @@ async fn semantic_retrieval_matches_by_meaning_caches_vectors_and_falls_back() {
     // Wait for the skill vectors (embedded in the background after the reload).
     let mut ready = false;
     for _ in 0..100 {
-        let (_, v) =
-            api(&h, reqwest::Method::POST, "/api/skills/explain", Some(json!({"query": "automobile trouble again"})))
-                .await;
-        if v["candidates"].as_array().unwrap().iter().any(|c| c["name"] == "car-maintenance" && c["injected"] == true) {
+        let v = explain(&h, "automobile trouble again").await;
+        if v.candidates.iter().any(|c| c.name == "car-maintenance" && c.injected) {
             ready = true;
             break;
         }
@@ -416,18 +404,18 @@ async fn semantic_retrieval_matches_by_meaning_caches_vectors_and_falls_back() {
     assert!(ready, "skill vectors were computed");
     // No word in common with the skill: only meaning connects them.
     let r = h.chat(ask("automobile trouble again")).await;
-    let t = h.turn(turn_id(&r)).await;
-    assert_eq!(t["skills"][0]["name"], "car-maintenance", "{t}");
-    assert!(t["skills"][0]["similarity"].as_f64().unwrap() > 0.3);
-    assert_eq!(t["skills"][0]["terms"], json!([]));
+    let t = injected(&h, turn_id(&r)).await;
+    assert_eq!(t[0].name, "car-maintenance", "{t:?}");
+    assert!(t[0].similarity.unwrap() > 0.3);
+    assert_eq!(t[0].terms, Vec::<String>::new());
     assert_eq!(embedding_batches(&h), 1);
 
     // The embeddings call fails: the turn still succeeds, ranked lexically.
     let r = h.chat(ask("tidy the meeting notes into action items [[embed_status:500]]")).await;
     assert_eq!(r.status(), 200);
-    let t = h.turn(turn_id(&r)).await;
-    assert_eq!(t["skills"][0]["name"], "tidy-notes");
-    assert!(t["skills"][0].get("similarity").is_none());
+    let t = injected(&h, turn_id(&r)).await;
+    assert_eq!(t[0].name, "tidy-notes");
+    assert_eq!(t[0].similarity, None);
 
     // Vectors are cached by content hash: a restart embeds nothing again.
     h.restart(|c| c.skills.embedding_model = Some("standin-embed".into())).await;
@@ -439,7 +427,7 @@ async fn semantic_retrieval_matches_by_meaning_caches_vectors_and_falls_back() {
     let h = Harness::start(|_| {}).await;
     create(&h, "car-maintenance", "Use when the car needs care.", "Car care: oil, tyres.").await;
     let r = h.chat(ask("automobile trouble again")).await;
-    assert_eq!(h.turn(turn_id(&r)).await["skills"], json!([]));
+    assert_eq!(injected(&h, turn_id(&r)).await, []);
     h.stop().await;
 }
 
@@ -452,13 +440,11 @@ fn alias_bomb(name: &str) -> String {
     )
 }
 
-fn problem_for<'a>(list: &'a Value, folder: &str) -> &'a Value {
-    list["problems"]
-        .as_array()
-        .unwrap()
+fn problem_for<'a>(list: &'a SkillList, folder: &str) -> &'a Problem {
+    list.problems
         .iter()
-        .find(|p| p["file"].as_str().unwrap().ends_with(&format!("{folder}/SKILL.md")))
-        .unwrap_or_else(|| panic!("no problem for {folder}: {list}"))
+        .find(|p| p.file.ends_with(&format!("{folder}/SKILL.md")))
+        .unwrap_or_else(|| panic!("no problem for {folder}: {list:?}"))
 }
 
 #[tokio::test]
@@ -469,35 +455,31 @@ async fn a_yaml_alias_bomb_is_a_problem_at_start_on_reload_through_the_api_and_i
     write_skill(&skills, "fine", &skill_md("fine", "Use when checking that good skills still load.", "Check."));
     // At start: the engine comes up, loads the good skill and lists the bad one as a problem.
     h.restart(|_| {}).await;
-    let list = h.admin("/api/skills").await;
-    assert!(problem_for(&list, "bomb")["reason"].as_str().unwrap().contains("anchors"), "{list}");
+    let listed = list(&h).await;
+    assert!(problem_for(&listed, "bomb").reason.contains("anchors"), "{listed:?}");
     assert!(skill_names(&h).await.contains(&"fine".to_string()));
 
-    use reqwest::Method;
-    let (s, v) =
-        api(&h, Method::POST, "/api/skills", Some(json!({"name": "bomb2", "content": alias_bomb("bomb2")}))).await;
-    assert_eq!(s, 422, "{v}");
-    assert!(v["error"]["problems"][0]["reason"].as_str().unwrap().contains("anchors"), "{v}");
+    let api = h.client();
+    let bomb = SkillWrite { name: Some("bomb2".into()), content: Some(alias_bomb("bomb2")), ..Default::default() };
+    let e = api.create_skill(&bomb).await.unwrap_err();
+    assert_eq!(e.status(), Some(422), "{e}");
+    let metaclaw::api::client::ClientError::Api { problems, .. } = &e else { panic!("{e:?}") };
+    assert!(problems[0].reason.contains("anchors"), "{e}");
 
-    let (s, v) = api(&h, Method::POST, "/api/skills/validate", Some(json!({"path": skills}))).await;
-    assert_eq!(s, 200, "{v}");
-    let bad: Vec<_> = v["skills"].as_array().unwrap().iter().filter(|r| r["ok"] == false).collect();
-    assert_eq!(bad.len(), 1, "{v}");
-    assert!(bad[0]["problem"]["reason"].as_str().unwrap().contains("anchors"));
+    let results = api.validate_skills(&path_arg(&skills)).await.unwrap().skills;
+    let bad: Vec<_> = results.iter().filter(|r| !r.ok).collect();
+    assert_eq!(bad.len(), 1, "{results:?}");
+    assert!(bad[0].problem.as_ref().unwrap().reason.contains("anchors"));
 
     let src = tempfile::tempdir().unwrap();
     write_skill(src.path(), "bomb3", &alias_bomb("bomb3"));
-    let (s, v) = api(&h, Method::POST, "/api/skills/import", Some(json!({"path": src.path()}))).await;
-    assert_eq!(s, 200, "{v}");
-    assert_eq!(v["imported"], json!([]));
-    assert!(v["invalid"][0]["reason"].as_str().unwrap().contains("anchors"), "{v}");
+    let v = api.import_skills(&path_arg(src.path())).await.unwrap().report;
+    assert_eq!(v.imported, Vec::<String>::new());
+    assert!(v.invalid[0].reason.contains("anchors"), "{v:?}");
 
     // On reload (the file watcher): a new bomb dropped in while running is reported too.
     write_skill(&skills, "bomb4", &alias_bomb("bomb4"));
-    common::wait_until_async("the watcher reports the new bomb", || async {
-        h.admin("/api/skills").await["problems"].as_array().unwrap().len() == 2
-    })
-    .await;
+    common::wait_until_async("the watcher reports the new bomb", || async { list(&h).await.problems.len() == 2 }).await;
     h.stop().await;
 }
 
@@ -513,15 +495,13 @@ async fn a_skill_file_linked_to_a_device_or_ten_megabytes_long_is_a_problem_and_
     big.push_str(&"padding line\n".repeat(10 * 1024 * 1024 / 13));
     std::fs::write(skills.join("big/SKILL.md"), big).unwrap();
     h.restart(|_| {}).await;
-    let list = h.admin("/api/skills").await;
+    let listed = list(&h).await;
     #[cfg(unix)]
-    assert_eq!(problem_for(&list, "zero")["reason"], "not a regular file", "{list}");
-    assert!(problem_for(&list, "big")["reason"].as_str().unwrap().contains("the limit is 128 KiB"), "{list}");
+    assert_eq!(problem_for(&listed, "zero").reason, "not a regular file", "{listed:?}");
+    assert!(problem_for(&listed, "big").reason.contains("the limit is 128 KiB"), "{listed:?}");
 
-    use reqwest::Method;
-    let (s, v) = api(&h, Method::POST, "/api/skills/validate", Some(json!({"path": skills}))).await;
-    assert_eq!(s, 200, "{v}");
-    assert!(v["skills"].as_array().unwrap().iter().all(|r| r["ok"] == false), "{v}");
+    let results = h.client().validate_skills(&path_arg(&skills)).await.unwrap().skills;
+    assert!(results.iter().all(|r| !r.ok), "{results:?}");
     h.stop().await;
 }
 
@@ -535,9 +515,9 @@ async fn corrected_session(h: &Harness, session: &str, directive: &str) {
     }
 }
 
-async fn candidate_named(h: &Harness, name: &str) -> Option<Value> {
-    let (_, v) = api(h, reqwest::Method::GET, "/api/candidates", None).await;
-    v["candidates"].as_array().unwrap().iter().find(|c| c["name"] == name).cloned()
+async fn candidate_named(h: &Harness, name: &str) -> Option<Candidate> {
+    let all = h.client().candidates(&Default::default()).await.unwrap().candidates;
+    all.into_iter().find(|c| c.name == name)
 }
 
 #[tokio::test]
@@ -552,11 +532,11 @@ async fn a_flagged_candidate_is_never_auto_approved_and_review_shows_its_flags()
     // A clean candidate is approved by the policy...
     corrected_session(&h, "clean", "[[evolve:timestamps]]").await;
     common::wait_until_async("the clean candidate is decided", || async {
-        candidate_named(&h, "timestamp-offsets").await.is_some_and(|c| c["status"] != "pending")
+        candidate_named(&h, "timestamp-offsets").await.is_some_and(|c| c.status != CandidateStatus::Pending)
     })
     .await;
     let clean = candidate_named(&h, "timestamp-offsets").await.unwrap();
-    assert_eq!((clean["status"].as_str(), clean["decided_by"].as_str()), (Some("approved"), Some("policy: auto")));
+    assert_eq!((clean.status, clean.decided_by.as_deref()), (CandidateStatus::Approved, Some("policy: auto")));
     // ...a risky one waits for a person, with its flags.
     corrected_session(&h, "risky", "[[evolve:risky]]").await;
     common::wait_until_async("the risky candidate", || async { candidate_named(&h, "quick-setup").await.is_some() })
@@ -572,15 +552,15 @@ async fn a_flagged_candidate_is_never_auto_approved_and_review_shows_its_flags()
     })
     .await;
     let risky = candidate_named(&h, "quick-setup").await.unwrap();
-    assert_eq!(risky["status"], "pending", "{risky}");
-    let kinds: Vec<&str> = risky["flags"].as_array().unwrap().iter().map(|f| f["kind"].as_str().unwrap()).collect();
-    for kind in ["fetch_execute", "hide_from_user", "url"] {
-        assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
+    assert_eq!(risky.status, CandidateStatus::Pending, "{risky:?}");
+    let kinds: Vec<FlagKind> = risky.flags.iter().map(|f| f.kind).collect();
+    for kind in [FlagKind::FetchExecute, FlagKind::HideFromUser, FlagKind::Url] {
+        assert!(kinds.contains(&kind), "{kind:?} missing from {kinds:?}");
     }
-    let fetch = risky["flags"].as_array().unwrap().iter().find(|f| f["kind"] == "fetch_execute").unwrap();
-    assert!(fetch["excerpt"].as_str().unwrap().contains("| sh"), "{fetch}");
+    let fetch = risky.flags.iter().find(|f| f.kind == FlagKind::FetchExecute).unwrap();
+    assert!(fetch.excerpt.contains("| sh"), "{fetch:?}");
     assert!(!skill_names(&h).await.contains(&"quick-setup".to_string()));
-    assert_eq!(clean["flags"], json!([]));
+    assert_eq!(clean.flags, []);
     h.stop().await;
 }
 
