@@ -7,9 +7,18 @@ use std::time::{Duration, Instant};
 
 use common::{turn_id, user, wait_until, Harness};
 use futures_util::StreamExt;
+use metaclaw::api::types::status::{Paging, TurnFilter};
 use metaclaw::engine::Keys;
+use metaclaw::secrets::SecretSource;
+use metaclaw::skills::Injected;
+use metaclaw::turn::{SessionSource, TurnStatus, TurnType};
 use metaclaw_standin::Options;
 use serde_json::{json, Value};
+
+/// The roles of a recorded turn's messages (as sent upstream), in order.
+fn roles(messages: &[Value]) -> Vec<&str> {
+    messages.iter().map(|m| m["role"].as_str().unwrap()).collect()
+}
 
 #[tokio::test]
 async fn non_streaming_answer_is_identical_to_direct_and_recorded() {
@@ -29,15 +38,15 @@ async fn non_streaming_answer_is_identical_to_direct_and_recorded() {
     let seen = h.standin.requests();
     assert_eq!(seen.last().unwrap().json(), body);
 
-    let t = h.turn(id).await;
-    assert_eq!(t["status"], "ok");
-    assert_eq!(t["turn_type"], "main");
-    assert_eq!(t["response_text"], "Echo: hello there");
-    assert_eq!(t["messages"], body["messages"]);
-    assert_eq!(t["params"]["temperature"], 0.2);
-    assert_eq!(t["params"]["x_unknown_field"], json!({"a": 1}));
-    assert_eq!(t["total_tokens"], 7);
-    assert!(t["latency_ms"].as_f64().unwrap() >= t["overhead_ms"].as_f64().unwrap());
+    let t = h.turn_detail(id).await;
+    assert_eq!(t.summary.status, TurnStatus::Ok);
+    assert_eq!(t.summary.turn_type, TurnType::Main);
+    assert_eq!(t.response_text.as_deref(), Some("Echo: hello there"));
+    assert_eq!(json!(t.messages), body["messages"]);
+    assert_eq!(t.params["temperature"], 0.2);
+    assert_eq!(t.params["x_unknown_field"], json!({"a": 1}));
+    assert_eq!(t.summary.total_tokens, Some(7));
+    assert!(t.summary.latency_ms >= t.summary.overhead_ms, "{:?}", t.summary);
     h.stop().await;
 }
 
@@ -58,15 +67,15 @@ async fn streaming_is_relayed_byte_for_byte_with_tool_calls_usage_and_reasoning(
     let id = turn_id(&r);
     assert_eq!(sse_bytes(r).await, direct);
 
-    let t = h.turn(id).await;
-    assert_eq!(t["status"], "ok");
-    assert_eq!(t["stream"], true);
-    assert_eq!(t["tool_calls"][0]["name"], "read_file");
-    assert_eq!(t["tool_calls"][0]["arguments"], "{\"city\":\"Paris\"}");
-    assert_eq!(t["tool_names"], json!(["read_file"]));
-    assert_eq!(t["finish_reason"], "tool_calls");
-    assert_eq!(t["reasoning_text"], "The user wants an answer; I will echo.");
-    assert!(t["total_tokens"].as_i64().unwrap() > 0);
+    let t = h.turn_detail(id).await;
+    assert_eq!(t.summary.status, TurnStatus::Ok);
+    assert!(t.summary.stream);
+    assert_eq!(t.tool_calls[0].name, "read_file");
+    assert_eq!(t.tool_calls[0].arguments, "{\"city\":\"Paris\"}");
+    assert_eq!(t.summary.tool_names, ["read_file"]);
+    assert_eq!(t.summary.finish_reason.as_deref(), Some("tool_calls"));
+    assert_eq!(t.reasoning_text.as_deref(), Some("The user wants an answer; I will echo."));
+    assert!(t.summary.total_tokens.unwrap() > 0);
     h.stop().await;
 }
 
@@ -108,10 +117,10 @@ async fn upstream_errors_keep_status_body_and_retry_after() {
         }
         let id = turn_id(&r);
         assert_eq!(r.bytes().await.unwrap(), direct);
-        let t = h.turn(id).await;
-        assert_eq!(t["status"], "upstream_error");
-        assert_eq!(t["http_status"], status);
-        assert!(t["error_body"].as_str().unwrap().contains(&format!("stand-in error {status}")));
+        let t = h.turn_detail(id).await;
+        assert_eq!(t.summary.status, TurnStatus::UpstreamError);
+        assert_eq!(t.summary.http_status, Some(i64::from(status)));
+        assert!(t.error_body.as_deref().unwrap().contains(&format!("stand-in error {status}")));
     }
     h.stop().await;
 }
@@ -169,9 +178,9 @@ async fn unreachable_upstream_is_502_and_slow_upstream_is_504() {
     assert!(v["error"]["message"].as_str().unwrap().contains(&closed.to_string()));
     assert!(id.is_none());
     h.flush().await;
-    let page = h.admin("/api/turns").await;
-    assert_eq!(page["turns"][0]["status"], "failed");
-    assert_eq!(page["turns"][0]["http_status"], 502);
+    let page = h.client().turns(&TurnFilter::default()).await.unwrap();
+    assert_eq!(page.turns[0].status, TurnStatus::Failed);
+    assert_eq!(page.turns[0].http_status, Some(502));
     h.stop().await;
 
     let h = Harness::start(|c| c.upstream.timeout_secs = 1).await;
@@ -198,9 +207,9 @@ async fn broken_and_stalled_streams_end_with_an_error_event_and_are_recorded() {
         let last = text.trim_end().rsplit("\n\n").next().unwrap();
         let v: Value = serde_json::from_str(last.strip_prefix("data: ").unwrap()).unwrap();
         assert!(v["error"]["message"].as_str().unwrap().contains(needle), "{v}");
-        let t = h.turn(id).await;
-        assert_eq!(t["status"], "failed");
-        assert!(t["error"].as_str().unwrap().contains(needle));
+        let t = h.turn_detail(id).await;
+        assert_eq!(t.summary.status, TurnStatus::Failed);
+        assert!(t.error.as_deref().unwrap().contains(needle), "{:?}", t.error);
     }
     h.stop().await;
 }
@@ -217,8 +226,7 @@ async fn client_disconnect_mid_stream_cancels_the_upstream_and_is_recorded() {
     s.next().await.unwrap().unwrap();
     drop(s);
     wait_until("the upstream stream to be dropped", || h.standin.streams_dropped() == 1).await;
-    let t = h.turn(id).await;
-    assert_eq!(t["status"], "cancelled");
+    assert_eq!(h.turn_detail(id).await.summary.status, TurnStatus::Cancelled);
     h.stop().await;
 }
 
@@ -250,20 +258,14 @@ async fn session_headers_and_body_fields_are_honoured_and_stripped() {
     let second = seen[1].json();
     assert!(second.get("session_id").is_none() && second.get("session_done").is_none(), "{second}");
 
-    let ta = h.turn(a).await;
-    assert_eq!(
-        (ta["session_id"].as_str(), ta["turn_type"].as_str(), ta["turn_index"].as_i64()),
-        (Some("agent-42"), Some("side"), Some(1))
-    );
-    let tb = h.turn(b).await;
-    assert_eq!((tb["turn_type"].as_str(), tb["turn_index"].as_i64()), (Some("main"), Some(2)));
-    let sessions = h.admin("/api/sessions").await;
-    let s = &sessions["sessions"][0];
-    assert_eq!(
-        (s["id"].as_str(), s["source"].as_str(), s["turns"].as_i64()),
-        (Some("agent-42"), Some("client"), Some(2))
-    );
-    assert!(s["done_at"].is_i64());
+    let ta = h.turn_detail(a).await.summary;
+    assert_eq!((ta.session_id.as_str(), ta.turn_type, ta.turn_index), ("agent-42", TurnType::Side, 1));
+    let tb = h.turn_detail(b).await.summary;
+    assert_eq!((tb.turn_type, tb.turn_index), (TurnType::Main, 2));
+    let sessions = h.client().sessions(&Paging::default()).await.unwrap();
+    let s = &sessions.sessions[0];
+    assert_eq!((s.id.as_str(), s.source, s.turns), ("agent-42", SessionSource::Client, 2));
+    assert!(s.done_at.is_some(), "{s:?}");
 
     let bad = h
         .http
@@ -298,8 +300,8 @@ async fn headerless_sessions_follow_the_conversation_across_a_restart() {
     let a3 = sid(&h.chat(conv(&["plan my trip", "Echo: plan my trip", "to Rome", "Echo: to Rome", "in May"])).await);
     assert_eq!(a1, a3, "the conversation continues after a restart");
     h.flush().await;
-    let page = h.admin(&format!("/api/turns?session={a1}")).await;
-    let idx: Vec<i64> = page["turns"].as_array().unwrap().iter().map(|t| t["turn_index"].as_i64().unwrap()).collect();
+    let page = h.client().turns(&TurnFilter { session: Some(a1.clone()), ..Default::default() }).await.unwrap();
+    let idx: Vec<i64> = page.turns.iter().map(|t| t.turn_index).collect();
     assert_eq!(idx, vec![3, 2, 1]);
     h.stop().await;
 }
@@ -324,9 +326,11 @@ async fn the_upstream_key_replaces_whatever_the_client_sent() {
     assert_eq!(r.status(), 200);
     let seen = h.standin.requests();
     assert_eq!(seen[0].header("authorization"), Some("Bearer sk-upstream"));
-    let status = h.admin("/api/status").await;
-    assert_eq!(status["upstreams"][0]["key"], "env");
-    assert!(!status.to_string().contains("sk-upstream"), "status must never show a key");
+    let status = h.client().status().await.unwrap();
+    assert_eq!(status.info.upstreams[0].key, SecretSource::Env);
+    // In the raw answer: every field the UI gets, not only those the client reads.
+    let raw = h.admin("/api/status").await.to_string();
+    assert!(!raw.contains("sk-upstream"), "status must never show a key");
     h.stop().await;
 }
 
@@ -428,10 +432,9 @@ async fn claude_code_system_messages_among_the_turns_reach_both_kinds_of_upstrea
     let last = seen.last().unwrap();
     assert_eq!(last.path, "/v1/messages");
     assert_eq!(last.body, raw, "forwarded untouched");
-    let t = h.turn(id).await;
-    assert_eq!(t["status"], "ok");
-    let roles: Vec<&str> = t["messages"].as_array().unwrap().iter().map(|m| m["role"].as_str().unwrap()).collect();
-    assert_eq!(roles, ["system", "user", "system", "user"], "recorded in the normalised form, in place");
+    let t = h.turn_detail(id).await;
+    assert_eq!(t.summary.status, TurnStatus::Ok);
+    assert_eq!(roles(&t.messages), ["system", "user", "system", "user"], "recorded in the normalised form, in place");
 
     // An OpenAI-compatible upstream gets the system message at the same place.
     let mut body: Value = serde_json::from_str(&raw).unwrap();
@@ -443,8 +446,7 @@ async fn claude_code_system_messages_among_the_turns_reach_both_kinds_of_upstrea
     let seen = h.standin.requests();
     let sent = seen.last().unwrap().json();
     assert_eq!(seen.last().unwrap().path, "/v1/chat/completions");
-    let roles: Vec<&str> = sent["messages"].as_array().unwrap().iter().map(|m| m["role"].as_str().unwrap()).collect();
-    assert_eq!(roles, ["system", "user", "system", "user"]);
+    assert_eq!(roles(sent["messages"].as_array().unwrap()), ["system", "user", "system", "user"]);
     assert!(sent["messages"][2]["content"].as_str().unwrap().starts_with("Working directory: /tmp/work"));
     assert_eq!(sent["messages"][3]["content"], "say hi");
 
@@ -485,11 +487,11 @@ async fn agents_own_session_ids_decide_the_session_and_their_housekeeping_is_sid
         assert_eq!(r.status(), 200);
         side.push(turn_id(&r));
     }
-    let t = h.turn(prompt).await;
-    assert_eq!((t["session_id"].as_str(), t["turn_type"].as_str()), (Some(session), Some("main")));
+    let t = h.turn_detail(prompt).await.summary;
+    assert_eq!((t.session_id.as_str(), t.turn_type), (session, TurnType::Main));
     for id in side {
-        let t = h.turn(id).await;
-        assert_eq!((t["session_id"].as_str(), t["turn_type"].as_str()), (Some(session), Some("side")), "turn {id}");
+        let t = h.turn_detail(id).await.summary;
+        assert_eq!((t.session_id.as_str(), t.turn_type), (session, TurnType::Side), "turn {id}");
     }
     // Claude Code's session header wins over its metadata; MetaClaw's own header over both.
     let r =
@@ -506,12 +508,11 @@ async fn agents_own_session_ids_decide_the_session_and_their_housekeeping_is_sid
         let r = h.http.post(h.url("/v1/chat/completions")).header("session-id", "codex-thread-1").json(&user(text));
         let r = r.header("user-agent", "codex_cli_rs/0.171.0").send().await.unwrap();
         assert_eq!(r.headers()["x-metaclaw-session-id"], "codex-thread-1");
-        let t = h.turn(turn_id(&r)).await;
-        assert_eq!(t["turn_type"], "main");
+        assert_eq!(h.turn_detail(turn_id(&r)).await.summary.turn_type, TurnType::Main);
     }
-    let sessions = h.admin("/api/sessions").await;
-    let codex = sessions["sessions"].as_array().unwrap().iter().find(|s| s["id"] == "codex-thread-1").unwrap();
-    assert_eq!((codex["source"].as_str(), codex["turns"].as_i64()), (Some("client"), Some(2)));
+    let sessions = h.client().sessions(&Paging::default()).await.unwrap();
+    let codex = sessions.sessions.iter().find(|s| s.id == "codex-thread-1").unwrap();
+    assert_eq!((codex.source, codex.turns), (SessionSource::Client, 2));
     h.stop().await;
 }
 
@@ -540,11 +541,11 @@ async fn retrieval_sees_only_the_users_words_inside_agent_envelopes() {
         assert_eq!(r.status(), 200);
         let id = turn_id(&r);
         r.bytes().await.unwrap();
-        let t = h.turn(id).await;
-        let names: Vec<&str> = t["skills"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
-        assert_eq!(names, [wanted], "{fixture}: {}", t["skills"]);
-        for term in t["skills"][0]["terms"].as_array().unwrap() {
-            let term = term.as_str().unwrap();
+        let t = h.turn_detail(id).await;
+        let skills: Vec<Injected> = serde_json::from_value(t.summary.skills.clone()).unwrap();
+        let names: Vec<&str> = skills.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, [wanted], "{fixture}: {skills:?}");
+        for term in &skills[0].terms {
             assert!(
                 !["session", "sender", "messag", "telegram", "subag", "mara"].iter().any(|e| term.starts_with(e)),
                 "{fixture}: matched {term}"
@@ -553,11 +554,7 @@ async fn retrieval_sees_only_the_users_words_inside_agent_envelopes() {
         // The envelope still reaches the upstream: only the skills were added (to the system prompt).
         let sent = h.standin.requests().last().unwrap().json();
         assert_eq!(sent["messages"].as_array().unwrap()[1..], body["messages"].as_array().unwrap()[1..], "{fixture}");
-        assert_eq!(
-            t["messages"].as_array().unwrap().last(),
-            body["messages"].as_array().unwrap().last(),
-            "recorded as sent"
-        );
+        assert_eq!(t.messages.last(), body["messages"].as_array().unwrap().last(), "recorded as sent");
     }
     h.stop().await;
 }
