@@ -13,6 +13,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{turn_id, Harness};
+use metaclaw::api::types::learning::{DatasetQuery, EvolveArg, Split};
+use metaclaw::api::types::train::{
+    RunTrigger, ServingReason, TrainPage, TrainRunStatus, TrainState, TrainStatus, TrainStepStatus,
+};
+use metaclaw::api::types::ErrorCode;
 use metaclaw::engine::{Hooks, Keys};
 use metaclaw::scheduler::runner::Timing;
 use metaclaw::scheduler::signals::{FakeIdle, FakePower, Signals};
@@ -100,25 +105,23 @@ async fn say(w: &World, session: &str, text: &str) -> (i64, Value) {
     (id, r.json().await.unwrap())
 }
 
-async fn api(w: &World, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut rb = w.h.http.request(method, w.h.url(path)).bearer_auth(&w.h.token);
-    if let Some(b) = body {
-        rb = rb.json(&b);
-    }
-    let r = rb.send().await.unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
-
 async fn feedback(w: &World, turn: i64, score: i64) {
     w.h.flush().await;
-    let (s, v) =
-        api(w, reqwest::Method::POST, &format!("/api/turns/{turn}/feedback"), Some(json!({"score": score}))).await;
-    assert_eq!(s, 200, "{v}");
+    common::feedback(&w.h, turn, score).await;
 }
 
-async fn status(w: &World) -> Value {
-    w.h.admin("/api/train").await
+async fn status(w: &World) -> TrainStatus {
+    w.h.client().train_status().await.unwrap()
+}
+
+/// The status's last run's status, if there was a run.
+async fn last_run(w: &World) -> Option<TrainRunStatus> {
+    status(w).await.last_run.map(|r| r.status)
+}
+
+/// The newest training runs.
+async fn runs(w: &World) -> Vec<metaclaw::api::types::train::TrainRun> {
+    w.h.client().train_runs(&TrainPage::default()).await.unwrap()
 }
 
 async fn wait_for(what: &str, secs: u64, mut f: impl AsyncFnMut() -> bool) {
@@ -154,8 +157,8 @@ async fn collect(w: &World, prefix: &str, rewards: &[i64]) -> Vec<i64> {
     ids
 }
 
-fn served_model(s: &Value) -> String {
-    s["serving"]["model"].as_str().unwrap_or_default().to_string()
+fn served_model(s: &TrainStatus) -> String {
+    s.serving.as_ref().map(|x| x.model.clone()).unwrap_or_default()
 }
 
 #[tokio::test]
@@ -172,16 +175,17 @@ async fn a_window_trains_the_query_turns_and_the_next_request_uses_the_new_adapt
     )
     .await;
     let s = status(&w).await;
-    assert_eq!(s["state"], "idle", "{s}");
+    assert_eq!(s.state, TrainState::Idle, "{s:?}");
     assert_eq!(served_model(&s), BASE, "before any training the policy serves the base model");
 
     // A support turn: a failure the evolver learns a (pending) skill from.
     let (support, _) = say(&w, "support", "forbidden [[evolve:timestamps]]").await;
     feedback(&w, support, -1).await;
-    let (st, report) = api(&w, reqwest::Method::POST, "/api/evolve", Some(json!({"session": "support"}))).await;
-    assert_eq!(st, 200, "{report}");
-    let (_, ds) = api(&w, reqwest::Method::GET, "/api/dataset?split=support", None).await;
-    assert!(ds.to_string().contains(&format!("\"turn_id\":{support}")), "the support turn is support: {ds}");
+    w.h.client().evolve(&EvolveArg { session: Some("support".into()) }).await.unwrap();
+    let ds = w.h.client().dataset(&DatasetQuery { split: Some(Split::Support), limit: None }).await.unwrap();
+    let ids: Vec<i64> =
+        ds.lines().map(|l| serde_json::from_str::<metaclaw::dataset::Example>(l).unwrap().turn_id).collect();
+    assert!(ids.contains(&support), "the support turn is support: {ds}");
 
     // Query turns, and one the policy sampled with tokens our tokenizer would not produce.
     let query = collect(&w, "a", &[1, 1, -1, 1]).await;
@@ -193,22 +197,22 @@ async fn a_window_trains_the_query_turns_and_the_next_request_uses_the_new_adapt
     assert_eq!(served.len(), 6, "{served:?}");
     assert!(served.iter().all(|m| m == BASE), "{served:?}");
     let s = status(&w).await;
-    assert_eq!(s["eligible"], 5, "four query turns and the odd one (support excluded): {s}");
+    assert_eq!(s.eligible, 5, "four query turns and the odd one (support excluded): {s:?}");
 
     // Nothing trains while the user is here.
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(w.tinker.received().is_empty());
 
     away(&w);
-    wait_for("a training run to finish", 30, async || status(&w).await["last_run"]["status"] == "done").await;
+    wait_for("a training run to finish", 30, async || last_run(&w).await == Some(TrainRunStatus::Done)).await;
     let s = status(&w).await;
     let served_path = served_model(&s);
-    assert!(served_path.starts_with("tinker://") && served_path.contains("/sampler_weights/step-"), "{s}");
+    assert!(served_path.starts_with("tinker://") && served_path.contains("/sampler_weights/step-"), "{s:?}");
     assert!(served_path.ends_with("-2"), "the first sampler save timed out and was retried: {served_path}");
-    assert_eq!(s["today"]["steps"], 1, "{s}");
-    assert_eq!(s["samples"]["trained"], 4, "{s}");
-    assert_eq!(s["samples"]["skipped"], 1, "{s}");
-    let reason = s["samples"]["skip_reasons"][0][0].as_str().unwrap();
+    assert_eq!(s.today.steps, 1, "{s:?}");
+    assert_eq!(s.samples.trained, 4, "{s:?}");
+    assert_eq!(s.samples.skipped, 1, "{s:?}");
+    let reason = &s.samples.skip_reasons[0].0;
     assert!(reason.contains("the tokenizer does not match the served model"), "{reason}");
 
     // The service got exactly the four query turns, never the support turn.
@@ -236,30 +240,28 @@ async fn a_window_trains_the_query_turns_and_the_next_request_uses_the_new_adapt
     assert_eq!(w.tinker.served().last().unwrap(), &served_path);
 
     // The run is visible with its step, window and checkpoint.
-    let runs = w.h.admin("/api/train/runs").await;
-    let run = &runs[0];
-    assert_eq!(run["trigger"], "window");
-    assert!(run["window"].as_str().unwrap().contains("away"), "{run}");
-    let detail = w.h.admin(&format!("/api/train/runs/{}", run["id"])).await;
-    let step = &detail["steps"][0];
-    assert_eq!(step["status"], "done", "{detail}");
-    assert_eq!(step["batch_size"], 4);
-    assert!(
-        step["loss"].as_f64().unwrap() > 0.0 && step["state_path"].as_str().unwrap().contains("/weights/"),
-        "{step}"
-    );
-    let step1 = step["id"].as_i64().unwrap();
+    let api = w.h.client();
+    let run = runs(&w).await.remove(0);
+    assert_eq!(run.trigger, RunTrigger::Window);
+    assert!(run.window.contains("away"), "{run:?}");
+    let detail = api.train_run(run.id).await.unwrap();
+    let step = &detail.steps[0];
+    assert_eq!(step.status, TrainStepStatus::Done, "{detail:?}");
+    assert_eq!(step.batch_size, 4);
+    let state_path = step.state_path.as_deref().unwrap();
+    assert!(step.loss.unwrap() > 0.0 && state_path.contains("/weights/"), "{step:?}");
+    let step1 = step.id;
     // The service holds the step's state and the weights being served.
-    let remote = w.h.admin(&format!("/api/train/runs/{}/remote-checkpoints", run["id"])).await;
-    let paths: Vec<&str> = remote.as_array().unwrap().iter().map(|c| c["tinker_path"].as_str().unwrap()).collect();
-    assert!(paths.contains(&served_path.as_str()) && paths.contains(&step["state_path"].as_str().unwrap()), "{remote}");
+    let remote = api.train_remote_checkpoints(run.id).await.unwrap();
+    let paths: Vec<&str> = remote.iter().map(|c| c.tinker_path.as_str()).collect();
+    assert!(paths.contains(&served_path.as_str()) && paths.contains(&state_path), "{remote:?}");
     assert!(query.iter().all(|q| *q > support));
 
     // More data, another window: training continues from the saved state.
     back(&w);
     collect(&w, "b", &[1, -1]).await;
     away(&w);
-    wait_for("the second run", 30, async || status(&w).await["today"]["steps"] == 2).await;
+    wait_for("the second run", 30, async || status(&w).await.today.steps == 2).await;
     wait_for("the second adapter to be served", 10, async || served_model(&status(&w).await) != served_path).await;
     let second = served_model(&status(&w).await);
     let l2 = w.tinker.lineage(&second).unwrap();
@@ -268,16 +270,15 @@ async fn a_window_trains_the_query_turns_and_the_next_request_uses_the_new_adapt
     assert!(w.tinker.ops().iter().any(|o| o == "load_weights"), "the second run resumed from the checkpoint");
 
     // Roll back to the first step: served at once, and recorded.
-    let (st, v) = api(&w, reqwest::Method::POST, "/api/train/rollback", Some(json!({"step_id": step1}))).await;
-    assert_eq!(st, 200, "{v}");
-    assert_eq!(v["model"], served_path.as_str());
+    let v = api.train_rollback(step1).await.unwrap();
+    assert_eq!((v.model.as_str(), v.step_id), (served_path.as_str(), Some(step1)));
     back(&w);
     say(&w, "c", "alpha please").await;
     assert_eq!(w.tinker.served().last().unwrap(), &served_path);
-    let history = w.h.admin("/api/train/serving").await;
-    assert_eq!(history[0]["reason"], "rollback", "{history}");
-    let (st, v) = api(&w, reqwest::Method::POST, "/api/train/rollback", Some(json!({"step_id": 999}))).await;
-    assert_eq!((st, v["error"]["code"].as_str()), (404, Some("not_found")), "{v}");
+    let history = api.train_serving(&TrainPage::default()).await.unwrap();
+    assert_eq!(history[0].reason, ServingReason::Rollback, "{history:?}");
+    let e = api.train_rollback(999).await.unwrap_err();
+    assert_eq!((e.status(), e.code()), (Some(404), Some(ErrorCode::NotFound)), "{e}");
     assert!(w.tinker.heartbeats() <= 10, "heartbeats are every 10 s, not a busy loop");
     w.h.stop().await;
 }
@@ -295,18 +296,17 @@ async fn pausing_mid_step_or_restarting_mid_run_loses_nothing_and_trains_nothing
     away(&w);
     wait_for("forward_backward to be sent", 30, async || w.tinker.received().len() == 3).await;
     let s = status(&w).await;
-    assert_eq!(s["state"], "training", "{s}");
+    assert_eq!(s.state, TrainState::Training, "{s:?}");
     back(&w);
     let returned = Instant::now();
-    wait_for("the run to yield", 10, async || status(&w).await["last_run"]["status"] == "paused").await;
+    wait_for("the run to yield", 10, async || last_run(&w).await == Some(TrainRunStatus::Paused)).await;
     let yielded = returned.elapsed();
     assert!(yielded < Duration::from_secs(5), "training yielded {yielded:?} after the user returned");
     let s = status(&w).await;
-    assert_eq!(s["today"]["steps"], 0, "{s}");
-    assert_eq!(s["serving"]["model"], BASE, "nothing new is served: {s}");
-    let runs = w.h.admin("/api/train/runs").await;
-    let detail = w.h.admin(&format!("/api/train/runs/{}", runs[0]["id"])).await;
-    assert_eq!(detail["steps"][0]["status"], "pending", "the step waits to be redone: {detail}");
+    assert_eq!(s.today.steps, 0, "{s:?}");
+    assert_eq!(served_model(&s), BASE, "nothing new is served: {s:?}");
+    let detail = w.h.client().train_run(runs(&w).await[0].id).await.unwrap();
+    assert_eq!(detail.steps[0].status, TrainStepStatus::Pending, "the step waits to be redone: {detail:?}");
 
     // Next window: the step is redone; this time MetaClaw is stopped in the middle of it.
     away(&w);
@@ -315,18 +315,17 @@ async fn pausing_mid_step_or_restarting_mid_run_loses_nothing_and_trains_nothing
     let tinker = &w.tinker;
     w.h.restart_hooked(|c| train_config(c, tinker, None), keys(), hooks(&idle)).await;
     w.idle = idle;
-    let runs = w.h.admin("/api/train/runs").await;
-    let ended = runs[0]["status"].as_str().unwrap();
-    assert!(ended == "paused" || ended == "interrupted", "{runs}");
+    let ended = runs(&w).await[0].status;
+    assert!(matches!(ended, TrainRunStatus::Paused | TrainRunStatus::Interrupted), "{ended:?}");
 
     // After the restart, a window finishes the step.
     w.tinker.hold_forward_backward(false);
     away(&w);
-    wait_for("the step to be done", 30, async || status(&w).await["today"]["steps"] == 1).await;
+    wait_for("the step to be done", 30, async || status(&w).await.today.steps == 1).await;
     wait_for("the adapter to be served", 10, async || served_model(&status(&w).await).contains("sampler_weights"))
         .await;
     let s = status(&w).await;
-    assert_eq!(s["samples"]["trained"], 3, "{s}");
+    assert_eq!(s.samples.trained, 3, "{s:?}");
     let lineage = w.tinker.lineage(&served_model(&s)).unwrap();
     assert_eq!(lineage.len(), 1, "{lineage:?}");
     let mut batch = lineage[0].clone();
@@ -343,13 +342,12 @@ async fn pausing_mid_step_or_restarting_mid_run_loses_nothing_and_trains_nothing
 #[tokio::test]
 async fn training_off_says_how_to_turn_it_on_and_refuses_controls() {
     let h = Harness::start(|_| {}).await;
-    let s = h.admin("/api/train").await;
-    assert_eq!((s["enabled"].as_bool(), s["state"].as_str()), (Some(false), Some("off")), "{s}");
-    assert!(s["detail"].as_str().unwrap().contains("[train] enabled = true"), "{s}");
-    let r = h.http.post(h.url("/api/train/run-now")).bearer_auth(&h.token).send().await.unwrap();
-    assert_eq!(r.status(), 409);
-    let v: Value = r.json().await.unwrap();
-    assert!(v["error"]["message"].as_str().unwrap().contains("training is off"), "{v}");
+    let s = h.client().train_status().await.unwrap();
+    assert_eq!((s.enabled, s.state), (false, TrainState::Off), "{s:?}");
+    assert!(s.detail.contains("[train] enabled = true"), "{s:?}");
+    let e = h.client().train_now().await.unwrap_err();
+    assert_eq!(e.status(), Some(409), "{e}");
+    assert!(e.to_string().contains("training is off"), "{e}");
     // Without training, requests route as before and carry no logprobs request.
     let r = h.chat(common::user("hi")).await;
     assert_eq!(r.status(), 200);
@@ -384,7 +382,7 @@ async fn distillation_pulls_towards_a_teacher_with_the_same_tokenizer_only() {
     feedback(&w, a, 1).await;
     feedback(&w, c, -1).await;
     away(&w);
-    wait_for("the distilled step", 30, async || status(&w).await["today"]["steps"] == 1).await;
+    wait_for("the distilled step", 30, async || status(&w).await.today.steps == 1).await;
     let got = w.tinker.received();
     assert_eq!(got.len(), 2);
     let tail = |d: &tinker::Received| d.advantages[d.advantages.len() - 3..].to_vec();
@@ -415,14 +413,16 @@ async fn a_wrong_key_never_breaks_the_agent_and_says_what_is_wrong() {
     // The policy answers 401; the turn goes to the usual upstream instead.
     let (id, body) = say(&w, "k", "alpha please").await;
     assert_ne!(body["choices"][0]["message"]["content"], "sure thing", "{body}");
-    assert_eq!(w.h.turn(id).await["upstream"], "default");
+    assert_eq!(w.h.turn_detail(id).await.summary.upstream, "default");
     // A run fails with a message that names the key, and is not retried at once.
+    // Raw HTTP: the run is accepted (202), not done, when the answer comes.
     let r = w.h.http.post(w.h.url("/api/train/run-now")).bearer_auth(&w.h.token).send().await.unwrap();
     assert_eq!(r.status(), 202);
-    wait_for("the run to fail", 10, async || status(&w).await["last_run"]["status"] == "failed").await;
+    wait_for("the run to fail", 10, async || last_run(&w).await == Some(TrainRunStatus::Failed)).await;
     let s = status(&w).await;
-    assert!(s["last_run"]["detail"].as_str().unwrap().contains("refused the key"), "{s}");
-    assert!(s["detail"].as_str().unwrap().contains("metaclaw key set tinker"), "{s}");
+    let failed = s.last_run.as_ref().and_then(|r| r.detail.as_deref()).unwrap_or_default();
+    assert!(failed.contains("refused the key"), "{s:?}");
+    assert!(s.detail.contains("metaclaw key set tinker"), "{s:?}");
     w.h.stop().await;
 }
 
@@ -431,9 +431,9 @@ async fn without_logprobs_from_the_endpoint_the_service_computes_them() {
     let w = world(TinkerOptions { no_logprobs: true, pending_polls: 1, ..Default::default() }, false).await;
     collect(&w, "n", &[1, -1]).await;
     let s = status(&w).await;
-    assert_eq!(s["eligible"], 2, "turns the policy served are eligible without sampled tokens: {s}");
+    assert_eq!(s.eligible, 2, "turns the policy served are eligible without sampled tokens: {s:?}");
     away(&w);
-    wait_for("the step", 30, async || status(&w).await["today"]["steps"] == 1).await;
+    wait_for("the step", 30, async || status(&w).await.today.steps == 1).await;
     let got = w.tinker.received();
     assert_eq!(got.len(), 2);
     for d in &got {
