@@ -10,9 +10,22 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use common::{turn_id, Harness};
+use metaclaw::api::types::status::{TurnDetail, TurnFilter};
 use metaclaw::engine::Keys;
+use metaclaw::skills::Injected;
+use metaclaw::turn::{TurnProtocol, TurnStatus, TurnType};
 use metaclaw_standin::Options;
 use serde_json::{json, Value};
+
+/// Turn `id` as the typed client reads it, once recorded.
+async fn turn(h: &Harness, id: i64) -> TurnDetail {
+    h.turn_detail(id).await
+}
+
+/// The session of turn `id`.
+async fn session_of(h: &Harness, id: i64) -> String {
+    turn(h, id).await.summary.session_id
+}
 
 async fn post(h: &Harness, body: &Value) -> reqwest::Response {
     h.http.post(h.url("/v1/responses")).json(body).send().await.unwrap()
@@ -47,20 +60,20 @@ async fn a_json_turn_is_relayed_unchanged_and_recorded_as_a_chat_turn() {
     assert_eq!(r.bytes().await.unwrap(), want);
     assert_eq!(h.standin.requests().last().unwrap().json(), body, "nothing to edit: sent as received");
 
-    let t = h.turn(id).await;
-    assert_eq!(t["status"], "ok");
-    assert_eq!(t["protocol"], "responses");
-    assert_eq!(t["turn_type"], "main");
-    assert_eq!(t["stream"], false);
+    let t = turn(&h, id).await;
+    assert_eq!(t.summary.status, TurnStatus::Ok);
+    assert_eq!(t.summary.protocol, TurnProtocol::Responses);
+    assert_eq!(t.summary.turn_type, TurnType::Main);
+    assert!(!t.summary.stream);
     assert_eq!(
-        t["messages"],
+        json!(t.messages),
         json!([{"role": "system", "content": "be brief"}, {"role": "user", "content": "hello responses"}])
     );
-    assert_eq!(t["response_text"], "Echo: hello responses");
-    assert_eq!(t["finish_reason"], "stop");
-    assert_eq!(t["params"]["temperature"], 0.3);
-    assert_eq!(t["params"]["store"], false);
-    assert_eq!(t["total_tokens"], 7);
+    assert_eq!(t.response_text.as_deref(), Some("Echo: hello responses"));
+    assert_eq!(t.summary.finish_reason.as_deref(), Some("stop"));
+    assert_eq!(t.params["temperature"], 0.3);
+    assert_eq!(t.params["store"], false);
+    assert_eq!(t.summary.total_tokens, Some(7));
     h.stop().await;
 }
 
@@ -90,17 +103,17 @@ async fn a_streamed_turn_is_relayed_byte_for_byte_and_recorded_with_text_tools_a
     }
     assert_eq!(kinds.last().map(String::as_str), Some("response.completed"));
 
-    let t = h.turn(id).await;
-    assert_eq!(t["status"], "ok");
-    assert_eq!(t["stream"], true);
-    assert_eq!(t["messages"], json!([{"role": "user", "content": "weather in Paris? [[tool]] [[reasoning]]"}]));
-    assert_eq!(t["params"]["tools"][0]["function"]["name"], "get_weather", "tools recorded in chat form");
-    assert_eq!(t["tool_calls"][0]["name"], "get_weather");
-    assert_eq!(t["tool_calls"][0]["arguments"], "{\"city\":\"Paris\"}");
-    assert!(t["tool_calls"][0]["id"].as_str().unwrap().starts_with("call_"));
-    assert_eq!(t["finish_reason"], "tool_calls");
-    assert_eq!(t["reasoning_text"], "The user wants an answer; I will echo.");
-    assert!(t["total_tokens"].as_i64().unwrap() > 5);
+    let t = turn(&h, id).await;
+    assert_eq!(t.summary.status, TurnStatus::Ok);
+    assert!(t.summary.stream);
+    assert_eq!(json!(t.messages), json!([{"role": "user", "content": "weather in Paris? [[tool]] [[reasoning]]"}]));
+    assert_eq!(t.params["tools"][0]["function"]["name"], "get_weather", "tools recorded in chat form");
+    assert_eq!(t.tool_calls[0].name, "get_weather");
+    assert_eq!(t.tool_calls[0].arguments, "{\"city\":\"Paris\"}");
+    assert!(t.tool_calls[0].id.starts_with("call_"), "{:?}", t.tool_calls);
+    assert_eq!(t.summary.finish_reason.as_deref(), Some("tool_calls"));
+    assert_eq!(t.reasoning_text.as_deref(), Some("The user wants an answer; I will echo."));
+    assert!(t.summary.total_tokens.unwrap() > 5);
 
     // A plain streamed answer: its text is what the deltas said.
     let body = json!({"model": "standin-small", "stream": true, "input": "stream these words"});
@@ -113,9 +126,9 @@ async fn a_streamed_turn_is_relayed_byte_for_byte_and_recorded_with_text_tools_a
         .map(|e| e["delta"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(text, "Echo: stream these words");
-    let t = h.turn(id).await;
-    assert_eq!((t["status"].as_str(), t["response_text"].as_str()), (Some("ok"), Some("Echo: stream these words")));
-    assert_eq!(t["finish_reason"], "stop");
+    let t = turn(&h, id).await;
+    assert_eq!((t.summary.status, t.response_text.as_deref()), (TurnStatus::Ok, Some("Echo: stream these words")));
+    assert_eq!(t.summary.finish_reason.as_deref(), Some("stop"));
     h.stop().await;
 }
 
@@ -153,10 +166,11 @@ async fn skills_are_injected_into_instructions_and_unrelated_turns_go_unchanged(
         assert!(instructions.starts_with("You are an agent.\n\n## Skills"), "{instructions}");
         assert!(instructions.contains("### iso-timestamps") && instructions.contains("+08:00"));
         assert_eq!(sent["input"], body["input"], "the input itself is untouched");
-        let t = h.turn(id).await;
-        assert_eq!(t["skills"][0]["name"], "iso-timestamps");
-        assert_eq!(t["messages"][0]["content"], instructions, "recorded as sent");
-        assert_eq!(t["messages"][1]["content"], "add the timestamps to the report please");
+        let t = turn(&h, id).await;
+        let skills: Vec<Injected> = serde_json::from_value(t.summary.skills.clone()).unwrap();
+        assert_eq!(skills[0].name, "iso-timestamps");
+        assert_eq!(t.messages[0]["content"], instructions, "recorded as sent");
+        assert_eq!(t.messages[1]["content"], "add the timestamps to the report please");
     }
 
     let body = json!({"model": "m", "instructions": "You are an agent.", "input": "what's the capital of France?"});
@@ -195,14 +209,14 @@ async fn a_previous_response_id_chain_is_one_session() {
 
     let mut turns = Vec::new();
     for id in [t1, t2, t3] {
-        turns.push(h.turn(id).await);
+        turns.push(turn(&h, id).await);
     }
     for (i, t) in turns.iter().enumerate() {
-        assert_eq!(t["session_id"], s1.as_str());
-        assert_eq!(t["turn_index"], i as i64 + 1);
-        assert_eq!(t["status"], "ok");
+        assert_eq!(t.summary.session_id, s1);
+        assert_eq!(t.summary.turn_index, i as i64 + 1);
+        assert_eq!(t.summary.status, TurnStatus::Ok);
     }
-    assert_eq!(turns[1]["messages"], json!([{"role": "user", "content": "and a hotel there"}]));
+    assert_eq!(json!(turns[1].messages), json!([{"role": "user", "content": "and a hotel there"}]));
 
     // Codex CLI names its session in a header: that wins over the chain.
     let r = h
@@ -214,7 +228,7 @@ async fn a_previous_response_id_chain_is_one_session() {
         .await
         .unwrap();
     assert_eq!(r.headers()["x-metaclaw-session-id"], "codex-7f3a");
-    assert_eq!(turns[2]["response_text"], "Echo: thanks");
+    assert_eq!(turns[2].response_text.as_deref(), Some("Echo: thanks"));
     h.stop().await;
 }
 
@@ -232,8 +246,8 @@ async fn errors_come_back_in_the_responses_error_format() {
         assert_eq!(got, want);
         let e: Value = serde_json::from_slice(&got).unwrap();
         assert_eq!(e["error"]["message"], format!("stand-in error {status}"));
-        let t = h.turn(id).await;
-        assert_eq!((t["status"].as_str(), t["http_status"].as_i64()), (Some("upstream_error"), Some(status as i64)));
+        let t = turn(&h, id).await.summary;
+        assert_eq!((t.status, t.http_status), (TurnStatus::UpstreamError, Some(i64::from(status))));
     }
     // MetaClaw's own refusals.
     for (body, param) in [
@@ -261,9 +275,11 @@ async fn errors_come_back_in_the_responses_error_format() {
     assert_eq!(r.status(), 400);
     assert!(r.json::<Value>().await.unwrap()["error"]["message"].as_str().unwrap().contains("not valid JSON"));
     // Refused before any turn: counted, not recorded.
-    assert_eq!(h.admin("/api/status").await["unrecorded"]["refused_invalid_request"], 5);
+    let status = h.client().status().await.unwrap();
+    assert_eq!(status.unrecorded.get("refused_invalid_request"), Some(&5), "{:?}", status.unrecorded);
     h.flush().await;
-    assert_eq!(h.admin("/api/turns").await["turns"].as_array().unwrap().len(), 3, "only the upstream errors");
+    let page = h.client().turns(&TurnFilter::default()).await.unwrap();
+    assert_eq!(page.turns.len(), 3, "only the upstream errors");
     h.stop().await;
 
     // An upstream that can't be reached: 502 in the same shape, recorded as failed.
@@ -278,9 +294,8 @@ async fn errors_come_back_in_the_responses_error_format() {
     assert_eq!(e["error"]["type"], "upstream_error");
     assert!(e["error"]["message"].as_str().unwrap().contains("cannot reach the upstream"), "{e}");
     h.flush().await;
-    let page = h.admin("/api/turns").await;
-    assert_eq!(page["turns"][0]["status"], "failed");
-    assert_eq!(page["turns"][0]["protocol"], "responses");
+    let page = h.client().turns(&TurnFilter::default()).await.unwrap();
+    assert_eq!((page.turns[0].status, page.turns[0].protocol), (TurnStatus::Failed, TurnProtocol::Responses));
     h.stop().await;
 }
 
@@ -325,10 +340,10 @@ async fn a_truncated_stream_is_recorded_as_failed_with_what_arrived() {
     assert_eq!(tail[0]["type"], "error");
     assert_eq!(tail[0]["sequence_number"], 4);
     assert!(tail[0]["message"].as_str().unwrap().contains("before response.completed"));
-    let t = h.turn(id).await;
-    assert_eq!(t["status"], "failed");
-    assert!(t["error"].as_str().unwrap().contains("ended before response.completed"), "{}", t["error"]);
-    assert_eq!(t["response_text"], "Partial answer");
+    let t = turn(&h, id).await;
+    assert_eq!(t.summary.status, TurnStatus::Failed);
+    assert!(t.error.as_deref().unwrap().contains("ended before response.completed"), "{:?}", t.error);
+    assert_eq!(t.response_text.as_deref(), Some("Partial answer"));
     h.stop().await;
 
     // A connection that breaks mid-answer.
@@ -338,9 +353,9 @@ async fn a_truncated_stream_is_recorded_as_failed_with_what_arrived() {
     let got = r.bytes().await.unwrap();
     let evs = events(&got);
     assert_eq!(evs.last().unwrap()["type"], "error");
-    let t = h.turn(id).await;
-    assert_eq!(t["status"], "failed");
-    assert!(t["error"].as_str().unwrap().contains("broke off"), "{}", t["error"]);
+    let t = turn(&h, id).await;
+    assert_eq!(t.summary.status, TurnStatus::Failed);
+    assert!(t.error.as_deref().unwrap().contains("broke off"), "{:?}", t.error);
     h.stop().await;
 }
 
@@ -355,15 +370,15 @@ async fn a_responses_turn_is_judged_like_a_chat_turn() {
         post(&h, &json!({"model": "m", "instructions": "be helpful", "input": "summarise the meeting notes"})).await;
     let id = turn_id(&r);
     r.bytes().await.unwrap();
-    let mut judgement = Value::Null;
+    let mut judgement = None;
     for _ in 0..200 {
-        judgement = h.turn(id).await["judgement"].clone();
-        if !judgement.is_null() {
+        judgement = turn(&h, id).await.judgement;
+        if judgement.is_some() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    assert_eq!(judgement["score"], 1, "{judgement}");
+    assert_eq!(judgement.as_ref().map(|j| j.score), Some(1), "{judgement:?}");
     let judge = h.standin.requests().into_iter().map(|r| r.json()).find(|b| b["model"] == "standin-judge").unwrap();
     let prompt = judge.to_string();
     assert!(prompt.contains("summarise the meeting notes"), "the judge saw the user's input");
@@ -401,10 +416,10 @@ async fn a_chat_only_upstream_answers_responses_clients_in_json() {
         json!({"model": "standin-small", "temperature": 0.2,
             "messages": [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hello there"}]})
     );
-    let t = h.turn(id).await;
-    assert_eq!((t["status"].as_str(), t["attempts"].as_i64()), (Some("ok"), Some(2)));
-    assert_eq!(t["response_text"], "Echo: hello there");
-    assert_eq!(t["messages"], sent["messages"], "recorded as sent");
+    let t = turn(&h, id).await;
+    assert_eq!((t.summary.status, t.summary.attempts), (TurnStatus::Ok, 2));
+    assert_eq!(t.response_text.as_deref(), Some("Echo: hello there"));
+    assert_eq!(json!(t.messages), sent["messages"], "recorded as sent");
 
     // From now on it is asked in chat at once; a chained request carries the kept conversation.
     h.standin.clear();
@@ -422,9 +437,9 @@ async fn a_chat_only_upstream_answers_responses_clients_in_json() {
             {"role": "user", "content": "and more"}]),
         "the instructions of the earlier turn are not inherited"
     );
-    let (a, b) = (h.turn(id).await, h.turn(t2).await);
-    assert_eq!(a["session_id"], b["session_id"]);
-    assert_eq!(b["attempts"], 1);
+    let (a, b) = (turn(&h, id).await.summary, turn(&h, t2).await.summary);
+    assert_eq!(a.session_id, b.session_id);
+    assert_eq!(b.attempts, 1);
 
     // Kept responses can be fetched and deleted; afterwards they are unknown.
     let got: Value = h
@@ -506,11 +521,11 @@ async fn a_chat_only_upstream_streams_the_responses_event_sequence() {
     assert_eq!(sent["stream_options"], json!({"include_usage": true}));
     assert_eq!(sent["tools"][0]["function"]["name"], "get_weather");
 
-    let t = h.turn(id).await;
-    assert_eq!(t["status"], "ok");
-    assert_eq!(t["tool_calls"][0]["name"], "get_weather");
-    assert_eq!(t["finish_reason"], "tool_calls");
-    assert_eq!(t["reasoning_text"], "The user wants an answer; I will echo.");
+    let t = turn(&h, id).await;
+    assert_eq!(t.summary.status, TurnStatus::Ok);
+    assert_eq!(t.tool_calls[0].name, "get_weather");
+    assert_eq!(t.summary.finish_reason.as_deref(), Some("tool_calls"));
+    assert_eq!(t.reasoning_text.as_deref(), Some("The user wants an answer; I will echo."));
 
     // The streamed answer is kept too: the tool's result continues the conversation.
     let follow = json!({"model": "standin-small", "stream": true, "previous_response_id": last["response"]["id"],
@@ -529,14 +544,14 @@ async fn a_chat_only_upstream_streams_the_responses_event_sequence() {
     let roles: Vec<&str> = sent["messages"].as_array().unwrap().iter().map(|m| m["role"].as_str().unwrap()).collect();
     assert_eq!(roles, ["user", "assistant", "tool", "user"]);
     assert_eq!(sent["messages"][1]["tool_calls"][0]["id"], call["call_id"]);
-    assert_eq!(h.turn(t2).await["session_id"], h.turn(id).await["session_id"]);
+    assert_eq!(session_of(&h, t2).await, session_of(&h, id).await);
 
     // A broken chat stream ends the client's with an error event, recorded as failed.
     let r = post(&h, &json!({"model": "m", "stream": true, "input": "go on [[stream_break]]"})).await;
     let id = turn_id(&r);
     let evs = events(&r.bytes().await.unwrap());
     assert_eq!(evs.last().unwrap()["type"], "error");
-    assert_eq!(h.turn(id).await["status"], "failed");
+    assert_eq!(turn(&h, id).await.summary.status, TurnStatus::Failed);
     h.stop().await;
 }
 
@@ -575,9 +590,9 @@ async fn an_anthropic_upstream_answers_responses_clients() {
     assert_eq!(sent["system"], "be brief");
     assert_eq!(sent["messages"], json!([{"role": "user", "content": [{"type": "text", "text": "hello claude"}]}]));
     assert!(sent["max_tokens"].as_u64().unwrap() > 0);
-    let t = h.turn(id).await;
-    assert_eq!((t["status"].as_str(), t["upstream"].as_str()), (Some("ok"), Some("claude")));
-    assert_eq!(t["response_text"], "Echo: hello claude");
+    let t = turn(&h, id).await;
+    assert_eq!((t.summary.status, t.summary.upstream.as_str()), (TurnStatus::Ok, "claude"));
+    assert_eq!(t.response_text.as_deref(), Some("Echo: hello claude"));
 
     // Streamed, with thinking and a function call, continuing the first answer.
     let weather: Value = serde_json::from_str(WEATHER).unwrap();
@@ -617,10 +632,10 @@ async fn an_anthropic_upstream_answers_responses_clients() {
         "the kept conversation, then the new input"
     );
     assert_eq!(sent["tools"][0]["name"], "get_weather");
-    let t = h.turn(id2).await;
-    assert_eq!((t["status"].as_str(), t["finish_reason"].as_str()), (Some("ok"), Some("tool_calls")));
-    assert_eq!(t["tool_calls"][0]["name"], "get_weather");
-    assert_eq!(t["session_id"], h.turn(id).await["session_id"]);
+    let t = turn(&h, id2).await;
+    assert_eq!((t.summary.status, t.summary.finish_reason.as_deref()), (TurnStatus::Ok, Some("tool_calls")));
+    assert_eq!(t.tool_calls[0].name, "get_weather");
+    assert_eq!(t.summary.session_id, session_of(&h, id).await);
 
     // An id MetaClaw made is never sent to an upstream that has the Responses API: the
     // conversation it stands for is.
@@ -638,7 +653,7 @@ async fn an_anthropic_upstream_answers_responses_clients() {
         json!([{"role": "user", "content": "hello claude"}, {"role": "assistant", "content": "Echo: hello claude"},
             {"role": "user", "content": "and in French?"}])
     );
-    assert_eq!(h.turn(id3).await["session_id"], h.turn(id).await["session_id"]);
+    assert_eq!(session_of(&h, id3).await, session_of(&h, id).await);
 
     // Its errors come in the Responses shape.
     let r = post(&h, &json!({"model": "claude-test", "input": "[[status:429]]"})).await;
@@ -668,9 +683,9 @@ async fn a_client_leaving_mid_stream_cancels_the_upstream_and_keeps_what_arrived
         }
         drop(s);
         common::wait_until("the upstream stream to be dropped", || h.standin.streams_dropped() == 1).await;
-        let t = h.turn(id).await;
-        assert_eq!(t["status"], "cancelled");
-        assert!(t["response_text"].as_str().unwrap().starts_with("Echo"), "{}", t["response_text"]);
+        let t = turn(&h, id).await;
+        assert_eq!(t.summary.status, TurnStatus::Cancelled);
+        assert!(t.response_text.as_deref().unwrap().starts_with("Echo"), "{:?}", t.response_text);
         h.stop().await;
     }
 }
