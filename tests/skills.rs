@@ -523,9 +523,7 @@ async fn candidate_named(h: &Harness, name: &str) -> Option<Candidate> {
 #[tokio::test]
 async fn a_flagged_candidate_is_never_auto_approved_and_review_shows_its_flags() {
     let h = Harness::start(|c| {
-        c.judge.model = Some("standin-judge".into());
-        c.judge.wait_for_next_secs = 1;
-        c.evolve.model = Some("standin-evolver".into());
+        common::learning(c);
         c.evolve.approval = metaclaw::config::Approval::Auto;
     })
     .await;
