@@ -429,6 +429,27 @@ const MIGRATIONS: &[&str] = &[
     -- Why a candidate's validation set is incomplete (JSON {unjudged, note}), e.g. the budget ran out.
     ALTER TABLE candidates ADD COLUMN validation TEXT;
     "#,
+    // 15: `skill_exposure` is written for every turn; its state check was an `IN` list, which
+    // SQLite evaluates by building a temporary b-tree for every row inserted (more than half
+    // of the exposure writer's work). The same check as a chain of `=`, which costs nothing.
+    r#"
+    CREATE TABLE skill_exposure_v15 (
+        turn_id  INTEGER NOT NULL REFERENCES turns(id) ON DELETE CASCADE,
+        skill    TEXT NOT NULL,
+        hash     TEXT,
+        state    TEXT NOT NULL CHECK (state = 'injected' OR state = 'held_out' OR state = 'budget'
+                                      OR state = 'disabled' OR state = 'absent'),
+        score    REAL NOT NULL,
+        agent    TEXT NOT NULL,
+        at       INTEGER NOT NULL,
+        PRIMARY KEY (turn_id, skill)
+    );
+    INSERT INTO skill_exposure_v15(turn_id, skill, hash, state, score, agent, at)
+        SELECT turn_id, skill, hash, state, score, agent, at FROM skill_exposure;
+    DROP TABLE skill_exposure;
+    ALTER TABLE skill_exposure_v15 RENAME TO skill_exposure;
+    CREATE INDEX skill_exposure_skill ON skill_exposure(skill, at);
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -453,6 +474,52 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// SQL of the operations SQLite plans for `sql` (EXPLAIN's opcode column).
+    fn opcodes(c: &Connection, sql: &str) -> Vec<String> {
+        let mut st = c.prepare(&format!("EXPLAIN {sql}")).unwrap();
+        st.query_map([], |r| r.get::<_, String>(1)).unwrap().map(Result::unwrap).collect()
+    }
+
+    #[test]
+    fn exposure_rows_of_schema_14_survive_and_an_insert_builds_no_temporary_table() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for sql in &MIGRATIONS[..14] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 14).unwrap();
+        conn.execute_batch(
+            "INSERT INTO sessions(id, source, started_at, last_at) VALUES ('s', 'client', 1, 1);
+             INSERT INTO turns(id, session_id, turn_index, turn_type, protocol, upstream, stream, started_at,
+                 finished_at, status, latency_ms, upstream_ms, overhead_ms, message_hashes)
+                 VALUES (7, 's', 0, 'main', 'openai', 'u', 0, 1, 2, 'ok', 1, 1, 0, '[]');
+             INSERT INTO skill_exposure(turn_id, skill, hash, state, score, agent, at)
+                 VALUES (7, 'iso-dates', 'h', 'held_out', 0.5, 'codex', 3);",
+        )
+        .unwrap();
+        let insert = "INSERT OR IGNORE INTO skill_exposure(turn_id, skill, hash, state, score, agent, at)
+                      VALUES (7, 'b', 'h', 'budget', 0.5, 'codex', 3)";
+        assert!(opcodes(&conn, insert).contains(&"OpenEphemeral".to_string()), "the case this guards is gone");
+        migrate(&mut conn).unwrap();
+        let kept: (String, String, f64) = conn
+            .query_row("SELECT skill, state, score FROM skill_exposure WHERE turn_id = 7", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .unwrap();
+        assert_eq!(kept, ("iso-dates".into(), "held_out".into(), 0.5));
+        assert!(!opcodes(&conn, insert).contains(&"OpenEphemeral".to_string()), "a temporary b-tree per row");
+        conn.execute(insert, []).unwrap();
+        // (`OR IGNORE` would skip a failed check silently.)
+        let bad =
+            conn.execute(&insert.replace(" OR IGNORE", "").replace("'b'", "'c'").replace("'budget'", "'maybe'"), []);
+        assert!(bad.is_err(), "an unknown state is still refused");
+        let plan: String = conn
+            .query_row("EXPLAIN QUERY PLAN SELECT turn_id FROM skill_exposure WHERE skill = 'b' AND at > 0", [], |r| {
+                r.get(3)
+            })
+            .unwrap();
+        assert!(plan.contains("skill_exposure_skill"), "{plan}");
+    }
 
     #[test]
     fn an_ics_account_of_schema_11_survives_migration_12() {
