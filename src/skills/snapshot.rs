@@ -349,17 +349,30 @@ impl Snapshot {
                 .map(|(u, w)| (u.clipped.clone(), w))
                 .collect();
             let semantic = if now { semantic } else { None };
-            let rank = || self.candidates(&parts, cfg, semantic, agent).into_iter().filter(|c| c.injected).collect();
-            // A semantic ranking depends on the request's vector too: made afresh each time.
-            let found: Vec<Candidate> = match semantic {
-                None => self.memo.get_or_rank(&parts, scoped_agent, cfg, rank),
-                Some(_) => rank(),
+            let ranked = |parts: &[(String, f32)]| -> Vec<Candidate> {
+                let rank = || self.candidates(parts, cfg, semantic, agent).into_iter().filter(|c| c.injected).collect();
+                // A semantic ranking depends on the request's vector too: made afresh each time.
+                match semantic {
+                    None => self.memo.get_or_rank(parts, scoped_agent, cfg, rank),
+                    Some(_) => rank(),
+                }
             };
-            let switch = found
-                .first()
-                .is_some_and(|top| top.score >= SWITCH_MIN_SCORE && !chosen.iter().any(|c| c.name == top.name));
-            if chosen.is_empty() || switch {
+            let found = ranked(&parts);
+            let new_top = |found: &[Candidate]| {
+                found
+                    .first()
+                    .is_some_and(|top| top.score >= SWITCH_MIN_SCORE && !chosen.iter().any(|c| c.name == top.name))
+            };
+            if chosen.is_empty() || new_top(&found) {
                 chosen = found;
+            } else if parts.len() > 1 {
+                // The previous message weighs in the query and keeps the skills it brought on
+                // top: whether this message asks for something new is judged on its own words,
+                // so a skill learned mid-conversation reaches the conversation's next turns.
+                let alone = ranked(&parts[..1]);
+                if new_top(&alone) {
+                    chosen = alone;
+                }
             }
         }
         if chosen.is_empty() {
@@ -472,16 +485,23 @@ mod tests {
             .collect();
         let mut chosen: Vec<Candidate> = Vec::new();
         for &end in &users[users.len().saturating_sub(STABLE_TURNS + 1)..] {
-            let found: Vec<Candidate> = snap
-                .candidates(&query_parts(&messages[..=end]), cfg, None, agent)
-                .into_iter()
-                .filter(|c| c.injected)
-                .collect();
-            let switch = found
-                .first()
-                .is_some_and(|top| top.score >= SWITCH_MIN_SCORE && !chosen.iter().any(|c| c.name == top.name));
-            if chosen.is_empty() || switch {
+            let parts = query_parts(&messages[..=end]);
+            let rank = |parts: &[(String, f32)]| -> Vec<Candidate> {
+                snap.candidates(parts, cfg, None, agent).into_iter().filter(|c| c.injected).collect()
+            };
+            let found = rank(&parts);
+            let new_top = |found: &[Candidate]| {
+                found
+                    .first()
+                    .is_some_and(|top| top.score >= SWITCH_MIN_SCORE && !chosen.iter().any(|c| c.name == top.name))
+            };
+            if chosen.is_empty() || new_top(&found) {
                 chosen = found;
+            } else if parts.len() > 1 {
+                let alone = rank(&parts[..1]);
+                if new_top(&alone) {
+                    chosen = alone;
+                }
             }
         }
         chosen.into_iter().map(|c| c.name).collect()
@@ -522,8 +542,9 @@ mod tests {
             let names: Vec<String> = first.injected.iter().map(|i| i.name.clone()).collect();
             assert_eq!(names, replayed(&snap, &messages, &cfg, None), "turn {n}");
             let ranked = snap.memo.ranked.load(std::sync::atomic::Ordering::Relaxed);
-            // Each turn ranks at most its own new query; resending it ranks nothing.
-            assert!(ranked - before <= 1, "turn {n} ranked {} queries", ranked - before);
+            // Each turn ranks at most its own new query (and its new message alone, when that
+            // query kept the conversation's set); resending it ranks nothing.
+            assert!(ranked - before <= 2, "turn {n} ranked {} queries", ranked - before);
             let again = snap.select(&messages, &cfg, None);
             assert_eq!(snap.memo.ranked.load(std::sync::atomic::Ordering::Relaxed), ranked, "turn {n} resent");
             assert_eq!((&again.block, again.injected.len()), (&first.block, first.injected.len()));
@@ -538,6 +559,33 @@ mod tests {
             snap.select(&messages, &cfg, None).injected.into_iter().map(|i| i.name).collect::<Vec<_>>(),
             replayed(&snap, &messages, &cfg, None)
         );
+    }
+
+    #[test]
+    fn a_skill_a_later_message_asks_for_joins_the_conversation_though_the_earlier_message_weighs_in() {
+        let snap = Snapshot::from_skills(vec![
+            skill("k8s-rollout", "Use when rolling out a kubernetes deployment to the production cluster.", &[]),
+            skill("iso-timestamps", "Use whenever writing timestamps in ISO 8601 with the UTC offset.", &[]),
+        ]);
+        let cfg = SkillsConfig::default();
+        let asks = [
+            "roll out the new kubernetes deployment to the production cluster, then watch the pods, the \
+             ingress, the load balancer's health probes, the autoscaler's limits and the error budget",
+            "good. from now on write every timestamp as ISO 8601 with its UTC offset",
+        ];
+        let names = |m: &[Value]| snap.select(m, &cfg, None).injected.into_iter().map(|i| i.name).collect::<Vec<_>>();
+        assert_eq!(names(&conversation(&asks[..1])), ["k8s-rollout"]);
+        // With the earlier message in its query, the new skill is not a clear enough match to
+        // change the conversation's set; on its own words it is.
+        let messages = conversation(&asks);
+        let blended = snap.candidates(&query_parts(&messages), &cfg, None, None);
+        let top = blended.iter().find(|c| c.name == "iso-timestamps").map_or(0.0, |c| c.score);
+        assert!(top < SWITCH_MIN_SCORE, "blended score {top}: the case this guards is gone");
+        assert_eq!(names(&messages), ["iso-timestamps"]);
+        assert_eq!(names(&messages), replayed(&snap, &messages, &cfg, None));
+        // A message that asks for nothing new keeps the set it has.
+        let thanks = conversation(&[asks[0], asks[1], "thanks, looks right"]);
+        assert_eq!(names(&thanks), ["iso-timestamps"]);
     }
 
     #[test]
