@@ -9,7 +9,7 @@ mod common;
 use common::{
     candidates, corrected_session_as, learning_on_demand as learning, replay, say_as, settled, wait_for, Harness,
 };
-use metaclaw::api::types::learning::{Candidate, CandidateStatus};
+use metaclaw::api::types::learning::{Candidate, CandidateStatus, ValidationRole, ValidationVerdict};
 
 /// One chat turn of `history` in `session` as `agent`; returns the turn's id.
 async fn say(h: &Harness, agent: &str, session: &str, history: &[&str], done: bool) -> i64 {
@@ -34,7 +34,14 @@ async fn validated(h: &Harness, status: CandidateStatus, name: &str, turns: usiz
 
 /// The earlier turns (not the failures it was learned from) of a candidate's validation set.
 fn earlier(c: &Candidate) -> Vec<i64> {
-    c.validation.as_ref().unwrap().turns.iter().filter(|t| t.role == "earlier").map(|t| t.turn_id).collect()
+    c.validation
+        .as_ref()
+        .unwrap()
+        .turns
+        .iter()
+        .filter(|t| t.role == ValidationRole::Earlier)
+        .map(|t| t.turn_id)
+        .collect()
 }
 
 /// An earlier turn the timestamps skill matches, answered and left alone.
@@ -53,9 +60,9 @@ async fn a_candidate_with_a_win_and_no_loss_is_approved_under_verified() {
     assert_eq!(cand.decided_by.as_deref(), Some("policy: verified"));
     let v = cand.validation.as_ref().unwrap();
     assert_eq!((v.wins, v.ties, v.losses), (3, 0, 0), "{v:?}");
-    let roles: Vec<(i64, &str, &str)> =
-        v.turns.iter().map(|t| (t.turn_id, t.role.as_str(), t.verdict.as_str())).collect();
-    assert_eq!(roles, vec![(a, "failure", "win"), (b, "failure", "win"), (e, "earlier", "win")]);
+    let roles: Vec<_> = v.turns.iter().map(|t| (t.turn_id, t.role, t.verdict)).collect();
+    let (failed, matched, win) = (ValidationRole::Failure, ValidationRole::Earlier, ValidationVerdict::Win);
+    assert_eq!(roles, vec![(a, failed, win), (b, failed, win), (e, matched, win)]);
     // The earlier turn was compared as an answer it gave, not as a failure.
     let prompts: Vec<String> = h
         .standin

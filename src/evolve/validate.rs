@@ -25,15 +25,71 @@ use crate::upstream::complete as llm;
 /// Earlier turns looked at per agent when looking for ones the candidate would have matched.
 const SCAN: u32 = 200;
 
+/// Why a turn is in a candidate's validation set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum ValidationRole {
+    /// A failed turn the candidate was learned from.
+    Failure,
+    /// An earlier turn of the same agent that it would have matched.
+    Earlier,
+}
+
+impl ValidationRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Failure => "failure",
+            Self::Earlier => "earlier",
+        }
+    }
+}
+
+/// The judge's verdict on one turn of a validation set: the answer with the candidate against
+/// the recorded one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum ValidationVerdict {
+    Win,
+    Tie,
+    Loss,
+    /// A replay or comparison call failed.
+    Error,
+}
+
+impl ValidationVerdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Win => "win",
+            Self::Tie => "tie",
+            Self::Loss => "loss",
+            Self::Error => "error",
+        }
+    }
+
+    /// The verdict of a comparison score: better, as good, or worse.
+    pub fn of_score(score: i64) -> Self {
+        match score {
+            s if s > 0 => Self::Win,
+            0 => Self::Tie,
+            _ => Self::Loss,
+        }
+    }
+}
+
+crate::turn::text_enum! {
+    ValidationRole: Failure, Earlier;
+    ValidationVerdict: Win, Tie, Loss, Error;
+}
+
 /// One turn of a candidate's validation set and the judge's verdict on it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ValidationTurn {
     pub turn_id: i64,
-    /// `failure` (a turn it was learned from) or `earlier` (an earlier turn it would have matched).
-    pub role: String,
-    /// `win`, `tie`, `loss`, or `error` (a replay or comparison call failed).
-    pub verdict: String,
+    pub role: ValidationRole,
+    pub verdict: ValidationVerdict,
     pub reason: Option<String>,
 }
 
@@ -59,11 +115,11 @@ impl ValidationSummary {
     pub fn of(turns: Vec<ValidationTurn>) -> Self {
         let mut s = Self::default();
         for t in &turns {
-            match t.verdict.as_str() {
-                "win" => s.wins += 1,
-                "tie" => s.ties += 1,
-                "loss" => s.losses += 1,
-                _ => s.errors += 1,
+            match t.verdict {
+                ValidationVerdict::Win => s.wins += 1,
+                ValidationVerdict::Tie => s.ties += 1,
+                ValidationVerdict::Loss => s.losses += 1,
+                ValidationVerdict::Error => s.errors += 1,
             }
         }
         s.turns = turns;
@@ -90,7 +146,7 @@ one or two sentences, then a last line `Score: 1` if the new answer is better, `
 /// One turn to validate on.
 struct Planned {
     turn_id: i64,
-    role: &'static str,
+    role: ValidationRole,
 }
 
 /// The earlier turns of the candidate's agents that it would have matched and that taught no
@@ -150,9 +206,10 @@ async fn earlier_turns(ev: &Evolver, cand: &Candidate, k: usize) -> Result<Vec<i
 /// Replays the candidate's validation set, stores each verdict, and returns the summary; the
 /// first failed turn's verdict is also kept as the candidate's replay (`{improved, …}`).
 pub async fn validate(ev: &Evolver, cand: &Candidate, judge_model: &str) -> Result<ValidationSummary, EvolveError> {
-    let mut plan: Vec<Planned> = cand.support.iter().map(|&turn_id| Planned { turn_id, role: "failure" }).collect();
+    let mut plan: Vec<Planned> =
+        cand.support.iter().map(|&turn_id| Planned { turn_id, role: ValidationRole::Failure }).collect();
     let earlier = earlier_turns(ev, cand, ev.cfg.validation_turns).await?;
-    plan.extend(earlier.into_iter().map(|turn_id| Planned { turn_id, role: "earlier" }));
+    plan.extend(earlier.into_iter().map(|turn_id| Planned { turn_id, role: ValidationRole::Earlier }));
     let id = cand.id;
     let mut unjudged = 0u32;
     for (n, p) in plan.iter().enumerate() {
@@ -162,16 +219,11 @@ pub async fn validate(ev: &Evolver, cand: &Candidate, judge_model: &str) -> Resu
         }
         let (verdict, reason, answer, score) = match replay(ev, cand, p.turn_id, p.role, judge_model).await {
             Ok((score, reason, answer)) => {
-                let v = match score {
-                    s if s > 0 => "win",
-                    0 => "tie",
-                    _ => "loss",
-                };
-                (v, Some(reason), Some(answer), Some(score))
+                (ValidationVerdict::of_score(score), Some(reason), Some(answer), Some(score))
             }
             Err(e) => {
                 tracing::warn!(candidate = id, turn = p.turn_id, error = %e, "validation replay failed");
-                ("error", Some(crate::health::plain(&e.to_string())), None, None)
+                (ValidationVerdict::Error, Some(crate::health::plain(&e.to_string())), None, None)
             }
         };
         if n == 0 {
@@ -205,7 +257,7 @@ async fn replay(
     ev: &Evolver,
     cand: &Candidate,
     turn: i64,
-    role: &str,
+    role: ValidationRole,
     judge_model: &str,
 ) -> Result<(i64, String, String), EvolveError> {
     let (mut body, old_answer, upstream, _) =
@@ -225,7 +277,7 @@ async fn replay(
         .and_then(|m| m.iter().rev().find(|m| m["role"] == "user"))
         .map(|m| crate::transcript::user_text(m.get("content")))
         .unwrap_or_default();
-    let (system, prompt) = if role == "failure" {
+    let (system, prompt) = if role == ValidationRole::Failure {
         let next = cand
             .evidence
             .as_array()
@@ -259,4 +311,45 @@ async fn replay(
     let score = majority(&[parse_vote(&text)]);
     let reason = text.rsplit_once("Score:").map(|(r, _)| r).unwrap_or(&text).trim().to_string();
     Ok((score, reason, new_answer))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_better_answer_is_a_win_an_equal_one_a_tie_and_a_worse_one_a_loss() {
+        let v: Vec<_> = [3, 1, 0, -1].into_iter().map(ValidationVerdict::of_score).collect();
+        assert_eq!(
+            v,
+            [ValidationVerdict::Win, ValidationVerdict::Win, ValidationVerdict::Tie, ValidationVerdict::Loss]
+        );
+    }
+
+    #[test]
+    fn every_verdict_is_counted_once_in_its_own_column() {
+        let turn = |verdict| ValidationTurn { turn_id: 1, role: ValidationRole::Failure, verdict, reason: None };
+        let all = [ValidationVerdict::Win, ValidationVerdict::Tie, ValidationVerdict::Loss, ValidationVerdict::Error];
+        let s = ValidationSummary::of(all.into_iter().chain([ValidationVerdict::Win]).map(turn).collect());
+        assert_eq!((s.wins, s.ties, s.losses, s.errors), (2, 1, 1, 1));
+        assert!(!s.verified(), "an error leaves the set unverified");
+    }
+
+    #[test]
+    fn role_and_verdict_keep_the_words_of_the_stored_rows_and_the_api() {
+        for (r, w) in [(ValidationRole::Failure, "failure"), (ValidationRole::Earlier, "earlier")] {
+            assert_eq!((r.as_str(), serde_json::to_value(r).unwrap()), (w, Value::from(w)));
+            assert_eq!(w.parse::<ValidationRole>(), Ok(r));
+        }
+        for (v, w) in [
+            (ValidationVerdict::Win, "win"),
+            (ValidationVerdict::Tie, "tie"),
+            (ValidationVerdict::Loss, "loss"),
+            (ValidationVerdict::Error, "error"),
+        ] {
+            assert_eq!((v.to_string(), serde_json::to_value(v).unwrap()), (w.to_string(), Value::from(w)));
+            assert_eq!(serde_json::from_value::<ValidationVerdict>(Value::from(w)).unwrap(), v);
+        }
+        assert_eq!("draw".parse::<ValidationVerdict>().unwrap_err(), r#""draw" is not one of win, tie, loss, error"#);
+    }
 }

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::StoreError;
 use crate::evolve::review::{Candidate, CandidateAction, CandidateStatus};
-use crate::evolve::validate::{ValidationSummary, ValidationTurn};
+use crate::evolve::validate::{ValidationRole, ValidationSummary, ValidationTurn, ValidationVerdict};
 
 /// A proposed skill to queue for review.
 #[derive(Debug, Clone)]
@@ -31,10 +31,8 @@ pub struct NewCandidate {
 #[derive(Debug, Clone)]
 pub struct NewValidation {
     pub turn_id: i64,
-    /// `failure` or `earlier`.
-    pub role: &'static str,
-    /// `win`, `tie`, `loss` or `error`.
-    pub verdict: &'static str,
+    pub role: ValidationRole,
+    pub verdict: ValidationVerdict,
     pub reason: Option<String>,
     pub answer: Option<String>,
 }
@@ -278,4 +276,78 @@ pub fn merges(c: &Connection, id: i64) -> Result<Vec<String>, StoreError> {
         .optional()?
         .flatten();
     Ok(json.and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evolve::validate::{ValidationRole as Role, ValidationVerdict as Verdict};
+
+    fn db() -> Connection {
+        let mut c = Connection::open_in_memory().unwrap();
+        crate::store::schema::migrate(&mut c).unwrap();
+        // Validation rows alone: the candidate and turns they point at are beside the point here.
+        c.pragma_update(None, "foreign_keys", "OFF").unwrap();
+        c
+    }
+
+    fn row(turn_id: i64, role: Role, verdict: Verdict) -> NewValidation {
+        NewValidation { turn_id, role, verdict, reason: Some("because".into()), answer: None }
+    }
+
+    #[test]
+    fn validation_verdicts_are_stored_in_their_words_and_read_back_typed() {
+        let c = db();
+        add_validation(&c, 1, &row(30, Role::Earlier, Verdict::Loss)).unwrap();
+        add_validation(&c, 1, &row(20, Role::Failure, Verdict::Win)).unwrap();
+        add_validation(&c, 1, &row(10, Role::Failure, Verdict::Error)).unwrap();
+        add_validation(&c, 1, &row(40, Role::Earlier, Verdict::Tie)).unwrap();
+        // The column values older builds wrote and read: no migration.
+        let mut st = c.prepare("SELECT turn_id, role, verdict FROM candidate_validation ORDER BY turn_id").unwrap();
+        let stored: Vec<(i64, String, String)> =
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().collect::<Result<_, _>>().unwrap();
+        let words = |t: i64, r: &str, v: &str| (t, r.to_string(), v.to_string());
+        assert_eq!(
+            stored,
+            vec![
+                words(10, "failure", "error"),
+                words(20, "failure", "win"),
+                words(30, "earlier", "loss"),
+                words(40, "earlier", "tie")
+            ]
+        );
+
+        let v = validation(&c, 1).unwrap().unwrap();
+        let turns: Vec<_> = v.turns.iter().map(|t| (t.turn_id, t.role, t.verdict)).collect();
+        assert_eq!(
+            turns,
+            vec![
+                (10, Role::Failure, Verdict::Error),
+                (20, Role::Failure, Verdict::Win),
+                (30, Role::Earlier, Verdict::Loss),
+                (40, Role::Earlier, Verdict::Tie)
+            ],
+            "failed turns first, then by turn"
+        );
+        assert_eq!((v.wins, v.ties, v.losses, v.errors), (1, 1, 1, 1));
+        // The API's JSON keeps the same words.
+        assert_eq!(
+            serde_json::to_value(&v.turns[0]).unwrap(),
+            serde_json::json!({"turn_id": 10, "role": "failure", "verdict": "error", "reason": "because"})
+        );
+    }
+
+    #[test]
+    fn an_unknown_stored_verdict_is_a_read_error_in_plain_words() {
+        let c = db();
+        // The schema's CHECK keeps such a word out; a database edited by hand could still hold one.
+        c.pragma_update(None, "ignore_check_constraints", true).unwrap();
+        c.execute(
+            "INSERT INTO candidate_validation(candidate_id, turn_id, role, verdict, at) VALUES (1, 5, 'failure', 'draw', 0)",
+            [],
+        )
+        .unwrap();
+        let e = validation(&c, 1).unwrap_err().to_string();
+        assert!(e.contains(r#""draw" is not one of win, tie, loss, error"#), "{e}");
+    }
 }

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::dataset::{GenerationSignal, SkillChange, Split};
 pub use crate::evolve::review::{Candidate, ValidationSummary, ValidationTurn};
+pub use crate::evolve::validate::{ValidationRole, ValidationVerdict};
 pub use crate::evolve::EditOp;
 pub use crate::evolve::{Run, RunReport};
 
@@ -200,6 +201,8 @@ pub(crate) fn typescript(f: &mut super::ts::File) {
     f.add::<crate::evolve::EditOp>();
     f.add::<crate::evolve::review::ValidationSummary>();
     f.add::<crate::evolve::review::ValidationTurn>();
+    f.add::<ValidationRole>();
+    f.add::<ValidationVerdict>();
     f.add::<Replay>();
     f.add::<ApproveArg>();
     f.add::<ApprovalScope>();

@@ -224,18 +224,18 @@ export type ValidationSummary = {
 /**
  * One turn of a candidate's validation set and the judge's verdict on it.
  */
-export type ValidationTurn = {
-  turn_id: number,
-  /**
-   * `failure` (a turn it was learned from) or `earlier` (an earlier turn it would have matched).
-   */
-  role: string,
-  /**
-   * `win`, `tie`, `loss`, or `error` (a replay or comparison call failed).
-   */
-  verdict: string,
-  reason: string | null,
-};
+export type ValidationTurn = { turn_id: number, role: ValidationRole, verdict: ValidationVerdict, reason: string | null };
+
+/**
+ * Why a turn is in a candidate's validation set.
+ */
+export type ValidationRole = "failure" | "earlier";
+
+/**
+ * The judge's verdict on one turn of a validation set: the answer with the candidate against
+ * the recorded one.
+ */
+export type ValidationVerdict = "win" | "tie" | "loss" | "error";
 
 /**
  * A candidate's verification replay: its skill applied to one of the turns it comes from.

@@ -3,7 +3,7 @@
 // the warning for an edit that removes most of a skill, and the curator's disable/merge proposals.
 
 import type { App } from "../../app";
-import type { Candidate, CandidateAction, EditOp, FlagKind, ValidationSummary } from "../../api/types";
+import type { Candidate, CandidateAction, EditOp, FlagKind, ValidationRole, ValidationSummary, ValidationVerdict } from "../../api/types";
 import { ApiError } from "../../api/client";
 import { h, replace } from "../../lib/dom";
 import { num } from "../../lib/format";
@@ -44,8 +44,10 @@ export function currentStats(app: App, name: string, heading = "How the skill do
   return h("section", { "aria-labelledby": "cand-stats-h", id: "cand-stats" }, h("h3", { id: "cand-stats-h" }, heading), body);
 }
 
-const ROLE_WORDS: Record<string, string> = { failure: "failing turn", earlier: "earlier turn" };
-const VERDICT_KIND: Record<string, string> = { win: "ok", tie: "muted", loss: "bad", error: "warn" };
+// Keyed by the generated enums: a role or verdict added in Rust fails tsc until it is named here
+// (a word from a newer engine still shows as itself).
+const ROLE_WORDS: Record<ValidationRole, string> = { failure: "failing turn", earlier: "earlier turn" };
+const VERDICT_KIND: Record<ValidationVerdict, string> = { win: "ok", tie: "muted", loss: "bad", error: "warn" };
 
 function wtlText(v: ValidationSummary): string {
   return `${v.wins} win${v.wins === 1 ? "" : "s"}, ${v.ties} tie${v.ties === 1 ? "" : "s"}, ${v.losses} loss${v.losses === 1 ? "" : "es"}${v.errors ? `, ${v.errors} error${v.errors === 1 ? "" : "s"}` : ""}`;
