@@ -14,7 +14,6 @@ use metaclaw::api::types::setup::{
     ChecklistStep, Provider, SetupAction, SetupState, SetupStatus, SetupTest, SetupTestResult, TestOutcome,
 };
 use metaclaw_standin::Options;
-use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn client(h: &Harness) -> Client {
@@ -126,9 +125,9 @@ async fn a_working_key_lists_the_models_ticks_key_works_and_is_never_stored() {
     let s = client(&h).setup().await.unwrap();
     assert!(done_at(&s, ChecklistStep::KeyWorks).is_some(), "{:?}", s.checklist);
     // Testing stored nothing: no key is set, and the key is nowhere in the home.
-    let keys = h.admin("/api/keys").await;
-    let default = keys.as_array().unwrap().iter().find(|k| k["name"] == "upstream.default").unwrap();
-    assert_eq!(default["set"], Value::Bool(false));
+    let keys = client(&h).keys().await.unwrap();
+    let default = keys.iter().find(|k| k.name == "upstream.default").unwrap();
+    assert!(!default.set, "{default:?}");
     h.flush().await;
     for entry in std::fs::read_dir(h.home.path()).unwrap() {
         let p = entry.unwrap().path();
