@@ -134,13 +134,18 @@ impl Ranker {
     }
 }
 
-/// The words of the turn's latest user message, as retrieval reads them.
-fn last_user_text(c: &rusqlite::Connection, hashes: &str) -> Result<String, StoreError> {
-    let words = |m: &Value| crate::transcript::user_text(m.get("content"));
-    let last = turns::last_message_where(c, hashes, |m| {
-        m.get("role").and_then(Value::as_str) == Some("user") && !words(m).trim().is_empty()
+/// The words of the turn's latest user message, as retrieval reads them; `seen` keeps what each
+/// message (by hash) gave for the rest of the batch.
+fn last_user_text(
+    c: &rusqlite::Connection,
+    hashes: &str,
+    seen: &mut HashMap<String, Option<String>>,
+) -> Result<String, StoreError> {
+    let last = turns::last_message_picked(c, hashes, seen, |m| {
+        let words = crate::transcript::user_text(m.get("content"));
+        (m.get("role").and_then(Value::as_str) == Some("user") && !words.trim().is_empty()).then_some(words)
     })?;
-    Ok(last.map(|m| words(&m)).unwrap_or_default())
+    Ok(last.unwrap_or_default())
 }
 
 /// Turns with their query, read in one go, and the active sets of their generations not yet
@@ -154,13 +159,14 @@ fn read_batch(c: &rusqlite::Connection, turns: Vec<ExposureTurn>, known: &HashSe
     let mut gens = Vec::new();
     let mut asked = HashSet::new();
     let mut out = Vec::with_capacity(turns.len());
+    let mut seen = HashMap::new();
     for t in turns {
         if !known.contains(&t.generation) && asked.insert(t.generation) {
             let active =
                 generations::active(c, t.generation)?.and_then(|a| serde_json::from_str(&a).ok()).unwrap_or_default();
             gens.push((t.generation, active));
         }
-        let q = last_user_text(c, &t.message_hashes)?;
+        let q = last_user_text(c, &t.message_hashes, &mut seen)?;
         out.push((t, q));
     }
     Ok((out, gens))

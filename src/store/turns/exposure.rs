@@ -1,6 +1,8 @@
 //! What per-skill effectiveness (`crate::effect`) reads of `main` turns: the turns that took
 //! skills, and the last message of a turn that passes a test.
 
+use std::collections::HashMap;
+
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 
@@ -66,22 +68,59 @@ fn exposure_query(conn: &Connection, filter: &str, p: impl rusqlite::Params) -> 
     Ok(rows)
 }
 
-/// The last message under `hashes` (a turn's `message_hashes`) for which `keep` is true, read
-/// from the end, one blob at a time.
-pub fn last_message_where(
+/// The latest message under `hashes` (a turn's `message_hashes`) that `pick` makes something
+/// of, read from the end, one blob at a time. `seen` remembers what `pick` made of each blob (by
+/// hash) across calls: an agent's tool loop sends the same messages turn after turn, and each is
+/// read and parsed once.
+pub fn last_message_picked<T: Clone>(
     conn: &Connection,
     hashes: &str,
-    keep: impl Fn(&Value) -> bool,
-) -> Result<Option<Value>, StoreError> {
+    seen: &mut HashMap<String, Option<T>>,
+    pick: impl Fn(&Value) -> Option<T>,
+) -> Result<Option<T>, StoreError> {
     let hs: Vec<String> = serde_json::from_str(hashes).unwrap_or_default();
     let mut blob = conn.prepare_cached("SELECT body FROM blobs WHERE hash = ?1")?;
-    for h in hs.iter().rev() {
-        if let Some(b) = blob.query_row([h], |r| r.get::<_, String>(0)).optional()? {
-            let v: Value = serde_json::from_str(&b).unwrap_or(Value::Null);
-            if keep(&v) {
-                return Ok(Some(v));
+    for h in hs.into_iter().rev() {
+        let picked = match seen.get(&h) {
+            Some(p) => p.clone(),
+            None => {
+                let Some(b) = blob.query_row([&h], |r| r.get::<_, String>(0)).optional()? else { continue };
+                let p = pick(&serde_json::from_str(&b).unwrap_or(Value::Null));
+                seen.insert(h, p.clone());
+                p
             }
+        };
+        if picked.is_some() {
+            return Ok(picked);
         }
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_latest_picked_message_is_found_and_each_blob_is_read_once() {
+        let mut c = Connection::open_in_memory().unwrap();
+        crate::store::schema::migrate(&mut c).unwrap();
+        let ask = json!({"role": "user", "content": "profile the checkout"});
+        let tool = json!({"role": "tool", "content": "42 ms"});
+        let (a, t) =
+            (super::super::blobs::put_message(&c, &ask).unwrap(), super::super::blobs::put_message(&c, &tool).unwrap());
+        let user = |m: &Value| (m["role"] == "user").then(|| m["content"].as_str().unwrap_or("").to_string());
+        let mut seen = HashMap::new();
+        // A tool loop: the same question, then more tool output each turn; a missing blob is skipped.
+        let first = format!(r#"["{a}","{t}","nowhere"]"#);
+        assert_eq!(last_message_picked(&c, &first, &mut seen, user).unwrap().as_deref(), Some("profile the checkout"));
+        assert_eq!(seen.len(), 2, "the missing blob is not remembered");
+        c.execute("DELETE FROM blobs", []).unwrap();
+        // Read from memory now: the blobs are gone from the table.
+        let later = format!(r#"["{a}","{t}","{t}"]"#);
+        assert_eq!(last_message_picked(&c, &later, &mut seen, user).unwrap().as_deref(), Some("profile the checkout"));
+        assert_eq!(last_message_picked(&c, &format!(r#"["{t}"]"#), &mut seen, user).unwrap(), None);
+        assert_eq!(last_message_picked(&c, "not json", &mut seen, user).unwrap(), None);
+    }
 }
