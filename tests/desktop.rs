@@ -10,9 +10,9 @@ use std::time::Duration;
 use common::Harness;
 use metaclaw::engine::{Hooks, Keys};
 use metaclaw::scheduler::signals::{detect_idle, IdleSource, NativeIdle};
-use metaclaw::secrets::Vault;
+use metaclaw::secrets::{SecretSource, Vault};
 use metaclaw_standin::Options;
-use serde_json::{json, Value};
+use serde_json::json;
 
 fn xdotool(args: &[&str]) {
     let ok = std::process::Command::new("xdotool").args(args).status().expect("xdotool runs").success();
@@ -39,9 +39,9 @@ fn the_x11_idle_timer_counts_and_resets_on_input() {
 async fn the_scheduler_reads_the_x11_idle_timer() {
     let h = Harness::start(|c| c.scheduler.os_idle = true).await;
     xdotool(&["mousemove", "7", "7"]);
-    let v = h.admin("/api/scheduler").await;
-    assert_eq!(v["signals"]["idle_source"], "x11", "{v}");
-    assert!(v["signals"]["os_idle_secs"].as_u64().is_some());
+    let v = h.client().scheduler().await.unwrap();
+    assert_eq!(v.signals.idle_source, "x11", "{v:?}");
+    assert!(v.signals.os_idle_secs.is_some(), "{v:?}");
     h.stop().await;
 }
 
@@ -78,9 +78,8 @@ async fn feed_addresses_and_keys_live_in_the_os_keyring() {
 
     // A restart reads it back from the keyring to refresh.
     h.restart_hooked(|_| {}, keys.clone(), Hooks::default()).await;
-    let t: Value =
-        h.http.post(h.url("/api/calendars/1/test")).bearer_auth(&h.token).send().await.unwrap().json().await.unwrap();
-    assert_eq!(t["ok"], true, "{t}");
+    let t = h.client().test_calendar(1).await.unwrap();
+    assert!(t.ok, "{t:?}");
 
     // API keys from the settings view go to the keyring; the API only says whether one is set.
     let r = h
@@ -93,10 +92,12 @@ async fn feed_addresses_and_keys_live_in_the_os_keyring() {
         .unwrap();
     assert_eq!(r.status(), 204);
     assert_eq!(keyring_get("upstream-api-key").as_deref(), Some("sk-kr-test-123"));
-    let keys_v = h.admin("/api/keys").await;
-    let k = keys_v.as_array().unwrap().iter().find(|k| k["name"] == "upstream.default").unwrap().clone();
-    assert_eq!((k["set"].as_bool(), k["source"].as_str()), (Some(true), Some("keyring")), "{keys_v}");
-    assert!(!keys_v.to_string().contains("sk-kr-test"), "the key itself never comes back");
+    let keys_v = h.client().keys().await.unwrap();
+    let k = keys_v.iter().find(|k| k.name == "upstream.default").unwrap();
+    assert_eq!((k.set, k.source), (true, SecretSource::Keyring), "{keys_v:?}");
+    // In the raw answer: every field the UI gets, not only those the client reads.
+    let raw = h.admin("/api/keys").await.to_string();
+    assert!(!raw.contains("sk-kr-test"), "the key itself never comes back");
     let r = h.http.delete(h.url("/api/keys/upstream.default")).bearer_auth(&h.token).send().await.unwrap();
     assert_eq!(r.status(), 204);
     assert_eq!(keyring_get("upstream-api-key"), None);

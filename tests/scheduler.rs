@@ -17,7 +17,7 @@ use metaclaw::engine::{Hooks, Keys};
 use metaclaw::scheduler::runner::Timing;
 use metaclaw::scheduler::signals::{FakeIdle, FakePower, Signals};
 use metaclaw::scheduler::{Job, JobCtx, Outcome};
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// Counts to `target`, one step every 50 ms, saving its count after each step.
 struct Counting {
@@ -178,18 +178,17 @@ async fn pausing_learning_closes_the_window_and_survives_a_restart() {
     let mut h = Harness::start_hooked(edit, Keys::none(), Default::default(), hooks.clone()).await;
     common::wait_until_async("the window to open", || async { status(&h).await.state == SchedulerState::Open }).await;
 
-    let r = h.http.post(h.url("/api/learning/pause")).bearer_auth(&h.token).send().await.unwrap();
-    assert_eq!(r.json::<Value>().await.unwrap()["learning_paused"], true);
+    assert!(client(&h).pause_learning(true).await.unwrap().learning_paused);
     common::wait_until_async("the pause", || async { status(&h).await.state == SchedulerState::Paused }).await;
     assert_eq!(status(&h).await.decision.reason, Reason::Paused);
-    assert_eq!(h.admin("/api/status").await["learning_paused"], true);
+    assert!(client(&h).status().await.unwrap().learning_paused);
 
     h.restart_hooked(edit, Keys::none(), hooks).await;
     common::wait_until_async("the pause after a restart", || async {
         status(&h).await.state == SchedulerState::Paused
     })
     .await;
-    h.http.post(h.url("/api/learning/resume")).bearer_auth(&h.token).send().await.unwrap();
+    assert!(!client(&h).pause_learning(false).await.unwrap().learning_paused);
     common::wait_until_async("the window to reopen", || async { status(&h).await.state == SchedulerState::Open }).await;
     h.stop().await;
 }
@@ -219,14 +218,8 @@ async fn simulation_shows_meeting_windows_from_a_calendar() {
     let meeting = sim.windows.iter().find(|w| w.reason == Reason::Meeting).unwrap_or_else(|| panic!("{sim:?}"));
     assert_eq!((meeting.start, meeting.end), (at(10), at(11)), "{sim:?}");
     assert!(meeting.explanation.contains("meeting until"));
-    let r = h
-        .http
-        .get(h.url(&format!("/api/scheduler/simulate?from={}&to={}", at(9), at(9) + 40 * 86_400_000)))
-        .bearer_auth(&h.token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400, "periods over 31 days are refused");
+    let e = client(&h).simulate(&TimeRange { from: Some(at(9)), to: Some(at(9) + 40 * 86_400_000) }).await.unwrap_err();
+    assert_eq!(e.status(), Some(400), "periods over 31 days are refused: {e}");
     h.stop().await;
 }
 
