@@ -3,6 +3,10 @@
 //! Writes go through a channel to one writer thread that commits in batches, so the proxy never
 //! waits on disk. Reads use their own connection on the blocking pool. Committed turns survive a
 //! crash of the process (WAL with `synchronous = NORMAL`); a clean shutdown drains the queue.
+//!
+//! This module is the handle ([`Store`]): opening, queueing writes, reads. Its own children: the
+//! database file ([`file`]), turn ids ([`ids`]), upkeep ([`maintenance`]), the write queue and
+//! the writer thread; each table's SQL is in the module named after it.
 
 pub mod archive;
 pub mod calendars;
@@ -10,9 +14,12 @@ pub mod candidates;
 pub mod curate;
 pub mod effect;
 pub mod evolution;
+mod file;
 pub mod generations;
+mod ids;
 pub mod inflight;
 pub mod judge;
+mod maintenance;
 pub mod meta;
 mod queue;
 pub mod read;
@@ -30,9 +37,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use rusqlite::{Connection, OpenFlags};
 use tokio::sync::oneshot;
 
+use file::open_conn;
+#[cfg(unix)]
+use file::restrict_mode;
+use ids::Ids;
 use queue::Queue;
 
 pub use inflight::InFlight;
@@ -98,71 +109,8 @@ pub(crate) struct Counters {
     pub lost: AtomicU64,
 }
 
-/// Turn ids are handed out from a block whose end is committed first (`meta.turn_ids_reserved`),
-/// so a crash can never make an id be handed out twice. A new block is reserved through the
-/// writer while half of the current one is still left.
-struct Ids {
-    next: i64,
-    /// End (exclusive) of the block known to be committed.
-    reserved: i64,
-    /// A reservation is queued and not yet committed.
-    reserving: bool,
-    /// Ids were handed out past the committed block (the writer fell far behind); warned once.
-    warned: bool,
-}
-
-/// Ids per reserved block.
-const ID_BLOCK: i64 = 1000;
-
 /// Most turns waiting for the writer before new ones are dropped (see [`Inner::max_queued`]).
 pub const MAX_QUEUED_TURNS: u64 = 4096;
-
-/// Reserves ids up to `end` (never lowering a reservation already made).
-fn reserve_ids(conn: &Connection, end: i64) -> Result<(), rusqlite::Error> {
-    conn.execute(
-        "INSERT INTO meta(key, value) VALUES ('turn_ids_reserved', ?1)
-         ON CONFLICT(key) DO UPDATE SET value = MAX(value, excluded.value)",
-        [end],
-    )?;
-    Ok(())
-}
-
-fn open_conn(path: &Path, flags: OpenFlags) -> Result<Connection, StoreError> {
-    let conn =
-        Connection::open_with_flags(path, flags).map_err(|source| StoreError::Open { path: path.into(), source })?;
-    conn.busy_timeout(Duration::from_secs(5))?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    Ok(conn)
-}
-
-/// Makes the database file (and any write-ahead log and shared-memory file beside it) readable by
-/// its owner only: the turns hold every prompt and answer. SQLite creates `-wal` and `-shm` with
-/// the main file's mode, so creating that one 0600 before SQLite opens it covers all three.
-#[cfg(unix)]
-fn restrict_mode(path: &Path) -> Result<(), StoreError> {
-    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    let open_err = |source: std::io::Error| StoreError::Open {
-        path: path.into(),
-        source: rusqlite::Error::SqliteFailure(
-            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
-            Some(source.to_string()),
-        ),
-    };
-    std::fs::OpenOptions::new().write(true).create(true).truncate(false).mode(0o600).open(path).map_err(open_err)?;
-    // A file left from before (or created under a lax umask elsewhere) is tightened too.
-    for suffix in ["", "-wal", "-shm"] {
-        let mut p = path.as_os_str().to_owned();
-        p.push(suffix);
-        let p = std::path::PathBuf::from(p);
-        if let Ok(meta) = std::fs::metadata(&p) {
-            if meta.permissions().mode() & 0o077 != 0 {
-                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).map_err(open_err)?;
-            }
-        }
-    }
-    Ok(())
-}
-
 /// A flush interval in whole milliseconds, at least one.
 fn interval_ms(interval: Duration) -> u64 {
     u64::try_from(interval.as_millis()).unwrap_or(u64::MAX).max(1)
@@ -177,12 +125,7 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         schema::migrate(&mut conn)?;
-        let max_id = turns::max_id(&conn)?.unwrap_or(0);
-        // Every id below the last reservation may have been handed out before a crash.
-        let reserved: Option<i64> =
-            conn.query_row("SELECT value FROM meta WHERE key = 'turn_ids_reserved'", [], |r| r.get(0)).optional()?;
-        let next = (max_id + 1).max(reserved.unwrap_or(0));
-        reserve_ids(&conn, next + ID_BLOCK)?;
+        let ids = Ids::reserve_first(&conn)?;
         let reader = open_conn(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
 
         let queue = Arc::new(Queue::default());
@@ -198,7 +141,7 @@ impl Store {
                 path: path.into(),
                 queue,
                 reader: Arc::new(Mutex::new(reader)),
-                ids: Mutex::new(Ids { next, reserved: next + ID_BLOCK, reserving: false, warned: false }),
+                ids: Mutex::new(ids),
                 counters,
                 max_queued: MAX_QUEUED_TURNS,
                 in_flight: Arc::default(),
@@ -222,47 +165,6 @@ impl Store {
     pub fn path(&self) -> &Path {
         &self.inner.path
     }
-
-    /// A fresh turn id, never handed out before (also across crashes); ids are allocated on the
-    /// request path so clients can be told theirs.
-    pub fn next_turn_id(&self) -> i64 {
-        let mut ids = self.inner.ids.lock().unwrap_or_else(|p| p.into_inner());
-        let id = ids.next;
-        ids.next += 1;
-        if ids.reserved - ids.next < ID_BLOCK / 2 && !ids.reserving {
-            ids.reserving = true;
-            let inner = Arc::downgrade(&self.inner);
-            let op = WriteOp::Exec(Box::new(move |conn: &mut Connection| {
-                let Some(inner) = inner.upgrade() else { return };
-                // Measured when the writer gets to it, so ids handed out meanwhile are covered.
-                let end = {
-                    let ids = inner.ids.lock().unwrap_or_else(|p| p.into_inner());
-                    ids.reserved.max(ids.next) + ID_BLOCK
-                };
-                let ok = match reserve_ids(conn, end) {
-                    Ok(()) => true,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "could not reserve turn ids; will try again");
-                        false
-                    }
-                };
-                let mut ids = inner.ids.lock().unwrap_or_else(|p| p.into_inner());
-                ids.reserving = false;
-                if ok {
-                    ids.reserved = ids.reserved.max(end);
-                }
-            }));
-            if !self.inner.queue.push(op) {
-                ids.reserving = false;
-            }
-        }
-        if id >= ids.reserved && !ids.warned {
-            ids.warned = true;
-            tracing::warn!(turn = id, "the database is far behind: turn ids are handed out before they are reserved");
-        }
-        id
-    }
-
     /// Turns handed to the writer and not yet committed.
     pub fn pending_writes(&self) -> u64 {
         self.inner.counters.queued.load(Ordering::Relaxed)
@@ -370,44 +272,6 @@ impl Store {
         }
     }
 
-    /// Optimises the database and truncates its log; also vacuums it when a quarter or more of
-    /// it is free. Returns whether it vacuumed.
-    pub async fn optimise(&self) -> Result<bool, StoreError> {
-        self.maintain(|c| {
-            c.execute_batch("PRAGMA optimize; PRAGMA wal_checkpoint(TRUNCATE);")?;
-            let pages: i64 = c.query_row("PRAGMA page_count", [], |r| r.get(0))?;
-            let free: i64 = c.query_row("PRAGMA freelist_count", [], |r| r.get(0))?;
-            let vacuum = pages > 256 && free * 4 > pages;
-            if vacuum {
-                c.execute_batch("VACUUM;")?;
-            }
-            Ok(vacuum)
-        })
-        .await
-    }
-
-    /// Deletes every recorded conversation and everything learned from it (scores, evolution
-    /// runs, candidates, job runs), then gives the space back. Skills and their generations stay.
-    pub async fn erase_recorded(&self) -> Result<(), StoreError> {
-        self.flush().await?;
-        self.write(|c| {
-            candidates::clear(c)?;
-            evolution::clear(c)?;
-            judge::clear(c)?;
-            effect::clear(c)?;
-            turns::clear(c)?;
-            sessions::clear(c)?;
-            turns::clear_blobs(c)?;
-            scheduler::clear_runs(c)
-        })
-        .await?;
-        self.maintain(|c| {
-            c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); VACUUM;")?;
-            Ok(())
-        })
-        .await
-    }
-
     /// Runs a read on the blocking pool with the read-only connection.
     pub async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
     where
@@ -428,32 +292,6 @@ impl Store {
 mod tests {
     use super::*;
 
-    #[cfg(unix)]
-    #[tokio::test]
-    async fn database_files_are_owner_only_even_in_an_open_home() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-        let path = dir.path().join("metaclaw.db");
-        // A file from an older build, readable by all, is tightened as well.
-        let old = dir.path().join("old.db");
-        std::fs::write(&old, b"").unwrap();
-        std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o644)).unwrap();
-        for p in [&path, &old] {
-            let store = Store::open(p, Duration::from_millis(10)).unwrap();
-            let mut seen = 0;
-            for suffix in ["", "-wal", "-shm"] {
-                let mut f = p.as_os_str().to_owned();
-                f.push(suffix);
-                if let Ok(meta) = std::fs::metadata(&f) {
-                    seen += 1;
-                    assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{f:?}");
-                }
-            }
-            assert_eq!(seen, 3, "the database, its WAL and its shared memory exist while open");
-            store.close().await;
-        }
-    }
     use crate::turn::{RawResponse, SessionSource, TurnStatus, TurnType};
 
     fn turn(id: i64, response: RawResponse) -> TurnRecord {
@@ -581,33 +419,6 @@ mod tests {
         store.record(turn(store.next_turn_id(), RawResponse::None));
         within("flush", store.flush()).await.unwrap();
         assert_eq!(store.lost_turns(), extra);
-        store.close().await;
-    }
-
-    #[tokio::test]
-    async fn turn_ids_are_never_handed_out_twice_even_after_a_crash() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.db");
-        let mut handed = Vec::new();
-        for round in 0..3 {
-            let store = Store::open(&path, Duration::from_millis(10)).unwrap();
-            // Enough ids to need more than one reserved block in the last round.
-            let n = if round == 2 { 2 * ID_BLOCK as usize + 10 } else { 5 };
-            for _ in 0..n {
-                handed.push(store.next_turn_id());
-            }
-            // Let reservations queued along the way commit, as they would while serving.
-            store.flush().await.unwrap();
-            // A crash: nothing recorded, nothing closed (the writer thread is left behind).
-            std::mem::forget(store);
-        }
-        let store = Store::open(&path, Duration::from_millis(10)).unwrap();
-        let next = store.next_turn_id();
-        let mut sorted = handed.clone();
-        sorted.sort();
-        sorted.dedup();
-        assert_eq!(sorted.len(), handed.len(), "no id was handed out twice");
-        assert!(next > *sorted.last().unwrap(), "{next} comes after every id handed out before");
         store.close().await;
     }
 }
