@@ -10,24 +10,18 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{config_for, user, wait_until, Harness};
+use metaclaw::api::client::Client;
+use metaclaw::api::types::settings::{ConfigSaved, Section};
 use metaclaw::config::Config;
-use serde_json::{json, Value};
 use tokio::io::AsyncReadExt;
 
-/// `PUT /api/config` with `cfg` through `client`: the status and the answer.
-async fn put_config(client: &reqwest::Client, base: &str, token: &str, cfg: &Value) -> (u16, Value) {
-    let r = tokio::time::timeout(
-        Duration::from_secs(10),
-        client.put(format!("{base}/api/config")).bearer_auth(token).json(&json!({ "config": cfg })).send(),
-    )
-    .await
-    .expect("PUT /api/config answered")
-    .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
-}
-
-fn as_json(cfg: &Config) -> Value {
-    serde_json::to_value(cfg).unwrap()
+/// `PUT /api/config` with `cfg` through the typed `client` (its own connection): what is now in
+/// force.
+async fn put_config(client: &Client, cfg: &Config) -> ConfigSaved {
+    tokio::time::timeout(Duration::from_secs(10), client.save_config(cfg))
+        .await
+        .expect("PUT /api/config answered")
+        .unwrap_or_else(|e| panic!("PUT /api/config: {e}"))
 }
 
 async fn healthz(client: &reqwest::Client, base: &str) -> u16 {
@@ -50,10 +44,9 @@ async fn max_connections_lowered_then_raised_changes_how_many_connections_are_se
     cfg.proxy.max_connections = 2;
     cfg.proxy.header_timeout_secs = 30;
     // Each client keeps one connection open (keep-alive) once it has been answered.
-    let admin = reqwest::Client::new();
-    let (status, saved) = put_config(&admin, &h.base, &h.token, &as_json(&cfg)).await;
-    assert_eq!(status, 200, "{saved}");
-    assert_eq!(saved["restart"], json!([]), "nothing waits for a restart");
+    let admin = h.client();
+    let saved = put_config(&admin, &cfg).await;
+    assert!(saved.restart.is_empty(), "nothing waits for a restart: {saved:?}");
     let other = reqwest::Client::new();
     assert_eq!(healthz(&other, &h.base).await, 200);
 
@@ -66,8 +59,7 @@ async fn max_connections_lowered_then_raised_changes_how_many_connections_are_se
 
     // Lowered below what is open: the open connections are kept and still served.
     cfg.proxy.max_connections = 1;
-    let (status, saved) = put_config(&admin, &h.base, &h.token, &as_json(&cfg)).await;
-    assert_eq!(status, 200, "{saved}");
+    put_config(&admin, &cfg).await;
     assert_eq!(healthz(&other, &h.base).await, 200);
     assert!(!waiting.is_finished(), "a connection past the lowered cap was served");
 
@@ -75,8 +67,7 @@ async fn max_connections_lowered_then_raised_changes_how_many_connections_are_se
     // connections accepted from now on.
     cfg.proxy.max_connections = 4;
     cfg.proxy.header_timeout_secs = 1;
-    let (status, saved) = put_config(&admin, &h.base, &h.token, &as_json(&cfg)).await;
-    assert_eq!(status, 200, "{saved}");
+    put_config(&admin, &cfg).await;
     let served = tokio::time::timeout(Duration::from_secs(10), waiting)
         .await
         .expect("the waiting connection was admitted once the cap was raised")
@@ -101,10 +92,9 @@ async fn a_new_flush_interval_is_used_by_the_writer_without_a_restart() {
     assert_eq!(store.flush_interval(), Duration::from_millis(20));
     let mut cfg = config_for(&h.standin);
     cfg.store.flush_interval_ms = 1;
-    let (status, saved) = put_config(&h.http, &h.base, &h.token, &as_json(&cfg)).await;
-    assert_eq!(status, 200, "{saved}");
-    assert_eq!(saved["applied"], json!(["store"]));
-    assert_eq!(saved["restart"], json!([]), "nothing waits for a restart");
+    let saved = put_config(&h.client(), &cfg).await;
+    assert_eq!(saved.applied, [Section::Store]);
+    assert!(saved.restart.is_empty(), "nothing waits for a restart: {saved:?}");
     assert_eq!(store.flush_interval(), Duration::from_millis(1));
 
     // A turn is on disk (read from the database file by another connection) soon after its answer.
@@ -153,23 +143,19 @@ async fn a_log_level_saved_while_serve_runs_changes_what_it_logs() {
         line.trim().strip_prefix("MetaClaw listening on ").expect("serve prints its address").trim_end_matches("/v1");
     let token = std::fs::read_to_string(home.path().join("admin.token")).unwrap();
     let token = token.trim();
-    let client = reqwest::Client::new();
-    let view: Value =
-        client.get(format!("{base}/api/config")).bearer_auth(token).send().await.unwrap().json().await.unwrap();
-    let mut cfg = view["config"].clone();
-    assert_eq!(cfg["log"]["level"], "debug");
+    let client = Client::new(base, token);
+    let mut cfg = client.config().await.unwrap().config;
+    assert_eq!(cfg.log.level, "debug");
     wait_until("serve logs at debug level", || log.lock().unwrap().contains("DEBUG")).await;
 
     // To warn: the engine's own info line about the change is not logged any more.
-    cfg["log"]["level"] = json!("warn");
-    let (status, saved) = put_config(&client, base, token, &cfg).await;
-    assert_eq!(status, 200, "{saved}");
-    assert_eq!(saved["restart"], json!([]), "nothing waits for a restart");
+    cfg.log.level = "warn".into();
+    let saved = put_config(&client, &cfg).await;
+    assert!(saved.restart.is_empty(), "nothing waits for a restart: {saved:?}");
     // Back to info with another change: that one is logged, and it is the only one.
-    cfg["log"]["level"] = json!("info");
-    cfg["skills"]["max_tokens"] = json!(321);
-    let (status, saved) = put_config(&client, base, token, &cfg).await;
-    assert_eq!(status, 200, "{saved}");
+    cfg.log.level = "info".into();
+    cfg.skills.max_tokens = 321;
+    put_config(&client, &cfg).await;
     wait_until("the change back to info is logged", || log.lock().unwrap().contains("changed=[Skills, Log]")).await;
     let _ = child.kill();
     let _ = child.wait();
