@@ -9,7 +9,10 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+use metaclaw::api::client::Client;
+use metaclaw::api::types::settings::KeyInfo;
 use metaclaw::home::Home;
+use metaclaw::secrets::SecretSource;
 use metaclaw_standin::Options;
 use serde_json::{json, Value};
 
@@ -74,10 +77,10 @@ impl Serve {
         (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 
-    async fn key(&self, name: &str) -> Value {
-        let (s, keys) = self.admin(reqwest::Method::GET, "/api/keys", None).await;
-        assert_eq!(s, 200, "{keys}");
-        keys.as_array().unwrap().iter().find(|k| k["name"] == name).cloned().unwrap_or_else(|| panic!("{keys}"))
+    /// Key `name` as `GET /api/keys` lists it, through the typed client.
+    async fn key(&self, name: &str) -> KeyInfo {
+        let keys = Client::new(self.base.as_str(), self.token.as_str()).keys().await.unwrap();
+        keys.iter().find(|k| k.name == name).cloned().unwrap_or_else(|| panic!("{keys:?}"))
     }
 
     async fn chat(&self) -> u16 {
@@ -166,9 +169,9 @@ async fn without_a_keyring_a_key_from_the_api_is_kept_in_an_owner_only_file_and_
     let text = std::fs::read_to_string(&secrets).unwrap();
     assert!(text.starts_with("# MetaClaw secrets") && text.contains(KEY), "labelled, and holds the key");
     let k = s.key("upstream.default").await;
-    assert_eq!((k["set"].as_bool(), k["source"].as_str()), (Some(true), Some("file")), "{k}");
-    let location = k["location"].as_str().unwrap();
-    assert!(location.starts_with("file ") && location.ends_with("secrets.toml"), "{location}");
+    assert_eq!((k.set, k.source), (true, SecretSource::File), "{k:?}");
+    assert!(k.location.starts_with("file ") && k.location.ends_with("secrets.toml"), "{k:?}");
+    // The raw answers: every field the UI gets, not only those the client reads.
     let (_, all) = s.admin(reqwest::Method::GET, "/api/keys", None).await;
     let (_, config) = s.admin(reqwest::Method::GET, "/api/config", None).await;
     assert!(!all.to_string().contains(KEY) && !config.to_string().contains(KEY), "the key is never shown back");
@@ -199,8 +202,8 @@ async fn without_a_keyring_a_key_from_the_api_is_kept_in_an_owner_only_file_and_
     assert_eq!(s.chat().await, 200);
     assert_eq!(last_authorization(&standin), Some(format!("Bearer {ENV_KEY}")));
     let k = s.key("upstream.default").await;
-    assert_eq!(k["source"], "env", "{k}");
-    assert_eq!(k["location"], "environment variable METACLAW_UPSTREAM_API_KEY", "{k}");
+    assert_eq!(k.source, SecretSource::Env, "{k:?}");
+    assert_eq!(k.location, "environment variable METACLAW_UPSTREAM_API_KEY", "{k:?}");
     s.stop();
 
     // Database, config, logs: the key is only in the secrets file.
@@ -241,9 +244,9 @@ async fn metaclaw_key_without_a_keyring_stores_in_the_file_says_where_and_never_
     // With the engine running, the CLI goes through it; the answer says where the key is.
     let (ok, out, err) = cli(h, rt, &["key", "list", "--json"], "", &[]);
     assert!(ok, "{err}");
-    let keys: Value = serde_json::from_str(&out).unwrap();
-    let k = keys.as_array().unwrap().iter().find(|k| k["name"] == "upstream.default").unwrap();
-    assert_eq!(k["source"], "file", "{k}");
+    let keys: Vec<KeyInfo> = serde_json::from_str(&out).unwrap();
+    let k = keys.iter().find(|k| k.name == "upstream.default").unwrap();
+    assert_eq!(k.source, SecretSource::File, "{k:?}");
     let (ok, out, err) = cli(h, rt, &["key", "delete", "upstream"], "", &[]);
     assert!(ok && out.contains("upstream.default: removed"), "{out}{err}");
     assert!(!std::fs::read_to_string(&secrets).unwrap().contains(KEY), "deleted from the file");
