@@ -4,7 +4,6 @@
 //! key and the file. Secrets never live here: API keys come from the OS keyring or the environment
 //! (see [`crate::secrets`]).
 
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -12,11 +11,17 @@ use serde::{Deserialize, Serialize};
 mod calendar;
 mod curator;
 mod holdout;
+mod learning;
+mod proxy;
+mod scheduler;
 mod train;
 mod upstream;
 pub use calendar::{CalendarConfig, GoogleConfig, MicrosoftConfig};
 pub use curator::CuratorConfig;
 pub use holdout::HoldoutConfig;
+pub use learning::{Approval, EvolveConfig, JudgeConfig, RunIn};
+pub use proxy::ProxyConfig;
+pub use scheduler::SchedulerConfig;
 pub use train::{DistillConfig, Loss, TrainConfig, TINKER_BASE_URL};
 pub use upstream::{Auth, NamedUpstream, Protocol, RoutingConfig, UpstreamConfig, SHORTHAND_UPSTREAM};
 
@@ -45,45 +50,6 @@ pub struct Config {
     pub curator: CuratorConfig,
     pub store: StoreConfig,
     pub log: LogConfig,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[cfg_attr(test, derive(ts_rs::TS))]
-#[serde(deny_unknown_fields, default)]
-pub struct ProxyConfig {
-    /// Address to listen on. Keep the loopback default unless you set `api_key`.
-    pub host: IpAddr,
-    /// Port for the proxy, the admin API and the web UI. `0` picks a free port.
-    pub port: u16,
-    /// Deprecated: a key in the config file is a secret in a plain file. Kept so old files still
-    /// work (with a warning at start); use `METACLAW_PROXY_API_KEY` or `metaclaw key set proxy`.
-    /// When no key is set, only loopback clients are accepted.
-    pub api_key: Option<String>,
-    /// Largest request body accepted, in MiB; larger ones get 413.
-    pub max_body_mib: u32,
-    /// Longest wait for a request's headers (also how long an idle keep-alive socket stays open).
-    pub header_timeout_secs: u64,
-    /// Longest wait for a whole request body once its headers arrived; then 408.
-    pub body_timeout_secs: u64,
-    /// Connections served at once; more wait until one closes.
-    pub max_connections: u32,
-    /// At shutdown, longest wait for answers still streaming; then they are recorded as cut off.
-    pub drain_timeout_secs: u64,
-}
-
-impl Default for ProxyConfig {
-    fn default() -> Self {
-        Self {
-            host: IpAddr::from([127, 0, 0, 1]),
-            port: 30000,
-            api_key: None,
-            max_body_mib: 32,
-            header_timeout_secs: 10,
-            body_timeout_secs: 60,
-            max_connections: 1024,
-            drain_timeout_secs: 30,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -141,192 +107,6 @@ impl Default for SkillsConfig {
             embedding_timeout_ms: 800,
             holdout: HoldoutConfig::default(),
         }
-    }
-}
-
-/// The judge (process reward model) that scores `main` turns in the background.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[cfg_attr(test, derive(ts_rs::TS))]
-#[serde(deny_unknown_fields, default)]
-pub struct JudgeConfig {
-    /// The judge's model; no model, no judging.
-    pub model: Option<String>,
-    /// The upstream that runs the judge (a `[[upstreams]]` name); default: the turn's own.
-    pub upstream: Option<String>,
-    /// Calls per turn; the majority wins, a tie is 0.
-    pub votes: u32,
-    pub temperature: f32,
-    /// Wait this long for the user's next message (strong evidence) before judging without it.
-    pub wait_for_next_secs: u64,
-    /// Judge calls in flight at once.
-    pub concurrency: usize,
-    /// Seconds before a judge call is given up (then retried later).
-    pub timeout_secs: u64,
-    /// Tokens per judge answer: a sentence or two and a score (local upstreams are slow).
-    pub max_tokens: u32,
-    /// A judgement without a valid vote is retried after this many seconds, doubling each time.
-    pub retry_secs: u64,
-    /// When judging runs: as soon as a turn is due, or only in the scheduler's windows (a judge
-    /// on a shared local server competes with the user).
-    pub run_in: RunIn,
-}
-
-impl Default for JudgeConfig {
-    fn default() -> Self {
-        Self {
-            model: None,
-            upstream: None,
-            votes: 3,
-            temperature: 0.6,
-            wait_for_next_secs: 300,
-            concurrency: 2,
-            timeout_secs: 60,
-            max_tokens: 160,
-            retry_secs: 10,
-            run_in: RunIn::Now,
-        }
-    }
-}
-
-/// Who approves the evolver's candidates.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[cfg_attr(test, derive(ts_rs::TS))]
-#[serde(rename_all = "lowercase")]
-pub enum Approval {
-    /// The user approves or rejects every candidate.
-    #[default]
-    Manual,
-    /// Candidates whose verification replay improves on the failed answer apply at once.
-    Verified,
-    /// Every valid candidate applies at once.
-    Auto,
-}
-
-/// The evolver: turns failures into proposed skills.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[cfg_attr(test, derive(ts_rs::TS))]
-#[serde(deny_unknown_fields, default)]
-pub struct EvolveConfig {
-    /// The evolver's model; no model, no evolution.
-    pub model: Option<String>,
-    /// The upstream that runs it (a `[[upstreams]]` name); default: the default upstream.
-    pub upstream: Option<String>,
-    pub approval: Approval,
-    /// Evolve as soon as a session has this many failed turns (sessions that end evolve too).
-    pub failures_to_trigger: u32,
-    /// Evolver, replay and comparison calls per hour, at most.
-    pub max_calls_per_hour: u32,
-    /// Candidates per evolution, at most.
-    pub max_candidates: usize,
-    /// A new skill this similar (0..1) to an existing one becomes an edit of it.
-    pub similarity_threshold: f32,
-    /// When evolution runs: as soon as it is triggered, or in the scheduler's windows.
-    pub run_in: RunIn,
-    /// Seconds before an evolver call is given up (local models write slowly).
-    pub timeout_secs: u64,
-    /// Tokens per evolver answer.
-    pub max_tokens: u32,
-    /// Existing skills shown to the evolver: the ones closest to the failures, at most this many.
-    pub prompt_skills: usize,
-    /// Earlier turns a candidate would have matched, replayed with it beside its failed turns
-    /// before it is promoted (its validation set), at most this many.
-    pub validation_turns: usize,
-}
-
-/// When deferrable learning work runs.
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
-#[cfg_attr(test, derive(ts_rs::TS))]
-#[serde(rename_all = "lowercase")]
-pub enum RunIn {
-    #[default]
-    Now,
-    /// Only while the user is away (an OMLS window).
-    Idle,
-}
-
-impl Default for EvolveConfig {
-    fn default() -> Self {
-        Self {
-            model: None,
-            upstream: None,
-            approval: Approval::Manual,
-            failures_to_trigger: 2,
-            max_calls_per_hour: 30,
-            max_candidates: 3,
-            similarity_threshold: 0.6,
-            run_in: RunIn::Now,
-            timeout_secs: 300,
-            max_tokens: 1500,
-            prompt_skills: 8,
-            validation_turns: 4,
-        }
-    }
-}
-
-/// When learning work may run: while the user is asleep or away.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[cfg_attr(test, derive(ts_rs::TS))]
-#[serde(deny_unknown_fields, default)]
-pub struct SchedulerConfig {
-    /// IANA time zone (e.g. "Asia/Shanghai"); default: the system's.
-    pub timezone: Option<String>,
-    /// Sleep hours: `default`, and `mon` … `sun` overrides, each "HH:MM-HH:MM" or "off"; a
-    /// weekday's window is the one that starts that day.
-    pub sleep: std::collections::BTreeMap<String, String>,
-    /// Idle this long (no proxied turn) counts as away.
-    pub idle_minutes: u64,
-    /// A window shorter than this is not worth starting work in.
-    pub min_window_minutes: u64,
-    /// Weeks of history the activity model learns from.
-    pub activity_weeks: u32,
-    /// How often calendar feeds are fetched again.
-    pub calendar_refresh_minutes: u64,
-    /// Database maintenance (retention, vacuum) runs in a window at most this often.
-    pub maintenance_hours: u64,
-    /// Read the OS idle timer (X11, GNOME, logind) besides the time since the last request.
-    pub os_idle: bool,
-}
-
-impl Default for SchedulerConfig {
-    fn default() -> Self {
-        Self {
-            timezone: None,
-            sleep: [("default".to_string(), "23:00-07:00".to_string())].into(),
-            idle_minutes: 30,
-            min_window_minutes: 15,
-            activity_weeks: 4,
-            calendar_refresh_minutes: 15,
-            maintenance_hours: 24,
-            os_idle: true,
-        }
-    }
-}
-
-impl SchedulerConfig {
-    pub fn time_zone(&self) -> Result<jiff::tz::TimeZone, String> {
-        match &self.timezone {
-            Some(name) => jiff::tz::TimeZone::get(name).map_err(|e| format!("{name:?} is not a known time zone ({e})")),
-            None => Ok(jiff::tz::TimeZone::system()),
-        }
-    }
-
-    pub fn sleep_hours(&self) -> Result<crate::scheduler::SleepHours, String> {
-        use crate::scheduler::{SleepHours, Window};
-        let tz = self.time_zone()?;
-        let default = match self.sleep.get("default") {
-            Some(d) => Window::parse(d).map_err(|e| e.to_string())?,
-            None => None,
-        };
-        let mut hours = SleepHours::every_day(default, tz);
-        for (key, value) in &self.sleep {
-            let day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"].iter().position(|d| d == key);
-            match (key.as_str(), day) {
-                ("default", _) => {}
-                (_, Some(i)) => hours.days[i] = Window::parse(value).map_err(|e| e.to_string())?,
-                _ => return Err(format!("{key:?} is not default, mon, tue, wed, thu, fri, sat or sun")),
-            }
-        }
-        Ok(hours)
     }
 }
 
@@ -460,32 +240,8 @@ impl Config {
         if self.upstream.stream_idle_timeout_secs == 0 {
             return Err(invalid("upstream.stream_idle_timeout_secs", "must be at least 1".into()));
         }
-        if self.proxy.max_body_mib == 0 || self.proxy.max_body_mib > 1024 {
-            return Err(invalid("proxy.max_body_mib", format!("{} is outside 1..=1024", self.proxy.max_body_mib)));
-        }
-        if !(1..=300).contains(&self.proxy.header_timeout_secs) {
-            return Err(invalid(
-                "proxy.header_timeout_secs",
-                format!("{} is outside 1..=300", self.proxy.header_timeout_secs),
-            ));
-        }
-        if !(1..=3600).contains(&self.proxy.body_timeout_secs) {
-            return Err(invalid(
-                "proxy.body_timeout_secs",
-                format!("{} is outside 1..=3600", self.proxy.body_timeout_secs),
-            ));
-        }
-        if !(1..=65536).contains(&self.proxy.max_connections) {
-            return Err(invalid(
-                "proxy.max_connections",
-                format!("{} is outside 1..=65536", self.proxy.max_connections),
-            ));
-        }
-        if let d @ 3601.. = self.proxy.drain_timeout_secs {
-            return Err(invalid("proxy.drain_timeout_secs", format!("{d} is more than 3600")));
-        }
-        if matches!(&self.proxy.api_key, Some(k) if k.len() < 8) {
-            return Err(invalid("proxy.api_key", "must be at least 8 characters".into()));
+        if let Some((key, problem)) = self.proxy.problem() {
+            return Err(invalid(key, problem));
         }
         if self.sessions.idle_gap_minutes == 0 {
             return Err(invalid("sessions.idle_gap_minutes", "must be at least 1".into()));
@@ -520,52 +276,11 @@ impl Config {
                 "must not be empty; remove the key to turn semantic retrieval off".into(),
             ));
         }
-        if !(1..=9).contains(&self.judge.votes) {
-            return Err(invalid("judge.votes", format!("{} is outside 1..=9", self.judge.votes)));
+        if let Some((key, problem)) = learning::problem(&self.judge, &self.evolve, &self.upstream_names()) {
+            return Err(invalid(key, problem));
         }
-        if self.judge.timeout_secs == 0 || self.evolve.timeout_secs == 0 {
-            return Err(invalid("timeout_secs", "[judge] and [evolve] timeout_secs must be at least 1".into()));
-        }
-        if !(16..=8192).contains(&self.judge.max_tokens) {
-            return Err(invalid("judge.max_tokens", format!("{} is outside 16..=8192", self.judge.max_tokens)));
-        }
-        if self.evolve.validation_turns > 50 {
-            return Err(invalid(
-                "evolve.validation_turns",
-                format!("{} is more than 50", self.evolve.validation_turns),
-            ));
-        }
-        if self.evolve.prompt_skills > 100 {
-            return Err(invalid("evolve.prompt_skills", format!("{} is more than 100", self.evolve.prompt_skills)));
-        }
-        if !(64..=32768).contains(&self.evolve.max_tokens) {
-            return Err(invalid("evolve.max_tokens", format!("{} is outside 64..=32768", self.evolve.max_tokens)));
-        }
-        if !(1..=16).contains(&self.judge.concurrency) {
-            return Err(invalid("judge.concurrency", format!("{} is outside 1..=16", self.judge.concurrency)));
-        }
-        if let Some(u) = &self.judge.upstream {
-            if !self.upstream_names().contains(u) {
-                return Err(invalid("judge.upstream", format!("no upstream is named {u:?}")));
-            }
-        }
-        if let Some(u) = &self.evolve.upstream {
-            if !self.upstream_names().contains(u) {
-                return Err(invalid("evolve.upstream", format!("no upstream is named {u:?}")));
-            }
-        }
-        if self.evolve.failures_to_trigger == 0 {
-            return Err(invalid("evolve.failures_to_trigger", "must be at least 1".into()));
-        }
-        if !(1..=10).contains(&self.evolve.max_candidates) {
-            return Err(invalid("evolve.max_candidates", format!("{} is outside 1..=10", self.evolve.max_candidates)));
-        }
-        self.scheduler.sleep_hours().map_err(|e| invalid("scheduler", e))?;
-        if self.scheduler.calendar_refresh_minutes == 0 {
-            return Err(invalid("scheduler.calendar_refresh_minutes", "must be at least 1".into()));
-        }
-        if self.scheduler.idle_minutes == 0 {
-            return Err(invalid("scheduler.idle_minutes", "must be at least 1".into()));
+        if let Some((key, problem)) = self.scheduler.problem() {
+            return Err(invalid(key, problem));
         }
         self.calendar.check().map_err(|(k, r)| invalid(k, r))?;
         self.train.check().map_err(|(k, r)| invalid(k, r))?;
@@ -588,7 +303,6 @@ impl Config {
         Ok(())
     }
 
-    /// The effective configuration as TOML, for `metaclaw config show`.
     /// The names of the configured upstreams (`default` for the `[upstream]` shorthand).
     pub fn upstream_names(&self) -> Vec<String> {
         if self.upstreams.is_empty() {
@@ -597,6 +311,7 @@ impl Config {
         self.upstreams.iter().map(|u| u.name.clone()).collect()
     }
 
+    /// The effective configuration as TOML, for `metaclaw config show`.
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).expect("config always serialises")
     }
