@@ -14,8 +14,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use metaclaw::api::client::Client;
+use metaclaw::api::types::status::{TurnFilter, TurnSummary};
 use metaclaw_standin::Options;
-use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_metaclaw");
 /// Longest an agent's one turn may take (OpenClaw alone needs about 30 s to start here).
@@ -127,15 +128,18 @@ async fn run_agent(exe: &Path, args: &[&str], path: &str, env: &[(&str, &str)], 
     }
 }
 
-/// The main turns MetaClaw recorded (waiting for the writer to flush them).
-async fn turns(s: &Serve) -> Vec<Value> {
+/// The typed admin-API client of the running `metaclaw serve`.
+fn client(s: &Serve) -> Client {
     let token = std::fs::read_to_string(s.home.path().join("admin.token")).unwrap();
-    let http = reqwest::Client::new();
+    Client::new(s.base.as_str(), token)
+}
+
+/// The main turns MetaClaw recorded (waiting for the writer to flush them).
+async fn turns(s: &Serve) -> Vec<TurnSummary> {
+    let c = client(s);
     let mut last = Vec::new();
     for _ in 0..200 {
-        let r = http.get(format!("{}/api/turns?limit=50", s.base)).bearer_auth(token.trim()).send().await.unwrap();
-        let v: Value = r.json().await.unwrap();
-        last = v.get("turns").and_then(Value::as_array).or(v.as_array()).cloned().unwrap_or_default();
+        last = c.turns(&TurnFilter { limit: Some(50), ..Default::default() }).await.unwrap().turns;
         if !last.is_empty() {
             return last;
         }
@@ -145,16 +149,12 @@ async fn turns(s: &Serve) -> Vec<Value> {
 }
 
 /// The turn is recorded and attributed to this agent.
-fn assert_attributed(turns: &[Value], agent: &str) {
+fn assert_attributed(turns: &[TurnSummary], agent: &str) {
     assert!(!turns.is_empty(), "the agent's turn was recorded");
-    let agents: Vec<_> = turns.iter().map(|t| t.get("agent").cloned().unwrap_or(Value::Null)).collect();
+    let agents: Vec<_> = turns.iter().map(|t| t.agent.as_str()).collect();
     eprintln!("{agent}: {} turn(s) recorded, attributed to {agents:?}", turns.len());
     for t in turns {
-        assert_eq!(
-            t.get("agent").and_then(Value::as_str),
-            Some(agent),
-            "turn attributed to the agent by its route: {t}"
-        );
+        assert_eq!(t.agent.as_str(), agent, "turn attributed to the agent by its route: {t:?}");
     }
 }
 
@@ -260,18 +260,8 @@ async fn openclaw_runs_one_turn_through_metaclaw_connect_and_disconnect_restores
     assert_attributed(&recorded, "openclaw");
     // OpenClaw wraps the user's words in its own scaffolding (runtime context, a timestamp); what
     // retrieval, the judge and the evolver read of the real request is the user's words alone.
-    let id = recorded[0]["id"].as_i64().expect("a turn id");
-    let token = std::fs::read_to_string(s.home.path().join("admin.token")).unwrap();
-    let detail: Value = reqwest::Client::new()
-        .get(format!("{}/api/turns/{id}", s.base))
-        .bearer_auth(token.trim())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let messages = detail["messages"].as_array().cloned().unwrap_or_default();
+    let detail = client(&s).turn(recorded[0].id).await.unwrap();
+    let messages = detail.messages;
     let raw = messages.iter().rev().find(|m| m["role"] == "user").map(|m| m["content"].to_string()).unwrap_or_default();
     assert!(raw.contains("OPENCLAW_INTERNAL_CONTEXT"), "the real request carries OpenClaw's envelope: {raw}");
     let words = metaclaw::transcript::last_user_text(&messages).unwrap_or_default();

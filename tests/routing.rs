@@ -6,9 +6,12 @@ mod common;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
+use metaclaw::api::client::{Client, ClientError};
+use metaclaw::api::types::status::TurnDetail;
 use metaclaw::config::{Auth, Config, NamedUpstream, Protocol};
 use metaclaw::engine::{Engine, Keys};
 use metaclaw::home::Home;
+use metaclaw::turn::{TurnProtocol, TurnStatus};
 use metaclaw_standin::{Options, Standin};
 use serde_json::{json, Value};
 
@@ -59,10 +62,13 @@ impl Setup {
             .await
             .unwrap()
     }
-    async fn turn(&self, id: i64) -> Value {
+    /// Turn `id` through the typed admin-API client, once the store's pending writes are flushed.
+    async fn try_turn(&self, id: i64) -> Result<TurnDetail, ClientError> {
         self.engine.as_ref().unwrap().store().flush().await.unwrap();
-        let r = self.http.get(format!("{}/api/turns/{id}", self.base)).bearer_auth(&self.token).send().await.unwrap();
-        r.json().await.unwrap()
+        Client::new(self.base.as_str(), self.token.as_str()).turn(id).await
+    }
+    async fn turn(&self, id: i64) -> TurnDetail {
+        self.try_turn(id).await.unwrap_or_else(|e| panic!("turn {id}: {e}"))
     }
     /// The same Messages request straight to the first stand-in, for comparison.
     async fn direct_messages(&self, body: &Value) -> bytes::Bytes {
@@ -121,19 +127,19 @@ async fn anthropic_client_on_an_anthropic_upstream_is_relayed_faithfully_and_rec
 
     let t = s.turn(id).await;
     assert_eq!(
-        (t["protocol"].as_str(), t["upstream"].as_str(), t["attempts"].as_i64()),
-        (Some("anthropic"), Some("claude"), Some(1))
+        (t.summary.protocol, t.summary.upstream.as_str(), t.summary.attempts),
+        (TurnProtocol::Anthropic, "claude", 1)
     );
     assert_eq!(
-        t["messages"][0],
+        t.messages[0],
         json!({"role": "system", "content": "You are terse."}),
         "recorded in the normalised form"
     );
-    assert_eq!(t["response_text"], "Echo: hello there");
+    assert_eq!(t.response_text.as_deref(), Some("Echo: hello there"));
     let t = s.turn(sid).await;
-    assert_eq!(t["response_text"], "Echo: stream it (thinking)");
-    assert_eq!(t["reasoning_text"], "The user wants an answer; I will echo.");
-    assert!(t["total_tokens"].as_i64().unwrap() > 0);
+    assert_eq!(t.response_text.as_deref(), Some("Echo: stream it (thinking)"));
+    assert_eq!(t.reasoning_text.as_deref(), Some("The user wants an answer; I will echo."));
+    assert!(t.summary.total_tokens.unwrap() > 0);
     s.stop().await;
 }
 
@@ -176,12 +182,12 @@ async fn anthropic_client_on_an_openai_upstream_gets_translated_answers_and_stre
     assert_eq!(serde_json::from_str::<Value>(&json).unwrap(), json!({"city": "Paris"}));
     let delta = ev.iter().find(|(k, _)| k == "message_delta").unwrap();
     assert_eq!(delta.1["delta"]["stop_reason"], "tool_use");
-    let t = s.turn(id).await;
-    assert_eq!((t["protocol"].as_str(), t["upstream"].as_str()), (Some("anthropic"), Some("local")));
-    assert_eq!(t["tool_names"], json!(["get_weather"]));
+    let t = s.turn(id).await.summary;
+    assert_eq!((t.protocol, t.upstream.as_str()), (TurnProtocol::Anthropic, "local"));
+    assert_eq!(t.tool_names, ["get_weather"]);
     // SDKs take the prompt's size from `message_delta` (`message_start` could not know it).
-    assert!(t["prompt_tokens"].as_i64().is_some_and(|n| n > 0), "{t}");
-    assert_eq!(delta.1["usage"]["input_tokens"], t["prompt_tokens"]);
+    assert!(t.prompt_tokens.is_some_and(|n| n > 0), "{t:?}");
+    assert_eq!(delta.1["usage"]["input_tokens"], json!(t.prompt_tokens));
     s.stop().await;
 }
 
@@ -243,8 +249,8 @@ async fn a_down_upstream_fails_over_to_the_next_and_the_attempts_are_recorded() 
     assert_eq!(r.status(), 200);
     let id = common::turn_id(&r);
     assert_eq!(r.json::<Value>().await.unwrap()["choices"][0]["message"]["content"], "Echo: hi");
-    let t = s.turn(id).await;
-    assert_eq!((t["upstream"].as_str(), t["attempts"].as_i64()), (Some("good"), Some(3)));
+    let t = s.turn(id).await.summary;
+    assert_eq!((t.upstream.as_str(), t.attempts), ("good", 3));
     s.stop().await;
 }
 
@@ -266,7 +272,7 @@ async fn retries_honour_retry_after_and_never_happen_after_the_first_byte() {
     assert_eq!(r.status(), 429);
     assert_eq!(r.headers()["retry-after"], "1");
     assert!(started.elapsed() >= Duration::from_millis(950), "retry-after was honoured: {:?}", started.elapsed());
-    assert_eq!(s.turn(common::turn_id(&r)).await["attempts"], 2);
+    assert_eq!(s.turn(common::turn_id(&r)).await.summary.attempts, 2);
     s.stop().await;
 
     // A stream that breaks after its first bytes is not retried on the fallback.
@@ -294,8 +300,8 @@ async fn retries_honour_retry_after_and_never_happen_after_the_first_byte() {
     }
     assert!(text.contains("broke off"), "{text}");
     assert!(s.standins[1].requests().is_empty(), "the fallback was never called");
-    let t = s.turn(id).await;
-    assert_eq!((t["status"].as_str(), t["attempts"].as_i64()), (Some("failed"), Some(1)));
+    let t = s.turn(id).await.summary;
+    assert_eq!((t.status, t.attempts), (TurnStatus::Failed, 1));
     s.stop().await;
 }
 
@@ -332,7 +338,7 @@ async fn any_retry_after_from_the_upstream_reaches_the_agent_as_the_upstreams_st
         assert_eq!(r.status().as_u16(), status, "retry-after {value:?}");
         assert!(started.elapsed() < Duration::from_secs(10), "retry-after {value:?}: {:?}", started.elapsed());
         let id = common::turn_id(&r);
-        assert_eq!(s.turn(id).await["http_status"], status, "retry-after {value:?}");
+        assert_eq!(s.turn(id).await.summary.http_status, Some(i64::from(status)), "retry-after {value:?}");
         s.stop().await;
     }
 }
@@ -380,17 +386,18 @@ async fn a_stream_read_to_its_protocol_end_is_ok_even_if_the_client_closes_befor
     for id in ids {
         let mut tries = 0;
         let t = loop {
-            let t = s.turn(id).await;
-            if t["status"].is_string() {
-                break t;
+            match s.try_turn(id).await {
+                Ok(t) => break t,
+                Err(e) if e.status() == Some(404) => {}
+                Err(e) => panic!("turn {id}: {e}"),
             }
             tries += 1;
             assert!(tries < 250, "turn {id} was never recorded");
             tokio::time::sleep(Duration::from_millis(20)).await;
         };
-        assert_eq!(t["status"], "ok", "turn {id}: {t}");
-        assert_eq!(t["http_status"], 200, "turn {id}");
-        assert!(t["response_text"].as_str().is_some_and(|x| x.starts_with("Echo: ")), "turn {id}: {t}");
+        assert_eq!(t.summary.status, TurnStatus::Ok, "turn {id}: {t:?}");
+        assert_eq!(t.summary.http_status, Some(200), "turn {id}");
+        assert!(t.response_text.as_deref().is_some_and(|x| x.starts_with("Echo: ")), "turn {id}: {t:?}");
     }
     s.stop().await;
 }
@@ -439,10 +446,10 @@ async fn hostile_upstream_streams_never_crash_the_proxy_and_are_recorded() {
         let id = common::turn_id(&r);
         let got = r.bytes().await.unwrap_or_else(|e| panic!("{path}: the connection broke: {e}"));
         assert!(!got.is_empty(), "{path}");
-        let t = tokio::time::timeout(Duration::from_secs(20), s.turn(id)).await.expect("the store keeps writing");
-        assert!(t["status"].is_string(), "{path}: turn {id} recorded: {t}");
+        let t = tokio::time::timeout(Duration::from_secs(20), s.try_turn(id)).await.expect("the store keeps writing");
+        let t = t.unwrap_or_else(|e| panic!("{path}: turn {id} recorded: {e}"));
         if overflow {
-            assert!(t["error"].as_str().is_some_and(|e| e.contains("tool-call deltas")), "{path}: {t}");
+            assert!(t.error.as_deref().is_some_and(|e| e.contains("tool-call deltas")), "{path}: {t:?}");
         }
     }
     let r = s.http.get(format!("{}/healthz", s.base)).send().await.unwrap();
@@ -479,9 +486,9 @@ async fn an_upstream_answer_of_any_size_is_read_within_a_bound() {
     let id = common::turn_id(&r);
     assert_eq!(r.bytes().await.unwrap().len(), 80 * piece.len());
     let t = s.turn(id).await;
-    assert_eq!(t["status"], "ok");
-    assert!(t["error"].as_str().is_some_and(|e| e.contains("only its start is recorded")), "{}", t["error"]);
-    assert!(t["response_text"].as_str().unwrap().len() <= 64 << 20);
+    assert_eq!(t.summary.status, TurnStatus::Ok);
+    assert!(t.error.as_deref().is_some_and(|e| e.contains("only its start is recorded")), "{:?}", t.error);
+    assert!(t.response_text.as_deref().unwrap().len() <= 64 << 20);
     s.stop().await;
 }
 
