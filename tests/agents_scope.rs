@@ -435,6 +435,9 @@ async fn the_learning_signal_counts_only_the_chosen_agents_turns() {
     let (ok, out, err) = cli(&h, &["generations", "list", "--agent", "codex", "--json"]);
     assert!(ok, "{err}");
     assert_eq!(serde_json::from_str::<LearningList>(&out).unwrap(), mine);
+    // Field for field what the API answers, not only what this client reads.
+    let raw = h.admin("/api/learning?agent=codex").await;
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap(), raw, "the CLI prints the API's answer");
     let (ok, _, err) = cli(&h, &["generations", "list", "--agent", "Not Valid"]);
     assert!(!ok && err.contains("agent"), "{err}");
     h.stop().await;
