@@ -177,13 +177,20 @@ pub struct Follower {
     store: Store,
     ranker: Option<Arc<Ranker>>,
     generations: HashMap<i64, Arc<HashMap<String, String>>>,
-    /// When the previous pass started (ms): turns recorded since are read again if late.
+    /// When the previous scan started (ms): turns finished since are read again if late.
     last_pass: i64,
+    /// The first pass scans for the turns recorded since the saved cursor (and late ones);
+    /// later passes read the turns the store committed since, each once. A pass scans again
+    /// if the store could not keep every id for it.
+    scanned: bool,
+    /// Turns read and classified since the follower started.
+    pub(crate) read: u64,
 }
 
 impl Follower {
     pub fn new(store: Store) -> Self {
-        Self { store, ranker: None, generations: HashMap::new(), last_pass: crate::clock::now_ms() - LATE_MS }
+        let last_pass = crate::clock::now_ms() - LATE_MS;
+        Self { store, ranker: None, generations: HashMap::new(), last_pass, scanned: false, read: 0 }
     }
 
     async fn ranker(&mut self, library: &Snapshot, cfg: &SkillsConfig) -> Result<Arc<Ranker>, StoreError> {
@@ -207,6 +214,7 @@ impl Follower {
         if self.generations.len() > MAX_GENERATIONS {
             self.generations.clear();
         }
+        self.read += turns.len() as u64;
         let known: HashSet<i64> = self.generations.keys().copied().collect();
         let (batch, gens) = self.store.read(move |c| read_batch(c, turns, &known)).await?;
         for (g, a) in gens {
@@ -240,9 +248,49 @@ impl Follower {
     /// One pass: the turns recorded since the last, then a scan back for skills created or
     /// edited since the last scan. Returns the turns whose exposure was written.
     pub async fn pass(&mut self, library: &Snapshot, cfg: &SkillsConfig) -> Result<u64, StoreError> {
-        let started = crate::clock::now_ms();
         let ranker = self.ranker(library, cfg).await?;
         let cursor = self.store.read(table::cursor).await?;
+        // Taken before a scan reads: what is committed after it is in the next take.
+        let committed = self.store.take_committed();
+        let (top, seen) = if self.scanned && !committed.overflowed {
+            self.read_committed(&ranker, committed.ids, cursor).await?
+        } else {
+            let scan = self.scan(&ranker, cursor).await?;
+            self.scanned = true;
+            scan
+        };
+        if top > cursor {
+            self.store.write(move |c| table::set_cursor(c, top)).await?;
+        }
+        self.scan_back(&ranker, top).await?;
+        Ok(seen)
+    }
+
+    /// The turns committed since the last pass (`ids`), read once each. Returns the highest
+    /// turn id known and how many turns were written.
+    async fn read_committed(
+        &mut self,
+        ranker: &Arc<Ranker>,
+        mut ids: Vec<i64>,
+        cursor: i64,
+    ) -> Result<(i64, u64), StoreError> {
+        ids.sort_unstable();
+        let (mut top, mut seen) = (cursor, 0u64);
+        for chunk in ids.chunks(BATCH as usize) {
+            let chunk = chunk.to_vec();
+            let turns = self.store.read(move |c| turns::exposure_turns_by_id(c, &chunk)).await?;
+            top = top.max(turns.last().map_or(top, |t| t.id));
+            seen += turns.len() as u64;
+            self.write_turns(ranker, turns, None).await?;
+        }
+        Ok((top, seen))
+    }
+
+    /// Every turn recorded above the saved `cursor`, and those below it that finished since the
+    /// last scan (a turn is recorded when it ends, after later, shorter ones). Returns the
+    /// highest turn id read and how many turns above the cursor were written.
+    async fn scan(&mut self, ranker: &Arc<Ranker>, cursor: i64) -> Result<(i64, u64), StoreError> {
+        let started = crate::clock::now_ms();
         let since = self.last_pass - LATE_MS;
         let (mut floor, mut top, mut seen) = (cursor.saturating_sub(LATE_IDS).max(0), cursor, 0u64);
         loop {
@@ -250,18 +298,14 @@ impl Follower {
             let n = turns.len();
             let Some(last) = turns.last().map(|t| t.id) else { break };
             seen += turns.iter().filter(|t| t.id > cursor).count() as u64;
-            self.write_turns(&ranker, turns, None).await?;
+            self.write_turns(ranker, turns, None).await?;
             (floor, top) = (last, top.max(last));
-            if top > cursor {
-                self.store.write(move |c| table::set_cursor(c, top)).await?;
-            }
             if n < BATCH as usize {
                 break;
             }
         }
         self.last_pass = started;
-        self.scan_back(&ranker, top).await?;
-        Ok(seen)
+        Ok((top, seen))
     }
 
     /// Comparison rows for the skills created or edited since the last scan, over the latest
@@ -390,5 +434,63 @@ mod tests {
         assert_eq!(rows.len(), 1);
         assert_eq!((rows[0].skill.as_str(), rows[0].state), ("utc-offsets", ExposureState::Budget));
         assert!(r.classify(&turn(9, &[], &[], 1000), "   ", &all, None).is_empty(), "no words, no match");
+    }
+
+    fn recorded(id: i64) -> crate::turn::TurnRecord {
+        use crate::turn::{RawResponse, SessionSource, TurnRecord, TurnStatus, TurnType};
+        TurnRecord {
+            id,
+            session_id: format!("s{id}"),
+            session_source: SessionSource::Client,
+            session_done: false,
+            turn_type: TurnType::Main,
+            protocol: "openai",
+            upstream: "u".into(),
+            policy_model: None,
+            attempts: 1,
+            model: Some("m".into()),
+            stream: false,
+            started_at_ms: id,
+            finished_at_ms: crate::clock::now_ms(),
+            status: TurnStatus::Ok,
+            http_status: Some(200),
+            error: None,
+            latency_ms: 1.0,
+            upstream_ms: 1.0,
+            overhead_ms: 0.0,
+            request: serde_json::json!({"model": "m", "messages": [{"role": "user", "content": ASK}]}),
+            response: RawResponse::None,
+            skills: Vec::new(),
+            generation: 0,
+            agent: Default::default(),
+            inject_off: false,
+            held_out: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn each_turn_is_read_once_however_late_it_is_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db"), std::time::Duration::from_millis(5)).unwrap();
+        let lib = Snapshot::from_skills(vec![skill("iso-timestamps", "Use whenever writing timestamps in ISO.")]);
+        let cfg = SkillsConfig::default();
+        let mut follower = Follower::new(store.clone());
+        store.record(recorded(2));
+        store.flush().await.unwrap();
+        assert_eq!(follower.pass(&lib, &cfg).await.unwrap(), 1, "the first pass scans");
+        // Turn 1 started first and ends after turns 2 and 3: it is recorded below the cursor.
+        store.record(recorded(3));
+        store.record(recorded(1));
+        store.flush().await.unwrap();
+        assert_eq!(follower.pass(&lib, &cfg).await.unwrap(), 2);
+        for _ in 0..3 {
+            assert_eq!(follower.pass(&lib, &cfg).await.unwrap(), 0);
+        }
+        assert_eq!(follower.read, 3, "each turn read once, none again for being recent");
+        assert_eq!(store.read(table::count).await.unwrap(), 3, "an exposure row for each turn");
+        // A follower that starts afresh (a restart) scans from the saved cursor: nothing is new.
+        let mut again = Follower::new(store.clone());
+        assert_eq!(again.pass(&lib, &cfg).await.unwrap(), 0);
+        store.close().await;
     }
 }

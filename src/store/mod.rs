@@ -107,6 +107,32 @@ pub(crate) struct Counters {
     pub queued: AtomicU64,
     /// Turns that could not be recorded since the store opened.
     pub lost: AtomicU64,
+    /// Ids of the turns committed since their reader last took them (see [`Store::take_committed`]).
+    pub committed: std::sync::Mutex<Committed>,
+}
+
+/// Ids of turns committed since they were last taken, in commit order, so a follower of new
+/// turns reads each once instead of scanning for late ones. At most [`MAX_COMMITTED`] are kept:
+/// past that, `overflowed` says some are missing and the reader must scan.
+#[derive(Debug, Default)]
+pub struct Committed {
+    pub ids: Vec<i64>,
+    pub overflowed: bool,
+}
+
+/// Most committed turn ids kept for a reader that does not take them.
+pub const MAX_COMMITTED: usize = 1 << 16;
+
+impl Counters {
+    /// Notes turns the writer has just committed.
+    pub(crate) fn committed(&self, ids: &[i64]) {
+        let mut c = self.committed.lock().unwrap_or_else(|p| p.into_inner());
+        if c.ids.len() + ids.len() > MAX_COMMITTED {
+            c.overflowed = true;
+            return;
+        }
+        c.ids.extend_from_slice(ids);
+    }
 }
 
 /// Most turns waiting for the writer before new ones are dropped (see [`Inner::max_queued`]).
@@ -221,6 +247,12 @@ impl Store {
     /// Queues deletion of turns older than `before_ms`.
     pub fn prune(&self, before_ms: i64) -> Result<(), StoreError> {
         self.send(WriteOp::Prune(before_ms))
+    }
+
+    /// The ids of the turns committed since the last call (a single reader: the skill-exposure
+    /// follower), and whether some were not kept.
+    pub fn take_committed(&self) -> Committed {
+        std::mem::take(&mut *self.inner.counters.committed.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Waits until everything queued so far is committed.

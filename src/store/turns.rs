@@ -20,7 +20,7 @@ use blobs::{put_blob, put_message};
 
 pub(super) use blobs::clear_blobs;
 pub use blobs::{content_hash, hash_json};
-pub use exposure::{exposure_turns, last_message_picked, recent_exposure_turns, ExposureTurn};
+pub use exposure::{exposure_turns, exposure_turns_by_id, last_message_picked, recent_exposure_turns, ExposureTurn};
 pub use splits::{
     not_policy_served_count, outcomes_under, policy_facts, query_split, trainable, trainable_count, PolicyFacts,
 };

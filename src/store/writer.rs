@@ -56,7 +56,10 @@ fn commit_with_retry(conn: &mut Connection, batch: &mut Vec<WriteOp>, counters: 
     for attempt in 1..=6 {
         let outcome = catch_unwind(AssertUnwindSafe(|| commit(conn, batch, counters)));
         match outcome {
-            Ok(Ok(())) => break,
+            Ok(Ok(ids)) => {
+                counters.committed(&ids);
+                break;
+            }
             Err(p) => {
                 // Not worth retrying: the same batch would fail the same way.
                 counters.lost.fetch_add(turns, Ordering::Relaxed);
@@ -100,8 +103,10 @@ fn run_cached(conn: &Connection, sql: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn commit(conn: &mut Connection, batch: &[WriteOp], counters: &Counters) -> Result<(), StoreError> {
+/// Commits `batch` in one transaction; returns the ids of the turns it recorded.
+fn commit(conn: &mut Connection, batch: &[WriteOp], counters: &Counters) -> Result<Vec<i64>, StoreError> {
     let mut tx = conn.transaction()?;
+    let mut ids = Vec::new();
     for op in batch {
         match op {
             WriteOp::Turn(turn) => {
@@ -110,6 +115,7 @@ fn commit(conn: &mut Connection, batch: &[WriteOp], counters: &Counters) -> Resu
                 let inserted = catch_unwind(AssertUnwindSafe(|| super::turns::insert(&tx, turn)));
                 if matches!(inserted, Ok(Ok(()))) {
                     run_cached(&tx, "RELEASE turn")?;
+                    ids.push(turn.id);
                     continue;
                 }
                 run_cached(&tx, "ROLLBACK TO turn")?;
@@ -131,7 +137,7 @@ fn commit(conn: &mut Connection, batch: &[WriteOp], counters: &Counters) -> Resu
     }
     tx.set_drop_behavior(rusqlite::DropBehavior::Commit);
     tx.commit()?;
-    Ok(())
+    Ok(ids)
 }
 
 #[cfg(test)]

@@ -39,6 +39,16 @@ pub fn exposure_turns(
     )
 }
 
+/// The `main` turns that took skills among `ids`, oldest first.
+pub fn exposure_turns_by_id(conn: &Connection, ids: &[i64]) -> Result<Vec<ExposureTurn>, StoreError> {
+    let ids = serde_json::to_string(ids).map_err(|e| StoreError::Task(e.to_string()))?;
+    exposure_query(
+        conn,
+        "id IN (SELECT value FROM json_each(?1)) AND turn_type = 'main' AND inject_off = 0 ORDER BY id",
+        params![ids],
+    )
+}
+
 /// The newest `limit` `main` turns that took skills with an id up to `upto`, newest first.
 pub fn recent_exposure_turns(conn: &Connection, upto: i64, limit: u32) -> Result<Vec<ExposureTurn>, StoreError> {
     exposure_query(
