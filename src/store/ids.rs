@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 
 use super::{turns, Store, StoreError, WriteOp};
 
@@ -23,14 +23,12 @@ pub(super) struct Ids {
 /// Ids per reserved block.
 const ID_BLOCK: i64 = 1000;
 
+/// The `meta` key of the end of the last block of turn ids reserved.
+const RESERVED: &str = "turn_ids_reserved";
+
 /// Reserves ids up to `end` (never lowering a reservation already made).
-fn reserve_ids(conn: &Connection, end: i64) -> Result<(), rusqlite::Error> {
-    conn.execute(
-        "INSERT INTO meta(key, value) VALUES ('turn_ids_reserved', ?1)
-         ON CONFLICT(key) DO UPDATE SET value = MAX(value, excluded.value)",
-        [end],
-    )?;
-    Ok(())
+fn reserve_ids(conn: &Connection, end: i64) -> Result<(), StoreError> {
+    super::meta::raise(conn, RESERVED, end)
 }
 
 impl Ids {
@@ -39,8 +37,7 @@ impl Ids {
     pub(super) fn reserve_first(conn: &Connection) -> Result<Self, StoreError> {
         let max_id = turns::max_id(conn)?.unwrap_or(0);
         // Every id below the last reservation may have been handed out before a crash.
-        let reserved: Option<i64> =
-            conn.query_row("SELECT value FROM meta WHERE key = 'turn_ids_reserved'", [], |r| r.get(0)).optional()?;
+        let reserved = super::meta::get(conn, RESERVED)?;
         let next = (max_id + 1).max(reserved.unwrap_or(0));
         reserve_ids(conn, next + ID_BLOCK)?;
         Ok(Self { next, reserved: next + ID_BLOCK, reserving: false, warned: false })

@@ -19,6 +19,15 @@ pub fn set(c: &Connection, key: &str, value: i64) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Raises the number under `key` to `value` (stores it if there is none; never lowers it).
+pub fn raise(c: &Connection, key: &str, value: i64) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = MAX(value, ?2)",
+        params![key, value],
+    )?;
+    Ok(())
+}
+
 /// Forgets `key`.
 pub fn delete(c: &Connection, key: &str) -> Result<(), StoreError> {
     c.execute("DELETE FROM meta WHERE key = ?1", [key])?;

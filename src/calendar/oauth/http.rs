@@ -56,7 +56,7 @@ pub(crate) async fn read_limited(
 }
 
 /// GETs a provider API page as JSON with the bearer token: 401 → [`OAuthError::Unauthorized`],
-/// 403 → refused, other failures by status.
+/// any other failure (a 403 refusal included) as [`OAuthError::Status`].
 pub(crate) async fn api_get(
     req: reqwest::RequestBuilder,
     access: &str,
