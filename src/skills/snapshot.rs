@@ -168,6 +168,18 @@ fn recent_users(messages: &[Value]) -> Vec<UserText> {
     out
 }
 
+/// Whether a window turn's ranking `found` replaces the conversation's set `chosen`: when the
+/// set is empty, when `found`'s best match is a skill the set lacks that scores
+/// [`SWITCH_MIN_SCORE`] or more, or (`found` ranked on the message's own words) when it shares no
+/// skill with the set: the conversation has moved on to something its skills don't cover.
+fn replaces(chosen: &[Candidate], found: &[Candidate], own_words: bool) -> bool {
+    let Some(top) = found.first() else { return false };
+    let lacks = |name: &str| !chosen.iter().any(|c| c.name == name);
+    chosen.is_empty()
+        || (top.score >= SWITCH_MIN_SCORE && lacks(&top.name))
+        || (own_words && found.iter().all(|f| lacks(&f.name)))
+}
+
 impl Snapshot {
     pub(super) fn build(entries: Vec<Entry>, generation: i64, problems: Vec<Problem>, warnings: Vec<Problem>) -> Self {
         let active: Vec<usize> = entries.iter().enumerate().filter(|(_, e)| e.enabled).map(|(i, _)| i).collect();
@@ -358,19 +370,14 @@ impl Snapshot {
                 }
             };
             let found = ranked(&parts);
-            let new_top = |found: &[Candidate]| {
-                found
-                    .first()
-                    .is_some_and(|top| top.score >= SWITCH_MIN_SCORE && !chosen.iter().any(|c| c.name == top.name))
-            };
-            if chosen.is_empty() || new_top(&found) {
+            if replaces(&chosen, &found, parts.len() == 1) {
                 chosen = found;
             } else if parts.len() > 1 {
                 // The previous message weighs in the query and keeps the skills it brought on
-                // top: whether this message asks for something new is judged on its own words,
-                // so a skill learned mid-conversation reaches the conversation's next turns.
+                // top: whether this message asks for something new is also judged on its own
+                // words, so a skill learned mid-conversation reaches the conversation's next turns.
                 let alone = ranked(&parts[..1]);
-                if new_top(&alone) {
+                if replaces(&chosen, &alone, true) {
                     chosen = alone;
                 }
             }
@@ -490,16 +497,11 @@ mod tests {
                 snap.candidates(parts, cfg, None, agent).into_iter().filter(|c| c.injected).collect()
             };
             let found = rank(&parts);
-            let new_top = |found: &[Candidate]| {
-                found
-                    .first()
-                    .is_some_and(|top| top.score >= SWITCH_MIN_SCORE && !chosen.iter().any(|c| c.name == top.name))
-            };
-            if chosen.is_empty() || new_top(&found) {
+            if replaces(&chosen, &found, parts.len() == 1) {
                 chosen = found;
             } else if parts.len() > 1 {
                 let alone = rank(&parts[..1]);
-                if new_top(&alone) {
+                if replaces(&chosen, &alone, true) {
                     chosen = alone;
                 }
             }
@@ -586,6 +588,33 @@ mod tests {
         // A message that asks for nothing new keeps the set it has.
         let thanks = conversation(&[asks[0], asks[1], "thanks, looks right"]);
         assert_eq!(names(&thanks), ["iso-timestamps"]);
+    }
+
+    #[test]
+    fn a_conversation_that_moves_on_takes_the_new_messages_own_skills_even_below_the_switch_bar() {
+        let snap = Snapshot::from_skills(vec![
+            skill("sql-migrations", "Use when writing a SQL schema migration for the orders table.", &[]),
+            skill("iso-timestamps", "Use whenever writing timestamps in ISO 8601 with the UTC offset.", &[]),
+        ]);
+        let cfg = SkillsConfig::default();
+        let names = |m: &[Value]| snap.select(m, &cfg, None).injected.into_iter().map(|i| i.name).collect::<Vec<_>>();
+        let later = "thanks. the old support tickets keep their created timestamps as bare times; write them \
+                     with the offset";
+        let alone = snap.candidates(&[(later.to_string(), 1.0)], &cfg, None, None);
+        let top = alone.iter().find(|c| c.injected).map(|c| (c.name.as_str(), c.score));
+        assert!(
+            top.is_some_and(|(n, s)| n == "iso-timestamps" && s < SWITCH_MIN_SCORE),
+            "{alone:?}: the case this guards is gone"
+        );
+        // The set of the first message covers nothing the later one asks: it is replaced.
+        let moved_on = conversation(&["write the SQL schema migration for the orders table", later]);
+        assert_eq!(names(&moved_on), ["iso-timestamps"]);
+        assert_eq!(names(&moved_on), replayed(&snap, &moved_on, &cfg, None));
+        // A conversation with no skills yet takes the later message's own match, though its
+        // query with the earlier message (a question nothing covers) clears no bar.
+        let from_none = conversation(&["what does the word quorum mean in a parliament debate, roughly", later]);
+        assert_eq!(names(&from_none), ["iso-timestamps"]);
+        assert_eq!(names(&from_none), replayed(&snap, &from_none, &cfg, None));
     }
 
     #[test]

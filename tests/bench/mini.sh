@@ -13,7 +13,8 @@
 #
 # Builds nothing: uses METACLAW_BIN and METACLAW_STANDIN_BIN (default: the debug binaries in
 # $CARGO_TARGET_DIR). `--keep` keeps the results folder; `--table-only` prints the table of an
-# existing results folder (`--out DIR`) without running; `--no-openclaw` skips the OpenClaw smoke.
+# existing results folder (`--out DIR`) without running; `--no-openclaw` skips the OpenClaw smoke;
+# METACLAW_BENCH_DATA runs another dataset of the same shape (e.g. one with its rounds reordered).
 # Target: both modes and the report in <= 3 minutes.
 . "$(dirname "$0")/../../scripts/lib.sh"
 CALLER_DIR="$PWD"
@@ -31,7 +32,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-DATA="$ROOT/tests/data/metaclaw-bench-mini"
+DATA="${METACLAW_BENCH_DATA:-$ROOT/tests/data/metaclaw-bench-mini}"
 METACLAW_BIN="${METACLAW_BIN:-$CARGO_TARGET_DIR/debug/metaclaw}"
 METACLAW_STANDIN_BIN="${METACLAW_STANDIN_BIN:-$CARGO_TARGET_DIR/debug/metaclaw-standin}"
 PY="${METACLAW_BENCH_PYTHON:-$VENV/bin/python}"
