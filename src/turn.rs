@@ -214,6 +214,41 @@ pub struct TurnRecord {
 }
 
 #[cfg(test)]
+impl TurnRecord {
+    /// A finished `main` turn `id` whose one user message is `words` (for tests).
+    pub(crate) fn sample(id: i64, words: &str) -> Self {
+        Self {
+            id,
+            session_id: "s".into(),
+            session_source: SessionSource::Client,
+            session_done: false,
+            turn_type: TurnType::Main,
+            protocol: "openai",
+            upstream: "u".into(),
+            policy_model: None,
+            attempts: 1,
+            model: Some("m".into()),
+            stream: false,
+            started_at_ms: 1,
+            finished_at_ms: 2,
+            status: TurnStatus::Ok,
+            http_status: Some(200),
+            error: None,
+            latency_ms: 1.0,
+            upstream_ms: 1.0,
+            overhead_ms: 0.0,
+            request: serde_json::json!({"model": "m", "messages": [{"role": "user", "content": words}]}),
+            response: RawResponse::None,
+            skills: Vec::new(),
+            generation: 0,
+            agent: Default::default(),
+            inject_off: false,
+            held_out: Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -436,38 +436,6 @@ mod tests {
         assert!(r.classify(&turn(9, &[], &[], 1000), "   ", &all, None).is_empty(), "no words, no match");
     }
 
-    fn recorded(id: i64) -> crate::turn::TurnRecord {
-        use crate::turn::{RawResponse, SessionSource, TurnRecord, TurnStatus, TurnType};
-        TurnRecord {
-            id,
-            session_id: format!("s{id}"),
-            session_source: SessionSource::Client,
-            session_done: false,
-            turn_type: TurnType::Main,
-            protocol: "openai",
-            upstream: "u".into(),
-            policy_model: None,
-            attempts: 1,
-            model: Some("m".into()),
-            stream: false,
-            started_at_ms: id,
-            finished_at_ms: crate::clock::now_ms(),
-            status: TurnStatus::Ok,
-            http_status: Some(200),
-            error: None,
-            latency_ms: 1.0,
-            upstream_ms: 1.0,
-            overhead_ms: 0.0,
-            request: serde_json::json!({"model": "m", "messages": [{"role": "user", "content": ASK}]}),
-            response: RawResponse::None,
-            skills: Vec::new(),
-            generation: 0,
-            agent: Default::default(),
-            inject_off: false,
-            held_out: Vec::new(),
-        }
-    }
-
     #[tokio::test]
     async fn each_turn_is_read_once_however_late_it_is_recorded() {
         let dir = tempfile::tempdir().unwrap();
@@ -475,12 +443,12 @@ mod tests {
         let lib = Snapshot::from_skills(vec![skill("iso-timestamps", "Use whenever writing timestamps in ISO.")]);
         let cfg = SkillsConfig::default();
         let mut follower = Follower::new(store.clone());
-        store.record(recorded(2));
+        store.record(crate::turn::TurnRecord::sample(2, ASK));
         store.flush().await.unwrap();
         assert_eq!(follower.pass(&lib, &cfg).await.unwrap(), 1, "the first pass scans");
         // Turn 1 started first and ends after turns 2 and 3: it is recorded below the cursor.
-        store.record(recorded(3));
-        store.record(recorded(1));
+        store.record(crate::turn::TurnRecord::sample(3, ASK));
+        store.record(crate::turn::TurnRecord::sample(1, ASK));
         store.flush().await.unwrap();
         assert_eq!(follower.pass(&lib, &cfg).await.unwrap(), 2);
         for _ in 0..3 {

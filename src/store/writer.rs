@@ -145,38 +145,7 @@ mod tests {
     use std::time::Duration;
 
     use crate::store::Store;
-    use crate::turn::{RawResponse, SessionSource, TurnRecord, TurnStatus, TurnType};
-
-    fn turn(id: i64, words: &str) -> TurnRecord {
-        TurnRecord {
-            id,
-            session_id: "s".into(),
-            session_source: SessionSource::Client,
-            session_done: false,
-            turn_type: TurnType::Main,
-            protocol: "openai",
-            upstream: "u".into(),
-            policy_model: None,
-            attempts: 1,
-            model: Some("m".into()),
-            stream: false,
-            started_at_ms: 1,
-            finished_at_ms: 2,
-            status: TurnStatus::Ok,
-            http_status: Some(200),
-            error: None,
-            latency_ms: 1.0,
-            upstream_ms: 1.0,
-            overhead_ms: 0.0,
-            request: serde_json::json!({"model": "m", "messages": [{"role": "user", "content": words}]}),
-            response: RawResponse::None,
-            skills: Vec::new(),
-            generation: 0,
-            agent: Default::default(),
-            inject_off: false,
-            held_out: Vec::new(),
-        }
-    }
+    use crate::turn::TurnRecord;
 
     #[tokio::test]
     async fn a_turn_that_fails_midway_leaves_nothing_behind_and_its_batch_is_kept() {
@@ -184,6 +153,7 @@ mod tests {
         let store = Store::open(&dir.path().join("t.db"), Duration::from_millis(50)).unwrap();
         // The second turn reuses the first one's id: its blob and its session's count are written
         // before its row is refused, and must be undone.
+        let turn = TurnRecord::sample;
         for t in [turn(1, "first"), turn(1, "a clash"), turn(2, "second"), turn(1, "again"), turn(3, "third")] {
             store.record(t);
         }
