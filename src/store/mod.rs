@@ -324,37 +324,11 @@ impl Store {
 mod tests {
     use super::*;
 
-    use crate::turn::{RawResponse, SessionSource, TurnStatus, TurnType};
+    use crate::turn::RawResponse;
 
     fn turn(id: i64, response: RawResponse) -> TurnRecord {
-        TurnRecord {
-            id,
-            session_id: "s".into(),
-            session_source: SessionSource::Client,
-            session_done: false,
-            turn_type: TurnType::Main,
-            protocol: "openai",
-            upstream: "u".into(),
-            policy_model: None,
-            attempts: 1,
-            model: Some("m".into()),
-            stream: true,
-            started_at_ms: crate::clock::now_ms(),
-            finished_at_ms: crate::clock::now_ms(),
-            status: TurnStatus::Ok,
-            http_status: Some(200),
-            error: None,
-            latency_ms: 1.0,
-            upstream_ms: 1.0,
-            overhead_ms: 0.0,
-            request: serde_json::json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}),
-            response,
-            skills: Vec::new(),
-            generation: 0,
-            agent: Default::default(),
-            inject_off: false,
-            held_out: Vec::new(),
-        }
+        let now = crate::clock::now_ms();
+        TurnRecord { stream: true, started_at_ms: now, finished_at_ms: now, response, ..TurnRecord::sample(id, "hi") }
     }
 
     async fn within<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
