@@ -39,6 +39,7 @@ impl Serving {
             stream_idle_timeout: Duration::from_secs(cfg.upstream.stream_idle_timeout_secs),
             logprobs: true,
             parsed_url: Default::default(),
+            plain: None,
         };
         Some(Self { routes, template })
     }

@@ -103,6 +103,7 @@ mod tests {
             stream_idle_timeout: Duration::from_secs(1),
             logprobs: false,
             parsed_url: Default::default(),
+            plain: None,
         }
     }
 

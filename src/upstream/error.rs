@@ -22,13 +22,13 @@ pub enum UpstreamError {
     Timeout {
         message: String,
         #[source]
-        source: Option<reqwest::Error>,
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
     /// No connection, or the exchange broke off.
     #[error("{message}")]
     Unreachable {
         message: String,
         #[source]
-        source: Option<reqwest::Error>,
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
 }

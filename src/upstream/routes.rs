@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::pool::PlainHttp;
 use crate::config::{Auth, Config, Protocol, SHORTHAND_UPSTREAM};
 
 /// One upstream as the proxy sees it.
@@ -26,6 +27,9 @@ pub struct Upstream {
     pub logprobs: bool,
     /// The chat-turn URL, parsed on first use (`Default::default()` when building one).
     pub parsed_url: TurnUrl,
+    /// The lean lane for a model server on this machine (see [`PlainHttp`]); `None` sends
+    /// through the usual client.
+    pub plain: Option<PlainHttp>,
 }
 
 /// An upstream's chat-turn URL (base URL and the protocol's path), parsed once instead of on
@@ -58,6 +62,9 @@ impl Upstream {
 pub fn from_config(cfg: &Config) -> Vec<Upstream> {
     let timeout = Duration::from_secs(cfg.upstream.timeout_secs);
     let idle = Duration::from_secs(cfg.upstream.stream_idle_timeout_secs);
+    // One lean pool for the local upstreams of this configuration.
+    let lane = PlainHttp::new(&cfg.upstream);
+    let plain = |base: &str| PlainHttp::takes(base).then(|| lane.clone());
     if cfg.upstreams.is_empty() {
         let u = &cfg.upstream;
         return vec![Upstream {
@@ -73,6 +80,7 @@ pub fn from_config(cfg: &Config) -> Vec<Upstream> {
             stream_idle_timeout: idle,
             logprobs: false,
             parsed_url: TurnUrl::default(),
+            plain: plain(&u.base_url),
         }];
     }
     cfg.upstreams
@@ -90,6 +98,7 @@ pub fn from_config(cfg: &Config) -> Vec<Upstream> {
             stream_idle_timeout: idle,
             logprobs: false,
             parsed_url: TurnUrl::default(),
+            plain: plain(&u.base_url),
         })
         .collect()
 }
@@ -166,6 +175,7 @@ mod tests {
             stream_idle_timeout: Duration::from_secs(1),
             logprobs: false,
             parsed_url: TurnUrl::default(),
+            plain: None,
         }
     }
 

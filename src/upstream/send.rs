@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use super::auth::authorise;
 use super::error::UpstreamError;
 use super::headers::{forward_request_headers, redact_userinfo};
+use super::pool::SendFailure;
 use super::request::{turn_body, turn_path};
 use super::routes::Upstream;
 use crate::clock::now_ms;
@@ -52,7 +53,20 @@ fn retry_after(h: &HeaderMap) -> Option<Duration> {
 /// this text reaches the client, the log and the turn's record). The `reqwest` error stays its
 /// source, so the proxy can tell a slow client body from a slow upstream.
 pub fn send_error(up: &Upstream, e: reqwest::Error) -> UpstreamError {
-    if e.is_timeout() {
+    let timed_out = e.is_timeout();
+    failure(up, Box::new(e), timed_out)
+}
+
+/// A failed send from either lane (see [`super::pool::PlainHttp`]) as an [`UpstreamError`].
+fn lane_error(up: &Upstream, e: SendFailure) -> UpstreamError {
+    match e {
+        SendFailure::Reqwest(e) => send_error(up, e),
+        SendFailure::Plain(e) => failure(up, Box::new(e), false),
+    }
+}
+
+fn failure(up: &Upstream, e: Box<dyn std::error::Error + Send + Sync>, timed_out: bool) -> UpstreamError {
+    if timed_out {
         UpstreamError::Timeout {
             message: redact_userinfo(&format!(
                 "the upstream {} ({}) did not answer in time: {e}",
@@ -62,7 +76,7 @@ pub fn send_error(up: &Upstream, e: reqwest::Error) -> UpstreamError {
         }
     } else {
         let mut msg = format!("cannot reach the upstream {} ({}): {e}", up.name, up.base_url);
-        let mut src = std::error::Error::source(&e);
+        let mut src = e.source();
         while let Some(s) = src {
             msg.push_str(&format!(": {s}"));
             src = s.source();
@@ -71,11 +85,17 @@ pub fn send_error(up: &Upstream, e: reqwest::Error) -> UpstreamError {
     }
 }
 
-/// Sends `rb` with the upstream's header timeout.
+/// Sends `rb` with the upstream's header timeout, on the upstream's lean lane when it has one.
 pub async fn send(up: &Upstream, rb: reqwest::RequestBuilder) -> Result<reqwest::Response, UpstreamError> {
-    match tokio::time::timeout(up.timeout, rb.send()).await {
+    let sent = async {
+        match &up.plain {
+            Some(plain) => plain.send(rb).await,
+            None => rb.send().await.map_err(SendFailure::Reqwest),
+        }
+    };
+    match tokio::time::timeout(up.timeout, sent).await {
         Ok(Ok(r)) => Ok(r),
-        Ok(Err(e)) => Err(send_error(up, e)),
+        Ok(Err(e)) => Err(lane_error(up, e)),
         Err(_) => Err(UpstreamError::Timeout {
             message: format!(
                 "the upstream {} ({}) sent no response within {} s (upstream.timeout_secs)",
@@ -157,14 +177,16 @@ pub async fn send_turn(
     body: &Map<String, Value>,
     original: Option<Bytes>,
 ) -> Result<Sent, (UpstreamError, u32)> {
-    let fwd = forward_request_headers(headers);
+    // Built once; a retry (rare) builds them again rather than every turn copying them.
+    let mut fwd = Some(forward_request_headers(headers));
     send_with_failover(routing, candidates, |up| {
         let bytes = turn_body(up, client, body, original.as_ref())?;
         let rb = match up.turn_url() {
             Some(url) => http.post(url.clone()),
             None => http.post(up.url(turn_path(up))),
         };
-        let rb = rb.headers(fwd.clone()).header(http::header::CONTENT_TYPE, "application/json").body(bytes);
+        let fwd = fwd.take().unwrap_or_else(|| forward_request_headers(headers));
+        let rb = rb.headers(fwd).header(http::header::CONTENT_TYPE, "application/json").body(bytes);
         authorise(rb, up, headers, client)
     })
     .await
