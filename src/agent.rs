@@ -101,17 +101,19 @@ impl AgentId {
     /// [`through_route`]), `X-Agent-Id`, the user agent, else "unknown". An `X-Agent-Id` that is
     /// not a valid name is ignored (logged at debug).
     pub fn resolve(headers: &HeaderMap) -> AgentId {
-        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-        if let Some(id) = header(ROUTE_HEADER).and_then(|v| AgentId::parse(v).ok()) {
+        const ROUTE: http::HeaderName = http::HeaderName::from_static(ROUTE_HEADER);
+        const AGENT: http::HeaderName = http::HeaderName::from_static(AGENT_HEADER);
+        let header = |name: &http::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+        if let Some(id) = header(&ROUTE).and_then(|v| AgentId::parse(v).ok()) {
             return id;
         }
-        if let Some(v) = header(AGENT_HEADER) {
+        if let Some(v) = header(&AGENT) {
             match AgentId::parse(v) {
                 Ok(id) => return id,
                 Err(e) => tracing::debug!(error = %e, "X-Agent-Id ignored"),
             }
         }
-        header(http::header::USER_AGENT.as_str()).and_then(AgentId::from_user_agent).unwrap_or(Self::UNKNOWN)
+        header(&http::header::USER_AGENT).and_then(AgentId::from_user_agent).unwrap_or(Self::UNKNOWN)
     }
 }
 
@@ -166,8 +168,9 @@ pub fn scope_of(agents: &[AgentId]) -> Vec<AgentId> {
 /// True when the client asked MetaClaw not to inject skills into this request
 /// (`X-MetaClaw-Inject: off`; `false`, `no` and `0` too).
 pub fn inject_off(headers: &HeaderMap) -> bool {
+    const INJECT: http::HeaderName = http::HeaderName::from_static(INJECT_HEADER);
     headers
-        .get(INJECT_HEADER)
+        .get(&INJECT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "off" | "false" | "no" | "0"))
 }

@@ -65,15 +65,15 @@ pub fn user_words(text: &str) -> Cow<'_, str> {
     Cow::Owned(collapse_blank_lines(&out))
 }
 
-/// A cheap first look, so plain messages cost nothing.
+/// A cheap first look, so plain messages cost nothing: one pass per marker with searchers built
+/// once (a `str::contains` sets its searcher up again on every call, most of its cost on a short
+/// message).
 fn might_have_envelope(text: &str) -> bool {
-    text.contains("(untrusted")
-        || text.contains("OPENCLAW_INTERNAL_CONTEXT")
-        || text.contains(INTERNAL_HEADER)
-        || text.contains("System: [")
-        || text.contains(QUEUE_MARKER)
-        || text.contains(RUNTIME_PREFIX)
-        || text.trim_start().starts_with('[')
+    static MARKERS: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 6]> = std::sync::LazyLock::new(|| {
+        ["(untrusted", "OPENCLAW_INTERNAL_CONTEXT", INTERNAL_HEADER, "System: [", QUEUE_MARKER, RUNTIME_PREFIX]
+            .map(memchr::memmem::Finder::new)
+    });
+    text.trim_start().starts_with('[') || MARKERS.iter().any(|f| f.find(text.as_bytes()).is_some())
 }
 
 /// Removes `<<<BEGIN…>>> … <<<END…>>>` blocks, nested ones whole; an unterminated block runs to

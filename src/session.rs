@@ -89,11 +89,13 @@ fn claude_code_session(user_id: &str) -> Option<String> {
 
 /// True for Claude Code: its user agent, its `x-app` header or its session header.
 fn is_claude_code(headers: &HeaderMap) -> bool {
+    const X_APP: http::HeaderName = http::HeaderName::from_static("x-app");
+    const CLAUDE_SESSION: http::HeaderName = http::HeaderName::from_static("x-claude-code-session-id");
     let ua = headers.get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
     ua.starts_with("claude-cli/")
         || ua.starts_with("claude-code/")
-        || headers.get("x-app").is_some_and(|v| v == "cli")
-        || headers.contains_key("x-claude-code-session-id")
+        || headers.get(&X_APP).is_some_and(|v| v == "cli")
+        || headers.contains_key(&CLAUDE_SESSION)
 }
 
 /// The user's words in the latest user message, without the `<system-reminder>` blocks Claude

@@ -126,10 +126,12 @@ impl TurnGuard {
 
     /// Adds the turn and session ids to a response's headers.
     pub fn stamp(&self, headers: &mut http::HeaderMap) {
+        const TURN_ID: http::HeaderName = http::HeaderName::from_static("x-metaclaw-turn-id");
+        const SESSION_ID: http::HeaderName = http::HeaderName::from_static("x-metaclaw-session-id");
         self.with(|p| {
-            headers.insert("x-metaclaw-turn-id", http::HeaderValue::from(p.record.id));
+            headers.insert(TURN_ID, http::HeaderValue::from(p.record.id));
             if let Ok(v) = http::HeaderValue::from_str(&p.record.session_id) {
-                headers.insert("x-metaclaw-session-id", v);
+                headers.insert(SESSION_ID, v);
             }
         });
     }

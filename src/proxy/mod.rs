@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, OriginalUri, Request, State};
-use axum::http::{HeaderMap, Method};
+use axum::http::{HeaderMap, HeaderName, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
@@ -125,7 +125,9 @@ fn check_key(st: &ProxyState, key: &str, headers: &mut HeaderMap) -> Result<(), 
     // With a passthrough upstream, `Authorization` and `x-api-key` carry the caller's own upstream
     // credentials, so the proxy key must come in its own header.
     let passthrough = st.routes.load().upstreams.iter().any(|u| u.auth == Auth::Passthrough);
-    let outcome = match headers.get("x-metaclaw-key") {
+    const KEY: HeaderName = HeaderName::from_static("x-metaclaw-key");
+    const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
+    let outcome = match headers.get(&KEY) {
         Some(v) if is_key(v) => Ok(()),
         Some(_) => Err(ProxyError::Unauthorized("invalid API key for this MetaClaw proxy".into())),
         None if passthrough => Err(ProxyError::Unauthorized(
@@ -133,7 +135,7 @@ fn check_key(st: &ProxyState, key: &str, headers: &mut HeaderMap) -> Result<(), 
              as `x-metaclaw-key`"
                 .into(),
         )),
-        None => match headers.get("authorization").or_else(|| headers.get("x-api-key")) {
+        None => match headers.get(http::header::AUTHORIZATION).or_else(|| headers.get(&X_API_KEY)) {
             None => Err(ProxyError::Unauthorized(
                 "missing API key: send the MetaClaw proxy key as `Authorization: Bearer <key>` or `x-metaclaw-key`"
                     .into(),
@@ -142,7 +144,7 @@ fn check_key(st: &ProxyState, key: &str, headers: &mut HeaderMap) -> Result<(), 
             Some(_) => Err(ProxyError::Unauthorized("invalid API key for this MetaClaw proxy".into())),
         },
     };
-    headers.remove("x-metaclaw-key");
+    headers.remove(&KEY);
     for name in ["authorization", "x-api-key"] {
         if headers.get(name).is_some_and(is_key) {
             headers.remove(name);
@@ -176,7 +178,8 @@ fn check_local(st: &ProxyState, peer: SocketAddr, req: &Request) -> Result<(), P
     }
     // Browsers label every request, `<img>` and `<script>` loads too (which carry no Origin);
     // agents send no such header.
-    if let Some(site) = h.get("sec-fetch-site") {
+    const FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
+    if let Some(site) = h.get(&FETCH_SITE) {
         let site = site.to_str().unwrap_or("");
         if !matches!(site, "same-origin" | "none") {
             return Err(ProxyError::Forbidden(format!(

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use bytes::Bytes;
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 use http_body::{Frame, SizeHint};
 use serde_json::{Map, Value};
 
@@ -21,17 +21,19 @@ const LOCAL_BODY_KEYS: &[&str] =
     &["session_id", "turn_type", "session_done", "memory_scope", "user_id", "workspace_id"];
 
 /// A request body with a deadline for all of it to arrive: a client that trickles (or stops
-/// sending) its body can't hold a connection and a task for ever.
+/// sending) its body can't hold a connection and a task for ever. The timer is only set once the
+/// body keeps the reader waiting: most bodies arrive with their request's head.
 pub struct Deadline {
     inner: Body,
-    timer: Pin<Box<tokio::time::Sleep>>,
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    due: tokio::time::Instant,
     limit: Duration,
 }
 
 impl Deadline {
     /// `body`, which must have arrived in full within `limit` from now.
     pub fn new(inner: Body, limit: Duration) -> Self {
-        Self { inner, timer: Box::pin(tokio::time::sleep(limit)), limit }
+        Self { inner, timer: None, due: tokio::time::Instant::now() + limit, limit }
     }
 }
 
@@ -55,10 +57,21 @@ impl http_body::Body for Deadline {
         if self.inner.is_end_stream() {
             return Poll::Ready(None);
         }
-        if self.timer.as_mut().poll(cx).is_ready() {
-            return Poll::Ready(Some(Err(Box::new(BodyTimedOut(self.limit)))));
+        let expired =
+            |timer: &mut Pin<Box<tokio::time::Sleep>>, cx: &mut Context<'_>| timer.as_mut().poll(cx).is_ready();
+        let limit = self.limit;
+        if self.timer.as_mut().is_some_and(|t| expired(t, cx)) {
+            return Poll::Ready(Some(Err(Box::new(BodyTimedOut(limit)))));
         }
-        Pin::new(&mut self.inner).poll_frame(cx).map_err(Into::into)
+        if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
+            return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
+        }
+        let due = self.due;
+        let timer = self.timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(due)));
+        if expired(timer, cx) {
+            return Poll::Ready(Some(Err(Box::new(BodyTimedOut(limit)))));
+        }
+        Poll::Pending
     }
 
     fn is_end_stream(&self) -> bool {
@@ -123,7 +136,12 @@ impl ChatRequest {
     }
 }
 
-fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, ProxyError> {
+/// MetaClaw's session headers, parsed once (a lookup by `&str` parses the name on every call).
+const SESSION_ID: HeaderName = HeaderName::from_static("x-session-id");
+const TURN_TYPE: HeaderName = HeaderName::from_static("x-turn-type");
+const SESSION_DONE: HeaderName = HeaderName::from_static("x-session-done");
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Result<Option<&'a str>, ProxyError> {
     match headers.get(name) {
         None => Ok(None),
         Some(v) => {
@@ -149,10 +167,14 @@ pub fn parse(bytes: &[u8], headers: &HeaderMap) -> Result<ChatRequest, ProxyErro
 pub fn take_hints(body: &mut Map<String, Value>, headers: &HeaderMap) -> Result<(SessionHints, bool), ProxyError> {
     let mut edited = false;
     let mut removed = Map::new();
-    for k in LOCAL_BODY_KEYS {
-        if let Some(v) = body.remove(*k) {
-            removed.insert((*k).to_string(), v);
-            edited = true;
+    // One look over the (few) top-level keys first: most bodies carry none of ours, and each
+    // removal hashes its key.
+    if body.keys().any(|k| LOCAL_BODY_KEYS.contains(&k.as_str())) {
+        for k in LOCAL_BODY_KEYS {
+            if let Some(v) = body.remove(*k) {
+                removed.insert((*k).to_string(), v);
+                edited = true;
+            }
         }
     }
     let body_str = |k: &str| -> Result<Option<String>, ProxyError> {
@@ -165,7 +187,7 @@ pub fn take_hints(body: &mut Map<String, Value>, headers: &HeaderMap) -> Result<
         }
     };
 
-    let id = match header_str(headers, "x-session-id")? {
+    let id = match header_str(headers, &SESSION_ID)? {
         Some(h) => Some(h.to_string()),
         None => body_str("session_id")?,
     };
@@ -177,12 +199,12 @@ pub fn take_hints(body: &mut Map<String, Value>, headers: &HeaderMap) -> Result<
             ));
         }
     }
-    let turn_type = match header_str(headers, "x-turn-type")? {
+    let turn_type = match header_str(headers, &TURN_TYPE)? {
         Some(h) => Some(h.to_string()),
         None => body_str("turn_type")?,
     }
     .map(|s| parse_turn_type(&s));
-    let done = match header_str(headers, "x-session-done")? {
+    let done = match header_str(headers, &SESSION_DONE)? {
         Some(h) => parse_truthy(h),
         None => body_str("session_done")?.is_some_and(|s| parse_truthy(&s)),
     };
@@ -235,6 +257,37 @@ fn validate(body: &Map<String, Value>) -> Result<(), ProxyError> {
 mod tests {
     use super::*;
     use crate::turn::TurnType;
+
+    #[tokio::test]
+    async fn a_body_that_keeps_trickling_still_meets_its_deadline() {
+        use http_body_util::BodyExt;
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(1);
+        tokio::spawn(async move {
+            // A byte every 100 ms for ever (until the reader gives up).
+            while tx.send(Ok(Bytes::from_static(b" "))).await.is_ok() {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        });
+        let body = Deadline::new(Body::from_stream(tokio_stream(rx)), Duration::from_millis(600));
+        let read = tokio::time::timeout(Duration::from_secs(10), body.collect()).await;
+        let err = read.expect("the deadline ends it, though bytes keep coming").expect_err("an error");
+        assert!(timed_out(&*err).is_some(), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_body_that_came_whole_sets_no_timer() {
+        let mut body = Deadline::new(Body::from("{}"), Duration::from_secs(30));
+        let frame = std::future::poll_fn(|cx| http_body::Body::poll_frame(Pin::new(&mut body), cx)).await;
+        assert_eq!(frame.unwrap().unwrap().into_data().unwrap(), "{}");
+        assert!(body.timer.is_none(), "no timer for a body that kept no one waiting");
+    }
+
+    /// A stream of the channel's items.
+    fn tokio_stream<T: Send + 'static>(
+        mut rx: tokio::sync::mpsc::Receiver<T>,
+    ) -> impl futures_util::Stream<Item = T> + Send + 'static {
+        futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+    }
 
     fn p(body: &str) -> Result<ChatRequest, ProxyError> {
         parse(body.as_bytes(), &HeaderMap::new())
