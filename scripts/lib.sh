@@ -8,6 +8,21 @@ VENV="${METACLAW_VENV:-$HOME/.cache/metaclaw/venv}"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
+# The shared target directory outlives every clone, and test executables and incremental caches
+# of configurations no longer built pile up there (70 GB on the 2-core machine, until its disk was
+# full). Drops those no build has touched for a week. Libraries are kept: a dependency can go
+# unchanged for longer, and rebuilding it would rebuild everything above it.
+prune_build_cache() {
+  local dir
+  for dir in "$CARGO_TARGET_DIR"/*/deps; do
+    [ -d "$dir" ] && find "$dir" -maxdepth 1 -type f -executable ! -name '*.*' -mtime +7 -delete
+  done
+  for dir in "$CARGO_TARGET_DIR"/*/incremental; do
+    [ -d "$dir" ] && find "$dir" -mindepth 1 -maxdepth 1 -type d -mtime +7 -exec rm -rf {} +
+  done
+  return 0
+}
+
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
     echo "need root (or sudo) to run: $*" >&2; exit 1; fi

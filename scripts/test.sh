@@ -5,6 +5,7 @@
 # A failing stage does not stop the later ones; the closing line counts every stage's failures.
 . "$(dirname "$0")/lib.sh"
 need_build_deps
+prune_build_cache
 need_desktop_deps
 need_desktop_test_tools
 need_ui_build
