@@ -21,13 +21,14 @@ async fn corrected(h: &Harness, agent: &str, session: &str, directive: &str) -> 
     corrected_session_as(h, Some(agent), session, directive).await
 }
 
-/// The first candidate of `status` named `name` once its validation set has `turns` verdicts.
+/// The first candidate of `status` named `name` once its validation set is complete with `turns`
+/// verdicts.
 async fn validated(h: &Harness, status: CandidateStatus, name: &str, turns: usize) -> Candidate {
     wait_for("a validated candidate", async || {
         candidates(h, status)
             .await
             .into_iter()
-            .find(|c| c.name == name && c.validation.as_ref().is_some_and(|v| v.turns.len() == turns))
+            .find(|c| c.name == name && c.validation.as_ref().is_some_and(|v| v.complete && v.turns.len() == turns))
     })
     .await
 }
@@ -132,7 +133,7 @@ async fn a_budget_that_runs_out_leaves_the_rest_unjudged_and_the_candidate_waits
     })
     .await;
     let v = cand.validation.as_ref().unwrap();
-    assert_eq!((v.wins, v.unjudged), (2, 2), "{v:?}");
+    assert_eq!((v.wins, v.unjudged, v.complete), (2, 2, true), "finished, with two left unjudged: {v:?}");
     assert!(v.note.as_deref().unwrap().contains("hourly budget"), "{v:?}");
     assert!(earlier(&cand).is_empty());
     settled(&h).await;

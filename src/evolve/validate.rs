@@ -107,6 +107,10 @@ pub struct ValidationSummary {
     /// Why the set is incomplete, in plain words.
     #[serde(default)]
     pub note: Option<String>,
+    /// False while turns of the set are still being replayed and judged (the counts can still
+    /// grow); true once every turn has its verdict or the rest were left unjudged.
+    #[serde(default)]
+    pub complete: bool,
     pub turns: Vec<ValidationTurn>,
 }
 
@@ -238,14 +242,14 @@ pub async fn validate(ev: &Evolver, cand: &Candidate, judge_model: &str) -> Resu
             NewValidation { turn_id: p.turn_id, role: p.role, verdict, reason: reason.clone(), answer: answer.clone() };
         ev.store.write(move |c| candidates::add_validation(c, id, &row)).await?;
     }
-    if unjudged > 0 {
-        let note = format!(
+    let note = (unjudged > 0).then(|| {
+        format!(
             "{unjudged} of {} validation turns left unjudged: the hourly budget of evolver calls ([evolve] max_calls_per_hour = {}) ran out; the candidate waits for you",
             plan.len(),
             ev.cfg.max_calls_per_hour
-        );
-        ev.store.write(move |c| candidates::set_validation_note(c, id, unjudged, &note)).await?;
-    }
+        )
+    });
+    ev.store.write(move |c| candidates::finish_validation(c, id, unjudged, note.as_deref())).await?;
     let summary = crate::evolve::review::get(&ev.store, id).await?.and_then(|c| c.validation).unwrap_or_default();
     ev.events.publish(Event::CandidateValidated { id, wins: summary.wins, ties: summary.ties, losses: summary.losses });
     Ok(summary)

@@ -209,9 +209,10 @@ pub fn add_validation(c: &Connection, id: i64, v: &NewValidation) -> Result<(), 
     Ok(())
 }
 
-/// Notes why a candidate's validation set is incomplete: `unjudged` turns were left over.
-pub fn set_validation_note(c: &Connection, id: i64, unjudged: u32, note: &str) -> Result<(), StoreError> {
-    let v = serde_json::json!({"unjudged": unjudged, "note": note}).to_string();
+/// Marks a candidate's validation set finished: every planned turn has its verdict, or
+/// `unjudged` were left over, with `note` saying why.
+pub fn finish_validation(c: &Connection, id: i64, unjudged: u32, note: Option<&str>) -> Result<(), StoreError> {
+    let v = serde_json::json!({"unjudged": unjudged, "note": note, "complete": true}).to_string();
     c.execute("UPDATE candidates SET validation = ?2 WHERE id = ?1", params![id, v])?;
     Ok(())
 }
@@ -230,13 +231,15 @@ pub fn validation(c: &Connection, id: i64) -> Result<Option<ValidationSummary>, 
         .collect::<Result<Vec<_>, _>>()?;
     let note: Option<String> =
         c.query_row("SELECT validation FROM candidates WHERE id = ?1", [id], |r| r.get(0)).optional()?.flatten();
-    if turns.is_empty() && note.is_none() {
-        return Ok(None);
-    }
     let mut summary = ValidationSummary::of(turns);
     if let Some(v) = note.and_then(|n| serde_json::from_str::<Value>(&n).ok()) {
         summary.unjudged = v["unjudged"].as_u64().unwrap_or(0) as u32;
         summary.note = v["note"].as_str().map(str::to_string);
+        // Sets finished before this flag existed only carry a note when something was left over.
+        summary.complete = v["complete"].as_bool().unwrap_or(summary.note.is_some());
+    }
+    if summary.turns.is_empty() && summary.unjudged == 0 {
+        return Ok(None); // never validated, or nothing to validate
     }
     Ok(Some(summary))
 }

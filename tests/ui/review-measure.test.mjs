@@ -33,9 +33,10 @@ async function editCandidate(session, directive, pick) {
 
 test("an edit shows as operations with their anchors, with the skill's current stats and the validation set", async () => {
   const cand = await editCandidate("measure-add", "[[evolve_edit_ops:timestamp-offsets]]", (c) => c.action === "edit" && (c.ops ?? []).some((o) => o.op === "add_step"));
-  const validated = await waitFor("its validation set", async () => {
+  // Once the whole set is judged: the counts grow while it is being replayed.
+  const validated = await waitFor("its validation set, complete", async () => {
     const c = (await api(stack, "GET", `/api/candidates/${cand.id}`)).json;
-    return c?.validation ? c : null;
+    return c?.validation?.complete ? c : null;
   }, 30_000);
   await openUi(page, stack, `#/review/${cand.id}`);
   await page.locator("#cand-title", { hasText: "timestamp-offsets" }).waitFor();

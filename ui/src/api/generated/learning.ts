@@ -218,6 +218,11 @@ export type ValidationSummary = {
    * Why the set is incomplete, in plain words.
    */
   note: string | null,
+  /**
+   * False while turns of the set are still being replayed and judged (the counts can still
+   * grow); true once every turn has its verdict or the rest were left unjudged.
+   */
+  complete: boolean,
   turns: Array<ValidationTurn>,
 };
 
