@@ -40,8 +40,9 @@ test("training off: the view says how to turn it on and links to Settings", asyn
   assert.match(text, /enabled = true/);
   assert.match(text, /base_model/);
   assert.match(text, /tinker/);
-  // The config file's real path comes from /api/config.
-  await page.locator("#train-config-path", { hasText: /config\.toml$/ }).waitFor();
+  // The config file's real path comes from /api/config: until it has arrived the view names the
+  // file alone, so wait for a path (a directory before the name).
+  await page.locator("#train-config-path", { hasText: /\/config\.toml$/ }).waitFor();
   assert.ok((await page.locator("#train-config-path").textContent()).length > "config.toml".length, "the full path, not just the file name");
   assert.equal(await page.locator("#train-state").textContent(), "Off");
   assert.equal(await page.locator("#train-now").count(), 0, "no Train now while training is off");
