@@ -61,8 +61,24 @@ pub fn send_error(up: &Upstream, e: reqwest::Error) -> UpstreamError {
 fn lane_error(up: &Upstream, e: SendFailure) -> UpstreamError {
     match e {
         SendFailure::Reqwest(e) => send_error(up, e),
-        SendFailure::Plain(e) => failure(up, Box::new(e), false),
+        SendFailure::Plain(e) => {
+            // A connect timeout is a timeout on either lane (reqwest's `is_timeout` says so too).
+            let timed_out = timed_out_io(&e);
+            failure(up, Box::new(e), timed_out)
+        }
     }
+}
+
+/// True when `e` or one of its sources is an I/O error that timed out.
+fn timed_out_io(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(c) = cur {
+        if c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut) {
+            return true;
+        }
+        cur = c.source();
+    }
+    false
 }
 
 fn failure(up: &Upstream, e: Box<dyn std::error::Error + Send + Sync>, timed_out: bool) -> UpstreamError {
@@ -224,6 +240,17 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert("retry-after", http::HeaderValue::from_str(v).unwrap());
         retry_after(&h)
+    }
+
+    #[test]
+    fn a_timed_out_connection_anywhere_in_the_chain_is_a_timeout() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("tcp connect error")]
+        struct Connect(#[source] std::io::Error);
+        let timed_out = Connect(std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"));
+        let refused = Connect(std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused"));
+        assert!(timed_out_io(&timed_out));
+        assert!(!timed_out_io(&refused));
     }
 
     #[test]
