@@ -16,6 +16,7 @@ pub mod engine;
 pub mod envelope;
 pub mod events;
 pub mod evolve;
+pub mod fields;
 pub mod health;
 pub mod home;
 pub mod judge;

@@ -12,6 +12,7 @@ use std::sync::Mutex;
 use http::HeaderMap;
 use serde_json::{Map, Value};
 
+use crate::fields::Fields;
 use crate::store::InferredSessionSeed;
 use crate::turn::{SessionSource, TurnType};
 
@@ -61,21 +62,19 @@ pub fn valid_session_id(id: &str) -> bool {
 /// `user_…_account_…_session_<id>` before), then Codex CLI's `session-id` header (`session_id`
 /// in older releases). Values that aren't usable ids are passed over.
 pub fn agent_session_id(headers: &HeaderMap, body: &Map<String, Value>) -> Option<String> {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    const CLAUDE_SESSION: http::HeaderName = http::HeaderName::from_static("x-claude-code-session-id");
+    const CODEX_SESSION: [http::HeaderName; 2] =
+        [http::HeaderName::from_static("session-id"), http::HeaderName::from_static("session_id")];
+    let header = |name: &http::HeaderName| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
     let from_metadata = || {
-        let user_id = body.get("metadata")?.get("user_id")?.as_str()?.trim();
+        let user_id = body.field("metadata")?.field("user_id")?.as_str()?.trim();
         claude_code_session(user_id)
     };
-    header("x-claude-code-session-id")
+    header(&CLAUDE_SESSION)
         .filter(|id| valid_session_id(id))
         .map(str::to_string)
         .or_else(|| from_metadata().filter(|id| valid_session_id(id)))
-        .or_else(|| {
-            ["session-id", "session_id"]
-                .iter()
-                .find_map(|n| header(n).filter(|id| valid_session_id(id)))
-                .map(str::to_string)
-        })
+        .or_else(|| CODEX_SESSION.iter().find_map(|n| header(n).filter(|id| valid_session_id(id))).map(str::to_string))
 }
 
 /// The session named in Claude Code's `metadata.user_id`.
@@ -104,12 +103,12 @@ fn latest_user_words(body: &Map<String, Value>) -> String {
     let last = body
         .get("messages")
         .and_then(Value::as_array)
-        .and_then(|m| m.iter().rev().find(|m| m.get("role").and_then(Value::as_str) == Some("user")));
-    match last.and_then(|m| m.get("content")) {
+        .and_then(|m| m.iter().rev().find(|m| m.field("role").and_then(Value::as_str) == Some("user")));
+    match last.and_then(|m| m.field("content")) {
         Some(Value::String(s)) => s.trim().to_string(),
         Some(Value::Array(blocks)) => blocks
             .iter()
-            .filter_map(|b| b.get("text").and_then(Value::as_str))
+            .filter_map(|b| b.field("text").and_then(Value::as_str))
             .map(str::trim)
             .filter(|t| !t.starts_with("<system-reminder>"))
             .collect::<Vec<_>>()
@@ -134,7 +133,7 @@ pub fn housekeeping(headers: &HeaderMap, body: &Map<String, Value>) -> Option<&'
     if latest_user_words(body).eq_ignore_ascii_case("warmup") {
         return Some("warm-up");
     }
-    let has_tools = body.get("tools").and_then(Value::as_array).is_some_and(|t| !t.is_empty());
+    let has_tools = body.field("tools").and_then(Value::as_array).is_some_and(|t| !t.is_empty());
     (!has_tools).then_some("call without tools (title, topic or summary)")
 }
 
@@ -182,13 +181,13 @@ pub fn message_hash(m: &Value) -> u128 {
 pub fn conversation_hashes(messages: &[Value]) -> Vec<u128> {
     messages
         .iter()
-        .filter(|m| !matches!(m.get("role").and_then(Value::as_str), Some("system" | "developer")))
+        .filter(|m| !matches!(m.field("role").and_then(Value::as_str), Some("system" | "developer")))
         .filter_map(|m| {
-            if m.get("role").and_then(Value::as_str) != Some("user") {
+            if m.field("role").and_then(Value::as_str) != Some("user") {
                 return Some(message_hash(m));
             }
             // Borrowed when the content is a plain string: most requests have no envelope.
-            let text = match m.get("content") {
+            let text = match m.field("content") {
                 Some(Value::String(s)) => std::borrow::Cow::Borrowed(s.as_str()),
                 other => std::borrow::Cow::Owned(crate::transcript::content_text(other)),
             };

@@ -14,6 +14,7 @@ use http_body::{Frame, SizeHint};
 use serde_json::{Map, Value};
 
 use super::error::ProxyError;
+use crate::fields::Fields;
 use crate::session::{parse_truthy, parse_turn_type, valid_session_id, SessionHints};
 
 /// Body fields that are MetaClaw's, not the upstream's (the reference implementation's names).
@@ -126,13 +127,13 @@ pub struct ChatRequest {
 
 impl ChatRequest {
     pub fn messages(&self) -> &[Value] {
-        self.body.get("messages").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default()
+        self.body.field("messages").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default()
     }
     pub fn stream(&self) -> bool {
-        self.body.get("stream").and_then(Value::as_bool).unwrap_or(false)
+        self.body.field("stream").and_then(Value::as_bool).unwrap_or(false)
     }
     pub fn model(&self) -> Option<&str> {
-        self.body.get("model").and_then(Value::as_str)
+        self.body.field("model").and_then(Value::as_str)
     }
 }
 
@@ -212,7 +213,7 @@ pub fn take_hints(body: &mut Map<String, Value>, headers: &HeaderMap) -> Result<
 }
 
 fn validate(body: &Map<String, Value>) -> Result<(), ProxyError> {
-    let messages = match body.get("messages") {
+    let messages = match body.field("messages") {
         None => return Err(ProxyError::bad("`messages` is required", Some("messages"))),
         Some(Value::Array(a)) => a,
         Some(_) => return Err(ProxyError::bad("`messages` must be an array of message objects", Some("messages"))),
@@ -224,28 +225,28 @@ fn validate(body: &Map<String, Value>) -> Result<(), ProxyError> {
         let Some(obj) = m.as_object() else {
             return Err(ProxyError::bad(format!("messages[{i}] must be an object"), Some("messages")));
         };
-        match obj.get("role") {
+        match obj.field("role") {
             Some(Value::String(_)) => {}
             Some(_) => return Err(ProxyError::bad(format!("messages[{i}].role must be a string"), Some("messages"))),
             None => return Err(ProxyError::bad(format!("messages[{i}].role is required"), Some("messages"))),
         }
     }
-    if let Some(m) = body.get("model") {
+    if let Some(m) = body.field("model") {
         if !m.is_string() {
             return Err(ProxyError::bad("`model` must be a string", Some("model")));
         }
     }
-    if let Some(s) = body.get("stream") {
+    if let Some(s) = body.field("stream") {
         if !s.is_boolean() && !s.is_null() {
             return Err(ProxyError::bad("`stream` must be true or false", Some("stream")));
         }
     }
-    if let Some(s) = body.get("stream_options") {
+    if let Some(s) = body.field("stream_options") {
         if !s.is_object() && !s.is_null() {
             return Err(ProxyError::bad("`stream_options` must be an object", Some("stream_options")));
         }
     }
-    if let Some(t) = body.get("tools") {
+    if let Some(t) = body.field("tools") {
         if !t.is_array() && !t.is_null() {
             return Err(ProxyError::bad("`tools` must be an array", Some("tools")));
         }

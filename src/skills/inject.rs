@@ -10,6 +10,8 @@ use serde_json::{json, Map, Value};
 
 use super::Skill;
 
+use crate::fields::Fields;
+
 /// Where the skills block goes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
@@ -94,7 +96,7 @@ pub fn inject(body: &mut Map<String, Value>, block: &str, placement: Placement) 
         Placement::System => {
             match messages
                 .iter_mut()
-                .find(|m| matches!(m.get("role").and_then(Value::as_str), Some("system" | "developer")))
+                .find(|m| matches!(m.field("role").and_then(Value::as_str), Some("system" | "developer")))
             {
                 Some(sys) => append_to(sys, block),
                 None => messages.insert(0, json!({"role": "system", "content": block})),
@@ -103,7 +105,7 @@ pub fn inject(body: &mut Map<String, Value>, block: &str, placement: Placement) 
         Placement::Late => {
             let at = messages
                 .iter()
-                .rposition(|m| m.get("role").and_then(Value::as_str) == Some("user"))
+                .rposition(|m| m.field("role").and_then(Value::as_str) == Some("user"))
                 .unwrap_or(messages.len());
             messages.insert(at, json!({"role": "system", "content": block}));
         }

@@ -14,6 +14,7 @@ use super::parse::Problem;
 use super::Skill;
 use crate::agent::AgentId;
 use crate::config::SkillsConfig;
+use crate::fields::Fields;
 use crate::transcript::user_text;
 
 /// One skill in a snapshot, with its state.
@@ -129,8 +130,8 @@ pub fn query_parts(messages: &[Value]) -> Vec<(String, f32)> {
     messages
         .iter()
         .rev()
-        .filter(|m| m.get("role").and_then(Value::as_str) == Some("user"))
-        .map(|m| clip(&user_text(m.get("content"))))
+        .filter(|m| m.field("role").and_then(Value::as_str) == Some("user"))
+        .map(|m| clip(&user_text(m.field("content"))))
         .filter(|t| !t.trim().is_empty())
         .take(2)
         .zip([1.0, 0.35])
@@ -151,11 +152,11 @@ struct UserText {
 fn recent_users(messages: &[Value]) -> Vec<UserText> {
     let mut out = Vec::new();
     let (mut ends, mut words_since_end) = (0, 0);
-    for m in messages.iter().rev().filter(|m| m.get("role").and_then(Value::as_str) == Some("user")) {
+    for m in messages.iter().rev().filter(|m| m.field("role").and_then(Value::as_str) == Some("user")) {
         if ends > STABLE_TURNS && words_since_end >= 2 {
             break;
         }
-        let text = user_text(m.get("content"));
+        let text = user_text(m.field("content"));
         let clipped = clip(&text);
         let end = ends <= STABLE_TURNS && !text.trim().is_empty();
         if end {
