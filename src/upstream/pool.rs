@@ -95,13 +95,24 @@ impl PlainHttp {
         if req.timeout().is_some() {
             return client.execute(req).await.map_err(SendFailure::Reqwest);
         }
+        let url = req.url().clone();
         let mut req: http::Request<reqwest::Body> = req.try_into().map_err(SendFailure::Reqwest)?;
         let h = req.headers_mut();
         h.entry(USER_AGENT).or_insert(HeaderValue::from_static(AGENT));
         h.entry(ACCEPT).or_insert(HeaderValue::from_static("*/*"));
-        let resp = self.0.request(req).await.map_err(SendFailure::Plain)?;
-        Ok(reqwest::Response::from(resp.map(reqwest::Body::wrap)))
+        let (mut parts, body) = self.0.request(req).await.map_err(SendFailure::Plain)?.into_parts();
+        // The answer carries the address it came from, as reqwest's own do (a response without
+        // one would have a placeholder address parsed for it on every turn).
+        parts.extensions.extend(with_url(url));
+        Ok(reqwest::Response::from(http::Response::from_parts(parts, reqwest::Body::wrap(body))))
     }
+}
+
+/// Response extensions holding `url` where `reqwest::Response::url` looks for it.
+fn with_url(url: reqwest::Url) -> http::Extensions {
+    use reqwest::ResponseBuilderExt;
+    let tagged = http::Response::builder().url(url).body(()).expect("a response with no headers builds");
+    tagged.into_parts().0.extensions
 }
 
 #[cfg(test)]
@@ -174,6 +185,7 @@ mod tests {
                 .header("content-type", "application/json")
                 .body(r#"{"messages":[]}"#);
             let resp = send(&up, rb).await.unwrap();
+            assert_eq!(resp.url().as_str(), format!("{base}/chat/completions"), "the answer names its address");
             let head = (resp.status().as_u16(), resp.headers().get("x-upstream").cloned());
             let body: Value = resp.json().await.unwrap();
             seen.push((head, body));
