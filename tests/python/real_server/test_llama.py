@@ -420,7 +420,9 @@ max_tokens = 128
     status, report = m.api("/api/evolve", "POST", {"session": sid})
     assert status in (200, 400, 409, 429, 502, 504), report
     if status == 200 and report.get("run_id") is not None and not report.get("proposed"):
-        assert report.get("error"), f"a run that proposed nothing says why: {report}"
+        # Why: the error that ended it, or each screened-out proposal with the rule it broke.
+        screened = report.get("outcome") == "screened out" and report.get("dropped")
+        assert report.get("error") or screened, f"a run that proposed nothing says why: {report}"
     status, st = m.api("/api/status")
     assert status == 200, st
     evolver = st.get("evolver")
