@@ -5,8 +5,11 @@
 //! Usage: metaclaw-bench --metaclaw BIN --standin BIN [--nginx BIN] [--quick] [--one-core]
 //! (`--one-core`: only the one-core layout of [`one_core`]), or
 //! `metaclaw-bench --load URL --requests N [--connections C]`: sends the one-core layout's
-//! request N times to URL (a `/v1` base) and prints the rate, e.g. to profile a running proxy.
+//! request N times to URL (a `/v1` base) and prints the rate, e.g. to profile a running proxy, or
+//! `metaclaw-bench --floor PORT UPSTREAM`: serves the bare proxy of [`floor`] (the one-core layout
+//! starts it so).
 
+mod floor;
 mod one_core;
 
 use std::io::{BufRead, BufReader};
@@ -96,8 +99,8 @@ fn start_nginx(bin: &Path, upstream: &str, dir: &Path, cpu: Option<u32>) -> (Pro
         "worker_processes 1;\nerror_log stderr error;\npid {dir}/nginx.pid;\nevents {{ worker_connections 1024; }}\n\
          http {{\n  access_log off;\n  client_body_temp_path {dir}/body;\n  proxy_temp_path {dir}/proxy;\n\
          fastcgi_temp_path {dir}/fcgi;\n  uwsgi_temp_path {dir}/uwsgi;\n  scgi_temp_path {dir}/scgi;\n\
-         upstream standin {{ server {host}; keepalive 64; }}\n\
-         server {{\n    listen 127.0.0.1:{port};\n    client_max_body_size 32m;\n\
+         upstream standin {{ server {host}; keepalive 64; keepalive_requests 1000000; }}\n\
+         server {{\n    listen 127.0.0.1:{port};\n    client_max_body_size 32m;\n    keepalive_requests 1000000;\n\
          location / {{ proxy_pass http://standin; proxy_http_version 1.1; proxy_set_header Connection \"\";\n\
          proxy_buffering off; proxy_request_buffering off; }}\n  }}\n}}\n",
         dir = dir.display()
@@ -307,8 +310,20 @@ async fn feed_training(base: String, token_path: PathBuf, on: Arc<AtomicBool>) -
     }
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() {
+fn main() {
+    let argv: Vec<String> = std::env::args().collect();
+    if let [_, flag, port, upstream] = argv.as_slice() {
+        if flag == "--floor" {
+            // The floor runs on the runtime MetaClaw serves with (multi-threaded, one worker per CPU).
+            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+            rt.block_on(floor::serve(port.parse().expect("--floor PORT UPSTREAM"), upstream.clone()));
+            return;
+        }
+    }
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(run());
+}
+
+async fn run() {
     let a = args();
     if let Some((url, n, conns)) = &a.load {
         let url = format!("{}/chat/completions", url.trim_end_matches('/'));

@@ -1,7 +1,8 @@
-//! The one-core layout: each proxy (nginx, then MetaClaw) pinned to CPU 0, the load generator
-//! and the stand-in upstream on CPU 1, the same 1,922-byte request (skills injected by MetaClaw,
-//! every turn recorded) sent to the stand-in directly, through nginx and through MetaClaw, in one
-//! run: added p50/p99 at one connection and requests per second at 32 connections, with ratios.
+//! The one-core layout: each proxy (nginx, the bare proxy of [`crate::floor`], then MetaClaw)
+//! pinned to CPU 0, the load generator and the stand-in upstream on CPU 1, the same 1,922-byte
+//! request (skills injected by MetaClaw, every turn recorded) sent to the stand-in directly and
+//! through each proxy, in one run: added p50/p99 at one connection and requests per second at 32
+//! connections, with ratios.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -169,6 +170,16 @@ pub async fn run(metaclaw: &Path, standin: &Path, nginx: Option<&Path>, tmp: &Pa
         targets.push(("nginx", url));
         p
     });
+    // The bare proxy (same runtime, server and client as MetaClaw, none of its work) on CPU 0.
+    let floor_port = free_port();
+    let mut floor = on_cpu(0, &std::env::current_exe().unwrap())
+        .args(["--floor", &floor_port.to_string(), standin_url.trim_end_matches("/v1")])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert_eq!(first_line(&mut floor), "listening", "the bare proxy did not start");
+    let _floor = Proc(floor);
+    targets.push(("floor", format!("http://127.0.0.1:{floor_port}/v1")));
     targets.push(("metaclaw", format!("{mc_base}/v1")));
     for (_, url) in &targets {
         wait_healthy(&client, &format!("{url}/models")).await;
@@ -230,6 +241,15 @@ pub async fn run(metaclaw: &Path, standin: &Path, nginx: Option<&Path>, tmp: &Pa
             100.0 * share
         );
         out.insert("vs_nginx".into(), json!({"overhead_p50_ratio": ratio, "rps_share": share}));
+    }
+    if let Some(f) = targets.iter().position(|(n, _)| *n == "floor") {
+        let own = stat(&lat[mc]).0 - stat(&lat[f]).0;
+        println!(
+            "metaclaw's own work on a turn (its added p50 over the bare proxy's, which uses the same runtime, server \
+             and client): {own:.3} ms; the bare proxy adds {:.3} ms",
+            stat(&lat[f]).0 - d50
+        );
+        out.insert("own_work_p50_ms".into(), json!(own));
     }
     Value::Object(out)
 }
