@@ -86,14 +86,7 @@ impl http_body::Body for Deadline {
 
 /// True if `e` or one of its sources is a [`BodyTimedOut`].
 pub(super) fn timed_out<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a BodyTimedOut> {
-    let mut cur = Some(e);
-    while let Some(c) = cur {
-        if let Some(t) = c.downcast_ref::<BodyTimedOut>() {
-            return Some(t);
-        }
-        cur = c.source();
-    }
-    None
+    std::iter::successors(Some(e), |c| c.source()).find_map(|c| c.downcast_ref::<BodyTimedOut>())
 }
 
 /// Reads the whole body, refusing more than `limit_mib`.

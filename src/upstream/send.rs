@@ -71,14 +71,9 @@ fn lane_error(up: &Upstream, e: SendFailure) -> UpstreamError {
 
 /// True when `e` or one of its sources is an I/O error that timed out.
 fn timed_out_io(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cur = Some(e);
-    while let Some(c) = cur {
-        if c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut) {
-            return true;
-        }
-        cur = c.source();
-    }
-    false
+    std::iter::successors(Some(e), |c| c.source())
+        .filter_map(|c| c.downcast_ref::<std::io::Error>())
+        .any(|io| io.kind() == std::io::ErrorKind::TimedOut)
 }
 
 fn failure(up: &Upstream, e: Box<dyn std::error::Error + Send + Sync>, timed_out: bool) -> UpstreamError {
