@@ -152,7 +152,8 @@ impl Engine {
         let active_after = crate::clock::now_ms() - idle_gap_ms;
         let seeds = store.read(move |c| read::inferred_seeds(c, active_after)).await?;
         let (listener, addr) = listen::bind(&cfg).await?;
-        let app: listen::SharedApp = Arc::new(ArcSwap::from_pointee(axum::Router::new()));
+        let app: listen::SharedApp =
+            Arc::new(ArcSwap::from_pointee(crate::proxy::listen::App::new(axum::Router::new(), None)));
         let limits = listen::limits(&cfg);
         let first_keys = core::KeySet::given(&cfg, &keys).await;
         let events = EventBus::default();
@@ -247,7 +248,7 @@ impl Engine {
             let _ = server.await;
         }
         // The last core's app goes with it (its state holds the library, learning, calendars).
-        lasting.app.store(Arc::new(axum::Router::new()));
+        lasting.app.store(Arc::new(crate::proxy::listen::App::new(axum::Router::new(), None)));
         // Whatever is still open (also a turn a kept-alive connection started meanwhile) is
         // recorded as it stands, before the store closes.
         let cut = in_flight.cut_all();

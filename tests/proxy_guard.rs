@@ -550,6 +550,50 @@ async fn requests_refused_or_relayed_without_a_turn_are_counted_in_status() {
     h.stop().await;
 }
 
+/// The turn endpoints are served straight from the listener, everything else through the router:
+/// a turn reached either way (`/v1/...` or an agent's `/agents/<name>/v1/...`, which goes
+/// through the router) is checked, answered and recorded the same.
+#[tokio::test]
+async fn turn_endpoints_answer_the_same_from_the_listener_as_through_the_router() {
+    let h = Harness::start(|_| {}).await;
+    let p = port(&h);
+    let body = user("same either way");
+    let anthropic = json!({"model": "m", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]});
+    let mut answers = Vec::new();
+    for (chat, messages) in [
+        ("/v1/chat/completions", "/v1/messages?beta=true"),
+        ("/agents/lanes/v1/chat/completions", "/agents/lanes/v1/messages?beta=true"),
+    ] {
+        let r = h.http.post(h.url(chat)).json(&body).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{chat}");
+        assert!(r.headers().contains_key("x-metaclaw-turn-id"), "{chat}");
+        let openai: Value = r.json().await.unwrap();
+        let r = h.http.post(h.url(messages)).json(&anthropic).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{messages}");
+        let claude: Value = r.json().await.unwrap();
+        // A foreign Host is refused the same way on both, in each caller's format.
+        let foreign = |path: &str| h.http.post(h.url(path)).header("host", format!("x.evil:{p}"));
+        let r = foreign(chat).json(&body).send().await.unwrap();
+        let refused_openai = (r.status().as_u16(), r.json::<Value>().await.unwrap()["error"]["type"].clone());
+        let r = foreign(messages).json(&anthropic).send().await.unwrap();
+        let refused_claude = (r.status().as_u16(), r.json::<Value>().await.unwrap()["type"].clone());
+        answers.push((
+            openai["choices"][0]["message"].clone(),
+            claude["content"].clone(),
+            refused_openai,
+            refused_claude,
+        ));
+    }
+    assert_eq!(answers[0], answers[1]);
+    assert_eq!(answers[0].2, (403, json!("permission_error")));
+    assert_eq!(answers[0].3, (403, json!("error")));
+    // Another method on a turn path is the router's to answer, and records nothing.
+    let r = h.http.get(h.url("/v1/chat/completions")).send().await.unwrap();
+    assert_eq!(r.status(), 405);
+    assert_eq!(recorded_turns(&h).await, 4, "two turns each way; refusals and a GET record none");
+    h.stop().await;
+}
+
 #[test]
 fn refusals_are_logged_at_info_with_the_reason_but_never_the_body_or_a_key() {
     let rt = tokio::runtime::Runtime::new().unwrap();

@@ -368,7 +368,7 @@ impl From<Core> for Parts {
 
 impl Core {
     /// The proxy and the admin API of this core, as one app.
-    fn app(&self, lasting: &Lasting) -> axum::Router {
+    fn app(&self, lasting: &Lasting) -> crate::proxy::listen::App {
         let cfg = &self.cfg;
         let idle_gap_ms = (cfg.sessions.idle_gap_minutes * 60_000) as i64;
         let proxy = Arc::new(ProxyState {
@@ -416,7 +416,7 @@ impl Core {
             health: lasting.health.clone(),
             reload: super::Reloader { inner: lasting.reloader.clone() },
         });
-        crate::proxy::router(proxy).merge(crate::api::router(api))
+        crate::proxy::listen::App::new(crate::proxy::router(proxy.clone()).merge(crate::api::router(api)), Some(proxy))
     }
 
     /// Stops every background task of this core (the engine is stopping).

@@ -9,13 +9,17 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::body::Body;
 use axum::extract::ConnectInfo;
+use axum::response::Response;
 use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+
+use super::ProxyState;
 
 /// What the listener allows each client; changed while it runs by [`Limits::set`] (the settings
 /// apply live), read for each connection it accepts.
@@ -104,7 +108,34 @@ fn builder(header_timeout: Duration) -> Arc<auto::Builder<TokioExecutor>> {
 
 /// The app to serve, swapped whole when settings change: each request is handed to the one in
 /// force when it arrives (one atomic load), so answers in flight finish on the old one.
-pub type CurrentApp = Arc<arc_swap::ArcSwap<Router>>;
+pub type CurrentApp = Arc<arc_swap::ArcSwap<App>>;
+
+/// What the listener serves: the whole app's router and, when the proxy is part of it, the
+/// proxy's state, so its turn endpoints skip the router (see [`crate::proxy::serve_turn`]).
+pub struct App {
+    router: Router,
+    proxy: Option<Arc<ProxyState>>,
+}
+
+impl App {
+    /// `router`, whose proxy routes (if any) were made from `proxy`.
+    pub fn new(router: Router, proxy: Option<Arc<ProxyState>>) -> Self {
+        Self { router, proxy }
+    }
+
+    /// Answers one request from `peer`.
+    async fn serve(self: Arc<Self>, peer: SocketAddr, req: hyper::Request<hyper::body::Incoming>) -> Response {
+        let mut req = req.map(Body::new);
+        if let Some(st) = &self.proxy {
+            if let Some(endpoint) = crate::proxy::turn_endpoint(&req) {
+                return crate::proxy::serve_turn(st.clone(), peer, endpoint, req).await;
+            }
+        }
+        req.extensions_mut().insert(ConnectInfo(peer));
+        let mut router = self.router.clone();
+        tower_service::Service::call(&mut router, req).await.unwrap_or_else(|e| match e {})
+    }
+}
 
 /// Serves `app` on `listener` until `shutdown` fires, then stops accepting, lets every open
 /// connection finish its in-flight requests, and returns once all are closed.
@@ -213,13 +244,12 @@ async fn connection(
     let seen = first.clone();
     let activity = Arc::new(Activity { in_flight: AtomicUsize::new(0), last: Mutex::new(tokio::time::Instant::now()) });
     let active = activity.clone();
-    let svc = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+    let svc = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
         seen.notify_one();
         let guard = InFlight::new(active.clone());
-        req.extensions_mut().insert(ConnectInfo(peer));
-        let mut app = Router::clone(&app.load());
+        let app = app.load_full();
         async move {
-            let resp = tower_service::Service::call(&mut app, req).await.unwrap_or_else(|e| match e {});
+            let resp = app.serve(peer, req).await;
             // The request stays in flight until its answer's body is done (or dropped).
             Ok::<_, Infallible>(resp.map(|b| {
                 axum::body::Body::new(http_body_util::BodyExt::map_err(b, move |e| {

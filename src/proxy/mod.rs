@@ -99,18 +99,60 @@ async fn check_client(
     mut req: Request,
     next: Next,
 ) -> Response {
-    let proto = if uri.path().starts_with("/v1/messages") { Protocol::Anthropic } else { Protocol::OpenAi };
-    let checked = match &st.api_key {
-        Some(key) => check_key(&st, key, req.headers_mut()),
-        None => check_local(&st, peer, &req),
-    };
-    if let Err(e) = checked {
-        guard::refused(&st.metrics, uri.path(), req.headers(), &e);
-        return e.into_response_for(proto);
+    match refusal(&st, peer, uri.path(), &mut req) {
+        None => next.run(with_body_deadline(&st, req)).await,
+        Some(refused) => refused,
     }
+}
+
+/// The checks of [`check_client`] for a request to `path`: `None` admits it; a refusal is
+/// counted, logged and answered in the caller's protocol.
+fn refusal(st: &ProxyState, peer: SocketAddr, path: &str, req: &mut Request) -> Option<Response> {
+    let proto = if path.starts_with("/v1/messages") { Protocol::Anthropic } else { Protocol::OpenAi };
+    let checked = match &st.api_key {
+        Some(key) => check_key(st, key, req.headers_mut()),
+        None => check_local(st, peer, req),
+    };
+    let e = checked.err()?;
+    guard::refused(&st.metrics, path, req.headers(), &e);
+    Some(e.into_response_for(proto))
+}
+
+/// `req` with a deadline for its whole body to arrive (`proxy.body_timeout_secs`).
+fn with_body_deadline(st: &ProxyState, req: Request) -> Request {
     let (parts, body) = req.into_parts();
-    let body = Body::new(request::Deadline::new(body, st.body_timeout));
-    next.run(Request::from_parts(parts, body)).await
+    Request::from_parts(parts, Body::new(request::Deadline::new(body, st.body_timeout)))
+}
+
+/// The turn endpoint `req` asks for, if it is one: `POST /v1/chat/completions` or
+/// `POST /v1/messages` (any query string, as the router would match it).
+pub fn turn_endpoint(req: &Request) -> Option<Protocol> {
+    if req.method() != Method::POST {
+        return None;
+    }
+    match req.uri().path() {
+        "/v1/chat/completions" => Some(Protocol::OpenAi),
+        "/v1/messages" => Some(Protocol::Anthropic),
+        _ => None,
+    }
+}
+
+/// Serves a turn endpoint (see [`turn_endpoint`]) straight from the listener: the same client
+/// check, body deadline and handler as through [`router`], without the router's matching,
+/// nesting and middleware layers, each of which allocates on every request.
+pub async fn serve_turn(st: Arc<ProxyState>, peer: SocketAddr, endpoint: Protocol, mut req: Request) -> Response {
+    let path = match endpoint {
+        Protocol::OpenAi => "/v1/chat/completions",
+        Protocol::Anthropic => "/v1/messages",
+    };
+    if let Some(refused) = refusal(&st, peer, path, &mut req) {
+        return refused;
+    }
+    let (parts, body) = with_body_deadline(&st, req).into_parts();
+    match endpoint {
+        Protocol::OpenAi => chat::chat_completions(State(st), parts.headers, body).await,
+        Protocol::Anthropic => messages::messages(State(st), parts.headers, body).await,
+    }
 }
 
 /// Checks the proxy key and strips it from `headers`.
