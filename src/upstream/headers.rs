@@ -38,14 +38,19 @@ fn is_local_request_header(name: &HeaderName) -> bool {
 
 /// The client's headers worth forwarding (OpenAI-Organization, OpenAI-Beta, user agents, …).
 pub fn forward_request_headers(client: &HeaderMap) -> HeaderMap {
-    client.iter().filter(|(n, _)| !is_local_request_header(n)).map(|(n, v)| (n.clone(), v.clone())).collect()
+    // Sized once (a collected map grows step by step, reallocating each time).
+    let mut out = HeaderMap::with_capacity(client.len());
+    out.extend(client.iter().filter(|(n, _)| !is_local_request_header(n)).map(|(n, v)| (n.clone(), v.clone())));
+    out
 }
 
 /// Upstream response headers to relay to the client (everything but the connection's own).
 /// CORS headers (`access-control-*`) never pass: an upstream that allows every origin must not
 /// let a web page read answers through MetaClaw.
 pub fn relay_response_headers(upstream: &HeaderMap, streaming: bool) -> HeaderMap {
-    upstream
+    // Room for MetaClaw's own headers too (see the proxy's turn guard).
+    let mut out = HeaderMap::with_capacity(upstream.len() + 4);
+    let relayed = upstream
         .iter()
         .filter(|(n, _)| {
             let hop_by_hop = matches!(
@@ -57,8 +62,9 @@ pub fn relay_response_headers(upstream: &HeaderMap, streaming: bool) -> HeaderMa
             let cors = n.as_str().starts_with("access-control-");
             !hop_by_hop && !stream_length && !cors
         })
-        .map(|(n, v)| (n.clone(), v.clone()))
-        .collect()
+        .map(|(n, v)| (n.clone(), v.clone()));
+    out.extend(relayed);
+    out
 }
 
 /// True when a passthrough path (the part after `/v1/`, query included) stays under the

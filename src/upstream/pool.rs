@@ -88,15 +88,30 @@ impl PlainHttp {
     }
 
     /// Sends a request built with `reqwest` on this lane (or through `reqwest` itself when it
-    /// carries its own timeout, which only `reqwest` applies).
-    pub async fn send(&self, rb: reqwest::RequestBuilder) -> Result<reqwest::Response, SendFailure> {
+    /// carries its own timeout, which only `reqwest` applies). `known` is a URL with its URI
+    /// already parsed (the upstream's chat-turn URL): a request to it is not parsed again.
+    pub async fn send(
+        &self,
+        rb: reqwest::RequestBuilder,
+        known: Option<&(reqwest::Url, http::Uri)>,
+    ) -> Result<reqwest::Response, SendFailure> {
         let (client, req) = rb.build_split();
-        let req = req.map_err(SendFailure::Reqwest)?;
+        let mut req = req.map_err(SendFailure::Reqwest)?;
         if req.timeout().is_some() {
             return client.execute(req).await.map_err(SendFailure::Reqwest);
         }
         let url = req.url().clone();
-        let mut req: http::Request<reqwest::Body> = req.try_into().map_err(SendFailure::Reqwest)?;
+        let mut req: http::Request<reqwest::Body> = match known {
+            Some((known_url, uri)) if *known_url == url => {
+                let mut out = http::Request::new(req.body_mut().take().unwrap_or_else(|| reqwest::Body::from("")));
+                *out.method_mut() = req.method().clone();
+                *out.uri_mut() = uri.clone();
+                *out.version_mut() = req.version();
+                *out.headers_mut() = std::mem::take(req.headers_mut());
+                out
+            }
+            _ => req.try_into().map_err(SendFailure::Reqwest)?,
+        };
         let h = req.headers_mut();
         h.entry(USER_AGENT).or_insert(HeaderValue::from_static(AGENT));
         h.entry(ACCEPT).or_insert(HeaderValue::from_static("*/*"));

@@ -33,9 +33,10 @@ pub struct Upstream {
 }
 
 /// An upstream's chat-turn URL (base URL and the protocol's path), parsed once instead of on
-/// every request. Derived from `kind` and `base_url`, which do not change after construction.
+/// every request, as a URL (for `reqwest`) and as a URI (for the lean lane). Derived from `kind`
+/// and `base_url`, which do not change after construction.
 #[derive(Debug, Clone, Default)]
-pub struct TurnUrl(std::sync::OnceLock<Option<reqwest::Url>>);
+pub struct TurnUrl(std::sync::OnceLock<Option<(reqwest::Url, http::Uri)>>);
 
 impl Upstream {
     pub fn url(&self, path: &str) -> String {
@@ -45,7 +46,19 @@ impl Upstream {
     /// The chat-turn URL, parsed once; `None` when it does not parse (the caller then sends the
     /// string so the client reports the error as before).
     pub fn turn_url(&self) -> Option<&reqwest::Url> {
-        self.parsed_url.0.get_or_init(|| reqwest::Url::parse(&self.url(super::request::turn_path(self))).ok()).as_ref()
+        self.turn_target().map(|(url, _)| url)
+    }
+
+    /// The chat-turn URL and the same as a URI, parsed once (see [`TurnUrl`]).
+    pub fn turn_target(&self) -> Option<&(reqwest::Url, http::Uri)> {
+        self.parsed_url
+            .0
+            .get_or_init(|| {
+                let url = reqwest::Url::parse(&self.url(super::request::turn_path(self))).ok()?;
+                let uri = http::Uri::try_from(url.as_str()).ok()?;
+                Some((url, uri))
+            })
+            .as_ref()
     }
 
     /// True if this upstream lists `model` (exactly or by prefix); an empty list serves any.

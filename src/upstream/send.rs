@@ -100,7 +100,7 @@ fn failure(up: &Upstream, e: Box<dyn std::error::Error + Send + Sync>, timed_out
 pub async fn send(up: &Upstream, rb: reqwest::RequestBuilder) -> Result<reqwest::Response, UpstreamError> {
     let sent = async {
         match &up.plain {
-            Some(plain) => plain.send(rb).await,
+            Some(plain) => plain.send(rb, up.turn_target()).await,
             None => rb.send().await.map_err(SendFailure::Reqwest),
         }
     };
