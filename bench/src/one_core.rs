@@ -2,7 +2,8 @@
 //! pinned to CPU 0, the load generator and the stand-in upstream on CPU 1, the same 1,922-byte
 //! request (skills injected by MetaClaw, every turn recorded) sent to the stand-in directly and
 //! through each proxy, in one run: added p50/p99 at one connection and requests per second at 32
-//! connections, with ratios.
+//! connections, with ratios. The stand-in is also asked MetaClaw's upstream request (the skills
+//! injected) directly, so the upstream's extra work on the longer prompt can be told apart.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -124,6 +125,47 @@ async fn prompt_words(client: &reqwest::Client, url: &str, body: &[u8]) -> i64 {
     v["usage"]["prompt_tokens"].as_i64().unwrap_or(0)
 }
 
+/// The request MetaClaw sends upstream for `body` (the skills block injected), learnt from a
+/// second MetaClaw in front of a recording stand-in, both on CPU 1 and gone before measuring. The
+/// stand-in answered directly with it is the baseline that leaves out the upstream's own extra
+/// work on the longer prompt, which is the model's time, not the proxy's.
+async fn injected_body(metaclaw: &Path, standin: &Path, dir: &Path, body: &[u8]) -> Vec<u8> {
+    let mut rec = on_cpu(1, standin).stdout(Stdio::piped()).spawn().unwrap();
+    let rec_url = first_line(&mut rec).trim_start_matches("listening on ").to_string();
+    let _rec = Proc(rec);
+    let home = dir.join("probe-home");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(
+        home.join("config.toml"),
+        format!(
+            "[log]\nlevel = \"warn\"\n[[upstreams]]\nname = \"local\"\nbase_url = \"{rec_url}/v1\"\ndefault = true\n"
+        ),
+    )
+    .unwrap();
+    let port = free_port();
+    let mc = on_cpu(1, metaclaw)
+        .args(["serve", "--port", &port.to_string()])
+        .env("METACLAW_HOME", &home)
+        .env("METACLAW_NO_KEYRING", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let _mc = Proc(mc);
+    let client = reqwest::Client::builder().http1_only().build().unwrap();
+    wait_healthy(&client, &format!("http://127.0.0.1:{port}/healthz")).await;
+    let url = format!("http://127.0.0.1:{port}/v1/chat/completions");
+    let r = client.post(url).header("content-type", "application/json").body(body.to_vec()).send().await.unwrap();
+    assert!(r.status().is_success(), "the probe MetaClaw answered {}", r.status());
+    let seen: Value = client.get(format!("{rec_url}/_standin/requests")).send().await.unwrap().json().await.unwrap();
+    let sent = seen
+        .as_array()
+        .and_then(|all| all.iter().rev().find(|r| r["path"] == "/v1/chat/completions"))
+        .and_then(|r| r["body"].as_str())
+        .expect("the recording stand-in saw the probe's turn");
+    sent.as_bytes().to_vec()
+}
+
 /// Runs the one-core layout; prints its table and returns its figures.
 pub async fn run(metaclaw: &Path, standin: &Path, nginx: Option<&Path>, tmp: &Path, quick: bool) -> Value {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -135,7 +177,8 @@ pub async fn run(metaclaw: &Path, standin: &Path, nginx: Option<&Path>, tmp: &Pa
     pin(std::process::id(), 1);
     let dir = tmp.join("one-core");
     std::fs::create_dir_all(&dir).unwrap();
-    let mut standin = Command::new(standin).arg("--no-record").stdout(Stdio::piped()).spawn().unwrap();
+    let standin_bin = standin;
+    let mut standin = Command::new(standin_bin).arg("--no-record").stdout(Stdio::piped()).spawn().unwrap();
     let standin_url = first_line(&mut standin).trim_start_matches("listening on ").to_string() + "/v1";
     let _standin = Proc(standin);
 
@@ -190,22 +233,27 @@ pub async fn run(metaclaw: &Path, standin: &Path, nginx: Option<&Path>, tmp: &Pa
     let direct_words = prompt_words(&client, &chat(&standin_url), &body).await;
     let mc_words = prompt_words(&client, &chat(&format!("{mc_base}/v1")), &body).await;
     assert!(mc_words > direct_words, "MetaClaw injected no skills into the measured request");
+    let injected = injected_body(metaclaw, standin_bin, &dir, &body).await;
+    assert_eq!(prompt_words(&client, &chat(&standin_url), &injected).await, mc_words, "the probe saw another request");
+    // "direct+skills": the stand-in answering MetaClaw's upstream request itself.
+    targets.insert(1, ("direct+skills", standin_url.clone()));
+    let body_of = |name: &str| if name == "direct+skills" { &injected[..] } else { &body[..] };
 
     let (rounds, per_round, secs) = if quick { (3, 300, 2) } else { (7, 600, 5) };
     let mut lat: Vec<Vec<f64>> = vec![Vec::new(); targets.len()];
-    for (_, url) in &targets {
-        latencies(&client, &chat(url), &body, 300).await; // warm up
+    for (name, url) in &targets {
+        latencies(&client, &chat(url), body_of(name), 300).await; // warm up
     }
     for _ in 0..rounds {
-        for (i, (_, url)) in targets.iter().enumerate() {
-            lat[i].extend(latencies(&client, &chat(url), &body, per_round).await);
+        for (i, (name, url)) in targets.iter().enumerate() {
+            lat[i].extend(latencies(&client, &chat(url), body_of(name), per_round).await);
         }
     }
     let mut rps = vec![0f64; targets.len()];
     // Two passes each, interleaved; the better one counts (drift on a shared machine only slows).
     for _ in 0..2 {
-        for (i, (_, url)) in targets.iter().enumerate() {
-            rps[i] = rps[i].max(load(&chat(url), &body, 32, Duration::from_secs(secs), None).await);
+        for (i, (name, url)) in targets.iter().enumerate() {
+            rps[i] = rps[i].max(load(&chat(url), body_of(name), 32, Duration::from_secs(secs), None).await);
         }
     }
     for v in &mut lat {
@@ -221,26 +269,39 @@ pub async fn run(metaclaw: &Path, standin: &Path, nginx: Option<&Path>, tmp: &Pa
         direct_words,
         lat[0].len()
     );
-    println!("{:<10} {:>9} {:>9} {:>10} {:>10} {:>10}", "target", "p50 ms", "p99 ms", "+p50 ms", "+p99 ms", "req/s@32");
+    println!("{:<14} {:>9} {:>9} {:>10} {:>10} {:>10}", "target", "p50 ms", "p99 ms", "+p50 ms", "+p99 ms", "req/s@32");
     let mut out = serde_json::Map::new();
     for (i, (name, _)) in targets.iter().enumerate() {
         let (p50, p99) = stat(&lat[i]);
-        println!("{:<10} {:>9.3} {:>9.3} {:>10.3} {:>10.3} {:>10.0}", name, p50, p99, p50 - d50, p99 - d99, rps[i]);
+        println!("{:<14} {:>9.3} {:>9.3} {:>10.3} {:>10.3} {:>10.0}", name, p50, p99, p50 - d50, p99 - d99, rps[i]);
         out.insert((*name).into(), json!({"p50_ms": p50, "p99_ms": p99, "overhead_p50_ms": p50 - d50, "overhead_p99_ms": p99 - d99, "rps_32": rps[i]}));
     }
     let mc = targets.len() - 1;
-    if targets[1].0 == "nginx" {
+    if let Some(n) = targets.iter().position(|(name, _)| *name == "nginx") {
         let added = |i: usize| stat(&lat[i]).0 - d50;
-        let ratio = added(mc) / added(1).max(1e-6);
-        let share = rps[mc] / rps[1];
+        let ratio = added(mc) / added(n).max(1e-6);
+        let share = rps[mc] / rps[n];
         println!(
             "metaclaw vs nginx (one core each): added p50 {:.3} ms = {ratio:.2}x nginx's {:.3} ms (targets: <= 0.3 ms and \
              <= 1.5x); throughput at 32 connections {:.0}% of nginx's (target >= 25%)",
             added(mc),
-            added(1),
+            added(n),
             100.0 * share
         );
-        out.insert("vs_nginx".into(), json!({"overhead_p50_ratio": ratio, "rps_share": share}));
+        // The same, with the upstream's extra work on the injected skills left out of MetaClaw's share.
+        let skilled = stat(&lat[1]).0;
+        let proxy_only = stat(&lat[mc]).0 - skilled;
+        let same_work = proxy_only / added(n).max(1e-6);
+        println!(
+            "the upstream reading the injected skills takes {:.3} ms of that (direct+skills over direct); MetaClaw's own \
+             added p50 over the stand-in answering the same request: {proxy_only:.3} ms = {same_work:.2}x nginx's",
+            skilled - d50
+        );
+        out.insert(
+            "vs_nginx".into(),
+            json!({"overhead_p50_ratio": ratio, "rps_share": share, "same_upstream_work_p50_ms": proxy_only,
+                   "same_upstream_work_ratio": same_work}),
+        );
     }
     if let Some(f) = targets.iter().position(|(n, _)| *n == "floor") {
         let own = stat(&lat[mc]).0 - stat(&lat[f]).0;
