@@ -125,6 +125,29 @@ async fn prompt_words(client: &reqwest::Client, url: &str, body: &[u8]) -> i64 {
     v["usage"]["prompt_tokens"].as_i64().unwrap_or(0)
 }
 
+/// `metaclaw serve` on `cpu`, with a home at `home` whose one upstream is `upstream` (a base URL
+/// ending in `/v1`); returns it (stopped when dropped) and its base URL once it is healthy.
+async fn start_metaclaw(bin: &Path, cpu: u32, home: &Path, upstream: &str, client: &reqwest::Client) -> (Proc, String) {
+    std::fs::create_dir_all(home).unwrap();
+    let config = format!(
+        "[log]\nlevel = \"warn\"\n[[upstreams]]\nname = \"local\"\nbase_url = \"{upstream}\"\ndefault = true\n"
+    );
+    std::fs::write(home.join("config.toml"), config).unwrap();
+    let port = free_port();
+    let mc = on_cpu(cpu, bin)
+        .args(["serve", "--port", &port.to_string()])
+        .env("METACLAW_HOME", home)
+        .env("METACLAW_NO_KEYRING", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mc = Proc(mc);
+    let base = format!("http://127.0.0.1:{port}");
+    wait_healthy(client, &format!("{base}/healthz")).await;
+    (mc, base)
+}
+
 /// The request MetaClaw sends upstream for `body` (the skills block injected), learnt from a
 /// second MetaClaw in front of a recording stand-in, both on CPU 1 and gone before measuring. The
 /// stand-in answered directly with it is the baseline that leaves out the upstream's own extra
@@ -133,28 +156,9 @@ async fn injected_body(metaclaw: &Path, standin: &Path, dir: &Path, body: &[u8])
     let mut rec = on_cpu(1, standin).stdout(Stdio::piped()).spawn().unwrap();
     let rec_url = first_line(&mut rec).trim_start_matches("listening on ").to_string();
     let _rec = Proc(rec);
-    let home = dir.join("probe-home");
-    std::fs::create_dir_all(&home).unwrap();
-    std::fs::write(
-        home.join("config.toml"),
-        format!(
-            "[log]\nlevel = \"warn\"\n[[upstreams]]\nname = \"local\"\nbase_url = \"{rec_url}/v1\"\ndefault = true\n"
-        ),
-    )
-    .unwrap();
-    let port = free_port();
-    let mc = on_cpu(1, metaclaw)
-        .args(["serve", "--port", &port.to_string()])
-        .env("METACLAW_HOME", &home)
-        .env("METACLAW_NO_KEYRING", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let _mc = Proc(mc);
     let client = reqwest::Client::builder().http1_only().build().unwrap();
-    wait_healthy(&client, &format!("http://127.0.0.1:{port}/healthz")).await;
-    let url = format!("http://127.0.0.1:{port}/v1/chat/completions");
+    let (_mc, mc_base) = start_metaclaw(metaclaw, 1, &dir.join("probe-home"), &format!("{rec_url}/v1"), &client).await;
+    let url = format!("{mc_base}/v1/chat/completions");
     let r = client.post(url).header("content-type", "application/json").body(body.to_vec()).send().await.unwrap();
     assert!(r.status().is_success(), "the probe MetaClaw answered {}", r.status());
     let seen: Value = client.get(format!("{rec_url}/_standin/requests")).send().await.unwrap().json().await.unwrap();
@@ -182,28 +186,8 @@ pub async fn run(metaclaw: &Path, standin: &Path, nginx: Option<&Path>, tmp: &Pa
     let standin_url = first_line(&mut standin).trim_start_matches("listening on ").to_string() + "/v1";
     let _standin = Proc(standin);
 
-    let home = dir.join("home");
-    std::fs::create_dir_all(&home).unwrap();
-    std::fs::write(
-        home.join("config.toml"),
-        format!(
-            "[log]\nlevel = \"warn\"\n[[upstreams]]\nname = \"local\"\nbase_url = \"{standin_url}\"\ndefault = true\n"
-        ),
-    )
-    .unwrap();
-    let port = free_port();
-    let mc = on_cpu(0, metaclaw)
-        .args(["serve", "--port", &port.to_string()])
-        .env("METACLAW_HOME", &home)
-        .env("METACLAW_NO_KEYRING", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let _mc = Proc(mc);
-    let mc_base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::builder().http1_only().build().unwrap();
-    wait_healthy(&client, &format!("{mc_base}/healthz")).await;
+    let (_mc, mc_base) = start_metaclaw(metaclaw, 0, &dir.join("home"), &standin_url, &client).await;
 
     let mut targets = vec![("direct", standin_url.clone())];
     let _nginx = nginx.map(|bin| {
