@@ -87,6 +87,34 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// `metaclaw serve` started by `cmd` (the binary, or `taskset` in front of it) with a home at
+/// `home` holding `config`, plus `extra` arguments; returns it (stopped when dropped) and its base
+/// URL once it is healthy.
+async fn start_metaclaw(
+    mut cmd: Command,
+    home: &Path,
+    config: &str,
+    extra: &[&str],
+    client: &reqwest::Client,
+) -> (Proc, String) {
+    std::fs::create_dir_all(home).unwrap();
+    std::fs::write(home.join("config.toml"), config).unwrap();
+    let port = free_port();
+    let mc = cmd
+        .args(["serve", "--port", &port.to_string()])
+        .args(extra)
+        .env("METACLAW_HOME", home)
+        .env("METACLAW_NO_KEYRING", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mc = Proc(mc);
+    let base = format!("http://127.0.0.1:{port}");
+    wait_healthy(client, &format!("{base}/healthz")).await;
+    (mc, base)
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -346,30 +374,14 @@ async fn run() {
     let _standin = Proc(standin);
 
     let home = tmp.join("home");
-    std::fs::create_dir_all(&home).unwrap();
     // Two upstreams on the same stand-in: claude-* models over the Messages API, the rest over
     // Chat Completions (the default), so both protocols and the translation can be measured.
-    std::fs::write(
-        home.join("config.toml"),
-        format!(
-            "[log]\nlevel = \"warn\"\n[[upstreams]]\nname = \"claude\"\nkind = \"anthropic\"\nbase_url = \"{standin_url}\"\nmodels = [\"claude-*\"]\n\n[[upstreams]]\nname = \"local\"\nbase_url = \"{standin_url}\"\ndefault = true\n"
-        ),
-    )
-    .unwrap();
-    let port = free_port();
+    let config = format!(
+        "[log]\nlevel = \"warn\"\n[[upstreams]]\nname = \"claude\"\nkind = \"anthropic\"\nbase_url = \"{standin_url}\"\nmodels = [\"claude-*\"]\n\n[[upstreams]]\nname = \"local\"\nbase_url = \"{standin_url}\"\ndefault = true\n"
+    );
     let spawned = Instant::now();
-    let mc = Command::new(&a.metaclaw)
-        .args(["serve", "--port", &port.to_string()])
-        .env("METACLAW_HOME", &home)
-        .env("METACLAW_NO_KEYRING", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mc_pid = mc.id();
-    let _mc = Proc(mc);
-    let mc_base = format!("http://127.0.0.1:{port}");
-    wait_healthy(&client, &format!("{mc_base}/healthz")).await;
+    let (served, mc_base) = start_metaclaw(Command::new(&a.metaclaw), &home, &config, &[], &client).await;
+    let mc_pid = served.0.id();
     let start_to_healthy = spawned.elapsed();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let rss_idle = rss_kib(mc_pid);
@@ -385,24 +397,10 @@ async fn run() {
     // The same engine with the learning loop busy: every turn is judged at once (3 calls each),
     // so the judge works throughout the measurement.
     let loop_home = tmp.join("loop-home");
-    std::fs::create_dir_all(&loop_home).unwrap();
-    std::fs::write(
-        loop_home.join("config.toml"),
-        "[log]\nlevel = \"warn\"\n[judge]\nmodel = \"standin-judge\"\nwait_for_next_secs = 0\n[evolve]\nmodel = \"standin-evolver\"\n",
-    )
-    .unwrap();
-    let loop_port = free_port();
-    let looping = Command::new(&a.metaclaw)
-        .args(["serve", "--port", &loop_port.to_string(), "--upstream", &standin_url])
-        .env("METACLAW_HOME", &loop_home)
-        .env("METACLAW_NO_KEYRING", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let _looping = Proc(looping);
-    let loop_base = format!("http://127.0.0.1:{loop_port}");
-    wait_healthy(&client, &format!("{loop_base}/healthz")).await;
+    let loop_config = "[log]\nlevel = \"warn\"\n[judge]\nmodel = \"standin-judge\"\nwait_for_next_secs = 0\n[evolve]\nmodel = \"standin-evolver\"\n";
+    let upstream = ["--upstream", standin_url.as_str()];
+    let (_looping, loop_base) =
+        start_metaclaw(Command::new(&a.metaclaw), &loop_home, loop_config, &upstream, &client).await;
     targets.push(Target { name: "mc+judge", url: format!("{loop_base}/v1") });
 
     // And with policy training stepping throughout: a feeder sends turns to the policy (model
@@ -413,27 +411,12 @@ async fn run() {
     let tinker_url = first_line(&mut tinker).trim_start_matches("listening on ").to_string();
     let _tinker = Proc(tinker);
     let train_home = tmp.join("train-home");
-    std::fs::create_dir_all(&train_home).unwrap();
-    std::fs::write(
-        train_home.join("config.toml"),
-        format!(
-            "[log]\nlevel = \"warn\"\n[store]\nflush_interval_ms = 10\n[train]\nenabled = true\nbase_model = \"standin/tiny-chat\"\nbase_url = \"{tinker_url}\"\nserve_models = [\"train-*\"]\nmin_batch = 2\nmax_steps_per_day = 1000000\nmax_spend_per_day_usd = 1000000.0\ntokenizer_dir = \"{}\"\n",
-            tok_dir.display()
-        ),
-    )
-    .unwrap();
-    let train_port = free_port();
-    let training = Command::new(&a.metaclaw)
-        .args(["serve", "--port", &train_port.to_string(), "--upstream", &standin_url])
-        .env("METACLAW_HOME", &train_home)
-        .env("METACLAW_NO_KEYRING", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let _training = Proc(training);
-    let train_base = format!("http://127.0.0.1:{train_port}");
-    wait_healthy(&client, &format!("{train_base}/healthz")).await;
+    let train_config = format!(
+        "[log]\nlevel = \"warn\"\n[store]\nflush_interval_ms = 10\n[train]\nenabled = true\nbase_model = \"standin/tiny-chat\"\nbase_url = \"{tinker_url}\"\nserve_models = [\"train-*\"]\nmin_batch = 2\nmax_steps_per_day = 1000000\nmax_spend_per_day_usd = 1000000.0\ntokenizer_dir = \"{}\"\n",
+        tok_dir.display()
+    );
+    let (_training, train_base) =
+        start_metaclaw(Command::new(&a.metaclaw), &train_home, &train_config, &upstream, &client).await;
     targets.push(Target { name: "mc+train", url: format!("{train_base}/v1") });
     let feeding = Arc::new(AtomicBool::new(true));
     // Its own thread and runtime, so it never competes with the measuring client.
@@ -613,6 +596,6 @@ async fn run() {
     out.insert("one_core".into(), one);
     println!("json: {}", Value::Object(out));
     // Stopped before their folder goes (nginx removes its pid file on the way out).
-    drop((_nginx, _training, _tinker, _looping, _mc, _standin));
+    drop((_nginx, _training, _tinker, _looping, served, _standin));
     let _ = std::fs::remove_dir_all(&tmp);
 }

@@ -125,27 +125,12 @@ async fn prompt_words(client: &reqwest::Client, url: &str, body: &[u8]) -> i64 {
     v["usage"]["prompt_tokens"].as_i64().unwrap_or(0)
 }
 
-/// `metaclaw serve` on `cpu`, with a home at `home` whose one upstream is `upstream` (a base URL
-/// ending in `/v1`); returns it (stopped when dropped) and its base URL once it is healthy.
+/// `metaclaw serve` on `cpu` whose one upstream is `upstream` (a base URL ending in `/v1`).
 async fn start_metaclaw(bin: &Path, cpu: u32, home: &Path, upstream: &str, client: &reqwest::Client) -> (Proc, String) {
-    std::fs::create_dir_all(home).unwrap();
     let config = format!(
         "[log]\nlevel = \"warn\"\n[[upstreams]]\nname = \"local\"\nbase_url = \"{upstream}\"\ndefault = true\n"
     );
-    std::fs::write(home.join("config.toml"), config).unwrap();
-    let port = free_port();
-    let mc = on_cpu(cpu, bin)
-        .args(["serve", "--port", &port.to_string()])
-        .env("METACLAW_HOME", home)
-        .env("METACLAW_NO_KEYRING", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mc = Proc(mc);
-    let base = format!("http://127.0.0.1:{port}");
-    wait_healthy(client, &format!("{base}/healthz")).await;
-    (mc, base)
+    crate::start_metaclaw(on_cpu(cpu, bin), home, &config, &[], client).await
 }
 
 /// The request MetaClaw sends upstream for `body` (the skills block injected), learnt from a
@@ -273,7 +258,8 @@ pub async fn run(metaclaw: &Path, standin: &Path, nginx: Option<&Path>, tmp: &Pa
             100.0 * share
         );
         // The same, with the upstream's extra work on the injected skills left out of MetaClaw's share.
-        let skilled = stat(&lat[1]).0;
+        let with_skills = targets.iter().position(|(name, _)| *name == "direct+skills").expect("measured above");
+        let skilled = stat(&lat[with_skills]).0;
         let proxy_only = stat(&lat[mc]).0 - skilled;
         let same_work = proxy_only / added(n).max(1e-6);
         println!(
